@@ -1,0 +1,23 @@
+"""The REST API: the handlers, error mapping and OpenAPI settings ``app.main`` mounts."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from app.api.audit import AuditController
+from app.api.docs import openapi_config, redoc
+from app.api.errors import exception_handlers
+from app.api.health import health
+from app.api.id_tags import IdTagController
+from app.api.stations import StationController
+
+route_handlers: list[ControllerRouterHandler] = [
+    StationController,
+    IdTagController,
+    AuditController,
+    health,
+    redoc,
+]
+
+__all__ = ["exception_handlers", "openapi_config", "route_handlers"]
+

@@ -1,0 +1,57 @@
+"""/audit: every OCPP-J frame in both directions, filtered and paged newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from app.api.deps import dependencies
+from app.api.schemas import AuditPageView, Direction, MessageType, as_utc, audit_item
+from app.services.audit_log import MAX_LIMIT, AuditFilter, AuditLogService
+
+
+class AuditController(Controller):
+    path = "/audit"
+    tags = ["audit"]
+    dependencies = dependencies
+
+    @get("/", summary="OCPP frames, newest first, with cursor pagination")
+    async def list_frames(
+        self,
+        audit_log: NamedDependency[AuditLogService],
+        station_id: Annotated[str | None, Parameter(description="Only this station")] = None,
+        action: Annotated[
+            str | None, Parameter(description="Only this OCPP action, e.g. MeterValues")
+        ] = None,
+        direction: Annotated[
+            Direction | None, Parameter(description="in = from stations, out = to stations")
+        ] = None,
+        message_type: Annotated[
+            MessageType | None, Parameter(description="CALL, CALLRESULT, CALLERROR or INVALID")
+        ] = None,
+        since: Annotated[
+            datetime | None,
+            Parameter(description="ISO 8601, inclusive; without offset it is read as UTC"),
+        ] = None,
+        until: Annotated[
+            datetime | None,
+            Parameter(description="ISO 8601, exclusive; without offset it is read as UTC"),
+        ] = None,
+        limit: Annotated[
+            int, Parameter(ge=1, le=MAX_LIMIT, description="Page size, 1 to 1000")
+        ] = 100,
+        cursor: Annotated[
+            str | None, Parameter(description="next_cursor of the previous page")
+        ] = None,
+    ) -> AuditPageView:
+        where = AuditFilter(
+            station_id=station_id, action=action, direction=direction,
+            message_type=message_type, since=as_utc(since), until=as_utc(until),
+        )
+        page = await audit_log.page(where, limit=limit, cursor=cursor)
+        return AuditPageView(items=[audit_item(r) for r in page.frames],
+                             next_cursor=page.next_cursor)

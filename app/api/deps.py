@@ -1,0 +1,25 @@
+"""Dependencies the controllers receive: the server's services, built once by the lifespan."""
+
+from __future__ import annotations
+
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+
+from app.services.audit_log import AuditLogService
+from app.services.container import Services
+
+
+def provide_services(state: State) -> Services:
+    services: NamedDependency[Services] = state.services
+    return services
+
+
+def provide_audit_log(services: NamedDependency[Services]) -> AuditLogService:
+    # Stateless over the shared Database: cheap to build per request.
+    return AuditLogService(services.db)
+
+
+dependencies = {
+    "services": Provide(provide_services, sync_to_thread=False),
+    "audit_log": Provide(provide_audit_log, sync_to_thread=False),
+}

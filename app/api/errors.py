@@ -1,0 +1,66 @@
+"""Service errors to HTTP responses, in one place.
+
+Every body has Litestar's error shape ``{"status_code", "detail"[, "extra"]}`` so clients
+parse one format whether the request failed Litestar's own validation or a service rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_502_BAD_GATEWAY,
+    HTTP_504_GATEWAY_TIMEOUT,
+)
+
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.ports import CallTimeout, StationCallError, StationOffline
+
+ErrorBody = dict[str, Any]
+
+
+def _error(status_code: int, detail: str, extra: list[dict[str, Any]] | None = None
+           ) -> Response[ErrorBody]:
+    body: ErrorBody = {"status_code": status_code, "detail": detail}
+    if extra is not None:
+        body["extra"] = extra
+    return Response(content=body, status_code=status_code, media_type=MediaType.JSON)
+
+
+def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[ErrorBody]:
+    return _error(HTTP_404_NOT_FOUND, str(exc))
+
+
+def invalid(_: Request[Any, Any, Any], exc: Invalid) -> Response[ErrorBody]:
+    # Same "extra" entries as Litestar's ValidationException: key = the field, message = rule.
+    return _error(HTTP_400_BAD_REQUEST, f"invalid {exc.field}: {exc.rule}",
+                  [{"key": exc.field, "message": exc.rule}])
+
+
+def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[ErrorBody]:
+    return _error(HTTP_409_CONFLICT, str(exc))
+
+
+def station_call_failed(_: Request[Any, Any, Any], exc: StationCallError) -> Response[ErrorBody]:
+    """A command to a charger failed: say why, and whose fault it is in the status code."""
+    extra = [{"key": "station_id", "message": exc.reason, "kind": exc.kind,
+              "action": exc.action}]
+    if isinstance(exc, StationOffline):
+        # The request is fine; the station is not in a state to receive it.
+        return _error(HTTP_409_CONFLICT, str(exc), extra)
+    if isinstance(exc, CallTimeout):
+        return _error(HTTP_504_GATEWAY_TIMEOUT, str(exc), extra)
+    # CALLERROR or a CALLRESULT that broke the schema: the upstream (the charger) failed.
+    return _error(HTTP_502_BAD_GATEWAY, str(exc), extra)
+
+
+exception_handlers: dict[type[Exception], Any] = {
+    NotFound: not_found,
+    Invalid: invalid,
+    Conflict: conflict,
+    StationCallError: station_call_failed,
+}

@@ -1,0 +1,52 @@
+"""/health: is this process able to serve stations and users right now?"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from litestar import MediaType, Response, get
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.deps import dependencies
+from app.api.schemas import HealthView
+from app.db.engine import Database
+from app.services.container import Services
+
+log = logging.getLogger(__name__)
+
+# A load balancer's probe must get an answer even when the database hangs.
+DATABASE_CHECK_TIMEOUT_S = 2.0
+
+
+async def database_reachable(db: Database) -> bool:
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_TIMEOUT_S), db.uow() as session:
+            await session.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        log.warning("health: database unreachable: %s", exc)
+        return False
+    return True
+
+
+@get("/health", summary="Liveness and readiness", tags=["health"], dependencies=dependencies)
+async def health(services: NamedDependency[Services]) -> Response[HealthView]:
+    database = await database_reachable(services.db)
+    listener = services.status.ocpp_listening
+    healthy = database and listener
+    body = HealthView(
+        status="ok" if healthy else "degraded",
+        database=database,
+        ocpp_listener=listener,
+        connected_stations=services.status.connected_stations(),
+        audit_queue_depth=services.status.audit_queue_depth(),
+    )
+    return Response(
+        content=body,
+        status_code=HTTP_200_OK if healthy else HTTP_503_SERVICE_UNAVAILABLE,
+        media_type=MediaType.JSON,
+    )
+

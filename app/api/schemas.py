@@ -1,0 +1,307 @@
+"""REST request and response bodies; ORM rows are converted here and nowhere else.
+
+Datetimes go out as ISO 8601 in UTC. A ``None`` in a capability means "the station
+never reported it" (unknown), which is not the same as "not supported".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from app.db.models import AuditFrame, Connector, IdTag, Station
+from app.services.stations import capabilities
+
+Direction = Literal["in", "out"]
+MessageType = Literal["CALL", "CALLRESULT", "CALLERROR", "INVALID"]
+IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid"]
+
+StationId = Annotated[str, Meta(description="Charge point identity (the websocket path segment)")]
+Password = Annotated[
+    str,
+    Meta(description="OCPP security profile 1 AuthorizationKey, 16 to 20 bytes; stored hashed"),
+]
+Tag = Annotated[str, Meta(min_length=1, max_length=64)]
+Tags = Annotated[list[Tag], Meta(description="Free labels used to group stations")]
+Timestamp = Annotated[datetime, Meta(description="ISO 8601, UTC")]
+OptionalTimestamp = Annotated[datetime | None, Meta(description="ISO 8601, UTC; null if never")]
+
+
+# --- stations -----------------------------------------------------------------------
+class ConnectorView(msgspec.Struct, kw_only=True):
+    """The last StatusNotification of one connector (OCPP 1.6 §4.9); 0 is the whole station."""
+
+    connector_id: Annotated[int, Meta(description="0 = the charge point itself")]
+    status: Annotated[str, Meta(description="OCPP 1.6 ChargePointStatus, e.g. Available")]
+    error_code: Annotated[str, Meta(description="OCPP 1.6 ChargePointErrorCode, e.g. NoError")]
+    info: Annotated[str | None, Meta(description="Free text the station sent, if any")]
+    vendor_error_code: Annotated[str | None, Meta(description="Vendor-specific error code")]
+    status_timestamp: Annotated[
+        datetime | None, Meta(description="Time the station gave for the status (ISO 8601, UTC)")
+    ]
+    updated_at: Annotated[datetime, Meta(description="When the server stored the status")]
+
+
+class CapabilitiesView(msgspec.Struct, kw_only=True):
+    """Smart-charging limits read with GetConfiguration (OCPP 1.6 §9.4); null = unknown."""
+
+    supported_feature_profiles: Annotated[
+        list[str] | None, Meta(description="SupportedFeatureProfiles; null if never reported")
+    ]
+    charge_profile_max_stack_level: Annotated[
+        int | None, Meta(description="ChargeProfileMaxStackLevel; null if never reported")
+    ]
+    charging_schedule_allowed_charging_rate_unit: Annotated[
+        list[str] | None,
+        Meta(description="ChargingScheduleAllowedChargingRateUnit (A, W); null if never reported"),
+    ]
+    charging_schedule_max_periods: Annotated[
+        int | None, Meta(description="ChargingScheduleMaxPeriods; null if never reported")
+    ]
+    max_charging_profiles_installed: Annotated[
+        int | None, Meta(description="MaxChargingProfilesInstalled; null if never reported")
+    ]
+    number_of_connectors: Annotated[
+        int | None, Meta(description="NumberOfConnectors; null if never reported")
+    ]
+    smart_charging: Annotated[
+        bool | None,
+        Meta(description="SmartCharging is among the feature profiles; null if never reported"),
+    ]
+
+
+class ConfigurationEntry(msgspec.Struct, kw_only=True):
+    value: Annotated[str | None, Meta(description="The value as the station reported it")]
+    readonly: Annotated[bool | None, Meta(description="The station does not allow changing it")]
+
+
+class StationView(msgspec.Struct, kw_only=True):
+    """A registered charge point as the server knows it. The password hash is never shown."""
+
+    station_id: StationId
+    online: Annotated[bool, Meta(description="A websocket to the station is open")]
+    last_seen: Annotated[datetime | None, Meta(description="Last frame from the station")]
+    connected_at: Annotated[datetime | None, Meta(description="When the last socket opened")]
+    last_boot_at: Annotated[datetime | None, Meta(description="Last BootNotification")]
+    node_id: Annotated[str | None, Meta(description="Server process that holds the socket")]
+    vendor: Annotated[str | None, Meta(description="BootNotification chargePointVendor")]
+    model: Annotated[str | None, Meta(description="BootNotification chargePointModel")]
+    serial_number: Annotated[str | None, Meta(description="chargePointSerialNumber")]
+    charge_box_serial_number: Annotated[str | None, Meta(description="chargeBoxSerialNumber")]
+    firmware_version: Annotated[str | None, Meta(description="BootNotification firmwareVersion")]
+    firmware_status: Annotated[str | None, Meta(description="Last FirmwareStatusNotification")]
+    diagnostics_status: Annotated[
+        str | None, Meta(description="Last DiagnosticsStatusNotification")
+    ]
+    has_password: Annotated[bool, Meta(description="HTTP Basic authentication is required")]
+    tags: Tags
+    connectors: Annotated[list[ConnectorView], Meta(description="Connectors by connector_id")]
+    capabilities: CapabilitiesView
+    configuration: Annotated[
+        dict[str, ConfigurationEntry] | None,
+        Meta(description="Keys read with GetConfiguration; null if never read"),
+    ]
+    configuration_read_at: Annotated[
+        datetime | None, Meta(description="When the configuration was read")
+    ]
+
+
+class StationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Pre-register a station so it may connect."""
+
+    station_id: StationId
+    password: Password | None = None
+    tags: Tags = msgspec.field(default_factory=list)
+
+
+class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out stay as they are; ``"password": null`` removes the password."""
+
+    password: Annotated[
+        str | None,
+        Meta(description="New AuthorizationKey (16 to 20 bytes), or null to remove it"),
+    ] | UnsetType = UNSET
+    tags: Tags | UnsetType = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not UNSET
+        }
+
+
+def _connector_view(row: Connector) -> ConnectorView:
+    return ConnectorView(
+        connector_id=row.connector_id,
+        status=row.status,
+        error_code=row.error_code,
+        info=row.info,
+        vendor_error_code=row.vendor_error_code,
+        status_timestamp=row.status_timestamp,
+        updated_at=row.updated_at,
+    )
+
+
+def _capabilities_view(station: Station) -> CapabilitiesView:
+    caps = capabilities(station)
+    profiles = caps.supported_feature_profiles
+    return CapabilitiesView(
+        supported_feature_profiles=None if profiles is None else list(profiles),
+        charge_profile_max_stack_level=caps.max_stack_level,
+        charging_schedule_allowed_charging_rate_unit=(
+            None if caps.allowed_units is None else list(caps.allowed_units)
+        ),
+        charging_schedule_max_periods=caps.max_periods,
+        max_charging_profiles_installed=caps.max_profiles,
+        number_of_connectors=caps.number_of_connectors,
+        # OCPP 1.6 §9.1.33: SmartCharging must be listed for the profile messages to work.
+        smart_charging=None if profiles is None else "SmartCharging" in profiles,
+    )
+
+
+def _configuration_view(raw: dict[str, Any] | None) -> dict[str, ConfigurationEntry] | None:
+    if raw is None:
+        return None
+    entries: dict[str, ConfigurationEntry] = {}
+    for key, entry in raw.items():
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        readonly = entry.get("readonly") if isinstance(entry, dict) else None
+        entries[key] = ConfigurationEntry(
+            value=None if value is None else str(value),
+            readonly=None if readonly is None else bool(readonly),
+        )
+    return entries
+
+
+def station_view(station: Station) -> StationView:
+    return StationView(
+        station_id=station.id,
+        online=bool(station.online),
+        last_seen=station.last_seen,
+        connected_at=station.connected_at,
+        last_boot_at=station.last_boot_at,
+        node_id=station.node_id,
+        vendor=station.vendor,
+        model=station.model,
+        serial_number=station.serial_number,
+        charge_box_serial_number=station.charge_box_serial_number,
+        firmware_version=station.firmware_version,
+        firmware_status=station.firmware_status,
+        diagnostics_status=station.diagnostics_status,
+        has_password=station.password_hash is not None,
+        tags=list(station.tags or []),
+        connectors=[_connector_view(c) for c in station.connectors],
+        capabilities=_capabilities_view(station),
+        configuration=_configuration_view(station.configuration),
+        configuration_read_at=station.configuration_read_at,
+    )
+
+
+# --- id tags ------------------------------------------------------------------------
+class IdTagView(msgspec.Struct, kw_only=True):
+    """An entry of the central id-tag list (OCPP 1.6 §7.21 IdTagInfo)."""
+
+    id_tag: Annotated[str, Meta(description="OCPP IdToken, 1 to 20 characters")]
+    status: Annotated[IdTagStatus, Meta(description="OCPP 1.6 AuthorizationStatus")]
+    expiry_date: Annotated[
+        datetime | None, Meta(description="After this time Accepted is answered as Expired")
+    ]
+    parent_id_tag: Annotated[str | None, Meta(description="Group id tag (OCPP parentIdTag)")]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class IdTagCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    id_tag: Annotated[str, Meta(description="OCPP IdToken, 1 to 20 characters")]
+    status: Annotated[IdTagStatus, Meta(description="OCPP 1.6 AuthorizationStatus")] = "Accepted"
+    expiry_date: Annotated[
+        datetime | None, Meta(description="ISO 8601; without offset it is read as UTC")
+    ] = None
+    parent_id_tag: Annotated[str | None, Meta(description="Group id tag, 1 to 20 chars")] = None
+
+
+class IdTagReplace(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The whole entry: fields left out take their defaults."""
+
+    status: Annotated[IdTagStatus, Meta(description="OCPP 1.6 AuthorizationStatus")] = "Accepted"
+    expiry_date: Annotated[
+        datetime | None, Meta(description="ISO 8601; without offset it is read as UTC")
+    ] = None
+    parent_id_tag: Annotated[str | None, Meta(description="Group id tag, 1 to 20 chars")] = None
+
+
+def id_tag_view(row: IdTag) -> IdTagView:
+    return IdTagView(
+        id_tag=row.id_tag,
+        status=row.status,  # type: ignore[arg-type]  # the service only stores STATUSES
+        expiry_date=row.expiry_date,
+        parent_id_tag=row.parent_id_tag,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# --- audit --------------------------------------------------------------------------
+class AuditItem(msgspec.Struct, kw_only=True):
+    """One OCPP-J frame as it crossed the wire (OCPP-J 1.6 §4)."""
+
+    id: Annotated[int, Meta(description="Row id; larger is newer")]
+    ts: Annotated[datetime, Meta(description="When the frame was sent or received (UTC)")]
+    station_id: StationId
+    direction: Annotated[str, Meta(description="in = from the station, out = to the station")]
+    message_type: Annotated[
+        str, Meta(description="CALL, CALLRESULT, CALLERROR, or INVALID (not OCPP-J)")
+    ]
+    unique_id: Annotated[str | None, Meta(description="OCPP-J message id")]
+    action: Annotated[str | None, Meta(description="OCPP action, e.g. BootNotification")]
+    payload: Annotated[Any, Meta(description="The decoded payload")]
+    raw: Annotated[str | None, Meta(description="The frame as received when it was unusable")]
+    error_code: Annotated[str | None, Meta(description="CALLERROR errorCode")]
+    error_description: Annotated[str | None, Meta(description="CALLERROR errorDescription")]
+    rtt_ms: Annotated[float | None, Meta(description="CALL to answer round trip, ms")]
+
+
+class AuditPageView(msgspec.Struct, kw_only=True):
+    items: Annotated[list[AuditItem], Meta(description="Newest first")]
+    next_cursor: Annotated[
+        str | None, Meta(description="Pass as ?cursor= for the next, older page; null at the end")
+    ]
+
+
+def audit_item(row: AuditFrame) -> AuditItem:
+    return AuditItem(
+        id=row.id,
+        ts=row.ts,
+        station_id=row.station_id,
+        direction=row.direction,
+        message_type=row.message_type,
+        unique_id=row.unique_id,
+        action=row.action,
+        payload=row.payload,
+        raw=row.raw,
+        error_code=row.error_code,
+        error_description=row.error_description,
+        rtt_ms=row.rtt_ms,
+    )
+
+
+# --- health -------------------------------------------------------------------------
+class HealthView(msgspec.Struct, kw_only=True):
+    status: Annotated[Literal["ok", "degraded"], Meta(description="ok only if all checks pass")]
+    database: Annotated[bool, Meta(description="The database answered a query")]
+    ocpp_listener: Annotated[bool, Meta(description="The OCPP websocket port is listening")]
+    connected_stations: Annotated[int, Meta(description="Stations connected to this process")]
+    audit_queue_depth: Annotated[int, Meta(description="Frames waiting to be written to audit")]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A client datetime as aware UTC; one without offset is read as UTC (as OCPP 1.6 §7)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -1,0 +1,65 @@
+"""What a bench run measures, and its defaults."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+
+class Scenario(StrEnum):
+    HEARTBEAT = "heartbeat"
+    STORM = "storm"
+    STEADY = "steady"
+    THROUGHPUT = "throughput"
+
+
+class ServerKind(StrEnum):
+    CHARGEPLAN = "chargeplan"
+    FLOOR = "floor"
+    STOCK = "stock"
+
+
+ALL_SCENARIOS = tuple(Scenario)
+ALL_SERVERS = tuple(ServerKind)
+QUICK_FACTOR = 10
+
+
+def default_workers() -> int:
+    """One load process per core the server does not need, at least one, at most eight."""
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    scenarios: tuple[Scenario, ...] = (Scenario.HEARTBEAT,)
+    servers: tuple[ServerKind, ...] = ALL_SERVERS
+    stations: int = 500
+    seconds: float = 10.0
+    storm_stations: int = 10_000
+    steady_rate_per_s: float = 1_000.0
+    steady_seconds: float = 30.0
+    # One Heartbeat for every this many steady CALLs; the rest are MeterValues.
+    steady_heartbeat_every: int = 4
+    throughput_stations: int = 200
+    workers: int = field(default_factory=default_workers)
+    connect_concurrency: int = 100
+    call_timeout_s: float = 30.0
+    server_start_timeout_s: float = 60.0
+    # None: a fresh SQLite file per server start; else a PostgreSQL URL under which a fresh
+    # database is created for each start and dropped afterwards.
+    database_url: str | None = None
+    python: str = sys.executable
+
+    def quick(self) -> BenchConfig:
+        """Every scenario at a tenth of its size and duration."""
+        return replace(
+            self,
+            stations=max(1, self.stations // QUICK_FACTOR),
+            seconds=max(0.5, self.seconds / QUICK_FACTOR),
+            storm_stations=max(1, self.storm_stations // QUICK_FACTOR),
+            steady_rate_per_s=max(1.0, self.steady_rate_per_s / QUICK_FACTOR),
+            steady_seconds=max(0.5, self.steady_seconds / QUICK_FACTOR),
+            throughput_stations=max(1, self.throughput_stations // QUICK_FACTOR),
+        )

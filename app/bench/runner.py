@@ -1,0 +1,112 @@
+"""Run the chosen scenarios against each server, a fresh server start per scenario group."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psutil
+
+from app.bench import scenarios
+from app.bench.config import BenchConfig, Scenario
+from app.bench.errors import BenchError
+from app.bench.scenarios import Outcome
+from app.bench.servers import RunningServer, running_server
+
+Progress = Callable[[str], None]
+ServerRun = Callable[[RunningServer, BenchConfig], dict[Scenario, Outcome]]
+
+
+@dataclass
+class BenchResult:
+    machine: dict[str, Any]
+    config: dict[str, Any]
+    # scenario -> server -> figure -> value; a server that failed maps to None.
+    scenarios: dict[str, dict[str, dict[str, Any] | None]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    error_samples: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "memory_mb": psutil.virtual_memory().total // (1024 * 1024),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchResult:
+    """Every chosen scenario against every chosen server; failures are recorded, not raised."""
+    say = progress or (lambda _message: None)
+    result = BenchResult(machine=machine_info(), config=_config_json(config))
+    for scenario in config.scenarios:
+        result.scenarios[scenario.value] = {}
+    for group, server_run in _groups(config):
+        for kind in config.servers:
+            label = "+".join(s.value for s in group)
+            say(f"{label}: {kind.value} ...")
+            try:
+                with running_server(kind, config) as server:
+                    outcomes = server_run(server, config)
+            except BenchError as exc:
+                result.failures.append(f"{label} on {kind.value}: {exc}")
+                say(f"{label}: {kind.value} failed: {exc}")
+                for scenario in group:
+                    result.scenarios[scenario.value][kind.value] = None
+                continue
+            for scenario in group:
+                outcome = outcomes[scenario]
+                result.scenarios[scenario.value][kind.value] = outcome.figures
+                if outcome.error_samples:
+                    result.error_samples[f"{scenario.value}/{kind.value}"] = outcome.error_samples
+    return result
+
+
+def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]:
+    """Scenarios that share one server start: steady runs on the storm's connections."""
+    chosen = set(config.scenarios)
+    groups: list[tuple[tuple[Scenario, ...], ServerRun]] = []
+    if Scenario.HEARTBEAT in chosen:
+        groups.append(((Scenario.HEARTBEAT,), _heartbeat))
+    connected = tuple(s for s in (Scenario.STORM, Scenario.STEADY) if s in chosen)
+    if connected:
+        groups.append((connected, _storm_then_steady))
+    if Scenario.THROUGHPUT in chosen:
+        groups.append(((Scenario.THROUGHPUT,), _throughput))
+    return groups
+
+
+def _heartbeat(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    return {Scenario.HEARTBEAT: scenarios.heartbeat(server, config)}
+
+
+def _throughput(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    return {Scenario.THROUGHPUT: scenarios.throughput(server, config)}
+
+
+def _storm_then_steady(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    outcomes: dict[Scenario, Outcome] = {}
+    with scenarios.open_pool(server, config.storm_stations, config) as pool:
+        # The storm is also how steady's stations get connected.
+        outcomes[Scenario.STORM] = scenarios.storm(server, pool, config)
+        if Scenario.STEADY in config.scenarios:
+            outcomes[Scenario.STEADY] = scenarios.steady(server, pool, config)
+    return outcomes
+
+
+def _config_json(config: BenchConfig) -> dict[str, Any]:
+    raw = asdict(config)
+    raw["scenarios"] = [s.value for s in config.scenarios]
+    raw["servers"] = [s.value for s in config.servers]
+    raw.pop("python", None)
+    if raw.get("database_url"):
+        raw["database_url"] = "postgresql (given)"
+    return raw

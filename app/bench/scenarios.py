@@ -1,0 +1,170 @@
+"""The bench scenarios: each drives one running server and returns its figures.
+
+Figure names carry their unit. A "msg" is one answered CALL (CALL + CALLRESULT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from app.bench import stats
+from app.bench.commands import ClosedLoop, Connect, OpenLoop, PhaseReport
+from app.bench.config import BenchConfig, Scenario
+from app.bench.database import settled_audit_count
+from app.bench.pool import WorkerPool
+from app.bench.probes import GaugePeak, PeakRssSampler, cpu_seconds, rss_bytes
+from app.bench.servers import RunningServer
+
+Figure = float | int | None
+AUDIT_QUEUE_GAUGE: Final = "chargeplan_audit_queue_depth"
+# Slack on top of a phase's own duration before a silent worker counts as failed.
+PHASE_SLACK_S: Final = 60.0
+
+FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
+    Scenario.HEARTBEAT: (
+        "msgs_per_s",
+        "p50_ms",
+        "p99_ms",
+        "errors",
+        "audit_rows_per_s",
+        "server_peak_rss_kb",
+    ),
+    Scenario.STORM: ("seconds", "conns_per_s", "errors", "rss_kb_per_station"),
+    Scenario.STEADY: ("p50_ms", "p99_ms", "audit_rows", "audit_queue_depth", "errors"),
+    Scenario.THROUGHPUT: ("msgs_per_s", "p99_ms", "errors", "cpu_s_per_1000_msgs"),
+}
+
+
+@dataclass
+class Outcome:
+    figures: dict[str, Figure]
+    error_samples: list[str] = field(default_factory=list)
+
+
+def open_pool(server: RunningServer, stations: int, config: BenchConfig) -> WorkerPool:
+    return WorkerPool(
+        server.ocpp_url,
+        stations=stations,
+        workers=config.workers,
+        call_timeout_s=config.call_timeout_s,
+        connect_concurrency=config.connect_concurrency,
+    )
+
+
+def connect_timeout_s(stations: int, config: BenchConfig) -> float:
+    # Handshake, boot and two status CALLs per station, at a pessimistic 50 stations/s.
+    return 3 * config.call_timeout_s + stations / 50 + PHASE_SLACK_S
+
+
+def heartbeat(server: RunningServer, config: BenchConfig) -> Outcome:
+    """Boot `stations`, then Heartbeats as fast as answered, one outstanding CALL each."""
+    with (
+        PeakRssSampler(server.pid) as rss,
+        open_pool(server, config.stations, config) as pool,
+    ):
+        connected = pool.run(Connect(with_status=False), connect_timeout_s(config.stations, config))
+        rows_before = _audit_rows(server)
+        load = pool.run(
+            ClosedLoop("Heartbeat", config.seconds),
+            config.seconds + config.call_timeout_s + PHASE_SLACK_S,
+        )
+        rows_after = _audit_rows(server)
+    audit_rate = None
+    if rows_before is not None and rows_after is not None:
+        audit_rate = (rows_after - rows_before) / stats.wall_seconds(load)
+    return _outcome(
+        [*connected, *load],
+        msgs_per_s=stats.rounded(stats.rate_per_s(load), 1),
+        **_latency(load),
+        errors=stats.errors(connected) + stats.errors(load),
+        audit_rows_per_s=stats.rounded(audit_rate, 1),
+        server_peak_rss_kb=rss.peak_bytes // 1024,
+    )
+
+
+def storm(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outcome:
+    """Every station at once: connect, BootNotification, StatusNotification for 1 and 2."""
+    stations = config.storm_stations
+    rss_before = rss_bytes(server.pid)
+    reports = pool.run(Connect(with_status=True), connect_timeout_s(stations, config))
+    rss_after = rss_bytes(server.pid)
+    seconds = stats.wall_seconds(reports)
+    accepted = stats.completed(reports)
+    return _outcome(
+        reports,
+        seconds=stats.rounded(seconds),
+        conns_per_s=stats.rounded(accepted / seconds if seconds > 0 else None, 1),
+        errors=stats.errors(reports),
+        rss_kb_per_station=stats.rounded((rss_after - rss_before) / 1024 / stations, 2),
+    )
+
+
+def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outcome:
+    """The storm's stations stay; MeterValues and Heartbeats at a fixed total rate."""
+    rows_before = _audit_rows(server)
+    command = OpenLoop(
+        rate_per_s=config.steady_rate_per_s / pool.size,
+        seconds=config.steady_seconds,
+        heartbeat_every=config.steady_heartbeat_every,
+    )
+    timeout = config.steady_seconds + config.call_timeout_s + PHASE_SLACK_S
+    if server.metrics_url is None:
+        reports = pool.run(command, timeout)
+        queue_depth = None
+    else:
+        with GaugePeak(server.metrics_url, AUDIT_QUEUE_GAUGE) as gauge:
+            reports = pool.run(command, timeout)
+        queue_depth = gauge.peak
+    rows_after = _audit_rows(server)
+    audit_rows = None
+    if rows_before is not None and rows_after is not None:
+        audit_rows = rows_after - rows_before
+    return _outcome(
+        reports,
+        **_latency(reports),
+        audit_rows=audit_rows,
+        audit_queue_depth=queue_depth,
+        errors=stats.errors(reports),
+    )
+
+
+def throughput(server: RunningServer, config: BenchConfig) -> Outcome:
+    """Realistic MeterValues as fast as answered, one outstanding CALL per station."""
+    stations = config.throughput_stations
+    with open_pool(server, stations, config) as pool:
+        connected = pool.run(Connect(with_status=False), connect_timeout_s(stations, config))
+        _audit_rows(server)
+        cpu_before = cpu_seconds(server.pid)
+        load = pool.run(
+            ClosedLoop("MeterValues", config.seconds),
+            config.seconds + config.call_timeout_s + PHASE_SLACK_S,
+        )
+        # The audit rows of this load are part of its cost: wait for them to be written.
+        _audit_rows(server)
+        cpu_after = cpu_seconds(server.pid)
+    answered = stats.completed(load)
+    cpu_per_1000 = (cpu_after - cpu_before) / (answered / 1000) if answered else None
+    return _outcome(
+        [*connected, *load],
+        msgs_per_s=stats.rounded(stats.rate_per_s(load), 1),
+        p99_ms=_latency(load)["p99_ms"],
+        errors=stats.errors(connected) + stats.errors(load),
+        cpu_s_per_1000_msgs=stats.rounded(cpu_per_1000, 4),
+    )
+
+
+def _audit_rows(server: RunningServer) -> int | None:
+    return None if server.database is None else settled_audit_count(server.database)
+
+
+def _latency(reports: list[PhaseReport]) -> dict[str, Figure]:
+    values = stats.merged_latencies(reports)
+    return {
+        "p50_ms": stats.rounded(stats.percentile(values, 0.50)),
+        "p99_ms": stats.rounded(stats.percentile(values, 0.99)),
+    }
+
+
+def _outcome(reports: list[PhaseReport], **figures: Figure) -> Outcome:
+    return Outcome(figures=dict(figures), error_samples=stats.error_samples(reports))

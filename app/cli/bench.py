@@ -1,0 +1,186 @@
+"""`chargeplan bench`: the load benchmark against the floor and stock servers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.bench.config import (
+    ALL_SCENARIOS,
+    ALL_SERVERS,
+    BenchConfig,
+    Scenario,
+    ServerKind,
+    default_workers,
+)
+from app.bench.limits import raise_open_files_limit
+from app.bench.report import format_notes, format_table
+from app.bench.runner import run_bench
+
+DEFAULTS = BenchConfig()
+
+DESCRIPTION = f"""\
+Load benchmark on 127.0.0.1. Starts each server itself (chargeplan on a fresh temporary
+SQLite database, or a fresh database under --database-url; the bare websockets+json
+"floor"; the "stock" `ocpp` package server), drives it from separate load processes
+(raw websockets stations, one outstanding CALL each) and prints one table with
+chargeplan's ratio to each reference. A msg is one answered CALL.
+
+Scenarios (default: heartbeat only):
+  heartbeat   {DEFAULTS.stations} stations boot, then Heartbeats as fast as answered for
+              {DEFAULTS.seconds:g} s: msgs_per_s, p50_ms, p99_ms, errors, audit_rows_per_s,
+              server_peak_rss_kb
+  storm       {DEFAULTS.storm_stations:,} stations connect at once (at most
+              --connect-concurrency handshakes in flight), boot, report connectors 1 and 2:
+              seconds, conns_per_s, errors, rss_kb_per_station
+  steady      the storm's stations stay; MeterValues and Heartbeats (1 in
+              {DEFAULTS.steady_heartbeat_every}) at {DEFAULTS.steady_rate_per_s:g} msg/s for
+              {DEFAULTS.steady_seconds:g} s: p50_ms, p99_ms (from the moment each CALL was
+              due), audit_rows, audit_queue_depth (peak of the /metrics gauge), errors
+  throughput  {DEFAULTS.throughput_stations} stations send MeterValues as fast as answered
+              for {DEFAULTS.seconds:g} s: msgs_per_s, p99_ms, errors, cpu_s_per_1000_msgs
+--quick runs every chosen scenario at a tenth of its size and duration.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `bench` on the subparsers of the `chargeplan` command."""
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark the server against a bare floor and the stock ocpp package",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure_parser(parser)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    choose = parser.add_mutually_exclusive_group()
+    choose.add_argument(
+        "--scenarios",
+        type=_scenarios,
+        help=f"comma-separated, from {','.join(ALL_SCENARIOS)} (default: heartbeat)",
+    )
+    choose.add_argument("--all", action="store_true", help="run every scenario")
+    parser.add_argument(
+        "--servers",
+        type=_servers,
+        default=ALL_SERVERS,
+        help=f"comma-separated, from {','.join(ALL_SERVERS)} (default: all three)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a tenth of every size")
+    parser.add_argument(
+        "--stations", type=_positive_int, default=DEFAULTS.stations, help="heartbeat stations"
+    )
+    parser.add_argument(
+        "--seconds",
+        type=_positive_float,
+        default=DEFAULTS.seconds,
+        help="heartbeat and throughput duration",
+    )
+    parser.add_argument(
+        "--storm-stations",
+        type=_positive_int,
+        default=DEFAULTS.storm_stations,
+        help="storm and steady stations",
+    )
+    parser.add_argument(
+        "--steady-rate",
+        type=_positive_float,
+        default=DEFAULTS.steady_rate_per_s,
+        help="steady msgs per second, all stations together",
+    )
+    parser.add_argument("--steady-seconds", type=_positive_float, default=DEFAULTS.steady_seconds)
+    parser.add_argument(
+        "--throughput-stations", type=_positive_int, default=DEFAULTS.throughput_stations
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=default_workers(),
+        help="load generator processes (default: CPUs - 1, between 1 and 8)",
+    )
+    parser.add_argument(
+        "--connect-concurrency",
+        type=_positive_int,
+        default=DEFAULTS.connect_concurrency,
+        help="websocket handshakes in flight at once, all workers together",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL URL (postgresql+asyncpg://...) under which each chargeplan start "
+        "gets a fresh database, dropped afterwards (default: a temporary SQLite file)",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
+
+
+def config_from_args(args: argparse.Namespace) -> BenchConfig:
+    scenarios: tuple[Scenario, ...] = (
+        ALL_SCENARIOS if args.all else (args.scenarios or DEFAULTS.scenarios)
+    )
+    config = replace(
+        DEFAULTS,
+        scenarios=scenarios,
+        servers=args.servers,
+        stations=args.stations,
+        seconds=args.seconds,
+        storm_stations=args.storm_stations,
+        steady_rate_per_s=args.steady_rate,
+        steady_seconds=args.steady_seconds,
+        throughput_stations=args.throughput_stations,
+        workers=args.workers,
+        connect_concurrency=args.connect_concurrency,
+        database_url=args.database_url,
+    )
+    return config.quick() if args.quick else config
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bench; 0 when every server completed every scenario, else 1."""
+    raise_open_files_limit()
+    config = config_from_args(args)
+    result = run_bench(config, progress=lambda message: print(message, file=sys.stderr))
+    print(format_table(result))
+    notes = format_notes(result)
+    if notes:
+        print(notes)
+    if args.json is not None:
+        args.json.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return 1 if result.failures else 0
+
+
+def _scenarios(text: str) -> tuple[Scenario, ...]:
+    return _choices(text, Scenario)
+
+
+def _servers(text: str) -> tuple[ServerKind, ...]:
+    return _choices(text, ServerKind)
+
+
+def _choices(text: str, kind: type[Scenario] | type[ServerKind]) -> tuple[Any, ...]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    try:
+        chosen = tuple(dict.fromkeys(kind(name) for name in names))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not chosen:
+        raise argparse.ArgumentTypeError("choose at least one")
+    return chosen
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return value

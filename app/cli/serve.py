@@ -1,0 +1,57 @@
+"""`chargeplan serve`: the REST API and the OCPP 1.6J central system in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from app.cli.common import configure_logging, settings_or_exit
+from app.db.migrate import SchemaBehind, prepare_database
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the REST API and the OCPP 1.6J server",
+        description="Run the REST API (CHARGEPLAN_HTTP_HOST:CHARGEPLAN_HTTP_PORT, OpenAPI at "
+        "/docs) and the OCPP 1.6J websocket server (CHARGEPLAN_OCPP_HOST:CHARGEPLAN_OCPP_PORT) "
+        "in one process. Refuses to start on a database behind the latest migration unless "
+        "CHARGEPLAN_AUTO_MIGRATE=true.",
+    )
+    parser.add_argument("--demo-station", action="store_true",
+                        help="also run one simulated station PY-SIM-0001 in-process")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = settings_or_exit()
+    if args.demo_station:
+        settings = settings.with_overrides(demo_station=True)
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(prepare_database(settings.database_url, auto_migrate=settings.auto_migrate))
+    except SchemaBehind as exc:
+        print(f"chargeplan: {exc}", file=sys.stderr)
+        return 1
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        loop=loop,
+        lifespan="on",
+    )
+    return 0

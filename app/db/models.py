@@ -1,0 +1,187 @@
+"""SQLAlchemy models: the station registry, id tags, transactions, meter values, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.db.types import BigIntPK, JSONType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # OCPP 1.6 §4.2 BootNotification.req
+    vendor: Mapped[str | None] = mapped_column(String(20))
+    model: Mapped[str | None] = mapped_column(String(20))
+    serial_number: Mapped[str | None] = mapped_column(String(25))
+    charge_box_serial_number: Mapped[str | None] = mapped_column(String(25))
+    firmware_version: Mapped[str | None] = mapped_column(String(50))
+    iccid: Mapped[str | None] = mapped_column(String(20))
+    imsi: Mapped[str | None] = mapped_column(String(20))
+    meter_type: Mapped[str | None] = mapped_column(String(25))
+    meter_serial_number: Mapped[str | None] = mapped_column(String(25))
+    last_boot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Connection state: which process holds the websocket, and since when.
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    node_id: Mapped[str | None] = mapped_column(String(100))
+    remote_address: Mapped[str | None] = mapped_column(String(100))
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # OCPP 1.6 §4.4 / §4.5
+    firmware_status: Mapped[str | None] = mapped_column(String(30))
+    diagnostics_status: Mapped[str | None] = mapped_column(String(30))
+    # Configuration read with GetConfiguration (OCPP 1.6 §9); None = never reported.
+    configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    configuration_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supported_feature_profiles: Mapped[str | None] = mapped_column(String(200))
+    charge_profile_max_stack_level: Mapped[int | None] = mapped_column(Integer)
+    charging_schedule_allowed_charging_rate_unit: Mapped[str | None] = mapped_column(String(50))
+    charging_schedule_max_periods: Mapped[int | None] = mapped_column(Integer)
+    max_charging_profiles_installed: Mapped[int | None] = mapped_column(Integer)
+    number_of_connectors: Mapped[int | None] = mapped_column(Integer)
+
+    connectors: Mapped[list[Connector]] = relationship(
+        back_populates="station", cascade="all, delete-orphan", lazy="selectin",
+        order_by="Connector.connector_id",
+    )
+
+
+class Connector(Base):
+    """Last StatusNotification per connector (OCPP 1.6 §4.9); connector 0 is the station."""
+
+    __tablename__ = "connectors"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    connector_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str] = mapped_column(String(30))
+    info: Mapped[str | None] = mapped_column(String(50))
+    vendor_id: Mapped[str | None] = mapped_column(String(255))
+    vendor_error_code: Mapped[str | None] = mapped_column(String(50))
+    status_timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    station: Mapped[Station] = relationship(back_populates="connectors")
+
+
+class IdTag(Base):
+    """The central id-tag list checked by Authorize and StartTransaction (OCPP 1.6 §7.15)."""
+
+    __tablename__ = "id_tags"
+
+    id_tag: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    expiry_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parent_id_tag: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Transaction(Base):
+    """A charging session; its id is the OCPP transactionId, allocated by the database."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        # OCPP 1.6 §3.7: a charger replays a StartTransaction whose answer it lost;
+        # the same charger, connector, idTag, timestamp and meterStart is the same session.
+        UniqueConstraint(
+            "station_id", "connector_id", "id_tag", "started_at", "meter_start",
+            name="uq_transactions_start_identity",
+        ),
+        Index("ix_transactions_station_started", "station_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    connector_id: Mapped[int] = mapped_column(Integer)
+    id_tag: Mapped[str] = mapped_column(String(20))
+    id_tag_status: Mapped[str] = mapped_column(String(20))
+    meter_start: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reservation_id: Mapped[int | None] = mapped_column(Integer)
+    meter_stop: Mapped[int | None] = mapped_column(Integer)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_reason: Mapped[str | None] = mapped_column(String(30))
+    stop_id_tag: Mapped[str | None] = mapped_column(String(20))
+
+
+class MeterValue(Base):
+    """One sampled value of MeterValues / StopTransaction.transactionData (OCPP 1.6 §7.45)."""
+
+    __tablename__ = "meter_values"
+    __table_args__ = (
+        Index("ix_meter_values_station_ts", "station_id", "ts"),
+        Index("ix_meter_values_transaction", "transaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    connector_id: Mapped[int] = mapped_column(Integer)
+    transaction_id: Mapped[int | None] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    measurand: Mapped[str] = mapped_column(String(50))
+    phase: Mapped[str | None] = mapped_column(String(10))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    context: Mapped[str | None] = mapped_column(String(30))
+    location: Mapped[str | None] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
+    raw_value: Mapped[str] = mapped_column(Text)
+
+
+class AuditFrame(Base):
+    """Every OCPP-J frame in both directions, and every frame that could not be used."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_station_ts", "station_id", "ts"),
+        Index("ix_audit_log_action_ts", "action", "ts"),
+        Index("ix_audit_log_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    station_id: Mapped[str] = mapped_column(String(64))
+    # "in": from the station; "out": to the station.
+    direction: Mapped[str] = mapped_column(String(3))
+    # CALL, CALLRESULT, CALLERROR, or INVALID for a frame that is not OCPP-J at all.
+    message_type: Mapped[str] = mapped_column(String(10))
+    unique_id: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str | None] = mapped_column(String(50))
+    payload: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    # The frame as received when it could not be parsed (not JSON, wrong shape).
+    raw: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    error_description: Mapped[str | None] = mapped_column(Text)
+    rtt_ms: Mapped[float | None] = mapped_column(Float)

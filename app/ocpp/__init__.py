@@ -1,0 +1,1 @@
+"""The OCPP 1.6J adapter: websocket server, framing, validation, handlers, gateway, audit."""

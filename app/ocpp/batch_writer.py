@@ -1,0 +1,151 @@
+"""Batched INSERTs off the hot path: the audit trail and meter values.
+
+Rows go into a bounded queue; one task flushes every interval or every batch in one
+multi-row INSERT (COPY on PostgreSQL). When the queue is full, ``put`` waits, so the
+websocket reader that called it stops reading (backpressure) and no row is dropped.
+A clean shutdown flushes everything that was queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Table, insert
+
+from app.db.engine import Database
+
+log = logging.getLogger("chargeplan.batch")
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        *,
+        flush_interval: float = 0.25,
+        batch_size: int = 500,
+        max_queue: int = 50000,
+    ) -> None:
+        self._db = db
+        self._table = table
+        self._columns = [c.name for c in table.columns if c.name != "id"]
+        # COPY bypasses SQLAlchemy's type processing: JSON goes as text.
+        self._json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        self._flush_interval = flush_interval
+        self._batch_size = batch_size
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(max_queue)
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.rows_written = 0
+        self.flushes = 0
+        self.failures = 0
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    async def put(self, row: dict[str, Any]) -> None:
+        if self._queue.full():
+            log.warning("%s queue full (%d rows): pausing readers", self._table.name, self.depth)
+        await self._queue.put(row)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"batch-writer-{self._table.name}")
+
+    async def stop(self) -> None:
+        """Flush every queued row, then stop."""
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while not self._queue.empty():
+            await self._flush(self._take(self._batch_size * 10))
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every row queued so far is written (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while (self.depth or self._pending) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    _pending = 0
+
+    def _take(self, limit: int) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        while len(rows) < limit and not self._queue.empty():
+            rows.append(self._queue.get_nowait())
+        return rows
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            deadline = time.monotonic() + self._flush_interval
+            rows = [first]
+            while len(rows) < self._batch_size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                if self._queue.empty():
+                    try:
+                        rows.append(await asyncio.wait_for(self._queue.get(), remaining))
+                    except TimeoutError:
+                        break
+                else:
+                    rows.extend(self._take(self._batch_size - len(rows)))
+            await self._flush(rows)
+
+    async def _flush(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        self._pending = len(rows)
+        delay = 0.1
+        try:
+            while True:
+                try:
+                    await self._write(rows)
+                    break
+                except Exception:
+                    # Never drop a row: keep them and try again; readers pause meanwhile.
+                    self.failures += 1
+                    log.exception("writing %d %s rows failed; retrying", len(rows),
+                                  self._table.name)
+                    if self._closing and self.failures > 20:
+                        raise
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            self._pending = 0
+        self.rows_written += len(rows)
+        self.flushes += 1
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        if self._db.dialect == "postgresql":
+            await self._copy(rows)
+            return
+        async with self._db.uow() as session:
+            await session.execute(insert(self._table), rows)
+
+    async def _copy(self, rows: list[dict[str, Any]]) -> None:
+        json_columns = self._json_columns
+        records = [
+            tuple(
+                orjson.dumps(row[c]).decode() if c in json_columns and row.get(c) is not None
+                else row.get(c)
+                for c in self._columns
+            )
+            for row in rows
+        ]
+        async with self._db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            await driver.copy_records_to_table(
+                self._table.name, records=records, columns=self._columns
+            )
+            await conn.commit()

@@ -1,0 +1,276 @@
+"""One station's websocket: OCPP-J framing, validation, ordering, calls both ways, audit.
+
+Inbound CALLs are answered one after another in the order received (a charger's
+StartTransaction must be handled before its MeterValues), by a worker task; the reader
+keeps reading meanwhile, so CALLRESULTs to the server's own CALLs are never stuck
+behind a slow handler. Outbound CALLs go one at a time (OCPP-J 1.6 §4.1.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from app.clock import Clock
+from app.ocpp import audit, frames
+from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.ratelimit import TokenBucket
+from app.services.ports import CallErrorReceived, CallTimeout, StationOffline
+
+if TYPE_CHECKING:
+    from app.ocpp.router import Router
+
+log = logging.getLogger("chargeplan.ocpp")
+AuditSink = Callable[[dict[str, Any]], Awaitable[None]]
+_PendingCall = tuple[str, "asyncio.Future[dict[str, Any]]", float]
+
+
+class StationConnection:
+    def __init__(
+        self,
+        station_id: str,
+        ws: ServerConnection,
+        *,
+        router: Router,
+        audit_sink: AuditSink,
+        clock: Clock,
+        call_timeout: float,
+        rate_per_s: float,
+        burst: float,
+    ) -> None:
+        self.station_id = station_id
+        self.ws = ws
+        self._router = router
+        self._audit = audit_sink
+        self._clock = clock
+        self.call_timeout = call_timeout
+        self._bucket = TokenBucket(rate_per_s, burst)
+        self._inbound: asyncio.Queue[frames.Call] = asyncio.Queue(maxsize=32)
+        self._inbound_ids: set[str] = set()
+        self._pending: dict[str, _PendingCall] = {}
+        # Ids of CALLs that timed out, to tell a late answer from an unknown one.
+        self._expired: OrderedDict[str, str] = OrderedDict()
+        self._call_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.closed = False
+        self.last_seen = clock()
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def serve(self) -> None:
+        worker = asyncio.create_task(self._work(), name=f"ocpp-worker-{self.station_id}")
+        try:
+            async for message in self.ws:
+                self.last_seen = self._clock()
+                await self._receive(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._audit_close()
+            self._shut(worker)
+
+    def _shut(self, worker: asyncio.Task[None]) -> None:
+        self.closed = True
+        worker.cancel()
+        for task in self._tasks:
+            task.cancel()
+        # Calls fail fast: every CALL waiting on this socket ends now, not at its timeout.
+        for action, future, _ in self._pending.values():
+            if not future.done():
+                future.set_exception(StationOffline(self.station_id, action))
+        self._pending.clear()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.ws.close(code, reason)
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> None:
+        """Run work after an answer is sent (e.g. GetConfiguration after a boot); the
+        task belongs to this connection and ends with it."""
+
+        async def runner() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: %s failed", self.station_id, name)
+
+        task = asyncio.create_task(runner(), name=f"{name}-{self.station_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- inbound ------------------------------------------------------------------------
+    async def _receive(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            text = message.decode("utf-8", errors="replace")
+            error = frames.FrameError(
+                ErrorCode.FORMATION_VIOLATION,
+                "binary frame: OCPP-J messages are text frames (OCPP-J 1.6 §3)",
+            )
+            with contextlib.suppress(frames.FrameError):
+                parsed = frames.parse(text)
+                error.unique_id = parsed.unique_id
+                error.reply = isinstance(parsed, frames.Call)
+            await self._reject(error, text)
+            return
+        try:
+            frame = frames.parse(message)
+        except frames.FrameError as exc:
+            await self._reject(exc, message)
+            return
+        if isinstance(frame, frames.Call):
+            await self._accept_call(frame)
+        else:
+            await self._answer_received(frame)
+
+    async def _reject(self, exc: frames.FrameError, text: str) -> None:
+        await self._audit(audit.row(
+            self._clock(), self.station_id, "in", exc.message_type, unique_id=exc.unique_id,
+            action=exc.action, raw=text, error_code=exc.code, error_description=exc.description,
+        ))
+        if exc.reply:
+            await self._send_error(exc.unique_id, exc.code, exc.description, exc.action)
+
+    async def _accept_call(self, call: frames.Call) -> None:
+        await self._audit(audit.row(
+            self._clock(), self.station_id, "in", "CALL", unique_id=call.unique_id,
+            action=call.action, payload=call.payload,
+        ))
+        if call.unique_id in self._inbound_ids:
+            # OCPP-J 1.6 §4.1.4: ids are unique per sender; a CALL whose id is still
+            # being handled is a protocol error, answered without touching the first.
+            await self._send_error(call.unique_id, ErrorCode.PROTOCOL_ERROR,
+                                   "a CALL with this UniqueId is already being handled",
+                                   call.action)
+            return
+        if not self._bucket.take():
+            await self._send_error(
+                call.unique_id, ErrorCode.GENERIC_ERROR,
+                f"rate limit: more than {self._bucket.rate:g} CALLs per second from this "
+                "station; retry later", call.action)
+            return
+        self._inbound_ids.add(call.unique_id)
+        # Bounded: when the worker falls behind, reading this socket pauses.
+        await self._inbound.put(call)
+
+    async def _work(self) -> None:
+        while True:
+            call = await self._inbound.get()
+            try:
+                await self._handle(call)
+            finally:
+                self._inbound_ids.discard(call.unique_id)
+
+    async def _handle(self, call: frames.Call) -> None:
+        try:
+            result, after = await self._router.dispatch(self, call)
+        except OcppError as exc:
+            await self._send_error(call.unique_id, exc.code, exc.description, call.action,
+                                   exc.details)
+            return
+        except Exception as exc:
+            log.exception("%s: handling %s failed", self.station_id, call.action)
+            await self._send_error(call.unique_id, ErrorCode.INTERNAL_ERROR,
+                                   f"{type(exc).__name__} while handling {call.action}",
+                                   call.action)
+            return
+        await self._send(frames.call_result(call.unique_id, result), audit.row(
+            self._clock(), self.station_id, "out", "CALLRESULT", unique_id=call.unique_id,
+            action=call.action, payload=result,
+        ))
+        if after is not None:
+            self.spawn(after(), f"after-{call.action}")
+
+    async def _answer_received(self, frame: frames.CallResult | frames.CallError) -> None:
+        pending = self._pending.get(frame.unique_id)
+        now = self._clock()
+        if pending is None:
+            late = self._expired.get(frame.unique_id)
+            note = (f"answer to {late} after its timeout: ignored" if late
+                    else "no CALL with this UniqueId awaits an answer: ignored")
+            await self._audit(self._answer_row(frame, now, late, None, note))
+            return
+        action, future, started = pending
+        rtt_ms = (time.perf_counter() - started) * 1000.0
+        await self._audit(self._answer_row(frame, now, action, rtt_ms, None))
+        if future.done():
+            return
+        if isinstance(frame, frames.CallResult):
+            future.set_result(frame.payload)
+        else:
+            future.set_exception(CallErrorReceived(
+                self.station_id, action, frame.code, frame.description, frame.details))
+
+    def _answer_row(self, frame: frames.CallResult | frames.CallError, now: Any,
+                    action: str | None, rtt_ms: float | None, note: str | None) -> dict[str, Any]:
+        if isinstance(frame, frames.CallResult):
+            return audit.row(now, self.station_id, "in", "CALLRESULT", unique_id=frame.unique_id,
+                             action=action, payload=frame.payload, rtt_ms=rtt_ms,
+                             error_description=note)
+        return audit.row(now, self.station_id, "in", "CALLERROR", unique_id=frame.unique_id,
+                         action=action, payload=frame.details, error_code=frame.code,
+                         error_description=frame.description if note is None
+                         else f"{frame.description} ({note})", rtt_ms=rtt_ms)
+
+    # --- outbound -----------------------------------------------------------------------
+    async def call(self, action: str, payload: dict[str, Any],
+                   timeout: float | None = None) -> dict[str, Any]:
+        """Send a CALL and wait for its CALLRESULT payload; raise StationCallError."""
+        timeout = self.call_timeout if timeout is None else timeout
+        async with self._call_lock:
+            if self.closed:
+                raise StationOffline(self.station_id, action)
+            unique_id = str(uuid.uuid4())
+            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._pending[unique_id] = (action, future, time.perf_counter())
+            try:
+                sent = await self._send(frames.call(unique_id, action, payload), audit.row(
+                    self._clock(), self.station_id, "out", "CALL", unique_id=unique_id,
+                    action=action, payload=payload,
+                ))
+                if not sent:
+                    raise StationOffline(self.station_id, action)
+                return await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                self._expired[unique_id] = action
+                while len(self._expired) > 64:
+                    self._expired.popitem(last=False)
+                raise CallTimeout(self.station_id, action, timeout) from None
+            finally:
+                self._pending.pop(unique_id, None)
+
+    async def _send_error(self, unique_id: Any, code: str, description: str,
+                          action: str | None, details: dict[str, Any] | None = None) -> None:
+        await self._send(frames.call_error(unique_id, code, description, details), audit.row(
+            self._clock(), self.station_id, "out", "CALLERROR", unique_id=unique_id,
+            action=action, payload=details or {}, error_code=code,
+            error_description=description,
+        ))
+
+    async def _send(self, text: str, row: dict[str, Any]) -> bool:
+        await self._audit(row)
+        try:
+            await self.ws.send(text)
+        except ConnectionClosed:
+            return False
+        return True
+
+    async def _audit_close(self) -> None:
+        code = self.ws.close_code
+        if code in (1007, 1009):
+            # The websocket layer closed on a frame we never saw as text: record why.
+            reason = self.ws.close_reason or ""
+            what = "invalid UTF-8 in a text frame" if code == 1007 else "frame over the size limit"
+            await self._audit(audit.row(
+                self._clock(), self.station_id, "in", "INVALID",
+                error_code=ErrorCode.FORMATION_VIOLATION,
+                error_description=f"{what}: connection closed with {code} {reason}".strip(),
+            ))

@@ -1,0 +1,49 @@
+"""The one way the server sends a CALL to a station.
+
+Validates the request against the OCPP 1.6 schema before it leaves and the answer
+when it comes back; a CALLERROR, a timeout or a closed socket is raised as a typed
+:class:`StationCallError` with station, action and reason. Nothing is swallowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.ocpp.errors import OcppError
+from app.ocpp.registry import ConnectionRegistry
+from app.ocpp.schemas import CENTRAL_SYSTEM_ACTIONS, SchemaRegistry
+from app.services.ports import InvalidResponse, StationCallError, StationOffline
+
+
+class InvalidRequest(StationCallError):
+    kind = "invalid_request"
+
+
+class OcppGateway:
+    def __init__(self, registry: ConnectionRegistry, schemas: SchemaRegistry) -> None:
+        self._registry = registry
+        self._schemas = schemas
+
+    def is_connected(self, station_id: str) -> bool:
+        connection = self._registry.get(station_id)
+        return connection is not None and not connection.closed
+
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        if action not in CENTRAL_SYSTEM_ACTIONS:
+            raise InvalidRequest(station_id, action, "not an action the central system sends")
+        try:
+            self._schemas.validate_request(action, payload)
+        except OcppError as exc:
+            raise InvalidRequest(station_id, action, exc.description) from None
+        connection = self._registry.get(station_id)
+        if connection is None or connection.closed:
+            raise StationOffline(station_id, action)
+        answer = await connection.call(action, payload, timeout)
+        try:
+            self._schemas.validate_response(action, answer)
+        except OcppError as exc:
+            raise InvalidResponse(station_id, action, exc.description) from None
+        return answer

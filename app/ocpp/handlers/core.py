@@ -1,0 +1,104 @@
+"""OCPP 1.6 Core profile, charge point to central system (§4)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.ocpp.router import CallContext, Handler, Reply
+from app.services.ports import StationCallError
+from app.services.stations import SMART_CHARGING_KEYS
+from app.timefmt import format_timestamp, parse_timestamp
+
+log = logging.getLogger("chargeplan.ocpp")
+
+
+async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    services = ctx.services
+    await services.stations.boot(ctx.station_id, payload)
+    log.info("%s booted: %s %s fw %s", ctx.station_id, payload["chargePointVendor"],
+             payload["chargePointModel"], payload.get("firmwareVersion"))
+    answer = {
+        "status": "Accepted",
+        "currentTime": format_timestamp(services.clock()),
+        "interval": services.settings.heartbeat_interval_s,
+    }
+    after = None
+    if services.settings.read_configuration_on_boot:
+        async def after() -> None:
+            await read_configuration(ctx)
+    return Reply(answer, after)
+
+
+async def read_configuration(ctx: CallContext) -> None:
+    """GetConfiguration with no key list returns every key the charger has (§5.8).
+
+    Many chargers answer incompletely: what is missing stays unknown, not absent.
+    """
+    try:
+        answer = await ctx.services.gateway.call(ctx.station_id, "GetConfiguration", {})
+    except StationCallError as exc:
+        log.warning("%s: reading configuration failed: %s", ctx.station_id, exc.reason)
+        return
+    keys = answer.get("configurationKey") or []
+    missing = [k for k in SMART_CHARGING_KEYS if k not in {e["key"] for e in keys}]
+    if missing:
+        log.info("%s did not report %s: treated as unknown", ctx.station_id, ", ".join(missing))
+    await ctx.services.stations.store_configuration(
+        ctx.station_id, keys, answer.get("unknownKey") or [])
+
+
+async def heartbeat(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    return Reply({"currentTime": format_timestamp(ctx.services.clock())})
+
+
+async def status_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    timestamp = parse_timestamp(payload["timestamp"]) if "timestamp" in payload else None
+    await ctx.services.stations.status(ctx.station_id, payload, timestamp)
+    return Reply({})
+
+
+async def authorize(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    return Reply({"idTagInfo": await ctx.services.id_tags.id_tag_info(payload["idTag"])})
+
+
+async def start_transaction(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    return Reply(await ctx.services.transactions.start(ctx.station_id, payload))
+
+
+async def stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    return Reply(await ctx.services.transactions.stop(ctx.station_id, payload))
+
+
+async def meter_values(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    await ctx.services.transactions.meter_values(ctx.station_id, payload)
+    return Reply({})
+
+
+async def data_transfer(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    # OCPP 1.6 §4.3: no vendor-specific extensions are known here; the frame is audited.
+    return Reply({"status": "UnknownVendorId"})
+
+
+async def diagnostics_status_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    await ctx.services.stations.diagnostics_status(ctx.station_id, payload["status"])
+    return Reply({})
+
+
+async def firmware_status_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    await ctx.services.stations.firmware_status(ctx.station_id, payload["status"])
+    return Reply({})
+
+
+HANDLERS: dict[str, Handler] = {
+    "BootNotification": boot_notification,
+    "Heartbeat": heartbeat,
+    "StatusNotification": status_notification,
+    "Authorize": authorize,
+    "StartTransaction": start_transaction,
+    "StopTransaction": stop_transaction,
+    "MeterValues": meter_values,
+    "DataTransfer": data_transfer,
+    "DiagnosticsStatusNotification": diagnostics_status_notification,
+    "FirmwareStatusNotification": firmware_status_notification,
+}

@@ -1,0 +1,71 @@
+"""Routes an inbound CALL to its handler, with schema validation both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.frames import Call
+from app.ocpp.schemas import (
+    CENTRAL_SYSTEM_ACTIONS,
+    CHARGE_POINT_ACTIONS,
+    SECURITY_EXTENSION_ACTIONS,
+    SchemaRegistry,
+)
+from app.services.container import Services
+
+if TYPE_CHECKING:
+    from app.ocpp.connection import StationConnection
+
+After = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    payload: dict[str, Any]
+    # Work to start once the answer is on the wire (never before: OCPP-J 1.6 §4.1.1).
+    after: After | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    station_id: str
+    services: Services
+    connection: StationConnection
+
+
+Handler = Callable[[CallContext, dict[str, Any]], Awaitable[Reply]]
+
+
+class Router:
+    def __init__(self, services: Services, schemas: SchemaRegistry,
+                 handlers: dict[str, Handler]) -> None:
+        unknown = set(handlers) - set(CHARGE_POINT_ACTIONS)
+        if unknown:
+            raise ValueError(f"handlers for actions a charge point never sends: {unknown}")
+        self._services = services
+        self._schemas = schemas
+        self._handlers = handlers
+
+    async def dispatch(
+        self, connection: StationConnection, call: Call
+    ) -> tuple[dict[str, Any], After | None]:
+        handler = self._handlers.get(call.action)
+        if handler is None:
+            if call.action in CENTRAL_SYSTEM_ACTIONS or call.action in SECURITY_EXTENSION_ACTIONS:
+                raise OcppError(ErrorCode.NOT_SUPPORTED,
+                                f"{call.action} is not supported by this central system")
+            # OCPP-J 1.6 Table 7: NotImplemented = the action is not known.
+            raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"unknown action {call.action!r}")
+        self._schemas.validate_request(call.action, call.payload)
+        context = CallContext(connection.station_id, self._services, connection)
+        reply = await handler(context, call.payload)
+        try:
+            self._schemas.validate_response(call.action, reply.payload)
+        except OcppError as exc:
+            raise OcppError(ErrorCode.INTERNAL_ERROR,
+                            f"the central system built an invalid answer: {exc.description}"
+                            ) from exc
+        return reply.payload, reply.after

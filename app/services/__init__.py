@@ -1,0 +1,1 @@
+"""Use cases that tie the database, the smart-charging core and the chargers together."""

@@ -1,0 +1,37 @@
+"""Every service of one running server, built once by the lifespan and shared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.clock import Clock, utcnow
+from app.db.engine import Database
+from app.services.id_tags import IdTagService
+from app.services.ports import ChargerGateway
+from app.services.stations import StationService
+from app.services.transactions import TransactionService
+from app.settings import Settings
+
+
+@dataclass
+class ServerStatus:
+    """Live figures of this process that are not in the database."""
+
+    ocpp_listening: bool = False
+    ocpp_port: int | None = None
+    connected_stations: Callable[[], int] = lambda: 0
+    audit_queue_depth: Callable[[], int] = lambda: 0
+    audit_rows_written: Callable[[], int] = lambda: 0
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    stations: StationService
+    id_tags: IdTagService
+    transactions: TransactionService
+    gateway: ChargerGateway
+    status: ServerStatus = field(default_factory=ServerStatus)
+    clock: Clock = utcnow

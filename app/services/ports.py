@@ -1,0 +1,71 @@
+"""What services need from the outside world, as interfaces the adapters implement.
+
+Services reach chargers only through :class:`ChargerGateway`; ``app.main`` wires in the
+OCPP adapter's implementation, so no service imports the adapter.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class StationCallError(Exception):
+    """A server-initiated CALL did not produce a CALLRESULT. Always keeps its reason."""
+
+    kind = "error"
+
+    def __init__(self, station_id: str, action: str, reason: str) -> None:
+        super().__init__(f"{action} to {station_id}: {reason}")
+        self.station_id = station_id
+        self.action = action
+        self.reason = reason
+
+
+class StationOffline(StationCallError):
+    kind = "offline"
+
+    def __init__(self, station_id: str, action: str) -> None:
+        super().__init__(station_id, action, "station offline")
+
+
+class CallTimeout(StationCallError):
+    kind = "timeout"
+
+    def __init__(self, station_id: str, action: str, timeout: float) -> None:
+        super().__init__(station_id, action, f"no answer within {timeout:g} s")
+        self.timeout = timeout
+
+
+class CallErrorReceived(StationCallError):
+    """The station answered with a CALLERROR (OCPP-J 1.6 §4.2.3)."""
+
+    kind = "callerror"
+
+    def __init__(
+        self, station_id: str, action: str, code: str, description: str, details: Any = None
+    ) -> None:
+        super().__init__(station_id, action, f"CALLERROR {code}: {description}")
+        self.code = code
+        self.description = description
+        self.details = details
+
+
+class InvalidResponse(StationCallError):
+    """The station's CALLRESULT broke the OCPP 1.6 schema of the action's .conf."""
+
+    kind = "invalid_response"
+
+
+class ChargerGateway(Protocol):
+    def is_connected(self, station_id: str) -> bool: ...
+
+    async def call(
+        self,
+        station_id: str,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
+        ...

@@ -1,0 +1,272 @@
+"""The station registry: admission, connection state, boot data, status, configuration."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.clock import Clock, utcnow
+from app.db.engine import Database
+from app.db.models import Connector, Station
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.passwords import check_password_rules, hash_password, verify_password
+
+# A station id is one path segment of the websocket URL; OCPP 1.6 names it
+# chargeBoxIdentity (CiString of the URL). Printable, no slash, at most 64 characters.
+STATION_ID_RE = re.compile(r"^[A-Za-z0-9._~:@!$&'()*+,;=-]{1,64}$")
+
+# Configuration keys smart charging depends on (OCPP 1.6 §9.1, §9.4).
+SMART_CHARGING_KEYS = (
+    "SupportedFeatureProfiles", "ChargeProfileMaxStackLevel",
+    "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
+    "MaxChargingProfilesInstalled", "NumberOfConnectors",
+)
+
+
+class Admission(Enum):
+    ACCEPTED = "accepted"
+    UNKNOWN_STATION = "unknown_station"
+    CREDENTIALS_REQUIRED = "credentials_required"
+    BAD_CREDENTIALS = "bad_credentials"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    supported_feature_profiles: tuple[str, ...] | None
+    max_stack_level: int | None
+    allowed_units: tuple[str, ...] | None
+    max_periods: int | None
+    max_profiles: int | None
+    number_of_connectors: int | None
+
+
+def check_station_id(station_id: str) -> None:
+    if not STATION_ID_RE.match(station_id):
+        raise Invalid(
+            "station_id",
+            "must be 1 to 64 characters of letters, digits and URL-safe punctuation (no '/')",
+        )
+
+
+def capabilities(station: Station) -> Capabilities:
+    def csl(value: str | None) -> tuple[str, ...] | None:
+        return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
+
+    return Capabilities(
+        supported_feature_profiles=csl(station.supported_feature_profiles),
+        max_stack_level=station.charge_profile_max_stack_level,
+        allowed_units=csl(station.charging_schedule_allowed_charging_rate_unit),
+        max_periods=station.charging_schedule_max_periods,
+        max_profiles=station.max_charging_profiles_installed,
+        number_of_connectors=station.number_of_connectors,
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+class StationService:
+    def __init__(self, db: Database, *, admit_unknown: bool, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._admit_unknown = admit_unknown
+        self._clock = clock
+
+    # --- admission and connection state ---------------------------------------------
+    async def admit(self, station_id: str, credentials: tuple[str, str] | None) -> Admission:
+        """Decide before the websocket opens (OCPP security profile 1: HTTP Basic)."""
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id)
+            if station is None:
+                if not self._admit_unknown:
+                    return Admission.UNKNOWN_STATION
+                session.add(Station(id=station_id, tags=[], created_at=self._clock(),
+                                    online=False))
+                return Admission.ACCEPTED
+            if station.password_hash is None:
+                return Admission.ACCEPTED
+            if credentials is None:
+                return Admission.CREDENTIALS_REQUIRED
+            user, password = credentials
+            if user != station_id or not verify_password(password, station.password_hash):
+                return Admission.BAD_CREDENTIALS
+            return Admission.ACCEPTED
+
+    async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
+        now = self._clock()
+        async with self._db.uow() as session:
+            await session.execute(
+                update(Station).where(Station.id == station_id).values(
+                    online=True, node_id=node_id, remote_address=remote, connected_at=now,
+                    last_seen=now,
+                )
+            )
+
+    async def disconnected(self, station_id: str, node_id: str, at: datetime) -> None:
+        # Only the process that holds the socket may mark it offline: a reconnect that
+        # landed on another process must not be undone by the old one's close.
+        async with self._db.uow() as session:
+            await session.execute(
+                update(Station).where(Station.id == station_id, Station.node_id == node_id)
+                .values(online=False, last_seen=at)
+            )
+
+    async def mark_node_offline(self, node_id: str) -> None:
+        async with self._db.uow() as session:
+            await session.execute(
+                update(Station).where(Station.node_id == node_id, Station.online.is_(True))
+                .values(online=False)
+            )
+
+    async def touch(self, seen: Mapping[str, datetime]) -> None:
+        if not seen:
+            return
+        async with self._db.uow() as session:
+            for station_id, at in seen.items():
+                await session.execute(
+                    update(Station).where(Station.id == station_id).values(last_seen=at)
+                )
+
+    # --- what stations report ---------------------------------------------------------
+    async def boot(self, station_id: str, payload: Mapping[str, Any]) -> None:
+        async with self._db.uow() as session:
+            await session.execute(
+                update(Station).where(Station.id == station_id).values(
+                    vendor=payload["chargePointVendor"],
+                    model=payload["chargePointModel"],
+                    serial_number=payload.get("chargePointSerialNumber"),
+                    charge_box_serial_number=payload.get("chargeBoxSerialNumber"),
+                    firmware_version=payload.get("firmwareVersion"),
+                    iccid=payload.get("iccid"),
+                    imsi=payload.get("imsi"),
+                    meter_type=payload.get("meterType"),
+                    meter_serial_number=payload.get("meterSerialNumber"),
+                    last_boot_at=self._clock(),
+                )
+            )
+
+    async def status(self, station_id: str, payload: Mapping[str, Any],
+                     timestamp: datetime | None) -> None:
+        now = self._clock()
+        values = {
+            "status": payload["status"],
+            "error_code": payload["errorCode"],
+            "info": payload.get("info"),
+            "vendor_id": payload.get("vendorId"),
+            "vendor_error_code": payload.get("vendorErrorCode"),
+            "status_timestamp": timestamp,
+            "updated_at": now,
+        }
+        async with self._db.uow() as session:
+            row = await session.get(Connector, (station_id, payload["connectorId"]))
+            if row is None:
+                session.add(Connector(station_id=station_id,
+                                      connector_id=payload["connectorId"], **values))
+            elif timestamp is None or row.status_timestamp is None or (
+                timestamp >= row.status_timestamp
+            ):
+                # A replayed older notification (OCPP 1.6 §3.7 offline queue) must not
+                # overwrite a newer status.
+                for key, value in values.items():
+                    setattr(row, key, value)
+
+    async def firmware_status(self, station_id: str, status: str) -> None:
+        await self._set(station_id, firmware_status=status)
+
+    async def diagnostics_status(self, station_id: str, status: str) -> None:
+        await self._set(station_id, diagnostics_status=status)
+
+    async def store_configuration(
+        self, station_id: str, keys: Sequence[Mapping[str, Any]], unknown: Sequence[str]
+    ) -> None:
+        """Keep what GetConfiguration returned; keys it did not return stay unknown."""
+        config = {k["key"]: {"value": k.get("value"), "readonly": k.get("readonly")}
+                  for k in keys}
+        values: dict[str, Any] = {
+            "configuration": config,
+            "configuration_read_at": self._clock(),
+        }
+
+        def value(key: str) -> str | None:
+            entry = config.get(key)
+            raw = entry.get("value") if entry else None
+            return None if raw is None else str(raw)
+
+        values["supported_feature_profiles"] = value("SupportedFeatureProfiles")
+        values["charging_schedule_allowed_charging_rate_unit"] = value(
+            "ChargingScheduleAllowedChargingRateUnit")
+        values["charge_profile_max_stack_level"] = _int_or_none(
+            value("ChargeProfileMaxStackLevel"))
+        values["charging_schedule_max_periods"] = _int_or_none(
+            value("ChargingScheduleMaxPeriods"))
+        values["max_charging_profiles_installed"] = _int_or_none(
+            value("MaxChargingProfilesInstalled"))
+        values["number_of_connectors"] = _int_or_none(value("NumberOfConnectors"))
+        await self._set(station_id, **values)
+
+    async def _set(self, station_id: str, **values: Any) -> None:
+        async with self._db.uow() as session:
+            await session.execute(update(Station).where(Station.id == station_id).values(**values))
+
+    # --- the registry over REST ------------------------------------------------------
+    async def list_all(self) -> list[Station]:
+        async with self._db.uow() as session:
+            return list((await session.scalars(select(Station).order_by(Station.id))).all())
+
+    async def get(self, station_id: str) -> Station:
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id)
+            if station is None:
+                raise NotFound("station", station_id)
+            return station
+
+    async def create(self, station_id: str, password: str | None,
+                     tags: Sequence[str] = ()) -> Station:
+        check_station_id(station_id)
+        password_hash = self._password_hash(password)
+        async with self._db.uow() as session:
+            if await session.get(Station, station_id) is not None:
+                raise Conflict(f"station {station_id!r} already exists")
+            station = Station(id=station_id, password_hash=password_hash, tags=list(tags),
+                              created_at=self._clock(), online=False)
+            session.add(station)
+        return await self.get(station_id)
+
+    async def update(self, station_id: str, changes: Mapping[str, Any]) -> Station:
+        values: dict[str, Any] = {}
+        if "password" in changes:
+            values["password_hash"] = self._password_hash(changes["password"])
+        if "tags" in changes:
+            values["tags"] = sorted(set(changes["tags"] or []))
+        async with self._db.uow() as session:
+            if await session.get(Station, station_id) is None:
+                raise NotFound("station", station_id)
+            if values:
+                await session.execute(
+                    update(Station).where(Station.id == station_id).values(**values))
+        return await self.get(station_id)
+
+    async def delete(self, station_id: str) -> None:
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id)
+            if station is None:
+                raise NotFound("station", station_id)
+            await session.delete(station)
+
+    @staticmethod
+    def _password_hash(password: str | None) -> str | None:
+        if password is None:
+            return None
+        broken = check_password_rules(password)
+        if broken:
+            raise Invalid("password", broken)
+        return hash_password(password)

@@ -1,0 +1,133 @@
+"""Transactions and meter values (OCPP 1.6 §4.8, §4.10, §4.7)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.db.engine import Database
+from app.db.models import Transaction
+from app.services.id_tags import IdTagService
+from app.timefmt import parse_timestamp
+
+RowSink = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def meter_rows(
+    station_id: str, connector_id: int, transaction_id: int | None,
+    meter_values: list[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """One row per sampled value (OCPP 1.6 §7.45 SampledValue; measurand defaults to
+    Energy.Active.Import.Register, context to Sample.Periodic)."""
+    rows = []
+    for meter_value in meter_values:
+        ts = parse_timestamp(meter_value["timestamp"])
+        for sample in meter_value["sampledValue"]:
+            raw = sample["value"]
+            try:
+                value: float | None = float(raw)
+            except ValueError:
+                value = None  # SignedData or a vendor format: kept in raw_value
+            rows.append({
+                "station_id": station_id,
+                "connector_id": connector_id,
+                "transaction_id": transaction_id,
+                "ts": ts,
+                "measurand": sample.get("measurand", "Energy.Active.Import.Register"),
+                "phase": sample.get("phase"),
+                "unit": sample.get("unit"),
+                "context": sample.get("context", "Sample.Periodic"),
+                "location": sample.get("location"),
+                "value": value,
+                "raw_value": raw,
+            })
+    return rows
+
+
+class TransactionService:
+    def __init__(self, db: Database, id_tags: IdTagService, meter_sink: RowSink) -> None:
+        self._db = db
+        self._id_tags = id_tags
+        self._meter_sink = meter_sink
+
+    async def start(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """StartTransaction.conf. The transactionId comes from the database sequence.
+
+        OCPP 1.6 §3.7: a charger that lost the answer sends the same StartTransaction
+        again; the same connector, idTag, timestamp and meterStart get the same id.
+        """
+        info = await self._id_tags.id_tag_info(payload["idTag"])
+        started_at = parse_timestamp(payload["timestamp"])
+        identity = {
+            "station_id": station_id,
+            "connector_id": payload["connectorId"],
+            "id_tag": payload["idTag"],
+            "started_at": started_at,
+            "meter_start": payload["meterStart"],
+        }
+        existing = await self._find(identity)
+        if existing is None:
+            try:
+                async with self._db.uow() as session:
+                    tx = Transaction(**identity, id_tag_status=info["status"],
+                                     reservation_id=payload.get("reservationId"))
+                    session.add(tx)
+                    await session.flush()
+                    tx_id = tx.id
+            except IntegrityError:
+                # The same replay raced in on another connection: take its id.
+                found = await self._find(identity)
+                if found is None:
+                    raise
+                tx_id = found
+        else:
+            tx_id = existing
+        return {"transactionId": tx_id, "idTagInfo": info}
+
+    async def _find(self, identity: Mapping[str, Any]) -> int | None:
+        async with self._db.uow() as session:
+            return await session.scalar(
+                select(Transaction.id).where(
+                    *(getattr(Transaction, key) == value for key, value in identity.items())
+                )
+            )
+
+    async def stop(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """StopTransaction.conf; repeating it for a stopped transaction changes nothing."""
+        tx_id = payload["transactionId"]
+        stopped_at = parse_timestamp(payload["timestamp"])
+        async with self._db.uow() as session:
+            tx = await session.get(Transaction, tx_id)
+            first_stop = tx is not None and tx.station_id == station_id and tx.stopped_at is None
+            if tx is not None and first_stop:
+                tx.meter_stop = payload["meterStop"]
+                tx.stopped_at = stopped_at
+                tx.stop_reason = payload.get("reason", "Local")
+                tx.stop_id_tag = payload.get("idTag")
+            connector_id = tx.connector_id if tx is not None else 0
+        if first_stop:
+            for row in meter_rows(station_id, connector_id, tx_id,
+                                  payload.get("transactionData") or []):
+                await self._meter_sink(row)
+        if "idTag" in payload:
+            return {"idTagInfo": await self._id_tags.id_tag_info(payload["idTag"])}
+        return {}
+
+    async def meter_values(self, station_id: str, payload: Mapping[str, Any]) -> None:
+        for row in meter_rows(station_id, payload["connectorId"], payload.get("transactionId"),
+                              payload["meterValue"]):
+            await self._meter_sink(row)
+
+    async def active(self, station_id: str) -> list[Transaction]:
+        async with self._db.uow() as session:
+            rows = await session.scalars(
+                select(Transaction).where(
+                    Transaction.station_id == station_id, Transaction.stopped_at.is_(None)
+                )
+            )
+            return list(rows.all())
+
+

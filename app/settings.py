@@ -1,0 +1,152 @@
+"""Typed settings: one object built at start-up and passed in, never read at import.
+
+Values come from ``config/default.toml`` (or the file named by ``CHARGEPLAN_CONFIG``),
+then from environment variables ``CHARGEPLAN_<NAME>`` which win. A bad value stops
+start-up with one line naming the setting (:class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "CHARGEPLAN_"
+DEFAULT_CONFIG = Path("config/default.toml")
+ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./var/chargeplan.db"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    ocpp_host: str = "0.0.0.0"
+    ocpp_port: int = 9000
+    log_level: str = "INFO"
+    # Apply pending migrations at start instead of refusing to start (make run sets it).
+    auto_migrate: bool = False
+    # OCPP 1.6 §4.2 BootNotification.conf interval, in seconds.
+    heartbeat_interval_s: int = 300
+    admit_unknown_stations: bool = False
+    # What Authorize/StartTransaction answer for an idTag that is not in the id-tag table.
+    unknown_id_tag_status: str = "Invalid"
+    # How long the gateway waits for a CALLRESULT before the call ends as a timeout.
+    call_timeout_s: float = 30.0
+    # Largest websocket frame accepted from a station; a bigger one closes it with 1009.
+    max_frame_bytes: int = 65536
+    # permessage-deflate costs about 40 KiB per idle connection; off unless asked for.
+    ws_compression: bool = False
+    ws_ping_interval_s: float = 60.0
+    # Per-station limit on CALLs it sends; beyond it they get a CALLERROR, others unaffected.
+    inbound_rate_per_s: float = 100.0
+    inbound_burst: float = 200.0
+    # How often last_seen of connected stations is written to the database.
+    presence_flush_s: float = 5.0
+    # Audit writer: flushed every interval or every batch, bounded queue for backpressure.
+    audit_flush_interval_s: float = 0.25
+    audit_batch_size: int = 500
+    audit_queue_max: int = 50000
+    # Read smart-charging configuration keys with GetConfiguration after each boot.
+    read_configuration_on_boot: bool = True
+    # Supply used to convert between A and W when a station does not say otherwise.
+    supply_voltage_v: float = 230.0
+    supply_phases: int = 3
+    # Start one in-process simulated station (PY-SIM-0001) for the demo.
+    demo_station: bool = False
+    # Identifies this server process in the stations table (which process holds a socket).
+    node_id: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
+
+    def __post_init__(self) -> None:
+        _check(self.http_port, "http_port", 1 <= self.http_port <= 65535, "a port 1..65535")
+        _check(self.ocpp_port, "ocpp_port", 0 <= self.ocpp_port <= 65535, "a port 0..65535")
+        _check(self.heartbeat_interval_s, "heartbeat_interval_s", self.heartbeat_interval_s > 0,
+               "a number of seconds > 0")
+        _check(self.call_timeout_s, "call_timeout_s", self.call_timeout_s > 0, "seconds > 0")
+        _check(self.max_frame_bytes, "max_frame_bytes", self.max_frame_bytes >= 1024, ">= 1024")
+        _check(self.audit_batch_size, "audit_batch_size", self.audit_batch_size > 0, "> 0")
+        _check(self.audit_queue_max, "audit_queue_max", self.audit_queue_max >= self.audit_batch_size,
+               ">= audit_batch_size")
+        _check(self.unknown_id_tag_status, "unknown_id_tag_status",
+               self.unknown_id_tag_status in ID_TAG_STATUSES, "one of " + ", ".join(ID_TAG_STATUSES))
+        _check(self.log_level, "log_level",
+               self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+               "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        _check(self.supply_phases, "supply_phases", self.supply_phases in (1, 2, 3), "1, 2 or 3")
+        _check(self.supply_voltage_v, "supply_voltage_v", self.supply_voltage_v > 0, "> 0")
+        if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                f"invalid setting {ENV_PREFIX}DATABASE_URL={self.database_url!r}: "
+                "expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return dataclasses.replace(self, **values)
+
+
+def _check(value: object, name: str, ok: bool, expected: str) -> None:
+    if not ok:
+        raise SettingsError(
+            f"invalid setting {ENV_PREFIX}{name.upper()}={value!r}: expected {expected}"
+        )
+
+
+def _coerce(name: str, raw: object, kind: Any) -> Any:
+    env_name = f"{ENV_PREFIX}{name.upper()}"
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(str(raw).strip())
+        if kind is float:
+            return float(str(raw).strip())
+        return str(raw)
+    except ValueError:
+        expected = {bool: "true or false", int: "an integer", float: "a number"}.get(kind, "text")
+        raise SettingsError(f"invalid setting {env_name}={raw!r}: expected {expected}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Build settings from the config file, then the environment (which wins)."""
+    env = os.environ if environ is None else environ
+    path = config_file or Path(env.get(f"{ENV_PREFIX}CONFIG", str(DEFAULT_CONFIG)))
+    raw: dict[str, object] = {}
+    if path.is_file():
+        try:
+            raw.update(tomllib.loads(path.read_text()).get("chargeplan", {}))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"invalid settings file {path}: {exc}") from None
+    hints = get_type_hints(Settings)
+    known = {f.name for f in dataclasses.fields(Settings)}
+    for key in list(raw):
+        if key not in known:
+            raise SettingsError(f"unknown setting {key!r} in {path}")
+    for name in known:
+        env_value = env.get(f"{ENV_PREFIX}{name.upper()}")
+        if env_value is not None:
+            raw[name] = env_value
+    values = {name: _coerce(name, value, hints[name]) for name, value in raw.items()}
+    return Settings(**values)

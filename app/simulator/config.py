@@ -1,0 +1,70 @@
+"""Settings of a simulated fleet of OCPP 1.6J charge points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """What the simulated charge points are, where they connect and which faults they inject.
+
+    Rates are probabilities in [0, 1]; intervals are seconds.
+    """
+
+    url: str = "ws://127.0.0.1:9000"
+    stations: int = 1
+    id_prefix: str = "PY-SIM-"
+    first_index: int = 1
+    connectors: int = 2
+    password: str | None = None
+    max_power_w: float = 22080.0
+    voltage: float = 230.0
+    phases: int = 3
+    # None: the stations use real time; otherwise their clock starts at this instant.
+    start_time: datetime | None = None
+    auto_charge: bool = False
+    ev_max_power_w: float = 11000.0
+    id_tag: str = "SIM-TAG"
+    meter_interval: float = 10.0
+    heartbeat_interval: float | None = None
+    profile_store: Path | None = None
+    reject_rate: float = 0.0
+    drop_rate: float = 0.0
+    delay_ms: float = 0.0
+    disconnect_every: float | None = None
+    ignore_profile_rate: float = 0.0
+    seed: int | None = None
+    reconnect_delay: float = 1.0
+    # Retry interval after a failed BootNotification when the server gives none.
+    boot_retry_interval: float = 10.0
+    response_timeout: float = 30.0
+    # How many stations open their websocket and boot at the same time.
+    connect_concurrency: int = 100
+    max_stack_level: int = 8
+    max_periods: int = 24
+    max_profiles: int = 16
+    allowed_units: str = "Current,Power"
+
+    def __post_init__(self) -> None:
+        if self.stations < 1:
+            raise ValueError("stations must be at least 1")
+        if self.connectors < 1:
+            raise ValueError("connectors must be at least 1")
+        if self.start_time is not None and self.start_time.utcoffset() is None:
+            raise ValueError("start_time must be timezone-aware")
+        for name in ("reject_rate", "drop_rate", "ignore_profile_rate"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {rate}")
+        if self.meter_interval <= 0:
+            raise ValueError("meter_interval must be positive")
+        if self.disconnect_every is not None and self.disconnect_every <= 0:
+            raise ValueError("disconnect_every must be positive")
+
+    def station_ids(self) -> list[str]:
+        """Identities of the stations, e.g. ``PY-SIM-0001``."""
+        last = self.first_index + self.stations
+        return [f"{self.id_prefix}{index:04d}" for index in range(self.first_index, last)]

@@ -1,0 +1,450 @@
+"""One simulated OCPP 1.6J charge point: its state, its connection and what it sends."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from app.domain.composite import ActiveTransaction, CompositeSchedule
+from app.domain.installation import InstalledProfile
+from app.domain.profiles import ChargingProfile, ChargingProfilePurpose, ChargingRateUnit
+from app.simulator.clock import VirtualClock, ocpp_timestamp
+from app.simulator.config import SimulatorConfig
+from app.simulator.configuration import StationConfiguration
+from app.simulator.faults import FaultInjector
+from app.simulator.meter import Connector, Transaction, periodic_sample
+from app.simulator.profile_store import ProfileStore
+from app.simulator.protocol import StationProtocol
+from app.simulator.smart_charging import ProfileDecision, SmartChargingState
+
+logger = logging.getLogger("chargeplan.simulator")
+
+_Spawnable = Coroutine[Any, Any, None]
+
+
+class SimulatedStation:
+    """A charge point with ``config.connectors`` connectors that connects to ``config.url``.
+
+    It reconnects after every close, like a real charger, until :meth:`run` is cancelled.
+    """
+
+    def __init__(
+        self,
+        station_id: str,
+        index: int,
+        config: SimulatorConfig,
+        clock: VirtualClock,
+        *,
+        store: ProfileStore | None = None,
+        connect_gate: asyncio.Semaphore | None = None,
+    ) -> None:
+        self.station_id = station_id
+        self.config = config
+        self.clock = clock
+        self.faults = FaultInjector(config, index)
+        self.configuration = StationConfiguration(config, config.heartbeat_interval or 0.0)
+        self._store = store
+        self._gate = connect_gate or asyncio.Semaphore(config.connect_concurrency)
+        self.smart_charging = SmartChargingState(
+            station_id,
+            config,
+            store.load(station_id) if store else (),
+            on_change=self._persist,
+        )
+        self.connectors = {n: Connector(n) for n in range(1, config.connectors + 1)}
+        self.transactions: dict[int, Transaction] = {}
+        self.connected = asyncio.Event()
+        self.booted = asyncio.Event()
+        # Set once the first connection attempt has ended, whatever its outcome.
+        self.first_attempt_done = asyncio.Event()
+        self.boots = 0
+        self._connection: ClientConnection | None = None
+        self._protocol: StationProtocol | None = None
+        self._tasks: asyncio.TaskGroup | None = None
+
+    # --- what tests and callers read -------------------------------------------------
+
+    @property
+    def boot_accepted(self) -> bool:
+        return self.booted.is_set()
+
+    @property
+    def installed_profiles(self) -> tuple[InstalledProfile, ...]:
+        return self.smart_charging.installed
+
+    def active_transactions(self) -> list[ActiveTransaction]:
+        return [
+            ActiveTransaction(tx.transaction_id, tx.connector_id, tx.start)
+            for tx in self.transactions.values()
+        ]
+
+    def composite(
+        self,
+        connector_id: int,
+        duration: int,
+        unit: ChargingRateUnit = ChargingRateUnit.W,
+        start: datetime | None = None,
+    ) -> CompositeSchedule:
+        """The composite schedule from ``start`` (default: the station's now, whole seconds)."""
+        at = start if start is not None else self.clock.now().replace(microsecond=0)
+        return self.smart_charging.composite(
+            connector_id, at, duration, unit, self.active_transactions()
+        )
+
+    def limit_w(self, connector_id: int, at: datetime | None = None) -> float:
+        """What the composite schedule allows ``connector_id`` to draw at ``at``, in W."""
+        instant = at if at is not None else self.clock.now()
+        return self.smart_charging.limit_w(connector_id, instant, self.active_transactions())
+
+    def metered_power_w(self, connector_id: int, at: datetime | None = None) -> float:
+        """Power the EV on ``connector_id`` draws at ``at``: never above the composite limit."""
+        if connector_id not in self.transactions:
+            return 0.0
+        limit = self.limit_w(connector_id, at)
+        return max(0.0, min(self.config.ev_max_power_w, limit))
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, boot and serve; reconnect after every close until cancelled."""
+        while True:
+            await self._connect_once()
+            self.first_attempt_done.set()
+            await asyncio.sleep(self.config.reconnect_delay)
+
+    async def _connect_once(self) -> None:
+        await self._gate.acquire()
+        gate_held = True
+
+        def release_gate() -> None:
+            nonlocal gate_held
+            if gate_held:
+                gate_held = False
+                self._gate.release()
+
+        try:
+            async with connect(
+                f"{self.config.url.rstrip('/')}/{self.station_id}",
+                subprotocols=[StationProtocol.SUBPROTOCOL],
+                additional_headers=self._auth_headers(),
+                # permessage-deflate costs ~53 KiB per connection against ~14 KiB without.
+                compression=None,
+                proxy=None,
+                open_timeout=self.config.response_timeout,
+            ) as connection:
+                logger.info("%s: connected to %s", self.station_id, self.config.url)
+                await self._serve(connection, release_gate)
+        except (OSError, InvalidHandshake, TimeoutError) as error:
+            logger.info("%s: connection failed: %s", self.station_id, error)
+        finally:
+            release_gate()
+            self.connected.clear()
+            self.booted.clear()
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self.config.password is None:
+            return {}
+        # OCA security profile 1: HTTP Basic with the charge point id as user name.
+        token = base64.b64encode(f"{self.station_id}:{self.config.password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    async def _serve(self, connection: ClientConnection, release_gate: Callable[[], None]) -> None:
+        protocol = StationProtocol(self, connection)
+        self._connection, self._protocol = connection, protocol
+        self.connected.set()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
+                tasks.create_task(protocol.start())
+                tasks.create_task(self._after_connect(protocol, release_gate))
+        except* ConnectionClosed as closed:
+            logger.info("%s: connection closed: %s", self.station_id, closed.exceptions[0])
+        finally:
+            self._tasks = None
+            self._connection = self._protocol = None
+
+    async def _after_connect(
+        self, protocol: StationProtocol, release_gate: Callable[[], None]
+    ) -> None:
+        try:
+            await self._boot(protocol)
+        finally:
+            release_gate()
+        await self.send_all_statuses()
+        self.spawn(self._heartbeats())
+        self.spawn(self._meter_samples())
+        if self.config.disconnect_every is not None:
+            self.spawn(self._disconnect_later(self.config.disconnect_every))
+        if self.config.auto_charge and 1 not in self.transactions:
+            await self.start_transaction(1, self.config.id_tag)
+
+    async def _boot(self, protocol: StationProtocol) -> None:
+        """OCPP 1.6 §4.2: boot until Accepted, waiting the interval given after Pending/Rejected."""
+        while True:
+            answer = await self.send_boot_notification()
+            status = getattr(answer, "status", None)
+            interval = float(getattr(answer, "interval", 0) or 0)
+            if status == "Accepted":
+                if self.config.heartbeat_interval is None and interval > 0:
+                    self.configuration.set_value("HeartbeatInterval", interval)
+                self.boots += 1
+                self.booted.set()
+                logger.info("%s: boot accepted (heartbeat %ss)", self.station_id, interval)
+                return
+            retry = interval if interval > 0 else self.config.boot_retry_interval
+            logger.info("%s: boot %s, retrying in %ss", self.station_id, status, retry)
+            await asyncio.sleep(retry)
+
+    def spawn(self, work: _Spawnable) -> None:
+        """Run ``work`` as part of the current connection; dropped when disconnected."""
+        if self._tasks is None:
+            work.close()
+            return
+        try:
+            self._tasks.create_task(work)
+        except RuntimeError:
+            # The connection is closing and its task group takes no more work.
+            work.close()
+
+    async def disconnect(self) -> None:
+        """Close the websocket; the station reconnects after ``reconnect_delay``."""
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _disconnect_later(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        logger.info("%s: dropping the connection (disconnect_every)", self.station_id)
+        await self.disconnect()
+
+    # --- outbound messages ------------------------------------------------------------
+
+    async def send(self, request: Any) -> Any:
+        """Send a CALL; a CALLERROR or a timeout is logged and gives None."""
+        protocol = self._protocol
+        if protocol is None:
+            return None
+        try:
+            return await protocol.call(request, suppress=False)
+        except OCPPError as error:
+            logger.warning(
+                "%s: %s answered with %s", self.station_id, type(request).__name__, error
+            )
+        except TimeoutError:
+            logger.warning("%s: %s got no answer", self.station_id, type(request).__name__)
+        return None
+
+    async def send_boot_notification(self) -> Any:
+        return await self.send(
+            call.BootNotification(
+                charge_point_model="PY-SIM",
+                charge_point_vendor="chargeplan",
+                charge_point_serial_number=self.station_id,
+                firmware_version="1.0.0",
+            )
+        )
+
+    async def send_status(self, connector_id: int) -> None:
+        status = "Available" if connector_id == 0 else self.connectors[connector_id].status
+        await self.send(
+            call.StatusNotification(
+                connector_id=connector_id,
+                error_code="NoError",
+                status=status,
+                timestamp=ocpp_timestamp(self.clock.now()),
+            )
+        )
+
+    async def send_all_statuses(self) -> None:
+        """OCPP 1.6 §4.9: after boot, a StatusNotification for connector 0 and each connector."""
+        for connector_id in range(0, self.config.connectors + 1):
+            await self.send_status(connector_id)
+
+    async def send_heartbeat(self) -> None:
+        await self.send(call.Heartbeat())
+
+    async def send_meter_values(self, connector_id: int) -> None:
+        connector = self.connectors[connector_id]
+        # Whole milliseconds, so the timestamp reported is the instant the power was decided at.
+        now = self.clock.now()
+        at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self._refresh_power(connector_id, at)
+        transaction = self.transactions.get(connector_id)
+        await self.send(
+            call.MeterValues(
+                connector_id=connector_id,
+                transaction_id=transaction.transaction_id if transaction else None,
+                meter_value=[
+                    periodic_sample(connector, at, self.config.voltage, self.config.phases)
+                ],
+            )
+        )
+
+    async def _heartbeats(self) -> None:
+        while True:
+            interval = float(self.configuration.value("HeartbeatInterval"))
+            if self.config.heartbeat_interval is not None:
+                interval = self.config.heartbeat_interval
+            await asyncio.sleep(interval if interval > 0 else 60.0)
+            await self.send_heartbeat()
+
+    async def _meter_samples(self) -> None:
+        while True:
+            # OCPP 1.6 §9.1.13 MeterValueSampleInterval; a change applies from the next sample.
+            interval = float(self.configuration.value("MeterValueSampleInterval"))
+            await asyncio.sleep(interval if interval > 0 else self.config.meter_interval)
+            for connector_id in list(self.transactions):
+                await self.send_meter_values(connector_id)
+
+    # --- transactions ------------------------------------------------------------------
+
+    async def start_transaction(
+        self, connector_id: int, id_tag: str, profile: ChargingProfile | None = None
+    ) -> None:
+        """Plug an EV in and start charging; ``profile`` is a RemoteStart TxProfile."""
+        connector = self.connectors[connector_id]
+        connector.ev_plugged = True
+        connector.status = "Preparing"
+        await self.send_status(connector_id)
+        # Whole seconds, so a Relative profile's periods begin on whole seconds (see limit_w).
+        now = self.clock.now().replace(microsecond=0)
+        answer = await self.send(
+            call.StartTransaction(
+                connector_id=connector_id,
+                id_tag=id_tag,
+                meter_start=connector.meter_wh,
+                timestamp=ocpp_timestamp(now),
+            )
+        )
+        if answer is None:
+            connector.status = "Available"
+            connector.ev_plugged = False
+            await self.send_status(connector_id)
+            return
+        transaction = Transaction(
+            answer.transaction_id, connector_id, id_tag, now, connector.meter_wh
+        )
+        self.transactions[connector_id] = transaction
+        logger.info(
+            "%s: transaction %s started on connector %s",
+            self.station_id,
+            transaction.transaction_id,
+            connector_id,
+        )
+        if answer.id_tag_info.get("status") != "Accepted":
+            # OCPP 1.6 §5.11 / StopTransactionOnInvalidId: end a transaction for a refused idTag.
+            await self.stop_transaction(connector_id, "DeAuthorized")
+            return
+        if profile is not None:
+            self.smart_charging.install_for_transaction(
+                profile, connector_id, transaction.transaction_id
+            )
+        self._refresh_power(connector_id)
+        connector.status = "Charging"
+        await self.send_status(connector_id)
+
+    async def stop_transaction(self, connector_id: int, reason: str) -> None:
+        transaction = self.transactions.get(connector_id)
+        if transaction is None:
+            return
+        connector = self.connectors[connector_id]
+        connector.draw(self.clock.now(), 0.0, 0.0)
+        del self.transactions[connector_id]
+        self.smart_charging.end_transaction(connector_id)
+        connector.ev_plugged = False
+        connector.status = "Available" if connector.operative else "Unavailable"
+        logger.info(
+            "%s: transaction %s stopped (%s)", self.station_id, transaction.transaction_id, reason
+        )
+        await self.send(
+            call.StopTransaction(
+                meter_stop=connector.meter_wh,
+                timestamp=ocpp_timestamp(self.clock.now()),
+                transaction_id=transaction.transaction_id,
+                reason=reason,
+                id_tag=transaction.id_tag,
+            )
+        )
+        await self.send_status(connector_id)
+
+    async def reset(self, kind: str) -> None:
+        """OCPP 1.6 §5.14: stop transactions, reboot (profiles kept only with a store)."""
+        reason = "HardReset" if kind == "Hard" else "SoftReset"
+        for connector_id in list(self.transactions):
+            await self.stop_transaction(connector_id, reason)
+        if self._store is None:
+            self.smart_charging.forget_all()
+        logger.info("%s: %s reset", self.station_id, kind.lower())
+        await self.disconnect()
+
+    # --- smart charging ----------------------------------------------------------------
+
+    def set_charging_profile(
+        self, connector_id: int, payload: dict[str, Any], *, in_remote_start: bool = False
+    ) -> tuple[ProfileDecision, ChargingProfile | None]:
+        """Check a profile and, outside a RemoteStart, install it (OCPP 1.6 §5.16)."""
+        profile = self.smart_charging.parse(payload)
+        if profile is None:
+            return ProfileDecision.REJECTED, None
+        running = {c: tx.transaction_id for c, tx in self.transactions.items()}
+        decision = self.smart_charging.check(
+            profile, connector_id, running, in_remote_start=in_remote_start
+        )
+        if decision is not ProfileDecision.ACCEPTED or in_remote_start:
+            return decision, profile
+        if self.faults.reject_profile():
+            logger.info(
+                "%s: rejecting profile %s (fault)", self.station_id, profile.charging_profile_id
+            )
+            return ProfileDecision.REJECTED, profile
+        if self.faults.ignore_profile():
+            logger.info(
+                "%s: acknowledging profile %s without installing it (fault)",
+                self.station_id,
+                profile.charging_profile_id,
+            )
+            return ProfileDecision.ACCEPTED, profile
+        if not self.smart_charging.install(profile, connector_id):
+            return ProfileDecision.REJECTED, profile
+        self._refresh_all_power()
+        return ProfileDecision.ACCEPTED, profile
+
+    def clear_charging_profiles(
+        self,
+        *,
+        profile_id: int | None,
+        connector_id: int | None,
+        purpose: ChargingProfilePurpose | None,
+        stack_level: int | None,
+    ) -> bool:
+        removed = self.smart_charging.clear(
+            profile_id=profile_id,
+            connector_id=connector_id,
+            purpose=purpose,
+            stack_level=stack_level,
+        )
+        self._refresh_all_power()
+        return removed > 0
+
+    def _refresh_power(self, connector_id: int, at: datetime | None = None) -> None:
+        """Apply the limit in force now: called on every profile change and every sample."""
+        instant = at if at is not None else self.clock.now()
+        connector = self.connectors[connector_id]
+        offered = self.limit_w(connector_id, instant) if connector_id in self.transactions else 0.0
+        connector.draw(instant, self.metered_power_w(connector_id, instant), offered)
+
+    def _refresh_all_power(self) -> None:
+        for connector_id in self.transactions:
+            self._refresh_power(connector_id)
+
+    def _persist(self, installed: tuple[InstalledProfile, ...]) -> None:
+        if self._store is not None:
+            self._store.save(self.station_id, installed)

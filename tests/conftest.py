@@ -1,0 +1,145 @@
+"""Fixtures shared by the suite: real SQLite files, a real PostgreSQL when configured,
+and a real server (REST over uvicorn, OCPP over websockets) on loopback ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from app.db.migrate import upgrade
+from app.services.container import Services
+from app.settings import Settings
+
+POSTGRES_URL_ENV = "CHARGEPLAN_TEST_POSTGRES_URL"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        database_url=database_url,
+        http_host="127.0.0.1",
+        http_port=free_port(),
+        ocpp_host="127.0.0.1",
+        ocpp_port=0,
+        admit_unknown_stations=True,
+        call_timeout_s=5.0,
+        audit_flush_interval_s=0.05,
+        presence_flush_s=0.2,
+        log_level="WARNING",
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'chargeplan.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        pytest.fail(f"{POSTGRES_URL_ENV} is not set: PostgreSQL tests need a server "
+                    "(bash .ci/run starts one)")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test PostgreSQL server, dropped afterwards."""
+    import asyncpg
+
+    name = f"cp_test_{uuid.uuid4().hex[:12]}"
+    admin = postgres_server_url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    base, _, _ = postgres_server_url.rpartition("/")
+    yield f"{base}/{name}"
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return make_settings(sqlite_url)
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    services: Services
+    http_url: str
+    ocpp_url: str
+    server: uvicorn.Server
+
+    def station_url(self, station_id: str) -> str:
+        return f"{self.ocpp_url}/{station_id}"
+
+
+async def start_server(settings: Settings) -> RunningServer:
+    from app.main import create_app
+
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                            log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        task.cancel()
+        raise RuntimeError("server did not start")
+    services: Services = app.state.services
+    running = RunningServer(
+        settings=settings, services=services,
+        http_url=f"http://{settings.http_host}:{settings.http_port}",
+        ocpp_url=f"ws://127.0.0.1:{services.status.ocpp_port}", server=server,
+    )
+    running._task = task  # type: ignore[attr-defined]
+    return running
+
+
+async def stop_server(running: RunningServer) -> None:
+    running.server.should_exit = True
+    await asyncio.wait_for(running._task, 15)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+    running = await start_server(settings)
+    try:
+        yield running
+    finally:
+        await stop_server(running)
+
+
+@pytest.fixture
+async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+        yield client
