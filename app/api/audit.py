@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from app.api.deps import dependencies
+from app.api.deps import AuditLogDep, dependencies
 from app.api.schemas import AuditPageView, Direction, MessageType, as_utc, audit_item
-from app.services.audit_log import MAX_LIMIT, AuditFilter, AuditLogService
+from app.services.audit_log import MAX_LIMIT, AuditFilter
 
 
 class AuditController(Controller):
@@ -22,7 +21,7 @@ class AuditController(Controller):
     @get("/", summary="OCPP frames, newest first, with cursor pagination")
     async def list_frames(
         self,
-        audit_log: NamedDependency[AuditLogService],
+        audit_log: AuditLogDep,
         station_id: Annotated[str | None, Parameter(description="Only this station")] = None,
         action: Annotated[
             str | None, Parameter(description="Only this OCPP action, e.g. MeterValues")

@@ -8,13 +8,17 @@ from litestar.di import NamedDependency, Provide
 from app.services.audit_log import AuditLogService
 from app.services.container import Services
 
+# Handler parameters marked as named dependencies (Litestar stops inferring them in 3.0).
+ServicesDep = NamedDependency[Services]
+AuditLogDep = NamedDependency[AuditLogService]
+
 
 def provide_services(state: State) -> Services:
-    services: NamedDependency[Services] = state.services
+    services: Services = state.services
     return services
 
 
-def provide_audit_log(services: NamedDependency[Services]) -> AuditLogService:
+def provide_audit_log(services: ServicesDep) -> AuditLogService:
     # Stateless over the shared Database: cheap to build per request.
     return AuditLogService(services.db)
 

@@ -6,9 +6,11 @@ parse one format whether the request failed Litestar's own validation or a servi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
+from litestar.exceptions import ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
@@ -45,6 +47,25 @@ def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[ErrorBody]:
     return _error(HTTP_409_CONFLICT, str(exc))
 
 
+# msgspec reports a missing or unknown body field against the whole body ("data"); the
+# message names the field, so the key can too.
+_FIELD_IN_MESSAGE = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
+
+
+def validation_failed(_: Request[Any, Any, Any], exc: ValidationException
+                      ) -> Response[ErrorBody]:
+    """Litestar's own validation errors, with ``key`` naming the field wherever possible."""
+    entries: list[dict[str, Any]] = []
+    for entry in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(entry, dict):
+            entry = dict(entry)
+            found = _FIELD_IN_MESSAGE.search(str(entry.get("message", "")))
+            if entry.get("key") == "data" and found:
+                entry["key"] = found.group(1)
+        entries.append(entry)
+    return _error(HTTP_400_BAD_REQUEST, exc.detail, entries or None)
+
+
 def station_call_failed(_: Request[Any, Any, Any], exc: StationCallError) -> Response[ErrorBody]:
     """A command to a charger failed: say why, and whose fault it is in the status code."""
     extra = [{"key": "station_id", "message": exc.reason, "kind": exc.kind,
@@ -62,5 +83,6 @@ exception_handlers: dict[type[Exception], Any] = {
     NotFound: not_found,
     Invalid: invalid,
     Conflict: conflict,
+    ValidationException: validation_failed,
     StationCallError: station_call_failed,
 }

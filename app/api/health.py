@@ -6,15 +6,13 @@ import asyncio
 import logging
 
 from litestar import MediaType, Response, get
-from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import dependencies
+from app.api.deps import ServicesDep, dependencies
 from app.api.schemas import HealthView
 from app.db.engine import Database
-from app.services.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ async def database_reachable(db: Database) -> bool:
 
 
 @get("/health", summary="Liveness and readiness", tags=["health"], dependencies=dependencies)
-async def health(services: NamedDependency[Services]) -> Response[HealthView]:
+async def health(services: ServicesDep) -> Response[HealthView]:
     database = await database_reachable(services.db)
     listener = services.status.ocpp_listening
     healthy = database and listener

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.api.deps import dependencies
+from app.api.deps import ServicesDep, dependencies
 from app.api.schemas import IdTagCreate, IdTagReplace, IdTagView, as_utc, id_tag_view
-from app.services.container import Services
 
 IdTagPath = Annotated[str, Parameter(description="OCPP IdToken")]
 
@@ -22,15 +20,15 @@ class IdTagController(Controller):
     dependencies = dependencies
 
     @get("/", summary="List id tags")
-    async def list_id_tags(self, services: NamedDependency[Services]) -> list[IdTagView]:
+    async def list_id_tags(self, services: ServicesDep) -> list[IdTagView]:
         return [id_tag_view(row) for row in await services.id_tags.list_all()]
 
     @get("/{id_tag:str}", summary="One id tag")
-    async def get_id_tag(self, services: NamedDependency[Services], id_tag: IdTagPath) -> IdTagView:
+    async def get_id_tag(self, services: ServicesDep, id_tag: IdTagPath) -> IdTagView:
         return id_tag_view(await services.id_tags.get(id_tag))
 
     @post("/", summary="Add an id tag", status_code=HTTP_201_CREATED)
-    async def create_id_tag(self, services: NamedDependency[Services], data: JSONBody[IdTagCreate]) -> IdTagView:
+    async def create_id_tag(self, services: ServicesDep, data: JSONBody[IdTagCreate]) -> IdTagView:
         row = await services.id_tags.create(
             data.id_tag, data.status, as_utc(data.expiry_date), data.parent_id_tag
         )
@@ -38,7 +36,7 @@ class IdTagController(Controller):
 
     @put("/{id_tag:str}", summary="Replace an id tag's status, expiry and parent")
     async def replace_id_tag(
-        self, services: NamedDependency[Services], id_tag: IdTagPath, data: JSONBody[IdTagReplace]
+        self, services: ServicesDep, id_tag: IdTagPath, data: JSONBody[IdTagReplace]
     ) -> IdTagView:
         changes = {
             "status": data.status,
@@ -48,5 +46,5 @@ class IdTagController(Controller):
         return id_tag_view(await services.id_tags.replace(id_tag, changes))
 
     @delete("/{id_tag:str}", summary="Remove an id tag", status_code=HTTP_204_NO_CONTENT)
-    async def delete_id_tag(self, services: NamedDependency[Services], id_tag: IdTagPath) -> None:
+    async def delete_id_tag(self, services: ServicesDep, id_tag: IdTagPath) -> None:
         await services.id_tags.delete(id_tag)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.api.deps import dependencies
+from app.api.deps import AuditLogDep, ServicesDep, dependencies
 from app.api.schemas import (
     AuditItem,
     StationCreate,
@@ -18,8 +17,7 @@ from app.api.schemas import (
     audit_item,
     station_view,
 )
-from app.services.audit_log import MAX_LIMIT, AuditLogService
-from app.services.container import Services
+from app.services.audit_log import MAX_LIMIT
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
 
@@ -30,33 +28,35 @@ class StationController(Controller):
     dependencies = dependencies
 
     @get("/", summary="List stations")
-    async def list_stations(self, services: NamedDependency[Services]) -> list[StationView]:
+    async def list_stations(self, services: ServicesDep) -> list[StationView]:
         return [station_view(s) for s in await services.stations.list_all()]
 
     @get("/{station_id:str}", summary="One station")
-    async def get_station(self, services: NamedDependency[Services], station_id: StationIdPath) -> StationView:
+    async def get_station(self, services: ServicesDep, station_id: StationIdPath) -> StationView:
         return station_view(await services.stations.get(station_id))
 
     @post("/", summary="Pre-register a station", status_code=HTTP_201_CREATED)
-    async def create_station(self, services: NamedDependency[Services], data: JSONBody[StationCreate]) -> StationView:
+    async def create_station(
+        self, services: ServicesDep, data: JSONBody[StationCreate]
+    ) -> StationView:
         station = await services.stations.create(data.station_id, data.password, data.tags)
         return station_view(station)
 
     @patch("/{station_id:str}", summary="Change a station's password or tags")
     async def update_station(
-        self, services: NamedDependency[Services], station_id: StationIdPath, data: JSONBody[StationUpdate]
+        self, services: ServicesDep, station_id: StationIdPath, data: JSONBody[StationUpdate]
     ) -> StationView:
         return station_view(await services.stations.update(station_id, data.changes()))
 
     @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT)
-    async def delete_station(self, services: NamedDependency[Services], station_id: StationIdPath) -> None:
+    async def delete_station(self, services: ServicesDep, station_id: StationIdPath) -> None:
         await services.stations.delete(station_id)
 
     @get("/{station_id:str}/logs", summary="A station's recent OCPP exchanges, newest first")
     async def station_logs(
         self,
-        services: NamedDependency[Services],
-        audit_log: NamedDependency[AuditLogService],
+        services: ServicesDep,
+        audit_log: AuditLogDep,
         station_id: StationIdPath,
         limit: Annotated[
             int, Parameter(ge=1, le=MAX_LIMIT, description="How many frames, 1 to 1000")

@@ -119,7 +119,7 @@ class WorkerPool:
     def _receive(pipe: Connection, command: Command) -> PhaseReport:
         try:
             answer = pipe.recv()
-        except EOFError:
+        except (EOFError, OSError):
             raise BenchError(f"a load worker died during {type(command).__name__}") from None
         if isinstance(answer, WorkerFailed):
             raise BenchError(f"load worker: {answer.reason}")

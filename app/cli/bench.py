@@ -56,6 +56,7 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     configure_parser(parser)
+    parser.set_defaults(handler=run)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

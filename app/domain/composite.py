@@ -80,7 +80,7 @@ class CompositeSchedule:
     periods: tuple[ChargingSchedulePeriod, ...]
 
     def to_ocpp(self) -> dict[str, Any]:
-        """The GetCompositeSchedule.conf payload (OCPP 1.6 §6.24)."""
+        """The GetCompositeSchedule.conf payload (OCPP 1.6 §6.22)."""
         start = format_datetime(self.schedule_start)
         return {
             "status": "Accepted",

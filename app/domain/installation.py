@@ -41,7 +41,7 @@ class ClearOutcome:
 def replaces(new: InstalledProfile, old: InstalledProfile) -> bool:
     """True when installing ``new`` removes ``old``.
 
-    OCPP 1.6 §5.16.2 and §3.13.2: a profile with the same chargingProfileId, or with the same
+    OCPP 1.6 §5.16 and §3.13.2: a profile with the same chargingProfileId, or with the same
     stackLevel and purpose, is replaced; the latter compares profiles on the same connector,
     since a TxDefaultProfile on connector 1 and one on connector 0 coexist by design (§3.13.1).
     """

@@ -8,6 +8,7 @@ types only. The rules of the specification are checked by :mod:`app.domain.valid
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -323,6 +324,9 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(prefix + key, "must be a number")
+            return None
+        if not math.isfinite(value):
+            self.fail(prefix + key, "must be a finite number")
             return None
         return float(value)
 

@@ -11,6 +11,7 @@ chargers disagree on which one wins.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -297,9 +298,9 @@ def _check_purpose(
                 )
             )
         elif not in_remote_start and profile.transaction_id is None:
-            # OCPP 1.6 §5.16.3: a TxProfile is set for a running transaction, named by its id.
+            # OCPP 1.6 §5.16: a TxProfile is set for a running transaction, named by its id.
             found.append(
-                Violation("transactionId", "is required for a TxProfile", "OCPP 1.6 §5.16.3")
+                Violation("transactionId", "is required for a TxProfile", "OCPP 1.6 §5.16")
             )
     elif profile.transaction_id is not None:
         # OCPP 1.6 §7.8: transactionId is only valid if the purpose is TxProfile.
@@ -320,5 +321,7 @@ def _check_validity(profile: ChargingProfile) -> list[Violation]:
 
 def has_one_decimal(value: float) -> bool:
     """True when ``value`` has at most one decimal (the schema's ``multipleOf 0.1``)."""
+    if not math.isfinite(value):
+        return False
     scaled = value * 10
-    return abs(scaled - round(scaled)) < 1e-6 * max(1.0, abs(scaled))
+    return abs(scaled - round(scaled)) < 1e-9 * max(1.0, abs(scaled))

@@ -42,6 +42,8 @@ class BatchWriter:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(max_queue)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._batch: list[dict[str, Any]] = []
+        self._inflight: asyncio.Future[None] | None = None
         self.rows_written = 0
         self.flushes = 0
         self.failures = 0
@@ -65,16 +67,19 @@ class BatchWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        while not self._queue.empty():
-            await self._flush(self._take(self._batch_size * 10))
+        if self._inflight is not None:
+            # Shielded from the cancel above: let the write under way finish.
+            await self._inflight
+        rows, self._batch = self._batch, []
+        rows.extend(self._take(self._queue.qsize()))
+        for i in range(0, len(rows), self._batch_size * 10):
+            await self._flush(rows[i:i + self._batch_size * 10])
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every row queued so far is written (tests, benchmarks)."""
         deadline = time.monotonic() + timeout
-        while (self.depth or self._pending) and time.monotonic() < deadline:
+        while (self.depth or self._batch or self._inflight) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-
-    _pending = 0
 
     def _take(self, limit: int) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -83,44 +88,47 @@ class BatchWriter:
         return rows
 
     async def _run(self) -> None:
+        # Rows taken from the queue live in self._batch until written, so a cancel at
+        # any point (shutdown) leaves them for stop() to flush: none is lost.
         while True:
-            first = await self._queue.get()
+            self._batch.append(await self._queue.get())
             deadline = time.monotonic() + self._flush_interval
-            rows = [first]
-            while len(rows) < self._batch_size:
+            while len(self._batch) < self._batch_size:
+                if not self._queue.empty():
+                    self._batch.extend(self._take(self._batch_size - len(self._batch)))
+                    continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                if self._queue.empty():
-                    try:
-                        rows.append(await asyncio.wait_for(self._queue.get(), remaining))
-                    except TimeoutError:
-                        break
-                else:
-                    rows.extend(self._take(self._batch_size - len(rows)))
-            await self._flush(rows)
+                try:
+                    self._batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            rows, self._batch = self._batch, []
+            self._inflight = asyncio.ensure_future(self._flush(rows))
+            try:
+                await asyncio.shield(self._inflight)
+            finally:
+                if self._inflight.done():
+                    self._inflight = None
 
     async def _flush(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        self._pending = len(rows)
         delay = 0.1
-        try:
-            while True:
-                try:
-                    await self._write(rows)
-                    break
-                except Exception:
-                    # Never drop a row: keep them and try again; readers pause meanwhile.
-                    self.failures += 1
-                    log.exception("writing %d %s rows failed; retrying", len(rows),
-                                  self._table.name)
-                    if self._closing and self.failures > 20:
-                        raise
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-        finally:
-            self._pending = 0
+        while True:
+            try:
+                await self._write(rows)
+                break
+            except Exception:
+                # Never drop a row: keep them and try again; readers pause meanwhile.
+                self.failures += 1
+                log.exception("writing %d %s rows failed; retrying", len(rows),
+                              self._table.name)
+                if self._closing and self.failures > 20:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         self.rows_written += len(rows)
         self.flushes += 1
 

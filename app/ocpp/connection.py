@@ -264,10 +264,12 @@ class StationConnection:
         return True
 
     async def _audit_close(self) -> None:
-        code = self.ws.close_code
+        # The websocket layer fails the connection itself on an oversized frame (1009)
+        # or invalid UTF-8 (1007): the frame never reaches us, so record why it closed.
+        sent = self.ws.protocol.close_sent
+        code = sent.code if sent is not None else None
         if code in (1007, 1009):
-            # The websocket layer closed on a frame we never saw as text: record why.
-            reason = self.ws.close_reason or ""
+            reason = sent.reason if sent is not None else ""
             what = "invalid UTF-8 in a text frame" if code == 1007 else "frame over the size limit"
             await self._audit(audit.row(
                 self._clock(), self.station_id, "in", "INVALID",

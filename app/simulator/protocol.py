@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
@@ -33,6 +34,24 @@ def _on(action: Action) -> Callable[[_Handler], _Handler]:
 
 def _after(action: Action) -> Callable[[_Handler], _Handler]:
     return cast(Callable[[_Handler], _Handler], after(action))
+
+
+def _as_ocpp_json(data: Any) -> Any:
+    """The package's snake_case payload back in OCPP's camelCase, with plain floats.
+
+    The package reads JSON numbers with a fraction as Decimal; the core takes float.
+    """
+    return _plain_numbers(snake_to_camel_case(data))
+
+
+def _plain_numbers(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _plain_numbers(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_plain_numbers(value) for value in data]
+    if isinstance(data, Decimal):
+        return float(data)  # only JSON numbers with a fraction or exponent become Decimal
+    return data
 
 
 def _is_call(raw: str | bytes) -> bool:
@@ -94,7 +113,7 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
     ) -> Any:
         # The package hands the payload over in snake_case; the core reads OCPP's camelCase.
         decision, _profile = self._station.set_charging_profile(
-            connector_id, snake_to_camel_case(cs_charging_profiles)
+            connector_id, _as_ocpp_json(cs_charging_profiles)
         )
         return call_result.SetChargingProfile(status=decision.value)
 
@@ -176,7 +195,7 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
             return chosen, None
         # OCPP 1.6 §5.11 and errata §3.41: only a TxProfile without transactionId.
         decision, profile = station.set_charging_profile(
-            chosen, snake_to_camel_case(charging_profile), in_remote_start=True
+            chosen, _as_ocpp_json(charging_profile), in_remote_start=True
         )
         if (
             decision is not ProfileDecision.ACCEPTED

@@ -119,6 +119,7 @@ class SimulatedStation:
         while True:
             await self._connect_once()
             self.first_attempt_done.set()
+            _raise_if_cancelled()
             await asyncio.sleep(self.config.reconnect_delay)
 
     async def _connect_once(self) -> None:
@@ -233,7 +234,9 @@ class SimulatedStation:
         if protocol is None:
             return None
         try:
-            return await protocol.call(request, suppress=False)
+            answer = await protocol.call(request, suppress=False)
+            _raise_if_cancelled()
+            return answer
         except OCPPError as error:
             logger.warning(
                 "%s: %s answered with %s", self.station_id, type(request).__name__, error
@@ -448,3 +451,15 @@ class SimulatedStation:
     def _persist(self, installed: tuple[InstalledProfile, ...]) -> None:
         if self._store is not None:
             self._store.save(self.station_id, installed)
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation that Python 3.11 let slip.
+
+    ``asyncio.wait_for`` returns the result instead of raising when the awaited answer and
+    the cancellation arrive together (CPython gh-86296), and a task group reports a
+    ConnectionClosed instead of the cancellation; either way the task must still end.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from app.domain.composite import (
@@ -32,7 +33,7 @@ TX = ChargingProfilePurpose.TX_PROFILE
 def profile(
     profile_id: int,
     purpose: ChargingProfilePurpose,
-    periods: list[tuple[int, float]] | list[tuple[int, float, int]],
+    periods: Sequence[tuple[int, float] | tuple[int, float, int]],
     *,
     stack: int = 0,
     kind: ChargingProfileKind = ChargingProfileKind.ABSOLUTE,
@@ -298,9 +299,7 @@ def test_connector_0_is_the_sum_of_connectors_capped_by_charge_point_max() -> No
 
 
 def test_connector_0_without_profiles_sums_the_connector_defaults() -> None:
-    assert steps(composite_schedule([], 0, T0, 3600, W, number_of_connectors=2)) == [
-        (0, 66240.0)
-    ]
+    assert steps(composite_schedule([], 0, T0, 3600, W, number_of_connectors=2)) == [(0, 66240.0)]
 
 
 def test_amperes_convert_with_the_period_number_of_phases() -> None:

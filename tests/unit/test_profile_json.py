@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -130,3 +131,13 @@ def test_missing_schedule_is_reported() -> None:
     data = {k: v for k, v in RECURRING_JSON.items() if k != "chargingSchedule"}
     with pytest.raises(ProfileFormatError, match=r"chargingSchedule: is required"):
         ChargingProfile.from_ocpp(data)
+
+
+def test_non_finite_limit_is_reported() -> None:
+    data = json.loads(json.dumps(RECURRING_JSON))
+    data["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] = float("inf")
+    with pytest.raises(ProfileFormatError) as caught:
+        ChargingProfile.from_ocpp(data)
+    assert [str(v) for v in caught.value.violations] == [
+        "chargingSchedule.chargingSchedulePeriod[0].limit: must be a finite number (OCPP 1.6 §7.8)"
+    ]

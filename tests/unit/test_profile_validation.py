@@ -48,6 +48,12 @@ def test_a_valid_profile_has_no_violation() -> None:
     assert validate_profile(tx_default(), 1) == []
 
 
+@pytest.mark.parametrize("limit", [0.0, 0.1, 16.3, 7360.0, 123456.7, 9999999.9])
+def test_limits_with_one_decimal_are_accepted(limit: float) -> None:
+    periods = (ChargingSchedulePeriod(0, limit),)
+    assert validate_profile(tx_default(schedule=schedule(periods=periods)), 1) == []
+
+
 def test_periods_must_not_be_empty() -> None:
     assert messages(validate_profile(tx_default(schedule=schedule(periods=())), 1)) == [
         "chargingSchedule.chargingSchedulePeriod: must hold at least one period (OCPP 1.6 §7.13)"
@@ -81,8 +87,9 @@ def test_limit_must_not_be_negative() -> None:
     ]
 
 
-def test_limit_must_have_at_most_one_decimal() -> None:
-    periods = (ChargingSchedulePeriod(0, 16.25),)
+@pytest.mark.parametrize("limit", [16.25, 123456.75, 0.05])
+def test_limit_must_have_at_most_one_decimal(limit: float) -> None:
+    periods = (ChargingSchedulePeriod(0, limit),)
     assert messages(validate_profile(tx_default(schedule=schedule(periods=periods)), 1)) == [
         "chargingSchedule.chargingSchedulePeriod[0].limit: must have at most one decimal "
         "(OCPP 1.6 §7.14)"
@@ -206,7 +213,7 @@ def test_tx_profile_only_on_a_connector() -> None:
 def test_tx_profile_needs_a_transaction_id() -> None:
     profile = tx_default(purpose=ChargingProfilePurpose.TX_PROFILE)
     assert messages(validate_profile(profile, 1)) == [
-        "transactionId: is required for a TxProfile (OCPP 1.6 §5.16.3)"
+        "transactionId: is required for a TxProfile (OCPP 1.6 §5.16)"
     ]
 
 

@@ -1,0 +1,1 @@
+"""chargeplan: an OCPP 1.6J smart-charging controller."""

@@ -1,0 +1,1 @@
+"""Scheduled jobs (APScheduler 3.x): thin, idempotent, each calls a service."""
