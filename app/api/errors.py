@@ -18,6 +18,7 @@ from litestar.status_codes import (
     HTTP_502_BAD_GATEWAY,
     HTTP_504_GATEWAY_TIMEOUT,
 )
+from litestar.types import ExceptionHandlersMap
 
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.ports import CallTimeout, StationCallError, StationOffline
@@ -79,7 +80,7 @@ def station_call_failed(_: Request[Any, Any, Any], exc: StationCallError) -> Res
     return _error(HTTP_502_BAD_GATEWAY, str(exc), extra)
 
 
-exception_handlers: dict[type[Exception], Any] = {
+exception_handlers: ExceptionHandlersMap = {
     NotFound: not_found,
     Invalid: invalid,
     Conflict: conflict,

@@ -25,9 +25,13 @@ class WorkerSpec:
 
 @dataclass(frozen=True)
 class Connect:
-    """Connect every station and boot it; optionally report both connectors Available."""
+    """Connect every station and boot it; optionally report both connectors Available.
+
+    Stations still not up after `within_s` seconds are abandoned and count as errors.
+    """
 
     with_status: bool
+    within_s: float
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Final
 
-from app.bench.commands import Command, Disconnect, PhaseReport, WorkerFailed, WorkerSpec
+from app.bench.commands import Command, Connect, Disconnect, PhaseReport, WorkerFailed, WorkerSpec
 from app.bench.errors import BenchError
 from app.bench.worker import worker_main
 
@@ -93,6 +93,10 @@ class WorkerPool:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def connect(self, with_status: bool, within_s: float) -> list[PhaseReport]:
+        """Bring every station up; those not up within `within_s` are reported as errors."""
+        return self.run(Connect(with_status, within_s), within_s + JOIN_TIMEOUT_S + 30.0)
 
     def run(self, command: Command, timeout_s: float) -> list[PhaseReport]:
         """Send `command` to every worker and wait, at most `timeout_s`, for every report."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from types import TracebackType
 from typing import Final
 
@@ -101,18 +103,36 @@ def read_gauge(metrics_url: str, name: str, timeout_s: float = 2.0) -> float | N
     return None
 
 
-class GaugePeak:
-    """Polls a gauge once a second in a thread and keeps the highest value seen."""
+def audit_queue_depth(http_url: str) -> float | None:
+    """Frames waiting in the server's audit queue.
 
-    def __init__(self, metrics_url: str, name: str, interval_s: float = 1.0) -> None:
-        self._url = metrics_url
-        self._name = name
+    From the ``chargeplan_audit_queue_depth`` gauge of ``/metrics`` when the server exposes
+    one, else from the ``audit_queue_depth`` field of its ``/health`` answer.
+    """
+    value = read_gauge(f"{http_url}/metrics", "chargeplan_audit_queue_depth")
+    if value is not None:
+        return value
+    answer = http_get(f"{http_url}/health")
+    if answer is None or not answer[1]:
+        return None
+    try:
+        depth = json.loads(answer[1]).get("audit_queue_depth")
+    except (ValueError, AttributeError):
+        return None
+    return float(depth) if isinstance(depth, int | float) else None
+
+
+class PeakPoller:
+    """Polls a reading once a second in a thread and keeps the highest value seen."""
+
+    def __init__(self, read: Callable[[], float | None], interval_s: float = 1.0) -> None:
+        self._read = read
         self._interval_s = interval_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gauge-poller", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="peak-poller", daemon=True)
         self.peak: float | None = None
 
-    def __enter__(self) -> GaugePeak:
+    def __enter__(self) -> PeakPoller:
         self._thread.start()
         return self
 
@@ -131,6 +151,6 @@ class GaugePeak:
             self._poll()
 
     def _poll(self) -> None:
-        value = read_gauge(self._url, self._name)
+        value = self._read()
         if value is not None:
             self.peak = value if self.peak is None else max(self.peak, value)

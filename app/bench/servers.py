@@ -33,10 +33,6 @@ class RunningServer:
     http_url: str | None
     database: BenchDatabase | None
 
-    @property
-    def metrics_url(self) -> str | None:
-        return None if self.http_url is None else f"{self.http_url}/metrics"
-
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -71,8 +71,8 @@ class LoadWorker:
 
     async def handle(self, command: Command) -> PhaseReport:
         match command:
-            case Connect(with_status=with_status):
-                return await self.connect(with_status)
+            case Connect(with_status=with_status, within_s=within_s):
+                return await self.connect(with_status, within_s)
             case ClosedLoop(action=action, seconds=seconds):
                 return await self.closed_loop(action, seconds)
             case OpenLoop(rate_per_s=rate, seconds=seconds, heartbeat_every=every):
@@ -83,11 +83,12 @@ class LoadWorker:
                 return PhaseReport(started=started, finished=time.monotonic())
         raise TypeError(f"unknown command {command!r}")
 
-    async def connect(self, with_status: bool) -> PhaseReport:
+    async def connect(self, with_status: bool, within_s: float) -> PhaseReport:
         """Connect, BootNotification, and (storm) StatusNotification for connectors 1 and 2."""
         spec = self._spec
         handshakes = asyncio.Semaphore(spec.connect_concurrency)
         report = PhaseReport(started=time.monotonic(), finished=0.0)
+        opened: list[Station] = []
 
         async def bring_up(station_id: str) -> None:
             try:
@@ -96,12 +97,14 @@ class LoadWorker:
             except Exception as exc:  # refused, timed out, bad handshake: all one error
                 report.record_error(f"connect: {exc!r}")
                 return
-            self._stations.append(station)
+            opened.append(station)
             try:
                 await self._boot(station, with_status)
             except CallFailed as exc:
                 report.record_error(str(exc))
                 return
+            # Only booted stations take part in later load (OCPP 1.6 §4.2).
+            self._stations.append(station)
             report.completed += 1
 
         # Thousands of long-lived connections make every full garbage collection in the
@@ -109,8 +112,16 @@ class LoadWorker:
         # Collect once the stations are up and move them out of the collector's sight.
         gc.disable()
         try:
-            await asyncio.gather(*(bring_up(station_id) for station_id in spec.station_ids))
+            tasks = [asyncio.create_task(bring_up(station_id)) for station_id in spec.station_ids]
+            _, late = await asyncio.wait(tasks, timeout=within_s)
+            for task in late:
+                task.cancel()
+                report.record_error(f"not up within {within_s:.0f} s")
+            if late:
+                await asyncio.wait(late)
             report.finished = time.monotonic()
+            booted = {id(station) for station in self._stations}
+            await _close_all([station for station in opened if id(station) not in booted])
         finally:
             gc.collect()
             gc.freeze()
@@ -213,8 +224,12 @@ class LoadWorker:
 
     async def disconnect(self) -> None:
         stations, self._stations = self._stations, []
-        if stations:
-            await asyncio.wait(
-                [asyncio.create_task(station.close()) for station in stations],
-                timeout=DISCONNECT_TIMEOUT_S,
-            )
+        await _close_all(stations)
+
+
+async def _close_all(stations: list[Station]) -> None:
+    if stations:
+        await asyncio.wait(
+            [asyncio.create_task(station.close()) for station in stations],
+            timeout=DISCONNECT_TIMEOUT_S,
+        )

@@ -78,7 +78,9 @@ class CentralSystem:
         async with self._changed:
             self._changed.notify_all()
 
-    async def _answer(self, station_id: str, connection: ServerConnection, frame: list[Any]) -> None:
+    async def _answer(
+        self, station_id: str, connection: ServerConnection, frame: list[Any]
+    ) -> None:
         _, unique_id, action, payload = frame
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         answers: dict[str, Callable[[], dict[str, Any]]] = {

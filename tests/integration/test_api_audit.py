@@ -17,8 +17,13 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def frame(n: int, **values: Any) -> AuditFrame:
     """Frame n is n seconds after T0; a Heartbeat CALL from CP-A unless told otherwise."""
     row: dict[str, Any] = {
-        "ts": T0 + timedelta(seconds=n), "station_id": "CP-A", "direction": "in",
-        "message_type": "CALL", "unique_id": f"u{n}", "action": "Heartbeat", "payload": {},
+        "ts": T0 + timedelta(seconds=n),
+        "station_id": "CP-A",
+        "direction": "in",
+        "message_type": "CALL",
+        "unique_id": f"u{n}",
+        "action": "Heartbeat",
+        "payload": {},
     }
     row.update(values)
     return AuditFrame(**row)
@@ -32,9 +37,20 @@ async def insert(server: RunningServer, *frames: AuditFrame) -> None:
 async def test_frames_come_newest_first_with_every_field(
     http: httpx.AsyncClient, server: RunningServer
 ) -> None:
-    await insert(server, frame(1), frame(2, direction="out", message_type="CALLERROR",
-                                         action=None, payload=None, error_code="NotImplemented",
-                                         error_description="no", rtt_ms=12.5))
+    await insert(
+        server,
+        frame(1),
+        frame(
+            2,
+            direction="out",
+            message_type="CALLERROR",
+            action=None,
+            payload=None,
+            error_code="NotImplemented",
+            error_description="no",
+            rtt_ms=12.5,
+        ),
+    )
 
     page = (await http.get("/audit")).json()
 
@@ -46,35 +62,51 @@ async def test_frames_come_newest_first_with_every_field(
     assert newest["error_description"] == "no"
     assert newest["rtt_ms"] == 12.5
     assert datetime.fromisoformat(newest["ts"]) == T0 + timedelta(seconds=2)
-    assert set(oldest) == {"id", "ts", "station_id", "direction", "message_type", "unique_id",
-                           "action", "payload", "raw", "error_code", "error_description",
-                           "rtt_ms"}
+    assert set(oldest) == {
+        "id",
+        "ts",
+        "station_id",
+        "direction",
+        "message_type",
+        "unique_id",
+        "action",
+        "payload",
+        "raw",
+        "error_code",
+        "error_description",
+        "rtt_ms",
+    }
 
 
 async def test_an_unparseable_frame_keeps_its_raw_text(
     http: httpx.AsyncClient, server: RunningServer
 ) -> None:
-    await insert(server, frame(1, message_type="INVALID", unique_id=None, action=None,
-                               payload=None, raw="[2, oops"))
+    await insert(
+        server,
+        frame(1, message_type="INVALID", unique_id=None, action=None, payload=None, raw="[2, oops"),
+    )
 
     [item] = (await http.get("/audit", params={"message_type": "INVALID"})).json()["items"]
 
     assert item["raw"] == "[2, oops"
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"station_id": "CP-B"}, ["u3"]),
-    ({"action": "MeterValues"}, ["u4"]),
-    ({"direction": "out"}, ["u2"]),
-    ({"message_type": "CALLRESULT"}, ["u2"]),
-    ({"station_id": "CP-A", "direction": "in"}, ["u4", "u1"]),
-    ({"since": "2026-03-01T12:00:02Z"}, ["u4", "u3", "u2"]),
-    ({"until": "2026-03-01T12:00:02Z"}, ["u1"]),
-    ({"since": "2026-03-01T12:00:02Z", "until": "2026-03-01T12:00:04Z"}, ["u3", "u2"]),
-    # Without an offset the time is UTC.
-    ({"since": "2026-03-01T12:00:03"}, ["u4", "u3"]),
-    ({"since": "2026-03-01T13:00:03+01:00"}, ["u4", "u3"]),
-])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"station_id": "CP-B"}, ["u3"]),
+        ({"action": "MeterValues"}, ["u4"]),
+        ({"direction": "out"}, ["u2"]),
+        ({"message_type": "CALLRESULT"}, ["u2"]),
+        ({"station_id": "CP-A", "direction": "in"}, ["u4", "u1"]),
+        ({"since": "2026-03-01T12:00:02Z"}, ["u4", "u3", "u2"]),
+        ({"until": "2026-03-01T12:00:02Z"}, ["u1"]),
+        ({"since": "2026-03-01T12:00:02Z", "until": "2026-03-01T12:00:04Z"}, ["u3", "u2"]),
+        # Without an offset the time is UTC.
+        ({"since": "2026-03-01T12:00:03"}, ["u4", "u3"]),
+        ({"since": "2026-03-01T13:00:03+01:00"}, ["u4", "u3"]),
+    ],
+)
 async def test_filters_select_matching_frames(
     http: httpx.AsyncClient, server: RunningServer, params: dict[str, str], expected: list[str]
 ) -> None:
@@ -122,7 +154,7 @@ async def test_frames_written_after_the_first_page_do_not_shift_later_pages(
     first = (await http.get("/audit", params={"limit": 2})).json()
     await insert(server, frame(99))
 
-    second = (await http.get("/audit", params={"limit": 2, "cursor": first["next_cursor"]}))
+    second = await http.get("/audit", params={"limit": 2, "cursor": first["next_cursor"]})
 
     assert [i["unique_id"] for i in second.json()["items"]] == ["u2", "u1"]
 
@@ -139,30 +171,35 @@ async def test_an_exact_last_page_has_no_cursor(
 
 
 async def test_filters_hold_across_pages(http: httpx.AsyncClient, server: RunningServer) -> None:
-    await insert(server, *(frame(n, station_id="CP-A" if n % 2 else "CP-B")
-                           for n in range(1, 7)))
+    await insert(server, *(frame(n, station_id="CP-A" if n % 2 else "CP-B") for n in range(1, 7)))
     first = (await http.get("/audit", params={"station_id": "CP-A", "limit": 2})).json()
 
-    second = (await http.get("/audit", params={"station_id": "CP-A", "limit": 2,
-                                               "cursor": first["next_cursor"]})).json()
+    second = (
+        await http.get(
+            "/audit", params={"station_id": "CP-A", "limit": 2, "cursor": first["next_cursor"]}
+        )
+    ).json()
 
     assert [i["unique_id"] for i in first["items"]] == ["u5", "u3"]
     assert [i["unique_id"] for i in second["items"]] == ["u1"]
     assert second["next_cursor"] is None
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"limit": 0}, "limit"),
-    ({"limit": 1001}, "limit"),
-    ({"limit": "many"}, "limit"),
-    ({"direction": "sideways"}, "direction"),
-    ({"message_type": "PING"}, "message_type"),
-    ({"since": "yesterday"}, "since"),
-    ({"until": "2026-13-01T00:00:00Z"}, "until"),
-    ({"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"}, "until"),
-    ({"cursor": "not-a-cursor"}, "cursor"),
-    ({"cursor": ""}, "cursor"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"direction": "sideways"}, "direction"),
+        ({"message_type": "PING"}, "message_type"),
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-13-01T00:00:00Z"}, "until"),
+        ({"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"}, "until"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": ""}, "cursor"),
+    ],
+)
 async def test_bad_query_parameters_are_400_naming_them(
     http: httpx.AsyncClient, params: dict[str, Any], field: str
 ) -> None:

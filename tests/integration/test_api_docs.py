@@ -23,8 +23,13 @@ async def test_the_schema_lists_every_endpoint_with_descriptions(http: httpx.Asy
 
     assert schema["info"]["title"] == "chargeplan"
     assert set(schema["paths"]) == {
-        "/stations", "/stations/{station_id}", "/stations/{station_id}/logs",
-        "/id_tags", "/id_tags/{id_tag}", "/audit", "/health",
+        "/stations",
+        "/stations/{station_id}",
+        "/stations/{station_id}/logs",
+        "/id_tags",
+        "/id_tags/{id_tag}",
+        "/audit",
+        "/health",
     }
     station = schema["components"]["schemas"]["StationView"]["properties"]
     assert "password_hash" not in station

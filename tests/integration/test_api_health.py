@@ -17,8 +17,13 @@ async def test_a_healthy_server_says_ok(http: httpx.AsyncClient) -> None:
     response = await http.get("/health")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": True, "ocpp_listener": True,
-                               "connected_stations": 0, "audit_queue_depth": 0}
+    assert response.json() == {
+        "status": "ok",
+        "database": True,
+        "ocpp_listener": True,
+        "connected_stations": 0,
+        "audit_queue_depth": 0,
+    }
 
 
 async def test_connected_stations_are_counted(

@@ -11,8 +11,10 @@ from tests.conftest import RunningServer
 
 
 async def test_a_created_tag_is_listed_and_read_back(http: httpx.AsyncClient) -> None:
-    created = await http.post("/id_tags", json={"id_tag": "TAG-1", "status": "Accepted",
-                                                "expiry_date": None, "parent_id_tag": None})
+    created = await http.post(
+        "/id_tags",
+        json={"id_tag": "TAG-1", "status": "Accepted", "expiry_date": None, "parent_id_tag": None},
+    )
 
     assert created.status_code == 201
     body = created.json()
@@ -30,8 +32,9 @@ async def test_status_defaults_to_accepted(http: httpx.AsyncClient) -> None:
 async def test_an_expiry_without_offset_is_utc_and_authorize_honours_it(
     http: httpx.AsyncClient, server: RunningServer
 ) -> None:
-    created = await http.post("/id_tags",
-                              json={"id_tag": "OLD", "expiry_date": "2020-01-01T10:00:00"})
+    created = await http.post(
+        "/id_tags", json={"id_tag": "OLD", "expiry_date": "2020-01-01T10:00:00"}
+    )
 
     assert created.status_code == 201
     expiry = datetime.fromisoformat(created.json()["expiry_date"])
@@ -41,8 +44,10 @@ async def test_an_expiry_without_offset_is_utc_and_authorize_honours_it(
 
 
 async def test_put_replaces_the_whole_entry(http: httpx.AsyncClient) -> None:
-    await http.post("/id_tags", json={"id_tag": "TAG-3", "expiry_date": "2030-01-01T00:00:00Z",
-                                      "parent_id_tag": "FLEET"})
+    await http.post(
+        "/id_tags",
+        json={"id_tag": "TAG-3", "expiry_date": "2030-01-01T00:00:00Z", "parent_id_tag": "FLEET"},
+    )
 
     replaced = await http.put("/id_tags/TAG-3", json={"status": "Blocked"})
 
@@ -61,9 +66,14 @@ async def test_a_deleted_tag_is_gone(http: httpx.AsyncClient) -> None:
     assert (await http.get("/id_tags/TAG-4")).status_code == 404
 
 
-@pytest.mark.parametrize(("method", "body"), [
-    ("GET", None), ("PUT", {"status": "Accepted"}), ("DELETE", None),
-])
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("GET", None),
+        ("PUT", {"status": "Accepted"}),
+        ("DELETE", None),
+    ],
+)
 async def test_an_unknown_tag_is_404_naming_it(
     http: httpx.AsyncClient, method: str, body: object
 ) -> None:
@@ -82,15 +92,18 @@ async def test_adding_a_tag_twice_is_a_conflict(http: httpx.AsyncClient) -> None
     assert (await http.get("/id_tags/TAG-5")).json()["status"] == "Accepted"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"id_tag": "X" * 21}, "id_tag"),
-    ({"id_tag": ""}, "id_tag"),
-    ({}, "id_tag"),
-    ({"id_tag": "T", "status": "Maybe"}, "status"),
-    ({"id_tag": "T", "status": "ConcurrentTx"}, "status"),
-    ({"id_tag": "T", "expiry_date": "soon"}, "expiry_date"),
-    ({"id_tag": "T", "parent_id_tag": "P" * 21}, "parent_id_tag"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"id_tag": "X" * 21}, "id_tag"),
+        ({"id_tag": ""}, "id_tag"),
+        ({}, "id_tag"),
+        ({"id_tag": "T", "status": "Maybe"}, "status"),
+        ({"id_tag": "T", "status": "ConcurrentTx"}, "status"),
+        ({"id_tag": "T", "expiry_date": "soon"}, "expiry_date"),
+        ({"id_tag": "T", "parent_id_tag": "P" * 21}, "parent_id_tag"),
+    ],
+)
 async def test_a_bad_tag_is_400_naming_the_field(
     http: httpx.AsyncClient, body: dict[str, object], field: str
 ) -> None:

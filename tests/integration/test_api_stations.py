@@ -43,16 +43,32 @@ async def test_station_view_shows_what_the_station_reported(
 ) -> None:
     await http.post("/stations", json={"station_id": "CP-2"})
     stations = server.services.stations
-    await stations.boot("CP-2", {"chargePointVendor": "Acme", "chargePointModel": "Wall",
-                                 "chargePointSerialNumber": "SN1", "firmwareVersion": "1.2"})
+    await stations.boot(
+        "CP-2",
+        {
+            "chargePointVendor": "Acme",
+            "chargePointModel": "Wall",
+            "chargePointSerialNumber": "SN1",
+            "firmwareVersion": "1.2",
+        },
+    )
     seen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    await stations.status("CP-2", {"connectorId": 1, "status": "Charging",
-                                   "errorCode": "NoError"}, seen)
-    await stations.store_configuration("CP-2", [
-        {"key": "SupportedFeatureProfiles", "value": "Core,SmartCharging", "readonly": True},
-        {"key": "ChargeProfileMaxStackLevel", "value": "8", "readonly": True},
-        {"key": "ChargingScheduleAllowedChargingRateUnit", "value": "Current", "readonly": True},
-    ], unknown=[])
+    await stations.status(
+        "CP-2", {"connectorId": 1, "status": "Charging", "errorCode": "NoError"}, seen
+    )
+    await stations.store_configuration(
+        "CP-2",
+        [
+            {"key": "SupportedFeatureProfiles", "value": "Core,SmartCharging", "readonly": True},
+            {"key": "ChargeProfileMaxStackLevel", "value": "8", "readonly": True},
+            {
+                "key": "ChargingScheduleAllowedChargingRateUnit",
+                "value": "Current",
+                "readonly": True,
+            },
+        ],
+        unknown=[],
+    )
 
     body = (await http.get("/stations/CP-2")).json()
 
@@ -79,7 +95,8 @@ async def test_a_station_without_smart_charging_says_so(
 ) -> None:
     await http.post("/stations", json={"station_id": "CP-3"})
     await server.services.stations.store_configuration(
-        "CP-3", [{"key": "SupportedFeatureProfiles", "value": "Core", "readonly": True}], [])
+        "CP-3", [{"key": "SupportedFeatureProfiles", "value": "Core", "readonly": True}], []
+    )
 
     caps = (await http.get("/stations/CP-3")).json()["capabilities"]
 
@@ -89,8 +106,9 @@ async def test_a_station_without_smart_charging_says_so(
 async def test_password_is_set_replaced_and_removed_without_touching_tags(
     http: httpx.AsyncClient,
 ) -> None:
-    created = await http.post("/stations",
-                              json={"station_id": "CP-4", "password": PASSWORD, "tags": ["a"]})
+    created = await http.post(
+        "/stations", json={"station_id": "CP-4", "password": PASSWORD, "tags": ["a"]}
+    )
     assert created.json()["has_password"] is True
 
     replaced = await http.patch("/stations/CP-4", json={"password": "another-key-16byte"})
@@ -122,12 +140,15 @@ async def test_a_deleted_station_is_gone(http: httpx.AsyncClient) -> None:
     assert (await http.get("/stations")).json() == []
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/stations/NOPE", None),
-    ("PATCH", "/stations/NOPE", {"tags": []}),
-    ("DELETE", "/stations/NOPE", None),
-    ("GET", "/stations/NOPE/logs", None),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/stations/NOPE", None),
+        ("PATCH", "/stations/NOPE", {"tags": []}),
+        ("DELETE", "/stations/NOPE", None),
+        ("GET", "/stations/NOPE/logs", None),
+    ],
+)
 async def test_an_unknown_station_is_404_naming_it(
     http: httpx.AsyncClient, method: str, path: str, body: object
 ) -> None:
@@ -146,17 +167,20 @@ async def test_registering_a_station_twice_is_a_conflict(http: httpx.AsyncClient
     assert "CP-7" in again.json()["detail"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"station_id": "CP-8", "password": "short"}, "password"),
-    ({"station_id": "CP-8", "password": "x" * 21}, "password"),
-    ({"station_id": "has/slash"}, "station_id"),
-    ({"station_id": ""}, "station_id"),
-    ({"station_id": 42}, "station_id"),
-    ({}, "station_id"),
-    ({"station_id": "CP-8", "tags": "depot"}, "tags"),
-    ({"station_id": "CP-8", "tags": [""]}, "tags"),
-    ({"station_id": "CP-8", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"station_id": "CP-8", "password": "short"}, "password"),
+        ({"station_id": "CP-8", "password": "x" * 21}, "password"),
+        ({"station_id": "has/slash"}, "station_id"),
+        ({"station_id": ""}, "station_id"),
+        ({"station_id": 42}, "station_id"),
+        ({}, "station_id"),
+        ({"station_id": "CP-8", "tags": "depot"}, "tags"),
+        ({"station_id": "CP-8", "tags": [""]}, "tags"),
+        ({"station_id": "CP-8", "colour": "red"}, "colour"),
+    ],
+)
 async def test_bad_registration_is_400_naming_the_field(
     http: httpx.AsyncClient, body: dict[str, object], field: str
 ) -> None:
@@ -178,8 +202,9 @@ async def test_the_password_rule_is_spelled_out(http: httpx.AsyncClient) -> None
 
 
 async def test_a_body_that_is_not_json_is_400_not_500(http: httpx.AsyncClient) -> None:
-    response = await http.post("/stations", content=b"{not json",
-                               headers={"content-type": "application/json"})
+    response = await http.post(
+        "/stations", content=b"{not json", headers={"content-type": "application/json"}
+    )
 
     assert response.status_code == 400
 

@@ -14,8 +14,15 @@ from app.ocpp.batch_writer import BatchWriter
 
 
 def frame(i: int) -> dict[str, object]:
-    return row(datetime.now(UTC), f"CP-{i % 7}", "in", "CALL", unique_id=str(i),
-               action="Heartbeat", payload={})
+    return row(
+        datetime.now(UTC),
+        f"CP-{i % 7}",
+        "in",
+        "CALL",
+        unique_id=str(i),
+        action="Heartbeat",
+        payload={},
+    )
 
 
 async def count(db: Database) -> int:
@@ -37,8 +44,7 @@ async def test_stop_right_after_writing_loses_no_row(sqlite_url: str) -> None:
 
 async def test_a_full_queue_makes_the_reader_wait_instead_of_dropping(sqlite_url: str) -> None:
     db = Database(sqlite_url)
-    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=10,
-                         max_queue=10)
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=10, max_queue=10)
     for i in range(10):
         await writer.put(frame(i))
     blocked = asyncio.create_task(writer.put(frame(10)))

@@ -33,10 +33,12 @@ def schema_diff(url: str) -> list[Any]:
             async with engine.connect() as conn:
                 return await conn.run_sync(
                     lambda sync: compare_metadata(
-                        MigrationContext.configure(sync, opts={"compare_type": True}),
-                        Base.metadata))
+                        MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                    )
+                )
         finally:
             await engine.dispose()
+
     return asyncio.run(run())
 
 
@@ -45,11 +47,14 @@ def tables(url: str) -> set[str]:
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
+
                 def names(sync: Connection) -> set[str]:
                     return set(inspect(sync).get_table_names())
+
                 return await conn.run_sync(names)
         finally:
             await engine.dispose()
+
     return asyncio.run(run())
 
 
@@ -57,8 +62,14 @@ def test_upgrade_downgrade_upgrade_and_models_agree(empty_database_url: str) -> 
     url = empty_database_url
     upgrade(url)
     assert asyncio.run(current_revision(url)) == head_revision()
-    assert {"stations", "connectors", "id_tags", "transactions", "meter_values",
-            "audit_log"} <= tables(url)
+    assert {
+        "stations",
+        "connectors",
+        "id_tags",
+        "transactions",
+        "meter_values",
+        "audit_log",
+    } <= tables(url)
     assert schema_diff(url) == []
     downgrade(url, "base")
     assert asyncio.run(current_revision(url)) is None

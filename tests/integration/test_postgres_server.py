@@ -23,18 +23,30 @@ async def test_core_flow_and_audit_on_postgresql(postgres_url: str) -> None:
             start = {"connectorId": 1, "idTag": "ANY", "meterStart": 0, "timestamp": NOW}
             first = await cp.ok("StartTransaction", start)
             assert (await cp.ok("StartTransaction", start)) == first
-            await cp.ok("MeterValues", {"connectorId": 1, "transactionId": first["transactionId"],
-                                        "meterValue": [{"timestamp": NOW, "sampledValue": [
-                                            {"value": "7000", "measurand": "Power.Active.Import",
-                                             "unit": "W"}]}]})
+            await cp.ok(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "transactionId": first["transactionId"],
+                    "meterValue": [
+                        {
+                            "timestamp": NOW,
+                            "sampledValue": [
+                                {"value": "7000", "measurand": "Power.Active.Import", "unit": "W"}
+                            ],
+                        }
+                    ],
+                },
+            )
             await cp.send_raw("not json")
             await cp.ok("Heartbeat", {})
     finally:
         await stop_server(running)  # a clean stop flushes every queued row
     async with running.services.db.uow() as session:
         station = await session.get(Station, "PG-1")
-        frames = (await session.scalars(
-            select(AuditFrame).where(AuditFrame.station_id == "PG-1"))).all()
+        frames = (
+            await session.scalars(select(AuditFrame).where(AuditFrame.station_id == "PG-1"))
+        ).all()
         meters = await session.scalar(select(func.count()).select_from(MeterValue))
     await running.services.db.dispose()
     assert station is not None and station.vendor == "TestVendor" and not station.online

@@ -37,9 +37,7 @@ def tx_default(
     }
 
 
-async def set_profile(
-    system: CentralSystem, connector_id: int, profile: dict[str, Any]
-) -> str:
+async def set_profile(system: CentralSystem, connector_id: int, profile: dict[str, Any]) -> str:
     answer = await system.result(
         STATION, "SetChargingProfile", {"connectorId": connector_id, "csChargingProfiles": profile}
     )
@@ -98,7 +96,9 @@ async def test_composite_schedule_defaults_to_watts_and_rejects_unknown_connecto
 @pytest.mark.parametrize(
     ("connector_id", "profile"),
     [
-        pytest.param(0, tx_default(stack_level=9), id="stack-level-above-ChargeProfileMaxStackLevel"),
+        pytest.param(
+            0, tx_default(stack_level=9), id="stack-level-above-ChargeProfileMaxStackLevel"
+        ),
         pytest.param(0, tx_default(periods=((10, 16.0),)), id="first-startPeriod-not-0"),
         pytest.param(0, tx_default(periods=((0, -1.0),)), id="negative-limit"),
         pytest.param(3, tx_default(), id="connector-beyond-NumberOfConnectors"),
@@ -133,7 +133,9 @@ async def test_clear_answers_accepted_then_unknown_once_nothing_matches(
         await set_profile(central_system, 0, tx_default(profile_id=8, stack_level=1))
         first = await central_system.result(STATION, "ClearChargingProfile", {"id": 7})
         again = await central_system.result(STATION, "ClearChargingProfile", {"id": 7})
-        left = [p.profile.charging_profile_id for p in simulator.stations[STATION].installed_profiles]
+        left = [
+            p.profile.charging_profile_id for p in simulator.stations[STATION].installed_profiles
+        ]
 
     assert first == {"status": "Accepted"}
     assert again == {"status": "Unknown"}
