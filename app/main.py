@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
+from sqlalchemy import Table
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.migrate import prepare_database
 from app.db.models import AuditFrame, MeterValue
+from app.domain.composite import SupplyConfig
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.handlers import all_handlers
@@ -21,8 +23,9 @@ from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
 from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
-from app.services.container import Services, ServerStatus
+from app.services.container import ServerStatus, Services
 from app.services.id_tags import IdTagService
+from app.services.smart_charging import SmartChargingService
 from app.services.stations import StationService
 from app.services.transactions import TransactionService
 from app.settings import Settings
@@ -54,9 +57,9 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     db = Database(settings.database_url)
     stack.push_async_callback(db.dispose)
 
-    audit = BatchWriter(db, AuditFrame.__table__, flush_interval=settings.audit_flush_interval_s,
+    audit = BatchWriter(db, _table(AuditFrame), flush_interval=settings.audit_flush_interval_s,
                         batch_size=settings.audit_batch_size, max_queue=settings.audit_queue_max)
-    meters = BatchWriter(db, MeterValue.__table__, flush_interval=1.0,
+    meters = BatchWriter(db, _table(MeterValue), flush_interval=1.0,
                          batch_size=settings.audit_batch_size, max_queue=settings.audit_queue_max)
     for writer in (audit, meters):
         await writer.start()
@@ -65,13 +68,16 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     registry = ConnectionRegistry()
     schemas = SchemaRegistry()
     id_tags = IdTagService(db, unknown_status=settings.unknown_id_tag_status, clock=clock)
+    gateway = OcppGateway(registry, schemas)
+    supply = SupplyConfig(voltage=settings.supply_voltage_v, phases=settings.supply_phases)
     services = Services(
         settings=settings,
         db=db,
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock),
         id_tags=id_tags,
         transactions=TransactionService(db, id_tags, meters.put),
-        gateway=OcppGateway(registry, schemas),
+        gateway=gateway,
+        smart_charging=SmartChargingService(db, gateway, supply=supply, clock=clock),
         status=ServerStatus(
             connected_stations=lambda: len(registry),
             audit_queue_depth=lambda: audit.depth,
@@ -116,6 +122,12 @@ async def _start_demo_station(settings: Settings, port: int | None,
     await simulator.start()
     stack.push_async_callback(simulator.stop)
     log.info("demo station PY-SIM-0001 connected to ws://%s:%s", host, port)
+
+
+def _table(model: type[AuditFrame] | type[MeterValue]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

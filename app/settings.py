@@ -73,10 +73,11 @@ class Settings:
         _check(self.call_timeout_s, "call_timeout_s", self.call_timeout_s > 0, "seconds > 0")
         _check(self.max_frame_bytes, "max_frame_bytes", self.max_frame_bytes >= 1024, ">= 1024")
         _check(self.audit_batch_size, "audit_batch_size", self.audit_batch_size > 0, "> 0")
-        _check(self.audit_queue_max, "audit_queue_max", self.audit_queue_max >= self.audit_batch_size,
-               ">= audit_batch_size")
+        _check(self.audit_queue_max, "audit_queue_max",
+               self.audit_queue_max >= self.audit_batch_size, ">= audit_batch_size")
         _check(self.unknown_id_tag_status, "unknown_id_tag_status",
-               self.unknown_id_tag_status in ID_TAG_STATUSES, "one of " + ", ".join(ID_TAG_STATUSES))
+               self.unknown_id_tag_status in ID_TAG_STATUSES,
+               "one of " + ", ".join(ID_TAG_STATUSES))
         _check(self.log_level, "log_level",
                self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
                "DEBUG, INFO, WARNING, ERROR or CRITICAL")

@@ -9,10 +9,12 @@ from app.api.docs import openapi_config, redoc
 from app.api.errors import exception_handlers
 from app.api.health import health
 from app.api.id_tags import IdTagController
+from app.api.smart_charging import SmartChargingController
 from app.api.stations import StationController
 
 route_handlers: list[ControllerRouterHandler] = [
     StationController,
+    SmartChargingController,
     IdTagController,
     AuditController,
     health,

@@ -49,7 +49,8 @@ class AuditController(Controller):
     ) -> AuditPageView:
         where = AuditFilter(
             station_id=station_id, action=action, direction=direction,
-            message_type=message_type, since=as_utc(since), until=as_utc(until),
+            message_type=message_type, since=as_utc(since, "since"),
+            until=as_utc(until, "until"),
         )
         page = await audit_log.page(where, limit=limit, cursor=cursor)
         return AuditPageView(items=[audit_item(r) for r in page.frames],

@@ -30,7 +30,7 @@ class IdTagController(Controller):
     @post("/", summary="Add an id tag", status_code=HTTP_201_CREATED)
     async def create_id_tag(self, services: ServicesDep, data: JSONBody[IdTagCreate]) -> IdTagView:
         row = await services.id_tags.create(
-            data.id_tag, data.status, as_utc(data.expiry_date), data.parent_id_tag
+            data.id_tag, data.status, as_utc(data.expiry_date, "expiry_date"), data.parent_id_tag
         )
         return id_tag_view(row)
 
@@ -40,7 +40,7 @@ class IdTagController(Controller):
     ) -> IdTagView:
         changes = {
             "status": data.status,
-            "expiry_date": as_utc(data.expiry_date),
+            "expiry_date": as_utc(data.expiry_date, "expiry_date"),
             "parent_id_tag": data.parent_id_tag,
         }
         return id_tag_view(await services.id_tags.replace(id_tag, changes))

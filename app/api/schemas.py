@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.db.models import AuditFrame, Connector, IdTag, Station
+from app.services.errors import Invalid
 from app.services.stations import capabilities
 
 Direction = Literal["in", "out"]
@@ -263,6 +264,9 @@ class AuditItem(msgspec.Struct, kw_only=True):
     error_code: Annotated[str | None, Meta(description="CALLERROR errorCode")]
     error_description: Annotated[str | None, Meta(description="CALLERROR errorDescription")]
     rtt_ms: Annotated[float | None, Meta(description="CALL to answer round trip, ms")]
+    desired_profile_id: Annotated[
+        int | None, Meta(description="The desired charging profile this exchange served, if any")
+    ]
 
 
 class AuditPageView(msgspec.Struct, kw_only=True):
@@ -286,6 +290,7 @@ def audit_item(row: AuditFrame) -> AuditItem:
         error_code=row.error_code,
         error_description=row.error_description,
         rtt_ms=row.rtt_ms,
+        desired_profile_id=row.desired_profile_id,
     )
 
 
@@ -298,10 +303,14 @@ class HealthView(msgspec.Struct, kw_only=True):
     audit_queue_depth: Annotated[int, Meta(description="Frames waiting to be written to audit")]
 
 
-def as_utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None, field: str) -> datetime | None:
     """A client datetime as aware UTC; one without offset is read as UTC (as OCPP 1.6 §7)."""
     if value is None:
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # e.g. 9999-12-31T23:00:00-05:00 lies past the last representable UTC instant.
+        raise Invalid(field, "must lie within the years 1 to 9999 in UTC") from None

@@ -39,7 +39,9 @@ class StationController(Controller):
     async def create_station(
         self, services: ServicesDep, data: JSONBody[StationCreate]
     ) -> StationView:
-        station = await services.stations.create(data.station_id, data.password, data.tags)
+        # Tags are a set, kept sorted, as PATCH stores them.
+        tags = sorted(set(data.tags))
+        station = await services.stations.create(data.station_id, data.password, tags)
         return station_view(station)
 
     @patch("/{station_id:str}", summary="Change a station's password or tags")

@@ -6,11 +6,13 @@ import asyncio
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final, Protocol
 
 AUDIT_COUNT_SQL: Final = "SELECT count(*) FROM audit_log"
-SETTLE_POLL_S: Final = 0.4
+SETTLE_POLL_S: Final = 0.25
+SETTLE_STABLE_S: Final = 0.75
 SETTLE_MAX_WAIT_S: Final = 30.0
 
 
@@ -105,19 +107,27 @@ class PostgresDatabase:
 
 def settled_audit_count(
     database: BenchDatabase,
+    queued: Callable[[], float | None] | None = None,
     poll_s: float = SETTLE_POLL_S,
+    stable_for_s: float = SETTLE_STABLE_S,
     max_wait_s: float = SETTLE_MAX_WAIT_S,
 ) -> int | None:
-    """The audit row count once it stops growing (the server flushes in batches).
+    """The audit row count once the server has written what it holds.
 
-    Bounded: after `max_wait_s` the last reading is returned as it is.
+    Settled means: the server reports an empty audit queue (when `queued` can tell) and the
+    count has not moved for `stable_for_s`. Bounded: after `max_wait_s` the last reading is
+    returned as it is.
     """
     deadline = time.monotonic() + max_wait_s
-    previous = database.count_audit_rows()
+    current = database.count_audit_rows()
+    unchanged_since = time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(poll_s)
-        current = database.count_audit_rows()
-        if current == previous:
+        reading = database.count_audit_rows()
+        now = time.monotonic()
+        if reading != current:
+            current, unchanged_since = reading, now
+            continue
+        if now - unchanged_since >= stable_for_s and (queued is None or not queued()):
             return current
-        previous = current
-    return previous
+    return current

@@ -159,7 +159,10 @@ def throughput(server: RunningServer, config: BenchConfig) -> Outcome:
 
 
 def _audit_rows(server: RunningServer) -> int | None:
-    return None if server.database is None else settled_audit_count(server.database)
+    http_url = server.http_url
+    if server.database is None or http_url is None:
+        return None
+    return settled_audit_count(server.database, queued=lambda: audit_queue_depth(http_url))
 
 
 def _latency(reports: list[PhaseReport]) -> dict[str, Figure]:

@@ -168,6 +168,7 @@ class AuditFrame(Base):
         Index("ix_audit_log_station_ts", "station_id", "ts"),
         Index("ix_audit_log_action_ts", "action", "ts"),
         Index("ix_audit_log_ts", "ts"),
+        Index("ix_audit_log_desired_profile", "desired_profile_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -185,3 +186,67 @@ class AuditFrame(Base):
     error_code: Mapped[str | None] = mapped_column(String(50))
     error_description: Mapped[str | None] = mapped_column(Text)
     rtt_ms: Mapped[float | None] = mapped_column(Float)
+    # Why the server sent it: the desired profile this exchange served, if any.
+    desired_profile_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DesiredProfile(Base):
+    """A charging profile a user wants installed on a station, and how its delivery went.
+
+    Rows follow the charger's own replacement rule (OCPP 1.6 §5.16.2): a new profile
+    with the same chargingProfileId, or the same connector + stackLevel + purpose,
+    replaces the old row, so this table never disagrees with what the station was told.
+    """
+
+    __tablename__ = "desired_profiles"
+    __table_args__ = (
+        UniqueConstraint("station_id", "charging_profile_id",
+                         name="uq_desired_profiles_station_profile"),
+        Index("ix_desired_profiles_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    connector_id: Mapped[int] = mapped_column(Integer)
+    charging_profile_id: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(30))
+    stack_level: Mapped[int] = mapped_column(Integer)
+    transaction_id: Mapped[int | None] = mapped_column(Integer)
+    # The OCPP 1.6 ChargingProfile exactly as sent (camelCase, csChargingProfiles).
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Who asked for it: api, scenario, command, plan, tariff.
+    source: Mapped[str] = mapped_column(String(20))
+    # pending (not yet acknowledged), accepted, rejected (final until it changes), error.
+    state: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_answer: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InstalledProfileRecord(Base):
+    """The server's mirror of what a station holds: built only from acknowledged
+    SetChargingProfile/ClearChargingProfile calls, with the charger's replace and clear
+    rules (OCPP 1.6 §5.16.2, §5.4)."""
+
+    __tablename__ = "installed_profiles"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
+    charging_profile_id: Mapped[int] = mapped_column(Integer, primary_key=True,
+                                                     autoincrement=False)
+    connector_id: Mapped[int] = mapped_column(Integer)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProfileIdCounter(Base):
+    """Next chargingProfileId per station, allocated in the database."""
+
+    __tablename__ = "profile_id_counters"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
+    next_id: Mapped[int] = mapped_column(Integer)

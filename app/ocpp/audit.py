@@ -33,6 +33,7 @@ def row(
     error_code: str | None = None,
     error_description: str | None = None,
     rtt_ms: float | None = None,
+    desired_profile_id: int | None = None,
 ) -> dict[str, Any]:
     return {
         "ts": ts,
@@ -46,4 +47,5 @@ def row(
         "error_code": error_code,
         "error_description": error_description,
         "rtt_ms": rtt_ms,
+        "desired_profile_id": desired_profile_id,
     }

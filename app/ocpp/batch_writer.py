@@ -75,12 +75,6 @@ class BatchWriter:
         for i in range(0, len(rows), self._batch_size * 10):
             await self._flush(rows[i:i + self._batch_size * 10])
 
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait until every row queued so far is written (tests, benchmarks)."""
-        deadline = time.monotonic() + timeout
-        while (self.depth or self._batch or self._inflight) and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-
     def _take(self, limit: int) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         while len(rows) < limit and not self._queue.empty():

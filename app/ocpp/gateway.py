@@ -30,7 +30,7 @@ class OcppGateway:
 
     async def call(
         self, station_id: str, action: str, payload: dict[str, Any], *,
-        timeout: float | None = None,
+        timeout: float | None = None, desired_profile_id: int | None = None,
     ) -> dict[str, Any]:
         if action not in CENTRAL_SYSTEM_ACTIONS:
             raise InvalidRequest(station_id, action, "not an action the central system sends")
@@ -41,7 +41,8 @@ class OcppGateway:
         connection = self._registry.get(station_id)
         if connection is None or connection.closed:
             raise StationOffline(station_id, action)
-        answer = await connection.call(action, payload, timeout)
+        answer = await connection.call(action, payload, timeout,
+                                       desired_profile_id=desired_profile_id)
         try:
             self._schemas.validate_response(action, answer)
         except OcppError as exc:

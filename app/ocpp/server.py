@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -25,6 +26,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import InvalidHeader
 from websockets.headers import parse_authorization_basic
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.connection import StationConnection
@@ -100,9 +102,7 @@ class OcppServer:
             settings.ocpp_host,
             settings.ocpp_port,
             process_request=self._process_request,
-            select_subprotocol=lambda _conn, offered: (
-                SUBPROTOCOL if SUBPROTOCOL in offered else None),
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            select_subprotocol=_select_subprotocol,
             max_size=settings.max_frame_bytes,
             compression="deflate" if settings.ws_compression else None,
             ping_interval=settings.ws_ping_interval_s,
@@ -180,6 +180,12 @@ class OcppServer:
                 await asyncio.shield(services.stations.disconnected(
                     station_id, self._settings.node_id, services.clock()))
             log.info("%s disconnected (%s)", station_id, ws.close_code)
+
+
+def _select_subprotocol(_connection: ServerConnection,
+                        offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    # process_request has refused clients that do not offer ocpp1.6 already.
+    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
 
 
 def _address(connection: ServerConnection) -> str:

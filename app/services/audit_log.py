@@ -20,6 +20,8 @@ from app.services.errors import Invalid
 
 MAX_LIMIT = 1000
 _CURSOR_PREFIX = "id:"
+# Row ids are signed 64-bit integers on every database.
+_MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
         if text.startswith(_CURSOR_PREFIX):
             value = int(text[len(_CURSOR_PREFIX):])
-            if value > 0:
+            if 0 < value <= _MAX_ID:
                 return value
     except (ValueError, UnicodeError, binascii.Error):
         pass

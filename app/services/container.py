@@ -9,6 +9,7 @@ from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.services.id_tags import IdTagService
 from app.services.ports import ChargerGateway
+from app.services.smart_charging import SmartChargingService
 from app.services.stations import StationService
 from app.services.transactions import TransactionService
 from app.settings import Settings
@@ -33,5 +34,6 @@ class Services:
     id_tags: IdTagService
     transactions: TransactionService
     gateway: ChargerGateway
+    smart_charging: SmartChargingService
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow

@@ -41,7 +41,8 @@ class IdTagService:
         if row is None:
             return {"status": self._unknown_status}
         status = row.status
-        if status == "Accepted" and row.expiry_date is not None and row.expiry_date <= self._clock():
+        expired = row.expiry_date is not None and row.expiry_date <= self._clock()
+        if status == "Accepted" and expired:
             status = "Expired"
         info: dict[str, Any] = {"status": status}
         if row.expiry_date is not None:

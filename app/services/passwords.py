@@ -31,9 +31,8 @@ def check_password_rules(password: str) -> str | None:
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, _ITERATIONS)
-    return "pbkdf2_sha256${}${}${}".format(
-        _ITERATIONS, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    )
+    salt_b64, digest_b64 = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    return f"pbkdf2_sha256${_ITERATIONS}${salt_b64}${digest_b64}"
 
 
 def verify_password(password: str, stored: str) -> bool:

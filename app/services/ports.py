@@ -66,6 +66,7 @@ class ChargerGateway(Protocol):
         payload: dict[str, Any],
         *,
         timeout: float | None = None,
+        desired_profile_id: int | None = None,
     ) -> dict[str, Any]:
         """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
         ...

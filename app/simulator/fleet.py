@@ -62,6 +62,8 @@ class Simulator:
     async def stop(self) -> None:
         """Close every connection and end every station task."""
         tasks, self._tasks = self._tasks, []
+        for station in self.stations.values():
+            station.request_stop()
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)

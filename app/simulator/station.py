@@ -67,6 +67,7 @@ class SimulatedStation:
         # Set once the first connection attempt has ended, whatever its outcome.
         self.first_attempt_done = asyncio.Event()
         self.boots = 0
+        self._stopping = False
         self._connection: ClientConnection | None = None
         self._protocol: StationProtocol | None = None
         self._tasks: asyncio.TaskGroup | None = None
@@ -116,11 +117,19 @@ class SimulatedStation:
 
     async def run(self) -> None:
         """Connect, boot and serve; reconnect after every close until cancelled."""
-        while True:
+        while not self._stopping:
             await self._connect_once()
             self.first_attempt_done.set()
-            _raise_if_cancelled()
-            await asyncio.sleep(self.config.reconnect_delay)
+            if not self._stopping:
+                await asyncio.sleep(self.config.reconnect_delay)
+
+    def request_stop(self) -> None:
+        """Make :meth:`run` end instead of reconnecting; cancel its task to end it now.
+
+        The flag matters on Python 3.11, where a cancellation arriving while the
+        connection's task group handles a closed socket surfaces as ConnectionClosed.
+        """
+        self._stopping = True
 
     async def _connect_once(self) -> None:
         await self._gate.acquire()
@@ -457,8 +466,7 @@ def _raise_if_cancelled() -> None:
     """Re-raise a cancellation that Python 3.11 let slip.
 
     ``asyncio.wait_for`` returns the result instead of raising when the awaited answer and
-    the cancellation arrive together (CPython gh-86296), and a task group reports a
-    ConnectionClosed instead of the cancellation; either way the task must still end.
+    the cancellation arrive together (CPython gh-86296); the task must still end.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():

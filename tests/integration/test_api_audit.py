@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.db.models import AuditFrame
+from app.services.audit_log import encode_cursor
 from tests.conftest import RunningServer
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -198,6 +199,8 @@ async def test_filters_hold_across_pages(http: httpx.AsyncClient, server: Runnin
         ({"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"}, "until"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": ""}, "cursor"),
+    ({"cursor": encode_cursor(2**70)}, "cursor"),
+    ({"since": "9999-12-31T23:00:00-05:00"}, "since"),
     ],
 )
 async def test_bad_query_parameters_are_400_naming_them(

@@ -101,6 +101,8 @@ async def test_adding_a_tag_twice_is_a_conflict(http: httpx.AsyncClient) -> None
         ({"id_tag": "T", "status": "Maybe"}, "status"),
         ({"id_tag": "T", "status": "ConcurrentTx"}, "status"),
         ({"id_tag": "T", "expiry_date": "soon"}, "expiry_date"),
+    # Valid ISO 8601, but past the last instant UTC can represent.
+    ({"id_tag": "T", "expiry_date": "9999-12-31T23:00:00-05:00"}, "expiry_date"),
         ({"id_tag": "T", "parent_id_tag": "P" * 21}, "parent_id_tag"),
     ],
 )

@@ -15,7 +15,8 @@ PASSWORD = "s3cret-key-16bytes"  # 18 bytes: inside the 16..20 rule
 async def test_a_pre_registered_station_is_listed_with_unknown_capabilities(
     http: httpx.AsyncClient,
 ) -> None:
-    created = await http.post("/stations", json={"station_id": "CP-1", "tags": ["depot"]})
+    created = await http.post("/stations",
+                              json={"station_id": "CP-1", "tags": ["depot", "ac", "depot"]})
     assert created.status_code == 201
     listed = (await http.get("/stations")).json()
 
@@ -23,7 +24,7 @@ async def test_a_pre_registered_station_is_listed_with_unknown_capabilities(
     station = listed[0]
     assert station["online"] is False
     assert station["has_password"] is False
-    assert station["tags"] == ["depot"]
+    assert station["tags"] == ["ac", "depot"]
     assert station["connectors"] == []
     assert station["configuration"] is None
     # Never reported is null (unknown), not false.

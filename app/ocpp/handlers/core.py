@@ -23,10 +23,17 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
         "currentTime": format_timestamp(services.clock()),
         "interval": services.settings.heartbeat_interval_s,
     }
-    after = None
-    if services.settings.read_configuration_on_boot:
-        async def after() -> None:
+
+    async def after() -> None:
+        if services.settings.read_configuration_on_boot:
             await read_configuration(ctx)
+        # A charger that rebooted may hold other profiles than the server believes; at
+        # least deliver what is pending and clear what is extra.
+        report = await services.smart_charging.reconcile(ctx.station_id)
+        if report.calls:
+            log.info("%s reconciled after boot: %d calls, %d failures", ctx.station_id,
+                     report.calls, report.failures)
+
     return Reply(answer, after)
 
 

@@ -1,0 +1,146 @@
+"""Smart-charging endpoints: send, read, clear and generate charging profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, delete, get, post
+from litestar.params import JSONBody, Parameter
+
+from app.api.deps import ServicesDep, dependencies
+from app.api.smart_charging_schemas import (
+    ClearedProfile,
+    ClearResponse,
+    CompositeResponse,
+    DesiredProfileView,
+    PreviewRequest,
+    PreviewResponse,
+    ProfileRequest,
+    ProfileResponse,
+    ScenarioRequest,
+    ScenarioResponse,
+    Unit,
+    desired_view,
+)
+from app.domain.installation import InstalledProfile
+from app.domain.profiles import ChargingRateUnit, ensure_utc
+from app.services import scenarios
+from app.services.smart_charging import InvalidProfile, Outcome
+
+StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
+
+
+def _status_code(outcome: Outcome) -> int:
+    # A known station that is offline: the request is stored and carried out later.
+    return 202 if outcome.status == "pending" else 200
+
+
+def invalid_profile(_: Request[Any, Any, Any], exc: InvalidProfile) -> Response[dict[str, Any]]:
+    extra = [{"key": v.path, "message": f"{v.rule} ({v.reference})" if v.reference else v.rule}
+             for v in exc.violations]
+    return Response({"status_code": 400, "detail": f"invalid profile: {exc.rule}",
+                     "extra": extra}, status_code=400, media_type=MediaType.JSON)
+
+
+class SmartChargingController(Controller):
+    path = "/stations/{station_id:str}"
+    tags = ["smart charging"]
+    dependencies = dependencies
+    exception_handlers = {InvalidProfile: invalid_profile}
+
+    @post("/charging_profile", summary="Store a charging profile and send it",
+          description="The profile is validated with the OCPP 1.6 rules and the station's known "
+          "limits, stored as desired state, then sent with SetChargingProfile. 200 with the "
+          "station's answer, or 202 `pending` when the station is offline.")
+    async def send_profile(self, services: ServicesDep, station_id: StationIdPath,
+                           data: JSONBody[ProfileRequest]) -> Response[ProfileResponse]:
+        submitted = await services.smart_charging.submit(station_id, data.connector_id,
+                                                         data.profile)
+        outcome = submitted.outcome
+        body = ProfileResponse(
+            status=outcome.status,  # type: ignore[arg-type]
+            station_id=station_id, message=outcome.message, error=outcome.error,
+            profile_id=submitted.profile_id, connector_id=submitted.connector_id,
+            warnings=submitted.warnings)
+        return Response(body, status_code=_status_code(outcome))
+
+    @get("/composite_schedule", summary="The station's composite schedule, and the expected one")
+    async def composite(
+        self, services: ServicesDep, station_id: StationIdPath,
+        connector_id: Annotated[int, Parameter(ge=0, description="0 = whole station")],
+        duration: Annotated[int, Parameter(gt=0, description="Seconds")],
+        charging_rate_unit: Annotated[Unit, Parameter(description="A or W")] = "W",
+    ) -> CompositeResponse:
+        report = await services.smart_charging.composite(
+            station_id, connector_id, duration, ChargingRateUnit(charging_rate_unit))
+        return CompositeResponse(
+            status=report.outcome.status,  # type: ignore[arg-type]
+            station_id=station_id, message=report.outcome.message, error=report.outcome.error,
+            schedule=report.schedule, expected=report.expected, matches=report.matches)
+
+    @delete("/charging_profile", summary="Clear charging profiles (filters combine with AND)",
+            status_code=200)
+    async def clear(
+        self, services: ServicesDep, station_id: StationIdPath,
+        profile_id: Annotated[int | None, Parameter(ge=0)] = None,
+        connector_id: Annotated[int | None, Parameter(ge=0)] = None,
+        purpose: Annotated[str | None, Parameter(
+            description="ChargePointMaxProfile | TxDefaultProfile | TxProfile")] = None,
+        stack_level: Annotated[int | None, Parameter(ge=0)] = None,
+    ) -> Response[ClearResponse]:
+        cleared = await services.smart_charging.clear(
+            station_id, profile_id=profile_id, connector_id=connector_id, purpose=purpose,
+            stack_level=stack_level)
+        outcome = cleared.outcome
+        body = ClearResponse(
+            status=outcome.status,  # type: ignore[arg-type]
+            station_id=station_id, message=outcome.message, error=outcome.error,
+            filters=cleared.filters,
+            cleared=[ClearedProfile(profile_id=r.charging_profile_id,
+                                    connector_id=r.connector_id, purpose=r.purpose,
+                                    stack_level=r.stack_level) for r in cleared.removed])
+        return Response(body, status_code=_status_code(outcome))
+
+    @post("/test_profiles", summary="Generate a scenario profile, store it and send it")
+    async def test_profile(self, services: ServicesDep, station_id: StationIdPath,
+                           data: JSONBody[ScenarioRequest]) -> Response[ScenarioResponse]:
+        params = msgspec.structs.asdict(data)
+        scenario = scenarios.build(data.scenario, data.connector_id, params, services.clock())
+        profile_json = scenario.profile.to_ocpp()
+        del profile_json["chargingProfileId"]  # allocated by the database
+        submitted = await services.smart_charging.submit(
+            station_id, scenario.connector_id, profile_json, source="scenario")
+        outcome = submitted.outcome
+        message = outcome.message if scenario.note is None else (
+            f"{scenario.note}; {outcome.message}")
+        body = ScenarioResponse(
+            status=outcome.status,  # type: ignore[arg-type]
+            station_id=station_id, message=message, error=outcome.error,
+            profile_id=submitted.profile_id, connector_id=submitted.connector_id,
+            warnings=submitted.warnings, scenario=data.scenario, profile=submitted.profile)
+        return Response(body, status_code=_status_code(outcome))
+
+    @get("/charging_profiles", summary="Desired profiles and their delivery state")
+    async def desired(self, services: ServicesDep,
+                      station_id: StationIdPath) -> list[DesiredProfileView]:
+        return [desired_view(r) for r in await services.smart_charging.list_desired(station_id)]
+
+    @post("/composite_schedule/preview", status_code=200,
+          summary="The composite the station would have with these profiles added (dry run)")
+    async def preview(self, services: ServicesDep, station_id: StationIdPath,
+                      data: JSONBody[PreviewRequest]) -> PreviewResponse:
+        extra: list[InstalledProfile] = []
+        for index, item in enumerate(data.profiles):
+            try:
+                profile, _ = await services.smart_charging.check_profile(
+                    station_id, item.connector_id, item.profile)
+            except InvalidProfile as exc:
+                raise InvalidProfile([v.prefixed(f"profiles[{index}]")
+                                      for v in exc.violations]) from None
+            extra.append(InstalledProfile(item.connector_id, profile))
+        start = ensure_utc(data.start) if data.start else services.clock()
+        composite = await services.smart_charging.expected(
+            station_id, data.connector_id, start, data.duration,
+            ChargingRateUnit(data.charging_rate_unit), extra=extra, from_desired=True)
+        return PreviewResponse(station_id=station_id, composite=composite)

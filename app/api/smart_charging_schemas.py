@@ -1,0 +1,140 @@
+"""Request and response bodies of the smart-charging endpoints.
+
+Profiles travel as OCPP 1.6 ChargingProfile JSON (camelCase, as in SetChargingProfile.req
+csChargingProfiles); the pure core parses and validates them, so they are typed here as
+JSON objects and documented with the OCPP schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from app.db.models import DesiredProfile
+
+Status = Annotated[Literal["success", "rejected", "error", "pending"], Meta(
+    description="success: the station accepted; rejected: it answered Rejected; error: "
+    "CALLERROR, timeout or invalid answer; pending: the station is offline, the request is "
+    "stored and carried out when it reconnects")]
+OcppProfile = Annotated[dict[str, Any], Meta(
+    description="OCPP 1.6 ChargingProfile in camelCase (chargingProfileId, stackLevel, "
+    "chargingProfilePurpose, chargingProfileKind, recurrencyKind, validFrom, validTo, "
+    "transactionId, chargingSchedule{duration, startSchedule, chargingRateUnit, "
+    "chargingSchedulePeriod[{startPeriod, limit, numberPhases}], minChargingRate})")]
+ConnectorId = Annotated[int, Meta(ge=0, description="0 = the whole charge point")]
+Unit = Literal["A", "W"]
+
+
+class ProfileRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    connector_id: ConnectorId
+    profile: OcppProfile
+
+
+class ProfileResponse(msgspec.Struct, kw_only=True):
+    status: Status
+    station_id: str
+    message: Annotated[str, Meta(description="What happened, for a person")]
+    error: Annotated[str | None, Meta(description="The station's reason or the failure")] = None
+    profile_id: Annotated[int, Meta(description="chargingProfileId (allocated when omitted)")]
+    connector_id: int
+    warnings: Annotated[list[str], Meta(
+        description="Capabilities the station never reported, so not checked")] = []
+
+
+class ScenarioRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    scenario: Annotated[str, Meta(description="peak_shaving | time_of_use | energy_cap")]
+    connector_id: ConnectorId = 0
+    max_power_w: Annotated[float | None, Meta(description="peak_shaving: station cap")] = None
+    off_peak_w: Annotated[float | None, Meta(description="time_of_use: limit off peak")] = None
+    peak_w: Annotated[float | None, Meta(description="time_of_use: limit in the peak")] = None
+    peak_start_hour: Annotated[int | None, Meta(description="time_of_use: 0..23, local")] = None
+    peak_end_hour: Annotated[int | None, Meta(description="time_of_use: 0..23, local")] = None
+    timezone: Annotated[str | None, Meta(description="time_of_use: IANA zone, default UTC")] = None
+    transaction_id: Annotated[int | None, Meta(description="energy_cap: running transaction")] = None
+    max_energy_wh: Annotated[float | None, Meta(description="energy_cap: energy budget")] = None
+    duration_seconds: Annotated[int | None, Meta(description="energy_cap: schedule length")] = None
+    power_limit_w: Annotated[float | None, Meta(description="energy_cap: power until the "
+                                                "budget is used")] = None
+
+
+class ScenarioResponse(ProfileResponse, kw_only=True):
+    scenario: str
+    profile: OcppProfile
+
+
+class CompositeResponse(msgspec.Struct, kw_only=True):
+    status: Status
+    station_id: str
+    message: str
+    error: str | None = None
+    schedule: Annotated[dict[str, Any] | None, Meta(
+        description="GetCompositeSchedule.conf exactly as the station sent it")]
+    expected: Annotated[dict[str, Any], Meta(
+        description="The composite the server computes from what the station should hold, "
+        "in the same shape")]
+    matches: Annotated[bool | None, Meta(
+        description="Same limits within 0.1 at every instant of the window; null when the "
+        "station did not report")]
+
+
+class ClearedProfile(msgspec.Struct, kw_only=True):
+    profile_id: int
+    connector_id: int
+    purpose: str
+    stack_level: int
+
+
+class ClearResponse(msgspec.Struct, kw_only=True):
+    status: Status
+    station_id: str
+    message: str
+    error: str | None = None
+    filters: Annotated[dict[str, Any], Meta(description="The filters applied (AND)")]
+    cleared: Annotated[list[ClearedProfile], Meta(
+        description="Desired profiles removed, so they are not pushed again")]
+
+
+class DesiredProfileView(msgspec.Struct, kw_only=True):
+    profile_id: int
+    connector_id: int
+    purpose: str
+    stack_level: int
+    source: Annotated[str, Meta(description="api, scenario, command, plan or tariff")]
+    state: Annotated[Literal["pending", "accepted", "rejected", "error"], Meta(
+        description="Delivery state")]
+    attempts: int
+    last_answer: dict[str, Any] | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    updated_at: datetime
+    profile: OcppProfile
+
+
+class PreviewItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    connector_id: ConnectorId
+    profile: OcppProfile
+
+
+class PreviewRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    profiles: list[PreviewItem]
+    connector_id: ConnectorId
+    duration: Annotated[int, Meta(gt=0, description="Seconds")]
+    charging_rate_unit: Unit = "W"
+    start: Annotated[datetime | None, Meta(description="Default: now")] = None
+
+
+class PreviewResponse(msgspec.Struct, kw_only=True):
+    station_id: str
+    composite: dict[str, Any]
+
+
+def desired_view(row: DesiredProfile) -> DesiredProfileView:
+    return DesiredProfileView(
+        profile_id=row.charging_profile_id, connector_id=row.connector_id, purpose=row.purpose,
+        stack_level=row.stack_level, source=row.source,
+        state=row.state,  # type: ignore[arg-type]
+        attempts=row.attempts, last_answer=row.last_answer, last_error=row.last_error,
+        last_attempt_at=row.last_attempt_at, updated_at=row.updated_at, profile=row.profile)

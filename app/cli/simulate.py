@@ -1,0 +1,146 @@
+"""`chargeplan simulate`: a fleet of simulated OCPP 1.6J charge points against a server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from app.simulator import SimulatorConfig, run_simulator
+
+
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a time zone, e.g. 2030-01-01T08:00Z")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: a rate is between 0 and 1")
+    return value
+
+
+def add_parser(subparsers: Any) -> None:
+    defaults = SimulatorConfig()
+    parser = subparsers.add_parser(
+        "simulate",
+        help="run simulated OCPP 1.6J charge points",
+        description="Connect simulated charge points (ids PREFIX0001, PREFIX0002, ...) to an "
+        "OCPP 1.6J server at URL/<id>. They enforce the charging profiles they receive and "
+        "run until SIGINT or SIGTERM.",
+    )
+    add = parser.add_argument
+    add("--url", default=defaults.url, help="server websocket URL (default %(default)s)")
+    add("--stations", type=int, default=defaults.stations, help="number of stations")
+    add("--id-prefix", default=defaults.id_prefix, help="station id prefix (%(default)s)")
+    add("--first-index", type=int, default=defaults.first_index, help="number of the first id")
+    add("--connectors", type=int, default=defaults.connectors, help="connectors per station")
+    add("--password", default=None, help="HTTP Basic password (user = station id)")
+    add("--max-power-w", type=float, default=defaults.max_power_w, help="station maximum, W")
+    add(
+        "--start-time",
+        type=_instant,
+        default=None,
+        help="start the stations' clock at this ISO 8601 instant (default: real time)",
+    )
+    add(
+        "--auto-charge",
+        action="store_true",
+        help="plug an EV into connector 1 and start a transaction on connect",
+    )
+    add("--ev-max-power-w", type=float, default=defaults.ev_max_power_w, help="EV maximum, W")
+    add(
+        "--meter-interval",
+        type=float,
+        default=defaults.meter_interval,
+        help="seconds between MeterValues (%(default)s)",
+    )
+    add(
+        "--heartbeat-interval",
+        type=float,
+        default=None,
+        help="seconds between Heartbeats (default: the server's interval)",
+    )
+    add(
+        "--profile-store",
+        type=Path,
+        default=None,
+        help="JSON file keeping profiles across Reset and restarts (default: none, lost)",
+    )
+    add("--reject-rate", type=_rate, default=0.0, help="share of valid profiles Rejected")
+    add("--drop-rate", type=_rate, default=0.0, help="share of server CALLs left unanswered")
+    add("--delay-ms", type=float, default=0.0, help="delay before each answer, ms")
+    add(
+        "--disconnect-every",
+        type=float,
+        default=None,
+        help="close the websocket every this many seconds (then reconnect)",
+    )
+    add(
+        "--ignore-profile-rate",
+        type=_rate,
+        default=0.0,
+        help="share of profiles acknowledged as Accepted but not installed",
+    )
+    add("--seed", type=int, default=None, help="seed for reproducible faults")
+    add("--log-level", default="INFO", help="log level (%(default)s)")
+    parser.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    return SimulatorConfig(
+        url=args.url,
+        stations=args.stations,
+        id_prefix=args.id_prefix,
+        first_index=args.first_index,
+        connectors=args.connectors,
+        password=args.password,
+        max_power_w=args.max_power_w,
+        start_time=args.start_time,
+        auto_charge=args.auto_charge,
+        ev_max_power_w=args.ev_max_power_w,
+        meter_interval=args.meter_interval,
+        heartbeat_interval=args.heartbeat_interval,
+        profile_store=args.profile_store,
+        reject_rate=args.reject_rate,
+        drop_rate=args.drop_rate,
+        delay_ms=args.delay_ms,
+        disconnect_every=args.disconnect_every,
+        ignore_profile_rate=args.ignore_profile_rate,
+        seed=args.seed,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        print(f"chargeplan simulate: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=str(args.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    # One line per frame for every station drowns the log; DEBUG turns it back on.
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("chargeplan.simulator.frames").setLevel(logging.WARNING)
+    asyncio.run(_run_until_signal(config))
+    return 0
+
+
+async def _run_until_signal(config: SimulatorConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_simulator(config, stop)
