@@ -98,7 +98,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     stack.push_async_callback(_cancel, presence)
 
     if settings.demo_station:
-        await _start_demo_station(settings, ocpp.port, stack)
+        await _start_demo_station(services, ocpp.port, stack)
     return services
 
 
@@ -113,12 +113,20 @@ async def _flush_presence(services: Services, registry: ConnectionRegistry) -> N
             log.exception("writing last_seen failed")
 
 
-async def _start_demo_station(settings: Settings, port: int | None,
+async def _start_demo_station(services: Services, port: int | None,
                               stack: AsyncExitStack) -> None:
+    from app.services.errors import Conflict
     from app.simulator import Simulator, SimulatorConfig
 
+    settings = services.settings
     host = "127.0.0.1" if settings.ocpp_host in ("0.0.0.0", "::", "") else settings.ocpp_host
-    simulator = Simulator(SimulatorConfig(url=f"ws://{host}:{port}", stations=1))
+    config = SimulatorConfig(url=f"ws://{host}:{port}", stations=1)
+    # Registered with its rating, so expected composites show what it reports where no
+    # profile applies.
+    with contextlib.suppress(Conflict):
+        await services.stations.create(config.station_ids()[0], None,
+                                       max_power_w=config.max_power_w)
+    simulator = Simulator(config)
     await simulator.start()
     stack.push_async_callback(simulator.stop)
     log.info("demo station PY-SIM-0001 connected to ws://%s:%s", host, port)

@@ -51,6 +51,7 @@ def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[ErrorBody]:
 # msgspec reports a missing or unknown body field against the whole body ("data"); the
 # message names the field, so the key can too.
 _FIELD_IN_MESSAGE = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required (?:query|path|header|cookie) parameter '([^']+)'")
 
 
 def validation_failed(_: Request[Any, Any, Any], exc: ValidationException
@@ -64,6 +65,9 @@ def validation_failed(_: Request[Any, Any, Any], exc: ValidationException
             if entry.get("key") == "data" and found:
                 entry["key"] = found.group(1)
         entries.append(entry)
+    missing = _MISSING_PARAMETER.search(exc.detail)
+    if not entries and missing:
+        entries.append({"key": missing.group(1), "message": "is required"})
     return _error(HTTP_400_BAD_REQUEST, exc.detail, entries or None)
 
 

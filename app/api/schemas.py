@@ -28,6 +28,9 @@ Password = Annotated[
 Tag = Annotated[str, Meta(min_length=1, max_length=64)]
 Tags = Annotated[list[Tag], Meta(description="Free labels used to group stations")]
 Timestamp = Annotated[datetime, Meta(description="ISO 8601, UTC")]
+MaxPower = Annotated[float, Meta(
+    gt=0, description="The station's rated power in W: the limit a composite schedule shows "
+    "where no profile applies (unknown = the OCPP default of 48 A per phase)")] | None
 OptionalTimestamp = Annotated[datetime | None, Meta(description="ISO 8601, UTC; null if never")]
 
 
@@ -99,6 +102,7 @@ class StationView(msgspec.Struct, kw_only=True):
     ]
     has_password: Annotated[bool, Meta(description="HTTP Basic authentication is required")]
     tags: Tags
+    max_power_w: MaxPower
     connectors: Annotated[list[ConnectorView], Meta(description="Connectors by connector_id")]
     capabilities: CapabilitiesView
     configuration: Annotated[
@@ -116,6 +120,7 @@ class StationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     station_id: StationId
     password: Password | None = None
     tags: Tags = msgspec.field(default_factory=list)
+    max_power_w: MaxPower = None
 
 
 class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -126,6 +131,7 @@ class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         Meta(description="New AuthorizationKey (16 to 20 bytes), or null to remove it"),
     ] | UnsetType = UNSET
     tags: Tags | UnsetType = UNSET
+    max_power_w: MaxPower | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -195,6 +201,7 @@ def station_view(station: Station) -> StationView:
         diagnostics_status=station.diagnostics_status,
         has_password=station.password_hash is not None,
         tags=list(station.tags or []),
+        max_power_w=station.max_power_w,
         connectors=[_connector_view(c) for c in station.connectors],
         capabilities=_capabilities_view(station),
         configuration=_configuration_view(station.configuration),

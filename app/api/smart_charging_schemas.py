@@ -98,6 +98,7 @@ class ClearResponse(msgspec.Struct, kw_only=True):
 
 
 class DesiredProfileView(msgspec.Struct, kw_only=True):
+    desired_id: Annotated[int, Meta(description="Row id; audit_log.desired_profile_id")]
     profile_id: int
     connector_id: int
     purpose: str
@@ -133,7 +134,7 @@ class PreviewResponse(msgspec.Struct, kw_only=True):
 
 def desired_view(row: DesiredProfile) -> DesiredProfileView:
     return DesiredProfileView(
-        profile_id=row.charging_profile_id, connector_id=row.connector_id, purpose=row.purpose,
+        desired_id=row.id, profile_id=row.charging_profile_id, connector_id=row.connector_id, purpose=row.purpose,
         stack_level=row.stack_level, source=row.source,
         state=row.state,  # type: ignore[arg-type]
         attempts=row.attempts, last_answer=row.last_answer, last_error=row.last_error,

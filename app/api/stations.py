@@ -41,7 +41,8 @@ class StationController(Controller):
     ) -> StationView:
         # Tags are a set, kept sorted, as PATCH stores them.
         tags = sorted(set(data.tags))
-        station = await services.stations.create(data.station_id, data.password, tags)
+        station = await services.stations.create(data.station_id, data.password, tags,
+                                                 data.max_power_w)
         return station_view(station)
 
     @patch("/{station_id:str}", summary="Change a station's password or tags")

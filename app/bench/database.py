@@ -12,7 +12,7 @@ from typing import Final, Protocol
 
 AUDIT_COUNT_SQL: Final = "SELECT count(*) FROM audit_log"
 SETTLE_POLL_S: Final = 0.25
-SETTLE_STABLE_S: Final = 0.75
+SETTLE_STABLE_S: Final = 0.5
 SETTLE_MAX_WAIT_S: Final = 30.0
 
 

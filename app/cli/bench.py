@@ -21,29 +21,33 @@ from app.bench.limits import raise_open_files_limit
 from app.bench.report import format_notes, format_table
 from app.bench.runner import run_bench
 
-DEFAULTS = BenchConfig()
+DEFAULTS = D = BenchConfig()
 
 DESCRIPTION = f"""\
-Load benchmark on 127.0.0.1. Starts each server itself (chargeplan on a fresh temporary
-SQLite database, or a fresh database under --database-url; the bare websockets+json
-"floor"; the "stock" `ocpp` package server), drives it from separate load processes
-(raw websockets stations, one outstanding CALL each) and prints one table with
+Load benchmark on 127.0.0.1. Starts each server itself: chargeplan (fresh temporary SQLite
+database, or a fresh database under --database-url), "floor" (bare websockets + json, fixed
+answers) and "stock" (the `ocpp` package's ChargePoint). Drives each from separate load
+processes (raw websocket stations, one outstanding CALL each) and prints one table with
 chargeplan's ratio to each reference. A msg is one answered CALL.
 
-Scenarios (default: heartbeat only):
-  heartbeat   {DEFAULTS.stations} stations boot, then Heartbeats as fast as answered for
-              {DEFAULTS.seconds:g} s: msgs_per_s, p50_ms, p99_ms, errors, audit_rows_per_s,
-              server_peak_rss_kb
-  storm       {DEFAULTS.storm_stations:,} stations connect at once (at most
-              --connect-concurrency handshakes in flight), boot, report connectors 1 and 2:
+Scenarios (default: heartbeat only; --all for every one):
+  heartbeat   {D.stations} stations boot, then send Heartbeats as fast as answered for
+              {D.seconds:g} s: msgs_per_s, p50_ms, p99_ms, errors, audit_rows_per_s,
+              server_peak_rss_kb (sampled every 100 ms)
+  storm       {D.storm_stations:,} stations connect at once (at most --connect-concurrency
+              handshakes in flight), boot, report connectors 1 and 2 Available:
               seconds, conns_per_s, errors, rss_kb_per_station
-  steady      the storm's stations stay; MeterValues and Heartbeats (1 in
-              {DEFAULTS.steady_heartbeat_every}) at {DEFAULTS.steady_rate_per_s:g} msg/s for
-              {DEFAULTS.steady_seconds:g} s: p50_ms, p99_ms (from the moment each CALL was
-              due), audit_rows, audit_queue_depth (peak of the /metrics gauge), errors
-  throughput  {DEFAULTS.throughput_stations} stations send MeterValues as fast as answered
-              for {DEFAULTS.seconds:g} s: msgs_per_s, p99_ms, errors, cpu_s_per_1000_msgs
+  steady      the storm's stations stay connected and send MeterValues and Heartbeats
+              (1 in {D.steady_heartbeat_every}) at {D.steady_rate_per_s:g} msg/s in total for \
+{D.steady_seconds:g} s: p50_ms, p99_ms
+              (counted from when each CALL was due), audit_rows, audit_queue_depth (peak
+              seen in /metrics or /health), errors
+  throughput  {D.throughput_stations} stations send MeterValues as fast as answered for \
+{D.seconds:g} s:
+              msgs_per_s, p99_ms, errors, cpu_s_per_1000_msgs (server process)
+
 --quick runs every chosen scenario at a tenth of its size and duration.
+Exit status: 0 when every server completed every scenario, 1 otherwise.
 """
 
 
@@ -95,9 +99,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.steady_rate_per_s,
         help="steady msgs per second, all stations together",
     )
-    parser.add_argument("--steady-seconds", type=_positive_float, default=DEFAULTS.steady_seconds)
     parser.add_argument(
-        "--throughput-stations", type=_positive_int, default=DEFAULTS.throughput_stations
+        "--steady-seconds",
+        type=_positive_float,
+        default=DEFAULTS.steady_seconds,
+        help="steady duration",
+    )
+    parser.add_argument(
+        "--throughput-stations",
+        type=_positive_int,
+        default=DEFAULTS.throughput_stations,
+        help="throughput stations",
     )
     parser.add_argument(
         "--workers",
@@ -144,7 +156,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the bench; 0 when every server completed every scenario, else 1."""
     raise_open_files_limit()
     config = config_from_args(args)
-    result = run_bench(config, progress=lambda message: print(message, file=sys.stderr))
+    try:
+        result = run_bench(config, progress=lambda message: print(message, file=sys.stderr))
+    except KeyboardInterrupt:
+        # Every server and load worker has been stopped on the way out.
+        print("bench interrupted", file=sys.stderr)
+        return 130
     print(format_table(result))
     notes = format_notes(result)
     if notes:

@@ -131,9 +131,6 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)
-    # One line per frame for every station drowns the log; DEBUG turns it back on.
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("chargeplan.simulator.frames").setLevel(logging.WARNING)
     asyncio.run(_run_until_signal(config))
     return 0
 

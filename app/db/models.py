@@ -39,6 +39,8 @@ class Station(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Rated power: what the station reports where no profile applies; None = unknown.
+    max_power_w: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # OCPP 1.6 §4.2 BootNotification.req
     vendor: Mapped[str | None] = mapped_column(String(20))

@@ -109,6 +109,7 @@ class StationView:
     warnings: list[str]
     smart_charging: bool | None
     number_of_connectors: int
+    max_power_w: float | None
 
 
 class SmartChargingService:
@@ -156,7 +157,7 @@ class SmartChargingService:
         )
         known_connectors = max([c for c in connectors if c > 0], default=1)
         return StationView(limits, warnings, smart,
-                           caps.number_of_connectors or known_connectors)
+                           caps.number_of_connectors or known_connectors, station.max_power_w)
 
     async def check_profile(self, station_id: str, connector_id: int,
                             profile_json: Mapping[str, Any]) -> tuple[ChargingProfile, StationView]:
@@ -413,7 +414,8 @@ class SmartChargingService:
             latest[tx.connector_id] = tx
         schedule = composite_schedule(
             installed, connector_id, start, duration, unit, transactions=list(latest.values()),
-            number_of_connectors=view.number_of_connectors, supply=self._supply)
+            number_of_connectors=view.number_of_connectors, supply=self._supply,
+            station_max_w=view.max_power_w)
         return schedule.to_ocpp()
 
     async def composite(self, station_id: str, connector_id: int, duration: int,

@@ -230,14 +230,14 @@ class StationService:
             return station
 
     async def create(self, station_id: str, password: str | None,
-                     tags: Sequence[str] = ()) -> Station:
+                     tags: Sequence[str] = (), max_power_w: float | None = None) -> Station:
         check_station_id(station_id)
         password_hash = self._password_hash(password)
         async with self._db.uow() as session:
             if await session.get(Station, station_id) is not None:
                 raise Conflict(f"station {station_id!r} already exists")
             station = Station(id=station_id, password_hash=password_hash, tags=list(tags),
-                              created_at=self._clock(), online=False)
+                              max_power_w=max_power_w, created_at=self._clock(), online=False)
             session.add(station)
         return await self.get(station_id)
 
@@ -247,6 +247,8 @@ class StationService:
             values["password_hash"] = self._password_hash(changes["password"])
         if "tags" in changes:
             values["tags"] = sorted(set(changes["tags"] or []))
+        if "max_power_w" in changes:
+            values["max_power_w"] = changes["max_power_w"]
         async with self._db.uow() as session:
             if await session.get(Station, station_id) is None:
                 raise NotFound("station", station_id)

@@ -22,8 +22,16 @@ if TYPE_CHECKING:
     from app.simulator.station import SimulatedStation
 
 logger = logging.getLogger("chargeplan.simulator")
-# Every frame in and out, at INFO; silent unless asked for.
-frame_logger = logging.getLogger("chargeplan.simulator.frames")
+
+
+class _FrameLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The package logs every frame at INFO; for a fleet of stations that belongs at DEBUG."""
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.debug(msg, *args, **kwargs)
+
+
+frame_logger = _FrameLog(logging.getLogger("chargeplan.simulator.frames"), {})
 
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 

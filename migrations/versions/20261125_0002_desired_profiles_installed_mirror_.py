@@ -1,4 +1,4 @@
-"""desired profiles, installed mirror, profile ids, audit link
+"""desired profiles, installed mirror, profile ids, audit link, rated power
 
 Revision ID: 0002
 Revises: 0001
@@ -59,6 +59,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_profile_id_counters_station_id_stations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('station_id', name=op.f('pk_profile_id_counters'))
     )
+    with op.batch_alter_table('stations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('max_power_w', sa.Float(), nullable=True))
+
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('desired_profile_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_audit_log_desired_profile', ['desired_profile_id'], unique=False)
@@ -71,6 +74,9 @@ def downgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_desired_profile')
         batch_op.drop_column('desired_profile_id')
+
+    with op.batch_alter_table('stations', schema=None) as batch_op:
+        batch_op.drop_column('max_power_w')
 
     op.drop_table('profile_id_counters')
     op.drop_table('installed_profiles')

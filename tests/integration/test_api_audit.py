@@ -76,6 +76,7 @@ async def test_frames_come_newest_first_with_every_field(
         "error_code",
         "error_description",
         "rtt_ms",
+        "desired_profile_id",
     }
 
 

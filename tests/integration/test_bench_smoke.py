@@ -12,7 +12,8 @@ from app.bench.scenarios import FIGURES
 SMOKE = BenchConfig(
     scenarios=(Scenario.HEARTBEAT,),
     servers=(ServerKind.FLOOR, ServerKind.CHARGEPLAN),
-    stations=20,
+    # Enough stations that each stays far below the per-station inbound rate limit.
+    stations=30,
     seconds=1.0,
     workers=1,
     call_timeout_s=5.0,

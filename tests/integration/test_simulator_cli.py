@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 
-from conftest_simulator import CentralSystem, central_system
+from tests.integration.conftest_simulator import CentralSystem, central_system
 
 __all__ = ["central_system"]
 

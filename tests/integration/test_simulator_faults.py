@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest_simulator import CentralSystem, central_system, running, station_config
+
+from tests.integration.conftest_simulator import (
+    CentralSystem,
+    central_system,
+    running,
+    station_config,
+)
 
 __all__ = ["central_system"]
 

@@ -6,13 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest_simulator import CentralSystem, central_system, running, station_config
-
 from app.domain.composite import composite_schedule, limit_at
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingRateUnit, parse_datetime
 from app.domain.units import SupplyConfig
 from app.simulator import SimulatedStation
+from tests.integration.conftest_simulator import (
+    CentralSystem,
+    central_system,
+    running,
+    station_config,
+)
 
 __all__ = ["central_system"]
 

@@ -7,11 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest_simulator import CentralSystem, central_system, running, station_config
 
 from app.domain.composite import composite_schedule
 from app.domain.profiles import ChargingRateUnit, parse_datetime
 from app.domain.units import SupplyConfig
+from tests.integration.conftest_simulator import (
+    CentralSystem,
+    central_system,
+    running,
+    station_config,
+)
 
 __all__ = ["central_system"]
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest_simulator import CentralSystem, central_system, running, station_config
+from tests.integration.conftest_simulator import (
+    CentralSystem,
+    central_system,
+    running,
+    station_config,
+)
 
 __all__ = ["central_system"]
 

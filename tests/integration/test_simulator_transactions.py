@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest_simulator import CentralSystem, central_system, running, station_config
-
 from app.domain.profiles import ChargingProfilePurpose
+from tests.integration.conftest_simulator import (
+    CentralSystem,
+    central_system,
+    running,
+    station_config,
+)
 
 __all__ = ["central_system"]
 
