@@ -51,7 +51,8 @@ def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[ErrorBody]:
 # msgspec reports a missing or unknown body field against the whole body ("data"); the
 # message names the field, so the key can too.
 _FIELD_IN_MESSAGE = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
-_MISSING_PARAMETER = re.compile(r"Missing required (?:query|path|header|cookie) parameter '([^']+)'")
+_MISSING_PARAMETER = re.compile(
+    r"Missing required (?:query|path|header|cookie) parameter '([^']+)'")
 
 
 def validation_failed(_: Request[Any, Any, Any], exc: ValidationException

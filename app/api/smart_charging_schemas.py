@@ -53,7 +53,8 @@ class ScenarioRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     peak_start_hour: Annotated[int | None, Meta(description="time_of_use: 0..23, local")] = None
     peak_end_hour: Annotated[int | None, Meta(description="time_of_use: 0..23, local")] = None
     timezone: Annotated[str | None, Meta(description="time_of_use: IANA zone, default UTC")] = None
-    transaction_id: Annotated[int | None, Meta(description="energy_cap: running transaction")] = None
+    transaction_id: Annotated[int | None, Meta(
+        description="energy_cap: running transaction")] = None
     max_energy_wh: Annotated[float | None, Meta(description="energy_cap: energy budget")] = None
     duration_seconds: Annotated[int | None, Meta(description="energy_cap: schedule length")] = None
     power_limit_w: Annotated[float | None, Meta(description="energy_cap: power until the "
@@ -134,7 +135,8 @@ class PreviewResponse(msgspec.Struct, kw_only=True):
 
 def desired_view(row: DesiredProfile) -> DesiredProfileView:
     return DesiredProfileView(
-        desired_id=row.id, profile_id=row.charging_profile_id, connector_id=row.connector_id, purpose=row.purpose,
+        desired_id=row.id, profile_id=row.charging_profile_id, connector_id=row.connector_id,
+        purpose=row.purpose,
         stack_level=row.stack_level, source=row.source,
         state=row.state,  # type: ignore[arg-type]
         attempts=row.attempts, last_answer=row.last_answer, last_error=row.last_error,
