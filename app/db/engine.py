@@ -39,7 +39,11 @@ def ensure_sqlite_dir(url: str) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     ensure_sqlite_dir(url)
     kwargs: dict[str, Any] = {"echo": echo}
-    if not url.startswith("sqlite"):
+    if url.startswith("sqlite"):
+        # SQLite has one writer at a time; several connections only contend for its lock
+        # and sleep in its busy handler. One connection queues units of work instead.
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
+    else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
