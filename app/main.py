@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from sqlalchemy import Table
@@ -17,18 +19,25 @@ from app.db.migrate import prepare_database
 from app.db.models import AuditFrame, MeterValue
 from app.domain.composite import SupplyConfig
 from app.ocpp.batch_writer import BatchWriter
+from app.ocpp.errors import OcppError
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.handlers import all_handlers
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
 from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
+from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
+from app.services.errors import Invalid
 from app.services.id_tags import IdTagService
-from app.services.smart_charging import SmartChargingService
+from app.services.remote_start import RemoteStartService
+from app.services.job_runs import JobRunService
+from app.services.smart_charging import RetryPolicy, SmartChargingService
+from app.services.verification import VerificationService
 from app.services.stations import StationService
 from app.services.transactions import TransactionService
 from app.settings import Settings
+from jobs.scheduler import Scheduler
 
 log = logging.getLogger("chargeplan")
 
@@ -70,29 +79,50 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     id_tags = IdTagService(db, unknown_status=settings.unknown_id_tag_status, clock=clock)
     gateway = OcppGateway(registry, schemas)
     supply = SupplyConfig(voltage=settings.supply_voltage_v, phases=settings.supply_phases)
+    remote_starts = RemoteStartService(db, clock=clock)
+    smart_charging = SmartChargingService(
+        db, gateway, supply=supply, clock=clock,
+        retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
+                          settings.retry_max_attempts))
     services = Services(
         settings=settings,
         db=db,
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock),
         id_tags=id_tags,
-        transactions=TransactionService(db, id_tags, meters.put),
+        transactions=TransactionService(db, id_tags, meters.put,
+                                        concurrent_tx=settings.concurrent_tx,
+                                        on_started=remote_starts.transaction_started),
         gateway=gateway,
-        smart_charging=SmartChargingService(db, gateway, supply=supply, clock=clock),
+        smart_charging=smart_charging,
+        job_runs=JobRunService(db, clock=clock),
+        verification=VerificationService(db, gateway, smart_charging,
+                                         window_s=settings.verify_window_s,
+                                         max_repairs=settings.drift_max_repairs, clock=clock),
         status=ServerStatus(
             connected_stations=lambda: len(registry),
             audit_queue_depth=lambda: audit.depth,
             audit_rows_written=lambda: audit.rows_written,
+            call_counts=lambda: dict(gateway.calls),
         ),
         clock=clock,
     )
+    services.commands = CommandService(
+        db, gateway, stations=services.stations, smart_charging=services.smart_charging,
+        remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock)
     # Stations this process held before a crash are not connected any more.
     await services.stations.mark_node_offline(settings.node_id)
+
+    scheduler = Scheduler(services)
+    services.scheduler = scheduler
 
     ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
     await ocpp.start()
     stack.push_async_callback(ocpp.stop)
     services.status.ocpp_listening = True
     services.status.ocpp_port = ocpp.port
+
+    scheduler.start()
+    stack.push_async_callback(scheduler.stop)
 
     presence = asyncio.create_task(_flush_presence(services, registry), name="presence")
     stack.push_async_callback(_cancel, presence)
@@ -130,6 +160,30 @@ async def _start_demo_station(services: Services, port: int | None,
     await simulator.start()
     stack.push_async_callback(simulator.stop)
     log.info("demo station PY-SIM-0001 connected to ws://%s:%s", host, port)
+
+
+def _request_validator(schemas: SchemaRegistry) -> Callable[[str, Mapping[str, Any]], None]:
+    """Operator commands are checked against the OCPP 1.6 schema before sending; the
+    400 names the field."""
+
+    def validate(action: str, payload: Mapping[str, Any]) -> None:
+        try:
+            schemas.validate_request(action, dict(payload))
+        except OcppError as exc:
+            raise Invalid(_field_named(exc), exc.description) from None
+
+    return validate
+
+
+def _field_named(exc: OcppError) -> str:
+    """The field a schema error is about: for a missing or unexpected property, that
+    property rather than the object holding it."""
+    where = str(exc.details.get("field", "payload"))
+    if exc.details.get("rule") in ("required", "additionalProperties"):
+        found = re.search(r"""contain [\[{]'([^']+)'""", exc.description)
+        if found:
+            return found.group(1) if where == "payload" else f"{where}.{found.group(1)}"
+    return where
 
 
 def _table(model: type[AuditFrame] | type[MeterValue]) -> Table:

@@ -39,6 +39,9 @@ class Settings:
     admit_unknown_stations: bool = False
     # What Authorize/StartTransaction answer for an idTag that is not in the id-tag table.
     unknown_id_tag_status: str = "Invalid"
+    # StartTransaction for an idTag with an open transaction elsewhere: "allow" starts it
+    # (an earlier session may simply never have been stopped), "reject" answers ConcurrentTx.
+    concurrent_tx: str = "allow"
     # How long the gateway waits for a CALLRESULT before the call ends as a timeout.
     call_timeout_s: float = 30.0
     # Largest websocket frame accepted from a station; a bigger one closes it with 1009.
@@ -60,6 +63,17 @@ class Settings:
     # Supply used to convert between A and W when a station does not say otherwise.
     supply_voltage_v: float = 230.0
     supply_phases: int = 3
+    # Jobs: reconcile desired against actual, verify by composite schedule, retry.
+    scheduler_enabled: bool = True
+    reconcile_interval_s: float = 60.0
+    verify_interval_s: float = 900.0
+    # GetCompositeSchedule window of a verification (OCPP 1.6 §5.7); at least a day.
+    verify_window_s: int = 86400
+    # Repairs of a drifting station before it is marked drift_unresolved.
+    drift_max_repairs: int = 3
+    retry_base_s: float = 10.0
+    retry_cap_s: float = 600.0
+    retry_max_attempts: int = 6
     # Start one in-process simulated station (PY-SIM-0001) for the demo.
     demo_station: bool = False
     # Identifies this server process in the stations table (which process holds a socket).
@@ -78,9 +92,23 @@ class Settings:
         _check(self.unknown_id_tag_status, "unknown_id_tag_status",
                self.unknown_id_tag_status in ID_TAG_STATUSES,
                "one of " + ", ".join(ID_TAG_STATUSES))
+        _check(self.concurrent_tx, "concurrent_tx", self.concurrent_tx in ("allow", "reject"),
+               "allow or reject")
         _check(self.log_level, "log_level",
                self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
                "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        _check(self.reconcile_interval_s, "reconcile_interval_s", self.reconcile_interval_s > 0,
+               "seconds > 0")
+        _check(self.verify_interval_s, "verify_interval_s", self.verify_interval_s > 0,
+               "seconds > 0")
+        _check(self.verify_window_s, "verify_window_s", self.verify_window_s >= 86400,
+               ">= 86400 (a day)")
+        _check(self.retry_base_s, "retry_base_s", self.retry_base_s > 0, "seconds > 0")
+        _check(self.retry_cap_s, "retry_cap_s", self.retry_cap_s >= self.retry_base_s,
+               ">= retry_base_s")
+        _check(self.retry_max_attempts, "retry_max_attempts", self.retry_max_attempts >= 1,
+               ">= 1")
+        _check(self.drift_max_repairs, "drift_max_repairs", self.drift_max_repairs >= 0, ">= 0")
         _check(self.supply_phases, "supply_phases", self.supply_phases in (1, 2, 3), "1, 2 or 3")
         _check(self.supply_voltage_v, "supply_voltage_v", self.supply_voltage_v > 0, "> 0")
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):

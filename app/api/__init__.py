@@ -5,17 +5,24 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from app.api.audit import AuditController
+from app.api.commands import commands_router
 from app.api.docs import openapi_config, redoc
 from app.api.errors import exception_handlers
 from app.api.health import health
 from app.api.id_tags import IdTagController
+from app.api.jobs import JobsController, VerificationController
+from app.api.metrics import metrics
 from app.api.smart_charging import SmartChargingController
 from app.api.stations import StationController
 
 route_handlers: list[ControllerRouterHandler] = [
     StationController,
     SmartChargingController,
+    commands_router,
     IdTagController,
+    JobsController,
+    VerificationController,
+    metrics,
     AuditController,
     health,
     redoc,

@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from app.api.deps import AuditLogDep, dependencies
+from app.api.errors import error_responses
 from app.api.schemas import AuditPageView, Direction, MessageType, as_utc, audit_item
 from app.services.audit_log import MAX_LIMIT, AuditFilter
 
@@ -18,7 +19,8 @@ class AuditController(Controller):
     tags = ["audit"]
     dependencies = dependencies
 
-    @get("/", summary="OCPP frames, newest first, with cursor pagination")
+    @get("/", summary="OCPP frames, newest first, with cursor pagination",
+         responses=error_responses())
     async def list_frames(
         self,
         audit_log: AuditLogDep,

@@ -7,11 +7,14 @@ parse one format whether the request failed Litestar's own validation or a servi
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import (
+    HTTP_202_ACCEPTED,
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
@@ -19,11 +22,60 @@ from litestar.status_codes import (
     HTTP_504_GATEWAY_TIMEOUT,
 )
 from litestar.types import ExceptionHandlersMap
+from msgspec import Meta
 
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.ports import CallTimeout, StationCallError, StationOffline
 
 ErrorBody = dict[str, Any]
+
+
+class ErrorDetail(msgspec.Struct, kw_only=True):
+    """One thing wrong with a request, or why a station call failed."""
+
+    key: Annotated[str, Meta(description="The field, parameter or station at fault")]
+    message: Annotated[str, Meta(description="What is wrong with it")]
+    source: Annotated[str | None, Meta(
+        description="Where the field was: body, query, path, header or cookie "
+        "(request validation only)")] = None
+    kind: Annotated[str | None, Meta(
+        description="offline, timeout, callerror or invalid_response (failed station "
+        "calls only)")] = None
+    action: Annotated[str | None, Meta(
+        description="The OCPP action that failed (failed station calls only)")] = None
+
+
+class ErrorView(msgspec.Struct, kw_only=True):
+    """Every error answer, whether Litestar's validation or a service rule refused."""
+
+    status_code: Annotated[int, Meta(description="The HTTP status code, repeated")]
+    detail: Annotated[str, Meta(description="What went wrong, for a person")]
+    extra: Annotated[list[ErrorDetail] | None, Meta(
+        description="One entry per field at fault, when known")] = None
+
+
+_ERROR_MEANINGS = {
+    HTTP_400_BAD_REQUEST: "The request is invalid; `extra` names each field at fault",
+    HTTP_404_NOT_FOUND: "No such station or id tag",
+    HTTP_409_CONFLICT: "It exists already, or the station is not connected",
+    HTTP_502_BAD_GATEWAY: "The station answered with a CALLERROR or an invalid answer",
+    HTTP_504_GATEWAY_TIMEOUT: "The station did not answer in time",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error answers an operation can give, all in ErrorView shape."""
+    return {code: ResponseSpec(data_container=ErrorView, description=_ERROR_MEANINGS[code],
+                               generate_examples=False)
+            for code in (HTTP_400_BAD_REQUEST, *status_codes)}
+
+
+def accepted_response(body: type[Any], what: str) -> dict[int, ResponseSpec]:
+    """The 202 of an operation on an offline station: stored, carried out on reconnect."""
+    return {HTTP_202_ACCEPTED: ResponseSpec(
+        data_container=body, generate_examples=False,
+        description=f"The station is offline: {what} is stored (status `pending`) and "
+        "carried out when it reconnects")}
 
 
 def _error(status_code: int, detail: str, extra: list[dict[str, Any]] | None = None

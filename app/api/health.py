@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from litestar import MediaType, Response, get
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,7 +31,10 @@ async def database_reachable(db: Database) -> bool:
     return True
 
 
-@get("/health", summary="Liveness and readiness", tags=["health"], dependencies=dependencies)
+@get("/health", summary="Liveness and readiness", tags=["health"], dependencies=dependencies,
+     responses={HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+         data_container=HealthView, generate_examples=False,
+         description="A check failed: status `degraded`, the failing check is false")})
 async def health(services: ServicesDep) -> Response[HealthView]:
     database = await database_reachable(services.db)
     listener = services.status.ocpp_listening

@@ -9,6 +9,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.api.deps import ServicesDep, dependencies
+from app.api.errors import error_responses
 from app.api.schemas import IdTagCreate, IdTagReplace, IdTagView, as_utc, id_tag_view
 
 IdTagPath = Annotated[str, Parameter(description="OCPP IdToken")]
@@ -23,18 +24,20 @@ class IdTagController(Controller):
     async def list_id_tags(self, services: ServicesDep) -> list[IdTagView]:
         return [id_tag_view(row) for row in await services.id_tags.list_all()]
 
-    @get("/{id_tag:str}", summary="One id tag")
+    @get("/{id_tag:str}", summary="One id tag", responses=error_responses(404))
     async def get_id_tag(self, services: ServicesDep, id_tag: IdTagPath) -> IdTagView:
         return id_tag_view(await services.id_tags.get(id_tag))
 
-    @post("/", summary="Add an id tag", status_code=HTTP_201_CREATED)
+    @post("/", summary="Add an id tag", status_code=HTTP_201_CREATED,
+          responses=error_responses(409))
     async def create_id_tag(self, services: ServicesDep, data: JSONBody[IdTagCreate]) -> IdTagView:
         row = await services.id_tags.create(
             data.id_tag, data.status, as_utc(data.expiry_date, "expiry_date"), data.parent_id_tag
         )
         return id_tag_view(row)
 
-    @put("/{id_tag:str}", summary="Replace an id tag's status, expiry and parent")
+    @put("/{id_tag:str}", summary="Replace an id tag's status, expiry and parent",
+         responses=error_responses(404))
     async def replace_id_tag(
         self, services: ServicesDep, id_tag: IdTagPath, data: JSONBody[IdTagReplace]
     ) -> IdTagView:
@@ -45,6 +48,7 @@ class IdTagController(Controller):
         }
         return id_tag_view(await services.id_tags.replace(id_tag, changes))
 
-    @delete("/{id_tag:str}", summary="Remove an id tag", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{id_tag:str}", summary="Remove an id tag", status_code=HTTP_204_NO_CONTENT,
+            responses=error_responses(404))
     async def delete_id_tag(self, services: ServicesDep, id_tag: IdTagPath) -> None:
         await services.id_tags.delete(id_tag)

@@ -266,7 +266,11 @@ class AuditItem(msgspec.Struct, kw_only=True):
     ]
     unique_id: Annotated[str | None, Meta(description="OCPP-J message id")]
     action: Annotated[str | None, Meta(description="OCPP action, e.g. BootNotification")]
-    payload: Annotated[Any, Meta(description="The decoded payload")]
+    # OCPP-J payloads are objects; an INVALID frame keeps whatever JSON value it carried.
+    payload: Annotated[
+        dict[str, Any] | list[Any] | str | float | bool | None,
+        Meta(description="The decoded payload; null when the frame was not JSON"),
+    ]
     raw: Annotated[str | None, Meta(description="The frame as received when it was unusable")]
     error_code: Annotated[str | None, Meta(description="CALLERROR errorCode")]
     error_description: Annotated[str | None, Meta(description="CALLERROR errorDescription")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -9,7 +10,9 @@ from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.params import JSONBody, Parameter
 
 from app.api.deps import ServicesDep, dependencies
+from app.api.errors import accepted_response, error_responses
 from app.api.smart_charging_schemas import (
+    MAX_DURATION_S,
     ClearedProfile,
     ClearResponse,
     CompositeResponse,
@@ -26,6 +29,7 @@ from app.api.smart_charging_schemas import (
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingRateUnit, ensure_utc
 from app.services import scenarios
+from app.services.errors import Invalid
 from app.services.smart_charging import InvalidProfile, Outcome
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
@@ -49,7 +53,9 @@ class SmartChargingController(Controller):
     dependencies = dependencies
     exception_handlers = {InvalidProfile: invalid_profile}
 
-    @post("/charging_profile", summary="Store a charging profile and send it",
+    @post("/charging_profile", summary="Store a charging profile and send it", status_code=200,
+          responses={**accepted_response(ProfileResponse, "the profile"),
+                     **error_responses(404)},
           description="The profile is validated with the OCPP 1.6 rules and the station's known "
           "limits, stored as desired state, then sent with SetChargingProfile. 200 with the "
           "station's answer, or 202 `pending` when the station is offline.")
@@ -65,11 +71,16 @@ class SmartChargingController(Controller):
             warnings=submitted.warnings)
         return Response(body, status_code=_status_code(outcome))
 
-    @get("/composite_schedule", summary="The station's composite schedule, and the expected one")
+    @get("/composite_schedule", summary="The station's composite schedule, and the expected one",
+         description="Asks the station with GetCompositeSchedule and computes the composite it "
+         "should report. A station that is offline or fails to answer gives status `error`, "
+         "with the expected composite all the same.",
+         responses=error_responses(404))
     async def composite(
         self, services: ServicesDep, station_id: StationIdPath,
         connector_id: Annotated[int, Parameter(ge=0, description="0 = whole station")],
-        duration: Annotated[int, Parameter(gt=0, description="Seconds")],
+        duration: Annotated[int, Parameter(
+            gt=0, le=MAX_DURATION_S, description="Seconds, at most 31 days")],
         charging_rate_unit: Annotated[Unit, Parameter(description="A or W")] = "W",
     ) -> CompositeResponse:
         report = await services.smart_charging.composite(
@@ -80,14 +91,18 @@ class SmartChargingController(Controller):
             schedule=report.schedule, expected=report.expected, matches=report.matches)
 
     @delete("/charging_profile", summary="Clear charging profiles (filters combine with AND)",
-            status_code=200)
+            status_code=200, responses={**accepted_response(ClearResponse, "the clear request"),
+                                        **error_responses(404)})
     async def clear(
         self, services: ServicesDep, station_id: StationIdPath,
-        profile_id: Annotated[int | None, Parameter(ge=0)] = None,
-        connector_id: Annotated[int | None, Parameter(ge=0)] = None,
+        profile_id: Annotated[int | None, Parameter(
+            ge=0, description="Only the profile with this chargingProfileId")] = None,
+        connector_id: Annotated[int | None, Parameter(
+            ge=0, description="Only profiles on this connector; 0 = the whole station")] = None,
         purpose: Annotated[str | None, Parameter(
             description="ChargePointMaxProfile | TxDefaultProfile | TxProfile")] = None,
-        stack_level: Annotated[int | None, Parameter(ge=0)] = None,
+        stack_level: Annotated[int | None, Parameter(
+            ge=0, description="Only profiles at this stackLevel")] = None,
     ) -> Response[ClearResponse]:
         cleared = await services.smart_charging.clear(
             station_id, profile_id=profile_id, connector_id=connector_id, purpose=purpose,
@@ -102,7 +117,9 @@ class SmartChargingController(Controller):
                                     stack_level=r.stack_level) for r in cleared.removed])
         return Response(body, status_code=_status_code(outcome))
 
-    @post("/test_profiles", summary="Generate a scenario profile, store it and send it")
+    @post("/test_profiles", summary="Generate a scenario profile, store it and send it",
+          status_code=200, responses={**accepted_response(ScenarioResponse, "the profile"),
+                                      **error_responses(404)})
     async def test_profile(self, services: ServicesDep, station_id: StationIdPath,
                            data: JSONBody[ScenarioRequest]) -> Response[ScenarioResponse]:
         params = msgspec.structs.asdict(data)
@@ -121,13 +138,15 @@ class SmartChargingController(Controller):
             warnings=submitted.warnings, scenario=data.scenario, profile=submitted.profile)
         return Response(body, status_code=_status_code(outcome))
 
-    @get("/charging_profiles", summary="Desired profiles and their delivery state")
+    @get("/charging_profiles", summary="Desired profiles and their delivery state",
+         responses=error_responses(404))
     async def desired(self, services: ServicesDep,
                       station_id: StationIdPath) -> list[DesiredProfileView]:
         return [desired_view(r) for r in await services.smart_charging.list_desired(station_id)]
 
     @post("/composite_schedule/preview", status_code=200,
-          summary="The composite the station would have with these profiles added (dry run)")
+          summary="The composite the station would have with these profiles added (dry run)",
+          responses=error_responses(404))
     async def preview(self, services: ServicesDep, station_id: StationIdPath,
                       data: JSONBody[PreviewRequest]) -> PreviewResponse:
         extra: list[InstalledProfile] = []
@@ -140,6 +159,8 @@ class SmartChargingController(Controller):
                                       for v in exc.violations]) from None
             extra.append(InstalledProfile(item.connector_id, profile))
         start = ensure_utc(data.start) if data.start else services.clock()
+        if start > datetime.max.replace(tzinfo=UTC) - timedelta(seconds=data.duration):
+            raise Invalid("start", "the window must end before the year 10000")
         composite = await services.smart_charging.expected(
             station_id, data.connector_id, start, data.duration,
             ChargingRateUnit(data.charging_rate_unit), extra=extra, from_desired=True)

@@ -26,6 +26,21 @@ OcppProfile = Annotated[dict[str, Any], Meta(
     "chargingSchedulePeriod[{startPeriod, limit, numberPhases}], minChargingRate})")]
 ConnectorId = Annotated[int, Meta(ge=0, description="0 = the whole charge point")]
 Unit = Literal["A", "W"]
+UnitField = Annotated[Unit, Meta(description="chargingRateUnit of the composite: A or W")]
+StationId = Annotated[str, Meta(description="Charge point identity")]
+Message = Annotated[str, Meta(description="What happened, for a person")]
+Error = Annotated[str | None, Meta(description="The station's reason or the failure")]
+ProfileId = Annotated[int, Meta(description="chargingProfileId")]
+Purpose = Annotated[str, Meta(
+    description="chargingProfilePurpose: ChargePointMaxProfile, TxDefaultProfile or TxProfile")]
+StackLevel = Annotated[int, Meta(description="stackLevel: higher wins (OCPP 1.6 §3.13.2)")]
+Composite = Annotated[dict[str, Any], Meta(
+    description="A composite schedule in GetCompositeSchedule.conf shape (status, connectorId, "
+    "scheduleStart, chargingSchedule)")]
+# Past a month a composite says nothing useful, and a window that ends after the year 9999
+# cannot be represented.
+MAX_DURATION_S = 31 * 86400
+Duration = Annotated[int, Meta(gt=0, le=MAX_DURATION_S, description="Seconds, at most 31 days")]
 
 
 class ProfileRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -35,11 +50,11 @@ class ProfileRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class ProfileResponse(msgspec.Struct, kw_only=True):
     status: Status
-    station_id: str
-    message: Annotated[str, Meta(description="What happened, for a person")]
-    error: Annotated[str | None, Meta(description="The station's reason or the failure")] = None
+    station_id: StationId
+    message: Message
+    error: Error = None
     profile_id: Annotated[int, Meta(description="chargingProfileId (allocated when omitted)")]
-    connector_id: int
+    connector_id: Annotated[int, Meta(description="The connector the profile is for")]
     warnings: Annotated[list[str], Meta(
         description="Capabilities the station never reported, so not checked")] = []
 
@@ -62,15 +77,15 @@ class ScenarioRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ScenarioResponse(ProfileResponse, kw_only=True):
-    scenario: str
+    scenario: Annotated[str, Meta(description="The scenario that generated the profile")]
     profile: OcppProfile
 
 
 class CompositeResponse(msgspec.Struct, kw_only=True):
     status: Status
-    station_id: str
-    message: str
-    error: str | None = None
+    station_id: StationId
+    message: Message
+    error: Error = None
     schedule: Annotated[dict[str, Any] | None, Meta(
         description="GetCompositeSchedule.conf exactly as the station sent it")]
     expected: Annotated[dict[str, Any], Meta(
@@ -82,17 +97,17 @@ class CompositeResponse(msgspec.Struct, kw_only=True):
 
 
 class ClearedProfile(msgspec.Struct, kw_only=True):
-    profile_id: int
-    connector_id: int
-    purpose: str
-    stack_level: int
+    profile_id: ProfileId
+    connector_id: Annotated[int, Meta(description="The connector the profile was for")]
+    purpose: Purpose
+    stack_level: StackLevel
 
 
 class ClearResponse(msgspec.Struct, kw_only=True):
     status: Status
-    station_id: str
-    message: str
-    error: str | None = None
+    station_id: StationId
+    message: Message
+    error: Error = None
     filters: Annotated[dict[str, Any], Meta(description="The filters applied (AND)")]
     cleared: Annotated[list[ClearedProfile], Meta(
         description="Desired profiles removed, so they are not pushed again")]
@@ -100,18 +115,20 @@ class ClearResponse(msgspec.Struct, kw_only=True):
 
 class DesiredProfileView(msgspec.Struct, kw_only=True):
     desired_id: Annotated[int, Meta(description="Row id; audit_log.desired_profile_id")]
-    profile_id: int
-    connector_id: int
-    purpose: str
-    stack_level: int
+    profile_id: ProfileId
+    connector_id: Annotated[int, Meta(description="The connector the profile is for")]
+    purpose: Purpose
+    stack_level: StackLevel
     source: Annotated[str, Meta(description="api, scenario, command, plan or tariff")]
     state: Annotated[Literal["pending", "accepted", "rejected", "error"], Meta(
         description="Delivery state")]
-    attempts: int
-    last_answer: dict[str, Any] | None
-    last_error: str | None
-    last_attempt_at: datetime | None
-    updated_at: datetime
+    attempts: Annotated[int, Meta(description="SetChargingProfile calls made so far")]
+    last_answer: Annotated[dict[str, Any] | None, Meta(
+        description="The station's last SetChargingProfile.conf; null before any answer")]
+    last_error: Annotated[str | None, Meta(description="Why the last attempt failed, if it did")]
+    last_attempt_at: Annotated[datetime | None, Meta(
+        description="When it was last sent (ISO 8601, UTC); null if never")]
+    updated_at: Annotated[datetime, Meta(description="When the row last changed (UTC)")]
     profile: OcppProfile
 
 
@@ -121,16 +138,19 @@ class PreviewItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class PreviewRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    profiles: list[PreviewItem]
+    profiles: Annotated[list[PreviewItem], Meta(
+        description="Profiles to add to the desired set for this preview only")]
     connector_id: ConnectorId
-    duration: Annotated[int, Meta(gt=0, description="Seconds")]
-    charging_rate_unit: Unit = "W"
-    start: Annotated[datetime | None, Meta(description="Default: now")] = None
+    duration: Duration
+    charging_rate_unit: UnitField = "W"
+    start: Annotated[datetime | None, Meta(
+        description="Start of the window, ISO 8601; without offset it is read as UTC. "
+        "Default: now")] = None
 
 
 class PreviewResponse(msgspec.Struct, kw_only=True):
-    station_id: str
-    composite: dict[str, Any]
+    station_id: StationId
+    composite: Composite
 
 
 def desired_view(row: DesiredProfile) -> DesiredProfileView:

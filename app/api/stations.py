@@ -9,6 +9,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.api.deps import AuditLogDep, ServicesDep, dependencies
+from app.api.errors import error_responses
 from app.api.schemas import (
     AuditItem,
     StationCreate,
@@ -31,11 +32,12 @@ class StationController(Controller):
     async def list_stations(self, services: ServicesDep) -> list[StationView]:
         return [station_view(s) for s in await services.stations.list_all()]
 
-    @get("/{station_id:str}", summary="One station")
+    @get("/{station_id:str}", summary="One station", responses=error_responses(404))
     async def get_station(self, services: ServicesDep, station_id: StationIdPath) -> StationView:
         return station_view(await services.stations.get(station_id))
 
-    @post("/", summary="Pre-register a station", status_code=HTTP_201_CREATED)
+    @post("/", summary="Pre-register a station", status_code=HTTP_201_CREATED,
+          responses=error_responses(409))
     async def create_station(
         self, services: ServicesDep, data: JSONBody[StationCreate]
     ) -> StationView:
@@ -45,17 +47,20 @@ class StationController(Controller):
                                                  data.max_power_w)
         return station_view(station)
 
-    @patch("/{station_id:str}", summary="Change a station's password or tags")
+    @patch("/{station_id:str}", summary="Change a station's password or tags",
+           responses=error_responses(404))
     async def update_station(
         self, services: ServicesDep, station_id: StationIdPath, data: JSONBody[StationUpdate]
     ) -> StationView:
         return station_view(await services.stations.update(station_id, data.changes()))
 
-    @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT,
+            responses=error_responses(404))
     async def delete_station(self, services: ServicesDep, station_id: StationIdPath) -> None:
         await services.stations.delete(station_id)
 
-    @get("/{station_id:str}/logs", summary="A station's recent OCPP exchanges, newest first")
+    @get("/{station_id:str}/logs", summary="A station's recent OCPP exchanges, newest first",
+         responses=error_responses(404))
     async def station_logs(
         self,
         services: ServicesDep,

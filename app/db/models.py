@@ -71,6 +71,11 @@ class Station(Base):
     charging_schedule_max_periods: Mapped[int | None] = mapped_column(Integer)
     max_charging_profiles_installed: Mapped[int | None] = mapped_column(Integer)
     number_of_connectors: Mapped[int | None] = mapped_column(Integer)
+    # Composite-schedule verification: verified, drift, drift_unresolved, unverifiable.
+    verification_state: Mapped[str | None] = mapped_column(String(20))
+    last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Repairs tried since the station last verified clean.
+    drift_repairs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     connectors: Mapped[list[Connector]] = relationship(
         back_populates="station", cascade="all, delete-orphan", lazy="selectin",
@@ -188,8 +193,10 @@ class AuditFrame(Base):
     error_code: Mapped[str | None] = mapped_column(String(50))
     error_description: Mapped[str | None] = mapped_column(Text)
     rtt_ms: Mapped[float | None] = mapped_column(Float)
-    # Why the server sent it: the desired profile this exchange served, if any.
+    # Why the server sent it: the desired profile this exchange served, if any, and the
+    # job run that made the call.
     desired_profile_id: Mapped[int | None] = mapped_column(Integer)
+    job_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class DesiredProfile(Base):
@@ -224,6 +231,11 @@ class DesiredProfile(Base):
     last_answer: Mapped[Any] = mapped_column(JSONType, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Retry with backoff after a failed delivery; None = due now.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where it came from when not a single request: a plan or a tariff.
+    plan_id: Mapped[int | None] = mapped_column(Integer)
+    tariff_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -252,3 +264,63 @@ class ProfileIdCounter(Base):
     station_id: Mapped[str] = mapped_column(
         ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
     next_id: Mapped[int] = mapped_column(Integer)
+
+
+class Reservation(Base):
+    """A ReserveNow sent to a station and what it answered (OCPP 1.6 §5.13, §5.1).
+
+    ``status`` is the station's ReserveNow.conf status, or ``Cancelled`` after an accepted
+    CancelReservation; a reservation ends by itself at ``expiry_date``.
+    """
+
+    __tablename__ = "reservations"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
+    reservation_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    connector_id: Mapped[int] = mapped_column(Integer)
+    id_tag: Mapped[str] = mapped_column(String(20))
+    parent_id_tag: Mapped[str | None] = mapped_column(String(20))
+    expiry_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LocalListVersion(Base):
+    """The local authorization list version a station last reported or accepted
+    (OCPP 1.6 §5.10 GetLocalListVersion, §5.15 SendLocalList)."""
+
+    __tablename__ = "local_list_versions"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
+    list_version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PendingRemoteStart(Base):
+    """A RemoteStartTransaction that carried a TxProfile, waiting for its StartTransaction.
+
+    OCPP 1.6 errata §3.41: the profile is sent without transactionId; when the
+    transaction starts it becomes that transaction's desired TxProfile. The row keeps
+    the link: ``transaction_id`` and ``desired_profile_id`` are filled in then.
+    """
+
+    __tablename__ = "pending_remote_starts"
+    __table_args__ = (
+        Index("ix_pending_remote_starts_lookup", "station_id", "id_tag"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    # None: the request named no connector, the station chooses one.
+    connector_id: Mapped[int | None] = mapped_column(Integer)
+    id_tag: Mapped[str] = mapped_column(String(20))
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # RemoteStartTransaction.conf status once answered.
+    answer_status: Mapped[str | None] = mapped_column(String(20))
+    transaction_id: Mapped[int | None] = mapped_column(Integer)
+    desired_profile_id: Mapped[int | None] = mapped_column(Integer)

@@ -34,6 +34,7 @@ def row(
     error_description: str | None = None,
     rtt_ms: float | None = None,
     desired_profile_id: int | None = None,
+    job_run_id: int | None = None,
 ) -> dict[str, Any]:
     return {
         "ts": ts,
@@ -48,4 +49,5 @@ def row(
         "error_description": error_description,
         "rtt_ms": rtt_ms,
         "desired_profile_id": desired_profile_id,
+        "job_run_id": job_run_id,
     }

@@ -24,6 +24,7 @@ from app.clock import Clock
 from app.ocpp import audit, frames
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.ratelimit import TokenBucket
+from app.services.call_context import current_job_run
 from app.services.ports import CallErrorReceived, CallTimeout, StationOffline
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chargeplan.ocpp")
 AuditSink = Callable[[dict[str, Any]], Awaitable[None]]
-# action, future, start (perf_counter), desired profile the call serves
-_PendingCall = tuple[str, "asyncio.Future[dict[str, Any]]", float, int | None]
+# action, future, start (perf_counter), desired profile the call serves, job run
+_PendingCall = tuple[str, "asyncio.Future[dict[str, Any]]", float, int | None, int | None]
 
 
 class StationConnection:
@@ -84,7 +85,7 @@ class StationConnection:
         for task in self._tasks:
             task.cancel()
         # Calls fail fast: every CALL waiting on this socket ends now, not at its timeout.
-        for action, future, _, _ in self._pending.values():
+        for action, future, *_ in self._pending.values():
             if not future.done():
                 future.set_exception(StationOffline(self.station_id, action))
         self._pending.clear()
@@ -197,11 +198,12 @@ class StationConnection:
             late = self._expired.get(frame.unique_id)
             note = (f"answer to {late} after its timeout: ignored" if late
                     else "no CALL with this UniqueId awaits an answer: ignored")
-            await self._audit(self._answer_row(frame, now, late, None, note, None))
+            await self._audit(self._answer_row(frame, now, late, None, note, None, None))
             return
-        action, future, started, desired_profile_id = pending
+        action, future, started, desired_profile_id, job_run_id = pending
         rtt_ms = (time.perf_counter() - started) * 1000.0
-        await self._audit(self._answer_row(frame, now, action, rtt_ms, None, desired_profile_id))
+        await self._audit(self._answer_row(frame, now, action, rtt_ms, None, desired_profile_id,
+                                           job_run_id))
         if future.done():
             return
         if isinstance(frame, frames.CallResult):
@@ -212,16 +214,17 @@ class StationConnection:
 
     def _answer_row(self, frame: frames.CallResult | frames.CallError, now: Any,
                     action: str | None, rtt_ms: float | None, note: str | None,
-                    desired_profile_id: int | None) -> dict[str, Any]:
+                    desired_profile_id: int | None, job_run_id: int | None) -> dict[str, Any]:
         if isinstance(frame, frames.CallResult):
             return audit.row(now, self.station_id, "in", "CALLRESULT", unique_id=frame.unique_id,
                              action=action, payload=frame.payload, rtt_ms=rtt_ms,
-                             error_description=note, desired_profile_id=desired_profile_id)
+                             error_description=note, desired_profile_id=desired_profile_id,
+                             job_run_id=job_run_id)
         return audit.row(now, self.station_id, "in", "CALLERROR", unique_id=frame.unique_id,
                          action=action, payload=frame.details, error_code=frame.code,
                          error_description=frame.description if note is None
                          else f"{frame.description} ({note})", rtt_ms=rtt_ms,
-                         desired_profile_id=desired_profile_id)
+                         desired_profile_id=desired_profile_id, job_run_id=job_run_id)
 
     # --- outbound -----------------------------------------------------------------------
     async def call(self, action: str, payload: dict[str, Any], timeout: float | None = None,
@@ -233,11 +236,14 @@ class StationConnection:
                 raise StationOffline(self.station_id, action)
             unique_id = str(uuid.uuid4())
             future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self._pending[unique_id] = (action, future, time.perf_counter(), desired_profile_id)
+            job_run_id = current_job_run.get()
+            self._pending[unique_id] = (action, future, time.perf_counter(), desired_profile_id,
+                                        job_run_id)
             try:
                 sent = await self._send(frames.call(unique_id, action, payload), audit.row(
                     self._clock(), self.station_id, "out", "CALL", unique_id=unique_id,
                     action=action, payload=payload, desired_profile_id=desired_profile_id,
+                    job_run_id=job_run_id,
                 ))
                 if not sent:
                     raise StationOffline(self.station_id, action)

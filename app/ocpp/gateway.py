@@ -7,6 +7,7 @@ when it comes back; a CALLERROR, a timeout or a closed socket is raised as a typ
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from app.ocpp.errors import OcppError
@@ -23,10 +24,15 @@ class OcppGateway:
     def __init__(self, registry: ConnectionRegistry, schemas: SchemaRegistry) -> None:
         self._registry = registry
         self._schemas = schemas
+        # (action, outcome) -> count, for /metrics; outcome: ok or the error kind.
+        self.calls: Counter[tuple[str, str]] = Counter()
 
     def is_connected(self, station_id: str) -> bool:
         connection = self._registry.get(station_id)
         return connection is not None and not connection.closed
+
+    def connected_station_ids(self) -> list[str]:
+        return [c.station_id for c in self._registry.all() if not c.closed]
 
     async def call(
         self, station_id: str, action: str, payload: dict[str, Any], *,
@@ -38,6 +44,16 @@ class OcppGateway:
             self._schemas.validate_request(action, payload)
         except OcppError as exc:
             raise InvalidRequest(station_id, action, exc.description) from None
+        try:
+            answer = await self._call(station_id, action, payload, timeout, desired_profile_id)
+        except StationCallError as exc:
+            self.calls[(action, exc.kind)] += 1
+            raise
+        self.calls[(action, "ok")] += 1
+        return answer
+
+    async def _call(self, station_id: str, action: str, payload: dict[str, Any],
+                    timeout: float | None, desired_profile_id: int | None) -> dict[str, Any]:
         connection = self._registry.get(station_id)
         if connection is None or connection.closed:
             raise StationOffline(station_id, action)

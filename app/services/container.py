@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
+from app.services.commands import CommandService
 from app.services.id_tags import IdTagService
-from app.services.ports import ChargerGateway
+from app.services.job_runs import JobRunService
+from app.services.ports import ChargerGateway, JobScheduler
 from app.services.smart_charging import SmartChargingService
 from app.services.stations import StationService
 from app.services.transactions import TransactionService
+from app.services.verification import VerificationService
 from app.settings import Settings
 
 
@@ -24,6 +27,8 @@ class ServerStatus:
     connected_stations: Callable[[], int] = lambda: 0
     audit_queue_depth: Callable[[], int] = lambda: 0
     audit_rows_written: Callable[[], int] = lambda: 0
+    # (action, outcome) -> count of server-initiated calls.
+    call_counts: Callable[[], dict[tuple[str, str], int]] = dict
 
 
 @dataclass
@@ -35,5 +40,10 @@ class Services:
     transactions: TransactionService
     gateway: ChargerGateway
     smart_charging: SmartChargingService
+    job_runs: JobRunService
+    verification: VerificationService
+    # Set by app.main right after construction: it is built from the services above.
+    commands: CommandService = field(init=False)
+    scheduler: JobScheduler = field(init=False)
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow

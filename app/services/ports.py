@@ -6,6 +6,7 @@ OCPP adapter's implementation, so no service imports the adapter.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 
@@ -59,6 +60,10 @@ class InvalidResponse(StationCallError):
 class ChargerGateway(Protocol):
     def is_connected(self, station_id: str) -> bool: ...
 
+    def connected_station_ids(self) -> list[str]:
+        """Stations whose websocket this process holds (only it may talk to them)."""
+        ...
+
     async def call(
         self,
         station_id: str,
@@ -70,3 +75,27 @@ class ChargerGateway(Protocol):
     ) -> dict[str, Any]:
         """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
         ...
+
+
+class JobScheduler(Protocol):
+    """What services need from the job scheduler (implemented in ``jobs.scheduler``)."""
+
+    def request_reconcile(self, station_ids: Iterable[str], reason: str) -> None:
+        """Reconcile (and then verify) these stations as soon as possible."""
+        ...
+
+    def run_job(self, job: str, station_ids: Iterable[str] | None, trigger: str) -> None:
+        """Start a run of ``job`` (reconcile or verify) now, for these stations or all."""
+        ...
+
+    def station_booted(self, station_id: str) -> None:
+        """A station booted: deliver what it should hold and verify it at once."""
+        ...
+
+    def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
+                       func: Callable[[], Awaitable[None]]) -> None:
+        """Run ``func`` every day at hour:minute local time in ``timezone`` (IANA), replacing
+        any job scheduled under ``key``."""
+        ...
+
+    def unschedule(self, key: str) -> None: ...

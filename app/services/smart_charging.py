@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -104,6 +105,21 @@ class ReconcileReport:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter for failed deliveries."""
+
+    base_s: float = 10.0
+    cap_s: float = 600.0
+    max_attempts: int = 6
+
+    def delay(self, attempt: int, rand: float) -> float:
+        """Seconds before attempt ``attempt + 1``; ``rand`` in [0, 1) spreads a fleet's
+        retries so stations that failed together do not retry together."""
+        ceiling = min(self.cap_s, self.base_s * 2.0 ** max(attempt - 1, 0))
+        return ceiling / 2 + ceiling / 2 * rand
+
+
+@dataclass(frozen=True)
 class StationView:
     limits: StationLimits
     warnings: list[str]
@@ -114,11 +130,15 @@ class StationView:
 
 class SmartChargingService:
     def __init__(self, db: Database, gateway: ChargerGateway, *, supply: SupplyConfig,
-                 clock: Clock = utcnow) -> None:
+                 retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
+                 clock: Clock = utcnow, rand: Callable[[], float] = random.random) -> None:
         self._db = db
         self._gateway = gateway
         self._supply = supply
+        self._retry = retry
         self._clock = clock
+        self._rand = rand
+        self.retries = 0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def lock(self, station_id: str) -> asyncio.Lock:
@@ -196,12 +216,22 @@ class SmartChargingService:
                          profile.to_ocpp(), view.warnings)
 
     async def _store(self, station_id: str, connector_id: int, profile: ChargingProfile,
-                     allocate: bool, max_profiles: int | None, source: str,
+                     allocate: bool, max_profiles: int | None, source: str, *,
+                     plan_id: int | None = None, tariff_id: int | None = None,
                      ) -> tuple[int, ChargingProfile]:
         now = self._clock()
         async with self._db.uow() as session:
             rows = await store.desired(session, station_id)
-            if allocate:
+            previous = None
+            if plan_id is not None or tariff_id is not None:
+                previous = next((r for r in rows if r.plan_id == plan_id
+                                 and r.tariff_id == tariff_id), None)
+            if previous is not None and previous.connector_id == connector_id:
+                # Keep the chargingProfileId: the station replaces the profile by id.
+                profile = profile.with_id(previous.charging_profile_id)
+                if previous.profile == profile.to_ocpp():
+                    return previous.id, profile
+            elif allocate:
                 taken = {r.charging_profile_id for r in rows} | {
                     r.charging_profile_id for r in await store.mirror(session, station_id)}
                 profile = profile.with_id(
@@ -213,7 +243,7 @@ class SmartChargingService:
                 raise Invalid("profile", outcome.reason or "too many profiles")
             replaced_ids = {p.profile.charging_profile_id for p in outcome.replaced}
             for row in rows:
-                if row.charging_profile_id in replaced_ids:
+                if row.charging_profile_id in replaced_ids or row is previous:
                     await session.delete(row)
             await session.flush()
             row = DesiredProfile(
@@ -221,10 +251,38 @@ class SmartChargingService:
                 charging_profile_id=profile.charging_profile_id, purpose=str(profile.purpose),
                 stack_level=profile.stack_level, transaction_id=profile.transaction_id,
                 profile=profile.to_ocpp(), source=source, state="pending", attempts=0,
-                created_at=now, updated_at=now)
+                plan_id=plan_id, tariff_id=tariff_id, created_at=now, updated_at=now)
             session.add(row)
             await session.flush()
             return row.id, profile
+
+    # --- desired state owned by plans and tariffs -----------------------------------------
+    async def put_managed(self, station_id: str, connector_id: int,
+                          profile_json: Mapping[str, Any], *, plan_id: int | None = None,
+                          tariff_id: int | None = None) -> int:
+        """Materialise a plan's or a tariff's profile on one station (no call is made:
+        the reconcile job delivers it). An unchanged profile is left alone; a changed one
+        keeps its chargingProfileId so the station replaces it in place. Raises Invalid
+        when the station cannot take it."""
+        profile, view = await self.check_profile(station_id, connector_id, profile_json)
+        source = "plan" if plan_id is not None else "tariff"
+        async with self.lock(station_id):
+            desired_id, _ = await self._store(
+                station_id, connector_id, profile, True, view.limits.max_profiles, source,
+                plan_id=plan_id, tariff_id=tariff_id)
+        return desired_id
+
+    async def remove_managed(self, station_id: str, *, plan_id: int | None = None,
+                             tariff_id: int | None = None) -> int:
+        """Drop a plan's or a tariff's profile from a station's desired set; the reconcile
+        job then clears it from the station. Returns how many rows were removed."""
+        async with self.lock(station_id), self._db.uow() as session:
+            rows = [r for r in await store.desired(session, station_id)
+                    if (plan_id is not None and r.plan_id == plan_id)
+                    or (tariff_id is not None and r.tariff_id == tariff_id)]
+            for row in rows:
+                await session.delete(row)
+            return len(rows)
 
     async def _deliver(self, station_id: str, desired_id: int) -> Outcome:
         """Send one desired profile (the caller holds the station's lock)."""
@@ -235,7 +293,10 @@ class SmartChargingService:
                 return Outcome("error", "the profile was removed before delivery")
             row.attempts += 1
             row.last_attempt_at = now
-            connector_id, profile = row.connector_id, row.profile
+            row.next_attempt_at = None
+            connector_id, profile, attempts = row.connector_id, row.profile, row.attempts
+        if attempts > 1:
+            self.retries += 1
         profile_id = profile["chargingProfileId"]
         try:
             answer = await self._gateway.call(
@@ -247,7 +308,13 @@ class SmartChargingService:
             return Outcome("pending", f"station {station_id} went offline: the profile is "
                            "stored and will be delivered when it reconnects", exc.reason)
         except StationCallError as exc:
-            await self._record(desired_id, "error", None, exc.reason)
+            # A timeout or CALLERROR is retried with backoff; after the last attempt the
+            # delivery is failed until the station next connects.
+            if attempts >= self._retry.max_attempts:
+                await self._record(desired_id, "failed", None, exc.reason)
+            else:
+                retry_at = now + timedelta(seconds=self._retry.delay(attempts, self._rand()))
+                await self._record(desired_id, "error", None, exc.reason, retry_at=retry_at)
             log.info("Profile %s not delivered to %s: %s", profile_id, station_id, exc.reason)
             return Outcome("error", f"SetChargingProfile failed: {exc.reason}", exc.reason)
         status = answer.get("status")
@@ -265,7 +332,8 @@ class SmartChargingService:
                        answer)
 
     async def _record(self, desired_id: int, state: str, answer: dict[str, Any] | None,
-                      error: str | None, *, mirror: InstalledProfile | None = None) -> None:
+                      error: str | None, *, mirror: InstalledProfile | None = None,
+                      retry_at: datetime | None = None) -> None:
         now = self._clock()
         async with self._db.uow() as session:
             row = await session.get(DesiredProfile, desired_id)
@@ -273,6 +341,7 @@ class SmartChargingService:
                 row.state = state
                 row.last_answer = answer
                 row.last_error = error
+                row.next_attempt_at = retry_at
                 row.updated_at = now
             if mirror is not None and row is not None:
                 mirrored = store.mirror_as_installed(await store.mirror(session, row.station_id))
@@ -342,24 +411,40 @@ class SmartChargingService:
         return Cleared(outcome, filters, removed)
 
     # --- reconcile: make the station hold exactly the desired set ----------------------
-    async def reconcile(self, station_id: str) -> ReconcileReport:
+    async def reconcile(self, station_id: str, *, force: bool = False,
+                        push_all: bool = False) -> ReconcileReport:
         """Push what is missing or different, then clear what is extra.
 
         Pushing first never leaves a connector unlimited: a Set replaces by id (or by
         connector + stackLevel + purpose), and extras are only cleared afterwards.
-        Rejected profiles stay rejected until they change. Running it twice sends
-        nothing the second time.
+        Rejected profiles stay rejected until they change; failed deliveries wait for
+        their backoff, and after the last attempt for ``force`` (the station connected
+        again). ``push_all`` re-sends every desired profile whatever the mirror says (a
+        drift repair). Running it twice sends nothing the second time.
         """
         report = ReconcileReport(station_id)
+        now = self._clock()
         async with self.lock(station_id):
             async with self._db.uow() as session:
                 rows = await store.desired(session, station_id)
                 mirrored = {r.charging_profile_id: r for r in
                             await store.mirror(session, station_id)}
+                if force:
+                    for row in rows:
+                        if row.state in ("error", "failed"):
+                            row.attempts, row.next_attempt_at = 0, None
+
+            def due(row: DesiredProfile) -> bool:
+                if row.state == "rejected" or (row.state == "failed" and not force):
+                    return False
+                if row.state == "error" and not force and row.next_attempt_at is not None:
+                    return row.next_attempt_at <= now
+                return True
+
             to_push = [
-                r for r in rows if r.state != "rejected" and not (
+                r for r in rows if due(r) and (push_all or not (
                     (m := mirrored.get(r.charging_profile_id)) is not None
-                    and m.connector_id == r.connector_id and m.profile == r.profile)
+                    and m.connector_id == r.connector_id and m.profile == r.profile))
             ]
             to_push.sort(key=lambda r: (_PURPOSE_ORDER.get(r.purpose, 9), r.id))
             for row in to_push:
@@ -393,13 +478,18 @@ class SmartChargingService:
     async def expected(self, station_id: str, connector_id: int, start: datetime,
                        duration: int, unit: ChargingRateUnit, *,
                        extra: Sequence[InstalledProfile] = (),
-                       from_desired: bool = False) -> dict[str, Any]:
+                       from_desired: bool = False,
+                       accepted_only: bool = False) -> dict[str, Any]:
         """The composite the station should report, from what the server believes it
-        holds (or from the desired set, plus ``extra`` profiles for a preview)."""
+        holds (or from the desired set, plus ``extra`` profiles for a preview;
+        ``accepted_only`` keeps the desired profiles the station acknowledged)."""
         view = await self.station_view(station_id)
         async with self._db.uow() as session:
             if from_desired:
-                installed = store.desired_as_installed(await store.desired(session, station_id))
+                rows = await store.desired(session, station_id)
+                if accepted_only:
+                    rows = [r for r in rows if r.state == "accepted"]
+                installed = store.desired_as_installed(rows)
             else:
                 installed = store.mirror_as_installed(await store.mirror(session, station_id))
             transactions = (await session.scalars(select(TransactionRow).where(

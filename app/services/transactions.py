@@ -14,6 +14,8 @@ from app.services.id_tags import IdTagService
 from app.timefmt import parse_timestamp
 
 RowSink = Callable[[dict[str, Any]], Awaitable[None]]
+# Called once per new accepted transaction: station, connector, idTag, transactionId.
+StartHook = Callable[[str, int, str, int], Awaitable[object]]
 
 
 def meter_rows(
@@ -48,10 +50,13 @@ def meter_rows(
 
 
 class TransactionService:
-    def __init__(self, db: Database, id_tags: IdTagService, meter_sink: RowSink) -> None:
+    def __init__(self, db: Database, id_tags: IdTagService, meter_sink: RowSink, *,
+                 concurrent_tx: str = "allow", on_started: StartHook | None = None) -> None:
         self._db = db
         self._id_tags = id_tags
         self._meter_sink = meter_sink
+        self._concurrent_tx = concurrent_tx
+        self._on_started = on_started
 
     async def start(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """StartTransaction.conf. The transactionId comes from the database sequence.
@@ -69,6 +74,8 @@ class TransactionService:
             "meter_start": payload["meterStart"],
         }
         existing = await self._find(identity)
+        if existing is None and info["status"] == "Accepted" and await self._concurrent(identity):
+            info = {**info, "status": "ConcurrentTx"}
         if existing is None:
             try:
                 async with self._db.uow() as session:
@@ -83,9 +90,25 @@ class TransactionService:
                 if found is None:
                     raise
                 tx_id = found
+            else:
+                if info["status"] == "Accepted" and self._on_started is not None:
+                    await self._on_started(station_id, payload["connectorId"], payload["idTag"],
+                                           tx_id)
         else:
             tx_id = existing
         return {"transactionId": tx_id, "idTagInfo": info}
+
+    async def _concurrent(self, identity: Mapping[str, Any]) -> bool:
+        """OCPP 1.6 §7.2 ConcurrentTx, only when the ``concurrent_tx`` setting is "reject":
+        by default an earlier transaction that was never stopped does not block the tag."""
+        if self._concurrent_tx != "reject":
+            return False
+        async with self._db.uow() as session:
+            found = await session.scalar(select(Transaction.id).where(
+                Transaction.id_tag == identity["id_tag"], Transaction.stopped_at.is_(None),
+                (Transaction.station_id != identity["station_id"])
+                | (Transaction.connector_id != identity["connector_id"])).limit(1))
+        return found is not None
 
     async def _find(self, identity: Mapping[str, Any]) -> int | None:
         async with self._db.uow() as session:

@@ -47,6 +47,8 @@ class SimulatorConfig:
     max_periods: int = 24
     max_profiles: int = 16
     allowed_units: str = "Current,Power"
+    # Pause between the status notifications of a firmware update or diagnostics upload.
+    operation_step_s: float = 0.1
 
     def __post_init__(self) -> None:
         if self.stations < 1:

@@ -16,12 +16,16 @@ from ocpp.v16.enums import Action
 from websockets.typing import Subprotocol
 
 from app.domain.profiles import ChargingProfilePurpose, ChargingRateUnit
+from app.simulator.operations import Reservation
 from app.simulator.smart_charging import ProfileDecision
+from app.timefmt import parse_timestamp
 
 if TYPE_CHECKING:
     from app.simulator.station import SimulatedStation
 
 logger = logging.getLogger("chargeplan.simulator")
+# chargePointVendor in BootNotification; DataTransfer to it is understood.
+VENDOR_ID = "chargeplan"
 
 
 class _FrameLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -247,9 +251,8 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
         station = self._station
         if connector_id is not None and not 0 <= connector_id <= station.config.connectors:
             return call_result.TriggerMessage(status="Rejected")
-        supported = {"BootNotification", "Heartbeat", "StatusNotification", "MeterValues"}
-        status = "Accepted" if requested_message in supported else "NotImplemented"
-        return call_result.TriggerMessage(status=status)
+        # OCPP 1.6 §7.44 MessageTrigger: every value is supported.
+        return call_result.TriggerMessage(status="Accepted")
 
     @_after(Action.trigger_message)
     def after_trigger_message(
@@ -271,6 +274,11 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
         elif requested_message == "MeterValues":
             for n in [connector_id] if connector_id else list(station.connectors):
                 station.spawn(station.send_meter_values(n))
+        elif requested_message == "FirmwareStatusNotification":
+            station.spawn(station.send_firmware_status(station.operations.firmware_status))
+        elif requested_message == "DiagnosticsStatusNotification":
+            station.spawn(
+                station.send_diagnostics_status(station.operations.diagnostics_status))
 
     @_on(Action.unlock_connector)
     def on_unlock_connector(self, connector_id: int, **_: Any) -> Any:
@@ -307,36 +315,72 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
                 station.spawn(station.send_status(n))
 
     @_on(Action.data_transfer)
-    def on_data_transfer(self, vendor_id: str, **_: Any) -> Any:
-        return call_result.DataTransfer(status="UnknownVendorId")
-
-    # Features the station announces but does not simulate: answered so that a central
-    # system sees a well-behaved charger, not a NotImplemented CALLERROR.
+    def on_data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None, **_: Any
+    ) -> Any:
+        # OCPP 1.6 §5.5: the simulator knows its own vendor id and echoes the data back.
+        if vendor_id != VENDOR_ID:
+            return call_result.DataTransfer(status="UnknownVendorId")
+        return call_result.DataTransfer(status="Accepted", data=data)
 
     @_on(Action.clear_cache)
     def on_clear_cache(self, **_: Any) -> Any:
         return call_result.ClearCache(status="Accepted")
 
+    # --- local authorization list (OCPP 1.6 §5.10, §5.15) -------------------------------
+
     @_on(Action.get_local_list_version)
     def on_get_local_list_version(self, **_: Any) -> Any:
-        return call_result.GetLocalListVersion(list_version=0)
+        return call_result.GetLocalListVersion(
+            list_version=self._station.operations.local_list.version)
 
     @_on(Action.send_local_list)
-    def on_send_local_list(self, **_: Any) -> Any:
-        return call_result.SendLocalList(status="Accepted")
+    def on_send_local_list(
+        self, list_version: int, update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None, **_: Any,
+    ) -> Any:
+        items = _as_ocpp_json(local_authorization_list or [])
+        status = self._station.operations.local_list.update(list_version, update_type, items)
+        return call_result.SendLocalList(status=status)
+
+    # --- reservations (OCPP 1.6 §5.13, §5.1) ---------------------------------------------
 
     @_on(Action.reserve_now)
-    def on_reserve_now(self, **_: Any) -> Any:
-        return call_result.ReserveNow(status="Rejected")
+    def on_reserve_now(
+        self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int,
+        parent_id_tag: str | None = None, **_: Any,
+    ) -> Any:
+        reservation = Reservation(reservation_id, connector_id, id_tag,
+                                  parse_timestamp(expiry_date), parent_id_tag)
+        return call_result.ReserveNow(status=self._station.reserve(reservation))
+
+    @_after(Action.reserve_now)
+    def after_reserve_now(self, reservation_id: int, **_: Any) -> None:
+        self._station.spawn(self._station.announce_reservation(reservation_id))
 
     @_on(Action.cancel_reservation)
-    def on_cancel_reservation(self, **_: Any) -> Any:
-        return call_result.CancelReservation(status="Rejected")
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        known = reservation_id in self._station.operations.reservations
+        return call_result.CancelReservation(status="Accepted" if known else "Rejected")
+
+    @_after(Action.cancel_reservation)
+    def after_cancel_reservation(self, reservation_id: int, **_: Any) -> None:
+        self._station.spawn(self._station.end_reservation(reservation_id))
+
+    # --- firmware and diagnostics (OCPP 1.6 §5.19, §5.9) -------------------------------
 
     @_on(Action.update_firmware)
     def on_update_firmware(self, **_: Any) -> Any:
         return call_result.UpdateFirmware()
 
+    @_after(Action.update_firmware)
+    def after_update_firmware(self, **_: Any) -> None:
+        self._station.spawn(self._station.update_firmware())
+
     @_on(Action.get_diagnostics)
     def on_get_diagnostics(self, **_: Any) -> Any:
-        return call_result.GetDiagnostics()
+        return call_result.GetDiagnostics(file_name=f"{self.id}-diagnostics.log")
+
+    @_after(Action.get_diagnostics)
+    def after_get_diagnostics(self, **_: Any) -> None:
+        self._station.spawn(self._station.upload_diagnostics())

@@ -22,6 +22,12 @@ from app.simulator.config import SimulatorConfig
 from app.simulator.configuration import StationConfiguration
 from app.simulator.faults import FaultInjector
 from app.simulator.meter import Connector, Transaction, periodic_sample
+from app.simulator.operations import (
+    DIAGNOSTICS_STEPS,
+    FIRMWARE_STEPS,
+    Operations,
+    Reservation,
+)
 from app.simulator.profile_store import ProfileStore
 from app.simulator.protocol import StationProtocol
 from app.simulator.smart_charging import ProfileDecision, SmartChargingState
@@ -62,6 +68,7 @@ class SimulatedStation:
         )
         self.connectors = {n: Connector(n) for n in range(1, config.connectors + 1)}
         self.transactions: dict[int, Transaction] = {}
+        self.operations = Operations()
         self.connected = asyncio.Event()
         self.booted = asyncio.Event()
         # Set once the first connection attempt has ended, whatever its outcome.
@@ -328,12 +335,19 @@ class SimulatedStation:
         await self.send_status(connector_id)
         # Whole seconds, so a Relative profile's periods begin on whole seconds (see limit_w).
         now = self.clock.now().replace(microsecond=0)
+        # OCPP 1.6 §5.13: a transaction for the reserving idTag uses up the reservation.
+        reservation = self.operations.reservation_on(connector_id)
+        reservation_id = None
+        if reservation is not None and reservation.id_tag == id_tag:
+            reservation_id = reservation.reservation_id
+            del self.operations.reservations[reservation_id]
         answer = await self.send(
             call.StartTransaction(
                 connector_id=connector_id,
                 id_tag=id_tag,
                 meter_start=connector.meter_wh,
                 timestamp=ocpp_timestamp(now),
+                reservation_id=reservation_id,
             )
         )
         if answer is None:
@@ -396,6 +410,65 @@ class SimulatedStation:
             self.smart_charging.forget_all()
         logger.info("%s: %s reset", self.station_id, kind.lower())
         await self.disconnect()
+
+    # --- reservations, firmware, diagnostics ------------------------------------------
+
+    def reserve(self, reservation: Reservation) -> str:
+        """ReserveNow.conf status (OCPP 1.6 §5.13); the same reservationId replaces."""
+        connector = self.connectors.get(reservation.connector_id)
+        if connector is None:
+            return "Rejected"  # connector 0 too: ReserveConnectorZeroSupported is not set
+        if reservation.connector_id in self.transactions or connector.ev_plugged:
+            return "Occupied"
+        if not connector.operative:
+            return "Unavailable"
+        other = self.operations.reservation_on(reservation.connector_id)
+        if other is not None and other.reservation_id != reservation.reservation_id:
+            return "Occupied"
+        self.operations.reservations[reservation.reservation_id] = reservation
+        connector.status = "Reserved"
+        return "Accepted"
+
+    async def announce_reservation(self, reservation_id: int) -> None:
+        """StatusNotification Reserved, then end the reservation at its expiryDate."""
+        reservation = self.operations.reservations.get(reservation_id)
+        if reservation is None:
+            return
+        await self.send_status(reservation.connector_id)
+        wait = (reservation.expiry - self.clock.now()).total_seconds()
+        await asyncio.sleep(max(0.0, wait))
+        if self.operations.reservations.get(reservation_id) is reservation:
+            logger.info("%s: reservation %s expired", self.station_id, reservation_id)
+            await self.end_reservation(reservation_id)
+
+    async def end_reservation(self, reservation_id: int) -> None:
+        reservation = self.operations.reservations.pop(reservation_id, None)
+        if reservation is None:
+            return
+        connector = self.connectors[reservation.connector_id]
+        if connector.status == "Reserved":
+            connector.status = "Available" if connector.operative else "Unavailable"
+            await self.send_status(reservation.connector_id)
+
+    async def send_firmware_status(self, status: str) -> None:
+        self.operations.firmware_status = status
+        await self.send(call.FirmwareStatusNotification(status=status))
+
+    async def send_diagnostics_status(self, status: str) -> None:
+        self.operations.diagnostics_status = status
+        await self.send(call.DiagnosticsStatusNotification(status=status))
+
+    async def update_firmware(self) -> None:
+        """OCPP 1.6 §5.19: download, install, and say so at each step."""
+        for status in FIRMWARE_STEPS:
+            await asyncio.sleep(self.config.operation_step_s)
+            await self.send_firmware_status(status)
+
+    async def upload_diagnostics(self) -> None:
+        """OCPP 1.6 §5.9: upload the file named in GetDiagnostics.conf."""
+        for status in DIAGNOSTICS_STEPS:
+            await asyncio.sleep(self.config.operation_step_s)
+            await self.send_diagnostics_status(status)
 
     # --- smart charging ----------------------------------------------------------------
 

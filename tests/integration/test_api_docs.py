@@ -1,9 +1,47 @@
-"""API documentation pages: Swagger UI at /docs, ReDoc at /redoc, the OpenAPI schema."""
+"""API documentation: Swagger UI at /docs, ReDoc at /redoc, and an OpenAPI document in
+which every operation, parameter, response and field is typed and described."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import httpx
 import pytest
+
+from app.main import create_app
+from tests.conftest import make_settings
+
+# The document the server serves, built by the same factory; no server is needed to build
+# it, so each operation and schema becomes its own test case.
+DOCUMENT: dict[str, Any] = create_app(
+    make_settings("sqlite+aiosqlite:///:memory:")).openapi_schema.to_schema()
+TYPED = ("type", "$ref", "oneOf", "anyOf", "allOf")
+OPERATIONS = {
+    f"{method.upper()} {path}": operation
+    for path, item in DOCUMENT["paths"].items()
+    for method, operation in item.items()
+    if isinstance(operation, dict) and "responses" in operation
+}
+
+
+def undocumented_fields(schema: Any, where: str) -> Iterator[str]:
+    """Every property, at any depth, that lacks a type or a description. A ``$ref``
+    property is described by the schema it points to, which is checked on its own."""
+    if not isinstance(schema, dict):
+        return
+    for name, field in (schema.get("properties") or {}).items():
+        at = f"{where}.{name}"
+        if not any(key in field for key in TYPED):
+            yield f"{at}: no type"
+        if "$ref" not in field and not field.get("description"):
+            yield f"{at}: no description"
+        yield from undocumented_fields(field, at)
+    for key in ("items", "additionalProperties"):
+        yield from undocumented_fields(schema.get(key), f"{where}[]")
+    for key in ("oneOf", "anyOf", "allOf"):
+        for branch in schema.get(key) or []:
+            yield from undocumented_fields(branch, where)
 
 
 @pytest.mark.parametrize(("path", "marker"), [("/docs", "swagger-ui"), ("/redoc", "Redoc")])
@@ -18,14 +56,54 @@ async def test_documentation_pages_are_html(
     assert "<title>chargeplan</title>" in response.text
 
 
-async def test_the_schema_lists_every_endpoint_with_descriptions(http: httpx.AsyncClient) -> None:
+async def test_the_served_schema_lists_every_endpoint(http: httpx.AsyncClient) -> None:
     schema = (await http.get("/docs/openapi.json")).json()
 
     assert schema["info"]["title"] == "chargeplan"
+    assert schema["paths"] == DOCUMENT["paths"]
     assert {
         "/stations", "/stations/{station_id}", "/stations/{station_id}/logs",
+        "/stations/{station_id}/charging_profile", "/stations/{station_id}/charging_profiles",
+        "/stations/{station_id}/composite_schedule",
+        "/stations/{station_id}/composite_schedule/preview",
+        "/stations/{station_id}/test_profiles",
         "/id_tags", "/id_tags/{id_tag}", "/audit", "/health",
     } <= set(schema["paths"])
-    station = schema["components"]["schemas"]["StationView"]["properties"]
-    assert "password_hash" not in station
-    assert all(field.get("description") for field in station.values() if "$ref" not in field)
+    assert "password_hash" not in schema["components"]["schemas"]["StationView"]["properties"]
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENT["components"]["schemas"]))
+def test_every_field_of_a_schema_is_typed_and_described(name: str) -> None:
+    schema = DOCUMENT["components"]["schemas"][name]
+
+    assert list(undocumented_fields(schema, name)) == []
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_every_operation_is_summarised_with_its_answers_documented(label: str) -> None:
+    operation = OPERATIONS[label]
+    gaps = [] if operation.get("summary") else ["no summary"]
+    for parameter in operation.get("parameters", []):
+        if not parameter.get("description"):
+            gaps.append(f"parameter {parameter['name']}: no description")
+        if not any(key in parameter.get("schema", {}) for key in TYPED):
+            gaps.append(f"parameter {parameter['name']}: no type")
+    for media in (operation.get("requestBody") or {}).get("content", {}).values():
+        gaps.extend(undocumented_fields(media.get("schema"), "body"))
+    for code, response in operation["responses"].items():
+        if not response.get("description"):
+            gaps.append(f"{code}: no description")
+        for media in (response.get("content") or {}).values():
+            gaps.extend(undocumented_fields(media.get("schema"), code))
+
+    assert gaps == []
+
+
+@pytest.mark.parametrize("label", sorted(label for label in OPERATIONS
+                                         if "{station_id}" in label or "{id_tag}" in label))
+def test_operations_on_one_resource_document_its_absence(label: str) -> None:
+    responses = OPERATIONS[label]["responses"]
+
+    assert "404" in responses
+    assert responses["404"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorView"}

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from app.db.engine import create_engine
 from app.db.migrate import current_revision, downgrade, head_revision, upgrade
-from app.db.models import Base
+from app.db.schema import metadata
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -33,7 +33,7 @@ def schema_diff(url: str) -> list[Any]:
             async with engine.connect() as conn:
                 return await conn.run_sync(
                     lambda sync: compare_metadata(
-                        MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                        MigrationContext.configure(sync, opts={"compare_type": True}), metadata
                     )
                 )
         finally:

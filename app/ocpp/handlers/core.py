@@ -27,12 +27,9 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     async def after() -> None:
         if services.settings.read_configuration_on_boot:
             await read_configuration(ctx)
-        # A charger that rebooted may hold other profiles than the server believes; at
-        # least deliver what is pending and clear what is extra.
-        report = await services.smart_charging.reconcile(ctx.station_id)
-        if report.calls:
-            log.info("%s reconciled after boot: %d calls, %d failures", ctx.station_id,
-                     report.calls, report.failures)
+        # A charger that rebooted may have lost its profiles (OCPP 1.6 does not say it
+        # keeps them): deliver what is pending and verify at once.
+        services.scheduler.station_booted(ctx.station_id)
 
     return Reply(answer, after)
 

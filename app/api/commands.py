@@ -1,0 +1,122 @@
+"""Operator commands: POST /stations/{station_id}/commands/{Action}, one route per action.
+
+One route per OCPP 1.6 action, generated from the list, so the OpenAPI document shows
+each action's own request schema. The status code says whose fault a failure is; the
+body has the same shape whatever happened.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Parameter
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_202_ACCEPTED,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_502_BAD_GATEWAY,
+    HTTP_504_GATEWAY_TIMEOUT,
+)
+
+from app.api.command_schemas import (
+    CommandResponse,
+    LocalListView,
+    ReservationView,
+    command_response,
+    local_list_view,
+    operation_for,
+    reservation_view,
+)
+from app.api.deps import ServicesDep, dependencies
+from app.api.smart_charging import invalid_profile
+from app.services.commands import COMMAND_ACTIONS, CommandResult, UnknownAction
+from app.services.smart_charging import InvalidProfile
+
+StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
+
+_ERROR_STATUS = {
+    "offline": HTTP_409_CONFLICT,
+    "timeout": HTTP_504_GATEWAY_TIMEOUT,
+    "callerror": HTTP_502_BAD_GATEWAY,
+    "invalid_response": HTTP_502_BAD_GATEWAY,
+}
+
+_DESCRIPTION = (
+    "Sends OCPP 1.6 {action}.req with the body as payload, after checking it against the "
+    "official schema (400 naming the field; nothing is sent). 200 with the station's "
+    "CALLRESULT verbatim in `response`; on failure the same body with `status` `error`: "
+    "409 offline (no queueing), 504 timeout, 502 CALLERROR or an answer that broke the "
+    "schema."
+)
+_SMART_CHARGING = (
+    " Goes through the desired-state path like the smart-charging endpoints (stored, "
+    "delivered, mirrored, audited): the reconcile job does not undo it. To an offline "
+    "station: 202, kept and carried out when it reconnects."
+)
+_REMOTE_START = (
+    " A `chargingProfile` (TxProfile without transactionId, errata §3.41) is checked with "
+    "the OCPP 1.6 rules and becomes the desired TxProfile of the transaction it starts."
+)
+
+
+def _status_code(result: CommandResult) -> int:
+    if result.error is None:
+        return HTTP_200_OK
+    if result.pending:
+        return HTTP_202_ACCEPTED
+    return _ERROR_STATUS.get(result.error.kind, HTTP_502_BAD_GATEWAY)
+
+
+def unknown_action(_: Request[Any, Any, Any], exc: UnknownAction) -> Response[dict[str, Any]]:
+    return Response(
+        {"status_code": HTTP_404_NOT_FOUND,
+         "detail": f"unknown action {exc.key!r}; valid actions: {', '.join(exc.valid)}",
+         "extra": [{"key": "action", "message": "not a central-system action of OCPP 1.6",
+                    "valid_actions": list(exc.valid)}]},
+        status_code=HTTP_404_NOT_FOUND, media_type=MediaType.JSON)
+
+
+def _command_route(action: str) -> HTTPRouteHandler:
+    async def send_command(services: ServicesDep, station_id: StationIdPath,
+                           data: dict[str, Any]) -> Response[CommandResponse]:
+        result = await services.commands.send(station_id, action, data)
+        return Response(command_response(result), status_code=_status_code(result))
+
+    description = _DESCRIPTION.format(action=action)
+    if action in ("SetChargingProfile", "ClearChargingProfile"):
+        description += _SMART_CHARGING
+    if action == "RemoteStartTransaction":
+        description += _REMOTE_START
+    return post(f"/commands/{action}", summary=f"Send {action}", description=description,
+                operation_class=operation_for(action), operation_id=f"command{action}",
+                name=f"command-{action}", status_code=HTTP_200_OK)(send_command)
+
+
+@post("/commands/{action:str}", include_in_schema=False, status_code=HTTP_404_NOT_FOUND)
+async def unknown_command(action: str) -> None:
+    raise UnknownAction(action)
+
+
+@get("/reservations", summary="Reservations sent with ReserveNow and what became of them")
+async def reservations(services: ServicesDep,
+                       station_id: StationIdPath) -> list[ReservationView]:
+    now = services.clock()
+    return [reservation_view(r, now) for r in await services.commands.reservations(station_id)]
+
+
+@get("/local_list", summary="The station's local authorization list version")
+async def local_list(services: ServicesDep, station_id: StationIdPath) -> LocalListView:
+    return local_list_view(station_id, await services.commands.local_list_version(station_id))
+
+
+commands_router = Router(
+    path="/stations/{station_id:str}",
+    route_handlers=[*(_command_route(a) for a in COMMAND_ACTIONS), unknown_command,
+                    reservations, local_list],
+    dependencies=dependencies,
+    tags=["commands"],
+    exception_handlers={InvalidProfile: invalid_profile, UnknownAction: unknown_action},
+)

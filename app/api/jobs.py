@@ -1,0 +1,113 @@
+"""/jobs (recent job runs, run one now) and /stations/{id}/verification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+from msgspec import Meta
+
+from app.api.deps import ServicesDep, dependencies
+from app.db.fleet_models import JobRun, Verification
+
+
+class JobRunView(msgspec.Struct, kw_only=True):
+    id: Annotated[int, Meta(description="Run id; audit_log.job_run_id links its calls")]
+    job: Annotated[str, Meta(description="reconcile or verify")]
+    trigger: Annotated[str, Meta(description="interval, boot, after-reconcile, api, plan...")]
+    started_at: datetime
+    finished_at: Annotated[datetime | None, Meta(description="null while running")]
+    outcome: Annotated[str, Meta(description="running, ok, partial (some calls failed), "
+                                             "failed (the job raised)")]
+    stations: Annotated[int, Meta(description="Stations touched")]
+    calls: Annotated[int, Meta(description="OCPP calls made")]
+    failures: Annotated[int, Meta(description="Calls that failed")]
+    detail: Annotated[dict[str, Any] | None, Meta(description="Per-run details")]
+
+
+class RunRequested(msgspec.Struct, kw_only=True):
+    job: str
+    station_ids: Annotated[list[str] | None, Meta(description="null = every station")]
+    message: str
+
+
+class ComparisonView(msgspec.Struct, kw_only=True):
+    connector_id: int
+    at: datetime
+    outcome: Annotated[str, Meta(description="match, drift, unverifiable or error")]
+    matches: Annotated[bool | None, Meta(description="null when there was nothing to "
+                                                     "compare")]
+    expected: Annotated[dict[str, Any] | None, Meta(
+        description="Composite computed from the profiles the station acknowledged")]
+    reported: Annotated[dict[str, Any] | None, Meta(
+        description="GetCompositeSchedule.conf as the station sent it")]
+    error: str | None
+    job_run_id: int | None
+
+
+class VerificationView(msgspec.Struct, kw_only=True):
+    station_id: str
+    state: Annotated[str | None, Meta(
+        description="verified, drift, drift_unresolved, unverifiable; null = never verified")]
+    last_verified_at: datetime | None
+    drift_repairs: Annotated[int, Meta(description="Repairs since it last verified clean")]
+    connectors: Annotated[list[ComparisonView], Meta(
+        description="The last comparison of each connector (0 = whole station)")]
+
+
+def job_run_view(row: JobRun) -> JobRunView:
+    return JobRunView(id=row.id, job=row.job, trigger=row.trigger, started_at=row.started_at,
+                      finished_at=row.finished_at, outcome=row.outcome, stations=row.stations,
+                      calls=row.calls, failures=row.failures, detail=row.detail)
+
+
+def comparison_view(row: Verification) -> ComparisonView:
+    matches = {"match": True, "drift": False}.get(row.outcome)
+    return ComparisonView(connector_id=row.connector_id, at=row.at, outcome=row.outcome,
+                          matches=matches, expected=row.expected, reported=row.reported,
+                          error=row.error, job_run_id=row.job_run_id)
+
+
+class JobsController(Controller):
+    path = "/jobs"
+    tags = ["jobs"]
+    dependencies = dependencies
+
+    @get("/", summary="Recent job runs, newest first")
+    async def list_runs(
+        self, services: ServicesDep,
+        limit: Annotated[int, Parameter(ge=1, le=500, description="How many")] = 50,
+        job: Annotated[Literal["reconcile", "verify"] | None, Parameter(
+            description="Only this job")] = None,
+    ) -> list[JobRunView]:
+        return [job_run_view(r) for r in await services.job_runs.recent(limit, job)]
+
+    @post("/{job:str}/run", status_code=HTTP_202_ACCEPTED,
+          summary="Run reconcile or verify now (for all stations or the ones listed)")
+    async def run_now(
+        self, services: ServicesDep,
+        job: Annotated[Literal["reconcile", "verify"], Parameter(description="Which job")],
+        station_id: Annotated[list[str] | None, Parameter(
+            description="Stations to include (repeat the parameter); default all")] = None,
+    ) -> RunRequested:
+        services.scheduler.run_job(job, station_id, "api")
+        return RunRequested(job=job, station_ids=station_id,
+                            message=f"{job} started; see GET /jobs")
+
+
+class VerificationController(Controller):
+    path = "/stations/{station_id:str}/verification"
+    tags = ["jobs"]
+    dependencies = dependencies
+
+    @get("/", summary="The last composite-schedule comparison of a station")
+    async def verification(self, services: ServicesDep, station_id: str) -> VerificationView:
+        station, rows = await services.verification.latest(station_id)
+        return VerificationView(
+            station_id=station.id, state=station.verification_state,
+            last_verified_at=station.last_verified_at, drift_repairs=station.drift_repairs,
+            connectors=[comparison_view(r) for r in rows])

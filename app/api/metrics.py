@@ -1,0 +1,77 @@
+"""GET /metrics in the Prometheus text exposition format (version 0.0.4)."""
+
+from __future__ import annotations
+
+from litestar import MediaType, Response, get
+from sqlalchemy import func, select
+
+from app.api.deps import ServicesDep, dependencies
+from app.db.models import DesiredProfile
+from app.services.container import Services
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class _Text:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def metric(self, name: str, kind: str, help_text: str,
+               samples: list[tuple[dict[str, str], float]]) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+            self.lines.append(f"{name}{{{rendered}}} {value:g}" if rendered
+                              else f"{name} {value:g}")
+
+
+async def render(services: Services) -> str:
+    status = services.status
+    out = _Text()
+    out.metric("chargeplan_connected_stations", "gauge",
+               "Stations whose websocket this process holds",
+               [({}, status.connected_stations())])
+    out.metric("chargeplan_ocpp_calls_total", "counter",
+               "Server-initiated OCPP calls by action and outcome",
+               [({"action": a, "outcome": o}, n) for (a, o), n in
+                sorted(status.call_counts().items())])
+    async with services.db.uow() as session:
+        states = (await session.execute(
+            select(DesiredProfile.state, func.count()).group_by(DesiredProfile.state))).all()
+    counts = {"pending": 0, "accepted": 0, "rejected": 0, "error": 0, "failed": 0}
+    counts.update({state: n for state, n in states})
+    out.metric("chargeplan_deliveries", "gauge", "Desired profiles by delivery state",
+               [({"state": s}, n) for s, n in sorted(counts.items())])
+    out.metric("chargeplan_delivery_retries_total", "counter",
+               "Deliveries that were a retry of a failed one",
+               [({}, services.smart_charging.retries)])
+    drift = services.verification.stats
+    out.metric("chargeplan_drift_found_total", "counter",
+               "Connectors whose reported composite differed from the expected one",
+               [({}, drift.found)])
+    out.metric("chargeplan_drift_repaired_total", "counter",
+               "Drifts gone after a repair", [({}, drift.repaired)])
+    out.metric("chargeplan_drift_unresolved_total", "counter",
+               "Stations marked drift_unresolved", [({}, drift.unresolved)])
+    jobs = services.job_runs.stats
+    out.metric("chargeplan_job_runs_total", "counter", "Job runs by job",
+               [({"job": j}, n) for j, n in sorted(jobs.runs.items())])
+    out.metric("chargeplan_job_failures_total", "counter", "Job runs that raised",
+               [({"job": j}, n) for j, n in sorted(jobs.failures.items())])
+    out.metric("chargeplan_job_duration_seconds_total", "counter",
+               "Time spent in job runs by job",
+               [({"job": j}, s) for j, s in sorted(jobs.seconds.items())])
+    out.metric("chargeplan_audit_rows_written_total", "counter",
+               "Audit rows written to the database", [({}, status.audit_rows_written())])
+    out.metric("chargeplan_audit_queue_depth", "gauge",
+               "Audit rows waiting to be written", [({}, status.audit_queue_depth())])
+    return "\n".join(out.lines) + "\n"
+
+
+@get("/metrics", summary="Prometheus metrics", tags=["operations"], dependencies=dependencies,
+     media_type=MediaType.TEXT)
+async def metrics(services: ServicesDep) -> Response[str]:
+    return Response(await render(services), media_type="text/plain; version=0.0.4")

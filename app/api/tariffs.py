@@ -1,0 +1,83 @@
+"""/tariffs: time-of-use tariffs in local time, regenerated into TxDefaultProfiles daily."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post, put
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.api.deps import ServicesDep, dependencies
+from app.api.plan_schemas import (
+    PricesBody,
+    TariffBody,
+    TariffPreview,
+    TariffView,
+    tariff_view,
+)
+from app.domain import tariffs as tou
+from app.services.errors import Invalid
+
+TariffIdPath = Annotated[int, Parameter(description="The tariff's id")]
+
+
+class TariffController(Controller):
+    path = "/tariffs"
+    tags = ["tariffs"]
+    dependencies = dependencies
+
+    @post("/", summary="Create a time-of-use tariff", status_code=HTTP_201_CREATED,
+          description="Generates today's and tomorrow's TxDefaultProfile (Absolute, from local "
+          "midnight) for every target at once, and again every day at 00:05 local time.")
+    async def create_tariff(self, services: ServicesDep,
+                            data: JSONBody[TariffBody]) -> TariffView:
+        result = await services.tariffs.create(data.to_service())
+        return tariff_view(result.tariff, result.outcome)
+
+    @get("/", summary="List tariffs")
+    async def list_tariffs(self, services: ServicesDep) -> list[TariffView]:
+        return [tariff_view(t) for t in await services.tariffs.list_all()]
+
+    @get("/{tariff_id:int}", summary="One tariff")
+    async def get_tariff(self, services: ServicesDep, tariff_id: TariffIdPath) -> TariffView:
+        return tariff_view(await services.tariffs.get(tariff_id))
+
+    @put("/{tariff_id:int}", summary="Replace a tariff")
+    async def replace_tariff(self, services: ServicesDep, tariff_id: TariffIdPath,
+                             data: JSONBody[TariffBody]) -> TariffView:
+        result = await services.tariffs.replace(tariff_id, data.to_service())
+        return tariff_view(result.tariff, result.outcome)
+
+    @delete("/{tariff_id:int}", summary="Delete a tariff and clear it from its stations",
+            status_code=HTTP_204_NO_CONTENT)
+    async def delete_tariff(self, services: ServicesDep, tariff_id: TariffIdPath) -> None:
+        await services.tariffs.delete(tariff_id)
+
+    @post("/{tariff_id:int}/prices", summary="Day-ahead hourly prices for one local date",
+          status_code=200)
+    async def set_prices(self, services: ServicesDep, tariff_id: TariffIdPath,
+                         data: JSONBody[PricesBody]) -> TariffView:
+        result = await services.tariffs.set_prices(tariff_id, data.date, data.prices)
+        return tariff_view(result.tariff, result.outcome)
+
+    @get("/{tariff_id:int}/preview", summary="The profile generated for a local date")
+    async def preview_tariff(
+        self, services: ServicesDep, tariff_id: TariffIdPath,
+        date: Annotated[str | None, Parameter(
+            description="Local YYYY-MM-DD the profile starts; default: today")] = None,
+    ) -> TariffPreview:
+        day = None
+        if date is not None:
+            try:
+                day = tou.parse_date(date)
+            except tou.TariffError as exc:
+                raise Invalid(exc.field, exc.rule) from None
+        profile = await services.tariffs.profile(tariff_id, day)
+        start = profile.schedule.start_schedule
+        assert start is not None  # always set by the generator
+        tariff = await services.tariffs.get(tariff_id)
+        local = start.astimezone(tou.zone(tariff.timezone)).date()
+        body = profile.to_ocpp()
+        del body["chargingProfileId"]  # allocated per station
+        return TariffPreview(tariff_id=tariff_id, date=local.isoformat(), profile=body)

@@ -1,0 +1,9 @@
+"""Every table of the database: import this to get the complete ``metadata``."""
+
+from __future__ import annotations
+
+from app.db import fleet_models, models
+
+metadata = models.Base.metadata
+
+__all__ = ["fleet_models", "metadata", "models"]

@@ -1,0 +1,337 @@
+"""Operator commands: every CALL OCPP 1.6 lets the central system send, on request.
+
+The payload is validated against the official schema before anything is sent. One-off
+commands go straight to the station and fail at once when it is offline (no queue);
+SetChargingProfile and ClearChargingProfile go through the desired-state path of
+:class:`SmartChargingService`, so the reconcile job neither undoes nor repeats them.
+What the station reports back is kept where it belongs: configuration values,
+reservations, the local list version, remote-start profiles.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import Clock, utcnow
+from app.db.engine import Database
+from app.db.models import LocalListVersion, Reservation
+from app.domain.profiles import ChargingProfile, ProfileFormatError
+from app.domain.validation import validate_profile
+from app.domain.violations import Violation
+from app.services.errors import Invalid, NotFound
+from app.services.ports import CallErrorReceived, ChargerGateway, StationCallError
+from app.services.remote_start import RemoteStartService
+from app.services.smart_charging import InvalidProfile, Outcome, SmartChargingService
+from app.services.stations import StationService
+from app.timefmt import parse_timestamp
+
+log = logging.getLogger("chargeplan.commands")
+
+# OCPP 1.6 §5: every message the central system sends (Core, FirmwareManagement,
+# LocalAuthListManagement, Reservation, RemoteTrigger, SmartCharging).
+COMMAND_ACTIONS = (
+    "CancelReservation", "ChangeAvailability", "ChangeConfiguration", "ClearCache",
+    "ClearChargingProfile", "DataTransfer", "GetCompositeSchedule", "GetConfiguration",
+    "GetDiagnostics", "GetLocalListVersion", "RemoteStartTransaction",
+    "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList", "SetChargingProfile",
+    "TriggerMessage", "UnlockConnector", "UpdateFirmware",
+)
+
+# Checks a request payload against the action's OCPP 1.6 schema; raises Invalid naming
+# the field. The OCPP adapter provides it (app.main wires it in).
+RequestValidator = Callable[[str, Mapping[str, Any]], None]
+
+_CALLERROR_REASON = re.compile(r"^CALLERROR (\w+): (.*)$", re.DOTALL)
+
+
+class UnknownAction(NotFound):
+    def __init__(self, action: str) -> None:
+        super().__init__("action", action)
+        self.valid = COMMAND_ACTIONS
+
+
+@dataclass
+class CommandError:
+    """Why a command produced no CALLRESULT (or, for desired state, is not yet delivered).
+
+    kind: callerror | timeout | offline | invalid_response.
+    """
+
+    kind: str
+    reason: str
+    code: str | None = None
+    description: str | None = None
+    details: Any = None
+
+
+@dataclass
+class CommandResult:
+    status: str  # success: the station answered with a CALLRESULT; error: it did not
+    station_id: str
+    action: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None = None
+    error: CommandError | None = None
+    # SetChargingProfile/ClearChargingProfile to an offline station: stored, carried out
+    # when it reconnects.
+    pending: bool = False
+    warnings: list[str] = field(default_factory=list)
+    desired_profile_id: int | None = None
+    remote_start_id: int | None = None
+
+
+def call_error(exc: StationCallError) -> CommandError:
+    if isinstance(exc, CallErrorReceived):
+        return CommandError(exc.kind, exc.reason, exc.code, exc.description, exc.details)
+    return CommandError(exc.kind, exc.reason)
+
+
+def _outcome_error(outcome: Outcome) -> CommandError:
+    """The smart-charging service reports failures as text; recover the kind."""
+    reason = outcome.error or outcome.message
+    if outcome.status == "pending" or reason == "station offline":
+        return CommandError("offline", "station offline")
+    if reason.startswith("no answer within"):
+        return CommandError("timeout", reason)
+    found = _CALLERROR_REASON.match(reason)
+    if found:
+        return CommandError("callerror", reason, found.group(1), found.group(2))
+    return CommandError("invalid_response", reason)
+
+
+def _reprefixed(exc: InvalidProfile, prefix: str) -> InvalidProfile:
+    def rename(path: str) -> str:
+        return prefix + path[len("profile"):] if path.startswith("profile") else path
+
+    return InvalidProfile([Violation(rename(v.path), v.rule, v.reference)
+                           for v in exc.violations])
+
+
+class CommandService:
+    def __init__(self, db: Database, gateway: ChargerGateway, *, stations: StationService,
+                 smart_charging: SmartChargingService, remote_starts: RemoteStartService,
+                 validate: RequestValidator, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._stations = stations
+        self._smart = smart_charging
+        self._remote_starts = remote_starts
+        self._validate = validate
+        self._clock = clock
+        self._special: dict[str, Callable[[str, dict[str, Any]], Awaitable[CommandResult]]] = {
+            "SetChargingProfile": self._set_charging_profile,
+            "ClearChargingProfile": self._clear_charging_profile,
+            "RemoteStartTransaction": self._remote_start,
+        }
+        self._side_effects: dict[
+            str, Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None]]] = {
+            "GetConfiguration": self._configuration_read,
+            "ChangeConfiguration": self._configuration_changed,
+            "ReserveNow": self._reserved,
+            "CancelReservation": self._reservation_cancelled,
+            "SendLocalList": self._local_list_sent,
+            "GetLocalListVersion": self._local_list_version,
+        }
+
+    async def send(self, station_id: str, action: str, payload: Mapping[str, Any]
+                   ) -> CommandResult:
+        """Validate, send and record one command; raises NotFound/Invalid before sending."""
+        if action not in COMMAND_ACTIONS:
+            raise UnknownAction(action)
+        await self._stations.get(station_id)
+        request = dict(payload)
+        self._validate(action, request)
+        special = self._special.get(action)
+        if special is not None:
+            return await special(station_id, request)
+        return await self._plain(station_id, action, request)
+
+    async def _plain(self, station_id: str, action: str, request: dict[str, Any]
+                     ) -> CommandResult:
+        try:
+            answer = await self._gateway.call(station_id, action, request)
+        except StationCallError as exc:
+            log.info("%s to %s failed: %s", action, station_id, exc.reason)
+            return CommandResult("error", station_id, action, request, error=call_error(exc))
+        side_effect = self._side_effects.get(action)
+        if side_effect is not None:
+            await side_effect(station_id, request, answer)
+        return CommandResult("success", station_id, action, request, response=answer)
+
+    # --- desired state -----------------------------------------------------------------
+    async def _set_charging_profile(self, station_id: str, request: dict[str, Any]
+                                    ) -> CommandResult:
+        try:
+            submitted = await self._smart.submit(
+                station_id, request["connectorId"], request["csChargingProfiles"],
+                source="command")
+        except InvalidProfile as exc:
+            raise _reprefixed(exc, "csChargingProfiles") from None
+        return self._desired_result(station_id, "SetChargingProfile", request,
+                                    submitted.outcome, submitted.warnings,
+                                    submitted.desired_id)
+
+    async def _clear_charging_profile(self, station_id: str, request: dict[str, Any]
+                                      ) -> CommandResult:
+        try:
+            cleared = await self._smart.clear(
+                station_id, profile_id=request.get("id"),
+                connector_id=request.get("connectorId"),
+                purpose=request.get("chargingProfilePurpose"),
+                stack_level=request.get("stackLevel"))
+        except Invalid as exc:
+            names = {"profile_id": "id", "connector_id": "connectorId",
+                     "purpose": "chargingProfilePurpose", "stack_level": "stackLevel"}
+            raise Invalid(names.get(exc.field, exc.field), exc.rule) from None
+        return self._desired_result(station_id, "ClearChargingProfile", request,
+                                    cleared.outcome, [], None)
+
+    @staticmethod
+    def _desired_result(station_id: str, action: str, request: dict[str, Any],
+                        outcome: Outcome, warnings: list[str], desired_id: int | None
+                        ) -> CommandResult:
+        if outcome.answer is not None and outcome.status in ("success", "rejected"):
+            return CommandResult("success", station_id, action, request,
+                                 response=outcome.answer, warnings=warnings,
+                                 desired_profile_id=desired_id)
+        return CommandResult("error", station_id, action, request,
+                             error=_outcome_error(outcome),
+                             pending=outcome.status == "pending", warnings=warnings,
+                             desired_profile_id=desired_id)
+
+    # --- remote start with a TxProfile -------------------------------------------------
+    async def _remote_start(self, station_id: str, request: dict[str, Any]) -> CommandResult:
+        action = "RemoteStartTransaction"
+        profile_json = request.get("chargingProfile")
+        if profile_json is None:
+            return await self._plain(station_id, action, request)
+        warnings = await self._check_remote_start_profile(station_id, request, profile_json)
+        remote_start_id = await self._remote_starts.remember(
+            station_id, request.get("connectorId"), request["idTag"], profile_json)
+        try:
+            answer = await self._gateway.call(station_id, action, request)
+        except StationCallError as exc:
+            await self._remote_starts.answered(remote_start_id, None)
+            return CommandResult("error", station_id, action, request, error=call_error(exc),
+                                 warnings=warnings)
+        await self._remote_starts.answered(remote_start_id, answer.get("status"))
+        kept = answer.get("status") == "Accepted"
+        row = await self._remote_starts.get(remote_start_id) if kept else None
+        return CommandResult("success", station_id, action, request, response=answer,
+                             warnings=warnings,
+                             remote_start_id=remote_start_id if kept else None,
+                             desired_profile_id=row.desired_profile_id if row else None)
+
+    async def _check_remote_start_profile(self, station_id: str, request: dict[str, Any],
+                                          profile_json: Mapping[str, Any]) -> list[str]:
+        view = await self._smart.station_view(station_id)
+        if view.smart_charging is False:
+            raise Invalid("chargingProfile", "the station's SupportedFeatureProfiles lacks "
+                          "SmartCharging (OCPP 1.6 §9.1)")
+        try:
+            profile = ChargingProfile.from_ocpp(profile_json)
+        except ProfileFormatError as exc:
+            raise InvalidProfile([v.prefixed("chargingProfile")
+                                  for v in exc.violations]) from None
+        # OCPP 1.6 errata §3.41: a TxProfile without transactionId; with no connectorId
+        # the station picks one, so check it as if for connector 1.
+        connector_id = request.get("connectorId") or 1
+        violations = validate_profile(profile, connector_id, view.limits, in_remote_start=True)
+        if violations:
+            raise InvalidProfile([v.prefixed("chargingProfile") for v in violations])
+        return view.warnings
+
+    # --- what the station reports back ---------------------------------------------------
+    async def _configuration_read(self, station_id: str, request: dict[str, Any],
+                                  answer: dict[str, Any]) -> None:
+        keys = answer.get("configurationKey") or []
+        if request.get("key"):
+            # A partial read updates what is known; other keys keep their last value.
+            station = await self._stations.get(station_id)
+            merged = {**(station.configuration or {}),
+                      **{k["key"]: {"value": k.get("value"), "readonly": k.get("readonly")}
+                         for k in keys}}
+            keys = [{"key": k, **v} for k, v in merged.items()]
+        await self._stations.store_configuration(station_id, keys,
+                                                 answer.get("unknownKey") or [])
+
+    async def _configuration_changed(self, station_id: str, request: dict[str, Any],
+                                     answer: dict[str, Any]) -> None:
+        # OCPP 1.6 §5.3: Accepted means applied; RebootRequired means not yet in effect.
+        if answer.get("status") != "Accepted":
+            return
+        station = await self._stations.get(station_id)
+        config = dict(station.configuration or {})
+        previous = config.get(request["key"]) or {}
+        config[request["key"]] = {"value": request["value"],
+                                  "readonly": previous.get("readonly", False)}
+        await self._stations.store_configuration(
+            station_id, [{"key": k, **v} for k, v in config.items()], [])
+
+    async def _reserved(self, station_id: str, request: dict[str, Any],
+                        answer: dict[str, Any]) -> None:
+        now = self._clock()
+        values = {
+            "connector_id": request["connectorId"], "id_tag": request["idTag"],
+            "parent_id_tag": request.get("parentIdTag"),
+            "expiry_date": parse_timestamp(request["expiryDate"]),
+            "status": answer["status"], "updated_at": now,
+        }
+        async with self._db.uow() as session:
+            row = await session.get(Reservation, (station_id, request["reservationId"]))
+            if row is None:
+                session.add(Reservation(station_id=station_id,
+                                        reservation_id=request["reservationId"],
+                                        created_at=now, **values))
+            else:
+                # OCPP 1.6 §5.13: the same reservationId replaces the reservation.
+                for key, value in values.items():
+                    setattr(row, key, value)
+
+    async def _reservation_cancelled(self, station_id: str, request: dict[str, Any],
+                                     answer: dict[str, Any]) -> None:
+        if answer.get("status") != "Accepted":
+            return
+        async with self._db.uow() as session:
+            row = await session.get(Reservation, (station_id, request["reservationId"]))
+            if row is not None:
+                row.status = "Cancelled"
+                row.updated_at = self._clock()
+
+    async def _local_list_sent(self, station_id: str, request: dict[str, Any],
+                               answer: dict[str, Any]) -> None:
+        if answer.get("status") == "Accepted":
+            await self._store_list_version(station_id, request["listVersion"])
+
+    async def _local_list_version(self, station_id: str, request: dict[str, Any],
+                                  answer: dict[str, Any]) -> None:
+        await self._store_list_version(station_id, answer["listVersion"])
+
+    async def _store_list_version(self, station_id: str, version: int) -> None:
+        async with self._db.uow() as session:
+            row = await session.get(LocalListVersion, station_id)
+            if row is None:
+                session.add(LocalListVersion(station_id=station_id, list_version=version,
+                                             updated_at=self._clock()))
+            else:
+                row.list_version = version
+                row.updated_at = self._clock()
+
+    # --- reading it back -----------------------------------------------------------------
+    async def reservations(self, station_id: str) -> list[Reservation]:
+        await self._stations.get(station_id)
+        async with self._db.uow() as session:
+            rows = await session.scalars(select(Reservation).where(
+                Reservation.station_id == station_id).order_by(Reservation.reservation_id))
+            return list(rows.all())
+
+    async def local_list_version(self, station_id: str) -> LocalListVersion | None:
+        await self._stations.get(station_id)
+        async with self._db.uow() as session:
+            return await session.get(LocalListVersion, station_id)

@@ -1,0 +1,183 @@
+"""Verification: does the station apply what it acknowledged?
+
+Chargers answer Accepted and apply nothing, forget their profiles on a reboot, or apply
+another purpose than asked (field reports in the OCPP community). The only proof a 1.6
+central system can get is GetCompositeSchedule (OCPP 1.6 §5.7): the station's own
+answer to "what will you draw", compared with the composite the server computes from the
+profiles the station acknowledged. A difference is drift; it is repaired by re-pushing
+the desired profiles (Set replaces by id, extras are cleared afterwards, so no connector
+is ever unlimited in between), at most ``max_repairs`` times.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import Clock, utcnow
+from app.db.engine import Database
+from app.db.fleet_models import Verification
+from app.db.models import DesiredProfile, Station
+from app.domain.composite import schedules_match
+from app.domain.profiles import ChargingRateUnit
+from app.services.errors import NotFound
+from app.services.ports import ChargerGateway, StationCallError, StationOffline
+from app.services.smart_charging import SmartChargingService
+from app.timefmt import parse_timestamp
+
+log = logging.getLogger("chargeplan.verification")
+
+
+@dataclass
+class VerifyReport:
+    station_id: str
+    state: str  # verified, drift, drift_unresolved, unverifiable, error, skipped
+    calls: int = 0
+    failures: int = 0
+    drift_found: int = 0
+    repairs: int = 0
+    connectors: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class DriftStats:
+    found: int = 0
+    repaired: int = 0
+    unresolved: int = 0
+
+
+class VerificationService:
+    def __init__(self, db: Database, gateway: ChargerGateway, smart: SmartChargingService, *,
+                 window_s: int, max_repairs: int, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._smart = smart
+        self._window = window_s
+        self._max_repairs = max_repairs
+        self._clock = clock
+        self.stats = DriftStats()
+
+    async def has_desired(self, station_id: str) -> bool:
+        async with self._db.uow() as session:
+            found = await session.scalar(select(DesiredProfile.id).where(
+                DesiredProfile.station_id == station_id).limit(1))
+        return found is not None
+
+    async def verify(self, station_id: str, job_run_id: int | None = None) -> VerifyReport:
+        """Compare, and repair drift until it is gone or the repairs are used up."""
+        report = await self._compare(station_id, job_run_id)
+        while report.state == "drift":
+            repairs = await self._repairs(station_id)
+            if repairs >= self._max_repairs:
+                report.state = "drift_unresolved"
+                self.stats.unresolved += 1
+                log.warning("%s: drift unresolved after %d repairs", station_id, repairs)
+                break
+            await self._set_state(station_id, "drift", repairs=repairs + 1)
+            log.info("%s: drift found, re-pushing its desired profiles (repair %d of %d)",
+                     station_id, repairs + 1, self._max_repairs)
+            repair = await self._smart.reconcile(station_id, force=True, push_all=True)
+            report.repairs += 1
+            report.calls += repair.calls
+            report.failures += repair.failures
+            again = await self._compare(station_id, job_run_id)
+            again.calls += report.calls
+            again.failures += report.failures
+            again.drift_found += report.drift_found
+            again.repairs = report.repairs
+            if again.state != "drift":
+                self.stats.repaired += 1
+            report = again
+        if report.state in ("verified", "drift_unresolved", "unverifiable"):
+            await self._set_state(station_id, report.state,
+                                  repairs=0 if report.state == "verified" else None)
+        return report
+
+    async def _compare(self, station_id: str, job_run_id: int | None) -> VerifyReport:
+        view = await self._smart.station_view(station_id)
+        units = view.limits.allowed_units
+        unit = ChargingRateUnit.A if units and ChargingRateUnit.W not in units else (
+            ChargingRateUnit.W)
+        report = VerifyReport(station_id, "verified")
+        for connector_id in range(0, view.number_of_connectors + 1):
+            request = {"connectorId": connector_id, "duration": self._window,
+                       "chargingRateUnit": unit.value}
+            now = self._clock()
+            report.calls += 1
+            try:
+                answer = await self._gateway.call(station_id, "GetCompositeSchedule", request)
+            except StationOffline:
+                report.state = "error"
+                report.failures += 1
+                return report
+            except StationCallError as exc:
+                report.failures += 1
+                report.state = "error"
+                await self._record(station_id, connector_id, "error", None, None, exc.reason,
+                                   job_run_id)
+                report.connectors[connector_id] = "error"
+                continue
+            if answer.get("status") != "Accepted":
+                # OCPP 1.6 §5.7: Rejected = the station cannot report. Not retried in a loop.
+                await self._record(station_id, connector_id, "unverifiable", None, answer,
+                                   None, job_run_id)
+                report.state = "unverifiable"
+                report.connectors[connector_id] = "unverifiable"
+                return report
+            stamp = answer.get("scheduleStart") or (
+                answer.get("chargingSchedule") or {}).get("startSchedule")
+            start = parse_timestamp(stamp) if stamp else now
+            expected = await self._smart.expected(station_id, connector_id, start,
+                                                  self._window, unit, from_desired=True,
+                                                  accepted_only=True)
+            matches = schedules_match(answer, expected)
+            outcome = "match" if matches else "drift"
+            await self._record(station_id, connector_id, outcome, expected, answer, None,
+                               job_run_id)
+            report.connectors[connector_id] = outcome
+            if not matches:
+                report.drift_found += 1
+                self.stats.found += 1
+                if report.state == "verified":
+                    report.state = "drift"
+        return report
+
+    async def _record(self, station_id: str, connector_id: int, outcome: str,
+                      expected: dict[str, Any] | None, reported: dict[str, Any] | None,
+                      error: str | None, job_run_id: int | None) -> None:
+        async with self._db.uow() as session:
+            session.add(Verification(station_id=station_id, connector_id=connector_id,
+                                     at=self._clock(), outcome=outcome, expected=expected,
+                                     reported=reported, error=error, job_run_id=job_run_id))
+
+    async def _repairs(self, station_id: str) -> int:
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id)
+            return station.drift_repairs if station is not None else 0
+
+    async def _set_state(self, station_id: str, state: str, *, repairs: int | None) -> None:
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id)
+            if station is None:
+                return
+            station.verification_state = state
+            station.last_verified_at = self._clock()
+            if repairs is not None:
+                station.drift_repairs = repairs
+
+    async def latest(self, station_id: str) -> tuple[Station, list[Verification]]:
+        """The station's state and the last comparison of each connector."""
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id)
+            if station is None:
+                raise NotFound("station", station_id)
+            rows = (await session.scalars(
+                select(Verification).where(Verification.station_id == station_id)
+                .order_by(Verification.id.desc()).limit(50))).all()
+        latest: dict[int, Verification] = {}
+        for row in rows:
+            latest.setdefault(row.connector_id, row)
+        return station, [latest[c] for c in sorted(latest)]

@@ -1,0 +1,70 @@
+"""Reconcile job: make every station this process holds match its desired profiles, then
+verify the ones where something changed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import select, union
+
+from app.db.models import DesiredProfile, InstalledProfileRecord
+from app.services.container import Services
+
+log = logging.getLogger("chargeplan.jobs")
+
+
+async def stations_with_profiles(services: Services) -> set[str]:
+    """Stations with desired or installed profiles: the only ones reconcile can touch."""
+    query = union(select(DesiredProfile.station_id), select(InstalledProfileRecord.station_id))
+    async with services.db.uow() as session:
+        return set((await session.scalars(query)).all())
+
+
+async def reconcile_stations(services: Services, station_ids: Iterable[str] | None,
+                             trigger: str, *, force: bool = False) -> None:
+    """One job run over the given stations (None: every station this process holds)."""
+    connected = set(services.gateway.connected_station_ids())
+    targets = connected if station_ids is None else connected & set(station_ids)
+    targets &= await stations_with_profiles(services)
+    if not targets and trigger == "interval":
+        return  # nothing to do; an empty run is not worth a row every minute
+    async with services.job_runs.run("reconcile", trigger) as run:
+        changed = []
+        for station_id in sorted(targets):
+            report = await services.smart_charging.reconcile(station_id, force=force)
+            run.stations += 1
+            run.calls += report.calls
+            run.failures += report.failures
+            if report.calls:
+                changed.append(station_id)
+        run.detail["changed"] = changed
+    if changed:
+        # Verify what changed: an Accepted is not proof that the limit applies.
+        await verify_stations(services, changed, "after-reconcile")
+
+
+async def verify_stations(services: Services, station_ids: Iterable[str] | None,
+                          trigger: str) -> None:
+    connected = set(services.gateway.connected_station_ids())
+    targets = connected if station_ids is None else connected & set(station_ids)
+    targets = {s for s in targets if await services.verification.has_desired(s)}
+    if not targets and trigger == "interval":
+        return
+    async with services.job_runs.run("verify", trigger) as run:
+        states: dict[str, str] = {}
+        for station_id in sorted(targets):
+            report = await services.verification.verify(station_id, run.run_id)
+            run.stations += 1
+            run.calls += report.calls
+            run.failures += report.failures
+            states[station_id] = report.state
+        run.detail["states"] = states
+
+
+async def after_boot(services: Services, station_id: str) -> None:
+    """A station that booted may have lost its profiles: deliver what is pending or
+    failed, then verify at once (the repair re-pushes on any difference)."""
+    await reconcile_stations(services, [station_id], "boot", force=True)
+    if await services.verification.has_desired(station_id):
+        await verify_stations(services, [station_id], "boot")

@@ -1,0 +1,86 @@
+"""The APScheduler 3.x scheduler of one server process.
+
+Each process schedules work only for the stations whose websocket it holds (a job store
+is never shared between processes: APScheduler 3 does not support that); jobs are
+in memory and re-created from the database at start (tariffs) or are intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from app.services.container import Services
+from jobs.reconcile import after_boot, reconcile_stations, verify_stations
+
+log = logging.getLogger("chargeplan.jobs")
+
+
+class Scheduler:
+    """Implements ``app.services.ports.JobScheduler``."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self) -> None:
+        settings = self._services.settings
+        if settings.scheduler_enabled:
+            self._scheduler.add_job(
+                reconcile_stations, IntervalTrigger(seconds=settings.reconcile_interval_s),
+                args=[self._services, None, "interval"], id="reconcile")
+            self._scheduler.add_job(
+                verify_stations, IntervalTrigger(seconds=settings.verify_interval_s),
+                args=[self._services, None, "interval"], id="verify")
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        self._scheduler.shutdown(wait=False)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def request_reconcile(self, station_ids: Iterable[str], reason: str) -> None:
+        self.spawn(reconcile_stations(self._services, list(station_ids), reason), "reconcile")
+
+    def run_job(self, job: str, station_ids: Iterable[str] | None, trigger: str) -> None:
+        work = {"reconcile": reconcile_stations, "verify": verify_stations}[job]
+        ids = None if station_ids is None else list(station_ids)
+        self.spawn(work(self._services, ids, trigger), f"{job}-{trigger}")
+
+    def station_booted(self, station_id: str) -> None:
+        self.spawn(after_boot(self._services, station_id), f"after-boot-{station_id}")
+
+    def spawn(self, work: Awaitable[Any], name: str) -> None:
+        """Run work now, owned by the scheduler (cancelled on shutdown)."""
+        async def runner() -> None:
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed", name)
+
+        task = asyncio.create_task(runner(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
+                       func: Callable[[], Awaitable[None]]) -> None:
+        self._scheduler.add_job(func, CronTrigger(hour=hour, minute=minute, timezone=timezone),
+                                id=key, replace_existing=True)
+
+    def unschedule(self, key: str) -> None:
+        if self._scheduler.get_job(key) is not None:
+            self._scheduler.remove_job(key)
+
+    def job_ids(self) -> list[str]:
+        return [job.id for job in self._scheduler.get_jobs()]
