@@ -32,9 +32,12 @@ from app.services.errors import Invalid
 from app.services.id_tags import IdTagService
 from app.services.remote_start import RemoteStartService
 from app.services.job_runs import JobRunService
+from app.services.leases import LeaseService
+from app.services.plans import PlanService
 from app.services.smart_charging import RetryPolicy, SmartChargingService
 from app.services.verification import VerificationService
 from app.services.stations import StationService
+from app.services.tariffs import TariffService
 from app.services.transactions import TransactionService
 from app.settings import Settings
 from jobs.scheduler import Scheduler
@@ -95,6 +98,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         gateway=gateway,
         smart_charging=smart_charging,
         job_runs=JobRunService(db, clock=clock),
+        leases=LeaseService(db, settings.node_id, clock=clock),
         verification=VerificationService(db, gateway, smart_charging,
                                          window_s=settings.verify_window_s,
                                          max_repairs=settings.drift_max_repairs, clock=clock),
@@ -114,6 +118,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
 
     scheduler = Scheduler(services)
     services.scheduler = scheduler
+    services.plans = PlanService(db, smart_charging, scheduler=scheduler, clock=clock)
+    services.tariffs = TariffService(db, smart_charging, scheduler=scheduler, clock=clock)
 
     ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
     await ocpp.start()
@@ -123,6 +129,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
 
     scheduler.start()
     stack.push_async_callback(scheduler.stop)
+    await services.tariffs.start()
 
     presence = asyncio.create_task(_flush_presence(services, registry), name="presence")
     stack.push_async_callback(_cancel, presence)

@@ -32,7 +32,11 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
     async with services.job_runs.run("reconcile", trigger) as run:
         changed = []
         for station_id in sorted(targets):
-            report = await services.smart_charging.reconcile(station_id, force=force)
+            async with services.leases.held(station_id) as mine:
+                if not mine:
+                    run.detail.setdefault("leased_elsewhere", []).append(station_id)
+                    continue
+                report = await services.smart_charging.reconcile(station_id, force=force)
             run.stations += 1
             run.calls += report.calls
             run.failures += report.failures
@@ -54,7 +58,11 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
     async with services.job_runs.run("verify", trigger) as run:
         states: dict[str, str] = {}
         for station_id in sorted(targets):
-            report = await services.verification.verify(station_id, run.run_id)
+            async with services.leases.held(station_id) as mine:
+                if not mine:
+                    run.detail.setdefault("leased_elsewhere", []).append(station_id)
+                    continue
+                report = await services.verification.verify(station_id, run.run_id)
             run.stations += 1
             run.calls += report.calls
             run.failures += report.failures

@@ -99,3 +99,19 @@ class TariffPrice(Base):
     date: Mapped[str] = mapped_column(String(10), primary_key=True)  # local YYYY-MM-DD
     prices: Mapped[list[float]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StationLease(Base):
+    """Which server process may run jobs for a station right now.
+
+    Only the process holding a station's websocket talks to it; the lease makes sure
+    that even when two processes briefly both believe they hold it (a reconnect that
+    landed elsewhere before the old socket timed out) only one sends at a time.
+    """
+
+    __tablename__ = "station_leases"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,9 +10,12 @@ from app.db.engine import Database
 from app.services.commands import CommandService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
+from app.services.leases import LeaseService
+from app.services.plans import PlanService
 from app.services.ports import ChargerGateway, JobScheduler
 from app.services.smart_charging import SmartChargingService
 from app.services.stations import StationService
+from app.services.tariffs import TariffService
 from app.services.transactions import TransactionService
 from app.services.verification import VerificationService
 from app.settings import Settings
@@ -41,9 +44,12 @@ class Services:
     gateway: ChargerGateway
     smart_charging: SmartChargingService
     job_runs: JobRunService
+    leases: LeaseService
     verification: VerificationService
     # Set by app.main right after construction: it is built from the services above.
     commands: CommandService = field(init=False)
     scheduler: JobScheduler = field(init=False)
+    plans: PlanService = field(init=False)
+    tariffs: TariffService = field(init=False)
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow

@@ -1,4 +1,4 @@
-"""job runs, verifications, plans, tariffs, retry and drift state
+"""job runs, verifications, plans, tariffs, leases, retry and drift state
 
 Revision ID: 0004
 Revises: 0003
@@ -46,6 +46,13 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans'))
+    )
+    op.create_table('station_leases',
+    sa.Column('station_id', sa.String(length=64), nullable=False),
+    sa.Column('node_id', sa.String(length=100), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['station_id'], ['stations.id'], name=op.f('fk_station_leases_station_id_stations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('station_id', name=op.f('pk_station_leases'))
     )
     op.create_table('tariffs',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -124,6 +131,7 @@ def downgrade() -> None:
     op.drop_table('verifications')
     op.drop_table('tariff_prices')
     op.drop_table('tariffs')
+    op.drop_table('station_leases')
     op.drop_table('plans')
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.drop_index('ix_job_runs_job_started')
