@@ -27,8 +27,8 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
     connected = set(services.gateway.connected_station_ids())
     targets = connected if station_ids is None else connected & set(station_ids)
     targets &= await stations_with_profiles(services)
-    if not targets and trigger == "interval":
-        return  # nothing to do; an empty run is not worth a row every minute
+    if not targets and trigger != "api":
+        return  # nothing to do; only a run a user asked for is recorded when empty
     async with services.job_runs.run("reconcile", trigger) as run:
         changed = []
         for station_id in sorted(targets):
@@ -53,7 +53,7 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
     connected = set(services.gateway.connected_station_ids())
     targets = connected if station_ids is None else connected & set(station_ids)
     targets = {s for s in targets if await services.verification.has_desired(s)}
-    if not targets and trigger == "interval":
+    if not targets and trigger != "api":
         return
     async with services.job_runs.run("verify", trigger) as run:
         states: dict[str, str] = {}
