@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from msgspec import Meta
 
 from app.api.deps import ServicesDep, dependencies
+from app.api.errors import error_responses
 from app.db.fleet_models import JobRun, Verification
 
 
@@ -19,25 +20,26 @@ class JobRunView(msgspec.Struct, kw_only=True):
     id: Annotated[int, Meta(description="Run id; audit_log.job_run_id links its calls")]
     job: Annotated[str, Meta(description="reconcile or verify")]
     trigger: Annotated[str, Meta(description="interval, boot, after-reconcile, api, plan...")]
-    started_at: datetime
+    started_at: Annotated[datetime, Meta(description="When the run started (UTC)")]
     finished_at: Annotated[datetime | None, Meta(description="null while running")]
     outcome: Annotated[str, Meta(description="running, ok, partial (some calls failed), "
                                              "failed (the job raised)")]
     stations: Annotated[int, Meta(description="Stations touched")]
     calls: Annotated[int, Meta(description="OCPP calls made")]
     failures: Annotated[int, Meta(description="Calls that failed")]
-    detail: Annotated[dict[str, Any] | None, Meta(description="Per-run details")]
+    detail: Annotated[dict[str, Any] | None, Meta(
+        description="Per-run details: stations changed, states, stations leased elsewhere")]
 
 
 class RunRequested(msgspec.Struct, kw_only=True):
-    job: str
+    job: Annotated[str, Meta(description="reconcile or verify")]
     station_ids: Annotated[list[str] | None, Meta(description="null = every station")]
-    message: str
+    message: Annotated[str, Meta(description="What happens next, for a person")]
 
 
 class ComparisonView(msgspec.Struct, kw_only=True):
-    connector_id: int
-    at: datetime
+    connector_id: Annotated[int, Meta(description="0 = the whole station")]
+    at: Annotated[datetime, Meta(description="When the comparison was made (UTC)")]
     outcome: Annotated[str, Meta(description="match, drift, unverifiable or error")]
     matches: Annotated[bool | None, Meta(description="null when there was nothing to "
                                                      "compare")]
@@ -45,15 +47,15 @@ class ComparisonView(msgspec.Struct, kw_only=True):
         description="Composite computed from the profiles the station acknowledged")]
     reported: Annotated[dict[str, Any] | None, Meta(
         description="GetCompositeSchedule.conf as the station sent it")]
-    error: str | None
-    job_run_id: int | None
+    error: Annotated[str | None, Meta(description="Why the station gave no answer")]
+    job_run_id: Annotated[int | None, Meta(description="The verify run that made it")]
 
 
 class VerificationView(msgspec.Struct, kw_only=True):
-    station_id: str
+    station_id: Annotated[str, Meta(description="Charge point identity")]
     state: Annotated[str | None, Meta(
         description="verified, drift, drift_unresolved, unverifiable; null = never verified")]
-    last_verified_at: datetime | None
+    last_verified_at: Annotated[datetime | None, Meta(description="Last verification")]
     drift_repairs: Annotated[int, Meta(description="Repairs since it last verified clean")]
     connectors: Annotated[list[ComparisonView], Meta(
         description="The last comparison of each connector (0 = whole station)")]
@@ -77,7 +79,7 @@ class JobsController(Controller):
     tags = ["jobs"]
     dependencies = dependencies
 
-    @get("/", summary="Recent job runs, newest first")
+    @get("/", summary="Recent job runs, newest first", responses=error_responses())
     async def list_runs(
         self, services: ServicesDep,
         limit: Annotated[int, Parameter(ge=1, le=500, description="How many")] = 50,
@@ -87,7 +89,8 @@ class JobsController(Controller):
         return [job_run_view(r) for r in await services.job_runs.recent(limit, job)]
 
     @post("/{job:str}/run", status_code=HTTP_202_ACCEPTED,
-          summary="Run reconcile or verify now (for all stations or the ones listed)")
+          summary="Run reconcile or verify now (for all stations or the ones listed)",
+          responses=error_responses())
     async def run_now(
         self, services: ServicesDep,
         job: Annotated[Literal["reconcile", "verify"], Parameter(description="Which job")],
@@ -104,8 +107,12 @@ class VerificationController(Controller):
     tags = ["jobs"]
     dependencies = dependencies
 
-    @get("/", summary="The last composite-schedule comparison of a station")
-    async def verification(self, services: ServicesDep, station_id: str) -> VerificationView:
+    @get("/", summary="The last composite-schedule comparison of a station",
+         responses=error_responses(404))
+    async def verification(
+        self, services: ServicesDep,
+        station_id: Annotated[str, Parameter(description="Charge point identity")],
+    ) -> VerificationView:
         station, rows = await services.verification.latest(station_id)
         return VerificationView(
             station_id=station.id, state=station.verification_state,

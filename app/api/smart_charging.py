@@ -11,8 +11,10 @@ from litestar.params import JSONBody, Parameter
 
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import accepted_response, error_responses
+from app.api.schemas import as_utc
 from app.api.smart_charging_schemas import (
     MAX_DURATION_S,
+    MAX_INT32,
     ClearedProfile,
     ClearResponse,
     CompositeResponse,
@@ -27,12 +29,26 @@ from app.api.smart_charging_schemas import (
     desired_view,
 )
 from app.domain.installation import InstalledProfile
-from app.domain.profiles import ChargingRateUnit, ensure_utc
+from app.domain.profiles import ChargingRateUnit
 from app.services import scenarios
 from app.services.errors import Invalid
 from app.services.smart_charging import InvalidProfile, Outcome
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
+
+
+def _check_numbers(value: Any, path: str) -> None:
+    """Profile numbers as chargers and the database hold them: 32-bit integers, and decimals
+    in the same range (OCPP-J leaves sizes open; past this they overflow, not fail)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_numbers(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_numbers(item, f"{path}[{index}]")
+    elif (isinstance(value, int | float) and not isinstance(value, bool)
+          and not -MAX_INT32 - 1 <= value <= MAX_INT32):
+        raise Invalid(path, f"must lie within -{MAX_INT32 + 1} and {MAX_INT32}")
 
 
 def _status_code(outcome: Outcome) -> int:
@@ -61,6 +77,7 @@ class SmartChargingController(Controller):
           "station's answer, or 202 `pending` when the station is offline.")
     async def send_profile(self, services: ServicesDep, station_id: StationIdPath,
                            data: JSONBody[ProfileRequest]) -> Response[ProfileResponse]:
+        _check_numbers(data.profile, "profile")
         submitted = await services.smart_charging.submit(station_id, data.connector_id,
                                                          data.profile)
         outcome = submitted.outcome
@@ -78,7 +95,8 @@ class SmartChargingController(Controller):
          responses=error_responses(404))
     async def composite(
         self, services: ServicesDep, station_id: StationIdPath,
-        connector_id: Annotated[int, Parameter(ge=0, description="0 = whole station")],
+        connector_id: Annotated[int, Parameter(
+            ge=0, le=MAX_INT32, description="0 = whole station")],
         duration: Annotated[int, Parameter(
             gt=0, le=MAX_DURATION_S, description="Seconds, at most 31 days")],
         charging_rate_unit: Annotated[Unit, Parameter(description="A or W")] = "W",
@@ -96,13 +114,14 @@ class SmartChargingController(Controller):
     async def clear(
         self, services: ServicesDep, station_id: StationIdPath,
         profile_id: Annotated[int | None, Parameter(
-            ge=0, description="Only the profile with this chargingProfileId")] = None,
+            ge=0, le=MAX_INT32, description="Only the profile with this chargingProfileId")] = None,
         connector_id: Annotated[int | None, Parameter(
-            ge=0, description="Only profiles on this connector; 0 = the whole station")] = None,
+            ge=0, le=MAX_INT32,
+            description="Only profiles on this connector; 0 = the whole station")] = None,
         purpose: Annotated[str | None, Parameter(
             description="ChargePointMaxProfile | TxDefaultProfile | TxProfile")] = None,
         stack_level: Annotated[int | None, Parameter(
-            ge=0, description="Only profiles at this stackLevel")] = None,
+            ge=0, le=MAX_INT32, description="Only profiles at this stackLevel")] = None,
     ) -> Response[ClearResponse]:
         cleared = await services.smart_charging.clear(
             station_id, profile_id=profile_id, connector_id=connector_id, purpose=purpose,
@@ -151,6 +170,7 @@ class SmartChargingController(Controller):
                       data: JSONBody[PreviewRequest]) -> PreviewResponse:
         extra: list[InstalledProfile] = []
         for index, item in enumerate(data.profiles):
+            _check_numbers(item.profile, f"profiles[{index}].profile")
             try:
                 profile, _ = await services.smart_charging.check_profile(
                     station_id, item.connector_id, item.profile)
@@ -158,7 +178,7 @@ class SmartChargingController(Controller):
                 raise InvalidProfile([v.prefixed(f"profiles[{index}]")
                                       for v in exc.violations]) from None
             extra.append(InstalledProfile(item.connector_id, profile))
-        start = ensure_utc(data.start) if data.start else services.clock()
+        start = as_utc(data.start, "start") or services.clock()
         if start > datetime.max.replace(tzinfo=UTC) - timedelta(seconds=data.duration):
             raise Invalid("start", "the window must end before the year 10000")
         composite = await services.smart_charging.expected(

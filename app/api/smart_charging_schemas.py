@@ -24,7 +24,12 @@ OcppProfile = Annotated[dict[str, Any], Meta(
     "chargingProfilePurpose, chargingProfileKind, recurrencyKind, validFrom, validTo, "
     "transactionId, chargingSchedule{duration, startSchedule, chargingRateUnit, "
     "chargingSchedulePeriod[{startPeriod, limit, numberPhases}], minChargingRate})")]
-ConnectorId = Annotated[int, Meta(ge=0, description="0 = the whole charge point")]
+# OCPP-J leaves integer sizes open; chargers hold them in 32 bits, and so do the columns
+# they are stored in. Profile numbers beyond this are refused as 400, not overflowed.
+MAX_INT32 = 2**31 - 1
+ConnectorId = Annotated[int, Meta(ge=0, le=MAX_INT32, description="0 = the whole charge point")]
+Quantity = Annotated[float, Meta(le=MAX_INT32)]
+Int32 = Annotated[int, Meta(le=MAX_INT32)]
 Unit = Literal["A", "W"]
 UnitField = Annotated[Unit, Meta(description="chargingRateUnit of the composite: A or W")]
 StationId = Annotated[str, Meta(description="Charge point identity")]
@@ -62,18 +67,25 @@ class ProfileResponse(msgspec.Struct, kw_only=True):
 class ScenarioRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scenario: Annotated[str, Meta(description="peak_shaving | time_of_use | energy_cap")]
     connector_id: ConnectorId = 0
-    max_power_w: Annotated[float | None, Meta(description="peak_shaving: station cap")] = None
-    off_peak_w: Annotated[float | None, Meta(description="time_of_use: limit off peak")] = None
-    peak_w: Annotated[float | None, Meta(description="time_of_use: limit in the peak")] = None
-    peak_start_hour: Annotated[int | None, Meta(description="time_of_use: 0..23, local")] = None
-    peak_end_hour: Annotated[int | None, Meta(description="time_of_use: 0..23, local")] = None
+    max_power_w: Annotated[Quantity | None, Meta(
+        description="peak_shaving: station cap")] = None
+    off_peak_w: Annotated[Quantity | None, Meta(
+        description="time_of_use: limit off peak")] = None
+    peak_w: Annotated[Quantity | None, Meta(
+        description="time_of_use: limit in the peak")] = None
+    peak_start_hour: Annotated[Int32 | None, Meta(
+        description="time_of_use: 0..23, local")] = None
+    peak_end_hour: Annotated[Int32 | None, Meta(
+        description="time_of_use: 0..23, local")] = None
     timezone: Annotated[str | None, Meta(description="time_of_use: IANA zone, default UTC")] = None
-    transaction_id: Annotated[int | None, Meta(
+    transaction_id: Annotated[Int32 | None, Meta(
         description="energy_cap: running transaction")] = None
-    max_energy_wh: Annotated[float | None, Meta(description="energy_cap: energy budget")] = None
-    duration_seconds: Annotated[int | None, Meta(description="energy_cap: schedule length")] = None
-    power_limit_w: Annotated[float | None, Meta(description="energy_cap: power until the "
-                                                "budget is used")] = None
+    max_energy_wh: Annotated[Quantity | None, Meta(
+        description="energy_cap: energy budget")] = None
+    duration_seconds: Annotated[Int32 | None, Meta(
+        description="energy_cap: schedule length")] = None
+    power_limit_w: Annotated[Quantity | None, Meta(
+        description="energy_cap: power until the budget is used")] = None
 
 
 class ScenarioResponse(ProfileResponse, kw_only=True):

@@ -45,6 +45,9 @@ class StationController(Controller):
         tags = sorted(set(data.tags))
         station = await services.stations.create(data.station_id, data.password, tags,
                                                  data.max_power_w)
+        # Plans and tariffs that name it or one of its tags apply from now on.
+        await services.plans.sync_station(station.id)
+        await services.tariffs.sync_station(station.id)
         return station_view(station)
 
     @patch("/{station_id:str}", summary="Change a station's password or tags",
@@ -52,7 +55,11 @@ class StationController(Controller):
     async def update_station(
         self, services: ServicesDep, station_id: StationIdPath, data: JSONBody[StationUpdate]
     ) -> StationView:
-        return station_view(await services.stations.update(station_id, data.changes()))
+        station = await services.stations.update(station_id, data.changes())
+        if "tags" in data.changes():  # the station gains or loses plans and tariffs by tag
+            await services.plans.sync_station(station_id)
+            await services.tariffs.sync_station(station_id)
+        return station_view(station)
 
     @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT,
             responses=error_responses(404))
