@@ -30,15 +30,15 @@ from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
 from app.services.errors import Invalid
 from app.services.id_tags import IdTagService
-from app.services.remote_start import RemoteStartService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.plans import PlanService
+from app.services.remote_start import RemoteStartService
 from app.services.smart_charging import RetryPolicy, SmartChargingService
-from app.services.verification import VerificationService
 from app.services.stations import StationService
 from app.services.tariffs import TariffService
 from app.services.transactions import TransactionService
+from app.services.verification import VerificationService
 from app.settings import Settings
 from jobs.scheduler import Scheduler
 

@@ -12,8 +12,10 @@ from app.api.health import health
 from app.api.id_tags import IdTagController
 from app.api.jobs import JobsController, VerificationController
 from app.api.metrics import metrics
+from app.api.plans import PlanController
 from app.api.smart_charging import SmartChargingController
 from app.api.stations import StationController
+from app.api.tariffs import TariffController
 
 route_handlers: list[ControllerRouterHandler] = [
     StationController,
@@ -23,6 +25,8 @@ route_handlers: list[ControllerRouterHandler] = [
     JobsController,
     VerificationController,
     metrics,
+    PlanController,
+    TariffController,
     AuditController,
     health,
     redoc,

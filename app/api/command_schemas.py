@@ -42,9 +42,24 @@ class OcppRequestOperation(Operation):
         result["requestBody"] = {
             "required": True,
             "description": f"OCPP 1.6 {self.action}.req, camelCase, exactly as sent",
-            "content": {"application/json": {"schema": ocpp_request_schema(self.action)}},
+            "content": {"application/json": {"schema": documented(
+                ocpp_request_schema(self.action), f"{self.action}.req")}},
         }
         return result
+
+
+def documented(schema: dict[str, Any], where: str) -> dict[str, Any]:
+    """A copy of an OCPP schema where every property says which OCPP field it is (the
+    official schemas carry no descriptions)."""
+    result = dict(schema)
+    if "properties" in schema:
+        result["properties"] = {
+            name: {"description": f"OCPP 1.6 {where} {name}",
+                   **documented(field, f"{where} {name}")}
+            for name, field in schema["properties"].items()}
+    if isinstance(schema.get("items"), dict):
+        result["items"] = documented(schema["items"], where)
+    return result
 
 
 def operation_for(action: str) -> type[Operation]:
@@ -56,7 +71,7 @@ class CommandErrorView(msgspec.Struct, kw_only=True):
         description="callerror: the station answered CALLERROR; timeout: no answer in time; "
         "offline: not connected (or the socket closed during the call); invalid_response: "
         "the answer broke the OCPP 1.6 schema")]
-    reason: str
+    reason: Annotated[str, Meta(description="Why, for a person")]
     code: Annotated[str | None, Meta(description="CALLERROR errorCode")] = None
     description: Annotated[str | None, Meta(description="CALLERROR errorDescription")] = None
     details: Annotated[Any, Meta(description="CALLERROR errorDetails")] = None
@@ -66,12 +81,13 @@ class CommandResponse(msgspec.Struct, kw_only=True):
     status: Annotated[Literal["success", "error"], Meta(
         description="success: the station answered with a CALLRESULT (whatever its status "
         "field says); error: it did not, see error")]
-    station_id: str
-    action: str
+    station_id: Annotated[str, Meta(description="Charge point identity")]
+    action: Annotated[str, Meta(description="The OCPP 1.6 action sent")]
     request: Annotated[dict[str, Any], Meta(description="The payload sent (or refused)")]
     response: Annotated[dict[str, Any] | None, Meta(
         description="The station's CALLRESULT payload, verbatim")] = None
-    error: CommandErrorView | None = None
+    error: Annotated[CommandErrorView | None, Meta(
+        description="Why there is no CALLRESULT; null on success")] = None
     pending: Annotated[bool, Meta(
         description="SetChargingProfile/ClearChargingProfile to an offline station: kept as "
         "desired state and carried out when it reconnects")] = False
@@ -100,16 +116,16 @@ def command_response(result: CommandResult) -> CommandResponse:
 
 
 class ReservationView(msgspec.Struct, kw_only=True):
-    reservation_id: int
-    connector_id: int
-    id_tag: str
-    parent_id_tag: str | None
-    expiry_date: datetime
+    reservation_id: Annotated[int, Meta(description="ReserveNow.req reservationId")]
+    connector_id: Annotated[int, Meta(description="ReserveNow.req connectorId")]
+    id_tag: Annotated[str, Meta(description="ReserveNow.req idTag")]
+    parent_id_tag: Annotated[str | None, Meta(description="ReserveNow.req parentIdTag")]
+    expiry_date: Annotated[datetime, Meta(description="ReserveNow.req expiryDate (UTC)")]
     status: Annotated[str, Meta(
         description="ReserveNow.conf status (Accepted, Faulted, Occupied, Rejected, "
         "Unavailable), or Cancelled after an accepted CancelReservation")]
     expired: Annotated[bool, Meta(description="expiryDate has passed (OCPP 1.6 §5.13)")]
-    updated_at: datetime
+    updated_at: Annotated[datetime, Meta(description="When the status last changed")]
 
 
 def reservation_view(row: Reservation, now: datetime) -> ReservationView:
@@ -120,11 +136,11 @@ def reservation_view(row: Reservation, now: datetime) -> ReservationView:
 
 
 class LocalListView(msgspec.Struct, kw_only=True):
-    station_id: str
+    station_id: Annotated[str, Meta(description="Charge point identity")]
     list_version: Annotated[int | None, Meta(
         description="Last version reported by GetLocalListVersion or accepted with "
         "SendLocalList; null when never known")]
-    updated_at: datetime | None
+    updated_at: Annotated[datetime | None, Meta(description="When it was last learnt")]
 
 
 def local_list_view(station_id: str, row: LocalListVersion | None) -> LocalListView:

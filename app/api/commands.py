@@ -31,6 +31,7 @@ from app.api.command_schemas import (
     reservation_view,
 )
 from app.api.deps import ServicesDep, dependencies
+from app.api.errors import accepted_response, error_responses
 from app.api.smart_charging import invalid_profile
 from app.services.commands import COMMAND_ACTIONS, CommandResult, UnknownAction
 from app.services.smart_charging import InvalidProfile
@@ -86,13 +87,17 @@ def _command_route(action: str) -> HTTPRouteHandler:
         return Response(command_response(result), status_code=_status_code(result))
 
     description = _DESCRIPTION.format(action=action)
+    responses = error_responses(HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_502_BAD_GATEWAY,
+                                HTTP_504_GATEWAY_TIMEOUT)
     if action in ("SetChargingProfile", "ClearChargingProfile"):
         description += _SMART_CHARGING
+        responses.update(accepted_response(CommandResponse, "the request"))
     if action == "RemoteStartTransaction":
         description += _REMOTE_START
     return post(f"/commands/{action}", summary=f"Send {action}", description=description,
                 operation_class=operation_for(action), operation_id=f"command{action}",
-                name=f"command-{action}", status_code=HTTP_200_OK)(send_command)
+                name=f"command-{action}", status_code=HTTP_200_OK,
+                responses=responses)(send_command)
 
 
 @post("/commands/{action:str}", include_in_schema=False, status_code=HTTP_404_NOT_FOUND)
@@ -100,14 +105,16 @@ async def unknown_command(action: str) -> None:
     raise UnknownAction(action)
 
 
-@get("/reservations", summary="Reservations sent with ReserveNow and what became of them")
+@get("/reservations", summary="Reservations sent with ReserveNow and what became of them",
+     responses=error_responses(HTTP_404_NOT_FOUND))
 async def reservations(services: ServicesDep,
                        station_id: StationIdPath) -> list[ReservationView]:
     now = services.clock()
     return [reservation_view(r, now) for r in await services.commands.reservations(station_id)]
 
 
-@get("/local_list", summary="The station's local authorization list version")
+@get("/local_list", summary="The station's local authorization list version",
+     responses=error_responses(HTTP_404_NOT_FOUND))
 async def local_list(services: ServicesDep, station_id: StationIdPath) -> LocalListView:
     return local_list_view(station_id, await services.commands.local_list_version(station_id))
 

@@ -163,6 +163,11 @@ class PlanStatus(msgspec.Struct, kw_only=True):
     stations: Annotated[list[StationStatusView], Meta(description="One per station")]
 
 
+class TariffStatus(msgspec.Struct, kw_only=True):
+    tariff_id: Annotated[int, Meta(description="The tariff")]
+    stations: Annotated[list[StationStatusView], Meta(description="One per station")]
+
+
 # --- tariffs --------------------------------------------------------------------------
 class WindowBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     days: Annotated[list[Day], Meta(min_length=1, description="Local weekdays, Mon..Sun")]

@@ -9,11 +9,14 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.api.deps import ServicesDep, dependencies
+from app.api.errors import error_responses
 from app.api.plan_schemas import (
     PricesBody,
     TariffBody,
     TariffPreview,
+    TariffStatus,
     TariffView,
+    status_views,
     tariff_view,
 )
 from app.domain import tariffs as tou
@@ -29,7 +32,8 @@ class TariffController(Controller):
 
     @post("/", summary="Create a time-of-use tariff", status_code=HTTP_201_CREATED,
           description="Generates today's and tomorrow's TxDefaultProfile (Absolute, from local "
-          "midnight) for every target at once, and again every day at 00:05 local time.")
+          "midnight) for every target at once, and again every day at 00:05 local time.",
+          responses=error_responses())
     async def create_tariff(self, services: ServicesDep,
                             data: JSONBody[TariffBody]) -> TariffView:
         result = await services.tariffs.create(data.to_service())
@@ -39,29 +43,34 @@ class TariffController(Controller):
     async def list_tariffs(self, services: ServicesDep) -> list[TariffView]:
         return [tariff_view(t) for t in await services.tariffs.list_all()]
 
-    @get("/{tariff_id:int}", summary="One tariff")
+    @get("/{tariff_id:int}", summary="One tariff",
+         responses=error_responses(404))
     async def get_tariff(self, services: ServicesDep, tariff_id: TariffIdPath) -> TariffView:
         return tariff_view(await services.tariffs.get(tariff_id))
 
-    @put("/{tariff_id:int}", summary="Replace a tariff")
+    @put("/{tariff_id:int}", summary="Replace a tariff",
+         responses=error_responses(404))
     async def replace_tariff(self, services: ServicesDep, tariff_id: TariffIdPath,
                              data: JSONBody[TariffBody]) -> TariffView:
         result = await services.tariffs.replace(tariff_id, data.to_service())
         return tariff_view(result.tariff, result.outcome)
 
     @delete("/{tariff_id:int}", summary="Delete a tariff and clear it from its stations",
-            status_code=HTTP_204_NO_CONTENT)
+            status_code=HTTP_204_NO_CONTENT,
+            responses=error_responses(404))
     async def delete_tariff(self, services: ServicesDep, tariff_id: TariffIdPath) -> None:
         await services.tariffs.delete(tariff_id)
 
     @post("/{tariff_id:int}/prices", summary="Day-ahead hourly prices for one local date",
-          status_code=200)
+          status_code=200,
+          responses=error_responses(404))
     async def set_prices(self, services: ServicesDep, tariff_id: TariffIdPath,
                          data: JSONBody[PricesBody]) -> TariffView:
         result = await services.tariffs.set_prices(tariff_id, data.date, data.prices)
         return tariff_view(result.tariff, result.outcome)
 
-    @get("/{tariff_id:int}/preview", summary="The profile generated for a local date")
+    @get("/{tariff_id:int}/preview", summary="The profile generated for a local date",
+         responses=error_responses(404))
     async def preview_tariff(
         self, services: ServicesDep, tariff_id: TariffIdPath,
         date: Annotated[str | None, Parameter(
@@ -81,3 +90,10 @@ class TariffController(Controller):
         body = profile.to_ocpp()
         del body["chargingProfileId"]  # allocated per station
         return TariffPreview(tariff_id=tariff_id, date=local.isoformat(), profile=body)
+
+    @get("/{tariff_id:int}/status", summary="Delivery and verification per station",
+         responses=error_responses(404))
+    async def tariff_status(self, services: ServicesDep,
+                            tariff_id: TariffIdPath) -> TariffStatus:
+        return TariffStatus(tariff_id=tariff_id,
+                          stations=status_views(await services.tariffs.status(tariff_id)))

@@ -92,6 +92,9 @@ class OcppServer:
         self._registry = registry
         self._audit = audit
         self._throttle = AuthThrottle()
+        # Stations registered by their first connection: plans and tariffs that target
+        # them (by id) are materialised once they are connected.
+        self._new_stations: set[str] = set()
         self._server: Server | None = None
         self.port: int | None = None
 
@@ -143,6 +146,9 @@ class OcppServer:
             except InvalidHeader:
                 credentials = ("", "")
         admission = await self._services.stations.admit(station_id, credentials)
+        if admission is Admission.ADMITTED_NEW:
+            self._new_stations.add(station_id)
+            return None
         if admission is Admission.ACCEPTED:
             return None
         if admission is Admission.UNKNOWN_STATION:
@@ -173,6 +179,11 @@ class OcppServer:
             await old.close(1000, "replaced by a new connection of the same station")
         await services.stations.connected(station_id, self._settings.node_id, _address(ws))
         log.info("%s connected from %s", station_id, _address(ws))
+        if station_id in self._new_stations:
+            self._new_stations.discard(station_id)
+            connection.spawn(services.plans.sync_station(station_id), "plans-for-new-station")
+            connection.spawn(services.tariffs.sync_station(station_id),
+                             "tariffs-for-new-station")
         try:
             await connection.serve()
         finally:

@@ -31,6 +31,8 @@ SMART_CHARGING_KEYS = (
 
 class Admission(Enum):
     ACCEPTED = "accepted"
+    # An unknown station registered by its first connection (admit_unknown_stations).
+    ADMITTED_NEW = "admitted_new"
     UNKNOWN_STATION = "unknown_station"
     CREDENTIALS_REQUIRED = "credentials_required"
     BAD_CREDENTIALS = "bad_credentials"
@@ -91,7 +93,7 @@ class StationService:
                     return Admission.UNKNOWN_STATION
                 session.add(Station(id=station_id, tags=[], created_at=self._clock(),
                                     online=False))
-                return Admission.ACCEPTED
+                return Admission.ADMITTED_NEW
             if station.password_hash is None:
                 return Admission.ACCEPTED
             if credentials is None:
