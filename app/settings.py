@@ -74,6 +74,8 @@ class Settings:
     retry_base_s: float = 10.0
     retry_cap_s: float = 600.0
     retry_max_attempts: int = 6
+    # Stations a job works on at once.
+    job_concurrency: int = 32
     # Start one in-process simulated station (PY-SIM-0001) for the demo.
     demo_station: bool = False
     # Identifies this server process in the stations table (which process holds a socket).
@@ -108,6 +110,7 @@ class Settings:
                ">= retry_base_s")
         _check(self.retry_max_attempts, "retry_max_attempts", self.retry_max_attempts >= 1,
                ">= 1")
+        _check(self.job_concurrency, "job_concurrency", self.job_concurrency >= 1, ">= 1")
         _check(self.drift_max_repairs, "drift_max_repairs", self.drift_max_repairs >= 0, ">= 0")
         _check(self.supply_phases, "supply_phases", self.supply_phases in (1, 2, 3), "1, 2 or 3")
         _check(self.supply_voltage_v, "supply_voltage_v", self.supply_voltage_v > 0, "> 0")

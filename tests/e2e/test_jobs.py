@@ -105,7 +105,7 @@ async def test_a_station_that_acknowledges_but_ignores_is_drift_unresolved(
 
 async def test_failed_delivery_is_retried_with_backoff_then_succeeds(sqlite_url: str) -> None:
     running = await start_server(make_settings(
-        sqlite_url, call_timeout_s=0.3, retry_base_s=0.2, retry_cap_s=0.4,
+        sqlite_url, call_timeout_s=0.3, retry_base_s=1.0, retry_cap_s=1.0,
         retry_max_attempts=5))
     try:
         async with httpx.AsyncClient(base_url=running.http_url) as http, \
