@@ -129,3 +129,35 @@ async def test_a_flood_is_rate_limited_without_hurting_others(server: RunningSer
     assert limited, "a station sending 400 CALLs at once must be limited"
     assert all(a[2] == "GenericError" and "rate limit" in a[3] for a in limited)
     assert sum(1 for a in answers if a[0] == 3) >= server.settings.inbound_burst - 1
+
+
+async def test_invalid_utf8_closes_only_that_connection_and_is_audited(
+    server: RunningServer,
+) -> None:
+    async with raw_station(server.station_url("CP-OK2")) as bystander:
+        async with raw_station(server.station_url("CP-UTF")) as cp:
+            await cp.ws.send(b'[2, "u1", "Heartbeat", {"x": "\xff\xfe"}]', text=True)
+            with pytest.raises(ConnectionClosed) as closed:
+                await cp.ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
+        await still_alive(bystander)
+    rows = await audit_rows(server, "CP-UTF")
+    assert any("UTF-8" in (r.error_description or "") for r in rows)
+
+
+async def test_answer_after_the_timeout_is_audited_and_ignored(server: RunningServer) -> None:
+    from app.services.ports import CallTimeout
+
+    async with raw_station(server.station_url("CP-SLOW"),
+                           answers={"GetConfiguration": None, "Reset": None}) as cp:
+        await cp.boot()
+        with pytest.raises(CallTimeout):
+            await server.services.gateway.call("CP-SLOW", "Reset", {"type": "Soft"},
+                                               timeout=0.2)
+        reset = next(c for c in cp.server_calls if c[2] == "Reset")
+        await cp.send_raw(json.dumps([3, reset[1], {"status": "Accepted"}]))
+        await still_alive(cp)
+    rows = await audit_rows(server, "CP-SLOW")
+    late = [r for r in rows if r.unique_id == reset[1] and r.direction == "in"]
+    assert late and "after its timeout" in (late[0].error_description or "")
+    assert late[0].action == "Reset"
