@@ -24,7 +24,8 @@ if [ -z "$PGBIN" ]; then
   fi
 fi
 
-PORT=${CHARGEPLAN_TEST_PG_PORT:-54329}
+# Below the ephemeral range (32768+), so no client socket of the tests can hold the port.
+PORT=${CHARGEPLAN_TEST_PG_PORT:-25432}
 DIR=$(mktemp -d /tmp/chargeplan-pg.XXXXXX)
 RUN_AS=()
 if [ "$(id -u)" = 0 ]; then
@@ -39,8 +40,20 @@ cleanup() {
 }
 trap cleanup EXIT
 "${RUN_AS[@]}" "$PGBIN/initdb" -D "$DIR/data" -A trust -U postgres >/dev/null
-"${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w \
-  -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-  start >/dev/null
+started=no
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  if "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w \
+      -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+      start >/dev/null; then
+    started=yes
+    break
+  fi
+  PORT=$((PORT + 1))  # taken by something else: try the next one
+done
+if [ "$started" != yes ]; then
+  echo "could not start a PostgreSQL test server; its log:" >&2
+  cat "$DIR/log" >&2
+  exit 1
+fi
 export CHARGEPLAN_TEST_POSTGRES_URL="postgresql+asyncpg://postgres@127.0.0.1:$PORT/postgres"
 "$@"
