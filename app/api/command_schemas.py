@@ -74,7 +74,8 @@ class CommandErrorView(msgspec.Struct, kw_only=True):
     reason: Annotated[str, Meta(description="Why, for a person")]
     code: Annotated[str | None, Meta(description="CALLERROR errorCode")] = None
     description: Annotated[str | None, Meta(description="CALLERROR errorDescription")] = None
-    details: Annotated[Any, Meta(description="CALLERROR errorDetails")] = None
+    details: Annotated[dict[str, Any] | None, Meta(
+        description="CALLERROR errorDetails")] = None
 
 
 class CommandResponse(msgspec.Struct, kw_only=True):
@@ -106,7 +107,7 @@ def command_response(result: CommandResult) -> CommandResponse:
         e = result.error
         error = CommandErrorView(kind=e.kind,  # type: ignore[arg-type]
                                  reason=e.reason, code=e.code, description=e.description,
-                                 details=e.details)
+                                 details=e.details if isinstance(e.details, dict) else None)
     return CommandResponse(
         status=result.status,  # type: ignore[arg-type]
         station_id=result.station_id, action=result.action, request=result.request,

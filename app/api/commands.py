@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import (
     HTTP_200_OK,
@@ -63,6 +64,16 @@ _REMOTE_START = (
 )
 
 
+# A command that got no CALLRESULT answers in the same shape as one that did.
+_FAILED_RESPONSES = {
+    code: ResponseSpec(data_container=CommandResponse, generate_examples=False,
+                       description=f"`status` `error`: {meaning}")
+    for code, meaning in ((HTTP_409_CONFLICT, "the station is offline or went offline"),
+                          (HTTP_502_BAD_GATEWAY, "CALLERROR, or an answer breaking the schema"),
+                          (HTTP_504_GATEWAY_TIMEOUT, "no answer in time"))
+}
+
+
 def _status_code(result: CommandResult) -> int:
     if result.error is None:
         return HTTP_200_OK
@@ -87,8 +98,7 @@ def _command_route(action: str) -> HTTPRouteHandler:
         return Response(command_response(result), status_code=_status_code(result))
 
     description = _DESCRIPTION.format(action=action)
-    responses = error_responses(HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_502_BAD_GATEWAY,
-                                HTTP_504_GATEWAY_TIMEOUT)
+    responses = {**error_responses(HTTP_404_NOT_FOUND), **_FAILED_RESPONSES}
     if action in ("SetChargingProfile", "ClearChargingProfile"):
         description += _SMART_CHARGING
         responses.update(accepted_response(CommandResponse, "the request"))

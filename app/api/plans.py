@@ -22,7 +22,7 @@ from app.api.plan_schemas import (
 from app.api.smart_charging import invalid_profile
 from app.services.smart_charging import InvalidProfile
 
-PlanIdPath = Annotated[int, Parameter(description="The plan's id")]
+PlanIdPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="The plan's id")]
 
 
 class PlanController(Controller):

@@ -22,7 +22,7 @@ from app.api.plan_schemas import (
 from app.domain import tariffs as tou
 from app.services.errors import Invalid
 
-TariffIdPath = Annotated[int, Parameter(description="The tariff's id")]
+TariffIdPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="The tariff's id")]
 
 
 class TariffController(Controller):

@@ -13,6 +13,7 @@ class Scenario(StrEnum):
     STORM = "storm"
     STEADY = "steady"
     THROUGHPUT = "throughput"
+    FANOUT = "fanout"
 
 
 class ServerKind(StrEnum):
@@ -23,7 +24,15 @@ class ServerKind(StrEnum):
 
 ALL_SCENARIOS = tuple(Scenario)
 ALL_SERVERS = tuple(ServerKind)
+# Scenarios that need what only chargeplan has (plans, a REST API, an audit table); on the
+# reference servers they are not applicable, not failed.
+CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset({Scenario.FANOUT})
 QUICK_FACTOR = 10
+
+
+def applies(scenario: Scenario, kind: ServerKind) -> bool:
+    """Whether `scenario` can run against servers of `kind` at all."""
+    return kind is ServerKind.CHARGEPLAN or scenario not in CHARGEPLAN_ONLY
 
 
 def default_workers() -> int:
@@ -43,6 +52,7 @@ class BenchConfig:
     # One Heartbeat for every this many steady CALLs; the rest are MeterValues.
     steady_heartbeat_every: int = 4
     throughput_stations: int = 200
+    fanout_stations: int = 1_000
     workers: int = field(default_factory=default_workers)
     connect_concurrency: int = 100
     call_timeout_s: float = 30.0
@@ -62,4 +72,5 @@ class BenchConfig:
             steady_rate_per_s=max(1.0, self.steady_rate_per_s / QUICK_FACTOR),
             steady_seconds=max(0.5, self.steady_seconds / QUICK_FACTOR),
             throughput_stations=max(1, self.throughput_stations // QUICK_FACTOR),
+            fanout_stations=max(1, self.fanout_stations // QUICK_FACTOR),
         )

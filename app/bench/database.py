@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Final, Protocol
 
 AUDIT_COUNT_SQL: Final = "SELECT count(*) FROM audit_log"
+# Stations whose answer to a SetChargingProfile is in the audit table.
+PROFILE_ANSWERS_SQL: Final = (
+    "SELECT count(DISTINCT station_id) FROM audit_log"
+    " WHERE action = 'SetChargingProfile' AND message_type = 'CALLRESULT' AND direction = 'in'"
+)
 SETTLE_POLL_S: Final = 0.25
 SETTLE_STABLE_S: Final = 0.5
 SETTLE_MAX_WAIT_S: Final = 30.0
@@ -24,6 +29,10 @@ class BenchDatabase(Protocol):
 
     def count_audit_rows(self) -> int | None:
         """Rows in `audit_log`, or None while the table does not exist."""
+        ...
+
+    def count(self, sql: str) -> int | None:
+        """The single number a `SELECT count(...)` answers, or None while its table is missing."""
         ...
 
     def drop(self) -> None:
@@ -40,12 +49,15 @@ class SqliteDatabase:
         return f"sqlite+aiosqlite:///{self._path}"
 
     def count_audit_rows(self) -> int | None:
+        return self.count(AUDIT_COUNT_SQL)
+
+    def count(self, sql: str) -> int | None:
         if not self._path.exists():
             return None
         try:
             # Read-only, so the bench can never hold the writer's lock.
             with sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=5.0) as db:
-                row = db.execute(AUDIT_COUNT_SQL).fetchone()
+                row = db.execute(sql).fetchone()
         except sqlite3.OperationalError:
             return None
         return int(row[0])
@@ -78,7 +90,10 @@ class PostgresDatabase:
         return self._url
 
     def count_audit_rows(self) -> int | None:
-        return asyncio.run(self._count())
+        return self.count(AUDIT_COUNT_SQL)
+
+    def count(self, sql: str) -> int | None:
+        return asyncio.run(self._count(sql))
 
     def drop(self) -> None:
         asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'))
@@ -92,12 +107,12 @@ class PostgresDatabase:
         finally:
             await connection.close()
 
-    async def _count(self) -> int | None:
+    async def _count(self, sql: str) -> int | None:
         import asyncpg
 
         connection = await asyncpg.connect(self._dsn, timeout=10)
         try:
-            value = await connection.fetchval(AUDIT_COUNT_SQL)
+            value = await connection.fetchval(sql)
         except asyncpg.UndefinedTableError:
             return None
         finally:

@@ -23,6 +23,18 @@ BOOT_NOTIFICATION: Final = {
 }
 HEARTBEAT: Final[dict[str, Any]] = {}
 
+# Answers of a bench station to the server's own CALLs; any other action gets `{}`.
+SERVER_CALL_ANSWERS: Final[dict[str, dict[str, Any]]] = {
+    # OCPP 1.6 §5.8: GetConfiguration.conf; empty lists pass the server's schema check.
+    "GetConfiguration": {"configurationKey": [], "unknownKey": []},
+    # OCPP 1.6 §5.16 and §5.5: the station takes (and drops) every profile it is sent.
+    "SetChargingProfile": {"status": "Accepted"},
+    "ClearChargingProfile": {"status": "Accepted"},
+    # OCPP 1.6 §5.7: a station that cannot report its composite schedule says Rejected;
+    # the server then marks it unverifiable instead of retrying the verification.
+    "GetCompositeSchedule": {"status": "Rejected"},
+}
+
 
 def status_notification(connector_id: int, now: datetime) -> dict[str, Any]:
     """StatusNotification for an idle connector (OCPP 1.6 §4.9)."""
@@ -65,15 +77,8 @@ def encode_call(unique_id: str, action: str, payload: dict[str, Any]) -> bytes:
 
 
 def answer_to_server_call(unique_id: str, action: str) -> bytes:
-    """A CALLRESULT for a CALL the server initiated.
-
-    The bench stations accept every server request without doing anything; GetConfiguration
-    is answered with empty lists so that the server's schema check of the answer passes.
-    """
-    payload: dict[str, Any] = {}
-    if action == "GetConfiguration":
-        payload = {"configurationKey": [], "unknownKey": []}
-    return orjson.dumps([CALLRESULT, unique_id, payload])
+    """A CALLRESULT for a CALL the server initiated (see SERVER_CALL_ANSWERS)."""
+    return orjson.dumps([CALLRESULT, unique_id, SERVER_CALL_ANSWERS.get(action, {})])
 
 
 def _sample(value: str, measurand: str, unit: str, phase: str | None = None) -> dict[str, str]:

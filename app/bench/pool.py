@@ -48,7 +48,8 @@ class WorkerPool:
         call_timeout_s: float,
         connect_concurrency: int,
     ) -> None:
-        shares = split(station_ids(stations), workers)
+        self.station_ids: tuple[str, ...] = tuple(station_ids(stations))
+        shares = split(self.station_ids, workers)
         per_worker = max(1, connect_concurrency // max(1, len(shares)))
         self._specs = [
             WorkerSpec(

@@ -12,8 +12,9 @@ from typing import Any
 import psutil
 
 from app.bench import scenarios
-from app.bench.config import BenchConfig, Scenario
+from app.bench.config import BenchConfig, Scenario, applies
 from app.bench.errors import BenchError
+from app.bench.fanout import fanout
 from app.bench.scenarios import Outcome
 from app.bench.servers import RunningServer, running_server
 
@@ -25,7 +26,8 @@ ServerRun = Callable[[RunningServer, BenchConfig], dict[Scenario, Outcome]]
 class BenchResult:
     machine: dict[str, Any]
     config: dict[str, Any]
-    # scenario -> server -> figure -> value; a server that failed maps to None.
+    # scenario -> server -> figure -> value; a server that failed, or one the scenario does
+    # not apply to (see CHARGEPLAN_ONLY), maps to None: `failures` tells the two apart.
     scenarios: dict[str, dict[str, dict[str, Any] | None]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     error_samples: dict[str, list[str]] = field(default_factory=dict)
@@ -52,6 +54,10 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     for group, server_run in _groups(config):
         for kind in config.servers:
             label = "+".join(s.value for s in group)
+            if not all(applies(scenario, kind) for scenario in group):
+                for scenario in group:
+                    result.scenarios[scenario.value][kind.value] = None
+                continue
             say(f"{label}: {kind.value} ...")
             try:
                 with running_server(kind, config) as server:
@@ -81,6 +87,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]
         groups.append((connected, _storm_then_steady))
     if Scenario.THROUGHPUT in chosen:
         groups.append(((Scenario.THROUGHPUT,), _throughput))
+    if Scenario.FANOUT in chosen:
+        groups.append(((Scenario.FANOUT,), _fanout))
     return groups
 
 
@@ -90,6 +98,10 @@ def _heartbeat(server: RunningServer, config: BenchConfig) -> dict[Scenario, Out
 
 def _throughput(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
     return {Scenario.THROUGHPUT: scenarios.throughput(server, config)}
+
+
+def _fanout(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    return {Scenario.FANOUT: fanout(server, config)}
 
 
 def _storm_then_steady(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:

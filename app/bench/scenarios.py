@@ -33,6 +33,7 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
     Scenario.STORM: ("seconds", "conns_per_s", "errors", "rss_kb_per_station"),
     Scenario.STEADY: ("p50_ms", "p99_ms", "audit_rows", "audit_queue_depth", "errors"),
     Scenario.THROUGHPUT: ("msgs_per_s", "p99_ms", "errors", "cpu_s_per_1000_msgs"),
+    Scenario.FANOUT: ("seconds", "calls_per_s", "audit_seconds", "errors"),
 }
 
 
@@ -67,12 +68,12 @@ def heartbeat(server: RunningServer, config: BenchConfig) -> Outcome:
         open_pool(server, config.stations, config) as pool,
     ):
         connected = pool.connect(with_status=False, within_s=connect_within_s(config.stations))
-        rows_before = _audit_rows(server)
+        rows_before = audit_rows(server)
         load = pool.run(
             ClosedLoop("Heartbeat", config.seconds),
             config.seconds + config.call_timeout_s + PHASE_SLACK_S,
         )
-        rows_after = _audit_rows(server)
+        rows_after = audit_rows(server)
     audit_rate = None
     if rows_before is not None and rows_after is not None:
         audit_rate = (rows_after - rows_before) / stats.wall_seconds(load)
@@ -105,7 +106,7 @@ def storm(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outco
 
 def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outcome:
     """The storm's stations stay; MeterValues and Heartbeats at a fixed total rate."""
-    rows_before = _audit_rows(server)
+    rows_before = audit_rows(server)
     command = OpenLoop(
         rate_per_s=config.steady_rate_per_s / pool.size,
         seconds=config.steady_seconds,
@@ -120,14 +121,14 @@ def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outc
         with PeakPoller(lambda: audit_queue_depth(http_url)) as depth:
             reports = pool.run(command, timeout)
         queue_depth = depth.peak
-    rows_after = _audit_rows(server)
-    audit_rows = None
+    rows_after = audit_rows(server)
+    written = None
     if rows_before is not None and rows_after is not None:
-        audit_rows = rows_after - rows_before
+        written = rows_after - rows_before
     return _outcome(
         reports,
         **_latency(reports),
-        audit_rows=audit_rows,
+        audit_rows=written,
         audit_queue_depth=queue_depth,
         errors=stats.errors(reports),
     )
@@ -138,14 +139,14 @@ def throughput(server: RunningServer, config: BenchConfig) -> Outcome:
     stations = config.throughput_stations
     with open_pool(server, stations, config) as pool:
         connected = pool.connect(with_status=False, within_s=connect_within_s(stations))
-        _audit_rows(server)
+        audit_rows(server)
         cpu_before = cpu_seconds(server.pid)
         load = pool.run(
             ClosedLoop("MeterValues", config.seconds),
             config.seconds + config.call_timeout_s + PHASE_SLACK_S,
         )
         # The audit rows of this load are part of its cost: wait for them to be written.
-        _audit_rows(server)
+        audit_rows(server)
         cpu_after = cpu_seconds(server.pid)
     answered = stats.completed(load)
     cpu_per_1000 = (cpu_after - cpu_before) / (answered / 1000) if answered else None
@@ -158,7 +159,8 @@ def throughput(server: RunningServer, config: BenchConfig) -> Outcome:
     )
 
 
-def _audit_rows(server: RunningServer) -> int | None:
+def audit_rows(server: RunningServer) -> int | None:
+    """The server's audit row count once its audit queue has been written out."""
     http_url = server.http_url
     if server.database is None or http_url is None:
         return None

@@ -45,6 +45,14 @@ Scenarios (default: heartbeat only; --all for every one):
   throughput  {D.throughput_stations} stations send MeterValues as fast as answered for \
 {D.seconds:g} s:
               msgs_per_s, p99_ms, errors, cpu_s_per_1000_msgs (server process)
+  fanout      chargeplan only (floor and stock have no plans: "-" in the table, null in
+              the JSON). {D.fanout_stations:,} stations are registered with the tag "bench-fanout"
+              (POST /stations), connect and boot; then one plan for that tag (POST /plans,
+              7 kW TxDefaultProfile). From that request, polled every 100 ms:
+              seconds (until GET /plans/{{id}}/status shows every station accepted),
+              calls_per_s (stations / seconds), audit_seconds (until the audit table holds
+              every station's SetChargingProfile answer), errors (stations not accepted
+              within 60 s + 1 s per 50 stations)
 
 --quick runs every chosen scenario at a tenth of its size and duration.
 Exit status: 0 when every server completed every scenario, 1 otherwise.
@@ -112,6 +120,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="throughput stations",
     )
     parser.add_argument(
+        "--fanout-stations",
+        type=_positive_int,
+        default=DEFAULTS.fanout_stations,
+        help="fanout stations",
+    )
+    parser.add_argument(
         "--workers",
         type=_positive_int,
         default=default_workers(),
@@ -145,6 +159,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         steady_rate_per_s=args.steady_rate,
         steady_seconds=args.steady_seconds,
         throughput_stations=args.throughput_stations,
+        fanout_stations=args.fanout_stations,
         workers=args.workers,
         connect_concurrency=args.connect_concurrency,
         database_url=args.database_url,

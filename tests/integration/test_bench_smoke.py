@@ -1,4 +1,5 @@
-"""A small heartbeat bench against the floor server and chargeplan reports plausible figures."""
+"""Small bench runs report plausible figures: heartbeat on floor and chargeplan, fanout on
+chargeplan alone."""
 
 from __future__ import annotations
 
@@ -78,3 +79,43 @@ def test_table_has_a_row_per_figure_and_the_ratio_to_the_floor(result: BenchResu
     assert msgs[5].endswith("x") and float(msgs[5][:-1]) > 0
     errors = next(row for row in rows if row[1] == "errors")
     assert errors[2:5] == ["0", "0", "-"]
+
+
+FANOUT = BenchConfig(
+    scenarios=(Scenario.FANOUT,),
+    servers=(ServerKind.CHARGEPLAN, ServerKind.FLOOR),
+    fanout_stations=20,
+    workers=1,
+    call_timeout_s=5.0,
+    server_start_timeout_s=30.0,
+)
+
+
+@pytest.fixture(scope="module")
+def fanout_result() -> BenchResult:
+    return run_bench(FANOUT)
+
+
+@pytest.mark.timeout(60)
+def test_fanout_plan_reaches_every_station_and_the_audit_table(
+    fanout_result: BenchResult,
+) -> None:
+    assert fanout_result.failures == []
+    assert fanout_result.error_samples == {}
+    figures = fanout_result.scenarios["fanout"]["chargeplan"]
+    assert figures is not None
+    assert set(figures) == set(FIGURES[Scenario.FANOUT])
+
+    assert figures["errors"] == 0
+    assert 0 < figures["seconds"] < 20
+    assert figures["calls_per_s"] == pytest.approx(20 / figures["seconds"], rel=0.01)
+    assert 0 < figures["audit_seconds"] < 20
+
+
+def test_fanout_is_not_applicable_to_servers_without_plans(fanout_result: BenchResult) -> None:
+    assert fanout_result.scenarios["fanout"]["floor"] is None
+    assert not any("floor" in failure for failure in fanout_result.failures)
+    rows = [line.split() for line in format_table(fanout_result).splitlines()[2:]]
+
+    assert [row[1] for row in rows] == list(FIGURES[Scenario.FANOUT])
+    assert all(row[3:] == ["-", "-", "-", "-"] for row in rows)
