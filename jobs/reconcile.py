@@ -15,11 +15,18 @@ from app.services.container import Services
 log = logging.getLogger("chargeplan.jobs")
 
 
-async def stations_with_profiles(services: Services) -> set[str]:
+async def stations_with_profiles(services: Services,
+                                 among: set[str] | None = None) -> set[str]:
     """Stations with desired or installed profiles: the only ones reconcile can touch."""
-    query = union(select(DesiredProfile.station_id), select(InstalledProfileRecord.station_id))
+    desired = select(DesiredProfile.station_id)
+    installed = select(InstalledProfileRecord.station_id)
+    if among is not None:
+        if not among:
+            return set()
+        desired = desired.where(DesiredProfile.station_id.in_(among))
+        installed = installed.where(InstalledProfileRecord.station_id.in_(among))
     async with services.db.uow() as session:
-        return set((await session.scalars(query)).all())
+        return set((await session.scalars(union(desired, installed))).all())
 
 
 async def for_each(services: Services, station_ids: Iterable[str],
@@ -43,7 +50,8 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
     """One job run over the given stations (None: every station this process holds)."""
     connected = set(services.gateway.connected_station_ids())
     targets = connected if station_ids is None else connected & set(station_ids)
-    targets &= await stations_with_profiles(services)
+    targets &= await stations_with_profiles(
+        services, None if station_ids is None else targets)
     if not targets and trigger != "api":
         return  # nothing to do; only a run a user asked for is recorded when empty
     async with services.job_runs.run("reconcile", trigger) as run:

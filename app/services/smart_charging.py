@@ -105,6 +105,13 @@ class ReconcileReport:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    view: StationView
+    installed: tuple[InstalledProfile, ...]
+    transactions: tuple[ActiveTransaction, ...]
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter for failed deliveries."""
 
@@ -475,14 +482,11 @@ class SmartChargingService:
         return report
 
     # --- composite schedules -----------------------------------------------------------
-    async def expected(self, station_id: str, connector_id: int, start: datetime,
-                       duration: int, unit: ChargingRateUnit, *,
-                       extra: Sequence[InstalledProfile] = (),
-                       from_desired: bool = False,
-                       accepted_only: bool = False) -> dict[str, Any]:
-        """The composite the station should report, from what the server believes it
-        holds (or from the desired set, plus ``extra`` profiles for a preview;
-        ``accepted_only`` keeps the desired profiles the station acknowledged)."""
+    async def snapshot(self, station_id: str, *, from_desired: bool = False,
+                       accepted_only: bool = False) -> Snapshot:
+        """What composites of a station are computed from, read once: what the server
+        believes it holds (or the desired set; ``accepted_only`` keeps the desired
+        profiles the station acknowledged) and its running transactions."""
         view = await self.station_view(station_id)
         async with self._db.uow() as session:
             if from_desired:
@@ -495,18 +499,34 @@ class SmartChargingService:
             transactions = (await session.scalars(select(TransactionRow).where(
                 TransactionRow.station_id == station_id,
                 TransactionRow.stopped_at.is_(None)))).all()
-        for item in extra:
-            installed = list(install(installed, item).installed)
-        active = [ActiveTransaction(t.id, t.connector_id, t.started_at) for t in transactions]
         # Only the latest transaction per connector is running.
         latest: dict[int, ActiveTransaction] = {}
-        for tx in sorted(active, key=lambda t: t.start):
-            latest[tx.connector_id] = tx
+        for tx in sorted(transactions, key=lambda t: t.started_at):
+            latest[tx.connector_id] = ActiveTransaction(tx.id, tx.connector_id, tx.started_at)
+        return Snapshot(view, tuple(installed), tuple(latest.values()))
+
+    def composite_of(self, snapshot: Snapshot, connector_id: int, start: datetime,
+                     duration: int, unit: ChargingRateUnit,
+                     extra: Sequence[InstalledProfile] = ()) -> dict[str, Any]:
+        installed = list(snapshot.installed)
+        for item in extra:
+            installed = list(install(installed, item).installed)
         schedule = composite_schedule(
-            installed, connector_id, start, duration, unit, transactions=list(latest.values()),
-            number_of_connectors=view.number_of_connectors, supply=self._supply,
-            station_max_w=view.max_power_w)
+            installed, connector_id, start, duration, unit, transactions=snapshot.transactions,
+            number_of_connectors=snapshot.view.number_of_connectors, supply=self._supply,
+            station_max_w=snapshot.view.max_power_w)
         return schedule.to_ocpp()
+
+    async def expected(self, station_id: str, connector_id: int, start: datetime,
+                       duration: int, unit: ChargingRateUnit, *,
+                       extra: Sequence[InstalledProfile] = (),
+                       from_desired: bool = False,
+                       accepted_only: bool = False) -> dict[str, Any]:
+        """The composite the station should report (see :meth:`snapshot`), plus ``extra``
+        profiles for a preview."""
+        snapshot = await self.snapshot(station_id, from_desired=from_desired,
+                                       accepted_only=accepted_only)
+        return self.composite_of(snapshot, connector_id, start, duration, unit, extra)
 
     async def composite(self, station_id: str, connector_id: int, duration: int,
                         unit: ChargingRateUnit) -> CompositeReport:

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
@@ -87,21 +89,24 @@ class StationService:
     async def admit(self, station_id: str, credentials: tuple[str, str] | None) -> Admission:
         """Decide before the websocket opens (OCPP security profile 1: HTTP Basic)."""
         async with self._db.uow() as session:
-            station = await session.get(Station, station_id)
-            if station is None:
+            # Only the password hash: this runs for every connection of a storm.
+            known = (await session.execute(
+                select(Station.password_hash).where(Station.id == station_id))).first()
+            if known is None:
                 if not self._admit_unknown:
                     return Admission.UNKNOWN_STATION
                 session.add(Station(id=station_id, tags=[], created_at=self._clock(),
                                     online=False))
                 return Admission.ADMITTED_NEW
-            if station.password_hash is None:
-                return Admission.ACCEPTED
-            if credentials is None:
-                return Admission.CREDENTIALS_REQUIRED
-            user, password = credentials
-            if user != station_id or not verify_password(password, station.password_hash):
-                return Admission.BAD_CREDENTIALS
+        password_hash = known[0]
+        if password_hash is None:
             return Admission.ACCEPTED
+        if credentials is None:
+            return Admission.CREDENTIALS_REQUIRED
+        user, password = credentials
+        if user != station_id or not verify_password(password, password_hash):
+            return Admission.BAD_CREDENTIALS
+        return Admission.ACCEPTED
 
     async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
         now = self._clock()
@@ -132,11 +137,14 @@ class StationService:
     async def touch(self, seen: Mapping[str, datetime]) -> None:
         if not seen:
             return
+        stations = cast(Table, Station.__table__)
+        statement = (update(stations)
+                     .where(stations.c.id == bindparam("station"))
+                     .values(last_seen=bindparam("seen")))
         async with self._db.uow() as session:
-            for station_id, at in seen.items():
-                await session.execute(
-                    update(Station).where(Station.id == station_id).values(last_seen=at)
-                )
+            # One executemany for the whole fleet, not a statement per station.
+            await session.execute(statement, [{"station": sid, "seen": at}
+                                              for sid, at in seen.items()])
 
     # --- what stations report ---------------------------------------------------------
     async def boot(self, station_id: str, payload: Mapping[str, Any]) -> None:
@@ -168,18 +176,21 @@ class StationService:
             "status_timestamp": timestamp,
             "updated_at": now,
         }
+        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        statement = insert(Connector).values(
+            station_id=station_id, connector_id=payload["connectorId"], **values)
+        table = Connector.__table__
+        newer = statement.excluded.status_timestamp
+        # One statement per notification. A replayed older notification (OCPP 1.6 §3.7
+        # offline queue) must not overwrite a newer status.
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.station_id, table.c.connector_id],
+            set_=values,
+            where=or_(newer.is_(None), table.c.status_timestamp.is_(None),
+                      newer >= table.c.status_timestamp),
+        )
         async with self._db.uow() as session:
-            row = await session.get(Connector, (station_id, payload["connectorId"]))
-            if row is None:
-                session.add(Connector(station_id=station_id,
-                                      connector_id=payload["connectorId"], **values))
-            elif timestamp is None or row.status_timestamp is None or (
-                timestamp >= row.status_timestamp
-            ):
-                # A replayed older notification (OCPP 1.6 §3.7 offline queue) must not
-                # overwrite a newer status.
-                for key, value in values.items():
-                    setattr(row, key, value)
+            await session.execute(statement)
 
     async def firmware_status(self, station_id: str, status: str) -> None:
         await self._set(station_id, firmware_status=status)

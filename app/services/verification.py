@@ -25,7 +25,7 @@ from app.domain.composite import schedules_match
 from app.domain.profiles import ChargingRateUnit
 from app.services.errors import NotFound
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
-from app.services.smart_charging import SmartChargingService
+from app.services.smart_charging import SmartChargingService, Snapshot
 from app.timefmt import parse_timestamp
 
 log = logging.getLogger("chargeplan.verification")
@@ -97,61 +97,71 @@ class VerificationService:
         return report
 
     async def _compare(self, station_id: str, job_run_id: int | None) -> VerifyReport:
-        view = await self._smart.station_view(station_id)
-        units = view.limits.allowed_units
+        # Read once per station: the acknowledged profiles and transactions are the same
+        # for every connector asked (a change triggers its own reconcile and verify).
+        snapshot = await self._smart.snapshot(station_id, from_desired=True,
+                                              accepted_only=True)
+        units = snapshot.view.limits.allowed_units
         unit = ChargingRateUnit.A if units and ChargingRateUnit.W not in units else (
             ChargingRateUnit.W)
         report = VerifyReport(station_id, "verified")
-        for connector_id in range(0, view.number_of_connectors + 1):
-            request = {"connectorId": connector_id, "duration": self._window,
-                       "chargingRateUnit": unit.value}
-            now = self._clock()
-            report.calls += 1
-            try:
-                answer = await self._gateway.call(station_id, "GetCompositeSchedule", request)
-            except StationOffline:
-                report.state = "error"
-                report.failures += 1
-                return report
-            except StationCallError as exc:
-                report.failures += 1
-                report.state = "error"
-                await self._record(station_id, connector_id, "error", None, None, exc.reason,
-                                   job_run_id)
-                report.connectors[connector_id] = "error"
-                continue
-            if answer.get("status") != "Accepted":
-                # OCPP 1.6 §5.7: Rejected = the station cannot report. Not retried in a loop.
-                await self._record(station_id, connector_id, "unverifiable", None, answer,
-                                   None, job_run_id)
-                report.state = "unverifiable"
-                report.connectors[connector_id] = "unverifiable"
-                return report
-            stamp = answer.get("scheduleStart") or (
-                answer.get("chargingSchedule") or {}).get("startSchedule")
-            start = parse_timestamp(stamp) if stamp else now
-            expected = await self._smart.expected(station_id, connector_id, start,
-                                                  self._window, unit, from_desired=True,
-                                                  accepted_only=True)
-            matches = schedules_match(answer, expected)
-            outcome = "match" if matches else "drift"
-            await self._record(station_id, connector_id, outcome, expected, answer, None,
-                               job_run_id)
-            report.connectors[connector_id] = outcome
-            if not matches:
-                report.drift_found += 1
-                self.stats.found += 1
-                if report.state == "verified":
-                    report.state = "drift"
+        rows: list[Verification] = []
+        try:
+            for connector_id in range(0, snapshot.view.number_of_connectors + 1):
+                if not await self._compare_connector(station_id, connector_id, unit, snapshot,
+                                                     report, rows, job_run_id):
+                    break
+        finally:
+            if rows:
+                async with self._db.uow() as session:
+                    session.add_all(rows)
         return report
 
-    async def _record(self, station_id: str, connector_id: int, outcome: str,
-                      expected: dict[str, Any] | None, reported: dict[str, Any] | None,
-                      error: str | None, job_run_id: int | None) -> None:
-        async with self._db.uow() as session:
-            session.add(Verification(station_id=station_id, connector_id=connector_id,
+    async def _compare_connector(self, station_id: str, connector_id: int,
+                                 unit: ChargingRateUnit, snapshot: Snapshot,
+                                 report: VerifyReport, rows: list[Verification],
+                                 job_run_id: int | None) -> bool:
+        """Ask one connector; False when verification of the station should stop."""
+        request = {"connectorId": connector_id, "duration": self._window,
+                   "chargingRateUnit": unit.value}
+        now = self._clock()
+        report.calls += 1
+
+        def record(outcome: str, expected: dict[str, Any] | None,
+                   reported: dict[str, Any] | None, error: str | None) -> None:
+            rows.append(Verification(station_id=station_id, connector_id=connector_id,
                                      at=self._clock(), outcome=outcome, expected=expected,
                                      reported=reported, error=error, job_run_id=job_run_id))
+            report.connectors[connector_id] = outcome
+
+        try:
+            answer = await self._gateway.call(station_id, "GetCompositeSchedule", request)
+        except StationOffline:
+            report.state = "error"
+            report.failures += 1
+            return False
+        except StationCallError as exc:
+            report.failures += 1
+            report.state = "error"
+            record("error", None, None, exc.reason)
+            return True
+        if answer.get("status") != "Accepted":
+            # OCPP 1.6 §5.7: Rejected = the station cannot report. Not retried in a loop.
+            record("unverifiable", None, answer, None)
+            report.state = "unverifiable"
+            return False
+        stamp = answer.get("scheduleStart") or (
+            answer.get("chargingSchedule") or {}).get("startSchedule")
+        start = parse_timestamp(stamp) if stamp else now
+        expected = self._smart.composite_of(snapshot, connector_id, start, self._window, unit)
+        matches = schedules_match(answer, expected)
+        record("match" if matches else "drift", expected, answer, None)
+        if not matches:
+            report.drift_found += 1
+            self.stats.found += 1
+            if report.state == "verified":
+                report.state = "drift"
+        return True
 
     async def _repairs(self, station_id: str) -> int:
         async with self._db.uow() as session:
