@@ -29,6 +29,14 @@ async def stations_with_profiles(services: Services,
         return set((await session.scalars(union(desired, installed))).all())
 
 
+def connected_among(services: Services, station_ids: Iterable[str] | None) -> set[str]:
+    """The stations (all, or those listed) whose websocket this process holds."""
+    if station_ids is None:
+        return set(services.gateway.connected_station_ids())
+    # Per id, not a scan of every connection: this runs after each boot of a storm.
+    return {s for s in station_ids if services.gateway.is_connected(s)}
+
+
 async def for_each(services: Services, station_ids: Iterable[str],
                    work: Callable[[str], Awaitable[None]]) -> None:
     """Run ``work`` for every station, several at once: a charger's round trip is mostly
@@ -48,8 +56,7 @@ async def for_each(services: Services, station_ids: Iterable[str],
 async def reconcile_stations(services: Services, station_ids: Iterable[str] | None,
                              trigger: str, *, force: bool = False) -> None:
     """One job run over the given stations (None: every station this process holds)."""
-    connected = set(services.gateway.connected_station_ids())
-    targets = connected if station_ids is None else connected & set(station_ids)
+    targets = connected_among(services, station_ids)
     targets &= await stations_with_profiles(
         services, None if station_ids is None else targets)
     if not targets and trigger != "api":
@@ -78,8 +85,7 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
 
 async def verify_stations(services: Services, station_ids: Iterable[str] | None,
                           trigger: str) -> None:
-    connected = set(services.gateway.connected_station_ids())
-    targets = connected if station_ids is None else connected & set(station_ids)
+    targets = connected_among(services, station_ids)
     targets = {s for s in targets if await services.verification.has_desired(s)}
     if not targets and trigger != "api":
         return

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -68,6 +69,13 @@ class Database:
         """One transaction: committed when the block ends normally, rolled back otherwise."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def core(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction on a plain connection, for single statements on hot paths
+        (every frame of a reconnect storm): no ORM identity map or session bookkeeping."""
+        async with self.engine.begin() as connection:
+            yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

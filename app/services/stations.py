@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,6 +29,11 @@ SMART_CHARGING_KEYS = (
     "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
     "MaxChargingProfilesInstalled", "NumberOfConnectors",
 )
+
+
+# Hot paths use the tables through Core: no ORM bookkeeping per frame.
+_STATIONS = cast(Table, Station.__table__)
+_CONNECTORS = cast(Table, Connector.__table__)
 
 
 class Admission(Enum):
@@ -88,15 +93,16 @@ class StationService:
     # --- admission and connection state ---------------------------------------------
     async def admit(self, station_id: str, credentials: tuple[str, str] | None) -> Admission:
         """Decide before the websocket opens (OCPP security profile 1: HTTP Basic)."""
-        async with self._db.uow() as session:
+        async with self._db.core() as conn:
             # Only the password hash: this runs for every connection of a storm.
-            known = (await session.execute(
+            known = (await conn.execute(
                 select(Station.password_hash).where(Station.id == station_id))).first()
             if known is None:
                 if not self._admit_unknown:
                     return Admission.UNKNOWN_STATION
-                session.add(Station(id=station_id, tags=[], created_at=self._clock(),
-                                    online=False))
+                await conn.execute(insert(_STATIONS).values(
+                    id=station_id, tags=[], created_at=self._clock(), online=False,
+                    drift_repairs=0))
                 return Admission.ADMITTED_NEW
         password_hash = known[0]
         if password_hash is None:
@@ -110,9 +116,9 @@ class StationService:
 
     async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
         now = self._clock()
-        async with self._db.uow() as session:
-            await session.execute(
-                update(Station).where(Station.id == station_id).values(
+        async with self._db.core() as conn:
+            await conn.execute(
+                update(_STATIONS).where(_STATIONS.c.id == station_id).values(
                     online=True, node_id=node_id, remote_address=remote, connected_at=now,
                     last_seen=now,
                 )
@@ -121,9 +127,10 @@ class StationService:
     async def disconnected(self, station_id: str, node_id: str, at: datetime) -> None:
         # Only the process that holds the socket may mark it offline: a reconnect that
         # landed on another process must not be undone by the old one's close.
-        async with self._db.uow() as session:
-            await session.execute(
-                update(Station).where(Station.id == station_id, Station.node_id == node_id)
+        async with self._db.core() as conn:
+            await conn.execute(
+                update(_STATIONS).where(_STATIONS.c.id == station_id,
+                                        _STATIONS.c.node_id == node_id)
                 .values(online=False, last_seen=at)
             )
 
@@ -137,20 +144,19 @@ class StationService:
     async def touch(self, seen: Mapping[str, datetime]) -> None:
         if not seen:
             return
-        stations = cast(Table, Station.__table__)
-        statement = (update(stations)
-                     .where(stations.c.id == bindparam("station"))
+        statement = (update(_STATIONS)
+                     .where(_STATIONS.c.id == bindparam("station"))
                      .values(last_seen=bindparam("seen")))
-        async with self._db.uow() as session:
+        async with self._db.core() as conn:
             # One executemany for the whole fleet, not a statement per station.
-            await session.execute(statement, [{"station": sid, "seen": at}
-                                              for sid, at in seen.items()])
+            await conn.execute(statement, [{"station": sid, "seen": at}
+                                           for sid, at in seen.items()])
 
     # --- what stations report ---------------------------------------------------------
     async def boot(self, station_id: str, payload: Mapping[str, Any]) -> None:
-        async with self._db.uow() as session:
-            await session.execute(
-                update(Station).where(Station.id == station_id).values(
+        async with self._db.core() as conn:
+            await conn.execute(
+                update(_STATIONS).where(_STATIONS.c.id == station_id).values(
                     vendor=payload["chargePointVendor"],
                     model=payload["chargePointModel"],
                     serial_number=payload.get("chargePointSerialNumber"),
@@ -176,10 +182,10 @@ class StationService:
             "status_timestamp": timestamp,
             "updated_at": now,
         }
-        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        statement = insert(Connector).values(
+        upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        statement = upsert(_CONNECTORS).values(
             station_id=station_id, connector_id=payload["connectorId"], **values)
-        table = Connector.__table__
+        table = _CONNECTORS
         newer = statement.excluded.status_timestamp
         # One statement per notification. A replayed older notification (OCPP 1.6 §3.7
         # offline queue) must not overwrite a newer status.
@@ -189,8 +195,8 @@ class StationService:
             where=or_(newer.is_(None), table.c.status_timestamp.is_(None),
                       newer >= table.c.status_timestamp),
         )
-        async with self._db.uow() as session:
-            await session.execute(statement)
+        async with self._db.core() as conn:
+            await conn.execute(statement)
 
     async def firmware_status(self, station_id: str, status: str) -> None:
         await self._set(station_id, firmware_status=status)
@@ -227,8 +233,9 @@ class StationService:
         await self._set(station_id, **values)
 
     async def _set(self, station_id: str, **values: Any) -> None:
-        async with self._db.uow() as session:
-            await session.execute(update(Station).where(Station.id == station_id).values(**values))
+        async with self._db.core() as conn:
+            await conn.execute(update(_STATIONS).where(_STATIONS.c.id == station_id)
+                               .values(**values))
 
     # --- the registry over REST ------------------------------------------------------
     async def list_all(self) -> list[Station]:
