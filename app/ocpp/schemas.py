@@ -8,6 +8,7 @@ default). Schema failures map to the OCPP-J 1.6 error codes (Table 7).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -55,6 +56,22 @@ _RULE_CODES = {
 Validator = Callable[[Any], Any]
 
 
+def _iso_datetime(value: str) -> bool:
+    """OCPP 1.6 §7 dateTime: ISO 8601. UTC with an offset is RECOMMENDED, not required:
+    chargers that send local time without an offset are read as UTC (the ``ocpp``
+    package does not check the format at all; RFC 3339's strict form would refuse them)."""
+    if len(value) < 16 or value[10] not in "Tt ":
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+_FORMATS: dict[str, Callable[[str], bool]] = {"date-time": _iso_datetime}
+
+
 def _load(name: str) -> dict[str, Any] | None:
     path = resources.files("ocpp.v16").joinpath("schemas", f"{name}.json")
     if not path.is_file():
@@ -76,7 +93,7 @@ class SchemaRegistry:
                 schema = _load(action + suffix)
                 if schema is None:
                     raise RuntimeError(f"the ocpp package lacks the 1.6 schema {action}{suffix}")
-                table[action] = fastjsonschema.compile(schema)
+                table[action] = fastjsonschema.compile(schema, formats=_FORMATS)
 
     def request_schema(self, action: str) -> dict[str, Any]:
         schema = _load(action)

@@ -201,3 +201,16 @@ async def test_station_online_state_follows_the_socket(server: RunningServer) ->
             break
         await asyncio.sleep(0.05)
     assert station is not None and not station.online
+
+
+async def test_timestamps_without_offset_are_accepted_as_utc(server: RunningServer) -> None:
+    # OCPP 1.6 §7: ISO 8601, UTC recommended; many chargers omit the offset.
+    async with raw_station(server.station_url("CP-TZ")) as cp:
+        await cp.boot()
+        await cp.ok("StatusNotification", {"connectorId": 1, "status": "Available",
+                                           "errorCode": "NoError",
+                                           "timestamp": "2026-11-25T10:00:00.123456789"})
+    async with server.services.db.uow() as session:
+        row = await session.get(Connector, ("CP-TZ", 1))
+    assert row is not None and row.status_timestamp == datetime(
+        2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC)
