@@ -8,8 +8,8 @@ default). Schema failures map to the OCPP-J 1.6 error codes (Table 7).
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
