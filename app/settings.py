@@ -45,7 +45,8 @@ class Settings:
     # How long the gateway waits for a CALLRESULT before the call ends as a timeout.
     call_timeout_s: float = 30.0
     # Largest websocket frame accepted from a station; a bigger one closes it with 1009.
-    max_frame_bytes: int = 65536
+    # Generous: StopTransaction.transactionData of a long session runs to tens of KiB.
+    max_frame_bytes: int = 262144
     # permessage-deflate costs about 40 KiB per idle connection; off unless asked for.
     ws_compression: bool = False
     ws_ping_interval_s: float = 60.0
