@@ -23,11 +23,15 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/chargeplan db upgrade
 
+# `make run DEMO=false` starts the server without the simulated demo station.
+DEMO ?= true
+
 run: install
 	CHARGEPLAN_AUTO_MIGRATE=true \
 	CHARGEPLAN_ADMIT_UNKNOWN_STATIONS=true \
 	CHARGEPLAN_UNKNOWN_ID_TAG_STATUS=Accepted \
-	$(BIN)/chargeplan serve --demo-station
+	CHARGEPLAN_DEMO_STATION=$(DEMO) \
+	$(BIN)/chargeplan serve
 
 test: install
 	bash tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)

@@ -20,8 +20,12 @@ def add_parser(subparsers: Any) -> None:
         "in one process. Refuses to start on a database behind the latest migration unless "
         "CHARGEPLAN_AUTO_MIGRATE=true.",
     )
-    parser.add_argument("--demo-station", action="store_true",
-                        help="also run one simulated station PY-SIM-0001 in-process")
+    demo = parser.add_mutually_exclusive_group()
+    demo.add_argument("--demo-station", dest="demo_station", action="store_true", default=None,
+                      help="also run one simulated station PY-SIM-0001 in-process "
+                      "(default: CHARGEPLAN_DEMO_STATION)")
+    demo.add_argument("--no-demo-station", dest="demo_station", action="store_false",
+                      help="no demo station, whatever the settings say")
     parser.set_defaults(handler=run)
 
 
@@ -31,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = settings_or_exit()
-    if args.demo_station:
-        settings = settings.with_overrides(demo_station=True)
+    if args.demo_station is not None:
+        settings = settings.with_overrides(demo_station=args.demo_station)
     configure_logging(settings.log_level)
     try:
         asyncio.run(prepare_database(settings.database_url, auto_migrate=settings.auto_migrate))
