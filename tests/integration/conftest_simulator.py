@@ -70,7 +70,12 @@ class CentralSystem:
             async for raw in connection:
                 frame = json.loads(raw)
                 if frame[0] == 2:
-                    await self._answer(station_id, connection, frame)
+                    try:
+                        await self._answer(station_id, connection, frame)
+                    except ConnectionClosed:
+                        # The station closed while we answered; frames it sent before
+                        # closing (e.g. its answer to a Reset) are still to be read.
+                        continue
                 elif frame[1] in link.pending:
                     link.pending.pop(frame[1]).set_result(frame)
         except ConnectionClosed:
