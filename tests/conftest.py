@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select
 
 from app.db.migrate import upgrade
+from app.db.models import AuditFrame
 from app.services.container import Services
 from app.settings import Settings
 
@@ -143,3 +145,23 @@ async def server(settings: Settings) -> AsyncIterator[RunningServer]:
 async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
         yield client
+
+
+async def settled_audit_rows(server: RunningServer, station_id: str) -> list[AuditFrame]:
+    """The station's audit rows once the batched writer has settled (the exchange is over:
+    the count stops changing and nothing is queued)."""
+
+    async def read() -> list[AuditFrame]:
+        async with server.services.db.uow() as session:
+            return list((await session.scalars(
+                select(AuditFrame).where(AuditFrame.station_id == station_id)
+                .order_by(AuditFrame.id))).all())
+
+    rows = await read()
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        again = await read()
+        if len(again) == len(rows) and server.services.status.audit_queue_depth() == 0:
+            return again
+        rows = again
+    return rows

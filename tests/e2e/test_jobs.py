@@ -64,13 +64,18 @@ async def test_station_that_lost_its_profiles_on_reset_is_repaired(
                                   for p in station.installed_profiles] == [7000])
         state = await eventually(lambda: _state_is(http, "verified"))
     assert state["drift_repairs"] == 0
+
+    async def repair_linked() -> list[AuditFrame]:
+        # Audit rows are written in batches: wait for the repair's.
+        async with server.services.db.uow() as session:
+            return list((await session.scalars(select(AuditFrame).where(
+                AuditFrame.job_run_id.is_not(None), AuditFrame.action == "SetChargingProfile",
+                AuditFrame.direction == "out"))).all())
+
+    linked = await eventually(repair_linked)
     async with server.services.db.uow() as session:
         runs = (await session.scalars(select(JobRun).where(JobRun.job == "verify"))).all()
-        linked = (await session.scalars(select(AuditFrame).where(
-            AuditFrame.job_run_id.is_not(None), AuditFrame.action == "SetChargingProfile",
-            AuditFrame.direction == "out"))).all()
     assert any(r.trigger == "boot" for r in runs)
-    assert linked, "the repair's SetChargingProfile is linked to its job run"
     assert linked[-1].desired_profile_id is not None
 
 

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 
-from app.db.models import AuditFrame
 from tests.conftest import RunningServer
+from tests.conftest import settled_audit_rows as audit_rows
 from tests.ocpp_client import RawStation, raw_station
 
 
 async def still_alive(cp: RawStation) -> None:
     answer = await cp.ok("Heartbeat", {})
     assert "currentTime" in answer
-
-
-async def audit_rows(server: RunningServer, station_id: str) -> list[AuditFrame]:
-    await asyncio.sleep(0.2)
-    async with server.services.db.uow() as session:
-        return list((await session.scalars(
-            select(AuditFrame).where(AuditFrame.station_id == station_id)
-            .order_by(AuditFrame.id))).all())
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import func, select
 
-from app.db.models import AuditFrame, Connector, MeterValue, Station, Transaction
-from tests.conftest import RunningServer
+from app.db.models import Connector, MeterValue, Station, Transaction
+from tests.conftest import RunningServer, settled_audit_rows
 from tests.ocpp_client import raw_station
 
 NOW = "2026-11-25T10:00:00Z"
@@ -171,11 +171,7 @@ async def test_every_frame_both_ways_lands_in_the_audit_table(server: RunningSer
     async with raw_station(server.station_url("CP-AUD")) as cp:
         await cp.boot()
         await cp.ok("Heartbeat", {})
-    await asyncio.sleep(0.3)
-    async with server.services.db.uow() as session:
-        rows = (await session.scalars(
-            select(AuditFrame).where(AuditFrame.station_id == "CP-AUD")
-            .order_by(AuditFrame.id))).all()
+    rows = await settled_audit_rows(server, "CP-AUD")
     seen = [(r.direction, r.message_type, r.action) for r in rows]
     assert ("in", "CALL", "BootNotification") in seen
     assert ("out", "CALLRESULT", "BootNotification") in seen
