@@ -113,6 +113,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.commands = CommandService(
         db, gateway, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock)
+    stack.push_async_callback(services.stations.close)
     # Stations this process held before a crash are not connected any more.
     await services.stations.mark_node_offline(settings.node_id)
 

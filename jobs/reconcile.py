@@ -107,9 +107,14 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
         run.detail["states"] = dict(sorted(states.items()))
 
 
-async def after_boot(services: Services, station_id: str) -> None:
-    """A station that booted may have lost its profiles: deliver what is pending or
-    failed, then verify at once (the repair re-pushes on any difference)."""
-    await reconcile_stations(services, [station_id], "boot", force=True)
-    if await services.verification.has_desired(station_id):
-        await verify_stations(services, [station_id], "boot")
+async def after_boot(services: Services, station_ids: Iterable[str]) -> None:
+    """Stations that booted may have lost their profiles: deliver what is pending or
+    failed, then verify at once (the repair re-pushes on any difference). One query
+    finds the few booted stations that hold profiles; a reconnect storm of stations
+    without any costs nothing more."""
+    with_profiles = await stations_with_profiles(
+        services, connected_among(services, station_ids))
+    if not with_profiles:
+        return
+    await reconcile_stations(services, with_profiles, "boot", force=True)
+    await verify_stations(services, with_profiles, "boot")

@@ -21,6 +21,36 @@ from jobs.reconcile import after_boot, reconcile_stations, verify_stations
 
 log = logging.getLogger("chargeplan.jobs")
 
+# Boots and first connections are collected this long and handled together: a reconnect
+# storm costs one query per batch of stations, not one per station.
+BATCH_WINDOW_S = 0.05
+
+
+class _Batch:
+    """Station ids collected for a short window, then handed to ``work`` in one task."""
+
+    def __init__(self, name: str, work: Callable[[list[str]], Awaitable[None]],
+                 spawn: Callable[[Awaitable[Any], str], None]) -> None:
+        self._name = name
+        self._work = work
+        self._spawn = spawn
+        self._ids: dict[str, None] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, station_id: str) -> None:
+        self._ids[station_id] = None
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(BATCH_WINDOW_S, self._fire)
+
+    def _fire(self) -> None:
+        ids, self._ids, self._timer = list(self._ids), {}, None
+        self._spawn(self._work(ids), self._name)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
 
 class Scheduler:
     """Implements ``app.services.ports.JobScheduler``."""
@@ -30,6 +60,8 @@ class Scheduler:
         self._scheduler = AsyncIOScheduler(timezone="UTC", job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._booted = _Batch("after-boot", self._after_boot, self.spawn)
+        self._registered = _Batch("new-stations", self._sync_new, self.spawn)
 
     def start(self) -> None:
         settings = self._services.settings
@@ -44,6 +76,8 @@ class Scheduler:
 
     async def stop(self) -> None:
         self._scheduler.shutdown(wait=False)
+        self._booted.cancel()
+        self._registered.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -57,7 +91,18 @@ class Scheduler:
         self.spawn(work(self._services, ids, trigger), f"{job}-{trigger}")
 
     def station_booted(self, station_id: str) -> None:
-        self.spawn(after_boot(self._services, station_id), f"after-boot-{station_id}")
+        self._booted.add(station_id)
+
+    def station_registered(self, station_id: str) -> None:
+        self._registered.add(station_id)
+
+    async def _after_boot(self, station_ids: list[str]) -> None:
+        await after_boot(self._services, station_ids)
+
+    async def _sync_new(self, station_ids: list[str]) -> None:
+        # Plans and tariffs that target these stations by id or tag.
+        await self._services.plans.sync_stations(station_ids)
+        await self._services.tariffs.sync_stations(station_ids)
 
     def spawn(self, work: Awaitable[Any], name: str) -> None:
         """Run work now, owned by the scheduler (cancelled on shutdown)."""

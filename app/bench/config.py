@@ -14,6 +14,7 @@ class Scenario(StrEnum):
     STEADY = "steady"
     THROUGHPUT = "throughput"
     FANOUT = "fanout"
+    AUDIT = "audit"
 
 
 class ServerKind(StrEnum):
@@ -26,7 +27,7 @@ ALL_SCENARIOS = tuple(Scenario)
 ALL_SERVERS = tuple(ServerKind)
 # Scenarios that need what only chargeplan has (plans, a REST API, an audit table); on the
 # reference servers they are not applicable, not failed.
-CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset({Scenario.FANOUT})
+CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset({Scenario.FANOUT, Scenario.AUDIT})
 QUICK_FACTOR = 10
 
 
@@ -53,6 +54,7 @@ class BenchConfig:
     steady_heartbeat_every: int = 4
     throughput_stations: int = 200
     fanout_stations: int = 1_000
+    audit_rows: int = 200_000
     workers: int = field(default_factory=default_workers)
     connect_concurrency: int = 100
     call_timeout_s: float = 30.0
@@ -73,4 +75,5 @@ class BenchConfig:
             steady_seconds=max(0.5, self.steady_seconds / QUICK_FACTOR),
             throughput_stations=max(1, self.throughput_stations // QUICK_FACTOR),
             fanout_stations=max(1, self.fanout_stations // QUICK_FACTOR),
+            audit_rows=max(1, self.audit_rows // QUICK_FACTOR),
         )

@@ -12,6 +12,7 @@ from typing import Any
 import psutil
 
 from app.bench import scenarios
+from app.bench.audit_rate import audit_rate
 from app.bench.config import BenchConfig, Scenario, applies
 from app.bench.errors import BenchError
 from app.bench.fanout import fanout
@@ -89,6 +90,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]
         groups.append(((Scenario.THROUGHPUT,), _throughput))
     if Scenario.FANOUT in chosen:
         groups.append(((Scenario.FANOUT,), _fanout))
+    if Scenario.AUDIT in chosen:
+        groups.append(((Scenario.AUDIT,), _audit))
     return groups
 
 
@@ -102,6 +105,10 @@ def _throughput(server: RunningServer, config: BenchConfig) -> dict[Scenario, Ou
 
 def _fanout(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
     return {Scenario.FANOUT: fanout(server, config)}
+
+
+def _audit(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    return {Scenario.AUDIT: audit_rate(server, config)}
 
 
 def _storm_then_steady(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:

@@ -34,6 +34,7 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
     Scenario.STEADY: ("p50_ms", "p99_ms", "audit_rows", "audit_queue_depth", "errors"),
     Scenario.THROUGHPUT: ("msgs_per_s", "p99_ms", "errors", "cpu_s_per_1000_msgs"),
     Scenario.FANOUT: ("seconds", "calls_per_s", "audit_seconds", "errors"),
+    Scenario.AUDIT: ("rows_per_s", "seconds", "rows_lost"),
 }
 
 

@@ -53,6 +53,10 @@ Scenarios (default: heartbeat only; --all for every one):
               calls_per_s (stations / seconds), audit_seconds (until the audit table holds
               every station's SetChargingProfile answer), errors (stations not accepted
               within 60 s + 1 s per 50 stations)
+  audit       chargeplan only. The server's audit writer alone (same class and settings)
+              takes {D.audit_rows:,} MeterValues frames as fast as it accepts them into the
+              run's database, then stops cleanly: rows_per_s (until every row is
+              committed), seconds, rows_lost (put minus counted: must be 0)
 
 --quick runs every chosen scenario at a tenth of its size and duration.
 Exit status: 0 when every server completed every scenario, 1 otherwise.
@@ -126,6 +130,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="fanout stations",
     )
     parser.add_argument(
+        "--audit-rows",
+        type=_positive_int,
+        default=DEFAULTS.audit_rows,
+        help="rows the audit scenario writes",
+    )
+    parser.add_argument(
         "--workers",
         type=_positive_int,
         default=default_workers(),
@@ -160,6 +170,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         steady_seconds=args.steady_seconds,
         throughput_stations=args.throughput_stations,
         fanout_stations=args.fanout_stations,
+        audit_rows=args.audit_rows,
         workers=args.workers,
         connect_concurrency=args.connect_concurrency,
         database_url=args.database_url,

@@ -181,9 +181,7 @@ class OcppServer:
         log.info("%s connected from %s", station_id, _address(ws))
         if station_id in self._new_stations:
             self._new_stations.discard(station_id)
-            connection.spawn(services.plans.sync_station(station_id), "plans-for-new-station")
-            connection.spawn(services.tariffs.sync_station(station_id),
-                             "tariffs-for-new-station")
+            services.scheduler.station_registered(station_id)
         try:
             await connection.serve()
         finally:

@@ -11,7 +11,7 @@ not stop the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -263,8 +263,13 @@ class PlanService:
     async def sync_station(self, station_id: str) -> None:
         """Re-materialise every enabled plan after a station's tags changed: it gains the
         plans that now target it and loses the ones that no longer do."""
+        await self.sync_stations([station_id])
+
+    async def sync_stations(self, station_ids: Sequence[str]) -> None:
+        """:meth:`sync_station` for many stations, reading the plans once."""
         for plan in await self.list_all():
-            await self._apply(plan, only=station_id)
+            for station_id in station_ids:
+                await self._apply(plan, only=station_id)
 
     async def _apply(self, plan: Plan, *, only: str | None = None) -> Materialised:
         targets = Targets.from_json(plan.targets) if plan.enabled else None

@@ -92,6 +92,11 @@ class JobScheduler(Protocol):
         """A station booted: deliver what it should hold and verify it at once."""
         ...
 
+    def station_registered(self, station_id: str) -> None:
+        """A station was registered by its first connection: give it the plans and
+        tariffs that target it."""
+        ...
+
     def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
                        func: Callable[[], Awaitable[None]]) -> None:
         """Run ``func`` every day at hour:minute local time in ``timezone`` (IANA), replacing

@@ -9,11 +9,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import Executable
 
 from app.clock import Clock, utcnow
+from app.db.batching import BatchLoader, GroupCommit
 from app.db.engine import Database
 from app.db.models import Connector, Station
 from app.services.errors import Conflict, Invalid, NotFound
@@ -34,6 +36,12 @@ SMART_CHARGING_KEYS = (
 # Hot paths use the tables through Core: no ORM bookkeeping per frame.
 _STATIONS = cast(Table, Station.__table__)
 _CONNECTORS = cast(Table, Connector.__table__)
+_STATUS_COLUMNS = ("status", "error_code", "info", "vendor_id", "vendor_error_code",
+                   "status_timestamp", "updated_at")
+_DISCONNECTED = (update(_STATIONS)
+                 .where(_STATIONS.c.id == bindparam("b_station"),
+                        _STATIONS.c.node_id == bindparam("b_node"))
+                 .values(online=bindparam("online"), last_seen=bindparam("last_seen")))
 
 
 class Admission(Enum):
@@ -89,21 +97,43 @@ class StationService:
         self._db = db
         self._admit_unknown = admit_unknown
         self._clock = clock
+        # What stations report is written with group commit: a reconnect storm costs a
+        # few transactions per batch of stations, not several per station.
+        self._writes = GroupCommit(db)
+        self._password_hashes: BatchLoader[str, tuple[str | None]] = BatchLoader(
+            self._load_password_hashes)
+        self._updates: dict[tuple[str, ...], Executable] = {}
+        upsert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+        self._register: Executable = upsert(_STATIONS).on_conflict_do_nothing(
+            index_elements=[_STATIONS.c.id])
+        status = upsert(_CONNECTORS)
+        newer = status.excluded.status_timestamp
+        # A replayed older notification (OCPP 1.6 §3.7 offline queue) must not overwrite
+        # a newer status.
+        self._status_upsert: Executable = status.on_conflict_do_update(
+            index_elements=[_CONNECTORS.c.station_id, _CONNECTORS.c.connector_id],
+            set_={c: status.excluded[c] for c in _STATUS_COLUMNS},
+            where=or_(newer.is_(None), _CONNECTORS.c.status_timestamp.is_(None),
+                      newer >= _CONNECTORS.c.status_timestamp),
+        )
+
+    async def close(self) -> None:
+        """Wait for the writes in flight (before the engine is disposed)."""
+        await self._writes.close()
 
     # --- admission and connection state ---------------------------------------------
     async def admit(self, station_id: str, credentials: tuple[str, str] | None) -> Admission:
         """Decide before the websocket opens (OCPP security profile 1: HTTP Basic)."""
-        async with self._db.core() as conn:
-            # Only the password hash: this runs for every connection of a storm.
-            known = (await conn.execute(
-                select(Station.password_hash).where(Station.id == station_id))).first()
-            if known is None:
-                if not self._admit_unknown:
-                    return Admission.UNKNOWN_STATION
-                await conn.execute(insert(_STATIONS).values(
-                    id=station_id, tags=[], created_at=self._clock(), online=False,
-                    drift_repairs=0))
-                return Admission.ADMITTED_NEW
+        # Only the password hash, read for many connecting stations at once: this runs
+        # for every connection of a reconnect storm.
+        known = await self._password_hashes.get(station_id)
+        if known is None:
+            if not self._admit_unknown:
+                return Admission.UNKNOWN_STATION
+            await self._writes.execute(self._register, {
+                "id": station_id, "tags": [], "created_at": self._clock(), "online": False,
+                "drift_repairs": 0}, order_key=station_id)
+            return Admission.ADMITTED_NEW
         password_hash = known[0]
         if password_hash is None:
             return Admission.ACCEPTED
@@ -114,25 +144,24 @@ class StationService:
             return Admission.BAD_CREDENTIALS
         return Admission.ACCEPTED
 
+    async def _load_password_hashes(self, station_ids: list[str]
+                                    ) -> dict[str, tuple[str | None]]:
+        async with self._db.core() as conn:
+            rows = await conn.execute(select(_STATIONS.c.id, _STATIONS.c.password_hash)
+                                      .where(_STATIONS.c.id.in_(station_ids)))
+            return {sid: (password_hash,) for sid, password_hash in rows}
+
     async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
         now = self._clock()
-        async with self._db.core() as conn:
-            await conn.execute(
-                update(_STATIONS).where(_STATIONS.c.id == station_id).values(
-                    online=True, node_id=node_id, remote_address=remote, connected_at=now,
-                    last_seen=now,
-                )
-            )
+        await self._update(station_id, online=True, node_id=node_id, remote_address=remote,
+                           connected_at=now, last_seen=now)
 
     async def disconnected(self, station_id: str, node_id: str, at: datetime) -> None:
         # Only the process that holds the socket may mark it offline: a reconnect that
         # landed on another process must not be undone by the old one's close.
-        async with self._db.core() as conn:
-            await conn.execute(
-                update(_STATIONS).where(_STATIONS.c.id == station_id,
-                                        _STATIONS.c.node_id == node_id)
-                .values(online=False, last_seen=at)
-            )
+        await self._writes.execute(_DISCONNECTED, {
+            "b_station": station_id, "b_node": node_id, "online": False, "last_seen": at},
+            order_key=station_id)
 
     async def mark_node_offline(self, node_id: str) -> None:
         async with self._db.uow() as session:
@@ -154,55 +183,39 @@ class StationService:
 
     # --- what stations report ---------------------------------------------------------
     async def boot(self, station_id: str, payload: Mapping[str, Any]) -> None:
-        async with self._db.core() as conn:
-            await conn.execute(
-                update(_STATIONS).where(_STATIONS.c.id == station_id).values(
-                    vendor=payload["chargePointVendor"],
-                    model=payload["chargePointModel"],
-                    serial_number=payload.get("chargePointSerialNumber"),
-                    charge_box_serial_number=payload.get("chargeBoxSerialNumber"),
-                    firmware_version=payload.get("firmwareVersion"),
-                    iccid=payload.get("iccid"),
-                    imsi=payload.get("imsi"),
-                    meter_type=payload.get("meterType"),
-                    meter_serial_number=payload.get("meterSerialNumber"),
-                    last_boot_at=self._clock(),
-                )
-            )
+        await self._update(
+            station_id,
+            vendor=payload["chargePointVendor"],
+            model=payload["chargePointModel"],
+            serial_number=payload.get("chargePointSerialNumber"),
+            charge_box_serial_number=payload.get("chargeBoxSerialNumber"),
+            firmware_version=payload.get("firmwareVersion"),
+            iccid=payload.get("iccid"),
+            imsi=payload.get("imsi"),
+            meter_type=payload.get("meterType"),
+            meter_serial_number=payload.get("meterSerialNumber"),
+            last_boot_at=self._clock(),
+        )
 
     async def status(self, station_id: str, payload: Mapping[str, Any],
                      timestamp: datetime | None) -> None:
-        now = self._clock()
-        values = {
+        await self._writes.execute(self._status_upsert, {
+            "station_id": station_id,
+            "connector_id": payload["connectorId"],
             "status": payload["status"],
             "error_code": payload["errorCode"],
             "info": payload.get("info"),
             "vendor_id": payload.get("vendorId"),
             "vendor_error_code": payload.get("vendorErrorCode"),
             "status_timestamp": timestamp,
-            "updated_at": now,
-        }
-        upsert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        statement = upsert(_CONNECTORS).values(
-            station_id=station_id, connector_id=payload["connectorId"], **values)
-        table = _CONNECTORS
-        newer = statement.excluded.status_timestamp
-        # One statement per notification. A replayed older notification (OCPP 1.6 §3.7
-        # offline queue) must not overwrite a newer status.
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.station_id, table.c.connector_id],
-            set_=values,
-            where=or_(newer.is_(None), table.c.status_timestamp.is_(None),
-                      newer >= table.c.status_timestamp),
-        )
-        async with self._db.core() as conn:
-            await conn.execute(statement)
+            "updated_at": self._clock(),
+        }, order_key=station_id)
 
     async def firmware_status(self, station_id: str, status: str) -> None:
-        await self._set(station_id, firmware_status=status)
+        await self._update(station_id, firmware_status=status)
 
     async def diagnostics_status(self, station_id: str, status: str) -> None:
-        await self._set(station_id, diagnostics_status=status)
+        await self._update(station_id, diagnostics_status=status)
 
     async def store_configuration(
         self, station_id: str, keys: Sequence[Mapping[str, Any]], unknown: Sequence[str]
@@ -230,12 +243,19 @@ class StationService:
         values["max_charging_profiles_installed"] = _int_or_none(
             value("MaxChargingProfilesInstalled"))
         values["number_of_connectors"] = _int_or_none(value("NumberOfConnectors"))
-        await self._set(station_id, **values)
+        await self._update(station_id, **values)
 
-    async def _set(self, station_id: str, **values: Any) -> None:
-        async with self._db.core() as conn:
-            await conn.execute(update(_STATIONS).where(_STATIONS.c.id == station_id)
-                               .values(**values))
+    async def _update(self, station_id: str, **values: Any) -> None:
+        """One UPDATE of the station's row, committed with concurrent ones (one
+        executemany per set of columns)."""
+        columns = tuple(sorted(values))
+        statement = self._updates.get(columns)
+        if statement is None:
+            statement = self._updates[columns] = (
+                update(_STATIONS).where(_STATIONS.c.id == bindparam("b_station"))
+                .values({c: bindparam(c) for c in columns}))
+        await self._writes.execute(statement, {"b_station": station_id, **values},
+                                   order_key=station_id)
 
     # --- the registry over REST ------------------------------------------------------
     async def list_all(self) -> list[Station]:

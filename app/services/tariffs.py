@@ -224,8 +224,13 @@ class TariffService:
 
     async def sync_station(self, station_id: str) -> None:
         """After a station's tags changed: it gains or loses the tariffs that target it."""
+        await self.sync_stations([station_id])
+
+    async def sync_stations(self, station_ids: Sequence[str]) -> None:
+        """:meth:`sync_station` for many stations, reading the tariffs once."""
         for tariff in await self.list_all():
-            await self.regenerate(tariff.id, only=station_id)
+            for station_id in station_ids:
+                await self.regenerate(tariff.id, only=station_id)
 
     # --- generation ---------------------------------------------------------------------
     async def profile(self, tariff_id: int, day: date | None = None) -> ChargingProfile:

@@ -197,6 +197,9 @@ class RecordingScheduler:
     def station_booted(self, station_id: str) -> None:
         self.reconciles.append(([station_id], "boot"))
 
+    def station_registered(self, station_id: str) -> None:
+        self.reconciles.append(([station_id], "registered"))
+
     def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
                        func: Callable[[], Awaitable[None]]) -> None:
         self.daily[key] = (timezone, hour, minute, func)

@@ -119,3 +119,18 @@ def test_fanout_is_not_applicable_to_servers_without_plans(fanout_result: BenchR
 
     assert [row[1] for row in rows] == list(FIGURES[Scenario.FANOUT])
     assert all(row[3:] == ["-", "-", "-", "-"] for row in rows)
+
+
+@pytest.mark.timeout(120)
+def test_audit_scenario_commits_every_row_it_puts() -> None:
+    result = run_bench(BenchConfig(scenarios=(Scenario.AUDIT,),
+                                   servers=(ServerKind.CHARGEPLAN, ServerKind.STOCK),
+                                   audit_rows=3_000, workers=1, server_start_timeout_s=30.0))
+
+    assert result.failures == []
+    figures = result.scenarios["audit"]["chargeplan"]
+    assert figures is not None
+    assert set(figures) == set(FIGURES[Scenario.AUDIT])
+    assert figures["rows_lost"] == 0
+    assert figures["rows_per_s"] == pytest.approx(3_000 / figures["seconds"], rel=0.01)
+    assert result.scenarios["audit"]["stock"] is None
