@@ -164,7 +164,8 @@ class BatchWriter:
                         value = orjson.dumps(value).decode()
                     elif column in time_columns:
                         # UTCDateTime on SQLite: naive UTC, SQLAlchemy's text format.
-                        value = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                        value = value.astimezone(UTC).replace(tzinfo=None).isoformat(
+                            " ", "microseconds")
                 values.append(value)
             records.append(tuple(values))
         async with self._db.core() as conn:
