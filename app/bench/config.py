@@ -15,6 +15,7 @@ class Scenario(StrEnum):
     THROUGHPUT = "throughput"
     FANOUT = "fanout"
     AUDIT = "audit"
+    FANOUT_FLEET = "fanout_fleet"
 
 
 class ServerKind(StrEnum):
@@ -27,7 +28,8 @@ ALL_SCENARIOS = tuple(Scenario)
 ALL_SERVERS = tuple(ServerKind)
 # Scenarios that need what only chargeplan has (plans, a REST API, an audit table); on the
 # reference servers they are not applicable, not failed.
-CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset({Scenario.FANOUT, Scenario.AUDIT})
+CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset(
+    {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT})
 QUICK_FACTOR = 10
 
 
@@ -43,7 +45,7 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class BenchConfig:
-    scenarios: tuple[Scenario, ...] = (Scenario.HEARTBEAT,)
+    scenarios: tuple[Scenario, ...] = ALL_SCENARIOS
     servers: tuple[ServerKind, ...] = ALL_SERVERS
     stations: int = 500
     seconds: float = 10.0

@@ -18,6 +18,7 @@ from app.bench import stats
 from app.bench.config import BenchConfig
 from app.bench.database import PROFILE_ANSWERS_SQL, BenchDatabase
 from app.bench.errors import BenchError
+from app.bench.pool import WorkerPool
 from app.bench.rest import RestClient
 from app.bench.scenarios import Outcome, audit_rows, connect_within_s, open_pool
 from app.bench.servers import RunningServer
@@ -30,11 +31,11 @@ ACCEPT_BASE_S: Final = 60.0
 KEEP_SAMPLES: Final = 5
 
 
-def plan_body() -> dict[str, Any]:
+def plan_body(targets: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """A plan that limits every bench station to 7 kW (OCPP 1.6 §7.8 ChargingProfile)."""
     return {
         "name": "bench",
-        "targets": {"tags": [TAG]},
+        "targets": targets or {"tags": [TAG]},
         "connector_id": 0,
         "profile": {
             "stackLevel": 0,
@@ -83,6 +84,28 @@ def fanout(server: RunningServer, config: BenchConfig) -> Outcome:
     finally:
         rest.close()
     samples.extend(stats.error_samples(connected))
+    return _outcome(delivery, stations, expected, samples)
+
+
+def fanout_fleet(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outcome:
+    """One plan naming every station of the storm by id, on the storm's connections: the
+    fleet-sized fan-out (10,000 stations; --quick 1,000) without registering each first."""
+    http_url, database = server.http_url, server.database
+    if http_url is None or database is None:
+        raise BenchError("fanout needs the server's REST API and its database")
+    audit_rows(server)
+    stations = len(pool.station_ids)
+    rest = RestClient(http_url, timeout_s=max(config.call_timeout_s, 60.0))
+    try:
+        delivery = deliver(rest, database, stations, accept_within_s(stations),
+                           plan_body({"station_ids": list(pool.station_ids)}))
+    finally:
+        rest.close()
+    return _outcome(delivery, stations, stations, [])
+
+
+def _outcome(delivery: Delivery, stations: int, expected: int,
+             samples: list[str]) -> Outcome:
     samples.extend(_delivery_samples(delivery, expected))
     seconds = delivery.accepted_s
     return Outcome(
@@ -112,14 +135,15 @@ def register(rest: RestClient, station_ids: tuple[str, ...]) -> tuple[int, list[
     return len(station_ids) - len(failures), list(dict.fromkeys(failures))[:KEEP_SAMPLES]
 
 
-def deliver(rest: RestClient, database: BenchDatabase, expected: int, within_s: float) -> Delivery:
+def deliver(rest: RestClient, database: BenchDatabase, expected: int, within_s: float,
+            body: dict[str, Any] | None = None) -> Delivery:
     """Create the plan, then poll its status and the audit table every POLL_S until both show
     every one of `expected` stations, or `within_s` has passed.
 
     One poll at a time, so a server slow to answer the status is not also flooded with it.
     """
     started = time.monotonic()
-    status, answer = rest.request("POST", "/plans", plan_body())
+    status, answer = rest.request("POST", "/plans", body or plan_body())
     if status != 201 or not isinstance(answer, dict) or not isinstance(answer.get("id"), int):
         raise BenchError(f"POST /plans answered {status}: {answer!r}")
     plan_id: int = answer["id"]

@@ -15,7 +15,7 @@ from app.bench import scenarios
 from app.bench.audit_rate import audit_rate
 from app.bench.config import BenchConfig, Scenario, applies
 from app.bench.errors import BenchError
-from app.bench.fanout import fanout
+from app.bench.fanout import fanout, fanout_fleet
 from app.bench.scenarios import Outcome
 from app.bench.servers import RunningServer, running_server
 
@@ -55,9 +55,10 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     for group, server_run in _groups(config):
         for kind in config.servers:
             label = "+".join(s.value for s in group)
-            if not all(applies(scenario, kind) for scenario in group):
-                for scenario in group:
+            for scenario in group:
+                if not applies(scenario, kind):
                     result.scenarios[scenario.value][kind.value] = None
+            if not any(applies(scenario, kind) for scenario in group):
                 continue
             say(f"{label}: {kind.value} ...")
             try:
@@ -70,6 +71,8 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
                     result.scenarios[scenario.value][kind.value] = None
                 continue
             for scenario in group:
+                if scenario not in outcomes:
+                    continue
                 outcome = outcomes[scenario]
                 result.scenarios[scenario.value][kind.value] = outcome.figures
                 if outcome.error_samples:
@@ -83,7 +86,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]
     groups: list[tuple[tuple[Scenario, ...], ServerRun]] = []
     if Scenario.HEARTBEAT in chosen:
         groups.append(((Scenario.HEARTBEAT,), _heartbeat))
-    connected = tuple(s for s in (Scenario.STORM, Scenario.STEADY) if s in chosen)
+    connected = tuple(s for s in (Scenario.STORM, Scenario.STEADY, Scenario.FANOUT_FLEET)
+                      if s in chosen)
     if connected:
         groups.append((connected, _storm_then_steady))
     if Scenario.THROUGHPUT in chosen:
@@ -118,6 +122,9 @@ def _storm_then_steady(server: RunningServer, config: BenchConfig) -> dict[Scena
         outcomes[Scenario.STORM] = scenarios.storm(server, pool, config)
         if Scenario.STEADY in config.scenarios:
             outcomes[Scenario.STEADY] = scenarios.steady(server, pool, config)
+        if Scenario.FANOUT_FLEET in config.scenarios and applies(Scenario.FANOUT_FLEET,
+                                                                   server.kind):
+            outcomes[Scenario.FANOUT_FLEET] = fanout_fleet(server, pool, config)
     return outcomes
 
 

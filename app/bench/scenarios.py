@@ -35,6 +35,7 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
     Scenario.THROUGHPUT: ("msgs_per_s", "p99_ms", "errors", "cpu_s_per_1000_msgs"),
     Scenario.FANOUT: ("seconds", "calls_per_s", "audit_seconds", "errors"),
     Scenario.AUDIT: ("rows_per_s", "seconds", "rows_lost"),
+    Scenario.FANOUT_FLEET: ("seconds", "calls_per_s", "audit_seconds", "errors"),
 }
 
 

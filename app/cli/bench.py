@@ -30,7 +30,7 @@ answers) and "stock" (the `ocpp` package's ChargePoint). Drives each from separa
 processes (raw websocket stations, one outstanding CALL each) and prints one table with
 chargeplan's ratio to each reference. A msg is one answered CALL.
 
-Scenarios (default: heartbeat only; --all for every one):
+Scenarios (default: every one; --scenarios to choose):
   heartbeat   {D.stations} stations boot, then send Heartbeats as fast as answered for
               {D.seconds:g} s: msgs_per_s, p50_ms, p99_ms, errors, audit_rows_per_s,
               server_peak_rss_kb (sampled every 100 ms)
@@ -53,6 +53,9 @@ Scenarios (default: heartbeat only; --all for every one):
               calls_per_s (stations / seconds), audit_seconds (until the audit table holds
               every station's SetChargingProfile answer), errors (stations not accepted
               within 60 s + 1 s per 50 stations)
+  fanout_fleet
+              chargeplan only, on the storm's connections: one plan naming all
+              {D.storm_stations:,} storm stations by id; figures as for fanout
   audit       chargeplan only. The server's audit writer alone (same class and settings)
               takes {D.audit_rows:,} MeterValues frames as fast as it accepts them into the
               run's database, then stops cleanly: rows_per_s (until every row is
@@ -80,9 +83,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     choose.add_argument(
         "--scenarios",
         type=_scenarios,
-        help=f"comma-separated, from {','.join(ALL_SCENARIOS)} (default: heartbeat)",
+        help=f"comma-separated, from {','.join(ALL_SCENARIOS)} (default: every one)",
     )
-    choose.add_argument("--all", action="store_true", help="run every scenario")
+    choose.add_argument("--all", action="store_true", help="run every scenario (the default)")
     parser.add_argument(
         "--servers",
         type=_servers,

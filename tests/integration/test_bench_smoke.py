@@ -134,3 +134,21 @@ def test_audit_scenario_commits_every_row_it_puts() -> None:
     assert figures["rows_lost"] == 0
     assert figures["rows_per_s"] == pytest.approx(3_000 / figures["seconds"], rel=0.01)
     assert result.scenarios["audit"]["stock"] is None
+
+
+@pytest.mark.timeout(120)
+def test_fleet_fanout_reaches_every_storm_station_by_id() -> None:
+    result = run_bench(BenchConfig(scenarios=(Scenario.STORM, Scenario.FANOUT_FLEET),
+                                   servers=(ServerKind.CHARGEPLAN, ServerKind.FLOOR),
+                                   storm_stations=30, workers=1, call_timeout_s=5.0,
+                                   server_start_timeout_s=30.0))
+
+    assert result.failures == []
+    assert result.error_samples == {}
+    figures = result.scenarios["fanout_fleet"]["chargeplan"]
+    assert figures is not None
+    assert figures["errors"] == 0
+    assert figures["calls_per_s"] == pytest.approx(30 / figures["seconds"], rel=0.01)
+    # The floor has no plans, but its storm still ran on the same connections.
+    assert result.scenarios["fanout_fleet"]["floor"] is None
+    assert result.scenarios["storm"]["floor"] is not None
