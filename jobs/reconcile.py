@@ -11,6 +11,7 @@ from sqlalchemy import select, union
 
 from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.services.container import Services
+from app.services.station_view import chunks
 
 log = logging.getLogger("chargeplan.jobs")
 
@@ -27,6 +28,17 @@ async def stations_with_profiles(services: Services,
         installed = installed.where(InstalledProfileRecord.station_id.in_(among))
     async with services.db.uow() as session:
         return set((await session.scalars(union(desired, installed))).all())
+
+
+async def stations_with_desired(services: Services, among: set[str]) -> set[str]:
+    """The stations among ``among`` with desired profiles: the only ones to verify."""
+    found: set[str] = set()
+    async with services.db.uow() as session:
+        for batch in chunks(sorted(among)):
+            found.update((await session.scalars(
+                select(DesiredProfile.station_id).distinct()
+                .where(DesiredProfile.station_id.in_(batch)))).all())
+    return found
 
 
 def connected_among(services: Services, station_ids: Iterable[str] | None) -> set[str]:
@@ -85,7 +97,7 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
 async def verify_stations(services: Services, station_ids: Iterable[str] | None,
                           trigger: str) -> None:
     targets = connected_among(services, station_ids)
-    targets = {s for s in targets if await services.verification.has_desired(s)}
+    targets &= await stations_with_desired(services, targets)
     if not targets and trigger != "api":
         return
     async with services.job_runs.run("verify", trigger) as run:

@@ -347,7 +347,8 @@ def _row_update(row_id: int, delivery: rules.Delivery) -> dict[str, Any]:
 
 def _log_delivery(station_id: str, profile_id: int, delivery: rules.Delivery) -> None:
     if delivery.status == "success":
-        log.info("Profile %s accepted by %s", profile_id, station_id)
+        # One line per station of a fleet is noise; the job run counts them.
+        log.debug("Profile %s accepted by %s", profile_id, station_id)
     elif delivery.status == "rejected":
         log.info("Profile %s rejected by %s: %s", profile_id, station_id, delivery.error)
     else:
