@@ -205,6 +205,22 @@ class SmartChargingService:
             await session.flush()
             return row.id, profile
 
+    # --- desired state owned by plans and tariffs -----------------------------------------
+    async def put_managed(self, station_id: str, connector_id: int,
+                          profile_json: Mapping[str, Any], *, plan_id: int | None = None,
+                          tariff_id: int | None = None) -> None:
+        """Materialise a plan's or a tariff's profile on one station (see
+        :class:`ManagedProfiles`; ``managed.put`` does many at once). Raises Invalid or
+        NotFound when the station cannot take it."""
+        result = await self.managed.put([station_id], connector_id, profile_json,
+                                        plan_id=plan_id, tariff_id=tariff_id)
+        if station_id in result.failures:
+            raise result.failures[station_id]
+
+    async def remove_managed(self, station_id: str, *, plan_id: int | None = None,
+                             tariff_id: int | None = None) -> None:
+        await self.managed.remove([station_id], plan_id=plan_id, tariff_id=tariff_id)
+
     async def _deliver(self, station_id: str, desired_id: int) -> Outcome:
         """Send one desired profile (the caller holds the station's lock)."""
         now = self._clock()
