@@ -75,8 +75,9 @@ class Settings:
     retry_base_s: float = 10.0
     retry_cap_s: float = 600.0
     retry_max_attempts: int = 6
-    # Stations a job works on at once.
-    job_concurrency: int = 32
+    # Stations a job has calls in flight to at once (each call keeps its own timeout). The
+    # database work of a job is batched, so this bounds sockets and memory, not queries.
+    job_concurrency: int = 256
     # Start one in-process simulated station (PY-SIM-0001) for the demo.
     demo_station: bool = False
     # Identifies this server process in the stations table (which process holds a socket).

@@ -11,6 +11,7 @@ from sqlalchemy import select, union
 
 from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.services.container import Services
+from app.services.station_view import chunks
 
 log = logging.getLogger("chargeplan.jobs")
 
@@ -27,6 +28,17 @@ async def stations_with_profiles(services: Services,
         installed = installed.where(InstalledProfileRecord.station_id.in_(among))
     async with services.db.uow() as session:
         return set((await session.scalars(union(desired, installed))).all())
+
+
+async def stations_with_desired(services: Services, among: set[str]) -> set[str]:
+    """The stations among ``among`` with desired profiles: the only ones to verify."""
+    found: set[str] = set()
+    async with services.db.uow() as session:
+        for batch in chunks(sorted(among)):
+            found.update((await session.scalars(
+                select(DesiredProfile.station_id).distinct()
+                .where(DesiredProfile.station_id.in_(batch)))).all())
+    return found
 
 
 def connected_among(services: Services, station_ids: Iterable[str] | None) -> set[str]:
@@ -55,29 +67,28 @@ async def for_each(services: Services, station_ids: Iterable[str],
 
 async def reconcile_stations(services: Services, station_ids: Iterable[str] | None,
                              trigger: str, *, force: bool = False) -> None:
-    """One job run over the given stations (None: every station this process holds)."""
+    """One job run over the given stations (None: every station this process holds).
+
+    The stations are reconciled together (their rows read at once, their outcomes
+    written in batches), ``job_concurrency`` of them with calls in flight; each station's
+    own calls stay in order under its lock and lease."""
     targets = connected_among(services, station_ids)
     targets &= await stations_with_profiles(
         services, None if station_ids is None else targets)
     if not targets and trigger != "api":
         return  # nothing to do; only a run a user asked for is recorded when empty
+    changed: list[str] = []
     async with services.job_runs.run("reconcile", trigger) as run:
-        changed: list[str] = []
-
-        async def one(station_id: str) -> None:
-            async with services.leases.held(station_id) as mine:
-                if not mine:
-                    run.detail.setdefault("leased_elsewhere", []).append(station_id)
-                    return
-                report = await services.smart_charging.reconcile(station_id, force=force)
-            run.stations += 1
-            run.calls += report.calls
-            run.failures += report.failures
-            if report.calls:
-                changed.append(station_id)
-
-        await for_each(services, targets, one)
-        run.detail["changed"] = sorted(changed)
+        async with services.leases.held_many(targets) as mine:
+            if targets - mine:
+                run.detail["leased_elsewhere"] = sorted(targets - mine)
+            reports = await services.smart_charging.reconcile_many(
+                sorted(mine), force=force, concurrency=services.settings.job_concurrency)
+        changed = sorted(sid for sid, report in reports.items() if report.calls)
+        run.stations = len(reports)
+        run.calls = sum(r.calls for r in reports.values())
+        run.failures = sum(r.failures for r in reports.values())
+        run.detail["changed"] = changed
     if changed:
         # Verify what changed: an Accepted is not proof that the limit applies.
         await verify_stations(services, changed, "after-reconcile")
@@ -86,7 +97,7 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
 async def verify_stations(services: Services, station_ids: Iterable[str] | None,
                           trigger: str) -> None:
     targets = connected_among(services, station_ids)
-    targets = {s for s in targets if await services.verification.has_desired(s)}
+    targets &= await stations_with_desired(services, targets)
     if not targets and trigger != "api":
         return
     async with services.job_runs.run("verify", trigger) as run:

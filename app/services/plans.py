@@ -47,6 +47,10 @@ class Targets:
     def to_json(self) -> dict[str, list[str]]:
         return {"station_ids": list(self.station_ids), "tags": list(self.tags)}
 
+    def names(self, station_id: str, tags: Sequence[str] | None) -> bool:
+        """Whether a station with these tags is a target."""
+        return station_id in self.station_ids or any(t in self.tags for t in tags or ())
+
     def check(self) -> None:
         if not self.station_ids and not self.tags:
             raise Invalid("targets", "name at least one station id or tag")
@@ -112,9 +116,7 @@ async def resolve_targets(db: Database, targets: Targets
     async with db.uow() as session:
         stations = (await session.execute(select(Station.id, Station.tags))).all()
     known = {sid for sid, _ in stations}
-    wanted = set(targets.tags)
-    chosen = {sid for sid, tags in stations
-              if sid in targets.station_ids or wanted.intersection(tags or ())}
+    chosen = {sid for sid, tags in stations if targets.names(sid, tags)}
     problems = [StationProblem(sid, "targets.station_ids", "not a registered station")
                 for sid in dict.fromkeys(targets.station_ids) if sid not in known]
     return sorted(chosen), problems
@@ -149,46 +151,45 @@ async def materialise(db: Database, smart_charging: SmartChargingService,
         stations = [sid for sid in stations if sid == only]
         result.problems = [p for p in result.problems if p.station_id == only]
         holding &= {only}
+    managed = await smart_charging.managed.put(stations, connector_id, profile,
+                                               plan_id=plan_id, tariff_id=tariff_id)
     for station_id in stations:
-        try:
-            await smart_charging.put_managed(station_id, connector_id, profile,
-                                             plan_id=plan_id, tariff_id=tariff_id)
-        except (Invalid, NotFound) as exc:
-            result.problems.extend(problems_of(station_id, exc))
-            continue
-        result.stations.append(station_id)
+        failure = managed.failures.get(station_id)
+        if failure is not None:
+            result.problems.extend(problems_of(station_id, failure))
+        else:
+            result.stations.append(station_id)
     # A station that cannot take the new version must not keep running the old one.
-    for station_id in sorted(holding - set(result.stations)):
-        await smart_charging.remove_managed(station_id, plan_id=plan_id, tariff_id=tariff_id)
-        result.removed_from.append(station_id)
+    result.removed_from = sorted(holding - set(result.stations))
+    await smart_charging.managed.remove(result.removed_from, plan_id=plan_id,
+                                        tariff_id=tariff_id)
     affected = sorted(set(result.stations) | set(result.removed_from))
     if affected and scheduler is not None:
         scheduler.request_reconcile(affected, reason)
     return result
 
 
-async def stations_holding(db: Database, *, plan_id: int | None = None,
-                           tariff_id: int | None = None) -> list[DesiredProfile]:
-    owner = DesiredProfile.plan_id == plan_id if plan_id is not None else (
-        DesiredProfile.tariff_id == tariff_id)
-    async with db.uow() as session:
-        return list((await session.scalars(
-            select(DesiredProfile).where(owner).order_by(DesiredProfile.station_id))).all())
-
-
 async def delivery_status(db: Database, targets: Targets, *, plan_id: int | None = None,
                           tariff_id: int | None = None) -> list[StationStatus]:
     """Per station: the delivery of its managed profile and the last verification.
-    A targeted station without a row (it could not take the profile) shows ``missing``."""
-    rows = {r.station_id: r for r in await stations_holding(db, plan_id=plan_id,
-                                                            tariff_id=tariff_id)}
-    targeted, _ = await resolve_targets(db, targets)
-    ids = sorted(set(rows) | set(targeted))
+    A targeted station without a row (it could not take the profile) shows ``missing``.
+
+    Two reads whatever the fleet's size (it is polled while a plan fans out): the
+    owner's desired rows, and every station's tags and verification."""
+    owner = DesiredProfile.plan_id == plan_id if plan_id is not None else (
+        DesiredProfile.tariff_id == tariff_id)
     async with db.uow() as session:
-        verified = {s.id: (s.verification_state, s.last_verified_at) for s in (
-            await session.scalars(select(Station).where(Station.id.in_(ids)))).all()}
+        rows = {r.station_id: r for r in (await session.execute(
+            select(DesiredProfile.station_id, DesiredProfile.charging_profile_id,
+                   DesiredProfile.state, DesiredProfile.attempts, DesiredProfile.last_error,
+                   DesiredProfile.last_attempt_at).where(owner))).all()}
+        stations = (await session.execute(
+            select(Station.id, Station.tags, Station.verification_state,
+                   Station.last_verified_at))).all()
+    targeted = {s.id for s in stations if targets.names(s.id, s.tags)}
+    verified = {s.id: (s.verification_state, s.last_verified_at) for s in stations}
     result = []
-    for sid in ids:
+    for sid in sorted(set(rows) | targeted):
         row = rows.get(sid)
         state, at = verified.get(sid, (None, None))
         result.append(StationStatus(

@@ -14,14 +14,14 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
-from app.db.models import Connector, DesiredProfile, Station
+from app.db.models import DesiredProfile
 from app.db.models import Transaction as TransactionRow
 from app.domain.composite import (
     ActiveTransaction,
@@ -34,31 +34,28 @@ from app.domain.profiles import (
     ChargingProfile,
     ChargingProfilePurpose,
     ChargingRateUnit,
-    ProfileFormatError,
 )
-from app.domain.validation import StationLimits, validate_profile
-from app.domain.violations import Violation
+from app.services import delivery_rules as rules
 from app.services import profiles_store as store
 from app.services.errors import Invalid, NotFound
-from app.services.ports import ChargerGateway, StationCallError, StationOffline
-from app.services.stations import capabilities
+from app.services.managed_profiles import (
+    InvalidProfile,
+    ManagedProfiles,
+    check_limits,
+    check_station,
+    keep_id,
+    managed_previous,
+    parse,
+    replaced_rows,
+)
+from app.services.ports import ChargerGateway, StationCallError
+from app.services.reconciler import Reconciler, ReconcileReport
+from app.services.station_view import StationView, station_views
 from app.timefmt import parse_timestamp
 
+__all__ = ["InvalidProfile", "ReconcileReport", "SmartChargingService", "StationView"]
+
 log = logging.getLogger("chargeplan.smart_charging")
-
-_UNITS = {"Current": ChargingRateUnit.A, "Power": ChargingRateUnit.W}
-# Deliver caps before defaults before transaction profiles.
-_PURPOSE_ORDER = {"ChargePointMaxProfile": 0, "TxDefaultProfile": 1, "TxProfile": 2}
-
-
-class InvalidProfile(Invalid):
-    """A profile breaks the OCPP 1.6 rules or the station's limits."""
-
-    def __init__(self, violations: Sequence[Violation]) -> None:
-        first = violations[0]
-        super().__init__(first.path, "; ".join(str(v) for v in violations))
-        self.violations = list(violations)
-
 
 @dataclass
 class Outcome:
@@ -95,15 +92,6 @@ class CompositeReport:
     matches: bool | None
 
 
-@dataclass
-class ReconcileReport:
-    station_id: str
-    calls: int = 0
-    failures: int = 0
-    pushed: list[int] = field(default_factory=list)
-    cleared: list[int] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class Snapshot:
     view: StationView
@@ -126,15 +114,6 @@ class RetryPolicy:
         return ceiling / 2 + ceiling / 2 * rand
 
 
-@dataclass(frozen=True)
-class StationView:
-    limits: StationLimits
-    warnings: list[str]
-    smart_charging: bool | None
-    number_of_connectors: int
-    max_power_w: float | None
-
-
 class SmartChargingService:
     def __init__(self, db: Database, gateway: ChargerGateway, *, supply: SupplyConfig,
                  retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
@@ -147,6 +126,13 @@ class SmartChargingService:
         self._rand = rand
         self.retries = 0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Desired profiles owned by plans and tariffs, stored on many stations at once.
+        self.managed = ManagedProfiles(db, lock=self.lock, clock=clock)
+        self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
+                                      rand=rand, on_retry=self._count_retry)
+
+    def _count_retry(self) -> None:
+        self.retries += 1
 
     def lock(self, station_id: str) -> asyncio.Lock:
         return self._locks[station_id]
@@ -154,54 +140,18 @@ class SmartChargingService:
     # --- what the station accepts ------------------------------------------------------
     async def station_view(self, station_id: str) -> StationView:
         async with self._db.uow() as session:
-            station = await session.get(Station, station_id)
-            if station is None:
-                raise NotFound("station", station_id)
-            connectors = (await session.scalars(
-                select(Connector.connector_id).where(Connector.station_id == station_id)
-            )).all()
-        caps = capabilities(station)
-        warnings = []
-        for name, value in (
-            ("SupportedFeatureProfiles", caps.supported_feature_profiles),
-            ("ChargeProfileMaxStackLevel", caps.max_stack_level),
-            ("ChargingScheduleAllowedChargingRateUnit", caps.allowed_units),
-            ("ChargingScheduleMaxPeriods", caps.max_periods),
-            ("MaxChargingProfilesInstalled", caps.max_profiles),
-        ):
-            if value is None:
-                warnings.append(f"station never reported {name}: not checked")
-        units = None
-        if caps.allowed_units is not None:
-            units = frozenset(_UNITS[u] for u in caps.allowed_units if u in _UNITS)
-        smart = None
-        if caps.supported_feature_profiles is not None:
-            smart = "SmartCharging" in caps.supported_feature_profiles
-        limits = StationLimits(
-            max_stack_level=caps.max_stack_level, allowed_units=units,
-            max_periods=caps.max_periods, max_profiles=caps.max_profiles,
-            number_of_connectors=caps.number_of_connectors,
-        )
-        known_connectors = max([c for c in connectors if c > 0], default=1)
-        return StationView(limits, warnings, smart,
-                           caps.number_of_connectors or known_connectors, station.max_power_w)
+            view = (await station_views(session, [station_id])).get(station_id)
+        if view is None:
+            raise NotFound("station", station_id)
+        return view
 
     async def check_profile(self, station_id: str, connector_id: int,
                             profile_json: Mapping[str, Any]) -> tuple[ChargingProfile, StationView]:
         """Parse and validate before anything is stored or sent; raises Invalid/NotFound."""
         view = await self.station_view(station_id)
-        if view.smart_charging is False:
-            raise Invalid("station_id", "the station's SupportedFeatureProfiles lacks "
-                          "SmartCharging (OCPP 1.6 §9.1)")
-        if connector_id < 0:
-            raise Invalid("connector_id", "must be >= 0")
-        try:
-            profile = ChargingProfile.from_ocpp(profile_json, default_id=0)
-        except ProfileFormatError as exc:
-            raise InvalidProfile([v.prefixed("profile") for v in exc.violations]) from None
-        violations = validate_profile(profile, connector_id, view.limits)
-        if violations:
-            raise InvalidProfile([v.prefixed("profile") for v in violations])
+        check_station(view, connector_id)
+        profile = parse(profile_json)
+        check_limits(profile, connector_id, view.limits)
         return profile, view
 
     # --- submit and deliver ------------------------------------------------------------
@@ -229,14 +179,12 @@ class SmartChargingService:
         now = self._clock()
         async with self._db.uow() as session:
             rows = await store.desired(session, station_id)
-            previous = None
-            if plan_id is not None or tariff_id is not None:
-                previous = next((r for r in rows if r.plan_id == plan_id
-                                 and r.tariff_id == tariff_id), None)
-            if previous is not None and previous.connector_id == connector_id:
+            previous = managed_previous(rows, plan_id, tariff_id)
+            kept, unchanged = keep_id(previous, connector_id, profile)
+            if kept is not None:
                 # Keep the chargingProfileId: the station replaces the profile by id.
-                profile = profile.with_id(previous.charging_profile_id)
-                if previous.profile == profile.to_ocpp():
+                profile = kept
+                if unchanged and previous is not None:
                     return previous.id, profile
             elif allocate:
                 taken = {r.charging_profile_id for r in rows} | {
@@ -244,14 +192,8 @@ class SmartChargingService:
                 profile = profile.with_id(
                     await store.allocate_profile_id(session, station_id, taken))
             new = InstalledProfile(connector_id, profile)
-            # The charger's own replacement rule, applied to the desired set (§5.16.2).
-            outcome = install(store.desired_as_installed(rows), new, max_profiles=max_profiles)
-            if not outcome.accepted:
-                raise Invalid("profile", outcome.reason or "too many profiles")
-            replaced_ids = {p.profile.charging_profile_id for p in outcome.replaced}
-            for row in rows:
-                if row.charging_profile_id in replaced_ids or row is previous:
-                    await session.delete(row)
+            for row in replaced_rows(rows, new, previous, max_profiles):
+                await session.delete(row)
             await session.flush()
             row = DesiredProfile(
                 station_id=station_id, connector_id=connector_id,
@@ -266,30 +208,18 @@ class SmartChargingService:
     # --- desired state owned by plans and tariffs -----------------------------------------
     async def put_managed(self, station_id: str, connector_id: int,
                           profile_json: Mapping[str, Any], *, plan_id: int | None = None,
-                          tariff_id: int | None = None) -> int:
-        """Materialise a plan's or a tariff's profile on one station (no call is made:
-        the reconcile job delivers it). An unchanged profile is left alone; a changed one
-        keeps its chargingProfileId so the station replaces it in place. Raises Invalid
-        when the station cannot take it."""
-        profile, view = await self.check_profile(station_id, connector_id, profile_json)
-        source = "plan" if plan_id is not None else "tariff"
-        async with self.lock(station_id):
-            desired_id, _ = await self._store(
-                station_id, connector_id, profile, True, view.limits.max_profiles, source,
-                plan_id=plan_id, tariff_id=tariff_id)
-        return desired_id
+                          tariff_id: int | None = None) -> None:
+        """Materialise a plan's or a tariff's profile on one station (see
+        :class:`ManagedProfiles`; ``managed.put`` does many at once). Raises Invalid or
+        NotFound when the station cannot take it."""
+        result = await self.managed.put([station_id], connector_id, profile_json,
+                                        plan_id=plan_id, tariff_id=tariff_id)
+        if station_id in result.failures:
+            raise result.failures[station_id]
 
     async def remove_managed(self, station_id: str, *, plan_id: int | None = None,
-                             tariff_id: int | None = None) -> int:
-        """Drop a plan's or a tariff's profile from a station's desired set; the reconcile
-        job then clears it from the station. Returns how many rows were removed."""
-        async with self.lock(station_id), self._db.uow() as session:
-            rows = [r for r in await store.desired(session, station_id)
-                    if (plan_id is not None and r.plan_id == plan_id)
-                    or (tariff_id is not None and r.tariff_id == tariff_id)]
-            for row in rows:
-                await session.delete(row)
-            return len(rows)
+                             tariff_id: int | None = None) -> None:
+        await self.managed.remove([station_id], plan_id=plan_id, tariff_id=tariff_id)
 
     async def _deliver(self, station_id: str, desired_id: int) -> Outcome:
         """Send one desired profile (the caller holds the station's lock)."""
@@ -305,56 +235,49 @@ class SmartChargingService:
         if attempts > 1:
             self.retries += 1
         profile_id = profile["chargingProfileId"]
+        answer: dict[str, Any] | None = None
+        failure: StationCallError | None = None
         try:
             answer = await self._gateway.call(
                 station_id, "SetChargingProfile",
                 {"connectorId": connector_id, "csChargingProfiles": profile},
                 desired_profile_id=desired_id)
-        except StationOffline as exc:
-            await self._record(desired_id, "pending", None, exc.reason)
-            return Outcome("pending", f"station {station_id} went offline: the profile is "
-                           "stored and will be delivered when it reconnects", exc.reason)
         except StationCallError as exc:
-            # A timeout or CALLERROR is retried with backoff; after the last attempt the
-            # delivery is failed until the station next connects.
-            if attempts >= self._retry.max_attempts:
-                await self._record(desired_id, "failed", None, exc.reason)
-            else:
-                retry_at = now + timedelta(seconds=self._retry.delay(attempts, self._rand()))
-                await self._record(desired_id, "error", None, exc.reason, retry_at=retry_at)
-            log.info("Profile %s not delivered to %s: %s", profile_id, station_id, exc.reason)
-            return Outcome("error", f"SetChargingProfile failed: {exc.reason}", exc.reason)
-        status = answer.get("status")
-        if status == "Accepted":
-            await self._record(desired_id, "accepted", answer, None,
-                               mirror=InstalledProfile(connector_id,
-                                                       ChargingProfile.from_ocpp(profile)))
+            failure = exc
+        delivery = rules.after_call(connector_id, profile, attempts, now, answer, failure,
+                                    retry=self._retry, rand=self._rand())
+        await self._record(desired_id, delivery)
+        if delivery.status == "pending":
+            return Outcome("pending", f"station {station_id} went offline: the profile is "
+                           "stored and will be delivered when it reconnects", delivery.error)
+        if delivery.status == "error":
+            log.info("Profile %s not delivered to %s: %s", profile_id, station_id,
+                     delivery.error)
+            return Outcome("error", f"SetChargingProfile failed: {delivery.error}",
+                           delivery.error)
+        if delivery.status == "success":
             log.info("Profile %s accepted by %s", profile_id, station_id)
             return Outcome("success", f"profile {profile_id} accepted by {station_id}",
-                           answer=answer)
-        reason = f"station answered {status}"
-        await self._record(desired_id, "rejected", answer, reason)
-        log.info("Profile %s rejected by %s: %s", profile_id, station_id, reason)
-        return Outcome("rejected", f"profile {profile_id} rejected by {station_id}", reason,
-                       answer)
+                           answer=delivery.answer)
+        log.info("Profile %s rejected by %s: %s", profile_id, station_id, delivery.error)
+        return Outcome("rejected", f"profile {profile_id} rejected by {station_id}",
+                       delivery.error, delivery.answer)
 
-    async def _record(self, desired_id: int, state: str, answer: dict[str, Any] | None,
-                      error: str | None, *, mirror: InstalledProfile | None = None,
-                      retry_at: datetime | None = None) -> None:
+    async def _record(self, desired_id: int, delivery: rules.Delivery) -> None:
         now = self._clock()
         async with self._db.uow() as session:
             row = await session.get(DesiredProfile, desired_id)
             if row is not None:
-                row.state = state
-                row.last_answer = answer
-                row.last_error = error
-                row.next_attempt_at = retry_at
+                row.state = delivery.state
+                row.last_answer = delivery.answer
+                row.last_error = delivery.error
+                row.next_attempt_at = delivery.retry_at
                 row.updated_at = now
-            if mirror is not None and row is not None:
+            if delivery.installed is not None and row is not None:
                 mirrored = store.mirror_as_installed(await store.mirror(session, row.station_id))
-                outcome = install(mirrored, mirror)
-                await store.mirror_install(session, row.station_id, mirror, outcome.replaced,
-                                           now)
+                outcome = install(mirrored, delivery.installed)
+                await store.mirror_install(session, row.station_id, delivery.installed,
+                                           outcome.replaced, now)
 
     # --- clear -------------------------------------------------------------------------
     async def clear(self, station_id: str, *, profile_id: int | None = None,
@@ -420,66 +343,24 @@ class SmartChargingService:
     # --- reconcile: make the station hold exactly the desired set ----------------------
     async def reconcile(self, station_id: str, *, force: bool = False,
                         push_all: bool = False) -> ReconcileReport:
-        """Push what is missing or different, then clear what is extra.
+        """Push what is missing or different, then clear what is extra (see
+        :meth:`reconcile_many`). Running it twice sends nothing the second time."""
+        reports = await self.reconcile_many([station_id], force=force, push_all=push_all)
+        return reports.get(station_id, ReconcileReport(station_id))
 
-        Pushing first never leaves a connector unlimited: a Set replaces by id (or by
-        connector + stackLevel + purpose), and extras are only cleared afterwards.
+    async def reconcile_many(self, station_ids: Sequence[str], *, force: bool = False,
+                             push_all: bool = False, concurrency: int = 1
+                             ) -> dict[str, ReconcileReport]:
+        """Reconcile stations together: rows read at once, ``concurrency`` stations'
+        calls in flight, outcomes written in batches.
+
         Rejected profiles stay rejected until they change; failed deliveries wait for
         their backoff, and after the last attempt for ``force`` (the station connected
         again). ``push_all`` re-sends every desired profile whatever the mirror says (a
-        drift repair). Running it twice sends nothing the second time.
+        drift repair).
         """
-        report = ReconcileReport(station_id)
-        now = self._clock()
-        async with self.lock(station_id):
-            async with self._db.uow() as session:
-                rows = await store.desired(session, station_id)
-                mirrored = {r.charging_profile_id: r for r in
-                            await store.mirror(session, station_id)}
-                if force:
-                    for row in rows:
-                        if row.state in ("error", "failed"):
-                            row.attempts, row.next_attempt_at = 0, None
-
-            def due(row: DesiredProfile) -> bool:
-                if row.state == "rejected" or (row.state == "failed" and not force):
-                    return False
-                if row.state == "error" and not force and row.next_attempt_at is not None:
-                    return row.next_attempt_at <= now
-                return True
-
-            to_push = [
-                r for r in rows if due(r) and (push_all or not (
-                    (m := mirrored.get(r.charging_profile_id)) is not None
-                    and m.connector_id == r.connector_id and m.profile == r.profile))
-            ]
-            to_push.sort(key=lambda r: (_PURPOSE_ORDER.get(r.purpose, 9), r.id))
-            for row in to_push:
-                if not self._gateway.is_connected(station_id):
-                    return report
-                outcome = await self._deliver(station_id, row.id)
-                report.calls += 1
-                report.pushed.append(row.charging_profile_id)
-                if outcome.status not in ("success", "rejected"):
-                    report.failures += 1
-            async with self._db.uow() as session:
-                wanted = {r.charging_profile_id for r in await store.desired(session, station_id)}
-                extras = [r.charging_profile_id for r in await store.mirror(session, station_id)
-                          if r.charging_profile_id not in wanted]
-            for profile_id in extras:
-                report.calls += 1
-                try:
-                    await self._gateway.call(station_id, "ClearChargingProfile",
-                                             {"id": profile_id})
-                except StationCallError as exc:
-                    report.failures += 1
-                    log.info("clearing profile %s on %s failed: %s", profile_id, station_id,
-                             exc.reason)
-                    continue
-                async with self._db.uow() as session:
-                    await store.mirror_remove(session, station_id, {profile_id})
-                report.cleared.append(profile_id)
-        return report
+        return await self._reconciler.run(station_ids, force=force, push_all=push_all,
+                                          concurrency=concurrency)
 
     # --- composite schedules -----------------------------------------------------------
     async def snapshot(self, station_id: str, *, from_desired: bool = False,

@@ -1,0 +1,131 @@
+"""The rules of delivering desired profiles, shared by the single-station and the fleet
+paths: what is due, what to push and in which order, what is extra on the station, and
+what a station's answer (or silence) does to a desired row.
+
+Pure functions over rows already read: no I/O, no clock (``now`` is passed in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from app.domain.installation import InstalledProfile
+from app.domain.profiles import ChargingProfile
+from app.services.ports import StationCallError, StationOffline
+
+# Deliver caps before defaults before transaction profiles.
+PURPOSE_ORDER = {"ChargePointMaxProfile": 0, "TxDefaultProfile": 1, "TxProfile": 2}
+
+
+class DesiredRow(Protocol):
+    """What the rules read of a desired profile row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def charging_profile_id(self) -> int: ...
+    @property
+    def connector_id(self) -> int: ...
+    @property
+    def profile(self) -> dict[str, Any]: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def next_attempt_at(self) -> datetime | None: ...
+
+
+class MirrorRow(Protocol):
+    """What the rules read of an installed-profile mirror row."""
+
+    @property
+    def charging_profile_id(self) -> int: ...
+    @property
+    def connector_id(self) -> int: ...
+    @property
+    def profile(self) -> dict[str, Any]: ...
+
+
+class Backoff(Protocol):
+    @property
+    def max_attempts(self) -> int: ...
+
+    def delay(self, attempt: int, rand: float) -> float: ...
+
+
+def retried_on_reconnect(state: str) -> bool:
+    """A station that connects again gets its failed deliveries a fresh set of attempts."""
+    return state in ("error", "failed")
+
+
+def is_due(row: DesiredRow, now: datetime, *, force: bool) -> bool:
+    """Rejected profiles stay rejected until they change; failed ones wait for their
+    backoff, and after the last attempt for ``force`` (the station connected again)."""
+    if row.state == "rejected" or (row.state == "failed" and not force):
+        return False
+    if row.state == "error" and not force and row.next_attempt_at is not None:
+        return row.next_attempt_at <= now
+    return True
+
+
+def to_push(rows: Sequence[DesiredRow], mirrored: Mapping[int, MirrorRow], now: datetime, *,
+            force: bool, push_all: bool) -> list[DesiredRow]:
+    """The due rows the station does not hold as desired (all due rows with ``push_all``),
+    caps first: a Set replaces by id, so pushing before clearing never leaves a connector
+    unlimited (OCPP 1.6 §5.16.2)."""
+    chosen = [
+        r for r in rows if is_due(r, now, force=force) and (push_all or not (
+            (m := mirrored.get(r.charging_profile_id)) is not None
+            and m.connector_id == r.connector_id and m.profile == r.profile))
+    ]
+    chosen.sort(key=lambda r: (PURPOSE_ORDER.get(r.purpose, 9), r.id))
+    return chosen
+
+
+def extras(wanted: Iterable[int], mirrored: Iterable[int]) -> list[int]:
+    """Profile ids the station holds that no desired row asks for: cleared after the
+    pushes."""
+    keep = set(wanted)
+    return [profile_id for profile_id in mirrored if profile_id not in keep]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one SetChargingProfile did to its desired row.
+
+    ``status`` is the outcome a user sees (success, rejected, error, pending); ``state``
+    the row's new delivery state; ``installed`` the profile the station now holds when it
+    answered Accepted.
+    """
+
+    status: str
+    state: str
+    answer: dict[str, Any] | None
+    error: str | None
+    retry_at: datetime | None = None
+    installed: InstalledProfile | None = None
+
+
+def after_call(connector_id: int, profile: dict[str, Any], attempts: int, now: datetime,
+               answer: dict[str, Any] | None, failure: StationCallError | None, *,
+               retry: Backoff, rand: float) -> Delivery:
+    """The row's new state after a SetChargingProfile (OCPP 1.6 §5.16): Accepted installs,
+    any other status is final until the profile changes, a timeout or CALLERROR is retried
+    with backoff and is failed after the last attempt, and a station that went offline
+    keeps it pending for its reconnect."""
+    if isinstance(failure, StationOffline):
+        return Delivery("pending", "pending", None, failure.reason)
+    if failure is not None:
+        if attempts >= retry.max_attempts:
+            return Delivery("error", "failed", None, failure.reason)
+        retry_at = now + timedelta(seconds=retry.delay(attempts, rand))
+        return Delivery("error", "error", None, failure.reason, retry_at)
+    status = (answer or {}).get("status")
+    if status == "Accepted":
+        return Delivery("success", "accepted", answer, None, installed=InstalledProfile(
+            connector_id, ChargingProfile.from_ocpp(profile)))
+    return Delivery("rejected", "rejected", answer, f"station answered {status}")

@@ -1,0 +1,285 @@
+"""Desired profiles owned by a plan or a tariff: the rules of storing one on a station,
+and storing one on many stations in a handful of statements.
+
+The rules are those of a single submit (see ``SmartChargingService._store``): a changed
+profile keeps the chargingProfileId its plan or tariff had on the station, so the
+station replaces it in place; a new one gets the station's next id; the charger's own
+replacement rule (OCPP 1.6 §5.16.2) decides which desired rows it replaces, and
+MaxChargingProfilesInstalled (§9.4) may refuse it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
+
+from sqlalchemy import Table, delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import Clock
+from app.db.engine import Database
+from app.db.models import DesiredProfile, InstalledProfileRecord
+from app.domain.installation import InstalledProfile, install
+from app.domain.profiles import ChargingProfile, ProfileFormatError
+from app.domain.validation import StationLimits, validate_profile
+from app.domain.violations import Violation
+from app.services import profiles_store as store
+from app.services.errors import Invalid, NotFound
+from app.services.station_view import StationView, chunks, station_views
+
+_DESIRED = cast(Table, DesiredProfile.__table__)
+_MIRROR = cast(Table, InstalledProfileRecord.__table__)
+
+
+class InvalidProfile(Invalid):
+    """A profile breaks the OCPP 1.6 rules or the station's limits."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        first = violations[0]
+        super().__init__(first.path, "; ".join(str(v) for v in violations))
+        self.violations = list(violations)
+
+
+class StoredRow(Protocol):
+    @property
+    def charging_profile_id(self) -> int: ...
+    @property
+    def connector_id(self) -> int: ...
+    @property
+    def profile(self) -> dict[str, Any]: ...
+    @property
+    def plan_id(self) -> int | None: ...
+    @property
+    def tariff_id(self) -> int | None: ...
+
+
+R = TypeVar("R", bound=StoredRow)
+
+
+# --- the rules, shared with a single submit ------------------------------------------------
+def parse(profile_json: Mapping[str, Any]) -> ChargingProfile:
+    try:
+        return ChargingProfile.from_ocpp(profile_json, default_id=0)
+    except ProfileFormatError as exc:
+        raise InvalidProfile([v.prefixed("profile") for v in exc.violations]) from None
+
+
+def check_station(view: StationView, connector_id: int) -> None:
+    """What rules a station out before its profile is even read."""
+    if view.smart_charging is False:
+        raise Invalid("station_id", "the station's SupportedFeatureProfiles lacks "
+                      "SmartCharging (OCPP 1.6 §9.1)")
+    if connector_id < 0:
+        raise Invalid("connector_id", "must be >= 0")
+
+
+def check_limits(profile: ChargingProfile, connector_id: int, limits: StationLimits) -> None:
+    violations = validate_profile(profile, connector_id, limits)
+    if violations:
+        raise InvalidProfile([v.prefixed("profile") for v in violations])
+
+
+def managed_previous(rows: Sequence[R], plan_id: int | None, tariff_id: int | None
+                     ) -> R | None:
+    """The row a plan or tariff already owns on the station, if any."""
+    if plan_id is None and tariff_id is None:
+        return None
+    return next((r for r in rows if r.plan_id == plan_id and r.tariff_id == tariff_id), None)
+
+
+def keep_id(previous: StoredRow | None, connector_id: int, profile: ChargingProfile
+            ) -> tuple[ChargingProfile | None, bool]:
+    """The profile with its previous chargingProfileId when it stays on the same
+    connector (the station then replaces it by id), and whether nothing changed."""
+    if previous is None or previous.connector_id != connector_id:
+        return None, False
+    kept = profile.with_id(previous.charging_profile_id)
+    return kept, previous.profile == kept.to_ocpp()
+
+
+def replaced_rows(rows: Sequence[R], new: InstalledProfile, previous: R | None,
+                  max_profiles: int | None) -> list[R]:
+    """The desired rows ``new`` replaces (the charger's rule applied to the desired set,
+    OCPP 1.6 §5.16.2) and the previous row of its owner; Invalid when the station would
+    hold too many profiles."""
+    outcome = install([store.as_installed(r.connector_id, r.profile) for r in rows], new,
+                      max_profiles=max_profiles)
+    if not outcome.accepted:
+        raise Invalid("profile", outcome.reason or "too many profiles")
+    replaced_ids = {p.profile.charging_profile_id for p in outcome.replaced}
+    return [r for r in rows if r.charging_profile_id in replaced_ids or r is previous]
+
+
+# --- many stations at once --------------------------------------------------------------------
+@dataclass
+class _Row:
+    id: int
+    station_id: str
+    charging_profile_id: int
+    connector_id: int
+    profile: dict[str, Any]
+    plan_id: int | None
+    tariff_id: int | None
+
+
+@dataclass
+class _Change:
+    station_id: str
+    profile: ChargingProfile
+    previous: _Row | None
+    needs_id: bool
+
+
+@dataclass
+class Managed:
+    """Stations that hold the profile now (unchanged or stored), and why others do not."""
+
+    stored: list[str]
+    failures: dict[str, Invalid | NotFound]
+
+
+class ManagedProfiles:
+    def __init__(self, db: Database, *, lock: Callable[[str], asyncio.Lock],
+                 clock: Clock) -> None:
+        self._db = db
+        self._lock = lock
+        self._clock = clock
+
+    async def put(self, station_ids: Iterable[str], connector_id: int,
+                  profile_json: Mapping[str, Any], *, plan_id: int | None,
+                  tariff_id: int | None) -> Managed:
+        """Store a plan's or a tariff's profile on every listed station it suits (no call
+        is made: the reconcile job delivers it)."""
+        ids = sorted(set(station_ids))
+        result = Managed([], {})
+        if not ids:
+            return result
+        parsed: ChargingProfile | InvalidProfile
+        try:
+            parsed = parse(profile_json)
+        except InvalidProfile as exc:
+            parsed = exc
+        async with AsyncExitStack() as locks:
+            for sid in ids:  # in id order: no two bulk writers wait on each other
+                await locks.enter_async_context(self._lock(sid))
+            async with self._db.uow() as session:
+                views = await station_views(session, ids)
+                rows = await _rows(session, ids)
+                changes: list[_Change] = []
+                checked: dict[StationLimits, Invalid | None] = {}
+                for sid in ids:
+                    try:
+                        view = views.get(sid)
+                        if view is None:
+                            raise NotFound("station", sid)
+                        check_station(view, connector_id)
+                        if isinstance(parsed, InvalidProfile):
+                            raise parsed
+                        # Many stations report the same limits: validate once per kind.
+                        if view.limits not in checked:
+                            checked[view.limits] = _limits_failure(parsed, connector_id,
+                                                                   view.limits)
+                        if (failure := checked[view.limits]) is not None:
+                            raise failure
+                        change = self._change(sid, rows[sid], parsed, connector_id,
+                                              plan_id, tariff_id, view.limits.max_profiles)
+                    except (Invalid, NotFound) as exc:
+                        result.failures[sid] = exc
+                        continue
+                    result.stored.append(sid)
+                    if change is not None:
+                        changes.append(change)
+                await self._write(session, changes, rows, connector_id, plan_id, tariff_id)
+        return result
+
+    def _change(self, station_id: str, rows: list[_Row], profile: ChargingProfile,
+                connector_id: int, plan_id: int | None, tariff_id: int | None,
+                max_profiles: int | None) -> _Change | None:
+        """None when the station already holds exactly this profile; raises Invalid
+        when it cannot take it."""
+        previous = managed_previous(rows, plan_id, tariff_id)
+        kept, unchanged = keep_id(previous, connector_id, profile)
+        if unchanged:
+            return None
+        # A new id never equals a desired row's, so an id no row has stands in for it
+        # while checking the station's room (the counter advances only for stations
+        # that can take the profile).
+        candidate = kept if kept is not None else profile.with_id(-1)
+        replaced_rows(rows, InstalledProfile(connector_id, candidate), previous, max_profiles)
+        return _Change(station_id, candidate, previous, kept is None)
+
+    async def _write(self, session: AsyncSession, changes: list[_Change],
+                     rows: Mapping[str, list[_Row]], connector_id: int, plan_id: int | None,
+                     tariff_id: int | None) -> None:
+        if not changes:
+            return
+        now = self._clock()
+        needing = [c.station_id for c in changes if c.needs_id]
+        taken: dict[str, set[int]] = {sid: {r.charging_profile_id for r in rows[sid]}
+                                      for sid in needing}
+        for batch in chunks(needing):
+            for sid, profile_id in (await session.execute(
+                    select(_MIRROR.c.station_id, _MIRROR.c.charging_profile_id)
+                    .where(_MIRROR.c.station_id.in_(batch)))).all():
+                taken[sid].add(profile_id)
+        allocated = await store.allocate_profile_ids(session, taken)
+        source = "plan" if plan_id is not None else "tariff"
+        gone: list[int] = []
+        added: list[dict[str, Any]] = []
+        for change in changes:
+            profile = change.profile
+            if change.needs_id:
+                profile = profile.with_id(allocated[change.station_id])
+            new = InstalledProfile(connector_id, profile)
+            gone.extend(r.id for r in replaced_rows(rows[change.station_id], new,
+                                                    change.previous, None))
+            added.append(dict(
+                station_id=change.station_id, connector_id=connector_id,
+                charging_profile_id=profile.charging_profile_id, purpose=str(profile.purpose),
+                stack_level=profile.stack_level, transaction_id=profile.transaction_id,
+                profile=profile.to_ocpp(), source=source, state="pending", attempts=0,
+                plan_id=plan_id, tariff_id=tariff_id, created_at=now, updated_at=now))
+        for batch_ids in chunks(gone):
+            await session.execute(delete(_DESIRED).where(_DESIRED.c.id.in_(batch_ids)))
+        await session.execute(insert(_DESIRED), added)
+
+    async def remove(self, station_ids: Iterable[str], *, plan_id: int | None,
+                     tariff_id: int | None) -> None:
+        """Drop a plan's or a tariff's profile from the stations' desired sets; the
+        reconcile job then clears it from the stations."""
+        ids = sorted(set(station_ids))
+        owner = or_(*([_DESIRED.c.plan_id == plan_id] if plan_id is not None else []),
+                    *([_DESIRED.c.tariff_id == tariff_id] if tariff_id is not None else []))
+        async with AsyncExitStack() as locks:
+            for sid in ids:
+                await locks.enter_async_context(self._lock(sid))
+            async with self._db.uow() as session:
+                for batch in chunks(ids):
+                    await session.execute(delete(_DESIRED).where(
+                        owner, _DESIRED.c.station_id.in_(batch)))
+
+
+def _limits_failure(profile: ChargingProfile, connector_id: int,
+                    limits: StationLimits) -> Invalid | None:
+    try:
+        check_limits(profile, connector_id, limits)
+    except Invalid as exc:
+        return exc
+    return None
+
+
+async def _rows(session: AsyncSession, station_ids: Sequence[str]) -> dict[str, list[_Row]]:
+    rows: defaultdict[str, list[_Row]] = defaultdict(list)
+    for batch in chunks(station_ids):
+        for r in (await session.execute(
+                select(_DESIRED.c.id, _DESIRED.c.station_id, _DESIRED.c.charging_profile_id,
+                       _DESIRED.c.connector_id, _DESIRED.c.profile, _DESIRED.c.plan_id,
+                       _DESIRED.c.tariff_id)
+                .where(_DESIRED.c.station_id.in_(batch)).order_by(_DESIRED.c.id))).all():
+            rows[r.station_id].append(_Row(r.id, r.station_id, r.charging_profile_id,
+                                           r.connector_id, r.profile, r.plan_id, r.tariff_id))
+    return {sid: rows[sid] for sid in station_ids}

@@ -1,0 +1,355 @@
+"""Reconcile: make stations hold exactly their desired profiles, one station or a fleet.
+
+The desired rows and mirrors of all the stations are read at once; each station's calls
+then run in order under its lock, many stations at a time, and the outcomes of the
+stations that finished are written together, one transaction per batch. The rules (what
+is due, what to push, what is extra, what an answer means) are
+:mod:`app.services.delivery_rules`, the same for one station as for a thousand.
+
+Consistency: a station's lock is held from the moment its rows are read until its
+outcome is written, so nothing else in this process changes its desired set or mirror
+in between. A desired row that another process replaced while its call was in flight has
+a new id (a change is a delete and an insert) and the outcome, written by row id, misses
+it: no stale state is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+
+from app.clock import Clock
+from app.db.engine import Database
+from app.db.models import DesiredProfile, InstalledProfileRecord
+from app.domain.installation import InstalledProfile, install
+from app.services import delivery_rules as rules
+from app.services.ports import ChargerGateway, StationCallError
+from app.services.profiles_store import as_installed
+from app.services.station_view import chunks
+
+log = logging.getLogger("chargeplan.smart_charging")
+
+_DESIRED = cast(Table, DesiredProfile.__table__)
+_MIRROR = cast(Table, InstalledProfileRecord.__table__)
+
+
+@dataclass
+class ReconcileReport:
+    station_id: str
+    calls: int = 0
+    failures: int = 0
+    pushed: list[int] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+
+
+@dataclass
+class DesiredState:
+    """A desired row as read for delivery (a plain copy: no ORM session behind it)."""
+
+    id: int
+    station_id: str
+    connector_id: int
+    charging_profile_id: int
+    purpose: str
+    profile: dict[str, Any]
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+@dataclass
+class MirrorState:
+    charging_profile_id: int
+    connector_id: int
+    profile: dict[str, Any]
+
+
+@dataclass
+class StationWork:
+    """One station's rows, what to push, and what its calls changed."""
+
+    station_id: str
+    rows: list[DesiredState]
+    mirror: list[MirrorState]
+    push: list[DesiredState]
+    report: ReconcileReport
+    row_updates: list[dict[str, Any]] = field(default_factory=list)
+    holds: list[InstalledProfile] | None = None
+    fresh: set[int] = field(default_factory=set)
+
+    def held(self) -> list[InstalledProfile]:
+        """What the station holds now, in installation order (parsed on first need)."""
+        if self.holds is None:
+            self.holds = [as_installed(m.connector_id, m.profile) for m in self.mirror]
+        return self.holds
+
+
+class _Recorder:
+    """Writes finished stations' outcomes together: whoever finds no write in progress
+    writes everything queued, again and again until the queue is empty, while the others
+    wait for the write that holds theirs (a group commit)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._queue: list[tuple[StationWork, asyncio.Future[None]]] = []
+        self._writing = False
+
+    async def record(self, work: StationWork) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, done))
+        if not self._writing:
+            self._writing = True
+            try:
+                while self._queue:
+                    batch, self._queue = self._queue, []
+                    try:
+                        await self._write([w for w, _ in batch])
+                    except Exception as exc:
+                        for _, future in batch:
+                            future.set_exception(exc)
+                        continue
+                    for _, future in batch:
+                        future.set_result(None)
+            finally:
+                self._writing = False
+                for _, future in self._queue:  # only left behind when cancelled
+                    if not future.done():
+                        future.set_exception(RuntimeError("recording was interrupted"))
+                self._queue = []
+        await done
+
+    async def _write(self, batch: Sequence[StationWork]) -> None:
+        now = self._clock()
+        updates = [u for w in batch for u in w.row_updates]
+        gone: list[dict[str, Any]] = []
+        added: list[dict[str, Any]] = []
+        for work in batch:
+            if work.holds is None:
+                continue  # nothing acknowledged: the mirror is unchanged
+            final = {item.profile.charging_profile_id for item in work.holds}
+            gone.extend({"sid": work.station_id, "pid": m.charging_profile_id}
+                        for m in work.mirror
+                        if m.charging_profile_id not in final
+                        or m.charging_profile_id in work.fresh)
+            added.extend({"station_id": work.station_id,
+                          "charging_profile_id": item.profile.charging_profile_id,
+                          "connector_id": item.connector_id, "profile": item.profile.to_ocpp(),
+                          "installed_at": now}
+                         for item in work.holds
+                         if item.profile.charging_profile_id in work.fresh)
+        if not (updates or gone or added):
+            return
+        async with self._db.core() as connection:
+            if updates:
+                # By row id only: a row replaced meanwhile is not touched (see module doc).
+                await connection.execute(
+                    update(_DESIRED).where(_DESIRED.c.id == bindparam("row_id")).values(
+                        state=bindparam("new_state"), last_answer=bindparam("new_answer"),
+                        last_error=bindparam("new_error"),
+                        next_attempt_at=bindparam("retry_at"), updated_at=now),
+                    updates)
+            if gone:
+                await connection.execute(
+                    delete(_MIRROR).where(_MIRROR.c.station_id == bindparam("sid"),
+                                          _MIRROR.c.charging_profile_id == bindparam("pid")),
+                    gone)
+            if added:
+                await connection.execute(insert(_MIRROR), added)
+
+
+class Reconciler:
+    """Pushes what is missing or different, then clears what is extra, for any number of
+    stations. Pushing first never leaves a connector unlimited: a Set replaces by id (or
+    by connector + stackLevel + purpose, OCPP 1.6 §5.16.2), and extras are only cleared
+    afterwards."""
+
+    def __init__(self, db: Database, gateway: ChargerGateway, *,
+                 lock: Callable[[str], asyncio.Lock], retry: rules.Backoff, clock: Clock,
+                 rand: Callable[[], float], on_retry: Callable[[], None]) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._lock = lock
+        self._retry = retry
+        self._clock = clock
+        self._rand = rand
+        self._on_retry = on_retry
+
+    async def run(self, station_ids: Iterable[str], *, force: bool = False,
+                  push_all: bool = False, concurrency: int = 1
+                  ) -> dict[str, ReconcileReport]:
+        """Reconcile every listed station; ``force``: failed deliveries get a fresh set
+        of attempts (the station connected again); ``push_all``: re-send every desired
+        profile whatever the mirror says (a drift repair)."""
+        ids = sorted(set(station_ids))
+        # Stations nobody is working on are locked now and read together; a station
+        # busy with another request waits for it in its own task and is read alone.
+        free = [sid for sid in ids if not self._lock(sid).locked()]
+        busy = sorted(set(ids) - set(free))
+        held: set[str] = set()
+        for sid in free:
+            await self._lock(sid).acquire()  # free: returns without waiting
+            held.add(sid)
+        recorder = _Recorder(self._db, self._clock)
+        limit = asyncio.Semaphore(max(1, concurrency))
+        reports: dict[str, ReconcileReport] = {}
+
+        async def locked_station(work: StationWork) -> None:
+            try:
+                reports[work.station_id] = await self._station(work, recorder, limit)
+            finally:
+                held.discard(work.station_id)
+                self._lock(work.station_id).release()
+
+        async def waiting_station(station_id: str) -> None:
+            async with self._lock(station_id):
+                (work,) = (await self._load([station_id], force=force, push_all=push_all))
+                reports[station_id] = await self._station(work, recorder, limit)
+
+        try:
+            loaded = await self._load(free, force=force, push_all=push_all) if free else []
+            async with asyncio.TaskGroup() as group:
+                for work in loaded:
+                    group.create_task(locked_station(work))
+                for sid in busy:
+                    group.create_task(waiting_station(sid))
+        finally:
+            for sid in held:  # the read failed before the stations' tasks took over
+                self._lock(sid).release()
+        return {sid: reports[sid] for sid in ids if sid in reports}
+
+    async def _load(self, station_ids: Sequence[str], *, force: bool,
+                    push_all: bool) -> list[StationWork]:
+        """Read the stations' desired rows and mirrors, decide what each needs, and commit
+        the intent (one more attempt) of every push before any call is made."""
+        now = self._clock()
+        rows: defaultdict[str, list[DesiredState]] = defaultdict(list)
+        mirrors: defaultdict[str, list[MirrorState]] = defaultdict(list)
+        work: list[StationWork] = []
+        async with self._db.core() as connection:
+            for batch in chunks(station_ids):
+                if force:
+                    await connection.execute(
+                        update(_DESIRED).where(_DESIRED.c.station_id.in_(batch),
+                                               _DESIRED.c.state.in_(("error", "failed")))
+                        .values(attempts=0, next_attempt_at=None))
+                for r in (await connection.execute(
+                        select(_DESIRED.c.id, _DESIRED.c.station_id, _DESIRED.c.connector_id,
+                               _DESIRED.c.charging_profile_id, _DESIRED.c.purpose,
+                               _DESIRED.c.profile, _DESIRED.c.state, _DESIRED.c.attempts,
+                               _DESIRED.c.next_attempt_at)
+                        .where(_DESIRED.c.station_id.in_(batch))
+                        .order_by(_DESIRED.c.id))).all():
+                    rows[r.station_id].append(DesiredState(
+                        r.id, r.station_id, r.connector_id, r.charging_profile_id, r.purpose,
+                        r.profile, r.state, r.attempts, r.next_attempt_at))
+                for m in (await connection.execute(
+                        select(_MIRROR.c.station_id, _MIRROR.c.charging_profile_id,
+                               _MIRROR.c.connector_id, _MIRROR.c.profile)
+                        .where(_MIRROR.c.station_id.in_(batch))
+                        .order_by(_MIRROR.c.installed_at,
+                                  _MIRROR.c.charging_profile_id))).all():
+                    mirrors[m.station_id].append(MirrorState(
+                        m.charging_profile_id, m.connector_id, m.profile))
+            for sid in station_ids:
+                mirrored = {m.charging_profile_id: m for m in mirrors[sid]}
+                push = cast(list[DesiredState], rules.to_push(
+                    rows[sid], mirrored, now, force=force, push_all=push_all))
+                work.append(StationWork(sid, rows[sid], mirrors[sid], push,
+                                        ReconcileReport(sid)))
+            pushed = [row for w in work for row in w.push]
+            for row in pushed:
+                row.attempts += 1
+                if row.attempts > 1:
+                    self._on_retry()
+            for batch_ids in chunks([row.id for row in pushed]):
+                await connection.execute(
+                    update(_DESIRED).where(_DESIRED.c.id.in_(batch_ids))
+                    .values(attempts=_DESIRED.c.attempts + 1, last_attempt_at=now,
+                            next_attempt_at=None))
+        return work
+
+    async def _station(self, work: StationWork, recorder: _Recorder,
+                       limit: asyncio.Semaphore) -> ReconcileReport:
+        """The station's calls in order, then its outcome written (its lock is held)."""
+        wanted = [r.charging_profile_id for r in work.rows]
+        if work.push or rules.extras(wanted, [m.charging_profile_id for m in work.mirror]):
+            async with limit:
+                if await self._push(work):
+                    await self._clear_extras(work, wanted)
+        if work.row_updates or work.holds is not None:
+            await recorder.record(work)
+        return work.report
+
+    async def _push(self, work: StationWork) -> bool:
+        """Send each due profile; False when the station went offline on the way."""
+        sid = work.station_id
+        now = self._clock()
+        for index, row in enumerate(work.push):
+            if not self._gateway.is_connected(sid):
+                # Counted as attempted when the intent was written: keep it pending.
+                for unsent in work.push[index:]:
+                    work.row_updates.append(_row_update(unsent.id, rules.Delivery(
+                        "pending", "pending", None, "station offline")))
+                return False
+            answer: dict[str, Any] | None = None
+            failure: StationCallError | None = None
+            try:
+                answer = await self._gateway.call(
+                    sid, "SetChargingProfile",
+                    {"connectorId": row.connector_id, "csChargingProfiles": row.profile},
+                    desired_profile_id=row.id)
+            except StationCallError as exc:
+                failure = exc
+            delivery = rules.after_call(row.connector_id, row.profile, row.attempts, now,
+                                        answer, failure, retry=self._retry, rand=self._rand())
+            work.report.calls += 1
+            work.report.pushed.append(row.charging_profile_id)
+            if delivery.status not in ("success", "rejected"):
+                work.report.failures += 1
+            work.row_updates.append(_row_update(row.id, delivery))
+            _log_delivery(sid, row.charging_profile_id, delivery)
+            if delivery.installed is not None:
+                outcome = install(work.held(), delivery.installed)
+                work.holds = list(outcome.installed)
+                work.fresh.add(row.charging_profile_id)
+        return self._gateway.is_connected(sid)
+
+    async def _clear_extras(self, work: StationWork, wanted: Sequence[int]) -> None:
+        sid = work.station_id
+        for profile_id in rules.extras(wanted, [i.profile.charging_profile_id
+                                                for i in work.held()]):
+            work.report.calls += 1
+            try:
+                # OCPP 1.6 §5.4: Accepted or Unknown, nothing with this id is left on it.
+                await self._gateway.call(sid, "ClearChargingProfile", {"id": profile_id})
+            except StationCallError as exc:
+                work.report.failures += 1
+                log.info("clearing profile %s on %s failed: %s", profile_id, sid, exc.reason)
+                continue
+            work.holds = [i for i in work.held()
+                          if i.profile.charging_profile_id != profile_id]
+            work.fresh.discard(profile_id)
+            work.report.cleared.append(profile_id)
+
+
+def _row_update(row_id: int, delivery: rules.Delivery) -> dict[str, Any]:
+    return {"row_id": row_id, "new_state": delivery.state, "new_answer": delivery.answer,
+            "new_error": delivery.error, "retry_at": delivery.retry_at}
+
+
+def _log_delivery(station_id: str, profile_id: int, delivery: rules.Delivery) -> None:
+    if delivery.status == "success":
+        # One line per station of a fleet is noise; the job run counts them.
+        log.debug("Profile %s accepted by %s", profile_id, station_id)
+    elif delivery.status == "rejected":
+        log.info("Profile %s rejected by %s: %s", profile_id, station_id, delivery.error)
+    else:
+        log.info("Profile %s not delivered to %s: %s", profile_id, station_id, delivery.error)

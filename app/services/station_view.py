@@ -1,0 +1,103 @@
+"""What a station accepts, read from the registry for one station or for many at once.
+
+A plan or a tariff checks its profile against every target station; reading them in
+two statements (stations, then connectors) instead of two per station keeps a fan-out to
+a large fleet cheap.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload, load_only
+
+from app.db.models import Connector, Station
+from app.domain.profiles import ChargingRateUnit
+from app.domain.validation import StationLimits
+from app.services.stations import capabilities
+
+_UNITS = {"Current": ChargingRateUnit.A, "Power": ChargingRateUnit.W}
+# Bound parameters per IN list: far below SQLite's (32766) and asyncpg's (32767) limits.
+CHUNK = 500
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StationView:
+    limits: StationLimits
+    warnings: list[str]
+    smart_charging: bool | None
+    number_of_connectors: int
+    max_power_w: float | None
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def view_of(station: Station, connectors: Sequence[int]) -> StationView:
+    """The limits the station reported (OCPP 1.6 §9.4 configuration keys) and a warning
+    for each it never reported."""
+    caps = capabilities(station)
+    warnings = []
+    for name, value in (
+        ("SupportedFeatureProfiles", caps.supported_feature_profiles),
+        ("ChargeProfileMaxStackLevel", caps.max_stack_level),
+        ("ChargingScheduleAllowedChargingRateUnit", caps.allowed_units),
+        ("ChargingScheduleMaxPeriods", caps.max_periods),
+        ("MaxChargingProfilesInstalled", caps.max_profiles),
+    ):
+        if value is None:
+            warnings.append(f"station never reported {name}: not checked")
+    units = None
+    if caps.allowed_units is not None:
+        units = frozenset(_UNITS[u] for u in caps.allowed_units if u in _UNITS)
+    smart = None
+    if caps.supported_feature_profiles is not None:
+        smart = "SmartCharging" in caps.supported_feature_profiles
+    limits = StationLimits(
+        max_stack_level=caps.max_stack_level, allowed_units=units,
+        max_periods=caps.max_periods, max_profiles=caps.max_profiles,
+        number_of_connectors=caps.number_of_connectors,
+    )
+    known_connectors = max([c for c in connectors if c > 0], default=1)
+    return StationView(limits, warnings, smart,
+                       caps.number_of_connectors or known_connectors, station.max_power_w)
+
+
+_VIEW_COLUMNS = (
+    Station.id, Station.supported_feature_profiles, Station.charge_profile_max_stack_level,
+    Station.charging_schedule_allowed_charging_rate_unit,
+    Station.charging_schedule_max_periods, Station.max_charging_profiles_installed,
+    Station.number_of_connectors, Station.max_power_w,
+)
+
+
+async def station_views(session: AsyncSession, station_ids: Iterable[str]
+                        ) -> dict[str, StationView]:
+    """The view of every listed station that is registered (missing ones are left out)."""
+    stations: dict[str, Station] = {}
+    connectors: defaultdict[str, list[int]] = defaultdict(list)
+    for batch in chunks(dict.fromkeys(station_ids)):
+        found = await session.scalars(
+            select(Station).options(load_only(*_VIEW_COLUMNS), lazyload(Station.connectors))
+            .where(Station.id.in_(batch)))
+        stations.update((s.id, s) for s in found.all())
+        for station_id, connector_id in (await session.execute(
+                select(Connector.station_id, Connector.connector_id)
+                .where(Connector.station_id.in_(batch)))).all():
+            connectors[station_id].append(connector_id)
+    return {sid: view_of(station, connectors[sid]) for sid, station in stations.items()}
