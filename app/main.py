@@ -14,6 +14,7 @@ from litestar import Litestar
 from sqlalchemy import Table
 
 from app.clock import Clock, utcnow
+from app.db.batching import GroupCommit
 from app.db.engine import Database
 from app.db.migrate import prepare_database
 from app.db.models import AuditFrame, MeterValue
@@ -77,6 +78,10 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         await writer.start()
         stack.push_async_callback(writer.stop)
 
+    # Small writes of many stations (reports, verification results) share transactions.
+    writes = GroupCommit(db)
+    stack.push_async_callback(writes.close)
+
     registry = ConnectionRegistry()
     schemas = SchemaRegistry()
     id_tags = IdTagService(db, unknown_status=settings.unknown_id_tag_status, clock=clock)
@@ -90,7 +95,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services = Services(
         settings=settings,
         db=db,
-        stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock),
+        stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock,
+                                writes=writes),
         id_tags=id_tags,
         transactions=TransactionService(db, id_tags, meters.put,
                                         concurrent_tx=settings.concurrent_tx,
@@ -101,7 +107,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         leases=LeaseService(db, settings.node_id, clock=clock),
         verification=VerificationService(db, gateway, smart_charging,
                                          window_s=settings.verify_window_s,
-                                         max_repairs=settings.drift_max_repairs, clock=clock),
+                                         max_repairs=settings.drift_max_repairs, clock=clock,
+                                         writes=writes),
         status=ServerStatus(
             connected_stations=lambda: len(registry),
             audit_queue_depth=lambda: audit.depth,
@@ -113,7 +120,6 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.commands = CommandService(
         db, gateway, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock)
-    stack.push_async_callback(services.stations.close)
     # Stations this process held before a crash are not connected any more.
     await services.stations.mark_node_offline(settings.node_id)
 

@@ -11,7 +11,7 @@ not stop the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -134,10 +134,10 @@ async def materialise(db: Database, smart_charging: SmartChargingService,
                       scheduler: JobScheduler | None, targets: Targets | None,
                       connector_id: int, profile: Mapping[str, Any], *, reason: str,
                       plan_id: int | None = None, tariff_id: int | None = None,
-                      only: str | None = None) -> Materialised:
+                      only: Collection[str] | None = None) -> Materialised:
     """Make the desired state hold ``profile`` on exactly the target stations (none when
     ``targets`` is None), then ask for a reconcile of every station touched. ``only``
-    limits the work to one station (its tags changed)."""
+    limits the work to these stations (their tags changed, or they are new)."""
     result = Materialised()
     stations: list[str] = []
     if targets is not None:
@@ -148,9 +148,10 @@ async def materialise(db: Database, smart_charging: SmartChargingService,
         holding = set((await session.scalars(
             select(DesiredProfile.station_id).where(owner))).all())
     if only is not None:
-        stations = [sid for sid in stations if sid == only]
-        result.problems = [p for p in result.problems if p.station_id == only]
-        holding &= {only}
+        chosen = set(only)
+        stations = [sid for sid in stations if sid in chosen]
+        result.problems = [p for p in result.problems if p.station_id in chosen]
+        holding &= chosen
     managed = await smart_charging.managed.put(stations, connector_id, profile,
                                                plan_id=plan_id, tariff_id=tariff_id)
     for station_id in stations:
@@ -269,10 +270,10 @@ class PlanService:
     async def sync_stations(self, station_ids: Sequence[str]) -> None:
         """:meth:`sync_station` for many stations, reading the plans once."""
         for plan in await self.list_all():
-            for station_id in station_ids:
-                await self._apply(plan, only=station_id)
+            await self._apply(plan, only=station_ids)
 
-    async def _apply(self, plan: Plan, *, only: str | None = None) -> Materialised:
+    async def _apply(self, plan: Plan, *, only: Collection[str] | None = None
+                     ) -> Materialised:
         targets = Targets.from_json(plan.targets) if plan.enabled else None
         outcome = await materialise(self._db, self._smart, self.scheduler, targets,
                                     plan.connector_id, plan.profile, reason="plan",

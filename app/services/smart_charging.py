@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
-from app.db.models import DesiredProfile
+from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.db.models import Transaction as TransactionRow
 from app.domain.composite import (
     ActiveTransaction,
@@ -50,7 +50,7 @@ from app.services.managed_profiles import (
 )
 from app.services.ports import ChargerGateway, StationCallError
 from app.services.reconciler import Reconciler, ReconcileReport
-from app.services.station_view import StationView, station_views
+from app.services.station_view import StationView, chunks, station_views
 from app.timefmt import parse_timestamp
 
 __all__ = ["InvalidProfile", "ReconcileReport", "SmartChargingService", "StationView"]
@@ -368,23 +368,53 @@ class SmartChargingService:
         """What composites of a station are computed from, read once: what the server
         believes it holds (or the desired set; ``accepted_only`` keeps the desired
         profiles the station acknowledged) and its running transactions."""
-        view = await self.station_view(station_id)
+        found = (await self.snapshots([station_id], from_desired=from_desired,
+                                      accepted_only=accepted_only)).get(station_id)
+        if found is None:
+            raise NotFound("station", station_id)
+        return found
+
+    async def snapshots(self, station_ids: Sequence[str], *, from_desired: bool = False,
+                        accepted_only: bool = False) -> dict[str, Snapshot]:
+        """:meth:`snapshot` of many stations in a few queries; unregistered ones are
+        left out."""
+        ids = list(dict.fromkeys(station_ids))
+        installed: defaultdict[str, list[InstalledProfile]] = defaultdict(list)
+        running: defaultdict[str, list[TransactionRow]] = defaultdict(list)
         async with self._db.uow() as session:
-            if from_desired:
-                rows = await store.desired(session, station_id)
-                if accepted_only:
-                    rows = [r for r in rows if r.state == "accepted"]
-                installed = store.desired_as_installed(rows)
-            else:
-                installed = store.mirror_as_installed(await store.mirror(session, station_id))
-            transactions = (await session.scalars(select(TransactionRow).where(
-                TransactionRow.station_id == station_id,
-                TransactionRow.stopped_at.is_(None)))).all()
-        # Only the latest transaction per connector is running.
-        latest: dict[int, ActiveTransaction] = {}
-        for tx in sorted(transactions, key=lambda t: t.started_at):
-            latest[tx.connector_id] = ActiveTransaction(tx.id, tx.connector_id, tx.started_at)
-        return Snapshot(view, tuple(installed), tuple(latest.values()))
+            views = await station_views(session, ids)
+            for batch in chunks(ids):
+                if from_desired:
+                    desired = (select(DesiredProfile)
+                               .where(DesiredProfile.station_id.in_(batch))
+                               .order_by(DesiredProfile.id))
+                    if accepted_only:
+                        desired = desired.where(DesiredProfile.state == "accepted")
+                    rows: Sequence[DesiredProfile | InstalledProfileRecord] = (
+                        await session.scalars(desired)).all()
+                else:
+                    rows = (await session.scalars(
+                        select(InstalledProfileRecord)
+                        .where(InstalledProfileRecord.station_id.in_(batch))
+                        .order_by(InstalledProfileRecord.installed_at,
+                                  InstalledProfileRecord.charging_profile_id))).all()
+                for row in rows:
+                    installed[row.station_id].append(
+                        store.as_installed(row.connector_id, row.profile))
+                for tx in (await session.scalars(select(TransactionRow).where(
+                        TransactionRow.station_id.in_(batch),
+                        TransactionRow.stopped_at.is_(None)))).all():
+                    running[tx.station_id].append(tx)
+        result = {}
+        for station_id, view in views.items():
+            # Only the latest transaction per connector is running.
+            latest: dict[int, ActiveTransaction] = {}
+            for tx in sorted(running[station_id], key=lambda t: t.started_at):
+                latest[tx.connector_id] = ActiveTransaction(tx.id, tx.connector_id,
+                                                            tx.started_at)
+            result[station_id] = Snapshot(view, tuple(installed[station_id]),
+                                          tuple(latest.values()))
+        return result
 
     def composite_of(self, snapshot: Snapshot, connector_id: int, start: datetime,
                      duration: int, unit: ChargingRateUnit,

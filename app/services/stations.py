@@ -93,13 +93,14 @@ def _int_or_none(value: Any) -> int | None:
 
 
 class StationService:
-    def __init__(self, db: Database, *, admit_unknown: bool, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, *, admit_unknown: bool, clock: Clock = utcnow,
+                 writes: GroupCommit | None = None) -> None:
         self._db = db
         self._admit_unknown = admit_unknown
         self._clock = clock
         # What stations report is written with group commit: a reconnect storm costs a
         # few transactions per batch of stations, not several per station.
-        self._writes = GroupCommit(db)
+        self._writes = writes or GroupCommit(db)
         self._password_hashes: BatchLoader[str, tuple[str | None]] = BatchLoader(
             self._load_password_hashes)
         self._updates: dict[tuple[str, ...], Executable] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -229,8 +229,7 @@ class TariffService:
     async def sync_stations(self, station_ids: Sequence[str]) -> None:
         """:meth:`sync_station` for many stations, reading the tariffs once."""
         for tariff in await self.list_all():
-            for station_id in station_ids:
-                await self.regenerate(tariff.id, only=station_id)
+            await self.regenerate(tariff.id, only=station_ids)
 
     # --- generation ---------------------------------------------------------------------
     async def profile(self, tariff_id: int, day: date | None = None) -> ChargingProfile:
@@ -241,7 +240,8 @@ class TariffService:
         prices = await self.prices(tariff_id, [today, today + timedelta(days=1)])
         return tou.profile_for_day(tariff, today, prices)
 
-    async def regenerate(self, tariff_id: int, *, only: str | None = None) -> Materialised:
+    async def regenerate(self, tariff_id: int, *, only: Collection[str] | None = None
+                         ) -> Materialised:
         """Materialise today's profile on the tariff's targets (or remove it when the
         tariff is disabled) and ask for a reconcile."""
         row = await self.get(tariff_id)

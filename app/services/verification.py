@@ -11,13 +11,16 @@ is ever unlimited in between), at most ``max_repairs`` times.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from app.clock import Clock, utcnow
+from app.db.batching import BatchLoader, GroupCommit
 from app.db.engine import Database
 from app.db.fleet_models import Verification
 from app.db.models import DesiredProfile, Station
@@ -29,6 +32,13 @@ from app.services.smart_charging import SmartChargingService, Snapshot
 from app.timefmt import parse_timestamp
 
 log = logging.getLogger("chargeplan.verification")
+
+_VERIFICATIONS = cast(Table, Verification.__table__)
+_STATIONS = cast(Table, Station.__table__)
+_RECORD = insert(_VERIFICATIONS)
+_STATE = (update(_STATIONS).where(_STATIONS.c.id == bindparam("b_station"))
+          .values(verification_state=bindparam("state"), last_verified_at=bindparam("at")))
+_STATE_AND_REPAIRS = _STATE.values(drift_repairs=bindparam("repairs"))
 
 
 @dataclass
@@ -51,7 +61,8 @@ class DriftStats:
 
 class VerificationService:
     def __init__(self, db: Database, gateway: ChargerGateway, smart: SmartChargingService, *,
-                 window_s: int, max_repairs: int, clock: Clock = utcnow) -> None:
+                 window_s: int, max_repairs: int, clock: Clock = utcnow,
+                 writes: GroupCommit | None = None) -> None:
         self._db = db
         self._gateway = gateway
         self._smart = smart
@@ -59,6 +70,16 @@ class VerificationService:
         self._max_repairs = max_repairs
         self._clock = clock
         self.stats = DriftStats()
+        # A fleet's verifications run side by side: what they read is read for many
+        # stations per query, and what they record is committed together.
+        self._writes = writes or GroupCommit(db)
+        self._snapshots: BatchLoader[str, Snapshot] = BatchLoader(self._load_snapshots)
+        # Two verifications of one station at once (a boot and a job, say) would compare
+        # and repair over each other: they take turns.
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def _load_snapshots(self, station_ids: list[str]) -> dict[str, Snapshot]:
+        return await self._smart.snapshots(station_ids, from_desired=True, accepted_only=True)
 
     async def has_desired(self, station_id: str) -> bool:
         async with self._db.uow() as session:
@@ -68,13 +89,18 @@ class VerificationService:
 
     async def verify(self, station_id: str, job_run_id: int | None = None) -> VerifyReport:
         """Compare, and repair drift until it is gone or the repairs are used up."""
+        async with self._locks[station_id]:
+            return await self._verify(station_id, job_run_id)
+
+    async def _verify(self, station_id: str, job_run_id: int | None) -> VerifyReport:
         report = await self._compare(station_id, job_run_id)
         while report.state == "drift":
-            repairs = await self._repairs(station_id)
+            repairs, state = await self._repairs(station_id)
             if repairs >= self._max_repairs:
                 report.state = "drift_unresolved"
-                self.stats.unresolved += 1
-                log.warning("%s: drift unresolved after %d repairs", station_id, repairs)
+                if state != "drift_unresolved":  # counted once per station, not per look
+                    self.stats.unresolved += 1
+                    log.warning("%s: drift unresolved after %d repairs", station_id, repairs)
                 break
             await self._set_state(station_id, "drift", repairs=repairs + 1)
             log.info("%s: drift found, re-pushing its desired profiles (repair %d of %d)",
@@ -99,27 +125,27 @@ class VerificationService:
     async def _compare(self, station_id: str, job_run_id: int | None) -> VerifyReport:
         # Read once per station: the acknowledged profiles and transactions are the same
         # for every connector asked (a change triggers its own reconcile and verify).
-        snapshot = await self._smart.snapshot(station_id, from_desired=True,
-                                              accepted_only=True)
+        snapshot = await self._snapshots.get(station_id)
+        if snapshot is None:
+            raise NotFound("station", station_id)
         units = snapshot.view.limits.allowed_units
         unit = ChargingRateUnit.A if units and ChargingRateUnit.W not in units else (
             ChargingRateUnit.W)
         report = VerifyReport(station_id, "verified")
-        rows: list[Verification] = []
+        rows: list[dict[str, Any]] = []
         try:
             for connector_id in range(0, snapshot.view.number_of_connectors + 1):
                 if not await self._compare_connector(station_id, connector_id, unit, snapshot,
                                                      report, rows, job_run_id):
                     break
         finally:
-            if rows:
-                async with self._db.uow() as session:
-                    session.add_all(rows)
+            for row in rows:
+                await self._writes.execute(_RECORD, row, order_key=station_id)
         return report
 
     async def _compare_connector(self, station_id: str, connector_id: int,
                                  unit: ChargingRateUnit, snapshot: Snapshot,
-                                 report: VerifyReport, rows: list[Verification],
+                                 report: VerifyReport, rows: list[dict[str, Any]],
                                  job_run_id: int | None) -> bool:
         """Ask one connector; False when verification of the station should stop."""
         request = {"connectorId": connector_id, "duration": self._window,
@@ -129,9 +155,9 @@ class VerificationService:
 
         def record(outcome: str, expected: dict[str, Any] | None,
                    reported: dict[str, Any] | None, error: str | None) -> None:
-            rows.append(Verification(station_id=station_id, connector_id=connector_id,
-                                     at=self._clock(), outcome=outcome, expected=expected,
-                                     reported=reported, error=error, job_run_id=job_run_id))
+            rows.append({"station_id": station_id, "connector_id": connector_id,
+                         "at": self._clock(), "outcome": outcome, "expected": expected,
+                         "reported": reported, "error": error, "job_run_id": job_run_id})
             report.connectors[connector_id] = outcome
 
         try:
@@ -163,20 +189,24 @@ class VerificationService:
                 report.state = "drift"
         return True
 
-    async def _repairs(self, station_id: str) -> int:
-        async with self._db.uow() as session:
-            station = await session.get(Station, station_id)
-            return station.drift_repairs if station is not None else 0
+    async def _repairs(self, station_id: str) -> tuple[int, str | None]:
+        """Repairs made so far and the verification state before this one."""
+        async with self._db.core() as conn:
+            found = (await conn.execute(
+                select(_STATIONS.c.drift_repairs, _STATIONS.c.verification_state)
+                .where(_STATIONS.c.id == station_id))).first()
+        return (found[0] or 0, found[1]) if found is not None else (0, None)
 
     async def _set_state(self, station_id: str, state: str, *, repairs: int | None) -> None:
-        async with self._db.uow() as session:
-            station = await session.get(Station, station_id)
-            if station is None:
-                return
-            station.verification_state = state
-            station.last_verified_at = self._clock()
-            if repairs is not None:
-                station.drift_repairs = repairs
+        params: dict[str, Any] = {"b_station": station_id, "state": state, "at": self._clock()}
+        if repairs is not None:
+            params["repairs"] = repairs
+        await self._writes.execute(_STATE if repairs is None else _STATE_AND_REPAIRS, params,
+                                   order_key=station_id)
+
+    async def close(self) -> None:
+        """Wait for the writes in flight (before the engine is disposed)."""
+        await self._writes.close()
 
     async def latest(self, station_id: str) -> tuple[Station, list[Verification]]:
         """The station's state and the last comparison of each connector."""

@@ -3,6 +3,7 @@ jobs run by direct invocation (no test waits for an interval)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import httpx
@@ -104,6 +105,29 @@ async def test_a_station_that_acknowledges_but_ignores_is_drift_unresolved(
             metrics = (await http.get("/metrics")).text
             assert "chargeplan_drift_found_total" in metrics
             assert "chargeplan_drift_unresolved_total 1" in metrics
+    finally:
+        await stop_server(running)
+
+
+async def test_verifications_of_one_station_at_once_take_turns(sqlite_url: str) -> None:
+    running = await start_server(make_settings(sqlite_url, drift_max_repairs=2))
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url) as http, \
+                simulated(running, http, ignore_profile_rate=1.0):
+            await http.post(f"/stations/{SID}/charging_profile",
+                            json={"connector_id": 1, "profile": TX_DEFAULT_7KW})
+            calls = running.services.status.call_counts
+            pushes_before = calls().get(("SetChargingProfile", "ok"), 0)
+            # A boot's verification and an interval job's, say, for the same station.
+            await asyncio.gather(verify_stations(running.services, [SID], "test"),
+                                 verify_stations(running.services, [SID], "test"))
+            body = await verification(http)
+            pushes = calls().get(("SetChargingProfile", "ok"), 0)
+            metrics = (await http.get("/metrics")).text
+        # The repairs were not run twice over each other: two, then unresolved.
+        assert body["state"] == "drift_unresolved" and body["drift_repairs"] == 2
+        assert pushes - pushes_before == 2
+        assert "chargeplan_drift_unresolved_total 1" in metrics
     finally:
         await stop_server(running)
 
