@@ -17,6 +17,7 @@ PROFILE_ANSWERS_SQL: Final = (
     " WHERE action = 'SetChargingProfile' AND message_type = 'CALLRESULT' AND direction = 'in'"
 )
 SETTLE_POLL_S: Final = 0.25
+QUEUE_POLL_S: Final = 0.05
 SETTLE_STABLE_S: Final = 0.5
 SETTLE_MAX_WAIT_S: Final = 30.0
 
@@ -129,11 +130,20 @@ def settled_audit_count(
 ) -> int | None:
     """The audit row count once the server has written what it holds.
 
-    Settled means: the server reports an empty audit queue (when `queued` can tell) and the
-    count has not moved for `stable_for_s`. Bounded: after `max_wait_s` the last reading is
-    returned as it is.
+    Settled means: the server reports no audit row queued or being written (when `queued`
+    can tell), else the count has not moved for `stable_for_s`. Bounded: after `max_wait_s`
+    the last reading is returned as it is.
     """
     deadline = time.monotonic() + max_wait_s
+    if queued is not None:
+        # The server counts rows queued or being written: once none, the count is final.
+        while time.monotonic() < deadline:
+            depth = queued()
+            if depth is None:
+                break
+            if not depth:
+                return database.count_audit_rows()
+            time.sleep(QUEUE_POLL_S)
     current = database.count_audit_rows()
     unchanged_since = time.monotonic()
     while time.monotonic() < deadline:

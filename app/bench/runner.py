@@ -12,7 +12,6 @@ from typing import Any
 import psutil
 
 from app.bench import scenarios
-from app.bench.audit_rate import audit_rate
 from app.bench.config import BenchConfig, Scenario, applies
 from app.bench.errors import BenchError
 from app.bench.fanout import fanout, fanout_fleet
@@ -112,6 +111,10 @@ def _fanout(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcom
 
 
 def _audit(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    # Imported here: it loads the server's database layer, which the load worker
+    # processes (spawned, so they import this package afresh) have no use for.
+    from app.bench.audit_rate import audit_rate
+
     return {Scenario.AUDIT: audit_rate(server, config)}
 
 

@@ -31,7 +31,8 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
         "server_peak_rss_kb",
     ),
     Scenario.STORM: ("seconds", "conns_per_s", "errors", "rss_kb_per_station"),
-    Scenario.STEADY: ("p50_ms", "p99_ms", "audit_rows", "audit_queue_depth", "errors"),
+    Scenario.STEADY: ("p50_ms", "p99_ms", "audit_rows", "audit_queue_depth",
+                      "audit_queue_peak", "errors"),
     Scenario.THROUGHPUT: ("msgs_per_s", "p99_ms", "errors", "cpu_s_per_1000_msgs"),
     Scenario.FANOUT: ("seconds", "calls_per_s", "audit_seconds", "errors"),
     Scenario.AUDIT: ("rows_per_s", "seconds", "rows_lost"),
@@ -116,13 +117,16 @@ def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outc
     )
     timeout = config.steady_seconds + config.call_timeout_s + PHASE_SLACK_S
     http_url = server.http_url
+    queue_depth = queue_peak = None
     if http_url is None:
         reports = pool.run(command, timeout)
-        queue_depth = None
     else:
         with PeakPoller(lambda: audit_queue_depth(http_url)) as depth:
             reports = pool.run(command, timeout)
-        queue_depth = depth.peak
+        # Read as the load ends: rows of the last flush interval at most, when the writer
+        # keeps up.
+        queue_depth = audit_queue_depth(http_url)
+        queue_peak = depth.peak
     rows_after = audit_rows(server)
     written = None
     if rows_before is not None and rows_after is not None:
@@ -132,6 +136,7 @@ def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outc
         **_latency(reports),
         audit_rows=written,
         audit_queue_depth=queue_depth,
+        audit_queue_peak=queue_peak,
         errors=stats.errors(reports),
     )
 

@@ -40,8 +40,9 @@ Scenarios (default: every one; --scenarios to choose):
   steady      the storm's stations stay connected and send MeterValues and Heartbeats
               (1 in {D.steady_heartbeat_every}) at {D.steady_rate_per_s:g} msg/s in total for \
 {D.steady_seconds:g} s: p50_ms, p99_ms
-              (counted from when each CALL was due), audit_rows, audit_queue_depth (peak
-              seen in /metrics or /health), errors
+              (counted from when each CALL was due), audit_rows, audit_queue_depth (rows
+              not yet committed as the load ends), audit_queue_peak (the most seen, polled
+              every second from /metrics or /health), errors
   throughput  {D.throughput_stations} stations send MeterValues as fast as answered for \
 {D.seconds:g} s:
               msgs_per_s, p99_ms, errors, cpu_s_per_1000_msgs (server process)

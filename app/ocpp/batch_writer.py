@@ -53,11 +53,13 @@ class BatchWriter:
         self.flushes = 0
         self.failures = 0
         self.full_episodes = 0
+        self._writing = 0
         self._full = False
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize()
+        """Rows not committed yet: queued, or taken for the write under way."""
+        return self._queue.qsize() + len(self._batch) + self._writing
 
     async def put(self, row: dict[str, Any]) -> None:
         if self._queue.full():
@@ -127,7 +129,11 @@ class BatchWriter:
         delay = 0.1
         while True:
             try:
-                await self._write(rows)
+                self._writing = len(rows)
+                try:
+                    await self._write(rows)
+                finally:
+                    self._writing = 0
                 break
             except Exception:
                 # Never drop a row: keep them and try again; readers pause meanwhile.
