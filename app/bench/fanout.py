@@ -25,6 +25,9 @@ from app.bench.servers import RunningServer
 
 TAG: Final = "bench-fanout"
 POLL_S: Final = 0.1
+# A fleet's status is one row per station: 10,000 rows every 100 ms would load the server
+# it measures. Polled less often as the fleet grows (every 0.5 s at 10,000).
+POLL_S_PER_STATION: Final = 0.5 / 10_000
 # Registrations in flight at once: enough to hide the round trip, few enough not to queue.
 REGISTER_CONCURRENCY: Final = 8
 ACCEPT_BASE_S: Final = 60.0
@@ -135,10 +138,14 @@ def register(rest: RestClient, station_ids: tuple[str, ...]) -> tuple[int, list[
     return len(station_ids) - len(failures), list(dict.fromkeys(failures))[:KEEP_SAMPLES]
 
 
+def poll_interval_s(stations: int) -> float:
+    return max(POLL_S, stations * POLL_S_PER_STATION)
+
+
 def deliver(rest: RestClient, database: BenchDatabase, expected: int, within_s: float,
             body: dict[str, Any] | None = None) -> Delivery:
-    """Create the plan, then poll its status and the audit table every POLL_S until both show
-    every one of `expected` stations, or `within_s` has passed.
+    """Create the plan, then poll its status and the audit table (see `poll_interval_s`)
+    until both show every one of `expected` stations, or `within_s` has passed.
 
     One poll at a time, so a server slow to answer the status is not also flooded with it.
     """
@@ -159,7 +166,7 @@ def deliver(rest: RestClient, database: BenchDatabase, expected: int, within_s: 
                 delivery.accepted_s = time.monotonic() - started
         if delivery.audited_s is None and (database.count(PROFILE_ANSWERS_SQL) or 0) >= expected:
             delivery.audited_s = time.monotonic() - started
-        time.sleep(max(0.0, poll_started + POLL_S - time.monotonic()))
+        time.sleep(max(0.0, poll_started + poll_interval_s(expected) - time.monotonic()))
     return delivery
 
 
