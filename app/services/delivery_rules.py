@@ -20,25 +20,6 @@ from app.services.ports import StationCallError, StationOffline
 PURPOSE_ORDER = {"ChargePointMaxProfile": 0, "TxDefaultProfile": 1, "TxProfile": 2}
 
 
-class DesiredRow(Protocol):
-    """What the rules read of a desired profile row."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def charging_profile_id(self) -> int: ...
-    @property
-    def connector_id(self) -> int: ...
-    @property
-    def profile(self) -> dict[str, Any]: ...
-    @property
-    def purpose(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def next_attempt_at(self) -> datetime | None: ...
-
-
 class MirrorRow(Protocol):
     """What the rules read of an installed-profile mirror row."""
 
@@ -48,6 +29,19 @@ class MirrorRow(Protocol):
     def connector_id(self) -> int: ...
     @property
     def profile(self) -> dict[str, Any]: ...
+
+
+class DesiredRow(MirrorRow, Protocol):
+    """What the rules read of a desired profile row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def next_attempt_at(self) -> datetime | None: ...
 
 
 class Backoff(Protocol):

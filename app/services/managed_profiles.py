@@ -28,6 +28,7 @@ from app.domain.profiles import ChargingProfile, ProfileFormatError
 from app.domain.validation import StationLimits, validate_profile
 from app.domain.violations import Violation
 from app.services import profiles_store as store
+from app.services.delivery_rules import MirrorRow
 from app.services.errors import Invalid, NotFound
 from app.services.station_view import StationView, chunks, station_views
 
@@ -44,13 +45,7 @@ class InvalidProfile(Invalid):
         self.violations = list(violations)
 
 
-class StoredRow(Protocol):
-    @property
-    def charging_profile_id(self) -> int: ...
-    @property
-    def connector_id(self) -> int: ...
-    @property
-    def profile(self) -> dict[str, Any]: ...
+class StoredRow(MirrorRow, Protocol):
     @property
     def plan_id(self) -> int | None: ...
     @property
