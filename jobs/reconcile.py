@@ -104,17 +104,16 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
         states: dict[str, str] = {}
 
         async def one(station_id: str) -> None:
-            async with services.leases.held(station_id) as mine:
-                if not mine:
-                    run.detail.setdefault("leased_elsewhere", []).append(station_id)
-                    return
-                report = await services.verification.verify(station_id, run.run_id)
+            report = await services.verification.verify(station_id, run.run_id)
             run.stations += 1
             run.calls += report.calls
             run.failures += report.failures
             states[station_id] = report.state
 
-        await for_each(services, targets, one)
+        async with services.leases.held_many(targets) as mine:
+            if targets - mine:
+                run.detail["leased_elsewhere"] = sorted(targets - mine)
+            await for_each(services, mine, one)
         run.detail["states"] = dict(sorted(states.items()))
 
 

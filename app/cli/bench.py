@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -94,63 +95,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated, from {','.join(ALL_SERVERS)} (default: all three)",
     )
     parser.add_argument("--quick", action="store_true", help="a tenth of every size")
-    parser.add_argument(
-        "--stations", type=_positive_int, default=DEFAULTS.stations, help="heartbeat stations"
-    )
-    parser.add_argument(
-        "--seconds",
-        type=_positive_float,
-        default=DEFAULTS.seconds,
-        help="heartbeat and throughput duration",
-    )
-    parser.add_argument(
-        "--storm-stations",
-        type=_positive_int,
-        default=DEFAULTS.storm_stations,
-        help="storm and steady stations",
-    )
-    parser.add_argument(
-        "--steady-rate",
-        type=_positive_float,
-        default=DEFAULTS.steady_rate_per_s,
-        help="steady msgs per second, all stations together",
-    )
-    parser.add_argument(
-        "--steady-seconds",
-        type=_positive_float,
-        default=DEFAULTS.steady_seconds,
-        help="steady duration",
-    )
-    parser.add_argument(
-        "--throughput-stations",
-        type=_positive_int,
-        default=DEFAULTS.throughput_stations,
-        help="throughput stations",
-    )
-    parser.add_argument(
-        "--fanout-stations",
-        type=_positive_int,
-        default=DEFAULTS.fanout_stations,
-        help="fanout stations",
-    )
-    parser.add_argument(
-        "--audit-rows",
-        type=_positive_int,
-        default=DEFAULTS.audit_rows,
-        help="rows the audit scenario writes",
-    )
-    parser.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=default_workers(),
-        help="load generator processes (default: CPUs - 1, between 1 and 8)",
-    )
-    parser.add_argument(
-        "--connect-concurrency",
-        type=_positive_int,
-        default=DEFAULTS.connect_concurrency,
-        help="websocket handshakes in flight at once, all workers together",
-    )
+    for flag, field, kind, help_text in SIZES:
+        default = default_workers() if field == "workers" else getattr(DEFAULTS, field)
+        parser.add_argument(flag, dest=field, type=kind, default=default, help=help_text,
+                            metavar=flag.lstrip("-").replace("-", "_").upper())
     parser.add_argument(
         "--database-url",
         help="PostgreSQL URL (postgresql+asyncpg://...) under which each chargeplan start "
@@ -167,17 +115,8 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         DEFAULTS,
         scenarios=scenarios,
         servers=args.servers,
-        stations=args.stations,
-        seconds=args.seconds,
-        storm_stations=args.storm_stations,
-        steady_rate_per_s=args.steady_rate,
-        steady_seconds=args.steady_seconds,
-        throughput_stations=args.throughput_stations,
-        fanout_stations=args.fanout_stations,
-        audit_rows=args.audit_rows,
-        workers=args.workers,
-        connect_concurrency=args.connect_concurrency,
         database_url=args.database_url,
+        **{field: getattr(args, field) for _, field, _, _ in SIZES},
     )
     return config.quick() if args.quick else config
 
@@ -232,3 +171,21 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be above 0")
     return value
+
+
+# The sizes a run can be given: flag, BenchConfig field, parser, help.
+SIZES: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
+    ("--stations", "stations", _positive_int, "heartbeat stations"),
+    ("--seconds", "seconds", _positive_float, "heartbeat and throughput duration"),
+    ("--storm-stations", "storm_stations", _positive_int, "storm and steady stations"),
+    ("--steady-rate", "steady_rate_per_s", _positive_float,
+     "steady msgs per second, all stations together"),
+    ("--steady-seconds", "steady_seconds", _positive_float, "steady duration"),
+    ("--throughput-stations", "throughput_stations", _positive_int, "throughput stations"),
+    ("--fanout-stations", "fanout_stations", _positive_int, "fanout stations"),
+    ("--audit-rows", "audit_rows", _positive_int, "rows the audit scenario writes"),
+    ("--workers", "workers", _positive_int,
+     "load generator processes (default: CPUs - 1, between 1 and 8)"),
+    ("--connect-concurrency", "connect_concurrency", _positive_int,
+     "websocket handshakes in flight at once, all workers together"),
+)

@@ -16,14 +16,9 @@ from jobs.reconcile import reconcile_stations, verify_stations
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually, only, simulated
 from tests.ocpp_client import raw_station
+from tests.profiles import TX_DEFAULT_7KW
 
 SID = "PY-SIM-0001"
-TX_DEFAULT_7KW = {
-    "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
-    "chargingProfileKind": "Absolute",
-    "chargingSchedule": {"chargingRateUnit": "W",
-                         "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000}]},
-}
 
 
 async def desired(http: httpx.AsyncClient) -> list[dict[str, object]]:

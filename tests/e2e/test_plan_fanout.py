@@ -15,13 +15,8 @@ from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 from tests.conftest import RunningServer, make_settings, settled_audit_rows
 from tests.e2e.harness import eventually
+from tests.profiles import TX_DEFAULT_7KW
 
-TX_DEFAULT_7KW = {
-    "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
-    "chargingProfileKind": "Absolute",
-    "chargingSchedule": {"chargingRateUnit": "W",
-                         "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000}]},
-}
 ACCEPTING = [f"OK-{i:04d}" for i in range(1, 7)]
 REJECTING = ["REJ-0001", "REJ-0002"]
 SILENT = ["MUTE-0001"]

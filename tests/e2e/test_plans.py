@@ -9,15 +9,10 @@ import httpx
 from app.simulator import Simulator
 from tests.conftest import RunningServer
 from tests.e2e.harness import eventually, only, simulated
+from tests.profiles import TX_DEFAULT_7KW, tx_default_watts
 
 SID = "PY-SIM-0001"
 
-TX_DEFAULT_7KW = {
-    "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
-    "chargingProfileKind": "Absolute",
-    "chargingSchedule": {"chargingRateUnit": "W",
-                         "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000}]},
-}
 
 
 def plan(**changes: Any) -> dict[str, Any]:
@@ -97,9 +92,7 @@ async def test_disabling_and_deleting_a_plan_clear_it_from_the_station(
         await eventually(lambda: only(sim).installed_profiles == ())
 
         # Re-enabled with a new limit: delivered again.
-        changed = {**body, "profile": {**TX_DEFAULT_7KW, "chargingSchedule": {
-            "chargingRateUnit": "W", "chargingSchedulePeriod": [
-                {"startPeriod": 0, "limit": 5000}]}}}
+        changed = {**body, "profile": tx_default_watts(5000)}
         assert (await http.put(f"/plans/{plan_id}", json=changed)).status_code == 200
         await eventually(lambda: [p.profile.schedule.periods[0].limit
                                   for p in only(sim).installed_profiles] == [5000])
@@ -120,9 +113,7 @@ async def test_changing_a_plan_keeps_the_profile_id_on_each_station(
         plan_id = (await http.post("/plans", json=body)).json()["id"]
         await eventually(lambda: holds_7kw(sim))
         first_id = only(sim).installed_profiles[0].profile.charging_profile_id
-        changed = {**body, "profile": {**TX_DEFAULT_7KW, "chargingSchedule": {
-            "chargingRateUnit": "W", "chargingSchedulePeriod": [
-                {"startPeriod": 0, "limit": 3500}]}}}
+        changed = {**body, "profile": tx_default_watts(3500)}
         await http.put(f"/plans/{plan_id}", json=changed)
         await eventually(lambda: [(p.profile.charging_profile_id, p.profile.schedule.periods[0]
                                    .limit) for p in only(sim).installed_profiles]

@@ -12,15 +12,10 @@ from sqlalchemy import select
 from app.db.models import AuditFrame
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually, only, simulated
+from tests.profiles import TX_DEFAULT_7KW
 
 SID = "PY-SIM-0001"
 
-TX_DEFAULT_7KW = {
-    "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
-    "chargingProfileKind": "Absolute",
-    "chargingSchedule": {"chargingRateUnit": "W",
-                         "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000}]},
-}
 
 
 async def test_peak_shaving_then_composite_shows_11kw_and_matches(

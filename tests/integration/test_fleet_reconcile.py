@@ -20,14 +20,9 @@ from app.domain.composite import SupplyConfig
 from app.services.plans import Targets, delivery_status, materialise
 from app.services.ports import CallTimeout, StationCallError, StationOffline
 from app.services.smart_charging import SmartChargingService
+from tests.profiles import TX_DEFAULT_7KW
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-TX_DEFAULT_7KW = {
-    "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
-    "chargingProfileKind": "Absolute",
-    "chargingSchedule": {"chargingRateUnit": "W",
-                         "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000}]},
-}
 
 
 class ScriptedGateway:
