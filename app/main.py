@@ -18,6 +18,7 @@ from app.db.batching import GroupCommit
 from app.db.engine import Database
 from app.db.migrate import prepare_database
 from app.db.models import AuditFrame, MeterValue
+from app.db.security_models import SecurityEvent
 from app.domain.composite import SupplyConfig
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.errors import OcppError
@@ -35,6 +36,7 @@ from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.plans import PlanService
 from app.services.remote_start import RemoteStartService
+from app.services.security_events import SecurityEvents
 from app.services.smart_charging import RetryPolicy, SmartChargingService
 from app.services.stations import StationService
 from app.services.tariffs import TariffService
@@ -77,7 +79,11 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     meters = BatchWriter(db, _table(MeterValue), flush_interval=1.0,
                          batch_size=max(settings.audit_batch_size, 5000),
                          max_queue=max(settings.audit_queue_max, 50000))
-    for writer in (audit, meters):
+    # Security events: a few rows a minute normally, batched like the audit trail so a
+    # flood of refusals costs no transaction each.
+    security_rows = BatchWriter(db, _table(SecurityEvent), flush_interval=1.0,
+                                batch_size=500, max_queue=10_000)
+    for writer in (audit, meters, security_rows):
         await writer.start()
         stack.push_async_callback(writer.stop)
 
@@ -108,6 +114,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         smart_charging=smart_charging,
         job_runs=JobRunService(db, clock=clock),
         leases=LeaseService(db, settings.node_id, clock=clock),
+        security_events=SecurityEvents(security_rows.offer, clock=clock),
         verification=VerificationService(db, gateway, smart_charging,
                                          window_s=settings.verify_window_s,
                                          max_repairs=settings.drift_max_repairs, clock=clock,
@@ -203,7 +210,7 @@ def _field_named(exc: OcppError) -> str:
     return where
 
 
-def _table(model: type[AuditFrame] | type[MeterValue]) -> Table:
+def _table(model: type[AuditFrame] | type[MeterValue] | type[SecurityEvent]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table

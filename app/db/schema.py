@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.db import fleet_models, models
+from app.db import fleet_models, models, security_models
 
 metadata = models.Base.metadata
 
-__all__ = ["fleet_models", "metadata", "models"]
+__all__ = ["fleet_models", "metadata", "models", "security_models"]

@@ -77,6 +77,16 @@ class BatchWriter:
             self._full = False
         await self._queue.put(row)
 
+    def offer(self, row: dict[str, Any]) -> bool:
+        """Queue a row without waiting; False when the queue is full (the row is not
+        queued). For rows a caller would rather lose than wait for (security events
+        during a flood)."""
+        try:
+            self._queue.put_nowait(row)
+        except asyncio.QueueFull:
+            return False
+        return True
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"batch-writer-{self._table.name}")
 

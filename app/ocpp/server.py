@@ -28,6 +28,7 @@ from websockets.headers import parse_authorization_basic
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from app.db.security_models import SecurityEventKind
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.connection import StationConnection
 from app.ocpp.registry import ConnectionRegistry
@@ -156,6 +157,10 @@ class OcppServer:
             return connection.respond(HTTPStatus.NOT_FOUND,
                                       f"unknown station {station_id}: register it first\n")
         self._throttle.fail(f"station:{station_id}", f"addr:{address}")
+        self._services.security_events.record(
+            SecurityEventKind.AUTH_FAILED, station_id=station_id,
+            remote_address=_host(connection), detail={"reason": admission.value},
+            coalesce=True)
         log.warning("refused %s from %s: %s", station_id, address, admission.value)
         response = connection.respond(HTTPStatus.UNAUTHORIZED,
                                       "HTTP Basic credentials required or wrong "
@@ -195,6 +200,13 @@ def _select_subprotocol(_connection: ServerConnection,
                         offered: Sequence[Subprotocol]) -> Subprotocol | None:
     # process_request has refused clients that do not offer ocpp1.6 already.
     return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+
+
+def _host(connection: ServerConnection) -> str | None:
+    remote: Any = connection.remote_address
+    if isinstance(remote, tuple) and remote:
+        return str(remote[0])
+    return None if remote is None else str(remote)
 
 
 def _address(connection: ServerConnection) -> str:

@@ -13,6 +13,7 @@ from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.plans import PlanService
 from app.services.ports import ChargerGateway, JobScheduler
+from app.services.security_events import SecurityEvents
 from app.services.smart_charging import SmartChargingService
 from app.services.stations import StationService
 from app.services.tariffs import TariffService
@@ -45,6 +46,7 @@ class Services:
     smart_charging: SmartChargingService
     job_runs: JobRunService
     leases: LeaseService
+    security_events: SecurityEvents
     verification: VerificationService
     # Set by app.main right after construction: it is built from the services above.
     commands: CommandService = field(init=False)

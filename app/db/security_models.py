@@ -1,0 +1,44 @@
+"""Security events: what a hostile or broken client did, and what the server did about it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.models import Base
+from app.db.types import BigIntPK, JSONType, UTCDateTime
+
+
+class SecurityEventKind(StrEnum):
+    """What happened. Stored as text: a new kind needs no migration."""
+
+    # A station sent more malformed frames per minute than allowed: disconnected (1008).
+    MALFORMED_FLOOD = "malformed_flood"
+    # HTTP Basic credentials missing or wrong on the websocket upgrade.
+    AUTH_FAILED = "auth_failed"
+    # A handshake refused before authentication: too many in progress from one address.
+    HANDSHAKE_LIMIT = "handshake_limit"
+    # A websocket upgrade naming a station id outside the allowed rule.
+    INVALID_STATION_ID = "invalid_station_id"
+
+
+class SecurityEvent(Base):
+    __tablename__ = "security_events"
+    __table_args__ = (
+        Index("ix_security_events_ts", "ts"),
+        Index("ix_security_events_station_ts", "station_id", "ts"),
+        Index("ix_security_events_kind_ts", "kind", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(40))
+    # No foreign key: events name stations that are unknown or not registered yet.
+    station_id: Mapped[str | None] = mapped_column(String(64))
+    # The client's address (host only) when the event came from a connection.
+    remote_address: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[Any] = mapped_column(JSONType, nullable=True)

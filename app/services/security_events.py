@@ -1,0 +1,71 @@
+"""Recording security events without slowing down what they are about.
+
+``record`` never waits and never touches the database: the row goes to a batch writer
+that inserts many in one transaction. A flood (thousands of refused handshakes from one
+address) must not become a flood of rows: events recorded with ``coalesce=True`` are
+written once per window for the same kind, station and address, and the next row written
+for them says how many were folded into it (``detail.repeated``). When the writer's
+queue is full the event is counted in ``dropped`` instead of blocking the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from app.clock import Clock, utcnow
+from app.db.security_models import SecurityEventKind
+
+log = logging.getLogger("chargeplan.security")
+
+EventSink = Callable[[dict[str, Any]], bool]
+_Key = tuple[str, str | None, str | None]
+
+
+class SecurityEvents:
+    def __init__(self, sink: EventSink, *, clock: Clock = utcnow, window_s: float = 60.0,
+                 max_keys: int = 10_000) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._window_s = window_s
+        self._max_keys = max_keys
+        # key -> (time of the last row written, events folded since)
+        self._last: dict[_Key, tuple[float, int]] = {}
+        self.recorded = 0
+        self.coalesced = 0
+        self.dropped = 0
+
+    def record(self, kind: SecurityEventKind, *, station_id: str | None = None,
+               remote_address: str | None = None, detail: dict[str, Any] | None = None,
+               coalesce: bool = False) -> None:
+        now = self._clock()
+        detail = dict(detail or {})
+        if coalesce:
+            key: _Key = (kind.value, station_id, remote_address)
+            stamp = now.timestamp()
+            last = self._last.get(key)
+            if last is not None and stamp - last[0] < self._window_s:
+                self._last[key] = (last[0], last[1] + 1)
+                self.coalesced += 1
+                return
+            if last is not None and last[1]:
+                detail["repeated"] = last[1]
+            self._remember(key, stamp)
+        row = {"ts": now, "kind": kind.value, "station_id": station_id,
+               "remote_address": remote_address, "detail": detail or None}
+        if self._sink(row):
+            self.recorded += 1
+            log.warning("security event %s station=%s address=%s %s", kind.value, station_id,
+                        remote_address, detail or "")
+        else:
+            self.dropped += 1
+
+    def _remember(self, key: _Key, stamp: float) -> None:
+        if len(self._last) >= self._max_keys:
+            horizon = stamp - self._window_s
+            self._last = {k: v for k, v in self._last.items() if v[0] >= horizon}
+            if len(self._last) >= self._max_keys:
+                # Still full inside one window: forget the counts rather than grow.
+                self._last.clear()
+        self._last[key] = (stamp, 0)
