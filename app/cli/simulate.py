@@ -28,6 +28,11 @@ def _rate(text: str) -> float:
     return value
 
 
+# Not SimulatorConfig's PY-SIM-: `make run`'s in-process demo station is PY-SIM-0001, and a
+# second connection with its id would replace the first every few seconds.
+CLI_ID_PREFIX = "SIM-"
+
+
 def add_parser(subparsers: Any) -> None:
     defaults = SimulatorConfig()
     parser = subparsers.add_parser(
@@ -40,7 +45,9 @@ def add_parser(subparsers: Any) -> None:
     add = parser.add_argument
     add("--url", default=defaults.url, help="server websocket URL (default %(default)s)")
     add("--stations", type=int, default=defaults.stations, help="number of stations")
-    add("--id-prefix", default=defaults.id_prefix, help="station id prefix (%(default)s)")
+    add("--id-prefix", default=CLI_ID_PREFIX,
+        help="station id prefix (%(default)s; not the demo station's PY-SIM-, or the two "
+        "PY-SIM-0001 would replace each other's connection)")
     add("--first-index", type=int, default=defaults.first_index, help="number of the first id")
     add("--connectors", type=int, default=defaults.connectors, help="connectors per station")
     add("--password", default=None, help="HTTP Basic password (user = station id)")
