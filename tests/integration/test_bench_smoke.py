@@ -13,7 +13,8 @@ from app.bench.scenarios import FIGURES
 SMOKE = BenchConfig(
     scenarios=(Scenario.HEARTBEAT,),
     servers=(ServerKind.FLOOR, ServerKind.CHARGEPLAN),
-    # Enough stations that each stays far below the per-station inbound rate limit.
+    # The bench server lifts the per-station rate limit (app/bench/servers.py), so the
+    # closed loop runs as fast as the machine allows without errors.
     stations=30,
     seconds=1.0,
     workers=1,
@@ -46,8 +47,9 @@ def test_heartbeat_figures_are_plausible(result: BenchResult, server: ServerKind
     figures = heartbeat_figures(result, server)
 
     assert figures["errors"] == 0
-    assert figures["msgs_per_s"] > 50
-    assert 0 < figures["p50_ms"] <= figures["p99_ms"] < 5_000
+    # How fast is the machine's business (make bench reports it); that it answered is ours.
+    assert figures["msgs_per_s"] > 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
     assert figures["server_peak_rss_kb"] > 1_000
 
 
@@ -107,9 +109,9 @@ def test_fanout_plan_reaches_every_station_and_the_audit_table(
     assert set(figures) == set(FIGURES[Scenario.FANOUT])
 
     assert figures["errors"] == 0
-    assert 0 < figures["seconds"] < 20
+    assert figures["seconds"] > 0
     assert figures["calls_per_s"] == pytest.approx(20 / figures["seconds"], rel=0.01)
-    assert 0 < figures["audit_seconds"] < 20
+    assert figures["audit_seconds"] > 0
 
 
 def test_fanout_is_not_applicable_to_servers_without_plans(fanout_result: BenchResult) -> None:
