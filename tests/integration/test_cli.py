@@ -73,7 +73,7 @@ def test_db_upgrade_current_and_downgrade(tmp_path: Path) -> None:
 def test_help_explains_each_command(tmp_path: Path) -> None:
     result = chargeplan("--help", env={}, cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("serve", "db", "simulate", "composite", "bench"):
+    for command in ("serve", "db", "simulate", "composite", "allocate", "bench"):
         assert command in result.stdout
     db_help = chargeplan("db", "--help", env={}, cwd=tmp_path).stdout
     assert "upgrade" in db_help and "downgrade" in db_help and "current" in db_help
