@@ -20,7 +20,9 @@ Direction = Literal["in", "out"]
 MessageType = Literal["CALL", "CALLRESULT", "CALLERROR", "INVALID"]
 IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid"]
 
-StationId = Annotated[str, Meta(description="Charge point identity (the websocket path segment)")]
+StationId = Annotated[str, Meta(description=(
+    "Charge point identity (the websocket path segment): 1 to 48 characters from "
+    "A-Z a-z 0-9 - . _ ~, and not '.', '..' or 'ocpp'"))]
 Password = Annotated[
     str,
     Meta(description="OCPP security profile 1 AuthorizationKey, 16 to 20 bytes; stored hashed"),

@@ -29,13 +29,14 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from app.db.security_models import SecurityEventKind
+from app.domain.station_ids import RULE as STATION_ID_RULE
+from app.domain.station_ids import is_valid_station_id
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.connection import StationConnection
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
 from app.services.container import Services
-from app.services.errors import Invalid
-from app.services.stations import Admission, check_station_id
+from app.services.stations import Admission
 
 log = logging.getLogger("chargeplan.ocpp")
 SUBPROTOCOL = "ocpp1.6"
@@ -44,17 +45,17 @@ AUTH_FAILURES_ALLOWED = 5
 AUTH_WINDOW_S = 60.0
 
 
-def station_id_from_path(path: str) -> str | None:
+def path_segment(path: str) -> str | None:
+    """The one segment after ``/`` or ``/ocpp/``, percent-decoded; None for another shape."""
     parts = [unquote(p) for p in urlsplit(path).path.split("/") if p]
     if len(parts) == 2 and parts[0] == "ocpp":
         parts = parts[1:]
-    if len(parts) != 1:
-        return None
-    try:
-        check_station_id(parts[0])
-    except Invalid:
-        return None
-    return parts[0]
+    return parts[0] if len(parts) == 1 else None
+
+
+def station_id_from_path(path: str) -> str | None:
+    segment = path_segment(path)
+    return segment if segment is not None and is_valid_station_id(segment) else None
 
 
 def offered_subprotocols(headers: Headers) -> list[str]:
@@ -125,11 +126,17 @@ class OcppServer:
 
     async def _process_request(self, connection: ServerConnection,
                                request: Request) -> Response | None:
-        station_id = station_id_from_path(request.path)
+        station_id = path_segment(request.path)
         if station_id is None:
             return connection.respond(
                 HTTPStatus.NOT_FOUND,
                 "connect at /<station_id> or /ocpp/<station_id> (one URL-safe path segment)\n")
+        if not is_valid_station_id(station_id):
+            self._services.security_events.record(
+                SecurityEventKind.INVALID_STATION_ID, remote_address=_host(connection),
+                detail={"station_id": station_id[:100]}, coalesce=True)
+            return connection.respond(HTTPStatus.BAD_REQUEST,
+                                      f"invalid station id: {STATION_ID_RULE}\n")
         if SUBPROTOCOL not in offered_subprotocols(request.headers):
             return connection.respond(
                 HTTPStatus.BAD_REQUEST,

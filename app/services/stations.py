@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +17,10 @@ from app.clock import Clock, utcnow
 from app.db.batching import BatchLoader, GroupCommit
 from app.db.engine import Database
 from app.db.models import Connector, Station
+from app.domain.station_ids import RULE as STATION_ID_RULE
+from app.domain.station_ids import is_valid_station_id
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.passwords import check_password_rules, hash_password, verify_password
-
-# A station id is one path segment of the websocket URL; OCPP 1.6 names it
-# chargeBoxIdentity (CiString of the URL). Printable, no slash, at most 64 characters.
-STATION_ID_RE = re.compile(r"^[A-Za-z0-9._~:@!$&'()*+,;=-]{1,64}$")
 
 # Configuration keys smart charging depends on (OCPP 1.6 §9.1, §9.4).
 SMART_CHARGING_KEYS = (
@@ -64,11 +61,8 @@ class Capabilities:
 
 
 def check_station_id(station_id: str) -> None:
-    if not STATION_ID_RE.match(station_id):
-        raise Invalid(
-            "station_id",
-            "must be 1 to 64 characters of letters, digits and URL-safe punctuation (no '/')",
-        )
+    if not is_valid_station_id(station_id):
+        raise Invalid("station_id", STATION_ID_RULE)
 
 
 def capabilities(station: Station) -> Capabilities:

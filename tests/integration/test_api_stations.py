@@ -194,6 +194,29 @@ async def test_bad_registration_is_400_naming_the_field(
     assert (await http.get("/stations")).json() == []
 
 
+@pytest.mark.parametrize("station_id", [
+    "..", ".", "ocpp", "';DROP-TABLE-stations;--", "$(id)", "A\n", "x" * 49, "café", "a b",
+    "a:b", "a@b",
+])
+async def test_a_station_id_outside_the_rule_is_400_naming_the_rule(
+    http: httpx.AsyncClient, station_id: str
+) -> None:
+    response = await http.post("/stations", json={"station_id": station_id})
+
+    assert response.status_code == 400
+    [entry] = response.json()["extra"]
+    assert entry["key"] == "station_id"
+    assert "1 to 48 characters" in entry["message"]
+    assert "A-Z a-z 0-9 - . _ ~" in entry["message"]
+    assert (await http.get("/stations")).json() == []
+
+
+async def test_a_48_character_station_id_is_accepted(http: httpx.AsyncClient) -> None:
+    response = await http.post("/stations", json={"station_id": "S" * 48})
+
+    assert response.status_code == 201
+
+
 async def test_the_password_rule_is_spelled_out(http: httpx.AsyncClient) -> None:
     response = await http.post("/stations", json={"station_id": "CP-9", "password": "short"})
 

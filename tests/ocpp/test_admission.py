@@ -6,10 +6,13 @@ import base64
 
 import httpx
 import pytest
+from sqlalchemy import select
 from websockets.exceptions import InvalidStatus
 
 from app.db.models import Station
+from app.db.security_models import SecurityEvent
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
+from tests.e2e.harness import eventually
 from tests.ocpp_client import raw_station
 
 PASSWORD = "0123456789abcdefXYZ"  # 19 bytes: within the 16..20 the whitepaper requires
@@ -109,3 +112,33 @@ async def test_an_impostor_without_the_password_never_displaces_the_charger(
         await real.boot()
         assert (await refused(url)).response.status_code == 401
         assert (await real.ok("Heartbeat", {}))["currentTime"]
+
+
+# Paths as a station would send them: odd ids percent-encoded where HTTP requires it.
+BAD_ID_PATHS = [
+    "/..", "/.", "/ocpp/", "/ocpp/..", "/%27%3BDROP-TABLE-stations%3B--", "/%24(id)",
+    "/A%0A", "/" + "x" * 49, "/CP%20SPACE", "/CP%2FSLASH", "/caf%C3%A9",
+]
+
+
+@pytest.mark.parametrize("path", BAD_ID_PATHS)
+async def test_an_invalid_station_id_is_refused_at_the_handshake_with_the_rule(
+    server: RunningServer, path: str
+) -> None:
+    error = await refused(server.ocpp_url + path)
+    assert error.response.status_code == 400
+    assert b"1 to 48 characters" in error.response.body
+    async with server.services.db.uow() as session:
+        assert (await session.scalars(select(Station))).all() == []
+
+    async def recorded() -> list[str]:
+        async with server.services.db.uow() as session:
+            return list((await session.scalars(select(SecurityEvent.kind))).all())
+
+    assert await eventually(recorded) == ["invalid_station_id"]
+
+
+async def test_the_longest_and_oddest_valid_station_ids_connect(server: RunningServer) -> None:
+    for station_id in ("x" * 48, "A-z_0.9~", "..."):
+        async with raw_station(server.station_url(station_id)) as cp:
+            assert (await cp.boot())["status"] == "Accepted"
