@@ -18,6 +18,7 @@ from litestar.openapi.spec import Operation
 from msgspec import Meta
 
 from app.db.models import LocalListVersion, Reservation
+from app.domain.states import CommandStatus
 from app.services.commands import CommandResult
 
 
@@ -79,7 +80,7 @@ class CommandErrorView(msgspec.Struct, kw_only=True):
 
 
 class CommandResponse(msgspec.Struct, kw_only=True):
-    status: Annotated[Literal["success", "error"], Meta(
+    status: Annotated[CommandStatus, Meta(
         description="success: the station answered with a CALLRESULT (whatever its status "
         "field says); error: it did not, see error")]
     station_id: Annotated[str, Meta(description="Charge point identity")]

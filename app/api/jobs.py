@@ -14,6 +14,7 @@ from msgspec import Meta
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.db.fleet_models import JobRun, Verification
+from app.domain.states import VerificationOutcome, VerificationState
 
 
 class JobRunView(msgspec.Struct, kw_only=True):
@@ -40,7 +41,9 @@ class RunRequested(msgspec.Struct, kw_only=True):
 class ComparisonView(msgspec.Struct, kw_only=True):
     connector_id: Annotated[int, Meta(description="0 = the whole station")]
     at: Annotated[datetime, Meta(description="When the comparison was made (UTC)")]
-    outcome: Annotated[str, Meta(description="match, drift, unverifiable or error")]
+    outcome: Annotated[VerificationOutcome, Meta(
+        description="match; drift: a limit the station accepted is not applied; "
+        "unverifiable: the station cannot report it; error: no answer")]
     matches: Annotated[bool | None, Meta(description="null when there was nothing to "
                                                      "compare")]
     expected: Annotated[dict[str, Any] | None, Meta(
@@ -53,8 +56,8 @@ class ComparisonView(msgspec.Struct, kw_only=True):
 
 class VerificationView(msgspec.Struct, kw_only=True):
     station_id: Annotated[str, Meta(description="Charge point identity")]
-    state: Annotated[str | None, Meta(
-        description="verified, drift, drift_unresolved, unverifiable; null = never verified")]
+    state: Annotated[VerificationState | None, Meta(
+        description="The last verification's verdict; null = never verified")]
     last_verified_at: Annotated[datetime | None, Meta(description="Last verification")]
     drift_repairs: Annotated[int, Meta(description="Repairs since it last verified clean")]
     connectors: Annotated[list[ComparisonView], Meta(
@@ -68,7 +71,8 @@ def job_run_view(row: JobRun) -> JobRunView:
 
 
 def comparison_view(row: Verification) -> ComparisonView:
-    matches = {"match": True, "drift": False}.get(row.outcome)
+    matches = {VerificationOutcome.MATCH: True, VerificationOutcome.DRIFT: False}.get(
+        row.outcome)
     return ComparisonView(connector_id=row.connector_id, at=row.at, outcome=row.outcome,
                           matches=matches, expected=row.expected, reported=row.reported,
                           error=row.error, job_run_id=row.job_run_id)

@@ -10,6 +10,7 @@ from msgspec import Meta
 
 from app.api.smart_charging_schemas import OcppProfile
 from app.db.fleet_models import Plan, Tariff
+from app.domain.states import VerificationState
 from app.services.plans import (
     Materialised,
     PlanSpec,
@@ -17,6 +18,7 @@ from app.services.plans import (
     StationProblem,
     StationStatus,
     Targets,
+    TargetState,
 )
 from app.services.tariffs import PriceRuleSpec, TariffSpec, WindowSpec
 
@@ -138,21 +140,20 @@ def plan_preview(items: list[StationPreview], unknown: list[StationProblem]) -> 
 class StationStatusView(msgspec.Struct, kw_only=True):
     station_id: Annotated[str, Meta(description="A target station")]
     profile_id: Annotated[int | None, Meta(description="chargingProfileId on this station")]
-    state: Annotated[Literal["pending", "accepted", "rejected", "error", "failed", "missing"],
-                     Meta(description="Delivery state; missing: targeted but the station "
-                          "cannot take the profile")]
+    state: Annotated[TargetState, Meta(description="Delivery state; missing: targeted but "
+                                          "the station cannot take the profile")]
     attempts: Annotated[int, Meta(description="SetChargingProfile attempts")]
     last_error: Annotated[str | None, Meta(description="The last failure, if any")]
     last_attempt_at: Annotated[datetime | None, Meta(description="ISO 8601, UTC")]
-    verification_state: Annotated[str | None, Meta(
-        description="verified, drift, drift_unresolved, unverifiable; null if never")]
+    verification_state: Annotated[VerificationState | None, Meta(
+        description="The station's last verification; null if never")]
     last_verified_at: Annotated[datetime | None, Meta(description="ISO 8601, UTC")]
 
 
 def status_views(items: list[StationStatus]) -> list[StationStatusView]:
     return [StationStatusView(
         station_id=i.station_id, profile_id=i.profile_id,
-        state=i.state,  # type: ignore[arg-type]
+        state=i.state,
         attempts=i.attempts, last_error=i.last_error, last_attempt_at=i.last_attempt_at,
         verification_state=i.verification_state, last_verified_at=i.last_verified_at)
         for i in items]

@@ -29,6 +29,7 @@ from app.api.smart_charging_schemas import (
     desired_view,
 )
 from app.domain.installation import InstalledProfile
+from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingRateUnit
 from app.services import scenarios
 from app.services.errors import Invalid
@@ -146,7 +147,7 @@ class SmartChargingController(Controller):
         profile_json = scenario.profile.to_ocpp()
         del profile_json["chargingProfileId"]  # allocated by the database
         submitted = await services.smart_charging.submit(
-            station_id, scenario.connector_id, profile_json, source="scenario")
+            station_id, scenario.connector_id, profile_json, owner=Owner(OwnerKind.SCENARIO))
         outcome = submitted.outcome
         message = outcome.message if scenario.note is None else (
             f"{scenario.note}; {outcome.message}")

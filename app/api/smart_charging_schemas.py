@@ -14,8 +14,10 @@ import msgspec
 from msgspec import Meta
 
 from app.db.models import DesiredProfile
+from app.domain.ownership import OwnerKind
+from app.domain.states import DeliveryState, DeliveryStatus
 
-Status = Annotated[Literal["success", "rejected", "error", "pending"], Meta(
+Status = Annotated[DeliveryStatus, Meta(
     description="success: the station accepted; rejected: it answered Rejected; error: "
     "CALLERROR, timeout or invalid answer; pending: the station is offline, the request is "
     "stored and carried out when it reconnects")]
@@ -131,9 +133,14 @@ class DesiredProfileView(msgspec.Struct, kw_only=True):
     connector_id: Annotated[int, Meta(description="The connector the profile is for")]
     purpose: Purpose
     stack_level: StackLevel
-    source: Annotated[str, Meta(description="api, scenario, command, plan or tariff")]
-    state: Annotated[Literal["pending", "accepted", "rejected", "error"], Meta(
-        description="Delivery state")]
+    owner_kind: Annotated[OwnerKind, Meta(description="What made the profile")]
+    owner_id: Annotated[int | None, Meta(
+        description="The owning plan, tariff, circuit or pending remote start; null for a "
+        "single request")] = None
+    state: Annotated[DeliveryState, Meta(
+        description="pending: not acknowledged yet; accepted; rejected: final until the "
+        "profile changes; error: failed, retried with backoff; failed: still failing after "
+        "the last attempt, retried when the station reconnects")]
     attempts: Annotated[int, Meta(description="SetChargingProfile calls made so far")]
     last_answer: Annotated[dict[str, Any] | None, Meta(
         description="The station's last SetChargingProfile.conf; null before any answer")]
@@ -169,7 +176,7 @@ def desired_view(row: DesiredProfile) -> DesiredProfileView:
     return DesiredProfileView(
         desired_id=row.id, profile_id=row.charging_profile_id, connector_id=row.connector_id,
         purpose=row.purpose,
-        stack_level=row.stack_level, source=row.source,
-        state=row.state,  # type: ignore[arg-type]
+        stack_level=row.stack_level, owner_kind=row.owner_kind, owner_id=row.owner_id,
+        state=row.state,
         attempts=row.attempts, last_answer=row.last_answer, last_error=row.last_error,
         last_attempt_at=row.last_attempt_at, updated_at=row.updated_at, profile=row.profile)

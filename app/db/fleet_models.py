@@ -9,7 +9,8 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models import Base
-from app.db.types import JSONType, UTCDateTime
+from app.db.types import JSONType, StrEnumType, UTCDateTime
+from app.domain.states import VerificationOutcome
 
 
 class JobRun(Base):
@@ -42,8 +43,7 @@ class Verification(Base):
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
     connector_id: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # match, drift, unverifiable (station answered Rejected), error (no answer).
-    outcome: Mapped[str] = mapped_column(String(14))
+    outcome: Mapped[VerificationOutcome] = mapped_column(StrEnumType(VerificationOutcome, 14))
     expected: Mapped[Any] = mapped_column(JSONType, nullable=True)
     reported: Mapped[Any] = mapped_column(JSONType, nullable=True)
     error: Mapped[str | None] = mapped_column(Text)

@@ -18,7 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.db.types import BigIntPK, JSONType, UTCDateTime
+from app.db.types import BigIntPK, JSONType, StrEnumType, UTCDateTime
+from app.domain.ownership import Owner, OwnerKind
+from app.domain.states import DeliveryState, VerificationState
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -71,8 +73,8 @@ class Station(Base):
     charging_schedule_max_periods: Mapped[int | None] = mapped_column(Integer)
     max_charging_profiles_installed: Mapped[int | None] = mapped_column(Integer)
     number_of_connectors: Mapped[int | None] = mapped_column(Integer)
-    # Composite-schedule verification: verified, drift, drift_unresolved, unverifiable.
-    verification_state: Mapped[str | None] = mapped_column(String(20))
+    verification_state: Mapped[VerificationState | None] = mapped_column(
+        StrEnumType(VerificationState, 20))
     last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Repairs tried since the station last verified clean.
     drift_repairs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -212,7 +214,15 @@ class DesiredProfile(Base):
         UniqueConstraint("station_id", "charging_profile_id",
                          name="uq_desired_profiles_station_profile"),
         Index("ix_desired_profiles_state", "state"),
+        Index("ix_desired_profiles_owner", "owner_kind", "owner_id"),
+        # Ids are never reused (audit rows point at them): SQLite otherwise hands the
+        # largest id out again once its row is deleted.
+        {"sqlite_autoincrement": True},
     )
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.owner_kind, self.owner_id)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
@@ -223,19 +233,17 @@ class DesiredProfile(Base):
     transaction_id: Mapped[int | None] = mapped_column(Integer)
     # The OCPP 1.6 ChargingProfile exactly as sent (camelCase, csChargingProfiles).
     profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    # Who asked for it: api, scenario, command, plan, tariff.
-    source: Mapped[str] = mapped_column(String(20))
-    # pending (not yet acknowledged), accepted, rejected (final until it changes), error.
-    state: Mapped[str] = mapped_column(String(12))
+    # Who made it: a kind of owner, and the owning row's id for owners that are rows
+    # (plan, tariff, circuit, pending remote start); see app/domain/ownership.py.
+    owner_kind: Mapped[OwnerKind] = mapped_column(StrEnumType(OwnerKind, 20))
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[DeliveryState] = mapped_column(StrEnumType(DeliveryState, 12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_answer: Mapped[Any] = mapped_column(JSONType, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Retry with backoff after a failed delivery; None = due now.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Where it came from when not a single request: a plan or a tariff.
-    plan_id: Mapped[int | None] = mapped_column(Integer)
-    tariff_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import LocalListVersion, Reservation
+from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ProfileFormatError
 from app.domain.validation import validate_profile
 from app.domain.violations import Violation
@@ -170,7 +171,7 @@ class CommandService:
         try:
             submitted = await self._smart.submit(
                 station_id, request["connectorId"], request["csChargingProfiles"],
-                source="command")
+                owner=Owner(OwnerKind.COMMAND))
         except InvalidProfile as exc:
             raise _reprefixed(exc, "csChargingProfiles") from None
         return self._desired_result(station_id, "SetChargingProfile", request,

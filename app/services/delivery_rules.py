@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfile
+from app.domain.states import DeliveryState, DeliveryStatus
 from app.services.ports import StationCallError, StationOffline
 
 # Deliver caps before defaults before transaction profiles.
@@ -39,7 +40,7 @@ class DesiredRow(MirrorRow, Protocol):
     @property
     def purpose(self) -> str: ...
     @property
-    def state(self) -> str: ...
+    def state(self) -> DeliveryState: ...
     @property
     def next_attempt_at(self) -> datetime | None: ...
 
@@ -51,17 +52,21 @@ class Backoff(Protocol):
     def delay(self, attempt: int, rand: float) -> float: ...
 
 
-def retried_on_reconnect(state: str) -> bool:
+RETRIED_ON_RECONNECT = (DeliveryState.ERROR, DeliveryState.FAILED)
+
+
+def retried_on_reconnect(state: DeliveryState) -> bool:
     """A station that connects again gets its failed deliveries a fresh set of attempts."""
-    return state in ("error", "failed")
+    return state in RETRIED_ON_RECONNECT
 
 
 def is_due(row: DesiredRow, now: datetime, *, force: bool) -> bool:
     """Rejected profiles stay rejected until they change; failed ones wait for their
     backoff, and after the last attempt for ``force`` (the station connected again)."""
-    if row.state == "rejected" or (row.state == "failed" and not force):
+    if row.state == DeliveryState.REJECTED or (row.state == DeliveryState.FAILED
+                                               and not force):
         return False
-    if row.state == "error" and not force and row.next_attempt_at is not None:
+    if row.state == DeliveryState.ERROR and not force and row.next_attempt_at is not None:
         return row.next_attempt_at <= now
     return True
 
@@ -96,8 +101,8 @@ class Delivery:
     answered Accepted.
     """
 
-    status: str
-    state: str
+    status: DeliveryStatus
+    state: DeliveryState
     answer: dict[str, Any] | None
     error: str | None
     retry_at: datetime | None = None
@@ -112,14 +117,17 @@ def after_call(connector_id: int, profile: dict[str, Any], attempts: int, now: d
     with backoff and is failed after the last attempt, and a station that went offline
     keeps it pending for its reconnect."""
     if isinstance(failure, StationOffline):
-        return Delivery("pending", "pending", None, failure.reason)
+        return Delivery(DeliveryStatus.PENDING, DeliveryState.PENDING, None, failure.reason)
     if failure is not None:
         if attempts >= retry.max_attempts:
-            return Delivery("error", "failed", None, failure.reason)
+            return Delivery(DeliveryStatus.ERROR, DeliveryState.FAILED, None, failure.reason)
         retry_at = now + timedelta(seconds=retry.delay(attempts, rand))
-        return Delivery("error", "error", None, failure.reason, retry_at)
+        return Delivery(DeliveryStatus.ERROR, DeliveryState.ERROR, None, failure.reason,
+                        retry_at)
     status = (answer or {}).get("status")
     if status == "Accepted":
-        return Delivery("success", "accepted", answer, None, installed=InstalledProfile(
-            connector_id, ChargingProfile.from_ocpp(profile)))
-    return Delivery("rejected", "rejected", answer, f"station answered {status}")
+        return Delivery(DeliveryStatus.SUCCESS, DeliveryState.ACCEPTED, answer, None,
+                        installed=InstalledProfile(connector_id,
+                                                   ChargingProfile.from_ocpp(profile)))
+    return Delivery(DeliveryStatus.REJECTED, DeliveryState.REJECTED, answer,
+                    f"station answered {status}")

@@ -17,14 +17,16 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Table, delete, insert, or_, select
+from sqlalchemy import ColumnElement, Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.domain.installation import InstalledProfile, install
+from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ProfileFormatError
+from app.domain.states import DeliveryState
 from app.domain.validation import StationLimits, validate_profile
 from app.domain.violations import Violation
 from app.services import profiles_store as store
@@ -47,9 +49,9 @@ class InvalidProfile(Invalid):
 
 class StoredRow(MirrorRow, Protocol):
     @property
-    def plan_id(self) -> int | None: ...
+    def owner_kind(self) -> OwnerKind: ...
     @property
-    def tariff_id(self) -> int | None: ...
+    def owner_id(self) -> int | None: ...
 
 
 R = TypeVar("R", bound=StoredRow)
@@ -78,12 +80,13 @@ def check_limits(profile: ChargingProfile, connector_id: int, limits: StationLim
         raise InvalidProfile([v.prefixed("profile") for v in violations])
 
 
-def managed_previous(rows: Sequence[R], plan_id: int | None, tariff_id: int | None
-                     ) -> R | None:
-    """The row a plan or tariff already owns on the station, if any."""
-    if plan_id is None and tariff_id is None:
+def managed_previous(rows: Sequence[R], owner: Owner) -> R | None:
+    """The row a plan, tariff or circuit already owns on the station, if any (a single
+    request owns no earlier row)."""
+    if not owner.managed:
         return None
-    return next((r for r in rows if r.plan_id == plan_id and r.tariff_id == tariff_id), None)
+    return next((r for r in rows if r.owner_kind == owner.kind and r.owner_id == owner.id),
+                None)
 
 
 def keep_id(previous: StoredRow | None, connector_id: int, profile: ChargingProfile
@@ -117,8 +120,8 @@ class _Row:
     charging_profile_id: int
     connector_id: int
     profile: dict[str, Any]
-    plan_id: int | None
-    tariff_id: int | None
+    owner_kind: OwnerKind
+    owner_id: int | None
 
 
 @dataclass
@@ -145,9 +148,8 @@ class ManagedProfiles:
         self._clock = clock
 
     async def put(self, station_ids: Iterable[str], connector_id: int,
-                  profile_json: Mapping[str, Any], *, plan_id: int | None,
-                  tariff_id: int | None) -> Managed:
-        """Store a plan's or a tariff's profile on every listed station it suits (no call
+                  profile_json: Mapping[str, Any], *, owner: Owner) -> Managed:
+        """Store the profile of a plan, tariff or circuit on every listed station it suits (no call
         is made: the reconcile job delivers it)."""
         ids = sorted(set(station_ids))
         result = Managed([], {})
@@ -181,22 +183,22 @@ class ManagedProfiles:
                         if (failure := checked[view.limits]) is not None:
                             raise failure
                         change = self._change(sid, rows[sid], parsed, connector_id,
-                                              plan_id, tariff_id, view.limits.max_profiles)
+                                              owner, view.limits.max_profiles)
                     except (Invalid, NotFound) as exc:
                         result.failures[sid] = exc
                         continue
                     result.stored.append(sid)
                     if change is not None:
                         changes.append(change)
-                await self._write(session, changes, rows, connector_id, plan_id, tariff_id)
+                await self._write(session, changes, rows, connector_id, owner)
         return result
 
     def _change(self, station_id: str, rows: list[_Row], profile: ChargingProfile,
-                connector_id: int, plan_id: int | None, tariff_id: int | None,
-                max_profiles: int | None) -> _Change | None:
+                connector_id: int, owner: Owner, max_profiles: int | None
+                ) -> _Change | None:
         """None when the station already holds exactly this profile; raises Invalid
         when it cannot take it."""
-        previous = managed_previous(rows, plan_id, tariff_id)
+        previous = managed_previous(rows, owner)
         kept, unchanged = keep_id(previous, connector_id, profile)
         if unchanged:
             return None
@@ -208,8 +210,8 @@ class ManagedProfiles:
         return _Change(station_id, candidate, previous, kept is None)
 
     async def _write(self, session: AsyncSession, changes: list[_Change],
-                     rows: Mapping[str, list[_Row]], connector_id: int, plan_id: int | None,
-                     tariff_id: int | None) -> None:
+                     rows: Mapping[str, list[_Row]], connector_id: int, owner: Owner
+                     ) -> None:
         if not changes:
             return
         now = self._clock()
@@ -222,7 +224,6 @@ class ManagedProfiles:
                     .where(_MIRROR.c.station_id.in_(batch)))).all():
                 taken[sid].add(profile_id)
         allocated = await store.allocate_profile_ids(session, taken)
-        source = "plan" if plan_id is not None else "tariff"
         gone: list[int] = []
         added: list[dict[str, Any]] = []
         for change in changes:
@@ -236,26 +237,29 @@ class ManagedProfiles:
                 station_id=change.station_id, connector_id=connector_id,
                 charging_profile_id=profile.charging_profile_id, purpose=str(profile.purpose),
                 stack_level=profile.stack_level, transaction_id=profile.transaction_id,
-                profile=profile.to_ocpp(), source=source, state="pending", attempts=0,
-                plan_id=plan_id, tariff_id=tariff_id, created_at=now, updated_at=now))
+                profile=profile.to_ocpp(), owner_kind=owner.kind, owner_id=owner.id,
+                state=DeliveryState.PENDING, attempts=0, created_at=now, updated_at=now))
         for batch_ids in chunks(gone):
             await session.execute(delete(_DESIRED).where(_DESIRED.c.id.in_(batch_ids)))
         await session.execute(insert(_DESIRED), added)
 
-    async def remove(self, station_ids: Iterable[str], *, plan_id: int | None,
-                     tariff_id: int | None) -> None:
-        """Drop a plan's or a tariff's profile from the stations' desired sets; the
-        reconcile job then clears it from the stations."""
+    async def remove(self, station_ids: Iterable[str], *, owner: Owner) -> None:
+        """Drop the owner's profiles from the stations' desired sets; the reconcile job
+        then clears them from the stations."""
         ids = sorted(set(station_ids))
-        owner = or_(*([_DESIRED.c.plan_id == plan_id] if plan_id is not None else []),
-                    *([_DESIRED.c.tariff_id == tariff_id] if tariff_id is not None else []))
         async with AsyncExitStack() as locks:
             for sid in ids:
                 await locks.enter_async_context(self._lock(sid))
             async with self._db.uow() as session:
                 for batch in chunks(ids):
                     await session.execute(delete(_DESIRED).where(
-                        owner, _DESIRED.c.station_id.in_(batch)))
+                        owned_by(owner), _DESIRED.c.station_id.in_(batch)))
+
+
+def owned_by(owner: Owner) -> ColumnElement[bool]:
+    """The desired rows of ``owner`` (an owner without an id: every row of its kind)."""
+    kind = _DESIRED.c.owner_kind == owner.kind.value
+    return kind if owner.id is None else kind & (_DESIRED.c.owner_id == owner.id)
 
 
 def _limits_failure(profile: ChargingProfile, connector_id: int,
@@ -272,9 +276,10 @@ async def _rows(session: AsyncSession, station_ids: Sequence[str]) -> dict[str, 
     for batch in chunks(station_ids):
         for r in (await session.execute(
                 select(_DESIRED.c.id, _DESIRED.c.station_id, _DESIRED.c.charging_profile_id,
-                       _DESIRED.c.connector_id, _DESIRED.c.profile, _DESIRED.c.plan_id,
-                       _DESIRED.c.tariff_id)
+                       _DESIRED.c.connector_id, _DESIRED.c.profile, _DESIRED.c.owner_kind,
+                       _DESIRED.c.owner_id)
                 .where(_DESIRED.c.station_id.in_(batch)).order_by(_DESIRED.c.id))).all():
             rows[r.station_id].append(_Row(r.id, r.station_id, r.charging_profile_id,
-                                           r.connector_id, r.profile, r.plan_id, r.tariff_id))
+                                           r.connector_id, r.profile, OwnerKind(r.owner_kind),
+                                           r.owner_id))
     return {sid: rows[sid] for sid in station_ids}

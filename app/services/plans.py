@@ -14,6 +14,7 @@ import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -23,9 +24,12 @@ from app.db.engine import Database
 from app.db.fleet_models import Plan
 from app.db.models import DesiredProfile, Station
 from app.domain.installation import InstalledProfile
+from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ChargingRateUnit, ProfileFormatError
+from app.domain.states import DeliveryState, VerificationState
 from app.domain.validation import validate_profile
 from app.services.errors import Invalid, NotFound
+from app.services.managed_profiles import owned_by
 from app.services.ports import JobScheduler
 from app.services.smart_charging import InvalidProfile, SmartChargingService
 
@@ -96,15 +100,27 @@ class StationPreview:
     problems: list[StationProblem]
 
 
+class TargetState(StrEnum):
+    """A target station's delivery: a :class:`DeliveryState`, or ``missing`` when the
+    station is targeted but could not take the profile."""
+
+    PENDING = DeliveryState.PENDING.value
+    ACCEPTED = DeliveryState.ACCEPTED.value
+    REJECTED = DeliveryState.REJECTED.value
+    ERROR = DeliveryState.ERROR.value
+    FAILED = DeliveryState.FAILED.value
+    MISSING = "missing"
+
+
 @dataclass
 class StationStatus:
     station_id: str
     profile_id: int | None
-    state: str
+    state: TargetState
     attempts: int
     last_error: str | None
     last_attempt_at: datetime | None
-    verification_state: str | None
+    verification_state: VerificationState | None
     last_verified_at: datetime | None
 
 
@@ -133,8 +149,7 @@ def problems_of(station_id: str, exc: Invalid | NotFound) -> list[StationProblem
 async def materialise(db: Database, smart_charging: SmartChargingService,
                       scheduler: JobScheduler | None, targets: Targets | None,
                       connector_id: int, profile: Mapping[str, Any], *, reason: str,
-                      plan_id: int | None = None, tariff_id: int | None = None,
-                      only: Collection[str] | None = None) -> Materialised:
+                      owner: Owner, only: Collection[str] | None = None) -> Materialised:
     """Make the desired state hold ``profile`` on exactly the target stations (none when
     ``targets`` is None), then ask for a reconcile of every station touched. ``only``
     limits the work to these stations (their tags changed, or they are new)."""
@@ -142,18 +157,15 @@ async def materialise(db: Database, smart_charging: SmartChargingService,
     stations: list[str] = []
     if targets is not None:
         stations, result.problems = await resolve_targets(db, targets)
-    owner = DesiredProfile.plan_id == plan_id if plan_id is not None else (
-        DesiredProfile.tariff_id == tariff_id)
     async with db.uow() as session:
         holding = set((await session.scalars(
-            select(DesiredProfile.station_id).where(owner))).all())
+            select(DesiredProfile.station_id).where(owned_by(owner)))).all())
     if only is not None:
         chosen = set(only)
         stations = [sid for sid in stations if sid in chosen]
         result.problems = [p for p in result.problems if p.station_id in chosen]
         holding &= chosen
-    managed = await smart_charging.managed.put(stations, connector_id, profile,
-                                               plan_id=plan_id, tariff_id=tariff_id)
+    managed = await smart_charging.managed.put(stations, connector_id, profile, owner=owner)
     for station_id in stations:
         failure = managed.failures.get(station_id)
         if failure is not None:
@@ -162,28 +174,25 @@ async def materialise(db: Database, smart_charging: SmartChargingService,
             result.stations.append(station_id)
     # A station that cannot take the new version must not keep running the old one.
     result.removed_from = sorted(holding - set(result.stations))
-    await smart_charging.managed.remove(result.removed_from, plan_id=plan_id,
-                                        tariff_id=tariff_id)
+    await smart_charging.managed.remove(result.removed_from, owner=owner)
     affected = sorted(set(result.stations) | set(result.removed_from))
     if affected and scheduler is not None:
         scheduler.request_reconcile(affected, reason)
     return result
 
 
-async def delivery_status(db: Database, targets: Targets, *, plan_id: int | None = None,
-                          tariff_id: int | None = None) -> list[StationStatus]:
+async def delivery_status(db: Database, targets: Targets, *, owner: Owner
+                          ) -> list[StationStatus]:
     """Per station: the delivery of its managed profile and the last verification.
     A targeted station without a row (it could not take the profile) shows ``missing``.
 
     Two reads whatever the fleet's size (it is polled while a plan fans out): the
     owner's desired rows, and every station's tags and verification."""
-    owner = DesiredProfile.plan_id == plan_id if plan_id is not None else (
-        DesiredProfile.tariff_id == tariff_id)
     async with db.uow() as session:
         rows = {r.station_id: r for r in (await session.execute(
             select(DesiredProfile.station_id, DesiredProfile.charging_profile_id,
                    DesiredProfile.state, DesiredProfile.attempts, DesiredProfile.last_error,
-                   DesiredProfile.last_attempt_at).where(owner))).all()}
+                   DesiredProfile.last_attempt_at).where(owned_by(owner)))).all()}
         stations = (await session.execute(
             select(Station.id, Station.tags, Station.verification_state,
                    Station.last_verified_at))).all()
@@ -195,7 +204,8 @@ async def delivery_status(db: Database, targets: Targets, *, plan_id: int | None
         state, at = verified.get(sid, (None, None))
         result.append(StationStatus(
             station_id=sid, profile_id=row.charging_profile_id if row else None,
-            state=row.state if row else "missing", attempts=row.attempts if row else 0,
+            state=TargetState(row.state) if row else TargetState.MISSING,
+            attempts=row.attempts if row else 0,
             last_error=row.last_error if row else None,
             last_attempt_at=row.last_attempt_at if row else None,
             verification_state=state, last_verified_at=at))
@@ -255,7 +265,7 @@ class PlanService:
         plan = await self.get(plan_id)
         outcome = await materialise(self._db, self._smart, self.scheduler, None,
                                     plan.connector_id, plan.profile, reason="plan",
-                                    plan_id=plan_id)
+                                    owner=Owner(OwnerKind.PLAN, plan_id))
         async with self._db.uow() as session:
             row = await session.get(Plan, plan_id)
             if row is not None:
@@ -277,7 +287,7 @@ class PlanService:
         targets = Targets.from_json(plan.targets) if plan.enabled else None
         outcome = await materialise(self._db, self._smart, self.scheduler, targets,
                                     plan.connector_id, plan.profile, reason="plan",
-                                    plan_id=plan.id, only=only)
+                                    owner=Owner(OwnerKind.PLAN, plan.id), only=only)
         log.info("plan %s on %d stations, removed from %d, %d problems", plan.id,
                  len(outcome.stations), len(outcome.removed_from), len(outcome.problems))
         return outcome
@@ -308,7 +318,7 @@ class PlanService:
     async def status(self, plan_id: int) -> list[StationStatus]:
         plan = await self.get(plan_id)
         targets = Targets.from_json(plan.targets) if plan.enabled else Targets()
-        return await delivery_status(self._db, targets, plan_id=plan_id)
+        return await delivery_status(self._db, targets, owner=Owner(OwnerKind.PLAN, plan_id))
 
 
 def check_spec(spec: PlanSpec) -> ChargingProfile:

@@ -29,6 +29,7 @@ from app.clock import Clock
 from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.domain.installation import InstalledProfile, install
+from app.domain.states import DeliveryState, DeliveryStatus
 from app.services import delivery_rules as rules
 from app.services.ports import ChargerGateway, StationCallError
 from app.services.profiles_store import as_installed
@@ -59,7 +60,7 @@ class DesiredState:
     charging_profile_id: int
     purpose: str
     profile: dict[str, Any]
-    state: str
+    state: DeliveryState
     attempts: int
     next_attempt_at: datetime | None
 
@@ -238,7 +239,7 @@ class Reconciler:
                 if force:
                     await connection.execute(
                         update(_DESIRED).where(_DESIRED.c.station_id.in_(batch),
-                                               _DESIRED.c.state.in_(("error", "failed")))
+                                               _DESIRED.c.state.in_(rules.RETRIED_ON_RECONNECT))
                         .values(attempts=0, next_attempt_at=None))
                 for r in (await connection.execute(
                         select(_DESIRED.c.id, _DESIRED.c.station_id, _DESIRED.c.connector_id,
@@ -297,7 +298,8 @@ class Reconciler:
                 # Counted as attempted when the intent was written: keep it pending.
                 for unsent in work.push[index:]:
                     work.row_updates.append(_row_update(unsent.id, rules.Delivery(
-                        "pending", "pending", None, "station offline")))
+                        DeliveryStatus.PENDING, DeliveryState.PENDING, None,
+                        "station offline")))
                 return False
             answer: dict[str, Any] | None = None
             failure: StationCallError | None = None
@@ -312,7 +314,7 @@ class Reconciler:
                                         answer, failure, retry=self._retry, rand=self._rand())
             work.report.calls += 1
             work.report.pushed.append(row.charging_profile_id)
-            if delivery.status not in ("success", "rejected"):
+            if delivery.status not in (DeliveryStatus.SUCCESS, DeliveryStatus.REJECTED):
                 work.report.failures += 1
             work.row_updates.append(_row_update(row.id, delivery))
             _log_delivery(sid, row.charging_profile_id, delivery)
@@ -346,10 +348,10 @@ def _row_update(row_id: int, delivery: rules.Delivery) -> dict[str, Any]:
 
 
 def _log_delivery(station_id: str, profile_id: int, delivery: rules.Delivery) -> None:
-    if delivery.status == "success":
+    if delivery.status == DeliveryStatus.SUCCESS:
         # One line per station of a fleet is noise; the job run counts them.
         log.debug("Profile %s accepted by %s", profile_id, station_id)
-    elif delivery.status == "rejected":
+    elif delivery.status == DeliveryStatus.REJECTED:
         log.info("Profile %s rejected by %s: %s", profile_id, station_id, delivery.error)
     else:
         log.info("Profile %s not delivered to %s: %s", profile_id, station_id, delivery.error)

@@ -26,7 +26,9 @@ from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import DesiredProfile, PendingRemoteStart
 from app.domain.installation import InstalledProfile, install
+from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile
+from app.domain.states import DeliveryState
 from app.services import profiles_store as store
 
 log = logging.getLogger("chargeplan.remote_start")
@@ -105,7 +107,8 @@ class RemoteStartService:
                 return None
             profile = dataclasses.replace(ChargingProfile.from_ocpp(pending.profile),
                                           transaction_id=transaction_id)
-            desired_id = await _store_installed(session, station_id, connector_id, profile, now)
+            desired_id = await _store_installed(session, station_id, connector_id, profile,
+                                                Owner(OwnerKind.REMOTE_START, pending.id), now)
             pending.transaction_id = transaction_id
             pending.desired_profile_id = desired_id
         log.info("%s: TxProfile %s of the remote start now serves transaction %s",
@@ -114,7 +117,7 @@ class RemoteStartService:
 
 
 async def _store_installed(session: AsyncSession, station_id: str, connector_id: int,
-                           profile: ChargingProfile, now: datetime) -> int:
+                           profile: ChargingProfile, owner: Owner, now: datetime) -> int:
     """Desired row (accepted) and mirror entry, with the charger's replacement rule
     (OCPP 1.6 §5.16.2) applied to both."""
     item = InstalledProfile(connector_id, profile)
@@ -130,7 +133,8 @@ async def _store_installed(session: AsyncSession, station_id: str, connector_id:
         station_id=station_id, connector_id=connector_id,
         charging_profile_id=profile.charging_profile_id, purpose=str(profile.purpose),
         stack_level=profile.stack_level, transaction_id=profile.transaction_id,
-        profile=profile.to_ocpp(), source="command", state="accepted", attempts=1,
+        profile=profile.to_ocpp(), owner_kind=owner.kind, owner_id=owner.id,
+        state=DeliveryState.ACCEPTED, attempts=1,
         last_answer={"status": "Accepted"}, created_at=now, updated_at=now,
         last_attempt_at=now)
     session.add(row)

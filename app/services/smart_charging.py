@@ -30,11 +30,13 @@ from app.domain.composite import (
     schedules_match,
 )
 from app.domain.installation import InstalledProfile, clear, install
+from app.domain.ownership import MANUAL, Owner
 from app.domain.profiles import (
     ChargingProfile,
     ChargingProfilePurpose,
     ChargingRateUnit,
 )
+from app.domain.states import DeliveryState
 from app.services import delivery_rules as rules
 from app.services import profiles_store as store
 from app.services.errors import Invalid, NotFound
@@ -156,12 +158,12 @@ class SmartChargingService:
 
     # --- submit and deliver ------------------------------------------------------------
     async def submit(self, station_id: str, connector_id: int, profile_json: Mapping[str, Any],
-                     *, source: str = "api") -> Submitted:
+                     *, owner: Owner = MANUAL) -> Submitted:
         profile, view = await self.check_profile(station_id, connector_id, profile_json)
         async with self.lock(station_id):
             desired_id, profile = await self._store(
                 station_id, connector_id, profile, "chargingProfileId" not in profile_json,
-                view.limits.max_profiles, source)
+                view.limits.max_profiles, owner)
             log.info("API: Sending charging profile to %s, connector %s", station_id,
                      connector_id)
             if not self._gateway.is_connected(station_id):
@@ -173,13 +175,12 @@ class SmartChargingService:
                          profile.to_ocpp(), view.warnings)
 
     async def _store(self, station_id: str, connector_id: int, profile: ChargingProfile,
-                     allocate: bool, max_profiles: int | None, source: str, *,
-                     plan_id: int | None = None, tariff_id: int | None = None,
+                     allocate: bool, max_profiles: int | None, owner: Owner
                      ) -> tuple[int, ChargingProfile]:
         now = self._clock()
         async with self._db.uow() as session:
             rows = await store.desired(session, station_id)
-            previous = managed_previous(rows, plan_id, tariff_id)
+            previous = managed_previous(rows, owner)
             kept, unchanged = keep_id(previous, connector_id, profile)
             if kept is not None:
                 # Keep the chargingProfileId: the station replaces the profile by id.
@@ -199,27 +200,25 @@ class SmartChargingService:
                 station_id=station_id, connector_id=connector_id,
                 charging_profile_id=profile.charging_profile_id, purpose=str(profile.purpose),
                 stack_level=profile.stack_level, transaction_id=profile.transaction_id,
-                profile=profile.to_ocpp(), source=source, state="pending", attempts=0,
-                plan_id=plan_id, tariff_id=tariff_id, created_at=now, updated_at=now)
+                profile=profile.to_ocpp(), owner_kind=owner.kind, owner_id=owner.id,
+                state=DeliveryState.PENDING, attempts=0, created_at=now, updated_at=now)
             session.add(row)
             await session.flush()
             return row.id, profile
 
-    # --- desired state owned by plans and tariffs -----------------------------------------
+    # --- desired state owned by plans, tariffs and circuits --------------------------------
     async def put_managed(self, station_id: str, connector_id: int,
-                          profile_json: Mapping[str, Any], *, plan_id: int | None = None,
-                          tariff_id: int | None = None) -> None:
-        """Materialise a plan's or a tariff's profile on one station (see
-        :class:`ManagedProfiles`; ``managed.put`` does many at once). Raises Invalid or
-        NotFound when the station cannot take it."""
+                          profile_json: Mapping[str, Any], *, owner: Owner) -> None:
+        """Materialise an owner's profile on one station (see :class:`ManagedProfiles`;
+        ``managed.put`` does many at once). Raises Invalid or NotFound when the station
+        cannot take it."""
         result = await self.managed.put([station_id], connector_id, profile_json,
-                                        plan_id=plan_id, tariff_id=tariff_id)
+                                        owner=owner)
         if station_id in result.failures:
             raise result.failures[station_id]
 
-    async def remove_managed(self, station_id: str, *, plan_id: int | None = None,
-                             tariff_id: int | None = None) -> None:
-        await self.managed.remove([station_id], plan_id=plan_id, tariff_id=tariff_id)
+    async def remove_managed(self, station_id: str, *, owner: Owner) -> None:
+        await self.managed.remove([station_id], owner=owner)
 
     async def _deliver(self, station_id: str, desired_id: int) -> Outcome:
         """Send one desired profile (the caller holds the station's lock)."""
@@ -389,7 +388,8 @@ class SmartChargingService:
                                .where(DesiredProfile.station_id.in_(batch))
                                .order_by(DesiredProfile.id))
                     if accepted_only:
-                        desired = desired.where(DesiredProfile.state == "accepted")
+                        desired = desired.where(
+                            DesiredProfile.state == DeliveryState.ACCEPTED)
                     rows: Sequence[DesiredProfile | InstalledProfileRecord] = (
                         await session.scalars(desired)).all()
                 else:

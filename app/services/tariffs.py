@@ -22,6 +22,7 @@ from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.fleet_models import Tariff, TariffPrice
 from app.domain import tariffs as tou
+from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ChargingRateUnit
 from app.services.errors import Invalid, NotFound
 from app.services.plans import (
@@ -189,7 +190,7 @@ class TariffService:
         tariff = await self.get(tariff_id)
         self._unschedule(tariff_id)
         await materialise(self._db, self._smart, self.scheduler, None, tariff.connector_id,
-                          {}, reason="tariff", tariff_id=tariff_id)
+                          {}, reason="tariff", owner=Owner(OwnerKind.TARIFF, tariff_id))
         async with self._db.uow() as session:
             row = await session.get(Tariff, tariff_id)
             if row is not None:
@@ -252,7 +253,7 @@ class TariffService:
             del profile["chargingProfileId"]  # allocated per station by the database
         outcome = await materialise(self._db, self._smart, self.scheduler, targets,
                                     row.connector_id, profile, reason="tariff",
-                                    tariff_id=tariff_id, only=only)
+                                    owner=Owner(OwnerKind.TARIFF, tariff_id), only=only)
         if only is None:
             log.info("tariff %s regenerated on %d stations, removed from %d, %d problems",
                      tariff_id, len(outcome.stations), len(outcome.removed_from),
@@ -262,7 +263,7 @@ class TariffService:
     async def status(self, tariff_id: int) -> list[StationStatus]:
         row = await self.get(tariff_id)
         targets = Targets.from_json(row.targets) if row.enabled else Targets()
-        return await delivery_status(self._db, targets, tariff_id=tariff_id)
+        return await delivery_status(self._db, targets, owner=Owner(OwnerKind.TARIFF, tariff_id))
 
     async def _changed(self, tariff: Tariff) -> Materialised:
         if tariff.enabled:

@@ -26,6 +26,7 @@ from app.db.fleet_models import Verification
 from app.db.models import DesiredProfile, Station
 from app.domain.composite import schedules_match
 from app.domain.profiles import ChargingRateUnit
+from app.domain.states import VerificationOutcome, VerificationState
 from app.services.errors import NotFound
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
 from app.services.smart_charging import SmartChargingService, Snapshot
@@ -44,12 +45,12 @@ _STATE_AND_REPAIRS = _STATE.values(drift_repairs=bindparam("repairs"))
 @dataclass
 class VerifyReport:
     station_id: str
-    state: str  # verified, drift, drift_unresolved, unverifiable, error, skipped
+    state: VerificationState
     calls: int = 0
     failures: int = 0
     drift_found: int = 0
     repairs: int = 0
-    connectors: dict[int, str] = field(default_factory=dict)
+    connectors: dict[int, VerificationOutcome] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,15 +95,16 @@ class VerificationService:
 
     async def _verify(self, station_id: str, job_run_id: int | None) -> VerifyReport:
         report = await self._compare(station_id, job_run_id)
-        while report.state == "drift":
+        while report.state == VerificationState.DRIFT:
             repairs, state = await self._repairs(station_id)
             if repairs >= self._max_repairs:
-                report.state = "drift_unresolved"
-                if state != "drift_unresolved":  # counted once per station, not per look
+                report.state = VerificationState.DRIFT_UNRESOLVED
+                # Counted once per station, not per look.
+                if state != VerificationState.DRIFT_UNRESOLVED:
                     self.stats.unresolved += 1
                     log.warning("%s: drift unresolved after %d repairs", station_id, repairs)
                 break
-            await self._set_state(station_id, "drift", repairs=repairs + 1)
+            await self._set_state(station_id, VerificationState.DRIFT, repairs=repairs + 1)
             log.info("%s: drift found, re-pushing its desired profiles (repair %d of %d)",
                      station_id, repairs + 1, self._max_repairs)
             repair = await self._smart.reconcile(station_id, force=True, push_all=True)
@@ -114,12 +116,13 @@ class VerificationService:
             again.failures += report.failures
             again.drift_found += report.drift_found
             again.repairs = report.repairs
-            if again.state != "drift":
+            if again.state != VerificationState.DRIFT:
                 self.stats.repaired += 1
             report = again
-        if report.state in ("verified", "drift_unresolved", "unverifiable"):
+        if report.state in (VerificationState.VERIFIED, VerificationState.DRIFT_UNRESOLVED,
+                            VerificationState.UNVERIFIABLE):
             await self._set_state(station_id, report.state,
-                                  repairs=0 if report.state == "verified" else None)
+                                  repairs=0 if report.state == VerificationState.VERIFIED else None)
         return report
 
     async def _compare(self, station_id: str, job_run_id: int | None) -> VerifyReport:
@@ -131,7 +134,7 @@ class VerificationService:
         units = snapshot.view.limits.allowed_units
         unit = ChargingRateUnit.A if units and ChargingRateUnit.W not in units else (
             ChargingRateUnit.W)
-        report = VerifyReport(station_id, "verified")
+        report = VerifyReport(station_id, VerificationState.VERIFIED)
         rows: list[dict[str, Any]] = []
         try:
             for connector_id in range(0, snapshot.view.number_of_connectors + 1):
@@ -153,7 +156,7 @@ class VerificationService:
         now = self._clock()
         report.calls += 1
 
-        def record(outcome: str, expected: dict[str, Any] | None,
+        def record(outcome: VerificationOutcome, expected: dict[str, Any] | None,
                    reported: dict[str, Any] | None, error: str | None) -> None:
             rows.append({"station_id": station_id, "connector_id": connector_id,
                          "at": self._clock(), "outcome": outcome, "expected": expected,
@@ -163,33 +166,34 @@ class VerificationService:
         try:
             answer = await self._gateway.call(station_id, "GetCompositeSchedule", request)
         except StationOffline:
-            report.state = "error"
+            report.state = VerificationState.ERROR
             report.failures += 1
             return False
         except StationCallError as exc:
             report.failures += 1
-            report.state = "error"
-            record("error", None, None, exc.reason)
+            report.state = VerificationState.ERROR
+            record(VerificationOutcome.ERROR, None, None, exc.reason)
             return True
         if answer.get("status") != "Accepted":
             # OCPP 1.6 §5.7: Rejected = the station cannot report. Not retried in a loop.
-            record("unverifiable", None, answer, None)
-            report.state = "unverifiable"
+            record(VerificationOutcome.UNVERIFIABLE, None, answer, None)
+            report.state = VerificationState.UNVERIFIABLE
             return False
         stamp = answer.get("scheduleStart") or (
             answer.get("chargingSchedule") or {}).get("startSchedule")
         start = parse_timestamp(stamp) if stamp else now
         expected = self._smart.composite_of(snapshot, connector_id, start, self._window, unit)
         matches = schedules_match(answer, expected)
-        record("match" if matches else "drift", expected, answer, None)
+        record(VerificationOutcome.MATCH if matches else VerificationOutcome.DRIFT, expected,
+               answer, None)
         if not matches:
             report.drift_found += 1
             self.stats.found += 1
-            if report.state == "verified":
-                report.state = "drift"
+            if report.state == VerificationState.VERIFIED:
+                report.state = VerificationState.DRIFT
         return True
 
-    async def _repairs(self, station_id: str) -> tuple[int, str | None]:
+    async def _repairs(self, station_id: str) -> tuple[int, VerificationState | None]:
         """Repairs made so far and the verification state before this one."""
         async with self._db.core() as conn:
             found = (await conn.execute(
@@ -197,7 +201,8 @@ class VerificationService:
                 .where(_STATIONS.c.id == station_id))).first()
         return (found[0] or 0, found[1]) if found is not None else (0, None)
 
-    async def _set_state(self, station_id: str, state: str, *, repairs: int | None) -> None:
+    async def _set_state(self, station_id: str, state: VerificationState, *,
+                         repairs: int | None) -> None:
         params: dict[str, Any] = {"b_station": station_id, "state": state, "at": self._clock()}
         if repairs is not None:
             params["repairs"] = repairs

@@ -190,8 +190,8 @@ async def test_profiles_by_command_are_desired_state_that_reconcile_keeps(
                                json={"connectorId": 1, "csChargingProfiles": TX_DEFAULT_16A})
         assert sent.json()["response"] == {"status": "Accepted"}
         listed = (await http.get(f"/stations/{SID}/charging_profiles")).json()
-        assert [(p["profile_id"], p["source"], p["state"]) for p in listed] == [
-            (41, "command", "accepted")]
+        assert [(p["profile_id"], p["owner_kind"], p["owner_id"], p["state"])
+                for p in listed] == [(41, "command", None, "accepted")]
         assert sent.json()["desired_profile_id"] == listed[0]["desired_id"]
         report = await server.services.smart_charging.reconcile(SID)
         assert report.calls == 0

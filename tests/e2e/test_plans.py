@@ -141,8 +141,8 @@ async def test_a_station_registered_with_the_tag_later_gets_the_plan(
     await http.post("/stations", json={"station_id": "OTHER-1", "tags": ["garage"]})
     await http.post("/stations", json={"station_id": SID, "tags": ["depot"]})
     desired = (await http.get(f"/stations/{SID}/charging_profiles")).json()
-    assert [(d["source"], d["state"], d["profile"]["chargingSchedule"]) for d in desired] == [
-        ("plan", "pending", TX_DEFAULT_7KW["chargingSchedule"])]
+    assert [(d["owner_kind"], d["owner_id"], d["state"], d["profile"]["chargingSchedule"])
+            for d in desired] == [("plan", plan_id, "pending", TX_DEFAULT_7KW["chargingSchedule"])]
     assert (await http.get("/stations/OTHER-1/charging_profiles")).json() == []
     assert [s["station_id"] for s in (await http.get(f"/plans/{plan_id}/status")).json()[
         "stations"]] == [SID]

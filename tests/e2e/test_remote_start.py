@@ -56,8 +56,9 @@ async def test_remote_start_with_a_profile_limits_the_session_and_the_server_kno
         assert composite["matches"] is True
 
         listed = (await http.get(f"/stations/{SID}/charging_profiles")).json()
-        assert [(p["desired_id"], p["source"], p["state"], p["profile"]["transactionId"])
-                for p in listed] == [(link.desired_profile_id, "command", "accepted", tx_id)]
+        assert [(p["desired_id"], p["owner_kind"], p["owner_id"], p["state"],
+                 p["profile"]["transactionId"]) for p in listed] == [
+            (link.desired_profile_id, "remote_start", link.id, "accepted", tx_id)]
         # Desired and installed agree: reconcile sends nothing.
         assert (await server.services.smart_charging.reconcile(SID)).calls == 0
 

@@ -9,6 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
+from app.domain.ownership import OwnerKind
+from app.domain.states import (
+    CommandStatus,
+    DeliveryState,
+    VerificationOutcome,
+    VerificationState,
+)
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -107,3 +114,28 @@ def test_operations_on_one_resource_document_its_absence(label: str) -> None:
     assert "404" in responses
     assert responses["404"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorView"}
+
+
+def enum_at(schema_name: str, field: str) -> set[str]:
+    """The values the document allows for a field (an enum, directly or by $ref)."""
+    prop = DOCUMENT["components"]["schemas"][schema_name]["properties"][field]
+    for branch in [prop, *(prop.get("oneOf") or prop.get("anyOf") or prop.get("allOf") or [])]:
+        if "$ref" in branch:
+            branch = DOCUMENT["components"]["schemas"][branch["$ref"].rsplit("/", 1)[1]]
+        if "enum" in branch:
+            return set(branch["enum"])
+    raise AssertionError(f"{schema_name}.{field} has no enum: {prop}")
+
+
+@pytest.mark.parametrize(("schema_name", "field", "states"), [
+    ("DesiredProfileView", "state", set(DeliveryState)),
+    ("StationStatusView", "state", set(DeliveryState) | {"missing"}),
+    ("StationStatusView", "verification_state", set(VerificationState)),
+    ("VerificationView", "state", set(VerificationState)),
+    ("ComparisonView", "outcome", set(VerificationOutcome)),
+    ("DesiredProfileView", "owner_kind", set(OwnerKind)),
+    ("CommandResponse", "status", set(CommandStatus)),
+])
+def test_the_api_documents_every_state_the_code_writes(
+        schema_name: str, field: str, states: set[str]) -> None:
+    assert enum_at(schema_name, field) == states

@@ -17,6 +17,7 @@ from app.db.engine import Database
 from app.db.migrate import upgrade
 from app.db.models import DesiredProfile, InstalledProfileRecord, Station
 from app.domain.composite import SupplyConfig
+from app.domain.ownership import Owner, OwnerKind
 from app.services.plans import Targets, delivery_status, materialise
 from app.services.ports import CallTimeout, StationCallError, StationOffline
 from app.services.smart_charging import SmartChargingService
@@ -102,7 +103,7 @@ async def test_each_station_of_a_fleet_gets_the_state_its_answer_calls_for(
                               offline={"CP-010", "CP-011"})
     smart = service(db, gateway)
     outcome = await materialise(db, smart, None, Targets(tags=("depot",)), 0, TX_DEFAULT_7KW,
-                                reason="plan", plan_id=1)
+                                reason="plan", owner=Owner(OwnerKind.PLAN, 1))
     assert outcome.stations == ids and outcome.problems == []
 
     reports = await smart.reconcile_many(ids, concurrency=4)
@@ -141,7 +142,7 @@ async def test_a_row_replaced_during_its_call_keeps_its_new_state(sqlite_url: st
     gateway = ScriptedGateway()
     smart = service(db, gateway)
     await materialise(db, smart, None, Targets(tags=("depot",)), 0, TX_DEFAULT_7KW,
-                      reason="plan", plan_id=1)
+                      reason="plan", owner=Owner(OwnerKind.PLAN, 1))
     before = await desired_by_station(db)
 
     async def replaced_elsewhere() -> None:
@@ -155,8 +156,8 @@ async def test_a_row_replaced_during_its_call_keeps_its_new_state(sqlite_url: st
             session.add(DesiredProfile(
                 station_id="CP-A", connector_id=0, charging_profile_id=old.charging_profile_id,
                 purpose=old.purpose, stack_level=0, transaction_id=None,
-                profile={**old.profile, "stackLevel": 0}, source="plan", state="pending",
-                attempts=0, plan_id=1, created_at=NOW, updated_at=NOW))
+                profile={**old.profile, "stackLevel": 0}, owner_kind=OwnerKind.PLAN, owner_id=1,
+                state="pending", attempts=0, created_at=NOW, updated_at=NOW))
 
     gateway.during_call["CP-A"] = replaced_elsewhere
     await smart.reconcile_many(["CP-A", "CP-B"], concurrency=2)
@@ -179,7 +180,7 @@ async def test_extras_are_cleared_only_after_the_pushes(sqlite_url: str) -> None
             profile={**TX_DEFAULT_7KW, "chargingProfileId": 99, "stackLevel": 3},
             installed_at=NOW - timedelta(days=1)))
     await materialise(db, smart, None, Targets(station_ids=("CP-A",)), 0, TX_DEFAULT_7KW,
-                      reason="plan", plan_id=1)
+                      reason="plan", owner=Owner(OwnerKind.PLAN, 1))
 
     report = await smart.reconcile("CP-A")
 
@@ -227,11 +228,11 @@ async def fleet_statements(sqlite_url: str, size: int) -> tuple[int, int, int]:
     targets = Targets(tags=("depot",))
     with counted_statements(db) as stored:
         await materialise(db, smart, None, targets, 0, TX_DEFAULT_7KW, reason="plan",
-                          plan_id=size)
+                          owner=Owner(OwnerKind.PLAN, size))
     with counted_statements(db) as reconciled:
         await smart.reconcile_many(ids, concurrency=size)
     with counted_statements(db) as status:
-        states = await delivery_status(db, targets, plan_id=size)
+        states = await delivery_status(db, targets, owner=Owner(OwnerKind.PLAN, size))
     assert [s.state for s in states] == ["accepted"] * size
     await db.dispose()
     return len(stored), len(reconciled), len(status)

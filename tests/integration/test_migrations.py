@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from app.db.engine import create_engine
@@ -76,3 +76,73 @@ def test_upgrade_downgrade_upgrade_and_models_agree(empty_database_url: str) -> 
     assert tables(url) <= {"alembic_version"}
     upgrade(url)
     assert schema_diff(url) == []
+
+
+def run_sql(url: str, *statements: str) -> list[Any]:
+    """Execute statements in one transaction; the rows of the last one."""
+    async def run() -> list[Any]:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                result = None
+                for statement in statements:
+                    result = await conn.execute(text(statement))
+                return list(result.all()) if result is not None and result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+_ROW = ("INSERT INTO desired_profiles (id, station_id, connector_id, charging_profile_id, "
+        "purpose, stack_level, profile, source, state, attempts, plan_id, tariff_id, "
+        "created_at, updated_at) VALUES ({id}, 'CP-1', 1, {id}, 'TxDefaultProfile', {id}, "
+        "'{{}}', '{source}', 'accepted', 1, {plan}, {tariff}, '2026-11-28 01:00:00', "
+        "'2026-11-28 01:00:00')")
+
+
+def test_owner_columns_carry_the_old_source_over_and_back(empty_database_url: str) -> None:
+    url = empty_database_url
+    upgrade(url, "0005")
+    run_sql(url,
+            "INSERT INTO stations (id, tags, created_at, online, drift_repairs) VALUES "
+            "('CP-1', '[]', '2026-11-28 01:00:00', false, 0)",
+            _ROW.format(id=1, source="api", plan="NULL", tariff="NULL"),
+            _ROW.format(id=2, source="plan", plan=7, tariff="NULL"),
+            _ROW.format(id=3, source="tariff", plan="NULL", tariff=9),
+            _ROW.format(id=4, source="command", plan="NULL", tariff="NULL"),
+            _ROW.format(id=5, source="command", plan="NULL", tariff="NULL"),
+            _ROW.format(id=6, source="scenario", plan="NULL", tariff="NULL"),
+            # Row 5 is the TxProfile a remote start installed.
+            "INSERT INTO pending_remote_starts (id, station_id, connector_id, id_tag, profile, "
+            "requested_at, expires_at, transaction_id, desired_profile_id) VALUES (12, 'CP-1', "
+            "1, 'TAG', '{}', '2026-11-28 01:00:00', '2026-11-28 01:05:00', 3, 5)")
+    upgrade(url)
+    owners = run_sql(url, "SELECT id, owner_kind, owner_id FROM desired_profiles ORDER BY id")
+    assert [tuple(r) for r in owners] == [
+        (1, "manual", None), (2, "plan", 7), (3, "tariff", 9), (4, "command", None),
+        (5, "remote_start", 12), (6, "scenario", None)]
+    downgrade(url, "0005")
+    sources = run_sql(url, "SELECT id, source, plan_id, tariff_id FROM desired_profiles "
+                           "ORDER BY id")
+    assert [tuple(r) for r in sources] == [
+        (1, "api", None, None), (2, "plan", 7, None), (3, "tariff", None, 9),
+        (4, "command", None, None), (5, "command", None, None), (6, "scenario", None, None)]
+
+
+def test_a_deleted_desired_profile_id_is_never_handed_out_again(empty_database_url: str
+                                                                ) -> None:
+    url = empty_database_url
+    upgrade(url)
+    insert = ("INSERT INTO desired_profiles (station_id, connector_id, charging_profile_id, "
+              "purpose, stack_level, profile, owner_kind, state, attempts, created_at, "
+              "updated_at) VALUES ('CP-1', 1, {n}, 'TxDefaultProfile', 0, '{{}}', 'manual', "
+              "'pending', 0, '2026-11-28 01:00:00', '2026-11-28 01:00:00')")
+    run_sql(url, "INSERT INTO stations (id, tags, created_at, online, drift_repairs) VALUES "
+                 "('CP-1', '[]', '2026-11-28 01:00:00', false, 0)",
+            insert.format(n=1), insert.format(n=2))
+    newest = run_sql(url, "SELECT MAX(id) FROM desired_profiles")[0][0]
+    run_sql(url, f"DELETE FROM desired_profiles WHERE id = {newest}")
+    run_sql(url, insert.format(n=3))
+    ids = [r[0] for r in run_sql(url, "SELECT id FROM desired_profiles ORDER BY id")]
+    assert len(ids) == 2 and ids[-1] > newest

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.db.migrate import upgrade
 from app.db.models import AuditFrame
+from app.domain.ownership import Owner, OwnerKind
 from jobs.reconcile import reconcile_stations
 from tests.conftest import make_settings, start_server, stop_server
 from tests.ocpp_client import raw_station
@@ -31,7 +32,7 @@ async def test_both_believing_they_hold_a_station_send_once(postgres_url: str) -
                 raw_station(second.station_url("CP-DUP"), answers=ANSWERS):
             for _ in range(3):
                 await first.services.smart_charging.put_managed(
-                    "CP-DUP", 1, PROFILE, plan_id=1)
+                    "CP-DUP", 1, PROFILE, owner=Owner(OwnerKind.PLAN, 1))
                 await asyncio.gather(
                     reconcile_stations(first.services, ["CP-DUP"], "test"),
                     reconcile_stations(second.services, ["CP-DUP"], "test"))
