@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions.responses import create_exception_response
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import (
     HTTP_202_ACCEPTED,
@@ -21,9 +22,11 @@ from litestar.status_codes import (
     HTTP_502_BAD_GATEWAY,
     HTTP_504_GATEWAY_TIMEOUT,
 )
-from litestar.types import ExceptionHandlersMap
+from litestar.types import Empty, ExceptionHandlersMap
+from litestar.utils.scope.state import ScopeState
 from msgspec import Meta
 
+from app.api.request_body import Problem, body_problems
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.ports import CallTimeout, StationCallError, StationOffline
 
@@ -92,8 +95,10 @@ def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[ErrorBody]:
 
 def invalid(_: Request[Any, Any, Any], exc: Invalid) -> Response[ErrorBody]:
     # Same "extra" entries as Litestar's ValidationException: key = the field, message = rule.
-    return _error(HTTP_400_BAD_REQUEST, f"invalid {exc.field}: {exc.rule}",
-                  [{"key": exc.field, "message": exc.rule}])
+    problems = exc.problems
+    detail = "; ".join(f"{field}: {rule}" for field, rule in problems)
+    return _error(HTTP_400_BAD_REQUEST, f"invalid {detail}",
+                  [{"key": field, "message": rule} for field, rule in problems])
 
 
 def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[ErrorBody]:
@@ -107,9 +112,37 @@ _MISSING_PARAMETER = re.compile(
     r"Missing required (?:query|path|header|cookie) parameter '([^']+)'")
 
 
-def validation_failed(_: Request[Any, Any, Any], exc: ValidationException
+def _request_body_problems(request: Request[Any, Any, Any]) -> list[Problem]:
+    """Every problem of the body the failed request sent, if it sent one that was read."""
+    raw = ScopeState.from_scope(request.scope).body
+    if raw is Empty or request.method in ("GET", "HEAD", "DELETE"):
+        return []
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return []
+    return body_problems(raw, data.annotation)
+
+
+def _body_refused(problems: list[Problem]) -> Response[ErrorBody]:
+    detail = "; ".join(f"{p['key']} {p['message']}" for p in problems)
+    return _error(HTTP_400_BAD_REQUEST, f"invalid request body: {detail}", problems)
+
+
+def client_error(request: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
+    """A body that is not there or not JSON: say so for a person, not as msgspec does."""
+    problems = _request_body_problems(request) if exc.status_code == 400 else []
+    if problems:
+        return _body_refused(problems)
+    return create_exception_response(request, exc)
+
+
+def validation_failed(request: Request[Any, Any, Any], exc: ValidationException
                       ) -> Response[ErrorBody]:
-    """Litestar's own validation errors, with ``key`` naming the field wherever possible."""
+    """Litestar's own validation errors, with ``key`` naming the field wherever possible;
+    for a body, every field at fault at once."""
+    problems = _request_body_problems(request)
+    if problems:
+        return _body_refused(problems)
     entries: list[dict[str, Any]] = []
     for entry in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(entry, dict):
@@ -142,5 +175,6 @@ exception_handlers: ExceptionHandlersMap = {
     Invalid: invalid,
     Conflict: conflict,
     ValidationException: validation_failed,
+    ClientException: client_error,
     StationCallError: station_call_failed,
 }

@@ -26,6 +26,7 @@ from app.domain.profiles import ChargingProfile, ProfileFormatError
 from app.domain.validation import validate_profile
 from app.domain.violations import Violation
 from app.services.errors import Invalid, NotFound
+from app.services.managed_profiles import CONNECTOR_FIELD
 from app.services.ports import CallErrorReceived, ChargerGateway, StationCallError
 from app.services.remote_start import RemoteStartService
 from app.services.smart_charging import InvalidProfile, Outcome, SmartChargingService
@@ -108,6 +109,8 @@ def _outcome_error(outcome: Outcome) -> CommandError:
 
 def _reprefixed(exc: InvalidProfile, prefix: str) -> InvalidProfile:
     def rename(path: str) -> str:
+        if path == CONNECTOR_FIELD:  # the payload's own connectorId
+            return "connectorId"
         return prefix + path[len("profile"):] if path.startswith("profile") else path
 
     return InvalidProfile([Violation(rename(v.path), v.rule, v.reference)
@@ -245,7 +248,9 @@ class CommandService:
         connector_id = request.get("connectorId") or 1
         violations = validate_profile(profile, connector_id, view.limits, in_remote_start=True)
         if violations:
-            raise InvalidProfile([v.prefixed("chargingProfile") for v in violations])
+            # connectorId is the request's own field, beside chargingProfile.
+            raise InvalidProfile([v if v.path == "connectorId" else v.prefixed("chargingProfile")
+                                  for v in violations])
         return view.warnings
 
     # --- what the station reports back ---------------------------------------------------

@@ -74,10 +74,22 @@ def check_station(view: StationView, connector_id: int) -> None:
         raise Invalid("connector_id", "must be >= 0")
 
 
+def in_request(violations: Sequence[Violation]) -> list[Violation]:
+    """Violations named as a REST request spells them: the profile's fields under
+    ``profile`` (camelCase, as OCPP), the connector under the top-level ``connector_id``
+    it came from (the domain calls it ``connectorId``, as SetChargingProfile does)."""
+    return [Violation(CONNECTOR_FIELD, v.rule, v.reference) if v.path == "connectorId"
+            else v.prefixed("profile") for v in violations]
+
+
+# Where a request body carries the connector a profile goes to.
+CONNECTOR_FIELD = "connector_id"
+
+
 def check_limits(profile: ChargingProfile, connector_id: int, limits: StationLimits) -> None:
     violations = validate_profile(profile, connector_id, limits)
     if violations:
-        raise InvalidProfile([v.prefixed("profile") for v in violations])
+        raise InvalidProfile(in_request(violations))
 
 
 def managed_previous(rows: Sequence[R], owner: Owner) -> R | None:

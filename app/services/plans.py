@@ -29,7 +29,7 @@ from app.domain.profiles import ChargingProfile, ChargingRateUnit, ProfileFormat
 from app.domain.states import DeliveryState, VerificationState
 from app.domain.validation import validate_profile
 from app.services.errors import Invalid, NotFound
-from app.services.managed_profiles import owned_by
+from app.services.managed_profiles import in_request, owned_by
 from app.services.ports import JobScheduler
 from app.services.smart_charging import InvalidProfile, SmartChargingService
 
@@ -337,6 +337,6 @@ def check_spec(spec: PlanSpec) -> ChargingProfile:
         raise InvalidProfile([v.prefixed("profile") for v in exc.violations]) from None
     violations = validate_profile(profile, spec.connector_id)
     if violations:
-        raise InvalidProfile([v.prefixed("profile") for v in violations])
+        raise InvalidProfile(in_request(violations))
     return profile
 

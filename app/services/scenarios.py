@@ -28,9 +28,10 @@ class Scenario:
 def build(name: str, connector_id: int, params: Mapping[str, Any], now: datetime) -> Scenario:
     if name not in REQUIRED:
         raise Invalid("scenario", "must be one of " + ", ".join(REQUIRED))
-    for key in REQUIRED[name]:
-        if params.get(key) is None:
-            raise Invalid(key, f"is required for scenario {name}")
+    missing = [(key, f"is required for scenario {name}") for key in REQUIRED[name]
+               if params.get(key) is None]
+    if missing:
+        raise Invalid.all(missing)
     try:
         if name == "peak_shaving":
             # A ChargePointMaxProfile limits the whole station: connector 0 (OCPP 1.6 §3.13.1).
