@@ -26,8 +26,10 @@ migrate: install
 # `make run DEMO=false` starts the server without the simulated demo station.
 DEMO ?= true
 
+# The demo's REST API needs no key (allowed only because it listens on loopback).
 run: install
 	CHARGEPLAN_AUTO_MIGRATE=true \
+	CHARGEPLAN_API_AUTH=off \
 	CHARGEPLAN_ADMIT_UNKNOWN_STATIONS=true \
 	CHARGEPLAN_UNKNOWN_ID_TAG_STATUS=Accepted \
 	CHARGEPLAN_DEMO_STATION=$(DEMO) \

@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from sqlalchemy import Table
 
 from app.clock import Clock, utcnow
@@ -28,6 +29,7 @@ from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
 from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
+from app.services.api_keys import ApiKeyService, RestAuditService
 from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
 from app.services.errors import Invalid
@@ -50,6 +52,7 @@ log = logging.getLogger("chargeplan")
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> Litestar:
     from app.api import exception_handlers, openapi_config, route_handlers
+    from app.api.access import AccessControl, require_role, rest_audit, security_headers
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -58,12 +61,22 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Litestar:
             app.state.services = services
             yield
 
-    return Litestar(
+    origins = settings.cors_origin_list
+    app = Litestar(
         route_handlers=route_handlers,
         exception_handlers=exception_handlers,
-        openapi_config=openapi_config,
+        openapi_config=openapi_config(),
         lifespan=[lifespan],
+        # Every route declares the least role that may call it (app.api.access).
+        guards=[require_role],
+        middleware=[security_headers, rest_audit],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(allow_origins=origins, allow_credentials=False,
+                               allow_headers=["Authorization", "Content-Type"])
+        if origins else None,
     )
+    app.state.access = AccessControl.from_settings(settings)
+    return app
 
 
 async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Services:
@@ -127,6 +140,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         ),
         clock=clock,
     )
+    services.api_keys = ApiKeyService(db, clock=clock)
+    services.rest_audit = RestAuditService(db, clock=clock)
     services.commands = CommandService(
         db, gateway, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock)

@@ -8,6 +8,7 @@ start-up with one line naming the setting (:class:`SettingsError`).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -80,6 +81,24 @@ class Settings:
     job_concurrency: int = 256
     # Start one in-process simulated station (PY-SIM-0001) for the demo.
     demo_station: bool = False
+    # REST API keys: every endpoint but /health, /metrics and the docs needs a bearer key.
+    # "off" is allowed only with the HTTP listener on a loopback address.
+    api_auth: bool = True
+    # /metrics needs a reader key when true (Prometheus scrapers often carry none).
+    metrics_auth: bool = False
+    # Failed API keys per address before a lockout; lockouts double up to the cap.
+    api_auth_failures_allowed: int = 10
+    api_auth_lock_s: float = 60.0
+    api_auth_max_lock_s: float = 3600.0
+    # Requests per minute per API key, by role, and per client address (429 beyond).
+    api_rate_reader_per_min: float = 1200.0
+    api_rate_operator_per_min: float = 600.0
+    api_rate_admin_per_min: float = 300.0
+    api_rate_address_per_min: float = 2400.0
+    # Largest REST request body; larger ones get 413.
+    max_body_bytes: int = 1048576
+    # Origins allowed to call the REST API from a browser (comma separated); none by default.
+    cors_origins: str = ""
     # Identifies this server process in the stations table (which process holds a socket).
     node_id: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
 
@@ -116,6 +135,20 @@ class Settings:
         _check(self.drift_max_repairs, "drift_max_repairs", self.drift_max_repairs >= 0, ">= 0")
         _check(self.supply_phases, "supply_phases", self.supply_phases in (1, 2, 3), "1, 2 or 3")
         _check(self.supply_voltage_v, "supply_voltage_v", self.supply_voltage_v > 0, "> 0")
+        _check(self.api_auth_failures_allowed, "api_auth_failures_allowed",
+               self.api_auth_failures_allowed >= 1, ">= 1")
+        _check(self.api_auth_lock_s, "api_auth_lock_s", self.api_auth_lock_s > 0, "seconds > 0")
+        _check(self.api_auth_max_lock_s, "api_auth_max_lock_s",
+               self.api_auth_max_lock_s >= self.api_auth_lock_s, ">= api_auth_lock_s")
+        for name in ("api_rate_reader_per_min", "api_rate_operator_per_min",
+                     "api_rate_admin_per_min", "api_rate_address_per_min"):
+            _check(getattr(self, name), name, getattr(self, name) > 0, "requests per minute > 0")
+        _check(self.max_body_bytes, "max_body_bytes", self.max_body_bytes >= 1024, ">= 1024")
+        if not self.api_auth and not is_loopback(self.http_host):
+            raise SettingsError(
+                f"refusing {ENV_PREFIX}API_AUTH=off with {ENV_PREFIX}HTTP_HOST="
+                f"{self.http_host!r}: the REST API may run without keys only on a loopback "
+                "address (127.0.0.1, ::1, localhost)")
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
                 f"invalid setting {ENV_PREFIX}DATABASE_URL={self.database_url!r}: "
@@ -126,8 +159,21 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
     def with_overrides(self, **values: Any) -> Settings:
         return dataclasses.replace(self, **values)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check(value: object, name: str, ok: bool, expected: str) -> None:

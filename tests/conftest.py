@@ -43,6 +43,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         audit_flush_interval_s=0.05,
         presence_flush_s=0.2,
         log_level="WARNING",
+        # The REST API without keys (loopback only); tests/integration/test_api_access.py
+        # runs with keys.
+        api_auth=False,
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from app.api.api_keys import ApiKeyController
 from app.api.audit import AuditController
 from app.api.commands import commands_router
 from app.api.docs import openapi_config, redoc
@@ -28,6 +29,7 @@ route_handlers: list[ControllerRouterHandler] = [
     PlanController,
     TariffController,
     AuditController,
+    ApiKeyController,
     health,
     redoc,
 ]

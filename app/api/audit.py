@@ -8,7 +8,9 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from app.api.deps import AuditLogDep, dependencies
+from app.api.access import ADMIN, READER
+from app.api.access_schemas import RestAuditPageView, rest_audit_item
+from app.api.deps import AuditLogDep, ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.schemas import AuditPageView, Direction, MessageType, as_utc, audit_item
 from app.services.audit_log import MAX_LIMIT, AuditFilter
@@ -19,7 +21,7 @@ class AuditController(Controller):
     tags = ["audit"]
     dependencies = dependencies
 
-    @get("/", summary="OCPP frames, newest first, with cursor pagination",
+    @get("/", opt=READER, summary="OCPP frames, newest first, with cursor pagination",
          responses=error_responses())
     async def list_frames(
         self,
@@ -57,3 +59,37 @@ class AuditController(Controller):
         page = await audit_log.page(where, limit=limit, cursor=cursor)
         return AuditPageView(items=[audit_item(r) for r in page.frames],
                              next_cursor=page.next_cursor)
+
+    @get("/rest", opt=ADMIN, summary="State-changing REST calls: who, what, when, newest first",
+         responses=error_responses())
+    async def list_rest_calls(
+        self,
+        services: ServicesDep,
+        key_name: Annotated[str | None, Parameter(description="Only this API key")] = None,
+        method: Annotated[
+            str | None, Parameter(description="Only this method: POST, PUT, PATCH or DELETE")
+        ] = None,
+        path_prefix: Annotated[
+            str | None, Parameter(description="Only paths starting with this, e.g. /stations/")
+        ] = None,
+        since: Annotated[
+            datetime | None,
+            Parameter(description="ISO 8601, inclusive; without offset it is read as UTC"),
+        ] = None,
+        until: Annotated[
+            datetime | None,
+            Parameter(description="ISO 8601, exclusive; without offset it is read as UTC"),
+        ] = None,
+        limit: Annotated[
+            int, Parameter(ge=1, le=MAX_LIMIT, description="Page size, 1 to 1000")
+        ] = 100,
+        cursor: Annotated[
+            str | None, Parameter(description="next_cursor of the previous page")
+        ] = None,
+    ) -> RestAuditPageView:
+        page = await services.rest_audit.page(
+            key_name=key_name, method=method, path_prefix=path_prefix,
+            since=as_utc(since, "since"), until=as_utc(until, "until"), limit=limit,
+            cursor=cursor)
+        return RestAuditPageView(items=[rest_audit_item(r) for r in page.items],
+                                 next_cursor=page.next_cursor)

@@ -22,6 +22,7 @@ from litestar.status_codes import (
     HTTP_504_GATEWAY_TIMEOUT,
 )
 
+from app.api.access import OPERATOR, READER
 from app.api.command_schemas import (
     CommandResponse,
     LocalListView,
@@ -105,17 +106,20 @@ def _command_route(action: str) -> HTTPRouteHandler:
     if action == "RemoteStartTransaction":
         description += _REMOTE_START
     return post(f"/commands/{action}", summary=f"Send {action}", description=description,
+                opt=OPERATOR,
                 operation_class=operation_for(action), operation_id=f"command{action}",
                 name=f"command-{action}", status_code=HTTP_200_OK,
                 responses=responses)(send_command)
 
 
-@post("/commands/{action:str}", include_in_schema=False, status_code=HTTP_404_NOT_FOUND)
+@post("/commands/{action:str}", include_in_schema=False, status_code=HTTP_404_NOT_FOUND,
+      opt=OPERATOR)
 async def unknown_command(action: str) -> None:
     raise UnknownAction(action)
 
 
 @get("/reservations", summary="Reservations sent with ReserveNow and what became of them",
+     opt=READER,
      responses=error_responses(HTTP_404_NOT_FOUND))
 async def reservations(services: ServicesDep,
                        station_id: StationIdPath) -> list[ReservationView]:
@@ -123,7 +127,7 @@ async def reservations(services: ServicesDep,
     return [reservation_view(r, now) for r in await services.commands.reservations(station_id)]
 
 
-@get("/local_list", summary="The station's local authorization list version",
+@get("/local_list", opt=READER, summary="The station's local authorization list version",
      responses=error_responses(HTTP_404_NOT_FOUND))
 async def local_list(services: ServicesDep, station_id: StationIdPath) -> LocalListView:
     return local_list_view(station_id, await services.commands.local_list_version(station_id))

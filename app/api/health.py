@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.api.access import PUBLIC
 from app.api.deps import ServicesDep, dependencies
 from app.api.schemas import HealthView
 from app.db.engine import Database
@@ -32,6 +33,7 @@ async def database_reachable(db: Database) -> bool:
 
 
 @get("/health", summary="Liveness and readiness", tags=["health"], dependencies=dependencies,
+     opt=PUBLIC,
      responses={HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
          data_container=HealthView, generate_examples=False,
          description="A check failed: status `degraded`, the failing check is false")})

@@ -8,6 +8,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.schemas import IdTagCreate, IdTagReplace, IdTagView, as_utc, id_tag_view
@@ -20,15 +21,15 @@ class IdTagController(Controller):
     tags = ["id tags"]
     dependencies = dependencies
 
-    @get("/", summary="List id tags")
+    @get("/", opt=READER, summary="List id tags")
     async def list_id_tags(self, services: ServicesDep) -> list[IdTagView]:
         return [id_tag_view(row) for row in await services.id_tags.list_all()]
 
-    @get("/{id_tag:str}", summary="One id tag", responses=error_responses(404))
+    @get("/{id_tag:str}", opt=READER, summary="One id tag", responses=error_responses(404))
     async def get_id_tag(self, services: ServicesDep, id_tag: IdTagPath) -> IdTagView:
         return id_tag_view(await services.id_tags.get(id_tag))
 
-    @post("/", summary="Add an id tag", status_code=HTTP_201_CREATED,
+    @post("/", opt=OPERATOR, summary="Add an id tag", status_code=HTTP_201_CREATED,
           responses=error_responses(409))
     async def create_id_tag(self, services: ServicesDep, data: JSONBody[IdTagCreate]) -> IdTagView:
         row = await services.id_tags.create(
@@ -36,7 +37,7 @@ class IdTagController(Controller):
         )
         return id_tag_view(row)
 
-    @put("/{id_tag:str}", summary="Replace an id tag's status, expiry and parent",
+    @put("/{id_tag:str}", opt=OPERATOR, summary="Replace an id tag's status, expiry and parent",
          responses=error_responses(404))
     async def replace_id_tag(
         self, services: ServicesDep, id_tag: IdTagPath, data: JSONBody[IdTagReplace]
@@ -49,6 +50,7 @@ class IdTagController(Controller):
         return id_tag_view(await services.id_tags.replace(id_tag, changes))
 
     @delete("/{id_tag:str}", summary="Remove an id tag", status_code=HTTP_204_NO_CONTENT,
+            opt=OPERATOR,
             responses=error_responses(404))
     async def delete_id_tag(self, services: ServicesDep, id_tag: IdTagPath) -> None:
         await services.id_tags.delete(id_tag)

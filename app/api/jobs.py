@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from msgspec import Meta
 
+from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.db.fleet_models import JobRun, Verification
@@ -83,7 +84,7 @@ class JobsController(Controller):
     tags = ["jobs"]
     dependencies = dependencies
 
-    @get("/", summary="Recent job runs, newest first", responses=error_responses())
+    @get("/", opt=READER, summary="Recent job runs, newest first", responses=error_responses())
     async def list_runs(
         self, services: ServicesDep,
         limit: Annotated[int, Parameter(ge=1, le=500, description="How many")] = 50,
@@ -92,7 +93,7 @@ class JobsController(Controller):
     ) -> list[JobRunView]:
         return [job_run_view(r) for r in await services.job_runs.recent(limit, job)]
 
-    @post("/{job:str}/run", status_code=HTTP_202_ACCEPTED,
+    @post("/{job:str}/run", opt=OPERATOR, status_code=HTTP_202_ACCEPTED,
           summary="Run reconcile or verify now (for all stations or the ones listed)",
           responses=error_responses())
     async def run_now(
@@ -111,7 +112,7 @@ class VerificationController(Controller):
     tags = ["jobs"]
     dependencies = dependencies
 
-    @get("/", summary="The last composite-schedule comparison of a station",
+    @get("/", opt=READER, summary="The last composite-schedule comparison of a station",
          responses=error_responses(404))
     async def verification(
         self, services: ServicesDep,

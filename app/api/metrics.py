@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import MediaType, Response, get
 from sqlalchemy import func, select
 
+from app.api.access import METRICS
 from app.api.deps import ServicesDep, dependencies
 from app.db.models import DesiredProfile
 from app.services.container import Services
@@ -72,6 +73,7 @@ async def render(services: Services) -> str:
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], dependencies=dependencies,
+     opt=METRICS,
      media_type=MediaType.TEXT)
 async def metrics(services: ServicesDep) -> Response[str]:
     return Response(await render(services), media_type="text/plain; version=0.0.4")

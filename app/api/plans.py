@@ -8,6 +8,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.plan_schemas import (
@@ -31,7 +32,7 @@ class PlanController(Controller):
     dependencies = dependencies
     exception_handlers = {InvalidProfile: invalid_profile}
 
-    @post("/", summary="Create a plan", status_code=HTTP_201_CREATED,
+    @post("/", opt=OPERATOR, summary="Create a plan", status_code=HTTP_201_CREATED,
           description="Stores the plan and, when enabled, one desired profile per target "
           "station; the reconcile job delivers them. Stations that cannot take the profile "
           "are listed in `applied.problems`.",
@@ -40,16 +41,16 @@ class PlanController(Controller):
         result = await services.plans.create(data.to_service())
         return plan_view(result.plan, result.outcome)
 
-    @get("/", summary="List plans")
+    @get("/", opt=READER, summary="List plans")
     async def list_plans(self, services: ServicesDep) -> list[PlanView]:
         return [plan_view(p) for p in await services.plans.list_all()]
 
-    @get("/{plan_id:int}", summary="One plan",
+    @get("/{plan_id:int}", opt=READER, summary="One plan",
          responses=error_responses(404))
     async def get_plan(self, services: ServicesDep, plan_id: PlanIdPath) -> PlanView:
         return plan_view(await services.plans.get(plan_id))
 
-    @put("/{plan_id:int}", summary="Replace a plan",
+    @put("/{plan_id:int}", opt=OPERATOR, summary="Replace a plan",
          description="Changed profiles keep their chargingProfileId on each station, so the "
          "station replaces them in place; stations no longer targeted are cleared.",
          responses=error_responses(404))
@@ -58,13 +59,13 @@ class PlanController(Controller):
         result = await services.plans.replace(plan_id, data.to_service())
         return plan_view(result.plan, result.outcome)
 
-    @delete("/{plan_id:int}", summary="Delete a plan and clear it from its stations",
+    @delete("/{plan_id:int}", opt=OPERATOR, summary="Delete a plan and clear it from its stations",
             status_code=HTTP_204_NO_CONTENT,
             responses=error_responses(404))
     async def delete_plan(self, services: ServicesDep, plan_id: PlanIdPath) -> None:
         await services.plans.delete(plan_id)
 
-    @post("/preview", summary="What a plan would do (dry run)", status_code=200,
+    @post("/preview", opt=READER, summary="What a plan would do (dry run)", status_code=200,
           description="Per target station, the composite schedule for the next 24 h in W with "
           "the plan's profile added to its desired profiles, or why the station cannot take "
           "it. Nothing is stored or sent.",
@@ -74,7 +75,7 @@ class PlanController(Controller):
         stations, unknown = await services.plans.preview(data.to_service())
         return plan_preview(stations, unknown)
 
-    @get("/{plan_id:int}/status", summary="Delivery and verification per station",
+    @get("/{plan_id:int}/status", opt=READER, summary="Delivery and verification per station",
          responses=error_responses(404))
     async def plan_status(self, services: ServicesDep, plan_id: PlanIdPath) -> PlanStatus:
         return PlanStatus(plan_id=plan_id,

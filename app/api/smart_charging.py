@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.params import JSONBody, Parameter
 
+from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import accepted_response, error_responses
 from app.api.schemas import as_utc
@@ -71,6 +72,7 @@ class SmartChargingController(Controller):
     exception_handlers = {InvalidProfile: invalid_profile}
 
     @post("/charging_profile", summary="Store a charging profile and send it", status_code=200,
+          opt=OPERATOR,
           responses={**accepted_response(ProfileResponse, "the profile"),
                      **error_responses(404)},
           description="The profile is validated with the OCPP 1.6 rules and the station's known "
@@ -90,6 +92,7 @@ class SmartChargingController(Controller):
         return Response(body, status_code=_status_code(outcome))
 
     @get("/composite_schedule", summary="The station's composite schedule, and the expected one",
+         opt=READER,
          description="Asks the station with GetCompositeSchedule and computes the composite it "
          "should report. A station that is offline or fails to answer gives status `error`, "
          "with the expected composite all the same.",
@@ -110,6 +113,7 @@ class SmartChargingController(Controller):
             schedule=report.schedule, expected=report.expected, matches=report.matches)
 
     @delete("/charging_profile", summary="Clear charging profiles (filters combine with AND)",
+            opt=OPERATOR,
             status_code=200, responses={**accepted_response(ClearResponse, "the clear request"),
                                         **error_responses(404)})
     async def clear(
@@ -138,6 +142,7 @@ class SmartChargingController(Controller):
         return Response(body, status_code=_status_code(outcome))
 
     @post("/test_profiles", summary="Generate a scenario profile, store it and send it",
+          opt=OPERATOR,
           status_code=200, responses={**accepted_response(ScenarioResponse, "the profile"),
                                       **error_responses(404)})
     async def test_profile(self, services: ServicesDep, station_id: StationIdPath,
@@ -158,13 +163,13 @@ class SmartChargingController(Controller):
             warnings=submitted.warnings, scenario=data.scenario, profile=submitted.profile)
         return Response(body, status_code=_status_code(outcome))
 
-    @get("/charging_profiles", summary="Desired profiles and their delivery state",
+    @get("/charging_profiles", opt=READER, summary="Desired profiles and their delivery state",
          responses=error_responses(404))
     async def desired(self, services: ServicesDep,
                       station_id: StationIdPath) -> list[DesiredProfileView]:
         return [desired_view(r) for r in await services.smart_charging.list_desired(station_id)]
 
-    @post("/composite_schedule/preview", status_code=200,
+    @post("/composite_schedule/preview", opt=READER, status_code=200,
           summary="The composite the station would have with these profiles added (dry run)",
           responses=error_responses(404))
     async def preview(self, services: ServicesDep, station_id: StationIdPath,

@@ -8,6 +8,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.api.access import ADMIN, READER
 from app.api.deps import AuditLogDep, ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.schemas import (
@@ -28,15 +29,15 @@ class StationController(Controller):
     tags = ["stations"]
     dependencies = dependencies
 
-    @get("/", summary="List stations")
+    @get("/", opt=READER, summary="List stations")
     async def list_stations(self, services: ServicesDep) -> list[StationView]:
         return [station_view(s) for s in await services.stations.list_all()]
 
-    @get("/{station_id:str}", summary="One station", responses=error_responses(404))
+    @get("/{station_id:str}", opt=READER, summary="One station", responses=error_responses(404))
     async def get_station(self, services: ServicesDep, station_id: StationIdPath) -> StationView:
         return station_view(await services.stations.get(station_id))
 
-    @post("/", summary="Pre-register a station", status_code=HTTP_201_CREATED,
+    @post("/", opt=ADMIN, summary="Pre-register a station", status_code=HTTP_201_CREATED,
           responses=error_responses(409))
     async def create_station(
         self, services: ServicesDep, data: JSONBody[StationCreate]
@@ -50,7 +51,7 @@ class StationController(Controller):
         await services.tariffs.sync_station(station.id)
         return station_view(station)
 
-    @patch("/{station_id:str}", summary="Change a station's password or tags",
+    @patch("/{station_id:str}", opt=ADMIN, summary="Change a station's password or tags",
            responses=error_responses(404))
     async def update_station(
         self, services: ServicesDep, station_id: StationIdPath, data: JSONBody[StationUpdate]
@@ -62,11 +63,13 @@ class StationController(Controller):
         return station_view(station)
 
     @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT,
+            opt=ADMIN,
             responses=error_responses(404))
     async def delete_station(self, services: ServicesDep, station_id: StationIdPath) -> None:
         await services.stations.delete(station_id)
 
     @get("/{station_id:str}/logs", summary="A station's recent OCPP exchanges, newest first",
+         opt=READER,
          responses=error_responses(404))
     async def station_logs(
         self,

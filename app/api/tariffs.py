@@ -8,6 +8,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.plan_schemas import (
@@ -30,7 +31,7 @@ class TariffController(Controller):
     tags = ["tariffs"]
     dependencies = dependencies
 
-    @post("/", summary="Create a time-of-use tariff", status_code=HTTP_201_CREATED,
+    @post("/", opt=OPERATOR, summary="Create a time-of-use tariff", status_code=HTTP_201_CREATED,
           description="Generates today's and tomorrow's TxDefaultProfile (Absolute, from local "
           "midnight) for every target at once, and again every day at 00:05 local time.",
           responses=error_responses())
@@ -39,16 +40,16 @@ class TariffController(Controller):
         result = await services.tariffs.create(data.to_service())
         return tariff_view(result.tariff, result.outcome)
 
-    @get("/", summary="List tariffs")
+    @get("/", opt=READER, summary="List tariffs")
     async def list_tariffs(self, services: ServicesDep) -> list[TariffView]:
         return [tariff_view(t) for t in await services.tariffs.list_all()]
 
-    @get("/{tariff_id:int}", summary="One tariff",
+    @get("/{tariff_id:int}", opt=READER, summary="One tariff",
          responses=error_responses(404))
     async def get_tariff(self, services: ServicesDep, tariff_id: TariffIdPath) -> TariffView:
         return tariff_view(await services.tariffs.get(tariff_id))
 
-    @put("/{tariff_id:int}", summary="Replace a tariff",
+    @put("/{tariff_id:int}", opt=OPERATOR, summary="Replace a tariff",
          responses=error_responses(404))
     async def replace_tariff(self, services: ServicesDep, tariff_id: TariffIdPath,
                              data: JSONBody[TariffBody]) -> TariffView:
@@ -56,12 +57,14 @@ class TariffController(Controller):
         return tariff_view(result.tariff, result.outcome)
 
     @delete("/{tariff_id:int}", summary="Delete a tariff and clear it from its stations",
+            opt=OPERATOR,
             status_code=HTTP_204_NO_CONTENT,
             responses=error_responses(404))
     async def delete_tariff(self, services: ServicesDep, tariff_id: TariffIdPath) -> None:
         await services.tariffs.delete(tariff_id)
 
     @post("/{tariff_id:int}/prices", summary="Day-ahead hourly prices for one local date",
+          opt=OPERATOR,
           status_code=200,
           responses=error_responses(404))
     async def set_prices(self, services: ServicesDep, tariff_id: TariffIdPath,
@@ -69,7 +72,7 @@ class TariffController(Controller):
         result = await services.tariffs.set_prices(tariff_id, data.date, data.prices)
         return tariff_view(result.tariff, result.outcome)
 
-    @get("/{tariff_id:int}/preview", summary="The profile generated for a local date",
+    @get("/{tariff_id:int}/preview", opt=READER, summary="The profile generated for a local date",
          responses=error_responses(404))
     async def preview_tariff(
         self, services: ServicesDep, tariff_id: TariffIdPath,
@@ -91,7 +94,7 @@ class TariffController(Controller):
         del body["chargingProfileId"]  # allocated per station
         return TariffPreview(tariff_id=tariff_id, date=local.isoformat(), profile=body)
 
-    @get("/{tariff_id:int}/status", summary="Delivery and verification per station",
+    @get("/{tariff_id:int}/status", opt=READER, summary="Delivery and verification per station",
          responses=error_responses(404))
     async def tariff_status(self, services: ServicesDep,
                             tariff_id: TariffIdPath) -> TariffStatus:

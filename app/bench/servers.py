@@ -133,6 +133,8 @@ def _command(
         # limits anything either; no loop reaches this many.
         CHARGEPLAN_INBOUND_RATE_PER_S=str(BENCH_INBOUND_RATE_PER_S),
         CHARGEPLAN_INBOUND_BURST=str(BENCH_INBOUND_RATE_PER_S),
+        # Loopback only: the bench drives the REST API without keys.
+        CHARGEPLAN_API_AUTH="off",
     )
     return [config.python, "-m", "app.cli", "serve"], env
 

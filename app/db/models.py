@@ -40,6 +40,12 @@ class Station(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # A rotated password not yet used by the station: both are accepted until it connects
+    # with the new one, which then replaces the old.
+    pending_password_hash: Mapped[str | None] = mapped_column(String(200))
+    # OCPP security profile (1.6 security whitepaper): 0 none, 1 Basic, 2 TLS + Basic,
+    # 3 TLS with a client certificate. A connection below it is refused; it only goes up.
+    security_profile: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # Rated power: what the station reports where no profile applies; None = unknown.
     max_power_w: Mapped[float | None] = mapped_column(Float)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
+from app.services.api_keys import ApiKeyService, RestAuditService
 from app.services.commands import CommandService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
@@ -53,5 +54,7 @@ class Services:
     scheduler: JobScheduler = field(init=False)
     plans: PlanService = field(init=False)
     tariffs: TariffService = field(init=False)
+    api_keys: ApiKeyService = field(init=False)
+    rest_audit: RestAuditService = field(init=False)
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow
