@@ -59,9 +59,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('stations', schema=None) as batch_op:
-        batch_op.drop_column('security_profile')
-        batch_op.drop_column('pending_password_hash')
+    # Not batch mode: on SQLite that copies the table, and dropping the old stations table
+    # would cascade to every row that references a station. SQLite >= 3.35 drops columns.
+    op.execute("ALTER TABLE stations DROP COLUMN security_profile")
+    op.execute("ALTER TABLE stations DROP COLUMN pending_password_hash")
     with op.batch_alter_table('rest_audit', schema=None) as batch_op:
         batch_op.drop_index('ix_rest_audit_ts')
         batch_op.drop_index('ix_rest_audit_key_ts')
