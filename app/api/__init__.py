@@ -17,6 +17,7 @@ from app.api.plans import PlanController
 from app.api.smart_charging import SmartChargingController
 from app.api.stations import StationController
 from app.api.tariffs import TariffController
+from app.api.transactions import transactions_router
 
 route_handlers: list[ControllerRouterHandler] = [
     StationController,
@@ -30,6 +31,7 @@ route_handlers: list[ControllerRouterHandler] = [
     TariffController,
     AuditController,
     ApiKeyController,
+    transactions_router,
     health,
     redoc,
 ]

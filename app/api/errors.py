@@ -60,7 +60,8 @@ class ErrorView(msgspec.Struct, kw_only=True):
 _ERROR_MEANINGS = {
     HTTP_400_BAD_REQUEST: "The request is invalid; `extra` names each field at fault",
     HTTP_404_NOT_FOUND: "Not found: `detail` names what (station, id tag, plan, tariff...)",
-    HTTP_409_CONFLICT: "It exists already, or the station is not connected",
+    HTTP_409_CONFLICT: "It exists already, the station is not connected, or the transaction "
+    "is not running",
     HTTP_502_BAD_GATEWAY: "The station answered with a CALLERROR or an invalid answer",
     HTTP_504_GATEWAY_TIMEOUT: "The station did not answer in time",
 }

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from app.db.models import AuditFrame, Connector, IdTag, Station
+from app.db.models import AuditFrame, Connector, IdTag, Station, Transaction
 from app.services.errors import Invalid
 from app.services.stations import capabilities
 
@@ -327,3 +327,41 @@ def as_utc(value: datetime | None, field: str) -> datetime | None:
     except OverflowError:
         # e.g. 9999-12-31T23:00:00-05:00 lies past the last representable UTC instant.
         raise Invalid(field, "must lie within the years 1 to 9999 in UTC") from None
+
+
+# --- transactions ---------------------------------------------------------------------
+class TransactionView(msgspec.Struct, kw_only=True):
+    """A charging session (OCPP 1.6 §4.8 StartTransaction, §4.10 StopTransaction)."""
+
+    id: Annotated[int, Meta(description="The OCPP transactionId, allocated by the database")]
+    station_id: StationId
+    connector_id: Annotated[int, Meta(description="The connector it runs on")]
+    id_tag: Annotated[str, Meta(description="The idTag that started it")]
+    id_tag_status: Annotated[str, Meta(description="What StartTransaction answered for the tag")]
+    active: Annotated[bool, Meta(description="Still running: no StopTransaction yet")]
+    started_at: Annotated[datetime, Meta(description="The station's start time, ISO 8601 UTC")]
+    meter_start: Annotated[int, Meta(description="Energy register at the start, Wh")]
+    stopped_at: Annotated[datetime | None, Meta(description="ISO 8601 UTC; null while active")]
+    meter_stop: Annotated[int | None, Meta(description="Energy register at the stop, Wh")]
+    energy_wh: Annotated[int | None, Meta(
+        description="meter_stop - meter_start; null while active")]
+    stop_reason: Annotated[str | None, Meta(description="StopTransaction reason, if given")]
+    stop_id_tag: Annotated[str | None, Meta(description="The idTag that stopped it, if given")]
+    reservation_id: Annotated[int | None, Meta(description="The reservation it used, if any")]
+
+
+class TransactionPageView(msgspec.Struct, kw_only=True):
+    items: Annotated[list[TransactionView], Meta(description="Newest first")]
+    next_cursor: Annotated[
+        str | None, Meta(description="Pass as ?cursor= for the next, older page; null at the end")
+    ]
+
+
+def transaction_view(row: Transaction) -> TransactionView:
+    energy = None if row.meter_stop is None else row.meter_stop - row.meter_start
+    return TransactionView(
+        id=row.id, station_id=row.station_id, connector_id=row.connector_id,
+        id_tag=row.id_tag, id_tag_status=row.id_tag_status, active=row.stopped_at is None,
+        started_at=row.started_at, meter_start=row.meter_start, stopped_at=row.stopped_at,
+        meter_stop=row.meter_stop, energy_wh=energy, stop_reason=row.stop_reason,
+        stop_id_tag=row.stop_id_tag, reservation_id=row.reservation_id)

@@ -35,6 +35,7 @@ from app.domain.profiles import ChargingRateUnit
 from app.services import scenarios
 from app.services.errors import Invalid
 from app.services.smart_charging import InvalidProfile, Outcome
+from app.services.transactions import TransactionQueries
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
 
@@ -144,11 +145,23 @@ class SmartChargingController(Controller):
     @post("/test_profiles", summary="Generate a scenario profile, store it and send it",
           opt=OPERATOR,
           status_code=200, responses={**accepted_response(ScenarioResponse, "the profile"),
-                                      **error_responses(404)})
+                                      **error_responses(404, 409)},
+          description="energy_cap makes a TxProfile for `transaction_id`: 409 when that "
+          "transaction is not running on the station (GET /stations/{id}/transactions?"
+          "active=true lists the running ones).")
     async def test_profile(self, services: ServicesDep, station_id: StationIdPath,
                            data: JSONBody[ScenarioRequest]) -> Response[ScenarioResponse]:
         params = msgspec.structs.asdict(data)
         scenario = scenarios.build(data.scenario, data.connector_id, params, services.clock())
+        transaction_id = scenario.profile.transaction_id
+        if transaction_id is not None:
+            # A TxProfile is for a running transaction (OCPP 1.6 §3.13.1): say so before
+            # the station answers a bare Rejected.
+            await services.stations.get(station_id)
+            running = await TransactionQueries(services.db).running(station_id, transaction_id)
+            if running.connector_id != scenario.connector_id:
+                raise Invalid("connector_id", f"transaction {transaction_id} runs on connector "
+                              f"{running.connector_id}, not {scenario.connector_id}")
         profile_json = scenario.profile.to_ocpp()
         del profile_json["chargingProfileId"]  # allocated by the database
         submitted = await services.smart_charging.submit(

@@ -62,12 +62,12 @@ def decode_cursor(cursor: str) -> int:
     raise Invalid("cursor", "must be the next_cursor value of a previous page")
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid("limit", f"must be 1 to {MAX_LIMIT}")
 
 
-def _check_window(since: datetime | None, until: datetime | None) -> None:
+def check_window(since: datetime | None, until: datetime | None) -> None:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise Invalid(name, "must be timezone-aware")
@@ -100,8 +100,8 @@ class AuditLogService:
         self, where: AuditFilter, *, limit: int = 100, cursor: str | None = None
     ) -> AuditPage:
         """Frames matching ``where``, newest first; ``cursor`` continues a previous page."""
-        _check_limit(limit)
-        _check_window(where.since, where.until)
+        check_limit(limit)
+        check_window(where.since, where.until)
         query = _filtered(where)
         if cursor is not None:
             query = query.where(AuditFrame.id < decode_cursor(cursor))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db.engine import Database
 from app.db.models import Transaction
+from app.services.audit_log import check_limit, check_window, decode_cursor, encode_cursor
+from app.services.errors import Conflict
 from app.services.id_tags import IdTagService
 from app.timefmt import parse_timestamp
 
@@ -154,3 +158,72 @@ class TransactionService:
             return list(rows.all())
 
 
+
+
+@dataclass(frozen=True)
+class TransactionFilter:
+    """Every field is optional; the given ones must all match (AND)."""
+
+    station_id: str | None = None
+    connector_id: int | None = None
+    # True: still running (no StopTransaction yet); False: stopped.
+    active: bool | None = None
+    # Half-open window on the start: since <= started_at < until.
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    transactions: Sequence[Transaction]
+    # Opaque cursor for the next (older) page; None when this page is the last one.
+    next_cursor: str | None
+
+
+class TransactionQueries:
+    """Reading transactions: newest first, keyset-paginated like the audit log (ids are
+    allocated in start order, so rows arriving while a user pages repeat nothing)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def page(self, where: TransactionFilter, *, limit: int = 100,
+                   cursor: str | None = None) -> TransactionPage:
+        check_limit(limit)
+        check_window(where.since, where.until)
+        query = select(Transaction)
+        if where.station_id is not None:
+            query = query.where(Transaction.station_id == where.station_id)
+        if where.connector_id is not None:
+            query = query.where(Transaction.connector_id == where.connector_id)
+        if where.active is not None:
+            query = query.where(Transaction.stopped_at.is_(None) if where.active
+                                else Transaction.stopped_at.is_not(None))
+        if where.since is not None:
+            query = query.where(Transaction.started_at >= where.since)
+        if where.until is not None:
+            query = query.where(Transaction.started_at < where.until)
+        if cursor is not None:
+            query = query.where(Transaction.id < decode_cursor(cursor))
+        # One row more than asked tells whether an older page exists without a COUNT.
+        query = query.order_by(Transaction.id.desc()).limit(limit + 1)
+        async with self._db.uow() as session:
+            rows = list((await session.scalars(query)).all())
+        if len(rows) <= limit:
+            return TransactionPage(rows, None)
+        rows = rows[:limit]
+        return TransactionPage(rows, encode_cursor(rows[-1].id))
+
+    async def running(self, station_id: str, transaction_id: int) -> Transaction:
+        """The transaction, if it is running on the station; Conflict saying why not."""
+        async with self._db.uow() as session:
+            row = await session.get(Transaction, transaction_id)
+        if row is None or row.station_id != station_id:
+            raise Conflict(f"transaction {transaction_id} is not a transaction of "
+                           f"{station_id}: GET /stations/{station_id}/transactions?active=true "
+                           "lists the running ones")
+        if row.stopped_at is not None:
+            raise Conflict(f"transaction {transaction_id} on {station_id} stopped at "
+                           f"{row.stopped_at.isoformat()}: a TxProfile needs a running "
+                           "transaction")
+        return row

@@ -197,9 +197,11 @@ async def test_time_of_use_and_energy_cap_scenarios(server: RunningServer,
         cap = await http.post(f"/stations/{SID}/test_profiles", json={
             "scenario": "energy_cap", "connector_id": 1, "transaction_id": 1,
             "max_energy_wh": 5000, "duration_seconds": 7200, "power_limit_w": 10000})
-        assert cap.status_code == 200
-        assert cap.json()["profile"]["chargingProfilePurpose"] == "TxProfile"
-        assert len(only(sim).installed_profiles) >= 1
+        # No transaction runs: refused before a TxProfile the station could only reject
+        # (tests/e2e/test_transactions_api.py caps a running one).
+        assert cap.status_code == 409, cap.text
+        assert "transaction 1 is not a transaction of" in cap.json()["detail"]
+        assert len(only(sim).installed_profiles) == 1  # the time_of_use profile alone
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,68 @@
+"""/transactions and /stations/{id}/transactions: charging sessions, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Router, get
+from litestar.params import Parameter
+
+from app.api.access import READER
+from app.api.deps import ServicesDep, dependencies
+from app.api.errors import error_responses
+from app.api.schemas import TransactionPageView, as_utc, transaction_view
+from app.services.audit_log import MAX_LIMIT
+from app.services.transactions import TransactionFilter, TransactionQueries
+
+ConnectorQuery = Annotated[int | None, Parameter(
+    ge=0, le=2**31 - 1, description="Only transactions on this connector")]
+ActiveQuery = Annotated[bool | None, Parameter(
+    description="true: only running ones; false: only stopped ones")]
+SinceQuery = Annotated[datetime | None, Parameter(
+    description="Started at or after; ISO 8601, without offset read as UTC")]
+UntilQuery = Annotated[datetime | None, Parameter(
+    description="Started before; ISO 8601, without offset read as UTC")]
+LimitQuery = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size, 1 to 1000")]
+CursorQuery = Annotated[str | None, Parameter(description="next_cursor of the previous page")]
+
+
+async def _page(services: ServicesDep, station_id: str | None, connector_id: int | None,
+                active: bool | None, since: datetime | None, until: datetime | None,
+                limit: int, cursor: str | None) -> TransactionPageView:
+    where = TransactionFilter(station_id=station_id, connector_id=connector_id, active=active,
+                              since=as_utc(since, "since"), until=as_utc(until, "until"))
+    page = await TransactionQueries(services.db).page(where, limit=limit, cursor=cursor)
+    return TransactionPageView(items=[transaction_view(t) for t in page.transactions],
+                               next_cursor=page.next_cursor)
+
+
+@get("/transactions", opt=READER, summary="Transactions of every station, newest first",
+     description="Filters combine with AND; page with `cursor` = the `next_cursor` of the "
+     "previous page.", responses=error_responses())
+async def list_transactions(
+    services: ServicesDep,
+    station_id: Annotated[str | None, Parameter(description="Only this station")] = None,
+    connector_id: ConnectorQuery = None, active: ActiveQuery = None,
+    since: SinceQuery = None, until: UntilQuery = None,
+    limit: LimitQuery = 100, cursor: CursorQuery = None,
+) -> TransactionPageView:
+    return await _page(services, station_id, connector_id, active, since, until, limit, cursor)
+
+
+@get("/stations/{station_id:str}/transactions", opt=READER, summary="One station's transactions",
+     description="As GET /transactions?station_id=, and 404 for a station that is not "
+     "registered.", responses=error_responses(404))
+async def station_transactions(
+    services: ServicesDep,
+    station_id: Annotated[str, Parameter(description="Charge point identity")],
+    connector_id: ConnectorQuery = None, active: ActiveQuery = None,
+    since: SinceQuery = None, until: UntilQuery = None,
+    limit: LimitQuery = 100, cursor: CursorQuery = None,
+) -> TransactionPageView:
+    await services.stations.get(station_id)  # 404 for an unknown station
+    return await _page(services, station_id, connector_id, active, since, until, limit, cursor)
+
+
+transactions_router = Router(path="/", route_handlers=[list_transactions, station_transactions],
+                             tags=["transactions"], dependencies=dependencies)

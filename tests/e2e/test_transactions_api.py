@@ -1,0 +1,97 @@
+"""Transactions over REST, and an energy cap that needs a running one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import RunningServer
+from tests.e2e.harness import eventually, simulated
+
+FIRST, SECOND = "PY-SIM-0001", "PY-SIM-0002"
+
+
+async def running(http: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    answer = await http.get(path, params={"active": "true"})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def energy_cap(transaction_id: int, connector_id: int = 1) -> dict[str, Any]:
+    return {"scenario": "energy_cap", "connector_id": connector_id,
+            "transaction_id": transaction_id, "max_energy_wh": 5000,
+            "duration_seconds": 3600, "power_limit_w": 7400}
+
+
+async def test_transactions_are_listed_filtered_and_paged(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await http.post("/id_tags", json={"id_tag": "SIM-TAG", "status": "Accepted"})
+    async with simulated(server, http, stations=2, auto_charge=True):
+        both = await eventually(lambda: _count(running(http, "/transactions"), 2))
+        assert {t["station_id"] for t in both} == {FIRST, SECOND}
+        assert all(t["active"] and t["connector_id"] == 1 and t["energy_wh"] is None
+                   for t in both)
+
+        first_page = (await http.get("/transactions", params={"limit": 1})).json()
+        second_page = (await http.get("/transactions", params={
+            "limit": 1, "cursor": first_page["next_cursor"]})).json()
+        assert [t["id"] for t in first_page["items"] + second_page["items"]] == \
+            sorted((t["id"] for t in both), reverse=True)
+        assert second_page["next_cursor"] is None
+
+        mine = await running(http, f"/stations/{FIRST}/transactions")
+        assert [t["station_id"] for t in mine] == [FIRST]
+        for params in ({"connector_id": 2}, {"active": "false"},
+                       {"since": "2999-01-01T00:00:00Z"}, {"until": "2000-01-01T00:00:00Z"}):
+            page = (await http.get("/transactions", params=params)).json()
+            assert page["items"] == [], params
+
+    assert (await http.get("/stations/NOPE/transactions")).status_code == 404
+    bad = await http.get("/transactions", params={"cursor": "not-ours"})
+    assert bad.status_code == 400 and bad.json()["extra"][0]["key"] == "cursor"
+
+
+async def _count(items: Any, n: int) -> list[dict[str, Any]] | None:
+    found: list[dict[str, Any]] = await items
+    return found if len(found) == n else None
+
+
+async def _stopped(http: httpx.AsyncClient, transaction_id: int) -> bool:
+    page = (await http.get("/transactions", params={"active": "false"})).json()
+    return any(t["id"] == transaction_id for t in page["items"])
+
+
+async def test_energy_cap_goes_to_a_running_transaction_or_is_refused_with_409(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await http.post("/id_tags", json={"id_tag": "SIM-TAG", "status": "Accepted"})
+    async with simulated(server, http, auto_charge=True):
+        (tx,) = await eventually(lambda: running(http, f"/stations/{FIRST}/transactions"))
+
+        capped = await http.post(f"/stations/{FIRST}/test_profiles", json=energy_cap(tx["id"]))
+        assert capped.status_code == 200, capped.text
+        assert capped.json()["status"] == "success"
+        assert capped.json()["profile"]["transactionId"] == tx["id"]
+
+        unknown = await http.post(f"/stations/{FIRST}/test_profiles",
+                                  json=energy_cap(tx["id"] + 1000))
+        assert unknown.status_code == 409, unknown.text
+        assert f"transaction {tx['id'] + 1000} is not a transaction of {FIRST}" in \
+            unknown.json()["detail"]
+
+        wrong_connector = await http.post(f"/stations/{FIRST}/test_profiles",
+                                          json=energy_cap(tx["id"], connector_id=2))
+        assert wrong_connector.status_code == 400
+        assert wrong_connector.json()["extra"][0]["key"] == "connector_id"
+
+        stop = await http.post(f"/stations/{FIRST}/commands/RemoteStopTransaction",
+                               json={"transactionId": tx["id"]})
+        assert stop.status_code == 200, stop.text
+        await eventually(lambda: _stopped(http, tx["id"]))
+        stopped = await http.post(f"/stations/{FIRST}/test_profiles",
+                                  json=energy_cap(tx["id"]))
+        assert stopped.status_code == 409
+        assert "stopped at" in stopped.json()["detail"]
+        (done,) = (await http.get("/transactions", params={"active": "false"})).json()["items"]
+        assert done["energy_wh"] == done["meter_stop"] - done["meter_start"]
