@@ -30,6 +30,7 @@ from app.ocpp.router import Router
 from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
 from app.services.api_keys import ApiKeyService, RestAuditService
+from app.services.circuits import CircuitService
 from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
 from app.services.errors import Invalid
@@ -152,6 +153,9 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.scheduler = scheduler
     services.plans = PlanService(db, smart_charging, scheduler=scheduler, clock=clock)
     services.tariffs = TariffService(db, smart_charging, scheduler=scheduler, clock=clock)
+    services.circuits = CircuitService(
+        db, voltage=settings.supply_voltage_v, min_current_a=settings.session_min_current_a,
+        default_max_current_a=settings.session_max_current_a, clock=clock)
 
     ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
     await ocpp.start()

@@ -65,6 +65,10 @@ class Settings:
     # Supply used to convert between A and W when a station does not say otherwise.
     supply_voltage_v: float = 230.0
     supply_phases: int = 3
+    # Load management: the least current a session is offered (IEC 61851-1: below 6 A a
+    # car pauses) and the most a connector is taken to give when its station does not say.
+    session_min_current_a: float = 6.0
+    session_max_current_a: float = 32.0
     # Jobs: reconcile desired against actual, verify by composite schedule, retry.
     scheduler_enabled: bool = True
     reconcile_interval_s: float = 60.0
@@ -149,6 +153,11 @@ class Settings:
                 f"refusing {ENV_PREFIX}API_AUTH=off with {ENV_PREFIX}HTTP_HOST="
                 f"{self.http_host!r}: the REST API may run without keys only on a loopback "
                 "address (127.0.0.1, ::1, localhost)")
+        _check(self.session_min_current_a, "session_min_current_a",
+               self.session_min_current_a > 0, "> 0")
+        _check(self.session_max_current_a, "session_max_current_a",
+               self.session_max_current_a >= self.session_min_current_a,
+               ">= session_min_current_a")
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
                 f"invalid setting {ENV_PREFIX}DATABASE_URL={self.database_url!r}: "

@@ -6,6 +6,7 @@ from litestar.types import ControllerRouterHandler
 
 from app.api.api_keys import ApiKeyController
 from app.api.audit import AuditController
+from app.api.circuits import CircuitController
 from app.api.commands import commands_router
 from app.api.docs import openapi_config, redoc
 from app.api.errors import exception_handlers
@@ -29,6 +30,7 @@ route_handlers: list[ControllerRouterHandler] = [
     metrics,
     PlanController,
     TariffController,
+    CircuitController,
     AuditController,
     ApiKeyController,
     transactions_router,

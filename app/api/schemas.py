@@ -33,6 +33,15 @@ Timestamp = Annotated[datetime, Meta(description="ISO 8601, UTC")]
 MaxPower = Annotated[float, Meta(
     gt=0, description="The station's rated power in W: the limit a composite schedule shows "
     "where no profile applies (unknown = the OCPP default of 48 A per phase)")] | None
+CircuitRef = Annotated[str, Meta(
+    description="The circuit (POST /circuits) the station hangs from; null = not load-managed")]
+PhaseRotation = Annotated[
+    Literal["RST", "RTS", "SRT", "STR", "TRS", "TSR"],
+    Meta(description="How the station's L1, L2, L3 are wired to the grid's R (L1), S (L2), "
+         "T (L3); RST = straight")]
+StationMaxCurrent = Annotated[float, Meta(
+    gt=0, description="The most current per phase its connectors can give, in A; null = the "
+    "server's session_max_current_a")] | None
 OptionalTimestamp = Annotated[datetime | None, Meta(description="ISO 8601, UTC; null if never")]
 
 
@@ -105,6 +114,9 @@ class StationView(msgspec.Struct, kw_only=True):
     has_password: Annotated[bool, Meta(description="HTTP Basic authentication is required")]
     tags: Tags
     max_power_w: MaxPower
+    circuit_id: CircuitRef | None
+    phase_rotation: PhaseRotation
+    max_current_a: StationMaxCurrent
     connectors: Annotated[list[ConnectorView], Meta(description="Connectors by connector_id")]
     capabilities: CapabilitiesView
     configuration: Annotated[
@@ -134,6 +146,9 @@ class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ] | UnsetType = UNSET
     tags: Tags | UnsetType = UNSET
     max_power_w: MaxPower | UnsetType = UNSET
+    circuit_id: CircuitRef | None | UnsetType = UNSET
+    phase_rotation: PhaseRotation | UnsetType = UNSET
+    max_current_a: StationMaxCurrent | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -204,6 +219,9 @@ def station_view(station: Station) -> StationView:
         has_password=station.password_hash is not None,
         tags=list(station.tags or []),
         max_power_w=station.max_power_w,
+        circuit_id=station.circuit_id,
+        phase_rotation=station.phase_rotation,  # type: ignore[arg-type]
+        max_current_a=station.max_current_a,
         connectors=[_connector_view(c) for c in station.connectors],
         capabilities=_capabilities_view(station),
         configuration=_configuration_view(station.configuration),

@@ -51,7 +51,7 @@ class StationController(Controller):
         await services.tariffs.sync_station(station.id)
         return station_view(station)
 
-    @patch("/{station_id:str}", opt=ADMIN, summary="Change a station's password or tags",
+    @patch("/{station_id:str}", opt=ADMIN, summary="Change a station's password, tags or circuit",
            responses=error_responses(404))
     async def update_station(
         self, services: ServicesDep, station_id: StationIdPath, data: JSONBody[StationUpdate]

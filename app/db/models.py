@@ -84,6 +84,14 @@ class Station(Base):
     last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Repairs tried since the station last verified clean.
     drift_repairs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Load management: the circuit it hangs from, how its L1-L3 are wired to the grid's
+    # (RST = straight), and the most current its connectors can give; None = unassigned.
+    # No foreign key: adding one would make SQLite copy this table, and dropping the old
+    # copy cascades to every row that references a station. The circuit service checks
+    # the id on assignment and unassigns the stations of a circuit it deletes.
+    circuit_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    phase_rotation: Mapped[str] = mapped_column(String(3), default="RST", server_default="RST")
+    max_current_a: Mapped[float | None] = mapped_column(Float)
 
     connectors: Mapped[list[Connector]] = relationship(
         back_populates="station", cascade="all, delete-orphan", lazy="selectin",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from app.db import access_models, fleet_models, models, security_models
+from app.db import access_models, circuit_models, fleet_models, models, security_models
 
 metadata = models.Base.metadata
 
-__all__ = ["access_models", "fleet_models", "metadata", "models", "security_models"]
+__all__ = ["access_models", "circuit_models", "fleet_models", "metadata", "models",
+           "security_models"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.services.api_keys import ApiKeyService, RestAuditService
+from app.services.circuits import CircuitService
 from app.services.commands import CommandService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
@@ -56,5 +57,6 @@ class Services:
     tariffs: TariffService = field(init=False)
     api_keys: ApiKeyService = field(init=False)
     rest_audit: RestAuditService = field(init=False)
+    circuits: CircuitService = field(init=False)
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow

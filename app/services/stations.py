@@ -15,6 +15,7 @@ from sqlalchemy.sql import Executable
 
 from app.clock import Clock, utcnow
 from app.db.batching import BatchLoader, GroupCommit
+from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, Station
 from app.domain.station_ids import RULE as STATION_ID_RULE
@@ -282,11 +283,15 @@ class StationService:
             values["password_hash"] = self._password_hash(changes["password"])
         if "tags" in changes:
             values["tags"] = sorted(set(changes["tags"] or []))
-        if "max_power_w" in changes:
-            values["max_power_w"] = changes["max_power_w"]
+        for key in ("max_power_w", "circuit_id", "phase_rotation", "max_current_a"):
+            if key in changes:
+                values[key] = changes[key]
         async with self._db.uow() as session:
             if await session.get(Station, station_id) is None:
                 raise NotFound("station", station_id)
+            circuit_id = values.get("circuit_id")
+            if circuit_id is not None and await session.get(Circuit, circuit_id) is None:
+                raise Invalid("circuit_id", f"no circuit has id {circuit_id!r}")
             if values:
                 await session.execute(
                     update(Station).where(Station.id == station_id).values(**values))

@@ -146,3 +146,22 @@ def test_a_deleted_desired_profile_id_is_never_handed_out_again(empty_database_u
     run_sql(url, insert.format(n=3))
     ids = [r[0] for r in run_sql(url, "SELECT id FROM desired_profiles ORDER BY id")]
     assert len(ids) == 2 and ids[-1] > newest
+
+
+def test_circuit_columns_keep_every_row_that_references_a_station(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    upgrade(url, "0007")
+    run_sql(url,
+            "INSERT INTO stations (id, tags, created_at, online, drift_repairs) VALUES "
+            "('CP-1', '[]', '2026-11-28 01:00:00', false, 0)",
+            "INSERT INTO transactions (id, station_id, connector_id, id_tag, id_tag_status, "
+            "meter_start, started_at) VALUES (1, 'CP-1', 1, 'TAG', 'Accepted', 0, "
+            "'2026-11-28 01:00:00')")
+    upgrade(url)
+    assert [tuple(r) for r in run_sql(
+        url, "SELECT id, circuit_id, phase_rotation FROM stations")] == [("CP-1", None, "RST")]
+    downgrade(url, "0006")
+    assert [tuple(r) for r in run_sql(url, "SELECT id, station_id FROM transactions")] == [
+        (1, "CP-1")]

@@ -1,0 +1,244 @@
+"""Request and response bodies of /circuits; ORM rows and solves are converted here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from app.db.circuit_models import Circuit
+from app.services.circuits import TreeAllocation, Window
+
+Amps = Annotated[float, Meta(ge=0)]
+PhaseAmps = Annotated[
+    Amps | Annotated[list[Amps], Meta(min_length=3, max_length=3)],
+    Meta(description="Amperes: one number for every phase, or three for L1, L2, L3"),
+]
+ThreePhases = Annotated[list[float], Meta(description="Amperes on L1, L2, L3")]
+OptionalThreePhases = Annotated[list[float] | None, Meta(
+    description="Amperes on L1, L2, L3; null if never measured")]
+WindowFrom = Annotated[datetime, Meta(description="Start of the window, ISO 8601, UTC")]
+WindowTo = Annotated[datetime, Meta(description="End of the window (excluded), ISO 8601, UTC")]
+OptionalPower = Annotated[float | None, Meta(description="Limit on the total power, in W")]
+When = Annotated[datetime, Meta(description="ISO 8601, UTC")]
+CircuitId = Annotated[str, Meta(
+    min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._~:@-]+$",
+    description="A name of your choice, e.g. main or garage")]
+AwareTime = Annotated[datetime, Meta(tz=True, description="ISO 8601 with a time zone")]
+MaxPowerW = Annotated[float, Meta(gt=0, description="Limit on the total power, in W")]
+Imbalance = Annotated[float, Meta(
+    ge=0, description="Largest minus smallest phase current allowed, in A")]
+Margin = Annotated[float, Meta(ge=0, description="Current kept free on every phase, in A")]
+ConnectorCount = Annotated[int, Meta(
+    ge=1, description="Connectors below it: sets the safe share a charger falls back to")]
+StaleAfter = Annotated[int, Meta(
+    ge=1, description="Seconds after which a measurement is stale and the worst case applies")]
+
+
+def phases(value: float | list[float]) -> tuple[float, float, float]:
+    if isinstance(value, list):
+        return (float(value[0]), float(value[1]), float(value[2]))
+    return (float(value), float(value), float(value))
+
+
+class WindowBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """While it runs, the window's limits replace the circuit's own (lowest of overlaps)."""
+
+    start: AwareTime = msgspec.field(name="from")
+    end: AwareTime = msgspec.field(name="to")
+    max_current_a: PhaseAmps
+    max_power_w: MaxPowerW | None = None
+
+    def to_service(self) -> Window:
+        return Window(self.start, self.end, phases(self.max_current_a), self.max_power_w)
+
+
+def windows(items: list[WindowBody]) -> list[Window]:
+    return [w.to_service() for w in items]
+
+
+class CircuitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A grid connection (no parent) or a circuit below another."""
+
+    id: CircuitId
+    parent_id: CircuitId | None = None
+    max_current_a: PhaseAmps
+    max_power_w: MaxPowerW | None = None
+    max_imbalance_a: Imbalance | None = None
+    margin_a: Margin = 0.0
+    connector_count: ConnectorCount | None = None
+    worst_case_other_load_a: Annotated[PhaseAmps, Meta(
+        description="Unmanaged load assumed while no fresh measurement exists")] = 0.0
+    stale_after_s: StaleAfter = 300
+    limits: Annotated[list[WindowBody], Meta(
+        description="Windows replacing the limits while they run")] = msgspec.field(
+        default_factory=list)
+
+    def to_service(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "parent_id": self.parent_id,
+            "max_current_a": phases(self.max_current_a),
+            "max_power_w": self.max_power_w,
+            "max_imbalance_a": self.max_imbalance_a,
+            "margin_a": self.margin_a,
+            "connector_count": self.connector_count,
+            "worst_case_other_load_a": phases(self.worst_case_other_load_a),
+            "stale_after_s": self.stale_after_s,
+            "limits": windows(self.limits),
+        }
+
+
+class CircuitUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out stay as they are."""
+
+    parent_id: CircuitId | None | UnsetType = UNSET
+    max_current_a: PhaseAmps | UnsetType = UNSET
+    max_power_w: MaxPowerW | None | UnsetType = UNSET
+    max_imbalance_a: Imbalance | None | UnsetType = UNSET
+    margin_a: Margin | UnsetType = UNSET
+    connector_count: ConnectorCount | None | UnsetType = UNSET
+    worst_case_other_load_a: PhaseAmps | UnsetType = UNSET
+    stale_after_s: StaleAfter | UnsetType = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if value is UNSET:
+                continue
+            if name in ("max_current_a", "worst_case_other_load_a"):
+                value = phases(value)
+            found[name] = value
+        return found
+
+
+class MeasurementBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Exactly one of: the unmanaged load, or the meter's total (sessions are taken out)."""
+
+    other_load_a: PhaseAmps | UnsetType = UNSET
+    total_a: Annotated[PhaseAmps, Meta(
+        description="The circuit meter's total; what its sessions draw is subtracted")
+    ] | UnsetType = UNSET
+
+
+class WindowView(msgspec.Struct, kw_only=True):
+    start: WindowFrom = msgspec.field(name="from")
+    end: WindowTo = msgspec.field(name="to")
+    max_current_a: ThreePhases
+    max_power_w: OptionalPower = None
+
+
+class CircuitView(msgspec.Struct, kw_only=True):
+    id: CircuitId
+    parent_id: Annotated[str | None, Meta(description="The circuit above; null at the root")]
+    max_current_a: ThreePhases
+    max_power_w: OptionalPower
+    max_imbalance_a: Annotated[float | None, Meta(
+        description="Largest minus smallest phase current allowed, in A")]
+    margin_a: Margin
+    connector_count: Annotated[int | None, Meta(
+        description="Connectors below it, for the safe share")]
+    limits: Annotated[list[WindowView], Meta(description="Windows, by start")]
+    worst_case_other_load_a: ThreePhases
+    stale_after_s: StaleAfter
+    measured_other_load_a: OptionalThreePhases
+    measured_at: Annotated[datetime | None, Meta(description="When it was last measured")]
+    created_at: When
+    updated_at: When
+
+
+def circuit_view(row: Circuit) -> CircuitView:
+    return CircuitView(
+        id=row.id,
+        parent_id=row.parent_id,
+        max_current_a=list(row.max_current_a),
+        max_power_w=row.max_power_w,
+        max_imbalance_a=row.max_imbalance_a,
+        margin_a=row.margin_a,
+        connector_count=row.connector_count,
+        limits=[
+            WindowView(start=w.start, end=w.end, max_current_a=list(w.max_current_a),
+                       max_power_w=w.max_power_w)
+            for w in map(Window.from_json, row.limits)
+        ],
+        worst_case_other_load_a=list(row.worst_case_other_load_a),
+        stale_after_s=row.stale_after_s,
+        measured_other_load_a=(None if row.measured_other_load_a is None
+                               else list(row.measured_other_load_a)),
+        measured_at=row.measured_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class CircuitLoadView(msgspec.Struct, kw_only=True):
+    id: CircuitId
+    parent_id: Annotated[str | None, Meta(description="The circuit above; null at the root")]
+    limit_a: Annotated[ThreePhases, Meta(description="In force now, less the margin")]
+    load_a: Annotated[ThreePhases, Meta(description="Sessions at their limits + other load")]
+    headroom_a: ThreePhases
+    other_load_a: ThreePhases
+    other_load_source: Annotated[str, Meta(
+        description="measured, or worst_case when the measurement is missing or stale")]
+
+
+class SessionView(msgspec.Struct, kw_only=True):
+    transaction_id: Annotated[int, Meta(description="The OCPP transactionId")]
+    station_id: Annotated[str, Meta(description="Charge point identity")]
+    connector_id: Annotated[int, Meta(description="Connector of the transaction")]
+    circuit_id: Annotated[str, Meta(description="The circuit its station hangs from")]
+    phases: Annotated[list[str], Meta(description="Grid phases it draws on")]
+    limit_a: Annotated[float, Meta(description="Its share; 0 when not admitted")]
+    binding: Annotated[str, Meta(
+        description='What stops it: "garage L2", "main kW", "main imbalance", "cap" or '
+        '"not admitted: main L1"')]
+    admitted: Annotated[bool, Meta(description="Whether its minimum fitted")]
+    min_current_a: Annotated[float, Meta(description="Least current it is offered, in A")]
+    max_current_a: Annotated[float, Meta(description="Most it can take (station), in A")]
+    safe_share_a: Annotated[float | None, Meta(
+        description="What its charger may fall back to when chargeplan is gone")]
+
+
+class AllocationView(msgspec.Struct, kw_only=True):
+    at: Annotated[datetime, Meta(description="The instant solved, ISO 8601, UTC")]
+    root_id: Annotated[str, Meta(description="The grid connection of the tree solved")]
+    circuits: Annotated[list[CircuitLoadView], Meta(description="Root first, then by id")]
+    sessions: Annotated[list[SessionView], Meta(description="Running transactions below")]
+
+
+def allocation_view(solved: TreeAllocation) -> AllocationView:
+    return AllocationView(
+        at=solved.at,
+        root_id=solved.root_id,
+        circuits=[
+            CircuitLoadView(
+                id=c.circuit.id,
+                parent_id=c.circuit.parent_id,
+                limit_a=list(c.load.limit_a),
+                load_a=list(c.load.load_a),
+                headroom_a=list(c.load.headroom_a),
+                other_load_a=list(c.other_load_a),
+                other_load_source=c.other_load_source,
+            )
+            for c in solved.circuits
+        ],
+        sessions=[
+            SessionView(
+                transaction_id=s.transaction_id,
+                station_id=s.station_id,
+                connector_id=s.connector_id,
+                circuit_id=s.circuit_id,
+                phases=list(s.phases),
+                limit_a=s.share.limit_a,
+                binding=s.share.binding,
+                admitted=s.share.admitted,
+                min_current_a=s.min_current_a,
+                max_current_a=s.max_current_a,
+                safe_share_a=s.share.safe_share_a,
+            )
+            for s in solved.sessions
+        ],
+    )

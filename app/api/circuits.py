@@ -1,0 +1,107 @@
+"""/circuits: the electrical tree of a site, its limits and meters, and how it is shared."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import UnsetType
+
+from app.api.access import ADMIN, OPERATOR, READER
+from app.api.circuit_schemas import (
+    AllocationView,
+    CircuitCreate,
+    CircuitUpdate,
+    CircuitView,
+    MeasurementBody,
+    WindowBody,
+    allocation_view,
+    circuit_view,
+    phases,
+    windows,
+)
+from app.api.deps import ServicesDep, dependencies
+from app.api.errors import error_responses
+from app.services.circuits import check_windows
+from app.services.errors import Invalid
+
+CircuitIdPath = Annotated[str, Parameter(description="The circuit's id")]
+
+
+class CircuitController(Controller):
+    path = "/circuits"
+    tags = ["load management"]
+    dependencies = dependencies
+
+    @post("/", opt=ADMIN, summary="Create a circuit", status_code=HTTP_201_CREATED,
+          description="A grid connection (no parent_id) or a circuit below another. Assign "
+          "stations to it with PATCH /stations/{id} {\"circuit_id\": ...}.",
+          responses=error_responses(409))
+    async def create_circuit(self, services: ServicesDep,
+                             data: JSONBody[CircuitCreate]) -> CircuitView:
+        body = data.to_service()
+        check_windows(body["limits"])
+        return circuit_view(await services.circuits.create(body))
+
+    @get("/", opt=READER, summary="List circuits")
+    async def list_circuits(self, services: ServicesDep) -> list[CircuitView]:
+        return [circuit_view(c) for c in await services.circuits.list_all()]
+
+    @get("/{circuit_id:str}", opt=READER, summary="One circuit", responses=error_responses(404))
+    async def get_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath) -> CircuitView:
+        return circuit_view(await services.circuits.get(circuit_id))
+
+    @patch("/{circuit_id:str}", opt=ADMIN, summary="Change a circuit's limits or place in the tree",
+           responses=error_responses(404))
+    async def update_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath,
+                             data: JSONBody[CircuitUpdate]) -> CircuitView:
+        return circuit_view(await services.circuits.update(circuit_id, data.changes()))
+
+    @delete("/{circuit_id:str}", opt=ADMIN, summary="Delete a circuit",
+            status_code=HTTP_204_NO_CONTENT,
+            description="Refused while circuits hang below it; its stations are unassigned.",
+            responses=error_responses(404, 409))
+    async def delete_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath) -> None:
+        await services.circuits.delete(circuit_id)
+
+    @put("/{circuit_id:str}/limits", opt=OPERATOR, summary="Replace a circuit's limit windows",
+         description="Each window's limits replace the circuit's own while it runs, e.g. a "
+         "grid operator's signal; an empty list removes them all.",
+         responses=error_responses(404))
+    async def put_limits(self, services: ServicesDep, circuit_id: CircuitIdPath,
+                         data: JSONBody[list[WindowBody]]) -> CircuitView:
+        return circuit_view(await services.circuits.put_limits(circuit_id, windows(data)))
+
+    @put("/{circuit_id:str}/measurement", opt=OPERATOR,
+         summary="Report what a circuit's meter reads now",
+         description="Either other_load_a (what is not a managed session) or total_a (the "
+         "meter's total, from which the sessions' metered draw is taken out). Older than "
+         "stale_after_s, it gives way to worst_case_other_load_a.",
+         responses=error_responses(404))
+    async def put_measurement(self, services: ServicesDep, circuit_id: CircuitIdPath,
+                              data: JSONBody[MeasurementBody]) -> CircuitView:
+        if isinstance(data.other_load_a, UnsetType) == isinstance(data.total_a, UnsetType):
+            raise Invalid("other_load_a", "give exactly one of other_load_a and total_a")
+        if not isinstance(data.other_load_a, UnsetType):
+            row = await services.circuits.put_measurement(circuit_id, phases(data.other_load_a))
+        else:
+            assert not isinstance(data.total_a, UnsetType)
+            row = await services.circuits.put_total_measurement(circuit_id, phases(data.total_a))
+        return circuit_view(row)
+
+    @get("/{circuit_id:str}/allocation", opt=READER,
+         summary="How the circuit's tree is shared now",
+         description="Solves the whole tree the circuit belongs to: per circuit and phase "
+         "the limit, load and headroom; per running transaction its limit, the constraint "
+         "that binds it, whether it was admitted and its safe share.",
+         responses=error_responses(404))
+    async def get_allocation(
+        self, services: ServicesDep, circuit_id: CircuitIdPath,
+        at: Annotated[datetime | None, Parameter(
+            description="Instant to solve at, ISO 8601 (default now)")] = None,
+    ) -> AllocationView:
+        return allocation_view(await services.circuits.allocation(circuit_id, at))
+

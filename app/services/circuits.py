@@ -1,0 +1,374 @@
+"""Circuits: the electrical tree stations hang from, and its allocation among live sessions.
+
+A circuit's unmanaged load comes from a measurement pushed by an outside meter or energy
+manager (``put_measurement``); a measurement older than the circuit's ``stale_after_s``
+falls back to its configured worst case, so a silent meter never frees capacity (fail
+closed). The allocation solves the whole tree a circuit belongs to with
+:func:`app.domain.allocation.allocate`: every transaction running on a station assigned
+to a circuit of the tree is a session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from app.clock import Clock, utcnow
+from app.db.circuit_models import Circuit
+from app.db.engine import Database
+from app.db.models import MeterValue, Station, Transaction
+from app.domain import allocation as rule
+from app.domain.profiles import format_datetime, parse_datetime
+from app.services.errors import Conflict, Invalid, NotFound
+
+# A phase drawing less than this is taken as unused (a single-phase car on a 3-phase station).
+IDLE_PHASE_A = 1.0
+# Per-phase currents older than this do not decide which phases a session draws on.
+PHASE_SAMPLE_MAX_AGE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    max_current_a: tuple[float, float, float]
+    max_power_w: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "from": format_datetime(self.start),
+            "to": format_datetime(self.end),
+            "max_current_a": list(self.max_current_a),
+        }
+        if self.max_power_w is not None:
+            data["max_power_w"] = self.max_power_w
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Window:
+        power = data.get("max_power_w")
+        a, b, c = data["max_current_a"]
+        return cls(parse_datetime(data["from"]), parse_datetime(data["to"]),
+                   (float(a), float(b), float(c)), None if power is None else float(power))
+
+
+def check_windows(windows: Sequence[Window], field: str = "limits") -> None:
+    for index, window in enumerate(windows):
+        if window.end <= window.start:
+            raise Invalid(f"{field}[{index}].to", "must be later than from")
+
+
+@dataclass(frozen=True)
+class SessionShare:
+    """One running transaction's place in the solve."""
+
+    transaction_id: int
+    station_id: str
+    connector_id: int
+    circuit_id: str
+    phases: tuple[str, ...]
+    min_current_a: float
+    max_current_a: float
+    share: rule.SessionLimit
+
+
+@dataclass(frozen=True)
+class CircuitState:
+    circuit: Circuit
+    other_load_a: tuple[float, float, float]
+    other_load_source: str  # "measured" or "worst_case"
+    load: rule.CircuitLoad
+
+
+@dataclass(frozen=True)
+class TreeAllocation:
+    """The solve of one tree at ``at``: every circuit of it and every session below."""
+
+    at: datetime
+    root_id: str
+    circuits: tuple[CircuitState, ...]
+    sessions: tuple[SessionShare, ...]
+
+
+class CircuitService:
+    def __init__(self, db: Database, *, voltage: float, min_current_a: float,
+                 default_max_current_a: float, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._voltage = voltage
+        self._min_current_a = min_current_a
+        self._default_max_current_a = default_max_current_a
+        self._clock = clock
+
+    # --- the registry ----------------------------------------------------------------
+
+    async def list_all(self) -> list[Circuit]:
+        async with self._db.uow() as session:
+            return list((await session.scalars(select(Circuit).order_by(Circuit.id))).all())
+
+    async def get(self, circuit_id: str) -> Circuit:
+        async with self._db.uow() as session:
+            circuit = await session.get(Circuit, circuit_id)
+            if circuit is None:
+                raise NotFound("circuit", circuit_id)
+            return circuit
+
+    async def create(self, values: Mapping[str, Any]) -> Circuit:
+        circuit_id = str(values["id"])
+        now = self._clock()
+        async with self._db.uow() as session:
+            if await session.get(Circuit, circuit_id) is not None:
+                raise Conflict(f"circuit {circuit_id!r} already exists")
+            parent = values.get("parent_id")
+            if parent is not None and await session.get(Circuit, parent) is None:
+                raise Invalid("parent_id", f"no circuit has id {parent!r}")
+            session.add(Circuit(
+                id=circuit_id,
+                parent_id=parent,
+                max_current_a=list(values["max_current_a"]),
+                max_power_w=values.get("max_power_w"),
+                max_imbalance_a=values.get("max_imbalance_a"),
+                margin_a=values.get("margin_a", 0.0),
+                connector_count=values.get("connector_count"),
+                limits=[w.to_json() for w in values.get("limits", ())],
+                worst_case_other_load_a=list(values.get("worst_case_other_load_a",
+                                                        (0.0, 0.0, 0.0))),
+                stale_after_s=values.get("stale_after_s", 300),
+                created_at=now,
+                updated_at=now,
+            ))
+        return await self.get(circuit_id)
+
+    async def update(self, circuit_id: str, changes: Mapping[str, Any]) -> Circuit:
+        values = dict(changes)
+        if "limits" in values:
+            values["limits"] = [w.to_json() for w in values["limits"]]
+        for key in ("max_current_a", "worst_case_other_load_a"):
+            if key in values:
+                values[key] = list(values[key])
+        async with self._db.uow() as session:
+            if await session.get(Circuit, circuit_id) is None:
+                raise NotFound("circuit", circuit_id)
+            if values.get("parent_id") is not None:
+                await self._check_parent(session, circuit_id, values["parent_id"])
+            values["updated_at"] = self._clock()
+            await session.execute(update(Circuit).where(Circuit.id == circuit_id).values(**values))
+        return await self.get(circuit_id)
+
+    @staticmethod
+    async def _check_parent(session: Any, circuit_id: str, parent_id: str) -> None:
+        parents = dict((await session.execute(select(Circuit.id, Circuit.parent_id))).all())
+        if parent_id not in parents:
+            raise Invalid("parent_id", f"no circuit has id {parent_id!r}")
+        node: str | None = parent_id
+        while node is not None:
+            if node == circuit_id:
+                raise Invalid("parent_id", "would put the circuit below itself")
+            node = parents.get(node)
+
+    async def delete(self, circuit_id: str) -> None:
+        async with self._db.uow() as session:
+            circuit = await session.get(Circuit, circuit_id)
+            if circuit is None:
+                raise NotFound("circuit", circuit_id)
+            children = await session.scalar(
+                select(func.count()).select_from(Circuit).where(Circuit.parent_id == circuit_id))
+            if children:
+                raise Conflict(f"circuit {circuit_id!r} has {children} circuit(s) below it: "
+                               "move or delete them first")
+            await session.execute(
+                update(Station).where(Station.circuit_id == circuit_id).values(circuit_id=None))
+            await session.delete(circuit)
+
+    async def put_limits(self, circuit_id: str, windows: Sequence[Window]) -> Circuit:
+        check_windows(windows)
+        ordered = sorted(windows, key=lambda w: (w.start, w.end))
+        return await self.update(circuit_id, {"limits": ordered})
+
+    async def put_measurement(self, circuit_id: str, other_load_a: Sequence[float]) -> Circuit:
+        """The circuit's unmanaged load per phase, measured now."""
+        now = self._clock()
+        async with self._db.uow() as session:
+            found = await session.execute(
+                update(Circuit).where(Circuit.id == circuit_id)
+                .values(measured_other_load_a=list(other_load_a), measured_at=now))
+            if found.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound("circuit", circuit_id)
+        return await self.get(circuit_id)
+
+    async def put_total_measurement(self, circuit_id: str, total_a: Sequence[float]) -> Circuit:
+        """The circuit meter's total per phase: the managed sessions' draw is taken out."""
+        drawn = await self._session_draw(circuit_id)
+        other = [max(0.0, total_a[p] - drawn[p]) for p in range(3)]
+        return await self.put_measurement(circuit_id, other)
+
+    # --- the solve -------------------------------------------------------------------
+
+    def other_load(self, circuit: Circuit, now: datetime) -> tuple[tuple[float, float, float], str]:
+        """What the circuit carries besides its sessions, and whether it was measured."""
+        fresh = (
+            circuit.measured_other_load_a is not None
+            and circuit.measured_at is not None
+            and now - circuit.measured_at <= timedelta(seconds=circuit.stale_after_s)
+        )
+        values = circuit.measured_other_load_a if fresh else circuit.worst_case_other_load_a
+        assert values is not None
+        return _triple(values), "measured" if fresh else "worst_case"
+
+    async def allocation(self, circuit_id: str, at: datetime | None = None) -> TreeAllocation:
+        """Solve the tree ``circuit_id`` belongs to, at ``at`` (default now)."""
+        now = self._clock()
+        at = at or now
+        async with self._db.uow() as session:
+            circuits = {c.id: c for c in (await session.scalars(select(Circuit))).all()}
+            if circuit_id not in circuits:
+                raise NotFound("circuit", circuit_id)
+            tree = _tree_of(circuits, circuit_id)
+            stations = {
+                s.id: s for s in (await session.scalars(
+                    select(Station).where(Station.circuit_id.in_(tree)))).all()
+            }
+            running = list((await session.scalars(
+                select(Transaction)
+                .where(Transaction.station_id.in_(stations), Transaction.stopped_at.is_(None))
+                .order_by(Transaction.id))).all())
+            drawn = await _phase_currents(session, [t.id for t in running], now)
+        states = {c: self.other_load(circuits[c], now) for c in tree}
+        site = rule.Site(
+            circuits=tuple(_domain_circuit(circuits[c], states[c][0]) for c in tree),
+            sessions=tuple(self._domain_session(t, stations[t.station_id], drawn.get(t.id))
+                           for t in running),
+            supply_voltage_v=self._voltage,
+        )
+        solved = rule.allocate(site, at)
+        by_id = {s.id: s for s in site.sessions}
+        shares = tuple(
+            SessionShare(
+                transaction_id=t.id,
+                station_id=t.station_id,
+                connector_id=t.connector_id,
+                circuit_id=by_id[str(t.id)].circuit,
+                phases=by_id[str(t.id)].phases,
+                min_current_a=by_id[str(t.id)].min_current_a,
+                max_current_a=by_id[str(t.id)].max_current_a,
+                share=solved.sessions[str(t.id)],
+            )
+            for t in running
+        )
+        return TreeAllocation(
+            at=at,
+            root_id=tree[0],
+            circuits=tuple(
+                CircuitState(circuits[c], states[c][0], states[c][1], solved.circuits[c])
+                for c in tree
+            ),
+            sessions=shares,
+        )
+
+    def _domain_session(self, tx: Transaction, station: Station,
+                        currents: Mapping[str, float] | None) -> rule.Session:
+        assert station.circuit_id is not None
+        maximum = station.max_current_a or self._default_max_current_a
+        return rule.Session(
+            id=str(tx.id),
+            circuit=station.circuit_id,
+            phases=rule.grid_phases(station.phase_rotation, _station_phases(currents)),
+            min_current_a=self._min_current_a,
+            max_current_a=max(maximum, self._min_current_a),
+            plugged_in_at=tx.started_at,
+        )
+
+    async def _session_draw(self, circuit_id: str) -> list[float]:
+        """What the sessions below ``circuit_id`` draw per grid phase, from their meters."""
+        now = self._clock()
+        async with self._db.uow() as session:
+            circuits = dict((await session.execute(select(Circuit.id, Circuit.parent_id))).all())
+            if circuit_id not in circuits:
+                raise NotFound("circuit", circuit_id)
+            below = {c for c in circuits if circuit_id in _chain(circuits, c)}
+            rows = (await session.execute(
+                select(Transaction.id, Station.phase_rotation)
+                .join(Station, Station.id == Transaction.station_id)
+                .where(Station.circuit_id.in_(below), Transaction.stopped_at.is_(None)))).all()
+            currents = await _phase_currents(session, [r[0] for r in rows], now)
+        drawn = [0.0, 0.0, 0.0]
+        for tx_id, rotation in rows:
+            mapping = rule.PHASE_ROTATIONS[rotation]
+            for phase, amps in currents.get(tx_id, {}).items():
+                drawn[mapping[int(phase[1]) - 1]] += amps
+        return drawn
+
+
+def _triple(values: Sequence[float]) -> tuple[float, float, float]:
+    a, b, c = values
+    return (float(a), float(b), float(c))
+
+
+def _chain(parents: Mapping[str, str | None], circuit_id: str) -> list[str]:
+    chain: list[str] = []
+    node: str | None = circuit_id
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = parents.get(node)
+    return chain
+
+
+def _tree_of(circuits: Mapping[str, Circuit], circuit_id: str) -> list[str]:
+    """The tree holding ``circuit_id``: its root first, then every circuit below, by id."""
+    parents = {c.id: c.parent_id for c in circuits.values()}
+    root = _chain(parents, circuit_id)[-1]
+    members = sorted(c for c in circuits if _chain(parents, c)[-1] == root)
+    members.remove(root)
+    return [root, *members]
+
+
+def _domain_circuit(row: Circuit, other: tuple[float, float, float]) -> rule.Circuit:
+    return rule.Circuit(
+        id=row.id,
+        parent=row.parent_id,
+        max_current_a=_triple(row.max_current_a),
+        max_power_w=row.max_power_w,
+        max_imbalance_a=row.max_imbalance_a,
+        margin_a=row.margin_a,
+        other_load_a=other,
+        connector_count=row.connector_count,
+        limits=tuple(
+            rule.LimitWindow(w.start, w.end, w.max_current_a, w.max_power_w)
+            for w in map(Window.from_json, row.limits)
+        ),
+    )
+
+
+def _station_phases(currents: Mapping[str, float] | None) -> tuple[int, ...]:
+    """The station phases a session draws on: all three unless its meter shows fewer."""
+    if not currents:
+        return (1, 2, 3)
+    used = tuple(sorted(int(p[1]) for p, amps in currents.items() if amps >= IDLE_PHASE_A))
+    return used or (1, 2, 3)
+
+
+async def _phase_currents(session: Any, transaction_ids: Sequence[int],
+                          now: datetime) -> dict[int, dict[str, float]]:
+    """Per transaction, its latest per-phase Current.Import sample: {"L1": amps, ...}."""
+    if not transaction_ids:
+        return {}
+    rows = (await session.execute(
+        select(MeterValue.transaction_id, MeterValue.ts, MeterValue.phase, MeterValue.value)
+        .where(MeterValue.transaction_id.in_(transaction_ids),
+               MeterValue.measurand == "Current.Import",
+               MeterValue.phase.is_not(None),
+               MeterValue.ts >= now - PHASE_SAMPLE_MAX_AGE)
+        .order_by(MeterValue.ts))).all()
+    latest: dict[int, datetime] = {}
+    found: dict[int, dict[str, float]] = {}
+    for tx_id, ts, phase, value in rows:
+        if value is None or not phase.startswith(("L1", "L2", "L3")):
+            continue
+        if latest.get(tx_id) != ts:
+            latest[tx_id] = ts
+            found[tx_id] = {}
+        found[tx_id][phase[:2]] = float(value)
+    return found
