@@ -54,6 +54,13 @@ class Settings:
     # Per-station limit on CALLs it sends; beyond it they get a CALLERROR, others unaffected.
     inbound_rate_per_s: float = 100.0
     inbound_burst: float = 200.0
+    # Frames a station may send per minute that are not OCPP-J at all (not JSON, wrong
+    # shape, binary); one more closes its connection with 1008 and records a security event.
+    malformed_frames_per_minute: int = 60
+    # An unusable frame is audited as its first this many bytes, its length and SHA-256.
+    audit_raw_max_bytes: int = 4096
+    # A page of GET /audit stops before its rows pass this many bytes (at least one row).
+    audit_page_max_bytes: int = 1048576
     # How often last_seen of connected stations is written to the database.
     presence_flush_s: float = 5.0
     # Audit writer: flushed every interval or every batch, bounded queue for backpressure.
@@ -114,6 +121,13 @@ class Settings:
         _check(self.call_timeout_s, "call_timeout_s", self.call_timeout_s > 0, "seconds > 0")
         _check(self.max_frame_bytes, "max_frame_bytes", self.max_frame_bytes >= 1024, ">= 1024")
         _check(self.audit_batch_size, "audit_batch_size", self.audit_batch_size > 0, "> 0")
+        _check(self.malformed_frames_per_minute, "malformed_frames_per_minute",
+               self.malformed_frames_per_minute >= 1, ">= 1")
+        _check(self.audit_raw_max_bytes, "audit_raw_max_bytes",
+               256 <= self.audit_raw_max_bytes <= self.max_frame_bytes,
+               "256 .. max_frame_bytes")
+        _check(self.audit_page_max_bytes, "audit_page_max_bytes",
+               self.audit_page_max_bytes >= 65536, ">= 65536")
         _check(self.audit_queue_max, "audit_queue_max",
                self.audit_queue_max >= self.audit_batch_size, ">= audit_batch_size")
         _check(self.unknown_id_tag_status, "unknown_id_tag_status",

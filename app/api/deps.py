@@ -20,7 +20,7 @@ def provide_services(state: State) -> Services:
 
 def provide_audit_log(services: ServicesDep) -> AuditLogService:
     # Stateless over the shared Database: cheap to build per request.
-    return AuditLogService(services.db)
+    return AuditLogService(services.db, page_max_bytes=services.settings.audit_page_max_bytes)
 
 
 dependencies = {

@@ -291,7 +291,11 @@ class AuditItem(msgspec.Struct, kw_only=True):
         dict[str, Any] | list[Any] | str | float | bool | None,
         Meta(description="The decoded payload; null when the frame was not JSON"),
     ]
-    raw: Annotated[str | None, Meta(description="The frame as received when it was unusable")]
+    raw: Annotated[str | None, Meta(
+        description="The frame as received when it was unusable: its first "
+        "CHARGEPLAN_AUDIT_RAW_MAX_BYTES bytes")]
+    raw_length: Annotated[int | None, Meta(description="Length of the whole raw frame, bytes")]
+    raw_sha256: Annotated[str | None, Meta(description="SHA-256 of the whole raw frame, hex")]
     error_code: Annotated[str | None, Meta(description="CALLERROR errorCode")]
     error_description: Annotated[str | None, Meta(description="CALLERROR errorDescription")]
     rtt_ms: Annotated[float | None, Meta(description="CALL to answer round trip, ms")]
@@ -318,6 +322,8 @@ def audit_item(row: AuditFrame) -> AuditItem:
         action=row.action,
         payload=row.payload,
         raw=row.raw,
+        raw_length=row.raw_length,
+        raw_sha256=row.raw_sha256,
         error_code=row.error_code,
         error_description=row.error_description,
         rtt_ms=row.rtt_ms,

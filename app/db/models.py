@@ -204,8 +204,11 @@ class AuditFrame(Base):
     unique_id: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str | None] = mapped_column(String(50))
     payload: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    # The frame as received when it could not be parsed (not JSON, wrong shape).
+    # The frame as received when it could not be parsed (not JSON, wrong shape): its first
+    # audit_raw_max_bytes, with the length in bytes and SHA-256 (hex) of the whole frame.
     raw: Mapped[str | None] = mapped_column(Text)
+    raw_length: Mapped[int | None] = mapped_column(Integer)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(50))
     error_description: Mapped[str | None] = mapped_column(Text)
     rtt_ms: Mapped[float | None] = mapped_column(Float)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,24 @@ def redact(action: str | None, payload: Any) -> Any:
     return payload
 
 
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """What is kept of an unusable frame: its first bytes, its length and its hash, so a
+    flood of huge junk costs a few KiB a frame and a copy can still be identified."""
+
+    text: str
+    length: int
+    sha256: str
+
+    @classmethod
+    def of(cls, frame: str | bytes, limit: int) -> Raw:
+        data = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
+        # "ignore" drops a character cut in half by the limit (and, for a binary frame,
+        # bytes that are not UTF-8); PostgreSQL text cannot hold NUL.
+        text = data[:limit].decode("utf-8", "ignore").replace("\x00", "\ufffd")
+        return cls(text, len(data), hashlib.sha256(data).hexdigest())
+
+
 def row(
     ts: datetime,
     station_id: str,
@@ -29,7 +49,7 @@ def row(
     unique_id: Any = None,
     action: str | None = None,
     payload: Any = None,
-    raw: str | None = None,
+    raw: Raw | None = None,
     error_code: str | None = None,
     error_description: str | None = None,
     rtt_ms: float | None = None,
@@ -44,7 +64,9 @@ def row(
         "unique_id": None if unique_id is None else str(unique_id)[:100],
         "action": action,
         "payload": redact(action, payload),
-        "raw": raw,
+        "raw": None if raw is None else raw.text,
+        "raw_length": None if raw is None else raw.length,
+        "raw_sha256": None if raw is None else raw.sha256,
         "error_code": error_code,
         "error_description": error_description,
         "rtt_ms": rtt_ms,

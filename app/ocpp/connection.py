@@ -15,17 +15,20 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from app.clock import Clock
+from app.db.security_models import SecurityEventKind
 from app.ocpp import audit, frames
 from app.ocpp.errors import ErrorCode, OcppError
-from app.ocpp.ratelimit import TokenBucket
+from app.ocpp.ratelimit import TokenBucket, WindowCounter
 from app.services.call_context import current_job_run
 from app.services.ports import CallErrorReceived, CallTimeout, StationOffline
+from app.services.security_events import SecurityEvents
 
 if TYPE_CHECKING:
     from app.ocpp.router import Router
@@ -34,6 +37,23 @@ log = logging.getLogger("chargeplan.ocpp")
 AuditSink = Callable[[dict[str, Any]], Awaitable[None]]
 # action, future, start (perf_counter), desired profile the call serves, job run
 _PendingCall = tuple[str, "asyncio.Future[dict[str, Any]]", float, int | None, int | None]
+
+
+def remote_host(ws: ServerConnection) -> str | None:
+    """The client's address without its port: what per-address limits and events key on."""
+    remote: Any = ws.remote_address
+    if isinstance(remote, tuple) and remote:
+        return str(remote[0])
+    return None if remote is None else str(remote)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """What one station may cost: CALLs (and junk) per second, and what of junk is kept."""
+
+    rate_per_s: float
+    burst: float
+    raw_max_bytes: int
 
 
 class StationConnection:
@@ -46,8 +66,9 @@ class StationConnection:
         audit_sink: AuditSink,
         clock: Clock,
         call_timeout: float,
-        rate_per_s: float,
-        burst: float,
+        limits: ConnectionLimits,
+        malformed: WindowCounter,
+        security_events: SecurityEvents,
     ) -> None:
         self.station_id = station_id
         self.ws = ws
@@ -55,7 +76,11 @@ class StationConnection:
         self._audit = audit_sink
         self._clock = clock
         self.call_timeout = call_timeout
-        self._bucket = TokenBucket(rate_per_s, burst)
+        self._bucket = TokenBucket(limits.rate_per_s, limits.burst)
+        self._raw_max_bytes = limits.raw_max_bytes
+        # Shared by this station's connections: reconnecting does not reset it.
+        self._malformed = malformed
+        self._security_events = security_events
         self._inbound: asyncio.Queue[frames.Call] = asyncio.Queue(maxsize=32)
         self._inbound_ids: set[str] = set()
         self._pending: dict[str, _PendingCall] = {}
@@ -64,6 +89,7 @@ class StationConnection:
         self._call_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.closed = False
+        self._refusing = False
         self.last_seen = clock()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -71,6 +97,10 @@ class StationConnection:
         worker = asyncio.create_task(self._work(), name=f"ocpp-worker-{self.station_id}")
         try:
             async for message in self.ws:
+                if self._refusing:
+                    # Closing for junk: read on, unprocessed, so the peer's close frame
+                    # behind what it already sent can reach us.
+                    continue
                 self.last_seen = self._clock()
                 await self._receive(message)
         except ConnectionClosed:
@@ -112,16 +142,15 @@ class StationConnection:
     # --- inbound ------------------------------------------------------------------------
     async def _receive(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
-            text = message.decode("utf-8", errors="replace")
             error = frames.FrameError(
                 ErrorCode.FORMATION_VIOLATION,
                 "binary frame: OCPP-J messages are text frames (OCPP-J 1.6 §3)",
             )
             with contextlib.suppress(frames.FrameError):
-                parsed = frames.parse(text)
+                parsed = frames.parse(message.decode("utf-8", errors="replace"))
                 error.unique_id = parsed.unique_id
                 error.reply = isinstance(parsed, frames.Call)
-            await self._reject(error, text)
+            await self._reject(error, message)
             return
         try:
             frame = frames.parse(message)
@@ -133,13 +162,35 @@ class StationConnection:
         else:
             await self._answer_received(frame)
 
-    async def _reject(self, exc: frames.FrameError, text: str) -> None:
+    async def _reject(self, exc: frames.FrameError, frame: str | bytes) -> None:
         await self._audit(audit.row(
             self._clock(), self.station_id, "in", exc.message_type, unique_id=exc.unique_id,
-            action=exc.action, raw=text, error_code=exc.code, error_description=exc.description,
+            action=exc.action, raw=audit.Raw.of(frame, self._raw_max_bytes),
+            error_code=exc.code, error_description=exc.description,
         ))
+        # Junk costs the station's rate limit as a CALL does, and a flood of it ends the
+        # connection: nothing a station sends is free.
+        self._bucket.take()
+        if self._malformed.hit():
+            await self._close_for_junk(exc)
+            return
         if exc.reply:
             await self._send_error(exc.unique_id, exc.code, exc.description, exc.action)
+
+    async def _close_for_junk(self, exc: frames.FrameError) -> None:
+        limit = self._malformed.limit
+        self._security_events.record(
+            SecurityEventKind.MALFORMED_FLOOD, station_id=self.station_id,
+            remote_address=remote_host(self.ws),
+            detail={"malformed_frames_per_minute": limit, "last_error": exc.description[:200]},
+            coalesce=True)
+        log.warning("%s: more than %d malformed frames in a minute: disconnecting",
+                    self.station_id, limit)
+        # RFC 6455 §7.4.1: 1008, a message that violates the endpoint's policy. Nothing the
+        # station sent after it is processed.
+        self._refusing = True
+        self.spawn(self.ws.close(1008, f"more than {limit} malformed frames per minute"),
+                   "close-1008")
 
     async def _accept_call(self, call: frames.Call) -> None:
         await self._audit(audit.row(
@@ -277,9 +328,10 @@ class StationConnection:
         # or invalid UTF-8 (1007): the frame never reaches us, so record why it closed.
         sent = self.ws.protocol.close_sent
         code = sent.code if sent is not None else None
-        if code in (1007, 1009):
+        if code in (1007, 1008, 1009):
             reason = sent.reason if sent is not None else ""
-            what = "invalid UTF-8 in a text frame" if code == 1007 else "frame over the size limit"
+            what = {1007: "invalid UTF-8 in a text frame", 1008: "malformed frames",
+                    1009: "frame over the size limit"}[code]
             await self._audit(audit.row(
                 self._clock(), self.station_id, "in", "INVALID",
                 error_code=ErrorCode.FORMATION_VIOLATION,

@@ -32,7 +32,8 @@ from app.db.security_models import SecurityEventKind
 from app.domain.station_ids import RULE as STATION_ID_RULE
 from app.domain.station_ids import is_valid_station_id
 from app.ocpp.batch_writer import BatchWriter
-from app.ocpp.connection import StationConnection
+from app.ocpp.connection import ConnectionLimits, StationConnection, remote_host
+from app.ocpp.ratelimit import WindowCounter
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
 from app.services.container import Services
@@ -94,6 +95,11 @@ class OcppServer:
         self._registry = registry
         self._audit = audit
         self._throttle = AuthThrottle()
+        self._limits = ConnectionLimits(
+            rate_per_s=self._settings.inbound_rate_per_s, burst=self._settings.inbound_burst,
+            raw_max_bytes=self._settings.audit_raw_max_bytes)
+        # Malformed frames per station over the last minute, kept across its reconnections.
+        self._malformed: dict[str, WindowCounter] = {}
         # Stations registered by their first connection: plans and tariffs that target
         # them (by id) are materialised once they are connected.
         self._new_stations: set[str] = set()
@@ -133,7 +139,7 @@ class OcppServer:
                 "connect at /<station_id> or /ocpp/<station_id> (one URL-safe path segment)\n")
         if not is_valid_station_id(station_id):
             self._services.security_events.record(
-                SecurityEventKind.INVALID_STATION_ID, remote_address=_host(connection),
+                SecurityEventKind.INVALID_STATION_ID, remote_address=remote_host(connection),
                 detail={"station_id": station_id[:100]}, coalesce=True)
             return connection.respond(HTTPStatus.BAD_REQUEST,
                                       f"invalid station id: {STATION_ID_RULE}\n")
@@ -166,7 +172,7 @@ class OcppServer:
         self._throttle.fail(f"station:{station_id}", f"addr:{address}")
         self._services.security_events.record(
             SecurityEventKind.AUTH_FAILED, station_id=station_id,
-            remote_address=_host(connection), detail={"reason": admission.value},
+            remote_address=remote_host(connection), detail={"reason": admission.value},
             coalesce=True)
         log.warning("refused %s from %s: %s", station_id, address, admission.value)
         response = connection.respond(HTTPStatus.UNAUTHORIZED,
@@ -180,10 +186,14 @@ class OcppServer:
         if station_id is None:  # process_request refused it already
             return
         services = self._services
+        malformed = self._malformed.get(station_id)
+        if malformed is None:
+            malformed = WindowCounter(self._settings.malformed_frames_per_minute)
+            self._malformed[station_id] = malformed
         connection = StationConnection(
             station_id, ws, router=self._router, audit_sink=self._audit.put,
             clock=services.clock, call_timeout=self._settings.call_timeout_s,
-            rate_per_s=self._settings.inbound_rate_per_s, burst=self._settings.inbound_burst,
+            limits=self._limits, malformed=malformed, security_events=services.security_events,
         )
         old = self._registry.replace(connection)
         if old is not None:
@@ -197,6 +207,8 @@ class OcppServer:
         try:
             await connection.serve()
         finally:
+            if malformed.idle() and self._malformed.get(station_id) is malformed:
+                del self._malformed[station_id]
             if self._registry.remove(connection):
                 await asyncio.shield(services.stations.disconnected(
                     station_id, self._settings.node_id, services.clock()))
@@ -207,13 +219,6 @@ def _select_subprotocol(_connection: ServerConnection,
                         offered: Sequence[Subprotocol]) -> Subprotocol | None:
     # process_request has refused clients that do not offer ocpp1.6 already.
     return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
-
-
-def _host(connection: ServerConnection) -> str | None:
-    remote: Any = connection.remote_address
-    if isinstance(remote, tuple) and remote:
-        return str(remote[0])
-    return None if remote is None else str(remote)
 
 
 def _address(connection: ServerConnection) -> str:

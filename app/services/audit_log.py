@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Select, select
 
 from app.db.engine import Database
@@ -19,6 +20,8 @@ from app.db.models import AuditFrame
 from app.services.errors import Invalid
 
 MAX_LIMIT = 1000
+# Rows fetched at a time while a page is filled.
+_CHUNK = 50
 _CURSOR_PREFIX = "id:"
 # Row ids are signed 64-bit integers on every database.
 _MAX_ID = 2**63 - 1
@@ -92,27 +95,57 @@ def _filtered(where: AuditFilter) -> Select[AuditFrame]:
     return query
 
 
+# Bytes of a page item besides its payload, raw text and description (field names,
+# timestamps, ids): an overestimate, so a page stays under its budget.
+_ITEM_OVERHEAD = 400
+
+
+def encoded_size(frame: AuditFrame) -> int:
+    """An upper bound of the bytes ``frame`` takes in a JSON page."""
+    size = _ITEM_OVERHEAD
+    if frame.payload is not None:
+        size += len(orjson.dumps(frame.payload))
+    for text in (frame.raw, frame.error_description, frame.unique_id, frame.action):
+        if text:
+            # JSON escapes a control character as up to 6 bytes; UTF-8 takes up to 4.
+            size += 6 * len(text) if len(text) < 4096 else len(orjson.dumps(text))
+    return size
+
+
 class AuditLogService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, page_max_bytes: int = 1_048_576) -> None:
         self._db = db
+        self._page_max_bytes = page_max_bytes
 
     async def page(
         self, where: AuditFilter, *, limit: int = 100, cursor: str | None = None
     ) -> AuditPage:
-        """Frames matching ``where``, newest first; ``cursor`` continues a previous page."""
+        """Frames matching ``where``, newest first; ``cursor`` continues a previous page.
+
+        A page ends at ``limit`` rows or before its rows pass the byte budget, whichever
+        comes first (at least one row, so paging always moves on); rows are read in small
+        chunks, so a page of large frames never loads more than it returns and a chunk.
+        """
         check_limit(limit)
         check_window(where.since, where.until)
         query = _filtered(where)
         if cursor is not None:
             query = query.where(AuditFrame.id < decode_cursor(cursor))
         # One row more than asked tells whether an older page exists without a COUNT.
-        query = query.order_by(AuditFrame.id.desc()).limit(limit + 1)
+        query = (query.order_by(AuditFrame.id.desc()).limit(limit + 1)
+                 .execution_options(yield_per=_CHUNK))
+        frames: list[AuditFrame] = []
+        size = 0
+        more = False
         async with self._db.uow() as session:
-            frames = list((await session.scalars(query)).all())
-        if len(frames) <= limit:
-            return AuditPage(frames=frames, next_cursor=None)
-        frames = frames[:limit]
-        return AuditPage(frames=frames, next_cursor=encode_cursor(frames[-1].id))
+            async for frame in await session.stream_scalars(query):
+                size += encoded_size(frame)
+                if len(frames) == limit or (frames and size > self._page_max_bytes):
+                    more = True
+                    break
+                frames.append(frame)
+        return AuditPage(frames=frames,
+                         next_cursor=encode_cursor(frames[-1].id) if more else None)
 
     async def recent(self, station_id: str, limit: int = 100) -> Sequence[AuditFrame]:
         """The latest exchanges of one station, newest first."""

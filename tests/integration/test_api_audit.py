@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.db.migrate import upgrade
 from app.db.models import AuditFrame
 from app.services.audit_log import encode_cursor
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, make_settings, start_server, stop_server
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -73,6 +74,8 @@ async def test_frames_come_newest_first_with_every_field(
         "action",
         "payload",
         "raw",
+        "raw_length",
+        "raw_sha256",
         "error_code",
         "error_description",
         "rtt_ms",
@@ -233,3 +236,39 @@ async def test_station_logs_limit_is_checked(http: httpx.AsyncClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["extra"][0]["key"] == "limit"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        sqlite: str = request.getfixturevalue("sqlite_url")
+        return sqlite
+    url: str = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    return url
+
+
+async def test_pages_are_bounded_in_bytes_and_the_cursor_continues(database_url: str) -> None:
+    budget = 350_000
+    running = await start_server(make_settings(database_url, audit_page_max_bytes=budget))
+    try:
+        await insert(running, *(frame(n, message_type="INVALID", payload=None,
+                                      raw="r" * 100_000) for n in range(1, 11)))
+        seen: list[str] = []
+        cursor = None
+        async with httpx.AsyncClient(base_url=running.http_url) as http:
+            for _ in range(10):
+                params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+                response = await http.get("/audit", params=params)
+                assert response.status_code == 200
+                assert len(response.content) <= budget
+                page = response.json()
+                assert page["items"], "a page makes progress"
+                seen += [item["unique_id"] for item in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+        assert seen == [f"u{n}" for n in range(10, 0, -1)]
+        assert len(seen) > 3, "several pages were needed"
+    finally:
+        await stop_server(running)
