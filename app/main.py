@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.logging.config import LoggingConfig
 from sqlalchemy import Table
 
 from app.clock import Clock, utcnow
@@ -50,6 +51,12 @@ from jobs.scheduler import Scheduler
 
 log = logging.getLogger("chargeplan")
 
+# Litestar leaves the root logger and its format to the process (`chargeplan serve` sets
+# one format for every line, from the first); its own records, including the traceback
+# of an unhandled error, go there too.
+LOGGING = LoggingConfig(configure_root_logger=False, log_exceptions="always",
+                        loggers={"litestar": {"level": "INFO", "propagate": True}})
+
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> Litestar:
     from app.api import exception_handlers, openapi_config, route_handlers
@@ -68,6 +75,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> Litestar:
         exception_handlers=exception_handlers,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
+        logging_config=LOGGING,
         # Every route declares the least role that may call it (app.api.access).
         guards=[require_role],
         middleware=[security_headers, rest_audit],

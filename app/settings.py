@@ -8,10 +8,11 @@ start-up with one line naming the setting (:class:`SettingsError`).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -230,6 +231,31 @@ def _coerce(name: str, raw: object, kind: Any) -> Any:
         raise SettingsError(f"invalid setting {env_name}={raw!r}: expected {expected}") from None
 
 
+# CHARGEPLAN_ variables that are not settings: the settings file, and the test suite's own
+# (CHARGEPLAN_TEST_POSTGRES_URL, ...), which the server never reads.
+NOT_SETTINGS = frozenset({f"{ENV_PREFIX}CONFIG"})
+TEST_PREFIX = f"{ENV_PREFIX}TEST_"
+
+
+def _closest(name: str, candidates: Iterable[str]) -> str:
+    found = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f": did you mean {found[0]}?" if found else ""
+
+
+def _refuse_unknown_variables(env: Mapping[str, str], known: set[str]) -> None:
+    """A misspelt variable is an error, not a setting silently left at its default."""
+    names = {f"{ENV_PREFIX}{name.upper()}" for name in known}
+    for variable in sorted(env):
+        if (variable.startswith(ENV_PREFIX) and variable not in names
+                and variable not in NOT_SETTINGS and not variable.startswith(TEST_PREFIX)):
+            # Compared without the prefix all of them share, which would make anything close.
+            found = difflib.get_close_matches(variable[len(ENV_PREFIX):].lower(), sorted(known),
+                                              n=1, cutoff=0.6)
+            hint = (f": did you mean {ENV_PREFIX}{found[0].upper()}?" if found
+                    else ": see the settings table in README.md")
+            raise SettingsError(f"unknown setting {variable}{hint}")
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, config_file: Path | None = None
 ) -> Settings:
@@ -246,7 +272,8 @@ def load_settings(
     known = {f.name for f in dataclasses.fields(Settings)}
     for key in list(raw):
         if key not in known:
-            raise SettingsError(f"unknown setting {key!r} in {path}")
+            raise SettingsError(f"unknown setting {key!r} in {path}{_closest(key, known)}")
+    _refuse_unknown_variables(env, known)
     for name in known:
         env_value = env.get(f"{ENV_PREFIX}{name.upper()}")
         if env_value is not None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import socket
 import sys
 from typing import Any
 
 from app.cli.common import configure_logging, settings_or_exit
 from app.db.migrate import SchemaBehind, prepare_database
+from app.settings import Settings
 
 
 def add_parser(subparsers: Any) -> None:
@@ -48,6 +50,24 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 100)
 
 
+def unavailable_port(settings: Settings) -> str | None:
+    """One line naming the setting to change when a port cannot be listened on, before
+    anything starts (afterwards it would be a traceback from deep inside start-up)."""
+    for name, host, port in (("HTTP", settings.http_host, settings.http_port),
+                             ("OCPP", settings.ocpp_host, settings.ocpp_port)):
+        if port == 0:  # any free port
+            continue
+        try:
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                # As both servers bind: a port in TIME_WAIT is free, one listened on is not.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
+        except OSError as exc:
+            return (f"cannot listen on {host}:{port} ({exc.strerror}): set "
+                    f"CHARGEPLAN_{name}_PORT to a free port (or CHARGEPLAN_{name}_HOST)")
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -56,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
     if args.demo_station is not None:
         settings = settings.with_overrides(demo_station=args.demo_station)
+    busy = unavailable_port(settings)
+    if busy is not None:
+        print(f"chargeplan: {busy}", file=sys.stderr)
+        return 1
     configure_logging(settings.log_level)
     try:
         asyncio.run(prepare_database(settings.database_url, auto_migrate=settings.auto_migrate))
@@ -78,5 +102,7 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         loop=loop,
         lifespan="on",
+        # uvicorn's records go to the root logger, in the one format configure_logging set.
+        log_config=None,
     )
     return 0

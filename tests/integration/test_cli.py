@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.settings import Settings, SettingsError, load_settings
+from tests.conftest import free_port
 
 
 def chargeplan(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -77,3 +83,64 @@ def test_help_explains_each_command(tmp_path: Path) -> None:
         assert command in result.stdout
     db_help = chargeplan("db", "--help", env={}, cwd=tmp_path).stdout
     assert "upgrade" in db_help and "downgrade" in db_help and "current" in db_help
+
+
+@pytest.mark.parametrize(("variable", "named"), [
+    ("CHARGEPLAN_HTTP_PORTT", "did you mean CHARGEPLAN_HTTP_PORT?"),
+    ("CHARGEPLAN_ADMIT_UNKNOWN_STATION", "did you mean CHARGEPLAN_ADMIT_UNKNOWN_STATIONS?"),
+    ("CHARGEPLAN_COLOUR", "see the settings table in README.md"),
+])
+def test_a_misspelt_variable_refuses_to_start_naming_the_closest_setting(
+        variable: str, named: str, tmp_path: Path) -> None:
+    result = chargeplan("serve", env={variable: "1"}, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"chargeplan: unknown setting {variable}: {named}"]
+    # The settings file and the test suite's own variables are not settings, and not refused.
+    load_settings({"CHARGEPLAN_CONFIG": "none.toml", "CHARGEPLAN_TEST_POSTGRES_URL": "x"},
+                  config_file=tmp_path / "none.toml")
+
+
+def test_a_port_in_use_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"CHARGEPLAN_OCPP_HOST": "127.0.0.1", "CHARGEPLAN_OCPP_PORT": str(port),
+               "CHARGEPLAN_HTTP_PORT": str(free_port()),
+               "CHARGEPLAN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cp.db'}"}
+        result = chargeplan("serve", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert f"127.0.0.1:{port}" in line and "set CHARGEPLAN_OCPP_PORT to a free port" in line
+
+
+def test_serve_logs_every_line_in_one_format(tmp_path: Path) -> None:
+    http_port = free_port()
+    env = {**os.environ, "CHARGEPLAN_HTTP_PORT": str(http_port), "CHARGEPLAN_OCPP_PORT": "0",
+           "CHARGEPLAN_AUTO_MIGRATE": "true",
+           "CHARGEPLAN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cp.db'}"}
+    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{http_port}/health", timeout=2).status_code:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)  # polling until it listens
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+
+    lines = stderr.splitlines()
+    assert any("Uvicorn running on" in line for line in lines), stderr
+    assert any("Running upgrade" in line for line in lines)  # migrations, uvicorn, ours
+    one_format = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ")
+    assert one_format.match(lines[0])
+    # uvicorn's own ("INFO:     Started") and Litestar's ("INFO - 2026-...") start with the
+    # level; a line that matches neither is the next line of a longer message.
+    other_format = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b")
+    assert [line for line in lines if other_format.match(line)] == []
