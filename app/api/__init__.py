@@ -8,7 +8,7 @@ from app.api.api_keys import ApiKeyController
 from app.api.audit import AuditController
 from app.api.circuits import CircuitController
 from app.api.commands import commands_router
-from app.api.docs import openapi_config, redoc
+from app.api.docs import docs_assets, openapi_config, openapi_json, redoc
 from app.api.errors import exception_handlers
 from app.api.health import health
 from app.api.id_tags import IdTagController
@@ -36,6 +36,8 @@ route_handlers: list[ControllerRouterHandler] = [
     transactions_router,
     health,
     redoc,
+    openapi_json,
+    *docs_assets,
 ]
 
 __all__ = ["exception_handlers", "openapi_config", "route_handlers"]

@@ -58,7 +58,7 @@ def test_every_route_declares_who_may_call_it() -> None:
 def test_only_health_metrics_and_docs_are_open() -> None:
     open_routes = {path for _, path, access in ROUTES if access in ("public", "metrics")}
     assert open_routes and all(
-        path in ("/health", "/metrics", "/redoc") or path.startswith("/docs")
+        path in ("/health", "/metrics", "/redoc", "/openapi.json") or path.startswith("/docs")
         for path in open_routes), open_routes
 
 

@@ -3,6 +3,7 @@ which every operation, parameter, response and field is typed and described."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,7 +64,28 @@ async def test_documentation_pages_are_html(
     assert "<title>chargeplan</title>" in response.text
 
 
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+async def test_documentation_pages_work_offline(http: httpx.AsyncClient, path: str) -> None:
+    """Every script, style and icon of the page comes from this server: the HTML names no
+    outside host, and each asset it references is served."""
+    page = (await http.get(path)).text
+    # The OpenAPI document is inlined in the Swagger page; the page around it is what loads.
+    around = re.sub(r"spec: \{.*?\n\s*\},?\n", "", page, flags=re.DOTALL)
+    assert re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}", around) == []
+
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page)
+    assert any(asset.endswith(".js") for asset in assets), page
+    for asset in assets:
+        assert asset.startswith("/docs/assets/"), asset
+        answer = await http.get(asset)
+        assert answer.status_code == 200, asset
+        assert len(answer.content) > 100
+    policy = (await http.get(path)).headers["content-security-policy"]
+    assert "https:" not in policy
+
+
 async def test_the_served_schema_lists_every_endpoint(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/openapi.json")).json() == (await http.get("/docs/openapi.json")).json()
     schema = (await http.get("/docs/openapi.json")).json()
 
     assert schema["info"]["title"] == "chargeplan"
@@ -74,8 +96,12 @@ async def test_the_served_schema_lists_every_endpoint(http: httpx.AsyncClient) -
         "/stations/{station_id}/composite_schedule",
         "/stations/{station_id}/composite_schedule/preview",
         "/stations/{station_id}/test_profiles",
-        "/id_tags", "/id_tags/{id_tag}", "/audit", "/health",
+        "/id_tags", "/id_tags/{id_tag}", "/audit", "/health", "/transactions",
+        "/stations/{station_id}/transactions", "/plans", "/tariffs",
     } <= set(schema["paths"])
+    # The description covers the whole product, not its first three parts.
+    for part in ("transactions", "plans", "tariffs", "commands", "jobs", "audit"):
+        assert part in schema["info"]["description"]
     assert "password_hash" not in schema["components"]["schemas"]["StationView"]["properties"]
 
 
