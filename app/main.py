@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -22,6 +23,7 @@ from app.db.migrate import prepare_database
 from app.db.models import AuditFrame, MeterValue
 from app.db.security_models import SecurityEvent
 from app.domain.composite import SupplyConfig
+from app.domain.station_time import TimeRules
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.errors import OcppError
 from app.ocpp.gateway import OcppGateway
@@ -123,15 +125,18 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         db, gateway, supply=supply, clock=clock,
         retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
                           settings.retry_max_attempts))
+    time_rules = TimeRules(max_ahead=timedelta(seconds=settings.station_clock_skew_s),
+                           max_age=timedelta(days=settings.station_time_max_age_days))
     services = Services(
         settings=settings,
         db=db,
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock,
-                                writes=writes),
+                                writes=writes, time_rules=time_rules),
         id_tags=id_tags,
         transactions=TransactionService(db, id_tags, meters.put,
                                         concurrent_tx=settings.concurrent_tx,
-                                        on_started=remote_starts.transaction_started),
+                                        on_started=remote_starts.transaction_started,
+                                        time_rules=time_rules, clock=clock),
         gateway=gateway,
         smart_charging=smart_charging,
         job_runs=JobRunService(db, clock=clock),

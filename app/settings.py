@@ -62,6 +62,11 @@ class Settings:
     audit_raw_max_bytes: int = 4096
     # A page of GET /audit stops before its rows pass this many bytes (at least one row).
     audit_page_max_bytes: int = 1048576
+    # A station timestamp further ahead of the receive time than this is not believed: it
+    # never orders state (the receive time does) and stored data is flagged "future".
+    station_clock_skew_s: float = 300.0
+    # Older than this before receipt, a station timestamp is stored flagged "too_old".
+    station_time_max_age_days: float = 90.0
     # How often last_seen of connected stations is written to the database.
     presence_flush_s: float = 5.0
     # Audit writer: flushed every interval or every batch, bounded queue for backpressure.
@@ -122,6 +127,10 @@ class Settings:
         _check(self.call_timeout_s, "call_timeout_s", self.call_timeout_s > 0, "seconds > 0")
         _check(self.max_frame_bytes, "max_frame_bytes", self.max_frame_bytes >= 1024, ">= 1024")
         _check(self.audit_batch_size, "audit_batch_size", self.audit_batch_size > 0, "> 0")
+        _check(self.station_clock_skew_s, "station_clock_skew_s",
+               self.station_clock_skew_s >= 0, "seconds >= 0")
+        _check(self.station_time_max_age_days, "station_time_max_age_days",
+               self.station_time_max_age_days > 0, "days > 0")
         _check(self.malformed_frames_per_minute, "malformed_frames_per_minute",
                self.malformed_frames_per_minute >= 1, ">= 1")
         _check(self.audit_raw_max_bytes, "audit_raw_max_bytes",

@@ -6,11 +6,19 @@ from datetime import UTC, datetime
 
 
 def parse_timestamp(value: str) -> datetime:
-    """ISO 8601 to an aware UTC datetime; a value without offset is read as UTC."""
+    """ISO 8601 to an aware UTC datetime; a value without offset is read as UTC.
+
+    A time at the edge of the calendar whose offset moves it past year 1 or 9999
+    (0001-01-01T00:00:00+01:00) is clamped to the edge, not an error: a station's
+    absurd time is stored flagged (app/domain/station_time.py), not refused."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if parsed.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def format_timestamp(value: datetime) -> str:

@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.db.models import AuditFrame, Connector, IdTag, Station, Transaction
+from app.domain.station_time import TimeFlag
 from app.services.errors import Invalid
 from app.services.stations import capabilities
 
@@ -55,7 +56,10 @@ class ConnectorView(msgspec.Struct, kw_only=True):
     info: Annotated[str | None, Meta(description="Free text the station sent, if any")]
     vendor_error_code: Annotated[str | None, Meta(description="Vendor-specific error code")]
     status_timestamp: Annotated[
-        datetime | None, Meta(description="Time the station gave for the status (ISO 8601, UTC)")
+        datetime | None, Meta(description=(
+            "Time that orders the statuses (ISO 8601, UTC): the station's, or the time the "
+            "server received it when the station's was more than "
+            "CHARGEPLAN_STATION_CLOCK_SKEW_S in the future"))
     ]
     updated_at: Annotated[datetime, Meta(description="When the server stored the status")]
 
@@ -126,6 +130,13 @@ class StationView(msgspec.Struct, kw_only=True):
     configuration_read_at: Annotated[
         datetime | None, Meta(description="When the configuration was read")
     ]
+    clock_offset_s: Annotated[float | None, Meta(description=(
+        "The station's clock minus the server's, seconds: the largest (timestamp - receive "
+        "time) of its StatusNotification, MeterValues, StartTransaction and StopTransaction "
+        "in the last one to two hours since its boot (delays only lower a sample); null "
+        "before it sent any"))]
+    clock_offset_measured_at: Annotated[
+        datetime | None, Meta(description="When clock_offset_s was last updated")]
 
 
 class StationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -226,6 +237,8 @@ def station_view(station: Station) -> StationView:
         capabilities=_capabilities_view(station),
         configuration=_configuration_view(station.configuration),
         configuration_read_at=station.configuration_read_at,
+        clock_offset_s=station.clock_offset_s,
+        clock_offset_measured_at=station.clock_offset_at,
     )
 
 
@@ -372,6 +385,10 @@ class TransactionView(msgspec.Struct, kw_only=True):
     stop_reason: Annotated[str | None, Meta(description="StopTransaction reason, if given")]
     stop_id_tag: Annotated[str | None, Meta(description="The idTag that stopped it, if given")]
     reservation_id: Annotated[int | None, Meta(description="The reservation it used, if any")]
+    start_time_flag: Annotated[TimeFlag | None, Meta(
+        description="started_at is not to be believed: future or too_old (stored as sent)")]
+    stop_time_flag: Annotated[TimeFlag | None, Meta(
+        description="stopped_at is not to be believed: future, too_old, or before_start")]
 
 
 class TransactionPageView(msgspec.Struct, kw_only=True):
@@ -388,4 +405,10 @@ def transaction_view(row: Transaction) -> TransactionView:
         id_tag=row.id_tag, id_tag_status=row.id_tag_status, active=row.stopped_at is None,
         started_at=row.started_at, meter_start=row.meter_start, stopped_at=row.stopped_at,
         meter_stop=row.meter_stop, energy_wh=energy, stop_reason=row.stop_reason,
-        stop_id_tag=row.stop_id_tag, reservation_id=row.reservation_id)
+        stop_id_tag=row.stop_id_tag, reservation_id=row.reservation_id,
+        start_time_flag=_time_flag(row.start_time_flag),
+        stop_time_flag=_time_flag(row.stop_time_flag))
+
+
+def _time_flag(value: str | None) -> TimeFlag | None:
+    return None if value is None else TimeFlag(value)

@@ -67,6 +67,10 @@ class Station(Base):
     remote_address: Mapped[str | None] = mapped_column(String(100))
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The station's clock minus ours, in seconds, estimated from the timestamps it sends
+    # (app/domain/station_time.py), and when that estimate was last written.
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)
+    clock_offset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # OCPP 1.6 §4.4 / §4.5
     firmware_status: Mapped[str | None] = mapped_column(String(30))
     diagnostics_status: Mapped[str | None] = mapped_column(String(30))
@@ -158,6 +162,10 @@ class Transaction(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stop_reason: Mapped[str | None] = mapped_column(String(30))
     stop_id_tag: Mapped[str | None] = mapped_column(String(20))
+    # A timestamp not to take at its word (app.domain.station_time.TimeFlag): future,
+    # too_old, or a stop before_start.
+    start_time_flag: Mapped[str | None] = mapped_column(String(12))
+    stop_time_flag: Mapped[str | None] = mapped_column(String(12))
 
 
 class MeterValue(Base):
@@ -174,6 +182,8 @@ class MeterValue(Base):
     connector_id: Mapped[int] = mapped_column(Integer)
     transaction_id: Mapped[int | None] = mapped_column(Integer)
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when ts is not to be taken at its word (future or too_old): stored as sent.
+    ts_flag: Mapped[str | None] = mapped_column(String(12))
     measurand: Mapped[str] = mapped_column(String(50))
     phase: Mapped[str | None] = mapped_column(String(10))
     unit: Mapped[str | None] = mapped_column(String(20))

@@ -20,6 +20,7 @@ from app.db.engine import Database
 from app.db.models import Connector, Station
 from app.domain.station_ids import RULE as STATION_ID_RULE
 from app.domain.station_ids import is_valid_station_id
+from app.domain.station_time import ClockOffset, TimeRules, offset_sample
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.passwords import check_password_rules, hash_password, verify_password
 
@@ -89,8 +90,13 @@ def _int_or_none(value: Any) -> int | None:
 
 class StationService:
     def __init__(self, db: Database, *, admit_unknown: bool, clock: Clock = utcnow,
-                 writes: GroupCommit | None = None) -> None:
+                 writes: GroupCommit | None = None, time_rules: TimeRules | None = None
+                 ) -> None:
         self._db = db
+        self.time_rules = time_rules or TimeRules()
+        # Clock offset estimates of stations that sent a timestamp since their last boot,
+        # and the value last written for each.
+        self._offsets: dict[str, tuple[ClockOffset, float | None]] = {}
         self._admit_unknown = admit_unknown
         self._clock = clock
         # What stations report is written with group commit: a reconnect storm costs a
@@ -179,6 +185,8 @@ class StationService:
 
     # --- what stations report ---------------------------------------------------------
     async def boot(self, station_id: str, payload: Mapping[str, Any]) -> None:
+        # It may set its clock from BootNotification.conf: estimate its offset anew.
+        self._offsets.pop(station_id, None)
         await self._update(
             station_id,
             vendor=payload["chargePointVendor"],
@@ -193,8 +201,27 @@ class StationService:
             last_boot_at=self._clock(),
         )
 
+    async def observe_time(self, station_id: str, stamped: datetime) -> None:
+        """A timestamp the station sent: refine its clock offset, written when it moves
+        by a second or more."""
+        now = self._clock()
+        sample = offset_sample(stamped, now)
+        known = self._offsets.get(station_id)
+        estimate = (ClockOffset.first(sample, now) if known is None
+                    else known[0].observe(sample, now))
+        written = None if known is None else known[1]
+        if written is not None and abs(estimate.seconds - written) < 1.0:
+            self._offsets[station_id] = (estimate, written)
+            return
+        self._offsets[station_id] = (estimate, estimate.seconds)
+        await self._update(station_id, clock_offset_s=round(estimate.seconds, 3),
+                           clock_offset_at=now)
+
     async def status(self, station_id: str, payload: Mapping[str, Any],
                      timestamp: datetime | None) -> None:
+        if timestamp is not None:
+            # A status dated in the future must not outrank every later one.
+            timestamp = self.time_rules.ordering_time(timestamp, self._clock())
         await self._writes.execute(self._status_upsert, {
             "station_id": station_id,
             "connector_id": payload["connectorId"],

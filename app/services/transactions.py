@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import Transaction
+from app.domain.station_time import TimeRules
 from app.services.audit_log import check_limit, check_window, decode_cursor, encode_cursor
 from app.services.errors import Conflict
 from app.services.id_tags import IdTagService
@@ -24,13 +26,15 @@ StartHook = Callable[[str, int, str, int], Awaitable[object]]
 
 def meter_rows(
     station_id: str, connector_id: int, transaction_id: int | None,
-    meter_values: list[Mapping[str, Any]],
+    meter_values: list[Mapping[str, Any]], *, received: datetime, rules: TimeRules,
 ) -> list[dict[str, Any]]:
     """One row per sampled value (OCPP 1.6 §7.45 SampledValue; measurand defaults to
-    Energy.Active.Import.Register, context to Sample.Periodic)."""
+    Energy.Active.Import.Register, context to Sample.Periodic), its time flagged when
+    it is not to be believed."""
     rows = []
     for meter_value in meter_values:
         ts = parse_timestamp(meter_value["timestamp"])
+        flag = rules.flag(ts, received)
         for sample in meter_value["sampledValue"]:
             raw = sample["value"]
             try:
@@ -42,6 +46,7 @@ def meter_rows(
                 "connector_id": connector_id,
                 "transaction_id": transaction_id,
                 "ts": ts,
+                "ts_flag": flag,
                 "measurand": sample.get("measurand", "Energy.Active.Import.Register"),
                 "phase": sample.get("phase"),
                 "unit": sample.get("unit"),
@@ -55,8 +60,11 @@ def meter_rows(
 
 class TransactionService:
     def __init__(self, db: Database, id_tags: IdTagService, meter_sink: RowSink, *,
-                 concurrent_tx: str = "allow", on_started: StartHook | None = None) -> None:
+                 concurrent_tx: str = "allow", on_started: StartHook | None = None,
+                 time_rules: TimeRules | None = None, clock: Clock = utcnow) -> None:
         self._db = db
+        self._time_rules = time_rules or TimeRules()
+        self._clock = clock
         self._id_tags = id_tags
         self._meter_sink = meter_sink
         self._concurrent_tx = concurrent_tx
@@ -84,7 +92,9 @@ class TransactionService:
             try:
                 async with self._db.uow() as session:
                     tx = Transaction(**identity, id_tag_status=info["status"],
-                                     reservation_id=payload.get("reservationId"))
+                                     reservation_id=payload.get("reservationId"),
+                                     start_time_flag=self._time_rules.flag(
+                                         started_at, self._clock()))
                     session.add(tx)
                     await session.flush()
                     tx_id = tx.id
@@ -134,10 +144,13 @@ class TransactionService:
                 tx.stopped_at = stopped_at
                 tx.stop_reason = payload.get("reason", "Local")
                 tx.stop_id_tag = payload.get("idTag")
+                tx.stop_time_flag = self._time_rules.stop_flag(tx.started_at, stopped_at,
+                                                               self._clock())
             connector_id = tx.connector_id if tx is not None else 0
         if first_stop:
             for row in meter_rows(station_id, connector_id, tx_id,
-                                  payload.get("transactionData") or []):
+                                  payload.get("transactionData") or [],
+                                  received=self._clock(), rules=self._time_rules):
                 await self._meter_sink(row)
         if "idTag" in payload:
             return {"idTagInfo": await self._id_tags.id_tag_info(payload["idTag"])}
@@ -145,7 +158,8 @@ class TransactionService:
 
     async def meter_values(self, station_id: str, payload: Mapping[str, Any]) -> None:
         for row in meter_rows(station_id, payload["connectorId"], payload.get("transactionId"),
-                              payload["meterValue"]):
+                              payload["meterValue"], received=self._clock(),
+                              rules=self._time_rules):
             await self._meter_sink(row)
 
     async def active(self, station_id: str) -> list[Transaction]:

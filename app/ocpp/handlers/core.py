@@ -58,6 +58,8 @@ async def heartbeat(ctx: CallContext, payload: dict[str, Any]) -> Reply:
 
 async def status_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     timestamp = parse_timestamp(payload["timestamp"]) if "timestamp" in payload else None
+    if timestamp is not None:
+        await ctx.services.stations.observe_time(ctx.station_id, timestamp)
     await ctx.services.stations.status(ctx.station_id, payload, timestamp)
     return Reply({})
 
@@ -67,14 +69,21 @@ async def authorize(ctx: CallContext, payload: dict[str, Any]) -> Reply:
 
 
 async def start_transaction(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    await ctx.services.stations.observe_time(ctx.station_id,
+                                             parse_timestamp(payload["timestamp"]))
     return Reply(await ctx.services.transactions.start(ctx.station_id, payload))
 
 
 async def stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    await ctx.services.stations.observe_time(ctx.station_id,
+                                             parse_timestamp(payload["timestamp"]))
     return Reply(await ctx.services.transactions.stop(ctx.station_id, payload))
 
 
 async def meter_values(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    # The latest sample is the one closest to being sent live.
+    latest = max(parse_timestamp(m["timestamp"]) for m in payload["meterValue"])
+    await ctx.services.stations.observe_time(ctx.station_id, latest)
     await ctx.services.transactions.meter_values(ctx.station_id, payload)
     return Reply({})
 
