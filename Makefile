@@ -4,18 +4,21 @@
 #   make bench  benchmark the OCPP path against the floor and the stock ocpp package
 #   make lint   ruff and mypy
 #   make migrate  apply migrations to the configured database
+#   make constraints  pin the installed versions in constraints.txt
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint migrate clean
+.PHONY: install run test bench lint migrate constraints clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the version the suite and CI pass with, so
+# make run, make test and CI install the same thing on every machine.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -44,6 +47,13 @@ bench: install
 lint: install
 	$(BIN)/ruff check app jobs tests
 	$(BIN)/mypy
+
+# After changing dependencies in pyproject.toml: pin what is installed now (run make test
+# first, and commit constraints.txt with the change).
+constraints: install
+	{ echo "# Versions the test suite and CI pass with; make install installs exactly these."; \
+	  echo "# Regenerate after changing dependencies: make constraints (then run make test)."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^chargeplan'; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -51,6 +51,15 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes a PostgreSQL fixture is marked ``postgres``, so
+    ``-m "not postgres"`` runs the suite without a server. (A fixture parametrised over
+    both databases marks its postgresql case itself, with ``pytest.param``.)"""
+    for item in items:
+        if {"postgres_url", "postgres_server_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'chargeplan.db'}"

@@ -238,7 +238,7 @@ async def test_station_logs_limit_is_checked(http: httpx.AsyncClient) -> None:
     assert response.json()["extra"][0]["key"] == "limit"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         sqlite: str = request.getfixturevalue("sqlite_url")
