@@ -49,6 +49,15 @@ def connected_among(services: Services, station_ids: Iterable[str] | None) -> se
     return {s for s in station_ids if services.gateway.is_connected(s)}
 
 
+async def managed_among(services: Services, station_ids: set[str], trigger: str
+                        ) -> set[str]:
+    """Leave out the stations chargeplan must not call on its own; a run asked for over
+    REST for named stations (trigger ``api``) still reaches them."""
+    if trigger == "api" or not station_ids:
+        return station_ids
+    return station_ids - await services.stations.unmanaged_among(station_ids)
+
+
 async def for_each(services: Services, station_ids: Iterable[str],
                    work: Callable[[str], Awaitable[None]]) -> None:
     """Run ``work`` for every station, several at once: a charger's round trip is mostly
@@ -75,6 +84,7 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
     targets = connected_among(services, station_ids)
     targets &= await stations_with_profiles(
         services, None if station_ids is None else targets)
+    targets = await managed_among(services, targets, trigger)
     if not targets and trigger != "api":
         return  # nothing to do; only a run a user asked for is recorded when empty
     changed: list[str] = []
@@ -98,6 +108,7 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
                           trigger: str) -> None:
     targets = connected_among(services, station_ids)
     targets &= await stations_with_desired(services, targets)
+    targets = await managed_among(services, targets, trigger)
     if not targets and trigger != "api":
         return
     async with services.job_runs.run("verify", trigger) as run:

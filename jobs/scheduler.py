@@ -82,7 +82,15 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    @property
+    def enabled(self) -> bool:
+        """CHARGEPLAN_SCHEDULER_ENABLED=false: no job runs on its own (interval, after a
+        boot, after a plan or tariff changed); runs asked for over REST still go."""
+        return self._services.settings.scheduler_enabled
+
     def request_reconcile(self, station_ids: Iterable[str], reason: str) -> None:
+        if not self.enabled:
+            return
         self.spawn(reconcile_stations(self._services, list(station_ids), reason), "reconcile")
 
     def run_job(self, job: str, station_ids: Iterable[str] | None, trigger: str) -> None:
@@ -91,7 +99,8 @@ class Scheduler:
         self.spawn(work(self._services, ids, trigger), f"{job}-{trigger}")
 
     def station_booted(self, station_id: str) -> None:
-        self._booted.add(station_id)
+        if self.enabled:
+            self._booted.add(station_id)
 
     def station_registered(self, station_id: str) -> None:
         self._registered.add(station_id)

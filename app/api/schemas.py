@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.db.models import AuditFrame, Connector, IdTag, Station, Transaction
+from app.domain.composite import Convention
 from app.domain.station_time import TimeFlag
 from app.services.errors import Invalid
 from app.services.stations import capabilities
@@ -137,6 +138,20 @@ class StationView(msgspec.Struct, kw_only=True):
         "before it sent any"))]
     clock_offset_measured_at: Annotated[
         datetime | None, Meta(description="When clock_offset_s was last updated")]
+    managed: Annotated[bool, Meta(
+        description="false: chargeplan sends the station nothing on its own (no after-boot "
+        "configuration read, reconcile or verify, no repairs, no plan, tariff or circuit "
+        "deliveries); calls asked for over REST still go")]
+    composite_convention: Annotated[Convention | None, Meta(
+        description="How the station answers GetCompositeSchedule where OCPP 1.6 is silent, "
+        "as its last verified answer showed (tried first next time); null until learned")]
+    unconstrained: Annotated[UnconstrainedView | None, Meta(
+        description="What the station reports where no profile bounds it; null until seen")]
+
+
+class UnconstrainedView(msgspec.Struct, kw_only=True):
+    limit: Annotated[float, Meta(description="The station's own limit")]
+    unit: Annotated[Literal["A", "W"], Meta(description="Its unit")]
 
 
 class StationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -160,6 +175,9 @@ class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     circuit_id: CircuitRef | None | UnsetType = UNSET
     phase_rotation: PhaseRotation | UnsetType = UNSET
     max_current_a: StationMaxCurrent | UnsetType = UNSET
+    managed: Annotated[bool, Meta(
+        description="false: chargeplan stops sending the station anything on its own")
+    ] | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -239,6 +257,11 @@ def station_view(station: Station) -> StationView:
         configuration_read_at=station.configuration_read_at,
         clock_offset_s=station.clock_offset_s,
         clock_offset_measured_at=station.clock_offset_at,
+        managed=station.managed,
+        composite_convention=station.composite_convention,
+        unconstrained=None if station.unconstrained_limit is None else UnconstrainedView(
+            limit=station.unconstrained_limit,
+            unit="A" if station.unconstrained_unit == "A" else "W"),
     )
 
 

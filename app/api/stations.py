@@ -51,15 +51,20 @@ class StationController(Controller):
         await services.tariffs.sync_station(station.id)
         return station_view(station)
 
-    @patch("/{station_id:str}", opt=ADMIN, summary="Change a station's password, tags or circuit",
+    @patch("/{station_id:str}", opt=ADMIN,
+           summary="Change a station's password, tags, circuit or whether chargeplan manages it",
            responses=error_responses(404))
     async def update_station(
         self, services: ServicesDep, station_id: StationIdPath, data: JSONBody[StationUpdate]
     ) -> StationView:
-        station = await services.stations.update(station_id, data.changes())
-        if "tags" in data.changes():  # the station gains or loses plans and tariffs by tag
+        changes = data.changes()
+        station = await services.stations.update(station_id, changes)
+        if "tags" in changes:  # the station gains or loses plans and tariffs by tag
             await services.plans.sync_station(station_id)
             await services.tariffs.sync_station(station_id)
+        if changes.get("managed") is True:
+            # Managed again: deliver what was kept back meanwhile.
+            services.scheduler.request_reconcile([station_id], "managed")
         return station_view(station)
 
     @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT,

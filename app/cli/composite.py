@@ -2,8 +2,11 @@
 
 Reads a JSON list of ``{"connectorId": N, "csChargingProfiles": {...}}`` (the body of
 SetChargingProfile.req) in installation order, validates and installs each one as a charge
-point would, and prints the GetCompositeSchedule.conf the charge point should answer.
-Exit status 0 on success, 2 on invalid input (one message per line on stderr).
+point would, and prints the GetCompositeSchedule.conf the charge point should answer
+under ``--convention`` (strict, libocpp, open-ocpp, microocpp: how chargers answer where
+OCPP 1.6 is silent). Profiles are read as a charger may hold them: a TxProfile without
+transactionId (received in RemoteStartTransaction) applies to the transaction on its
+connector. Exit status 0 on success, 2 on invalid input (one message per line on stderr).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.domain.composite import ActiveTransaction, SupplyConfig, composite_schedule
+from app.domain.composite import ActiveTransaction, Convention, SupplyConfig, composite_answer
 from app.domain.installation import InstalledProfile, install
 from app.domain.profiles import (
     ChargingProfile,
+    ChargingProfilePurpose,
     ChargingRateUnit,
     ProfileFormatError,
     parse_datetime,
@@ -59,6 +63,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--voltage", type=float, default=230.0, help="supply voltage")
     parser.add_argument("--phases", type=int, default=3, help="supply phases")
     parser.add_argument("--station-max-w", type=float, help="limit where no profile applies")
+    parser.add_argument(
+        "--convention", choices=[c.value for c in Convention], default=Convention.STRICT.value,
+        help="how the charger answers where OCPP 1.6 is silent (%(default)s)",
+    )
+    parser.add_argument(
+        "--unconstrained", type=float,
+        help="what the charger reports where no profile bounds it, in --unit (default: "
+        "--station-max-w for strict, 48 A for libocpp)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -66,16 +79,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         entries = _load(args.profiles)
         installed = _install(entries, args.connectors)
-        schedule = composite_schedule(
+        schedule = composite_answer(
             installed,
             args.connector,
             args.at,
             args.duration,
             ChargingRateUnit(args.unit),
+            convention=Convention(args.convention),
             transactions=_transactions(args),
             number_of_connectors=_connectors(args, installed),
             supply=SupplyConfig(voltage=args.voltage, phases=args.phases),
             station_max_w=args.station_max_w,
+            unconstrained=args.unconstrained,
         )
     except InvalidInput as error:
         for message in error.messages:
@@ -135,7 +150,11 @@ def _read_entry(entry: Any, limits: StationLimits) -> InstalledProfile | list[st
         profile = ChargingProfile.from_ocpp(entry.get("csChargingProfiles") or {})
     except ProfileFormatError as error:
         return [str(v.prefixed("csChargingProfiles")) for v in error.violations]
-    violations = validate_profile(profile, connector_id, limits)
+    # What a charger may hold: a TxProfile without transactionId came with
+    # RemoteStartTransaction (errata §3.41) and serves the transaction it started.
+    remote_start = (profile.purpose is ChargingProfilePurpose.TX_PROFILE
+                    and profile.transaction_id is None)
+    violations = validate_profile(profile, connector_id, limits, in_remote_start=remote_start)
     if violations:
         return [
             str(v if v.path == "connectorId" else v.prefixed("csChargingProfiles"))

@@ -11,7 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.domain.composite import Convention
 from app.simulator import SimulatorConfig, run_simulator
+from app.simulator.config import COMPOSITE_ANSWERS
 
 
 def _instant(text: str) -> datetime:
@@ -97,6 +99,25 @@ def add_parser(subparsers: Any) -> None:
         default=0.0,
         help="share of profiles acknowledged as Accepted but not installed",
     )
+    add(
+        "--composite-convention",
+        choices=[c.value for c in Convention],
+        default=defaults.composite_convention,
+        help="how GetCompositeSchedule is answered where OCPP 1.6 is silent (%(default)s)",
+    )
+    add(
+        "--unconstrained-w",
+        type=float,
+        default=None,
+        help="what the stations report where no profile bounds a connector, W (default: "
+        "--max-power-w for strict, 48 A for libocpp; microocpp reports -1)",
+    )
+    add(
+        "--composite-answer",
+        choices=COMPOSITE_ANSWERS,
+        default=defaults.composite_answer,
+        help="schedule; no-schedule: Accepted without one; rejected (%(default)s)",
+    )
     add("--seed", type=int, default=None, help="seed for reproducible faults")
     add("--log-level", default="INFO", help="log level (%(default)s)")
     parser.set_defaults(handler=run)
@@ -122,6 +143,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         delay_ms=args.delay_ms,
         disconnect_every=args.disconnect_every,
         ignore_profile_rate=args.ignore_profile_rate,
+        composite_convention=args.composite_convention,
+        unconstrained_w=args.unconstrained_w,
+        composite_answer=args.composite_answer,
         seed=args.seed,
     )
 

@@ -15,10 +15,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.db.types import BigIntPK, JSONType, StrEnumType, UTCDateTime
+from app.domain.composite import Convention
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.states import DeliveryState, VerificationState
 
@@ -96,6 +98,16 @@ class Station(Base):
     circuit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     phase_rotation: Mapped[str] = mapped_column(String(3), default="RST", server_default="RST")
     max_current_a: Mapped[float | None] = mapped_column(Float)
+    # How the station answers GetCompositeSchedule where OCPP 1.6 is silent (the
+    # convention that last explained its answer, tried first next time), and what it
+    # reports where no profile bounds it (its unconstrained value and that value's unit).
+    composite_convention: Mapped[Convention | None] = mapped_column(
+        StrEnumType(Convention, 20))
+    unconstrained_limit: Mapped[float | None] = mapped_column(Float)
+    unconstrained_unit: Mapped[str | None] = mapped_column(String(1))
+    # False: chargeplan sends the station nothing on its own (no after-boot jobs, no
+    # repairs, no plan, tariff or circuit deliveries); REST-driven calls still go.
+    managed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     connectors: Mapped[list[Connector]] = relationship(
         back_populates="station", cascade="all, delete-orphan", lazy="selectin",

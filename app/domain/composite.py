@@ -30,29 +30,38 @@ equal neighbouring periods are merged.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from app.domain.activity import breakpoints, period_at, schedule_anchor
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import (
     ChargingProfile,
+    ChargingProfileKind,
     ChargingProfilePurpose,
     ChargingRateUnit,
     ChargingSchedulePeriod,
+    RecurrencyKind,
     ensure_utc,
     format_datetime,
     parse_datetime,
     render_limit,
 )
 from app.domain.units import SupplyConfig, convert
+from app.domain.validation import RECURRENCE_SECONDS
 
 __all__ = [
     "ActiveTransaction",
+    "CompositeAnswer",
     "CompositeSchedule",
+    "Convention",
+    "Point",
     "SupplyConfig",
+    "composite_answer",
     "composite_schedule",
     "limit_at",
     "merge_periods",
@@ -95,6 +104,62 @@ class CompositeSchedule:
         }
 
 
+class Convention(StrEnum):
+    """How a charger answers GetCompositeSchedule where OCPP 1.6 is silent.
+
+    - ``strict``: chargeplan's reading (the module docstring).
+    - ``libocpp`` (EVerest): the whole window; an instant no profile bounds is filled with
+      the unconstrained value (48 A / 33,120 W by default); TxProfiles count even without a
+      transaction; A<->W with 230 V and the lowest numberPhases active at the instant (3
+      when none); a Recurring profile also runs before its startSchedule.
+    - ``open-ocpp``: numberPhases always reported (3 when omitted); ChargePointMaxProfile is
+      not part of the composite; connector 0 reports connector 0's own profiles; the
+      answer covers only the instants some profile bounds (it starts late or ends early)
+      and a gap between them makes it Rejected.
+    - ``microocpp``: the whole window; an instant with no limit is -1; TxDefaultProfiles
+      count only while a transaction runs; limits are reported as given, never converted.
+    """
+
+    STRICT = "strict"
+    LIBOCPP = "libocpp"
+    OPEN_OCPP = "open-ocpp"
+    MICROOCPP = "microocpp"
+
+
+# libocpp converts A<->W with a fixed 230 V; MicroOcpp reports "no limit" as -1.
+LIBOCPP_VOLTAGE = 230.0
+NO_LIMIT = -1.0
+
+
+@dataclass(frozen=True)
+class _Rules:
+    tx_without_transaction: bool = False
+    tx_default_needs_transaction: bool = False
+    recurring_backwards: bool = False
+    cap: bool = True
+    phases: str = "period"  # period: each limit's own; lowest: the lowest active; none
+    report_phases: bool = False
+    station_sum: bool = True  # connector 0: the connectors' sum, or connector 0's own
+
+
+_RULES = {
+    Convention.STRICT: _Rules(),
+    Convention.LIBOCPP: _Rules(tx_without_transaction=True, recurring_backwards=True,
+                               phases="lowest"),
+    Convention.OPEN_OCPP: _Rules(cap=False, report_phases=True, station_sum=False),
+    Convention.MICROOCPP: _Rules(tx_default_needs_transaction=True, phases="none"),
+}
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """A winning period as its profile gives it."""
+
+    limit: float
+    unit: ChargingRateUnit
+    number_phases: int | None
+
+
 @dataclass(frozen=True)
 class _Limit:
     value: float  # in the requested unit, unrounded
@@ -107,7 +172,7 @@ class _Stack:
 
     entries: tuple[tuple[ChargingProfile, datetime | None], ...]
 
-    def winner(self, at: datetime) -> tuple[ChargingProfile, ChargingSchedulePeriod] | None:
+    def winner(self, at: datetime) -> _Raw | None:
         # OCPP 1.6 §3.13.2: the running profile with the highest stackLevel prevails; on a
         # tie (not possible once installed) the later installed one does.
         best: tuple[ChargingProfile, ChargingSchedulePeriod] | None = None
@@ -115,7 +180,10 @@ class _Stack:
             period = period_at(profile, anchor, at)
             if period is not None and (best is None or profile.stack_level >= best[0].stack_level):
                 best = (profile, period)
-        return best
+        if best is None:
+            return None
+        profile, period = best
+        return _Raw(period.limit, profile.schedule.charging_rate_unit, period.number_phases)
 
     def breakpoints(self, start: datetime, end: datetime) -> set[datetime]:
         points: set[datetime] = set()
@@ -130,6 +198,7 @@ class _Connector:
 
     tx: _Stack
     tx_start: datetime | None
+    tx_always: bool  # TxProfiles count without a transaction (libocpp)
     own_default: _Stack
     station_default: _Stack
 
@@ -138,9 +207,61 @@ class _Connector:
 class _Context:
     unit: ChargingRateUnit
     supply: SupplyConfig
+    rules: _Rules
     cap: _Stack
     fallback: _Limit
     station_max: float | None
+
+
+@dataclass(frozen=True)
+class Point:
+    """From ``start`` (seconds into the answer): the ``limit`` profiles impose, or None
+    where none bounds the connector; ``shown`` is then what the charger reports when it
+    depends on the instant (a connector-0 sum with some connectors unbounded)."""
+
+    start: int
+    limit: float | None
+    number_phases: int | None
+    shown: float | None = None
+
+
+@dataclass(frozen=True)
+class CompositeAnswer:
+    """A charger's answer to GetCompositeSchedule.req under a convention, with the instants
+    no acknowledged profile bounds kept apart (``limit`` None): a charger reports its own
+    value there, which says nothing about the profiles it holds.
+
+    ``periods`` start at ``schedule_start`` and cover ``duration`` seconds; ``status`` is
+    Rejected when the convention cannot report (open-ocpp with a gap).
+    """
+
+    connector_id: int
+    schedule_start: datetime
+    duration: int
+    unit: ChargingRateUnit
+    convention: Convention
+    periods: tuple[Point, ...]
+    fill: float
+    status: str = "Accepted"
+
+    @property
+    def bounded(self) -> bool:
+        """Whether some instant of the window is bounded by a profile."""
+        return any(p.limit is not None for p in self.periods)
+
+    def schedule(self) -> CompositeSchedule:
+        """As reported: unbounded instants carry the charger's own value."""
+        filled = (ChargingSchedulePeriod(
+            p.start, p.limit if p.limit is not None else (
+                p.shown if p.shown is not None else self.fill), p.number_phases)
+            for p in self.periods)
+        return CompositeSchedule(self.connector_id, self.schedule_start, self.duration,
+                                 self.unit, merge_periods(filled))
+
+    def to_ocpp(self) -> dict[str, Any]:
+        if self.status != "Accepted":
+            return {"status": self.status}
+        return self.schedule().to_ocpp()
 
 
 def composite_schedule(
@@ -156,22 +277,51 @@ def composite_schedule(
     station_max_w: float | None = None,
     station_max_a: float | None = None,
 ) -> CompositeSchedule:
-    """The composite schedule of ``connector_id`` over [start, start + duration).
+    """The composite schedule of ``connector_id`` over [start, start + duration), strict.
 
     ``duration`` is in seconds (a timedelta is taken too, rounded to the second). See the
     module docstring for the rules and the choices made.
     """
+    return composite_answer(
+        installed, connector_id, start, duration, unit, transactions=transactions,
+        number_of_connectors=number_of_connectors, supply=supply, station_max_w=station_max_w,
+        station_max_a=station_max_a).schedule()
+
+
+def composite_answer(
+    installed: Sequence[InstalledProfile],
+    connector_id: int,
+    start: datetime,
+    duration: int | timedelta,
+    unit: ChargingRateUnit,
+    *,
+    convention: Convention = Convention.STRICT,
+    transactions: Sequence[ActiveTransaction] = (),
+    number_of_connectors: int = 1,
+    supply: SupplyConfig = SupplyConfig(),  # noqa: B008 - frozen, shared safely
+    station_max_w: float | None = None,
+    station_max_a: float | None = None,
+    unconstrained: float | None = None,
+) -> CompositeAnswer:
+    """What a charger following ``convention`` answers for ``connector_id`` over
+    [start, start + duration). ``unconstrained`` (in ``unit``) is what it reports where no
+    profile bounds it; by default the station maximum, else 48 A (strict) and 48 A
+    (libocpp)."""
     if isinstance(duration, timedelta):
         duration = round(duration.total_seconds())
     if duration <= 0:
         raise ValueError("duration must be greater than 0")
     if connector_id < 0:
         raise ValueError("connector_id must be 0 or greater")
+    rules = _RULES[convention]
     start = ensure_utc(start)
     end = start + timedelta(seconds=duration)
-    ctx = _context(installed, start, unit, supply, station_max_w, station_max_a)
-    ids = range(1, number_of_connectors + 1) if connector_id == 0 else (connector_id,)
-    connectors = [_connector(installed, c, start, transactions) for c in ids]
+    ctx = _context(installed, start, unit, supply, station_max_w, station_max_a, rules)
+    if connector_id == 0 and not rules.station_sum:
+        ids: Sequence[int] = (0,)
+    else:
+        ids = range(1, number_of_connectors + 1) if connector_id == 0 else (connector_id,)
+    connectors = [_connector(installed, c, start, transactions, rules) for c in ids]
 
     points = {start} | ctx.cap.breakpoints(start, end)
     for conn in connectors:
@@ -181,20 +331,58 @@ def composite_schedule(
         if conn.tx_start is not None and start < conn.tx_start < end:
             points.add(conn.tx_start)
 
-    periods: list[ChargingSchedulePeriod] = []
+    fill = _fill(ctx, convention, unit, supply, unconstrained)
+    periods: list[Point] = []
     for at in sorted(points):
-        limit = (
-            _station_limit(ctx, connectors, at)
-            if connector_id == 0
-            else _connector_limit(ctx, connectors[0], at)
-        )
-        offset = round((at - start).total_seconds())
-        period = ChargingSchedulePeriod(offset, render_limit(limit.value), limit.number_phases)
-        if periods and periods[-1].start_period == offset:
-            periods[-1] = period  # sub-second breakpoints: the later one covers the second
+        shown: float | None = None
+        if connector_id == 0 and rules.station_sum:
+            limit, shown = _station_limit(ctx, connectors, at, fill)
         else:
+            limit = _connector_limit(ctx, connectors[0], at)
+        offset = round((at - start).total_seconds())
+        period = (Point(offset, None, None, None if shown is None else render_limit(shown))
+                  if limit is None
+                  else Point(offset, render_limit(limit.value), limit.number_phases))
+        if periods and periods[-1].start == offset:
+            periods[-1] = period  # sub-second breakpoints: the later one covers the second
+        elif not periods or (periods[-1].limit, periods[-1].number_phases,
+                             periods[-1].shown) != (period.limit, period.number_phases,
+                                                    period.shown):
             periods.append(period)
-    return CompositeSchedule(connector_id, start, duration, unit, merge_periods(periods))
+    answer = CompositeAnswer(connector_id, start, duration, unit, convention, tuple(periods),
+                             fill)
+    return _trimmed(answer) if convention is Convention.OPEN_OCPP else answer
+
+
+def _fill(ctx: _Context, convention: Convention, unit: ChargingRateUnit,
+          supply: SupplyConfig, unconstrained: float | None) -> float:
+    if convention is Convention.MICROOCPP:
+        return NO_LIMIT
+    if unconstrained is not None:
+        return render_limit(unconstrained)
+    if convention is Convention.LIBOCPP:
+        return render_limit(convert(supply.default_limit_a, ChargingRateUnit.A, unit,
+                                    supply=SupplyConfig(voltage=LIBOCPP_VOLTAGE, phases=3)))
+    return render_limit(ctx.fallback.value)
+
+
+def _trimmed(answer: CompositeAnswer) -> CompositeAnswer:
+    """open-ocpp: only the instants some profile bounds, in one run; a gap is Rejected."""
+    periods = answer.periods
+    bounded = [i for i, p in enumerate(periods) if p.limit is not None]
+    if not bounded:
+        # Nothing bounds the window: an empty answer (it covers no instant).
+        return dataclasses.replace(answer, duration=0, periods=(Point(0, None, 3),))
+    first, last = bounded[0], bounded[-1]
+    if any(p.limit is None for p in periods[first:last + 1]):
+        return dataclasses.replace(answer, status="Rejected")
+    shift = periods[first].start
+    end = periods[last + 1].start if last + 1 < len(periods) else answer.duration
+    kept = tuple(dataclasses.replace(p, start=p.start - shift)
+                 for p in periods[first:last + 1])
+    return dataclasses.replace(
+        answer, schedule_start=answer.schedule_start + timedelta(seconds=shift),
+        duration=end - shift, periods=kept)
 
 
 def merge_periods(periods: Iterable[ChargingSchedulePeriod]) -> tuple[ChargingSchedulePeriod, ...]:
@@ -218,6 +406,7 @@ def _context(
     supply: SupplyConfig,
     station_max_w: float | None,
     station_max_a: float | None,
+    rules: _Rules,
 ) -> _Context:
     maxima = [
         convert(value, source, unit, supply=supply)
@@ -230,9 +419,10 @@ def _context(
     station_max = min(maxima) if maxima else None
     default = convert(supply.default_limit_a, ChargingRateUnit.A, unit, supply=supply)
     # OCPP 1.6 §3.13.1: ChargePointMaxProfile is set on connector 0 only.
-    cap = _stack(installed, 0, ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE, start, None)
+    cap = (_stack(installed, 0, ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE, start, None,
+                  rules) if rules.cap else _Stack(()))
     fallback = _Limit(station_max if station_max is not None else default, None)
-    return _Context(unit, supply, cap, fallback, station_max)
+    return _Context(unit, supply, rules, cap, fallback, station_max)
 
 
 def _connector(
@@ -240,30 +430,45 @@ def _connector(
     connector_id: int,
     start: datetime,
     transactions: Sequence[ActiveTransaction],
+    rules: _Rules,
 ) -> _Connector:
     transaction = next((t for t in transactions if t.connector_id == connector_id), None)
     tx_start = ensure_utc(transaction.start) if transaction is not None else None
     tx_entries: tuple[tuple[ChargingProfile, datetime | None], ...] = ()
-    if transaction is not None:
+    if transaction is not None or rules.tx_without_transaction:
         # OCPP 1.6 §3.13.1: a TxProfile applies to its transaction only; one without
         # transactionId came with RemoteStartTransaction (errata §3.41) and means this one.
         tx_entries = tuple(
-            (item.profile, schedule_anchor(item.profile, start, tx_start))
+            (item.profile, _anchor(item.profile, start, tx_start, rules))
             for item in installed
             if item.connector_id == connector_id
             and item.profile.purpose is ChargingProfilePurpose.TX_PROFILE
-            and item.profile.transaction_id in (None, transaction.transaction_id)
+            and (transaction is None
+                 or item.profile.transaction_id in (None, transaction.transaction_id))
         )
     return _Connector(
         tx=_Stack(tx_entries),
         tx_start=tx_start,
+        tx_always=transaction is None and rules.tx_without_transaction,
         own_default=_stack(
-            installed, connector_id, ChargingProfilePurpose.TX_DEFAULT_PROFILE, start, tx_start
+            installed, connector_id, ChargingProfilePurpose.TX_DEFAULT_PROFILE, start, tx_start,
+            rules,
         ),
-        station_default=_stack(
-            installed, 0, ChargingProfilePurpose.TX_DEFAULT_PROFILE, start, tx_start
-        ),
+        station_default=(_Stack(()) if connector_id == 0 else _stack(
+            installed, 0, ChargingProfilePurpose.TX_DEFAULT_PROFILE, start, tx_start, rules)),
     )
+
+
+def _anchor(profile: ChargingProfile, start: datetime, tx_start: datetime | None,
+            rules: _Rules) -> datetime | None:
+    anchor = schedule_anchor(profile, start, tx_start)
+    if (anchor is not None and rules.recurring_backwards and anchor > start
+            and profile.kind is ChargingProfileKind.RECURRING):
+        # libocpp: the recurrence runs backwards in time too.
+        cycle = timedelta(seconds=RECURRENCE_SECONDS[
+            profile.recurrency_kind or RecurrencyKind.DAILY])
+        anchor -= cycle * -((start - anchor) // cycle)
+    return anchor
 
 
 def _stack(
@@ -272,40 +477,44 @@ def _stack(
     purpose: ChargingProfilePurpose,
     start: datetime,
     tx_start: datetime | None,
+    rules: _Rules,
 ) -> _Stack:
     return _Stack(
         tuple(
-            (item.profile, schedule_anchor(item.profile, start, tx_start))
+            (item.profile, _anchor(item.profile, start, tx_start, rules))
             for item in installed
             if item.connector_id == connector_id and item.profile.purpose is purpose
         )
     )
 
 
-def _limit(
-    ctx: _Context, found: tuple[ChargingProfile, ChargingSchedulePeriod] | None
-) -> _Limit | None:
-    if found is None:
+def _converted(ctx: _Context, raw: _Raw | None, lowest: int | None) -> _Limit | None:
+    if raw is None:
         return None
-    profile, period = found
-    value = convert(
-        period.limit,
-        profile.schedule.charging_rate_unit,
-        ctx.unit,
-        number_phases=period.number_phases,
-        supply=ctx.supply,
-    )
-    return _Limit(value, period.number_phases)
+    rules = ctx.rules
+    reported = raw.number_phases if raw.number_phases is not None or not rules.report_phases \
+        else 3
+    if rules.phases == "none":
+        return _Limit(raw.limit, reported)
+    if rules.phases == "lowest":
+        supply = SupplyConfig(voltage=LIBOCPP_VOLTAGE, phases=lowest or 3)
+        return _Limit(convert(raw.limit, raw.unit, ctx.unit, supply=supply), reported)
+    value = convert(raw.limit, raw.unit, ctx.unit, number_phases=raw.number_phases,
+                    supply=ctx.supply)
+    return _Limit(value, reported)
 
 
-def _uncapped_limit(ctx: _Context, conn: _Connector, at: datetime) -> _Limit | None:
+def _uncapped(conn: _Connector, rules: _Rules, at: datetime) -> _Raw | None:
+    running = conn.tx_start is not None and at >= conn.tx_start
     # OCPP 1.6 §3.13.3: TxProfile overrules TxDefaultProfile whatever the stack levels.
-    if conn.tx_start is not None and at >= conn.tx_start:
-        found = _limit(ctx, conn.tx.winner(at))
+    if running or conn.tx_always:
+        found = conn.tx.winner(at)
         if found is not None:
             return found
+    if rules.tx_default_needs_transaction and not running:
+        return None
     # OCPP 1.6 §3.13.1: a TxDefaultProfile on the connector replaces the one on connector 0.
-    return _limit(ctx, conn.own_default.winner(at)) or _limit(ctx, conn.station_default.winner(at))
+    return conn.own_default.winner(at) or conn.station_default.winner(at)
 
 
 def _lowest(*limits: _Limit | None) -> _Limit | None:
@@ -313,18 +522,31 @@ def _lowest(*limits: _Limit | None) -> _Limit | None:
     return min(present, key=lambda limit: limit.value) if present else None
 
 
-def _connector_limit(ctx: _Context, conn: _Connector, at: datetime) -> _Limit:
-    cap = _limit(ctx, ctx.cap.winner(at))
-    return _lowest(_uncapped_limit(ctx, conn, at), cap) or ctx.fallback
+def _connector_limit(ctx: _Context, conn: _Connector, at: datetime) -> _Limit | None:
+    """The limit at ``at``; None where no profile bounds the connector."""
+    own, cap = _uncapped(conn, ctx.rules, at), ctx.cap.winner(at)
+    phases = [r.number_phases for r in (own, cap) if r is not None and r.number_phases]
+    lowest = min(phases) if phases else None
+    return _lowest(_converted(ctx, own, lowest), _converted(ctx, cap, lowest))
 
 
-def _station_limit(ctx: _Context, connectors: Sequence[_Connector], at: datetime) -> _Limit:
+def _station_limit(ctx: _Context, connectors: Sequence[_Connector], at: datetime,
+                   fill: float) -> tuple[_Limit | None, float]:
+    """Connector 0: the sum of the connectors, capped; bounded only when every connector
+    is (a sum with an unbounded part depends on the charger's own values). The second
+    value is what is reported, unbounded connectors counting ``fill``."""
     parts = [_connector_limit(ctx, conn, at) for conn in connectors]
-    phases = {part.number_phases for part in parts}
-    total = _Limit(sum(part.value for part in parts), phases.pop() if len(phases) == 1 else None)
+    filled = [part or _Limit(max(fill, 0.0), None) for part in parts]
+    phases = {part.number_phases for part in filled}
+    total = _Limit(sum(part.value for part in filled),
+                   phases.pop() if len(phases) == 1 else None)
     station = _Limit(ctx.station_max, None) if ctx.station_max is not None else None
-    cap = _limit(ctx, ctx.cap.winner(at))
-    return _lowest(total, cap, station) or ctx.fallback
+    cap = ctx.cap.winner(at)
+    limit = _lowest(total, _converted(ctx, cap, cap.number_phases if cap else None), station)
+    assert limit is not None  # total is always there
+    if any(part is None for part in parts):
+        return None, limit.value
+    return limit, limit.value
 
 
 # --- reading GetCompositeSchedule.conf payloads -------------------------------------------
@@ -403,3 +625,66 @@ def schedules_match(a: Mapping[str, Any], b: Mapping[str, Any], *, tolerance: fl
         elif abs(x - y) > tolerance + 1e-9:
             return False
     return True
+
+
+def explains(expected: CompositeAnswer, reported: Mapping[str, Any], *,
+             unconstrained: float | None = None, tolerance: float = 0.1) -> bool:
+    """Whether a GetCompositeSchedule.conf shows every limit ``expected`` holds applied.
+
+    Only the instants some profile bounds are compared: elsewhere the charger reports its
+    own value. A bounded instant the answer does not cover, or covers with another limit,
+    is a limit not applied; a reported value below the bound that equals the station's
+    ``unconstrained`` value is the station's own maximum, lower than the profile's, so the
+    profile is applied. Units must agree (ask in the unit of the profiles).
+    """
+    if expected.status != "Accepted":
+        return False
+    steps = _steps(reported)
+    if steps is None or steps.unit != expected.unit.value:
+        return False
+    start = expected.schedule_start
+    window_end = start + timedelta(seconds=expected.duration)
+    periods = expected.periods
+    # MicroOcpp says "no limit" as -1: an answer that says anything else where it would
+    # have no limit is not MicroOcpp's (a charger that ignores its profiles while idle
+    # would otherwise pass for one).
+    signed = expected.convention is Convention.MICROOCPP
+    for index, point in enumerate(periods):
+        if point.limit is None and not signed:
+            continue
+        begin = start + timedelta(seconds=point.start)
+        end = (start + timedelta(seconds=periods[index + 1].start)
+               if index + 1 < len(periods) else window_end)
+        instants = {begin} | {at for at, _ in steps.steps if begin < at < end}
+        if steps.end is not None and begin < steps.end < end:
+            instants.add(steps.end)
+        for at in instants:
+            value = steps.at(at)
+            if point.limit is None:
+                if value is not None and value != NO_LIMIT:
+                    return False
+                continue
+            if value is None or value < 0:
+                return False
+            if abs(value - point.limit) <= tolerance + 1e-9:
+                continue
+            if (unconstrained is not None and value < point.limit
+                    and abs(value - unconstrained) <= tolerance + 1e-9):
+                continue
+            return False
+    return True
+
+
+def unconstrained_in(expected: CompositeAnswer, reported: Mapping[str, Any]) -> float | None:
+    """What the charger reported at the first instant no profile bounds: its own value
+    (None when every reported instant is bounded, or the charger says "no limit")."""
+    steps = _steps(reported)
+    if steps is None or steps.unit != expected.unit.value:
+        return None
+    start = expected.schedule_start
+    for point in expected.periods:
+        if point.limit is None and point.shown is None:
+            value = steps.at(start + timedelta(seconds=point.start))
+            if value is not None and value >= 0:
+                return value
+    return None

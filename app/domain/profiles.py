@@ -171,9 +171,11 @@ def ensure_utc(value: datetime) -> datetime:
 
 
 def render_limit(value: float) -> float:
-    """A limit as OCPP carries it: at most one decimal (schema ``multipleOf 0.1``)."""
-    rounded = round(value, 1)
-    return rounded + 0.0  # turns -0.0 into 0.0
+    """A limit as OCPP carries it: at most one decimal (schema ``multipleOf 0.1``), rounded
+    down so a converted limit never exceeds what was asked (20,000 W on 3 x 230 V is
+    28.9 A, not 29.0). The small allowance keeps 28.999999... (float error) at 29.0."""
+    floored = math.floor(value * 10 + 1e-6) / 10
+    return floored + 0.0  # turns -0.0 into 0.0
 
 
 _E = TypeVar("_E", bound=StrEnum)

@@ -25,9 +25,12 @@ from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.db.models import Transaction as TransactionRow
 from app.domain.composite import (
     ActiveTransaction,
+    CompositeAnswer,
+    Convention,
     SupplyConfig,
+    composite_answer,
     composite_schedule,
-    schedules_match,
+    explains,
 )
 from app.domain.installation import InstalledProfile, clear, install
 from app.domain.ownership import MANUAL, Owner
@@ -428,6 +431,17 @@ class SmartChargingService:
             station_max_w=snapshot.view.max_power_w)
         return schedule.to_ocpp()
 
+    def answer_of(self, snapshot: Snapshot, connector_id: int, start: datetime,
+                  duration: int, unit: ChargingRateUnit, convention: Convention, *,
+                  unconstrained: float | None = None) -> CompositeAnswer:
+        """What a station following ``convention`` would answer, its unbounded instants
+        kept apart (see :func:`composite_answer`)."""
+        return composite_answer(
+            snapshot.installed, connector_id, start, duration, unit, convention=convention,
+            transactions=snapshot.transactions,
+            number_of_connectors=snapshot.view.number_of_connectors, supply=self._supply,
+            station_max_w=snapshot.view.max_power_w, unconstrained=unconstrained)
+
     async def expected(self, station_id: str, connector_id: int, start: datetime,
                        duration: int, unit: ChargingRateUnit, *,
                        extra: Sequence[InstalledProfile] = (),
@@ -460,12 +474,21 @@ class SmartChargingService:
             "startSchedule")
         if stamp:
             start = parse_timestamp(stamp)
-        expected = await self.expected(station_id, connector_id, start, duration, unit)
+        snapshot = await self.snapshot(station_id)
+        expected = self.composite_of(snapshot, connector_id, start, duration, unit)
         if answer.get("status") != "Accepted":
             return CompositeReport(Outcome("rejected", f"{station_id} could not report a "
                                            "composite schedule", "station answered Rejected",
                                            answer), answer, expected, None)
-        matches = schedules_match(answer, expected)
+        # The limits the station holds are applied, as some convention reports them (its
+        # own value where no profile bounds it is not compared).
+        known = [view.convention] if (view := snapshot.view).convention else []
+        own = view.unconstrained[0] if (
+            view.unconstrained and view.unconstrained[1] is unit) else None
+        matches = any(explains(self.answer_of(snapshot, connector_id, start, duration, unit,
+                                              convention, unconstrained=own),
+                               answer, unconstrained=own)
+                      for convention in [*known, *Convention])
         message = ("the station's composite schedule matches the expected one" if matches
                    else "the station's composite schedule differs from the expected one")
         return CompositeReport(Outcome("success", message, answer=answer), answer, expected,

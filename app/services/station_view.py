@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload, load_only
 
 from app.db.models import Connector, Station
+from app.domain.composite import Convention
 from app.domain.profiles import ChargingRateUnit
 from app.domain.validation import StationLimits
 from app.services.stations import capabilities
@@ -35,6 +36,10 @@ class StationView:
     smart_charging: bool | None
     number_of_connectors: int
     max_power_w: float | None
+    managed: bool = True
+    # What verification learned: how it answers GetCompositeSchedule, and its own limit.
+    convention: Convention | None = None
+    unconstrained: tuple[float, ChargingRateUnit] | None = None
 
 
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -74,16 +79,24 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
         number_of_connectors=caps.number_of_connectors,
     )
     known_connectors = max([c for c in connectors if c > 0], default=1)
+    unconstrained = None
+    if station.unconstrained_limit is not None and station.unconstrained_unit in _UNIT_NAMES:
+        unconstrained = (station.unconstrained_limit,
+                         ChargingRateUnit(station.unconstrained_unit))
     return StationView(limits, warnings, smart,
-                       caps.number_of_connectors or known_connectors, station.max_power_w)
+                       caps.number_of_connectors or known_connectors, station.max_power_w,
+                       managed=station.managed is not False,
+                       convention=station.composite_convention, unconstrained=unconstrained)
 
 
 _VIEW_COLUMNS = (
     Station.id, Station.supported_feature_profiles, Station.charge_profile_max_stack_level,
     Station.charging_schedule_allowed_charging_rate_unit,
     Station.charging_schedule_max_periods, Station.max_charging_profiles_installed,
-    Station.number_of_connectors, Station.max_power_w,
+    Station.number_of_connectors, Station.max_power_w, Station.managed,
+    Station.composite_convention, Station.unconstrained_limit, Station.unconstrained_unit,
 )
+_UNIT_NAMES = {"A", "W"}
 
 
 async def station_views(session: AsyncSession, station_ids: Iterable[str]

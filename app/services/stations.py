@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -102,8 +102,12 @@ class StationService:
         # What stations report is written with group commit: a reconnect storm costs a
         # few transactions per batch of stations, not several per station.
         self._writes = writes or GroupCommit(db)
-        self._password_hashes: BatchLoader[str, tuple[str | None]] = BatchLoader(
+        self._password_hashes: BatchLoader[str, tuple[str | None, bool]] = BatchLoader(
             self._load_password_hashes)
+        self._managed: BatchLoader[str, bool] = BatchLoader(self._load_managed)
+        # Whether each station admitted here is managed, read with its password hash, so
+        # the calls after its boot wait for no query; PATCH here updates it.
+        self._managed_at_admission: dict[str, bool] = {}
         self._updates: dict[tuple[str, ...], Executable] = {}
         upsert = pg_insert if db.dialect == "postgresql" else sqlite_insert
         self._register: Executable = upsert(_STATIONS).on_conflict_do_nothing(
@@ -129,6 +133,7 @@ class StationService:
         # Only the password hash, read for many connecting stations at once: this runs
         # for every connection of a reconnect storm.
         known = await self._password_hashes.get(station_id)
+        self._managed_at_admission[station_id] = known is None or known[1]
         if known is None:
             if not self._admit_unknown:
                 return Admission.UNKNOWN_STATION
@@ -147,11 +152,38 @@ class StationService:
         return Admission.ACCEPTED
 
     async def _load_password_hashes(self, station_ids: list[str]
-                                    ) -> dict[str, tuple[str | None]]:
+                                    ) -> dict[str, tuple[str | None, bool]]:
         async with self._db.core() as conn:
-            rows = await conn.execute(select(_STATIONS.c.id, _STATIONS.c.password_hash)
+            rows = await conn.execute(
+                select(_STATIONS.c.id, _STATIONS.c.password_hash, _STATIONS.c.managed)
+                .where(_STATIONS.c.id.in_(station_ids)))
+            return {sid: (password_hash, managed is not False)
+                    for sid, password_hash, managed in rows}
+
+    async def is_managed(self, station_id: str) -> bool:
+        """Whether chargeplan may send the station calls of its own: as read when it
+        connected here, else from the database; an unknown station is managed."""
+        known = self._managed_at_admission.get(station_id)
+        if known is not None:
+            return known
+        return await self._managed.get(station_id) is not False
+
+    async def _load_managed(self, station_ids: list[str]) -> dict[str, bool]:
+        async with self._db.core() as conn:
+            rows = await conn.execute(select(_STATIONS.c.id, _STATIONS.c.managed)
                                       .where(_STATIONS.c.id.in_(station_ids)))
-            return {sid: (password_hash,) for sid, password_hash in rows}
+            return {sid: bool(managed) for sid, managed in rows}
+
+    async def unmanaged_among(self, station_ids: Iterable[str]) -> set[str]:
+        """The listed stations chargeplan must leave alone (``managed`` false)."""
+        found: set[str] = set()
+        ids = sorted(set(station_ids))
+        async with self._db.core() as conn:
+            for start in range(0, len(ids), 500):  # bound parameters per IN list
+                batch = ids[start:start + 500]
+                found.update((await conn.scalars(select(_STATIONS.c.id).where(
+                    _STATIONS.c.id.in_(batch), _STATIONS.c.managed.is_(False)))).all())
+        return found
 
     async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
         now = self._clock()
@@ -313,6 +345,9 @@ class StationService:
         for key in ("max_power_w", "circuit_id", "phase_rotation", "max_current_a"):
             if key in changes:
                 values[key] = changes[key]
+        if "managed" in changes:
+            values["managed"] = bool(changes["managed"])
+            self._managed_at_admission[station_id] = values["managed"]
         async with self._db.uow() as session:
             if await session.get(Station, station_id) is None:
                 raise NotFound("station", station_id)

@@ -4,9 +4,26 @@ Chargers answer Accepted and apply nothing, forget their profiles on a reboot, o
 another purpose than asked (field reports in the OCPP community). The only proof a 1.6
 central system can get is GetCompositeSchedule (OCPP 1.6 §5.7): the station's own
 answer to "what will you draw", compared with the composite the server computes from the
-profiles the station acknowledged. A difference is drift; it is repaired by re-pushing
-the desired profiles (Set replaces by id, extras are cleared afterwards, so no connector
-is ever unlimited in between), at most ``max_repairs`` times.
+profiles the station acknowledged.
+
+Drift means a limit the station accepted is not applied, nothing more:
+
+- Only the instants an acknowledged profile bounds are compared. Elsewhere the station
+  reports its own value (a rated maximum, 48 A, -1...): it is learned (the station's
+  unconstrained value) and never called drift. A connector no acknowledged profile bounds
+  is not asked at all.
+- The question is asked in the unit of the connector's acknowledged profiles when they
+  share one, so no A<->W convention enters the comparison.
+- Chargers answer differently where the spec is silent (``Convention``): an answer any
+  convention explains is a match, and the convention that explained it is recorded and
+  tried first next time.
+- ``Rejected``, or ``Accepted`` without a schedule, for a connector that holds an
+  acknowledged profile: the station cannot show what it applies. The connector is
+  ``unverifiable`` with that reason; nothing is repaired.
+
+Drift is repaired by re-pushing the desired profiles (Set replaces by id, extras are
+cleared afterwards, so no connector is ever unlimited in between), at most
+``max_repairs`` times.
 """
 
 from __future__ import annotations
@@ -24,12 +41,13 @@ from app.db.batching import BatchLoader, GroupCommit
 from app.db.engine import Database
 from app.db.fleet_models import Verification
 from app.db.models import DesiredProfile, Station
-from app.domain.composite import schedules_match
+from app.domain.composite import CompositeAnswer, Convention, explains, unconstrained_in
 from app.domain.profiles import ChargingRateUnit
 from app.domain.states import VerificationOutcome, VerificationState
 from app.services.errors import NotFound
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
 from app.services.smart_charging import SmartChargingService, Snapshot
+from app.services.station_view import StationView
 from app.timefmt import parse_timestamp
 
 log = logging.getLogger("chargeplan.verification")
@@ -40,6 +58,51 @@ _RECORD = insert(_VERIFICATIONS)
 _STATE = (update(_STATIONS).where(_STATIONS.c.id == bindparam("b_station"))
           .values(verification_state=bindparam("state"), last_verified_at=bindparam("at")))
 _STATE_AND_REPAIRS = _STATE.values(drift_repairs=bindparam("repairs"))
+_LEARNED = (update(_STATIONS).where(_STATIONS.c.id == bindparam("b_station"))
+            .values(composite_convention=bindparam("convention"),
+                    unconstrained_limit=bindparam("limit"),
+                    unconstrained_unit=bindparam("unit")))
+
+
+@dataclass
+class _Learned:
+    """What one verification learns about how the station answers."""
+
+    convention: Convention | None
+    unconstrained: tuple[float, ChargingRateUnit] | None
+
+    def order(self) -> list[Convention]:
+        """The station's known convention first, then the others, strict leading."""
+        known = [self.convention] if self.convention is not None else []
+        return known + [c for c in Convention if c not in known]
+
+    def changed(self, view: StationView) -> bool:
+        return (self.convention, self.unconstrained) != (view.convention, view.unconstrained)
+
+
+def question_unit(snapshot: Snapshot, connector_id: int) -> ChargingRateUnit:
+    """The unit of the acknowledged profiles that may bound the connector when they share
+    one (no A<->W convention then enters the comparison); else W unless the station
+    allows only A."""
+    units = {item.profile.schedule.charging_rate_unit for item in snapshot.installed
+             if connector_id == 0 or item.connector_id in (0, connector_id)}
+    if len(units) == 1:
+        return units.pop()
+    allowed = snapshot.view.limits.allowed_units
+    return ChargingRateUnit.A if allowed and ChargingRateUnit.W not in allowed else (
+        ChargingRateUnit.W)
+
+
+def unverifiable_reason(answer: dict[str, Any]) -> str | None:
+    """Why a GetCompositeSchedule.conf shows nothing to compare, or None when it does."""
+    status = answer.get("status")
+    if status != "Accepted":
+        # GetCompositeScheduleStatus Rejected: the station did not carry out the request.
+        return f"the station answered {status}: it cannot report its composite schedule"
+    if not isinstance(answer.get("chargingSchedule"), dict):
+        # GetCompositeSchedule.conf: chargingSchedule is optional (0..1) in OCPP 1.6.
+        return "the station answered Accepted without a chargingSchedule"
+    return None
 
 
 @dataclass
@@ -131,29 +194,37 @@ class VerificationService:
         snapshot = await self._snapshots.get(station_id)
         if snapshot is None:
             raise NotFound("station", station_id)
-        units = snapshot.view.limits.allowed_units
-        unit = ChargingRateUnit.A if units and ChargingRateUnit.W not in units else (
-            ChargingRateUnit.W)
         report = VerifyReport(station_id, VerificationState.VERIFIED)
+        learned = _Learned(snapshot.view.convention, snapshot.view.unconstrained)
         rows: list[dict[str, Any]] = []
         try:
             for connector_id in range(0, snapshot.view.number_of_connectors + 1):
-                if not await self._compare_connector(station_id, connector_id, unit, snapshot,
-                                                     report, rows, job_run_id):
+                if not await self._compare_connector(station_id, connector_id, snapshot,
+                                                     learned, report, rows, job_run_id):
                     break
         finally:
             for row in rows:
                 await self._writes.execute(_RECORD, row, order_key=station_id)
+            if learned.changed(snapshot.view):
+                await self._writes.execute(_LEARNED, {
+                    "b_station": station_id, "convention": learned.convention,
+                    "limit": learned.unconstrained[0] if learned.unconstrained else None,
+                    "unit": learned.unconstrained[1].value if learned.unconstrained else None,
+                }, order_key=station_id)
         return report
 
     async def _compare_connector(self, station_id: str, connector_id: int,
-                                 unit: ChargingRateUnit, snapshot: Snapshot,
+                                 snapshot: Snapshot, learned: _Learned,
                                  report: VerifyReport, rows: list[dict[str, Any]],
                                  job_run_id: int | None) -> bool:
         """Ask one connector; False when verification of the station should stop."""
+        unit = question_unit(snapshot, connector_id)
+        now = self._clock()
+        if not any(self._smart.answer_of(snapshot, connector_id, now, self._window, unit,
+                                         convention).bounded for convention in Convention):
+            return True  # nothing acknowledged bounds it: nothing to ask
         request = {"connectorId": connector_id, "duration": self._window,
                    "chargingRateUnit": unit.value}
-        now = self._clock()
         report.calls += 1
 
         def record(outcome: VerificationOutcome, expected: dict[str, Any] | None,
@@ -174,19 +245,39 @@ class VerificationService:
             report.state = VerificationState.ERROR
             record(VerificationOutcome.ERROR, None, None, exc.reason)
             return True
-        if answer.get("status") != "Accepted":
-            # OCPP 1.6 §5.7: Rejected = the station cannot report. Not retried in a loop.
-            record(VerificationOutcome.UNVERIFIABLE, None, answer, None)
-            report.state = VerificationState.UNVERIFIABLE
+        reason = unverifiable_reason(answer)
+        if reason is not None:
+            # The station cannot show what it applies: not drift, and no repair would help.
+            record(VerificationOutcome.UNVERIFIABLE, None, answer, reason)
+            if report.state == VerificationState.VERIFIED:
+                report.state = VerificationState.UNVERIFIABLE
             return False
         stamp = answer.get("scheduleStart") or (
             answer.get("chargingSchedule") or {}).get("startSchedule")
         start = parse_timestamp(stamp) if stamp else now
-        expected = self._smart.composite_of(snapshot, connector_id, start, self._window, unit)
-        matches = schedules_match(answer, expected)
-        record(VerificationOutcome.MATCH if matches else VerificationOutcome.DRIFT, expected,
-               answer, None)
-        if not matches:
+        own = learned.unconstrained[0] if (
+            learned.unconstrained and learned.unconstrained[1] is unit) else None
+        explained: CompositeAnswer | None = None
+        first: CompositeAnswer | None = None
+        for convention in learned.order():
+            expected = self._smart.answer_of(snapshot, connector_id, start, self._window, unit,
+                                             convention, unconstrained=own)
+            first = first or expected
+            if explains(expected, answer, unconstrained=own):
+                explained = expected
+                break
+        shown = explained or first
+        assert shown is not None  # there is always a convention to try
+        record(VerificationOutcome.MATCH if explained else VerificationOutcome.DRIFT,
+               shown.to_ocpp(), answer, None if explained else (
+                   "a limit the station accepted is not applied: no convention explains "
+                   "its answer"))
+        if explained is not None:
+            learned.convention = explained.convention
+            value = unconstrained_in(explained, answer)
+            if value is not None:
+                learned.unconstrained = (value, unit)
+        else:
             report.drift_found += 1
             self.stats.found += 1
             if report.state == VerificationState.VERIFIED:

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from app.domain.composite import Convention
+
+COMPOSITE_ANSWERS = ("schedule", "no-schedule", "rejected")
+
 
 @dataclass(frozen=True, slots=True)
 class SimulatorConfig:
@@ -49,6 +53,13 @@ class SimulatorConfig:
     allowed_units: str = "Current,Power"
     # Pause between the status notifications of a firmware update or diagnostics upload.
     operation_step_s: float = 0.1
+    # How GetCompositeSchedule is answered: a convention of app.domain.composite, the
+    # value reported where no profile bounds a connector (W; default: max_power_w for
+    # strict, 48 A for libocpp), and whether a schedule is shown at all (schedule,
+    # no-schedule: Accepted without one, rejected: always Rejected).
+    composite_convention: str = "strict"
+    unconstrained_w: float | None = None
+    composite_answer: str = "schedule"
 
     def __post_init__(self) -> None:
         if self.stations < 1:
@@ -61,6 +72,11 @@ class SimulatorConfig:
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {rate}")
+        if self.composite_convention not in {c.value for c in Convention}:
+            raise ValueError(f"composite_convention must be one of "
+                             f"{', '.join(c.value for c in Convention)}")
+        if self.composite_answer not in COMPOSITE_ANSWERS:
+            raise ValueError(f"composite_answer must be one of {', '.join(COMPOSITE_ANSWERS)}")
         if self.meter_interval <= 0:
             raise ValueError("meter_interval must be positive")
         if self.disconnect_every is not None and self.disconnect_every <= 0:

@@ -158,7 +158,14 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
             return call_result.GetCompositeSchedule(status="Rejected")
         # The station's own preference is W when the request names no unit (§6.25).
         unit = ChargingRateUnit(charging_rate_unit) if charging_rate_unit else ChargingRateUnit.W
-        payload = station.composite(connector_id, duration, unit).to_ocpp()
+        answer = station.config.composite_answer
+        if answer == "rejected":
+            return call_result.GetCompositeSchedule(status="Rejected")
+        if answer == "no-schedule":
+            # chargingSchedule is optional in GetCompositeSchedule.conf: a simple charger
+            # answers Accepted and shows nothing.
+            return call_result.GetCompositeSchedule(status="Accepted")
+        payload = station.composite_answer(connector_id, duration, unit)
         return call_result.GetCompositeSchedule(**camel_to_snake_case(payload))
 
     # --- transactions -----------------------------------------------------------------

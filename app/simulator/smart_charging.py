@@ -16,6 +16,8 @@ from typing import Any
 from app.domain.composite import (
     ActiveTransaction,
     CompositeSchedule,
+    Convention,
+    composite_answer,
     composite_schedule,
     limit_at,
 )
@@ -26,7 +28,7 @@ from app.domain.profiles import (
     ChargingRateUnit,
     ProfileFormatError,
 )
-from app.domain.units import SupplyConfig
+from app.domain.units import SupplyConfig, convert
 from app.domain.validation import StationLimits, validate_profile
 from app.simulator.config import SimulatorConfig
 
@@ -219,6 +221,35 @@ class SmartChargingState:
             supply=self._supply,
             station_max_w=self._config.max_power_w,
         )
+
+    def composite_answer(
+        self,
+        connector_id: int,
+        start: datetime,
+        duration: int,
+        unit: ChargingRateUnit,
+        transactions: Iterable[ActiveTransaction] = (),
+    ) -> dict[str, Any]:
+        """What this station reports: the composite under its convention, with its own
+        unconstrained value where no profile bounds it."""
+        convention = Convention(self._config.composite_convention)
+        own = self._config.unconstrained_w
+        if own is None and convention is Convention.STRICT:
+            own = self._config.max_power_w
+        return composite_answer(
+            self._installed,
+            connector_id,
+            start,
+            duration,
+            unit,
+            convention=convention,
+            transactions=tuple(transactions),
+            number_of_connectors=self._config.connectors,
+            supply=self._supply,
+            station_max_w=self._config.max_power_w,
+            unconstrained=None if own is None else convert(
+                own, ChargingRateUnit.W, unit, supply=self._supply),
+        ).to_ocpp()
 
     def limit_w(
         self, connector_id: int, at: datetime, transactions: Iterable[ActiveTransaction] = ()

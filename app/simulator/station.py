@@ -108,6 +108,15 @@ class SimulatedStation:
             connector_id, at, duration, unit, self.active_transactions()
         )
 
+    def composite_answer(
+        self, connector_id: int, duration: int, unit: ChargingRateUnit = ChargingRateUnit.W
+    ) -> dict[str, Any]:
+        """GetCompositeSchedule.conf as this station's convention reports it, from now."""
+        at = self.clock.now().replace(microsecond=0)
+        return self.smart_charging.composite_answer(
+            connector_id, at, duration, unit, self.active_transactions()
+        )
+
     def limit_w(self, connector_id: int, at: datetime | None = None) -> float:
         """What the composite schedule allows ``connector_id`` to draw at ``at``, in W."""
         instant = at if at is not None else self.clock.now()

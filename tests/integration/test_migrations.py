@@ -117,7 +117,7 @@ def test_owner_columns_carry_the_old_source_over_and_back(empty_database_url: st
             "INSERT INTO pending_remote_starts (id, station_id, connector_id, id_tag, profile, "
             "requested_at, expires_at, transaction_id, desired_profile_id) VALUES (12, 'CP-1', "
             "1, 'TAG', '{}', '2026-11-28 01:00:00', '2026-11-28 01:05:00', 3, 5)")
-    upgrade(url)
+    upgrade(url)  # and every later revision: the rows survive them
     owners = run_sql(url, "SELECT id, owner_kind, owner_id FROM desired_profiles ORDER BY id")
     assert [tuple(r) for r in owners] == [
         (1, "manual", None), (2, "plan", 7), (3, "tariff", 9), (4, "command", None),

@@ -25,6 +25,9 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     }
 
     async def after() -> None:
+        if not await services.stations.is_managed(ctx.station_id):
+            # PATCH /stations/{id} {"managed": false}: nothing unasked, not even a read.
+            return
         if services.settings.read_configuration_on_boot:
             await read_configuration(ctx)
         # A charger that rebooted may have lost its profiles (OCPP 1.6 does not say it

@@ -1,0 +1,52 @@
+"""A station marked unmanaged receives nothing chargeplan was not asked for over REST,
+even when it boots, a plan targets it and the interval jobs run."""
+
+from __future__ import annotations
+
+import httpx
+
+from jobs.reconcile import reconcile_stations, verify_stations
+from tests.conftest import RunningServer, settled_audit_rows
+from tests.e2e.harness import eventually, only, simulated
+from tests.profiles import TX_DEFAULT_7KW, tx_default_watts
+
+SID = "PY-SIM-0001"
+
+
+def calls_out(rows: list[object]) -> list[str]:
+    return [r.action for r in rows  # type: ignore[attr-defined]
+            if r.direction == "out" and r.message_type == "CALL"]  # type: ignore[attr-defined]
+
+
+async def test_an_unmanaged_station_that_boots_gets_only_what_rest_asks(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    assert (await http.post("/stations", json={"station_id": SID})).status_code == 201
+    patched = await http.patch(f"/stations/{SID}", json={"managed": False})
+    assert patched.status_code == 200 and patched.json()["managed"] is False
+    plan = await http.post("/plans", json={
+        "name": "depot", "targets": {"station_ids": [SID]}, "profile": TX_DEFAULT_7KW})
+    assert plan.status_code == 201, plan.text
+    async with simulated(server, http, register=False, wait_configuration=False) as sim:
+        station = only(sim)
+        await reconcile_stations(server.services, None, "interval")
+        await verify_stations(server.services, None, "interval")
+        unasked = calls_out(await settled_audit_rows(server, SID))
+        assert station.installed_profiles == ()
+        # Over REST it still goes.
+        sent = await http.post(f"/stations/{SID}/charging_profile",
+                               json={"connector_id": 1, "profile": tx_default_watts(5000)})
+        assert sent.json()["status"] == "success"
+        asked = calls_out(await settled_audit_rows(server, SID))
+        # Managed again: what the plan kept waiting is delivered.
+        await http.patch(f"/stations/{SID}", json={"managed": True})
+        await eventually(lambda: len(station.installed_profiles) == 2)
+    assert unasked == []
+    assert asked == ["SetChargingProfile"]
+
+
+async def test_managed_must_be_a_boolean(server: RunningServer,
+                                         http: httpx.AsyncClient) -> None:
+    await http.post("/stations", json={"station_id": SID})
+    answer = await http.patch(f"/stations/{SID}", json={"managed": "no"})
+    assert answer.status_code == 400
+    assert "managed" in answer.text

@@ -1,0 +1,138 @@
+"""How chargers answer GetCompositeSchedule where OCPP 1.6 is silent (one convention
+rule per test), and what verification reads from an answer: only the instants a profile
+bounds are compared, the rest is the charger's own value."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.domain.composite import (
+    NO_LIMIT,
+    ActiveTransaction,
+    Convention,
+    composite_answer,
+    explains,
+    unconstrained_in,
+)
+from app.domain.installation import InstalledProfile
+from app.domain.profiles import ChargingProfileKind, RecurrencyKind, render_limit
+from app.domain.units import SupplyConfig, convert
+from tests.unit.test_composite_schedule import CPMAX, T0, TX, TXDEFAULT, A, W, profile
+
+
+def limits(answer: dict[str, object]) -> list[tuple[int, float]]:
+    schedule = answer["chargingSchedule"]
+    assert isinstance(schedule, dict)
+    return [(p["startPeriod"], p["limit"]) for p in schedule["chargingSchedulePeriod"]]
+
+
+HOUR_7KW = InstalledProfile(1, profile(1, TXDEFAULT, [(0, 7000)], duration=3600))
+
+
+def test_strict_fills_unbounded_time_with_the_station_maximum() -> None:
+    answer = composite_answer([HOUR_7KW], 1, T0, 7200, W, station_max_w=22080)
+    assert limits(answer.to_ocpp()) == [(0, 7000), (3600, 22080)]
+    assert [p.limit for p in answer.periods] == [7000, None]
+
+
+def test_libocpp_fills_unbounded_time_with_48_amperes() -> None:
+    answer = composite_answer([HOUR_7KW], 1, T0, 7200, W, convention=Convention.LIBOCPP,
+                              station_max_w=22080)
+    assert limits(answer.to_ocpp()) == [(0, 7000), (3600, 33120)]
+
+
+def test_microocpp_reports_no_limit_as_minus_one() -> None:
+    tx = ActiveTransaction(5, 1, T0)
+    answer = composite_answer([HOUR_7KW], 1, T0, 7200, W, convention=Convention.MICROOCPP,
+                              transactions=[tx])
+    assert limits(answer.to_ocpp()) == [(0, 7000), (3600, NO_LIMIT)]
+
+
+def test_microocpp_counts_a_default_only_during_a_transaction() -> None:
+    answer = composite_answer([HOUR_7KW], 1, T0, 7200, W, convention=Convention.MICROOCPP)
+    assert not answer.bounded
+
+
+def test_open_ocpp_covers_only_the_bounded_instants() -> None:
+    answer = composite_answer([HOUR_7KW], 1, T0, 7200, W, convention=Convention.OPEN_OCPP)
+    body = answer.to_ocpp()
+    assert body["chargingSchedule"]["duration"] == 3600
+    assert body["chargingSchedule"]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 7000, "numberPhases": 3}]
+
+
+def test_open_ocpp_rejects_a_gap_between_profiles() -> None:
+    later = InstalledProfile(1, profile(2, TXDEFAULT, [(0, 5000)], stack=1,
+                                        start=T0 + timedelta(hours=2)))
+    answer = composite_answer([HOUR_7KW, later], 1, T0, 4 * 3600, W,
+                              convention=Convention.OPEN_OCPP)
+    assert answer.to_ocpp() == {"status": "Rejected"}
+
+
+def test_open_ocpp_leaves_the_charge_point_maximum_out() -> None:
+    cap = InstalledProfile(0, profile(3, CPMAX, [(0, 4000)]))
+    strict = composite_answer([HOUR_7KW, cap], 1, T0, 3600, W)
+    open_ocpp = composite_answer([HOUR_7KW, cap], 1, T0, 3600, W,
+                                 convention=Convention.OPEN_OCPP)
+    assert limits(strict.to_ocpp()) == [(0, 4000)]
+    assert limits(open_ocpp.to_ocpp()) == [(0, 7000)]
+
+
+def test_libocpp_applies_a_tx_profile_without_a_transaction() -> None:
+    tx = InstalledProfile(1, profile(4, TX, [(0, 3000)], transaction_id=9))
+    assert not composite_answer([tx], 1, T0, 60, W).bounded
+    assert limits(composite_answer([tx], 1, T0, 60, W, convention=Convention.LIBOCPP)
+                  .to_ocpp()) == [(0, 3000)]
+
+
+def test_libocpp_runs_a_recurrence_backwards_before_its_start() -> None:
+    daily = InstalledProfile(1, profile(5, TXDEFAULT, [(0, 6000)], duration=3600,
+                                        kind=ChargingProfileKind.RECURRING,
+                                        recurrency=RecurrencyKind.DAILY,
+                                        start=T0 + timedelta(days=2)))
+    assert not composite_answer([daily], 1, T0, 60, W).bounded
+    assert limits(composite_answer([daily], 1, T0, 60, W, convention=Convention.LIBOCPP)
+                  .to_ocpp()) == [(0, 6000)]
+
+
+def test_libocpp_converts_with_230_volts_and_the_lowest_active_phases() -> None:
+    one_phase = InstalledProfile(1, profile(6, TXDEFAULT, [(0, 16, 1)], unit=A))
+    answer = composite_answer([one_phase], 1, T0, 60, W, convention=Convention.LIBOCPP,
+                              supply=SupplyConfig(voltage=240))
+    assert limits(answer.to_ocpp()) == [(0, 3680)]  # 16 A x 230 V x 1 phase
+
+
+def test_a_converted_limit_is_rounded_down_never_up() -> None:
+    assert render_limit(convert(20000, W, A)) == 28.9
+    assert render_limit(convert(29, A, A)) == 29.0
+    capped = InstalledProfile(1, profile(7, TXDEFAULT, [(0, 20000)]))
+    assert limits(composite_answer([capped], 1, T0, 60, A).to_ocpp()) == [(0, 28.9)]
+
+
+def test_only_bounded_instants_are_compared() -> None:
+    expected = composite_answer([HOUR_7KW], 1, T0, 7200, W, station_max_w=33120)
+    reported = composite_answer([HOUR_7KW], 1, T0, 7200, W, station_max_w=22080).to_ocpp()
+    assert explains(expected, reported)
+    assert unconstrained_in(expected, reported) == 22080
+
+
+def test_a_limit_not_applied_is_not_explained() -> None:
+    expected = composite_answer([HOUR_7KW], 1, T0, 7200, W)
+    ignored = composite_answer([], 1, T0, 7200, W, station_max_w=22080).to_ocpp()
+    assert not explains(expected, ignored)
+
+
+def test_a_station_maximum_below_the_limit_is_the_limit_applied() -> None:
+    high = InstalledProfile(1, profile(8, TXDEFAULT, [(0, 30000)]))
+    expected = composite_answer([high], 1, T0, 60, W)
+    reported = composite_answer([], 1, T0, 60, W, station_max_w=22080).to_ocpp()
+    assert not explains(expected, reported)
+    assert explains(expected, reported, unconstrained=22080)
+
+
+def test_microocpp_does_not_explain_a_value_where_it_would_say_no_limit() -> None:
+    expected = composite_answer([HOUR_7KW], 1, T0, 7200, W, convention=Convention.MICROOCPP)
+    idle = composite_answer([], 1, T0, 7200, W, station_max_w=22080).to_ocpp()
+    assert not explains(expected, idle)
+    minus_one = composite_answer([], 1, T0, 7200, W, convention=Convention.MICROOCPP).to_ocpp()
+    assert explains(expected, minus_one)
