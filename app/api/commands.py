@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import (
     HTTP_200_OK,
     HTTP_202_ACCEPTED,
@@ -94,7 +94,7 @@ def unknown_action(_: Request[Any, Any, Any], exc: UnknownAction) -> Response[di
 
 def _command_route(action: str) -> HTTPRouteHandler:
     async def send_command(services: ServicesDep, station_id: StationIdPath,
-                           data: dict[str, Any]) -> Response[CommandResponse]:
+                           data: JSONBody[dict[str, Any]]) -> Response[CommandResponse]:
         result = await services.commands.send(station_id, action, data)
         return Response(command_response(result), status_code=_status_code(result))
 
@@ -114,7 +114,7 @@ def _command_route(action: str) -> HTTPRouteHandler:
 
 @post("/commands/{action:str}", include_in_schema=False, status_code=HTTP_404_NOT_FOUND,
       opt=OPERATOR)
-async def unknown_command(action: str) -> None:
+async def unknown_command(action: FromPath[str]) -> None:
     raise UnknownAction(action)
 
 
