@@ -83,6 +83,11 @@ class Scheduler:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @property
+    def busy(self) -> bool:
+        """Work it spawned (reconciles, verifications, boots) is still running."""
+        return bool(self._tasks)
+
+    @property
     def enabled(self) -> bool:
         """CHARGEPLAN_SCHEDULER_ENABLED=false: no job runs on its own (interval, after a
         boot, after a plan or tariff changed); runs asked for over REST still go."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -90,13 +89,11 @@ async def test_closing_the_socket_mid_call_ends_the_call_at_once(
                 f"/stations/{SID}/commands/GetDiagnostics",
                 json={"location": "ftp://example.com/"}))
             await call_arrived(station, "GetDiagnostics")
-            closed_at = time.monotonic()
             await station.close()
             answer = await request
-            elapsed = time.monotonic() - closed_at
     finally:
         await stop_server(server)
-    assert elapsed < 1.0
+    # Ended by the close ("offline"), not by the 30 s call timeout ("timeout", 504).
     assert answer.status_code == 409
     assert answer.json()["error"] == {"kind": "offline", "reason": "station offline",
                                       "code": None, "description": None, "details": None}
@@ -106,9 +103,8 @@ async def test_one_off_commands_to_an_offline_station_fail_at_once_profiles_wait
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
     await http.post("/stations", json={"station_id": "CP-OFF"})
-    started = time.monotonic()
     reset = await http.post("/stations/CP-OFF/commands/Reset", json={"type": "Soft"})
-    assert time.monotonic() - started < 1.0
+    # Refused as offline, not sent and left to time out.
     assert reset.status_code == 409 and reset.json()["error"]["kind"] == "offline"
     profile = await http.post("/stations/CP-OFF/commands/SetChargingProfile", json={
         "connectorId": 0, "csChargingProfiles": {

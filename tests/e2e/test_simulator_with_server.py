@@ -3,7 +3,6 @@ the limit, and keeps or loses its profiles across a Reset as configured."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +26,16 @@ def tx_default(limit_w: float, stack_level: int = 0) -> dict[str, object]:
 async def test_metered_power_never_exceeds_the_limit_while_profiles_change(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
+    async def metered() -> list[float]:
+        async with server.services.db.uow() as session:
+            rows = (await session.scalars(select(MeterValue).where(
+                MeterValue.station_id == SID, MeterValue.measurand == "Power.Active.Import")
+                .order_by(MeterValue.ts))).all()
+        return [r.value for r in rows if r.value is not None]
+
+    async def metered_at(limit: float) -> bool:
+        return any(abs(p - limit) < 1.0 for p in await metered())
+
     await http.post("/id_tags", json={"id_tag": "SIM-TAG", "status": "Accepted"})
     async with simulated(server, http, auto_charge=True, meter_interval=0.1,
                          ev_max_power_w=11000) as sim:
@@ -37,16 +46,9 @@ async def test_metered_power_never_exceeds_the_limit_while_profiles_change(
             sent = await http.post(f"/stations/{SID}/charging_profile",
                                    json={"connector_id": 0, "profile": tx_default(limit)})
             assert sent.json()["status"] == "success"
-            await asyncio.sleep(0.35)
+            # Until the station has metered at this limit (written in batches).
+            await eventually(lambda lim=limit: metered_at(lim), timeout=30)
         await http.delete(f"/stations/{SID}/charging_profile")
-        await asyncio.sleep(0.35)
-
-    async def metered() -> list[float]:
-        async with server.services.db.uow() as session:
-            rows = (await session.scalars(select(MeterValue).where(
-                MeterValue.station_id == SID, MeterValue.measurand == "Power.Active.Import")
-                .order_by(MeterValue.ts))).all()
-        return [r.value for r in rows if r.value is not None]
 
     async def every_level_seen() -> list[float] | None:
         powers = await metered()

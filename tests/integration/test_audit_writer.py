@@ -48,7 +48,8 @@ async def test_a_full_queue_makes_the_reader_wait_instead_of_dropping(sqlite_url
     for i in range(10):
         await writer.put(frame(i))
     blocked = asyncio.create_task(writer.put(frame(10)))
-    await asyncio.sleep(0.05)
+    for _ in range(20):  # let the task run as far as it can: no flusher makes room
+        await asyncio.sleep(0)
     assert not blocked.done(), "the 11th row must wait for room, not be dropped"
     await writer.start()
     await asyncio.wait_for(blocked, 5)

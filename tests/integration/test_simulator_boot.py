@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.integration.conftest_simulator import (
     CentralSystem,
     central_system,
@@ -92,17 +90,14 @@ async def test_change_configuration_applies_writable_keys_only(
     assert [item["value"] for item in after["configurationKey"]] == ["60", "2"]
 
 
-async def test_two_hundred_stations_connect_and_boot_within_seconds(
+async def test_two_hundred_stations_connect_and_boot(
     central_system: CentralSystem,
 ) -> None:
+    # How fast is for the bench (storm); that all of them boot is for this test.
     config = station_config(central_system.url, stations=200, id_prefix="LOAD-")
-    loop = asyncio.get_running_loop()
-    began = loop.time()
     async with running(config) as simulator:
-        elapsed = loop.time() - began
         booted = [s.station_id for s in simulator.stations.values() if s.boot_accepted]
 
     assert len(booted) == 200
     assert booted[0] == "LOAD-0001" and booted[-1] == "LOAD-0200"
     assert len({s for s, a, _ in central_system.received if a == "BootNotification"}) == 200
-    assert elapsed < 5.0

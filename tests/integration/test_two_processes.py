@@ -11,6 +11,7 @@ from app.db.models import AuditFrame
 from app.domain.ownership import Owner, OwnerKind
 from jobs.reconcile import reconcile_stations
 from tests.conftest import make_settings, start_server, stop_server
+from tests.e2e.harness import eventually
 from tests.ocpp_client import raw_station
 
 PROFILE = {"stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
@@ -37,7 +38,9 @@ async def test_both_believing_they_hold_a_station_send_once(postgres_url: str) -
                     reconcile_stations(first.services, ["CP-DUP"], "test"),
                     reconcile_stations(second.services, ["CP-DUP"], "test"))
                 PROFILE["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] -= 1000  # type: ignore[index]
-            await asyncio.sleep(0.3)
+            # Whatever the changes set off in the background has run its course too.
+            await eventually(lambda: not first.services.scheduler.busy
+                             and not second.services.scheduler.busy)
     finally:
         await stop_server(first)
         await stop_server(second)

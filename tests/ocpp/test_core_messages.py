@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -10,10 +9,17 @@ from sqlalchemy import func, select
 
 from app.db.models import Connector, MeterValue, Station, Transaction
 from tests.conftest import RunningServer, settled_audit_rows
+from tests.e2e.harness import eventually
 from tests.ocpp_client import raw_station
 
 NOW = "2026-11-25T10:00:00Z"
 
+
+
+async def _configuration_read(server: RunningServer, station_id: str) -> Station | None:
+    async with server.services.db.uow() as session:
+        station = await session.get(Station, station_id)
+    return station if station is not None and station.configuration_read_at else None
 
 async def test_boot_is_accepted_with_interval_and_stored(server: RunningServer) -> None:
     async with raw_station(server.station_url("CP-1")) as cp:
@@ -43,12 +49,7 @@ async def test_boot_is_followed_by_get_configuration_and_capabilities_stored(
     async with raw_station(server.station_url("CP-CFG"),
                            answers={"GetConfiguration": {"configurationKey": keys}}) as cp:
         await cp.boot()
-        for _ in range(100):
-            async with server.services.db.uow() as session:
-                station = await session.get(Station, "CP-CFG")
-            if station is not None and station.configuration_read_at is not None:
-                break
-            await asyncio.sleep(0.05)
+        station = await eventually(lambda: _configuration_read(server, "CP-CFG"))
         assert [c[2] for c in cp.server_calls] == ["GetConfiguration"]
     assert station is not None
     assert station.supported_feature_profiles == "Core,SmartCharging"
@@ -138,14 +139,14 @@ async def test_meter_values_store_the_smart_charging_measurands(server: RunningS
         await cp.boot()
         await cp.ok("MeterValues", {"connectorId": 1, "transactionId": 7, "meterValue": [
             {"timestamp": NOW, "sampledValue": samples}]})
-    rows: list[MeterValue] = []
-    for _ in range(100):
+
+    async def four_rows() -> list[MeterValue] | None:
         async with server.services.db.uow() as session:
-            rows = list((await session.scalars(
+            found = list((await session.scalars(
                 select(MeterValue).where(MeterValue.station_id == "CP-MV"))).all())
-        if len(rows) == 4:
-            break
-        await asyncio.sleep(0.05)
+        return found if len(found) == 4 else None
+
+    rows: list[MeterValue] = await eventually(four_rows)
     assert {(r.measurand, r.value, r.unit) for r in rows} == {
         ("Power.Active.Import", 7200.0, "W"), ("Current.Import", 10.4, "A"),
         ("Current.Offered", 16.0, "A"), ("Energy.Active.Import.Register", 12345.0, "Wh")}
@@ -190,13 +191,12 @@ async def test_station_online_state_follows_the_socket(server: RunningServer) ->
             station = await session.get(Station, "CP-ON")
             assert station is not None and station.online
             assert station.node_id == server.settings.node_id
-    for _ in range(100):
+    async def offline() -> bool:
         async with server.services.db.uow() as session:
-            station = await session.get(Station, "CP-ON")
-        if station is not None and not station.online:
-            break
-        await asyncio.sleep(0.05)
-    assert station is not None and not station.online
+            found = await session.get(Station, "CP-ON")
+        return found is not None and not found.online
+
+    await eventually(offline)
 
 
 async def test_timestamps_without_offset_are_accepted_as_utc(server: RunningServer) -> None:
