@@ -40,6 +40,7 @@ from app.services.errors import Invalid
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
+from app.services.load_management import LoadManager
 from app.services.plans import PlanService
 from app.services.remote_start import RemoteStartService
 from app.services.security_events import SecurityEvents
@@ -121,6 +122,10 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     gateway = OcppGateway(registry, schemas)
     supply = SupplyConfig(voltage=settings.supply_voltage_v, phases=settings.supply_phases)
     remote_starts = RemoteStartService(db, clock=clock)
+
+    def _transaction_changed(station_id: str) -> None:
+        services.scheduler.transaction_changed(station_id)
+
     smart_charging = SmartChargingService(
         db, gateway, supply=supply, clock=clock,
         retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
@@ -136,6 +141,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         transactions=TransactionService(db, id_tags, meters.put,
                                         concurrent_tx=settings.concurrent_tx,
                                         on_started=remote_starts.transaction_started,
+                                        on_changed=_transaction_changed,
                                         time_rules=time_rules, clock=clock),
         gateway=gateway,
         smart_charging=smart_charging,
@@ -169,6 +175,10 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.circuits = CircuitService(
         db, voltage=settings.supply_voltage_v, min_current_a=settings.session_min_current_a,
         default_max_current_a=settings.session_max_current_a, clock=clock)
+    services.load = LoadManager(
+        db, services.circuits, smart_charging, gateway,
+        stack_level=settings.circuit_stack_level, lease_s=settings.circuit_lease_s,
+        horizon_s=settings.circuit_horizon_s, clock=clock)
 
     ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
     await ocpp.start()

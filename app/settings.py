@@ -82,6 +82,14 @@ class Settings:
     # car pauses) and the most a connector is taken to give when its station does not say.
     session_min_current_a: float = 6.0
     session_max_current_a: float = 32.0
+    # Circuit-owned TxProfiles: their stack level, lease (validTo = now + lease, renewed
+    # by re-planning), horizon, how often every tree is re-planned, and how long the
+    # transaction events of a tree are collected before one re-plan.
+    circuit_stack_level: int = 7
+    circuit_lease_s: int = 900
+    circuit_horizon_s: int = 86400
+    circuit_replan_interval_s: float = 60.0
+    circuit_debounce_s: float = 2.0
     # Jobs: reconcile desired against actual, verify by composite schedule, retry.
     scheduler_enabled: bool = True
     reconcile_interval_s: float = 60.0
@@ -177,6 +185,16 @@ class Settings:
                 f"refusing {ENV_PREFIX}API_AUTH=off with {ENV_PREFIX}HTTP_HOST="
                 f"{self.http_host!r}: the REST API may run without keys only on a loopback "
                 "address (127.0.0.1, ::1, localhost)")
+        _check(self.circuit_stack_level, "circuit_stack_level", self.circuit_stack_level >= 0,
+               ">= 0")
+        _check(self.circuit_lease_s, "circuit_lease_s", self.circuit_lease_s >= 60, ">= 60")
+        _check(self.circuit_horizon_s, "circuit_horizon_s", self.circuit_horizon_s >= 60,
+               ">= 60")
+        _check(self.circuit_replan_interval_s, "circuit_replan_interval_s",
+               0 < self.circuit_replan_interval_s < self.circuit_lease_s / 2,
+               "seconds > 0 and below half of circuit_lease_s")
+        _check(self.circuit_debounce_s, "circuit_debounce_s", self.circuit_debounce_s >= 0,
+               "seconds >= 0")
         _check(self.session_min_current_a, "session_min_current_a",
                self.session_min_current_a > 0, "> 0")
         _check(self.session_max_current_a, "session_max_current_a",

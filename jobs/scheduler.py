@@ -19,6 +19,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from app.services.container import Services
 from jobs.reconcile import after_boot, reconcile_stations, verify_stations
 
+
+async def replan_circuits(services: Services, trigger: str) -> None:
+    """Re-plan every circuit tree: limits follow the clock's windows, leases are renewed."""
+    await services.load.replan_all(trigger)
+
 log = logging.getLogger("chargeplan.jobs")
 
 # Boots and first connections are collected this long and handled together: a reconnect
@@ -30,8 +35,10 @@ class _Batch:
     """Station ids collected for a short window, then handed to ``work`` in one task."""
 
     def __init__(self, name: str, work: Callable[[list[str]], Awaitable[None]],
-                 spawn: Callable[[Awaitable[Any], str], None]) -> None:
+                 spawn: Callable[[Awaitable[Any], str], None],
+                 window_s: float = BATCH_WINDOW_S) -> None:
         self._name = name
+        self._window_s = window_s
         self._work = work
         self._spawn = spawn
         self._ids: dict[str, None] = {}
@@ -40,7 +47,7 @@ class _Batch:
     def add(self, station_id: str) -> None:
         self._ids[station_id] = None
         if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(BATCH_WINDOW_S, self._fire)
+            self._timer = asyncio.get_running_loop().call_later(self._window_s, self._fire)
 
     def _fire(self) -> None:
         ids, self._ids, self._timer = list(self._ids), {}, None
@@ -62,6 +69,9 @@ class Scheduler:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._booted = _Batch("after-boot", self._after_boot, self.spawn)
         self._registered = _Batch("new-stations", self._sync_new, self.spawn)
+        # Transactions that start or stop re-plan their circuit tree, debounced.
+        self._replans = _Batch("circuit-replan", self._replan, self.spawn,
+                               services.settings.circuit_debounce_s)
 
     def start(self) -> None:
         settings = self._services.settings
@@ -72,12 +82,16 @@ class Scheduler:
             self._scheduler.add_job(
                 verify_stations, IntervalTrigger(seconds=settings.verify_interval_s),
                 args=[self._services, None, "interval"], id="verify")
+            self._scheduler.add_job(
+                replan_circuits, IntervalTrigger(seconds=settings.circuit_replan_interval_s),
+                args=[self._services, "interval"], id="circuits")
         self._scheduler.start()
 
     async def stop(self) -> None:
         self._scheduler.shutdown(wait=False)
         self._booted.cancel()
         self._registered.cancel()
+        self._replans.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -106,6 +120,15 @@ class Scheduler:
     def station_booted(self, station_id: str) -> None:
         if self.enabled:
             self._booted.add(station_id)
+
+    def transaction_changed(self, station_id: str) -> None:
+        self._replans.add(station_id)
+
+    def circuit_changed(self, circuit_id: str) -> None:
+        self.spawn(self._services.load.replan(circuit_id, "circuit changed"), "circuit-replan")
+
+    async def _replan(self, station_ids: list[str]) -> None:
+        await self._services.load.replan_stations(station_ids, "transaction")
 
     def station_registered(self, station_id: str) -> None:
         self._registered.add(station_id)

@@ -58,7 +58,9 @@ class CircuitController(Controller):
            responses=error_responses(404))
     async def update_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath,
                              data: JSONBody[CircuitUpdate]) -> CircuitView:
-        return circuit_view(await services.circuits.update(circuit_id, data.changes()))
+        row = await services.circuits.update(circuit_id, data.changes())
+        services.scheduler.circuit_changed(circuit_id)
+        return circuit_view(row)
 
     @delete("/{circuit_id:str}", opt=ADMIN, summary="Delete a circuit",
             status_code=HTTP_204_NO_CONTENT,
@@ -73,7 +75,9 @@ class CircuitController(Controller):
          responses=error_responses(404))
     async def put_limits(self, services: ServicesDep, circuit_id: CircuitIdPath,
                          data: JSONBody[list[WindowBody]]) -> CircuitView:
-        return circuit_view(await services.circuits.put_limits(circuit_id, windows(data)))
+        row = await services.circuits.put_limits(circuit_id, windows(data))
+        services.scheduler.circuit_changed(circuit_id)
+        return circuit_view(row)
 
     @put("/{circuit_id:str}/measurement", opt=OPERATOR,
          summary="Report what a circuit's meter reads now",
@@ -90,6 +94,7 @@ class CircuitController(Controller):
         else:
             assert not isinstance(data.total_a, UnsetType)
             row = await services.circuits.put_total_measurement(circuit_id, phases(data.total_a))
+        services.scheduler.circuit_changed(circuit_id)
         return circuit_view(row)
 
     @get("/{circuit_id:str}/allocation", opt=READER,

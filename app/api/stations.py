@@ -59,6 +59,8 @@ class StationController(Controller):
     ) -> StationView:
         changes = data.changes()
         station = await services.stations.update(station_id, changes)
+        if {"circuit_id", "phase_rotation", "max_current_a"} & set(changes):
+            services.scheduler.transaction_changed(station_id)  # its sessions re-planned
         if "tags" in changes:  # the station gains or loses plans and tariffs by tag
             await services.plans.sync_station(station_id)
             await services.tariffs.sync_station(station_id)

@@ -16,6 +16,7 @@ class Scenario(StrEnum):
     FANOUT = "fanout"
     AUDIT = "audit"
     FANOUT_FLEET = "fanout_fleet"
+    ALLOCATION = "allocation"
 
 
 class ServerKind(StrEnum):
@@ -29,7 +30,9 @@ ALL_SERVERS = tuple(ServerKind)
 # Scenarios that need what only chargeplan has (plans, a REST API, an audit table); on the
 # reference servers they are not applicable, not failed.
 CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset(
-    {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT})
+    {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT, Scenario.ALLOCATION})
+# Scenarios that measure chargeplan's own code in process: no server is started.
+IN_PROCESS: frozenset[Scenario] = frozenset({Scenario.ALLOCATION})
 QUICK_FACTOR = 10
 
 
@@ -57,6 +60,8 @@ class BenchConfig:
     throughput_stations: int = 200
     fanout_stations: int = 1_000
     audit_rows: int = 200_000
+    # Sessions of the allocation bench's three-level tree (the same in a quick run).
+    allocation_sessions: int = 1_000
     workers: int = field(default_factory=default_workers)
     connect_concurrency: int = 100
     call_timeout_s: float = 30.0

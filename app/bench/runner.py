@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 
 from app.bench import scenarios
-from app.bench.config import BenchConfig, Scenario, applies
+from app.bench.config import IN_PROCESS, BenchConfig, Scenario, applies
 from app.bench.errors import BenchError
 from app.bench.fanout import fanout, fanout_fleet
 from app.bench.scenarios import Outcome
@@ -60,6 +60,11 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
             if not any(applies(scenario, kind) for scenario in group):
                 continue
             say(f"{label}: {kind.value} ...")
+            if set(group) <= IN_PROCESS:
+                for scenario in group:
+                    result.scenarios[scenario.value][kind.value] = _in_process(
+                        scenario, config).figures
+                continue
             try:
                 with running_server(kind, config) as server:
                     outcomes = server_run(server, config)
@@ -79,6 +84,17 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     return result
 
 
+def _in_process(scenario: Scenario, config: BenchConfig) -> Outcome:
+    from app.bench.allocation import allocation_solve
+
+    assert scenario is Scenario.ALLOCATION
+    return allocation_solve(config.allocation_sessions)
+
+
+def _allocation(_server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    return {Scenario.ALLOCATION: _in_process(Scenario.ALLOCATION, config)}
+
+
 def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]:
     """Scenarios that share one server start: steady runs on the storm's connections."""
     chosen = set(config.scenarios)
@@ -95,6 +111,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]
         groups.append(((Scenario.FANOUT,), _fanout))
     if Scenario.AUDIT in chosen:
         groups.append(((Scenario.AUDIT,), _audit))
+    if Scenario.ALLOCATION in chosen:
+        groups.append(((Scenario.ALLOCATION,), _allocation))
     return groups
 
 

@@ -37,6 +37,8 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
     Scenario.FANOUT: ("seconds", "calls_per_s", "audit_seconds", "errors"),
     Scenario.AUDIT: ("rows_per_s", "seconds", "rows_lost"),
     Scenario.FANOUT_FLEET: ("seconds", "calls_per_s", "audit_seconds", "errors"),
+    Scenario.ALLOCATION: ("sessions", "admitted", "solve_p50_ms", "solve_max_ms",
+                           "solve_cpu_ms"),
 }
 
 

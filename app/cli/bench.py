@@ -62,6 +62,11 @@ Scenarios (default: every one; --scenarios to choose):
               takes {D.audit_rows:,} MeterValues frames as fast as it accepts them into the
               run's database, then stops cleanly: rows_per_s (until every row is
               committed), seconds, rows_lost (put minus counted: must be 0)
+  allocation  chargeplan only, in process (no server): one load-management solve of
+              {D.allocation_sessions:,} sessions on a three-level circuit tree (grid, 10
+              feeders, 100 sub-panels; per-phase, kW and imbalance limits), repeated 30
+              times: sessions, admitted, solve_p50_ms, solve_max_ms (wall clock),
+              solve_cpu_ms (process CPU per solve; target for p50: under 50 ms)
 
 --quick runs every chosen scenario at a tenth of its size and duration.
 Exit status: 0 when every server completed every scenario, 1 otherwise.

@@ -11,7 +11,7 @@ to a circuit of the tree is a session.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,6 +92,8 @@ class TreeAllocation:
     root_id: str
     circuits: tuple[CircuitState, ...]
     sessions: tuple[SessionShare, ...]
+    # With a horizon: per transaction id, its limits from ``at`` on.
+    periods: Mapping[int, tuple[rule.Period, ...]] = field(default_factory=dict)
 
 
 class CircuitService:
@@ -104,6 +106,17 @@ class CircuitService:
         self._clock = clock
 
     # --- the registry ----------------------------------------------------------------
+
+    async def roots(self, station_ids: Sequence[str] | None = None) -> list[str]:
+        """The root circuits of the listed stations (of every tree when None)."""
+        async with self._db.uow() as session:
+            parents = dict((await session.execute(select(Circuit.id, Circuit.parent_id))).all())
+            if station_ids is None:
+                return sorted(c for c, parent in parents.items() if parent is None)
+            assigned = (await session.scalars(
+                select(Station.circuit_id).where(Station.id.in_(station_ids),
+                                                 Station.circuit_id.is_not(None)))).all()
+        return sorted({_chain(parents, c)[-1] for c in assigned if c in parents})
 
     async def list_all(self) -> list[Circuit]:
         async with self._db.uow() as session:
@@ -218,8 +231,10 @@ class CircuitService:
         assert values is not None
         return _triple(values), "measured" if fresh else "worst_case"
 
-    async def allocation(self, circuit_id: str, at: datetime | None = None) -> TreeAllocation:
-        """Solve the tree ``circuit_id`` belongs to, at ``at`` (default now)."""
+    async def allocation(self, circuit_id: str, at: datetime | None = None,
+                         horizon_s: int | None = None) -> TreeAllocation:
+        """Solve the tree ``circuit_id`` belongs to, at ``at`` (default now), and with
+        ``horizon_s`` at every limit window boundary until then."""
         now = self._clock()
         at = at or now
         async with self._db.uow() as session:
@@ -243,7 +258,11 @@ class CircuitService:
                            for t in running),
             supply_voltage_v=self._voltage,
         )
-        solved = rule.allocate(site, at)
+        if horizon_s:
+            solved, timeline = rule.timeline(site, at, horizon_s)
+            periods = {int(k): v for k, v in timeline.items()}
+        else:
+            solved, periods = rule.allocate(site, at), {}
         by_id = {s.id: s for s in site.sessions}
         shares = tuple(
             SessionShare(
@@ -266,6 +285,7 @@ class CircuitService:
                 for c in tree
             ),
             sessions=shares,
+            periods=periods,
         )
 
     def _domain_session(self, tx: Transaction, station: Station,

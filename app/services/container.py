@@ -13,6 +13,7 @@ from app.services.commands import CommandService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
+from app.services.load_management import LoadManager
 from app.services.plans import PlanService
 from app.services.ports import ChargerGateway, JobScheduler
 from app.services.security_events import SecurityEvents
@@ -58,5 +59,6 @@ class Services:
     api_keys: ApiKeyService = field(init=False)
     rest_audit: RestAuditService = field(init=False)
     circuits: CircuitService = field(init=False)
+    load: LoadManager = field(init=False)
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow

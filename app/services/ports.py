@@ -92,6 +92,15 @@ class JobScheduler(Protocol):
         """A station booted: deliver what it should hold and verify it at once."""
         ...
 
+    def transaction_changed(self, station_id: str) -> None:
+        """A transaction started or stopped on the station: re-plan its circuit tree soon
+        (events of a tree are collected for a short while into one re-plan)."""
+        ...
+
+    def circuit_changed(self, circuit_id: str) -> None:
+        """A circuit's limits, windows or measurement changed: re-plan its tree now."""
+        ...
+
     def station_registered(self, station_id: str) -> None:
         """A station was registered by its first connection: give it the plans and
         tariffs that target it."""

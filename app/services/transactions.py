@@ -61,6 +61,7 @@ def meter_rows(
 class TransactionService:
     def __init__(self, db: Database, id_tags: IdTagService, meter_sink: RowSink, *,
                  concurrent_tx: str = "allow", on_started: StartHook | None = None,
+                 on_changed: Callable[[str], None] | None = None,
                  time_rules: TimeRules | None = None, clock: Clock = utcnow) -> None:
         self._db = db
         self._time_rules = time_rules or TimeRules()
@@ -69,6 +70,8 @@ class TransactionService:
         self._meter_sink = meter_sink
         self._concurrent_tx = concurrent_tx
         self._on_started = on_started
+        # Told the station whose set of running transactions changed (load management).
+        self._on_changed = on_changed
 
     async def start(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """StartTransaction.conf. The transactionId comes from the database sequence.
@@ -108,6 +111,8 @@ class TransactionService:
                 if info["status"] == "Accepted" and self._on_started is not None:
                     await self._on_started(station_id, payload["connectorId"], payload["idTag"],
                                            tx_id)
+                if self._on_changed is not None:
+                    self._on_changed(station_id)
         else:
             tx_id = existing
         return {"transactionId": tx_id, "idTagInfo": info}
@@ -147,6 +152,8 @@ class TransactionService:
                 tx.stop_time_flag = self._time_rules.stop_flag(tx.started_at, stopped_at,
                                                                self._clock())
             connector_id = tx.connector_id if tx is not None else 0
+        if first_stop and self._on_changed is not None:
+            self._on_changed(station_id)
         if first_stop:
             for row in meter_rows(station_id, connector_id, tx_id,
                                   payload.get("transactionData") or [],

@@ -154,3 +154,18 @@ def test_fleet_fanout_reaches_every_storm_station_by_id() -> None:
     # The floor has no plans, but its storm still ran on the same connections.
     assert result.scenarios["fanout_fleet"]["floor"] is None
     assert result.scenarios["storm"]["floor"] is not None
+
+
+def test_allocation_solves_the_depot_in_process_with_no_server() -> None:
+    config = BenchConfig(scenarios=(Scenario.ALLOCATION,), servers=tuple(ServerKind),
+                         allocation_sessions=100)
+    result = run_bench(config)
+    assert result.failures == []
+    by_server = result.scenarios["allocation"]
+    assert by_server["floor"] is None and by_server["stock"] is None
+    figures = by_server["chargeplan"]
+    assert figures is not None and set(figures) == set(FIGURES[Scenario.ALLOCATION])
+    # 100 sessions on 100 sub-panels of 63 A: every minimum fits.
+    assert (figures["sessions"], figures["admitted"]) == (100, 100)
+    assert figures["solve_cpu_ms"] > 0
+    assert "allocation  solve_p50_ms" in format_table(result)

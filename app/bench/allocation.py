@@ -1,0 +1,68 @@
+"""Allocation bench: one solve of a depot's circuit tree, in process (no server involved).
+
+The tree has three levels: a 5,000 A grid connection with kW and imbalance limits and a
+limit window, 10 feeders of 630 A, 100 sub-panels of 63 A, and ``sessions`` sessions
+spread over the sub-panels: a third on one phase (spread over L1-L3), weights 1 and 2,
+one in ten with a higher priority, one in four with a demand cap. Seeded: every run
+solves the same site.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+from app.bench import stats
+from app.bench.scenarios import Outcome
+from app.domain.allocation import Circuit, LimitWindow, Session, Site, allocate
+
+AT = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+FEEDERS = 10
+PANELS_PER_FEEDER = 10
+REPEATS = 30
+
+
+def depot(sessions: int, seed: int = 14) -> Site:
+    rng = random.Random(seed)
+    window = LimitWindow(AT - timedelta(hours=1), AT + timedelta(hours=2), (4500.0,) * 3)
+    circuits = [Circuit("grid", None, (5000.0,) * 3, max_power_w=3_300_000.0,
+                        max_imbalance_a=150.0, other_load_a=(120.0, 90.0, 60.0),
+                        connector_count=sessions, limits=(window,))]
+    panels: list[str] = []
+    for f in range(FEEDERS):
+        circuits.append(Circuit(f"feeder{f}", "grid", (630.0,) * 3))
+        for p in range(PANELS_PER_FEEDER):
+            panels.append(f"panel{f}.{p}")
+            circuits.append(Circuit(panels[-1], f"feeder{f}", (63.0,) * 3))
+    cars = []
+    for n in range(sessions):
+        phases = ("L1", "L2", "L3") if n % 3 else (("L1",), ("L2",), ("L3",))[n // 3 % 3]
+        cars.append(Session(
+            id=f"s{n}", circuit=panels[n % len(panels)], phases=phases, min_current_a=6.0,
+            max_current_a=rng.choice((16.0, 32.0)),
+            demand_cap_a=rng.choice((None, None, None, 10.0)),
+            weight=rng.choice((1.0, 2.0)), priority=1 if n % 10 == 0 else 0,
+            plugged_in_at=AT - timedelta(minutes=rng.randint(0, 600))))
+    return Site(tuple(circuits), tuple(cars))
+
+
+def allocation_solve(sessions: int) -> Outcome:
+    site = depot(sessions)
+    allocate(site, AT)  # warm-up
+    times_ms: list[float] = []
+    cpu_began = time.process_time()
+    for _ in range(REPEATS):
+        began = time.perf_counter()
+        solved = allocate(site, AT)
+        times_ms.append((time.perf_counter() - began) * 1000)
+    cpu_ms = (time.process_time() - cpu_began) * 1000 / REPEATS
+    times_ms.sort()
+    admitted = sum(1 for s in solved.sessions.values() if s.admitted)
+    return Outcome({
+        "sessions": sessions,
+        "admitted": admitted,
+        "solve_p50_ms": stats.rounded(stats.percentile(times_ms, 0.5), 1),
+        "solve_max_ms": stats.rounded(times_ms[-1], 1),
+        "solve_cpu_ms": stats.rounded(cpu_ms, 1),
+    })

@@ -1,0 +1,257 @@
+"""The closed loop of load management: solve a circuit tree, push each session's share.
+
+Each running transaction below a circuit gets one Absolute TxProfile (in A, at
+``stack_level``) carrying its limit timeline from the solve, stored as a desired profile
+owned by the circuit and delivered by the reconcile machinery. Circuits are named by
+strings and a station holds one profile per transaction, so a circuit-owned row carries
+the transaction id it limits as its owner id (``Owner(CIRCUIT, transaction_id)``); every
+circuit row on a station belongs to the circuit that station hangs from.
+
+- **Decreases first.** Profiles that lower a session (or limit a new one, which draws
+  what its charger allows until told) are stored and delivered first; the profiles that
+  raise a session are stored only once every decrease of the same solve is Accepted, so
+  the sum below a circuit never passes its limit in between.
+- **Re-send only on a meaningful change**: a limit moving by at least 1 A, crossing the
+  minimum or 0, a different timeline, or a lease running out.
+- **Lease.** Each profile carries ``validTo`` = now + ``lease_s`` (OCPP 1.6 errata
+  §3.65/3.66 on validTo), renewed by re-planning before half of it is gone: a charger
+  that stops hearing from chargeplan falls back to what its other profiles allow.
+- Profiles of transactions that ended are dropped from the desired state.
+
+Re-plans of one tree are serialized (one lock per root circuit in this process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app.clock import Clock, utcnow
+from app.db.engine import Database
+from app.db.models import DesiredProfile, Station
+from app.domain.allocation import Period
+from app.domain.ownership import Owner, OwnerKind
+from app.domain.profiles import format_datetime, parse_datetime
+from app.domain.states import DeliveryState
+from app.services.circuits import CircuitService, SessionShare, TreeAllocation
+from app.services.errors import Invalid, NotFound
+from app.services.ports import ChargerGateway
+from app.services.smart_charging import SmartChargingService
+
+log = logging.getLogger("chargeplan.load")
+
+# A limit must move by at least this much (A) to be sent again.
+MEANINGFUL_CHANGE_A = 1.0
+
+
+@dataclass(frozen=True)
+class PlannedProfile:
+    session: SessionShare
+    profile: dict[str, Any]
+    limit_now: float
+    previous_now: float | None  # None: the session had no circuit profile yet
+
+
+@dataclass
+class Replan:
+    """What one re-plan of a tree did."""
+
+    root_id: str
+    trigger: str
+    at: datetime
+    decreases: list[int] = field(default_factory=list)  # transaction ids
+    increases: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # increases waiting for decreases
+    removed: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def limit_at(profile: Mapping[str, Any], at: datetime) -> float:
+    """The limit an Absolute single-schedule profile of ours gives at ``at``."""
+    schedule = profile["chargingSchedule"]
+    start = parse_datetime(schedule["startSchedule"])
+    offset = (at - start).total_seconds()
+    limit = float(schedule["chargingSchedulePeriod"][0]["limit"])
+    for period in schedule["chargingSchedulePeriod"]:
+        if period["startPeriod"] <= offset:
+            limit = float(period["limit"])
+    return limit
+
+
+def _timeline(profile: Mapping[str, Any]) -> list[tuple[datetime, float]]:
+    schedule = profile["chargingSchedule"]
+    start = parse_datetime(schedule["startSchedule"])
+    return [(start + timedelta(seconds=p["startPeriod"]), float(p["limit"]))
+            for p in schedule["chargingSchedulePeriod"]]
+
+
+def meaningful(old: Mapping[str, Any], new: Mapping[str, Any], at: datetime,
+               minimum: float, renew_before: datetime) -> bool:
+    """Whether ``new`` is worth sending in place of ``old`` at ``at``."""
+    valid_to = old.get("validTo")
+    if valid_to is None or parse_datetime(valid_to) <= renew_before:
+        return True
+    if old.get("transactionId") != new.get("transactionId"):
+        return True
+    before = [(t, v) for t, v in _timeline(old) if t > at]
+    after = [(t, v) for t, v in _timeline(new) if t > at]
+    if [t for t, _ in before] != [t for t, _ in after]:
+        return True
+    pairs = [(limit_at(old, at), limit_at(new, at))]
+    pairs += [(a, b) for (_, a), (_, b) in zip(before, after, strict=True)]
+    for a, b in pairs:
+        if abs(a - b) >= MEANINGFUL_CHANGE_A:
+            return True
+        if (a == 0) != (b == 0) or (a < minimum) != (b < minimum):
+            return True
+    return False
+
+
+class LoadManager:
+    def __init__(self, db: Database, circuits: CircuitService,
+                 smart_charging: SmartChargingService, gateway: ChargerGateway, *,
+                 stack_level: int, lease_s: int, horizon_s: int, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._circuits = circuits
+        self._smart_charging = smart_charging
+        self._gateway = gateway
+        self._stack_level = stack_level
+        self._lease = timedelta(seconds=lease_s)
+        self._horizon_s = horizon_s
+        self._clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.last: dict[str, Replan] = {}  # per root circuit
+
+    async def replan_stations(self, station_ids: Sequence[str], trigger: str) -> list[Replan]:
+        """Re-plan the trees the stations hang from."""
+        return [await self.replan(root, trigger)
+                for root in await self._circuits.roots(station_ids)]
+
+    async def replan_all(self, trigger: str) -> list[Replan]:
+        return [await self.replan(root, trigger) for root in await self._circuits.roots()]
+
+    async def replan(self, circuit_id: str, trigger: str) -> Replan:
+        lock = self._locks.setdefault(circuit_id, asyncio.Lock())
+        async with lock:
+            began = asyncio.get_running_loop().time()
+            now = self._clock()
+            solved = await self._circuits.allocation(circuit_id, now, self._horizon_s)
+            result = Replan(solved.root_id, trigger, now)
+            await self._apply(solved, result)
+            result.seconds = asyncio.get_running_loop().time() - began
+            self.last[solved.root_id] = result
+            log.info("circuit %s re-planned (%s): %d down, %d up, %d held, %d unchanged, "
+                     "%d removed", solved.root_id, trigger, len(result.decreases),
+                     len(result.increases), len(result.held), len(result.unchanged),
+                     len(result.removed))
+            return result
+
+    async def _apply(self, solved: TreeAllocation, result: Replan) -> None:
+        now = solved.at
+        previous = await self._circuit_rows({s.station_id for s in solved.sessions}
+                                            | await self._stations_with_rows(solved))
+        running = {s.transaction_id for s in solved.sessions}
+        renew_before = now + self._lease / 2
+        decreases: list[PlannedProfile] = []
+        increases: list[PlannedProfile] = []
+        for session in solved.sessions:
+            profile = self._profile(session, solved.periods.get(session.transaction_id), now)
+            old = previous.get(session.transaction_id)
+            planned = PlannedProfile(session, profile, limit_at(profile, now),
+                                     None if old is None else limit_at(old.profile, now))
+            if old is not None and not meaningful(old.profile, profile, now,
+                                                  session.min_current_a, renew_before):
+                result.unchanged.append(session.transaction_id)
+            elif planned.previous_now is None or planned.limit_now < planned.previous_now:
+                decreases.append(planned)
+            else:
+                increases.append(planned)
+        stale = [row for tx, row in previous.items() if tx not in running]
+        for row in stale:
+            await self._smart_charging.remove_managed(
+                row.station_id, owner=Owner(OwnerKind.CIRCUIT, row.owner_id))
+            result.removed.append(row.owner_id or 0)
+
+        await self._store(decreases)
+        result.decreases = [p.session.transaction_id for p in decreases]
+        if decreases and not await self._delivered(decreases):
+            result.held = [p.session.transaction_id for p in increases]
+            return
+        await self._store(increases)
+        result.increases = [p.session.transaction_id for p in increases]
+        touched = sorted({p.session.station_id for p in increases}
+                         | {r.station_id for r in stale})
+        await self._reconcile(touched)
+
+    def _profile(self, session: SessionShare, periods: Sequence[Period] | None,
+                 now: datetime) -> dict[str, Any]:
+        steps = periods or (Period(0, session.share.limit_a),)
+        number_phases = len(session.phases)
+        return {
+            "chargingProfileId": 0,  # the station's next id, or the one this row had
+            "transactionId": session.transaction_id,
+            "stackLevel": self._stack_level,
+            "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Absolute",
+            "validTo": format_datetime(now + self._lease),
+            "chargingSchedule": {
+                "startSchedule": format_datetime(now),
+                "duration": self._horizon_s,
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [
+                    {"startPeriod": p.start_s, "limit": p.limit_a, "numberPhases": number_phases}
+                    for p in steps
+                ],
+            },
+        }
+
+    async def _store(self, planned: Sequence[PlannedProfile]) -> None:
+        for p in planned:
+            body = {k: v for k, v in p.profile.items() if k != "chargingProfileId"}
+            try:
+                await self._smart_charging.put_managed(
+                    p.session.station_id, p.session.connector_id, body,
+                    owner=Owner(OwnerKind.CIRCUIT, p.session.transaction_id))
+            except (Invalid, NotFound) as exc:  # the station cannot take it: say so, go on
+                log.warning("circuit profile for transaction %s on %s refused: %s",
+                            p.session.transaction_id, p.session.station_id, exc)
+
+    async def _reconcile(self, station_ids: Sequence[str]) -> None:
+        online = [s for s in station_ids if self._gateway.is_connected(s)]
+        if online:
+            await self._smart_charging.reconcile_many(online, concurrency=len(online))
+
+    async def _delivered(self, planned: Sequence[PlannedProfile]) -> bool:
+        """Deliver the decreases now; whether every one of them is Accepted."""
+        await self._reconcile(sorted({p.session.station_id for p in planned}))
+        rows = await self._circuit_rows({p.session.station_id for p in planned})
+        states = [rows[p.session.transaction_id].state if p.session.transaction_id in rows
+                  else None for p in planned]
+        return all(state == DeliveryState.ACCEPTED for state in states)
+
+    async def _stations_with_rows(self, solved: TreeAllocation) -> set[str]:
+        """Stations of the tree that still hold circuit rows (ended transactions)."""
+        async with self._db.uow() as session:
+            tree = [c.circuit.id for c in solved.circuits]
+            return set((await session.scalars(
+                select(DesiredProfile.station_id).distinct()
+                .join(Station, Station.id == DesiredProfile.station_id)
+                .where(Station.circuit_id.in_(tree),
+                       DesiredProfile.owner_kind == OwnerKind.CIRCUIT))).all())
+
+    async def _circuit_rows(self, station_ids: set[str]) -> dict[int, DesiredProfile]:
+        if not station_ids:
+            return {}
+        async with self._db.uow() as session:
+            rows = (await session.scalars(
+                select(DesiredProfile).where(
+                    DesiredProfile.station_id.in_(sorted(station_ids)),
+                    DesiredProfile.owner_kind == OwnerKind.CIRCUIT))).all()
+        return {r.owner_id: r for r in rows if r.owner_id is not None}

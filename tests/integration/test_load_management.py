@@ -1,0 +1,163 @@
+"""The closed loop over real websockets: transactions re-plan their circuit, each session's
+share goes out as a circuit-owned TxProfile, decreases are Accepted before increases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.db.models import DesiredProfile
+from app.domain.ownership import OwnerKind
+from app.settings import Settings
+from tests.conftest import RunningServer, make_settings, settled_audit_rows
+from tests.e2e.harness import eventually
+from tests.ocpp_client import RawStation, raw_station
+
+ACCEPTING = {"SetChargingProfile": {"status": "Accepted"},
+             "ClearChargingProfile": {"status": "Accepted"}}
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    # Jobs by interval stay out of the way; transaction events re-plan after 50 ms.
+    return make_settings(sqlite_url, unknown_id_tag_status="Accepted",
+                         circuit_debounce_s=0.05, reconcile_interval_s=3600,
+                         verify_interval_s=3600, circuit_replan_interval_s=1700,
+                         circuit_lease_s=3600)
+
+
+async def circuit_rows(server: RunningServer) -> list[tuple[str, int | None]]:
+    async with server.services.db.uow() as session:
+        rows = (await session.execute(
+            select(DesiredProfile.station_id, DesiredProfile.owner_id)
+            .where(DesiredProfile.owner_kind == OwnerKind.CIRCUIT)
+            .order_by(DesiredProfile.station_id))).all()
+    return [(station, owner) for station, owner in rows]
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+async def depot(server: RunningServer, http: httpx.AsyncClient
+                ) -> AsyncIterator[dict[str, RawStation]]:
+    await http.post("/circuits", json={"id": "site", "max_current_a": 32, "connector_count": 2})
+    async with AsyncExitStack() as stack:
+        stations: dict[str, RawStation] = {}
+        for name in ("CP-A", "CP-B"):
+            cp = await stack.enter_async_context(
+                raw_station(server.station_url(name), answers=dict(ACCEPTING)))
+            await cp.boot()
+            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
+            stations[name] = cp
+        yield stations
+
+
+def tx_profiles(cp: RawStation) -> list[dict[str, Any]]:
+    return [frame[3]["csChargingProfiles"] for frame in cp.server_calls
+            if frame[2] == "SetChargingProfile"]
+
+
+def first_limit(profile: dict[str, Any]) -> float:
+    return float(profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"])
+
+
+async def start(cp: RawStation) -> int:
+    answer = await cp.ok("StartTransaction", {"connectorId": 1, "idTag": "T", "meterStart": 0,
+                                              "timestamp": now()})
+    return int(answer["transactionId"])
+
+
+async def test_sessions_share_the_circuit_and_a_stop_frees_current_for_the_other(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    tx_a = await start(a)
+    await eventually(lambda: tx_profiles(a))
+    profile = tx_profiles(a)[-1]
+    assert profile["chargingProfilePurpose"] == "TxProfile"
+    assert profile["transactionId"] == tx_a
+    assert profile["stackLevel"] == 7
+    assert profile["chargingSchedule"]["chargingRateUnit"] == "A"
+    assert first_limit(profile) == 32.0
+    assert "validTo" in profile
+
+    tx_b = await start(b)
+    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+    assert first_limit(tx_profiles(b)[-1]) == 16.0
+
+    solved = (await http.get("/circuits/site/allocation")).json()
+    assert {s["transaction_id"]: (s["limit_a"], s["binding"], s["safe_share_a"])
+            for s in solved["sessions"]} == {tx_a: (16.0, "site L1", 16.0),
+                                             tx_b: (16.0, "site L1", 16.0)}
+
+    await a.ok("StopTransaction", {"transactionId": tx_a, "meterStop": 10, "timestamp": now()})
+    await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 32.0)
+    # The ended transaction's profile left the desired state.
+    assert await circuit_rows(server) == [("CP-B", tx_b)]
+
+
+async def test_decreases_are_accepted_before_any_increase_is_sent(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    await http.patch("/stations/CP-B", json={"max_current_a": 10})
+    await start(a)
+    await start(b)
+    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 22.0)
+    assert first_limit(tx_profiles(b)[-1]) == 10.0
+
+    # B may now take 16 A: A goes down to 16 first, and only then is B raised.
+    await http.patch("/stations/CP-B", json={"max_current_a": 32})
+    await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 16.0)
+    assert first_limit(tx_profiles(a)[-1]) == 16.0
+
+    rows = await settled_audit_rows(server, "CP-A") + await settled_audit_rows(server, "CP-B")
+    sets = sorted((r for r in rows if r.action == "SetChargingProfile"), key=lambda r: r.id)
+    down = next(r for r in sets if r.station_id == "CP-A" and r.direction == "out"
+                and first_limit(r.payload["csChargingProfiles"]) == 16.0)
+    down_answer = next(r for r in sets if r.station_id == "CP-A" and r.direction == "in"
+                       and r.id > down.id)
+    up = next(r for r in sets if r.station_id == "CP-B" and r.direction == "out"
+              and first_limit(r.payload["csChargingProfiles"]) == 16.0)
+    assert down_answer.payload == {"status": "Accepted"}
+    assert down_answer.id < up.id
+
+
+async def test_an_increase_is_held_while_a_decrease_is_rejected(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
+    async with raw_station(server.station_url("CP-A"),
+                           answers={"SetChargingProfile": {"status": "Rejected"}}) as a, \
+            raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
+        for cp, name in ((a, "CP-A"), (b, "CP-B")):
+            await cp.boot()
+            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
+        await http.patch("/stations/CP-B", json={"max_current_a": 10})
+        await start(a)
+        await start(b)
+        await eventually(lambda: tx_profiles(b))
+        await http.patch("/stations/CP-B", json={"max_current_a": 32})
+
+        async def held() -> bool:
+            last = server.services.load.last.get("site")
+            return last is not None and bool(last.held)
+
+        await eventually(held)
+        assert all(first_limit(p) == 10.0 for p in tx_profiles(b))
+
+
+async def test_the_desired_rows_are_owned_by_the_circuit_per_transaction(
+    depot: dict[str, RawStation], server: RunningServer
+) -> None:
+    tx = await start(depot["CP-A"])
+    await eventually(lambda: tx_profiles(depot["CP-A"]))
+    assert await circuit_rows(server) == [("CP-A", tx)]
