@@ -16,6 +16,7 @@ from litestar.config.cors import CORSConfig
 from litestar.logging.config import LoggingConfig
 from sqlalchemy import Table
 
+from app.api.request_body import schema_problems
 from app.clock import Clock, utcnow
 from app.db.batching import GroupCommit
 from app.db.engine import Database
@@ -236,6 +237,10 @@ def _request_validator(schemas: SchemaRegistry) -> Callable[[str, Mapping[str, A
         try:
             schemas.validate_request(action, dict(payload))
         except OcppError as exc:
+            # The compiled validator stops at the first problem; the 400 lists them all.
+            problems = schema_problems(schemas.request_schema(action), dict(payload))
+            if problems:
+                raise Invalid.all(problems) from None
             raise Invalid(_field_named(exc), exc.description) from None
 
     return validate

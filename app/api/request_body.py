@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from jsonschema import Draft202012Validator
+from jsonschema import Draft4Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 Problem = dict[str, Any]
@@ -53,6 +53,15 @@ def body_problems(raw: bytes, body_type: Any | None) -> list[Problem]:
 @functools.cache
 def _validator(body_type: Any) -> Draft202012Validator:
     return Draft202012Validator(msgspec.json.schema(body_type))
+
+
+def schema_problems(schema: dict[str, Any], value: Any) -> list[tuple[str, str]]:
+    """Every (field, rule) by which ``value`` breaks a JSON Schema (draft 4, as the
+    official OCPP 1.6 schemas): for an OCPP payload sent by an operator, whose fields are
+    camelCase as the client wrote them."""
+    found = sorted(Draft4Validator(schema).iter_errors(value),
+                   key=lambda e: [str(p) for p in e.path])
+    return [(p["key"], p["message"]) for error in found for p in _explain(error)]
 
 
 def _problem(key: str, message: str) -> Problem:

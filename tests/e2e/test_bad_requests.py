@@ -92,3 +92,15 @@ async def test_the_connector_is_named_as_the_client_sent_it(
         found = problems(await http.post(f"/stations/{SID}/commands/SetChargingProfile",
                                          json=command))
         assert list(found) == ["connectorId"]
+
+
+async def test_an_ocpp_command_payload_lists_every_problem(http: httpx.AsyncClient) -> None:
+    await http.post("/stations", json={"station_id": SID})
+    answer = await http.post(f"/stations/{SID}/commands/ReserveNow", json={
+        "connectorId": "one", "expiryDate": "2030-01-01T00:00:00Z", "reservationId": 1,
+        "colour": "red"})
+
+    found = problems(answer)
+    assert found["connectorId"] == "expected an integer, got a string"
+    assert found["idTag"] == "is required"
+    assert "colour" in found
