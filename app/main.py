@@ -143,6 +143,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
                                         concurrent_tx=settings.concurrent_tx,
                                         on_started=remote_starts.transaction_started,
                                         on_changed=_transaction_changed,
+                                        on_ended=smart_charging.transactions_ended,
                                         time_rules=time_rules, clock=clock),
         gateway=gateway,
         smart_charging=smart_charging,

@@ -19,6 +19,7 @@ from app.services.ports import StationCallError, StationOffline
 
 # Deliver caps before defaults before transaction profiles.
 PURPOSE_ORDER = {"ChargePointMaxProfile": 0, "TxDefaultProfile": 1, "TxProfile": 2}
+TX_PROFILE = "TxProfile"
 
 
 class MirrorRow(Protocol):
@@ -71,13 +72,24 @@ def is_due(row: DesiredRow, now: datetime, *, force: bool) -> bool:
     return True
 
 
+def for_current_transaction(row: DesiredRow, running: Mapping[int, int]) -> bool:
+    """A TxProfile is only ever sent for the transaction running on its connector now
+    (``running``: connector -> transactionId); other profiles always qualify."""
+    if row.purpose != TX_PROFILE:
+        return True
+    return (row.profile.get("transactionId") is not None
+            and running.get(row.connector_id) == row.profile.get("transactionId"))
+
+
 def to_push(rows: Sequence[DesiredRow], mirrored: Mapping[int, MirrorRow], now: datetime, *,
-            force: bool, push_all: bool) -> list[DesiredRow]:
+            force: bool, push_all: bool, running: Mapping[int, int]) -> list[DesiredRow]:
     """The due rows the station does not hold as desired (all due rows with ``push_all``),
     caps first: a Set replaces by id, so pushing before clearing never leaves a connector
-    unlimited (OCPP 1.6 §5.16.2)."""
+    unlimited (OCPP 1.6 §5.16.2). A TxProfile goes only for the connector's running
+    transaction (``running``)."""
     chosen = [
-        r for r in rows if is_due(r, now, force=force) and (push_all or not (
+        r for r in rows if is_due(r, now, force=force)
+        and for_current_transaction(r, running) and (push_all or not (
             (m := mirrored.get(r.charging_profile_id)) is not None
             and m.connector_id == r.connector_id and m.profile == r.profile))
     ]

@@ -24,10 +24,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.clock import Clock
 from app.db.engine import Database
-from app.db.models import DesiredProfile, InstalledProfileRecord
+from app.db.models import DesiredProfile, InstalledProfileRecord, Transaction
 from app.domain.installation import InstalledProfile, install
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.services import delivery_rules as rules
@@ -39,6 +40,7 @@ log = logging.getLogger("chargeplan.smart_charging")
 
 _DESIRED = cast(Table, DesiredProfile.__table__)
 _MIRROR = cast(Table, InstalledProfileRecord.__table__)
+_TRANSACTIONS = cast(Table, Transaction.__table__)
 
 
 @dataclass
@@ -259,10 +261,14 @@ class Reconciler:
                                   _MIRROR.c.charging_profile_id))).all():
                     mirrors[m.station_id].append(MirrorState(
                         m.charging_profile_id, m.connector_id, m.profile))
+            running = await _running(connection, [
+                sid for sid in station_ids
+                if any(r.purpose == rules.TX_PROFILE for r in rows[sid])])
             for sid in station_ids:
                 mirrored = {m.charging_profile_id: m for m in mirrors[sid]}
                 push = cast(list[DesiredState], rules.to_push(
-                    rows[sid], mirrored, now, force=force, push_all=push_all))
+                    rows[sid], mirrored, now, force=force, push_all=push_all,
+                    running=running.get(sid, {})))
                 work.append(StationWork(sid, rows[sid], mirrors[sid], push,
                                         ReconcileReport(sid)))
             pushed = [row for w in work for row in w.push]
@@ -340,6 +346,22 @@ class Reconciler:
                           if i.profile.charging_profile_id != profile_id]
             work.fresh.discard(profile_id)
             work.report.cleared.append(profile_id)
+
+
+async def _running(connection: AsyncConnection, station_ids: Sequence[str]
+                   ) -> dict[str, dict[int, int]]:
+    """The transaction running on each connector of these stations (the latest open one),
+    read only for stations with TxProfiles to deliver."""
+    running: defaultdict[str, dict[int, int]] = defaultdict(dict)
+    for batch in chunks(station_ids):
+        for t in (await connection.execute(
+                select(_TRANSACTIONS.c.station_id, _TRANSACTIONS.c.connector_id,
+                       _TRANSACTIONS.c.id)
+                .where(_TRANSACTIONS.c.station_id.in_(batch),
+                       _TRANSACTIONS.c.stopped_at.is_(None))
+                .order_by(_TRANSACTIONS.c.started_at, _TRANSACTIONS.c.id))).all():
+            running[t.station_id][t.connector_id] = t.id
+    return running
 
 
 def _row_update(row_id: int, delivery: rules.Delivery) -> dict[str, Any]:

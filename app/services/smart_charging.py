@@ -163,6 +163,7 @@ class SmartChargingService:
     async def submit(self, station_id: str, connector_id: int, profile_json: Mapping[str, Any],
                      *, owner: Owner = MANUAL) -> Submitted:
         profile, view = await self.check_profile(station_id, connector_id, profile_json)
+        await self._check_transaction(station_id, connector_id, profile)
         async with self.lock(station_id):
             desired_id, profile = await self._store(
                 station_id, connector_id, profile, "chargingProfileId" not in profile_json,
@@ -176,6 +177,22 @@ class SmartChargingService:
                 outcome = await self._deliver(station_id, desired_id)
         return Submitted(outcome, desired_id, profile.charging_profile_id, connector_id,
                          profile.to_ocpp(), view.warnings)
+
+    async def _check_transaction(self, station_id: str, connector_id: int,
+                                 profile: ChargingProfile) -> None:
+        """A TxProfile for a transaction chargeplan knows has ended (stopped, superseded,
+        or on another connector) would never be sent: refuse it now."""
+        if profile.purpose is not ChargingProfilePurpose.TX_PROFILE or (
+                profile.transaction_id is None):
+            return
+        async with self._db.uow() as session:
+            tx = await session.get(TransactionRow, profile.transaction_id)
+        if tx is None or tx.station_id != station_id:
+            return  # not known here: the station decides
+        if tx.connector_id != connector_id or tx.stopped_at is not None:
+            raise Invalid("profile.transactionId",
+                          f"transaction {tx.id} is not running on connector {connector_id} "
+                          "of this station: a TxProfile serves its running transaction only")
 
     async def _store(self, station_id: str, connector_id: int, profile: ChargingProfile,
                      allocate: bool, max_profiles: int | None, owner: Owner
@@ -280,6 +297,24 @@ class SmartChargingService:
                 outcome = install(mirrored, delivery.installed)
                 await store.mirror_install(session, row.station_id, delivery.installed,
                                            outcome.replaced, now)
+
+    # --- transactions that ended ----------------------------------------------------------
+    async def transactions_ended(self, station_id: str, transaction_ids: Sequence[int]) -> None:
+        """OCPP 1.6 §3.13.1: a TxProfile lives as long as its transaction. When one ends
+        (stopped, or superseded by a newer transaction on its connector) its TxProfile
+        desired rows go, so they are never sent again, and so do their mirror entries
+        (the charger dropped them itself: clearing them would be a call nobody asked)."""
+        ended = set(transaction_ids)
+        async with self.lock(station_id), self._db.uow() as session:
+            for row in await store.desired(session, station_id):
+                if row.purpose == ChargingProfilePurpose.TX_PROFILE.value and (
+                        row.transaction_id in ended):
+                    await session.delete(row)
+            gone = {m.charging_profile_id for m in await store.mirror(session, station_id)
+                    if m.profile.get("chargingProfilePurpose") == "TxProfile"
+                    and m.profile.get("transactionId") in ended}
+            if gone:
+                await store.mirror_remove(session, station_id, gone)
 
     # --- clear -------------------------------------------------------------------------
     async def clear(self, station_id: str, *, profile_id: int | None = None,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
@@ -22,6 +23,12 @@ from app.timefmt import parse_timestamp
 RowSink = Callable[[dict[str, Any]], Awaitable[None]]
 # Called once per new accepted transaction: station, connector, idTag, transactionId.
 StartHook = Callable[[str, int, str, int], Awaitable[object]]
+# Called once transactions of a station ended (stopped, or superseded): their ids.
+EndHook = Callable[[str, Sequence[int]], Awaitable[object]]
+
+# stop_reason of a transaction closed because a newer one started on its connector
+# without a StopTransaction (the station lost it, or rebooted mid-session).
+SUPERSEDED = "Superseded"
 
 
 def meter_rows(
@@ -62,6 +69,7 @@ class TransactionService:
     def __init__(self, db: Database, id_tags: IdTagService, meter_sink: RowSink, *,
                  concurrent_tx: str = "allow", on_started: StartHook | None = None,
                  on_changed: Callable[[str], None] | None = None,
+                 on_ended: EndHook | None = None,
                  time_rules: TimeRules | None = None, clock: Clock = utcnow) -> None:
         self._db = db
         self._time_rules = time_rules or TimeRules()
@@ -72,6 +80,7 @@ class TransactionService:
         self._on_started = on_started
         # Told the station whose set of running transactions changed (load management).
         self._on_changed = on_changed
+        self._on_ended = on_ended
 
     async def start(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """StartTransaction.conf. The transactionId comes from the database sequence.
@@ -91,6 +100,7 @@ class TransactionService:
         existing = await self._find(identity)
         if existing is None and info["status"] == "Accepted" and await self._concurrent(identity):
             info = {**info, "status": "ConcurrentTx"}
+        closed: list[int] = []
         if existing is None:
             try:
                 async with self._db.uow() as session:
@@ -101,6 +111,7 @@ class TransactionService:
                     session.add(tx)
                     await session.flush()
                     tx_id = tx.id
+                    closed = await self._close_older(session, identity, tx_id)
             except IntegrityError:
                 # The same replay raced in on another connection: take its id.
                 found = await self._find(identity)
@@ -111,11 +122,28 @@ class TransactionService:
                 if info["status"] == "Accepted" and self._on_started is not None:
                     await self._on_started(station_id, payload["connectorId"], payload["idTag"],
                                            tx_id)
+                if closed and self._on_ended is not None:
+                    await self._on_ended(station_id, closed)
                 if self._on_changed is not None:
                     self._on_changed(station_id)
         else:
             tx_id = existing
         return {"transactionId": tx_id, "idTagInfo": info}
+
+    async def _close_older(self, session: AsyncSession, identity: Mapping[str, Any],
+                           new_id: int) -> list[int]:
+        """A connector runs one transaction at a time: a StartTransaction on a connector
+        whose earlier transaction never stopped closes that one (reason ``Superseded``,
+        meter unknown, stopped when the new one started)."""
+        older = (await session.scalars(select(Transaction).where(
+            Transaction.station_id == identity["station_id"],
+            Transaction.connector_id == identity["connector_id"],
+            Transaction.stopped_at.is_(None), Transaction.id != new_id,
+            Transaction.started_at <= identity["started_at"]))).all()
+        for tx in older:
+            tx.stopped_at = identity["started_at"]
+            tx.stop_reason = SUPERSEDED
+        return [tx.id for tx in older]
 
     async def _concurrent(self, identity: Mapping[str, Any]) -> bool:
         """OCPP 1.6 §7.2 ConcurrentTx, only when the ``concurrent_tx`` setting is "reject":
@@ -152,6 +180,8 @@ class TransactionService:
                 tx.stop_time_flag = self._time_rules.stop_flag(tx.started_at, stopped_at,
                                                                self._clock())
             connector_id = tx.connector_id if tx is not None else 0
+        if first_stop and self._on_ended is not None:
+            await self._on_ended(station_id, [tx_id])
         if first_stop and self._on_changed is not None:
             self._on_changed(station_id)
         if first_stop:
