@@ -70,6 +70,8 @@ __all__ = [
     "SessionLimit",
     "Site",
     "allocate",
+    "circuit_shares",
+    "safe_share",
     "grid_phases",
     "timeline",
 ]
@@ -525,7 +527,7 @@ def _round1(value: float) -> float:
     return math.floor(value * 10 + 0.5 + 1e-9) / 10 + 0.0
 
 
-def _circuit_shares(site: Site, at: datetime) -> dict[str, float | None]:
+def circuit_shares(site: Site, at: datetime) -> dict[str, float | None]:
     """Per circuit: the smallest ``(phase limit - margin) / connector_count`` above it."""
     own: dict[str, float | None] = {}
     for circuit in site.circuits:
@@ -541,7 +543,9 @@ def _circuit_shares(site: Site, at: datetime) -> dict[str, float | None]:
     return shares
 
 
-def _safe_share(share: float | None, minimum: float) -> float | None:
+def safe_share(share: float | None, minimum: float) -> float | None:
+    """A circuit's share (see :func:`circuit_shares`) as a session of ``minimum`` may take
+    it: floored to 0.1 A, 0 below the minimum, None where no circuit counts connectors."""
     if share is None:
         return None
     floored = _floor_step(share)
@@ -562,7 +566,7 @@ def allocate(site: Site, at: datetime) -> Allocation:
             binding[i] = reason
     tenths = _quantize(prep, values, admitted)
 
-    shares = _circuit_shares(site, at)
+    shares = circuit_shares(site, at)
     limits = {}
     for i, session in enumerate(prep.sessions):
         limits[session.id] = SessionLimit(
@@ -570,7 +574,7 @@ def allocate(site: Site, at: datetime) -> Allocation:
             limit_a=tenths[i] / 10,
             binding=binding[i],
             admitted=admitted[i],
-            safe_share_a=_safe_share(shares[session.circuit], prep.minimum[i]),
+            safe_share_a=safe_share(shares[session.circuit], prep.minimum[i]),
         )
     return Allocation(
         at=at,

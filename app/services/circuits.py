@@ -94,6 +94,9 @@ class TreeAllocation:
     sessions: tuple[SessionShare, ...]
     # With a horizon: per transaction id, its limits from ``at`` on.
     periods: Mapping[int, tuple[rule.Period, ...]] = field(default_factory=dict)
+    # Every station of the tree and the safe share it falls back to (None: no circuit
+    # above it counts connectors).
+    safe_shares: Mapping[str, float | None] = field(default_factory=dict)
 
 
 class CircuitService:
@@ -244,7 +247,8 @@ class CircuitService:
             tree = _tree_of(circuits, circuit_id)
             stations = {
                 s.id: s for s in (await session.scalars(
-                    select(Station).where(Station.circuit_id.in_(tree)))).all()
+                    select(Station).where(Station.circuit_id.in_(tree))
+                    .order_by(Station.id))).all()
             }
             running = list((await session.scalars(
                 select(Transaction)
@@ -263,6 +267,9 @@ class CircuitService:
             periods = {int(k): v for k, v in timeline.items()}
         else:
             solved, periods = rule.allocate(site, at), {}
+        per_circuit = rule.circuit_shares(site, at)
+        safe = {sid: rule.safe_share(per_circuit[s.circuit_id or ""], self._min_current_a)
+                for sid, s in stations.items()}
         by_id = {s.id: s for s in site.sessions}
         shares = tuple(
             SessionShare(
@@ -286,6 +293,7 @@ class CircuitService:
             ),
             sessions=shares,
             periods=periods,
+            safe_shares=safe,
         )
 
     def _domain_session(self, tx: Transaction, station: Station,

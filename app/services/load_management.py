@@ -17,6 +17,13 @@ circuit row on a station belongs to the circuit that station hangs from.
   §3.65/3.66 on validTo), renewed by re-planning before half of it is gone: a charger
   that stops hearing from chargeplan falls back to what its other profiles allow.
 - Profiles of transactions that ended are dropped from the desired state.
+- **Fail-safe.** Every station of the tree also holds one ChargePointMaxProfile owned by
+  the circuit (``Owner(CIRCUIT, None)``) at its safe share, with ``validFrom`` at the end
+  of the lease of the station's circuit TxProfiles: while chargeplan renews the leases it
+  never starts; when chargeplan is gone, the TxProfiles expire and, at that same instant,
+  the cap starts by the charger's own clock and bounds whatever else the charger holds
+  (OCPP 1.6 §3.13.3: the ChargePointMaxProfile caps every connector). A station with
+  several connectors falls back to one share in all (at or below its due).
 
 Re-plans of one tree are serialized (one lock per root circuit in this process).
 """
@@ -70,6 +77,7 @@ class Replan:
     unchanged: list[int] = field(default_factory=list)
     held: list[int] = field(default_factory=list)  # increases waiting for decreases
     removed: list[int] = field(default_factory=list)
+    fail_safe: list[str] = field(default_factory=list)  # stations whose cap was (re)sent
     seconds: float = 0.0
 
 
@@ -183,12 +191,73 @@ class LoadManager:
         result.decreases = [p.session.transaction_id for p in decreases]
         if decreases and not await self._delivered(decreases):
             result.held = [p.session.transaction_id for p in increases]
-            return
+            increases = []
         await self._store(increases)
         result.increases = [p.session.transaction_id for p in increases]
+        result.fail_safe = await self._fail_safe(solved, renew_before)
         touched = sorted({p.session.station_id for p in increases}
-                         | {r.station_id for r in stale})
+                         | {r.station_id for r in stale} | set(result.fail_safe))
         await self._reconcile(touched)
+
+    async def _fail_safe(self, solved: TreeAllocation, renew_before: datetime) -> list[str]:
+        """Store the safe-share cap of every station of the tree whose cap changed."""
+        now = solved.at
+        leases: dict[str, datetime] = {}
+        for row in (await self._circuit_rows(set(solved.safe_shares))).values():
+            valid_to = row.profile.get("validTo")
+            if valid_to is not None:
+                end = parse_datetime(valid_to)
+                leases[row.station_id] = min(end, leases.get(row.station_id, end))
+        caps = await self._caps(set(solved.safe_shares))
+        sent: list[str] = []
+        for station_id, share in solved.safe_shares.items():
+            if share is None:
+                continue
+            starts = leases.get(station_id)
+            old = caps.get(station_id)
+            if starts is None:
+                old_start = None if old is None else old.profile.get("validFrom")
+                if (old is not None and limit_at(old.profile, now) == share
+                        and old_start is not None
+                        and parse_datetime(old_start) > renew_before):
+                    continue
+                starts = now + self._lease
+            profile = self._cap_profile(share, starts, now)
+            if old is not None and old.profile.get("validFrom") == profile["validFrom"] \
+                    and limit_at(old.profile, now) == share:
+                continue
+            try:
+                await self._smart_charging.put_managed(station_id, 0, profile,
+                                                       owner=Owner(OwnerKind.CIRCUIT))
+            except (Invalid, NotFound) as exc:
+                log.warning("fail-safe cap on %s refused: %s", station_id, exc)
+                continue
+            sent.append(station_id)
+        return sent
+
+    def _cap_profile(self, share: float, starts: datetime, now: datetime) -> dict[str, Any]:
+        return {
+            "stackLevel": self._stack_level,
+            "chargingProfilePurpose": "ChargePointMaxProfile",
+            "chargingProfileKind": "Absolute",
+            "validFrom": format_datetime(starts),
+            "chargingSchedule": {
+                "startSchedule": format_datetime(now),
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": share}],
+            },
+        }
+
+    async def _caps(self, station_ids: set[str]) -> dict[str, DesiredProfile]:
+        if not station_ids:
+            return {}
+        async with self._db.uow() as session:
+            rows = (await session.scalars(
+                select(DesiredProfile).where(
+                    DesiredProfile.station_id.in_(sorted(station_ids)),
+                    DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                    DesiredProfile.owner_id.is_(None)))).all()
+        return {r.station_id: r for r in rows}
 
     def _profile(self, session: SessionShare, periods: Sequence[Period] | None,
                  now: datetime) -> dict[str, Any]:

@@ -36,7 +36,8 @@ async def circuit_rows(server: RunningServer) -> list[tuple[str, int | None]]:
     async with server.services.db.uow() as session:
         rows = (await session.execute(
             select(DesiredProfile.station_id, DesiredProfile.owner_id)
-            .where(DesiredProfile.owner_kind == OwnerKind.CIRCUIT)
+            .where(DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                   DesiredProfile.owner_id.is_not(None))
             .order_by(DesiredProfile.station_id))).all()
     return [(station, owner) for station, owner in rows]
 
@@ -60,9 +61,14 @@ async def depot(server: RunningServer, http: httpx.AsyncClient
         yield stations
 
 
-def tx_profiles(cp: RawStation) -> list[dict[str, Any]]:
+def sent_profiles(cp: RawStation, purpose: str) -> list[dict[str, Any]]:
     return [frame[3]["csChargingProfiles"] for frame in cp.server_calls
-            if frame[2] == "SetChargingProfile"]
+            if frame[2] == "SetChargingProfile"
+            and frame[3]["csChargingProfiles"]["chargingProfilePurpose"] == purpose]
+
+
+def tx_profiles(cp: RawStation) -> list[dict[str, Any]]:
+    return sent_profiles(cp, "TxProfile")
 
 
 def first_limit(profile: dict[str, Any]) -> float:
@@ -120,7 +126,9 @@ async def test_decreases_are_accepted_before_any_increase_is_sent(
     assert first_limit(tx_profiles(a)[-1]) == 16.0
 
     rows = await settled_audit_rows(server, "CP-A") + await settled_audit_rows(server, "CP-B")
-    sets = sorted((r for r in rows if r.action == "SetChargingProfile"), key=lambda r: r.id)
+    sets = sorted((r for r in rows if r.action == "SetChargingProfile"
+                   and (r.direction == "in" or r.payload["csChargingProfiles"]
+                        ["chargingProfilePurpose"] == "TxProfile")), key=lambda r: r.id)
     down = next(r for r in sets if r.station_id == "CP-A" and r.direction == "out"
                 and first_limit(r.payload["csChargingProfiles"]) == 16.0)
     down_answer = next(r for r in sets if r.station_id == "CP-A" and r.direction == "in"
@@ -161,3 +169,26 @@ async def test_the_desired_rows_are_owned_by_the_circuit_per_transaction(
     tx = await start(depot["CP-A"])
     await eventually(lambda: tx_profiles(depot["CP-A"]))
     assert await circuit_rows(server) == [("CP-A", tx)]
+
+
+async def test_every_station_gets_a_safe_share_cap_that_starts_when_the_lease_ends(
+    depot: dict[str, RawStation], server: RunningServer
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    await start(a)
+
+    def caps_follow_the_lease() -> bool:
+        caps = sent_profiles(a, "ChargePointMaxProfile")
+        return bool(tx_profiles(a) and caps and sent_profiles(b, "ChargePointMaxProfile")
+                    and caps[-1]["validFrom"] == tx_profiles(a)[-1]["validTo"])
+
+    await eventually(caps_follow_the_lease)
+    lease_end = tx_profiles(a)[-1]["validTo"]
+    cap_a = sent_profiles(a, "ChargePointMaxProfile")[-1]
+    cap_b = sent_profiles(b, "ChargePointMaxProfile")[-1]
+    # 32 A over two connectors: 16 A each, from the end of A's lease (B has no session).
+    assert first_limit(cap_a) == first_limit(cap_b) == 16.0
+    assert cap_a["validFrom"] == lease_end
+    # An idle station's cap starts a lease after the re-plan that sent it: not yet.
+    assert cap_b["validFrom"] > now()
+    assert "validTo" not in cap_a
