@@ -25,6 +25,7 @@ from app.db.models import AuditFrame, MeterValue
 from app.db.security_models import SecurityEvent
 from app.domain.composite import SupplyConfig
 from app.domain.station_time import TimeRules
+from app.events import EventBus
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.errors import OcppError
 from app.ocpp.gateway import OcppGateway
@@ -117,6 +118,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     writes = GroupCommit(db)
     stack.push_async_callback(writes.close)
 
+    events = EventBus(clock=clock, history=settings.events_history,
+                      queue_size=settings.events_queue_size, resume_s=settings.events_resume_s)
     registry = ConnectionRegistry()
     schemas = SchemaRegistry()
     id_tags = IdTagService(db, unknown_status=settings.unknown_id_tag_status, clock=clock)
@@ -130,24 +133,26 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     smart_charging = SmartChargingService(
         db, gateway, supply=supply, clock=clock,
         retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
-                          settings.retry_max_attempts))
+                          settings.retry_max_attempts), events=events)
     time_rules = TimeRules(max_ahead=timedelta(seconds=settings.station_clock_skew_s),
                            max_age=timedelta(days=settings.station_time_max_age_days))
     services = Services(
         settings=settings,
         db=db,
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock,
-                                writes=writes, time_rules=time_rules),
+                                writes=writes, time_rules=time_rules, events=events),
         id_tags=id_tags,
         transactions=TransactionService(db, id_tags, meters.put,
                                         concurrent_tx=settings.concurrent_tx,
                                         on_started=remote_starts.transaction_started,
                                         on_changed=_transaction_changed,
                                         on_ended=smart_charging.transactions_ended,
-                                        time_rules=time_rules, clock=clock),
+                                        time_rules=time_rules, clock=clock,
+                                        events=events,
+                                        meter_event_every_s=settings.meter_event_interval_s),
         gateway=gateway,
         smart_charging=smart_charging,
-        job_runs=JobRunService(db, clock=clock),
+        job_runs=JobRunService(db, clock=clock, events=events),
         leases=LeaseService(db, settings.node_id, clock=clock),
         security_events=SecurityEvents(security_rows.offer, clock=clock),
         verification=VerificationService(db, gateway, smart_charging,
@@ -161,6 +166,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
             call_counts=lambda: dict(gateway.calls),
         ),
         clock=clock,
+        events=events,
     )
     services.api_keys = ApiKeyService(db, clock=clock)
     services.rest_audit = RestAuditService(db, clock=clock)

@@ -124,6 +124,16 @@ class Settings:
     max_body_bytes: int = 1048576
     # Origins allowed to call the REST API from a browser (comma separated); none by default.
     cors_origins: str = ""
+    # Live events (SSE, WebSocket, webhooks).
+    events_history: int = 1000
+    events_queue_size: int = 1000
+    events_resume_s: float = 300.0
+    events_heartbeat_s: float = 15.0
+    meter_event_interval_s: float = 10.0
+    webhook_retry_base_s: float = 2.0
+    webhook_retry_cap_s: float = 300.0
+    webhook_max_attempts: int = 8
+    webhook_timeout_s: float = 10.0
     # Identifies this server process in the stations table (which process holds a socket).
     node_id: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
 
@@ -167,6 +177,12 @@ class Settings:
                ">= retry_base_s")
         _check(self.retry_max_attempts, "retry_max_attempts", self.retry_max_attempts >= 1,
                ">= 1")
+        for name in ("events_history", "events_queue_size", "webhook_max_attempts"):
+            _check(getattr(self, name), name, getattr(self, name) >= 1, ">= 1")
+        for name in ("events_heartbeat_s", "webhook_retry_base_s", "webhook_timeout_s"):
+            _check(getattr(self, name), name, getattr(self, name) > 0, "seconds > 0")
+        _check(self.webhook_retry_cap_s, "webhook_retry_cap_s",
+               self.webhook_retry_cap_s >= self.webhook_retry_base_s, ">= webhook_retry_base_s")
         _check(self.job_concurrency, "job_concurrency", self.job_concurrency >= 1, ">= 1")
         _check(self.drift_max_repairs, "drift_max_repairs", self.drift_max_repairs >= 0, ">= 0")
         _check(self.supply_phases, "supply_phases", self.supply_phases in (1, 2, 3), "1, 2 or 3")

@@ -10,6 +10,7 @@ from app.api.circuits import CircuitController
 from app.api.commands import commands_router
 from app.api.docs import docs_assets, openapi_config, openapi_json, redoc
 from app.api.errors import exception_handlers
+from app.api.events import events_sse, events_ws
 from app.api.health import health
 from app.api.id_tags import IdTagController
 from app.api.jobs import JobsController, VerificationController
@@ -35,6 +36,8 @@ route_handlers: list[ControllerRouterHandler] = [
     ApiKeyController,
     transactions_router,
     health,
+    events_sse,
+    events_ws,
     redoc,
     openapi_json,
     *docs_assets,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
+from app.events import EventBus
 from app.services.api_keys import ApiKeyService, RestAuditService
 from app.services.circuits import CircuitService
 from app.services.commands import CommandService
@@ -62,3 +63,4 @@ class Services:
     load: LoadManager = field(init=False)
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow
+    events: EventBus = field(default_factory=EventBus)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.fleet_models import JobRun
+from app.events import EventBus, EventType
 from app.services.call_context import current_job_run
 
 log = logging.getLogger("chargeplan.jobs")
@@ -39,8 +40,10 @@ class JobStats:
 
 
 class JobRunService:
-    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow,
+                 events: EventBus | None = None) -> None:
         self._db = db
+        self.events = events or EventBus(clock=clock)
         self._clock = clock
         self.stats = JobStats()
 
@@ -80,6 +83,9 @@ class JobRunService:
                     stored.calls = counts.calls
                     stored.failures = counts.failures
                     stored.detail = counts.detail or None
+            self.events.emit(EventType.JOB_FINISHED, job=job, run_id=run_id, trigger=trigger,
+                             outcome=outcome, stations=counts.stations, calls=counts.calls,
+                             failures=counts.failures)
 
     async def recent(self, limit: int = 50, job: str | None = None) -> list[JobRun]:
         async with self._db.uow() as session:

@@ -28,6 +28,7 @@ from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ChargingRateUnit, ProfileFormatError
 from app.domain.states import DeliveryState, VerificationState
 from app.domain.validation import validate_profile
+from app.events import EventType
 from app.services.errors import Invalid, NotFound
 from app.services.managed_profiles import in_request, owned_by
 from app.services.ports import JobScheduler
@@ -288,6 +289,9 @@ class PlanService:
         outcome = await materialise(self._db, self._smart, self.scheduler, targets,
                                     plan.connector_id, plan.profile, reason="plan",
                                     owner=Owner(OwnerKind.PLAN, plan.id), only=only)
+        self._smart.events.emit(EventType.PLAN_APPLIED, plan_id=plan.id, name=plan.name,
+                                stations=outcome.stations, removed_from=outcome.removed_from,
+                                problems=len(outcome.problems))
         log.info("plan %s on %d stations, removed from %d, %d problems", plan.id,
                  len(outcome.stations), len(outcome.removed_from), len(outcome.problems))
         return outcome

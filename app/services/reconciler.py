@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -31,6 +31,7 @@ from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord, Transaction
 from app.domain.installation import InstalledProfile, install
 from app.domain.states import DeliveryState, DeliveryStatus
+from app.events import EventBus, EventType
 from app.services import delivery_rules as rules
 from app.services.ports import ChargerGateway, StationCallError
 from app.services.profiles_store import as_installed
@@ -176,8 +177,10 @@ class Reconciler:
 
     def __init__(self, db: Database, gateway: ChargerGateway, *,
                  lock: Callable[[str], asyncio.Lock], retry: rules.Backoff, clock: Clock,
-                 rand: Callable[[], float], on_retry: Callable[[], None]) -> None:
+                 rand: Callable[[], float], on_retry: Callable[[], None],
+                 events: EventBus | None = None) -> None:
         self._db = db
+        self.events = events or EventBus()
         self._gateway = gateway
         self._lock = lock
         self._retry = retry
@@ -309,6 +312,7 @@ class Reconciler:
                 return False
             answer: dict[str, Any] | None = None
             failure: StationCallError | None = None
+            emit_delivery(self.events, sid, row.connector_id, row.id, row.profile, None)
             try:
                 answer = await self._gateway.call(
                     sid, "SetChargingProfile",
@@ -324,6 +328,7 @@ class Reconciler:
                 work.report.failures += 1
             work.row_updates.append(_row_update(row.id, delivery))
             _log_delivery(sid, row.charging_profile_id, delivery)
+            emit_delivery(self.events, sid, row.connector_id, row.id, row.profile, delivery)
             if delivery.installed is not None:
                 outcome = install(work.held(), delivery.installed)
                 work.holds = list(outcome.installed)
@@ -367,6 +372,24 @@ async def _running(connection: AsyncConnection, station_ids: Sequence[str]
 def _row_update(row_id: int, delivery: rules.Delivery) -> dict[str, Any]:
     return {"row_id": row_id, "new_state": delivery.state, "new_answer": delivery.answer,
             "new_error": delivery.error, "retry_at": delivery.retry_at}
+
+
+_DELIVERY_EVENTS = {DeliveryStatus.SUCCESS: EventType.PROFILE_ACCEPTED,
+                    DeliveryStatus.REJECTED: EventType.PROFILE_REJECTED,
+                    DeliveryStatus.ERROR: EventType.PROFILE_FAILED}
+
+
+def emit_delivery(events: EventBus, station_id: str, connector_id: int, desired_id: int,
+                  profile: Mapping[str, Any], delivery: rules.Delivery | None) -> None:
+    """``profile.delivered`` as the call goes out (``delivery`` None), then what the
+    station answered; a station gone offline on the way (still pending) says nothing."""
+    kind = EventType.PROFILE_DELIVERED if delivery is None else _DELIVERY_EVENTS.get(
+        delivery.status)
+    if kind is not None:
+        events.emit(kind, station_id=station_id, connector_id=connector_id,
+                    desired_id=desired_id, profile_id=profile.get("chargingProfileId"),
+                    purpose=profile.get("chargingProfilePurpose"),
+                    error=delivery.error if delivery else None)
 
 
 def _log_delivery(station_id: str, profile_id: int, delivery: rules.Delivery) -> None:

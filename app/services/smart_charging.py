@@ -40,6 +40,7 @@ from app.domain.profiles import (
     ChargingRateUnit,
 )
 from app.domain.states import DeliveryState
+from app.events import EventBus, EventType
 from app.services import delivery_rules as rules
 from app.services import profiles_store as store
 from app.services.errors import Invalid, NotFound
@@ -54,7 +55,7 @@ from app.services.managed_profiles import (
     replaced_rows,
 )
 from app.services.ports import ChargerGateway, StationCallError
-from app.services.reconciler import Reconciler, ReconcileReport
+from app.services.reconciler import Reconciler, ReconcileReport, emit_delivery
 from app.services.station_view import StationView, chunks, station_views
 from app.timefmt import parse_timestamp
 
@@ -122,8 +123,10 @@ class RetryPolicy:
 class SmartChargingService:
     def __init__(self, db: Database, gateway: ChargerGateway, *, supply: SupplyConfig,
                  retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
-                 clock: Clock = utcnow, rand: Callable[[], float] = random.random) -> None:
+                 clock: Clock = utcnow, rand: Callable[[], float] = random.random,
+                 events: EventBus | None = None) -> None:
         self._db = db
+        self.events = events or EventBus(clock=clock)
         self._gateway = gateway
         self._supply = supply
         self._retry = retry
@@ -134,7 +137,8 @@ class SmartChargingService:
         # Desired profiles owned by plans and tariffs, stored on many stations at once.
         self.managed = ManagedProfiles(db, lock=self.lock, clock=clock)
         self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
-                                      rand=rand, on_retry=self._count_retry)
+                                      rand=rand, on_retry=self._count_retry,
+                                      events=self.events)
 
     def _count_retry(self) -> None:
         self.retries += 1
@@ -168,6 +172,9 @@ class SmartChargingService:
             desired_id, profile = await self._store(
                 station_id, connector_id, profile, "chargingProfileId" not in profile_json,
                 view.limits.max_profiles, owner)
+            self.events.emit(EventType.PROFILE_STORED, station_id=station_id,
+                             connector_id=connector_id, desired_id=desired_id,
+                             profile_id=profile.charging_profile_id, owner=str(owner.kind))
             log.info("API: Sending charging profile to %s, connector %s", station_id,
                      connector_id)
             if not self._gateway.is_connected(station_id):
@@ -256,6 +263,7 @@ class SmartChargingService:
         profile_id = profile["chargingProfileId"]
         answer: dict[str, Any] | None = None
         failure: StationCallError | None = None
+        emit_delivery(self.events, station_id, connector_id, desired_id, profile, None)
         try:
             answer = await self._gateway.call(
                 station_id, "SetChargingProfile",
@@ -266,6 +274,7 @@ class SmartChargingService:
         delivery = rules.after_call(connector_id, profile, attempts, now, answer, failure,
                                     retry=self._retry, rand=self._rand())
         await self._record(desired_id, delivery)
+        emit_delivery(self.events, station_id, connector_id, desired_id, profile, delivery)
         if delivery.status == "pending":
             return Outcome("pending", f"station {station_id} went offline: the profile is "
                            "stored and will be delivered when it reconnects", delivery.error)

@@ -21,6 +21,7 @@ from app.db.models import Connector, Station
 from app.domain.station_ids import RULE as STATION_ID_RULE
 from app.domain.station_ids import is_valid_station_id
 from app.domain.station_time import ClockOffset, TimeRules, offset_sample
+from app.events import EventBus, EventType
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.passwords import check_password_rules, hash_password, verify_password
 
@@ -90,14 +91,15 @@ def _int_or_none(value: Any) -> int | None:
 
 class StationService:
     def __init__(self, db: Database, *, admit_unknown: bool, clock: Clock = utcnow,
-                 writes: GroupCommit | None = None, time_rules: TimeRules | None = None
-                 ) -> None:
+                 writes: GroupCommit | None = None, time_rules: TimeRules | None = None,
+                 events: EventBus | None = None) -> None:
         self._db = db
         self.time_rules = time_rules or TimeRules()
         # Clock offset estimates of stations that sent a timestamp since their last boot,
         # and the value last written for each.
         self._offsets: dict[str, tuple[ClockOffset, float | None]] = {}
         self._admit_unknown = admit_unknown
+        self.events = events or EventBus(clock=clock)
         self._clock = clock
         # What stations report is written with group commit: a reconnect storm costs a
         # few transactions per batch of stations, not several per station.
@@ -189,6 +191,7 @@ class StationService:
         now = self._clock()
         await self._update(station_id, online=True, node_id=node_id, remote_address=remote,
                            connected_at=now, last_seen=now)
+        self.events.emit(EventType.STATION_CONNECTED, station_id=station_id, remote=remote)
 
     async def disconnected(self, station_id: str, node_id: str, at: datetime) -> None:
         # Only the process that holds the socket may mark it offline: a reconnect that
@@ -196,6 +199,7 @@ class StationService:
         await self._writes.execute(_DISCONNECTED, {
             "b_station": station_id, "b_node": node_id, "online": False, "last_seen": at},
             order_key=station_id)
+        self.events.emit(EventType.STATION_DISCONNECTED, station_id=station_id)
 
     async def mark_node_offline(self, node_id: str) -> None:
         async with self._db.uow() as session:
@@ -232,6 +236,8 @@ class StationService:
             meter_serial_number=payload.get("meterSerialNumber"),
             last_boot_at=self._clock(),
         )
+        self.events.emit(EventType.STATION_BOOTED, station_id=station_id,
+                         vendor=payload["chargePointVendor"], model=payload["chargePointModel"])
 
     async def observe_time(self, station_id: str, stamped: datetime) -> None:
         """A timestamp the station sent: refine its clock offset, written when it moves
@@ -265,6 +271,9 @@ class StationService:
             "status_timestamp": timestamp,
             "updated_at": self._clock(),
         }, order_key=station_id)
+        self.events.emit(EventType.CONNECTOR_STATUS, station_id=station_id,
+                         connector_id=payload["connectorId"], status=payload["status"],
+                         error_code=payload["errorCode"])
 
     async def firmware_status(self, station_id: str, status: str) -> None:
         await self._update(station_id, firmware_status=status)

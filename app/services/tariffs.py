@@ -24,6 +24,7 @@ from app.db.fleet_models import Tariff, TariffPrice
 from app.domain import tariffs as tou
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ChargingRateUnit
+from app.events import EventType
 from app.services.errors import Invalid, NotFound
 from app.services.plans import (
     Materialised,
@@ -254,6 +255,9 @@ class TariffService:
         outcome = await materialise(self._db, self._smart, self.scheduler, targets,
                                     row.connector_id, profile, reason="tariff",
                                     owner=Owner(OwnerKind.TARIFF, tariff_id), only=only)
+        self._smart.events.emit(EventType.TARIFF_APPLIED, tariff_id=tariff_id,
+                                stations=outcome.stations, removed_from=outcome.removed_from,
+                                problems=len(outcome.problems))
         if only is None:
             log.info("tariff %s regenerated on %d stations, removed from %d, %d problems",
                      tariff_id, len(outcome.stations), len(outcome.removed_from),

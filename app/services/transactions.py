@@ -15,6 +15,7 @@ from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import Transaction
 from app.domain.station_time import TimeRules
+from app.events import EventBus, EventType
 from app.services.audit_log import check_limit, check_window, decode_cursor, encode_cursor
 from app.services.errors import Conflict
 from app.services.id_tags import IdTagService
@@ -70,10 +71,13 @@ class TransactionService:
                  concurrent_tx: str = "allow", on_started: StartHook | None = None,
                  on_changed: Callable[[str], None] | None = None,
                  on_ended: EndHook | None = None,
-                 time_rules: TimeRules | None = None, clock: Clock = utcnow) -> None:
+                 time_rules: TimeRules | None = None, clock: Clock = utcnow,
+                 events: EventBus | None = None, meter_event_every_s: float = 10.0) -> None:
         self._db = db
         self._time_rules = time_rules or TimeRules()
         self._clock = clock
+        self.events = events or EventBus(clock=clock)
+        self._meter_every_s = meter_event_every_s
         self._id_tags = id_tags
         self._meter_sink = meter_sink
         self._concurrent_tx = concurrent_tx
@@ -119,6 +123,10 @@ class TransactionService:
                     raise
                 tx_id = found
             else:
+                self.events.emit(EventType.TRANSACTION_STARTED, station_id=station_id,
+                                 connector_id=payload["connectorId"], transaction_id=tx_id,
+                                 id_tag=payload["idTag"], status=info["status"],
+                                 meter_start=payload["meterStart"])
                 if info["status"] == "Accepted" and self._on_started is not None:
                     await self._on_started(station_id, payload["connectorId"], payload["idTag"],
                                            tx_id)
@@ -185,6 +193,10 @@ class TransactionService:
         if first_stop and self._on_changed is not None:
             self._on_changed(station_id)
         if first_stop:
+            self.events.emit(EventType.TRANSACTION_STOPPED, station_id=station_id,
+                             connector_id=connector_id, transaction_id=tx_id,
+                             meter_stop=payload["meterStop"],
+                             reason=payload.get("reason", "Local"))
             for row in meter_rows(station_id, connector_id, tx_id,
                                   payload.get("transactionData") or [],
                                   received=self._clock(), rules=self._time_rules):
@@ -198,6 +210,12 @@ class TransactionService:
                               payload["meterValue"], received=self._clock(),
                               rules=self._time_rules):
             await self._meter_sink(row)
+        if self.events.due((station_id, payload["connectorId"]), self._meter_every_s):
+            self.events.emit(EventType.METER_SAMPLE, station_id=station_id,
+                             connector_id=payload["connectorId"],
+                             transaction_id=payload.get("transactionId"),
+                             sampled_value=[v for m in payload["meterValue"][-1:]
+                                            for v in m["sampledValue"]])
 
     async def active(self, station_id: str) -> list[Transaction]:
         async with self._db.uow() as session:

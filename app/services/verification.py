@@ -44,6 +44,7 @@ from app.db.models import DesiredProfile, Station
 from app.domain.composite import CompositeAnswer, Convention, explains, unconstrained_in
 from app.domain.profiles import ChargingRateUnit
 from app.domain.states import VerificationOutcome, VerificationState
+from app.events import EventType
 from app.services.errors import NotFound
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
 from app.services.smart_charging import SmartChargingService, Snapshot
@@ -123,6 +124,10 @@ class DriftStats:
     unresolved: int = 0
 
 
+_EVENTS = {VerificationState.VERIFIED: EventType.VERIFICATION_VERIFIED,
+           VerificationState.UNVERIFIABLE: EventType.VERIFICATION_UNVERIFIABLE}
+
+
 class VerificationService:
     def __init__(self, db: Database, gateway: ChargerGateway, smart: SmartChargingService, *,
                  window_s: int, max_repairs: int, clock: Clock = utcnow,
@@ -160,6 +165,9 @@ class VerificationService:
         report = await self._compare(station_id, job_run_id)
         while report.state == VerificationState.DRIFT:
             repairs, state = await self._repairs(station_id)
+            self._smart.events.emit(EventType.VERIFICATION_DRIFT, station_id=station_id,
+                                    connectors=dict(report.connectors), repairs=repairs,
+                                    unresolved=repairs >= self._max_repairs)
             if repairs >= self._max_repairs:
                 report.state = VerificationState.DRIFT_UNRESOLVED
                 # Counted once per station, not per look.
@@ -181,7 +189,12 @@ class VerificationService:
             again.repairs = report.repairs
             if again.state != VerificationState.DRIFT:
                 self.stats.repaired += 1
+                self._smart.events.emit(EventType.VERIFICATION_REPAIRED, station_id=station_id,
+                                        connectors=dict(again.connectors), repairs=report.repairs)
             report = again
+        if report.state in _EVENTS:
+            self._smart.events.emit(_EVENTS[report.state], station_id=station_id,
+                                    connectors=dict(report.connectors))
         if report.state in (VerificationState.VERIFIED, VerificationState.DRIFT_UNRESOLVED,
                             VerificationState.UNVERIFIABLE):
             await self._set_state(station_id, report.state,

@@ -1,0 +1,169 @@
+"""The in-process event bus: services emit, listeners (SSE, WebSocket, webhooks) consume.
+
+- Emitting costs one attribute check when nobody listens and no listener left within the
+  resume window: nothing is built, stored or sent.
+- Each listener has a bounded queue filled without waiting; a listener that falls
+  ``queue_size`` events behind is dropped and told so (its stream ends with a
+  ``listener.dropped`` event). OCPP handling never waits on a listener.
+- The last ``history`` events are kept so a client that reconnects with the id of the
+  last event it saw (SSE ``Last-Event-ID``) gets what it missed.
+
+Several nodes: events enter the bus through :meth:`EventBus.deliver` as well as
+:meth:`EventBus.emit`. A transport between nodes (PostgreSQL LISTEN/NOTIFY carrying the
+event's row id, the payload kept in a table because NOTIFY is limited to 8,000 bytes)
+would forward what ``emit`` publishes and call ``deliver`` with what other nodes
+publish; ids would then come from that table's sequence instead of this process's counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from app.clock import Clock, utcnow
+from app.events.types import Event, EventFilter, EventType
+
+
+class Subscription:
+    """One listener's queue. Filled by the bus without waiting; read with :meth:`next`."""
+
+    def __init__(self, bus: EventBus, wanted: EventFilter, queue_size: int) -> None:
+        self._bus = bus
+        self.wanted = wanted
+        self._queue: deque[Event] = deque()
+        self._size = queue_size
+        self._ready = asyncio.Event()
+        self.dropped = False
+        self.closed = False
+
+    def offer(self, event: Event) -> None:
+        if self.dropped or not self.wanted.matches(event):
+            return
+        if len(self._queue) >= self._size:
+            # Too far behind: dropped now rather than slowing the emitter or growing.
+            self.dropped = True
+            self._queue.clear()
+            self._bus.unsubscribe(self)
+        else:
+            self._queue.append(event)
+        self._ready.set()
+
+    async def next(self, timeout: float | None = None) -> Event | None:
+        """The next event; None when ``timeout`` passes first (time for a heartbeat).
+        A dropped listener gets one ``listener.dropped`` event, then :class:`Dropped`."""
+        while not self._queue:
+            if self.dropped:
+                if self.closed:
+                    raise Dropped
+                self.closed = True
+                return Event(self._bus.last_id, EventType.LISTENER_DROPPED, self._bus.now(),
+                             data={"reason": f"more than {self._size} events behind"})
+            self._ready.clear()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._ready.wait()
+            except TimeoutError:
+                return None
+        return self._queue.popleft()
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+
+class Dropped(Exception):
+    """The listener fell behind and was removed from the bus."""
+
+
+class EventBus:
+    def __init__(self, *, clock: Clock = utcnow, history: int = 1000, queue_size: int = 1000,
+                 resume_s: float = 300.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._monotonic = monotonic
+        self._history: deque[Event] = deque(maxlen=history)
+        self._queue_size = queue_size
+        self._resume_s = resume_s
+        self._listeners: list[Subscription] = []
+        self._ids = itertools.count(1)
+        self.last_id = 0
+        # Events are kept for resume until this long after the last listener left.
+        self._keep_until = float("-inf")
+        self._throttle: dict[tuple[Any, ...], float] = {}
+        self.dropped_listeners = 0
+
+    # --- emitting ----------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """Somebody listens, or left recently enough to resume."""
+        return bool(self._listeners) or self._monotonic() < self._keep_until
+
+    def emit(self, type: EventType, *, station_id: str | None = None,
+             connector_id: int | None = None, circuit_id: int | None = None,
+             **data: Any) -> None:
+        if not self._listeners and self._monotonic() >= self._keep_until:
+            return
+        self.last_id = next(self._ids)
+        self.deliver(Event(self.last_id, type, self._clock(), station_id, connector_id,
+                           circuit_id, data))
+
+    def due(self, key: tuple[Any, ...], every_s: float) -> bool:
+        """Throttle: True at most once every ``every_s`` per key (meter samples)."""
+        if not self.active:
+            return False
+        now = self._monotonic()
+        if now < self._throttle.get(key, float("-inf")):
+            return False
+        self._throttle[key] = now + every_s
+        return True
+
+    def deliver(self, event: Event) -> None:
+        """Keep the event for resume and offer it to every listener."""
+        self._history.append(event)
+        for listener in list(self._listeners):
+            listener.offer(event)
+
+    def now(self) -> Any:
+        return self._clock()
+
+    # --- listening -----------------------------------------------------------------------
+    def subscribe(self, wanted: EventFilter = EventFilter(),  # noqa: B008 - frozen
+                  *, after: int | None = None, queue_size: int | None = None) -> Subscription:
+        """A new listener; with ``after`` (the last id a client saw) it first gets the kept
+        events that followed it (all kept ones when ``after`` is from before a restart)."""
+        listener = Subscription(self, wanted, queue_size or self._queue_size)
+        if after is not None:
+            replay = [e for e in self._history if e.id > after]
+            if after > self.last_id:  # an id of an earlier run of this process
+                replay = list(self._history)
+            for event in replay:
+                listener.offer(event)
+        if not listener.dropped:
+            self._listeners.append(listener)
+        return listener
+
+    def unsubscribe(self, listener: Subscription) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+            if listener.dropped:
+                self.dropped_listeners += 1
+            if not self._listeners:
+                self._keep_until = self._monotonic() + self._resume_s
+                self._throttle.clear()
+
+    @contextlib.contextmanager
+    def listening(self, wanted: EventFilter = EventFilter(),  # noqa: B008 - frozen
+                  *, after: int | None = None) -> Iterator[Subscription]:
+        listener = self.subscribe(wanted, after=after)
+        try:
+            yield listener
+        finally:
+            self.unsubscribe(listener)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._listeners)

@@ -1,0 +1,74 @@
+"""The typed events of one chargeplan process: what changed, about which station, when.
+
+Pure data: no I/O, no clock read (the bus stamps events with the clock it is given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+
+class EventType(StrEnum):
+    STATION_CONNECTED = "station.connected"
+    STATION_DISCONNECTED = "station.disconnected"
+    STATION_BOOTED = "station.booted"
+    CONNECTOR_STATUS = "connector.status"
+    TRANSACTION_STARTED = "transaction.started"
+    TRANSACTION_STOPPED = "transaction.stopped"
+    METER_SAMPLE = "meter.sample"
+    PROFILE_STORED = "profile.stored"
+    PROFILE_DELIVERED = "profile.delivered"
+    PROFILE_ACCEPTED = "profile.accepted"
+    PROFILE_REJECTED = "profile.rejected"
+    PROFILE_FAILED = "profile.failed"
+    VERIFICATION_VERIFIED = "verification.verified"
+    VERIFICATION_DRIFT = "verification.drift"
+    VERIFICATION_REPAIRED = "verification.repaired"
+    VERIFICATION_UNVERIFIABLE = "verification.unverifiable"
+    PLAN_APPLIED = "plan.applied"
+    TARIFF_APPLIED = "tariff.applied"
+    JOB_FINISHED = "job.finished"
+    # Sent only to the listener it concerns: it fell behind and was dropped.
+    LISTENER_DROPPED = "listener.dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change. ``id`` increases within a process; clients resume after it."""
+
+    id: int
+    type: EventType
+    at: datetime
+    station_id: str | None = None
+    connector_id: int | None = None
+    circuit_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type.value, "at": self.at,
+                "station_id": self.station_id, "connector_id": self.connector_id,
+                "circuit_id": self.circuit_id, "data": self.data}
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.as_dict(), default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """What one listener wants; an empty set means every value."""
+
+    types: frozenset[EventType] = frozenset()
+    station_ids: frozenset[str] = frozenset()
+    circuit_ids: frozenset[int] = frozenset()
+
+    def matches(self, event: Event) -> bool:
+        if self.types and event.type not in self.types:
+            return False
+        if self.station_ids and event.station_id not in self.station_ids:
+            return False
+        return not self.circuit_ids or event.circuit_id in self.circuit_ids
