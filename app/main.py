@@ -154,7 +154,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         smart_charging=smart_charging,
         job_runs=JobRunService(db, clock=clock, events=events),
         leases=LeaseService(db, settings.node_id, clock=clock),
-        security_events=SecurityEvents(security_rows.offer, clock=clock),
+        security_events=SecurityEvents(security_rows.offer, clock=clock, events=events),
         verification=VerificationService(db, gateway, smart_charging,
                                          window_s=settings.verify_window_s,
                                          max_repairs=settings.drift_max_repairs, clock=clock,

@@ -33,6 +33,7 @@ class EventType(StrEnum):
     PLAN_APPLIED = "plan.applied"
     TARIFF_APPLIED = "tariff.applied"
     JOB_FINISHED = "job.finished"
+    SECURITY_EVENT = "security.event"
     # Sent only to the listener it concerns: it fell behind and was dropped.
     LISTENER_DROPPED = "listener.dropped"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.clock import Clock, utcnow
 from app.db.security_models import SecurityEventKind
+from app.events import EventBus, EventType
 
 log = logging.getLogger("chargeplan.security")
 
@@ -25,8 +26,9 @@ _Key = tuple[str, str | None, str | None]
 
 class SecurityEvents:
     def __init__(self, sink: EventSink, *, clock: Clock = utcnow, window_s: float = 60.0,
-                 max_keys: int = 10_000) -> None:
+                 max_keys: int = 10_000, events: EventBus | None = None) -> None:
         self._sink = sink
+        self.events = events or EventBus(clock=clock)
         self._clock = clock
         self._window_s = window_s
         self._max_keys = max_keys
@@ -56,6 +58,8 @@ class SecurityEvents:
                "remote_address": remote_address, "detail": detail or None}
         if self._sink(row):
             self.recorded += 1
+            self.events.emit(EventType.SECURITY_EVENT, station_id=station_id, kind=kind.value,
+                             remote_address=remote_address, detail=detail or None)
             log.warning("security event %s station=%s address=%s %s", kind.value, station_id,
                         remote_address, detail or "")
         else:

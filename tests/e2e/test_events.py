@@ -119,3 +119,14 @@ async def test_a_listener_too_far_behind_is_dropped_and_told(
     assert told is not None and told.type == "listener.dropped"
 
 
+
+
+async def test_a_refused_handshake_is_a_security_event(server: RunningServer) -> None:
+    async with sse(server.http_url, {"type": "security.event"}) as seen:
+        await eventually(lambda: server.services.events.listeners == 1)
+        with pytest.raises(websockets.InvalidStatus):
+            async with websockets.connect(f"{server.ocpp_url}/ocpp",
+                                          subprotocols=[websockets.Subprotocol("ocpp1.6")]):
+                pass
+        await eventually(lambda: seen.types() == ["security.event"])
+    assert seen.events[0]["data"]["kind"] == "invalid_station_id"
