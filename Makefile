@@ -21,7 +21,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The dashboard's front-end packages, from the npm registry at install time (never a CDN):
+# the files the pages load are copied into app/ui/static/vendor (git-ignored).
+UI_VENDOR := app/ui/static/vendor
+$(UI_VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --silent
+	mkdir -p $(UI_VENDOR)
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(UI_VENDOR)/
+	touch $@
+
+install: $(STAMP) $(UI_VENDOR)/.installed
 
 migrate: install
 	$(BIN)/chargeplan db upgrade
@@ -56,4 +65,4 @@ constraints: install
 	  $(BIN)/pip freeze --exclude-editable | grep -v '^chargeplan'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules $(UI_VENDOR)

@@ -1,0 +1,62 @@
+"""A real browser for the dashboard: Playwright driving Debian's Chromium (``.ci/run``
+installs the ``chromium`` package; Playwright's own browser downloads are not used)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Browser, Page, Request, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+class Watched:
+    """A page whose every request, dialog and script error is recorded."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.hosts: set[str] = set()
+        self.errors: list[str] = []
+        page.on("request", self._request)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("dialog", self._dialog)
+
+    def _request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("data", "blob"):
+            self.hosts.add(parts.hostname or "")
+
+    @staticmethod
+    async def _dialog(dialog: object) -> None:
+        await dialog.accept()  # type: ignore[attr-defined]
+
+    async def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+async def watched(browser: Browser) -> AsyncIterator[Watched]:
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    seen = Watched(page)
+    yield seen
+    # A page makes no request to an outside host, and no script failed.
+    assert seen.hosts <= {"127.0.0.1"}, seen.hosts
+    assert seen.errors == []
+    await page.close()

@@ -1,0 +1,99 @@
+"""The /ui dashboard in Chromium against the real server and the real simulator."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.browser.conftest import Watched
+from tests.conftest import RunningServer, make_settings
+from tests.e2e.harness import eventually, simulated
+from tests.profiles import tx_default_watts
+
+SID = "PY-SIM-0001"
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return make_settings(sqlite_url, scheduler_enabled=False)
+
+
+async def test_the_fleet_page_lists_the_simulated_stations(
+    server: RunningServer, http: httpx.AsyncClient, watched: Watched
+) -> None:
+    async with simulated(server, http, stations=3):
+        page = watched.page
+        response = await page.goto(f"{server.http_url}/ui")
+        assert response is not None and "default-src 'self'" in (
+            await response.header_value("content-security-policy") or "")
+        rows = page.locator("#fleet tbody tr")
+        await rows.first.wait_for()
+        assert await rows.count() == 3
+        listed = [await r.get_attribute("data-station") for r in await rows.all()]
+        assert listed == ["PY-SIM-0001", "PY-SIM-0002", "PY-SIM-0003"]
+        assert await rows.first.locator("td").nth(1).inner_text() == "online"
+        await page.fill("#search", "0002")
+        await eventually(lambda: _count_is(rows, 1))
+        assert await rows.first.get_attribute("data-station") == "PY-SIM-0002"
+        await watched.screenshot("fleet")
+
+
+async def _count_is(rows: object, n: int) -> bool:
+    return bool(await rows.count() == n)  # type: ignore[attr-defined]
+
+
+async def chart(watched: Watched, connector: int) -> dict[str, str | None]:
+    box = watched.page.locator(f'#charts .chart[data-connector="{connector}"]')
+    return {name: await box.get_attribute(f"data-{name}")
+            for name in ("expected-now", "reported-now", "drift", "reported-points")}
+
+
+async def test_a_profile_sent_from_the_station_page_is_drawn_expected_and_reported(
+    server: RunningServer, http: httpx.AsyncClient, watched: Watched
+) -> None:
+    async with simulated(server, http):
+        page = watched.page
+        await page.goto(f"{server.http_url}/ui/stations/{SID}")
+        await page.locator("#charts .chart canvas").first.wait_for()
+        assert (await chart(watched, 1))["drift"] == "false"
+        await page.fill("#cmd-connector", "1")
+        await page.fill("#profile-kw", "7")
+        await page.click("#send-profile")  # confirmed in the dialog
+        await eventually(lambda: _chart_shows(watched, 1, "7"), timeout=20)
+        assert (await chart(watched, 1))["drift"] == "false"
+        assert await page.locator('#charts .chart[data-connector="1"] canvas').count() == 1
+        assert "matches" in await page.locator(
+            '#charts .chart[data-connector="1"] h3').inner_text()
+        stack = await page.locator("#stack").inner_text()
+        assert "TxDefaultProfile" in stack and "accepted" in stack
+        await watched.screenshot("station")
+
+
+async def _chart_shows(watched: Watched, connector: int, kw: str) -> bool:
+    drawn = await chart(watched, connector)
+    return drawn["expected-now"] == kw and drawn["reported-now"] == kw
+
+
+async def test_drift_from_a_station_that_ignores_profiles_appears_without_a_reload(
+    server: RunningServer, http: httpx.AsyncClient, watched: Watched
+) -> None:
+    async with simulated(server, http, ignore_profile_rate=1.0):
+        page = watched.page
+        await page.goto(f"{server.http_url}/ui/stations/{SID}")
+        await page.locator("#charts .chart canvas").first.wait_for()
+        await page.evaluate("window.sameDocument = true")
+        sent = await http.post(f"/stations/{SID}/charging_profile",
+                               json={"connector_id": 1, "profile": tx_default_watts(5000)})
+        assert sent.json()["status"] == "success"  # Accepted, yet nothing installed
+        await eventually(lambda: _drift_shown(watched), timeout=20)
+        drawn = await chart(watched, 1)
+        assert drawn["expected-now"] == "5" and drawn["reported-now"] != "5"
+        assert await page.evaluate("window.sameDocument") is True
+        assert await page.locator(".drift").first.is_visible()
+        await page.locator('#events .event[data-type="profile.accepted"]').wait_for()
+        await watched.screenshot("station-drift")
+
+
+async def _drift_shown(watched: Watched) -> bool:
+    return (await chart(watched, 1))["drift"] == "true"
