@@ -55,6 +55,9 @@ OPERATOR: Mapping[str, Any] = {ACCESS: Role.OPERATOR}
 ADMIN: Mapping[str, Any] = {ACCESS: Role.ADMIN}
 
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The dashboard keeps the key it was given in this HttpOnly, SameSite=Strict cookie; it
+# counts as the bearer key when a request carries no Authorization header.
+SESSION_COOKIE = "chargeplan_session"
 _CALLER = "api_caller"
 # What the REST audit keeps of a request body.
 _MAX_AUDITED_BODY = 65536
@@ -134,6 +137,8 @@ async def require_role(connection: ASGIConnection[Any, Any, Any, Any],
         raise _too_many("too many failed API keys from this address", locked)
     control.take(f"addr:{host}", settings.api_rate_address_per_min)
     header = connection.headers.get("Authorization")
+    if header is None and connection.cookies.get(SESSION_COOKIE):
+        header = f"Bearer {connection.cookies[SESSION_COOKIE]}"
     if header is None:
         raise _unauthorized("missing API key: send Authorization: Bearer <key>")
     scheme, _, secret = header.partition(" ")

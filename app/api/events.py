@@ -21,6 +21,7 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
+from app.api.access import READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.events import Dropped, EventBus, EventFilter, EventType, Subscription
@@ -87,7 +88,7 @@ async def _messages(bus: EventBus, listener: Subscription, heartbeat_s: float
 
 
 @get("/events", summary="Live events as Server-Sent Events", tags=["events"],
-     dependencies=dependencies, media_type="text/event-stream",
+     dependencies=dependencies, opt=READER,
      responses={**error_responses(), HTTP_200_OK: ResponseSpec(
          data_container=str, media_type="text/event-stream", generate_examples=False,
          description="A stream of events that ends only when the client leaves")},
@@ -105,7 +106,7 @@ async def events_sse(request: Request[Any, Any, Any], services: ServicesDep,
                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@websocket("/events/ws", dependencies=dependencies)
+@websocket("/events/ws", dependencies=dependencies, opt=dict(READER))
 async def events_ws(socket: WebSocket[Any, Any, Any], services: ServicesDep,
                     station_id: StationIds = None, circuit_id: CircuitIds = None,
                     type: Types = None, last_event_id: LastId = None) -> None:

@@ -55,11 +55,15 @@ def test_every_route_declares_who_may_call_it() -> None:
     assert len(ROUTES) > 60
 
 
-def test_only_health_metrics_and_docs_are_open() -> None:
+def test_only_health_metrics_docs_and_dashboard_shells_are_open() -> None:
+    """The dashboard's page shells, scripts and sign-in carry no data: what they show
+    comes from routes that need a key (the /ui/session cookie)."""
     open_routes = {path for _, path, access in ROUTES if access in ("public", "metrics")}
     assert open_routes and all(
         path in ("/health", "/metrics", "/redoc", "/openapi.json") or path.startswith("/docs")
+        or (path.startswith("/ui") and not path.startswith("/ui/api"))
         for path in open_routes), open_routes
+    assert not any(path.startswith(("/ui/api", "/events")) for path in open_routes)
 
 
 @pytest.fixture
@@ -89,7 +93,16 @@ def bearer(key: str) -> dict[str, str]:
 async def call(http: httpx.AsyncClient, method: str, path: str,
                headers: dict[str, str]) -> httpx.Response:
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    return await http.request(method, path, headers=headers, json=body)
+    # GET /events answers with a stream that ends only when the client leaves: its
+    # status and headers are the answer.
+    response = await http.send(http.build_request(method, path, headers=headers, json=body),
+                               stream=True)
+    try:
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            await response.aread()
+    finally:
+        await response.aclose()
+    return response
 
 
 async def test_route_matrix_no_key_bad_key_and_each_role(secured: RunningServer) -> None:

@@ -6,6 +6,9 @@ async function api(path, options) {
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
+  if (response.status === 401 && !location.pathname.startsWith("/ui/login")) {
+    location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search));
+  }
   if (!response.ok) {
     const detail = body && body.extra ? body.extra.map(x => x.key + ": " + x.message).join("; ") : (body && body.detail) || text;
     throw new Error(response.status + " " + detail);
@@ -48,7 +51,11 @@ function listen(params, onEvent) {
   const query = new URLSearchParams(params || {}).toString();
   const source = new EventSource("/events" + (query ? "?" + query : ""));
   source.onopen = () => { indicator.textContent = "live"; indicator.className = "live on"; };
-  source.onerror = () => { indicator.textContent = "reconnecting"; indicator.className = "live off"; };
+  source.onerror = () => {
+    indicator.textContent = "reconnecting"; indicator.className = "live off";
+    // Refused (no or a revoked key): EventSource gives up; ask who we are.
+    if (source.readyState === EventSource.CLOSED) whoAmI();
+  };
   source.onmessage = (m) => onEvent(JSON.parse(m.data));
   const types = ["station.connected", "station.disconnected", "station.booted", "connector.status",
     "transaction.started", "transaction.stopped", "meter.sample", "profile.stored", "profile.delivered",
@@ -63,3 +70,23 @@ function confirmAndRun(question, action) {
   if (!window.confirm(question)) return;
   action().then((r) => window.alert(r || "done"), (e) => window.alert("failed: " + e.message));
 }
+
+// Who the page acts as: with API keys on, a key kept in an HttpOnly cookie; the page
+// shows only what the key's role may do (body[data-role]).
+async function whoAmI() {
+  const session = await api("/ui/session");
+  if (session.auth && !session.role && !location.pathname.startsWith("/ui/login")) {
+    location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search));
+    return session;
+  }
+  document.body.dataset.role = session.role || "";
+  const who = document.getElementById("who");
+  const out = document.getElementById("sign-out");
+  if (session.auth && session.role) {
+    who.textContent = session.name + " (" + session.role + ")";
+    out.hidden = false;
+    out.onclick = () => api("/ui/session", { method: "DELETE" }).then(() => location.assign("/ui/login"));
+  }
+  return session;
+}
+whoAmI();

@@ -10,10 +10,10 @@ const DAY = 86400;
 const summary = el("div", { class: "card", id: "summary" }, "loading…");
 const charts = el("div", { class: "grid", id: "charts" });
 const stack = el("div", { class: "card", id: "stack" });
-const commands = el("div", { class: "card", id: "commands" });
+const commands = el("div", { class: "card needs-operator", id: "commands" });
 const log = el("div", { class: "card events", id: "events" });
 app.append(summary, el("h2", {}, "Composite schedule, next 24 h: expected vs reported"), charts,
-  el("h2", {}, "Profile stack (desired)"), stack, el("h2", {}, "Commands"), commands,
+  el("h2", {}, "Profile stack (desired)"), stack, el("h2", { class: "needs-operator" }, "Commands"), commands,
   el("h2", {}, "Live events"), log);
 
 const plots = new Map();
