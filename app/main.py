@@ -51,6 +51,7 @@ from app.services.stations import StationService
 from app.services.tariffs import TariffService
 from app.services.transactions import TransactionService
 from app.services.verification import VerificationService
+from app.services.webhooks import WebhookPolicy, WebhookService
 from app.settings import Settings
 from jobs.scheduler import Scheduler
 
@@ -193,6 +194,12 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     stack.push_async_callback(ocpp.stop)
     services.status.ocpp_listening = True
     services.status.ocpp_port = ocpp.port
+
+    services.webhooks = WebhookService(db, events, clock=clock, policy=WebhookPolicy(
+        retry_base_s=settings.webhook_retry_base_s, retry_cap_s=settings.webhook_retry_cap_s,
+        max_attempts=settings.webhook_max_attempts, timeout_s=settings.webhook_timeout_s))
+    await services.webhooks.start()
+    stack.push_async_callback(services.webhooks.stop)
 
     scheduler.start()
     stack.push_async_callback(scheduler.stop)

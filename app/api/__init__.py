@@ -20,6 +20,7 @@ from app.api.smart_charging import SmartChargingController
 from app.api.stations import StationController
 from app.api.tariffs import TariffController
 from app.api.transactions import transactions_router
+from app.api.webhooks import WebhookController
 from app.ui import ui_handlers
 
 route_handlers: list[ControllerRouterHandler] = [
@@ -39,6 +40,7 @@ route_handlers: list[ControllerRouterHandler] = [
     health,
     events_sse,
     events_ws,
+    WebhookController,
     *ui_handlers,
     redoc,
     openapi_json,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from app.db import access_models, circuit_models, fleet_models, models, security_models
+from app.db import (
+    access_models,
+    circuit_models,
+    fleet_models,
+    models,
+    security_models,
+    webhook_models,
+)
 
 metadata = models.Base.metadata
 
 __all__ = ["access_models", "circuit_models", "fleet_models", "metadata", "models",
-           "security_models"]
+           "security_models", "webhook_models"]

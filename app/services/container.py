@@ -23,6 +23,7 @@ from app.services.stations import StationService
 from app.services.tariffs import TariffService
 from app.services.transactions import TransactionService
 from app.services.verification import VerificationService
+from app.services.webhooks import WebhookService
 from app.settings import Settings
 
 
@@ -64,3 +65,4 @@ class Services:
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow
     events: EventBus = field(default_factory=EventBus)
+    webhooks: WebhookService = field(init=False)
