@@ -28,31 +28,33 @@ class WebhookBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class WebhookView(msgspec.Struct, kw_only=True):
     id: Annotated[int, Meta(description="The webhook's id")]
-    url: str
+    url: Annotated[str, Meta(description="Where the events are POSTed")]
     types: Annotated[list[str], Meta(description="Event types sent; empty: every type")]
-    enabled: bool
+    enabled: Annotated[bool, Meta(description="Whether events are being sent")]
     created_at: Annotated[datetime, Meta(description="ISO 8601, UTC")]
 
 
 class AttemptView(msgspec.Struct, kw_only=True):
-    at: Annotated[str, Meta(description="ISO 8601, UTC")]
+    at: Annotated[str, Meta(description="When the attempt ended, ISO 8601, UTC")]
     status: Annotated[int | None, Meta(description="HTTP status; null when no answer")]
-    error: Annotated[str | None, Meta(description="Why the attempt failed")]
+    error: Annotated[str | None, Meta(description="Why the attempt failed; null if it did not")]
 
 
 class DeliveryView(msgspec.Struct, kw_only=True):
-    id: int
+    id: Annotated[int, Meta(description="The delivery's id (X-Chargeplan-Delivery)")]
     event_id: Annotated[int, Meta(description="The event's id (as in GET /events)")]
-    event_type: str
+    event_type: Annotated[str, Meta(description="The event's type")]
     state: Annotated[str, Meta(description="pending (being tried), delivered, or failed "
                                            "(every attempt failed)")]
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-    attempt_log: list[AttemptView]
-    created_at: datetime
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
+    attempts: Annotated[int, Meta(description="POSTs made so far")]
+    last_status: Annotated[int | None, Meta(description="HTTP status of the last attempt")]
+    last_error: Annotated[str | None, Meta(description="Why the last attempt failed")]
+    attempt_log: Annotated[list[AttemptView], Meta(description="Every attempt, oldest first")]
+    created_at: Annotated[datetime, Meta(description="When the event was taken, UTC")]
+    next_attempt_at: Annotated[datetime | None, Meta(
+        description="When the next attempt is due; null when done")]
+    delivered_at: Annotated[datetime | None, Meta(
+        description="When the receiver accepted it; null until then")]
     body: Annotated[dict[str, Any], Meta(description="The event exactly as POSTed")]
 
 
