@@ -139,7 +139,7 @@ async def test_reservation_expires_on_the_station_and_in_the_record(
             "connectorId": 2, "expiryDate": stamp(expiry), "idTag": "OP-1",
             "reservationId": 9})
         await eventually(lambda: only(sim).connectors[2].status == "Reserved")
-        await eventually(lambda: only(sim).connectors[2].status == "Available", timeout=5)
+        await eventually(lambda: only(sim).connectors[2].status == "Available")
         assert only(sim).operations.reservations == {}
         listed = (await http.get(f"/stations/{SID}/reservations")).json()
     assert [(r["reservation_id"], r["expired"]) for r in listed] == [(9, True)]

@@ -150,7 +150,7 @@ async def test_failed_delivery_is_retried_with_backoff_then_succeeds(sqlite_url:
                 await reconcile_stations(running.services, [SID], "test")
                 return (await desired(http))[0]["state"] == "accepted"
 
-            await eventually(delivered, timeout=5)
+            await eventually(delivered)
             assert station.installed_profiles
             assert (await desired(http))[0]["attempts"] == 2
             metrics = (await http.get("/metrics")).text

@@ -47,7 +47,7 @@ async def test_metered_power_never_exceeds_the_limit_while_profiles_change(
                                    json={"connector_id": 0, "profile": tx_default(limit)})
             assert sent.json()["status"] == "success"
             # Until the station has metered at this limit (written in batches).
-            await eventually(lambda lim=limit: metered_at(lim), timeout=30)
+            await eventually(lambda lim=limit: metered_at(lim))
         await http.delete(f"/stations/{SID}/charging_profile")
 
     async def every_level_seen() -> list[float] | None:
