@@ -6,7 +6,7 @@ from litestar.types import ControllerRouterHandler
 
 from app.api.api_keys import ApiKeyController
 from app.api.audit import AuditController
-from app.api.circuits import CircuitController
+from app.api.circuits import CircuitController, ConnectorLimitController
 from app.api.commands import commands_router
 from app.api.docs import docs_assets, openapi_config, openapi_json, redoc
 from app.api.errors import exception_handlers
@@ -34,6 +34,7 @@ route_handlers: list[ControllerRouterHandler] = [
     PlanController,
     TariffController,
     CircuitController,
+    ConnectorLimitController,
     AuditController,
     ApiKeyController,
     transactions_router,

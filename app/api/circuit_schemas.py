@@ -9,7 +9,9 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.db.circuit_models import Circuit
+from app.domain.ownership import OwnerKind
 from app.services.circuits import TreeAllocation, Window
+from app.services.load_management import ConnectorLimit
 
 Amps = Annotated[float, Meta(ge=0)]
 PhaseAmps = Annotated[
@@ -242,3 +244,80 @@ def allocation_view(solved: TreeAllocation) -> AllocationView:
             for s in solved.sessions
         ],
     )
+
+
+class ProfileLimitView(msgspec.Struct, kw_only=True):
+    charging_profile_id: Annotated[int, Meta(description="Its chargingProfileId")]
+    connector_id: Annotated[int, Meta(description="0 = the whole station")]
+    purpose: Annotated[str, Meta(description="chargingProfilePurpose")]
+    stack_level: Annotated[int, Meta(description="stackLevel")]
+    owner_kind: Annotated[str, Meta(
+        description="Who asked for it: manual, scenario, command, remote_start, plan, "
+        "tariff, circuit")]
+    owner_id: Annotated[int | None, Meta(
+        description="The plan, tariff or pending remote start; for a circuit, the "
+        "transaction it limits (null: the circuit's fail-safe cap)")]
+    unit: Annotated[str, Meta(description="A or W")]
+    limit: Annotated[float | None, Meta(
+        description="Its limit at the instant asked about; null when it is not in force")]
+    state: Annotated[str, Meta(description="Its delivery state")]
+
+
+class CircuitShareView(msgspec.Struct, kw_only=True):
+    circuit_id: Annotated[str, Meta(description="The circuit the station hangs from")]
+    transaction_id: Annotated[int | None, Meta(description="The running transaction")]
+    limit_a: Annotated[float | None, Meta(description="The circuit's share for it")]
+    binding: Annotated[str | None, Meta(description="What binds that share")]
+    admitted: Annotated[bool | None, Meta(description="Whether its minimum fitted")]
+    safe_share_a: Annotated[float | None, Meta(
+        description="What the charger falls back to when chargeplan is gone")]
+
+
+class ConnectorLimitView(msgspec.Struct, kw_only=True):
+    station_id: Annotated[str, Meta(description="Charge point identity")]
+    connector_id: Annotated[int, Meta(description="The connector")]
+    at: Annotated[datetime, Meta(description="The instant explained, ISO 8601, UTC")]
+    limit_a: Annotated[float, Meta(
+        description="The composite of the station's desired profiles then, in A")]
+    binding: Annotated[str, Meta(
+        description='What makes the limit: the circuit constraint ("garage L1", "cap", '
+        '"not admitted: main L1"), "profile N (owner)" when another profile is lower, or '
+        '"no profile in force"')]
+    circuit: Annotated[CircuitShareView | None, Meta(
+        description="The circuit's view; null when the station hangs from none")]
+    profiles: Annotated[list[ProfileLimitView], Meta(
+        description="The desired profiles of the connector and of connector 0")]
+
+
+def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
+    in_force = [p for p in found.profiles if p.limit is not None]
+    circuit_tx = [p for p in in_force if p.row.owner_kind == OwnerKind.CIRCUIT
+                  and p.row.owner_id is not None]
+    binding = "no profile in force"
+    if found.share is not None and circuit_tx and abs(
+            found.limit_a - found.share.share.limit_a) < 0.05:
+        binding = found.share.share.binding
+    elif in_force:
+        lowest = min((p for p in in_force if p.unit == "A"), default=in_force[0],
+                     key=lambda p: p.limit or 0.0)
+        binding = f"profile {lowest.row.charging_profile_id} ({lowest.row.owner_kind})"
+    circuit = None
+    if found.circuit_id is not None:
+        share = found.share
+        circuit = CircuitShareView(
+            circuit_id=found.circuit_id, transaction_id=found.transaction_id,
+            limit_a=None if share is None else share.share.limit_a,
+            binding=None if share is None else share.share.binding,
+            admitted=None if share is None else share.share.admitted,
+            safe_share_a=found.safe_share_a)
+    return ConnectorLimitView(
+        station_id=found.station_id, connector_id=found.connector_id, at=found.at,
+        limit_a=found.limit_a, binding=binding, circuit=circuit,
+        profiles=[
+            ProfileLimitView(
+                charging_profile_id=p.row.charging_profile_id, connector_id=p.row.connector_id,
+                purpose=p.row.purpose, stack_level=p.row.stack_level,
+                owner_kind=str(p.row.owner_kind), owner_id=p.row.owner_id, unit=p.unit,
+                limit=p.limit, state=str(p.row.state))
+            for p in found.profiles
+        ])

@@ -16,10 +16,12 @@ from app.api.circuit_schemas import (
     CircuitCreate,
     CircuitUpdate,
     CircuitView,
+    ConnectorLimitView,
     MeasurementBody,
     WindowBody,
     allocation_view,
     circuit_view,
+    connector_limit_view,
     phases,
     windows,
 )
@@ -110,3 +112,24 @@ class CircuitController(Controller):
     ) -> AllocationView:
         return allocation_view(await services.circuits.allocation(circuit_id, at))
 
+
+
+class ConnectorLimitController(Controller):
+    path = "/stations"
+    tags = ["load management"]
+    dependencies = dependencies
+
+    @get("/{station_id:str}/connectors/{connector_id:int}/limit", opt=READER,
+         summary="What limits a connector, and why",
+         description="The composite of the station's desired profiles at `at` in A, each "
+         "profile of the connector and of connector 0 with its owner and its limit then, "
+         "the circuit's share for the running transaction and the constraint binding it.",
+         responses=error_responses(404))
+    async def connector_limit(
+        self, services: ServicesDep,
+        station_id: Annotated[str, Parameter(description="Charge point identity")],
+        connector_id: Annotated[int, Parameter(ge=1, description="The connector, 1 or more")],
+        at: Annotated[datetime | None, Parameter(
+            description="Instant to explain, ISO 8601 (default now)")] = None,
+    ) -> ConnectorLimitView:
+        return connector_limit_view(await services.load.explain(station_id, connector_id, at))

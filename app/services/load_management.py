@@ -42,9 +42,17 @@ from sqlalchemy import select
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import DesiredProfile, Station
+from app.domain.activity import period_at, schedule_anchor
 from app.domain.allocation import Period
+from app.domain.composite import ActiveTransaction
 from app.domain.ownership import Owner, OwnerKind
-from app.domain.profiles import format_datetime, parse_datetime
+from app.domain.profiles import (
+    ChargingProfile,
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    format_datetime,
+    parse_datetime,
+)
 from app.domain.states import DeliveryState
 from app.services.circuits import CircuitService, SessionShare, TreeAllocation
 from app.services.errors import Invalid, NotFound
@@ -93,6 +101,18 @@ def limit_at(profile: Mapping[str, Any], at: datetime) -> float:
     return limit
 
 
+def _profile_share(row: DesiredProfile, at: datetime,
+                   running: ActiveTransaction | None) -> ProfileShare:
+    profile = ChargingProfile.from_ocpp(row.profile)
+    unit = str(profile.schedule.charging_rate_unit)
+    if profile.purpose is ChargingProfilePurpose.TX_PROFILE and (
+            running is None or profile.transaction_id not in (None, running.transaction_id)):
+        return ProfileShare(row, None, unit)  # OCPP 1.6 §3.13.3: only for its transaction
+    anchor = schedule_anchor(profile, at, running.start if running is not None else None)
+    period = period_at(profile, anchor, at)
+    return ProfileShare(row, None if period is None else period.limit, unit)
+
+
 def _timeline(profile: Mapping[str, Any]) -> list[tuple[datetime, float]]:
     schedule = profile["chargingSchedule"]
     start = parse_datetime(schedule["startSchedule"])
@@ -122,6 +142,30 @@ def meaningful(old: Mapping[str, Any], new: Mapping[str, Any], at: datetime,
     return False
 
 
+@dataclass(frozen=True)
+class ProfileShare:
+    """A desired profile of a connector (or of the station, connector 0) at an instant."""
+
+    row: DesiredProfile
+    limit: float | None  # in its unit; None when it is not in force
+    unit: str
+
+
+@dataclass(frozen=True)
+class ConnectorLimit:
+    """What limits a connector at ``at``, and why."""
+
+    station_id: str
+    connector_id: int
+    at: datetime
+    limit_a: float  # the composite of the desired profiles, in A
+    profiles: tuple[ProfileShare, ...]
+    circuit_id: str | None
+    transaction_id: int | None
+    share: SessionShare | None  # the circuit's share for the running transaction
+    safe_share_a: float | None
+
+
 class LoadManager:
     def __init__(self, db: Database, circuits: CircuitService,
                  smart_charging: SmartChargingService, gateway: ChargerGateway, *,
@@ -136,6 +180,39 @@ class LoadManager:
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self.last: dict[str, Replan] = {}  # per root circuit
+
+    async def explain(self, station_id: str, connector_id: int,
+                      at: datetime | None = None) -> ConnectorLimit:
+        """The connector's limit at ``at`` (default now): the composite of the station's
+        desired profiles, each profile with its owner and its limit then, and the circuit's
+        share with the constraint that binds it."""
+        at = at or self._clock()
+        snapshot = await self._smart_charging.snapshot(station_id, from_desired=True)
+        if not 1 <= connector_id <= (snapshot.view.number_of_connectors or connector_id):
+            raise Invalid("connector_id", "must be a connector of the station (1 or more, up "
+                          "to its NumberOfConnectors)")
+        composite = self._smart_charging.composite_of(snapshot, connector_id, at, 60,
+                                                      ChargingRateUnit.A)
+        limit = float(composite["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"])
+        running = next((t for t in snapshot.transactions if t.connector_id == connector_id),
+                       None)
+        async with self._db.uow() as session:
+            rows = (await session.scalars(
+                select(DesiredProfile).where(DesiredProfile.station_id == station_id,
+                                             DesiredProfile.connector_id.in_((0, connector_id)))
+                .order_by(DesiredProfile.connector_id, DesiredProfile.stack_level.desc()))).all()
+            station = await session.get(Station, station_id)
+        profiles = tuple(_profile_share(row, at, running) for row in rows)
+        circuit_id = station.circuit_id if station is not None else None
+        share: SessionShare | None = None
+        safe: float | None = None
+        if circuit_id is not None:
+            solved = await self._circuits.allocation(circuit_id, at)
+            safe = solved.safe_shares.get(station_id)
+            share = next((s for s in solved.sessions if running is not None
+                          and s.transaction_id == running.transaction_id), None)
+        return ConnectorLimit(station_id, connector_id, at, limit, profiles, circuit_id,
+                              None if running is None else running.transaction_id, share, safe)
 
     async def replan_stations(self, station_ids: Sequence[str], trigger: str) -> list[Replan]:
         """Re-plan the trees the stations hang from."""

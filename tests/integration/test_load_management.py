@@ -192,3 +192,57 @@ async def test_every_station_gets_a_safe_share_cap_that_starts_when_the_lease_en
     # An idle station's cap starts a lease after the re-plan that sent it: not yet.
     assert cap_b["validFrom"] > now()
     assert "validTo" not in cap_a
+
+
+async def test_a_connector_limit_is_explained_with_its_binding_constraint(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    idle = (await http.get("/stations/CP-A/connectors/1/limit")).json()
+    assert idle["circuit"] == {"circuit_id": "site", "transaction_id": None, "limit_a": None,
+                               "binding": None, "admitted": None, "safe_share_a": 16.0}
+    await http.patch("/stations/CP-B", json={"max_current_a": 10})
+    tx_a = await start(a)
+    await start(b)
+    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 22.0)
+
+    async def explained(station: str) -> dict[str, Any]:
+        found: dict[str, Any] = (await http.get(f"/stations/{station}/connectors/1/limit")).json()
+        return found
+
+    shared = await explained("CP-A")
+    assert (shared["limit_a"], shared["binding"]) == (22.0, "site L1")
+    assert shared["circuit"]["transaction_id"] == tx_a
+    owners = {(p["purpose"], p["owner_kind"], p["owner_id"], p["limit"])
+              for p in shared["profiles"]}
+    # The TxProfile is in force; the fail-safe cap waits for the end of the lease.
+    assert ("TxProfile", "circuit", tx_a, 22.0) in owners
+    assert ("ChargePointMaxProfile", "circuit", None, None) in owners
+    capped = await explained("CP-B")
+    assert (capped["limit_a"], capped["binding"]) == (10.0, "cap")
+
+    # A manual profile lower than the circuit's share is what binds the connector then.
+    manual = await http.post("/stations/CP-A/charging_profile", json={
+        "connector_id": 1, "profile": {
+            "chargingProfileId": 900, "stackLevel": 1,
+            "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"startSchedule": now(), "chargingRateUnit": "A",
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 8}]}}})
+    assert manual.status_code == 200, manual.text
+    tx_default = await explained("CP-A")
+    # A TxProfile overrides TxDefaultProfiles (OCPP 1.6 §3.13.3): the circuit share stands.
+    assert (tx_default["limit_a"], tx_default["binding"]) == (22.0, "site L1")
+
+    station_cap = await http.post("/stations/CP-A/charging_profile", json={
+        "connector_id": 0, "profile": {
+            "chargingProfileId": 901, "stackLevel": 1,
+            "chargingProfilePurpose": "ChargePointMaxProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"startSchedule": now(), "chargingRateUnit": "A",
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 8}]}}})
+    assert station_cap.status_code == 200, station_cap.text
+    lowered = await explained("CP-A")
+    assert (lowered["limit_a"], lowered["binding"]) == (8.0, "profile 901 (manual)")
+
+    assert (await http.get("/stations/NOPE/connectors/1/limit")).status_code == 404
+    zero = await http.get("/stations/CP-A/connectors/0/limit")
+    assert zero.status_code == 400 and zero.json()["extra"][0]["key"] == "connector_id"
