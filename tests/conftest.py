@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
+from app.clock import Clock, utcnow
 from app.db.migrate import upgrade
 from app.db.models import AuditFrame
 from app.services.container import Services
@@ -114,21 +115,26 @@ class RunningServer:
         return f"{self.ocpp_url}/{station_id}"
 
 
-async def start_server(settings: Settings) -> RunningServer:
+async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningServer:
+    """Start the app on a listening socket bound here first: a port picked by
+    ``free_port`` and bound later can be taken meanwhile by any client socket of a busy
+    machine, and uvicorn then exits the whole test process."""
     from app.main import create_app
 
-    app = create_app(settings)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((settings.http_host, 0))
+    settings = settings.with_overrides(http_port=listener.getsockname()[1])
+    app = create_app(settings, clock=clock)
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                             log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started or task.done():
-            break
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        if task.done():
+            listener.close()
+            raise RuntimeError(f"server did not start: {task.exception()!r}")
         await asyncio.sleep(0.01)
-    if not server.started:
-        task.cancel()
-        raise RuntimeError("server did not start")
     services: Services = app.state.services
     running = RunningServer(
         settings=settings, services=services,
@@ -136,12 +142,16 @@ async def start_server(settings: Settings) -> RunningServer:
         ocpp_url=f"ws://127.0.0.1:{services.status.ocpp_port}", server=server,
     )
     running._task = task  # type: ignore[attr-defined]
+    running._listener = listener  # type: ignore[attr-defined]
     return running
 
 
 async def stop_server(running: RunningServer) -> None:
     running.server.should_exit = True
-    await asyncio.wait_for(running._task, 15)  # type: ignore[attr-defined]
+    try:
+        await asyncio.wait_for(running._task, 15)  # type: ignore[attr-defined]
+    finally:
+        running._listener.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,14 +9,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 
 from app.clock import utcnow
 from app.domain.profiles import ChargingProfile
 from app.services.tariffs import TariffService
 from app.settings import Settings
 from app.simulator import Simulator
-from tests.conftest import RunningServer, stop_server
+from tests.conftest import RunningServer, start_server, stop_server
 from tests.e2e.harness import eventually, only, simulated
 
 SID = "PY-SIM-0001"
@@ -36,22 +34,8 @@ TARIFF: dict[str, Any] = {
 @pytest.fixture
 async def dst_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """The server with its clock on the daylight-saving day, like the simulator's."""
-    from app.main import create_app
-
     offset = SPRING_FORWARD - utcnow()
-    app = create_app(settings, clock=lambda: utcnow() + offset)
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                            log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "server did not start"
-        await asyncio.sleep(0.01)
-    services = app.state.services
-    running = RunningServer(settings, services, f"http://{settings.http_host}:"
-                            f"{settings.http_port}",
-                            f"ws://127.0.0.1:{services.status.ocpp_port}", server)
-    running._task = task  # type: ignore[attr-defined]
+    running = await start_server(settings, clock=lambda: utcnow() + offset)
     try:
         yield running
     finally:
