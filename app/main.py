@@ -47,6 +47,7 @@ from app.services.plans import PlanService
 from app.services.remote_start import RemoteStartService
 from app.services.security_events import SecurityEvents
 from app.services.smart_charging import RetryPolicy, SmartChargingService
+from app.services.station_security import StationSecurityService
 from app.services.stations import StationService
 from app.services.tariffs import TariffService
 from app.services.transactions import TransactionService
@@ -171,9 +172,12 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     )
     services.api_keys = ApiKeyService(db, clock=clock)
     services.rest_audit = RestAuditService(db, clock=clock)
+    services.station_security = StationSecurityService(services.stations, gateway,
+                                                       services.security_events)
     services.commands = CommandService(
         db, gateway, stations=services.stations, smart_charging=services.smart_charging,
-        remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock)
+        remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock,
+        security=services.station_security)
     # Stations this process held before a crash are not connected any more.
     await services.stations.mark_node_offline(settings.node_id)
 
@@ -194,6 +198,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     stack.push_async_callback(ocpp.stop)
     services.status.ocpp_listening = True
     services.status.ocpp_port = ocpp.port
+    services.status.ocpp_tls_port = ocpp.tls_port
 
     services.webhooks = WebhookService(db, events, clock=clock, policy=WebhookPolicy(
         retry_base_s=settings.webhook_retry_base_s, retry_cap_s=settings.webhook_retry_cap_s,

@@ -106,6 +106,24 @@ class Settings:
     job_concurrency: int = 256
     # Start one in-process simulated station (PY-SIM-0001) for the demo.
     demo_station: bool = False
+    # OCPP security profiles 2 and 3: a TLS listener runs when a certificate is given.
+    ocpp_plain: bool = True
+    ocpp_tls_port: int = 9443
+    ocpp_tls_cert: str = ""
+    ocpp_tls_key: str = ""
+    # Intermediate certificates sent after the server's own (PEM), if not in the cert file.
+    ocpp_tls_chain: str = ""
+    # CA(s) whose client certificates identify stations (profile 3); empty = no client certs.
+    ocpp_tls_client_ca: str = ""
+    # The operator: O of every station certificate (the stations' CpoName).
+    cpo_name: str = "chargeplan"
+    # Where `chargeplan ca init` keeps the built-in CA that signs station certificates.
+    ca_dir: str = "./var/ca"
+    # Failed station authentications per address (and per station and address) before a
+    # lockout; lockouts double up to the cap.
+    ocpp_auth_failures_allowed: int = 5
+    ocpp_auth_lock_s: float = 60.0
+    ocpp_auth_max_lock_s: float = 3600.0
     # REST API keys: every endpoint but /health, /metrics and the docs needs a bearer key.
     # "off" is allowed only with the HTTP listener on a loopback address.
     api_auth: bool = True
@@ -187,6 +205,20 @@ class Settings:
         _check(self.drift_max_repairs, "drift_max_repairs", self.drift_max_repairs >= 0, ">= 0")
         _check(self.supply_phases, "supply_phases", self.supply_phases in (1, 2, 3), "1, 2 or 3")
         _check(self.supply_voltage_v, "supply_voltage_v", self.supply_voltage_v > 0, "> 0")
+        _check(self.ocpp_tls_port, "ocpp_tls_port", 0 <= self.ocpp_tls_port <= 65535,
+               "a port 0..65535")
+        if bool(self.ocpp_tls_cert) != bool(self.ocpp_tls_key):
+            raise SettingsError(f"invalid setting {ENV_PREFIX}OCPP_TLS_CERT / _OCPP_TLS_KEY: "
+                                "give both (PEM files) or neither")
+        if not self.ocpp_plain and not self.ocpp_tls_cert:
+            raise SettingsError(f"invalid setting {ENV_PREFIX}OCPP_PLAIN=false: without "
+                                f"{ENV_PREFIX}OCPP_TLS_CERT no OCPP listener would run")
+        _check(self.ocpp_auth_failures_allowed, "ocpp_auth_failures_allowed",
+               self.ocpp_auth_failures_allowed >= 1, ">= 1")
+        _check(self.ocpp_auth_lock_s, "ocpp_auth_lock_s", self.ocpp_auth_lock_s > 0,
+               "seconds > 0")
+        _check(self.ocpp_auth_max_lock_s, "ocpp_auth_max_lock_s",
+               self.ocpp_auth_max_lock_s >= self.ocpp_auth_lock_s, ">= ocpp_auth_lock_s")
         _check(self.api_auth_failures_allowed, "api_auth_failures_allowed",
                self.api_auth_failures_allowed >= 1, ">= 1")
         _check(self.api_auth_lock_s, "api_auth_lock_s", self.api_auth_lock_s > 0, "seconds > 0")

@@ -7,9 +7,11 @@ body has the same shape whatever happened.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, Router, get, post
+from litestar.exceptions import PermissionDeniedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
@@ -22,7 +24,7 @@ from litestar.status_codes import (
     HTTP_504_GATEWAY_TIMEOUT,
 )
 
-from app.api.access import OPERATOR, READER
+from app.api.access import OPERATOR, READER, caller_of
 from app.api.command_schemas import (
     CommandResponse,
     LocalListView,
@@ -35,8 +37,10 @@ from app.api.command_schemas import (
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import accepted_response, error_responses
 from app.api.smart_charging import invalid_profile
+from app.domain.access import Role, permits
 from app.services.commands import COMMAND_ACTIONS, CommandResult, UnknownAction
 from app.services.smart_charging import InvalidProfile
+from app.services.station_security import SECURITY_KEYS
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
 
@@ -92,9 +96,23 @@ def unknown_action(_: Request[Any, Any, Any], exc: UnknownAction) -> Response[di
         status_code=HTTP_404_NOT_FOUND, media_type=MediaType.JSON)
 
 
+def require_admin_for_security_settings(request: Request[Any, Any, Any], action: str,
+                                        data: Mapping[str, Any]) -> None:
+    """Passwords and security profiles are admin business even through the commands
+    endpoint, which operators may otherwise use."""
+    caller = caller_of(request.scope)
+    if (caller is not None and action == "ChangeConfiguration"
+            and data.get("key") in SECURITY_KEYS and not permits(caller.role, Role.ADMIN)):
+        raise PermissionDeniedException(
+            detail=f"changing {data.get('key')} needs the admin role; key {caller.name!r} "
+            f"has {caller.role.value}")
+
+
 def _command_route(action: str) -> HTTPRouteHandler:
     async def send_command(services: ServicesDep, station_id: StationIdPath,
-                           data: JSONBody[dict[str, Any]]) -> Response[CommandResponse]:
+                           data: JSONBody[dict[str, Any]], request: Request[Any, Any, Any]
+                           ) -> Response[CommandResponse]:
+        require_admin_for_security_settings(request, action, data)
         result = await services.commands.send(station_id, action, data)
         return Response(command_response(result), status_code=_status_code(result))
 

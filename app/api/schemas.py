@@ -117,6 +117,11 @@ class StationView(msgspec.Struct, kw_only=True):
         str | None, Meta(description="Last DiagnosticsStatusNotification")
     ]
     has_password: Annotated[bool, Meta(description="HTTP Basic authentication is required")]
+    security_profile: Annotated[int, Meta(
+        description="OCPP security profile: 0 none, 1 HTTP Basic, 2 TLS + Basic, 3 TLS with a "
+        "client certificate; connections below it are refused")]
+    password_rotation_pending: Annotated[bool, Meta(
+        description="A new password was sent; the old one works until the station uses it")]
     tags: Tags
     max_power_w: MaxPower
     circuit_id: CircuitRef | None
@@ -161,6 +166,25 @@ class StationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     password: Password | None = None
     tags: Tags = msgspec.field(default_factory=list)
     max_power_w: MaxPower = None
+
+
+class SecurityProfileChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Raise a station's security profile; it is never lowered."""
+
+    security_profile: Annotated[int, Meta(
+        ge=0, le=3, description="0 none, 1 HTTP Basic, 2 TLS + Basic, 3 TLS with a client "
+        "certificate (CN = station id, O = CHARGEPLAN_CPO_NAME)")]
+
+
+class PasswordRotationView(msgspec.Struct, kw_only=True):
+    """The outcome of a password rotation. The new password is never shown."""
+
+    station_id: StationId
+    status: Annotated[str, Meta(
+        description="accepted: the station took the new AuthorizationKey; both passwords "
+        "work until it connects with the new one. rejected: it refused; nothing changed")]
+    response: Annotated[dict[str, Any], Meta(
+        description="The station's ChangeConfiguration.conf")]
 
 
 class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -246,6 +270,8 @@ def station_view(station: Station) -> StationView:
         firmware_status=station.firmware_status,
         diagnostics_status=station.diagnostics_status,
         has_password=station.password_hash is not None,
+        security_profile=station.security_profile,
+        password_rotation_pending=station.pending_password_hash is not None,
         tags=list(station.tags or []),
         max_power_w=station.max_power_w,
         circuit_id=station.circuit_id,

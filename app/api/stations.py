@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -13,6 +13,8 @@ from app.api.deps import AuditLogDep, ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.schemas import (
     AuditItem,
+    PasswordRotationView,
+    SecurityProfileChange,
     StationCreate,
     StationUpdate,
     StationView,
@@ -74,6 +76,29 @@ class StationController(Controller):
             responses=error_responses(404))
     async def delete_station(self, services: ServicesDep, station_id: StationIdPath) -> None:
         await services.stations.delete(station_id)
+
+    @put("/{station_id:str}/security_profile", opt=ADMIN,
+         summary="Raise a station's security profile (never lowered)",
+         responses=error_responses(404))
+    async def set_security_profile(self, services: ServicesDep, station_id: StationIdPath,
+                                   data: JSONBody[SecurityProfileChange]) -> StationView:
+        await services.station_security.raise_profile(station_id, data.security_profile,
+                                                      via="REST")
+        return station_view(await services.stations.get(station_id))
+
+    @post("/{station_id:str}/password", opt=ADMIN, status_code=200,
+          summary="Rotate the station's password: a random AuthorizationKey is sent",
+          description="Generates 20 random bytes and sends them, as 40 hex digits, with "
+          "ChangeConfiguration AuthorizationKey. Until the station connects with the new key "
+          "both it and the old password are accepted; the station may send the hex text or "
+          "the bytes it encodes. The key is never shown, logged or audited. The station must "
+          "be connected (409 otherwise).",
+          responses=error_responses(404, 409, 502, 504))
+    async def rotate_password(self, services: ServicesDep,
+                              station_id: StationIdPath) -> PasswordRotationView:
+        rotation = await services.station_security.rotate_password(station_id)
+        return PasswordRotationView(station_id=station_id, status=rotation.status,
+                                    response=rotation.response)
 
     @get("/{station_id:str}/logs", summary="A station's recent OCPP exchanges, newest first",
          opt=READER,

@@ -24,6 +24,24 @@ class SecurityEventKind(StrEnum):
     HANDSHAKE_LIMIT = "handshake_limit"
     # A websocket upgrade naming a station id outside the allowed rule.
     INVALID_STATION_ID = "invalid_station_id"
+    # Failed authentications started a lockout (detail: key addr/pair/station, seconds).
+    AUTH_LOCKOUT = "auth_lockout"
+    # A connection below the station's security profile (plain for 2+, no certificate for 3).
+    PROFILE_REFUSED = "profile_refused"
+    # A client certificate that does not name the station (CN) and operator (O).
+    CERTIFICATE_REFUSED = "certificate_refused"
+    # An authenticated connection replaced the station's previous one.
+    CONNECTION_REPLACED = "connection_replaced"
+    # A station's security profile was raised (REST or ChangeConfiguration SecurityProfile).
+    PROFILE_CHANGED = "profile_changed"
+    # A new AuthorizationKey was sent; then the station connected with it.
+    PASSWORD_ROTATION_SENT = "password_rotation_sent"
+    PASSWORD_ROTATED = "password_rotated"
+    # SecurityEventNotification from a station (detail: type, techInfo, timestamp).
+    STATION_REPORTED = "station_reported"
+    # SignCertificate: the CSR was signed, or rejected (detail says why).
+    CERTIFICATE_SIGNED = "certificate_signed"
+    CSR_REJECTED = "csr_rejected"
 
 
 class SecurityEvent(Base):

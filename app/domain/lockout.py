@@ -54,6 +54,13 @@ class Lockout:
             return 0.0
         return max(0.0, record.locked_until - now)
 
+    def failures(self, key: str, now: float) -> int:
+        """Failures of ``key`` within the window (since its last lockout began)."""
+        record = self._records.get(key)
+        if record is None:
+            return 0
+        return sum(1 for t in record.failures if now - t <= self.policy.window_s)
+
     def fail(self, key: str, now: float) -> float:
         """Count a failure; the length of the lockout it starts, or 0 when none starts."""
         record = self._record(key, now)

@@ -19,6 +19,13 @@ def redact(action: str | None, payload: Any) -> Any:
         and payload.get("key") in _SECRET_KEYS
     ):
         return {**payload, "value": "***"}
+    if action == "GetConfiguration" and isinstance(payload, dict) and isinstance(
+            payload.get("configurationKey"), list):
+        # AuthorizationKey is write-only (whitepaper); a station that reports it anyway
+        # is not audited in clear either.
+        return {**payload, "configurationKey": [
+            {**k, "value": "***"} if isinstance(k, dict) and k.get("key") in _SECRET_KEYS
+            else k for k in payload["configurationKey"]]}
     return payload
 
 

@@ -13,9 +13,12 @@ unauthenticated newcomer never displaces the real charger.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
+import math
+import ssl
 import time
-from collections import defaultdict, deque
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -23,27 +26,26 @@ from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import InvalidHeader
-from websockets.headers import parse_authorization_basic
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from app.db.security_models import SecurityEventKind
+from app.domain.lockout import LockoutPolicy
+from app.domain.security_profiles import Transport
 from app.domain.station_ids import RULE as STATION_ID_RULE
 from app.domain.station_ids import is_valid_station_id
+from app.ocpp.auth_throttle import AuthThrottle
 from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.connection import ConnectionLimits, StationConnection, remote_host
 from app.ocpp.ratelimit import WindowCounter
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
+from app.ocpp.tls import peer_identity, server_context
 from app.services.container import Services
-from app.services.stations import Admission
+from app.services.stations import Admission, Credentials
 
 log = logging.getLogger("chargeplan.ocpp")
 SUBPROTOCOL = "ocpp1.6"
-# Failed authentications tolerated per station and per address in the window.
-AUTH_FAILURES_ALLOWED = 5
-AUTH_WINDOW_S = 60.0
 
 
 def path_segment(path: str) -> str | None:
@@ -64,28 +66,6 @@ def offered_subprotocols(headers: Headers) -> list[str]:
             for p in value.split(",") if p.strip()]
 
 
-class AuthThrottle:
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        for key in keys:
-            window = self._failures.get(key)
-            if window is None:
-                continue
-            while window and now - window[0] > AUTH_WINDOW_S:
-                window.popleft()
-            if len(window) >= AUTH_FAILURES_ALLOWED:
-                return True
-        return False
-
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._failures[key].append(now)
-
-
 class OcppServer:
     def __init__(self, services: Services, router: Router, registry: ConnectionRegistry,
                  audit: BatchWriter) -> None:
@@ -94,7 +74,10 @@ class OcppServer:
         self._router = router
         self._registry = registry
         self._audit = audit
-        self._throttle = AuthThrottle()
+        settings = services.settings
+        self._throttle = AuthThrottle(LockoutPolicy(
+            failures_allowed=settings.ocpp_auth_failures_allowed, window_s=60.0,
+            base_lock_s=settings.ocpp_auth_lock_s, max_lock_s=settings.ocpp_auth_max_lock_s))
         self._limits = ConnectionLimits(
             rate_per_s=self._settings.inbound_rate_per_s, burst=self._settings.inbound_burst,
             raw_max_bytes=self._settings.audit_raw_max_bytes)
@@ -103,15 +86,34 @@ class OcppServer:
         # Stations registered by their first connection: plans and tariffs that target
         # them (by id) are materialised once they are connected.
         self._new_stations: set[str] = set()
-        self._server: Server | None = None
+        self._servers: list[Server] = []
+        # The plain ws:// listener's port, and the TLS (wss://) listener's.
         self.port: int | None = None
+        self.tls_port: int | None = None
 
     async def start(self) -> None:
+        """The plain listener (profiles 0 and 1) unless switched off, and the TLS one
+        (profiles 2 and 3) when a certificate is configured."""
         settings = self._settings
-        self._server = await serve(
+        if settings.ocpp_plain:
+            self.port = await self._listen(settings.ocpp_port, None)
+            log.info("OCPP 1.6J listening on ws://%s:%s/<station_id>", settings.ocpp_host,
+                     self.port)
+        if settings.ocpp_tls_cert:
+            context = server_context(settings.ocpp_tls_cert, settings.ocpp_tls_key,
+                                     settings.ocpp_tls_chain, settings.ocpp_tls_client_ca)
+            self.tls_port = await self._listen(settings.ocpp_tls_port, context)
+            log.info("OCPP 1.6J listening on wss://%s:%s/<station_id> (client certificates %s)",
+                     settings.ocpp_host, self.tls_port,
+                     "verified" if settings.ocpp_tls_client_ca else "not asked for")
+
+    async def _listen(self, port: int, context: ssl.SSLContext | None) -> int | None:
+        settings = self._settings
+        server = await serve(
             self._handle,
             settings.ocpp_host,
-            settings.ocpp_port,
+            port,
+            ssl=context,
             process_request=self._process_request,
             select_subprotocol=_select_subprotocol,
             max_size=settings.max_frame_bytes,
@@ -120,15 +122,15 @@ class OcppServer:
             ping_timeout=settings.ws_ping_interval_s,
             server_header="chargeplan",
         )
-        sockets = list(self._server.sockets)
-        self.port = sockets[0].getsockname()[1] if sockets else None
-        log.info("OCPP 1.6J listening on ws://%s:%s/<station_id>", settings.ocpp_host, self.port)
+        self._servers.append(server)
+        sockets = list(server.sockets)
+        return int(sockets[0].getsockname()[1]) if sockets else None
 
     async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close(close_connections=True)
-        await self._server.wait_closed()
+        for server in self._servers:
+            server.close(close_connections=True)
+        for server in self._servers:
+            await server.wait_closed()
 
     async def _process_request(self, connection: ServerConnection,
                                request: Request) -> Response | None:
@@ -148,38 +150,60 @@ class OcppServer:
                 HTTPStatus.BAD_REQUEST,
                 f"subprotocol {SUBPROTOCOL} required: send Sec-WebSocket-Protocol: "
                 f"{SUBPROTOCOL}\n")
-        address = _address(connection)
-        if self._throttle.blocked(f"station:{station_id}", f"addr:{address}"):
-            return connection.respond(HTTPStatus.TOO_MANY_REQUESTS,
-                                      "too many failed authentications; try again later\n")
-        credentials = None
-        header = request.headers.get("Authorization")
-        if header is not None:
-            try:
-                credentials = parse_authorization_basic(header)
-            except InvalidHeader:
-                credentials = ("", "")
-        admission = await self._services.stations.admit(station_id, credentials)
-        if admission is Admission.ADMITTED_NEW:
-            self._new_stations.add(station_id)
-            return None
-        if admission is Admission.ACCEPTED:
+        host = remote_host(connection) or "unknown"
+        now = time.monotonic()
+        wait = self._throttle.retry_after(station_id, host, now)
+        if wait > 0:
+            response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS,
+                                          "too many failed authentications; try again later\n")
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
+        tls, certificate = peer_identity(connection.transport)
+        admission = await self._services.stations.admit(
+            station_id, basic_credentials(request.headers.get("Authorization")),
+            Transport(tls=tls, certificate=certificate), self._settings.cpo_name)
+        events = self._services.security_events
+        if admission in (Admission.ACCEPTED, Admission.ACCEPTED_NEW_PASSWORD,
+                         Admission.ADMITTED_NEW):
+            self._throttle.succeed(station_id, host)
+            if admission is Admission.ADMITTED_NEW:
+                self._new_stations.add(station_id)
+            if admission is Admission.ACCEPTED_NEW_PASSWORD:
+                events.record(SecurityEventKind.PASSWORD_ROTATED, station_id=station_id,
+                              remote_address=host,
+                              detail={"detail": "connected with its new password; the old "
+                                      "one no longer works"})
             return None
         if admission is Admission.UNKNOWN_STATION:
-            log.warning("refused unknown station %s from %s", station_id, address)
+            log.warning("refused unknown station %s from %s", station_id, host)
             return connection.respond(HTTPStatus.NOT_FOUND,
                                       f"unknown station {station_id}: register it first\n")
-        self._throttle.fail(f"station:{station_id}", f"addr:{address}")
-        self._services.security_events.record(
-            SecurityEventKind.AUTH_FAILED, station_id=station_id,
-            remote_address=remote_host(connection), detail={"reason": admission.value},
-            coalesce=True)
-        log.warning("refused %s from %s: %s", station_id, address, admission.value)
+        if admission in (Admission.NEEDS_TLS, Admission.NEEDS_CERTIFICATE):
+            events.record(SecurityEventKind.PROFILE_REFUSED, station_id=station_id,
+                          remote_address=host, detail={"reason": admission.value},
+                          coalesce=True)
+            log.warning("refused %s from %s: %s", station_id, host, admission.value)
+            return connection.respond(HTTPStatus.FORBIDDEN, _REFUSALS[admission])
+        self._fail(station_id, host, admission, now)
+        if admission is Admission.CERTIFICATE_MISMATCH:
+            return connection.respond(HTTPStatus.FORBIDDEN, _REFUSALS[admission])
         response = connection.respond(HTTPStatus.UNAUTHORIZED,
                                       "HTTP Basic credentials required or wrong "
                                       "(user = station id)\n")
         response.headers["WWW-Authenticate"] = 'Basic realm="chargeplan", charset="UTF-8"'
         return response
+
+    def _fail(self, station_id: str, host: str, admission: Admission, now: float) -> None:
+        events = self._services.security_events
+        kind = (SecurityEventKind.CERTIFICATE_REFUSED
+                if admission is Admission.CERTIFICATE_MISMATCH else SecurityEventKind.AUTH_FAILED)
+        events.record(kind, station_id=station_id, remote_address=host,
+                      detail={"reason": admission.value}, coalesce=True)
+        log.warning("refused %s from %s: %s", station_id, host, admission.value)
+        for key, seconds in self._throttle.fail(station_id, host, now).started:
+            events.record(SecurityEventKind.AUTH_LOCKOUT, station_id=station_id,
+                          remote_address=host, detail={"key": key.partition(":")[0],
+                                                       "seconds": seconds})
 
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path if ws.request else "")
@@ -198,6 +222,10 @@ class OcppServer:
         old = self._registry.replace(connection)
         if old is not None:
             log.info("%s reconnected: closing its previous connection", station_id)
+            services.security_events.record(
+                SecurityEventKind.CONNECTION_REPLACED, station_id=station_id,
+                remote_address=remote_host(ws), detail={"detail": "an authenticated connection "
+                                                  "replaced the previous one"}, coalesce=True)
             await old.close(1000, "replaced by a new connection of the same station")
         await services.stations.connected(station_id, self._settings.node_id, _address(ws))
         log.info("%s connected from %s", station_id, _address(ws))
@@ -213,6 +241,30 @@ class OcppServer:
                 await asyncio.shield(services.stations.disconnected(
                     station_id, self._settings.node_id, services.clock()))
             log.info("%s disconnected (%s)", station_id, ws.close_code)
+
+
+_REFUSALS = {
+    Admission.NEEDS_TLS: "this station's security profile requires TLS: connect with wss://\n",
+    Admission.NEEDS_CERTIFICATE: "this station's security profile (3) requires a client "
+    "certificate\n",
+    Admission.CERTIFICATE_MISMATCH: "the client certificate does not name this station "
+    "(CN) and operator (O)\n",
+}
+
+
+def basic_credentials(header: str | None) -> Credentials | None:
+    """HTTP Basic with the password kept as bytes (an AuthorizationKey is 16-20 bytes, not
+    necessarily text); a malformed header gives credentials that match nothing."""
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return Credentials("", b"")
+    try:
+        user, sep, password = base64.b64decode(token.strip(), validate=True).partition(b":")
+        return Credentials(user.decode("utf-8"), password) if sep else Credentials("", b"")
+    except (binascii.Error, UnicodeDecodeError):
+        return Credentials("", b"")
 
 
 def _select_subprotocol(_connection: ServerConnection,

@@ -30,6 +30,11 @@ from app.services.managed_profiles import CONNECTOR_FIELD
 from app.services.ports import CallErrorReceived, ChargerGateway, StationCallError
 from app.services.remote_start import RemoteStartService
 from app.services.smart_charging import InvalidProfile, Outcome, SmartChargingService
+from app.services.station_security import (
+    SECURITY_KEYS,
+    StationSecurityService,
+    masked_request,
+)
 from app.services.stations import StationService
 from app.timefmt import parse_timestamp
 
@@ -120,8 +125,10 @@ def _reprefixed(exc: InvalidProfile, prefix: str) -> InvalidProfile:
 class CommandService:
     def __init__(self, db: Database, gateway: ChargerGateway, *, stations: StationService,
                  smart_charging: SmartChargingService, remote_starts: RemoteStartService,
-                 validate: RequestValidator, clock: Clock = utcnow) -> None:
+                 validate: RequestValidator, clock: Clock = utcnow,
+                 security: StationSecurityService | None = None) -> None:
         self._db = db
+        self._security = security
         self._gateway = gateway
         self._stations = stations
         self._smart = smart_charging
@@ -151,10 +158,29 @@ class CommandService:
         await self._stations.get(station_id)
         request = dict(payload)
         self._validate(action, request)
+        if (action == "ChangeConfiguration" and request.get("key") in SECURITY_KEYS
+                and self._security is not None):
+            return await self._security_change(self._security, station_id, request)
         special = self._special.get(action)
         if special is not None:
             return await special(station_id, request)
         return await self._plain(station_id, action, request)
+
+    async def _security_change(self, security: StationSecurityService, station_id: str,
+                               request: dict[str, Any]) -> CommandResult:
+        """AuthorizationKey and SecurityProfile: checked, recorded as security events,
+        and the key masked in the answer and in the stored configuration."""
+        shown = masked_request(request)
+        try:
+            answer = await security.change_configuration(station_id, request)
+        except StationCallError as exc:
+            log.info("ChangeConfiguration %s to %s failed: %s", request["key"], station_id,
+                     exc.reason)
+            return CommandResult("error", station_id, "ChangeConfiguration", shown,
+                                 error=call_error(exc))
+        await self._configuration_changed(station_id, shown, answer)
+        return CommandResult("success", station_id, "ChangeConfiguration", shown,
+                             response=answer)
 
     async def _plain(self, station_id: str, action: str, request: dict[str, Any]
                      ) -> CommandResult:

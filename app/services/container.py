@@ -19,6 +19,7 @@ from app.services.plans import PlanService
 from app.services.ports import ChargerGateway, JobScheduler
 from app.services.security_events import SecurityEvents
 from app.services.smart_charging import SmartChargingService
+from app.services.station_security import StationSecurityService
 from app.services.stations import StationService
 from app.services.tariffs import TariffService
 from app.services.transactions import TransactionService
@@ -33,6 +34,7 @@ class ServerStatus:
 
     ocpp_listening: bool = False
     ocpp_port: int | None = None
+    ocpp_tls_port: int | None = None
     connected_stations: Callable[[], int] = lambda: 0
     audit_queue_depth: Callable[[], int] = lambda: 0
     audit_rows_written: Callable[[], int] = lambda: 0
@@ -58,6 +60,7 @@ class Services:
     scheduler: JobScheduler = field(init=False)
     plans: PlanService = field(init=False)
     tariffs: TariffService = field(init=False)
+    station_security: StationSecurityService = field(init=False)
     api_keys: ApiKeyService = field(init=False)
     rest_audit: RestAuditService = field(init=False)
     circuits: CircuitService = field(init=False)

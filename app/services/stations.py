@@ -18,6 +18,14 @@ from app.db.batching import BatchLoader, GroupCommit
 from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, Station
+from app.domain.security_profiles import (
+    Transport,
+    authenticated_by_certificate,
+    is_hex_key,
+    password_candidates,
+    profile_change_refusal,
+    transport_refusal,
+)
 from app.domain.station_ids import RULE as STATION_ID_RULE
 from app.domain.station_ids import is_valid_station_id
 from app.domain.station_time import ClockOffset, TimeRules, offset_sample
@@ -46,11 +54,37 @@ _DISCONNECTED = (update(_STATIONS)
 
 class Admission(Enum):
     ACCEPTED = "accepted"
+    # Authenticated with a rotated password for the first time: the old one is gone.
+    ACCEPTED_NEW_PASSWORD = "accepted_new_password"
     # An unknown station registered by its first connection (admit_unknown_stations).
     ADMITTED_NEW = "admitted_new"
     UNKNOWN_STATION = "unknown_station"
     CREDENTIALS_REQUIRED = "credentials_required"
     BAD_CREDENTIALS = "bad_credentials"
+    # Below the station's security profile (the values of domain Refusal).
+    NEEDS_TLS = "needs_tls"
+    NEEDS_CERTIFICATE = "needs_certificate"
+    CERTIFICATE_MISMATCH = "certificate_mismatch"
+
+
+PLAIN = Transport(tls=False)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """HTTP Basic as sent: the password as raw bytes (an AuthorizationKey may be any
+    16-20 bytes, not text)."""
+
+    user: str
+    password: bytes
+
+
+@dataclass(frozen=True)
+class _Secrets:
+    password_hash: str | None
+    pending_password_hash: str | None
+    security_profile: int
+    managed: bool
 
 
 @dataclass(frozen=True)
@@ -82,6 +116,10 @@ def capabilities(station: Station) -> Capabilities:
     )
 
 
+def _matches(candidates: Sequence[str], stored: str) -> bool:
+    return any(verify_password(c, stored) for c in candidates)
+
+
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(str(value).strip())
@@ -104,8 +142,7 @@ class StationService:
         # What stations report is written with group commit: a reconnect storm costs a
         # few transactions per batch of stations, not several per station.
         self._writes = writes or GroupCommit(db)
-        self._password_hashes: BatchLoader[str, tuple[str | None, bool]] = BatchLoader(
-            self._load_password_hashes)
+        self._secrets: BatchLoader[str, _Secrets] = BatchLoader(self._load_secrets)
         self._managed: BatchLoader[str, bool] = BatchLoader(self._load_managed)
         # Whether each station admitted here is managed, read with its password hash, so
         # the calls after its boot wait for no query; PATCH here updates it.
@@ -130,37 +167,62 @@ class StationService:
         await self._writes.close()
 
     # --- admission and connection state ---------------------------------------------
-    async def admit(self, station_id: str, credentials: tuple[str, str] | None) -> Admission:
-        """Decide before the websocket opens (OCPP security profile 1: HTTP Basic)."""
-        # Only the password hash, read for many connecting stations at once: this runs
+    async def admit(self, station_id: str, credentials: Credentials | None,
+                    transport: Transport = PLAIN, operator: str = "") -> Admission:
+        """Decide before the websocket opens: the connection must meet the station's
+        security profile (TLS, client certificate), then HTTP Basic when it has a
+        password (a rotated password and the one before it both work until the station
+        has used the new one)."""
+        # Only what admission needs, read for many connecting stations at once: this runs
         # for every connection of a reconnect storm.
-        known = await self._password_hashes.get(station_id)
-        self._managed_at_admission[station_id] = known is None or known[1]
+        known = await self._secrets.get(station_id)
+        self._managed_at_admission[station_id] = known is None or known.managed
         if known is None:
             if not self._admit_unknown:
                 return Admission.UNKNOWN_STATION
             await self._writes.execute(self._register, {
                 "id": station_id, "tags": [], "created_at": self._clock(), "online": False,
-                "drift_repairs": 0}, order_key=station_id)
+                "drift_repairs": 0, "security_profile": 0}, order_key=station_id)
             return Admission.ADMITTED_NEW
-        password_hash = known[0]
-        if password_hash is None:
+        refusal = transport_refusal(known.security_profile, transport, station_id, operator)
+        if refusal is not None:
+            return Admission(refusal.value)
+        if authenticated_by_certificate(transport):
             return Admission.ACCEPTED
+        if known.password_hash is None and known.pending_password_hash is None:
+            return (Admission.ACCEPTED if known.security_profile == 0
+                    else Admission.CREDENTIALS_REQUIRED)
         if credentials is None:
             return Admission.CREDENTIALS_REQUIRED
-        user, password = credentials
-        if user != station_id or not verify_password(password, password_hash):
+        if credentials.user != station_id:
             return Admission.BAD_CREDENTIALS
-        return Admission.ACCEPTED
+        candidates = password_candidates(credentials.password)
+        if known.pending_password_hash is not None and _matches(
+                candidates, known.pending_password_hash):
+            await self._promote_pending_password(station_id)
+            return Admission.ACCEPTED_NEW_PASSWORD
+        if known.password_hash is not None and _matches(candidates, known.password_hash):
+            return Admission.ACCEPTED
+        return Admission.BAD_CREDENTIALS
 
-    async def _load_password_hashes(self, station_ids: list[str]
-                                    ) -> dict[str, tuple[str | None, bool]]:
+    async def _promote_pending_password(self, station_id: str) -> None:
+        """The station used its new password: the old one stops working."""
+        async with self._db.uow() as session:
+            await session.execute(
+                update(Station).where(Station.id == station_id,
+                                      Station.pending_password_hash.is_not(None))
+                .values(password_hash=Station.pending_password_hash,
+                        pending_password_hash=None))
+
+    async def _load_secrets(self, station_ids: list[str]) -> dict[str, _Secrets]:
         async with self._db.core() as conn:
             rows = await conn.execute(
-                select(_STATIONS.c.id, _STATIONS.c.password_hash, _STATIONS.c.managed)
+                select(_STATIONS.c.id, _STATIONS.c.password_hash,
+                       _STATIONS.c.pending_password_hash, _STATIONS.c.security_profile,
+                       _STATIONS.c.managed)
                 .where(_STATIONS.c.id.in_(station_ids)))
-            return {sid: (password_hash, managed is not False)
-                    for sid, password_hash, managed in rows}
+            return {sid: _Secrets(password_hash, pending, profile or 0, managed is not False)
+                    for sid, password_hash, pending, profile, managed in rows}
 
     async def is_managed(self, station_id: str) -> bool:
         """Whether chargeplan may send the station calls of its own: as read when it
@@ -285,7 +347,10 @@ class StationService:
         self, station_id: str, keys: Sequence[Mapping[str, Any]], unknown: Sequence[str]
     ) -> None:
         """Keep what GetConfiguration returned; keys it did not return stay unknown."""
-        config = {k["key"]: {"value": k.get("value"), "readonly": k.get("readonly")}
+        # AuthorizationKey is a secret: never kept in clear, whoever reports it.
+        config = {k["key"]: {"value": "***" if k["key"] == "AuthorizationKey"
+                             and k.get("value") is not None else k.get("value"),
+                             "readonly": k.get("readonly")}
                   for k in keys}
         values: dict[str, Any] = {
             "configuration": config,
@@ -341,7 +406,8 @@ class StationService:
             if await session.get(Station, station_id) is not None:
                 raise Conflict(f"station {station_id!r} already exists")
             station = Station(id=station_id, password_hash=password_hash, tags=list(tags),
-                              max_power_w=max_power_w, created_at=self._clock(), online=False)
+                              max_power_w=max_power_w, created_at=self._clock(), online=False,
+                              security_profile=0 if password_hash is None else 1)
             session.add(station)
         return await self.get(station_id)
 
@@ -349,6 +415,7 @@ class StationService:
         values: dict[str, Any] = {}
         if "password" in changes:
             values["password_hash"] = self._password_hash(changes["password"])
+            values["pending_password_hash"] = None
         if "tags" in changes:
             values["tags"] = sorted(set(changes["tags"] or []))
         for key in ("max_power_w", "circuit_id", "phase_rotation", "max_current_a"):
@@ -366,6 +433,12 @@ class StationService:
             if values:
                 await session.execute(
                     update(Station).where(Station.id == station_id).values(**values))
+                if values.get("password_hash") is not None:
+                    # A password means at least profile 1 (HTTP Basic).
+                    await session.execute(
+                        update(Station).where(Station.id == station_id,
+                                              Station.security_profile == 0)
+                        .values(security_profile=1))
         return await self.get(station_id)
 
     async def delete(self, station_id: str) -> None:
@@ -374,6 +447,43 @@ class StationService:
             if station is None:
                 raise NotFound("station", station_id)
             await session.delete(station)
+
+    # --- security profile and password rotation -------------------------------------
+    async def raise_security_profile(self, station_id: str, profile: int) -> tuple[int, int]:
+        """Set the station's profile, never lower (A00.FR.005); (before, after)."""
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id, with_for_update=True)
+            if station is None:
+                raise NotFound("station", station_id)
+            before = station.security_profile
+            broken = profile_change_refusal(before, profile)
+            if broken:
+                raise Invalid("security_profile", broken)
+            if profile in (1, 2) and station.password_hash is None and (
+                    station.pending_password_hash is None):
+                raise Invalid("security_profile",
+                              f"profile {profile} authenticates with HTTP Basic: give the "
+                              "station a password first")
+            station.security_profile = profile
+        return before, profile
+
+    async def set_pending_password(self, station_id: str, password: str | None) -> None:
+        """Accept ``password`` beside the current one until the station uses it (None
+        withdraws it). A 32-40 hex digit key is stored in lower case (see
+        ``password_candidates``)."""
+        if password is not None:
+            if not is_hex_key(password):
+                broken = check_password_rules(password)
+                if broken:
+                    raise Invalid("AuthorizationKey", broken + " or 32 to 40 hex digits")
+            else:
+                password = password.lower()
+        async with self._db.uow() as session:
+            result = await session.execute(
+                update(Station).where(Station.id == station_id).values(
+                    pending_password_hash=None if password is None else hash_password(password)))
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound("station", station_id)
 
     @staticmethod
     def _password_hash(password: str | None) -> str | None:

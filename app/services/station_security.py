@@ -1,0 +1,115 @@
+"""A station's security settings: its profile (only ever raised) and its password,
+rotated by sending a new AuthorizationKey with ChangeConfiguration (OCPP 1.6 security
+whitepaper, ed. 3). Keys are never logged, returned or audited."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.db.security_models import SecurityEventKind
+from app.domain.access import MASK
+from app.domain.security_profiles import profile_change_refusal
+from app.services.errors import Conflict, Invalid
+from app.services.ports import ChargerGateway
+from app.services.security_events import SecurityEvents
+from app.services.stations import StationService
+
+log = logging.getLogger("chargeplan.security")
+
+AUTHORIZATION_KEY = "AuthorizationKey"
+SECURITY_PROFILE = "SecurityProfile"
+SECURITY_KEYS = (AUTHORIZATION_KEY, SECURITY_PROFILE)
+# Bytes of a generated AuthorizationKey (the whitepaper allows 16 to 20), sent as hex.
+GENERATED_KEY_BYTES = 20
+
+
+@dataclass(frozen=True)
+class Rotation:
+    status: str  # accepted or rejected
+    response: dict[str, Any]
+
+
+def masked_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A ChangeConfiguration request as it may be shown or stored."""
+    if request.get("key") == AUTHORIZATION_KEY:
+        return {**request, "value": MASK}
+    return dict(request)
+
+
+class StationSecurityService:
+    def __init__(self, stations: StationService, gateway: ChargerGateway,
+                 events: SecurityEvents) -> None:
+        self._stations = stations
+        self._gateway = gateway
+        self._events = events
+
+    async def raise_profile(self, station_id: str, profile: int, *, via: str) -> None:
+        before, after = await self._stations.raise_security_profile(station_id, profile)
+        if before != after:
+            self._events.record(SecurityEventKind.PROFILE_CHANGED, station_id=station_id,
+                                detail={"from": before, "to": after, "via": via})
+
+    async def rotate_password(self, station_id: str) -> Rotation:
+        """Send a fresh random AuthorizationKey; the old password keeps working until the
+        station connects with the new one."""
+        await self._stations.get(station_id)
+        if not self._gateway.is_connected(station_id):
+            raise Conflict(f"station {station_id!r} is offline: a new password can only be "
+                           "sent to a connected station")
+        key = secrets.token_bytes(GENERATED_KEY_BYTES).hex()
+        answer = await self.change_configuration(
+            station_id, {"key": AUTHORIZATION_KEY, "value": key})
+        return Rotation("accepted" if _accepted(answer) else "rejected", answer)
+
+    async def check_change(self, station_id: str, request: Mapping[str, Any]) -> None:
+        """Refuse, before anything is sent, a SecurityProfile below the station's or an
+        AuthorizationKey the whitepaper does not allow."""
+        key, value = request.get("key"), str(request.get("value", ""))
+        if key == SECURITY_PROFILE:
+            station = await self._stations.get(station_id)
+            try:
+                wanted = int(value)
+            except ValueError:
+                raise Invalid("value", "SecurityProfile must be 0, 1, 2 or 3") from None
+            broken = profile_change_refusal(station.security_profile, wanted)
+            if broken:
+                raise Invalid("value", broken)
+
+    async def change_configuration(self, station_id: str, request: Mapping[str, Any]
+                                   ) -> dict[str, Any]:
+        """Send ChangeConfiguration of AuthorizationKey or SecurityProfile and record it;
+        raises StationCallError when the station does not answer."""
+        await self.check_change(station_id, request)
+        key = request["key"]
+        if key == AUTHORIZATION_KEY:
+            await self._stations.set_pending_password(station_id, str(request["value"]))
+        try:
+            answer = await self._gateway.call(station_id, "ChangeConfiguration", dict(request))
+        except Exception:
+            if key == AUTHORIZATION_KEY:
+                await self._stations.set_pending_password(station_id, None)
+            raise
+        status = answer.get("status")
+        if key == AUTHORIZATION_KEY:
+            if _accepted(answer):
+                self._events.record(SecurityEventKind.PASSWORD_ROTATION_SENT,
+                                    station_id=station_id, detail={"status": status})
+            else:
+                await self._stations.set_pending_password(station_id, None)
+        elif _accepted(answer):
+            # The station will reconnect on the new profile; anything lower is refused.
+            await self.raise_profile(station_id, int(request["value"]),
+                                     via=f"ChangeConfiguration ({status})")
+        else:
+            self._events.record(SecurityEventKind.PROFILE_CHANGED, station_id=station_id,
+                                detail={"to": request["value"], "refused_by_station": status})
+        return answer
+
+
+def _accepted(answer: Mapping[str, Any]) -> bool:
+    # OCPP 1.6 §5.3: RebootRequired means the station took the value; it applies it later.
+    return answer.get("status") in ("Accepted", "RebootRequired")

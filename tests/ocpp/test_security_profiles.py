@@ -1,0 +1,333 @@
+"""OCPP security profiles 2 and 3 over real TLS with certificates the tests make, the
+throttling of failed authentication, and password rotation; several are cases of the OCPP
+1.6 compliance catalogue for central systems (TC_073, TC_083, TC_085, TC_086, TC_087,
+TC_088), played by a charger of our own."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from websockets.exceptions import InvalidMessage, InvalidStatus
+
+from app.db.models import AuditFrame, Station
+from app.db.security_models import SecurityEvent
+from tests.certs import Issued, client_context, issue, make_ca
+from tests.conftest import RunningServer, make_settings, start_server, stop_server
+from tests.e2e.harness import eventually
+from tests.ocpp_client import RawStation, raw_station
+
+CPO = "Test CPO"
+PASSWORD = "0123456789abcdefXYZ"
+WHITEPAPER_CIPHERS = {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                      "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384"}
+
+
+def basic(user: str, password: str | bytes) -> dict[str, str]:
+    raw = password if isinstance(password, bytes) else password.encode()
+    return {"Authorization": "Basic " + base64.b64encode(user.encode() + b":" + raw).decode()}
+
+
+@dataclass
+class Pki:
+    folder: Path
+    ca: Issued
+    ca_file: Path
+
+    def station_cert(self, common_name: str, organization: str | None = CPO, *,
+                     ca: Issued | None = None, expired: bool = False) -> tuple[Path, Path]:
+        issued = issue(ca or self.ca, common_name, organization, expired=expired)
+        return issued.write(self.folder, f"{common_name}-{organization}-{expired}-{id(ca)}")
+
+    def context(self, client: tuple[Path, Path] | None = None, **kwargs: Any
+                ) -> ssl.SSLContext:
+        return client_context(self.ca_file, client, **kwargs)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    ca = make_ca()
+    ca_file = tmp_path / "ca.pem"
+    ca.write(tmp_path, "ca")
+    return Pki(tmp_path, ca, ca_file)
+
+
+@pytest.fixture
+async def tls_server(sqlite_url: str, pki: Pki) -> AsyncIterator[RunningServer]:
+    cert, key = issue(pki.ca, "localhost", server=True).write(pki.folder, "server")
+    running = await start_server(make_settings(
+        sqlite_url, ocpp_tls_cert=str(cert), ocpp_tls_key=str(key), ocpp_tls_port=0,
+        ocpp_tls_client_ca=str(pki.ca_file), cpo_name=CPO, admit_unknown_stations=False))
+    try:
+        yield running
+    finally:
+        await stop_server(running)
+
+
+@pytest.fixture
+async def tls_http(tls_server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=tls_server.http_url, timeout=10) as client:
+        yield client
+
+
+def wss(server: RunningServer, station_id: str) -> str:
+    return f"wss://127.0.0.1:{server.services.status.ocpp_tls_port}/{station_id}"
+
+
+async def refused(url: str, **kwargs: Any) -> int:
+    with pytest.raises(InvalidStatus) as info:
+        async with raw_station(url, **kwargs):
+            pass
+    return info.value.response.status_code
+
+
+async def handshake_fails(url: str, **kwargs: Any) -> None:
+    # With TLS 1.3 the client finishes its side before the server checks its certificate:
+    # it sees the connection end instead of an HTTP answer.
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError, InvalidMessage)):
+        async with raw_station(url, **kwargs):
+            pass
+
+
+async def register(http: httpx.AsyncClient, station_id: str, profile: int,
+                   password: str | None = PASSWORD) -> None:
+    body: dict[str, Any] = {"station_id": station_id}
+    if password is not None:
+        body["password"] = password
+    assert (await http.post("/stations", json=body)).status_code == 201
+    answer = await http.put(f"/stations/{station_id}/security_profile",
+                            json={"security_profile": profile})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["security_profile"] == profile
+
+
+async def events(server: RunningServer, kind: str) -> list[SecurityEvent]:
+    async with server.services.db.uow() as session:
+        return list((await session.scalars(
+            select(SecurityEvent).where(SecurityEvent.kind == kind))).all())
+
+
+def tls_details(station: RawStation) -> tuple[str, str]:
+    ssl_object = station.ws.transport.get_extra_info("ssl_object")
+    return ssl_object.version(), ssl_object.cipher()[0]
+
+
+async def test_tc086_tc085_profile_2_is_tls_with_basic_and_refuses_plain(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await register(tls_http, "CP-P2", 2)
+    # Below the profile: plain ws:// with the right password is refused.
+    assert await refused(tls_server.station_url("CP-P2"),
+                         additional_headers=basic("CP-P2", PASSWORD)) == 403
+    # TC_085: over TLS without Basic, exactly HTTP 401.
+    assert await refused(wss(tls_server, "CP-P2"), ssl=pki.context()) == 401
+    assert await refused(wss(tls_server, "CP-P2"), ssl=pki.context(),
+                         additional_headers=basic("CP-P2", "wrong-password-000")) == 401
+    # TC_086 / TC_088: TLS 1.2+ with a whitepaper suite, subprotocol ocpp1.6.
+    tls12 = pki.context(maximum=ssl.TLSVersion.TLSv1_2)
+    async with raw_station(wss(tls_server, "CP-P2"), ssl=tls12,
+                           additional_headers=basic("CP-P2", PASSWORD)) as station:
+        assert (await station.boot())["status"] == "Accepted"
+        version, cipher = tls_details(station)
+        assert station.ws.subprotocol == "ocpp1.6"
+    assert version == "TLSv1.2" and cipher in WHITEPAPER_CIPHERS
+    async with raw_station(wss(tls_server, "CP-P2"), ssl=pki.context(),
+                           additional_headers=basic("CP-P2", PASSWORD)) as station:
+        assert tls_details(station)[0] in ("TLSv1.2", "TLSv1.3")
+    refusals = await eventually(lambda: events(tls_server, "profile_refused"))
+    assert refusals[0].station_id == "CP-P2"
+    assert refusals[0].detail["reason"] == "needs_tls"
+
+
+async def test_tc088_tls_without_the_ocpp_subprotocol_is_refused(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await register(tls_http, "CP-SUB", 2)
+    assert await refused(wss(tls_server, "CP-SUB"), ssl=pki.context(), subprotocols=[],
+                         additional_headers=basic("CP-SUB", PASSWORD)) == 400
+
+
+async def test_tls_1_1_and_suites_outside_the_whitepaper_are_refused(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await register(tls_http, "CP-OLD", 2)
+    old = pki.context(maximum=ssl.TLSVersion.TLSv1_1)
+    old.set_ciphers("DEFAULT:@SECLEVEL=0")  # the client offers TLS 1.1 for real
+    await handshake_fails(wss(tls_server, "CP-OLD"), ssl=old,
+                          additional_headers=basic("CP-OLD", PASSWORD))
+    no_ecdhe = pki.context(maximum=ssl.TLSVersion.TLSv1_2)
+    no_ecdhe.set_ciphers("AES128-GCM-SHA256:AES256-SHA256")
+    await handshake_fails(wss(tls_server, "CP-OLD"), ssl=no_ecdhe,
+                          additional_headers=basic("CP-OLD", PASSWORD))
+
+
+async def test_tc087_profile_3_identifies_the_station_by_its_certificate(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await register(tls_http, "CP-P3", 3, password=None)
+    good = pki.context(pki.station_cert("CP-P3"))
+    async with raw_station(wss(tls_server, "CP-P3"), ssl=good) as station:
+        assert (await station.boot())["status"] == "Accepted"
+    # No certificate: below profile 3, even with a password-shaped header.
+    assert await refused(wss(tls_server, "CP-P3"), ssl=pki.context(),
+                         additional_headers=basic("CP-P3", PASSWORD)) == 403
+    # A valid certificate of another station, or of another operator.
+    assert await refused(wss(tls_server, "CP-P3"),
+                         ssl=pki.context(pki.station_cert("CP-OTHER"))) == 403
+    assert await refused(wss(tls_server, "CP-P3"),
+                         ssl=pki.context(pki.station_cert("CP-P3", "Other CPO"))) == 403
+    assert await refused(wss(tls_server, "CP-P3"),
+                         ssl=pki.context(pki.station_cert("CP-P3", None))) == 403
+    # Expired, or from a CA the server does not trust: the handshake itself fails.
+    await handshake_fails(wss(tls_server, "CP-P3"),
+                          ssl=pki.context(pki.station_cert("CP-P3", expired=True)))
+    stranger = make_ca("Somebody Else's CA")
+    await handshake_fails(wss(tls_server, "CP-P3"),
+                          ssl=pki.context(pki.station_cert("CP-P3", ca=stranger)))
+    refused_certs = await eventually(lambda: events(tls_server, "certificate_refused"))
+    assert {e.detail["reason"] for e in refused_certs} == {"certificate_mismatch"}
+
+
+async def test_a_profile_only_goes_up(tls_server: RunningServer, tls_http: httpx.AsyncClient
+                                      ) -> None:
+    await register(tls_http, "CP-UP", 2)
+    lower = await tls_http.put("/stations/CP-UP/security_profile", json={"security_profile": 1})
+    assert lower.status_code == 400
+    assert lower.json()["extra"][0]["key"] == "security_profile"
+    assert "never lowered" in lower.json()["extra"][0]["message"]
+    assert (await tls_http.put("/stations/CP-UP/security_profile",
+                           json={"security_profile": 4})).status_code == 400
+    await tls_http.post("/stations", json={"station_id": "CP-NOPW"})
+    no_password = await tls_http.put("/stations/CP-NOPW/security_profile",
+                                 json={"security_profile": 2})
+    assert no_password.status_code == 400 and "password" in no_password.text
+    changes = await eventually(lambda: events(tls_server, "profile_changed"))
+    assert (changes[0].detail["from"], changes[0].detail["to"]) == (1, 2)
+
+
+async def test_tc083_profile_upgrade_1_to_2_through_change_configuration(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await register(tls_http, "CP-83", 1)
+    url, auth = tls_server.station_url("CP-83"), basic("CP-83", PASSWORD)
+    async with raw_station(url, additional_headers=auth,
+                           answers={"ChangeConfiguration": {"status": "Accepted"}}) as cp:
+        await cp.boot()
+        lower = await tls_http.post("/stations/CP-83/commands/ChangeConfiguration",
+                                json={"key": "SecurityProfile", "value": "0"})
+        assert lower.status_code == 400 and "never lowered" in lower.text
+        answer = await tls_http.post("/stations/CP-83/commands/ChangeConfiguration",
+                                 json={"key": "SecurityProfile", "value": "2"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["response"] == {"status": "Accepted"}
+    station = (await tls_http.get("/stations/CP-83")).json()
+    assert station["security_profile"] == 2
+    # The station reconnects over TLS; plain ws:// is refused from now on.
+    assert await refused(url, additional_headers=auth) == 403
+    async with raw_station(wss(tls_server, "CP-83"), ssl=pki.context(),
+                           additional_headers=auth) as cp:
+        assert (await cp.boot())["status"] == "Accepted"
+    changes = await eventually(lambda: events(tls_server, "profile_changed"))
+    assert changes[-1].detail["to"] == 2 and "ChangeConfiguration" in changes[-1].detail["via"]
+
+
+async def test_tc073_password_rotation_old_and_new_until_the_new_is_used(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await register(http, "CP-73", 1)
+    url = server.station_url("CP-73")
+    async with raw_station(url, additional_headers=basic("CP-73", PASSWORD),
+                           answers={"ChangeConfiguration": {"status": "Accepted"}}) as cp:
+        await cp.boot()
+        rotated = await http.post("/stations/CP-73/password")
+        assert rotated.status_code == 200, rotated.text
+        assert rotated.json()["status"] == "accepted"
+        (call,) = [c for c in cp.server_calls if c[2] == "ChangeConfiguration"]
+    key = call[3]["value"]
+    assert call[3]["key"] == "AuthorizationKey" and len(key) == 40
+    assert key not in rotated.text
+    assert (await http.get("/stations/CP-73")).json()["password_rotation_pending"] is True
+    # Both work until the station has used the new one; chargers send the hex text or the
+    # 20 bytes it encodes.
+    async with raw_station(url, additional_headers=basic("CP-73", PASSWORD)):
+        pass
+    async with raw_station(url, additional_headers=basic("CP-73", bytes.fromhex(key))):
+        pass
+    assert await refused(url, additional_headers=basic("CP-73", PASSWORD)) == 401
+    async with raw_station(url, additional_headers=basic("CP-73", key.upper())):
+        pass
+    station = (await http.get("/stations/CP-73")).json()
+    assert station["password_rotation_pending"] is False
+    assert key not in str(station)
+    async def audited() -> list[AuditFrame]:
+        async with server.services.db.uow() as session:
+            return list((await session.scalars(select(AuditFrame).where(
+                AuditFrame.action == "ChangeConfiguration"))).all())
+
+    frames = await eventually(audited)
+    assert all(key not in str(f.payload) for f in frames)
+    assert await eventually(lambda: events(server, "password_rotated"))
+    assert await eventually(lambda: events(server, "password_rotation_sent"))
+
+
+async def test_a_hex_authorization_key_through_the_commands_endpoint(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await register(http, "CP-HEX", 1)
+    url = server.station_url("CP-HEX")
+    key = "00112233445566778899AABBCCDDEEFF0a0b0c0d"
+    async with raw_station(url, additional_headers=basic("CP-HEX", PASSWORD),
+                           answers={"ChangeConfiguration": {"status": "Accepted"}}) as cp:
+        await cp.boot()
+        too_short = await http.post("/stations/CP-HEX/commands/ChangeConfiguration",
+                                    json={"key": "AuthorizationKey", "value": "short"})
+        assert too_short.status_code == 400
+        assert too_short.json()["extra"][0]["key"] == "AuthorizationKey"
+        sent = await http.post("/stations/CP-HEX/commands/ChangeConfiguration",
+                               json={"key": "AuthorizationKey", "value": key})
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["request"]["value"] == "***" and key not in sent.text
+    async with raw_station(url, additional_headers=basic("CP-HEX", bytes.fromhex(key))):
+        pass
+    assert await refused(url, additional_headers=basic("CP-HEX", PASSWORD)) == 401
+    configuration = (await http.get("/stations/CP-HEX")).json()["configuration"] or {}
+    assert configuration.get("AuthorizationKey", {}).get("value") in (None, "***")
+
+
+async def test_brute_force_from_one_address_never_locks_out_the_real_station(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await register(http, "CP-BF", 1)
+    await http.post("/id_tags", json={"id_tag": "CARD-1", "status": "Accepted",
+                                      "expiry_date": None, "parent_id_tag": None})
+    url = server.station_url("CP-BF")
+    statuses: dict[int, int] = {}
+    for attempt in range(1000):
+        code = await refused(url, additional_headers=basic("CP-BF", f"guess-{attempt:012d}"))
+        statuses[code] = statuses.get(code, 0) + 1
+    assert statuses[401] == server.settings.ocpp_auth_failures_allowed
+    assert statuses[429] == 1000 - statuses[401]
+    # Even the right password is refused from the locked-out address...
+    assert await refused(url, additional_headers=basic("CP-BF", PASSWORD)) == 429
+    # ...but the real station, connecting from elsewhere, connects and charges.
+    async with raw_station(url, additional_headers=basic("CP-BF", PASSWORD),
+                           local_addr=("127.0.0.2", 0)) as real:
+        assert (await real.boot())["status"] == "Accepted"
+        assert (await real.ok("Authorize", {"idTag": "CARD-1"}))["idTagInfo"]["status"] \
+            == "Accepted"
+        started = await real.ok("StartTransaction", {
+            "connectorId": 1, "idTag": "CARD-1", "meterStart": 0,
+            "timestamp": "2026-11-28T02:00:00Z"})
+        assert started["idTagInfo"]["status"] == "Accepted"
+        await real.ok("MeterValues", {"connectorId": 1, "transactionId":
+                                      started["transactionId"], "meterValue": [{
+                                          "timestamp": "2026-11-28T02:10:00Z",
+                                          "sampledValue": [{"value": "1500"}]}]})
+        stopped = await real.ok("StopTransaction", {
+            "transactionId": started["transactionId"], "meterStop": 1500,
+            "idTag": "CARD-1", "timestamp": "2026-11-28T02:20:00Z"})
+        assert stopped["idTagInfo"]["status"] == "Accepted"
+    lockouts = await eventually(lambda: events(server, "auth_lockout"))
+    assert lockouts[0].station_id == "CP-BF" and lockouts[0].remote_address == "127.0.0.1"
+    async with server.services.db.uow() as session:
+        row = await session.get(Station, "CP-BF")
+    assert row is not None and row.remote_address is not None
