@@ -133,7 +133,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         services.scheduler.transaction_changed(station_id)
 
     smart_charging = SmartChargingService(
-        db, gateway, supply=supply, clock=clock,
+        db, gateway, supply=supply, clock=clock, max_frame_bytes=settings.max_frame_bytes,
         retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
                           settings.retry_max_attempts), events=events)
     time_rules = TimeRules(max_ahead=timedelta(seconds=settings.station_clock_skew_s),

@@ -11,6 +11,7 @@ MaxChargingProfilesInstalled (§9.4) may refuse it.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -92,6 +93,20 @@ def check_limits(profile: ChargingProfile, connector_id: int, limits: StationLim
         raise InvalidProfile(in_request(violations))
 
 
+def check_frame(profile: ChargingProfile, connector_id: int, max_bytes: int | None) -> None:
+    """Refuse a profile whose SetChargingProfile frame (with the longest uniqueId OCPP-J
+    allows, 36 characters) would not fit the maximum frame size."""
+    if max_bytes is None:
+        return
+    frame = json.dumps([2, "x" * 36, "SetChargingProfile",
+                        {"connectorId": connector_id, "csChargingProfiles": profile.to_ocpp()}],
+                       separators=(",", ":"))
+    size = len(frame.encode())
+    if size > max_bytes:
+        raise Invalid("profile", f"its SetChargingProfile frame would be {size} bytes, over "
+                      f"the maximum frame size of {max_bytes} bytes")
+
+
 def managed_previous(rows: Sequence[R], owner: Owner) -> R | None:
     """The row a plan, tariff or circuit already owns on the station, if any (a single
     request owns no earlier row)."""
@@ -154,10 +169,11 @@ class Managed:
 
 class ManagedProfiles:
     def __init__(self, db: Database, *, lock: Callable[[str], asyncio.Lock],
-                 clock: Clock) -> None:
+                 clock: Clock, max_frame_bytes: int | None = None) -> None:
         self._db = db
         self._lock = lock
         self._clock = clock
+        self._max_frame_bytes = max_frame_bytes
 
     async def put(self, station_ids: Iterable[str], connector_id: int,
                   profile_json: Mapping[str, Any], *, owner: Owner) -> Managed:
@@ -167,10 +183,11 @@ class ManagedProfiles:
         result = Managed([], {})
         if not ids:
             return result
-        parsed: ChargingProfile | InvalidProfile
+        parsed: ChargingProfile | Invalid
         try:
             parsed = parse(profile_json)
-        except InvalidProfile as exc:
+            check_frame(parsed, connector_id, self._max_frame_bytes)
+        except Invalid as exc:
             parsed = exc
         async with AsyncExitStack() as locks:
             for sid in ids:  # in id order: no two bulk writers wait on each other
@@ -186,7 +203,7 @@ class ManagedProfiles:
                         if view is None:
                             raise NotFound("station", sid)
                         check_station(view, connector_id)
-                        if isinstance(parsed, InvalidProfile):
+                        if isinstance(parsed, Invalid):
                             raise parsed
                         # Many stations report the same limits: validate once per kind.
                         if view.limits not in checked:

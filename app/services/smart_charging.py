@@ -47,6 +47,7 @@ from app.services.errors import Invalid, NotFound
 from app.services.managed_profiles import (
     InvalidProfile,
     ManagedProfiles,
+    check_frame,
     check_limits,
     check_station,
     keep_id,
@@ -124,7 +125,8 @@ class SmartChargingService:
     def __init__(self, db: Database, gateway: ChargerGateway, *, supply: SupplyConfig,
                  retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
                  clock: Clock = utcnow, rand: Callable[[], float] = random.random,
-                 events: EventBus | None = None) -> None:
+                 events: EventBus | None = None,
+                 max_frame_bytes: int | None = None) -> None:
         self._db = db
         self.events = events or EventBus(clock=clock)
         self._gateway = gateway
@@ -135,7 +137,9 @@ class SmartChargingService:
         self.retries = 0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         # Desired profiles owned by plans and tariffs, stored on many stations at once.
-        self.managed = ManagedProfiles(db, lock=self.lock, clock=clock)
+        self._max_frame_bytes = max_frame_bytes
+        self.managed = ManagedProfiles(db, lock=self.lock, clock=clock,
+                                       max_frame_bytes=max_frame_bytes)
         self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
                                       rand=rand, on_retry=self._count_retry,
                                       events=self.events)
@@ -161,6 +165,7 @@ class SmartChargingService:
         check_station(view, connector_id)
         profile = parse(profile_json)
         check_limits(profile, connector_id, view.limits)
+        check_frame(profile, connector_id, self._max_frame_bytes)
         return profile, view
 
     # --- submit and deliver ------------------------------------------------------------
