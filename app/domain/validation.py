@@ -4,9 +4,20 @@ The stock 1.6 JSON schemas accept many profiles the specification forbids (negat
 unsorted periods, a TxProfile without transactionId, ...); :func:`validate_profile` catches
 them. It reports one :class:`Violation` per broken rule, so a caller can show them all at once.
 
-Choice made here: a Recurring schedule whose ``duration`` exceeds its recurrence (86400 s for
-Daily, 604800 s for Weekly) is refused, because its tail would overlap the next recurrence and
-chargers disagree on which one wins.
+Each rule cites the section that states it. Rules OCPP 1.6 does not state are chargeplan's
+policy and say so (reference ``POLICY``): a profile that means nothing or that chargers read
+differently is refused before it is sent. They are:
+
+- a negative limit or minChargingRate; numberPhases outside 1..3; a duration of 0 or less;
+  validTo not later than validFrom (a profile valid at no instant);
+- a Recurring profile without recurrencyKind or startSchedule (it has no period or no
+  start), or whose duration exceeds its recurrence (86400 s for Daily, 604800 s for
+  Weekly: its tail would overlap the next recurrence and chargers disagree on which wins);
+- a Relative profile with a startSchedule; a Relative ChargePointMaxProfile.
+
+``recurrencyKind`` on a profile that is not Recurring is only a warning
+(:func:`profile_warnings`): §7.8 does not forbid it and chargers ignore it (libocpp does), so
+what chargers may hold is computed the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +36,11 @@ from app.domain.profiles import (
 )
 from app.domain.violations import Violation
 
-__all__ = ["StationLimits", "Violation", "validate_profile", "RECURRENCE_SECONDS"]
+__all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "profile_warnings",
+           "validate_profile"]
+
+#: The reference of a rule OCPP 1.6 does not state (see the module docstring).
+POLICY = "chargeplan policy"
 
 PERIODS = "chargingSchedule.chargingSchedulePeriod"
 
@@ -105,10 +120,8 @@ def _check_periods(profile: ChargingProfile) -> list[Violation]:
 def _check_period(index: int, period: ChargingSchedulePeriod) -> list[Violation]:
     found: list[Violation] = []
     if period.limit < 0:
-        # OCPP 1.6 §7.14: a limit is a maximum rate; a negative one means nothing.
-        found.append(
-            Violation(f"{PERIODS}[{index}].limit", "must not be negative", "OCPP 1.6 §7.14")
-        )
+        # Policy: a limit is a maximum rate; a negative one means nothing.
+        found.append(Violation(f"{PERIODS}[{index}].limit", "must not be negative", POLICY))
     if not has_one_decimal(period.limit):
         # OCPP 1.6 §7.14 and its JSON schema: limit is a multipleOf 0.1.
         found.append(
@@ -117,11 +130,9 @@ def _check_period(index: int, period: ChargingSchedulePeriod) -> list[Violation]
             )
         )
     if period.number_phases is not None and not 1 <= period.number_phases <= 3:
-        # OCPP 1.6 §7.14: numberPhases is the number of phases used, 1 to 3 (default 3).
+        # Policy: numberPhases counts the phases used (default 3), so 1 to 3.
         found.append(
-            Violation(
-                f"{PERIODS}[{index}].numberPhases", "must be between 1 and 3", "OCPP 1.6 §7.14"
-            )
+            Violation(f"{PERIODS}[{index}].numberPhases", "must be between 1 and 3", POLICY)
         )
     return found
 
@@ -130,17 +141,13 @@ def _check_schedule(profile: ChargingProfile) -> list[Violation]:
     schedule = profile.schedule
     found: list[Violation] = []
     if schedule.duration is not None and schedule.duration <= 0:
-        # OCPP 1.6 §7.13: duration is the length of the schedule in seconds.
-        found.append(
-            Violation("chargingSchedule.duration", "must be greater than 0", "OCPP 1.6 §7.13")
-        )
+        # Policy: duration is the length of the schedule in seconds.
+        found.append(Violation("chargingSchedule.duration", "must be greater than 0", POLICY))
     if schedule.min_charging_rate is not None:
         if schedule.min_charging_rate < 0:
-            # OCPP 1.6 §7.13: minChargingRate is a rate the EV can take; never negative.
+            # Policy: minChargingRate is a rate the EV can take; never negative.
             found.append(
-                Violation(
-                    "chargingSchedule.minChargingRate", "must not be negative", "OCPP 1.6 §7.13"
-                )
+                Violation("chargingSchedule.minChargingRate", "must not be negative", POLICY)
             )
         if not has_one_decimal(schedule.min_charging_rate):
             # OCPP 1.6 §7.13 and its JSON schema: minChargingRate is a multipleOf 0.1.
@@ -213,17 +220,15 @@ def _check_kind(profile: ChargingProfile) -> list[Violation]:
     schedule = profile.schedule
     if profile.kind is ChargingProfileKind.RECURRING:
         if profile.recurrency_kind is None:
-            # OCPP 1.6 §7.8: recurrencyKind says how a Recurring profile repeats.
+            # Policy: without recurrencyKind a Recurring profile has no period.
             found.append(
-                Violation("recurrencyKind", "is required for a Recurring profile", "OCPP 1.6 §7.8")
+                Violation("recurrencyKind", "is required for a Recurring profile", POLICY)
             )
         if schedule.start_schedule is None:
-            # OCPP 1.6 §7.9: a Recurring schedule repeats from its startSchedule.
+            # Policy: a Recurring schedule needs the instant its recurrence counts from.
             found.append(
                 Violation(
-                    "chargingSchedule.startSchedule",
-                    "is required for a Recurring profile",
-                    "OCPP 1.6 §7.9",
+                    "chargingSchedule.startSchedule", "is required for a Recurring profile", POLICY
                 )
             )
         if profile.recurrency_kind is not None and schedule.duration is not None:
@@ -234,22 +239,14 @@ def _check_kind(profile: ChargingProfile) -> list[Violation]:
                     Violation(
                         "chargingSchedule.duration",
                         f"must not exceed {cycle} s for a {profile.recurrency_kind} recurrence",
-                        "OCPP 1.6 §7.9",
+                        POLICY,
                     )
                 )
-    elif profile.recurrency_kind is not None:
-        # OCPP 1.6 §7.8: recurrencyKind is only meaningful for a Recurring profile.
-        found.append(
-            Violation("recurrencyKind", "is only allowed in a Recurring profile", "OCPP 1.6 §7.8")
-        )
     if profile.kind is ChargingProfileKind.RELATIVE and schedule.start_schedule is not None:
-        # OCPP 1.6 §7.9: a Relative schedule starts with the transaction, not at a set time.
+        # Policy: a Relative schedule starts with the transaction, not at a set time.
         found.append(
-            Violation(
-                "chargingSchedule.startSchedule",
-                "must be absent in a Relative profile",
-                "OCPP 1.6 §7.9",
-            )
+            Violation("chargingSchedule.startSchedule", "must be absent in a Relative profile",
+                      POLICY)
         )
     return found
 
@@ -270,12 +267,11 @@ def _check_purpose(
                 )
             )
         if profile.kind is ChargingProfileKind.RELATIVE:
-            # OCPP 1.6 §3.13.1: the charge point limit has no transaction to be relative to.
+            # Policy: the charge point limit has no transaction to be relative to.
             found.append(
                 Violation(
-                    "chargingProfileKind",
-                    "must not be Relative in a ChargePointMaxProfile",
-                    "OCPP 1.6 §3.13.1",
+                    "chargingProfileKind", "must not be Relative in a ChargePointMaxProfile",
+                    POLICY,
                 )
             )
     if purpose is ChargingProfilePurpose.TX_PROFILE:
@@ -314,8 +310,15 @@ def _check_validity(profile: ChargingProfile) -> list[Violation]:
         and profile.valid_to is not None
         and profile.valid_from >= profile.valid_to
     ):
-        # OCPP 1.6 §7.8: the profile is valid from validFrom until validTo.
-        return [Violation("validTo", "must be later than validFrom", "OCPP 1.6 §7.8")]
+        # Policy: such a profile is valid at no instant.
+        return [Violation("validTo", "must be later than validFrom", POLICY)]
+    return []
+
+
+def profile_warnings(profile: ChargingProfile) -> list[Violation]:
+    """What is allowed but probably not meant: sent as is, reported to the user."""
+    if profile.kind is not ChargingProfileKind.RECURRING and profile.recurrency_kind is not None:
+        return [Violation("recurrencyKind", "is ignored: the profile is not Recurring", POLICY)]
     return []
 
 

@@ -96,7 +96,7 @@ def test_invalid_profiles_exit_2_with_one_message_per_line(
     assert captured.out == ""
     assert captured.err.splitlines() == [
         "[1] csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit: "
-        "must not be negative (OCPP 1.6 §7.14)",
+        "must not be negative (chargeplan policy)",
         "[1] csChargingProfiles.stackLevel: must be 0 or greater (OCPP 1.6 §7.8)",
         "[2] csChargingProfiles.chargingProfileId: is required (OCPP 1.6 §7.8)",
         "[2] csChargingProfiles.chargingProfilePurpose: is required (OCPP 1.6 §7.8)",

@@ -16,7 +16,7 @@ from app.domain.profiles import (
     ChargingSchedulePeriod,
     RecurrencyKind,
 )
-from app.domain.validation import StationLimits, Violation, validate_profile
+from app.domain.validation import StationLimits, Violation, profile_warnings, validate_profile
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -83,7 +83,7 @@ def test_start_periods_must_increase() -> None:
 def test_limit_must_not_be_negative() -> None:
     periods = (ChargingSchedulePeriod(0, -1.0),)
     assert messages(validate_profile(tx_default(schedule=schedule(periods=periods)), 1)) == [
-        "chargingSchedule.chargingSchedulePeriod[0].limit: must not be negative (OCPP 1.6 §7.14)"
+        "chargingSchedule.chargingSchedulePeriod[0].limit: must not be negative (chargeplan policy)"
     ]
 
 
@@ -101,7 +101,7 @@ def test_number_phases_must_be_1_to_3(phases: int) -> None:
     periods = (ChargingSchedulePeriod(0, 16.0, phases),)
     assert messages(validate_profile(tx_default(schedule=schedule(periods=periods)), 1)) == [
         "chargingSchedule.chargingSchedulePeriod[0].numberPhases: must be between 1 and 3 "
-        "(OCPP 1.6 §7.14)"
+        "(chargeplan policy)"
     ]
 
 
@@ -152,7 +152,7 @@ def test_connector_id_must_exist_on_the_station() -> None:
 def test_recurring_needs_a_recurrency_kind() -> None:
     profile = tx_default(kind=ChargingProfileKind.RECURRING)
     assert messages(validate_profile(profile, 1)) == [
-        "recurrencyKind: is required for a Recurring profile (OCPP 1.6 §7.8)"
+        "recurrencyKind: is required for a Recurring profile (chargeplan policy)"
     ]
 
 
@@ -163,21 +163,23 @@ def test_recurring_needs_a_start_schedule() -> None:
         schedule=schedule(start_schedule=None),
     )
     assert messages(validate_profile(profile, 1)) == [
-        "chargingSchedule.startSchedule: is required for a Recurring profile (OCPP 1.6 §7.9)"
+        "chargingSchedule.startSchedule: is required for a Recurring profile (chargeplan policy)"
     ]
 
 
-def test_recurrency_kind_only_in_a_recurring_profile() -> None:
+def test_recurrency_kind_on_a_profile_that_is_not_recurring_is_only_a_warning() -> None:
+    # OCPP 1.6 §7.8 does not forbid it; chargers ignore it, and so does the composite.
     profile = tx_default(recurrency_kind=RecurrencyKind.WEEKLY)
-    assert messages(validate_profile(profile, 1)) == [
-        "recurrencyKind: is only allowed in a Recurring profile (OCPP 1.6 §7.8)"
+    assert validate_profile(profile, 1) == []
+    assert messages(profile_warnings(profile)) == [
+        "recurrencyKind: is ignored: the profile is not Recurring (chargeplan policy)"
     ]
 
 
 def test_relative_has_no_start_schedule() -> None:
     profile = tx_default(kind=ChargingProfileKind.RELATIVE)
     assert messages(validate_profile(profile, 1)) == [
-        "chargingSchedule.startSchedule: must be absent in a Relative profile (OCPP 1.6 §7.9)"
+        "chargingSchedule.startSchedule: must be absent in a Relative profile (chargeplan policy)"
     ]
 
 
@@ -197,7 +199,7 @@ def test_charge_point_max_is_never_relative() -> None:
         schedule=schedule(start_schedule=None),
     )
     assert messages(validate_profile(profile, 0)) == [
-        "chargingProfileKind: must not be Relative in a ChargePointMaxProfile (OCPP 1.6 §3.13.1)"
+        "chargingProfileKind: must not be Relative in a ChargePointMaxProfile (chargeplan policy)"
     ]
 
 
@@ -236,14 +238,14 @@ def test_transaction_id_only_in_a_tx_profile() -> None:
 def test_valid_from_must_precede_valid_to() -> None:
     profile = tx_default(valid_from=T0, valid_to=T0)
     assert messages(validate_profile(profile, 1)) == [
-        "validTo: must be later than validFrom (OCPP 1.6 §7.8)"
+        "validTo: must be later than validFrom (chargeplan policy)"
     ]
     assert validate_profile(tx_default(valid_from=T0, valid_to=T0 + timedelta(seconds=1)), 1) == []
 
 
 def test_duration_must_be_positive() -> None:
     assert messages(validate_profile(tx_default(schedule=schedule(duration=0)), 1)) == [
-        "chargingSchedule.duration: must be greater than 0 (OCPP 1.6 §7.13)"
+        "chargingSchedule.duration: must be greater than 0 (chargeplan policy)"
     ]
 
 
@@ -261,14 +263,14 @@ def test_recurring_duration_must_fit_its_recurrence(kind: RecurrencyKind, longes
     assert validate_profile(recurring(longest), 1) == []
     assert messages(validate_profile(recurring(longest + 1), 1)) == [
         f"chargingSchedule.duration: must not exceed {longest} s for a {kind} recurrence "
-        "(OCPP 1.6 §7.9)"
+        "(chargeplan policy)"
     ]
 
 
 def test_min_charging_rate_must_not_be_negative() -> None:
     profile = tx_default(schedule=schedule(min_charging_rate=-6.0))
     assert messages(validate_profile(profile, 1)) == [
-        "chargingSchedule.minChargingRate: must not be negative (OCPP 1.6 §7.13)"
+        "chargingSchedule.minChargingRate: must not be negative (chargeplan policy)"
     ]
 
 
