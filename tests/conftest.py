@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -26,10 +27,18 @@ POSTGRES_URL_ENV = "CHARGEPLAN_TEST_POSTGRES_URL"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port for a server this test starts in another process, picked below the
+    ephemeral range (32768 and up on Linux): client sockets take their ports from that
+    range, so one could grab a port picked there before the server binds it."""
+    for _ in range(200):
+        port = random.randint(10000, 24999)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 10000 and 24999")
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
