@@ -59,9 +59,8 @@ from jobs.scheduler import Scheduler
 log = logging.getLogger("chargeplan")
 
 # Litestar leaves the root logger and its format to the process (`chargeplan serve` sets
-# one format for every line, from the first); its own records, including the traceback
-# of an unhandled error, go there too.
-LOGGING = LoggingConfig(configure_root_logger=False, log_exceptions="always",
+# one format for every line, from the first); its own records go there too.
+LOGGING = LoggingConfig(configure_root_logger=False,
                         loggers={"litestar": {"level": "INFO", "propagate": True}})
 
 

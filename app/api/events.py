@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from litestar import Request, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK
 
@@ -29,13 +29,13 @@ from app.services.errors import Invalid
 
 TYPES_HELP = "Only these event types: " + ", ".join(t.value for t in EventType
                                                     if t is not EventType.LISTENER_DROPPED)
-StationIds = Annotated[list[str] | None, Parameter(
-    query="station_id", description="Only these stations (repeat or comma-separate)")]
-CircuitIds = Annotated[list[str] | None, Parameter(
-    query="circuit_id", description="Only these circuits (repeat or comma-separate)")]
-Types = Annotated[list[str] | None, Parameter(query="type", description=TYPES_HELP)]
-LastId = Annotated[str | None, Parameter(
-    query="last_event_id", description="Resume after this event id (as the SSE header)")]
+StationIds = Annotated[list[str] | None, QueryParameter(
+    name="station_id", description="Only these stations (repeat or comma-separate)")]
+CircuitIds = Annotated[list[str] | None, QueryParameter(
+    name="circuit_id", description="Only these circuits (repeat or comma-separate)")]
+Types = Annotated[list[str] | None, QueryParameter(name="type", description=TYPES_HELP)]
+LastId = Annotated[str | None, QueryParameter(
+    name="last_event_id", description="Resume after this event id (as the SSE header)")]
 
 
 def _split(values: Sequence[str] | None) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import MediaType, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
@@ -71,7 +71,7 @@ async def fleet() -> Response[str]:
 
 
 @get("/ui/stations/{station_id:str}", include_in_schema=False, opt=PUBLIC)
-async def station(station_id: str) -> Response[str]:
+async def station(station_id: FromPath[str]) -> Response[str]:
     return page(f"Station {station_id}", "station.js", station_id=station_id)
 
 
@@ -90,9 +90,9 @@ async def fleet_rows(
     services: ServicesDep,
     q: Annotated[str, Parameter(description="Part of a station id")] = "",
     tag: Annotated[str | None, Parameter(description="Only stations with this tag")] = None,
-    state_filter: Annotated[str | None, Parameter(
-        query="state", description="online, offline, verified, drift, ...")] = None,
-    page_number: Annotated[int, Parameter(query="page", ge=1)] = 1,
+    state_filter: Annotated[str | None, QueryParameter(
+        name="state", description="online, offline, verified, drift, ...")] = None,
+    page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     size: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> dict[str, Any]:
     """One page of the fleet table (the dashboard's own read model)."""
@@ -124,7 +124,7 @@ async def session(request: Request[Any, Any, Any], services: ServicesDep) -> dic
 @post("/ui/session", include_in_schema=False, dependencies=dependencies, opt=PUBLIC,
       status_code=HTTP_200_OK)
 async def sign_in(request: Request[Any, Any, Any], services: ServicesDep,
-                  data: dict[str, Any]) -> Response[dict[str, Any]]:
+                  data: JSONBody[dict[str, Any]]) -> Response[dict[str, Any]]:
     secret = data.get("api_key")
     if not isinstance(secret, str) or not secret.strip():
         raise Invalid("api_key", "required: an API key (cpk_...)")

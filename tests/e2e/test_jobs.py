@@ -129,7 +129,9 @@ async def test_verifications_of_one_station_at_once_take_turns(sqlite_url: str) 
 
 async def test_failed_delivery_is_retried_with_backoff_then_succeeds(sqlite_url: str) -> None:
     running = await start_server(make_settings(
-        sqlite_url, call_timeout_s=0.3, retry_base_s=1.0, retry_cap_s=1.0,
+        # A backoff of 3 to 6 s: long enough that the "not due yet" check below runs
+        # inside it on a loaded machine, short enough to wait out.
+        sqlite_url, call_timeout_s=0.3, retry_base_s=6.0, retry_cap_s=6.0,
         retry_max_attempts=5))
     try:
         async with httpx.AsyncClient(base_url=running.http_url) as http, \

@@ -4,6 +4,7 @@ which every operation, parameter, response and field is typed and described."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,3 +166,17 @@ def enum_at(schema_name: str, field: str) -> set[str]:
 def test_the_api_documents_every_state_the_code_writes(
         schema_name: str, field: str, states: set[str]) -> None:
     assert enum_at(schema_name, field) == states
+
+
+def test_building_the_app_uses_no_deprecated_litestar_style() -> None:
+    """Each deprecated declaration warns once per app, and the suite builds hundreds of
+    apps: one of them made thousands of warnings. Declare bodies with JSONBody, path
+    parameters with FromPath, renamed query parameters with QueryParameter(name=...)."""
+    from litestar.utils.deprecation import LitestarDeprecationWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        create_app(make_settings("sqlite+aiosqlite:///:memory:"))
+
+    assert [str(w.message) for w in caught
+            if issubclass(w.category, LitestarDeprecationWarning)] == []
