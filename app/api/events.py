@@ -51,12 +51,8 @@ def event_filter(station_ids: Sequence[str] | None, circuit_ids: Sequence[str] |
             wanted.add(EventType(name))
         except ValueError:
             raise Invalid("type", f"unknown event type {name!r}; {TYPES_HELP}") from None
-    circuits: set[int] = set()
-    for value in _split(circuit_ids):
-        if not value.isdigit():
-            raise Invalid("circuit_id", f"must be an integer id, got {value!r}")
-        circuits.add(int(value))
-    return EventFilter(frozenset(wanted), frozenset(_split(station_ids)), frozenset(circuits))
+    return EventFilter(frozenset(wanted), frozenset(_split(station_ids)),
+                       frozenset(_split(circuit_ids)))
 
 
 def resume_after(*candidates: str | None) -> int | None:

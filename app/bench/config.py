@@ -17,6 +17,7 @@ class Scenario(StrEnum):
     AUDIT = "audit"
     FANOUT_FLEET = "fanout_fleet"
     ALLOCATION = "allocation"
+    EVENTS = "events"
 
 
 class ServerKind(StrEnum):
@@ -30,7 +31,8 @@ ALL_SERVERS = tuple(ServerKind)
 # Scenarios that need what only chargeplan has (plans, a REST API, an audit table); on the
 # reference servers they are not applicable, not failed.
 CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset(
-    {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT, Scenario.ALLOCATION})
+    {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT, Scenario.ALLOCATION,
+     Scenario.EVENTS})
 # Scenarios that measure chargeplan's own code in process: no server is started.
 IN_PROCESS: frozenset[Scenario] = frozenset({Scenario.ALLOCATION})
 QUICK_FACTOR = 10
@@ -62,6 +64,10 @@ class BenchConfig:
     audit_rows: int = 200_000
     # Sessions of the allocation bench's three-level tree (the same in a quick run).
     allocation_sessions: int = 1_000
+    # Live events: connected stations, SSE listeners, seconds of steady load per phase.
+    events_stations: int = 1_000
+    events_listeners: int = 5
+    events_seconds: float = 30.0
     workers: int = field(default_factory=default_workers)
     connect_concurrency: int = 100
     call_timeout_s: float = 30.0
@@ -83,4 +89,6 @@ class BenchConfig:
             throughput_stations=max(1, self.throughput_stations // QUICK_FACTOR),
             fanout_stations=max(1, self.fanout_stations // QUICK_FACTOR),
             audit_rows=max(1, self.audit_rows // QUICK_FACTOR),
+            events_stations=max(1, self.events_stations // QUICK_FACTOR),
+            events_seconds=max(0.5, self.events_seconds / QUICK_FACTOR),
         )

@@ -113,11 +113,19 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]
         groups.append(((Scenario.AUDIT,), _audit))
     if Scenario.ALLOCATION in chosen:
         groups.append(((Scenario.ALLOCATION,), _allocation))
+    if Scenario.EVENTS in chosen:
+        groups.append(((Scenario.EVENTS,), _events))
     return groups
 
 
 def _heartbeat(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
     return {Scenario.HEARTBEAT: scenarios.heartbeat(server, config)}
+
+
+def _events(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    from app.bench.events import events_overhead
+
+    return {Scenario.EVENTS: events_overhead(server, config)}
 
 
 def _throughput(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:

@@ -67,6 +67,11 @@ Scenarios (default: every one; --scenarios to choose):
               feeders, 100 sub-panels; per-phase, kW and imbalance limits), repeated 30
               times: sessions, admitted, solve_p50_ms, solve_max_ms (wall clock),
               solve_cpu_ms (process CPU per solve; target for p50: under 50 ms)
+  events      chargeplan only: {D.events_stations:,} stations connected, the steady load for
+              {D.events_seconds:g} s with nobody listening, then again with
+              {D.events_listeners} SSE clients reading GET /events: stations, listeners,
+              p99_ms_without, p99_ms_with, p99_ratio (target: at most 1.10),
+              events_received, errors
 
 --quick runs every chosen scenario at a tenth of its size and duration.
 Exit status: 0 when every server completed every scenario, 1 otherwise.

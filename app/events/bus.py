@@ -103,7 +103,7 @@ class EventBus:
         return bool(self._listeners) or self._monotonic() < self._keep_until
 
     def emit(self, type: EventType, *, station_id: str | None = None,
-             connector_id: int | None = None, circuit_id: int | None = None,
+             connector_id: int | None = None, circuit_id: str | None = None,
              **data: Any) -> None:
         if not self._listeners and self._monotonic() >= self._keep_until:
             return

@@ -34,6 +34,8 @@ class EventType(StrEnum):
     TARIFF_APPLIED = "tariff.applied"
     JOB_FINISHED = "job.finished"
     SECURITY_EVENT = "security.event"
+    # A circuit tree was re-planned: each session's new limit and what binds it.
+    CIRCUIT_REPLANNED = "circuit.replanned"
     # Sent only to the listener it concerns: it fell behind and was dropped.
     LISTENER_DROPPED = "listener.dropped"
 
@@ -47,7 +49,7 @@ class Event:
     at: datetime
     station_id: str | None = None
     connector_id: int | None = None
-    circuit_id: int | None = None
+    circuit_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,7 +67,7 @@ class EventFilter:
 
     types: frozenset[EventType] = frozenset()
     station_ids: frozenset[str] = frozenset()
-    circuit_ids: frozenset[int] = frozenset()
+    circuit_ids: frozenset[str] = frozenset()
 
     def matches(self, event: Event) -> bool:
         if self.types and event.type not in self.types:

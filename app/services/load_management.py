@@ -54,6 +54,7 @@ from app.domain.profiles import (
     parse_datetime,
 )
 from app.domain.states import DeliveryState
+from app.events import EventType
 from app.services.circuits import CircuitService, SessionShare, TreeAllocation
 from app.services.errors import Invalid, NotFound
 from app.services.ports import ChargerGateway
@@ -232,6 +233,13 @@ class LoadManager:
             await self._apply(solved, result)
             result.seconds = asyncio.get_running_loop().time() - began
             self.last[solved.root_id] = result
+            self._smart_charging.events.emit(
+                EventType.CIRCUIT_REPLANNED, circuit_id=solved.root_id, trigger=trigger,
+                sessions=[{"transaction_id": s.transaction_id, "station_id": s.station_id,
+                           "connector_id": s.connector_id, "circuit_id": s.circuit_id,
+                           "limit_a": s.share.limit_a, "binding": s.share.binding}
+                          for s in solved.sessions],
+                decreases=result.decreases, increases=result.increases, held=result.held)
             log.info("circuit %s re-planned (%s): %d down, %d up, %d held, %d unchanged, "
                      "%d removed", solved.root_id, trigger, len(result.decreases),
                      len(result.increases), len(result.held), len(result.unchanged),

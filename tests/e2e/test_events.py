@@ -99,12 +99,12 @@ async def test_type_filter_and_bad_filters(server: RunningServer, http: httpx.As
     assert "station.exploded" in answer.json()["extra"][0]["message"]
     answer = await http.get("/events", headers={"Last-Event-ID": "yesterday"})
     assert answer.status_code == 400 and answer.json()["extra"][0]["key"] == "Last-Event-ID"
-    url = server.http_url.replace("http://", "ws://") + "/events/ws?circuit_id=main"
+    url = server.http_url.replace("http://", "ws://") + "/events/ws?type=station.exploded"
     async with websockets.connect(url) as socket:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await socket.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-    assert closed.value.rcvd.reason.startswith("circuit_id")
+    assert closed.value.rcvd.reason.startswith("type")
 
 
 async def test_a_listener_too_far_behind_is_dropped_and_told(

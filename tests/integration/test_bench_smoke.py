@@ -169,3 +169,21 @@ def test_allocation_solves_the_depot_in_process_with_no_server() -> None:
     assert (figures["sessions"], figures["admitted"]) == (100, 100)
     assert figures["solve_cpu_ms"] > 0
     assert "allocation  solve_p50_ms" in format_table(result)
+
+
+@pytest.mark.timeout(120)
+def test_events_scenario_measures_the_same_load_with_and_without_listeners() -> None:
+    result = run_bench(BenchConfig(scenarios=(Scenario.EVENTS,), servers=tuple(ServerKind),
+                                   events_stations=20, events_seconds=1.0,
+                                   steady_rate_per_s=40.0, workers=1,
+                                   server_start_timeout_s=30.0))
+
+    assert result.failures == []
+    figures = result.scenarios["events"]["chargeplan"]
+    assert figures is not None and set(figures) == set(FIGURES[Scenario.EVENTS])
+    assert figures["stations"] == 20 and figures["listeners"] == 5
+    assert figures["errors"] == 0
+    # The listeners read the second phase's events (its first meter samples, at least).
+    assert figures["events_received"] > 0
+    assert figures["p99_ratio"] is not None
+    assert result.scenarios["events"]["floor"] is None
