@@ -301,6 +301,9 @@ class InstalledProfileRecord(Base):
     connector_id: Mapped[int] = mapped_column(Integer)
     profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The desired row whose delivery installed it (ids are never reused): the intent a
+    # later ClearChargingProfile of this profile carries in the audit.
+    desired_profile_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProfileIdCounter(Base):

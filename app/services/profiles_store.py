@@ -48,7 +48,8 @@ def desired_as_installed(rows: Sequence[DesiredProfile]) -> list[InstalledProfil
 
 
 async def mirror_install(session: AsyncSession, station_id: str, item: InstalledProfile,
-                         replaced: Sequence[InstalledProfile], at: datetime) -> None:
+                         replaced: Sequence[InstalledProfile], at: datetime,
+                         desired_profile_id: int | None = None) -> None:
     """Record an acknowledged SetChargingProfile: the new profile and what it replaced."""
     gone = {p.profile.charging_profile_id for p in replaced} | {
         item.profile.charging_profile_id}
@@ -57,7 +58,15 @@ async def mirror_install(session: AsyncSession, station_id: str, item: Installed
         InstalledProfileRecord.charging_profile_id.in_(gone)))
     session.add(InstalledProfileRecord(
         station_id=station_id, charging_profile_id=item.profile.charging_profile_id,
-        connector_id=item.connector_id, profile=item.profile.to_ocpp(), installed_at=at))
+        connector_id=item.connector_id, profile=item.profile.to_ocpp(), installed_at=at,
+        desired_profile_id=desired_profile_id))
+
+
+def intent_of(rows: Sequence[InstalledProfileRecord], profile_ids: set[int]) -> int | None:
+    """The desired row that installed one of these profiles: why clearing them is sent."""
+    return next((r.desired_profile_id for r in rows
+                 if r.charging_profile_id in profile_ids and r.desired_profile_id is not None),
+                None)
 
 
 async def mirror_remove(session: AsyncSession, station_id: str, profile_ids: set[int]) -> None:

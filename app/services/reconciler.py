@@ -73,6 +73,7 @@ class MirrorState:
     charging_profile_id: int
     connector_id: int
     profile: dict[str, Any]
+    desired_profile_id: int | None = None
 
 
 @dataclass
@@ -87,6 +88,8 @@ class StationWork:
     row_updates: list[dict[str, Any]] = field(default_factory=list)
     holds: list[InstalledProfile] | None = None
     fresh: set[int] = field(default_factory=set)
+    # chargingProfileId -> the desired row whose delivery installed it (this run or before)
+    installed_by: dict[int, int] = field(default_factory=dict)
 
     def held(self) -> list[InstalledProfile]:
         """What the station holds now, in installation order (parsed on first need)."""
@@ -146,7 +149,9 @@ class _Recorder:
             added.extend({"station_id": work.station_id,
                           "charging_profile_id": item.profile.charging_profile_id,
                           "connector_id": item.connector_id, "profile": item.profile.to_ocpp(),
-                          "installed_at": now}
+                          "installed_at": now,
+                          "desired_profile_id": work.installed_by.get(
+                              item.profile.charging_profile_id)}
                          for item in work.holds
                          if item.profile.charging_profile_id in work.fresh)
         if not (updates or gone or added):
@@ -258,12 +263,13 @@ class Reconciler:
                         r.profile, r.state, r.attempts, r.next_attempt_at))
                 for m in (await connection.execute(
                         select(_MIRROR.c.station_id, _MIRROR.c.charging_profile_id,
-                               _MIRROR.c.connector_id, _MIRROR.c.profile)
+                               _MIRROR.c.connector_id, _MIRROR.c.profile,
+                               _MIRROR.c.desired_profile_id)
                         .where(_MIRROR.c.station_id.in_(batch))
                         .order_by(_MIRROR.c.installed_at,
                                   _MIRROR.c.charging_profile_id))).all():
                     mirrors[m.station_id].append(MirrorState(
-                        m.charging_profile_id, m.connector_id, m.profile))
+                        m.charging_profile_id, m.connector_id, m.profile, m.desired_profile_id))
             running = await _running(connection, [
                 sid for sid in station_ids
                 if any(r.purpose == rules.TX_PROFILE for r in rows[sid])])
@@ -273,7 +279,10 @@ class Reconciler:
                     rows[sid], mirrored, now, force=force, push_all=push_all,
                     running=running.get(sid, {})))
                 work.append(StationWork(sid, rows[sid], mirrors[sid], push,
-                                        ReconcileReport(sid)))
+                                        ReconcileReport(sid), installed_by={
+                                            m.charging_profile_id: m.desired_profile_id
+                                            for m in mirrors[sid]
+                                            if m.desired_profile_id is not None}))
             pushed = [row for w in work for row in w.push]
             for row in pushed:
                 row.attempts += 1
@@ -333,6 +342,7 @@ class Reconciler:
                 outcome = install(work.held(), delivery.installed)
                 work.holds = list(outcome.installed)
                 work.fresh.add(row.charging_profile_id)
+                work.installed_by[row.charging_profile_id] = row.id
         return self._gateway.is_connected(sid)
 
     async def _clear_extras(self, work: StationWork, wanted: Sequence[int]) -> None:
@@ -342,7 +352,8 @@ class Reconciler:
             work.report.calls += 1
             try:
                 # OCPP 1.6 §5.4: Accepted or Unknown, nothing with this id is left on it.
-                await self._gateway.call(sid, "ClearChargingProfile", {"id": profile_id})
+                await self._gateway.call(sid, "ClearChargingProfile", {"id": profile_id},
+                                         desired_profile_id=work.installed_by.get(profile_id))
             except StationCallError as exc:
                 work.report.failures += 1
                 log.info("clearing profile %s on %s failed: %s", profile_id, sid, exc.reason)

@@ -140,6 +140,6 @@ async def _store_installed(session: AsyncSession, station_id: str, connector_id:
     session.add(row)
     await session.flush()
     mirrored = install(store.mirror_as_installed(await store.mirror(session, station_id)), item)
-    await store.mirror_install(session, station_id, item, mirrored.replaced, now)
+    await store.mirror_install(session, station_id, item, mirrored.replaced, now, row.id)
     desired_id: int = row.id
     return desired_id

@@ -312,7 +312,7 @@ class SmartChargingService:
                 mirrored = store.mirror_as_installed(await store.mirror(session, row.station_id))
                 outcome = install(mirrored, delivery.installed)
                 await store.mirror_install(session, row.station_id, delivery.installed,
-                                           outcome.replaced, now)
+                                           outcome.replaced, now, row.id)
 
     # --- transactions that ended ----------------------------------------------------------
     async def transactions_ended(self, station_id: str, transaction_ids: Sequence[int]) -> None:
@@ -370,13 +370,19 @@ class SmartChargingService:
                 removed = [r for r in rows if r.charging_profile_id in gone]
                 for row in removed:
                     await session.delete(row)
+                held = await store.mirror(session, station_id)
+                # The intent the clear serves: the desired row it withdraws, else the one
+                # that installed what it clears.
+                intent = removed[0].id if removed else store.intent_of(
+                    held, select_from(store.mirror_as_installed(held)))
             if not self._gateway.is_connected(station_id):
                 outcome = Outcome("pending", f"station {station_id} is offline: the desired "
                                   "profiles are removed and the station will be cleared when "
                                   "it reconnects")
                 return Cleared(outcome, filters, removed)
             try:
-                answer = await self._gateway.call(station_id, "ClearChargingProfile", request)
+                answer = await self._gateway.call(station_id, "ClearChargingProfile", request,
+                                                  desired_profile_id=intent)
             except StationCallError as exc:
                 return Cleared(Outcome("error", f"ClearChargingProfile failed: {exc.reason}",
                                        exc.reason), filters, removed)
