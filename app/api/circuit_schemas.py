@@ -200,6 +200,8 @@ class SessionView(msgspec.Struct, kw_only=True):
     admitted: Annotated[bool, Meta(description="Whether its minimum fitted")]
     min_current_a: Annotated[float, Meta(description="Least current it is offered, in A")]
     max_current_a: Annotated[float, Meta(description="Most it can take (station), in A")]
+    demand_cap_a: Annotated[float | None, Meta(
+        description="Unused-capacity cap from its metered draw or SuspendedEV; null: none")]
     safe_share_a: Annotated[float | None, Meta(
         description="What its charger may fall back to when chargeplan is gone")]
 
@@ -239,6 +241,7 @@ def allocation_view(solved: TreeAllocation) -> AllocationView:
                 admitted=s.share.admitted,
                 min_current_a=s.min_current_a,
                 max_current_a=s.max_current_a,
+                demand_cap_a=s.demand_cap_a,
                 safe_share_a=s.share.safe_share_a,
             )
             for s in solved.sessions

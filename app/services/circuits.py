@@ -20,8 +20,9 @@ from sqlalchemy import func, select, update
 from app.clock import Clock, utcnow
 from app.db.circuit_models import Circuit
 from app.db.engine import Database
-from app.db.models import MeterValue, Station, Transaction
+from app.db.models import Connector, DesiredProfile, MeterValue, Station, Transaction
 from app.domain import allocation as rule
+from app.domain.ownership import OwnerKind
 from app.domain.profiles import format_datetime, parse_datetime
 from app.services.errors import Conflict, Invalid, NotFound
 
@@ -73,6 +74,7 @@ class SessionShare:
     phases: tuple[str, ...]
     min_current_a: float
     max_current_a: float
+    demand_cap_a: float | None
     share: rule.SessionLimit
 
 
@@ -107,6 +109,8 @@ class CircuitService:
         self._min_current_a = min_current_a
         self._default_max_current_a = default_max_current_a
         self._clock = clock
+        # Per running transaction, its unused-capacity cap between solves (this process).
+        self._demand: dict[int, rule.DemandState] = {}
 
     # --- the registry ----------------------------------------------------------------
 
@@ -254,11 +258,14 @@ class CircuitService:
                 select(Transaction)
                 .where(Transaction.station_id.in_(stations), Transaction.stopped_at.is_(None))
                 .order_by(Transaction.id))).all())
-            drawn = await _phase_currents(session, [t.id for t in running], now)
+            samples = await _phase_samples(session, [t.id for t in running], now)
+            caps = await self._demand_caps(session, running, samples, now)
+        drawn = {tx_id: found[-1][1] for tx_id, found in samples.items()}
         states = {c: self.other_load(circuits[c], now) for c in tree}
         site = rule.Site(
             circuits=tuple(_domain_circuit(circuits[c], states[c][0]) for c in tree),
-            sessions=tuple(self._domain_session(t, stations[t.station_id], drawn.get(t.id))
+            sessions=tuple(self._domain_session(t, stations[t.station_id], drawn.get(t.id),
+                                                caps.get(t.id))
                            for t in running),
             supply_voltage_v=self._voltage,
         )
@@ -280,6 +287,7 @@ class CircuitService:
                 phases=by_id[str(t.id)].phases,
                 min_current_a=by_id[str(t.id)].min_current_a,
                 max_current_a=by_id[str(t.id)].max_current_a,
+                demand_cap_a=by_id[str(t.id)].demand_cap_a,
                 share=solved.sessions[str(t.id)],
             )
             for t in running
@@ -296,8 +304,48 @@ class CircuitService:
             safe_shares=safe,
         )
 
+    async def _demand_caps(self, session: Any, running: Sequence[Transaction],
+                           samples: Mapping[int, list[tuple[datetime, dict[str, float]]]],
+                           now: datetime) -> dict[int, float | None]:
+        """Unused capacity (:func:`app.domain.allocation.demand_cap`) of each session: its
+        draws since its circuit profile last changed against the limit that profile gives
+        now (a draw from before answered another limit), and SuspendedEV."""
+        if not running:
+            return {}
+        ids = [t.id for t in running]
+        profiles = dict((await session.execute(
+            select(DesiredProfile.owner_id, DesiredProfile.profile).where(
+                DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                DesiredProfile.owner_id.in_(ids)))).all())
+        statuses = {(c.station_id, c.connector_id): c.status for c in (await session.scalars(
+            select(Connector).where(Connector.station_id.in_({t.station_id for t in running}))
+        )).all()}
+        caps: dict[int, float | None] = {}
+        for tx in running:
+            profile = profiles.get(tx.id)
+            state = self._demand.get(tx.id, rule.DemandState())
+            if state.cap is None and profile is not None:
+                # Draws from before the limit now in force answered another one.
+                started = parse_datetime(profile["chargingSchedule"]["startSchedule"])
+                if state.since is None or started > state.since:
+                    state = rule.DemandState(None, started)
+            draws = [(ts, max(sample.values(), default=0.0))
+                     for ts, sample in samples.get(tx.id, [])]
+            state = rule.next_demand(
+                state, draws, None if profile is None else limit_at(profile, now),
+                statuses.get((tx.station_id, tx.connector_id)) == "SuspendedEV", now)
+            self._demand[tx.id] = state
+            caps[tx.id] = state.cap
+        return caps
+
+    def forget_sessions(self, transaction_ids: Sequence[int]) -> None:
+        """Ended transactions: their unused-capacity state goes."""
+        for tx_id in transaction_ids:
+            self._demand.pop(tx_id, None)
+
     def _domain_session(self, tx: Transaction, station: Station,
-                        currents: Mapping[str, float] | None) -> rule.Session:
+                        currents: Mapping[str, float] | None,
+                        demand_cap_a: float | None = None) -> rule.Session:
         assert station.circuit_id is not None
         maximum = station.max_current_a or self._default_max_current_a
         return rule.Session(
@@ -306,6 +354,7 @@ class CircuitService:
             phases=rule.grid_phases(station.phase_rotation, _station_phases(currents)),
             min_current_a=self._min_current_a,
             max_current_a=max(maximum, self._min_current_a),
+            demand_cap_a=demand_cap_a,
             plugged_in_at=tx.started_at,
         )
 
@@ -381,6 +430,13 @@ def _station_phases(currents: Mapping[str, float] | None) -> tuple[int, ...]:
 async def _phase_currents(session: Any, transaction_ids: Sequence[int],
                           now: datetime) -> dict[int, dict[str, float]]:
     """Per transaction, its latest per-phase Current.Import sample: {"L1": amps, ...}."""
+    samples = await _phase_samples(session, transaction_ids, now)
+    return {tx_id: found[-1][1] for tx_id, found in samples.items()}
+
+
+async def _phase_samples(session: Any, transaction_ids: Sequence[int],
+                         now: datetime) -> dict[int, list[tuple[datetime, dict[str, float]]]]:
+    """Per transaction, its recent per-phase Current.Import samples, oldest first."""
     if not transaction_ids:
         return {}
     rows = (await session.execute(
@@ -391,12 +447,24 @@ async def _phase_currents(session: Any, transaction_ids: Sequence[int],
                MeterValue.ts >= now - PHASE_SAMPLE_MAX_AGE)
         .order_by(MeterValue.ts))).all()
     latest: dict[int, datetime] = {}
-    found: dict[int, dict[str, float]] = {}
+    found: dict[int, list[tuple[datetime, dict[str, float]]]] = {}
     for tx_id, ts, phase, value in rows:
         if value is None or not phase.startswith(("L1", "L2", "L3")):
             continue
         if latest.get(tx_id) != ts:
             latest[tx_id] = ts
-            found[tx_id] = {}
-        found[tx_id][phase[:2]] = float(value)
+            found.setdefault(tx_id, []).append((ts, {}))
+        found[tx_id][-1][1][phase[:2]] = float(value)
     return found
+
+
+def limit_at(profile: Mapping[str, Any], at: datetime) -> float:
+    """The limit an Absolute single-schedule profile of ours gives at ``at``."""
+    schedule = profile["chargingSchedule"]
+    start = parse_datetime(schedule["startSchedule"])
+    offset = (at - start).total_seconds()
+    limit = float(schedule["chargingSchedulePeriod"][0]["limit"])
+    for period in schedule["chargingSchedulePeriod"]:
+        if period["startPeriod"] <= offset:
+            limit = float(period["limit"])
+    return limit

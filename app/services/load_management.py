@@ -55,7 +55,7 @@ from app.domain.profiles import (
 )
 from app.domain.states import DeliveryState
 from app.events import EventType
-from app.services.circuits import CircuitService, SessionShare, TreeAllocation
+from app.services.circuits import CircuitService, SessionShare, TreeAllocation, limit_at
 from app.services.errors import Invalid, NotFound
 from app.services.ports import ChargerGateway
 from app.services.smart_charging import SmartChargingService
@@ -88,18 +88,6 @@ class Replan:
     removed: list[int] = field(default_factory=list)
     fail_safe: list[str] = field(default_factory=list)  # stations whose cap was (re)sent
     seconds: float = 0.0
-
-
-def limit_at(profile: Mapping[str, Any], at: datetime) -> float:
-    """The limit an Absolute single-schedule profile of ours gives at ``at``."""
-    schedule = profile["chargingSchedule"]
-    start = parse_datetime(schedule["startSchedule"])
-    offset = (at - start).total_seconds()
-    limit = float(schedule["chargingSchedulePeriod"][0]["limit"])
-    for period in schedule["chargingSchedulePeriod"]:
-        if period["startPeriod"] <= offset:
-            limit = float(period["limit"])
-    return limit
 
 
 def _profile_share(row: DesiredProfile, at: datetime,
@@ -271,6 +259,7 @@ class LoadManager:
             await self._smart_charging.remove_managed(
                 row.station_id, owner=Owner(OwnerKind.CIRCUIT, row.owner_id))
             result.removed.append(row.owner_id or 0)
+        self._circuits.forget_sessions(result.removed)
 
         await self._store(decreases)
         result.decreases = [p.session.transaction_id for p in decreases]

@@ -9,12 +9,15 @@ import pytest
 
 from app.domain.allocation import (
     Circuit,
+    DemandState,
     LimitWindow,
     Period,
     Session,
     Site,
     allocate,
+    demand_cap,
     grid_phases,
+    next_demand,
     timeline,
 )
 
@@ -379,3 +382,53 @@ def test_site_refuses_a_broken_tree(
 def test_session_refuses_a_maximum_below_its_minimum() -> None:
     with pytest.raises(ValueError, match="min_current_a"):
         car("x", max_a=5)
+
+
+# --- unused capacity -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("draws", "limit", "suspended", "cap"),
+    [
+        ([5.0, 5.2, 4.8], 16.0, False, 6.3),  # three samples 1 A or more below: 5.2 x 1.2
+        ([5.0, 15.2, 4.8], 16.0, False, None),  # one came within 1 A of the limit
+        ([5.0, 5.0], 16.0, False, None),  # not three samples yet
+        ([9.0, 2.0, 2.0, 2.0], 16.0, False, 2.4),  # only the last three count
+        ([5.0, 5.0, 5.0], None, False, None),  # no limit of ours to compare with
+        ([5.0, 5.9, 5.9], 6.0, False, None),  # capped at 6 A, it draws 5.9: released
+        ([], 16.0, True, 0.0),  # SuspendedEV: it then holds its minimum
+    ],
+)
+def test_a_car_that_leaves_capacity_unused_is_capped_near_its_draw(
+    draws: list[float], limit: float | None, suspended: bool, cap: float | None
+) -> None:
+    assert demand_cap(draws, limit, suspended) == cap
+
+
+def test_a_suspended_car_holds_its_minimum_and_frees_the_rest() -> None:
+    cars = (car("full", demand_cap_a=demand_cap([], 16.0, True)), car("hungry", minutes=1))
+    solved = allocate(Site((node("main", 32),), cars), T0)
+    assert {k: v.limit_a for k, v in solved.sessions.items()} == {"full": 6.0, "hungry": 26.0}
+
+
+def test_a_cap_holds_until_the_car_draws_up_to_it_and_those_draws_do_not_cap_it_again() -> None:
+    def at(seconds: int) -> datetime:
+        return T0 + timedelta(seconds=seconds)
+
+    capped = next_demand(DemandState(), [(at(1), 5.0), (at(2), 5.2), (at(3), 4.8)], 16.0,
+                         False, at(4))
+    assert capped == DemandState(6.3, at(4))
+    # Below the cap by 1 A or more: the cap stays.
+    assert next_demand(capped, [(at(5), 5.1)], 6.3, False, at(6)) == capped
+    released = next_demand(capped, [(at(5), 5.1), (at(7), 5.6)], 6.3, False, at(8))
+    assert released == DemandState(None, at(8))
+    # The draws that released it (and older ones) do not cap it again.
+    assert next_demand(released, [(at(1), 5.0), (at(2), 5.2), (at(7), 5.6)], 16.0, False,
+                       at(9)) == released
+
+
+def test_a_suspended_car_is_capped_until_it_charges_again() -> None:
+    suspended = next_demand(DemandState(), [], None, True, T0)
+    assert suspended.cap == 0.0
+    assert next_demand(suspended, [], 6.0, True, T0 + timedelta(seconds=5)) == suspended
+    assert next_demand(suspended, [], 6.0, False, T0 + timedelta(seconds=9)).cap is None

@@ -1,0 +1,70 @@
+"""Unused capacity over real websockets: a car that draws less than its share for three
+samples is capped near its draw and the current it leaves goes to the other car; when it
+draws up to its cap again, the cap goes and the shares come back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.conftest import RunningServer, make_settings
+from tests.e2e.harness import eventually
+from tests.integration.test_load_management import ACCEPTING, first_limit, start, tx_profiles
+from tests.ocpp_client import RawStation, raw_station
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    # Metered draws are read by the periodic re-plan: every half second here.
+    return make_settings(sqlite_url, unknown_id_tag_status="Accepted", circuit_debounce_s=0.05,
+                         reconcile_interval_s=3600, verify_interval_s=3600,
+                         circuit_replan_interval_s=0.5, circuit_lease_s=3600)
+
+
+async def draw(cp: RawStation, tx: int, amps: list[float]) -> None:
+    """Three-phase samples, 10 ms apart, the last one now (after the limit they answer)."""
+    now = datetime.now(UTC)
+    values = []
+    for index, current in enumerate(amps):
+        at = now - timedelta(milliseconds=10 * (len(amps) - 1 - index))
+        ts = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+        values.append({"timestamp": ts, "sampledValue": [
+            {"value": str(current), "measurand": "Current.Import", "phase": phase, "unit": "A"}
+            for phase in ("L1", "L2", "L3")]})
+    await cp.ok("MeterValues", {"connectorId": 1, "transactionId": tx, "meterValue": values})
+
+
+async def test_a_tapering_car_frees_current_for_the_other_and_takes_it_back(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
+    async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
+            raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
+        for cp, name in ((a, "CP-A"), (b, "CP-B")):
+            await cp.boot()
+            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
+        tx_a = await start(a)
+        await start(b)
+        await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+
+        await draw(a, tx_a, [5.0, 5.2, 4.8])  # nearly full: 11 A under its share
+        await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 25.7)
+        assert first_limit(tx_profiles(a)[-1]) == 6.3  # 5.2 A x 1.2
+
+        async def session_a() -> dict[str, Any]:
+            solved = (await http.get("/circuits/site/allocation")).json()
+            found: dict[str, Any] = next(
+                s for s in solved["sessions"] if s["transaction_id"] == tx_a)
+            return found
+
+        capped = await session_a()
+        assert (capped["demand_cap_a"], capped["binding"]) == (6.3, "cap")
+
+        await draw(a, tx_a, [6.2])  # it takes its whole cap again: the cap goes
+        await eventually(lambda: first_limit(tx_profiles(a)[-1]) == 16.0)
+        assert first_limit(tx_profiles(b)[-1]) == 16.0
+        assert (await session_a())["demand_cap_a"] is None
