@@ -7,38 +7,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from sqlalchemy import select, union
-
-from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.services.container import Services
-from app.services.station_view import chunks
 
 log = logging.getLogger("chargeplan.jobs")
-
-
-async def stations_with_profiles(services: Services,
-                                 among: set[str] | None = None) -> set[str]:
-    """Stations with desired or installed profiles: the only ones reconcile can touch."""
-    desired = select(DesiredProfile.station_id)
-    installed = select(InstalledProfileRecord.station_id)
-    if among is not None:
-        if not among:
-            return set()
-        desired = desired.where(DesiredProfile.station_id.in_(among))
-        installed = installed.where(InstalledProfileRecord.station_id.in_(among))
-    async with services.db.uow() as session:
-        return set((await session.scalars(union(desired, installed))).all())
-
-
-async def stations_with_desired(services: Services, among: set[str]) -> set[str]:
-    """The stations among ``among`` with desired profiles: the only ones to verify."""
-    found: set[str] = set()
-    async with services.db.uow() as session:
-        for batch in chunks(sorted(among)):
-            found.update((await session.scalars(
-                select(DesiredProfile.station_id).distinct()
-                .where(DesiredProfile.station_id.in_(batch)))).all())
-    return found
 
 
 def connected_among(services: Services, station_ids: Iterable[str] | None) -> set[str]:
@@ -82,8 +53,8 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
     written in batches), ``job_concurrency`` of them with calls in flight; each station's
     own calls stay in order under its lock and lease."""
     targets = connected_among(services, station_ids)
-    targets &= await stations_with_profiles(
-        services, None if station_ids is None else targets)
+    targets &= await services.smart_charging.stations_with_profiles(
+        None if station_ids is None else targets)
     targets = await managed_among(services, targets, trigger)
     if not targets and trigger != "api":
         return  # nothing to do; only a run a user asked for is recorded when empty
@@ -107,7 +78,7 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
 async def verify_stations(services: Services, station_ids: Iterable[str] | None,
                           trigger: str) -> None:
     targets = connected_among(services, station_ids)
-    targets &= await stations_with_desired(services, targets)
+    targets &= await services.smart_charging.stations_with_desired(targets)
     targets = await managed_among(services, targets, trigger)
     if not targets and trigger != "api":
         return
@@ -133,8 +104,8 @@ async def after_boot(services: Services, station_ids: Iterable[str]) -> None:
     failed, then verify at once (the repair re-pushes on any difference). One query
     finds the few booted stations that hold profiles; a reconnect storm of stations
     without any costs nothing more."""
-    with_profiles = await stations_with_profiles(
-        services, connected_among(services, station_ids))
+    with_profiles = await services.smart_charging.stations_with_profiles(
+        connected_among(services, station_ids))
     if not with_profiles:
         return
     await reconcile_stations(services, with_profiles, "boot", force=True)

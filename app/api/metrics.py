@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from litestar import MediaType, Response, get
-from sqlalchemy import func, select
 
 from app.api.access import METRICS
 from app.api.deps import ServicesDep, dependencies
-from app.db.models import DesiredProfile
 from app.services.container import Services
 
 
@@ -39,13 +37,9 @@ async def render(services: Services) -> str:
                "Server-initiated OCPP calls by action and outcome",
                [({"action": a, "outcome": o}, n) for (a, o), n in
                 sorted(status.call_counts().items())])
-    async with services.db.uow() as session:
-        states = (await session.execute(
-            select(DesiredProfile.state, func.count()).group_by(DesiredProfile.state))).all()
-    counts = {"pending": 0, "accepted": 0, "rejected": 0, "error": 0, "failed": 0}
-    counts.update({state: n for state, n in states})
+    counts = await services.smart_charging.delivery_counts()
     out.metric("chargeplan_deliveries", "gauge", "Desired profiles by delivery state",
-               [({"state": s}, n) for s, n in sorted(counts.items())])
+               [({"state": s.value}, n) for s, n in sorted(counts.items())])
     out.metric("chargeplan_delivery_retries_total", "counter",
                "Deliveries that were a retry of a failed one",
                [({}, services.smart_charging.retries)])

@@ -11,7 +11,6 @@ reservations, the local list version, remote-start profiles.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,8 +52,6 @@ COMMAND_ACTIONS = (
 # Checks a request payload against the action's OCPP 1.6 schema; raises Invalid naming
 # the field. The OCPP adapter provides it (app.main wires it in).
 RequestValidator = Callable[[str, Mapping[str, Any]], None]
-
-_CALLERROR_REASON = re.compile(r"^CALLERROR (\w+): (.*)$", re.DOTALL)
 
 
 class UnknownAction(NotFound):
@@ -100,16 +97,11 @@ def call_error(exc: StationCallError) -> CommandError:
 
 
 def _outcome_error(outcome: Outcome) -> CommandError:
-    """The smart-charging service reports failures as text; recover the kind."""
-    reason = outcome.error or outcome.message
-    if outcome.status == "pending" or reason == "station offline":
-        return CommandError("offline", "station offline")
-    if reason.startswith("no answer within"):
-        return CommandError("timeout", reason)
-    found = _CALLERROR_REASON.match(reason)
-    if found:
-        return CommandError("callerror", reason, found.group(1), found.group(2))
-    return CommandError("invalid_response", reason)
+    """The typed failure the smart-charging outcome carries, as the command's error."""
+    if outcome.failure is not None:
+        return call_error(outcome.failure)
+    # No call failed (e.g. the row was removed before delivery): nothing was answered.
+    return CommandError("invalid_response", outcome.error or outcome.message)
 
 
 def _reprefixed(exc: InvalidProfile, prefix: str) -> InvalidProfile:

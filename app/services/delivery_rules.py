@@ -119,6 +119,9 @@ class Delivery:
     error: str | None
     retry_at: datetime | None = None
     installed: InstalledProfile | None = None
+    # The call's typed failure when there was no CALLRESULT (its kind is never parsed
+    # back out of ``error``).
+    failure: StationCallError | None = None
 
 
 def after_call(connector_id: int, profile: dict[str, Any], attempts: int, now: datetime,
@@ -129,13 +132,15 @@ def after_call(connector_id: int, profile: dict[str, Any], attempts: int, now: d
     with backoff and is failed after the last attempt, and a station that went offline
     keeps it pending for its reconnect."""
     if isinstance(failure, StationOffline):
-        return Delivery(DeliveryStatus.PENDING, DeliveryState.PENDING, None, failure.reason)
+        return Delivery(DeliveryStatus.PENDING, DeliveryState.PENDING, None, failure.reason,
+                        failure=failure)
     if failure is not None:
         if attempts >= retry.max_attempts:
-            return Delivery(DeliveryStatus.ERROR, DeliveryState.FAILED, None, failure.reason)
+            return Delivery(DeliveryStatus.ERROR, DeliveryState.FAILED, None, failure.reason,
+                            failure=failure)
         retry_at = now + timedelta(seconds=retry.delay(attempts, rand))
         return Delivery(DeliveryStatus.ERROR, DeliveryState.ERROR, None, failure.reason,
-                        retry_at)
+                        retry_at, failure=failure)
     status = (answer or {}).get("status")
     if status == "Accepted":
         return Delivery(DeliveryStatus.SUCCESS, DeliveryState.ACCEPTED, answer, None,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, union
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
@@ -56,7 +56,7 @@ from app.services.managed_profiles import (
     parse,
     replaced_rows,
 )
-from app.services.ports import ChargerGateway, StationCallError
+from app.services.ports import ChargerGateway, StationCallError, StationOffline
 from app.services.reconciler import Reconciler, ReconcileReport, emit_delivery
 from app.services.station_view import StationView, chunks, station_views
 from app.timefmt import parse_timestamp
@@ -73,6 +73,8 @@ class Outcome:
     message: str
     error: str | None = None
     answer: dict[str, Any] | None = None
+    # Why there is no answer, typed (offline, timeout, CALLERROR, invalid answer).
+    failure: StationCallError | None = None
 
 
 @dataclass
@@ -185,7 +187,8 @@ class SmartChargingService:
                      connector_id)
             if not self._gateway.is_connected(station_id):
                 outcome = Outcome("pending", f"station {station_id} is offline: the profile is "
-                                  "stored and will be delivered when it reconnects")
+                                  "stored and will be delivered when it reconnects",
+                                  failure=StationOffline(station_id, "SetChargingProfile"))
             else:
                 outcome = await self._deliver(station_id, desired_id)
         warnings = [*view.warnings, *(str(w) for w in profile_warnings(profile))]
@@ -284,12 +287,13 @@ class SmartChargingService:
         emit_delivery(self.events, station_id, connector_id, desired_id, profile, delivery)
         if delivery.status == "pending":
             return Outcome("pending", f"station {station_id} went offline: the profile is "
-                           "stored and will be delivered when it reconnects", delivery.error)
+                           "stored and will be delivered when it reconnects", delivery.error,
+                           failure=delivery.failure)
         if delivery.status == "error":
             log.info("Profile %s not delivered to %s: %s", profile_id, station_id,
                      delivery.error)
             return Outcome("error", f"SetChargingProfile failed: {delivery.error}",
-                           delivery.error)
+                           delivery.error, failure=delivery.failure)
         if delivery.status == "success":
             log.info("Profile %s accepted by %s", profile_id, station_id)
             return Outcome("success", f"profile {profile_id} accepted by {station_id}",
@@ -313,6 +317,40 @@ class SmartChargingService:
                 outcome = install(mirrored, delivery.installed)
                 await store.mirror_install(session, row.station_id, delivery.installed,
                                            outcome.replaced, now, row.id)
+
+    async def delivery_counts(self) -> dict[DeliveryState, int]:
+        """Desired profiles by delivery state (every state, 0 when none)."""
+        counts = dict.fromkeys(DeliveryState, 0)
+        async with self._db.uow() as session:
+            for state, n in (await session.execute(
+                    select(DesiredProfile.state, func.count())
+                    .group_by(DesiredProfile.state))).all():
+                counts[DeliveryState(state)] = n
+        return counts
+
+    # --- which stations the jobs touch ---------------------------------------------------
+    async def stations_with_profiles(self, among: set[str] | None = None) -> set[str]:
+        """Stations with desired or installed profiles: the only ones reconcile can touch
+        (all of them, or those ``among``)."""
+        desired = select(DesiredProfile.station_id)
+        installed = select(InstalledProfileRecord.station_id)
+        if among is not None:
+            if not among:
+                return set()
+            desired = desired.where(DesiredProfile.station_id.in_(among))
+            installed = installed.where(InstalledProfileRecord.station_id.in_(among))
+        async with self._db.uow() as session:
+            return set((await session.scalars(union(desired, installed))).all())
+
+    async def stations_with_desired(self, among: set[str]) -> set[str]:
+        """The stations ``among`` with desired profiles: the only ones to verify."""
+        found: set[str] = set()
+        async with self._db.uow() as session:
+            for batch in chunks(sorted(among)):
+                found.update((await session.scalars(
+                    select(DesiredProfile.station_id).distinct()
+                    .where(DesiredProfile.station_id.in_(batch)))).all())
+        return found
 
     # --- transactions that ended ----------------------------------------------------------
     async def transactions_ended(self, station_id: str, transaction_ids: Sequence[int]) -> None:
@@ -378,14 +416,15 @@ class SmartChargingService:
             if not self._gateway.is_connected(station_id):
                 outcome = Outcome("pending", f"station {station_id} is offline: the desired "
                                   "profiles are removed and the station will be cleared when "
-                                  "it reconnects")
+                                  "it reconnects",
+                                  failure=StationOffline(station_id, "ClearChargingProfile"))
                 return Cleared(outcome, filters, removed)
             try:
                 answer = await self._gateway.call(station_id, "ClearChargingProfile", request,
                                                   desired_profile_id=intent)
             except StationCallError as exc:
                 return Cleared(Outcome("error", f"ClearChargingProfile failed: {exc.reason}",
-                                       exc.reason), filters, removed)
+                                       exc.reason, failure=exc), filters, removed)
             # Accepted: the station removed what matched; Unknown: nothing matched there.
             # Either way nothing matching is left on it (OCPP 1.6 §5.4).
             async with self._db.uow() as session:
