@@ -6,7 +6,13 @@ from __future__ import annotations
 import httpx
 
 from jobs.reconcile import reconcile_stations, verify_stations
-from tests.conftest import RunningServer, settled_audit_rows
+from tests.conftest import (
+    RunningServer,
+    make_settings,
+    settled_audit_rows,
+    start_server,
+    stop_server,
+)
 from tests.e2e.harness import eventually, only, simulated
 from tests.profiles import TX_DEFAULT_7KW, tx_default_watts
 
@@ -50,3 +56,26 @@ async def test_managed_must_be_a_boolean(server: RunningServer,
     answer = await http.patch(f"/stations/{SID}", json={"managed": "no"})
     assert answer.status_code == 400
     assert "managed" in answer.text
+
+
+async def test_with_the_scheduler_disabled_a_boot_starts_no_job(sqlite_url: str) -> None:
+    running = await start_server(make_settings(sqlite_url, scheduler_enabled=False))
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url) as http:
+            await http.post("/stations", json={"station_id": SID})
+            plan = await http.post("/plans", json={
+                "name": "depot", "targets": {"station_ids": [SID]},
+                "profile": TX_DEFAULT_7KW})
+            assert plan.status_code == 201
+            async with simulated(running, http, register=False) as sim:
+                station = only(sim)
+                # The configuration read after a boot is its own setting; no job ran.
+                unasked = calls_out(await settled_audit_rows(running, SID))
+                assert station.installed_profiles == ()
+                # A run asked for over REST still goes.
+                asked = await http.post("/jobs/reconcile/run")
+                assert asked.status_code == 202
+                await eventually(lambda: len(station.installed_profiles) == 1)
+    finally:
+        await stop_server(running)
+    assert unasked == ["GetConfiguration"]

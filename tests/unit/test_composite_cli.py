@@ -168,3 +168,42 @@ def test_input_that_is_not_a_list_exits_2(
     )
     assert run(args) == 2
     assert "must hold a JSON list" in capsys.readouterr().err
+
+
+REMOTE_START_TX = {
+    "connectorId": 1,
+    "csChargingProfiles": {
+        "chargingProfileId": 9, "stackLevel": 0, "chargingProfilePurpose": "TxProfile",
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": {"chargingRateUnit": "A",
+                             "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]},
+    },
+}
+
+
+def test_a_tx_profile_from_a_remote_start_serves_the_running_transaction(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # What a charger may hold: a TxProfile without transactionId (RemoteStartTransaction).
+    args = parse(["--profiles", write(tmp_path, [REMOTE_START_TX]), "--connector", "1",
+                  "--at", "2026-03-02T08:00:00Z", "--duration", "600", "--unit", "A",
+                  "--transaction-id", "5", "--transaction-start", "2026-03-02T08:00:00Z"])
+    assert run(args) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 10
+
+
+@pytest.mark.parametrize(("convention", "limits"), [
+    ("strict", [(0, 6900.0), (1800, 22080.0)]),
+    ("libocpp", [(0, 6900.0), (1800, 33120.0)]),
+    # MicroOcpp counts a TxDefaultProfile only in a transaction: no limit (-1) all along.
+    ("microocpp", [(0, -1.0)]),
+])
+def test_the_convention_decides_what_is_reported_where_no_profile_applies(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], convention: str,
+        limits: list[tuple[int, float]]) -> None:
+    args = parse(["--profiles", write(tmp_path, PROFILES[1:]), "--connector", "1",
+                  "--at", "2026-03-02T08:00:00Z", "--duration", "3600",
+                  "--station-max-w", "22080", "--convention", convention])
+    assert run(args) == 0
+    periods = json.loads(capsys.readouterr().out)["chargingSchedule"]["chargingSchedulePeriod"]
+    assert [(p["startPeriod"], p["limit"]) for p in periods] == limits

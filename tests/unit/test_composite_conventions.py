@@ -4,7 +4,9 @@ bounds are compared, the rest is the charger's own value."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from app.domain.composite import (
     NO_LIMIT,
@@ -16,7 +18,9 @@ from app.domain.composite import (
 )
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfileKind, RecurrencyKind, render_limit
+from app.domain.states import DeliveryState
 from app.domain.units import SupplyConfig, convert
+from app.services.delivery_rules import to_push
 from tests.unit.test_composite_schedule import CPMAX, T0, TX, TXDEFAULT, A, W, profile
 
 
@@ -136,3 +140,23 @@ def test_microocpp_does_not_explain_a_value_where_it_would_say_no_limit() -> Non
     assert not explains(expected, idle)
     minus_one = composite_answer([], 1, T0, 7200, W, convention=Convention.MICROOCPP).to_ocpp()
     assert explains(expected, minus_one)
+
+
+@dataclass
+class Row:
+    id: int
+    charging_profile_id: int
+    connector_id: int
+    profile: dict[str, Any]
+    purpose: str
+    state: DeliveryState = DeliveryState.PENDING
+    next_attempt_at: datetime | None = None
+
+
+def test_a_tx_profile_goes_only_for_the_connectors_running_transaction() -> None:
+    old = Row(1, 1, 1, {"transactionId": 7}, "TxProfile")
+    current = Row(2, 2, 1, {"transactionId": 8}, "TxProfile")
+    default = Row(3, 3, 1, {}, "TxDefaultProfile")
+    chosen = to_push([old, current, default], {}, T0, force=False, push_all=False,
+                     running={1: 8})
+    assert [r.id for r in chosen] == [3, 2]
