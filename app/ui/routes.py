@@ -32,7 +32,8 @@ from app.services.fleet_view import MAX_PAGE_SIZE, FleetQuery, fleet_page
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
-NAV = (("/ui", "Fleet"), ("/ui/plans", "Plans and tariffs"), ("/ui/audit", "Audit"),
+NAV = (("/ui", "Fleet"), ("/ui/circuits", "Circuits"), ("/ui/plans", "Plans and tariffs"),
+       ("/ui/audit", "Audit"),
        ("/docs", "API"))
 
 
@@ -73,6 +74,11 @@ async def fleet() -> Response[str]:
 @get("/ui/stations/{station_id:str}", include_in_schema=False, opt=PUBLIC)
 async def station(station_id: FromPath[str]) -> Response[str]:
     return page(f"Station {station_id}", "station.js", station_id=station_id)
+
+
+@get("/ui/circuits", include_in_schema=False, opt=PUBLIC)
+async def circuits() -> Response[str]:
+    return page("Circuits", "circuits.js")
 
 
 @get("/ui/plans", include_in_schema=False, opt=PUBLIC)
@@ -154,7 +160,7 @@ async def sign_out() -> Response[None]:
 
 
 ui_handlers: list[ControllerRouterHandler] = [
-    fleet, station, plans, audit, fleet_rows, login, session, sign_in, sign_out,
+    fleet, station, circuits, plans, audit, fleet_rows, login, session, sign_in, sign_out,
     create_static_files_router(path="/ui/static", directories=[STATIC],
                                include_in_schema=False, opt=dict(PUBLIC)),
 ]

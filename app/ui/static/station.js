@@ -10,9 +10,11 @@ const DAY = 86400;
 const summary = el("div", { class: "card", id: "summary" }, "loading…");
 const charts = el("div", { class: "grid", id: "charts" });
 const stack = el("div", { class: "card", id: "stack" });
+const why = el("div", { class: "card", id: "why" });
 const commands = el("div", { class: "card needs-operator", id: "commands" });
 const log = el("div", { class: "card events", id: "events" });
 app.append(summary, el("h2", {}, "Composite schedule, next 24 h: expected vs reported"), charts,
+  el("h2", {}, "Why is the limit what it is now"), why,
   el("h2", {}, "Profile stack (desired)"), stack, el("h2", { class: "needs-operator" }, "Commands"), commands,
   el("h2", {}, "Live events"), log);
 
@@ -152,11 +154,30 @@ function buildCommands() {
         () => command("Reset", { type: "Soft" })) }, "Reset")));
 }
 
+async function loadWhy(connectorCount) {
+  const rows = [];
+  for (let c = 1; c <= connectorCount; c++) {
+    const e = await api(`${base}/connectors/${c}/limit`);
+    const inForce = e.profiles.filter((p) => p.limit !== null)
+      .map((p) => `profile ${p.charging_profile_id} (${p.purpose}, ${p.owner_kind}${p.owner_id ? " " + p.owner_id : ""}, connector ${p.connector_id}): ${p.limit} ${p.unit}`);
+    rows.push(el("tr", { "data-connector": c },
+      el("td", {}, "connector " + c), el("td", { class: "limit" }, e.limit_a.toFixed(1) + " A"),
+      el("td", {}, e.binding),
+      el("td", {}, !e.circuit ? "no circuit" : e.circuit.limit_a === null ? `circuit ${e.circuit.circuit_id}: no session`
+        : `circuit ${e.circuit.circuit_id}: share ${e.circuit.limit_a} A, ${e.circuit.binding}`),
+      el("td", { class: "muted" }, inForce.join("; ") || "no profile in force")));
+  }
+  why.replaceChildren(el("table", {}, el("thead", {}, el("tr", {},
+    ...["", "limit now", "because", "circuit", "profiles in force"].map((h) => el("th", {}, h)))),
+  el("tbody", {}, rows)));
+}
+
 let connectors = 1;
 async function loadAll() {
   const station = await loadSummary();
   connectors = connectorCountOf(station);
-  await Promise.all([loadStack(), loadCharts(connectors)]);
+  await Promise.all([loadStack(), loadCharts(connectors),
+    loadWhy(connectors).catch((e) => why.replaceChildren("not available: " + e.message))]);
 }
 const refresh = debounce(() => loadAll().catch((e) => console.error(e)), 500);
 
