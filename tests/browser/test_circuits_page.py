@@ -30,7 +30,8 @@ async def test_the_circuit_page_updates_when_a_car_stops(
         await page.goto(f"{server.http_url}/ui/circuits?circuit=site")
 
         async def limits() -> list[str]:
-            return [t.strip() for t in await page.locator("#session-table td.limit").all_inner_texts()]
+            cells = page.locator("#session-table td.limit")
+            return [t.strip() for t in await cells.all_inner_texts()]
 
         await eventually(lambda: _equals(limits, ["16.0", "16.0"]), timeout=20)
         bindings = await page.locator("#session-table tbody tr").first.inner_text()
