@@ -1,14 +1,21 @@
 // Shared by every /ui page: REST calls, element building, the live event stream.
 "use strict";
 
+// Every request refused for want of a key leads to one sign-in page, not to several
+// navigations racing each other.
+let leaving = false;
+function toLogin() {
+  if (leaving || location.pathname.startsWith("/ui/login")) return;
+  leaving = true;
+  location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search));
+}
+
 async function api(path, options) {
   const response = await fetch(path, Object.assign({ headers: { "Content-Type": "application/json" } }, options || {}));
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
-  if (response.status === 401 && !location.pathname.startsWith("/ui/login")) {
-    location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search));
-  }
+  if (response.status === 401) toLogin();
   if (!response.ok) {
     const detail = body && body.extra ? body.extra.map(x => x.key + ": " + x.message).join("; ") : (body && body.detail) || text;
     throw new Error(response.status + " " + detail);
@@ -75,8 +82,8 @@ function confirmAndRun(question, action) {
 // shows only what the key's role may do (body[data-role]).
 async function whoAmI() {
   const session = await api("/ui/session");
-  if (session.auth && !session.role && !location.pathname.startsWith("/ui/login")) {
-    location.assign("/ui/login?next=" + encodeURIComponent(location.pathname + location.search));
+  if (session.auth && !session.role) {
+    toLogin();
     return session;
   }
   document.body.dataset.role = session.role || "";
