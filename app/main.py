@@ -186,7 +186,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.tariffs = TariffService(db, smart_charging, scheduler=scheduler, clock=clock)
     services.circuits = CircuitService(
         db, voltage=settings.supply_voltage_v, min_current_a=settings.session_min_current_a,
-        default_max_current_a=settings.session_max_current_a, clock=clock)
+        default_max_current_a=settings.session_max_current_a, clock=clock,
+        smart_charging=smart_charging)
     services.load = LoadManager(
         db, services.circuits, smart_charging, gateway,
         stack_level=settings.circuit_stack_level, lease_s=settings.circuit_lease_s,

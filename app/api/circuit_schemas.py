@@ -284,8 +284,9 @@ class ConnectorLimitView(msgspec.Struct, kw_only=True):
         description="The composite of the station's desired profiles then, in A")]
     binding: Annotated[str, Meta(
         description='What makes the limit: the circuit constraint ("garage L1", "cap", '
-        '"not admitted: main L1"), "profile N (owner)" when another profile is lower, or '
-        '"no profile in force"')]
+        '"not admitted: main L1") while the circuit\'s profile decides, "circuit, re-plan '
+        'pending (...)" when the next solve will change it, "profile N (owner)" when '
+        'another profile decides, or "no profile in force"')]
     circuit: Annotated[CircuitShareView | None, Meta(
         description="The circuit's view; null when the station hangs from none")]
     profiles: Annotated[list[ProfileLimitView], Meta(
@@ -297,9 +298,12 @@ def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
     circuit_tx = [p for p in in_force if p.row.owner_kind == OwnerKind.CIRCUIT
                   and p.row.owner_id is not None]
     binding = "no profile in force"
-    if found.share is not None and circuit_tx and abs(
-            found.limit_a - found.share.share.limit_a) < 0.05:
-        binding = found.share.share.binding
+    deciding = [p for p in circuit_tx if p.limit is not None
+                and abs(p.limit - found.limit_a) < 0.05]
+    if found.share is not None and deciding:
+        solved = found.share.share
+        binding = (solved.binding if abs(found.limit_a - solved.limit_a) < 0.05
+                   else f"circuit, re-plan pending ({solved.limit_a} A: {solved.binding})")
     elif in_force:
         lowest = min((p for p in in_force if p.unit == "A"), default=in_force[0],
                      key=lambda p: p.limit or 0.0)

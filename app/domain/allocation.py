@@ -42,8 +42,11 @@ The rule:
    when no circuit above has a ``connector_count``. It is what a charger may fall back to
    when the controller is gone: every connector of the circuit at once stays within it.
 
-A session's cap is the lower of its ``max_current_a`` and ``demand_cap_a`` but never
-below its minimum: an admitted session is never offered less than the minimum. The
+A session's cap is the lowest of its ``max_current_a``, its ``demand_cap_a`` and what its
+``cap_windows`` allow at the instant (what other owners' profiles allow the connector),
+but never below its minimum: an admitted session is never offered less than the minimum.
+A cap window below the minimum pauses the session (``"not admitted: cap"``), and the
+boundaries of cap windows are breakpoints of :func:`timeline` like those of limit windows. The
 minimum is rounded up and the cap down to 0.1 A before the solve.
 
 Everything here is pure: time is a parameter, nothing is read from the clock.
@@ -62,6 +65,7 @@ __all__ = [
     "PHASES",
     "PHASE_ROTATIONS",
     "Allocation",
+    "CapWindow",
     "Circuit",
     "CircuitLoad",
     "LimitWindow",
@@ -148,6 +152,15 @@ class Circuit:
 
 
 @dataclass(frozen=True)
+class CapWindow:
+    """A cap on one session over [start, end)."""
+
+    start: datetime
+    end: datetime
+    max_current_a: float
+
+
+@dataclass(frozen=True)
 class Session:
     """One transaction on one connector, below circuit ``circuit``."""
 
@@ -160,6 +173,13 @@ class Session:
     weight: float = 1.0
     priority: int = 0
     plugged_in_at: datetime | None = None
+    # What others allow the connector over time (e.g. the composite of the other profiles
+    # a charger holds): [start, end) -> amperes. A cap below the minimum pauses it.
+    cap_windows: tuple[CapWindow, ...] = ()
+
+    def cap_at(self, at: datetime) -> float | None:
+        caps = [w.max_current_a for w in self.cap_windows if w.start <= at < w.end]
+        return min(caps) if caps else None
 
     def __post_init__(self) -> None:
         if not self.phases or any(p not in PHASES for p in self.phases):
@@ -279,6 +299,8 @@ class _Prepared:
     sessions: tuple[Session, ...]  # in admission order
     minimum: tuple[float, ...]
     cap: tuple[float, ...]
+    # sessions whose outside cap at this instant is below their minimum: paused
+    blocked: tuple[bool, ...]
     constraints: tuple[_Constraint, ...]
     # per session: (constraint index, coef), in naming order (nearest circuit first)
     incidence: tuple[tuple[tuple[int, float], ...], ...]
@@ -339,6 +361,7 @@ def _prepare(site: Site, at: datetime) -> _Prepared:
                     constraints[k].members.append((index, coef))
         incidence.append(tuple(row))
     minimum = tuple(_ceil_step(s.min_current_a) for s in ordered)
+    outside = [s.cap_at(at) for s in ordered]
     cap = tuple(
         max(
             m,
@@ -346,12 +369,14 @@ def _prepare(site: Site, at: datetime) -> _Prepared:
                 min(
                     s.max_current_a,
                     s.demand_cap_a if s.demand_cap_a is not None else s.max_current_a,
+                    o if o is not None else s.max_current_a,
                 )
             ),
         )
-        for s, m in zip(ordered, minimum, strict=True)
+        for s, m, o in zip(ordered, minimum, outside, strict=True)
     )
-    return _Prepared(ordered, minimum, cap, tuple(constraints), tuple(incidence))
+    blocked = tuple(o is not None and o < m - _EPS for m, o in zip(minimum, outside, strict=True))
+    return _Prepared(ordered, minimum, cap, blocked, tuple(constraints), tuple(incidence))
 
 
 def _coefficient(kind: str, p: int, q: int, drawn: set[int], voltage: float) -> float:
@@ -368,6 +393,10 @@ def _admit(prep: _Prepared) -> tuple[list[bool], list[str]]:
     binding: list[str] = []
     for index, row in enumerate(prep.incidence):
         need = prep.minimum[index]
+        if prep.blocked[index]:
+            admitted.append(False)
+            binding.append("not admitted: cap")
+            continue
         failed = next(
             (
                 k
@@ -673,9 +702,10 @@ def breakpoints(site: Site, at: datetime, horizon_s: int) -> list[datetime]:
     """``at`` and every window boundary in (at, at + horizon), in order."""
     end = at + timedelta(seconds=horizon_s)
     points = {at}
-    for circuit in site.circuits:
-        for window in circuit.limits:
-            points |= {t for t in (window.start, window.end) if at < t < end}
+    windows: list[LimitWindow | CapWindow] = [w for c in site.circuits for w in c.limits]
+    windows += [w for s in site.sessions for w in s.cap_windows]
+    for window in windows:
+        points |= {t for t in (window.start, window.end) if at < t < end}
     return sorted(points)
 
 

@@ -11,7 +11,7 @@ to a circuit of the tree is a session.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,9 +22,12 @@ from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, DesiredProfile, MeterValue, Station, Transaction
 from app.domain import allocation as rule
+from app.domain.installation import InstalledProfile
 from app.domain.ownership import OwnerKind
-from app.domain.profiles import format_datetime, parse_datetime
+from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.profiles_store import as_installed
+from app.services.smart_charging import SmartChargingService
 
 # A phase drawing less than this is taken as unused (a single-phase car on a 3-phase station).
 IDLE_PHASE_A = 1.0
@@ -103,8 +106,11 @@ class TreeAllocation:
 
 class CircuitService:
     def __init__(self, db: Database, *, voltage: float, min_current_a: float,
-                 default_max_current_a: float, clock: Clock = utcnow) -> None:
+                 default_max_current_a: float, clock: Clock = utcnow,
+                 smart_charging: SmartChargingService | None = None) -> None:
         self._db = db
+        # Reads what other owners' profiles allow each connector (None: nothing caps).
+        self._smart_charging = smart_charging
         self._voltage = voltage
         self._min_current_a = min_current_a
         self._default_max_current_a = default_max_current_a
@@ -261,11 +267,12 @@ class CircuitService:
             samples = await _phase_samples(session, [t.id for t in running], now)
             caps = await self._demand_caps(session, running, samples, now)
         drawn = {tx_id: found[-1][1] for tx_id, found in samples.items()}
+        outside = await self._outside_caps(running, at, max(horizon_s or 0, 60))
         states = {c: self.other_load(circuits[c], now) for c in tree}
         site = rule.Site(
             circuits=tuple(_domain_circuit(circuits[c], states[c][0]) for c in tree),
             sessions=tuple(self._domain_session(t, stations[t.station_id], drawn.get(t.id),
-                                                caps.get(t.id))
+                                                caps.get(t.id), outside.get(t.id, ()))
                            for t in running),
             supply_voltage_v=self._voltage,
         )
@@ -343,9 +350,43 @@ class CircuitService:
         for tx_id in transaction_ids:
             self._demand.pop(tx_id, None)
 
+    async def _outside_caps(self, running: Sequence[Transaction], at: datetime,
+                            duration_s: int) -> dict[int, tuple[rule.CapWindow, ...]]:
+        """Per running transaction, what the other owners' desired profiles (manual,
+        plans, tariffs, remote starts, ...) allow its connector from ``at``: the composite
+        of the station's desired profiles without the circuit's own, in A."""
+        if self._smart_charging is None or not running:
+            return {}
+        stations = sorted({t.station_id for t in running})
+        snapshots = await self._smart_charging.snapshots(stations, from_desired=True)
+        async with self._db.uow() as session:
+            rows = (await session.scalars(
+                select(DesiredProfile).where(DesiredProfile.station_id.in_(stations),
+                                             DesiredProfile.owner_kind != OwnerKind.CIRCUIT)
+                .order_by(DesiredProfile.id))).all()
+        others: dict[str, list[InstalledProfile]] = {s: [] for s in stations}
+        for row in rows:
+            others[row.station_id].append(as_installed(row.connector_id, row.profile))
+        end = at + timedelta(seconds=duration_s)
+        found: dict[int, tuple[rule.CapWindow, ...]] = {}
+        for tx in running:
+            snap = snapshots.get(tx.station_id)
+            if snap is None:
+                continue
+            composite = self._smart_charging.composite_of(
+                replace(snap, installed=tuple(others[tx.station_id])), tx.connector_id, at,
+                duration_s, ChargingRateUnit.A)
+            periods = composite["chargingSchedule"]["chargingSchedulePeriod"]
+            starts = [at + timedelta(seconds=p["startPeriod"]) for p in periods] + [end]
+            found[tx.id] = tuple(
+                rule.CapWindow(starts[i], starts[i + 1], float(p["limit"]))
+                for i, p in enumerate(periods))
+        return found
+
     def _domain_session(self, tx: Transaction, station: Station,
                         currents: Mapping[str, float] | None,
-                        demand_cap_a: float | None = None) -> rule.Session:
+                        demand_cap_a: float | None = None,
+                        cap_windows: tuple[rule.CapWindow, ...] = ()) -> rule.Session:
         assert station.circuit_id is not None
         maximum = station.max_current_a or self._default_max_current_a
         return rule.Session(
@@ -356,6 +397,7 @@ class CircuitService:
             max_current_a=max(maximum, self._min_current_a),
             demand_cap_a=demand_cap_a,
             plugged_in_at=tx.started_at,
+            cap_windows=cap_windows,
         )
 
     async def _session_draw(self, circuit_id: str) -> list[float]:

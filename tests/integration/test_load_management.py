@@ -230,8 +230,10 @@ async def test_a_connector_limit_is_explained_with_its_binding_constraint(
                                  "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 8}]}}})
     assert manual.status_code == 200, manual.text
     tx_default = await explained("CP-A")
-    # A TxProfile overrides TxDefaultProfiles (OCPP 1.6 §3.13.3): the circuit share stands.
-    assert (tx_default["limit_a"], tx_default["binding"]) == (22.0, "site L1")
+    # A TxProfile overrides TxDefaultProfiles (OCPP 1.6 §3.13.3): the circuit's 22 A stand
+    # until the next re-plan, which caps A at what the manual profile allows.
+    assert (tx_default["limit_a"], tx_default["binding"]) == (
+        22.0, "circuit, re-plan pending (8.0 A: cap)")
 
     station_cap = await http.post("/stations/CP-A/charging_profile", json={
         "connector_id": 0, "profile": {
@@ -246,3 +248,23 @@ async def test_a_connector_limit_is_explained_with_its_binding_constraint(
     assert (await http.get("/stations/NOPE/connectors/1/limit")).status_code == 404
     zero = await http.get("/stations/CP-A/connectors/0/limit")
     assert zero.status_code == 400 and zero.json()["extra"][0]["key"] == "connector_id"
+
+
+async def test_the_circuit_never_raises_a_connector_above_another_owners_profile(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    manual = await http.post("/stations/CP-A/charging_profile", json={
+        "connector_id": 1, "profile": {
+            "chargingProfileId": 900, "stackLevel": 1,
+            "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"startSchedule": now(), "chargingRateUnit": "A",
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]}}})
+    assert manual.status_code == 200, manual.text
+    await start(a)
+    await start(b)
+    # A TxProfile overrides a TxDefaultProfile: the circuit's must not give A more than 10 A.
+    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(b)[-1]) == 22.0)
+    assert first_limit(tx_profiles(a)[-1]) == 10.0
+    explained = (await http.get("/stations/CP-A/connectors/1/limit")).json()
+    assert (explained["limit_a"], explained["binding"]) == (10.0, "cap")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.domain.allocation import (
+    CapWindow,
     Circuit,
     DemandState,
     LimitWindow,
@@ -432,3 +433,22 @@ def test_a_suspended_car_is_capped_until_it_charges_again() -> None:
     assert suspended.cap == 0.0
     assert next_demand(suspended, [], 6.0, True, T0 + timedelta(seconds=5)) == suspended
     assert next_demand(suspended, [], 6.0, False, T0 + timedelta(seconds=9)).cap is None
+
+
+# --- what other owners allow ---------------------------------------------------------------
+
+
+def test_other_profiles_cap_a_session_and_their_boundaries_are_breakpoints() -> None:
+    tariff = (CapWindow(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 10.0),
+              CapWindow(T0 + timedelta(hours=3), T0 + timedelta(hours=4), 4.0))
+    site = Site((node("main", 32),),
+                (car("capped", cap_windows=tariff), car("other", minutes=1)))
+    solved, periods = timeline(site, T0, 5 * 3600)
+    assert {k: v.limit_a for k, v in solved.sessions.items()} == {"capped": 16.0, "other": 16.0}
+    assert periods["capped"] == (Period(0, 16.0), Period(3600, 10.0), Period(7200, 16.0),
+                                 Period(10800, 0.0), Period(14400, 16.0))
+    # What the capped session cannot take goes to the other; paused, it leaves it all.
+    assert periods["other"] == (Period(0, 16.0), Period(3600, 22.0), Period(7200, 16.0),
+                                Period(10800, 32.0), Period(14400, 16.0))
+    paused = allocate(site, T0 + timedelta(hours=3)).sessions["capped"]
+    assert (paused.limit_a, paused.binding) == (0.0, "not admitted: cap")
