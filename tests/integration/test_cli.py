@@ -144,3 +144,14 @@ def test_serve_logs_every_line_in_one_format(tmp_path: Path) -> None:
     # level; a line that matches neither is the next line of a longer message.
     other_format = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b")
     assert [line for line in lines if other_format.match(line)] == []
+
+
+def test_simulate_does_not_shadow_the_demo_station_by_default() -> None:
+    # make run's in-process demo station is PY-SIM-0001; a second connection with its id
+    # would replace it every few seconds.
+    from app.cli import build_parser
+    from app.cli.simulate import config_from_args
+
+    args = build_parser().parse_args(["simulate", "--stations", "10"])
+    ids = config_from_args(args).station_ids()
+    assert ids[0] == "SIM-0001" and "PY-SIM-0001" not in ids
