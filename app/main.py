@@ -199,6 +199,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.status.ocpp_listening = True
     services.status.ocpp_port = ocpp.port
     services.status.ocpp_tls_port = ocpp.tls_port
+    services.status.handshakes_in_progress = ocpp.handshakes_in_progress
 
     services.webhooks = WebhookService(db, events, clock=clock, policy=WebhookPolicy(
         retry_base_s=settings.webhook_retry_base_s, retry_cap_s=settings.webhook_retry_cap_s,

@@ -67,6 +67,9 @@ class Settings:
     station_clock_skew_s: float = 300.0
     # Older than this before receipt, a station timestamp is stored flagged "too_old".
     station_time_max_age_days: float = 90.0
+    # Websocket handshakes one address may have in progress (accepted, not yet
+    # authenticated); beyond it the upgrade is answered 503 with Retry-After.
+    handshakes_per_address: int = 128
     # How often last_seen of connected stations is written to the database.
     presence_flush_s: float = 5.0
     # Audit writer: flushed every interval or every batch, bounded queue for backpressure.
@@ -167,6 +170,8 @@ class Settings:
                self.station_clock_skew_s >= 0, "seconds >= 0")
         _check(self.station_time_max_age_days, "station_time_max_age_days",
                self.station_time_max_age_days > 0, "days > 0")
+        _check(self.handshakes_per_address, "handshakes_per_address",
+               self.handshakes_per_address >= 1, ">= 1")
         _check(self.malformed_frames_per_minute, "malformed_frames_per_minute",
                self.malformed_frames_per_minute >= 1, ">= 1")
         _check(self.audit_raw_max_bytes, "audit_raw_max_bytes",

@@ -61,6 +61,9 @@ async def render(services: Services) -> str:
                [({"job": j}, s) for j, s in sorted(jobs.seconds.items())])
     out.metric("chargeplan_audit_rows_written_total", "counter",
                "Audit rows written to the database", [({}, status.audit_rows_written())])
+    out.metric("chargeplan_ocpp_handshakes_in_progress", "gauge",
+               "Websocket handshakes accepted, authentication not decided yet",
+               [({}, status.handshakes_in_progress())])
     out.metric("chargeplan_audit_queue_depth", "gauge",
                "Audit rows waiting to be written", [({}, status.audit_queue_depth())])
     return "\n".join(out.lines) + "\n"

@@ -19,9 +19,8 @@ import logging
 import math
 import ssl
 import time
-from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -78,6 +77,7 @@ class OcppServer:
         self._throttle = AuthThrottle(LockoutPolicy(
             failures_allowed=settings.ocpp_auth_failures_allowed, window_s=60.0,
             base_lock_s=settings.ocpp_auth_lock_s, max_lock_s=settings.ocpp_auth_max_lock_s))
+        self._handshakes = HandshakeGate(self._settings.handshakes_per_address)
         self._limits = ConnectionLimits(
             rate_per_s=self._settings.inbound_rate_per_s, burst=self._settings.inbound_burst,
             raw_max_bytes=self._settings.audit_raw_max_bytes)
@@ -115,16 +115,22 @@ class OcppServer:
             port,
             ssl=context,
             process_request=self._process_request,
-            select_subprotocol=_select_subprotocol,
+            # The stock selection (the server's list): a select_subprotocol callback would
+            # make websockets close a reference cycle over every connection.
+            subprotocols=[Subprotocol(SUBPROTOCOL)],
             max_size=settings.max_frame_bytes,
             compression="deflate" if settings.ws_compression else None,
             ping_interval=settings.ws_ping_interval_s,
             ping_timeout=settings.ws_ping_interval_s,
             server_header="chargeplan",
+            create_connection=_connection_class(self._handshakes),
         )
         self._servers.append(server)
         sockets = list(server.sockets)
         return int(sockets[0].getsockname()[1]) if sockets else None
+
+    def handshakes_in_progress(self) -> int:
+        return self._handshakes.in_progress()
 
     async def stop(self) -> None:
         for server in self._servers:
@@ -134,6 +140,23 @@ class OcppServer:
 
     async def _process_request(self, connection: ServerConnection,
                                request: Request) -> Response | None:
+        try:
+            return await self._admit(connection, request)
+        finally:
+            # Authentication is decided: the handshake no longer counts as in progress.
+            if isinstance(connection, _Connection):
+                connection.handshake_decided()
+
+    async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        if isinstance(connection, _Connection) and connection.over_limit():
+            self._services.security_events.record(
+                SecurityEventKind.HANDSHAKE_LIMIT, remote_address=remote_host(connection),
+                detail={"handshakes_per_address": self._handshakes.limit}, coalesce=True)
+            response = connection.respond(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "too many handshakes in progress from this address; retry later\n")
+            response.headers["Retry-After"] = "1"
+            return response
         station_id = path_segment(request.path)
         if station_id is None:
             return connection.respond(
@@ -267,10 +290,77 @@ def basic_credentials(header: str | None) -> Credentials | None:
         return Credentials("", b"")
 
 
-def _select_subprotocol(_connection: ServerConnection,
-                        offered: Sequence[Subprotocol]) -> Subprotocol | None:
-    # process_request has refused clients that do not offer ocpp1.6 already.
-    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+class HandshakeGate:
+    """Handshakes in progress per address: from the TCP accept until authentication is
+    decided. Half-open connections (a request that never ends) count until websockets'
+    open timeout (10 s) closes them. Over the limit a request is answered 503; over twice
+    the limit a new socket is closed at once, so one address cannot hold thousands."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_progress: dict[str, int] = {}
+
+    def enter(self, host: str) -> None:
+        self._in_progress[host] = self._in_progress.get(host, 0) + 1
+
+    def over_limit(self, host: str) -> bool:
+        return self._in_progress.get(host, 0) > self.limit
+
+    def far_over_limit(self, host: str) -> bool:
+        return self._in_progress.get(host, 0) > 2 * self.limit
+
+    def leave(self, host: str) -> None:
+        count = self._in_progress.get(host, 0) - 1
+        if count > 0:
+            self._in_progress[host] = count
+        else:
+            self._in_progress.pop(host, None)
+
+    def in_progress(self) -> int:
+        return sum(self._in_progress.values())
+
+
+class _Connection(ServerConnection):
+    """A websockets connection that counts its handshake against its address and leaves
+    no reference cycle behind when the handshake fails.
+
+    websockets keeps why a handshake failed (``protocol.handshake_exc``: the client closed
+    mid-request, sent no HTTP, ...) with its traceback, whose frames hold the protocol:
+    a cycle per failed handshake that only a full collection frees, and serve makes those
+    rare. Once the socket is gone the reason has served its purpose."""
+
+    gate: HandshakeGate
+    _gated: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        host = remote_host(self)
+        if host is None:
+            return
+        self.gate.enter(host)
+        self._gated = host
+        if self.gate.far_over_limit(host):
+            # Twice the limit of sockets that have not even sent their request: no
+            # HTTP answer is possible yet, and holding them is what is refused.
+            self.transport.abort()
+
+    def over_limit(self) -> bool:
+        return self._gated is not None and self.gate.over_limit(self._gated)
+
+    def handshake_decided(self) -> None:
+        if self._gated is not None:
+            self.gate.leave(self._gated)
+            self._gated = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.handshake_decided()
+        self.protocol.handshake_exc = None
+
+
+def _connection_class(gate: HandshakeGate) -> type[_Connection]:
+    """The connection class of one server, bound to its gate."""
+    return cast(type[_Connection], type("OcppConnection", (_Connection,), {"gate": gate}))
 
 
 def _address(connection: ServerConnection) -> str:

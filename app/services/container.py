@@ -38,6 +38,8 @@ class ServerStatus:
     connected_stations: Callable[[], int] = lambda: 0
     audit_queue_depth: Callable[[], int] = lambda: 0
     audit_rows_written: Callable[[], int] = lambda: 0
+    # Websocket handshakes accepted whose authentication is not decided yet.
+    handshakes_in_progress: Callable[[], int] = lambda: 0
     # (action, outcome) -> count of server-initiated calls.
     call_counts: Callable[[], dict[tuple[str, str], int]] = dict
 

@@ -1,0 +1,149 @@
+"""Failed and half-open websocket handshakes against `chargeplan serve` (its own process,
+with the collector tuning of serve): memory comes back.
+
+Full size (``CHARGEPLAN_SOAK=full``, as ``make soak`` runs it): 50,000 failed handshakes
+from one address, and the server's RSS must end within 10 % of where it started. The short
+form (``make test``) runs a few hundred and asserts behaviour only: every handshake is
+refused or dropped, none stays in progress, and a station still connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.e2e.harness import eventually
+from tests.ocpp_client import raw_station
+
+FULL = os.environ.get("CHARGEPLAN_SOAK") == "full"
+HANDSHAKES = 50_000 if FULL else 300
+WARM_UP = 2_000 if FULL else 50
+# Clients at once, all from 127.0.0.1: beyond twice the per-address limit (128) the
+# server drops new sockets at once.
+CONCURRENCY = 400
+UPGRADE = (b"Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+# (what the client sends, whether it then waits for the server to give up on it)
+FAILURES = [
+    (b"", False),  # connects and leaves
+    (b"GET /CP-1 HTTP/1.1\r\nHost: x\r\n", True),  # half a request, held open
+    (b"GET /CP-1 HTTP/1.1\r\nHost: x\r\n", False),  # half a request, then leaves
+    (b"\x16\x03\x01 not http\r\n\r\n", False),  # not HTTP (a TLS hello, say)
+    (b"GET /CP-1 HTTP/1.1\r\n" + UPGRADE + b"\r\n", False),  # no subprotocol: 400
+    (b"GET /.. HTTP/1.1\r\n" + UPGRADE + b"Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n",
+     False),  # invalid station id: 400
+]
+
+
+class Serve:
+    def __init__(self, database: Path) -> None:
+        self.http_port = free_port()
+        self.ocpp_port = free_port()
+        env = dict(
+            os.environ, CHARGEPLAN_HTTP_PORT=str(self.http_port),
+            CHARGEPLAN_OCPP_PORT=str(self.ocpp_port), CHARGEPLAN_OCPP_HOST="127.0.0.1",
+            CHARGEPLAN_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+            CHARGEPLAN_AUTO_MIGRATE="true", CHARGEPLAN_ADMIT_UNKNOWN_STATIONS="true",
+            CHARGEPLAN_API_AUTH="false", CHARGEPLAN_LOG_LEVEL="WARNING")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("chargeplan")), "serve", "--no-demo-station"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS")
+
+    async def idle(self) -> bool:
+        """No handshake in progress (the server's gauge in /metrics)."""
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"http://127.0.0.1:{self.http_port}/metrics")).text
+        line = next(x for x in text.splitlines()
+                    if x.startswith("chargeplan_ocpp_handshakes_in_progress "))
+        return float(line.split()[1]) == 0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    server = Serve(tmp_path / "chargeplan.db")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def ready(server: Serve) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"http://127.0.0.1:{server.http_port}/health")
+                    ).status_code == 200
+    return False
+
+
+async def fail_one(port: int, sent: bytes, hold: bool) -> None:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return
+    try:
+        writer.write(sent)
+        if hold or sent.endswith(b"\r\n\r\n"):
+            # Until the server answers, gives up (its open timeout) or drops the socket.
+            await asyncio.wait_for(reader.read(), 60)
+        else:
+            await writer.drain()
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def fail_many(port: int, count: int) -> None:
+    failures = itertools.cycle(FAILURES)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(sent: bytes, hold: bool) -> None:
+        async with gate:
+            await fail_one(port, sent, hold)
+
+    await asyncio.gather(*(one(*next(failures)) for _ in range(count)))
+
+
+@pytest.mark.timeout(1800 if FULL else 120)
+async def test_failed_handshakes_give_their_memory_back(serve: Serve) -> None:
+    await eventually(lambda: ready(serve), timeout=60)
+    await fail_many(serve.ocpp_port, WARM_UP)
+    await eventually(serve.idle)
+    baseline = serve.rss_mib()
+
+    await fail_many(serve.ocpp_port, HANDSHAKES)
+    await eventually(serve.idle)
+    after = serve.rss_mib()
+    print(f"\nRSS after {WARM_UP} failed handshakes: {baseline:.1f} MiB; after {HANDSHAKES} "
+          f"more: {after:.1f} MiB ({(after / baseline - 1) * 100:+.1f} %)")
+
+    async with raw_station(f"ws://127.0.0.1:{serve.ocpp_port}/CP-AFTER") as cp:
+        assert (await cp.boot())["status"] == "Accepted"
+    if FULL:
+        assert after <= baseline * 1.10, f"RSS grew from {baseline:.1f} to {after:.1f} MiB"
+
