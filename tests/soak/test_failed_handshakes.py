@@ -49,8 +49,11 @@ class Serve:
     def __init__(self, database: Path) -> None:
         self.http_port = free_port()
         self.ocpp_port = free_port()
+        # Only the settings given here: serve refuses CHARGEPLAN_ variables it does not
+        # know (CHARGEPLAN_SOAK is the suite's).
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("CHARGEPLAN_")}
         env = dict(
-            os.environ, CHARGEPLAN_HTTP_PORT=str(self.http_port),
+            inherited, CHARGEPLAN_HTTP_PORT=str(self.http_port),
             CHARGEPLAN_OCPP_PORT=str(self.ocpp_port), CHARGEPLAN_OCPP_HOST="127.0.0.1",
             CHARGEPLAN_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
             CHARGEPLAN_AUTO_MIGRATE="true", CHARGEPLAN_ADMIT_UNKNOWN_STATIONS="true",
