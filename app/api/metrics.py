@@ -66,6 +66,20 @@ async def render(services: Services) -> str:
                [({}, status.handshakes_in_progress())])
     out.metric("chargeplan_audit_queue_depth", "gauge",
                "Audit rows waiting to be written", [({}, status.audit_queue_depth())])
+    load = services.load
+    out.metric("chargeplan_circuit_replans_total", "counter",
+               "Re-plans of circuit trees (solve and push)", [({}, load.solves)])
+    out.metric("chargeplan_circuit_replan_seconds_total", "counter",
+               "Time spent re-planning circuit trees", [({}, load.solve_seconds)])
+    latest = sorted(load.last.values(), key=lambda r: r.root_id)
+    out.metric("chargeplan_circuit_headroom_amperes", "gauge",
+               "Headroom per circuit and phase in its tree's last re-plan",
+               [({"circuit": circuit, "phase": f"L{p + 1}"}, room[p])
+                for replan in latest for circuit, room in sorted(replan.headroom.items())
+                for p in range(3)])
+    out.metric("chargeplan_circuit_sessions_paused", "gauge",
+               "Sessions not admitted (limit 0) in each tree's last re-plan",
+               [({"root": r.root_id}, r.paused) for r in latest])
     return "\n".join(out.lines) + "\n"
 
 

@@ -87,6 +87,9 @@ class Replan:
     held: list[int] = field(default_factory=list)  # increases waiting for decreases
     removed: list[int] = field(default_factory=list)
     fail_safe: list[str] = field(default_factory=list)  # stations whose cap was (re)sent
+    # Per circuit of the tree, its headroom per phase in the solve; sessions not admitted.
+    headroom: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    paused: int = 0
     seconds: float = 0.0
 
 
@@ -169,6 +172,8 @@ class LoadManager:
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self.last: dict[str, Replan] = {}  # per root circuit
+        self.solves = 0
+        self.solve_seconds = 0.0
 
     async def explain(self, station_id: str, connector_id: int,
                       at: datetime | None = None) -> ConnectorLimit:
@@ -218,8 +223,12 @@ class LoadManager:
             now = self._clock()
             solved = await self._circuits.allocation(circuit_id, now, self._horizon_s)
             result = Replan(solved.root_id, trigger, now)
+            result.headroom = {c.circuit.id: c.load.headroom_a for c in solved.circuits}
+            result.paused = sum(1 for s in solved.sessions if not s.share.admitted)
             await self._apply(solved, result)
             result.seconds = asyncio.get_running_loop().time() - began
+            self.solves += 1
+            self.solve_seconds += result.seconds
             self.last[solved.root_id] = result
             self._smart_charging.events.emit(
                 EventType.CIRCUIT_REPLANNED, circuit_id=solved.root_id, trigger=trigger,

@@ -268,3 +268,41 @@ async def test_the_circuit_never_raises_a_connector_above_another_owners_profile
     assert first_limit(tx_profiles(a)[-1]) == 10.0
     explained = (await http.get("/stations/CP-A/connectors/1/limit")).json()
     assert (explained["limit_a"], explained["binding"]) == (10.0, "cap")
+
+
+async def test_metrics_show_replans_headroom_and_paused_sessions(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.patch("/circuits/site", json={"max_current_a": 10})  # room for one minimum
+    await start(depot["CP-A"])
+    await start(depot["CP-B"])
+    await eventually(lambda: tx_profiles(depot["CP-B"])
+                     and server.services.load.last["site"].paused == 1)
+    text = (await http.get("/metrics")).text
+    assert 'chargeplan_circuit_headroom_amperes{circuit="site",phase="L1"} 0' in text
+    assert 'chargeplan_circuit_sessions_paused{root="site"} 1' in text
+    replans = next(line for line in text.splitlines()
+                   if line.startswith("chargeplan_circuit_replans_total "))
+    assert int(replans.split()[1]) >= 2
+    # The second car is paused: its TxProfile says 0 A.
+    assert first_limit(tx_profiles(depot["CP-B"])[-1]) == 0.0
+
+
+async def test_a_suspended_car_holds_its_minimum_until_it_charges_again(
+    depot: dict[str, RawStation], server: RunningServer
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    await start(a)
+    await start(b)
+    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+
+    async def report(status: str) -> None:
+        await a.ok("StatusNotification", {"connectorId": 1, "status": status,
+                                          "errorCode": "NoError", "timestamp": now()})
+
+    await report("SuspendedEV")
+    await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 26.0)
+    assert first_limit(tx_profiles(a)[-1]) == 6.0
+    await report("Charging")
+    await eventually(lambda: first_limit(tx_profiles(a)[-1]) == 16.0)
+    assert first_limit(tx_profiles(b)[-1]) == 16.0

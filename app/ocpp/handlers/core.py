@@ -64,7 +64,14 @@ async def status_notification(ctx: CallContext, payload: dict[str, Any]) -> Repl
     if timestamp is not None:
         await ctx.services.stations.observe_time(ctx.station_id, timestamp)
     await ctx.services.stations.status(ctx.station_id, payload, timestamp)
+    if payload["status"] in _CHARGING_STATES:
+        # A car that pauses or charges again changes what its circuit should share out.
+        ctx.services.scheduler.transaction_changed(ctx.station_id)
     return Reply({})
+
+
+# OCPP 1.6 §4.9 ChargePointStatus values of a connector with a transaction.
+_CHARGING_STATES = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})
 
 
 async def authorize(ctx: CallContext, payload: dict[str, Any]) -> Reply:
