@@ -6,7 +6,8 @@ for each event writes a delivery row, then POSTs the exact body with
 until the receiver answers 2xx or the attempts run out, waiting ``base * 2**n`` (capped)
 between attempts. One event at a time per webhook, so a receiver gets its events in
 order, each once it has accepted it. A worker that falls too far behind resubscribes
-after the last event it took (the bus's resume window).
+after the last event it took (the bus's resume window); deliveries still pending when
+the server stopped are taken up again, where they stopped, when it starts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -140,6 +142,10 @@ class WebhookService:
             self._work(hook.id, hook.url, hook.secret, wanted), name=f"webhook:{hook.id}")
 
     async def _work(self, webhook_id: int, url: str, secret: str, wanted: EventFilter) -> None:
+        # Deliveries a previous run left pending go first, in order, where they stopped.
+        for row in await self._pending(webhook_id):
+            await self._guarded(self._attempts(webhook_id, url, secret, row.id, row.event_id,
+                                               row.event_type, row.body.encode(), row.attempts))
         last: int | None = None
         while True:
             listener = self._events.subscribe(wanted, after=last,
@@ -154,10 +160,28 @@ class WebhookService:
                         break
                     if event is None or event.type is EventType.LISTENER_DROPPED:
                         continue
-                    await self._deliver(webhook_id, url, secret, event)
+                    await self._guarded(self._deliver(webhook_id, url, secret, event))
                     last = event.id
             finally:
                 self._events.unsubscribe(listener)
+
+    @staticmethod
+    async def _guarded(delivery: Coroutine[Any, Any, None]) -> None:
+        """A delivery that fails on our side (the database) is logged; the worker goes on
+        with the next event rather than stopping the webhook."""
+        try:
+            await delivery
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("webhook delivery failed on the server side")
+
+    async def _pending(self, webhook_id: int) -> list[WebhookDelivery]:
+        async with self._db.uow() as session:
+            return list((await session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id,
+                                              WebhookDelivery.state == "pending")
+                .order_by(WebhookDelivery.id))).all())
 
     async def _deliver(self, webhook_id: int, url: str, secret: str, event: Event) -> None:
         body = event.to_json()
@@ -169,12 +193,18 @@ class WebhookService:
             session.add(row)
             await session.flush()
             delivery_id = row.id
+        await self._attempts(webhook_id, url, secret, delivery_id, event.id, event.type.value,
+                             body, 0)
+
+    async def _attempts(self, webhook_id: int, url: str, secret: str, delivery_id: int,
+                        event_id: int, event_type: str, body: bytes, made: int) -> None:
+        """POST until a 2xx or the last attempt; ``made`` attempts were made before."""
         headers = {"Content-Type": "application/json", "User-Agent": "chargeplan-webhooks",
-                   "X-Chargeplan-Event": event.type.value,
-                   "X-Chargeplan-Event-Id": str(event.id),
+                   "X-Chargeplan-Event": event_type,
+                   "X-Chargeplan-Event-Id": str(event_id),
                    "X-Chargeplan-Delivery": str(delivery_id),
                    SIGNATURE_HEADER: signature(secret, body)}
-        attempt = 0
+        attempt = made
         while True:
             attempt += 1
             status, error = await self._post(url, body, headers)
@@ -185,7 +215,7 @@ class WebhookService:
             if final:
                 if not done:
                     log.warning("webhook %s: event %s not delivered after %d attempts: %s",
-                                webhook_id, event.id, attempt, error or status)
+                                webhook_id, event_id, attempt, error or status)
                 return
             await asyncio.sleep(delay)
 

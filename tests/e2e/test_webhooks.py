@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.conftest import RunningServer, make_settings
+from tests.conftest import RunningServer, free_port, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually, simulated
 from tests.profiles import TX_DEFAULT_7KW
 
@@ -129,3 +129,34 @@ async def test_a_receiver_that_never_answers_well_ends_failed(
         assert row["last_status"] == 500 and row["delivered_at"] is None
         assert (await http.delete(f"/webhooks/{hook['id']}")).status_code == 204
         assert (await http.get(f"/webhooks/{hook['id']}")).status_code == 404
+
+
+async def test_a_delivery_pending_when_the_server_stops_is_finished_after_a_restart(
+    settings: Settings,
+) -> None:
+    settings = settings.with_overrides(webhook_max_attempts=1000)
+    server = await start_server(settings)
+    async with receiver(fail_first=10**6) as hooked:
+        try:
+            async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+                hook = (await http.post("/webhooks", json={
+                    "url": hooked.url, "secret": SECRET, "types": ["station.booted"]})).json()
+                async with simulated(server, http):
+                    await eventually(lambda: len(hooked.requests) >= 2)
+        finally:
+            await stop_server(server)
+        tried = len(hooked.requests)
+        hooked.fail_first = 0  # the receiver is fixed while chargeplan is down
+        again = await start_server(settings.with_overrides(http_port=free_port()))
+        try:
+            async with httpx.AsyncClient(base_url=again.http_url, timeout=10) as http:
+                await eventually(lambda: len(hooked.accepted()) == 1)
+                (row,) = (await http.get(f"/webhooks/{hook['id']}/deliveries")).json()
+        finally:
+            await stop_server(again)
+    assert [e["type"] for e in hooked.accepted()] == ["station.booted"]
+    # The attempts go on from where they stopped (an attempt cut short by the stop may
+    # have reached the receiver without being recorded).
+    assert row["state"] == "delivered" and row["attempts"] in (tried, tried + 1)
+    statuses = [a["status"] for a in row["attempt_log"]]
+    assert statuses == [500] * (row["attempts"] - 1) + [204]
