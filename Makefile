@@ -2,6 +2,7 @@
 #   make run    set up everything and start the server with a demo station (SQLite)
 #   make test   set up everything and run the whole suite (SQLite and PostgreSQL)
 #   make bench  benchmark the OCPP path against the floor and the stock ocpp package
+#   make soak   the soak and fault suite at full size (minutes; make test runs it short)
 #   make lint   ruff and mypy
 #   make migrate  apply migrations to the configured database
 #   make constraints  pin the installed versions in constraints.txt
@@ -11,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint migrate constraints clean
+.PHONY: install run test bench soak lint migrate constraints clean
 
 # constraints.txt pins every package to the version the suite and CI pass with, so
 # make run, make test and CI install the same thing on every machine.
@@ -52,6 +53,9 @@ test: install
 
 bench: install
 	$(BIN)/chargeplan bench $(BENCH_ARGS)
+
+soak: install
+	CHARGEPLAN_SOAK=full $(BIN)/pytest -q -p no:cacheprovider -s tests/soak $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check app jobs tests

@@ -43,6 +43,7 @@ from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.load_management import LoadManager
+from app.services.nodes import NodeService
 from app.services.plans import PlanService
 from app.services.remote_start import RemoteStartService
 from app.services.security_events import SecurityEvents
@@ -100,18 +101,17 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     db = Database(settings.database_url)
     stack.push_async_callback(db.dispose)
 
+    # Audit rows and meter values share one writer, committed in the order queued: a
+    # MeterValues is answered once its answer's audit row is committed, and so its
+    # samples, queued before it, in one transaction with other stations' rows.
     audit = BatchWriter(db, _table(AuditFrame), flush_interval=settings.audit_flush_interval_s,
                         batch_size=settings.audit_batch_size, max_queue=settings.audit_queue_max)
-    # Meter values are read later, not watched live: one transaction a second, of up to
-    # 5,000 rows, writes each index page a batch touches once, not once per 500 rows.
-    meters = BatchWriter(db, _table(MeterValue), flush_interval=1.0,
-                         batch_size=max(settings.audit_batch_size, 5000),
-                         max_queue=max(settings.audit_queue_max, 50000))
+    meters = audit.sink(_table(MeterValue))
     # Security events: a few rows a minute normally, batched like the audit trail so a
     # flood of refusals costs no transaction each.
     security_rows = BatchWriter(db, _table(SecurityEvent), flush_interval=1.0,
                                 batch_size=500, max_queue=10_000)
-    for writer in (audit, meters, security_rows):
+    for writer in (audit, security_rows):
         await writer.start()
         stack.push_async_callback(writer.stop)
 
@@ -143,7 +143,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock,
                                 writes=writes, time_rules=time_rules, events=events),
         id_tags=id_tags,
-        transactions=TransactionService(db, id_tags, meters.put,
+        transactions=TransactionService(db, id_tags, meters.put_all,
                                         concurrent_tx=settings.concurrent_tx,
                                         on_started=remote_starts.transaction_started,
                                         on_changed=_transaction_changed,
@@ -164,6 +164,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
             connected_stations=lambda: len(registry),
             audit_queue_depth=lambda: audit.depth,
             audit_rows_written=lambda: audit.rows_written,
+            writer_problems=lambda: [p for p in (audit.problem(), security_rows.problem()) if p],
             call_counts=lambda: dict(gateway.calls),
         ),
         clock=clock,
@@ -177,8 +178,14 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         db, gateway, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock,
         security=services.station_security)
-    # Stations this process held before a crash are not connected any more.
-    await services.stations.mark_node_offline(settings.node_id)
+    # Stations held by processes that are not alive any more (this one before a crash,
+    # on SQLite every earlier one) are offline before the listener opens.
+    nodes = NodeService(db, settings.node_id, heartbeat_s=settings.node_heartbeat_s,
+                        clock=clock)
+    await nodes.register()
+    stack.push_async_callback(nodes.leave)
+    heartbeat = asyncio.create_task(_beat(nodes), name="node-heartbeat")
+    stack.push_async_callback(_cancel, heartbeat)
 
     scheduler = Scheduler(services)
     services.scheduler = scheduler
@@ -228,6 +235,15 @@ async def _flush_presence(services: Services, registry: ConnectionRegistry) -> N
             await services.stations.touch(registry.last_seen())
         except Exception:
             log.exception("writing last_seen failed")
+
+
+async def _beat(nodes: NodeService) -> None:
+    while True:
+        await asyncio.sleep(nodes.heartbeat_s)
+        try:
+            await nodes.beat()
+        except Exception:
+            log.exception("node heartbeat failed")
 
 
 async def _start_demo_station(services: Services, port: int | None,

@@ -72,6 +72,9 @@ class Settings:
     handshakes_per_address: int = 128
     # How often last_seen of connected stations is written to the database.
     presence_flush_s: float = 5.0
+    # How often this process says it is alive (table nodes); a process silent for three
+    # beats holds no station any more.
+    node_heartbeat_s: float = 10.0
     # Audit writer: flushed every interval or every batch, bounded queue for backpressure.
     audit_flush_interval_s: float = 0.25
     audit_batch_size: int = 500
@@ -164,6 +167,7 @@ class Settings:
         _check(self.heartbeat_interval_s, "heartbeat_interval_s", self.heartbeat_interval_s > 0,
                "a number of seconds > 0")
         _check(self.call_timeout_s, "call_timeout_s", self.call_timeout_s > 0, "seconds > 0")
+        _check(self.node_heartbeat_s, "node_heartbeat_s", self.node_heartbeat_s > 0, "seconds > 0")
         _check(self.max_frame_bytes, "max_frame_bytes", self.max_frame_bytes >= 1024, ">= 1024")
         _check(self.audit_batch_size, "audit_batch_size", self.audit_batch_size > 0, "> 0")
         _check(self.station_clock_skew_s, "station_clock_skew_s",

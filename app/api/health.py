@@ -40,13 +40,19 @@ async def database_reachable(db: Database) -> bool:
 async def health(services: ServicesDep) -> Response[HealthView]:
     database = await database_reachable(services.db)
     listener = services.status.ocpp_listening
-    healthy = database and listener
+    problems = services.status.writer_problems()
+    if not database:
+        problems.insert(0, "database unreachable")
+    if not listener:
+        problems.insert(0, "OCPP listener not open")
+    healthy = not problems
     body = HealthView(
         status="ok" if healthy else "degraded",
         database=database,
         ocpp_listener=listener,
         connected_stations=services.status.connected_stations(),
         audit_queue_depth=services.status.audit_queue_depth(),
+        problems=problems,
     )
     return Response(
         content=body,

@@ -400,6 +400,9 @@ class HealthView(msgspec.Struct, kw_only=True):
     ocpp_listener: Annotated[bool, Meta(description="The OCPP websocket port is listening")]
     connected_stations: Annotated[int, Meta(description="Stations connected to this process")]
     audit_queue_depth: Annotated[int, Meta(description="Frames waiting to be written to audit")]
+    problems: Annotated[list[str], Meta(
+        description="Why the status is degraded: a check that failed, an audit or meter "
+                    "writer that fails to write or whose queue is over half full")] = []
 
 
 def as_utc(value: datetime | None, field: str) -> datetime | None:

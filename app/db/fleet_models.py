@@ -115,3 +115,17 @@ class StationLease(Base):
         ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
     node_id: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Node(Base):
+    """A server process that holds station connections, and when it last said so.
+
+    Stations name the node holding their socket (``stations.node_id``); a node whose
+    heartbeat has lapsed holds nothing any more, so its stations are offline.
+    """
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,6 +4,11 @@ Inbound CALLs are answered one after another in the order received (a charger's
 StartTransaction must be handled before its MeterValues), by a worker task; the reader
 keeps reading meanwhile, so CALLRESULTs to the server's own CALLs are never stuck
 behind a slow handler. Outbound CALLs go one at a time (OCPP-J 1.6 §4.1.1).
+
+Every frame the server sends leaves only once its audit row is committed: a CALLRESULT
+(and so the CALL it answers, queued before it, and the data its handler stored) is
+durable before the station learns it need not send it again; a CALL is on record before
+the station can act on it. Frames received are queued for the audit without waiting.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -24,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from app.clock import Clock
 from app.db.security_models import SecurityEventKind
 from app.ocpp import audit, frames
+from app.ocpp.batch_writer import WriterStopped
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.ratelimit import TokenBucket, WindowCounter
 from app.services.call_context import current_job_run
@@ -34,7 +40,16 @@ if TYPE_CHECKING:
     from app.ocpp.router import Router
 
 log = logging.getLogger("chargeplan.ocpp")
-AuditSink = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class AuditLog(Protocol):
+    async def put(self, row: dict[str, Any]) -> None:
+        """Queue a row."""
+
+    async def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Queue rows and return once they are committed."""
+
+
 # action, future, start (perf_counter), desired profile the call serves, job run
 _PendingCall = tuple[str, "asyncio.Future[dict[str, Any]]", float, int | None, int | None]
 
@@ -63,7 +78,7 @@ class StationConnection:
         ws: ServerConnection,
         *,
         router: Router,
-        audit_sink: AuditSink,
+        audit: AuditLog,
         clock: Clock,
         call_timeout: float,
         limits: ConnectionLimits,
@@ -73,7 +88,8 @@ class StationConnection:
         self.station_id = station_id
         self.ws = ws
         self._router = router
-        self._audit = audit_sink
+        self._audit_log = audit
+        self._audit = audit.put
         self._clock = clock
         self.call_timeout = call_timeout
         self._bucket = TokenBucket(limits.rate_per_s, limits.burst)
@@ -316,7 +332,12 @@ class StationConnection:
         ))
 
     async def _send(self, text: str, row: dict[str, Any]) -> bool:
-        await self._audit(row)
+        try:
+            await self._audit_log.write((row,))
+        except WriterStopped:
+            log.warning("%s: %s %s not sent: the audit writer stopped", self.station_id,
+                        row["message_type"], row["action"])
+            return False
         try:
             await self.ws.send(text)
         except ConnectionClosed:

@@ -19,6 +19,12 @@ CALLERROR = 4
 MESSAGE_TYPE_NAMES = {CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}
 # OCPP-J 1.6 §4.1.4: the unique id is a string of at most 36 characters.
 MAX_UNIQUE_ID = 36
+# Arrays and objects nested in one frame, the frame's own array included. The deepest
+# OCPP 1.6 message (MeterValues, StopTransaction.transactionData, SetChargingProfile)
+# reaches 6: frame, payload, meterValue list, MeterValue, sampledValue list, SampledValue.
+# A few levels of margin for CALLERROR details; anything deeper is no OCPP message, and
+# at 255 levels it cannot even be encoded again for the audit trail.
+MAX_DEPTH = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,17 @@ def parse(text: str) -> Frame:
             ErrorCode.FORMATION_VIOLATION, "frame is not an OCPP-J array [MessageTypeId, ...]"
         )
     unique_id = _readable_id(msg)
+    # Counting brackets is C-fast and bounds the depth from above: most frames stop here.
+    if text.count("[") + text.count("{") > MAX_DEPTH and too_deep(msg, MAX_DEPTH):
+        kind = msg[0]
+        raise FrameError(
+            ErrorCode.FORMATION_VIOLATION,
+            f"frame nested deeper than {MAX_DEPTH} levels: no OCPP 1.6 message is",
+            unique_id, message_type=MESSAGE_TYPE_NAMES.get(kind, "INVALID")
+            if type(kind) is int else "INVALID",
+            # Only a CALL is answered (OCPP-J 1.6 §4.2.3).
+            reply=kind == CALL,
+        )
     kind = msg[0]
     if type(kind) is not int:
         raise FrameError(
@@ -137,6 +154,18 @@ def parse(text: str) -> Frame:
                          "CALLERROR needs errorCode (string), description (string), details",
                          msg[1], reply=False, message_type=name)
     return CallError(msg[1], code, description, details)
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels in ``value``."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, list | dict)]
+        if not level:
+            return False
+    return True
 
 
 def _readable_id(msg: list[Any]) -> Any:

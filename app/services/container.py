@@ -40,6 +40,8 @@ class ServerStatus:
     audit_rows_written: Callable[[], int] = lambda: 0
     # Websocket handshakes accepted whose authentication is not decided yet.
     handshakes_in_progress: Callable[[], int] = lambda: 0
+    # Why the batched writers (audit trail, meter values) are not keeping up; empty if they are.
+    writer_problems: Callable[[], list[str]] = list
     # (action, outcome) -> count of server-initiated calls.
     call_counts: Callable[[], dict[tuple[str, str], int]] = dict
 

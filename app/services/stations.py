@@ -263,13 +263,6 @@ class StationService:
             order_key=station_id)
         self.events.emit(EventType.STATION_DISCONNECTED, station_id=station_id)
 
-    async def mark_node_offline(self, node_id: str) -> None:
-        async with self._db.uow() as session:
-            await session.execute(
-                update(Station).where(Station.node_id == node_id, Station.online.is_(True))
-                .values(online=False)
-            )
-
     async def touch(self, seen: Mapping[str, datetime]) -> None:
         if not seen:
             return

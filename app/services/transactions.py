@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,9 @@ from app.services.errors import Conflict
 from app.services.id_tags import IdTagService
 from app.timefmt import parse_timestamp
 
-RowSink = Callable[[dict[str, Any]], Awaitable[None]]
+# Queues rows in the audit writer: committed before the audit row of the answer that is
+# queued after them, and the answer leaves only once that row is committed.
+RowSink = Callable[[Iterable[dict[str, Any]]], Awaitable[None]]
 # Called once per new accepted transaction: station, connector, idTag, transactionId.
 StartHook = Callable[[str, int, str, int], Awaitable[object]]
 # Called once transactions of a station ended (stopped, or superseded): their ids.
@@ -197,19 +199,19 @@ class TransactionService:
                              connector_id=connector_id, transaction_id=tx_id,
                              meter_stop=payload["meterStop"],
                              reason=payload.get("reason", "Local"))
-            for row in meter_rows(station_id, connector_id, tx_id,
-                                  payload.get("transactionData") or [],
-                                  received=self._clock(), rules=self._time_rules):
-                await self._meter_sink(row)
+            await self._meter_sink(meter_rows(station_id, connector_id, tx_id,
+                                              payload.get("transactionData") or [],
+                                              received=self._clock(), rules=self._time_rules))
         if "idTag" in payload:
             return {"idTagInfo": await self._id_tags.id_tag_info(payload["idTag"])}
         return {}
 
     async def meter_values(self, station_id: str, payload: Mapping[str, Any]) -> None:
-        for row in meter_rows(station_id, payload["connectorId"], payload.get("transactionId"),
-                              payload["meterValue"], received=self._clock(),
-                              rules=self._time_rules):
-            await self._meter_sink(row)
+        """Samples are queued ahead of the answer's audit row, so they are committed
+        before the station is answered (and does not send them again)."""
+        await self._meter_sink(meter_rows(station_id, payload["connectorId"],
+                                          payload.get("transactionId"), payload["meterValue"],
+                                          received=self._clock(), rules=self._time_rules))
         if self.events.due((station_id, payload["connectorId"]), self._meter_every_s):
             self.events.emit(EventType.METER_SAMPLE, station_id=station_id,
                              connector_id=payload["connectorId"],

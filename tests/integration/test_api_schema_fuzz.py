@@ -59,6 +59,15 @@ class ServerThread:
         self._running = self._submit(start_server(self._settings))
         return self._running.http_url
 
+    @property
+    def running(self) -> RunningServer:
+        assert self._running is not None, "start() first"
+        return self._running
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
+        return self._submit(coroutine)
+
     def stop(self) -> None:
         if self._running is not None:
             self._submit(stop_server(self._running))

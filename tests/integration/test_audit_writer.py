@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import AuditFrame
-from app.ocpp.audit import row
-from app.ocpp.batch_writer import BatchWriter
+from app.ocpp.audit import Raw, row
+from app.ocpp.batch_writer import BatchWriter, WriterStopped
+from tests.e2e.harness import eventually
 
 
 def frame(i: int) -> dict[str, object]:
@@ -72,4 +74,110 @@ async def test_writes_survive_on_postgresql_with_copy(postgres_url: str) -> None
     async with db.uow() as session:
         first = await session.scalar(select(AuditFrame).order_by(AuditFrame.id).limit(1))
     assert first is not None and first.payload == {} and first.ts.tzinfo is not None
+    await db.dispose()
+
+
+def deep(levels: int) -> object:
+    value: object = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+async def stored(db: Database) -> list[AuditFrame]:
+    async with db.uow() as session:
+        return list((await session.scalars(select(AuditFrame).order_by(AuditFrame.id))).all())
+
+
+async def test_a_row_that_cannot_be_encoded_is_written_degraded_and_the_rest_goes_on(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=50)
+    await writer.start()
+    poison = row(datetime.now(UTC), "CP-BAD", "in", "CALLRESULT", unique_id="x",
+                 payload={"x": deep(255)}, raw=Raw.of("[3, \"x\", ...]", 4096))
+    await writer.write([frame(0), poison, *(frame(i) for i in range(1, 100))])
+    rows = await stored(db)
+    assert len(rows) == 101 and writer.error is None
+    bad = next(r for r in rows if r.station_id == "CP-BAD")
+    assert "Recursion limit" in bad.payload["unwritable"]
+    assert bad.raw == "[3, \"x\", ...]" and bad.unique_id == "x"
+    # Written in queue order, the poison in its place.
+    assert [r.unique_id for r in rows][:3] == ["0", "x", "1"]
+    await writer.write([frame(200)])
+    assert len(await stored(db)) == 102
+    await writer.stop()
+    await db.dispose()
+
+
+async def test_rows_postgresql_refuses_are_written_degraded(postgres_url: str) -> None:
+    from app.db.migrate import upgrade
+
+    await asyncio.to_thread(upgrade, postgres_url)
+    db = Database(postgres_url)
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=50)
+    await writer.start()
+    nul = row(datetime.now(UTC), "CP-NUL", "in", "CALL", unique_id="n", action="Heartbeat",
+              payload={"a": "\x00"})
+    long_action = row(datetime.now(UTC), "CP-LONG", "in", "CALL", unique_id="l",
+                      action="A" * 80, payload={})
+    await writer.write([frame(0), nul, frame(1), long_action, frame(2)])
+    rows = await stored(db)
+    assert len(rows) == 5
+    by_station = {r.station_id: r for r in rows}
+    assert "unwritable" in by_station["CP-NUL"].payload
+    assert by_station["CP-LONG"].action == "A" * 50
+    await writer.stop()
+    await db.dispose()
+
+
+async def test_write_returns_once_committed_without_waiting_for_the_timer(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)
+    # A timer of an hour: only a waiter makes the writer flush.
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=3600, batch_size=500)
+    await writer.start()
+    await writer.put(frame(0))
+    await asyncio.wait_for(writer.write([frame(1)]), 10)
+    assert len(await stored(db)) == 2 and writer.depth == 0
+    await writer.stop()
+    await db.dispose()
+
+
+async def test_stop_gives_up_within_its_budget_when_the_database_fails(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    db = Database(sqlite_url)
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=50)
+    await writer.start()
+    await writer.write([frame(0)])
+    async with db.core() as conn:  # the table goes away: every write fails from now on
+        await conn.exec_driver_sql("ALTER TABLE audit_log RENAME TO audit_log_gone")
+    for i in range(1, 31):
+        await writer.put(frame(i))
+    waiting = asyncio.create_task(writer.write([frame(31)]))
+    await eventually(lambda: writer.error is not None)
+    await writer.stop(timeout=0.5)
+    with pytest.raises(WriterStopped):
+        await waiting
+    assert writer.lost == 31
+    assert "31 rows it could not write" in caplog.text
+    await db.dispose()
+
+
+async def test_a_queue_over_half_full_is_a_problem(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=10,
+                         max_queue=10)
+    for i in range(5):
+        await writer.put(frame(i))
+    assert writer.problem() is None
+    await writer.put(frame(5))
+    assert writer.problem() == "audit_log queue over half full: 6 of 10 rows"
+    await writer.start()
+    await writer.write([frame(6)])
+    assert writer.problem() is None
+    await writer.stop()
     await db.dispose()

@@ -55,7 +55,9 @@ async def test_malformed_call_gets_the_spec_error_and_connection_survives(
 @pytest.mark.parametrize(
     "frame",
     ["this is not json", "{\"an\": \"object\"}", "[]", "[2]", "[NaN]",
-     "[5, \"a1\", \"Heartbeat\", {}]", "[0, \"a1\"]", "[" * 10000 + "]" * 10000],
+     "[5, \"a1\", \"Heartbeat\", {}]", "[0, \"a1\"]", "[" * 10000 + "]" * 10000,
+     # An unrequested CALLRESULT 255 deep: too deep to be encoded again for the audit.
+     '[3, "x", {"x": ' + "[" * 253 + "]" * 253 + "}]"],
 )
 async def test_frames_without_an_addressable_call_are_audited_not_answered(
     server: RunningServer, frame: str
@@ -152,3 +154,17 @@ async def test_answer_after_the_timeout_is_audited_and_ignored(server: RunningSe
     late = [r for r in rows if r.unique_id == reset[1] and r.direction == "in"]
     assert late and "after its timeout" in (late[0].error_description or "")
     assert late[0].action == "Reset"
+
+
+async def test_a_call_nested_deeper_than_any_ocpp_message_gets_formation_violation(
+    server: RunningServer,
+) -> None:
+    async with raw_station(server.station_url("CP-DEEP")) as cp:
+        await cp.send_raw('[2, "d1", "DataTransfer", {"vendorId": "v", "x": '
+                          + "[" * 20 + "]" * 20 + "}]")
+        answer = await cp.reply()
+        assert answer[:3] == [4, "d1", "FormationViolation"]
+        assert "nested deeper" in answer[3]
+        await still_alive(cp)
+    rows = await audit_rows(server, "CP-DEEP")
+    assert rows[0].error_code == "FormationViolation" and rows[0].raw.startswith("[2, ")
