@@ -20,11 +20,12 @@ def connected_among(services: Services, station_ids: Iterable[str] | None) -> se
     return {s for s in station_ids if services.gateway.is_connected(s)}
 
 
-async def managed_among(services: Services, station_ids: set[str], trigger: str
-                        ) -> set[str]:
+async def managed_among(services: Services, station_ids: set[str], trigger: str, *,
+                        named: bool) -> set[str]:
     """Leave out the stations chargeplan must not call on its own; a run asked for over
-    REST for named stations (trigger ``api``) still reaches them."""
-    if trigger == "api" or not station_ids:
+    REST (trigger ``api``) that names them still reaches them, one over every station
+    does not."""
+    if (trigger == "api" and named) or not station_ids:
         return station_ids
     return station_ids - await services.stations.unmanaged_among(station_ids)
 
@@ -55,7 +56,7 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
     targets = connected_among(services, station_ids)
     targets &= await services.smart_charging.stations_with_profiles(
         None if station_ids is None else targets)
-    targets = await managed_among(services, targets, trigger)
+    targets = await managed_among(services, targets, trigger, named=station_ids is not None)
     if not targets and trigger != "api":
         return  # nothing to do; only a run a user asked for is recorded when empty
     changed: list[str] = []
@@ -79,7 +80,7 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
                           trigger: str) -> None:
     targets = connected_among(services, station_ids)
     targets &= await services.smart_charging.stations_with_desired(targets)
-    targets = await managed_among(services, targets, trigger)
+    targets = await managed_among(services, targets, trigger, named=station_ids is not None)
     if not targets and trigger != "api":
         return
     async with services.job_runs.run("verify", trigger) as run:

@@ -21,6 +21,7 @@ from app.api.schemas import (
     audit_item,
     station_view,
 )
+from app.services import station_changes
 from app.services.audit_log import MAX_LIMIT
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
@@ -48,9 +49,7 @@ class StationController(Controller):
         tags = sorted(set(data.tags))
         station = await services.stations.create(data.station_id, data.password, tags,
                                                  data.max_power_w)
-        # Plans and tariffs that name it or one of its tags apply from now on.
-        await services.plans.sync_station(station.id)
-        await services.tariffs.sync_station(station.id)
+        await station_changes.station_registered(services, station.id)
         return station_view(station)
 
     @patch("/{station_id:str}", opt=ADMIN,
@@ -61,14 +60,7 @@ class StationController(Controller):
     ) -> StationView:
         changes = data.changes()
         station = await services.stations.update(station_id, changes)
-        if {"circuit_id", "phase_rotation", "max_current_a"} & set(changes):
-            services.scheduler.transaction_changed(station_id)  # its sessions re-planned
-        if "tags" in changes:  # the station gains or loses plans and tariffs by tag
-            await services.plans.sync_station(station_id)
-            await services.tariffs.sync_station(station_id)
-        if changes.get("managed") is True:
-            # Managed again: deliver what was kept back meanwhile.
-            services.scheduler.request_reconcile([station_id], "managed")
+        await station_changes.station_updated(services, station_id, changes)
         return station_view(station)
 
     @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT,

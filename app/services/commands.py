@@ -34,7 +34,7 @@ from app.services.station_security import (
     StationSecurityService,
     masked_request,
 )
-from app.services.stations import StationService
+from app.services.stations import SMART_CHARGING_KEYS, StationService
 from app.timefmt import parse_timestamp
 
 log = logging.getLogger("chargeplan.commands")
@@ -272,6 +272,23 @@ class CommandService:
         return view.warnings
 
     # --- what the station reports back ---------------------------------------------------
+    async def read_configuration(self, station_id: str) -> None:
+        """GetConfiguration with no key list returns every key the charger has (OCPP 1.6
+        §5.8). Many chargers answer incompletely: what is missing stays unknown, not
+        absent. A failure is logged: the station works without it."""
+        try:
+            answer = await self._gateway.call(station_id, "GetConfiguration", {})
+        except StationCallError as exc:
+            log.warning("%s: reading configuration failed: %s", station_id, exc.reason)
+            return
+        keys = answer.get("configurationKey") or []
+        missing = [k for k in SMART_CHARGING_KEYS if k not in {e["key"] for e in keys}]
+        if missing:
+            log.info("%s did not report %s: treated as unknown", station_id,
+                     ", ".join(missing))
+        await self._stations.store_configuration(station_id, keys,
+                                                 answer.get("unknownKey") or [])
+
     async def _configuration_read(self, station_id: str, request: dict[str, Any],
                                   answer: dict[str, Any]) -> None:
         keys = answer.get("configurationKey") or []

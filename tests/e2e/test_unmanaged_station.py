@@ -36,6 +36,8 @@ async def test_an_unmanaged_station_that_boots_gets_only_what_rest_asks(
         station = only(sim)
         await reconcile_stations(server.services, None, "interval")
         await verify_stations(server.services, None, "interval")
+        # A run over every station, even one asked for over REST, does not name it.
+        await reconcile_stations(server.services, None, "api")
         unasked = calls_out(await settled_audit_rows(server, SID))
         assert station.installed_profiles == ()
         # Over REST it still goes.

@@ -6,8 +6,6 @@ import logging
 from typing import Any
 
 from app.ocpp.router import CallContext, Handler, Reply
-from app.services.ports import StationCallError
-from app.services.stations import SMART_CHARGING_KEYS
 from app.timefmt import format_timestamp, parse_timestamp
 
 log = logging.getLogger("chargeplan.ocpp")
@@ -29,30 +27,12 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
             # PATCH /stations/{id} {"managed": false}: nothing unasked, not even a read.
             return
         if services.settings.read_configuration_on_boot:
-            await read_configuration(ctx)
+            await services.commands.read_configuration(ctx.station_id)
         # A charger that rebooted may have lost its profiles (OCPP 1.6 does not say it
         # keeps them): deliver what is pending and verify at once.
         services.scheduler.station_booted(ctx.station_id)
 
     return Reply(answer, after)
-
-
-async def read_configuration(ctx: CallContext) -> None:
-    """GetConfiguration with no key list returns every key the charger has (§5.8).
-
-    Many chargers answer incompletely: what is missing stays unknown, not absent.
-    """
-    try:
-        answer = await ctx.services.gateway.call(ctx.station_id, "GetConfiguration", {})
-    except StationCallError as exc:
-        log.warning("%s: reading configuration failed: %s", ctx.station_id, exc.reason)
-        return
-    keys = answer.get("configurationKey") or []
-    missing = [k for k in SMART_CHARGING_KEYS if k not in {e["key"] for e in keys}]
-    if missing:
-        log.info("%s did not report %s: treated as unknown", ctx.station_id, ", ".join(missing))
-    await ctx.services.stations.store_configuration(
-        ctx.station_id, keys, answer.get("unknownKey") or [])
 
 
 async def heartbeat(ctx: CallContext, payload: dict[str, Any]) -> Reply:
