@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         loop=loop,
         lifespan="on",
+        # Event streams (GET /events, an open dashboard) never end by themselves: a stop
+        # waits this long for them, then closes them, instead of waiting forever.
+        timeout_graceful_shutdown=5,
         # uvicorn's records go to the root logger, in the one format configure_logging set.
         log_config=None,
     )

@@ -7,8 +7,8 @@ import pytest
 
 from app.settings import Settings
 from tests.browser.conftest import Watched
-from tests.conftest import RunningServer, make_settings
-from tests.e2e.harness import eventually, simulated
+from tests.conftest import RunningServer, make_settings, start_server, stop_server
+from tests.e2e.harness import eventually, only, simulated
 from tests.profiles import tx_default_watts
 
 SID = "PY-SIM-0001"
@@ -97,3 +97,33 @@ async def test_drift_from_a_station_that_ignores_profiles_appears_without_a_relo
 
 async def _drift_shown(watched: Watched) -> bool:
     return (await chart(watched, 1))["drift"] == "true"
+
+
+async def test_an_open_transaction_is_listed_with_its_power_drawn_live(
+    sqlite_url: str, watched: Watched
+) -> None:
+    settings = make_settings(sqlite_url, scheduler_enabled=False, meter_event_interval_s=0.2,
+                             unknown_id_tag_status="Accepted")
+    server = await start_server(settings)
+    try:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http, \
+                simulated(server, http, meter_interval=0.2) as sim:
+            page = watched.page
+            await page.goto(f"{server.http_url}/ui/stations/{SID}")
+            await page.locator("#charts .chart canvas").first.wait_for()
+            await only(sim).start_transaction(1, "RFID-1")
+            curve = page.locator("#transactions .chart[data-transaction]")
+            await curve.wait_for(timeout=20_000)
+
+            async def drawn() -> bool:
+                samples = int(await curve.get_attribute("data-samples") or 0)
+                last = float(await curve.get_attribute("data-last-kw") or 0)
+                return samples >= 2 and last > 0
+
+            await eventually(drawn, timeout=20)
+            await watched.screenshot("station-transaction")
+            await only(sim).stop_transaction(1, "Local")
+            await page.locator("#transactions .chart").wait_for(state="detached")
+    finally:
+        await watched.page.goto("about:blank")  # its event stream ends before the server
+        await stop_server(server)

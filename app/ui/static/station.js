@@ -11,10 +11,12 @@ const summary = el("div", { class: "card", id: "summary" }, "loading…");
 const charts = el("div", { class: "grid", id: "charts" });
 const stack = el("div", { class: "card", id: "stack" });
 const why = el("div", { class: "card", id: "why" });
+const open = el("div", { class: "card", id: "transactions" });
 const commands = el("div", { class: "card needs-operator", id: "commands" });
 const log = el("div", { class: "card events", id: "events" });
 app.append(summary, el("h2", {}, "Composite schedule, next 24 h: expected vs reported"), charts,
   el("h2", {}, "Why is the limit what it is now"), why,
+  el("h2", {}, "Open transactions: power drawn, live since this page opened"), open,
   el("h2", {}, "Profile stack (desired)"), stack, el("h2", { class: "needs-operator" }, "Commands"), commands,
   el("h2", {}, "Live events"), log);
 
@@ -172,11 +174,51 @@ async function loadWhy(connectorCount) {
   el("tbody", {}, rows)));
 }
 
+// Power curves of the open transactions, fed by meter.sample events: {id: {x: [], kw: [], plot}}.
+const curves = new Map();
+
+function powerOf(sampled) {
+  const power = (sampled || []).find((v) => v.measurand === "Power.Active.Import");
+  if (!power) return null;
+  const value = parseFloat(power.value);
+  return power.unit === "kW" ? value : value / 1000;
+}
+
+function addSample(event) {
+  const curve = curves.get(event.data.transaction_id);
+  const kw = powerOf(event.data.sampled_value);
+  if (!curve || kw === null) return;
+  curve.x.push(Date.parse(event.at) / 1000);
+  curve.kw.push(kw);
+  curve.box.dataset.samples = String(curve.x.length);
+  curve.box.dataset.lastKw = String(kw);
+  curve.plot.setData([curve.x, curve.kw]);
+}
+
+async function loadTransactions() {
+  const page = await api(`${base}/transactions?active=true&limit=50`);
+  const boxes = page.items.map((t) => {
+    const known = curves.get(t.id);
+    if (known) return known.box;
+    const box = el("div", { class: "card chart", "data-transaction": t.id, "data-samples": "0" },
+      el("h3", {}, `transaction ${t.id} · connector ${t.connector_id} · ${t.id_tag} · since ${when(t.started_at)}`),
+      el("div", {}));
+    const plot = new uPlot({ width: 600, height: 160, scales: { x: { time: true } }, axes: [{}, { label: "kW" }],
+      series: [{}, { label: "power kW", stroke: "#1a7f37", width: 2, paths: uPlot.paths.stepped({ align: 1 }) }] },
+    [[], []], box.lastChild);
+    curves.set(t.id, { x: [], kw: [], plot, box });
+    return box;
+  });
+  const active = new Set(page.items.map((t) => t.id));
+  for (const [id, curve] of curves) if (!active.has(id)) { curve.plot.destroy(); curves.delete(id); }
+  open.replaceChildren(...(boxes.length ? boxes : [el("span", { class: "muted" }, "No transaction is running.")]));
+}
+
 let connectors = 1;
 async function loadAll() {
   const station = await loadSummary();
   connectors = connectorCountOf(station);
-  await Promise.all([loadStack(), loadCharts(connectors),
+  await Promise.all([loadStack(), loadCharts(connectors), loadTransactions(),
     loadWhy(connectors).catch((e) => why.replaceChildren("not available: " + e.message))]);
 }
 const refresh = debounce(() => loadAll().catch((e) => console.error(e)), 500);
@@ -187,6 +229,7 @@ listen({ station_id: stationId }, (event) => {
     event.connector_id !== null ? " connector " + event.connector_id : "", " ",
     el("span", { class: "muted" }, JSON.stringify(event.data))));
   while (log.childElementCount > 50) log.lastChild.remove();
+  if (event.type === "meter.sample") addSample(event);
   if (event.type !== "meter.sample" && event.type !== "profile.delivered" && event.type !== "job.finished") refresh();
 });
 buildCommands();
