@@ -46,6 +46,14 @@ _STATIONS = cast(Table, Station.__table__)
 _CONNECTORS = cast(Table, Connector.__table__)
 _STATUS_COLUMNS = ("status", "error_code", "info", "vendor_id", "vendor_error_code",
                    "status_timestamp", "updated_at")
+# Read for every connection (in batches): built once, not per batch, so admission leaves
+# no statement behind for the cycle collector (bound parameters hold reference cycles).
+_SECRETS = (select(_STATIONS.c.id, _STATIONS.c.password_hash,
+                   _STATIONS.c.pending_password_hash, _STATIONS.c.security_profile,
+                   _STATIONS.c.managed)
+            .where(_STATIONS.c.id.in_(bindparam("ids", expanding=True))))
+_MANAGED = (select(_STATIONS.c.id, _STATIONS.c.managed)
+            .where(_STATIONS.c.id.in_(bindparam("ids", expanding=True))))
 _DISCONNECTED = (update(_STATIONS)
                  .where(_STATIONS.c.id == bindparam("b_station"),
                         _STATIONS.c.node_id == bindparam("b_node"))
@@ -216,11 +224,7 @@ class StationService:
 
     async def _load_secrets(self, station_ids: list[str]) -> dict[str, _Secrets]:
         async with self._db.core() as conn:
-            rows = await conn.execute(
-                select(_STATIONS.c.id, _STATIONS.c.password_hash,
-                       _STATIONS.c.pending_password_hash, _STATIONS.c.security_profile,
-                       _STATIONS.c.managed)
-                .where(_STATIONS.c.id.in_(station_ids)))
+            rows = await conn.execute(_SECRETS, {"ids": station_ids})
             return {sid: _Secrets(password_hash, pending, profile or 0, managed is not False)
                     for sid, password_hash, pending, profile, managed in rows}
 
@@ -234,8 +238,7 @@ class StationService:
 
     async def _load_managed(self, station_ids: list[str]) -> dict[str, bool]:
         async with self._db.core() as conn:
-            rows = await conn.execute(select(_STATIONS.c.id, _STATIONS.c.managed)
-                                      .where(_STATIONS.c.id.in_(station_ids)))
+            rows = await conn.execute(_MANAGED, {"ids": station_ids})
             return {sid: bool(managed) for sid, managed in rows}
 
     async def unmanaged_among(self, station_ids: Iterable[str]) -> set[str]:

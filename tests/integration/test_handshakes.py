@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.sql import ClauseElement
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidStatus
 from websockets.server import ServerProtocol
@@ -52,12 +53,14 @@ def collector_off() -> Iterator[None]:
 
 
 def websocket_garbage() -> list[str]:
-    """What the cycle collector would have to free of websockets' connections."""
+    """What the cycle collector would have to free of websockets' connections and of the
+    SQL statements their admission ran."""
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         gc.collect()
+        # type(), not isinstance(): the garbage holds weak proxies to dead objects.
         return [type(o).__name__ for o in gc.garbage
-                if isinstance(o, ServerConnection | ServerProtocol)]
+                if issubclass(type(o), ServerConnection | ServerProtocol | ClauseElement)]
     finally:
         gc.garbage.clear()
         gc.set_debug(0)
@@ -111,3 +114,16 @@ async def test_handshakes_in_progress_are_limited_per_address(
             return list((await session.scalars(select(SecurityEvent.kind))).all())
 
     assert await eventually(kinds) == ["handshake_limit"]
+
+
+async def test_a_station_that_connects_and_leaves_leaves_nothing_for_the_cycle_collector(
+    server: RunningServer,
+) -> None:
+    async with raw_station(server.station_url("CP-WARM")) as cp:
+        await cp.boot()
+    with collector_off():
+        for n in range(10):
+            async with raw_station(server.station_url(f"CP-VISIT-{n}")) as cp:
+                await cp.ok("Heartbeat", {})
+        await eventually(lambda: server.services.status.connected_stations() == 0)
+        assert websocket_garbage() == []
