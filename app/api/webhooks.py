@@ -73,7 +73,7 @@ def delivery_view(row: WebhookDelivery) -> DeliveryView:
         delivered_at=row.delivered_at, body=msgspec.json.decode(row.body))
 
 
-WebhookId = Annotated[int, Parameter(description="The webhook's id")]
+WebhookId = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="The webhook's id")]
 
 
 class WebhookController(Controller):
