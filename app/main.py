@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -35,6 +36,7 @@ from app.ocpp.router import Router
 from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
 from app.services.api_keys import ApiKeyService, RestAuditService
+from app.services.certificates import CertificateAuthority
 from app.services.circuits import CircuitService
 from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
@@ -172,8 +174,10 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     )
     services.api_keys = ApiKeyService(db, clock=clock)
     services.rest_audit = RestAuditService(db, clock=clock)
-    services.station_security = StationSecurityService(services.stations, gateway,
-                                                       services.security_events)
+    services.station_security = StationSecurityService(
+        services.stations, gateway, services.security_events,
+        ca=CertificateAuthority.load(Path(settings.ca_dir)), operator=settings.cpo_name,
+        clock=clock)
     services.commands = CommandService(
         db, gateway, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock,

@@ -16,6 +16,7 @@ from app.api.id_tags import IdTagController
 from app.api.jobs import JobsController, VerificationController
 from app.api.metrics import metrics
 from app.api.plans import PlanController
+from app.api.security_events import SecurityEventController
 from app.api.smart_charging import SmartChargingController
 from app.api.stations import StationController
 from app.api.tariffs import TariffController
@@ -37,6 +38,7 @@ route_handlers: list[ControllerRouterHandler] = [
     ConnectorLimitController,
     AuditController,
     ApiKeyController,
+    SecurityEventController,
     transactions_router,
     health,
     events_sse,

@@ -30,6 +30,8 @@ def ocpp_request_schema(action: str) -> dict[str, Any]:
     # Draft-04 bookkeeping that OpenAPI 3.1 does not use.
     schema.pop("$schema", None)
     schema.pop("id", None)
+    # The security extension's schemas carry no title; the core ones are "<Action>Request".
+    schema.setdefault("title", f"{action}Request")
     return schema
 
 

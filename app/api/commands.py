@@ -24,7 +24,7 @@ from litestar.status_codes import (
     HTTP_504_GATEWAY_TIMEOUT,
 )
 
-from app.api.access import OPERATOR, READER, caller_of
+from app.api.access import ADMIN, OPERATOR, READER, caller_of
 from app.api.command_schemas import (
     CommandResponse,
     LocalListView,
@@ -38,7 +38,7 @@ from app.api.deps import ServicesDep, dependencies
 from app.api.errors import accepted_response, error_responses
 from app.api.smart_charging import invalid_profile
 from app.domain.access import Role, permits
-from app.services.commands import COMMAND_ACTIONS, CommandResult, UnknownAction
+from app.services.commands import ADMIN_ACTIONS, COMMAND_ACTIONS, CommandResult, UnknownAction
 from app.services.smart_charging import InvalidProfile
 from app.services.station_security import SECURITY_KEYS
 
@@ -124,7 +124,7 @@ def _command_route(action: str) -> HTTPRouteHandler:
     if action == "RemoteStartTransaction":
         description += _REMOTE_START
     return post(f"/commands/{action}", summary=f"Send {action}", description=description,
-                opt=OPERATOR,
+                opt=ADMIN if action in ADMIN_ACTIONS else OPERATOR,
                 operation_class=operation_for(action), operation_id=f"command{action}",
                 name=f"command-{action}", status_code=HTTP_200_OK,
                 responses=responses)(send_command)

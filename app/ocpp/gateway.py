@@ -12,7 +12,11 @@ from typing import Any
 
 from app.ocpp.errors import OcppError
 from app.ocpp.registry import ConnectionRegistry
-from app.ocpp.schemas import CENTRAL_SYSTEM_ACTIONS, SchemaRegistry
+from app.ocpp.schemas import (
+    CENTRAL_SYSTEM_ACTIONS,
+    SECURITY_CENTRAL_SYSTEM_ACTIONS,
+    SchemaRegistry,
+)
 from app.services.ports import InvalidResponse, StationCallError, StationOffline
 
 
@@ -38,7 +42,8 @@ class OcppGateway:
         self, station_id: str, action: str, payload: dict[str, Any], *,
         timeout: float | None = None, desired_profile_id: int | None = None,
     ) -> dict[str, Any]:
-        if action not in CENTRAL_SYSTEM_ACTIONS:
+        if (action not in CENTRAL_SYSTEM_ACTIONS
+                and action not in SECURITY_CENTRAL_SYSTEM_ACTIONS):
             raise InvalidRequest(station_id, action, "not an action the central system sends")
         try:
             self._schemas.validate_request(action, payload)

@@ -11,6 +11,7 @@ from app.ocpp.frames import Call
 from app.ocpp.schemas import (
     CENTRAL_SYSTEM_ACTIONS,
     CHARGE_POINT_ACTIONS,
+    SECURITY_CENTRAL_SYSTEM_ACTIONS,
     SECURITY_EXTENSION_ACTIONS,
     SchemaRegistry,
 )
@@ -42,7 +43,7 @@ Handler = Callable[[CallContext, dict[str, Any]], Awaitable[Reply]]
 class Router:
     def __init__(self, services: Services, schemas: SchemaRegistry,
                  handlers: dict[str, Handler]) -> None:
-        unknown = set(handlers) - set(CHARGE_POINT_ACTIONS)
+        unknown = set(handlers) - {*CHARGE_POINT_ACTIONS, *SECURITY_EXTENSION_ACTIONS}
         if unknown:
             raise ValueError(f"handlers for actions a charge point never sends: {unknown}")
         self._services = services
@@ -54,7 +55,8 @@ class Router:
     ) -> tuple[dict[str, Any], After | None]:
         handler = self._handlers.get(call.action)
         if handler is None:
-            if call.action in CENTRAL_SYSTEM_ACTIONS or call.action in SECURITY_EXTENSION_ACTIONS:
+            if (call.action in CENTRAL_SYSTEM_ACTIONS
+                    or call.action in SECURITY_CENTRAL_SYSTEM_ACTIONS):
                 raise OcppError(ErrorCode.NOT_SUPPORTED,
                                 f"{call.action} is not supported by this central system")
             # OCPP-J 1.6 Table 7: NotImplemented = the action is not known.

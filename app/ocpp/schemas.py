@@ -32,10 +32,16 @@ CENTRAL_SYSTEM_ACTIONS = (
     "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList", "SetChargingProfile",
     "TriggerMessage", "UnlockConnector", "UpdateFirmware",
 )
-# Security extension messages a 1.6 charger may send: known, not supported here.
+# The security extension for 1.6 (OCA whitepaper "Improved security for OCPP 1.6-J"):
+# messages a charger sends...
 SECURITY_EXTENSION_ACTIONS = (
     "SecurityEventNotification", "SignCertificate", "LogStatusNotification",
     "SignedFirmwareStatusNotification",
+)
+# ...and messages the central system sends.
+SECURITY_CENTRAL_SYSTEM_ACTIONS = (
+    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage",
+    "GetInstalledCertificateIds", "GetLog", "InstallCertificate", "SignedUpdateFirmware",
 )
 
 _RULE_CODES = {
@@ -88,7 +94,8 @@ class SchemaRegistry:
     def __init__(self) -> None:
         self._requests: dict[str, Validator] = {}
         self._responses: dict[str, Validator] = {}
-        for action in {*CHARGE_POINT_ACTIONS, *CENTRAL_SYSTEM_ACTIONS}:
+        for action in {*CHARGE_POINT_ACTIONS, *CENTRAL_SYSTEM_ACTIONS,
+                       *SECURITY_EXTENSION_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS}:
             for suffix, table in (("", self._requests), ("Response", self._responses)):
                 schema = _load(action + suffix)
                 if schema is None:

@@ -39,7 +39,7 @@ from app.ocpp.connection import ConnectionLimits, StationConnection, remote_host
 from app.ocpp.ratelimit import WindowCounter
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
-from app.ocpp.tls import peer_identity, server_context
+from app.ocpp.tls import built_in_ca, peer_identity, server_context
 from app.services.container import Services
 from app.services.stations import Admission, Credentials
 
@@ -103,12 +103,13 @@ class OcppServer:
             log.info("OCPP 1.6J listening on ws://%s:%s/<station_id>", settings.ocpp_host,
                      self.port)
         if settings.ocpp_tls_cert:
+            client_ca = settings.ocpp_tls_client_ca or built_in_ca(settings.ca_dir)
             context = server_context(settings.ocpp_tls_cert, settings.ocpp_tls_key,
-                                     settings.ocpp_tls_chain, settings.ocpp_tls_client_ca)
+                                     settings.ocpp_tls_chain, client_ca)
             self.tls_port = await self._listen(settings.ocpp_tls_port, context)
             log.info("OCPP 1.6J listening on wss://%s:%s/<station_id> (client certificates %s)",
                      settings.ocpp_host, self.tls_port,
-                     "verified" if settings.ocpp_tls_client_ca else "not asked for")
+                     f"verified against {client_ca}" if client_ca else "not asked for")
 
     async def _listen(self, port: int, context: ssl.SSLContext | None) -> int | None:
         settings = self._settings

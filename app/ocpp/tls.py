@@ -67,3 +67,10 @@ def peer_identity(transport: Any) -> tuple[bool, CertificateIdentity | None]:
     subject = {name: value for rdn in cert.get("subject", ()) for name, value in rdn}
     return True, CertificateIdentity(common_name=subject.get("commonName"),
                                      organization=subject.get("organizationName"))
+
+
+def built_in_ca(ca_dir: str) -> str:
+    """The built-in CA's certificate (``chargeplan ca init``), trusted for client
+    certificates when no other CA is configured; empty when there is none."""
+    path = Path(ca_dir) / "ca.pem"
+    return str(path) if path.is_file() else ""

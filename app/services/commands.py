@@ -47,7 +47,12 @@ COMMAND_ACTIONS = (
     "GetDiagnostics", "GetLocalListVersion", "RemoteStartTransaction",
     "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList", "SetChargingProfile",
     "TriggerMessage", "UnlockConnector", "UpdateFirmware",
+    # The security extension for 1.6 (OCA whitepaper "Improved security for OCPP 1.6-J").
+    "CertificateSigned", "DeleteCertificate", "ExtendedTriggerMessage",
+    "GetInstalledCertificateIds", "GetLog", "InstallCertificate", "SignedUpdateFirmware",
 )
+# Commands that change what a station trusts or proves itself with: admins only.
+ADMIN_ACTIONS = frozenset({"CertificateSigned", "DeleteCertificate", "InstallCertificate"})
 
 # Checks a request payload against the action's OCPP 1.6 schema; raises Invalid naming
 # the field. The OCPP adapter provides it (app.main wires it in).

@@ -11,12 +11,19 @@ queue is full the event is counted in ``dropped`` instead of blocking the caller
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from app.clock import Clock, utcnow
-from app.db.security_models import SecurityEventKind
+from app.db.engine import Database
+from app.db.security_models import SecurityEvent, SecurityEventKind
 from app.events import EventBus, EventType
+from app.services.audit_log import decode_cursor, encode_cursor
+from app.services.errors import Invalid
 
 log = logging.getLogger("chargeplan.security")
 
@@ -73,3 +80,39 @@ class SecurityEvents:
                 # Still full inside one window: forget the counts rather than grow.
                 self._last.clear()
         self._last[key] = (stamp, 0)
+
+
+@dataclass(frozen=True)
+class SecurityEventPage:
+    events: Sequence[SecurityEvent]
+    next_cursor: str | None
+
+
+async def security_event_page(db: Database, *, station_id: str | None = None,
+                              kind: str | None = None, remote_address: str | None = None,
+                              since: datetime | None = None, until: datetime | None = None,
+                              limit: int = 100, cursor: str | None = None
+                              ) -> SecurityEventPage:
+    """Recorded events matching every given filter, newest first, keyset-paginated."""
+    if not 1 <= limit <= 1000:
+        raise Invalid("limit", "must be 1 to 1000")
+    query = select(SecurityEvent)
+    if station_id is not None:
+        query = query.where(SecurityEvent.station_id == station_id)
+    if kind is not None:
+        query = query.where(SecurityEvent.kind == kind)
+    if remote_address is not None:
+        query = query.where(SecurityEvent.remote_address == remote_address)
+    if since is not None:
+        query = query.where(SecurityEvent.ts >= since)
+    if until is not None:
+        query = query.where(SecurityEvent.ts < until)
+    if cursor is not None:
+        query = query.where(SecurityEvent.id < decode_cursor(cursor))
+    query = query.order_by(SecurityEvent.id.desc()).limit(limit + 1)
+    async with db.uow() as session:
+        rows = list((await session.scalars(query)).all())
+    if len(rows) <= limit:
+        return SecurityEventPage(rows, None)
+    rows = rows[:limit]
+    return SecurityEventPage(rows, encode_cursor(rows[-1].id))

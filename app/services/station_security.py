@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.clock import Clock, utcnow
 from app.db.security_models import SecurityEventKind
 from app.domain.access import MASK
 from app.domain.security_profiles import profile_change_refusal
+from app.services.certificates import CertificateAuthority, CsrRejected, check_csr
 from app.services.errors import Conflict, Invalid
-from app.services.ports import ChargerGateway
+from app.services.ports import ChargerGateway, StationCallError
 from app.services.security_events import SecurityEvents
 from app.services.stations import StationService
 
@@ -42,10 +44,40 @@ def masked_request(request: Mapping[str, Any]) -> dict[str, Any]:
 
 class StationSecurityService:
     def __init__(self, stations: StationService, gateway: ChargerGateway,
-                 events: SecurityEvents) -> None:
+                 events: SecurityEvents, *, ca: CertificateAuthority | None = None,
+                 operator: str = "", clock: Clock = utcnow) -> None:
         self._stations = stations
         self._gateway = gateway
         self._events = events
+        self._ca = ca
+        self._operator = operator
+        self._clock = clock
+
+    # --- certificates (SignCertificate, CertificateSigned) -------------------------
+    async def sign_certificate(self, station_id: str, csr_pem: str) -> str | None:
+        """The signed chain to send, or None (Rejected) with a csr_rejected event."""
+        try:
+            if self._ca is None:
+                raise CsrRejected("no CA to sign with: run `chargeplan ca init` or configure "
+                                  "CHARGEPLAN_CA_DIR")
+            csr = check_csr(csr_pem, station_id, self._operator)
+        except CsrRejected as exc:
+            self._events.record(SecurityEventKind.CSR_REJECTED, station_id=station_id,
+                                detail={"reason": str(exc)})
+            log.warning("%s: certificate signing request rejected: %s", station_id, exc)
+            return None
+        return self._ca.sign(csr, self._clock())
+
+    async def send_certificate(self, station_id: str, chain: str) -> None:
+        try:
+            answer = await self._gateway.call(station_id, "CertificateSigned",
+                                              {"certificateChain": chain})
+        except StationCallError as exc:
+            self._events.record(SecurityEventKind.CERTIFICATE_SIGNED, station_id=station_id,
+                                detail={"delivered": False, "reason": exc.reason})
+            return
+        self._events.record(SecurityEventKind.CERTIFICATE_SIGNED, station_id=station_id,
+                            detail={"delivered": True, "status": answer.get("status")})
 
     async def raise_profile(self, station_id: str, profile: int, *, via: str) -> None:
         before, after = await self._stations.raise_security_profile(station_id, profile)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.ocpp.handlers import core
+from app.ocpp.handlers import core, security
 from app.ocpp.router import Handler
 
 
 def all_handlers() -> dict[str, Handler]:
-    return dict(core.HANDLERS)
+    return {**core.HANDLERS, **security.HANDLERS}
