@@ -26,8 +26,10 @@ class ServeProcess:
         self.database = database
         self.http_port = free_port()
         self.ocpp_port = free_port()
+        # Only the settings given here: serve refuses CHARGEPLAN_ variables it does not
+        # know (the suite's own, such as CHARGEPLAN_SOAK).
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("CHARGEPLAN_")},
             "CHARGEPLAN_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
             "CHARGEPLAN_AUTO_MIGRATE": "true",
             "CHARGEPLAN_ADMIT_UNKNOWN_STATIONS": "true",
