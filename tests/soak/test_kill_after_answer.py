@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.ocpp_client import raw_station
 from tests.serve_process import ServeProcess
 from tests.soak.conftest import Size
 
 
+@pytest.mark.timeout(900)  # ten restarts at full size
 async def test_every_answered_meter_values_survives_sigkill(
     serve: ServeProcess, size: Size,
 ) -> None:
