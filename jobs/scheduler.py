@@ -35,7 +35,7 @@ class _Batch:
     """Station ids collected for a short window, then handed to ``work`` in one task."""
 
     def __init__(self, name: str, work: Callable[[list[str]], Awaitable[None]],
-                 spawn: Callable[[Awaitable[Any], str], None],
+                 spawn: Callable[[Awaitable[Any], str], object],
                  window_s: float = BATCH_WINDOW_S) -> None:
         self._name = name
         self._window_s = window_s
@@ -72,6 +72,7 @@ class Scheduler:
         # Transactions that start or stop re-plan their circuit tree, debounced.
         self._replans = _Batch("circuit-replan", self._replan, self.spawn,
                                services.settings.circuit_debounce_s)
+        self._interval_replan: asyncio.Task[Any] | None = None
 
     def start(self) -> None:
         settings = self._services.settings
@@ -82,9 +83,10 @@ class Scheduler:
             self._scheduler.add_job(
                 verify_stations, IntervalTrigger(seconds=settings.verify_interval_s),
                 args=[self._services, None, "interval"], id="verify")
+            # Spawned, not awaited by APScheduler: stop() cancels a re-plan in flight.
             self._scheduler.add_job(
-                replan_circuits, IntervalTrigger(seconds=settings.circuit_replan_interval_s),
-                args=[self._services, "interval"], id="circuits")
+                self._replan_interval,
+                IntervalTrigger(seconds=settings.circuit_replan_interval_s), id="circuits")
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -124,6 +126,12 @@ class Scheduler:
     def transaction_changed(self, station_id: str) -> None:
         self._replans.add(station_id)
 
+    async def _replan_interval(self) -> None:
+        if self._interval_replan is not None and not self._interval_replan.done():
+            return  # the last one is still at work: skip this tick
+        self._interval_replan = self.spawn(replan_circuits(self._services, "interval"),
+                                           "circuit-replan-interval")
+
     def circuit_changed(self, circuit_id: str) -> None:
         self.spawn(self._services.load.replan(circuit_id, "circuit changed"), "circuit-replan")
 
@@ -141,7 +149,7 @@ class Scheduler:
         await self._services.plans.sync_stations(station_ids)
         await self._services.tariffs.sync_stations(station_ids)
 
-    def spawn(self, work: Awaitable[Any], name: str) -> None:
+    def spawn(self, work: Awaitable[Any], name: str) -> asyncio.Task[None]:
         """Run work now, owned by the scheduler (cancelled on shutdown)."""
         async def runner() -> None:
             try:
@@ -154,6 +162,7 @@ class Scheduler:
         task = asyncio.create_task(runner(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
                        func: Callable[[], Awaitable[None]]) -> None:

@@ -202,6 +202,9 @@ class SessionView(msgspec.Struct, kw_only=True):
     max_current_a: Annotated[float, Meta(description="Most it can take (station), in A")]
     demand_cap_a: Annotated[float | None, Meta(
         description="Unused-capacity cap from its metered draw or SuspendedEV; null: none")]
+    over_limit: Annotated[bool, Meta(
+        description="Its charger drew more than its limit + 1 A for 3 samples: the excess "
+        "counts as other load of every circuit above it")]
     safe_share_a: Annotated[float | None, Meta(
         description="What its charger may fall back to when chargeplan is gone")]
 
@@ -242,6 +245,7 @@ def allocation_view(solved: TreeAllocation) -> AllocationView:
                 min_current_a=s.min_current_a,
                 max_current_a=s.max_current_a,
                 demand_cap_a=s.demand_cap_a,
+                over_limit=s.over_limit,
                 safe_share_a=s.share.safe_share_a,
             )
             for s in solved.sessions

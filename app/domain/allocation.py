@@ -76,6 +76,7 @@ __all__ = [
     "allocate",
     "DemandState",
     "demand_cap",
+    "over_limit",
     "next_demand",
     "circuit_shares",
     "safe_share",
@@ -665,6 +666,17 @@ def demand_cap(draws_a: Sequence[float], limit_a: float | None, suspended_ev: bo
     if all(draw <= limit_a - UNUSED_MARGIN_A for draw in recent):
         return _ceil_step(max(recent) * DEMAND_HEADROOM)
     return None
+
+
+OVER_LIMIT_TOLERANCE_A = 1.0  # a charger may overshoot its limit by this much
+
+
+def over_limit(draws_a: Sequence[float], limit_a: float | None) -> bool:
+    """Whether a charger ignores its limit: its last ``UNUSED_SAMPLES`` draws since the
+    limit was set all passed it by more than ``OVER_LIMIT_TOLERANCE_A``."""
+    recent = list(draws_a)[-UNUSED_SAMPLES:]
+    return (limit_a is not None and len(recent) == UNUSED_SAMPLES
+            and all(draw > limit_a + OVER_LIMIT_TOLERANCE_A for draw in recent))
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class SessionShare:
     min_current_a: float
     max_current_a: float
     demand_cap_a: float | None
+    over_limit: bool
     share: rule.SessionLimit
 
 
@@ -117,6 +118,7 @@ class CircuitService:
         self._clock = clock
         # Per running transaction, its unused-capacity cap between solves (this process).
         self._demand: dict[int, rule.DemandState] = {}
+        self._over: set[int] = set()  # transactions whose charger ignores its limit
 
     # --- the registry ----------------------------------------------------------------
 
@@ -265,10 +267,21 @@ class CircuitService:
                 .where(Transaction.station_id.in_(stations), Transaction.stopped_at.is_(None))
                 .order_by(Transaction.id))).all())
             samples = await _phase_samples(session, [t.id for t in running], now)
-            caps = await self._demand_caps(session, running, samples, now)
+            caps, excess = await self._demand_caps(session, running, samples, now)
         drawn = {tx_id: found[-1][1] for tx_id, found in samples.items()}
         outside = await self._outside_caps(running, at, max(horizon_s or 0, 60))
         states = {c: self.other_load(circuits[c], now) for c in tree}
+        # OCPP trust but verify: what a charger draws beyond its limit is other load of
+        # every circuit above it in this solve.
+        parents = {c.id: c.parent_id for c in circuits.values()}
+        for tx in running:
+            station = stations[tx.station_id]
+            mapping = rule.PHASE_ROTATIONS[station.phase_rotation]
+            for phase, amps in excess.get(tx.id, {}).items():
+                for c in _chain(parents, station.circuit_id or ""):
+                    other = list(states[c][0])
+                    other[mapping[int(phase[1]) - 1]] += amps
+                    states[c] = (_triple(other), states[c][1])
         site = rule.Site(
             circuits=tuple(_domain_circuit(circuits[c], states[c][0]) for c in tree),
             sessions=tuple(self._domain_session(t, stations[t.station_id], drawn.get(t.id),
@@ -295,6 +308,7 @@ class CircuitService:
                 min_current_a=by_id[str(t.id)].min_current_a,
                 max_current_a=by_id[str(t.id)].max_current_a,
                 demand_cap_a=by_id[str(t.id)].demand_cap_a,
+                over_limit=t.id in excess,
                 share=solved.sessions[str(t.id)],
             )
             for t in running
@@ -313,12 +327,15 @@ class CircuitService:
 
     async def _demand_caps(self, session: Any, running: Sequence[Transaction],
                            samples: Mapping[int, list[tuple[datetime, dict[str, float]]]],
-                           now: datetime) -> dict[int, float | None]:
+                           now: datetime
+                           ) -> tuple[dict[int, float | None], dict[int, dict[str, float]]]:
         """Unused capacity (:func:`app.domain.allocation.demand_cap`) of each session: its
         draws since its circuit profile last changed against the limit that profile gives
-        now (a draw from before answered another limit), and SuspendedEV."""
+        now (a draw from before answered another limit), and SuspendedEV. Also, per
+        session whose charger ignores its limit (:func:`~app.domain.allocation.over_limit`),
+        what it draws beyond it per station phase."""
         if not running:
-            return {}
+            return {}, {}
         ids = [t.id for t in running]
         profiles = dict((await session.execute(
             select(DesiredProfile.owner_id, DesiredProfile.profile).where(
@@ -328,8 +345,24 @@ class CircuitService:
             select(Connector).where(Connector.station_id.in_({t.station_id for t in running}))
         )).all()}
         caps: dict[int, float | None] = {}
+        excess: dict[int, dict[str, float]] = {}
         for tx in running:
             profile = profiles.get(tx.id)
+            if profile is not None:
+                limit = limit_at(profile, now)
+                started = parse_datetime(profile["chargingSchedule"]["startSchedule"])
+                since = [s for ts, s in samples.get(tx.id, []) if ts >= started]
+                latest = samples[tx.id][-1][1] if samples.get(tx.id) else {}
+                # Flagged, it stays flagged while it still overshoots (its own limit may
+                # move meanwhile, which restarts the count of samples).
+                still = (tx.id in self._over and max(latest.values(), default=0.0)
+                         > limit + rule.OVER_LIMIT_TOLERANCE_A)
+                if still or rule.over_limit([max(s.values(), default=0.0) for s in since],
+                                            limit):
+                    excess[tx.id] = {p: max(0.0, a - limit) for p, a in latest.items()}
+                    self._over.add(tx.id)
+                else:
+                    self._over.discard(tx.id)
             state = self._demand.get(tx.id, rule.DemandState())
             if state.cap is None and profile is not None:
                 # Draws from before the limit now in force answered another one.
@@ -343,12 +376,13 @@ class CircuitService:
                 statuses.get((tx.station_id, tx.connector_id)) == "SuspendedEV", now)
             self._demand[tx.id] = state
             caps[tx.id] = state.cap
-        return caps
+        return caps, excess
 
     def forget_sessions(self, transaction_ids: Sequence[int]) -> None:
         """Ended transactions: their unused-capacity state goes."""
         for tx_id in transaction_ids:
             self._demand.pop(tx_id, None)
+            self._over.discard(tx_id)
 
     async def _outside_caps(self, running: Sequence[Transaction], at: datetime,
                             duration_s: int) -> dict[int, tuple[rule.CapWindow, ...]]:

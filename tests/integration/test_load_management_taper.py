@@ -68,3 +68,27 @@ async def test_a_tapering_car_frees_current_for_the_other_and_takes_it_back(
         await eventually(lambda: first_limit(tx_profiles(a)[-1]) == 16.0)
         assert first_limit(tx_profiles(b)[-1]) == 16.0
         assert (await session_a())["demand_cap_a"] is None
+
+
+async def test_a_charger_that_ignores_its_limit_is_flagged_and_its_excess_taken_from_the_rest(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
+    async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
+            raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
+        for cp, name in ((a, "CP-A"), (b, "CP-B")):
+            await cp.boot()
+            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
+        tx_a = await start(a)
+        await start(b)
+        await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+
+        await draw(a, tx_a, [20.0, 20.0, 20.0])  # told 16 A, it takes 20
+        # A's excess is other load: B comes down towards 32 - 20 = 12 A (re-sent while a
+        # step is 1 A or more).
+        await eventually(lambda: first_limit(tx_profiles(b)[-1]) <= 13.0)
+        solved = (await http.get("/circuits/site/allocation")).json()
+        flagged = {s["transaction_id"]: s["over_limit"] for s in solved["sessions"]}
+        assert flagged[tx_a] is True
+        other = solved["circuits"][0]["other_load_a"]
+        assert other[0] == other[1] == other[2] >= 4.0

@@ -19,6 +19,7 @@ from app.domain.allocation import (
     demand_cap,
     grid_phases,
     next_demand,
+    over_limit,
     timeline,
 )
 
@@ -452,3 +453,18 @@ def test_other_profiles_cap_a_session_and_their_boundaries_are_breakpoints() -> 
                                 Period(10800, 32.0), Period(14400, 16.0))
     paused = allocate(site, T0 + timedelta(hours=3)).sessions["capped"]
     assert (paused.limit_a, paused.binding) == (0.0, "not admitted: cap")
+
+
+@pytest.mark.parametrize(
+    ("draws", "limit", "flagged"),
+    [
+        ([17.5, 17.2, 18.0], 16.0, True),  # three samples over the limit + 1 A
+        ([17.5, 16.9, 18.0], 16.0, False),  # one within the tolerance
+        ([17.5, 18.0], 16.0, False),  # not three samples yet
+        ([30.0, 30.0, 30.0], None, False),  # no limit of ours
+    ],
+)
+def test_a_charger_that_ignores_its_limit_is_flagged(
+    draws: list[float], limit: float | None, flagged: bool
+) -> None:
+    assert over_limit(draws, limit) is flagged
