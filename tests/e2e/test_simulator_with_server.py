@@ -57,7 +57,8 @@ async def test_metered_power_never_exceeds_the_limit_while_profiles_change(
 
     # Meter values are written in batches: wait for the last ones.
     powers = await eventually(every_level_seen)
-    assert len(powers) >= 10
+    # One sample at least per level; how many more depends on how fast the machine is.
+    assert len(powers) >= len(limits)
     assert max(powers) <= 11000.0
     # The simulator checks each sample against the limit in force at that instant.
     assert all(p <= station.config.ev_max_power_w for p in powers)
