@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -19,6 +20,8 @@ from sqlalchemy import Table
 
 from app.api.request_body import schema_problems
 from app.clock import Clock, utcnow
+from app.cluster.bus import RequestBus
+from app.cluster.gateway import ClusterPeers, RoutedGateway
 from app.db.batching import GroupCommit
 from app.db.engine import Database
 from app.db.migrate import prepare_database
@@ -45,8 +48,9 @@ from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.load_management import LoadManager
-from app.services.nodes import NodeService
+from app.services.nodes import MISSED_BEATS, NodeService
 from app.services.plans import PlanService
+from app.services.ports import ChargerGateway
 from app.services.remote_start import RemoteStartService
 from app.services.security_events import SecurityEvents
 from app.services.smart_charging import RetryPolicy, SmartChargingService
@@ -57,6 +61,7 @@ from app.services.transactions import TransactionService
 from app.services.verification import VerificationService
 from app.services.webhooks import WebhookPolicy, WebhookService
 from app.settings import Settings
+from jobs.reconcile import JOBS
 from jobs.scheduler import Scheduler
 
 log = logging.getLogger("chargeplan")
@@ -127,6 +132,9 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     schemas = SchemaRegistry()
     id_tags = IdTagService(db, unknown_status=settings.unknown_id_tag_status, clock=clock)
     gateway = OcppGateway(registry, schemas)
+    # Several nodes on one PostgreSQL: a call for a station another node holds goes to it.
+    cluster = _cluster(settings, db, gateway, clock) if db.dialect == "postgresql" else None
+    chargers: ChargerGateway = gateway if cluster is None else cluster[0]
     supply = SupplyConfig(voltage=settings.supply_voltage_v, phases=settings.supply_phases)
     remote_starts = RemoteStartService(db, clock=clock)
 
@@ -134,7 +142,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         services.scheduler.transaction_changed(station_id)
 
     smart_charging = SmartChargingService(
-        db, gateway, supply=supply, clock=clock, max_frame_bytes=settings.max_frame_bytes,
+        db, chargers, supply=supply, clock=clock, max_frame_bytes=settings.max_frame_bytes,
         retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
                           settings.retry_max_attempts), events=events)
     time_rules = TimeRules(max_ahead=timedelta(seconds=settings.station_clock_skew_s),
@@ -153,12 +161,13 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
                                         time_rules=time_rules, clock=clock,
                                         events=events,
                                         meter_event_every_s=settings.meter_event_interval_s),
-        gateway=gateway,
+        gateway=chargers,
         smart_charging=smart_charging,
         job_runs=JobRunService(db, clock=clock, events=events),
-        leases=LeaseService(db, settings.node_id, clock=clock),
+        leases=LeaseService(db, settings.node_id, clock=clock,
+                            node_stale_s=settings.node_heartbeat_s * MISSED_BEATS),
         security_events=SecurityEvents(security_rows.offer, clock=clock, events=events),
-        verification=VerificationService(db, gateway, smart_charging,
+        verification=VerificationService(db, chargers, smart_charging,
                                          window_s=settings.verify_window_s,
                                          max_repairs=settings.drift_max_repairs, clock=clock,
                                          writes=writes),
@@ -179,7 +188,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         ca=CertificateAuthority.load(Path(settings.ca_dir)), operator=settings.cpo_name,
         clock=clock)
     services.commands = CommandService(
-        db, gateway, stations=services.stations, smart_charging=services.smart_charging,
+        db, chargers, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock,
         security=services.station_security)
     # Stations held by processes that are not alive any more (this one before a crash,
@@ -187,9 +196,15 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     nodes = NodeService(db, settings.node_id, heartbeat_s=settings.node_heartbeat_s,
                         clock=clock)
     await nodes.register()
+    services.nodes = nodes
     stack.push_async_callback(nodes.leave)
-    heartbeat = asyncio.create_task(_beat(nodes), name="node-heartbeat")
+    beats = _Heartbeats(nodes, registry)
+    services.status.acting = beats.acting
+    services.status.node_problems = beats.problems
+    heartbeat = asyncio.create_task(beats.run(), name="node-heartbeat")
     stack.push_async_callback(_cancel, heartbeat)
+    if cluster is not None:
+        await _join_cluster(services, *cluster, stack)
 
     scheduler = Scheduler(services)
     services.scheduler = scheduler
@@ -241,13 +256,51 @@ async def _flush_presence(services: Services, registry: ConnectionRegistry) -> N
             log.exception("writing last_seen failed")
 
 
-async def _beat(nodes: NodeService) -> None:
-    while True:
-        await asyncio.sleep(nodes.heartbeat_s)
-        try:
-            await nodes.beat()
-        except Exception:
-            log.exception("node heartbeat failed")
+class _Heartbeats:
+    """Beats for this node; once it could not beat for as long as others wait before they
+    take its stations, it stops acting on them until the database is back, then claims
+    again the ones whose sockets it still holds."""
+
+    def __init__(self, nodes: NodeService, registry: ConnectionRegistry) -> None:
+        self._nodes = nodes
+        self._registry = registry
+        self._last_ok = time.monotonic()
+        self._error: str | None = None
+        self._detached = False
+
+    def acting(self) -> bool:
+        return not self._detached
+
+    def problems(self) -> list[str]:
+        if self._detached:
+            return [f"database out of reach for {time.monotonic() - self._last_ok:.0f} s "
+                    f"({self._error}): not acting on its stations until it is back"]
+        return []
+
+    async def run(self) -> None:
+        nodes = self._nodes
+        while True:
+            await asyncio.sleep(nodes.heartbeat_s)
+            try:
+                await nodes.beat()
+                if self._detached:
+                    ids = [c.station_id for c in self._registry.all() if not c.closed]
+                    reclaimed = await nodes.reclaim(ids)
+                    log.warning("database reachable again: acting on stations again "
+                                "(%d of %d connected ones still ours)", reclaimed, len(ids))
+            except Exception as exc:
+                self._error = f"{type(exc).__name__}: {exc}"[:300]
+                if not self._detached and (time.monotonic() - self._last_ok
+                                           > nodes.heartbeat_s * MISSED_BEATS):
+                    self._detached = True
+                    log.error("node heartbeat failing for %d beats (%s): not acting on "
+                              "stations until the database is back", MISSED_BEATS, self._error)
+                else:
+                    log.warning("node heartbeat failed: %s", self._error)
+                continue
+            self._last_ok = time.monotonic()
+            self._detached = False
+            self._error = None
 
 
 async def _start_demo_station(services: Services, port: int | None,
@@ -267,6 +320,63 @@ async def _start_demo_station(services: Services, port: int | None,
     await simulator.start()
     stack.push_async_callback(simulator.stop)
     log.info("demo station PY-SIM-0001 connected to ws://%s:%s", host, port)
+
+
+def _cluster(settings: Settings, db: Database, gateway: OcppGateway, clock: Clock
+             ) -> tuple[RoutedGateway, RequestBus]:
+    bus = RequestBus(db, settings.node_id, clock=clock)
+    routed = RoutedGateway(gateway, db, bus,
+                           stale_after_s=settings.node_heartbeat_s * MISSED_BEATS,
+                           call_timeout_s=settings.call_timeout_s, clock=clock)
+    return routed, bus
+
+
+async def _join_cluster(services: Services, routed: RoutedGateway, bus: RequestBus,
+                        stack: AsyncExitStack) -> None:
+    """LISTEN for requests of other nodes, carry them out, and ask them for ours."""
+    async def run_job_here(job: str, station_ids: list[str] | None, trigger: str) -> None:
+        await JOBS[job](services, station_ids, trigger)
+
+    smart_charging = services.smart_charging
+    routed.lock = smart_charging.lock
+    smart_charging.owners = routed
+
+    async def deliver(station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await smart_charging.deliver_here(station_id, int(payload["desired_id"]))
+
+    routed.handlers["deliver"] = deliver
+    routed.run_job_here = run_job_here
+    services.peers = ClusterPeers(routed, bus, services.db)
+    node_problems = services.status.node_problems
+
+    def problems() -> list[str]:
+        listener = [] if bus.listening else [
+            f"requests of other nodes are not heard: {bus.listener_error}"]
+        return node_problems() + listener
+
+    services.status.node_problems = problems
+    services.status.node_requests = lambda: {
+        **{("routed", outcome): n for outcome, n in routed.routed.items()},
+        **{("served", kind): n for kind, n in routed.served.items()}}
+    await bus.start()
+    stack.push_async_callback(bus.stop)
+    stack.push_async_callback(routed.stop)
+    routed.wake()
+    sweeper = asyncio.create_task(_sweep_requests(services, routed, bus),
+                                  name="cluster-sweep")
+    stack.push_async_callback(_cancel, sweeper)
+
+
+async def _sweep_requests(services: Services, routed: RoutedGateway, bus: RequestBus) -> None:
+    """Every heartbeat: claim what a lost notification left waiting, delete what callers
+    gave up on."""
+    while True:
+        await asyncio.sleep(services.settings.node_heartbeat_s)
+        routed.wake()
+        try:
+            await bus.sweep()
+        except Exception:
+            log.exception("deleting old node requests failed")
 
 
 def _request_validator(schemas: SchemaRegistry) -> Callable[[str, Mapping[str, Any]], None]:

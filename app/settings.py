@@ -158,7 +158,8 @@ class Settings:
     webhook_retry_cap_s: float = 300.0
     webhook_max_attempts: int = 8
     webhook_timeout_s: float = 10.0
-    # Identifies this server process in the stations table (which process holds a socket).
+    # Identifies this server process in the stations table (which process holds a socket)
+    # and the nodes table; `chargeplan serve --node-id` sets it. Unique per live process.
     node_id: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
 
     def __post_init__(self) -> None:
@@ -168,6 +169,9 @@ class Settings:
                "a number of seconds > 0")
         _check(self.call_timeout_s, "call_timeout_s", self.call_timeout_s > 0, "seconds > 0")
         _check(self.node_heartbeat_s, "node_heartbeat_s", self.node_heartbeat_s > 0, "seconds > 0")
+        _check(self.node_id, "node_id", 1 <= len(self.node_id) <= 100
+               and self.node_id.isprintable() and not any(c.isspace() for c in self.node_id),
+               "1 to 100 printable characters without spaces")
         _check(self.max_frame_bytes, "max_frame_bytes", self.max_frame_bytes >= 1024, ">= 1024")
         _check(self.audit_batch_size, "audit_batch_size", self.audit_batch_size > 0, "> 0")
         _check(self.station_clock_skew_s, "station_clock_skew_s",

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from app.services.container import Services
+from app.services.nodes import MISSED_BEATS
 
 log = logging.getLogger("chargeplan.jobs")
 
@@ -47,23 +48,29 @@ async def for_each(services: Services, station_ids: Iterable[str],
 
 
 async def reconcile_stations(services: Services, station_ids: Iterable[str] | None,
-                             trigger: str, *, force: bool = False) -> None:
+                             trigger: str, *, force: bool = False) -> set[str]:
     """One job run over the given stations (None: every station this process holds).
 
     The stations are reconciled together (their rows read at once, their outcomes
     written in batches), ``job_concurrency`` of them with calls in flight; each station's
-    own calls stay in order under its lock and lease."""
+    own calls stay in order under its lock and lease. Returns the stations left alone
+    because another node holds their lease."""
+    if not services.status.acting():
+        log.warning("reconcile (%s) skipped: this node is not acting on stations", trigger)
+        return set()
     targets = connected_among(services, station_ids)
     targets &= await services.smart_charging.stations_with_profiles(
         None if station_ids is None else targets)
     targets = await managed_among(services, targets, trigger, named=station_ids is not None)
     if not targets and trigger != "api":
-        return  # nothing to do; only a run a user asked for is recorded when empty
+        return set()  # nothing to do; only a run a user asked for is recorded when empty
     changed: list[str] = []
+    elsewhere: set[str] = set()
     async with services.job_runs.run("reconcile", trigger) as run:
         async with services.leases.held_many(targets) as mine:
-            if targets - mine:
-                run.detail["leased_elsewhere"] = sorted(targets - mine)
+            elsewhere = targets - mine
+            if elsewhere:
+                run.detail["leased_elsewhere"] = sorted(elsewhere)
             reports = await services.smart_charging.reconcile_many(
                 sorted(mine), force=force, concurrency=services.settings.job_concurrency)
         changed = sorted(sid for sid, report in reports.items() if report.calls)
@@ -74,10 +81,14 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
     if changed:
         # Verify what changed: an Accepted is not proof that the limit applies.
         await verify_stations(services, changed, "after-reconcile")
+    return elsewhere
 
 
 async def verify_stations(services: Services, station_ids: Iterable[str] | None,
                           trigger: str) -> None:
+    if not services.status.acting():
+        log.warning("verify (%s) skipped: this node is not acting on stations", trigger)
+        return
     targets = connected_among(services, station_ids)
     targets &= await services.smart_charging.stations_with_desired(targets)
     targets = await managed_among(services, targets, trigger, named=station_ids is not None)
@@ -109,5 +120,20 @@ async def after_boot(services: Services, station_ids: Iterable[str]) -> None:
         connected_among(services, station_ids))
     if not with_profiles:
         return
-    await reconcile_stations(services, with_profiles, "boot", force=True)
-    await verify_stations(services, with_profiles, "boot")
+    elsewhere = await reconcile_stations(services, with_profiles, "boot", force=True)
+    await verify_stations(services, with_profiles - elsewhere, "boot")
+    if elsewhere:
+        # A station that moved here from a node that died: that node's lease stays until
+        # it misses its heartbeats, then the station is ours to repair and verify.
+        await asyncio.sleep(services.settings.node_heartbeat_s * (MISSED_BEATS + 1))
+        retried = elsewhere
+        elsewhere = await reconcile_stations(services, retried, "boot", force=True)
+        await verify_stations(services, retried - elsewhere, "boot")
+        if elsewhere:
+            log.warning("stations still leased by another node after boot: %s",
+                        sorted(elsewhere))
+
+
+# The jobs a user or another node may ask for by name.
+JOBS: dict[str, Callable[[Services, Iterable[str] | None, str], Awaitable[object]]] = {
+    "reconcile": reconcile_stations, "verify": verify_stations}

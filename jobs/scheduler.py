@@ -17,12 +17,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.services.container import Services
-from jobs.reconcile import after_boot, reconcile_stations, verify_stations
+from jobs.reconcile import JOBS, after_boot, reconcile_stations, verify_stations
 
 
 async def replan_circuits(services: Services, trigger: str) -> None:
-    """Re-plan every circuit tree: limits follow the clock's windows, leases are renewed."""
-    await services.load.replan_all(trigger)
+    """Re-plan every circuit tree: limits follow the clock's windows, leases are renewed.
+    One node at a time does it for the fleet."""
+    await services.peers.once("circuits", lambda: services.load.replan_all(trigger))
 
 log = logging.getLogger("chargeplan.jobs")
 
@@ -112,12 +113,19 @@ class Scheduler:
     def request_reconcile(self, station_ids: Iterable[str], reason: str) -> None:
         if not self.enabled:
             return
-        self.spawn(reconcile_stations(self._services, list(station_ids), reason), "reconcile")
+        self.run_job("reconcile", station_ids, reason)
 
     def run_job(self, job: str, station_ids: Iterable[str] | None, trigger: str) -> None:
-        work = {"reconcile": reconcile_stations, "verify": verify_stations}[job]
+        """Run ``job`` here for the stations this process holds, and ask the nodes holding
+        the others (on one PostgreSQL) to run it for theirs."""
+        work = JOBS[job]
+        gateway = self._services.gateway
         ids = None if station_ids is None else list(station_ids)
         self.spawn(work(self._services, ids, trigger), f"{job}-{trigger}")
+        elsewhere = None if ids is None else [s for s in ids if not gateway.is_connected(s)]
+        if elsewhere is None or elsewhere:
+            self.spawn(self._services.peers.run_elsewhere(job, elsewhere, trigger),
+                       f"{job}-{trigger}-elsewhere")
 
     def station_booted(self, station_id: str) -> None:
         if self.enabled:
@@ -166,7 +174,11 @@ class Scheduler:
 
     def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
                        func: Callable[[], Awaitable[None]]) -> None:
-        self._scheduler.add_job(func, CronTrigger(hour=hour, minute=minute, timezone=timezone),
+        async def once() -> None:
+            # Every node schedules it; one runs it.
+            await self._services.peers.once(key, func)
+
+        self._scheduler.add_job(once, CronTrigger(hour=hour, minute=minute, timezone=timezone),
                                 id=key, replace_existing=True)
 
     def unschedule(self, key: str) -> None:

@@ -20,17 +20,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class ServeProcess:
-    """One `chargeplan serve` on a SQLite file; start() again after a kill restarts it."""
+    """One `chargeplan serve` on a SQLite file (or the PostgreSQL ``url``, its log then
+    next to ``database``); start() again after a kill restarts it."""
 
-    def __init__(self, database: Path, **settings: str) -> None:
+    def __init__(self, database: Path, *, url: str | None = None, args: tuple[str, ...] = (),
+                 **settings: str) -> None:
         self.database = database
+        self.args = args
         self.http_port = free_port()
         self.ocpp_port = free_port()
         # Only the settings given here: serve refuses CHARGEPLAN_ variables it does not
         # know (the suite's own, such as CHARGEPLAN_SOAK).
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CHARGEPLAN_")},
-            "CHARGEPLAN_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "CHARGEPLAN_DATABASE_URL": url or f"sqlite+aiosqlite:///{database}",
             "CHARGEPLAN_AUTO_MIGRATE": "true",
             "CHARGEPLAN_ADMIT_UNKNOWN_STATIONS": "true",
             "CHARGEPLAN_DEMO_STATION": "false",
@@ -55,7 +58,7 @@ class ServeProcess:
     def start(self, timeout: float = 60.0) -> None:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=self.env,
+                [sys.executable, "-m", "app.cli", "serve", *self.args], cwd=ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

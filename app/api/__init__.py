@@ -15,6 +15,7 @@ from app.api.health import health
 from app.api.id_tags import IdTagController
 from app.api.jobs import JobsController, VerificationController
 from app.api.metrics import metrics
+from app.api.nodes import list_nodes
 from app.api.plans import PlanController
 from app.api.security_events import SecurityEventController
 from app.api.smart_charging import SmartChargingController
@@ -45,6 +46,7 @@ route_handlers: list[ControllerRouterHandler] = [
     events_ws,
     WebhookController,
     *ui_handlers,
+    list_nodes,
     redoc,
     openapi_json,
     *docs_assets,

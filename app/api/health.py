@@ -40,7 +40,7 @@ async def database_reachable(db: Database) -> bool:
 async def health(services: ServicesDep) -> Response[HealthView]:
     database = await database_reachable(services.db)
     listener = services.status.ocpp_listening
-    problems = services.status.writer_problems()
+    problems = services.status.node_problems() + services.status.writer_problems()
     if not database:
         problems.insert(0, "database unreachable")
     if not listener:

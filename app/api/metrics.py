@@ -37,6 +37,12 @@ async def render(services: Services) -> str:
                "Server-initiated OCPP calls by action and outcome",
                [({"action": a, "outcome": o}, n) for (a, o), n in
                 sorted(status.call_counts().items())])
+    out.metric("chargeplan_node_requests_total", "counter",
+               "Requests between nodes on one PostgreSQL: routed (calls sent to the node "
+               "holding the station, by outcome), served (carried out for another node, by "
+               "kind)",
+               [({"side": side, "outcome": o}, n) for (side, o), n in
+                sorted(status.node_requests().items())])
     counts = await services.smart_charging.delivery_counts()
     out.metric("chargeplan_deliveries", "gauge", "Desired profiles by delivery state",
                [({"state": s.value}, n) for s, n in sorted(counts.items())])

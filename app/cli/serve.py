@@ -11,7 +11,7 @@ from typing import Any
 
 from app.cli.common import configure_logging, settings_or_exit
 from app.db.migrate import SchemaBehind, prepare_database
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,6 +29,9 @@ def add_parser(subparsers: Any) -> None:
                       "(default: CHARGEPLAN_DEMO_STATION)")
     demo.add_argument("--no-demo-station", dest="demo_station", action="store_false",
                       help="no demo station, whatever the settings say")
+    parser.add_argument("--node-id", dest="node_id", default=None, metavar="ID",
+                        help="this process's name among several on one PostgreSQL (default: "
+                        "CHARGEPLAN_NODE_ID, else host name and process id)")
     parser.set_defaults(handler=run)
 
 
@@ -76,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
     if args.demo_station is not None:
         settings = settings.with_overrides(demo_station=args.demo_station)
+    if args.node_id is not None:
+        try:
+            settings = settings.with_overrides(node_id=args.node_id)
+        except SettingsError as exc:
+            print(f"chargeplan: --node-id: {exc}", file=sys.stderr)
+            return 1
     busy = unavailable_port(settings)
     if busy is not None:
         print(f"chargeplan: {busy}", file=sys.stderr)

@@ -7,6 +7,7 @@ from app.db import (
     circuit_models,
     fleet_models,
     models,
+    node_models,
     security_models,
     webhook_models,
 )
@@ -14,4 +15,4 @@ from app.db import (
 metadata = models.Base.metadata
 
 __all__ = ["access_models", "circuit_models", "fleet_models", "metadata", "models",
-           "security_models", "webhook_models"]
+           "node_models", "security_models", "webhook_models"]

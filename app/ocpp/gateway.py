@@ -38,10 +38,12 @@ class OcppGateway:
     def connected_station_ids(self) -> list[str]:
         return [c.station_id for c in self._registry.all() if not c.closed]
 
-    async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *,
-        timeout: float | None = None, desired_profile_id: int | None = None,
-    ) -> dict[str, Any]:
+    async def reachable(self, station_id: str) -> bool:
+        return self.is_connected(station_id)
+
+    def check_request(self, station_id: str, action: str, payload: dict[str, Any]) -> None:
+        """Raise InvalidRequest unless ``payload`` is a valid ``action`` the central system
+        may send."""
         if (action not in CENTRAL_SYSTEM_ACTIONS
                 and action not in SECURITY_CENTRAL_SYSTEM_ACTIONS):
             raise InvalidRequest(station_id, action, "not an action the central system sends")
@@ -49,6 +51,12 @@ class OcppGateway:
             self._schemas.validate_request(action, payload)
         except OcppError as exc:
             raise InvalidRequest(station_id, action, exc.description) from None
+
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], *,
+        timeout: float | None = None, desired_profile_id: int | None = None,
+    ) -> dict[str, Any]:
+        self.check_request(station_id, action, payload)
         try:
             answer = await self._call(station_id, action, payload, timeout, desired_profile_id)
         except StationCallError as exc:

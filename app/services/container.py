@@ -15,8 +15,9 @@ from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.load_management import LoadManager
+from app.services.nodes import NodeService
 from app.services.plans import PlanService
-from app.services.ports import ChargerGateway, JobScheduler
+from app.services.ports import ChargerGateway, JobScheduler, NoPeers, Peers
 from app.services.security_events import SecurityEvents
 from app.services.smart_charging import SmartChargingService
 from app.services.station_security import StationSecurityService
@@ -42,6 +43,15 @@ class ServerStatus:
     handshakes_in_progress: Callable[[], int] = lambda: 0
     # Why the batched writers (audit trail, meter values) are not keeping up; empty if they are.
     writer_problems: Callable[[], list[str]] = list
+    # Why this node does not take part as it should (database lost, LISTEN connection
+    # down); empty when it does.
+    node_problems: Callable[[], list[str]] = list
+    # False while the database is out of reach: other nodes may have taken this node's
+    # stations meanwhile, so it leaves them alone until it is back.
+    acting: Callable[[], bool] = lambda: True
+    # (side, outcome) -> count of requests between nodes: "routed" calls this node sent to
+    # a station's owner by outcome, "served" requests it carried out for others by kind.
+    node_requests: Callable[[], dict[tuple[str, str], int]] = dict
     # (action, outcome) -> count of server-initiated calls.
     call_counts: Callable[[], dict[tuple[str, str], int]] = dict
 
@@ -69,7 +79,10 @@ class Services:
     rest_audit: RestAuditService = field(init=False)
     circuits: CircuitService = field(init=False)
     load: LoadManager = field(init=False)
+    nodes: NodeService = field(init=False)
     status: ServerStatus = field(default_factory=ServerStatus)
     clock: Clock = utcnow
     events: EventBus = field(default_factory=EventBus)
     webhooks: WebhookService = field(init=False)
+    # The other nodes on the same PostgreSQL (app.cluster); none on SQLite.
+    peers: Peers = field(default_factory=NoPeers)

@@ -10,14 +10,16 @@ SQLite, where one process owns the file, that is every station.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.fleet_models import Node
 from app.db.models import Station
+from app.services.station_view import chunks
 
 log = logging.getLogger("chargeplan.nodes")
 
@@ -73,3 +75,44 @@ class NodeService:
                 update(Station).where(Station.online.is_(True), held_by)  # type: ignore[arg-type]
                 .values(online=False))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def reclaim(self, station_ids: list[str]) -> int:
+        """After the database was out of reach: the stations whose sockets this node still
+        holds are its own again, unless a live node took them meanwhile."""
+        if not station_ids:
+            return 0
+        alive = select(Node.id).where(Node.heartbeat_at >= self._clock() - self._stale)
+        count = 0
+        async with self._db.uow() as session:
+            for batch in chunks(sorted(station_ids)):
+                result = await session.execute(
+                    update(Station).where(
+                        Station.id.in_(batch),
+                        or_(Station.node_id.is_(None), Station.node_id == self.node_id,
+                            Station.node_id.not_in(alive)))
+                    .values(online=True, node_id=self.node_id))
+                count += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return count
+
+    async def listing(self) -> list[NodeListing]:
+        """Every node with its heartbeat and how many stations it holds."""
+        cutoff = self._clock() - self._stale
+        held = (select(Station.node_id, func.count().label("stations"))
+                .where(Station.online.is_(True)).group_by(Station.node_id).subquery())
+        async with self._db.uow() as session:
+            rows = (await session.execute(
+                select(Node, func.coalesce(held.c.stations, 0))
+                .outerjoin(held, held.c.node_id == Node.id).order_by(Node.id))).all()
+        return [NodeListing(node.id, node.started_at, node.heartbeat_at,
+                            node.heartbeat_at >= cutoff, int(count),
+                            node.id == self.node_id) for node, count in rows]
+
+
+@dataclass(frozen=True)
+class NodeListing:
+    id: str
+    started_at: datetime
+    heartbeat_at: datetime
+    alive: bool
+    stations: int
+    this_node: bool

@@ -57,11 +57,42 @@ class InvalidResponse(StationCallError):
     kind = "invalid_response"
 
 
+def call_error_to_json(exc: StationCallError) -> dict[str, Any]:
+    """A typed call error as JSON, for another node to raise again."""
+    out: dict[str, Any] = {"kind": exc.kind, "reason": exc.reason}
+    if isinstance(exc, CallErrorReceived):
+        out.update(code=exc.code, description=exc.description, details=exc.details)
+    if isinstance(exc, CallTimeout):
+        out["timeout"] = exc.timeout
+    return out
+
+
+def call_error_from_json(station_id: str, action: str, error: dict[str, Any]
+                         ) -> StationCallError:
+    """The typed call error :func:`call_error_to_json` wrote."""
+    kind, reason = error.get("kind"), str(error.get("reason", ""))
+    if kind == StationOffline.kind:
+        return StationOffline(station_id, action)
+    if kind == CallTimeout.kind:
+        return CallTimeout(station_id, action, float(error.get("timeout", 0.0)))
+    if kind == CallErrorReceived.kind:
+        return CallErrorReceived(station_id, action, str(error.get("code")),
+                                 str(error.get("description", "")), error.get("details"))
+    if kind == InvalidResponse.kind:
+        return InvalidResponse(station_id, action, reason)
+    return StationCallError(station_id, action, reason)
+
+
 class ChargerGateway(Protocol):
     def is_connected(self, station_id: str) -> bool: ...
 
     def connected_station_ids(self) -> list[str]:
         """Stations whose websocket this process holds (only it may talk to them)."""
+        ...
+
+    async def reachable(self, station_id: str) -> bool:
+        """A call can reach the station now: this process holds its websocket, or (several
+        nodes on one PostgreSQL) a live node does and carries the call out."""
         ...
 
     async def call(
@@ -75,6 +106,53 @@ class ChargerGateway(Protocol):
     ) -> dict[str, Any]:
         """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
         ...
+
+
+class Owners(Protocol):
+    """The node holding a station's socket, when another node does (several nodes on one
+    PostgreSQL)."""
+
+    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
+                        ) -> dict[str, Any] | None:
+        """Have the station's owner carry out work of ``kind`` and return its result; None
+        when no live node holds the station. Raises StationCallError when the owner
+        gave no result in time or died meanwhile."""
+        ...
+
+
+class NoOwners:
+    """One node alone: a station not connected here is connected nowhere."""
+
+    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
+                        ) -> dict[str, Any] | None:
+        return None
+
+
+class Peers(Protocol):
+    """The other nodes on the same database (none on SQLite)."""
+
+    async def run_elsewhere(self, job: str, station_ids: list[str] | None,
+                            trigger: str) -> None:
+        """Ask the nodes holding these stations (None: every other live node, for all of its
+        stations) to run ``job`` (reconcile or verify) for them now."""
+        ...
+
+    async def once(self, key: str, work: Callable[[], Awaitable[object]]) -> bool:
+        """Run a fleet job unless another node is running the one named ``key``; False
+        when it was left to that node."""
+        ...
+
+
+class NoPeers:
+    """One node alone: nothing runs elsewhere."""
+
+    async def run_elsewhere(self, job: str, station_ids: list[str] | None,
+                            trigger: str) -> None:
+        return None
+
+    async def once(self, key: str, work: Callable[[], Awaitable[object]]) -> bool:
+        await work()
+        return True
 
 
 class JobScheduler(Protocol):

@@ -56,7 +56,15 @@ from app.services.managed_profiles import (
     parse,
     replaced_rows,
 )
-from app.services.ports import ChargerGateway, StationCallError, StationOffline
+from app.services.ports import (
+    ChargerGateway,
+    NoOwners,
+    Owners,
+    StationCallError,
+    StationOffline,
+    call_error_from_json,
+    call_error_to_json,
+)
 from app.services.reconciler import Reconciler, ReconcileReport, emit_delivery
 from app.services.station_view import StationView, chunks, station_views
 from app.timefmt import parse_timestamp
@@ -139,6 +147,8 @@ class SmartChargingService:
         self._rand = rand
         self.retries = 0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Stations another node holds (set by app.main on PostgreSQL).
+        self.owners: Owners = NoOwners()
         # Desired profiles owned by plans and tariffs, stored on many stations at once.
         self._max_frame_bytes = max_frame_bytes
         self.managed = ManagedProfiles(db, lock=self.lock, clock=clock,
@@ -185,12 +195,10 @@ class SmartChargingService:
                              profile_id=profile.charging_profile_id, owner=str(owner.kind))
             log.info("API: Sending charging profile to %s, connector %s", station_id,
                      connector_id)
-            if not self._gateway.is_connected(station_id):
-                outcome = Outcome("pending", f"station {station_id} is offline: the profile is "
-                                  "stored and will be delivered when it reconnects",
-                                  failure=StationOffline(station_id, "SetChargingProfile"))
-            else:
+            if self._gateway.is_connected(station_id):
                 outcome = await self._deliver(station_id, desired_id)
+            else:
+                outcome = await self._deliver_elsewhere(station_id, desired_id)
         warnings = [*view.warnings, *(str(w) for w in profile_warnings(profile))]
         return Submitted(outcome, desired_id, profile.charging_profile_id, connector_id,
                          profile.to_ocpp(), warnings)
@@ -256,6 +264,37 @@ class SmartChargingService:
 
     async def remove_managed(self, station_id: str, *, owner: Owner) -> None:
         await self.managed.remove([station_id], owner=owner)
+
+    async def _deliver_elsewhere(self, station_id: str, desired_id: int) -> Outcome:
+        """The node holding the station delivers the profile under its own lock for the
+        station, so the call and the record of its answer never interleave with that
+        node's reconcile; pending when no node holds the station."""
+        try:
+            result = await self.owners.carry_out("deliver", station_id,
+                                                 {"desired_id": desired_id})
+        except StationCallError as exc:
+            return Outcome("error", f"SetChargingProfile failed: {exc.reason}", exc.reason)
+        if result is None:
+            return Outcome("pending", f"station {station_id} is offline: the profile is "
+                           "stored and will be delivered when it reconnects",
+                           failure=StationOffline(station_id, "SetChargingProfile"))
+        failure = result.get("failure")
+        return Outcome(result["status"], result["message"], result.get("error"),
+                       result.get("answer"), None if failure is None else call_error_from_json(
+                           station_id, "SetChargingProfile", failure))
+
+    async def deliver_here(self, station_id: str, desired_id: int) -> dict[str, Any]:
+        """Deliver a stored profile for another node (see :meth:`_deliver_elsewhere`)."""
+        async with self.lock(station_id):
+            if self._gateway.is_connected(station_id):
+                outcome = await self._deliver(station_id, desired_id)
+            else:
+                outcome = Outcome("pending", f"station {station_id} went offline: the "
+                                  "profile is stored and will be delivered when it reconnects",
+                                  failure=StationOffline(station_id, "SetChargingProfile"))
+        return {"status": outcome.status, "message": outcome.message, "error": outcome.error,
+                "answer": outcome.answer, "failure": None if outcome.failure is None
+                else call_error_to_json(outcome.failure)}
 
     async def _deliver(self, station_id: str, desired_id: int) -> Outcome:
         """Send one desired profile (the caller holds the station's lock)."""
@@ -413,7 +452,7 @@ class SmartChargingService:
                 # that installed what it clears.
                 intent = removed[0].id if removed else store.intent_of(
                     held, select_from(store.mirror_as_installed(held)))
-            if not self._gateway.is_connected(station_id):
+            if not await self._gateway.reachable(station_id):
                 outcome = Outcome("pending", f"station {station_id} is offline: the desired "
                                   "profiles are removed and the station will be cleared when "
                                   "it reconnects",

@@ -42,6 +42,9 @@ class ScriptedGateway:
     def connected_station_ids(self) -> list[str]:
         return []
 
+    async def reachable(self, station_id: str) -> bool:
+        return self.is_connected(station_id)
+
     async def call(self, station_id: str, action: str, payload: dict[str, Any], *,
                    timeout: float | None = None,
                    desired_profile_id: int | None = None) -> dict[str, Any]:

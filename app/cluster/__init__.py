@@ -1,0 +1,1 @@
+"""Several nodes on one PostgreSQL: requests between them, calls routed to the owner."""
