@@ -537,6 +537,7 @@ def _quantize(prep: _Prepared, values: list[float], admitted: list[bool]) -> lis
     tenths = [
         math.floor(v * 10 + _EPS) if ok else 0 for v, ok in zip(values, admitted, strict=True)
     ]
+    _restore_imbalance(prep, tenths, admitted)
     loads = [0.0] * len(prep.constraints)
     for i, row in enumerate(prep.incidence):
         for k, coef in row:
@@ -554,6 +555,34 @@ def _quantize(prep: _Prepared, values: list[float], admitted: list[bool]) -> lis
             for k, coef in row:
                 loads[k] += coef * _STEP
     return tenths
+
+
+def _restore_imbalance(prep: _Prepared, tenths: list[int], admitted: list[bool]) -> None:
+    """Flooring lowers every load, but an imbalance limit counts a session on the other
+    phase negatively: flooring that session can push the imbalance past its limit. Step
+    back the sessions that raise a constraint that no longer holds, the one furthest above
+    its minimum first (the later admitted on a tie), until every constraint holds. It
+    ends: at the minimums every constraint held, since admission checked them."""
+    lowest = [math.ceil(m * 10 - _EPS) for m in prep.minimum]
+    while True:
+        loads = [0.0] * len(prep.constraints)
+        for i, row in enumerate(prep.incidence):
+            for k, coef in row:
+                loads[k] += coef * tenths[i] / 10
+        broken = {
+            k for k, constraint in enumerate(prep.constraints)
+            if loads[k] > constraint.capacity + _EPS
+        }
+        if not broken:
+            return
+        raisers = [
+            i for i, row in enumerate(prep.incidence)
+            if admitted[i] and tenths[i] > lowest[i]
+            and any(coef > 0 and k in broken for k, coef in row)
+        ]
+        if not raisers:
+            return
+        tenths[max(raisers, key=lambda i: (tenths[i] - lowest[i], i))] -= 1
 
 
 def _round1(value: float) -> float:

@@ -146,7 +146,11 @@ def three_phase_sites(draw: st.DrawFn) -> tuple[Site, Session]:
         replace(c, priority=0, min_current_a=6.0, max_current_a=max(c.max_current_a, 6.0))
         for c in cars
     ]
-    return Site(tree, tuple(cars[:-1]), VOLTAGE), cars[-1]
+    # The newcomer arrives last in the admission order (same tier, no heavier weight,
+    # plugged in last). One that comes earlier in that order may take the place of an
+    # admitted session, whose freed minimum then rightly goes to the others.
+    newcomer = replace(cars[-1], weight=min(c.weight for c in cars), plugged_in_at=T0)
+    return Site(tree, tuple(cars[:-1]), VOLTAGE), newcomer
 
 
 @settings(max_examples=150, deadline=None)
