@@ -35,6 +35,14 @@ def heartbeat_figures(result: BenchResult, server: ServerKind) -> dict[str, floa
     return figures
 
 
+def rate_matches(rate: float, count: int, seconds: float) -> bool:
+    """A rate figure agrees with its count and seconds figures. The seconds are rounded to
+    the millisecond, which on a fast machine is several per cent of a short run, so the
+    rate lies anywhere the rounding allows (and itself to a tenth)."""
+    low, high = seconds - 0.0005, seconds + 0.0005
+    return count / high - 0.05 <= rate <= count / max(low, 1e-9) + 0.05
+
+
 @pytest.mark.timeout(60)
 def test_every_server_completes_without_errors(result: BenchResult) -> None:
     assert result.failures == []
@@ -110,7 +118,7 @@ def test_fanout_plan_reaches_every_station_and_the_audit_table(
 
     assert figures["errors"] == 0
     assert figures["seconds"] > 0
-    assert figures["calls_per_s"] == pytest.approx(20 / figures["seconds"], rel=0.01)
+    assert rate_matches(figures["calls_per_s"], 20, figures["seconds"])
     assert figures["audit_seconds"] > 0
 
 
@@ -134,7 +142,7 @@ def test_audit_scenario_commits_every_row_it_puts() -> None:
     assert figures is not None
     assert set(figures) == set(FIGURES[Scenario.AUDIT])
     assert figures["rows_lost"] == 0
-    assert figures["rows_per_s"] == pytest.approx(3_000 / figures["seconds"], rel=0.01)
+    assert rate_matches(figures["rows_per_s"], 3_000, figures["seconds"])
     assert result.scenarios["audit"]["stock"] is None
 
 
@@ -150,7 +158,7 @@ def test_fleet_fanout_reaches_every_storm_station_by_id() -> None:
     figures = result.scenarios["fanout_fleet"]["chargeplan"]
     assert figures is not None
     assert figures["errors"] == 0
-    assert figures["calls_per_s"] == pytest.approx(30 / figures["seconds"], rel=0.01)
+    assert rate_matches(figures["calls_per_s"], 30, figures["seconds"])
     # The floor has no plans, but its storm still ran on the same connections.
     assert result.scenarios["fanout_fleet"]["floor"] is None
     assert result.scenarios["storm"]["floor"] is not None
