@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -12,8 +11,9 @@ from app.api.access import ADMIN, READER
 from app.api.access_schemas import RestAuditPageView, rest_audit_item
 from app.api.deps import AuditLogDep, ServicesDep, dependencies
 from app.api.errors import error_responses
+from app.api.paging import CursorQuery, LimitQuery, SinceQuery, UntilQuery
 from app.api.schemas import AuditPageView, Direction, MessageType, as_utc, audit_item
-from app.services.audit_log import MAX_LIMIT, AuditFilter
+from app.services.audit_log import AuditFilter
 
 
 class AuditController(Controller):
@@ -36,20 +36,10 @@ class AuditController(Controller):
         message_type: Annotated[
             MessageType | None, Parameter(description="CALL, CALLRESULT, CALLERROR or INVALID")
         ] = None,
-        since: Annotated[
-            datetime | None,
-            Parameter(description="ISO 8601, inclusive; without offset it is read as UTC"),
-        ] = None,
-        until: Annotated[
-            datetime | None,
-            Parameter(description="ISO 8601, exclusive; without offset it is read as UTC"),
-        ] = None,
-        limit: Annotated[
-            int, Parameter(ge=1, le=MAX_LIMIT, description="Page size, 1 to 1000")
-        ] = 100,
-        cursor: Annotated[
-            str | None, Parameter(description="next_cursor of the previous page")
-        ] = None,
+        since: SinceQuery = None,
+        until: UntilQuery = None,
+        limit: LimitQuery = 100,
+        cursor: CursorQuery = None,
     ) -> AuditPageView:
         where = AuditFilter(
             station_id=station_id, action=action, direction=direction,
@@ -72,20 +62,10 @@ class AuditController(Controller):
         path_prefix: Annotated[
             str | None, Parameter(description="Only paths starting with this, e.g. /stations/")
         ] = None,
-        since: Annotated[
-            datetime | None,
-            Parameter(description="ISO 8601, inclusive; without offset it is read as UTC"),
-        ] = None,
-        until: Annotated[
-            datetime | None,
-            Parameter(description="ISO 8601, exclusive; without offset it is read as UTC"),
-        ] = None,
-        limit: Annotated[
-            int, Parameter(ge=1, le=MAX_LIMIT, description="Page size, 1 to 1000")
-        ] = 100,
-        cursor: Annotated[
-            str | None, Parameter(description="next_cursor of the previous page")
-        ] = None,
+        since: SinceQuery = None,
+        until: UntilQuery = None,
+        limit: LimitQuery = 100,
+        cursor: CursorQuery = None,
     ) -> RestAuditPageView:
         page = await services.rest_audit.page(
             key_name=key_name, method=method, path_prefix=path_prefix,

@@ -14,6 +14,7 @@ from msgspec import Meta
 from app.api.access import ADMIN
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
+from app.api.paging import CursorQuery, LimitQuery, SinceQuery, UntilQuery
 from app.api.schemas import as_utc
 from app.db.security_models import SecurityEvent, SecurityEventKind
 from app.services.security_events import security_event_page
@@ -62,18 +63,10 @@ class SecurityEventController(Controller):
         kind: Annotated[str | None, Parameter(description="Only this kind")] = None,
         remote_address: Annotated[
             str | None, Parameter(description="Only this client address")] = None,
-        since: Annotated[
-            datetime | None,
-            Parameter(description="ISO 8601, inclusive; without offset it is read as UTC"),
-        ] = None,
-        until: Annotated[
-            datetime | None,
-            Parameter(description="ISO 8601, exclusive; without offset it is read as UTC"),
-        ] = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000, description="Page size, 1 to 1000")
-                         ] = 100,
-        cursor: Annotated[
-            str | None, Parameter(description="next_cursor of the previous page")] = None,
+        since: SinceQuery = None,
+        until: UntilQuery = None,
+        limit: LimitQuery = 100,
+        cursor: CursorQuery = None,
     ) -> SecurityEventPageView:
         page = await security_event_page(
             services.db, station_id=station_id, kind=kind, remote_address=remote_address,

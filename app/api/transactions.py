@@ -11,8 +11,8 @@ from litestar.params import Parameter
 from app.api.access import READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
+from app.api.paging import CursorQuery, LimitQuery
 from app.api.schemas import TransactionPageView, as_utc, transaction_view
-from app.services.audit_log import MAX_LIMIT
 from app.services.transactions import TransactionFilter, TransactionQueries
 
 ConnectorQuery = Annotated[int | None, Parameter(
@@ -23,8 +23,6 @@ SinceQuery = Annotated[datetime | None, Parameter(
     description="Started at or after; ISO 8601, without offset read as UTC")]
 UntilQuery = Annotated[datetime | None, Parameter(
     description="Started before; ISO 8601, without offset read as UTC")]
-LimitQuery = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size, 1 to 1000")]
-CursorQuery = Annotated[str | None, Parameter(description="next_cursor of the previous page")]
 
 
 async def _page(services: ServicesDep, station_id: str | None, connector_id: int | None,
