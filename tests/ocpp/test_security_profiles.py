@@ -5,6 +5,7 @@ TC_088), played by a charger of our own."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl
 from collections.abc import AsyncIterator
@@ -331,3 +332,31 @@ async def test_brute_force_from_one_address_never_locks_out_the_real_station(
     async with server.services.db.uow() as session:
         row = await session.get(Station, "CP-BF")
     assert row is not None and row.remote_address is not None
+
+
+async def test_only_an_authenticated_connection_replaces_the_station(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await register(http, "CP-RPL", 1)
+    url = server.station_url("CP-RPL")
+    async with raw_station(url, additional_headers=basic("CP-RPL", PASSWORD)) as first:
+        assert (await first.boot())["status"] == "Accepted"
+        # Without credentials, or with wrong ones, a newcomer is refused before its socket
+        # opens: the station's connection stays and keeps being answered.
+        assert await refused(url, local_addr=("127.0.0.3", 0)) == 401
+        assert await refused(url, local_addr=("127.0.0.3", 0),
+                             additional_headers=basic("CP-RPL", "not-the-password")) == 401
+        assert "currentTime" in await first.ok("Heartbeat", {})
+        assert await events(server, "connection_replaced") == []
+        # The same station authenticated from elsewhere replaces the old connection.
+        async with raw_station(url, additional_headers=basic("CP-RPL", PASSWORD),
+                               local_addr=("127.0.0.2", 0)) as second:
+            await asyncio.wait_for(first.ws.wait_closed(), 10)
+            assert first.ws.close_code == 1000
+            assert "replaced" in (first.ws.close_reason or "")
+            assert "currentTime" in await second.ok("Heartbeat", {})
+            assert (await http.get("/stations/CP-RPL")).json()["online"] is True
+            async with server.services.db.uow() as session:
+                row = await session.get(Station, "CP-RPL")
+            assert row is not None and (row.remote_address or "").startswith("127.0.0.2")
+    (replaced,) = await eventually(lambda: events(server, "connection_replaced"))
+    assert replaced.station_id == "CP-RPL" and replaced.remote_address == "127.0.0.2"
