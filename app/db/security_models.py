@@ -30,6 +30,10 @@ class SecurityEventKind(StrEnum):
     PROFILE_REFUSED = "profile_refused"
     # A client certificate that does not name the station (CN) and operator (O).
     CERTIFICATE_REFUSED = "certificate_refused"
+    # A TLS handshake refused before any HTTP: an old protocol version, no common cipher
+    # suite, not TLS at all (detail: OpenSSL's reason). A client certificate that fails
+    # verification (expired, unknown CA) is a certificate_refused without a station id.
+    TLS_REFUSED = "tls_refused"
     # An authenticated connection replaced the station's previous one.
     CONNECTION_REPLACED = "connection_replaced"
     # A station's security profile was raised (REST or ChangeConfiguration SecurityProfile).

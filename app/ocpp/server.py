@@ -8,6 +8,10 @@ the websocket opens (so a refused client never gets a socket):
   else 401; repeated failures per station and per address are throttled with 429.
 Only then does a new connection replace an existing one for the same station: an
 unauthenticated newcomer never displaces the real charger.
+
+On the TLS listener the connection runs its TLS handshake itself, so that a refused one
+(expired or unknown client certificate, TLS 1.1, no common suite) is recorded with the
+client's address: coalesced per address, so a flood of handshakes adds a row a minute.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import math
 import ssl
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
@@ -39,7 +44,13 @@ from app.ocpp.connection import ConnectionLimits, StationConnection, remote_host
 from app.ocpp.ratelimit import WindowCounter
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
-from app.ocpp.tls import built_in_ca, peer_identity, server_context
+from app.ocpp.tls import (
+    HandshakeRefusal,
+    built_in_ca,
+    handshake_refusal,
+    peer_identity,
+    server_context,
+)
 from app.services.container import Services
 from app.services.stations import Admission, Credentials
 
@@ -48,6 +59,9 @@ SUBPROTOCOL = "ocpp1.6"
 # Seconds a stop waits for connections to close; with the writers' budget it keeps a
 # SIGTERM under ten seconds.
 STOP_BUDGET_S = 2.0
+# Seconds a client has for its TLS handshake (websockets then gives it as long again for
+# the HTTP upgrade).
+TLS_HANDSHAKE_TIMEOUT_S = 10.0
 
 
 def path_segment(path: str) -> str | None:
@@ -90,6 +104,7 @@ class OcppServer:
         # them (by id) are materialised once they are connected.
         self._new_stations: set[str] = set()
         self._servers: list[Server] = []
+        self._tls: list[TlsAcceptor] = []
         # The plain ws:// listener's port, and the TLS (wss://) listener's.
         self.port: int | None = None
         self.tls_port: int | None = None
@@ -106,18 +121,19 @@ class OcppServer:
             client_ca = settings.ocpp_tls_client_ca or built_in_ca(settings.ca_dir)
             context = server_context(settings.ocpp_tls_cert, settings.ocpp_tls_key,
                                      settings.ocpp_tls_chain, client_ca)
-            self.tls_port = await self._listen(settings.ocpp_tls_port, context)
+            acceptor = TlsAcceptor(context, self._tls_refused, TLS_HANDSHAKE_TIMEOUT_S)
+            self._tls.append(acceptor)
+            self.tls_port = await self._listen(settings.ocpp_tls_port, acceptor)
             log.info("OCPP 1.6J listening on wss://%s:%s/<station_id> (client certificates %s)",
                      settings.ocpp_host, self.tls_port,
                      f"verified against {client_ca}" if client_ca else "not asked for")
 
-    async def _listen(self, port: int, context: ssl.SSLContext | None) -> int | None:
+    async def _listen(self, port: int, tls: TlsAcceptor | None) -> int | None:
         settings = self._settings
         server = await serve(
             self._handle,
             settings.ocpp_host,
             port,
-            ssl=context,
             process_request=self._process_request,
             # The stock selection (the server's list): a select_subprotocol callback would
             # make websockets close a reference cycle over every connection.
@@ -127,7 +143,7 @@ class OcppServer:
             ping_interval=settings.ws_ping_interval_s,
             ping_timeout=settings.ws_ping_interval_s,
             server_header="chargeplan",
-            create_connection=_connection_class(self._handshakes),
+            create_connection=_connection_class(self._handshakes, tls),
         )
         self._servers.append(server)
         sockets = list(server.sockets)
@@ -136,7 +152,16 @@ class OcppServer:
     def handshakes_in_progress(self) -> int:
         return self._handshakes.in_progress()
 
+    def _tls_refused(self, host: str | None, refusal: HandshakeRefusal) -> None:
+        # The station is not known yet: a refused handshake never gets to its URL.
+        kind = (SecurityEventKind.CERTIFICATE_REFUSED if refusal.certificate
+                else SecurityEventKind.TLS_REFUSED)
+        self._services.security_events.record(kind, remote_address=host,
+                                              detail=refusal.detail(), coalesce=True)
+
     async def stop(self) -> None:
+        for acceptor in self._tls:
+            acceptor.cancel()
         for server in self._servers:
             server.close(close_connections=True)
         try:
@@ -331,6 +356,51 @@ class HandshakeGate:
         return sum(self._in_progress.values())
 
 
+class TlsAcceptor:
+    """The TLS side of the wss:// listener: the context, what a refusal triggers, and the
+    handshakes in progress (owned here, cancelled at stop)."""
+
+    def __init__(self, context: ssl.SSLContext,
+                 on_refused: Callable[[str | None, HandshakeRefusal], None],
+                 timeout_s: float) -> None:
+        self.context = context
+        self.on_refused = on_refused
+        self.timeout_s = timeout_s
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, handshake: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(handshake)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def in_progress(self) -> int:
+        return len(self._tasks)
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
+class _EarlyData(asyncio.Protocol):
+    """Holds what arrives between the end of the TLS handshake and the websocket
+    connection taking the transport over."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.closed = False
+
+    def data_received(self, data: bytes) -> None:
+        self.data.append(data)
+
+    def eof_received(self) -> bool | None:
+        self.closed = True
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+
 class _Connection(ServerConnection):
     """A websockets connection that counts its handshake against its address and leaves
     no reference cycle behind when the handshake fails.
@@ -341,9 +411,17 @@ class _Connection(ServerConnection):
     rare. Once the socket is gone the reason has served its purpose."""
 
     gate: HandshakeGate
+    tls: TlsAcceptor | None = None
     _gated: str | None = None
+    # True from the TCP accept until TLS is up: the websocket side has no transport yet.
+    _raw_tls = False
+    _tls_up = False
+    _tls_task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.tls is not None and not self._tls_up:
+            self._accept_tls(cast(asyncio.Transport, transport))
+            return
         super().connection_made(transport)
         host = remote_host(self)
         if host is None:
@@ -355,6 +433,54 @@ class _Connection(ServerConnection):
             # HTTP answer is possible yet, and holding them is what is refused.
             self.transport.abort()
 
+    def _accept_tls(self, raw: asyncio.Transport) -> None:
+        assert self.tls is not None
+        self._raw_tls = True
+        peer: Any = raw.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        if host is not None:
+            self.gate.enter(host)
+            self._gated = host
+            if self.gate.far_over_limit(host):
+                raw.abort()
+                return
+        # Nothing is read until TLS runs over the socket.
+        raw.pause_reading()
+        self._tls_task = self.tls.start(self._handshake(raw, host))
+
+    async def _handshake(self, raw: asyncio.Transport, host: str | None) -> None:
+        assert self.tls is not None
+        early = _EarlyData()
+        try:
+            transport = await asyncio.get_running_loop().start_tls(
+                raw, early, self.tls.context, server_side=True,
+                ssl_handshake_timeout=self.tls.timeout_s)
+        except ssl.SSLError as exc:
+            self.handshake_decided()
+            self.tls.on_refused(host, handshake_refusal(exc))
+            return
+        except (OSError, TimeoutError):  # the client left, or took too long
+            self.handshake_decided()
+            return
+        except asyncio.CancelledError:
+            self.handshake_decided()
+            raise
+        finally:
+            self._tls_task = None
+        if transport is None or early.closed:
+            self.handshake_decided()
+            if transport is not None:
+                transport.abort()
+            return
+        transport.set_protocol(self)
+        self._raw_tls, self._tls_up = False, True
+        # The gate counted this handshake from the TCP accept; the websocket side counts
+        # it again until authentication is decided.
+        self.handshake_decided()
+        self.connection_made(transport)
+        for chunk in early.data:
+            self.data_received(chunk)
+
     def over_limit(self) -> bool:
         return self._gated is not None and self.gate.over_limit(self._gated)
 
@@ -364,14 +490,20 @@ class _Connection(ServerConnection):
             self._gated = None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._raw_tls:  # the TCP socket went before TLS was up: no websocket to close
+            if self._tls_task is not None:
+                self._tls_task.cancel()
+            self.handshake_decided()
+            return
         super().connection_lost(exc)
         self.handshake_decided()
         self.protocol.handshake_exc = None
 
 
-def _connection_class(gate: HandshakeGate) -> type[_Connection]:
-    """The connection class of one server, bound to its gate."""
-    return cast(type[_Connection], type("OcppConnection", (_Connection,), {"gate": gate}))
+def _connection_class(gate: HandshakeGate, tls: TlsAcceptor | None) -> type[_Connection]:
+    """The connection class of one server, bound to its gate and its TLS side."""
+    return cast(type[_Connection],
+                type("OcppConnection", (_Connection,), {"gate": gate, "tls": tls}))
 
 
 def _address(connection: ServerConnection) -> str:

@@ -6,12 +6,17 @@ configured, a client certificate is asked for and, when presented, verified duri
 handshake: an expired one, or one from another CA, ends the handshake before any HTTP.
 Whether a station must present one is its security profile's business (profile 3),
 decided after the handshake with the certificate's subject.
+
+A refused handshake never reaches HTTP, so nothing above the TLS layer sees it: the
+listener runs TLS itself (``loop.start_tls`` on the accepted connection) to learn why and
+from which address, and records it as a security event.
 """
 
 from __future__ import annotations
 
 import ssl
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +72,28 @@ def peer_identity(transport: Any) -> tuple[bool, CertificateIdentity | None]:
     subject = {name: value for rdn in cert.get("subject", ()) for name, value in rdn}
     return True, CertificateIdentity(common_name=subject.get("commonName"),
                                      organization=subject.get("organizationName"))
+
+
+@dataclass(frozen=True)
+class HandshakeRefusal:
+    """Why a TLS handshake failed, in words an operator can search for."""
+
+    certificate: bool  # the client certificate failed verification (else protocol, suite)
+    reason: str  # OpenSSL's reason, lower case: certificate_verify_failed, unsupported_protocol
+    verify_message: str | None  # for a certificate: "certificate has expired", ...
+
+    def detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {"reason": self.reason}
+        if self.verify_message:
+            detail["verify_message"] = self.verify_message
+        return detail
+
+
+def handshake_refusal(exc: ssl.SSLError) -> HandshakeRefusal:
+    verify_message = getattr(exc, "verify_message", None)
+    reason = str(exc.reason or exc.__class__.__name__).lower()
+    return HandshakeRefusal(isinstance(exc, ssl.SSLCertVerificationError), reason,
+                            str(verify_message) if verify_message else None)
 
 
 def built_in_ca(ca_dir: str) -> str:

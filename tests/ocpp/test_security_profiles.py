@@ -156,14 +156,22 @@ async def test_tc088_tls_without_the_ocpp_subprotocol_is_refused(
 async def test_tls_1_1_and_suites_outside_the_whitepaper_are_refused(
         tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
     await register(tls_http, "CP-OLD", 2)
-    old = pki.context(maximum=ssl.TLSVersion.TLSv1_1)
+    old = pki.context(minimum=ssl.TLSVersion.TLSv1_1, maximum=ssl.TLSVersion.TLSv1_1)
     old.set_ciphers("DEFAULT:@SECLEVEL=0")  # the client offers TLS 1.1 for real
     await handshake_fails(wss(tls_server, "CP-OLD"), ssl=old,
                           additional_headers=basic("CP-OLD", PASSWORD))
     no_ecdhe = pki.context(maximum=ssl.TLSVersion.TLSv1_2)
     no_ecdhe.set_ciphers("AES128-GCM-SHA256:AES256-SHA256")
-    await handshake_fails(wss(tls_server, "CP-OLD"), ssl=no_ecdhe,
+    await handshake_fails(wss(tls_server, "CP-OLD"), ssl=no_ecdhe, local_addr=("127.0.0.2", 0),
                           additional_headers=basic("CP-OLD", PASSWORD))
+    # Refused before any HTTP, so without a station id; each with its address and reason.
+    refusals = await eventually(lambda: at_least(2, events(tls_server, "tls_refused")))
+    assert {(e.remote_address, e.station_id, e.detail["reason"]) for e in refusals} == {
+        ("127.0.0.1", None, "unsupported_protocol"), ("127.0.0.2", None, "no_shared_cipher")}
+    # The listener is none the worse for them.
+    async with raw_station(wss(tls_server, "CP-OLD"), ssl=pki.context(),
+                           additional_headers=basic("CP-OLD", PASSWORD)) as station:
+        assert (await station.boot())["status"] == "Accepted"
 
 
 async def test_tc087_profile_3_identifies_the_station_by_its_certificate(
@@ -182,14 +190,45 @@ async def test_tc087_profile_3_identifies_the_station_by_its_certificate(
                          ssl=pki.context(pki.station_cert("CP-P3", "Other CPO"))) == 403
     assert await refused(wss(tls_server, "CP-P3"),
                          ssl=pki.context(pki.station_cert("CP-P3", None))) == 403
-    # Expired, or from a CA the server does not trust: the handshake itself fails.
-    await handshake_fails(wss(tls_server, "CP-P3"),
+    # Expired, or from a CA the server does not trust: the handshake itself fails, and
+    # is recorded with the address (the station id is in no HTTP request yet).
+    await handshake_fails(wss(tls_server, "CP-P3"), local_addr=("127.0.0.2", 0),
                           ssl=pki.context(pki.station_cert("CP-P3", expired=True)))
     stranger = make_ca("Somebody Else's CA")
-    await handshake_fails(wss(tls_server, "CP-P3"),
+    await handshake_fails(wss(tls_server, "CP-P3"), local_addr=("127.0.0.3", 0),
                           ssl=pki.context(pki.station_cert("CP-P3", ca=stranger)))
-    refused_certs = await eventually(lambda: events(tls_server, "certificate_refused"))
-    assert {e.detail["reason"] for e in refused_certs} == {"certificate_mismatch"}
+    refused_certs = await eventually(
+        lambda: at_least(3, events(tls_server, "certificate_refused")))
+    assert {(e.remote_address, e.station_id, e.detail["reason"],
+             e.detail.get("verify_message")) for e in refused_certs} == {
+        ("127.0.0.1", "CP-P3", "certificate_mismatch", None),
+        ("127.0.0.2", None, "certificate_verify_failed", "certificate has expired"),
+        ("127.0.0.3", None, "certificate_verify_failed", "unable to get local issuer certificate"),
+    }
+
+
+async def test_a_flood_of_refused_handshakes_adds_one_row_per_address_and_minute(
+        tls_server: RunningServer, pki: Pki) -> None:
+    expired = pki.context(pki.station_cert("CP-FLOOD", expired=True))
+    attempts = 40
+    for _ in range(attempts):
+        await handshake_fails(wss(tls_server, "CP-FLOOD"), ssl=expired)
+    recorder = tls_server.services.security_events
+    # Every refusal is accounted for: written, or folded into the address's row of the
+    # minute (the next row says how many were folded).
+    rows = await eventually(lambda: rows_accounting_for(attempts, tls_server))
+    assert 1 <= len(rows) < attempts and recorder.coalesced >= attempts - len(rows)
+    assert {e.remote_address for e in rows} == {"127.0.0.1"}
+
+
+async def rows_accounting_for(attempts: int, server: RunningServer) -> list[SecurityEvent]:
+    rows = await events(server, "certificate_refused")
+    return rows if len(rows) + server.services.security_events.coalesced >= attempts else []
+
+
+async def at_least(count: int, rows: Any) -> list[SecurityEvent]:
+    found: list[SecurityEvent] = await rows
+    return found if len(found) >= count else []
 
 
 async def test_a_profile_only_goes_up(tls_server: RunningServer, tls_http: httpx.AsyncClient
