@@ -251,3 +251,15 @@ class TariffPreview(msgspec.Struct, kw_only=True):
     tariff_id: Annotated[int, Meta(description="The tariff")]
     date: Annotated[str, Meta(description="The local date the profile starts")]
     profile: OcppProfile
+
+
+class TariffDraftPreview(msgspec.Struct, kw_only=True):
+    """What an unsaved tariff would do: its profile, and each target's next 24 h."""
+
+    date: Annotated[str, Meta(description="The local date the profile starts")]
+    profile: OcppProfile
+    stations: Annotated[list[StationPreviewView], Meta(
+        description="One per target station: the composite for the next 24 h in W with the "
+        "tariff's profile in place of any it holds at the same stackLevel and purpose")]
+    problems: Annotated[list[Problem], Meta(
+        description="Targets that are not registered stations")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
@@ -14,16 +15,30 @@ from app.api.errors import error_responses
 from app.api.plan_schemas import (
     PricesBody,
     TariffBody,
+    TariffDraftPreview,
     TariffPreview,
     TariffStatus,
     TariffView,
+    plan_preview,
     status_views,
     tariff_view,
 )
 from app.domain import tariffs as tou
 from app.services.errors import Invalid
+from app.services.plans import PlanSpec
 
 TariffIdPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="The tariff's id")]
+DateQuery = Annotated[str | None, Parameter(
+    description="Local YYYY-MM-DD the profile starts; default: today")]
+
+
+def local_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return tou.parse_date(text)
+    except tou.TariffError as exc:
+        raise Invalid(exc.field, exc.rule) from None
 
 
 class TariffController(Controller):
@@ -72,20 +87,38 @@ class TariffController(Controller):
         result = await services.tariffs.set_prices(tariff_id, data.date, data.prices)
         return tariff_view(result.tariff, result.outcome)
 
+    @post("/preview", opt=READER, summary="What a tariff would do (dry run)", status_code=200,
+          description="The TxDefaultProfile an unsaved tariff generates for a local date and "
+          "the next, and per target station the composite for the next 24 h in W with that "
+          "profile in place, or why the station cannot take it. Nothing is stored or sent.",
+          responses=error_responses(404))
+    async def preview_draft(
+        self, services: ServicesDep, data: JSONBody[TariffBody], date: DateQuery = None,
+        prices_of: Annotated[int | None, Parameter(
+            ge=1, le=2**31 - 1,
+            description="A stored tariff whose day-ahead prices the preview uses")] = None,
+    ) -> TariffDraftPreview:
+        spec = data.to_service()
+        profile = await services.tariffs.draft_profile(spec, local_date(date),
+                                                       prices_of=prices_of)
+        start = profile.schedule.start_schedule
+        assert start is not None  # always set by the generator
+        body = profile.to_ocpp()
+        del body["chargingProfileId"]  # allocated per station
+        stations, unknown = await services.plans.preview(PlanSpec(
+            name=spec.name, targets=spec.targets, profile=body,
+            connector_id=spec.connector_id))
+        result = plan_preview(stations, unknown)
+        return TariffDraftPreview(
+            date=start.astimezone(tou.zone(spec.timezone)).date().isoformat(), profile=body,
+            stations=result.stations, problems=result.problems)
+
     @get("/{tariff_id:int}/preview", opt=READER, summary="The profile generated for a local date",
          responses=error_responses(404))
     async def preview_tariff(
-        self, services: ServicesDep, tariff_id: TariffIdPath,
-        date: Annotated[str | None, Parameter(
-            description="Local YYYY-MM-DD the profile starts; default: today")] = None,
+        self, services: ServicesDep, tariff_id: TariffIdPath, date: DateQuery = None,
     ) -> TariffPreview:
-        day = None
-        if date is not None:
-            try:
-                day = tou.parse_date(date)
-            except tou.TariffError as exc:
-                raise Invalid(exc.field, exc.rule) from None
-        profile = await services.tariffs.profile(tariff_id, day)
+        profile = await services.tariffs.profile(tariff_id, local_date(date))
         start = profile.schedule.start_schedule
         assert start is not None  # always set by the generator
         tariff = await services.tariffs.get(tariff_id)

@@ -242,6 +242,19 @@ class TariffService:
         prices = await self.prices(tariff_id, [today, today + timedelta(days=1)])
         return tou.profile_for_day(tariff, today, prices)
 
+    async def draft_profile(self, spec: TariffSpec, day: date | None = None, *,
+                            prices_of: int | None = None) -> ChargingProfile:
+        """The profile an unsaved tariff would generate for local ``day`` (default: today)
+        and the next; ``prices_of`` names a stored tariff whose prices it uses. Nothing is
+        stored or sent."""
+        tariff = check_spec(spec)
+        today = day if day is not None else tou.local_today(tariff, self._clock())
+        prices = {}
+        if prices_of is not None:
+            await self.get(prices_of)
+            prices = await self.prices(prices_of, [today, today + timedelta(days=1)])
+        return tou.profile_for_day(tariff, today, prices)
+
     async def regenerate(self, tariff_id: int, *, only: Collection[str] | None = None
                          ) -> Materialised:
         """Materialise today's profile on the tariff's targets (or remove it when the

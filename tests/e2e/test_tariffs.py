@@ -144,6 +144,52 @@ async def test_preview_of_the_fall_back_day_spans_49_hours(
     assert "chargingProfileId" not in body["profile"]
 
 
+async def test_an_unsaved_tariff_is_previewed_with_a_stored_tariffs_prices(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    await http.post("/stations", json={"station_id": SID})
+    priced = {**TARIFF, "price_rule": {"cheapest_hours": 2, "cheap_limit": 11000,
+                                       "other_limit": 2000}}
+    prices = [9.0] * 24
+    prices[3] = prices[4] = 1.0
+    stored = (await http.post("/tariffs", json=priced)).json()["id"]
+    assert (await http.post(f"/tariffs/{stored}/prices",
+                            json={"date": "2027-01-12", "prices": prices})).status_code == 200
+
+    def hours(body: dict[str, Any]) -> list[tuple[int, float]]:
+        schedule = body["profile"]["chargingSchedule"]
+        return [(p["startPeriod"] // 3600, p["limit"])
+                for p in schedule["chargingSchedulePeriod"]]
+
+    draft = await http.post("/tariffs/preview", json=priced, params={"date": "2027-01-12"})
+    assert draft.status_code == 200, draft.text
+    body = draft.json()
+    assert body["date"] == "2027-01-12"
+    assert body["profile"]["chargingSchedule"]["startSchedule"] == "2027-01-11T23:00:00Z"
+    # Without prices the windows hold on both days.
+    assert hours(body) == [(0, 11000), (17, 4000), (21, 11000), (41, 4000), (45, 11000)]
+    (station,) = body["stations"]
+    assert station["station_id"] == SID and station["composite"] is not None
+    assert body["problems"] == []
+
+    # With the stored tariff's prices, the cheapest two hours of the priced day are open.
+    with_prices = (await http.post("/tariffs/preview", json=priced, params={
+        "date": "2027-01-12", "prices_of": stored})).json()
+    assert hours(with_prices) == [(0, 2000), (3, 11000), (5, 2000), (24, 11000), (41, 4000),
+                                  (45, 11000)]
+
+    bad = await http.post("/tariffs/preview", json={**TARIFF, "timezone": "Europe/Atlantis"})
+    assert bad.status_code == 400 and bad.json()["extra"][0]["key"] == "timezone"
+    bad = await http.post("/tariffs/preview", json=TARIFF, params={"date": "12.01.2027"})
+    assert bad.status_code == 400 and bad.json()["extra"][0]["key"] == "date"
+    assert (await http.post("/tariffs/preview", json=TARIFF,
+                            params={"prices_of": 77})).status_code == 404
+    unknown = (await http.post("/tariffs/preview", json={
+        **TARIFF, "targets": {"station_ids": ["NOT-THERE"]}})).json()
+    assert [p["station_id"] for p in unknown["problems"]] == ["NOT-THERE"]
+    assert [t["id"] for t in (await http.get("/tariffs")).json()] == [stored]
+
+
 async def test_bad_tariffs_are_refused_with_the_field_named(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
