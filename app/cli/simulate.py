@@ -14,6 +14,7 @@ from typing import Any
 from app.domain.composite import Convention
 from app.simulator import SimulatorConfig, run_simulator
 from app.simulator.config import COMPOSITE_ANSWERS
+from app.simulator.tls import client_context
 
 
 def _instant(text: str) -> datetime:
@@ -53,6 +54,12 @@ def add_parser(subparsers: Any) -> None:
     add("--first-index", type=int, default=defaults.first_index, help="number of the first id")
     add("--connectors", type=int, default=defaults.connectors, help="connectors per station")
     add("--password", default=None, help="HTTP Basic password (user = station id)")
+    add("--ca", type=Path, default=None, metavar="FILE",
+        help="wss:// only: CA file that verifies the server (default: the system's)")
+    add("--cert", type=Path, default=None, metavar="FILE",
+        help="wss:// only: client certificate the stations present (security profile 3: "
+        "CN = station id, so with one station)")
+    add("--key", type=Path, default=None, metavar="FILE", help="the --cert's private key")
     add("--max-power-w", type=float, default=defaults.max_power_w, help="station maximum, W")
     add(
         "--start-time",
@@ -123,7 +130,15 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _check_tls_args(args: argparse.Namespace) -> None:
+    if (args.cert is None) != (args.key is None):
+        raise ValueError("--cert and --key go together (a certificate and its key)")
+    if (args.ca or args.cert) and not str(args.url).startswith("wss://"):
+        raise ValueError(f"--ca, --cert and --key need a wss:// --url, not {args.url}")
+
+
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    _check_tls_args(args)
     return SimulatorConfig(
         url=args.url,
         stations=args.stations,
@@ -131,6 +146,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         first_index=args.first_index,
         connectors=args.connectors,
         password=args.password,
+        tls_ca=args.ca,
+        tls_cert=args.cert,
+        tls_key=args.key,
         max_power_w=args.max_power_w,
         start_time=args.start_time,
         auto_charge=args.auto_charge,
@@ -153,6 +171,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
 def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
+        client_context(config)  # unreadable certificate files stop here, with their name
     except ValueError as error:
         print(f"chargeplan simulate: {error}", file=sys.stderr)
         return 2

@@ -24,6 +24,11 @@ class SimulatorConfig:
     first_index: int = 1
     connectors: int = 2
     password: str | None = None
+    # wss:// only: the CA file that verifies the server (default: the system's), and the
+    # client certificate and key the stations present (security profile 3).
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     max_power_w: float = 22080.0
     voltage: float = 230.0
     phases: int = 3
@@ -81,6 +86,11 @@ class SimulatorConfig:
             raise ValueError("meter_interval must be positive")
         if self.disconnect_every is not None and self.disconnect_every <= 0:
             raise ValueError("disconnect_every must be positive")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together (a certificate and its key)")
+        tls_files = self.tls_ca or self.tls_cert
+        if tls_files and not self.url.startswith("wss://"):
+            raise ValueError(f"tls_ca, tls_cert and tls_key need a wss:// url, not {self.url}")
 
     def station_ids(self) -> list[str]:
         """Identities of the stations, e.g. ``PY-SIM-0001``."""

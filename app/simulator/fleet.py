@@ -10,6 +10,7 @@ from app.simulator.clock import VirtualClock
 from app.simulator.config import SimulatorConfig
 from app.simulator.profile_store import ProfileStore
 from app.simulator.station import SimulatedStation
+from app.simulator.tls import client_context
 
 logger = logging.getLogger("chargeplan.simulator")
 
@@ -23,9 +24,10 @@ class Simulator:
         store = ProfileStore(config.profile_store) if config.profile_store else None
         # Bounds how many stations are in their websocket handshake and boot at once.
         gate = asyncio.Semaphore(config.connect_concurrency)
+        tls = client_context(config)  # one for the fleet: loading it costs ~100 KiB
         self.stations: dict[str, SimulatedStation] = {
             station_id: SimulatedStation(
-                station_id, index, config, clock, store=store, connect_gate=gate
+                station_id, index, config, clock, store=store, connect_gate=gate, tls=tls
             )
             for index, station_id in enumerate(config.station_ids())
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import ssl
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from app.simulator.operations import (
 from app.simulator.profile_store import ProfileStore
 from app.simulator.protocol import StationProtocol
 from app.simulator.smart_charging import ProfileDecision, SmartChargingState
+from app.simulator.tls import client_context
 
 logger = logging.getLogger("chargeplan.simulator")
 
@@ -52,6 +54,7 @@ class SimulatedStation:
         *,
         store: ProfileStore | None = None,
         connect_gate: asyncio.Semaphore | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.station_id = station_id
         self.config = config
@@ -60,6 +63,7 @@ class SimulatedStation:
         self.configuration = StationConfiguration(config, config.heartbeat_interval or 0.0)
         self._store = store
         self._gate = connect_gate or asyncio.Semaphore(config.connect_concurrency)
+        self._tls = tls if tls is not None else client_context(config)
         self.smart_charging = SmartChargingState(
             station_id,
             config,
@@ -166,6 +170,7 @@ class SimulatedStation:
                 compression=None,
                 proxy=None,
                 open_timeout=self.config.response_timeout,
+                ssl=self._tls,
             ) as connection:
                 logger.info("%s: connected to %s", self.station_id, self.config.url)
                 await self._serve(connection, release_gate)

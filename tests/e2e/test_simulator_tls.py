@@ -1,0 +1,71 @@
+"""`chargeplan simulate` on security profiles 2 and 3: a wss:// url, the CA that verifies
+the server, and a client certificate that identifies the station."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from tests.conftest import RunningServer
+from tests.e2e.harness import eventually
+from tests.ocpp.test_security_profiles import PASSWORD, Pki, pki, register, tls_http, tls_server
+
+__all__ = ["pki", "tls_http", "tls_server"]
+
+
+@asynccontextmanager
+async def simulate(*args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "simulate", "--stations", "1", "--auto-charge",
+        "--meter-interval", "0.5", *args, stderr=asyncio.subprocess.PIPE)
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0, stderr.decode()
+
+
+async def charging(http: httpx.AsyncClient, station_id: str) -> list[dict[str, Any]]:
+    answer = await http.get(f"/stations/{station_id}/transactions", params={"active": "true"})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+async def test_a_simulated_station_connects_and_charges_on_profiles_2_and_3(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await tls_http.post("/id_tags", json={"id_tag": "SIM-TAG", "status": "Accepted"})
+    url = f"wss://127.0.0.1:{tls_server.services.status.ocpp_tls_port}"
+    await register(tls_http, "TLS-P3-0001", 3, password=None)
+    cert, key = pki.station_cert("TLS-P3-0001")
+    async with simulate("--url", url, "--id-prefix", "TLS-P3-", "--ca", str(pki.ca_file),
+                        "--cert", str(cert), "--key", str(key)):
+        (session,) = await eventually(lambda: charging(tls_http, "TLS-P3-0001"))
+        assert session["connector_id"] == 1
+    await register(tls_http, "TLS-P2-0001", 2)
+    async with simulate("--url", url, "--id-prefix", "TLS-P2-", "--ca", str(pki.ca_file),
+                        "--password", PASSWORD):
+        assert await eventually(lambda: charging(tls_http, "TLS-P2-0001"))
+
+
+async def test_simulate_refuses_certificate_options_it_cannot_use(pki: Pki) -> None:
+    cert, key = pki.station_cert("TLS-BAD-0001")
+    for args, message in (
+            (["--url", "wss://127.0.0.1:1", "--cert", str(cert)], b"--cert and --key go together"),
+            (["--url", "ws://127.0.0.1:1", "--ca", str(pki.ca_file)], b"need a wss:// --url"),
+            (["--url", "wss://127.0.0.1:1", "--cert", str(key), "--key", str(key)],
+             b"cannot load")):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.cli", "simulate", *args,
+            stderr=asyncio.subprocess.PIPE)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 2, stderr.decode()
+        assert message in stderr, stderr.decode()
