@@ -8,7 +8,7 @@ from app.api.api_keys import ApiKeyController
 from app.api.audit import AuditController
 from app.api.circuits import CircuitController, ConnectorLimitController
 from app.api.commands import commands_router
-from app.api.docs import docs_assets, openapi_config, openapi_json, redoc
+from app.api.docs import docs_assets, openapi_config, openapi_json, redoc, redoc_offline_js
 from app.api.errors import exception_handlers
 from app.api.events import events_sse, events_ws
 from app.api.health import health
@@ -49,6 +49,7 @@ route_handlers: list[ControllerRouterHandler] = [
     list_nodes,
     redoc,
     openapi_json,
+    redoc_offline_js,
     *docs_assets,
 ]
 

@@ -32,7 +32,26 @@ def ocpp_request_schema(action: str) -> dict[str, Any]:
     schema.pop("id", None)
     # The security extension's schemas carry no title; the core ones are "<Action>Request".
     schema.setdefault("title", f"{action}Request")
-    return schema
+    # Their "$ref": "#/definitions/..." would point at the root of the OpenAPI document
+    # once embedded in it (ReDoc then refuses the whole document): inline them.
+    definitions: dict[str, Any] = schema.pop("definitions", {})
+    inlined: dict[str, Any] = _inline(schema, definitions)
+    return inlined
+
+
+def _inline(node: Any, definitions: dict[str, Any]) -> Any:
+    """``node`` with every local ``#/definitions/`` reference replaced by its target (the
+    OCPP schemas have no recursive definitions)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/"):
+            target = definitions[ref.removeprefix("#/definitions/")]
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**_inline(target, definitions), **_inline(rest, definitions)}
+        return {k: _inline(v, definitions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, definitions) for v in node]
+    return node
 
 
 class OcppRequestOperation(Operation):

@@ -8,6 +8,8 @@ internet the pages still render. ReDoc is told not to fetch Google fonts.
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import openapi_ui_bundles
@@ -25,7 +27,12 @@ SWAGGER_ASSETS = f"{ASSETS}/swagger-ui"
 REDOC_ASSETS = f"{ASSETS}/redoc"
 _FAVICON = f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>"
 
-_redoc = RedocRenderPlugin(path="/redoc", js_url=f"{REDOC_ASSETS}/redoc.standalone.js",
+# ReDoc's bundle draws a logo it loads from its vendor's CDN; the copy served here draws
+# none (the image's error handler hides it), so the page asks no outside host.
+REDOC_JS = f"{ASSETS}/redoc-offline.js"
+_REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+_redoc = RedocRenderPlugin(path="/redoc", js_url=REDOC_JS,
                            google_fonts=False, favicon=_FAVICON)
 _json = JsonRenderPlugin()
 
@@ -87,6 +94,18 @@ def redoc(request: Request[Any, Any, Any]) -> bytes:
      sync_to_thread=False, opt=PUBLIC)
 def openapi_json(request: Request[Any, Any, Any]) -> bytes:
     return _json.render(request, request.app.openapi_schema.to_schema())
+
+
+@cache
+def _redoc_offline() -> bytes:
+    bundle = (Path(openapi_ui_bundles.redoc.static_path) / "redoc.standalone.js").read_bytes()
+    return bundle.replace(_REDOC_LOGO, b"data:,")
+
+
+@get(REDOC_JS, media_type="text/javascript", include_in_schema=False, sync_to_thread=False,
+     opt=PUBLIC)
+def redoc_offline_js() -> bytes:
+    return _redoc_offline()
 
 
 docs_assets = [
