@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -21,8 +18,14 @@ from app.db.migrate import upgrade
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.schemas import SchemaRegistry
-from app.simulator import Simulator, SimulatorConfig
 from tests.e2e.harness import eventually
+from tests.node_cluster import (
+    NODES,
+    sent_twice_within,
+    set_profile_calls,
+    simulator,
+    three_nodes,
+)
 from tests.serve_process import ServeProcess
 from tests.tcp_balancer import TcpBalancer
 
@@ -32,43 +35,12 @@ PROFILE = {"stackLevel": 1, "chargingProfilePurpose": "TxDefaultProfile",
            "chargingProfileKind": "Absolute",
            "chargingSchedule": {"chargingRateUnit": "W",
                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7400}]}}
-NODES = ("node-a", "node-b", "node-c")
 
 
 @pytest.fixture
 def nodes(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, ServeProcess]]:
-    """Three nodes on one fresh database, heartbeats every second (a node silent for three
-    holds nothing)."""
-    upgrade(postgres_url)
-    processes = {name: ServeProcess(tmp_path / name, url=postgres_url,
-                                    args=("--node-id", name), node_heartbeat_s="1",
-                                    call_timeout_s="5")
-                 for name in NODES}
-    try:
-        _start_all(list(processes.values()))
+    with three_nodes(postgres_url, tmp_path) as processes:
         yield processes
-    finally:
-        for process in processes.values():
-            process.stop()
-
-
-def _start_all(processes: list[ServeProcess]) -> None:
-    """Start the processes side by side (each waits for its /health)."""
-    async def start() -> None:
-        await asyncio.gather(*(asyncio.to_thread(p.start) for p in processes))
-
-    asyncio.run(start())
-
-
-@asynccontextmanager
-async def simulator(url: str, prefix: str, count: int) -> AsyncIterator[Simulator]:
-    sim = Simulator(SimulatorConfig(url=url, stations=count, id_prefix=prefix,
-                                    reconnect_delay=0.2))
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 async def held_by(http: httpx.AsyncClient, station_id: str) -> str | None:
@@ -216,27 +188,7 @@ async def test_a_killed_node_s_stations_move_and_keep_their_profiles(
     finally:
         await balancer.stop()
 
-    sent = await _set_profile_calls(postgres_url)
-    for desired_id, times in sent.items():
-        times.sort()
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
-        assert all(gap >= 1.0 for gap in gaps), (desired_id, times)
-
-
-async def _set_profile_calls(url: str) -> dict[int, list[float]]:
-    """desired profile id -> when each SetChargingProfile CALL for it was sent (epoch s)."""
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        rows: list[Any] = await conn.fetch(
-            "SELECT desired_profile_id, extract(epoch FROM ts) AS at FROM audit_log "
-            "WHERE action = 'SetChargingProfile' AND message_type = 'CALL' "
-            "AND direction = 'out' AND desired_profile_id IS NOT NULL")
-    finally:
-        await conn.close()
-    sent: dict[int, list[float]] = {}
-    for row in rows:
-        sent.setdefault(row["desired_profile_id"], []).append(float(row["at"]))
-    return sent
+    assert sent_twice_within(await set_profile_calls(postgres_url), 1.0) == {}
 
 
 async def test_a_fleet_job_runs_on_one_node_at_a_time(postgres_url: str) -> None:
