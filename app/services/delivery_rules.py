@@ -7,7 +7,7 @@ Pure functions over rows already read: no I/O, no clock (``now`` is passed in).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -82,17 +82,23 @@ def for_current_transaction(row: DesiredRow, running: Mapping[int, int]) -> bool
 
 
 def to_push(rows: Sequence[DesiredRow], mirrored: Mapping[int, MirrorRow], now: datetime, *,
-            force: bool, push_all: bool, running: Mapping[int, int]) -> list[DesiredRow]:
+            force: bool, push_all: bool, running: Mapping[int, int],
+            requested: Collection[int] | None = None) -> list[DesiredRow]:
     """The due rows the station does not hold as desired (all due rows with ``push_all``),
     caps first: a Set replaces by id, so pushing before clearing never leaves a connector
     unlimited (OCPP 1.6 §5.16.2). A TxProfile goes only for the connector's running
-    transaction (``running``)."""
-    chosen = [
-        r for r in rows if is_due(r, now, force=force)
-        and for_current_transaction(r, running) and (push_all or not (
-            (m := mirrored.get(r.charging_profile_id)) is not None
-            and m.connector_id == r.connector_id and m.profile == r.profile))
-    ]
+    transaction (``running``). With ``requested`` (rows a user submitted just now) only
+    those go, whatever their state and the mirror say: the user asked for the station's
+    answer to them and nothing else."""
+    if requested is not None:
+        chosen = [r for r in rows if r.id in requested and for_current_transaction(r, running)]
+    else:
+        chosen = [
+            r for r in rows if is_due(r, now, force=force)
+            and for_current_transaction(r, running) and (push_all or not (
+                (m := mirrored.get(r.charging_profile_id)) is not None
+                and m.connector_id == r.connector_id and m.profile == r.profile))
+        ]
     chosen.sort(key=lambda r: (PURPOSE_ORDER.get(r.purpose, 9), r.id))
     return chosen
 

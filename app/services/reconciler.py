@@ -1,4 +1,7 @@
-"""Reconcile: make stations hold exactly their desired profiles, one station or a fleet.
+"""The delivery engine: make stations hold exactly their desired profiles, one station or
+a fleet. A single-station submit (REST) and the fleet reconcile job both come here: the
+same function decides what to push and clear, sends, records each row's outcome and
+writes the installed-profile mirror.
 
 The desired rows and mirrors of all the stations are read at once; each station's calls
 then run in order under its lock, many stations at a time, and the outcomes of the
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -33,7 +36,7 @@ from app.domain.installation import InstalledProfile, install
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.events import EventBus, EventType
 from app.services import delivery_rules as rules
-from app.services.ports import ChargerGateway, StationCallError
+from app.services.ports import ChargerGateway, StationCallError, StationOffline
 from app.services.profiles_store import as_installed
 from app.services.station_view import chunks
 
@@ -44,6 +47,14 @@ _MIRROR = cast(Table, InstalledProfileRecord.__table__)
 _TRANSACTIONS = cast(Table, Transaction.__table__)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What the SetChargingProfile of one desired row did."""
+
+    charging_profile_id: int
+    delivery: rules.Delivery
+
+
 @dataclass
 class ReconcileReport:
     station_id: str
@@ -51,6 +62,8 @@ class ReconcileReport:
     failures: int = 0
     pushed: list[int] = field(default_factory=list)
     cleared: list[int] = field(default_factory=list)
+    # desired row id -> what its SetChargingProfile did (rows sent this run only)
+    deliveries: dict[int, Sent] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +98,8 @@ class StationWork:
     mirror: list[MirrorState]
     push: list[DesiredState]
     report: ReconcileReport
+    # Clear what no desired row asks for (a user's submit sends only what it submitted).
+    clear: bool = True
     row_updates: list[dict[str, Any]] = field(default_factory=list)
     holds: list[InstalledProfile] | None = None
     fresh: set[int] = field(default_factory=set)
@@ -224,6 +239,7 @@ class Reconciler:
                 (work,) = (await self._load([station_id], force=force, push_all=push_all))
                 reports[station_id] = await self._station(work, recorder, limit)
 
+
         try:
             loaded = await self._load(free, force=force, push_all=push_all) if free else []
             async with asyncio.TaskGroup() as group:
@@ -236,8 +252,19 @@ class Reconciler:
                 self._lock(sid).release()
         return {sid: reports[sid] for sid in ids if sid in reports}
 
+    async def deliver(self, station_id: str, requested: Collection[int]) -> ReconcileReport:
+        """Send one station (whose lock the caller holds) the desired rows ``requested``
+        (just submitted), even when it already holds them, and nothing else: what a user
+        did not ask for waits for the reconcile job. Their outcomes are in the report's
+        ``deliveries``."""
+        (work,) = await self._load([station_id], force=False, push_all=False,
+                                   requested=requested)
+        return await self._station(work, _Recorder(self._db, self._clock),
+                                   asyncio.Semaphore(1))
+
     async def _load(self, station_ids: Sequence[str], *, force: bool,
-                    push_all: bool) -> list[StationWork]:
+                    push_all: bool, requested: Collection[int] | None = None
+                    ) -> list[StationWork]:
         """Read the stations' desired rows and mirrors, decide what each needs, and commit
         the intent (one more attempt) of every push before any call is made."""
         now = self._clock()
@@ -277,9 +304,10 @@ class Reconciler:
                 mirrored = {m.charging_profile_id: m for m in mirrors[sid]}
                 push = cast(list[DesiredState], rules.to_push(
                     rows[sid], mirrored, now, force=force, push_all=push_all,
-                    running=running.get(sid, {})))
+                    running=running.get(sid, {}), requested=requested))
                 work.append(StationWork(sid, rows[sid], mirrors[sid], push,
-                                        ReconcileReport(sid), installed_by={
+                                        ReconcileReport(sid), clear=requested is None,
+                                        installed_by={
                                             m.charging_profile_id: m.desired_profile_id
                                             for m in mirrors[sid]
                                             if m.desired_profile_id is not None}))
@@ -299,9 +327,11 @@ class Reconciler:
                        limit: asyncio.Semaphore) -> ReconcileReport:
         """The station's calls in order, then its outcome written (its lock is held)."""
         wanted = [r.charging_profile_id for r in work.rows]
-        if work.push or rules.extras(wanted, [m.charging_profile_id for m in work.mirror]):
+        extras = work.clear and rules.extras(wanted, [m.charging_profile_id
+                                                      for m in work.mirror])
+        if work.push or extras:
             async with limit:
-                if await self._push(work):
+                if await self._push(work) and work.clear:
                     await self._clear_extras(work, wanted)
         if work.row_updates or work.holds is not None:
             await recorder.record(work)
@@ -315,9 +345,12 @@ class Reconciler:
             if not self._gateway.is_connected(sid):
                 # Counted as attempted when the intent was written: keep it pending.
                 for unsent in work.push[index:]:
-                    work.row_updates.append(_row_update(unsent.id, rules.Delivery(
-                        DeliveryStatus.PENDING, DeliveryState.PENDING, None,
-                        "station offline")))
+                    offline = StationOffline(sid, "SetChargingProfile")
+                    delivery = rules.Delivery(DeliveryStatus.PENDING, DeliveryState.PENDING,
+                                              None, offline.reason, failure=offline)
+                    work.row_updates.append(_row_update(unsent.id, delivery))
+                    work.report.deliveries[unsent.id] = Sent(unsent.charging_profile_id,
+                                                             delivery)
                 return False
             answer: dict[str, Any] | None = None
             failure: StationCallError | None = None
@@ -336,6 +369,7 @@ class Reconciler:
             if delivery.status not in (DeliveryStatus.SUCCESS, DeliveryStatus.REJECTED):
                 work.report.failures += 1
             work.row_updates.append(_row_update(row.id, delivery))
+            work.report.deliveries[row.id] = Sent(row.charging_profile_id, delivery)
             _log_delivery(sid, row.charging_profile_id, delivery)
             emit_delivery(self.events, sid, row.connector_id, row.id, row.profile, delivery)
             if delivery.installed is not None:

@@ -39,10 +39,9 @@ from app.domain.profiles import (
     ChargingProfilePurpose,
     ChargingRateUnit,
 )
-from app.domain.states import DeliveryState
+from app.domain.states import DeliveryState, DeliveryStatus
 from app.domain.validation import profile_warnings
 from app.events import EventBus, EventType
-from app.services import delivery_rules as rules
 from app.services import profiles_store as store
 from app.services.errors import Invalid, NotFound
 from app.services.managed_profiles import (
@@ -65,7 +64,7 @@ from app.services.ports import (
     call_error_from_json,
     call_error_to_json,
 )
-from app.services.reconciler import Reconciler, ReconcileReport, emit_delivery
+from app.services.reconciler import Reconciler, ReconcileReport
 from app.services.station_view import StationView, chunks, station_views
 from app.timefmt import parse_timestamp
 
@@ -297,65 +296,38 @@ class SmartChargingService:
                 else call_error_to_json(outcome.failure)}
 
     async def _deliver(self, station_id: str, desired_id: int) -> Outcome:
-        """Send one desired profile (the caller holds the station's lock)."""
-        now = self._clock()
-        async with self._db.uow() as session:
-            row = await session.get(DesiredProfile, desired_id)
-            if row is None:
-                return Outcome("error", "the profile was removed before delivery")
-            row.attempts += 1
-            row.last_attempt_at = now
-            row.next_attempt_at = None
-            connector_id, profile, attempts = row.connector_id, row.profile, row.attempts
-        if attempts > 1:
-            self.retries += 1
-        profile_id = profile["chargingProfileId"]
-        answer: dict[str, Any] | None = None
-        failure: StationCallError | None = None
-        emit_delivery(self.events, station_id, connector_id, desired_id, profile, None)
-        try:
-            answer = await self._gateway.call(
-                station_id, "SetChargingProfile",
-                {"connectorId": connector_id, "csChargingProfiles": profile},
-                desired_profile_id=desired_id)
-        except StationCallError as exc:
-            failure = exc
-        delivery = rules.after_call(connector_id, profile, attempts, now, answer, failure,
-                                    retry=self._retry, rand=self._rand())
-        await self._record(desired_id, delivery)
-        emit_delivery(self.events, station_id, connector_id, desired_id, profile, delivery)
-        if delivery.status == "pending":
+        """Reconcile the station through the delivery engine, sending the submitted row
+        whatever it holds, and report that row's answer (the caller holds the lock)."""
+        report = await self._reconciler.deliver(station_id, [desired_id])
+        sent = report.deliveries.get(desired_id)
+        if sent is None:
+            return await self._not_sent(station_id, desired_id)
+        delivery, profile_id = sent.delivery, sent.charging_profile_id
+        if delivery.status == DeliveryStatus.PENDING:
             return Outcome("pending", f"station {station_id} went offline: the profile is "
                            "stored and will be delivered when it reconnects", delivery.error,
                            failure=delivery.failure)
-        if delivery.status == "error":
-            log.info("Profile %s not delivered to %s: %s", profile_id, station_id,
-                     delivery.error)
+        if delivery.status == DeliveryStatus.ERROR:
             return Outcome("error", f"SetChargingProfile failed: {delivery.error}",
                            delivery.error, failure=delivery.failure)
-        if delivery.status == "success":
+        if delivery.status == DeliveryStatus.SUCCESS:
+            # The engine logs a fleet's acceptances at debug; a user's own one is news.
             log.info("Profile %s accepted by %s", profile_id, station_id)
             return Outcome("success", f"profile {profile_id} accepted by {station_id}",
                            answer=delivery.answer)
-        log.info("Profile %s rejected by %s: %s", profile_id, station_id, delivery.error)
         return Outcome("rejected", f"profile {profile_id} rejected by {station_id}",
                        delivery.error, delivery.answer)
 
-    async def _record(self, desired_id: int, delivery: rules.Delivery) -> None:
-        now = self._clock()
+    async def _not_sent(self, station_id: str, desired_id: int) -> Outcome:
+        """Why the engine did not send a submitted row: it is gone, or it is a TxProfile
+        whose transaction is not running on its connector (sent when it is)."""
         async with self._db.uow() as session:
             row = await session.get(DesiredProfile, desired_id)
-            if row is not None:
-                row.state = delivery.state
-                row.last_answer = delivery.answer
-                row.last_error = delivery.error
-                row.next_attempt_at = delivery.retry_at
-                row.updated_at = now
-            if delivery.installed is not None and row is not None:
-                mirrored = store.mirror_as_installed(await store.mirror(session, row.station_id))
-                outcome = install(mirrored, delivery.installed)
-                await store.mirror_install(session, row.station_id, delivery.installed,
-                                           outcome.replaced, now, row.id)
+        if row is None:
+            return Outcome("error", "the profile was removed before delivery")
+        return Outcome("pending", f"the profile is stored and will be sent to {station_id} "
+                       f"while transaction {row.transaction_id} runs on connector "
+                       f"{row.connector_id}")
 
     async def delivery_counts(self) -> dict[DeliveryState, int]:
         """Desired profiles by delivery state (every state, 0 when none)."""
