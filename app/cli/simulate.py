@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -14,6 +15,8 @@ from typing import Any
 from app.domain.composite import Convention
 from app.simulator import SimulatorConfig, run_simulator
 from app.simulator.config import COMPOSITE_ANSWERS
+from app.simulator.depot import run_depot
+from app.simulator.site import Site, SiteError, load_site
 from app.simulator.tls import client_context
 
 
@@ -46,7 +49,13 @@ def add_parser(subparsers: Any) -> None:
         "run until SIGINT or SIGTERM.",
     )
     add = parser.add_argument
-    add("--url", default=defaults.url, help="server websocket URL (default %(default)s)")
+    add("--url", default=None, help=f"server websocket URL (default {defaults.url})")
+    add("--site", type=Path, default=None,
+        help="run a whole depot from a JSON (or .toml) site file: stations, their circuits, "
+        "cars with their schedule, circuit meters (see README, Load management)")
+    add("--http-url", default=None,
+        help="with --site: the server's REST URL, to hang stations from their circuits and "
+        "push the circuit meters (default: the site file's http_url)")
     add("--stations", type=int, default=defaults.stations, help="number of stations")
     add("--id-prefix", default=CLI_ID_PREFIX,
         help="station id prefix (%(default)s; not the demo station's PY-SIM-, or the two "
@@ -130,17 +139,22 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def defaults_url() -> str:
+    return SimulatorConfig().url
+
+
 def _check_tls_args(args: argparse.Namespace) -> None:
+    url = args.url or defaults_url()
     if (args.cert is None) != (args.key is None):
         raise ValueError("--cert and --key go together (a certificate and its key)")
-    if (args.ca or args.cert) and not str(args.url).startswith("wss://"):
-        raise ValueError(f"--ca, --cert and --key need a wss:// --url, not {args.url}")
+    if (args.ca or args.cert) and not url.startswith("wss://"):
+        raise ValueError(f"--ca, --cert and --key need a wss:// --url, not {url}")
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     _check_tls_args(args)
     return SimulatorConfig(
-        url=args.url,
+        url=args.url or defaults_url(),
         stations=args.stations,
         id_prefix=args.id_prefix,
         first_index=args.first_index,
@@ -168,10 +182,28 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     )
 
 
+def site_from_args(args: argparse.Namespace) -> Site:
+    path: Path = args.site
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SiteError([f"--site: cannot read {path}: {error.strerror}"]) from None
+    site = load_site(text, toml=path.suffix == ".toml")
+    changes = {k: v for k, v in (("url", args.url), ("http_url", args.http_url)) if v}
+    return dataclasses.replace(site, **changes)
+
+
 def run(args: argparse.Namespace) -> int:
+    site: Site | None = None
     try:
         config = config_from_args(args)
         client_context(config)  # unreadable certificate files stop here, with their name
+        if args.site is not None:
+            site = site_from_args(args)
+    except SiteError as error:
+        for problem in error.problems:
+            print(f"chargeplan simulate: {problem}", file=sys.stderr)
+        return 2
     except ValueError as error:
         print(f"chargeplan simulate: {error}", file=sys.stderr)
         return 2
@@ -181,13 +213,17 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)
-    asyncio.run(_run_until_signal(config))
+    asyncio.run(_run_until_signal(config, site, args.start_time))
     return 0
 
 
-async def _run_until_signal(config: SimulatorConfig) -> None:
+async def _run_until_signal(config: SimulatorConfig, site: Site | None,
+                            start_time: datetime | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await run_simulator(config, stop)
+    if site is None:
+        await run_simulator(config, stop)
+    else:
+        await run_depot(site, stop, start_time=start_time)

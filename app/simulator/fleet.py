@@ -18,19 +18,24 @@ logger = logging.getLogger("chargeplan.simulator")
 class Simulator:
     """Owns every station of a :class:`SimulatorConfig` and the task that runs each."""
 
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(
+        self, config: SimulatorConfig, stations: dict[str, SimulatedStation] | None = None
+    ) -> None:
+        """The stations of ``config``, or ``stations`` built by the caller (a site file)."""
         self.config = config
-        clock = VirtualClock(config.start_time)
-        store = ProfileStore(config.profile_store) if config.profile_store else None
-        # Bounds how many stations are in their websocket handshake and boot at once.
-        gate = asyncio.Semaphore(config.connect_concurrency)
-        tls = client_context(config)  # one for the fleet: loading it costs ~100 KiB
-        self.stations: dict[str, SimulatedStation] = {
-            station_id: SimulatedStation(
-                station_id, index, config, clock, store=store, connect_gate=gate, tls=tls
-            )
-            for index, station_id in enumerate(config.station_ids())
-        }
+        if stations is None:
+            clock = VirtualClock(config.start_time)
+            store = ProfileStore(config.profile_store) if config.profile_store else None
+            # Bounds how many stations are in their websocket handshake and boot at once.
+            gate = asyncio.Semaphore(config.connect_concurrency)
+            tls = client_context(config)  # one for the fleet: loading it costs ~100 KiB
+            stations = {
+                station_id: SimulatedStation(
+                    station_id, index, config, clock, store=store, connect_gate=gate, tls=tls
+                )
+                for index, station_id in enumerate(config.station_ids())
+            }
+        self.stations: dict[str, SimulatedStation] = stations
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

@@ -32,6 +32,9 @@ class Connector:
     power_w: float = 0.0
     offered_w: float = 0.0
     power_since: datetime | None = None
+    # With a simulated car: what it draws on the station's L1, L2, L3, and the offer per phase.
+    phase_a: tuple[float, float, float] | None = None
+    offered_a: float | None = None
 
     def draw(self, at: datetime, power_w: float, offered_w: float) -> None:
         """Integrate energy at the previous power up to ``at``, then draw ``power_w`` from then."""
@@ -65,12 +68,16 @@ def periodic_sample(
             "unit": unit,
         }
 
-    return {
-        "timestamp": ocpp_timestamp(at),
-        "sampledValue": [
-            value("Energy.Active.Import.Register", connector.energy_wh, "Wh"),
-            value("Power.Active.Import", connector.power_w, "W"),
-            value("Current.Import", connector.power_w * amps_per_watt, "A"),
-            value("Current.Offered", connector.offered_w * amps_per_watt, "A"),
-        ],
-    }
+    sampled = [
+        value("Energy.Active.Import.Register", connector.energy_wh, "Wh"),
+        value("Power.Active.Import", connector.power_w, "W"),
+    ]
+    if connector.phase_a is None or connector.offered_a is None:
+        sampled += [value("Current.Import", connector.power_w * amps_per_watt, "A"),
+                    value("Current.Offered", connector.offered_w * amps_per_watt, "A")]
+    else:
+        # A car on fewer phases than the station draws on some only: say which.
+        for phase, amps in zip(("L1", "L2", "L3"), connector.phase_a, strict=True):
+            sampled.append({**value("Current.Import", amps, "A"), "phase": phase})
+        sampled.append(value("Current.Offered", connector.offered_a, "A"))
+    return {"timestamp": ocpp_timestamp(at), "sampledValue": sampled}

@@ -255,19 +255,32 @@ class SmartChargingState:
         self, connector_id: int, at: datetime, transactions: Iterable[ActiveTransaction] = ()
     ) -> float:
         """The power the composite schedule allows on ``connector_id`` at ``at``, in W."""
+        return self._limit(connector_id, at, ChargingRateUnit.W, self._config.max_power_w,
+                           transactions)
+
+    def limit_a(
+        self, connector_id: int, at: datetime, transactions: Iterable[ActiveTransaction] = ()
+    ) -> float:
+        """What the composite schedule offers ``connector_id`` per phase at ``at``, in A."""
+        station_max_a = self._config.max_power_w / (self._config.voltage * self._config.phases)
+        return self._limit(connector_id, at, ChargingRateUnit.A, station_max_a, transactions)
+
+    def _limit(self, connector_id: int, at: datetime, unit: ChargingRateUnit,
+               station_max: float, transactions: Iterable[ActiveTransaction]) -> float:
+        """The composite's limit at ``at``; the station's own maximum where nothing bounds it."""
         schedule = composite_schedule(
             self._installed,
             connector_id,
             at.replace(microsecond=0),
             _LOOKUP_WINDOW_S,
-            ChargingRateUnit.W,
+            unit,
             transactions=tuple(transactions),
             number_of_connectors=self._config.connectors,
             supply=self._supply,
             station_max_w=self._config.max_power_w,
         )
         limit = limit_at(schedule.to_ocpp(), at)
-        return self._config.max_power_w if limit is None else min(limit, self._config.max_power_w)
+        return station_max if limit is None else min(limit, station_max)
 
     def _set(self, installed: tuple[InstalledProfile, ...]) -> None:
         self._installed = installed

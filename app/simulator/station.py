@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from app.domain.composite import ActiveTransaction, CompositeSchedule
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfile, ChargingProfilePurpose, ChargingRateUnit
+from app.simulator.car import Car, PluggedCar
 from app.simulator.clock import VirtualClock, ocpp_timestamp
 from app.simulator.config import SimulatorConfig
 from app.simulator.configuration import StationConfiguration
@@ -72,6 +73,7 @@ class SimulatedStation:
         )
         self.connectors = {n: Connector(n) for n in range(1, config.connectors + 1)}
         self.transactions: dict[int, Transaction] = {}
+        self.cars: dict[int, PluggedCar] = {}  # simulated cars, by connector
         self.operations = Operations()
         self.connected = asyncio.Event()
         self.booted = asyncio.Event()
@@ -125,6 +127,11 @@ class SimulatedStation:
         """What the composite schedule allows ``connector_id`` to draw at ``at``, in W."""
         instant = at if at is not None else self.clock.now()
         return self.smart_charging.limit_w(connector_id, instant, self.active_transactions())
+
+    def limit_a(self, connector_id: int, at: datetime | None = None) -> float:
+        """What the composite schedule offers ``connector_id`` per phase at ``at``, in A."""
+        instant = at if at is not None else self.clock.now()
+        return self.smart_charging.limit_a(connector_id, instant, self.active_transactions())
 
     def metered_power_w(self, connector_id: int, at: datetime | None = None) -> float:
         """Power the EV on ``connector_id`` draws at ``at``: never above the composite limit."""
@@ -391,12 +398,27 @@ class SimulatedStation:
         connector.status = "Charging"
         await self.send_status(connector_id)
 
+    async def plug_in(self, connector_id: int, car: Car) -> None:
+        """A car arrives on ``connector_id`` and starts a transaction with its id as idTag."""
+        self.cars[connector_id] = PluggedCar(car, car.soc)
+        await self.start_transaction(connector_id, car.id)
+
+    async def unplug(self, connector_id: int) -> None:
+        """The car leaves: its transaction ends (EVDisconnected)."""
+        await self.stop_transaction(connector_id, "EVDisconnected")
+        self.cars.pop(connector_id, None)
+        connector = self.connectors[connector_id]
+        connector.phase_a = connector.offered_a = None
+
     async def stop_transaction(self, connector_id: int, reason: str) -> None:
         transaction = self.transactions.get(connector_id)
         if transaction is None:
             return
         connector = self.connectors[connector_id]
         connector.draw(self.clock.now(), 0.0, 0.0)
+        if connector_id in self.cars:
+            self.cars[connector_id].draw(self.clock.now(), 0.0, self.config.voltage)
+            connector.phase_a = (0.0, 0.0, 0.0)
         del self.transactions[connector_id]
         self.smart_charging.end_transaction(connector_id)
         connector.ev_plugged = False
@@ -533,12 +555,31 @@ class SimulatedStation:
         self._refresh_all_power()
         return removed > 0
 
+    def refresh_power(self, connector_id: int) -> None:
+        """Apply the limit in force now to ``connector_id`` (a car's charge moves on)."""
+        self._refresh_power(connector_id)
+
     def _refresh_power(self, connector_id: int, at: datetime | None = None) -> None:
         """Apply the limit in force now: called on every profile change and every sample."""
         instant = at if at is not None else self.clock.now()
         connector = self.connectors[connector_id]
+        plugged = self.cars.get(connector_id)
+        if plugged is not None:
+            self._refresh_car(connector, plugged, instant)
+            return
         offered = self.limit_w(connector_id, instant) if connector_id in self.transactions else 0.0
         connector.draw(instant, self.metered_power_w(connector_id, instant), offered)
+
+    def _refresh_car(self, connector: Connector, plugged: PluggedCar, at: datetime) -> None:
+        """The car draws what its model takes of the composite's offer, never more."""
+        charging = connector.connector_id in self.transactions
+        offered = self.limit_a(connector.connector_id, at) if charging else 0.0
+        voltage = self.config.voltage
+        amps = plugged.draw(at, offered, voltage)
+        phases = min(plugged.car.phases, self.config.phases)
+        connector.phase_a = (amps, amps if phases == 3 else 0.0, amps if phases == 3 else 0.0)
+        connector.offered_a = offered
+        connector.draw(at, amps * voltage * phases, offered * voltage * phases)
 
     def _refresh_all_power(self) -> None:
         for connector_id in self.transactions:

@@ -1,0 +1,183 @@
+"""A whole depot from a site file: stations, cars arriving and leaving, circuit meters.
+
+Each circuit of the site with ``meter`` reads, every ``meter_interval_s``, the sum of what
+the cars of its stations draw per grid phase (through each station's phase rotation) plus
+its base load, and, given ``http_url``, pushes it to the server as the circuit's total
+(``PUT /circuits/{id}/measurement {"total_a": [...]}``). Given ``http_url``, each station
+is also hung from its circuit once it has booted (``PATCH /stations/{id}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.domain.allocation import PHASE_ROTATIONS
+from app.simulator.clock import VirtualClock
+from app.simulator.config import SimulatorConfig
+from app.simulator.fleet import Simulator
+from app.simulator.site import Site, SiteCar, SiteStation
+from app.simulator.station import SimulatedStation
+
+logger = logging.getLogger("chargeplan.simulator")
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """What a circuit meter read: the total per grid phase L1, L2, L3."""
+
+    circuit_id: str
+    at: datetime
+    total_a: tuple[float, float, float]
+
+
+def station_config(site: Site, station: SiteStation, base: SimulatorConfig) -> SimulatorConfig:
+    faults = set(station.faults)
+    return dataclasses.replace(
+        base, connectors=station.connectors, phases=station.phases,
+        max_power_w=station.max_current_a * site.voltage * station.phases,
+        ignore_profile_rate=1.0 if "ignore-profile" in faults else 0.0,
+        reject_rate=1.0 if "reject-profile" in faults else 0.0)
+
+
+class Depot:
+    """Runs a :class:`Site`: its stations over websockets, its cars' schedule, its meters."""
+
+    def __init__(self, site: Site, *, start_time: datetime | None = None,
+                 reconnect_delay: float = 1.0) -> None:
+        self.site = site
+        base = SimulatorConfig(url=site.url, voltage=site.voltage, start_time=start_time,
+                               meter_interval=site.meter_interval_s,
+                               reconnect_delay=reconnect_delay)
+        self.clock = VirtualClock(start_time)
+        gate = asyncio.Semaphore(base.connect_concurrency)
+        stations = {
+            s.id: SimulatedStation(s.id, index, station_config(site, s, base), self.clock,
+                                   connect_gate=gate)
+            for index, s in enumerate(site.stations)}
+        self.simulator = Simulator(base, stations)
+        self.readings: list[MeterReading] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def stations(self) -> dict[str, SimulatedStation]:
+        return self.simulator.stations
+
+    def circuit_total(self, circuit_id: str) -> tuple[float, float, float]:
+        """What the circuit's meter reads now: its base load plus its stations' cars."""
+        circuit = next(c for c in self.site.circuits if c.id == circuit_id)
+        total = list(circuit.base_load_a)
+        for spec in self.site.stations:
+            if spec.circuit != circuit_id:
+                continue
+            rotation = PHASE_ROTATIONS[spec.phase_rotation]
+            for connector in self.stations[spec.id].connectors.values():
+                for phase, amps in enumerate(connector.phase_a or (0.0, 0.0, 0.0)):
+                    total[rotation[phase]] += amps
+        return (round(total[0], 1), round(total[1], 1), round(total[2], 1))
+
+    async def start(self) -> None:
+        """Connect every station, then run the cars' schedule and the circuit meters."""
+        await self.simulator.start()
+        began = asyncio.get_running_loop().time()
+        if self.site.http_url is not None:
+            for spec in self.site.stations:
+                self._spawn(self._assign(spec), f"assign {spec.id}")
+        for site_car in self.site.cars:
+            self._spawn(self._drive(site_car, began), f"car {site_car.car.id}")
+        for circuit in self.site.circuits:
+            if circuit.meter:
+                self._spawn(self._meter(circuit.id), f"meter {circuit.id}")
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.simulator.stop()
+
+    async def __aenter__(self) -> Depot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    def _spawn(self, work: Any, name: str) -> None:
+        self._tasks.append(asyncio.create_task(work, name=name))
+
+    async def _assign(self, spec: SiteStation) -> None:
+        station = self.stations[spec.id]
+        await station.booted.wait()
+        body: dict[str, Any] = {"phase_rotation": spec.phase_rotation,
+                                "max_current_a": spec.max_current_a}
+        if spec.circuit is not None:
+            body["circuit_id"] = spec.circuit
+        await self._http("PATCH", f"/stations/{spec.id}", body)
+
+    async def _drive(self, site_car: SiteCar, began: float) -> None:
+        """Plug the car in at its arrival, unplug it at its departure."""
+        car, loop = site_car.car, asyncio.get_running_loop()
+        station = self.stations[site_car.station]
+        await asyncio.sleep(max(0.0, began + car.arrive_s - loop.time()))
+        await station.booted.wait()
+        logger.info("%s: car %s arrives on connector %s", station.station_id, car.id,
+                    site_car.connector)
+        await station.plug_in(site_car.connector, car)
+        if car.depart_s is None:
+            return
+        await asyncio.sleep(max(0.0, began + car.depart_s - loop.time()))
+        logger.info("%s: car %s leaves", station.station_id, car.id)
+        await station.unplug(site_car.connector)
+
+    async def _meter(self, circuit_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.site.meter_interval_s)
+            for station in self.stations.values():
+                for connector_id in station.cars:
+                    station.refresh_power(connector_id)
+            reading = MeterReading(circuit_id, self.clock.now(), self.circuit_total(circuit_id))
+            self.readings.append(reading)
+            if self.site.http_url is not None:
+                await self._http("PUT", f"/circuits/{circuit_id}/measurement",
+                                 {"total_a": list(reading.total_a)})
+
+    async def _http(self, method: str, path: str, body: dict[str, Any]) -> None:
+        assert self.site.http_url is not None
+        request = urllib.request.Request(
+            self.site.http_url.rstrip("/") + path, method=method,
+            data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        if self.site.api_key is not None:
+            request.add_header("Authorization", f"Bearer {self.site.api_key}")
+
+        def send() -> None:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                answer.read()
+
+        try:
+            await asyncio.to_thread(send)
+        except urllib.error.HTTPError as error:
+            logger.warning("%s %s: HTTP %s %s", method, path, error.code,
+                           error.read().decode(errors="replace")[:300])
+        except OSError as error:
+            logger.warning("%s %s: %s", method, path, error)
+
+
+async def run_depot(site: Site, stop: asyncio.Event, *,
+                    start_time: datetime | None = None) -> None:
+    """Run ``site`` until ``stop`` is set."""
+    depot = Depot(site, start_time=start_time)
+    try:
+        await depot.start()
+        await stop.wait()
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await depot.stop()
