@@ -33,6 +33,14 @@ class LockoutPolicy:
         """How long the ``lockouts``-th lockout (1-based) of a key lasts."""
         return min(self.max_lock_s, self.base_lock_s * 2.0 ** max(0, lockouts - 1))
 
+    def lockouts_for(self, duration: float) -> int:
+        """Which lockout (1-based) lasted ``duration``: the first that lasts as long."""
+        lockouts = 1
+        while self.lock_duration(lockouts) < duration and \
+                self.lock_duration(lockouts) < self.max_lock_s:
+            lockouts += 1
+        return lockouts
+
 
 @dataclass
 class _Record:
@@ -81,6 +89,17 @@ class Lockout:
 
     def succeed(self, key: str) -> None:
         self._records.pop(key, None)
+
+    def restore(self, key: str, duration: float, remaining: float, now: float) -> None:
+        """Take back a lockout of ``duration`` with ``remaining`` seconds to run (one that
+        another process started, or this one before a restart); the next lockout of the
+        key lasts twice as long, as it would have."""
+        if remaining <= 0:
+            return
+        record = self._record(key, now)
+        record.lockouts = max(record.lockouts, self.policy.lockouts_for(duration))
+        record.locked_until = max(record.locked_until, now + remaining)
+        record.last_event = now
 
     def __len__(self) -> int:
         return len(self._records)

@@ -53,6 +53,25 @@ class AuthThrottle:
                 started.append((f"station:{station_id}", duration))
         return Lockouts(tuple(started))
 
+    def restore(self, kind: str, station_id: str | None, host: str | None, duration: float,
+                remaining: float, now: float) -> bool:
+        """A lockout recorded earlier (``kind`` addr, pair or station, as the keys of
+        ``Lockouts.started`` begin); False when the record does not name one."""
+        keys = {"addr": f"addr:{host}" if host else None,
+                "pair": f"pair:{station_id}|{host}" if station_id and host else None,
+                "station": f"station:{station_id}" if station_id else None}
+        key = keys.get(kind)
+        if key is None:
+            return False
+        self._lock.restore(key, duration, remaining, now)
+        return True
+
+    def known_address(self, station_id: str, host: str) -> None:
+        """An address the station authenticated from before (exempt from its lockout)."""
+        known = self._known.setdefault(station_id, [])
+        if host not in known and len(known) < KNOWN_ADDRESSES:
+            known.append(host)
+
     def succeed(self, station_id: str, host: str) -> None:
         self._lock.succeed(f"pair:{station_id}|{host}")
         known = self._known.pop(station_id, [])

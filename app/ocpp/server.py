@@ -52,6 +52,7 @@ from app.ocpp.tls import (
     server_context,
 )
 from app.services.container import Services
+from app.services.security_events import last_addresses, running_lockouts
 from app.services.stations import Admission, Credentials
 
 log = logging.getLogger("chargeplan.ocpp")
@@ -113,6 +114,7 @@ class OcppServer:
         """The plain listener (profiles 0 and 1) unless switched off, and the TLS one
         (profiles 2 and 3) when a certificate is configured."""
         settings = self._settings
+        await self._restore_lockouts()
         if settings.ocpp_plain:
             self.port = await self._listen(settings.ocpp_port, None)
             log.info("OCPP 1.6J listening on ws://%s:%s/<station_id>", settings.ocpp_host,
@@ -251,6 +253,23 @@ class OcppServer:
                                       "(user = station id)\n")
         response.headers["WWW-Authenticate"] = 'Basic realm="chargeplan", charset="UTF-8"'
         return response
+
+    async def _restore_lockouts(self) -> None:
+        """Lockouts are kept in memory, and recorded as ``auth_lockout`` events: the ones
+        still running are taken back at start, so a restart does not lift them. A station
+        locked for every unknown address keeps the address it last connected from."""
+        lockouts = await running_lockouts(self._services.db, self._services.clock(),
+                                          self._settings.ocpp_auth_max_lock_s)
+        now = time.monotonic()
+        restored = [lock for lock in lockouts if self._throttle.restore(
+            lock.kind, lock.station_id, lock.remote_address, lock.seconds, lock.remaining, now)]
+        locked_stations = {lock.station_id for lock in restored
+                           if lock.kind == "station" and lock.station_id}
+        for station_id, host in (await last_addresses(self._services.db,
+                                                      locked_stations)).items():
+            self._throttle.known_address(station_id, host)
+        if restored:
+            log.info("%d authentication lockout(s) still running: restored", len(restored))
 
     def _fail(self, station_id: str, host: str, admission: Admission, now: float) -> None:
         events = self._services.security_events

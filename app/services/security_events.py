@@ -11,15 +11,16 @@ queue is full the event is counted in ``dropped`` instead of blocking the caller
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
+from app.db.models import Station
 from app.db.security_models import SecurityEvent, SecurityEventKind
 from app.events import EventBus, EventType
 from app.services.audit_log import decode_cursor, encode_cursor
@@ -80,6 +81,51 @@ class SecurityEvents:
                 # Still full inside one window: forget the counts rather than grow.
                 self._last.clear()
         self._last[key] = (stamp, 0)
+
+
+@dataclass(frozen=True)
+class RecordedLockout:
+    """An ``auth_lockout`` event whose lockout has not run out yet."""
+
+    kind: str  # addr, pair or station
+    station_id: str | None
+    remote_address: str | None
+    seconds: float
+    remaining: float
+
+
+async def running_lockouts(db: Database, now: datetime, max_lock_s: float
+                           ) -> list[RecordedLockout]:
+    """Lockouts recorded (by this process before a restart, or another node) that still
+    run at ``now``: none lasts longer than ``max_lock_s``, so older events are not read."""
+    query = (select(SecurityEvent)
+             .where(SecurityEvent.kind == SecurityEventKind.AUTH_LOCKOUT.value,
+                    SecurityEvent.ts >= now - timedelta(seconds=max_lock_s))
+             .order_by(SecurityEvent.id))
+    async with db.uow() as session:
+        rows = list((await session.scalars(query)).all())
+    running = []
+    for row in rows:
+        detail = row.detail if isinstance(row.detail, dict) else {}
+        seconds = detail.get("seconds")
+        if not isinstance(seconds, int | float) or not isinstance(detail.get("key"), str):
+            continue
+        remaining = (row.ts + timedelta(seconds=seconds) - now).total_seconds()
+        if remaining > 0:
+            running.append(RecordedLockout(detail["key"], row.station_id, row.remote_address,
+                                           float(seconds), remaining))
+    return running
+
+
+async def last_addresses(db: Database, station_ids: Collection[str]) -> dict[str, str]:
+    """The host each station last connected from (stations.remote_address is host:port)."""
+    if not station_ids:
+        return {}
+    async with db.uow() as session:
+        rows = (await session.execute(select(Station.id, Station.remote_address).where(
+            Station.id.in_(list(station_ids)), Station.remote_address.is_not(None)))).all()
+    return {station_id: address.rpartition(":")[0] for station_id, address in rows
+            if address and ":" in address}
 
 
 @dataclass(frozen=True)

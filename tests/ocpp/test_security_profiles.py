@@ -20,6 +20,7 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from app.db.models import AuditFrame, Station
 from app.db.security_models import SecurityEvent
+from app.settings import Settings
 from tests.certs import Issued, client_context, issue, make_ca
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually
@@ -399,3 +400,31 @@ async def test_only_an_authenticated_connection_replaces_the_station(
             assert row is not None and (row.remote_address or "").startswith("127.0.0.2")
     (replaced,) = await eventually(lambda: events(server, "connection_replaced"))
     assert replaced.station_id == "CP-RPL" and replaced.remote_address == "127.0.0.2"
+
+
+async def test_a_restart_does_not_lift_a_lockout(settings: Settings) -> None:
+    first = await start_server(settings)
+    try:
+        async with httpx.AsyncClient(base_url=first.http_url, timeout=10) as http:
+            await register(http, "CP-RS", 1)
+        url = first.station_url("CP-RS")
+        codes = [await refused(url, additional_headers=basic("CP-RS", f"guess-{n:04d}"))
+                 for n in range(settings.ocpp_auth_failures_allowed + 1)]
+        assert codes[-2:] == [401, 429]
+        assert await eventually(lambda: events(first, "auth_lockout"))
+    finally:
+        await stop_server(first)
+    second = await start_server(settings)
+    try:
+        url = second.station_url("CP-RS")
+        with pytest.raises(InvalidStatus) as info:
+            async with raw_station(url, additional_headers=basic("CP-RS", PASSWORD)):
+                pass
+        assert info.value.response.status_code == 429
+        retry_after = int(info.value.response.headers["Retry-After"])
+        assert 0 < retry_after <= settings.ocpp_auth_lock_s
+        async with raw_station(url, additional_headers=basic("CP-RS", PASSWORD),
+                               local_addr=("127.0.0.2", 0)) as real:
+            assert (await real.boot())["status"] == "Accepted"
+    finally:
+        await stop_server(second)
