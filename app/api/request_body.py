@@ -47,7 +47,16 @@ def body_problems(raw: bytes, body_type: Any | None) -> list[Problem]:
     except (TypeError, ValueError):  # a body type JSON Schema cannot describe
         return []
     found = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.path])
-    return [problem for error in found for problem in _explain(error)]
+    return _once(problem for error in found for problem in _explain(error))
+
+
+def _once(problems: Iterable[Problem]) -> list[Problem]:
+    """Each problem once: jsonschema reports a missing property in an error of its own,
+    each of which carries the whole ``required`` list."""
+    seen: dict[tuple[str, str], Problem] = {}
+    for problem in problems:
+        seen.setdefault((problem["key"], problem["message"]), problem)
+    return list(seen.values())
 
 
 @functools.cache
@@ -61,7 +70,8 @@ def schema_problems(schema: dict[str, Any], value: Any) -> list[tuple[str, str]]
     camelCase as the client wrote them."""
     found = sorted(Draft4Validator(schema).iter_errors(value),
                    key=lambda e: [str(p) for p in e.path])
-    return [(p["key"], p["message"]) for error in found for p in _explain(error)]
+    return [(p["key"], p["message"])
+            for p in _once(p for error in found for p in _explain(error))]
 
 
 def _problem(key: str, message: str) -> Problem:

@@ -18,7 +18,9 @@ def problems(answer: httpx.Response) -> dict[str, str]:
     assert answer.status_code == 400, answer.text
     body = answer.json()
     assert body["status_code"] == 400
-    return {entry["key"]: entry["message"] for entry in body["extra"]}
+    listed = [(entry["key"], entry["message"]) for entry in body["extra"]]
+    assert len(set(listed)) == len(listed), f"a problem listed twice: {listed}"
+    return dict(listed)
 
 
 async def post_raw(http: httpx.AsyncClient, path: str, content: bytes) -> httpx.Response:
@@ -50,6 +52,15 @@ async def test_every_field_at_fault_is_listed_at_once(http: httpx.AsyncClient) -
         "station_id": "expected a string, got an integer",
     }
     assert "colour" in answer.json()["detail"] and "station_id" in answer.json()["detail"]
+
+
+async def test_each_missing_field_is_named_once(http: httpx.AsyncClient) -> None:
+    answer = await http.post("/plans", json={})
+
+    assert problems(answer) == {"name": "is required", "targets": "is required",
+                                "profile": "is required"}
+    assert answer.json()["detail"] == (
+        "invalid request body: name is required; targets is required; profile is required")
 
 
 async def test_nested_fields_are_named_by_their_path(http: httpx.AsyncClient) -> None:
