@@ -7,10 +7,9 @@ clear, composite) is the core's, applied the same way to both tables.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import DesiredProfile, InstalledProfileRecord, ProfileIdCounter
@@ -47,33 +46,11 @@ def desired_as_installed(rows: Sequence[DesiredProfile]) -> list[InstalledProfil
     return [as_installed(r.connector_id, r.profile) for r in rows]
 
 
-async def mirror_install(session: AsyncSession, station_id: str, item: InstalledProfile,
-                         replaced: Sequence[InstalledProfile], at: datetime,
-                         desired_profile_id: int | None = None) -> None:
-    """Record an acknowledged SetChargingProfile: the new profile and what it replaced."""
-    gone = {p.profile.charging_profile_id for p in replaced} | {
-        item.profile.charging_profile_id}
-    await session.execute(delete(InstalledProfileRecord).where(
-        InstalledProfileRecord.station_id == station_id,
-        InstalledProfileRecord.charging_profile_id.in_(gone)))
-    session.add(InstalledProfileRecord(
-        station_id=station_id, charging_profile_id=item.profile.charging_profile_id,
-        connector_id=item.connector_id, profile=item.profile.to_ocpp(), installed_at=at,
-        desired_profile_id=desired_profile_id))
-
-
 def intent_of(rows: Sequence[InstalledProfileRecord], profile_ids: set[int]) -> int | None:
     """The desired row that installed one of these profiles: why clearing them is sent."""
     return next((r.desired_profile_id for r in rows
                  if r.charging_profile_id in profile_ids and r.desired_profile_id is not None),
                 None)
-
-
-async def mirror_remove(session: AsyncSession, station_id: str, profile_ids: set[int]) -> None:
-    if profile_ids:
-        await session.execute(delete(InstalledProfileRecord).where(
-            InstalledProfileRecord.station_id == station_id,
-            InstalledProfileRecord.charging_profile_id.in_(profile_ids)))
 
 
 def next_free_id(counter: int | None, taken: set[int]) -> tuple[int, int]:

@@ -1,7 +1,10 @@
 """The delivery engine: make stations hold exactly their desired profiles, one station or
 a fleet. A single-station submit (REST) and the fleet reconcile job both come here: the
 same function decides what to push and clear, sends, records each row's outcome and
-writes the installed-profile mirror.
+writes the installed-profile mirror. This module is the mirror's only writer: a user's
+filtered clear (:meth:`Reconciler.clear`), a TxProfile a RemoteStartTransaction carried
+(:func:`record_installed`) and the TxProfiles of ended transactions (:func:`forget`) are
+recorded here too.
 
 The desired rows and mirrors of all the stations are read at once; each station's calls
 then run in order under its lock, many stations at a time, and the outcomes of the
@@ -27,7 +30,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.clock import Clock
 from app.db.engine import Database
@@ -36,6 +39,7 @@ from app.domain.installation import InstalledProfile, install
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.events import EventBus, EventType
 from app.services import delivery_rules as rules
+from app.services import profiles_store as store
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
 from app.services.profiles_store import as_installed
 from app.services.station_view import chunks
@@ -262,6 +266,20 @@ class Reconciler:
         return await self._station(work, _Recorder(self._db, self._clock),
                                    asyncio.Semaphore(1))
 
+    async def clear(self, station_id: str, request: Mapping[str, Any],
+                    matching: Callable[[Sequence[InstalledProfile]], set[int]],
+                    intent: int | None) -> dict[str, Any]:
+        """A user's ClearChargingProfile with its filters (the caller holds the station's
+        lock); raises :class:`StationCallError`. Accepted or Unknown, nothing matching is
+        left on the station (OCPP 1.6 §5.4), so the mirror drops what ``matching`` picks
+        of it."""
+        answer = await self._gateway.call(station_id, "ClearChargingProfile", dict(request),
+                                          desired_profile_id=intent)
+        async with self._db.uow() as session:
+            held = store.mirror_as_installed(await store.mirror(session, station_id))
+            await forget(session, station_id, matching(held))
+        return answer
+
     async def _load(self, station_ids: Sequence[str], *, force: bool,
                     push_all: bool, requested: Collection[int] | None = None
                     ) -> list[StationWork]:
@@ -396,6 +414,31 @@ class Reconciler:
                           if i.profile.charging_profile_id != profile_id]
             work.fresh.discard(profile_id)
             work.report.cleared.append(profile_id)
+
+
+async def record_installed(session: AsyncSession, station_id: str, item: InstalledProfile,
+                           at: datetime, desired_profile_id: int) -> None:
+    """A profile the station acknowledged outside a SetChargingProfile (the TxProfile of
+    a RemoteStartTransaction): it enters the mirror, and what it replaces there (OCPP 1.6
+    §5.16.2) leaves."""
+    outcome = install(store.mirror_as_installed(await store.mirror(session, station_id)),
+                      item)
+    await forget(session, station_id, {p.profile.charging_profile_id
+                                       for p in outcome.replaced}
+                 | {item.profile.charging_profile_id})
+    session.add(InstalledProfileRecord(
+        station_id=station_id, charging_profile_id=item.profile.charging_profile_id,
+        connector_id=item.connector_id, profile=item.profile.to_ocpp(), installed_at=at,
+        desired_profile_id=desired_profile_id))
+
+
+async def forget(session: AsyncSession, station_id: str, profile_ids: set[int]) -> None:
+    """Profiles the station no longer holds: cleared, replaced, or dropped by the station
+    itself (the TxProfile of a transaction that ended)."""
+    if profile_ids:
+        await session.execute(delete(InstalledProfileRecord).where(
+            InstalledProfileRecord.station_id == station_id,
+            InstalledProfileRecord.charging_profile_id.in_(profile_ids)))
 
 
 async def _running(connection: AsyncConnection, station_ids: Sequence[str]

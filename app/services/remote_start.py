@@ -30,6 +30,7 @@ from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile
 from app.domain.states import DeliveryState
 from app.services import profiles_store as store
+from app.services.reconciler import record_installed
 
 log = logging.getLogger("chargeplan.remote_start")
 
@@ -139,7 +140,6 @@ async def _store_installed(session: AsyncSession, station_id: str, connector_id:
         last_attempt_at=now)
     session.add(row)
     await session.flush()
-    mirrored = install(store.mirror_as_installed(await store.mirror(session, station_id)), item)
-    await store.mirror_install(session, station_id, item, mirrored.replaced, now, row.id)
+    await record_installed(session, station_id, item, now, row.id)
     desired_id: int = row.id
     return desired_id

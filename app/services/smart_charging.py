@@ -64,7 +64,7 @@ from app.services.ports import (
     call_error_from_json,
     call_error_to_json,
 )
-from app.services.reconciler import Reconciler, ReconcileReport
+from app.services.reconciler import Reconciler, ReconcileReport, forget
 from app.services.station_view import StationView, chunks, station_views
 from app.timefmt import parse_timestamp
 
@@ -378,8 +378,7 @@ class SmartChargingService:
             gone = {m.charging_profile_id for m in await store.mirror(session, station_id)
                     if m.profile.get("chargingProfilePurpose") == "TxProfile"
                     and m.profile.get("transactionId") in ended}
-            if gone:
-                await store.mirror_remove(session, station_id, gone)
+            await forget(session, station_id, gone)
 
     # --- clear -------------------------------------------------------------------------
     async def clear(self, station_id: str, *, profile_id: int | None = None,
@@ -431,16 +430,11 @@ class SmartChargingService:
                                   failure=StationOffline(station_id, "ClearChargingProfile"))
                 return Cleared(outcome, filters, removed)
             try:
-                answer = await self._gateway.call(station_id, "ClearChargingProfile", request,
-                                                  desired_profile_id=intent)
+                answer = await self._reconciler.clear(station_id, request, select_from,
+                                                      intent)
             except StationCallError as exc:
                 return Cleared(Outcome("error", f"ClearChargingProfile failed: {exc.reason}",
                                        exc.reason, failure=exc), filters, removed)
-            # Accepted: the station removed what matched; Unknown: nothing matched there.
-            # Either way nothing matching is left on it (OCPP 1.6 §5.4).
-            async with self._db.uow() as session:
-                mirrored = store.mirror_as_installed(await store.mirror(session, station_id))
-                await store.mirror_remove(session, station_id, select_from(mirrored))
         if answer.get("status") == "Accepted":
             outcome = Outcome("success", f"{station_id} cleared the matching profiles",
                               answer=answer)
