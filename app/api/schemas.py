@@ -443,6 +443,26 @@ class TransactionView(msgspec.Struct, kw_only=True):
         description="stopped_at is not to be believed: future, too_old, or before_start")]
 
 
+class CurvePointView(msgspec.Struct, kw_only=True):
+    at: Annotated[datetime, Meta(description="The sample's time, ISO 8601 UTC")]
+    energy_wh: Annotated[float | None, Meta(
+        description="Energy.Active.Import.Register minus meter_start, Wh")]
+    power_w: Annotated[float | None, Meta(
+        description="Power.Active.Import, W (phases summed when no total is given)")]
+    current_a: Annotated[float | None, Meta(
+        description="Current.Import, A: the highest phase")]
+
+
+class MeterCurveView(msgspec.Struct, kw_only=True):
+    transaction_id: Annotated[int, Meta(description="The transaction")]
+    station_id: StationId
+    connector_id: Annotated[int, Meta(description="The connector it runs on")]
+    active: Annotated[bool, Meta(description="Still running: no StopTransaction yet")]
+    meter_start: Annotated[int, Meta(description="Energy register at the start, Wh")]
+    points: Annotated[list[CurvePointView], Meta(
+        description="Oldest first: one per sampled instant with energy, power or current")]
+
+
 class TransactionPageView(msgspec.Struct, kw_only=True):
     items: Annotated[list[TransactionView], Meta(description="Newest first")]
     next_cursor: Annotated[

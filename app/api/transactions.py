@@ -12,8 +12,14 @@ from app.api.access import READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.paging import CursorQuery, LimitQuery
-from app.api.schemas import TransactionPageView, as_utc, transaction_view
-from app.services.transactions import TransactionFilter, TransactionQueries
+from app.api.schemas import (
+    CurvePointView,
+    MeterCurveView,
+    TransactionPageView,
+    as_utc,
+    transaction_view,
+)
+from app.services.transactions import MAX_CURVE_POINTS, TransactionFilter, TransactionQueries
 
 ConnectorQuery = Annotated[int | None, Parameter(
     ge=0, le=2**31 - 1, description="Only transactions on this connector")]
@@ -62,5 +68,29 @@ async def station_transactions(
     return await _page(services, station_id, connector_id, active, since, until, limit, cursor)
 
 
-transactions_router = Router(path="/", route_handlers=[list_transactions, station_transactions],
+@get("/transactions/{transaction_id:int}/meter_curve", opt=READER,
+     summary="A transaction's energy, power and current over time",
+     description="From the stored MeterValues (and StopTransaction transactionData) of the "
+     "transaction: one point per sampled instant, oldest first, the newest `limit` ones. "
+     "Samples whose time was flagged (future, too_old) are left out.",
+     responses=error_responses(404))
+async def meter_curve(
+    services: ServicesDep,
+    transaction_id: Annotated[int, Parameter(ge=1, le=2**31 - 1,
+                                             description="The OCPP transactionId")],
+    limit: Annotated[int, Parameter(ge=1, le=MAX_CURVE_POINTS,
+                                    description="Newest points to return")] = 2000,
+) -> MeterCurveView:
+    transaction, points = await TransactionQueries(services.db).meter_curve(
+        transaction_id, limit=limit)
+    return MeterCurveView(
+        transaction_id=transaction.id, station_id=transaction.station_id,
+        connector_id=transaction.connector_id, active=transaction.stopped_at is None,
+        meter_start=transaction.meter_start,
+        points=[CurvePointView(at=p.at, energy_wh=p.energy_wh, power_w=p.power_w,
+                               current_a=p.current_a) for p in points])
+
+
+transactions_router = Router(path="/", route_handlers=[list_transactions, station_transactions,
+                                                       meter_curve],
                              tags=["transactions"], dependencies=dependencies)

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
-from app.db.models import Transaction
+from app.db.models import MeterValue, Transaction
+from app.domain.meter_curve import BASE_UNIT, CurvePoint, Sample, meter_curve
 from app.domain.station_time import TimeRules
 from app.events import EventBus, EventType
 from app.services.audit_log import check_limit, check_window, decode_cursor, encode_cursor
-from app.services.errors import Conflict
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.id_tags import IdTagService
 from app.timefmt import parse_timestamp
 
@@ -251,6 +252,10 @@ class TransactionPage:
     next_cursor: str | None
 
 
+# Points of a meter curve one request returns at most (the newest ones).
+MAX_CURVE_POINTS = 10_000
+
+
 class TransactionQueries:
     """Reading transactions: newest first, keyset-paginated like the audit log (ids are
     allocated in start order, so rows arriving while a user pages repeat nothing)."""
@@ -298,3 +303,30 @@ class TransactionQueries:
                            f"{row.stopped_at.isoformat()}: a TxProfile needs a running "
                            "transaction")
         return row
+
+    async def meter_curve(self, transaction_id: int, *, limit: int = 2000
+                          ) -> tuple[Transaction, list[CurvePoint]]:
+        """The transaction and its newest ``limit`` curve points from stored meter values.
+        Samples whose time the station got wrong (flagged future or too_old) are left out:
+        they cannot be placed on a time axis."""
+        if not 1 <= limit <= MAX_CURVE_POINTS:
+            raise Invalid("limit", f"must be between 1 and {MAX_CURVE_POINTS}")
+        async with self._db.uow() as session:
+            transaction = await session.get(Transaction, transaction_id)
+            if transaction is None:
+                raise NotFound("transaction", transaction_id)
+            where = (MeterValue.station_id == transaction.station_id,
+                     MeterValue.transaction_id == transaction_id,
+                     MeterValue.ts_flag.is_(None),
+                     MeterValue.measurand.in_(list(BASE_UNIT)))
+            # The oldest instant among the newest ``limit`` ones bounds the read.
+            oldest = await session.scalar(
+                select(MeterValue.ts).where(*where).group_by(MeterValue.ts)
+                .order_by(MeterValue.ts.desc()).offset(limit - 1).limit(1))
+            query = select(MeterValue.ts, MeterValue.measurand, MeterValue.phase,
+                           MeterValue.unit, MeterValue.value).where(*where)
+            if oldest is not None:
+                query = query.where(MeterValue.ts >= oldest)
+            rows = (await session.execute(query)).all()
+        samples = (Sample(r.ts, r.measurand, r.phase, r.unit, r.value) for r in rows)
+        return transaction, meter_curve(samples, float(transaction.meter_start))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Any
+
 import httpx
 import pytest
 
@@ -99,7 +104,7 @@ async def _drift_shown(watched: Watched) -> bool:
     return (await chart(watched, 1))["drift"] == "true"
 
 
-async def test_an_open_transaction_is_listed_with_its_power_drawn_live(
+async def test_an_open_transaction_shows_its_meter_curve_from_history_then_live(
     sqlite_url: str, watched: Watched
 ) -> None:
     settings = make_settings(sqlite_url, scheduler_enabled=False, meter_event_interval_s=0.2,
@@ -108,22 +113,48 @@ async def test_an_open_transaction_is_listed_with_its_power_drawn_live(
     try:
         async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http, \
                 simulated(server, http, meter_interval=0.2) as sim:
+            await only(sim).start_transaction(1, "RFID-1")
+            (transaction,) = await eventually(lambda: _active(http))
+
+            async def stored() -> list[dict[str, Any]] | None:
+                answer = await http.get(f"/transactions/{transaction['id']}/meter_curve")
+                points: list[dict[str, Any]] = answer.json()["points"]
+                return points if len(points) >= 3 else None
+
+            history = await eventually(stored, timeout=20)
+            opened = time.time()
             page = watched.page
             await page.goto(f"{server.http_url}/ui/stations/{SID}")
-            await page.locator("#charts .chart canvas").first.wait_for()
-            await only(sim).start_transaction(1, "RFID-1")
-            curve = page.locator("#transactions .chart[data-transaction]")
+            curve = page.locator(f'#transactions .chart[data-transaction="{transaction["id"]}"]')
             await curve.wait_for(timeout=20_000)
 
-            async def drawn() -> bool:
-                samples = int(await curve.get_attribute("data-samples") or 0)
-                last = float(await curve.get_attribute("data-last-kw") or 0)
-                return samples >= 2 and last > 0
+            async def attribute(name: str) -> float:
+                return float(await curve.get_attribute(f"data-{name}") or 0)
 
-            await eventually(drawn, timeout=20)
+            # Drawn from the stored samples: they begin before the page was opened.
+            await eventually(lambda: _at_least(attribute("samples"), len(history)))
+            assert await attribute("first-at") < opened
+            assert await attribute("first-at") == pytest.approx(datetime.fromisoformat(
+                history[0]["at"]).timestamp(), abs=0.001)
+            # ... and extended live, with energy, power and current drawn.
+            drawn = int(await attribute("samples"))
+            await eventually(lambda: _at_least(attribute("samples"), drawn + 2), timeout=20)
+            assert await attribute("last-kw") > 0
+            assert await attribute("last-kwh") > 0
+            assert await attribute("last-a") > 0
             await watched.screenshot("station-transaction")
             await only(sim).stop_transaction(1, "Local")
             await page.locator("#transactions .chart").wait_for(state="detached")
     finally:
         await watched.page.goto("about:blank")  # its event stream ends before the server
         await stop_server(server)
+
+
+async def _active(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await http.get(f"/stations/{SID}/transactions",
+                                                  params={"active": "true"})).json()["items"]
+    return items
+
+
+async def _at_least(value: Awaitable[float], least: float) -> bool:
+    return await value >= least

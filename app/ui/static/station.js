@@ -16,7 +16,7 @@ const commands = el("div", { class: "card needs-operator", id: "commands" });
 const log = el("div", { class: "card events", id: "events" });
 app.append(summary, el("h2", {}, "Composite schedule, next 24 h: expected vs reported"), charts,
   el("h2", {}, "Why is the limit what it is now"), why,
-  el("h2", {}, "Open transactions: power drawn, live since this page opened"), open,
+  el("h2", {}, "Open transactions: energy, power and current since they started, live"), open,
   el("h2", {}, "Profile stack (desired)"), stack, el("h2", { class: "needs-operator" }, "Commands"), commands,
   el("h2", {}, "Live events"), log);
 
@@ -174,41 +174,88 @@ async function loadWhy(connectorCount) {
   el("tbody", {}, rows)));
 }
 
-// Power curves of the open transactions, fed by meter.sample events: {id: {x: [], kw: [], plot}}.
+// Meter curves of the open transactions: read from the stored meter values
+// (GET /transactions/{id}/meter_curve), then extended by meter.sample events.
+// {id: {t: [], kwh: [], kw: [], a: [], meterStart, plot, box}}
 const curves = new Map();
+const SCALE = { Wh: 0.001, kWh: 1, W: 0.001, kW: 1, A: 1 };
 
-function powerOf(sampled) {
-  const power = (sampled || []).find((v) => v.measurand === "Power.Active.Import");
-  if (!power) return null;
-  const value = parseFloat(power.value);
-  return power.unit === "kW" ? value : value / 1000;
+function sampleValue(sampled, measurand, unitOf) {
+  const values = (sampled || []).filter((v) => (v.measurand || "Energy.Active.Import.Register") === measurand
+    && (v.unit || unitOf) in SCALE && !Number.isNaN(parseFloat(v.value)));
+  if (!values.length) return null;
+  const total = values.find((v) => !v.phase);
+  const scaled = (v) => parseFloat(v.value) * SCALE[v.unit || unitOf];
+  if (total) return scaled(total);
+  const each = values.map(scaled);
+  return measurand === "Current.Import" ? Math.max(...each) : each.reduce((a, b) => a + b, 0);
+}
+
+function drawCurve(curve) {
+  const n = curve.t.length;
+  curve.box.dataset.samples = String(n);
+  if (n) {
+    curve.box.dataset.firstAt = String(curve.t[0]);
+    curve.box.dataset.lastKw = String(curve.kw[n - 1] ?? "");
+    curve.box.dataset.lastKwh = String(curve.kwh[n - 1] ?? "");
+    curve.box.dataset.lastA = String(curve.a[n - 1] ?? "");
+  }
+  curve.plot.setData([curve.t, curve.kwh, curve.kw, curve.a]);
 }
 
 function addSample(event) {
   const curve = curves.get(event.data.transaction_id);
-  const kw = powerOf(event.data.sampled_value);
-  if (!curve || kw === null) return;
-  curve.x.push(Date.parse(event.at) / 1000);
+  if (!curve) return;
+  const t = Date.parse(event.at) / 1000;
+  if (curve.t.length && t <= curve.t[curve.t.length - 1]) return;
+  const sampled = event.data.sampled_value;
+  const kw = sampleValue(sampled, "Power.Active.Import", "W");
+  const register = sampleValue(sampled, "Energy.Active.Import.Register", "Wh");
+  const a = sampleValue(sampled, "Current.Import", "A");
+  if (kw === null && register === null && a === null) return;
+  curve.t.push(t);
+  curve.kwh.push(register === null ? null : register - curve.meterStart / 1000);
   curve.kw.push(kw);
-  curve.box.dataset.samples = String(curve.x.length);
-  curve.box.dataset.lastKw = String(kw);
-  curve.plot.setData([curve.x, curve.kw]);
+  curve.a.push(a);
+  drawCurve(curve);
+}
+
+async function loadCurve(curve, id) {
+  const history = await api(`/transactions/${id}/meter_curve`);
+  const kwOf = (w) => (w === null ? null : w / 1000);
+  const points = history.points;
+  // Samples that arrived by event after the newest stored one stay.
+  const newest = points.length ? Date.parse(points[points.length - 1].at) / 1000 : -Infinity;
+  const later = curve.t.map((t, i) => [t, curve.kwh[i], curve.kw[i], curve.a[i]]).filter(([t]) => t > newest);
+  curve.t = [...points.map((p) => Date.parse(p.at) / 1000), ...later.map((x) => x[0])];
+  curve.kwh = [...points.map((p) => kwOf(p.energy_wh)), ...later.map((x) => x[1])];
+  curve.kw = [...points.map((p) => kwOf(p.power_w)), ...later.map((x) => x[2])];
+  curve.a = [...points.map((p) => p.current_a), ...later.map((x) => x[3])];
+  drawCurve(curve);
+}
+
+function curveChart(t) {
+  const box = el("div", { class: "card chart", "data-transaction": t.id, "data-samples": "0" },
+    el("h3", {}, `transaction ${t.id} · connector ${t.connector_id} · ${t.id_tag} · since ${when(t.started_at)}`),
+    el("div", {}));
+  const plot = new uPlot({ width: 600, height: 180,
+    scales: { x: { time: true }, kWh: { range: (u, a, b) => [0, Math.max(0.1, b * 1.15)] },
+      kW: { range: (u, a, b) => [0, Math.max(1, b * 1.15)] } },
+    axes: [{}, { scale: "kWh", label: "kWh" }, { scale: "kW", side: 1, label: "kW / A", grid: { show: false } }],
+    series: [{},
+      { label: "energy kWh", scale: "kWh", stroke: "#8250df", width: 2 },
+      { label: "power kW", scale: "kW", stroke: "#1a7f37", width: 2, paths: uPlot.paths.stepped({ align: 1 }) },
+      { label: "current A", scale: "kW", stroke: "#bc4c00", width: 1, dash: [4, 4], paths: uPlot.paths.stepped({ align: 1 }) }] },
+  [[], [], [], []], box.lastChild);
+  const curve = { t: [], kwh: [], kw: [], a: [], meterStart: t.meter_start, plot, box };
+  curves.set(t.id, curve);
+  loadCurve(curve, t.id).catch((e) => box.append(el("div", { class: "drift" }, "meter curve: " + e.message)));
+  return box;
 }
 
 async function loadTransactions() {
   const page = await api(`${base}/transactions?active=true&limit=50`);
-  const boxes = page.items.map((t) => {
-    const known = curves.get(t.id);
-    if (known) return known.box;
-    const box = el("div", { class: "card chart", "data-transaction": t.id, "data-samples": "0" },
-      el("h3", {}, `transaction ${t.id} · connector ${t.connector_id} · ${t.id_tag} · since ${when(t.started_at)}`),
-      el("div", {}));
-    const plot = new uPlot({ width: 600, height: 160, scales: { x: { time: true } }, axes: [{}, { label: "kW" }],
-      series: [{}, { label: "power kW", stroke: "#1a7f37", width: 2, paths: uPlot.paths.stepped({ align: 1 }) }] },
-    [[], []], box.lastChild);
-    curves.set(t.id, { x: [], kw: [], plot, box });
-    return box;
-  });
+  const boxes = page.items.map((t) => (curves.has(t.id) ? curves.get(t.id).box : curveChart(t)));
   const active = new Set(page.items.map((t) => t.id));
   for (const [id, curve] of curves) if (!active.has(id)) { curve.plot.destroy(); curves.delete(id); }
   open.replaceChildren(...(boxes.length ? boxes : [el("span", { class: "muted" }, "No transaction is running.")]));
