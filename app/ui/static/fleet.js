@@ -12,11 +12,20 @@ const stateSelect = el("select", { id: "state", onchange: (e) => { state.state =
   ...["", "online", "offline", "verified", "drift", "drift_unresolved", "unverifiable", "unverified"]
     .map((s) => el("option", { value: s }, s || "any state")));
 const pager = el("span", { class: "muted", id: "pager" });
-const prev = el("button", { onclick: () => { if (state.page > 1) { state.page--; load(); } } }, "‹ previous");
-const next = el("button", { onclick: () => { state.page++; load(); } }, "next ›");
+const paging = { pages: 1 };
+function goTo(page) {
+  const wanted = Math.min(Math.max(1, page), paging.pages);
+  if (wanted !== state.page) { state.page = wanted; load(); }
+}
+const first = el("button", { id: "first", onclick: () => goTo(1) }, "« first");
+const prev = el("button", { id: "prev", onclick: () => goTo(state.page - 1) }, "‹ previous");
+const next = el("button", { id: "next", onclick: () => goTo(state.page + 1) }, "next ›");
+const last = el("button", { id: "last", onclick: () => goTo(paging.pages) }, "last »");
+const pageInput = el("input", { type: "number", id: "page", min: 1, value: 1, style: "width:5em",
+  onchange: (e) => goTo(parseInt(e.target.value, 10) || 1) });
 const tbody = el("tbody");
 app.append(
-  el("div", { class: "toolbar" }, search, tagSelect, stateSelect, prev, next, pager),
+  el("div", { class: "toolbar" }, search, tagSelect, stateSelect, first, prev, pageInput, next, last, pager),
   el("table", { id: "fleet" },
     el("thead", {}, el("tr", {}, ...["Station", "Online", "Connectors", "Limit now", "Delivery",
       "Verification", "Tags", "Last seen"].map((h) => el("th", {}, h)))),
@@ -46,9 +55,13 @@ async function load() {
   if (state.page > pages) { state.page = pages; return load(); }
   tbody.replaceChildren(...page.rows.map(row));
   state.visible = new Set(page.rows.map((r) => r.station_id));
-  pager.textContent = `${page.total} stations · page ${state.page} of ${pages}`;
-  prev.disabled = state.page <= 1;
-  next.disabled = state.page >= pages;
+  paging.pages = pages;
+  pager.textContent = `${page.total} station${page.total === 1 ? "" : "s"} · page ${state.page} of ${pages}`;
+  pager.dataset.total = String(page.total);
+  pageInput.value = String(state.page);
+  pageInput.max = String(pages);
+  first.disabled = prev.disabled = state.page <= 1;
+  next.disabled = last.disabled = state.page >= pages;
   const known = new Set([...tagSelect.options].map((o) => o.value));
   for (const tag of page.tags) if (!known.has(tag)) tagSelect.append(el("option", { value: tag }, tag));
 }
