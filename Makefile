@@ -51,8 +51,10 @@ run: install
 test: install
 	bash tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
 
+# fanout_nodes runs several nodes on one PostgreSQL: a throwaway server (tests/with_postgres.sh)
+# unless CHARGEPLAN_TEST_POSTGRES_URL names one.
 bench: install
-	$(BIN)/chargeplan bench $(BENCH_ARGS)
+	bash tests/with_postgres.sh sh -c '$(BIN)/chargeplan bench --nodes-database-url "$$CHARGEPLAN_TEST_POSTGRES_URL" $(BENCH_ARGS)'
 
 soak: install
 	CHARGEPLAN_SOAK=full $(BIN)/pytest -q -p no:cacheprovider -s tests/soak $(PYTEST_ARGS)

@@ -21,6 +21,8 @@ class WorkerSpec:
     call_timeout_s: float
     connect_concurrency: int
     open_timeout_s: float
+    # Several servers (nodes): the URL each station connects to, in `station_ids` order.
+    station_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class Scenario(StrEnum):
     FANOUT_FLEET = "fanout_fleet"
     ALLOCATION = "allocation"
     EVENTS = "events"
+    FANOUT_NODES = "fanout_nodes"
 
 
 class ServerKind(StrEnum):
@@ -32,7 +33,7 @@ ALL_SERVERS = tuple(ServerKind)
 # reference servers they are not applicable, not failed.
 CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset(
     {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT, Scenario.ALLOCATION,
-     Scenario.EVENTS})
+     Scenario.EVENTS, Scenario.FANOUT_NODES})
 # Scenarios that measure chargeplan's own code in process: no server is started.
 IN_PROCESS: frozenset[Scenario] = frozenset({Scenario.ALLOCATION})
 QUICK_FACTOR = 10
@@ -75,6 +76,10 @@ class BenchConfig:
     # None: a fresh SQLite file per server start; else a PostgreSQL URL under which a fresh
     # database is created for each start and dropped afterwards.
     database_url: str | None = None
+    # fanout_nodes: the nodes sharing one PostgreSQL (a fresh database under this URL; None:
+    # database_url), against one node on the same server.
+    nodes: int = 3
+    nodes_database_url: str | None = None
     python: str = sys.executable
 
     def quick(self) -> BenchConfig:

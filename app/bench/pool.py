@@ -42,22 +42,27 @@ class WorkerPool:
 
     def __init__(
         self,
-        ocpp_url: str,
+        ocpp_url: str | Sequence[str],
         stations: int,
         workers: int,
         call_timeout_s: float,
         connect_concurrency: int,
     ) -> None:
+        """One URL, or several servers' URLs: then station n connects to URL n modulo
+        their number, so the stations spread evenly over the servers."""
+        urls = (ocpp_url,) if isinstance(ocpp_url, str) else tuple(ocpp_url)
         self.station_ids: tuple[str, ...] = tuple(station_ids(stations))
+        url_of = {s: urls[n % len(urls)] for n, s in enumerate(self.station_ids)}
         shares = split(self.station_ids, workers)
         per_worker = max(1, connect_concurrency // max(1, len(shares)))
         self._specs = [
             WorkerSpec(
-                ocpp_url=ocpp_url,
+                ocpp_url=urls[0],
                 station_ids=share,
                 call_timeout_s=call_timeout_s,
                 connect_concurrency=per_worker,
                 open_timeout_s=max(call_timeout_s, 10.0),
+                station_urls=tuple(url_of[s] for s in share) if len(urls) > 1 else (),
             )
             for share in shares
         ]

@@ -66,8 +66,11 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
                         scenario, config).figures
                 continue
             try:
-                with running_server(kind, config) as server:
-                    outcomes = server_run(server, config)
+                if server_run is None:
+                    outcomes = _own_servers(config)
+                else:
+                    with running_server(kind, config) as server:
+                        outcomes = server_run(server, config)
             except BenchError as exc:
                 result.failures.append(f"{label} on {kind.value}: {exc}")
                 say(f"{label}: {kind.value} failed: {exc}")
@@ -84,6 +87,12 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     return result
 
 
+def _own_servers(config: BenchConfig) -> dict[Scenario, Outcome]:
+    from app.bench.fanout_nodes import fanout_nodes
+
+    return {Scenario.FANOUT_NODES: fanout_nodes(config)}
+
+
 def _in_process(scenario: Scenario, config: BenchConfig) -> Outcome:
     from app.bench.allocation import allocation_solve
 
@@ -95,10 +104,10 @@ def _allocation(_server: RunningServer, config: BenchConfig) -> dict[Scenario, O
     return {Scenario.ALLOCATION: _in_process(Scenario.ALLOCATION, config)}
 
 
-def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]:
+def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun | None]]:
     """Scenarios that share one server start: steady runs on the storm's connections."""
     chosen = set(config.scenarios)
-    groups: list[tuple[tuple[Scenario, ...], ServerRun]] = []
+    groups: list[tuple[tuple[Scenario, ...], ServerRun | None]] = []
     if Scenario.HEARTBEAT in chosen:
         groups.append(((Scenario.HEARTBEAT,), _heartbeat))
     connected = tuple(s for s in (Scenario.STORM, Scenario.STEADY, Scenario.FANOUT_FLEET)
@@ -115,6 +124,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun]]
         groups.append(((Scenario.ALLOCATION,), _allocation))
     if Scenario.EVENTS in chosen:
         groups.append(((Scenario.EVENTS,), _events))
+    if Scenario.FANOUT_NODES in chosen:
+        groups.append(((Scenario.FANOUT_NODES,), None))  # starts servers of its own
     return groups
 
 
@@ -162,6 +173,7 @@ def _config_json(config: BenchConfig) -> dict[str, Any]:
     raw["scenarios"] = [s.value for s in config.scenarios]
     raw["servers"] = [s.value for s in config.servers]
     raw.pop("python", None)
-    if raw.get("database_url"):
-        raw["database_url"] = "postgresql (given)"
+    for key in ("database_url", "nodes_database_url"):
+        if raw.get(key):
+            raw[key] = "postgresql (given)"
     return raw

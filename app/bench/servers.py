@@ -63,19 +63,47 @@ def running_server(kind: ServerKind, config: BenchConfig) -> Iterator[RunningSer
 def _fresh_database(config: BenchConfig, workdir: Path) -> BenchDatabase:
     if not config.database_url:
         return SqliteDatabase(workdir)
+    return _fresh_postgres(config.database_url)
+
+
+def _fresh_postgres(url: str) -> PostgresDatabase:
     try:
-        return PostgresDatabase(config.database_url)
+        return PostgresDatabase(url)
     except Exception as exc:  # asyncpg raises many kinds; the user needs the reason
         raise BenchError(f"cannot create a bench database: {exc!r}") from exc
 
 
 @contextlib.contextmanager
+def running_nodes(config: BenchConfig, postgres_url: str, count: int
+                  ) -> Iterator[list[RunningServer]]:
+    """`count` chargeplan nodes (serve --node-id) on one fresh PostgreSQL database. The
+    first migrates the database; the others start once it is ready."""
+    with tempfile.TemporaryDirectory(prefix="chargeplan-bench-nodes-") as tmp:
+        database = _fresh_postgres(postgres_url)
+        try:
+            with contextlib.ExitStack() as stack:
+                servers = []
+                for index in range(count):
+                    workdir = Path(tmp) / f"node-{index}"
+                    workdir.mkdir()
+                    servers.append(stack.enter_context(_started(
+                        ServerKind.CHARGEPLAN, config, workdir, database,
+                        node_id=f"bench-node-{index}")))
+                yield servers
+        finally:
+            database.drop()
+
+
+@contextlib.contextmanager
 def _started(
-    kind: ServerKind, config: BenchConfig, workdir: Path, database: BenchDatabase | None
+    kind: ServerKind, config: BenchConfig, workdir: Path, database: BenchDatabase | None,
+    node_id: str | None = None,
 ) -> Iterator[RunningServer]:
     ocpp_port = free_port()
     http_port = free_port() if kind is ServerKind.CHARGEPLAN else None
     command, env = _command(kind, config, ocpp_port, http_port, database)
+    if node_id is not None:
+        env["CHARGEPLAN_NODE_ID"] = node_id
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

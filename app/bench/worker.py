@@ -89,11 +89,14 @@ class LoadWorker:
         handshakes = asyncio.Semaphore(spec.connect_concurrency)
         report = PhaseReport(started=time.monotonic(), finished=0.0)
         opened: list[Station] = []
+        urls = dict(zip(spec.station_ids, spec.station_urls, strict=True)) \
+            if spec.station_urls else {}
 
         async def bring_up(station_id: str) -> None:
+            url = urls.get(station_id, spec.ocpp_url)
             try:
                 async with handshakes:
-                    station = await Station.connect(spec.ocpp_url, station_id, spec.open_timeout_s)
+                    station = await Station.connect(url, station_id, spec.open_timeout_s)
             except Exception as exc:  # refused, timed out, bad handshake: all one error
                 report.record_error(f"connect: {exc!r}")
                 return

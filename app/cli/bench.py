@@ -72,6 +72,14 @@ Scenarios (default: every one; --scenarios to choose):
               {D.events_listeners} SSE clients reading GET /events: stations, listeners,
               p99_ms_without, p99_ms_with, p99_ratio (target: at most 1.10),
               events_received, errors
+  fanout_nodes
+              chargeplan only, on PostgreSQL (--nodes-database-url, else --database-url;
+              make bench starts a throwaway server): {D.fanout_stations:,} stations spread over
+              {D.nodes} nodes (serve --node-id, station n to node n mod {D.nodes}, as a round-robin
+              TCP balancer spreads them), one plan for all created on the first node;
+              then the same with one node, in the same run: stations, one_node_seconds,
+              nodes_seconds, one_node_calls_per_s, nodes_calls_per_s (as for fanout),
+              errors (stations not accepted, both runs together)
 
 --quick runs every chosen scenario at a tenth of its size and duration.
 Exit status: 0 when every server completed every scenario, 1 otherwise.
@@ -114,6 +122,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="PostgreSQL URL (postgresql+asyncpg://...) under which each chargeplan start "
         "gets a fresh database, dropped afterwards (default: a temporary SQLite file)",
     )
+    parser.add_argument(
+        "--nodes-database-url",
+        help="PostgreSQL URL for fanout_nodes, whose nodes share one database (default: "
+        "--database-url)",
+    )
+    parser.add_argument("--nodes", type=_positive_int, default=DEFAULTS.nodes,
+                        help=f"nodes of fanout_nodes (default: {DEFAULTS.nodes})")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
 
 
@@ -126,6 +141,8 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         scenarios=scenarios,
         servers=args.servers,
         database_url=args.database_url,
+        nodes_database_url=args.nodes_database_url,
+        nodes=args.nodes,
         **{field: getattr(args, field) for _, field, _, _ in SIZES},
     )
     return config.quick() if args.quick else config

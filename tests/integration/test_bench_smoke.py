@@ -195,3 +195,34 @@ def test_events_scenario_measures_the_same_load_with_and_without_listeners() -> 
     assert figures["events_received"] > 0
     assert figures["p99_ratio"] is not None
     assert result.scenarios["events"]["floor"] is None
+
+
+@pytest.mark.timeout(120)
+def test_fanout_over_nodes_reaches_every_station_on_one_node_and_on_several(
+        postgres_url: str) -> None:
+    result = run_bench(BenchConfig(scenarios=(Scenario.FANOUT_NODES,),
+                                   servers=(ServerKind.CHARGEPLAN, ServerKind.FLOOR),
+                                   fanout_stations=12, nodes=2, workers=1,
+                                   call_timeout_s=5.0, server_start_timeout_s=60.0,
+                                   nodes_database_url=postgres_url))
+
+    assert result.failures == []
+    assert result.error_samples == {}
+    figures = result.scenarios["fanout_nodes"]["chargeplan"]
+    assert figures is not None
+    assert set(figures) == set(FIGURES[Scenario.FANOUT_NODES])
+    assert figures["stations"] == 12
+    assert figures["errors"] == 0
+    assert rate_matches(figures["one_node_calls_per_s"], 12, figures["one_node_seconds"])
+    assert rate_matches(figures["nodes_calls_per_s"], 12, figures["nodes_seconds"])
+    assert result.scenarios["fanout_nodes"]["floor"] is None
+
+
+def test_fanout_over_nodes_without_postgresql_says_what_it_needs() -> None:
+    result = run_bench(BenchConfig(scenarios=(Scenario.FANOUT_NODES,),
+                                   servers=(ServerKind.CHARGEPLAN,)))
+
+    assert result.scenarios["fanout_nodes"]["chargeplan"] is None
+    assert len(result.failures) == 1
+    assert "needs PostgreSQL" in result.failures[0]
+    assert "--nodes-database-url" in result.failures[0]
