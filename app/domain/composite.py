@@ -249,6 +249,20 @@ class CompositeAnswer:
         """Whether some instant of the window is bounded by a profile."""
         return any(p.limit is not None for p in self.periods)
 
+    @property
+    def compared_seconds(self) -> int:
+        """How much of the window an answer must match to be explained by this one: the
+        bounded seconds, or the whole window for MicroOcpp, whose -1 where no limit
+        applies is compared too. Of two conventions that explain an answer, the one that
+        compares more is the more specific explanation."""
+        if self.status != "Accepted":
+            return 0
+        if self.convention is Convention.MICROOCPP:
+            return self.duration
+        ends = [p.start for p in self.periods[1:]] + [self.duration]
+        return sum(end - p.start for p, end in zip(self.periods, ends, strict=True)
+                   if p.limit is not None)
+
     def schedule(self) -> CompositeSchedule:
         """As reported: unbounded instants carry the charger's own value."""
         filled = (ChargingSchedulePeriod(
@@ -533,8 +547,10 @@ def _connector_limit(ctx: _Context, conn: _Connector, at: datetime) -> _Limit | 
 def _station_limit(ctx: _Context, connectors: Sequence[_Connector], at: datetime,
                    fill: float) -> tuple[_Limit | None, float]:
     """Connector 0: the sum of the connectors, capped; bounded only when every connector
-    is (a sum with an unbounded part depends on the charger's own values). The second
-    value is what is reported, unbounded connectors counting ``fill``."""
+    is (a sum with an unbounded part depends on the charger's own values). A
+    ChargePointMaxProfile bounds every connector, so under a cap connector 0 is always
+    bounded. The second value is what is reported, unbounded connectors counting
+    ``fill``."""
     parts = [_connector_limit(ctx, conn, at) for conn in connectors]
     filled = [part or _Limit(max(fill, 0.0), None) for part in parts]
     phases = {part.number_phases for part in filled}
@@ -625,6 +641,27 @@ def schedules_match(a: Mapping[str, Any], b: Mapping[str, Any], *, tolerance: fl
         elif abs(x - y) > tolerance + 1e-9:
             return False
     return True
+
+
+def explanation(candidates: Iterable[CompositeAnswer], reported: Mapping[str, Any], *,
+                known: Convention | None, unconstrained: float | None = None
+                ) -> CompositeAnswer | None:
+    """Which convention explains a GetCompositeSchedule.conf (None when none does).
+
+    The station's ``known`` convention (recorded by an earlier verification) wins when it
+    explains the answer; ``candidates`` are consumed lazily, so give the known one first
+    and nothing else is computed then. Else, of the conventions that explain it, the most
+    specific (:attr:`CompositeAnswer.compared_seconds`), the earliest of ``candidates`` on
+    a tie: an answer both strict and libocpp explain is recorded as libocpp only when
+    libocpp bounds more of it.
+    """
+    explaining: list[CompositeAnswer] = []
+    for candidate in candidates:
+        if explains(candidate, reported, unconstrained=unconstrained):
+            if candidate.convention is known:
+                return candidate
+            explaining.append(candidate)
+    return max(explaining, key=lambda c: c.compared_seconds, default=None)
 
 
 def explains(expected: CompositeAnswer, reported: Mapping[str, Any], *,

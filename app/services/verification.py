@@ -16,7 +16,12 @@ Drift means a limit the station accepted is not applied, nothing more:
   share one, so no A<->W convention enters the comparison.
 - Chargers answer differently where the spec is silent (``Convention``): an answer any
   convention explains is a match, and the convention that explained it is recorded and
-  tried first next time.
+  tried first next time. When several explain it, the station's recorded convention
+  wins; else the most specific one, the one that compares more of the window
+  (``composite.explanation``), strict first on a tie.
+- Connector 0 is asked like any other connector: its composite is the connectors' sum,
+  bounded where every connector is (a ChargePointMaxProfile bounds them all); where one
+  connector is unbounded the sum is partly the charger's own value, not a question.
 - ``Rejected``, or ``Accepted`` without a schedule, for a connector that holds an
   acknowledged profile: the station cannot show what it applies. The connector is
   ``unverifiable`` with that reason; nothing is repaired.
@@ -31,7 +36,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -41,7 +48,7 @@ from app.db.batching import BatchLoader, GroupCommit
 from app.db.engine import Database
 from app.db.fleet_models import Verification
 from app.db.models import DesiredProfile, Station
-from app.domain.composite import CompositeAnswer, Convention, explains, unconstrained_in
+from app.domain.composite import CompositeAnswer, Convention, explanation, unconstrained_in
 from app.domain.profiles import ChargingRateUnit
 from app.domain.states import VerificationOutcome, VerificationState
 from app.events import EventType
@@ -270,17 +277,8 @@ class VerificationService:
         start = parse_timestamp(stamp) if stamp else now
         own = learned.unconstrained[0] if (
             learned.unconstrained and learned.unconstrained[1] is unit) else None
-        explained: CompositeAnswer | None = None
-        first: CompositeAnswer | None = None
-        for convention in learned.order():
-            expected = self._smart.answer_of(snapshot, connector_id, start, self._window, unit,
-                                             convention, unconstrained=own)
-            first = first or expected
-            if explains(expected, answer, unconstrained=own):
-                explained = expected
-                break
-        shown = explained or first
-        assert shown is not None  # there is always a convention to try
+        explained, shown = self._explanation(snapshot, connector_id, start, unit, learned,
+                                             own, answer)
         record(VerificationOutcome.MATCH if explained else VerificationOutcome.DRIFT,
                shown.to_ocpp(), answer, None if explained else (
                    "a limit the station accepted is not applied: no convention explains "
@@ -296,6 +294,25 @@ class VerificationService:
             if report.state == VerificationState.VERIFIED:
                 report.state = VerificationState.DRIFT
         return True
+
+    def _explanation(self, snapshot: Snapshot, connector_id: int, start: datetime,
+                     unit: ChargingRateUnit, learned: _Learned, own: float | None,
+                     answer: dict[str, Any]) -> tuple[CompositeAnswer | None, CompositeAnswer]:
+        """The convention that explains the answer (see :func:`explanation`: the recorded
+        one first, computed alone when it explains, else the most specific) and what is
+        shown as expected."""
+        computed: list[CompositeAnswer] = []
+
+        def candidates() -> Iterator[CompositeAnswer]:
+            for convention in learned.order():
+                computed.append(self._smart.answer_of(
+                    snapshot, connector_id, start, self._window, unit, convention,
+                    unconstrained=own))
+                yield computed[-1]
+
+        found = explanation(candidates(), answer, known=learned.convention,
+                            unconstrained=own)
+        return found, found or computed[0]
 
     async def _repairs(self, station_id: str) -> tuple[int, VerificationState | None]:
         """Repairs made so far and the verification state before this one."""

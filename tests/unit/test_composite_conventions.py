@@ -14,6 +14,7 @@ from app.domain.composite import (
     Convention,
     composite_answer,
     explains,
+    explanation,
     unconstrained_in,
 )
 from app.domain.installation import InstalledProfile
@@ -140,6 +141,44 @@ def test_microocpp_does_not_explain_a_value_where_it_would_say_no_limit() -> Non
     assert not explains(expected, idle)
     minus_one = composite_answer([], 1, T0, 7200, W, convention=Convention.MICROOCPP).to_ocpp()
     assert explains(expected, minus_one)
+
+
+def test_connector_0_is_compared_only_where_a_profile_bounds_every_connector() -> None:
+    # Connector 2 has no profile of its own: without a cap the sum depends on what it
+    # draws (the charger's own value); a cap bounds every connector, so then it does not.
+    default_1 = InstalledProfile(1, profile(2, TXDEFAULT, [(0, 7000)]))
+    assert not composite_answer([default_1], 0, T0, 60, W, number_of_connectors=2).bounded
+    cap = InstalledProfile(0, profile(1, CPMAX, [(0, 9000)]))
+    capped = composite_answer([cap, default_1], 0, T0, 60, W, number_of_connectors=2)
+    assert [p.limit for p in capped.periods] == [9000]
+    ignored = composite_answer([default_1], 0, T0, 60, W, number_of_connectors=2,
+                               station_max_w=22080).to_ocpp()
+    assert not explains(capped, ignored)
+
+
+TX_WITHOUT_TRANSACTION = InstalledProfile(1, profile(4, TX, [(0, 3000)], transaction_id=9))
+
+
+def test_of_two_conventions_explaining_an_answer_the_more_specific_is_recorded() -> None:
+    # Strict bounds nothing while no transaction runs, so it explains anything; libocpp
+    # bounds the whole minute and explains this answer too: libocpp says more.
+    reported = composite_answer([TX_WITHOUT_TRANSACTION], 1, T0, 60, W,
+                                convention=Convention.LIBOCPP).to_ocpp()
+    candidates = [composite_answer([TX_WITHOUT_TRANSACTION], 1, T0, 60, W, convention=c)
+                  for c in (Convention.STRICT, Convention.LIBOCPP)]
+    assert all(explains(c, reported) for c in candidates)
+    found = explanation(candidates, reported, known=None)
+    assert found is not None and found.convention is Convention.LIBOCPP
+
+
+def test_the_stations_recorded_convention_wins_when_it_explains_the_answer() -> None:
+    reported = composite_answer([TX_WITHOUT_TRANSACTION], 1, T0, 60, W,
+                                convention=Convention.LIBOCPP).to_ocpp()
+    candidates = [composite_answer([TX_WITHOUT_TRANSACTION], 1, T0, 60, W, convention=c)
+                  for c in (Convention.STRICT, Convention.LIBOCPP)]
+    found = explanation(candidates, reported, known=Convention.STRICT)
+    assert found is not None and found.convention is Convention.STRICT
+    assert explanation(candidates[:1], {"status": "Rejected"}, known=None) is None
 
 
 @dataclass
