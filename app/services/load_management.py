@@ -11,8 +11,9 @@ circuit row on a station belongs to the circuit that station hangs from.
   what its charger allows until told) are stored and delivered first; the profiles that
   raise a session are stored only once every decrease of the same solve is Accepted, so
   the sum below a circuit never passes its limit in between.
-- **Re-send only on a meaningful change**: a limit moving by at least 1 A, crossing the
-  minimum or 0, a different timeline, or a lease running out.
+- **Re-send only on a meaningful change**: a limit rising by at least 1 A, any decrease
+  (held back, the sum below a circuit could stay above its limit), crossing the minimum or
+  0, a different timeline, or a lease running out.
 - **Lease.** Each profile carries ``validTo`` = now + ``lease_s`` (OCPP 1.6 errata
   §3.65/3.66 on validTo), renewed by re-planning before half of it is gone: a charger
   that stops hearing from chargeplan falls back to what its other profiles allow.
@@ -127,7 +128,8 @@ def meaningful(old: Mapping[str, Any], new: Mapping[str, Any], at: datetime,
     pairs = [(limit_at(old, at), limit_at(new, at))]
     pairs += [(a, b) for (_, a), (_, b) in zip(before, after, strict=True)]
     for a, b in pairs:
-        if abs(a - b) >= MEANINGFUL_CHANGE_A:
+        # A decrease goes out whatever its size: held back, the sum could pass a limit.
+        if b < a or b - a >= MEANINGFUL_CHANGE_A:
             return True
         if (a == 0) != (b == 0) or (a < minimum) != (b < minimum):
             return True

@@ -139,11 +139,14 @@ class Depot:
         await station.unplug(site_car.connector)
 
     async def _meter(self, circuit_id: str) -> None:
+        """Each tick, the circuit's stations report their cars' draw (MeterValues) and the
+        circuit's meter its total, so the server takes out the draw the total counted."""
+        below = [self.stations[s.id] for s in self.site.stations if s.circuit == circuit_id]
         while True:
             await asyncio.sleep(self.site.meter_interval_s)
-            for station in self.stations.values():
-                for connector_id in station.cars:
-                    station.refresh_power(connector_id)
+            await asyncio.gather(*(station.send_meter_values(connector_id)
+                                   for station in below for connector_id in station.cars
+                                   if connector_id in station.transactions))
             reading = MeterReading(circuit_id, self.clock.now(), self.circuit_total(circuit_id))
             self.readings.append(reading)
             if self.site.http_url is not None:
