@@ -1,11 +1,30 @@
-"""Audit rows for OCPP-J frames: one dict per frame, written by the batch writer."""
+"""Audit rows for OCPP-J frames: one record per frame, written by the batch writer.
+
+A record is a tuple of the ``audit_log`` columns in table order (``COLUMNS``) with the
+payload as JSON text, encoded here, once, on the connection's task: the writer neither
+encodes it again nor keeps a dict per frame, and a queued row is a handful of objects the
+collector does not track instead of the frame's nested dicts and lists.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
+
+import orjson
+
+# The audit_log columns but id, in table order (tests check it against the model).
+COLUMNS: Final = (
+    "ts", "station_id", "direction", "message_type", "unique_id", "action", "payload",
+    "raw", "raw_length", "raw_sha256", "error_code", "error_description", "rtt_ms",
+    "desired_profile_id", "job_run_id",
+)
+MESSAGE_TYPE: Final = COLUMNS.index("message_type")
+ACTION: Final = COLUMNS.index("action")
+PAYLOAD: Final = COLUMNS.index("payload")
+Record = tuple[Any, ...]
 
 # Secrets a CALL can carry (OCPP security profile 1 AuthorizationKey set through
 # ChangeConfiguration): never audited in clear.
@@ -47,6 +66,17 @@ class Raw:
         return cls(text, len(data), hashlib.sha256(data).hexdigest())
 
 
+def encode(payload: Any) -> Any:
+    """The payload as JSON text; a value orjson cannot encode stays as it is, for the
+    writer to store degraded with the reason."""
+    if payload is None:
+        return None
+    try:
+        return orjson.dumps(payload).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return payload
+
+
 def row(
     ts: datetime,
     station_id: str,
@@ -62,21 +92,14 @@ def row(
     rtt_ms: float | None = None,
     desired_profile_id: int | None = None,
     job_run_id: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "ts": ts,
-        "station_id": station_id,
-        "direction": direction,
-        "message_type": message_type,
-        "unique_id": None if unique_id is None else str(unique_id)[:100],
-        "action": action,
-        "payload": redact(action, payload),
-        "raw": None if raw is None else raw.text,
-        "raw_length": None if raw is None else raw.length,
-        "raw_sha256": None if raw is None else raw.sha256,
-        "error_code": error_code,
-        "error_description": error_description,
-        "rtt_ms": rtt_ms,
-        "desired_profile_id": desired_profile_id,
-        "job_run_id": job_run_id,
-    }
+) -> Record:
+    payload = encode(redact(action, payload))
+    if raw is None:
+        return (ts, station_id, direction, message_type,
+                None if unique_id is None else str(unique_id)[:100], action, payload,
+                None, None, None, error_code, error_description, rtt_ms,
+                desired_profile_id, job_run_id)
+    return (ts, station_id, direction, message_type,
+            None if unique_id is None else str(unique_id)[:100], action, payload,
+            raw.text, raw.length, raw.sha256, error_code, error_description, rtt_ms,
+            desired_profile_id, job_run_id)

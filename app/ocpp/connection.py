@@ -43,10 +43,10 @@ log = logging.getLogger("chargeplan.ocpp")
 
 
 class AuditLog(Protocol):
-    async def put(self, row: dict[str, Any]) -> None:
+    async def put(self, row: audit.Record) -> None:
         """Queue a row."""
 
-    async def write(self, rows: Iterable[dict[str, Any]]) -> None:
+    async def write(self, rows: Iterable[audit.Record]) -> None:
         """Queue rows and return once they are committed."""
 
 
@@ -281,7 +281,7 @@ class StationConnection:
 
     def _answer_row(self, frame: frames.CallResult | frames.CallError, now: Any,
                     action: str | None, rtt_ms: float | None, note: str | None,
-                    desired_profile_id: int | None, job_run_id: int | None) -> dict[str, Any]:
+                    desired_profile_id: int | None, job_run_id: int | None) -> audit.Record:
         if isinstance(frame, frames.CallResult):
             return audit.row(now, self.station_id, "in", "CALLRESULT", unique_id=frame.unique_id,
                              action=action, payload=frame.payload, rtt_ms=rtt_ms,
@@ -331,12 +331,12 @@ class StationConnection:
             error_description=description,
         ))
 
-    async def _send(self, text: str, row: dict[str, Any]) -> bool:
+    async def _send(self, text: str, row: audit.Record) -> bool:
         try:
             await self._audit_log.write((row,))
         except WriterStopped:
             log.warning("%s: %s %s not sent: the audit writer stopped", self.station_id,
-                        row["message_type"], row["action"])
+                        row[audit.MESSAGE_TYPE], row[audit.ACTION])
             return False
         try:
             await self.ws.send(text)

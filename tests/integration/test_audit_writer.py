@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import AuditFrame
-from app.ocpp.audit import Raw, row
+from app.ocpp.audit import COLUMNS, Raw, row
 from app.ocpp.batch_writer import BatchWriter, WriterStopped
 from tests.e2e.harness import eventually
 
 
-def frame(i: int) -> dict[str, object]:
+def frame(i: int) -> tuple[object, ...]:
     return row(
         datetime.now(UTC),
         f"CP-{i % 7}",
@@ -179,5 +179,24 @@ async def test_a_queue_over_half_full_is_a_problem(sqlite_url: str) -> None:
     await writer.start()
     await writer.write([frame(6)])
     assert writer.problem() is None
+    await writer.stop()
+    await db.dispose()
+
+
+def test_audit_records_follow_the_table_s_columns() -> None:
+    # audit.row builds tuples in this order; the writer inserts them by position.
+    assert tuple(c.name for c in AuditFrame.__table__.columns if c.name != "id") == COLUMNS
+
+
+async def test_a_record_s_payload_is_stored_as_the_json_it_was_encoded_to(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=50)
+    await writer.start()
+    payloads = [{"a": [1, {"b": "é\u2028"}]}, "text", [], 7, None]
+    await writer.write(row(datetime.now(UTC), "CP-J", "in", "CALLRESULT", unique_id=str(i),
+                           payload=p) for i, p in enumerate(payloads))
+    assert [r.payload for r in await stored(db)] == payloads
     await writer.stop()
     await db.dispose()
