@@ -63,6 +63,8 @@ STOP_BUDGET_S = 2.0
 # Seconds a client has for its TLS handshake (websockets then gives it as long again for
 # the HTTP upgrade).
 TLS_HANDSHAKE_TIMEOUT_S = 10.0
+# Bytes a client may send before its TLS handshake runs (a ClientHello is a few hundred).
+RAW_TLS_MAX_BYTES = 65536
 
 
 def path_segment(path: str) -> str | None:
@@ -434,11 +436,15 @@ class _Connection(ServerConnection):
     _gated: str | None = None
     # True from the TCP accept until TLS is up: the websocket side has no transport yet.
     _raw_tls = False
+    _raw_data: list[bytes]
+    _raw_transport: asyncio.BaseTransport | None = None
     _tls_up = False
     _tls_task: asyncio.Task[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.tls is not None and not self._tls_up:
+            self._raw_data = []
+            self._raw_transport = transport
             self._accept_tls(cast(asyncio.Transport, transport))
             return
         super().connection_made(transport)
@@ -463,17 +469,42 @@ class _Connection(ServerConnection):
             if self.gate.far_over_limit(host):
                 raw.abort()
                 return
-        # Nothing is read until TLS runs over the socket.
+        # asyncio reads nothing until TLS runs over the socket; uvloop starts reading
+        # after this method whatever it asked, so what it reads first is kept for TLS.
         raw.pause_reading()
         self._tls_task = self.tls.start(self._handshake(raw, host))
 
+    def data_received(self, data: bytes) -> None:
+        if not self._raw_tls:
+            super().data_received(data)
+            return
+        self._raw_data.append(data)
+        if sum(map(len, self._raw_data)) > RAW_TLS_MAX_BYTES:  # no ClientHello is this long
+            self._raw_data.clear()
+            cast(asyncio.Transport, self._raw_transport).abort()
+
+    def eof_received(self) -> None:
+        if self._raw_tls:  # the client gave up before TLS: the socket closes
+            return
+        super().eof_received()
+
     async def _handshake(self, raw: asyncio.Transport, host: str | None) -> None:
         assert self.tls is not None
+        loop = asyncio.get_running_loop()
         early = _EarlyData()
+        self._raw_transport = raw
+        upgrade = loop.create_task(loop.start_tls(
+            raw, early, self.tls.context, server_side=True,
+            ssl_handshake_timeout=self.tls.timeout_s))
         try:
-            transport = await asyncio.get_running_loop().start_tls(
-                raw, early, self.tls.context, server_side=True,
-                ssl_handshake_timeout=self.tls.timeout_s)
+            # One step of start_tls puts its TLS protocol on the socket (and stops reading
+            # until that protocol starts): bytes read before that go to it first.
+            await asyncio.sleep(0)
+            tls_protocol = raw.get_protocol()
+            if tls_protocol is not self:
+                _feed(tls_protocol, self._raw_data)
+            self._raw_data = []
+            transport = await upgrade
         except ssl.SSLError as exc:
             self.handshake_decided()
             self.tls.on_refused(host, handshake_refusal(exc))
@@ -482,10 +513,12 @@ class _Connection(ServerConnection):
             self.handshake_decided()
             return
         except asyncio.CancelledError:
+            upgrade.cancel()
             self.handshake_decided()
             raise
         finally:
             self._tls_task = None
+            self._raw_transport = None
         if transport is None or early.closed:
             self.handshake_decided()
             if transport is not None:
@@ -517,6 +550,21 @@ class _Connection(ServerConnection):
         super().connection_lost(exc)
         self.handshake_decided()
         self.protocol.handshake_exc = None
+
+
+def _feed(protocol: Any, chunks: list[bytes]) -> None:
+    """Hand bytes to a protocol as its transport would (TLS protocols are buffered)."""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while view:
+            if not hasattr(protocol, "get_buffer"):
+                protocol.data_received(bytes(view))
+                break
+            buffer = protocol.get_buffer(len(view))
+            size = min(len(buffer), len(view))
+            buffer[:size] = view[:size]
+            protocol.buffer_updated(size)
+            view = view[size:]
 
 
 def _connection_class(gate: HandshakeGate, tls: TlsAcceptor | None) -> type[_Connection]:
