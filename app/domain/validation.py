@@ -10,14 +10,20 @@ differently is refused before it is sent. They are:
 
 - a negative limit or minChargingRate; numberPhases outside 1..3; a duration of 0 or less;
   validTo not later than validFrom (a profile valid at no instant);
+- startPeriods that do not increase (§7.14 says a startPeriod also ends the previous
+  period, which only works in order, but does not state the order);
+- a negative connectorId, or one above the station's NumberOfConnectors (§6.43 names 0 the
+  whole charge point and §9.1 counts the connectors; neither states the range);
 - a Recurring profile without recurrencyKind or startSchedule (it has no period or no
   start), or whose duration exceeds its recurrence (86400 s for Daily, 604800 s for
   Weekly: its tail would overlap the next recurrence and chargers disagree on which wins);
 - a Relative profile with a startSchedule; a Relative ChargePointMaxProfile.
 
-``recurrencyKind`` on a profile that is not Recurring is only a warning
-(:func:`profile_warnings`): §7.8 does not forbid it and chargers ignore it (libocpp does), so
-what chargers may hold is computed the same way.
+``recurrencyKind`` on a profile that is not Recurring: OCPP 1.6 §7.8 as amended by errata v4
+§3.56 says it SHALL only be used in a Recurring profile, so chargeplan never sends one. A
+charger may still hold one (libocpp ignores the field): with ``as_sent=False`` (what a
+charger holds: the composite CLI, the simulator) the rule is skipped and the composite
+ignores the field.
 """
 
 from __future__ import annotations
@@ -36,8 +42,7 @@ from app.domain.profiles import (
 )
 from app.domain.violations import Violation
 
-__all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "profile_warnings",
-           "validate_profile"]
+__all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "validate_profile"]
 
 #: The reference of a rule OCPP 1.6 does not state (see the module docstring).
 POLICY = "chargeplan policy"
@@ -72,17 +77,20 @@ def validate_profile(
     limits: StationLimits = StationLimits(),  # noqa: B008 - frozen, shared safely
     *,
     in_remote_start: bool = False,
+    as_sent: bool = True,
 ) -> list[Violation]:
     """Every rule ``profile`` breaks when installed on ``connector_id``; empty when valid.
 
     ``in_remote_start`` is true for the profile carried by RemoteStartTransaction.req, where
-    no transaction exists yet.
+    no transaction exists yet. ``as_sent`` False reads a profile a charger may hold rather
+    than one chargeplan sends: the rules that bind only the sender and that chargers
+    ignore (recurrencyKind outside a Recurring profile) are skipped.
     """
     checks: tuple[Callable[[], list[Violation]], ...] = (
         lambda: _check_periods(profile),
         lambda: _check_schedule(profile),
         lambda: _check_station(profile, connector_id, limits),
-        lambda: _check_kind(profile),
+        lambda: _check_kind(profile, as_sent),
         lambda: _check_purpose(profile, connector_id, in_remote_start),
         lambda: _check_validity(profile),
     )
@@ -102,12 +110,13 @@ def _check_periods(profile: ChargingProfile) -> list[Violation]:
                 f"{PERIODS}[0].startPeriod", "must be 0 in the first period", "OCPP 1.6 §7.13"
             )
         )
-    # OCPP 1.6 §7.14: a startPeriod also ends the previous period, so they increase.
+    # Policy: OCPP 1.6 §7.14 says a startPeriod also ends the previous period, which only
+    # reads one way when they increase; the order itself is not stated.
     found.extend(
         Violation(
             f"{PERIODS}[{index}].startPeriod",
             "must be greater than the previous period's startPeriod",
-            "OCPP 1.6 §7.14",
+            POLICY,
         )
         for index in range(1, len(periods))
         if periods[index].start_period <= periods[index - 1].start_period
@@ -201,23 +210,33 @@ def _check_station(
             )
         )
     if connector_id < 0:
-        # OCPP 1.6 §6.43: connectorId 0 is the whole charge point, others are connectors.
-        found.append(Violation("connectorId", "must be 0 or greater", "OCPP 1.6 §6.43"))
+        # Policy: OCPP 1.6 §6.43 makes connectorId 0 the whole charge point and the others
+        # its connectors; a negative id names neither (the range itself is not stated).
+        found.append(Violation("connectorId", "must be 0 or greater", POLICY))
     elif limits.number_of_connectors is not None and connector_id > limits.number_of_connectors:
-        # OCPP 1.6 §9.1 NumberOfConnectors: there is no connector beyond that number.
+        # Policy: OCPP 1.6 §9.1 NumberOfConnectors counts the connectors; one beyond that
+        # count names no connector (the numbering itself is not stated there).
         found.append(
             Violation(
                 "connectorId",
                 f"must not exceed the station's NumberOfConnectors ({limits.number_of_connectors})",
-                "OCPP 1.6 §9.1",
+                POLICY,
             )
         )
     return found
 
 
-def _check_kind(profile: ChargingProfile) -> list[Violation]:
+def _check_kind(profile: ChargingProfile, as_sent: bool) -> list[Violation]:
     found: list[Violation] = []
     schedule = profile.schedule
+    if as_sent and profile.kind is not ChargingProfileKind.RECURRING and (
+            profile.recurrency_kind is not None):
+        # OCPP 1.6 §7.8, errata v4 §3.56: recurrencyKind SHALL only be used when
+        # chargingProfileKind is Recurring.
+        found.append(
+            Violation("recurrencyKind", "must be absent unless chargingProfileKind is Recurring",
+                      "OCPP 1.6 §7.8, errata v4 §3.56")
+        )
     if profile.kind is ChargingProfileKind.RECURRING:
         if profile.recurrency_kind is None:
             # Policy: without recurrencyKind a Recurring profile has no period.
@@ -312,13 +331,6 @@ def _check_validity(profile: ChargingProfile) -> list[Violation]:
     ):
         # Policy: such a profile is valid at no instant.
         return [Violation("validTo", "must be later than validFrom", POLICY)]
-    return []
-
-
-def profile_warnings(profile: ChargingProfile) -> list[Violation]:
-    """What is allowed but probably not meant: sent as is, reported to the user."""
-    if profile.kind is not ChargingProfileKind.RECURRING and profile.recurrency_kind is not None:
-        return [Violation("recurrencyKind", "is ignored: the profile is not Recurring", POLICY)]
     return []
 
 

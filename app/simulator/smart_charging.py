@@ -103,8 +103,10 @@ class SmartChargingState:
         in_remote_start: bool = False,
     ) -> ProfileDecision:
         """Whether the station may install ``profile`` on ``connector_id`` now."""
+        # A lenient charger: it takes what a charger may hold (libocpp ignores a
+        # recurrencyKind outside a Recurring profile).
         violations = validate_profile(
-            profile, connector_id, self._limits, in_remote_start=in_remote_start
+            profile, connector_id, self._limits, in_remote_start=in_remote_start, as_sent=False
         )
         if violations:
             logger.info(
@@ -114,8 +116,8 @@ class SmartChargingState:
                 "; ".join(str(violation) for violation in violations),
             )
             return ProfileDecision.REJECTED
-        # OCPP 1.6 §5.16.3: a TxProfile with no transaction running on its connector (or
-        # for another transaction than the one running) is discarded with an error status.
+        # OCPP 1.6 §3.13.1: a TxProfile with no transaction active on its connector is
+        # discarded with an error status (one for another transaction: likewise, here).
         if profile.purpose is ChargingProfilePurpose.TX_PROFILE and not (
             in_remote_start or active_transaction_ids.get(connector_id) == profile.transaction_id
         ):

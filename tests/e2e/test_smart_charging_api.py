@@ -221,6 +221,8 @@ async def test_time_of_use_and_energy_cap_scenarios(server: RunningServer,
                                                        {"startPeriod": 5, "limit": -1}]}}},
          "profile.chargingSchedule.chargingSchedulePeriod[0]"),
         ("/charging_profile", {"profile": TX_DEFAULT_7KW}, "connector_id"),
+        ("/charging_profile", {"connector_id": 1, "profile": {
+            **TX_DEFAULT_7KW, "recurrencyKind": "Daily"}}, "profile.recurrencyKind"),
     ],
 )
 async def test_bad_input_is_400_naming_the_field(

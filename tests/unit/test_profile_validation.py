@@ -16,7 +16,7 @@ from app.domain.profiles import (
     ChargingSchedulePeriod,
     RecurrencyKind,
 )
-from app.domain.validation import StationLimits, Violation, profile_warnings, validate_profile
+from app.domain.validation import StationLimits, Violation, validate_profile
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -76,7 +76,7 @@ def test_start_periods_must_increase() -> None:
     )
     assert messages(validate_profile(tx_default(schedule=schedule(periods=periods)), 1)) == [
         "chargingSchedule.chargingSchedulePeriod[2].startPeriod: must be greater than the "
-        "previous period's startPeriod (OCPP 1.6 §7.14)"
+        "previous period's startPeriod (chargeplan policy)"
     ]
 
 
@@ -137,7 +137,7 @@ def test_periods_must_not_exceed_the_station_maximum() -> None:
 
 def test_connector_id_must_not_be_negative() -> None:
     assert messages(validate_profile(tx_default(), -1)) == [
-        "connectorId: must be 0 or greater (OCPP 1.6 §6.43)"
+        "connectorId: must be 0 or greater (chargeplan policy)"
     ]
 
 
@@ -145,7 +145,7 @@ def test_connector_id_must_exist_on_the_station() -> None:
     limits = StationLimits(number_of_connectors=2)
     assert validate_profile(tx_default(), 2, limits) == []
     assert messages(validate_profile(tx_default(), 3, limits)) == [
-        "connectorId: must not exceed the station's NumberOfConnectors (2) (OCPP 1.6 §9.1)"
+        "connectorId: must not exceed the station's NumberOfConnectors (2) (chargeplan policy)"
     ]
 
 
@@ -167,13 +167,18 @@ def test_recurring_needs_a_start_schedule() -> None:
     ]
 
 
-def test_recurrency_kind_on_a_profile_that_is_not_recurring_is_only_a_warning() -> None:
-    # OCPP 1.6 §7.8 does not forbid it; chargers ignore it, and so does the composite.
+def test_recurrency_kind_is_never_sent_outside_a_recurring_profile() -> None:
     profile = tx_default(recurrency_kind=RecurrencyKind.WEEKLY)
-    assert validate_profile(profile, 1) == []
-    assert messages(profile_warnings(profile)) == [
-        "recurrencyKind: is ignored: the profile is not Recurring (chargeplan policy)"
+    assert messages(validate_profile(profile, 1)) == [
+        "recurrencyKind: must be absent unless chargingProfileKind is Recurring "
+        "(OCPP 1.6 §7.8, errata v4 §3.56)"
     ]
+
+
+def test_a_charger_may_hold_a_recurrency_kind_outside_a_recurring_profile() -> None:
+    # Chargers ignore the field (libocpp does), and so does the composite.
+    profile = tx_default(recurrency_kind=RecurrencyKind.WEEKLY)
+    assert validate_profile(profile, 1, as_sent=False) == []
 
 
 def test_relative_has_no_start_schedule() -> None:
