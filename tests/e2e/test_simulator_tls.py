@@ -12,9 +12,20 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import RunningServer
+from tests.certs import issue
+from tests.conftest import RunningServer, free_port
 from tests.e2e.harness import eventually
-from tests.ocpp.test_security_profiles import PASSWORD, Pki, pki, register, tls_http, tls_server
+from tests.ocpp.test_security_profiles import (
+    CPO,
+    PASSWORD,
+    Pki,
+    handshake_fails,
+    pki,
+    register,
+    tls_http,
+    tls_server,
+)
+from tests.serve_process import ServeProcess
 
 __all__ = ["pki", "tls_http", "tls_server"]
 
@@ -69,3 +80,30 @@ async def test_simulate_refuses_certificate_options_it_cannot_use(pki: Pki) -> N
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
         assert process.returncode == 2, stderr.decode()
         assert message in stderr, stderr.decode()
+
+
+async def test_chargeplan_serve_on_tls_as_an_operator_runs_it(pki: Pki) -> None:
+    """`chargeplan serve` runs on uvloop, whose sockets behave otherwise at the TLS
+    handshake than asyncio's the other tests run on."""
+    cert, key = issue(pki.ca, "localhost", server=True).write(pki.folder, "server")
+    serve = ServeProcess(pki.folder / "serve.db", ocpp_tls_port=str(free_port()),
+                         ocpp_tls_cert=str(cert), ocpp_tls_key=str(key),
+                         ocpp_tls_client_ca=str(pki.ca_file), cpo_name=CPO)
+    await asyncio.to_thread(serve.start)
+    try:
+        async with httpx.AsyncClient(base_url=serve.http_url, timeout=10) as http:
+            await http.post("/id_tags", json={"id_tag": "SIM-TAG", "status": "Accepted"})
+            await register(http, "SRV-P3-0001", 3, password=None)
+            url = f"wss://127.0.0.1:{serve.env['CHARGEPLAN_OCPP_TLS_PORT']}"
+            await handshake_fails(f"{url}/SRV-P3-0001",
+                                  ssl=pki.context(pki.station_cert("SRV-P3-0001", expired=True)))
+            station_cert, station_key = pki.station_cert("SRV-P3-0001")
+            async with simulate("--url", url, "--id-prefix", "SRV-P3-", "--ca", str(pki.ca_file),
+                                "--cert", str(station_cert), "--key", str(station_key)):
+                assert await eventually(lambda: charging(http, "SRV-P3-0001"))
+            refusals = (await http.get("/security_events", params={
+                "kind": "certificate_refused"})).json()["items"]
+            assert [(e["remote_address"], e["detail"]["verify_message"]) for e in refusals] == [
+                ("127.0.0.1", "certificate has expired")]
+    finally:
+        serve.stop()
