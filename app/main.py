@@ -344,7 +344,11 @@ async def _join_cluster(services: Services, routed: RoutedGateway, bus: RequestB
     async def deliver(station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         return await smart_charging.deliver_here(station_id, int(payload["desired_id"]))
 
+    async def clear(station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await smart_charging.clear_here(station_id, payload["filters"])
+
     routed.handlers["deliver"] = deliver
+    routed.handlers["clear"] = clear
     routed.run_job_here = run_job_here
     services.peers = ClusterPeers(routed, bus, services.db)
     node_problems = services.status.node_problems

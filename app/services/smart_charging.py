@@ -381,7 +381,11 @@ class SmartChargingService:
     # --- clear -------------------------------------------------------------------------
     async def clear(self, station_id: str, *, profile_id: int | None = None,
                     connector_id: int | None = None, purpose: str | None = None,
-                    stack_level: int | None = None) -> Cleared:
+                    stack_level: int | None = None, routed: bool = True) -> Cleared:
+        """Withdraw the desired profiles the filters match and send ClearChargingProfile.
+        For a station another node holds (``routed``), that node does all of it under its
+        own lock for the station, so the call and the mirror's update never interleave with
+        its reconcile."""
         await self.station_view(station_id)  # 404 for an unknown station
         purpose_enum = None
         if purpose is not None:
@@ -408,6 +412,11 @@ class SmartChargingService:
             result = clear(items, profile_id=profile_id, connector_id=connector_id,
                            purpose=purpose_enum, stack_level=stack_level)
             return {p.profile.charging_profile_id for p in result.removed}
+
+        if routed and not self._gateway.is_connected(station_id):
+            elsewhere = await self._clear_elsewhere(station_id, filters)
+            if elsewhere is not None:
+                return elsewhere
 
         async with self.lock(station_id):
             async with self._db.uow() as session:
@@ -440,6 +449,35 @@ class SmartChargingService:
             outcome = Outcome("success", f"nothing on {station_id} matched the filters "
                               f"(station answered {answer.get('status')})", answer=answer)
         return Cleared(outcome, filters, removed)
+
+    async def _clear_elsewhere(self, station_id: str, filters: dict[str, Any]
+                               ) -> Cleared | None:
+        """The clear carried out by the node holding the station; None when none does."""
+        try:
+            result = await self.owners.carry_out("clear", station_id, {"filters": filters})
+        except StationCallError as exc:
+            return Cleared(Outcome("error", f"ClearChargingProfile failed: {exc.reason}",
+                                   exc.reason, failure=exc), filters, [])
+        if result is None:
+            return None
+        failure = result.get("failure")
+        outcome = Outcome(result["status"], result["message"], result.get("error"),
+                          result.get("answer"), None if failure is None else
+                          call_error_from_json(station_id, "ClearChargingProfile", failure))
+        removed = [DesiredProfile(station_id=station_id, **r) for r in result["removed"]]
+        return Cleared(outcome, filters, removed)
+
+    async def clear_here(self, station_id: str, filters: dict[str, Any]) -> dict[str, Any]:
+        """Clear for another node (see :meth:`clear`): the outcome as a result row holds
+        it."""
+        cleared = await self.clear(station_id, routed=False, **filters)
+        outcome = cleared.outcome
+        return {"status": outcome.status, "message": outcome.message, "error": outcome.error,
+                "answer": outcome.answer, "failure": None if outcome.failure is None
+                else call_error_to_json(outcome.failure),
+                "removed": [{"charging_profile_id": r.charging_profile_id,
+                             "connector_id": r.connector_id, "purpose": r.purpose,
+                             "stack_level": r.stack_level} for r in cleared.removed]}
 
     # --- reconcile: make the station hold exactly the desired set ----------------------
     async def reconcile(self, station_id: str, *, force: bool = False,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 from sqlalchemy import func, select
 
 from app.db.migrate import upgrade
-from app.db.models import AuditFrame
+from app.db.models import AuditFrame, InstalledProfileRecord
+from app.db.node_models import NodeRequest
 from app.domain.ownership import Owner, OwnerKind
+from app.simulator import Simulator, SimulatorConfig
 from jobs.reconcile import reconcile_stations
-from tests.conftest import make_settings, start_server, stop_server
+from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually
 from tests.ocpp_client import raw_station
 
@@ -51,3 +54,82 @@ async def test_both_believing_they_hold_a_station_send_once(postgres_url: str) -
     await second.services.db.dispose()
     # Three changes, each delivered exactly once across both processes.
     assert sets == 3
+
+
+async def test_a_clear_asked_of_another_node_runs_on_the_owner_under_its_lock(
+        postgres_url: str) -> None:
+    await asyncio.to_thread(upgrade, postgres_url)
+    first = await start_server(make_settings(postgres_url, node_id="node-a"))
+    second = await start_server(make_settings(postgres_url, node_id="node-b"))
+    station_id = "CLR-0001"
+    try:
+        async with httpx.AsyncClient(base_url=first.http_url, timeout=30) as on_a, \
+                Simulator(SimulatorConfig(url=second.ocpp_url, id_prefix="CLR-",
+                                          reconnect_delay=0.2)) as sim:
+            station = sim.stations[station_id]
+
+            async def held_by_b() -> bool:
+                body = (await on_a.get(f"/stations/{station_id}")).json()
+                return bool(body["online"]) and body["node_id"] == "node-b"
+
+            await eventually(held_by_b)
+            posted = await on_a.post(f"/stations/{station_id}/charging_profile",
+                                     json={"connector_id": 1, "profile": PROFILE})
+            assert posted.status_code == 200 and posted.json()["status"] == "success"
+            profile_id = posted.json()["profile_id"]
+            assert [p.profile.charging_profile_id for p in station.installed_profiles] \
+                == [profile_id]
+
+            # While node B works on the station (its lock held), the clear asked of node A
+            # waits on B: nothing is sent, nothing is forgotten.
+            lock = second.services.smart_charging.lock(station_id)
+            async with lock:
+                clearing = asyncio.create_task(on_a.delete(
+                    f"/stations/{station_id}/charging_profile",
+                    params={"profile_id": profile_id}))
+                await eventually(lambda: _claimed(second, "clear"))
+                assert len(station.installed_profiles) == 1
+                assert await _mirrored(first, station_id) == [profile_id]
+            cleared = await clearing
+            assert cleared.status_code == 200, cleared.text
+            body = cleared.json()
+            assert body["status"] == "success"
+            assert [c["profile_id"] for c in body["cleared"]] == [profile_id]
+
+            # The station, the desired state and the mirror agree: nothing left, and B's
+            # next reconcile of the station has nothing to send.
+            assert station.installed_profiles == ()
+            assert await _mirrored(first, station_id) == []
+            listed = (await on_a.get(f"/stations/{station_id}/charging_profiles")).json()
+            assert listed == []
+            metrics = (await on_a.get(f"{second.http_url}/metrics")).text
+            assert 'chargeplan_node_requests_total{outcome="clear",side="served"} 1' in metrics
+            calls = await _calls(first, station_id)
+            await reconcile_stations(second.services, [station_id], "test")
+            assert await _calls(first, station_id) == calls
+    finally:
+        await stop_server(first)
+        await stop_server(second)
+        await first.services.db.dispose()
+        await second.services.db.dispose()
+
+
+async def _claimed(server: RunningServer, kind: str) -> bool:
+    async with server.services.db.uow() as session:
+        state = await session.scalar(select(NodeRequest.state).where(NodeRequest.kind == kind))
+    return state == "running"
+
+
+async def _mirrored(server: RunningServer, station_id: str) -> list[int]:
+    async with server.services.db.uow() as session:
+        return list((await session.scalars(
+            select(InstalledProfileRecord.charging_profile_id)
+            .where(InstalledProfileRecord.station_id == station_id))).all())
+
+
+async def _calls(server: RunningServer, station_id: str) -> int:
+    async with server.services.db.uow() as session:
+        return int(await session.scalar(
+            select(func.count()).select_from(AuditFrame).where(
+                AuditFrame.station_id == station_id, AuditFrame.message_type == "CALL",
+                AuditFrame.direction == "out")) or 0)
