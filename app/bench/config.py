@@ -17,6 +17,7 @@ class Scenario(StrEnum):
     AUDIT = "audit"
     FANOUT_FLEET = "fanout_fleet"
     ALLOCATION = "allocation"
+    REPLAN = "replan"
     EVENTS = "events"
     FANOUT_NODES = "fanout_nodes"
 
@@ -33,7 +34,7 @@ ALL_SERVERS = tuple(ServerKind)
 # reference servers they are not applicable, not failed.
 CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset(
     {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT, Scenario.ALLOCATION,
-     Scenario.EVENTS, Scenario.FANOUT_NODES})
+     Scenario.EVENTS, Scenario.FANOUT_NODES, Scenario.REPLAN})
 # Scenarios that measure chargeplan's own code in process: no server is started.
 IN_PROCESS: frozenset[Scenario] = frozenset({Scenario.ALLOCATION})
 QUICK_FACTOR = 10
@@ -65,6 +66,8 @@ class BenchConfig:
     audit_rows: int = 200_000
     # Sessions of the allocation bench's three-level tree (the same in a quick run).
     allocation_sessions: int = 1_000
+    # Stations of one circuit, each charging, for the re-plan after a StopTransaction.
+    replan_stations: int = 200
     # Live events: connected stations, SSE listeners, seconds of steady load per phase.
     events_stations: int = 1_000
     events_listeners: int = 5
@@ -95,5 +98,6 @@ class BenchConfig:
             fanout_stations=max(1, self.fanout_stations // QUICK_FACTOR),
             audit_rows=max(1, self.audit_rows // QUICK_FACTOR),
             events_stations=max(1, self.events_stations // QUICK_FACTOR),
+            replan_stations=max(4, self.replan_stations // QUICK_FACTOR),
             events_seconds=max(0.5, self.events_seconds / QUICK_FACTOR),
         )

@@ -122,6 +122,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun |
         groups.append(((Scenario.AUDIT,), _audit))
     if Scenario.ALLOCATION in chosen:
         groups.append(((Scenario.ALLOCATION,), _allocation))
+    if Scenario.REPLAN in chosen:
+        groups.append(((Scenario.REPLAN,), _replan))
     if Scenario.EVENTS in chosen:
         groups.append(((Scenario.EVENTS,), _events))
     if Scenario.FANOUT_NODES in chosen:
@@ -131,6 +133,12 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun |
 
 def _heartbeat(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
     return {Scenario.HEARTBEAT: scenarios.heartbeat(server, config)}
+
+
+def _replan(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    from app.bench.replan import replan_after_stop
+
+    return {Scenario.REPLAN: replan_after_stop(server, config)}
 
 
 def _events(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:

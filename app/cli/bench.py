@@ -67,6 +67,12 @@ Scenarios (default: every one; --scenarios to choose):
               feeders, 100 sub-panels; per-phase, kW and imbalance limits), repeated 30
               times: sessions, admitted, solve_p50_ms, solve_max_ms (wall clock),
               solve_cpu_ms (process CPU per solve; target for p50: under 50 ms)
+  replan      chargeplan only: {D.replan_stations} stations on one circuit, each charging
+              (most held by their own 8 A, up to 30 sharing at 30 A); one sharing station
+              sends StopTransaction: stations, raised (limits that must go up), resent
+              (TxProfiles sent), stop_to_accepted_s (until the last raised limit is
+              answered Accepted, the server's 2 s debounce included; target: under 5 s),
+              errors
   events      chargeplan only: {D.events_stations:,} stations connected, the steady load for
               {D.events_seconds:g} s with nobody listening, then again with
               {D.events_listeners} SSE clients reading GET /events: stations, listeners,

@@ -179,6 +179,23 @@ def test_allocation_solves_the_depot_in_process_with_no_server() -> None:
     assert "allocation  solve_p50_ms" in format_table(result)
 
 
+@pytest.mark.timeout(180)
+def test_replan_scenario_times_a_stop_until_every_raised_limit_is_accepted() -> None:
+    config = BenchConfig(scenarios=(Scenario.REPLAN,), servers=(ServerKind.CHARGEPLAN,),
+                         replan_stations=10, workers=1, server_start_timeout_s=60.0)
+    result = run_bench(config)
+    assert result.failures == []
+    figures = result.scenarios["replan"]["chargeplan"]
+    assert figures is not None and set(figures) == set(FIGURES[Scenario.REPLAN])
+    assert result.error_samples == {}
+    # Five of ten share the level; one leaves, and each of the four others is raised.
+    assert (figures["stations"], figures["raised"], figures["errors"]) == (10, 4, 0)
+    assert figures["resent"] >= 4
+    assert figures["stop_to_accepted_s"] > 0
+    assert any(line.split()[:2] == ["replan", "stop_to_accepted_s"]
+               for line in format_table(result).splitlines())
+
+
 @pytest.mark.timeout(120)
 def test_events_scenario_measures_the_same_load_with_and_without_listeners() -> None:
     result = run_bench(BenchConfig(scenarios=(Scenario.EVENTS,), servers=tuple(ServerKind),
