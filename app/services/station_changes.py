@@ -1,6 +1,6 @@
-"""What follows a change to a station's registration, in one place (not in a controller):
-plans and tariffs that target it by id or tag, its circuit's sessions, deliveries kept
-back while it was unmanaged."""
+"""What follows a change to a station's registration or a boot, in one place (not in a
+controller or an OCPP handler): plans and tariffs that target it by id or tag, its
+circuit's sessions, deliveries kept back while it was unmanaged, what a boot sets off."""
 
 from __future__ import annotations
 
@@ -28,3 +28,15 @@ async def station_updated(services: Services, station_id: str,
     if changes.get("managed") is True:
         # Managed again: deliver what was kept back meanwhile.
         services.scheduler.request_reconcile([station_id], "managed")
+
+
+async def station_booted(services: Services, station_id: str) -> None:
+    """After the BootNotification answer is out: read the station's configuration (its
+    smart-charging limits) and have its profiles delivered and verified, for a charger
+    that rebooted may have lost them (OCPP 1.6 does not say it keeps them). An unmanaged
+    station (PATCH /stations/{id} {"managed": false}) gets nothing, not even the read."""
+    if not await services.stations.is_managed(station_id):
+        return
+    if services.settings.read_configuration_on_boot:
+        await services.commands.read_configuration(station_id)
+    services.scheduler.station_booted(station_id)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from app.ocpp.router import CallContext, Handler, Reply
+from app.services import station_changes
 from app.timefmt import format_timestamp, parse_timestamp
 
 log = logging.getLogger("chargeplan.ocpp")
@@ -23,14 +24,7 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     }
 
     async def after() -> None:
-        if not await services.stations.is_managed(ctx.station_id):
-            # PATCH /stations/{id} {"managed": false}: nothing unasked, not even a read.
-            return
-        if services.settings.read_configuration_on_boot:
-            await services.commands.read_configuration(ctx.station_id)
-        # A charger that rebooted may have lost its profiles (OCPP 1.6 does not say it
-        # keeps them): deliver what is pending and verify at once.
-        services.scheduler.station_booted(ctx.station_id)
+        await station_changes.station_booted(services, ctx.station_id)
 
     return Reply(answer, after)
 
