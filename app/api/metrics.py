@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import MediaType, Response, get
 
+from app import gc_stats
 from app.api.access import METRICS
 from app.api.deps import ServicesDep, dependencies
 from app.services.container import Services
@@ -72,6 +73,20 @@ async def render(services: Services) -> str:
                [({}, status.handshakes_in_progress())])
     out.metric("chargeplan_audit_queue_depth", "gauge",
                "Audit rows waiting to be written", [({}, status.audit_queue_depth())])
+    pauses = gc_stats.PAUSES
+    out.metric("chargeplan_gc_full_collections_total", "counter",
+               "Full (generation 2) collections of the cycle collector since start",
+               [({}, pauses.full_collections)])
+    out.metric("chargeplan_gc_full_pause_seconds_total", "counter",
+               "Time the event loop stood still in full collections",
+               [({}, pauses.full_pause_total_s)])
+    out.metric("chargeplan_gc_full_pause_seconds_max", "gauge",
+               "The longest full collection since start", [({}, pauses.full_pause_max_s)])
+    out.metric("chargeplan_gc_tracked_objects", "gauge",
+               "Objects the cycle collector tracks, those frozen at start-up left out: "
+               "counted after each full collection and at most every 10 s after a "
+               "generation 1 one (0 before the first count)",
+               [({}, pauses.tracked_objects)])
     load = services.load
     out.metric("chargeplan_circuit_replans_total", "counter",
                "Re-plans of circuit trees (solve and push)", [({}, load.solves)])

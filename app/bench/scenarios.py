@@ -13,7 +13,14 @@ from app.bench.commands import ClosedLoop, OpenLoop, PhaseReport
 from app.bench.config import BenchConfig, Scenario
 from app.bench.database import settled_audit_count
 from app.bench.pool import WorkerPool
-from app.bench.probes import PeakPoller, PeakRssSampler, audit_queue_depth, cpu_seconds, rss_bytes
+from app.bench.probes import (
+    PeakPoller,
+    PeakRssSampler,
+    audit_queue_depth,
+    cpu_seconds,
+    read_gauge,
+    rss_bytes,
+)
 from app.bench.servers import RunningServer
 
 Figure = float | int | None
@@ -32,7 +39,8 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
     ),
     Scenario.STORM: ("seconds", "conns_per_s", "errors", "rss_kb_per_station"),
     Scenario.STEADY: ("p50_ms", "p99_ms", "audit_rows", "audit_queue_depth",
-                      "audit_queue_peak", "errors"),
+                      "audit_queue_peak", "errors", "gc_full_collections",
+                      "gc_full_pause_max_ms", "tracked_objects_per_station"),
     Scenario.THROUGHPUT: ("msgs_per_s", "p99_ms", "errors", "cpu_s_per_1000_msgs"),
     Scenario.FANOUT: ("seconds", "calls_per_s", "audit_seconds", "errors"),
     Scenario.AUDIT: ("rows_per_s", "seconds", "rows_lost"),
@@ -125,6 +133,7 @@ def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outc
     timeout = config.steady_seconds + config.call_timeout_s + PHASE_SLACK_S
     http_url = server.http_url
     queue_depth = queue_peak = None
+    collector = CollectorReading(http_url)
     if http_url is None:
         reports = pool.run(command, timeout)
     else:
@@ -145,7 +154,34 @@ def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outc
         audit_queue_depth=queue_depth,
         audit_queue_peak=queue_peak,
         errors=stats.errors(reports),
+        **collector.since(pool.size),
     )
+
+
+class CollectorReading:
+    """The server's full collections (``chargeplan_gc_*`` of /metrics): how many ran
+    since this reading, the longest since the server started (the storm's included) and
+    the objects tracked after the last one, per connected station. None for a server
+    without these gauges."""
+
+    def __init__(self, http_url: str | None) -> None:
+        self._metrics = None if http_url is None else f"{http_url}/metrics"
+        self._collections = self._read("chargeplan_gc_full_collections_total")
+
+    def _read(self, name: str) -> float | None:
+        return None if self._metrics is None else read_gauge(self._metrics, name)
+
+    def since(self, stations: int) -> dict[str, Figure]:
+        collections = self._read("chargeplan_gc_full_collections_total")
+        pause = self._read("chargeplan_gc_full_pause_seconds_max")
+        tracked = self._read("chargeplan_gc_tracked_objects")
+        return {
+            "gc_full_collections": None if collections is None or self._collections is None
+            else int(collections - self._collections),
+            "gc_full_pause_max_ms": stats.rounded(None if pause is None else pause * 1000),
+            "tracked_objects_per_station": stats.rounded(
+                tracked / stations if tracked and stations else None, 1),
+        }
 
 
 def throughput(server: RunningServer, config: BenchConfig) -> Outcome:

@@ -43,7 +43,10 @@ Scenarios (default: every one; --scenarios to choose):
 {D.steady_seconds:g} s: p50_ms, p99_ms
               (counted from when each CALL was due), audit_rows, audit_queue_depth (rows
               not yet committed as the load ends), audit_queue_peak (the most seen, polled
-              every second from /metrics or /health), errors
+              every second from /metrics or /health), errors, gc_full_collections
+              (full garbage collections during the load), gc_full_pause_max_ms (the
+              longest since the server started), tracked_objects_per_station (objects
+              the collector tracks as the load ends, per station)
   throughput  {D.throughput_stations} stations send MeterValues as fast as answered for \
 {D.seconds:g} s:
               msgs_per_s, p99_ms, errors, cpu_s_per_1000_msgs (server process)

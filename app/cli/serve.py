@@ -9,6 +9,7 @@ import socket
 import sys
 from typing import Any
 
+from app import gc_stats
 from app.cli.common import configure_logging, settings_or_exit
 from app.db.migrate import SchemaBehind, prepare_database
 from app.settings import Settings, SettingsError
@@ -51,6 +52,8 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 100)
+    # What the full collections that remain cost: /metrics shows it.
+    gc_stats.PAUSES.install()
 
 
 def unavailable_port(settings: Settings) -> str | None:
