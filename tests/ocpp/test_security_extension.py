@@ -15,7 +15,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from app.services.certificates import SERVER_CERT, SERVER_KEY, init_ca
+from app.services.certificates import (
+    SERVER_CERT,
+    SERVER_KEY,
+    CertificateAuthority,
+    check_csr,
+    init_ca,
+)
 from tests.certs import client_context, csr
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually
@@ -95,6 +101,45 @@ async def test_tc074_sign_certificate_then_reconnect_with_it(
                          additional_headers=basic("CP-74", PASSWORD)) == 403
     signed = await eventually(lambda: security_events(ca_http, kind="certificate_signed"))
     assert signed[0]["station_id"] == "CP-74" and signed[0]["detail"]["delivered"] is True
+
+
+def write_identity(folder: Path, name: str, chain: str, key: ec.EllipticCurvePrivateKey
+                   ) -> tuple[Path, Path]:
+    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_file.write_text(chain)
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_tc074_renewal_on_profile_3_asked_for_by_the_central_system(
+        ca_server: RunningServer, ca_http: httpx.AsyncClient, tmp_path: Path) -> None:
+    """The catalogue's sequence: a station on profile 3 is asked (ExtendedTriggerMessage
+    SignChargePointCertificate) for a CSR, gets CertificateSigned, and reconnects with
+    the new certificate."""
+    await register(ca_http, "CP-74R", 3, password=None)
+    authority = CertificateAuthority.load(Path(ca_server.settings.ca_dir))
+    assert authority is not None
+    old_key = ec.generate_private_key(ec.SECP256R1())
+    old = write_identity(tmp_path, "old", authority.sign(
+        check_csr(csr("CP-74R", CPO, old_key), "CP-74R", CPO), datetime.now(UTC)), old_key)
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    async with raw_station(wss(ca_server, "CP-74R"), ssl=trust(ca_server, old),
+                           answers=ACCEPT_ALL) as cp:
+        await cp.boot()
+        asked = await ca_http.post("/stations/CP-74R/commands/ExtendedTriggerMessage",
+                                   json={"requestedMessage": "SignChargePointCertificate"})
+        assert asked.status_code == 200 and asked.json()["response"]["status"] == "Accepted"
+        answer = await cp.ok("SignCertificate", {"csr": csr("CP-74R", CPO, new_key)})
+        assert answer == {"status": "Accepted"}
+        (call,) = await eventually(lambda: server_calls(cp, "CertificateSigned"))
+    new = write_identity(tmp_path, "new", call[3]["certificateChain"], new_key)
+    async with raw_station(wss(ca_server, "CP-74R"), ssl=trust(ca_server, new)) as cp:
+        assert (await cp.boot())["status"] == "Accepted"
+    signed = await eventually(lambda: security_events(ca_http, kind="certificate_signed",
+                                                      station_id="CP-74R"))
+    assert signed[0]["detail"]["delivered"] is True
 
 
 @pytest.mark.parametrize(("make_csr", "reason"), [
