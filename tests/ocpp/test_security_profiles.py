@@ -20,11 +20,13 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from app.db.models import AuditFrame, Station
 from app.db.security_models import SecurityEvent
-from app.settings import Settings
 from tests.certs import Issued, client_context, issue, make_ca
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually
+from tests.integration.test_api_audit import database_url
 from tests.ocpp_client import RawStation, raw_station
+
+__all__ = ["database_url"]
 
 CPO = "Test CPO"
 PASSWORD = "0123456789abcdefXYZ"
@@ -402,7 +404,8 @@ async def test_only_an_authenticated_connection_replaces_the_station(
     assert replaced.station_id == "CP-RPL" and replaced.remote_address == "127.0.0.2"
 
 
-async def test_a_restart_does_not_lift_a_lockout(settings: Settings) -> None:
+async def test_a_restart_does_not_lift_a_lockout(database_url: str) -> None:
+    settings = make_settings(database_url)
     first = await start_server(settings)
     try:
         async with httpx.AsyncClient(base_url=first.http_url, timeout=10) as http:
