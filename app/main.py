@@ -21,6 +21,7 @@ from sqlalchemy import Table
 from app.api.request_body import schema_problems
 from app.clock import Clock, utcnow
 from app.cluster.bus import RequestBus
+from app.cluster.events import EventRelay
 from app.cluster.gateway import ClusterPeers, RoutedGateway
 from app.db.batching import GroupCommit
 from app.db.engine import Database
@@ -353,10 +354,16 @@ async def _join_cluster(services: Services, routed: RoutedGateway, bus: RequestB
     services.peers = ClusterPeers(routed, bus, services.db)
     node_problems = services.status.node_problems
 
+    # Every node's /events carries the events of every node's stations.
+    relay = EventRelay(services.db, services.events, bus.node_id,
+                       heartbeat_s=services.settings.node_heartbeat_s, clock=services.clock)
+
     def problems() -> list[str]:
         listener = [] if bus.listening else [
             f"requests of other nodes are not heard: {bus.listener_error}"]
-        return node_problems() + listener
+        events = [] if relay.listening else [
+            f"events of other nodes are not heard: {relay.listener_error}"]
+        return node_problems() + listener + events
 
     services.status.node_problems = problems
     services.status.node_requests = lambda: {
@@ -364,6 +371,10 @@ async def _join_cluster(services: Services, routed: RoutedGateway, bus: RequestB
         **{("served", kind): n for kind, n in routed.served.items()}}
     await bus.start()
     stack.push_async_callback(bus.stop)
+    await relay.start()
+    stack.push_async_callback(relay.stop)
+    services.status.node_events = relay.counts
+    services.status.events_wanted_elsewhere = lambda: services.events.wanted_elsewhere
     stack.push_async_callback(routed.stop)
     routed.wake()
     sweeper = asyncio.create_task(_sweep_requests(services, routed, bus),

@@ -44,6 +44,13 @@ async def render(services: Services) -> str:
                "kind)",
                [({"side": side, "outcome": o}, n) for (side, o), n in
                 sorted(status.node_requests().items())])
+    out.metric("chargeplan_node_events_total", "counter",
+               "Events between nodes on one PostgreSQL: published (this node's, for the "
+               "others), received (the others'), lost (not published)",
+               [({"direction": d}, n) for d, n in sorted(status.node_events().items())])
+    out.metric("chargeplan_events_wanted_elsewhere", "gauge",
+               "1 while a listener of another node wants this node's events",
+               [({}, 1 if status.events_wanted_elsewhere() else 0)])
     counts = await services.smart_charging.delivery_counts()
     out.metric("chargeplan_deliveries", "gauge", "Desired profiles by delivery state",
                [({"state": s.value}, n) for s, n in sorted(counts.items())])

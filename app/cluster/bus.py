@@ -46,6 +46,21 @@ def asyncpg_dsn(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+async def open_listener(database_url: str, channels: dict[str, Callable[..., None]]
+                        ) -> asyncpg.Connection:
+    """A connection of its own that LISTENs on ``channels``."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url), timeout=5)
+    for channel, callback in channels.items():
+        await connection.add_listener(channel, callback)
+    return connection
+
+
+async def close_listener(connection: asyncpg.Connection | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.close(), 2.0)
+
+
 class RequestBus:
     """Writes, claims and finishes request rows and wakes the node at the other end."""
 
@@ -74,16 +89,12 @@ class RequestBus:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._listener.close(), 2.0)
-            self._listener = None
+        await close_listener(self._listener)
+        self._listener = None
 
     async def _listen(self) -> None:
-        connection = await asyncpg.connect(asyncpg_dsn(self._db.url), timeout=5)
-        await connection.add_listener(REQUESTS, self._notified)
-        await connection.add_listener(REPLIES, self._notified)
-        self._listener = connection
+        self._listener = await open_listener(self._db.url, {REQUESTS: self._notified,
+                                                           REPLIES: self._notified})
         self.listener_error = None
 
     async def _supervise(self) -> None:

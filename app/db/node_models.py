@@ -38,3 +38,17 @@ class NodeRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ClusterEvent(Base):
+    """An event too large for a NOTIFY payload (8,000 bytes): the notification carries
+    this row's id and the other nodes read the event here."""
+
+    __tablename__ = "cluster_events"
+    __table_args__ = (Index("ix_cluster_events_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(String(100))
+    event: Mapped[Any] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

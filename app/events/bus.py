@@ -8,11 +8,13 @@
 - The last ``history`` events are kept so a client that reconnects with the id of the
   last event it saw (SSE ``Last-Event-ID``) gets what it missed.
 
-Several nodes: events enter the bus through :meth:`EventBus.deliver` as well as
-:meth:`EventBus.emit`. A transport between nodes (PostgreSQL LISTEN/NOTIFY carrying the
-event's row id, the payload kept in a table because NOTIFY is limited to 8,000 bytes)
-would forward what ``emit`` publishes and call ``deliver`` with what other nodes
-publish; ids would then come from that table's sequence instead of this process's counter.
+Several nodes: :class:`app.cluster.events.EventRelay` forwards what ``emit`` publishes
+(``forward``) and hands what other nodes publish to :meth:`EventBus.deliver_remote`, which
+numbers it in this process's sequence: ids, and so ``Last-Event-ID``, are per node. A node
+emits while a listener of another node wants events (:meth:`EventBus.remote_interest`), so
+events still cost nothing while nobody anywhere listens. Listeners subscribed with
+``local_only`` (webhook workers: each node delivers its own events) neither get other
+nodes' events nor ask other nodes for them.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from app.events.types import Event, EventFilter, EventType
 class Subscription:
     """One listener's queue. Filled by the bus without waiting; read with :meth:`next`."""
 
-    def __init__(self, bus: EventBus, wanted: EventFilter, queue_size: int) -> None:
+    def __init__(self, bus: EventBus, wanted: EventFilter, queue_size: int, *,
+                 local_only: bool = False) -> None:
         self._bus = bus
         self.wanted = wanted
+        self.local_only = local_only
         self._queue: deque[Event] = deque()
         self._size = queue_size
         self._ready = asyncio.Event()
@@ -42,7 +46,8 @@ class Subscription:
         self.closed = False
 
     def offer(self, event: Event) -> None:
-        if self.dropped or not self.wanted.matches(event):
+        if self.dropped or not self.wanted.matches(event) or (
+                self.local_only and event.origin is not None):
             return
         if len(self._queue) >= self._size:
             # Too far behind: dropped now rather than slowing the emitter or growing.
@@ -95,21 +100,59 @@ class EventBus:
         self._keep_until = float("-inf")
         self._throttle: dict[tuple[Any, ...], float] = {}
         self.dropped_listeners = 0
+        # Several nodes: until when a listener of another node wants this node's events;
+        # ``forward`` publishes each emitted event, ``on_interest`` is told when a listener
+        # that wants other nodes' events subscribes.
+        self._remote_until = float("-inf")
+        self.forward: Callable[[Event], None] | None = None
+        self.on_interest: Callable[[], None] | None = None
 
     # --- emitting ----------------------------------------------------------------------
     @property
     def active(self) -> bool:
-        """Somebody listens, or left recently enough to resume."""
-        return bool(self._listeners) or self._monotonic() < self._keep_until
+        """Somebody listens here or on another node, or left recently enough to resume."""
+        if self._listeners:
+            return True
+        now = self._monotonic()
+        return now < self._keep_until or now < self._remote_until
+
+    @property
+    def wants_remote(self) -> bool:
+        """A listener here wants other nodes' events (or may resume soon)."""
+        return (any(not listener.local_only for listener in self._listeners)
+                or self._monotonic() < self._keep_until)
+
+    @property
+    def wanted_elsewhere(self) -> bool:
+        """A listener of another node wants this node's events now."""
+        return self._monotonic() < self._remote_until
+
+    def remote_interest(self, seconds: float) -> None:
+        """A listener of another node wants events for the next ``seconds``."""
+        self._remote_until = max(self._remote_until, self._monotonic() + seconds)
 
     def emit(self, type: EventType, *, station_id: str | None = None,
              connector_id: int | None = None, circuit_id: str | None = None,
              **data: Any) -> None:
-        if not self._listeners and self._monotonic() >= self._keep_until:
+        if not self.active:
             return
         self.last_id = next(self._ids)
-        self.deliver(Event(self.last_id, type, self._clock(), station_id, connector_id,
-                           circuit_id, data))
+        event = Event(self.last_id, type, self._clock(), station_id, connector_id,
+                      circuit_id, data)
+        self.deliver(event)
+        if self.forward is not None:
+            self.forward(event)
+
+    def deliver_remote(self, type: EventType, at: Any, *, origin: str,
+                       station_id: str | None = None, connector_id: int | None = None,
+                       circuit_id: str | None = None, data: dict[str, Any] | None = None
+                       ) -> None:
+        """An event another node emitted, numbered in this node's sequence."""
+        if not self.wants_remote:
+            return
+        self.last_id = next(self._ids)
+        self.deliver(Event(self.last_id, type, at, station_id, connector_id, circuit_id,
+                           data or {}, origin))
 
     def due(self, key: tuple[Any, ...], every_s: float) -> bool:
         """Throttle: True at most once every ``every_s`` per key (meter samples)."""
@@ -132,10 +175,13 @@ class EventBus:
 
     # --- listening -----------------------------------------------------------------------
     def subscribe(self, wanted: EventFilter = EventFilter(),  # noqa: B008 - frozen
-                  *, after: int | None = None, queue_size: int | None = None) -> Subscription:
+                  *, after: int | None = None, queue_size: int | None = None,
+                  local_only: bool = False) -> Subscription:
         """A new listener; with ``after`` (the last id a client saw) it first gets the kept
-        events that followed it (all kept ones when ``after`` is from before a restart)."""
-        listener = Subscription(self, wanted, queue_size or self._queue_size)
+        events that followed it (all kept ones when ``after`` is from before a restart).
+        ``local_only``: only this node's events."""
+        listener = Subscription(self, wanted, queue_size or self._queue_size,
+                                local_only=local_only)
         if after is not None:
             replay = [e for e in self._history if e.id > after]
             if after > self.last_id:  # an id of an earlier run of this process
@@ -144,6 +190,8 @@ class EventBus:
                 listener.offer(event)
         if not listener.dropped:
             self._listeners.append(listener)
+            if not local_only and self.on_interest is not None:
+                self.on_interest()
         return listener
 
     def unsubscribe(self, listener: Subscription) -> None:

@@ -51,6 +51,8 @@ class Event:
     connector_id: int | None = None
     circuit_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # The node that emitted it, when another node did (several nodes on one PostgreSQL).
+    origin: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type.value, "at": self.at,

@@ -52,6 +52,11 @@ class ServerStatus:
     # (side, outcome) -> count of requests between nodes: "routed" calls this node sent to
     # a station's owner by outcome, "served" requests it carried out for others by kind.
     node_requests: Callable[[], dict[tuple[str, str], int]] = dict
+    # Events between nodes: "published" (this node's, for the others), "received" (the
+    # others'), "lost" (not published: the outbox overflowed or the database failed).
+    node_events: Callable[[], dict[str, int]] = dict
+    # A listener of another node wants this node's events now.
+    events_wanted_elsewhere: Callable[[], bool] = lambda: False
     # (action, outcome) -> count of server-initiated calls.
     call_counts: Callable[[], dict[tuple[str, str], int]] = dict
 

@@ -148,7 +148,8 @@ class WebhookService:
                                                row.event_type, row.body.encode(), row.attempts))
         last: int | None = None
         while True:
-            listener = self._events.subscribe(wanted, after=last,
+            # Each node delivers its own events: another node's reach its own workers.
+            listener = self._events.subscribe(wanted, after=last, local_only=True,
                                               queue_size=self._policy.queue_size)
             try:
                 while True:
