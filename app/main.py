@@ -218,7 +218,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.load = LoadManager(
         db, services.circuits, smart_charging, gateway,
         stack_level=settings.circuit_stack_level, lease_s=settings.circuit_lease_s,
-        horizon_s=settings.circuit_horizon_s, clock=clock)
+        horizon_s=settings.circuit_horizon_s, voltage=settings.supply_voltage_v, clock=clock)
 
     ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
     await ocpp.start()

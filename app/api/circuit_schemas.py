@@ -302,15 +302,14 @@ def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
     circuit_tx = [p for p in in_force if p.row.owner_kind == OwnerKind.CIRCUIT
                   and p.row.owner_id is not None]
     binding = "no profile in force"
-    deciding = [p for p in circuit_tx if p.limit is not None
-                and abs(p.limit - found.limit_a) < 0.05]
+    deciding = [p for p in circuit_tx if p.limit_a is not None
+                and abs(p.limit_a - found.limit_a) < 0.05]
     if found.share is not None and deciding:
         solved = found.share.share
         binding = (solved.binding if abs(found.limit_a - solved.limit_a) < 0.05
                    else f"circuit, re-plan pending ({solved.limit_a} A: {solved.binding})")
     elif in_force:
-        lowest = min((p for p in in_force if p.unit == "A"), default=in_force[0],
-                     key=lambda p: p.limit or 0.0)
+        lowest = min(in_force, key=lambda p: p.limit_a or 0.0)
         binding = f"profile {lowest.row.charging_profile_id} ({lowest.row.owner_kind})"
     circuit = None
     if found.circuit_id is not None:

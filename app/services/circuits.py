@@ -349,7 +349,7 @@ class CircuitService:
         for tx in running:
             profile = profiles.get(tx.id)
             if profile is not None:
-                limit = limit_at(profile, now)
+                limit = amps_at(profile, now, self._voltage)
                 started = parse_datetime(profile["chargingSchedule"]["startSchedule"])
                 since = [s for ts, s in samples.get(tx.id, []) if ts >= started]
                 latest = samples[tx.id][-1][1] if samples.get(tx.id) else {}
@@ -372,7 +372,7 @@ class CircuitService:
             draws = [(ts, max(sample.values(), default=0.0))
                      for ts, sample in samples.get(tx.id, [])]
             state = rule.next_demand(
-                state, draws, None if profile is None else limit_at(profile, now),
+                state, draws, None if profile is None else amps_at(profile, now, self._voltage),
                 statuses.get((tx.station_id, tx.connector_id)) == "SuspendedEV", now)
             self._demand[tx.id] = state
             caps[tx.id] = state.cap
@@ -532,6 +532,17 @@ async def _phase_samples(session: Any, transaction_ids: Sequence[int],
             found.setdefault(tx_id, []).append((ts, {}))
         found[tx_id][-1][1][phase[:2]] = float(value)
     return found
+
+
+def amps_at(profile: Mapping[str, Any], at: datetime, voltage: float) -> float:
+    """A circuit profile's limit at ``at`` in A per phase: one in W (for a charger that
+    takes only W) is divided by voltage x its numberPhases (errata v4 §3.69: absent, 3)."""
+    schedule = profile["chargingSchedule"]
+    limit = limit_at(profile, at)
+    if schedule["chargingRateUnit"] != "W":
+        return limit
+    phases = schedule["chargingSchedulePeriod"][0].get("numberPhases") or 3
+    return limit / (voltage * phases)
 
 
 def limit_at(profile: Mapping[str, Any], at: datetime) -> float:

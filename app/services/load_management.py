@@ -56,7 +56,13 @@ from app.domain.profiles import (
 )
 from app.domain.states import DeliveryState
 from app.events import EventType
-from app.services.circuits import CircuitService, SessionShare, TreeAllocation, limit_at
+from app.services.circuits import (
+    CircuitService,
+    SessionShare,
+    TreeAllocation,
+    amps_at,
+    limit_at,
+)
 from app.services.errors import Invalid, NotFound
 from app.services.ports import ChargerGateway
 from app.services.smart_charging import SmartChargingService
@@ -94,8 +100,8 @@ class Replan:
     seconds: float = 0.0
 
 
-def _profile_share(row: DesiredProfile, at: datetime,
-                   running: ActiveTransaction | None) -> ProfileShare:
+def _profile_share(row: DesiredProfile, at: datetime, running: ActiveTransaction | None,
+                   voltage: float) -> ProfileShare:
     profile = ChargingProfile.from_ocpp(row.profile)
     unit = str(profile.schedule.charging_rate_unit)
     if profile.purpose is ChargingProfilePurpose.TX_PROFILE and (
@@ -103,29 +109,38 @@ def _profile_share(row: DesiredProfile, at: datetime,
         return ProfileShare(row, None, unit)  # OCPP 1.6 §3.13.3: only for its transaction
     anchor = schedule_anchor(profile, at, running.start if running is not None else None)
     period = period_at(profile, anchor, at)
-    return ProfileShare(row, None if period is None else period.limit, unit)
+    if period is None:
+        return ProfileShare(row, None, unit)
+    # In A per phase too, to compare with the composite (W over voltage x numberPhases).
+    amps = period.limit if unit == "A" else period.limit / (voltage * (period.number_phases or 3))
+    return ProfileShare(row, period.limit, unit, round(amps, 1))
 
 
-def _timeline(profile: Mapping[str, Any]) -> list[tuple[datetime, float]]:
+def _timeline(profile: Mapping[str, Any], voltage: float) -> list[tuple[datetime, float]]:
+    """The profile's periods, each limit in A per phase."""
     schedule = profile["chargingSchedule"]
     start = parse_datetime(schedule["startSchedule"])
-    return [(start + timedelta(seconds=p["startPeriod"]), float(p["limit"]))
+    return [(start + timedelta(seconds=p["startPeriod"]),
+             amps_at(profile, start + timedelta(seconds=p["startPeriod"]), voltage))
             for p in schedule["chargingSchedulePeriod"]]
 
 
 def meaningful(old: Mapping[str, Any], new: Mapping[str, Any], at: datetime,
-               minimum: float, renew_before: datetime) -> bool:
+               minimum: float, renew_before: datetime, voltage: float) -> bool:
     """Whether ``new`` is worth sending in place of ``old`` at ``at``."""
     valid_to = old.get("validTo")
     if valid_to is None or parse_datetime(valid_to) <= renew_before:
         return True
     if old.get("transactionId") != new.get("transactionId"):
         return True
-    before = [(t, v) for t, v in _timeline(old) if t > at]
-    after = [(t, v) for t, v in _timeline(new) if t > at]
+    if old["chargingSchedule"]["chargingRateUnit"] != new["chargingSchedule"][
+            "chargingRateUnit"]:
+        return True
+    before = [(t, v) for t, v in _timeline(old, voltage) if t > at]
+    after = [(t, v) for t, v in _timeline(new, voltage) if t > at]
     if [t for t, _ in before] != [t for t, _ in after]:
         return True
-    pairs = [(limit_at(old, at), limit_at(new, at))]
+    pairs = [(amps_at(old, at, voltage), amps_at(new, at, voltage))]
     pairs += [(a, b) for (_, a), (_, b) in zip(before, after, strict=True)]
     for a, b in pairs:
         # A decrease goes out whatever its size: held back, the sum could pass a limit.
@@ -143,6 +158,7 @@ class ProfileShare:
     row: DesiredProfile
     limit: float | None  # in its unit; None when it is not in force
     unit: str
+    limit_a: float | None = None  # the same in A per phase
 
 
 @dataclass(frozen=True)
@@ -163,7 +179,8 @@ class ConnectorLimit:
 class LoadManager:
     def __init__(self, db: Database, circuits: CircuitService,
                  smart_charging: SmartChargingService, gateway: ChargerGateway, *,
-                 stack_level: int, lease_s: int, horizon_s: int, clock: Clock = utcnow) -> None:
+                 stack_level: int, lease_s: int, horizon_s: int, voltage: float = 230.0,
+                 clock: Clock = utcnow) -> None:
         self._db = db
         self._circuits = circuits
         self._smart_charging = smart_charging
@@ -171,6 +188,7 @@ class LoadManager:
         self._stack_level = stack_level
         self._lease = timedelta(seconds=lease_s)
         self._horizon_s = horizon_s
+        self._voltage = voltage
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self.last: dict[str, Replan] = {}  # per root circuit
@@ -198,7 +216,7 @@ class LoadManager:
                                              DesiredProfile.connector_id.in_((0, connector_id)))
                 .order_by(DesiredProfile.connector_id, DesiredProfile.stack_level.desc()))).all()
             station = await session.get(Station, station_id)
-        profiles = tuple(_profile_share(row, at, running) for row in rows)
+        profiles = tuple(_profile_share(row, at, running, self._voltage) for row in rows)
         circuit_id = station.circuit_id if station is not None else None
         share: SessionShare | None = None
         safe: float | None = None
@@ -251,15 +269,18 @@ class LoadManager:
                                             | await self._stations_with_rows(solved))
         running = {s.transaction_id for s in solved.sessions}
         renew_before = now + self._lease / 2
+        watts_only = await self._watts_only({s.station_id for s in solved.sessions})
+        volts = self._voltage
         decreases: list[PlannedProfile] = []
         increases: list[PlannedProfile] = []
         for session in solved.sessions:
-            profile = self._profile(session, solved.periods.get(session.transaction_id), now)
+            profile = self._profile(session, solved.periods.get(session.transaction_id), now,
+                                    watts=session.station_id in watts_only)
             old = previous.get(session.transaction_id)
-            planned = PlannedProfile(session, profile, limit_at(profile, now),
-                                     None if old is None else limit_at(old.profile, now))
+            planned = PlannedProfile(session, profile, amps_at(profile, now, volts),
+                                     None if old is None else amps_at(old.profile, now, volts))
             if old is not None and not meaningful(old.profile, profile, now,
-                                                  session.min_current_a, renew_before):
+                                                  session.min_current_a, renew_before, volts):
                 result.unchanged.append(session.transaction_id)
             elif planned.previous_now is None or planned.limit_now < planned.previous_now:
                 decreases.append(planned)
@@ -344,10 +365,29 @@ class LoadManager:
                     DesiredProfile.owner_id.is_(None)))).all()
         return {r.station_id: r for r in rows}
 
+    async def _watts_only(self, station_ids: set[str]) -> set[str]:
+        """Stations whose ChargingScheduleAllowedChargingRateUnit (OCPP 1.6 §9.4) lists
+        Power but not Current: their profiles go out in W."""
+        if not station_ids:
+            return set()
+        async with self._db.uow() as session:
+            rows = (await session.execute(
+                select(Station.id, Station.charging_schedule_allowed_charging_rate_unit)
+                .where(Station.id.in_(sorted(station_ids))))).all()
+        found = set()
+        for station_id, units in rows:
+            allowed = {u.strip() for u in (units or "").split(",") if u.strip()}
+            if "Power" in allowed and "Current" not in allowed:
+                found.add(station_id)
+        return found
+
     def _profile(self, session: SessionShare, periods: Sequence[Period] | None,
-                 now: datetime) -> dict[str, Any]:
+                 now: datetime, *, watts: bool = False) -> dict[str, Any]:
+        """The session's TxProfile: in A per phase, or in W (A x voltage x the phases it
+        draws on, with numberPhases) for a charger that takes only W."""
         steps = periods or (Period(0, session.share.limit_a),)
         number_phases = len(session.phases)
+        factor = self._voltage * number_phases if watts else 1.0
         return {
             "chargingProfileId": 0,  # the station's next id, or the one this row had
             "transactionId": session.transaction_id,
@@ -358,9 +398,10 @@ class LoadManager:
             "chargingSchedule": {
                 "startSchedule": format_datetime(now),
                 "duration": self._horizon_s,
-                "chargingRateUnit": "A",
+                "chargingRateUnit": "W" if watts else "A",
                 "chargingSchedulePeriod": [
-                    {"startPeriod": p.start_s, "limit": p.limit_a, "numberPhases": number_phases}
+                    {"startPeriod": p.start_s, "limit": round(p.limit_a * factor, 1),
+                     "numberPhases": number_phases}
                     for p in steps
                 ],
             },
