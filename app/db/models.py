@@ -244,7 +244,7 @@ class AuditFrame(Base):
 class DesiredProfile(Base):
     """A charging profile a user wants installed on a station, and how its delivery went.
 
-    Rows follow the charger's own replacement rule (OCPP 1.6 §5.16.2): a new profile
+    Rows follow the charger's own replacement rule (OCPP 1.6 §5.16.3, §5.16.4): a new profile
     with the same chargingProfileId, or the same connector + stackLevel + purpose,
     replaces the old row, so this table never disagrees with what the station was told.
     """
@@ -290,8 +290,9 @@ class DesiredProfile(Base):
 
 class InstalledProfileRecord(Base):
     """The server's mirror of what a station holds: built only from acknowledged
-    SetChargingProfile/ClearChargingProfile calls, with the charger's replace and clear
-    rules (OCPP 1.6 §5.16.2, §5.4)."""
+    SetChargingProfile/ClearChargingProfile calls (and the TxProfile a RemoteStartTransaction
+    carried), with the charger's replace and clear rules (OCPP 1.6 §5.16.3, §5.16.4, §5.5);
+    written only by the delivery engine (app/services/reconciler.py)."""
 
     __tablename__ = "installed_profiles"
 

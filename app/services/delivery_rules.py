@@ -86,7 +86,7 @@ def to_push(rows: Sequence[DesiredRow], mirrored: Mapping[int, MirrorRow], now: 
             requested: Collection[int] | None = None) -> list[DesiredRow]:
     """The due rows the station does not hold as desired (all due rows with ``push_all``),
     caps first: a Set replaces by id, so pushing before clearing never leaves a connector
-    unlimited (OCPP 1.6 §5.16.2). A TxProfile goes only for the connector's running
+    unlimited (OCPP 1.6 §5.16.3, §5.16.4). A TxProfile goes only for the connector's running
     transaction (``running``). With ``requested`` (rows a user submitted just now) only
     those go, whatever their state and the mirror say: the user asked for the station's
     answer to them and nothing else."""

@@ -4,7 +4,7 @@ and storing one on many stations in a handful of statements.
 The rules are those of a single submit (see ``SmartChargingService._store``): a changed
 profile keeps the chargingProfileId its plan or tariff had on the station, so the
 station replaces it in place; a new one gets the station's next id; the charger's own
-replacement rule (OCPP 1.6 §5.16.2) decides which desired rows it replaces, and
+replacement rule (OCPP 1.6 §5.16.3, §5.16.4) decides which desired rows it replaces, and
 MaxChargingProfilesInstalled (§9.4) may refuse it.
 """
 
@@ -129,7 +129,7 @@ def keep_id(previous: StoredRow | None, connector_id: int, profile: ChargingProf
 def replaced_rows(rows: Sequence[R], new: InstalledProfile, previous: R | None,
                   max_profiles: int | None) -> list[R]:
     """The desired rows ``new`` replaces (the charger's rule applied to the desired set,
-    OCPP 1.6 §5.16.2) and the previous row of its owner; Invalid when the station would
+    OCPP 1.6 §5.16.3, §5.16.4) and the previous row of its owner; Invalid when the station would
     hold too many profiles."""
     outcome = install([store.as_installed(r.connector_id, r.profile) for r in rows], new,
                       max_profiles=max_profiles)

@@ -196,7 +196,7 @@ class _Recorder:
 class Reconciler:
     """Pushes what is missing or different, then clears what is extra, for any number of
     stations. Pushing first never leaves a connector unlimited: a Set replaces by id (or
-    by connector + stackLevel + purpose, OCPP 1.6 §5.16.2), and extras are only cleared
+    by connector + stackLevel + purpose, OCPP 1.6 §5.16.3, §5.16.4), and extras are only cleared
     afterwards."""
 
     def __init__(self, db: Database, gateway: ChargerGateway, *,
@@ -271,7 +271,7 @@ class Reconciler:
                     intent: int | None) -> dict[str, Any]:
         """A user's ClearChargingProfile with its filters (the caller holds the station's
         lock); raises :class:`StationCallError`. Accepted or Unknown, nothing matching is
-        left on the station (OCPP 1.6 §5.4), so the mirror drops what ``matching`` picks
+        left on the station (OCPP 1.6 §5.5), so the mirror drops what ``matching`` picks
         of it."""
         answer = await self._gateway.call(station_id, "ClearChargingProfile", dict(request),
                                           desired_profile_id=intent)
@@ -403,7 +403,7 @@ class Reconciler:
                                                 for i in work.held()]):
             work.report.calls += 1
             try:
-                # OCPP 1.6 §5.4: Accepted or Unknown, nothing with this id is left on it.
+                # OCPP 1.6 §5.5: Accepted or Unknown, nothing with this id is left on it.
                 await self._gateway.call(sid, "ClearChargingProfile", {"id": profile_id},
                                          desired_profile_id=work.installed_by.get(profile_id))
             except StationCallError as exc:
@@ -420,7 +420,7 @@ async def record_installed(session: AsyncSession, station_id: str, item: Install
                            at: datetime, desired_profile_id: int) -> None:
     """A profile the station acknowledged outside a SetChargingProfile (the TxProfile of
     a RemoteStartTransaction): it enters the mirror, and what it replaces there (OCPP 1.6
-    §5.16.2) leaves."""
+    §3.13.2, §5.16.4) leaves."""
     outcome = install(store.mirror_as_installed(await store.mirror(session, station_id)),
                       item)
     await forget(session, station_id, {p.profile.charging_profile_id

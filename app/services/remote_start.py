@@ -120,7 +120,7 @@ class RemoteStartService:
 async def _store_installed(session: AsyncSession, station_id: str, connector_id: int,
                            profile: ChargingProfile, owner: Owner, now: datetime) -> int:
     """Desired row (accepted) and mirror entry, with the charger's replacement rule
-    (OCPP 1.6 §5.16.2) applied to both."""
+    (OCPP 1.6 §3.13.2, §5.16.4) applied to both."""
     item = InstalledProfile(connector_id, profile)
     rows = await store.desired(session, station_id)
     outcome = install(store.desired_as_installed(rows), item)

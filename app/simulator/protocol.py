@@ -146,7 +146,7 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
             else None,
             stack_level=stack_level,
         )
-        # OCPP 1.6 §5.4: Unknown when no profile matched.
+        # OCPP 1.6 §5.5: Unknown when no profile matched.
         return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
 
     @_on(Action.get_composite_schedule)
@@ -325,7 +325,8 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
     def on_data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None, **_: Any
     ) -> Any:
-        # OCPP 1.6 §5.5: the simulator knows its own vendor id and echoes the data back.
+        # OCPP 1.6 §5.6: a vendorId it does not know is answered UnknownVendorId; echoing
+        # the data back for its own vendor id is the simulator's choice.
         if vendor_id != VENDOR_ID:
             return call_result.DataTransfer(status="UnknownVendorId")
         return call_result.DataTransfer(status="Accepted", data=data)
