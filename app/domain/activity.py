@@ -42,7 +42,8 @@ def schedule_anchor(
 def _cycle(profile: ChargingProfile) -> timedelta | None:
     if profile.kind is not ChargingProfileKind.RECURRING:
         return None
-    # OCPP 1.6 §7.9: Daily repeats every 24 h, Weekly every 7 days, counted from startSchedule.
+    # OCPP 1.6 §7.37 (errata §3.79): Daily repeats every 24 h, Weekly every 7 days,
+    # counted from startSchedule.
     return timedelta(seconds=RECURRENCE_SECONDS[profile.recurrency_kind or RecurrencyKind.DAILY])
 
 
@@ -62,7 +63,7 @@ def period_at(
     """The period of ``profile`` in force at ``at``, or None when it is not running."""
     if anchor is None:
         return None
-    # OCPP 1.6 §7.8: outside validFrom/validTo the profile gives way to a lower one.
+    # OCPP 1.6 §3.13.2, §7.8: outside validFrom/validTo the profile gives way to a lower one.
     if profile.valid_from is not None and at < profile.valid_from:
         return None
     if profile.valid_to is not None and at >= profile.valid_to:

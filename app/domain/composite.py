@@ -520,7 +520,7 @@ def _converted(ctx: _Context, raw: _Raw | None, lowest: int | None) -> _Limit | 
 
 def _uncapped(conn: _Connector, rules: _Rules, at: datetime) -> _Raw | None:
     running = conn.tx_start is not None and at >= conn.tx_start
-    # OCPP 1.6 §3.13.3: TxProfile overrules TxDefaultProfile whatever the stack levels.
+    # OCPP 1.6 §3.13.1: TxProfile overrules TxDefaultProfile whatever the stack levels.
     if running or conn.tx_always:
         found = conn.tx.winner(at)
         if found is not None:

@@ -69,7 +69,7 @@ def time_of_use(
     local time, ``off_peak_w`` otherwise. The peak may cross midnight (22 to 6).
 
     The schedule starts at the local midnight of ``now``'s local day, in UTC. OCPP 1.6 Daily
-    recurrence counts 86400 s (§7.9), not local days: across a daylight-saving change the
+    recurrence counts 86400 s (§7.37), not local days: across a daylight-saving change the
     peak moves by an hour in local time, so regenerate the profile each day.
     """
     _check_power("off_peak_w", off_peak_w)

@@ -1,6 +1,6 @@
 """Time-of-use tariffs in local time, turned into an Absolute TxDefaultProfile per day.
 
-Why Absolute and not Recurring Daily: OCPP 1.6 §7.9 repeats a Daily profile every
+Why Absolute and not Recurring Daily: OCPP 1.6 §7.37 repeats a Daily profile every
 86,400 s from its startSchedule. A local day is 23 or 25 hours long on a daylight-saving
 change, so a Daily profile drifts by an hour against the local clock from that day on,
 and a window at 17:00-21:00 local would start at 16:00 or 18:00. Instead the generator
@@ -90,7 +90,7 @@ def check_limit(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TariffError(field, "must be a number")
     number = float(value)
-    # OCPP 1.6 §7.14: limits are >= 0 with at most one decimal (schema multipleOf 0.1).
+    # OCPP 1.6 §7.14: at most one decimal (schema multipleOf 0.1); never negative (policy).
     if not math.isfinite(number) or number < 0:
         raise TariffError(field, "must be a finite number of 0 or more")
     if not has_one_decimal(number):

@@ -49,7 +49,7 @@ POLICY = "chargeplan policy"
 
 PERIODS = "chargingSchedule.chargingSchedulePeriod"
 
-#: OCPP 1.6 §7.8 recurrencyKind: a Daily schedule restarts every 24 h, a Weekly one every 7 days.
+#: OCPP 1.6 §7.37 RecurrencyKindType (errata §3.79): Daily restarts every 24 h, Weekly every 7 days.
 RECURRENCE_SECONDS: dict[RecurrencyKind, int] = {
     RecurrencyKind.DAILY: 86_400,
     RecurrencyKind.WEEKLY: 604_800,
