@@ -218,7 +218,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.load = LoadManager(
         db, services.circuits, smart_charging, gateway,
         stack_level=settings.circuit_stack_level, lease_s=settings.circuit_lease_s,
-        horizon_s=settings.circuit_horizon_s, voltage=settings.supply_voltage_v, clock=clock)
+        horizon_s=settings.circuit_horizon_s, voltage=settings.supply_voltage_v, clock=clock,
+        peers=services.peers)
 
     ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
     await ocpp.start()
@@ -348,7 +349,12 @@ async def _join_cluster(services: Services, routed: RoutedGateway, bus: RequestB
     async def clear(station_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         return await smart_charging.clear_here(station_id, payload["filters"])
 
+    async def reconcile(station_id: str, _payload: dict[str, Any]) -> dict[str, Any]:
+        report = await smart_charging.reconcile(station_id)
+        return {"calls": report.calls, "failures": report.failures}
+
     routed.handlers["deliver"] = deliver
+    routed.handlers["reconcile"] = reconcile
     routed.handlers["clear"] = clear
     routed.run_job_here = run_job_here
     services.peers = ClusterPeers(routed, bus, services.db)

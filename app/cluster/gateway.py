@@ -23,7 +23,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,6 +44,7 @@ from app.services.ports import (
 )
 from app.services.station_view import chunks
 
+T = TypeVar("T")
 log = logging.getLogger("chargeplan.cluster")
 
 # Seconds a caller waits beyond the call's own timeout for the owner's answer: the round
@@ -338,6 +339,15 @@ class ClusterPeers:
                 return False
             await work()
         return True
+
+    async def exclusive(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` holding a transaction-level advisory lock named ``key``, waiting
+        for the node that holds it; a node that dies while holding it lets go with its
+        connection."""
+        async with self._db.engine.connect() as conn, conn.begin():
+            await conn.execute(select(func.pg_advisory_xact_lock(
+                func.hashtextextended(f"chargeplan:{key}", 0))))
+            return await work()
 
 
 def answer_of(station_id: str, action: str, result: Any) -> dict[str, Any]:

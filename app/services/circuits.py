@@ -133,6 +133,12 @@ class CircuitService:
                                                  Station.circuit_id.is_not(None)))).all()
         return sorted({_chain(parents, c)[-1] for c in assigned if c in parents})
 
+    async def root_of(self, circuit_id: str) -> str:
+        """The root of the tree holding the circuit (itself for an unknown one)."""
+        async with self._db.uow() as session:
+            parents = dict((await session.execute(select(Circuit.id, Circuit.parent_id))).all())
+        return _chain(parents, circuit_id)[-1]
+
     async def list_all(self) -> list[Circuit]:
         async with self._db.uow() as session:
             return list((await session.scalars(select(Circuit).order_by(Circuit.id))).all())

@@ -64,7 +64,7 @@ from app.services.circuits import (
     limit_at,
 )
 from app.services.errors import Invalid, NotFound
-from app.services.ports import ChargerGateway
+from app.services.ports import ChargerGateway, NoPeers, Peers
 from app.services.smart_charging import SmartChargingService
 
 log = logging.getLogger("chargeplan.load")
@@ -180,8 +180,9 @@ class LoadManager:
     def __init__(self, db: Database, circuits: CircuitService,
                  smart_charging: SmartChargingService, gateway: ChargerGateway, *,
                  stack_level: int, lease_s: int, horizon_s: int, voltage: float = 230.0,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, peers: Peers | None = None) -> None:
         self._db = db
+        self.peers: Peers = peers or NoPeers()
         self._circuits = circuits
         self._smart_charging = smart_charging
         self._gateway = gateway
@@ -237,31 +238,38 @@ class LoadManager:
         return [await self.replan(root, trigger) for root in await self._circuits.roots()]
 
     async def replan(self, circuit_id: str, trigger: str) -> Replan:
-        lock = self._locks.setdefault(circuit_id, asyncio.Lock())
-        async with lock:
-            began = asyncio.get_running_loop().time()
-            now = self._clock()
-            solved = await self._circuits.allocation(circuit_id, now, self._horizon_s)
-            result = Replan(solved.root_id, trigger, now)
-            result.headroom = {c.circuit.id: c.load.headroom_a for c in solved.circuits}
-            result.paused = sum(1 for s in solved.sessions if not s.share.admitted)
-            await self._apply(solved, result)
-            result.seconds = asyncio.get_running_loop().time() - began
-            self.solves += 1
-            self.solve_seconds += result.seconds
-            self.last[solved.root_id] = result
-            self._smart_charging.events.emit(
-                EventType.CIRCUIT_REPLANNED, circuit_id=solved.root_id, trigger=trigger,
-                sessions=[{"transaction_id": s.transaction_id, "station_id": s.station_id,
-                           "connector_id": s.connector_id, "circuit_id": s.circuit_id,
-                           "limit_a": s.share.limit_a, "binding": s.share.binding}
-                          for s in solved.sessions],
-                decreases=result.decreases, increases=result.increases, held=result.held)
-            log.info("circuit %s re-planned (%s): %d down, %d up, %d held, %d unchanged, "
-                     "%d removed", solved.root_id, trigger, len(result.decreases),
-                     len(result.increases), len(result.held), len(result.unchanged),
-                     len(result.removed))
-            return result
+        """Re-plan the tree holding the circuit: one re-plan of a tree at a time, on this
+        node and (several nodes on one PostgreSQL) across nodes, so that two never store
+        and send shares of the same tree side by side."""
+        root = await self._circuits.root_of(circuit_id)
+        async with self._locks.setdefault(root, asyncio.Lock()):
+            return await self.peers.exclusive(f"circuit:{root}",
+                                              lambda: self._replan(root, trigger))
+
+    async def _replan(self, circuit_id: str, trigger: str) -> Replan:
+        began = asyncio.get_running_loop().time()
+        now = self._clock()
+        solved = await self._circuits.allocation(circuit_id, now, self._horizon_s)
+        result = Replan(solved.root_id, trigger, now)
+        result.headroom = {c.circuit.id: c.load.headroom_a for c in solved.circuits}
+        result.paused = sum(1 for s in solved.sessions if not s.share.admitted)
+        await self._apply(solved, result)
+        result.seconds = asyncio.get_running_loop().time() - began
+        self.solves += 1
+        self.solve_seconds += result.seconds
+        self.last[solved.root_id] = result
+        self._smart_charging.events.emit(
+            EventType.CIRCUIT_REPLANNED, circuit_id=solved.root_id, trigger=trigger,
+            sessions=[{"transaction_id": s.transaction_id, "station_id": s.station_id,
+                       "connector_id": s.connector_id, "circuit_id": s.circuit_id,
+                       "limit_a": s.share.limit_a, "binding": s.share.binding}
+                      for s in solved.sessions],
+            decreases=result.decreases, increases=result.increases, held=result.held)
+        log.info("circuit %s re-planned (%s): %d down, %d up, %d held, %d unchanged, "
+                 "%d removed", solved.root_id, trigger, len(result.decreases),
+                 len(result.increases), len(result.held), len(result.unchanged),
+                 len(result.removed))
+        return result
 
     async def _apply(self, solved: TreeAllocation, result: Replan) -> None:
         now = solved.at
@@ -419,9 +427,7 @@ class LoadManager:
                             p.session.transaction_id, p.session.station_id, exc)
 
     async def _reconcile(self, station_ids: Sequence[str]) -> None:
-        online = [s for s in station_ids if self._gateway.is_connected(s)]
-        if online:
-            await self._smart_charging.reconcile_many(online, concurrency=len(online))
+        await self._smart_charging.reconcile_by_owners(station_ids)
 
     async def _delivered(self, planned: Sequence[PlannedProfile]) -> bool:
         """Deliver the decreases now; whether every one of them is Accepted."""

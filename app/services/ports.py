@@ -7,7 +7,9 @@ OCPP adapter's implementation, so no service imports the adapter.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class StationCallError(Exception):
@@ -142,6 +144,11 @@ class Peers(Protocol):
         when it was left to that node."""
         ...
 
+    async def exclusive(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` once no node runs other work named ``key``: the next in line
+        waits."""
+        ...
+
 
 class NoPeers:
     """One node alone: nothing runs elsewhere."""
@@ -153,6 +160,9 @@ class NoPeers:
     async def once(self, key: str, work: Callable[[], Awaitable[object]]) -> bool:
         await work()
         return True
+
+    async def exclusive(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        return await work()
 
 
 class JobScheduler(Protocol):

@@ -487,6 +487,23 @@ class SmartChargingService:
         reports = await self.reconcile_many([station_id], force=force, push_all=push_all)
         return reports.get(station_id, ReconcileReport(station_id))
 
+    async def reconcile_by_owners(self, station_ids: Sequence[str]) -> None:
+        """Reconcile the stations now, each on the node holding it: those connected here
+        together, the others by their owners under their locks (several nodes on one
+        PostgreSQL); a station no node holds is left for its reconnect."""
+        here = [s for s in station_ids if self._gateway.is_connected(s)]
+        elsewhere = [s for s in station_ids if s not in set(here)]
+
+        async def by_owner(station_id: str) -> None:
+            try:
+                await self.owners.carry_out("reconcile", station_id, {})
+            except StationCallError as exc:
+                log.warning("reconcile of %s by its node failed: %s", station_id, exc.reason)
+
+        await asyncio.gather(
+            *([self.reconcile_many(here, concurrency=len(here))] if here else []),
+            *(by_owner(s) for s in elsewhere))
+
     async def reconcile_many(self, station_ids: Sequence[str], *, force: bool = False,
                              push_all: bool = False, concurrency: int = 1
                              ) -> dict[str, ReconcileReport]:

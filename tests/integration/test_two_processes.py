@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from app.simulator import Simulator, SimulatorConfig
 from jobs.reconcile import reconcile_stations
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually
-from tests.ocpp_client import raw_station
+from tests.ocpp_client import RawStation, raw_station
 
 PROFILE = {"stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
            "chargingProfileKind": "Absolute",
@@ -133,3 +134,68 @@ async def _calls(server: RunningServer, station_id: str) -> int:
             select(func.count()).select_from(AuditFrame).where(
                 AuditFrame.station_id == station_id, AuditFrame.message_type == "CALL",
                 AuditFrame.direction == "out")) or 0)
+
+
+async def test_a_circuit_over_two_nodes_is_replanned_once_and_delivered_by_each_owner(
+        postgres_url: str) -> None:
+    await asyncio.to_thread(upgrade, postgres_url)
+    quiet = dict(unknown_id_tag_status="Accepted", circuit_debounce_s=0.05,
+                 reconcile_interval_s=3600, verify_interval_s=3600,
+                 circuit_replan_interval_s=1700, circuit_lease_s=3600)
+    first = await start_server(make_settings(postgres_url, node_id="node-a", **quiet))
+    second = await start_server(make_settings(postgres_url, node_id="node-b", **quiet))
+    try:
+        async with httpx.AsyncClient(base_url=first.http_url, timeout=30) as on_a, \
+                raw_station(first.station_url("CIR-A"), answers=dict(ANSWERS)) as a, \
+                raw_station(second.station_url("CIR-B"), answers=dict(ANSWERS)) as b:
+            for cp in (a, b):
+                await cp.boot()
+            created = await on_a.post("/circuits", json={"id": "site", "max_current_a": 32,
+                                                         "connector_count": 2})
+            assert created.status_code == 201, created.text
+            for name in ("CIR-A", "CIR-B"):
+                patched = await on_a.patch(f"/stations/{name}", json={"circuit_id": "site"})
+                assert patched.status_code == 200, patched.text
+
+            # A session on each node's station: the second halves the first's share, and
+            # the re-plan, wherever it runs, has the node holding the other station send
+            # that station its share at once.
+            await _start(a)
+            await eventually(lambda: _tx_limits(a) == [32.0])
+            await _start(b)
+            await eventually(lambda: _tx_limits(a)[-1:] == [16.0] and _tx_limits(b) == [16.0])
+            served = [(await on_a.get(f"{node.http_url}/metrics")).text
+                      for node in (first, second)]
+            assert any('chargeplan_node_requests_total{outcome="reconcile",side="served"}'
+                       in text for text in served)
+
+            # Both nodes re-plan the tree at the same moment, after a change of its limit:
+            # one re-plan stores and sends the new shares, the other finds them in place.
+            changed = await on_a.patch("/circuits/site", json={"max_current_a": 20})
+            assert changed.status_code == 200, changed.text
+            await asyncio.gather(first.services.load.replan("site", "test"),
+                                 second.services.load.replan("site", "test"))
+            await eventually(lambda: _tx_limits(a)[-1:] == [10.0]
+                             and _tx_limits(b)[-1:] == [10.0])
+            await eventually(lambda: not first.services.scheduler.busy
+                             and not second.services.scheduler.busy)
+            assert _tx_limits(a).count(10.0) == 1 and _tx_limits(b).count(10.0) == 1
+    finally:
+        await stop_server(first)
+        await stop_server(second)
+        await first.services.db.dispose()
+        await second.services.db.dispose()
+
+
+async def _start(cp: RawStation) -> None:
+    await cp.ok("StartTransaction", {
+        "connectorId": 1, "idTag": "T", "meterStart": 0,
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+def _tx_limits(cp: RawStation) -> list[float]:
+    """The first-period limit of every TxProfile the station was sent, in order."""
+    return [float(frame[3]["csChargingProfiles"]["chargingSchedule"]
+                  ["chargingSchedulePeriod"][0]["limit"])
+            for frame in cp.server_calls if frame[2] == "SetChargingProfile"
+            and frame[3]["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile"]
