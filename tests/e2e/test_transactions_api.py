@@ -123,7 +123,7 @@ async def test_a_transactions_meter_curve_comes_from_its_stored_samples(
         assert len(newest) == 2 and newest[0]["at"] >= points[-2]["at"]
 
         await sim.stations[FIRST].stop_transaction(1, "Local")
-        stopped = await eventually(lambda: _stopped(http, path))
+        stopped = await eventually(lambda: _curve_once_stopped(http, path))
         assert stopped["points"][-1]["energy_wh"] >= energy[-1]
 
     assert (await http.get("/transactions/999/meter_curve")).status_code == 404
@@ -132,6 +132,6 @@ async def test_a_transactions_meter_curve_comes_from_its_stored_samples(
         assert bad.status_code == 400 and bad.json()["extra"][0]["key"] == "limit", bad.text
 
 
-async def _stopped(http: httpx.AsyncClient, path: str) -> dict[str, Any] | None:
+async def _curve_once_stopped(http: httpx.AsyncClient, path: str) -> dict[str, Any] | None:
     body: dict[str, Any] = (await http.get(path)).json()
     return None if body["active"] else body
