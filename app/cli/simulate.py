@@ -69,6 +69,9 @@ def add_parser(subparsers: Any) -> None:
         help="wss:// only: client certificate the stations present (security profile 3: "
         "CN = station id, so with one station)")
     add("--key", type=Path, default=None, metavar="FILE", help="the --cert's private key")
+    add("--source-address", default=None, metavar="HOST",
+        help="local address to connect from, e.g. 127.0.0.2 to play a station elsewhere "
+        "than a locked-out address on the same machine (default: the system's choice)")
     add("--max-power-w", type=float, default=defaults.max_power_w, help="station maximum, W")
     add(
         "--start-time",
@@ -163,6 +166,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         tls_ca=args.ca,
         tls_cert=args.cert,
         tls_key=args.key,
+        source_address=args.source_address,
         max_power_w=args.max_power_w,
         start_time=args.start_time,
         auto_charge=args.auto_charge,

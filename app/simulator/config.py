@@ -29,6 +29,8 @@ class SimulatorConfig:
     tls_ca: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # The local address the stations connect from (default: the system's choice).
+    source_address: str | None = None
     max_power_w: float = 22080.0
     voltage: float = 230.0
     phases: int = 3

@@ -178,6 +178,8 @@ class SimulatedStation:
                 proxy=None,
                 open_timeout=self.config.response_timeout,
                 ssl=self._tls,
+                local_addr=(self.config.source_address, 0) if self.config.source_address
+                else None,
             ) as connection:
                 logger.info("%s: connected to %s", self.station_id, self.config.url)
                 await self._serve(connection, release_gate)

@@ -1,5 +1,6 @@
-"""`chargeplan simulate` on security profiles 2 and 3: a wss:// url, the CA that verifies
-the server, and a client certificate that identifies the station."""
+"""`chargeplan simulate` against the server's security: profiles 2 and 3 (a wss:// url,
+the CA that verifies the server, a client certificate that identifies the station), and a
+station connecting from another address than one locked out for guessing its password."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from app.db.models import Station
 from tests.certs import issue
 from tests.conftest import RunningServer, free_port
 from tests.e2e.harness import eventually
@@ -19,8 +21,10 @@ from tests.ocpp.test_security_profiles import (
     CPO,
     PASSWORD,
     Pki,
+    basic,
     handshake_fails,
     pki,
+    refused,
     register,
     tls_http,
     tls_server,
@@ -107,3 +111,20 @@ async def test_chargeplan_serve_on_tls_as_an_operator_runs_it(pki: Pki) -> None:
                 ("127.0.0.1", "certificate has expired")]
     finally:
         serve.stop()
+
+
+async def test_a_simulated_station_charges_from_elsewhere_than_a_locked_out_address(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await http.post("/id_tags", json={"id_tag": "SIM-TAG", "status": "Accepted"})
+    await register(http, "BF-0001", 1)
+    url = server.station_url("BF-0001")
+    codes = [await refused(url, additional_headers=basic("BF-0001", f"guess-{n:04d}"))
+             for n in range(server.settings.ocpp_auth_failures_allowed + 1)]
+    assert codes[-1] == 429
+    async with simulate("--url", server.ocpp_url, "--id-prefix", "BF-", "--password",
+                        PASSWORD, "--source-address", "127.0.0.2"):
+        (session,) = await eventually(lambda: charging(http, "BF-0001"))
+    assert session["id_tag"] == "SIM-TAG"
+    async with server.services.db.uow() as session_db:
+        row = await session_db.get(Station, "BF-0001")
+    assert row is not None and (row.remote_address or "").startswith("127.0.0.2:")
