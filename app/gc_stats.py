@@ -13,9 +13,6 @@ import time
 from typing import Any
 
 FULL = 2
-# Counting the tracked objects lists them all (a few ms at a million): after every full
-# collection, and after an older-generation one at most this often.
-COUNT_EVERY_S = 10.0
 
 
 class CollectorPauses:
@@ -23,11 +20,7 @@ class CollectorPauses:
         self.full_collections = 0
         self.full_pause_total_s = 0.0
         self.full_pause_max_s = 0.0
-        # Objects the collector tracked when last counted (the frozen ones left out):
-        # what the next full collection will walk.
-        self.tracked_objects = 0
         self._started = 0.0
-        self._counted = 0.0
 
     def install(self) -> None:
         if self._callback not in gc.callbacks:
@@ -38,22 +31,22 @@ class CollectorPauses:
             gc.callbacks.remove(self._callback)
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
-        generation = info.get("generation")
+        if info.get("generation") != FULL:
+            return
         if phase == "start":
-            if generation == FULL:
-                self._started = time.perf_counter()
+            self._started = time.perf_counter()
             return
-        now = time.perf_counter()
-        if generation == FULL:
-            pause = now - self._started
-            self.full_collections += 1
-            self.full_pause_total_s += pause
-            self.full_pause_max_s = max(self.full_pause_max_s, pause)
-        elif generation == 0 or now - self._counted < COUNT_EVERY_S:
-            return
-        # Outside the pause just measured.
-        self.tracked_objects = sum(len(gc.get_objects(g)) for g in range(FULL + 1))
-        self._counted = time.perf_counter()
+        pause = time.perf_counter() - self._started
+        self.full_collections += 1
+        self.full_pause_total_s += pause
+        self.full_pause_max_s = max(self.full_pause_max_s, pause)
+
+
+def tracked_objects() -> int:
+    """Objects the collector tracks now, those frozen at start-up left out: what the next
+    full collection walks. Lists them all, which stops the event loop about as long as a
+    collection would (tens of ms at a million): only on request."""
+    return sum(len(gc.get_objects(generation)) for generation in range(FULL + 1))
 
 
 PAUSES = CollectorPauses()

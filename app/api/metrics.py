@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import MediaType, Response, get
+from litestar.params import Parameter
 
 from app import gc_stats
 from app.api.access import METRICS
@@ -28,7 +31,7 @@ class _Text:
                               else f"{name} {value:g}")
 
 
-async def render(services: Services) -> str:
+async def render(services: Services, *, count_objects: bool = False) -> str:
     status = services.status
     out = _Text()
     out.metric("chargeplan_connected_stations", "gauge",
@@ -89,11 +92,11 @@ async def render(services: Services) -> str:
                [({}, pauses.full_pause_total_s)])
     out.metric("chargeplan_gc_full_pause_seconds_max", "gauge",
                "The longest full collection since start", [({}, pauses.full_pause_max_s)])
-    out.metric("chargeplan_gc_tracked_objects", "gauge",
-               "Objects the cycle collector tracks, those frozen at start-up left out: "
-               "counted after each full collection and at most every 10 s after a "
-               "generation 1 one (0 before the first count)",
-               [({}, pauses.tracked_objects)])
+    if count_objects:
+        out.metric("chargeplan_gc_tracked_objects", "gauge",
+                   "Objects the cycle collector tracks, those frozen at start-up left out "
+                   "(only with ?count_objects=true: counting them pauses the server as a "
+                   "full collection would)", [({}, gc_stats.tracked_objects())])
     load = services.load
     out.metric("chargeplan_circuit_replans_total", "counter",
                "Re-plans of circuit trees (solve and push)", [({}, load.solves)])
@@ -114,5 +117,12 @@ async def render(services: Services) -> str:
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], dependencies=dependencies,
      opt=METRICS,
      media_type=MediaType.TEXT)
-async def metrics(services: ServicesDep) -> Response[str]:
-    return Response(await render(services), media_type="text/plain; version=0.0.4")
+async def metrics(
+    services: ServicesDep,
+    count_objects: Annotated[bool, Parameter(
+        description="Also count the objects the garbage collector tracks (what a full "
+        "collection walks); the count stops the server for tens of milliseconds at a "
+        "million objects")] = False,
+) -> Response[str]:
+    return Response(await render(services, count_objects=count_objects),
+                    media_type="text/plain; version=0.0.4")

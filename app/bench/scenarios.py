@@ -154,15 +154,15 @@ def steady(server: RunningServer, pool: WorkerPool, config: BenchConfig) -> Outc
         audit_queue_depth=queue_depth,
         audit_queue_peak=queue_peak,
         errors=stats.errors(reports),
-        **collector.since(pool.size),
+        **collector.since(config.storm_stations),
     )
 
 
 class CollectorReading:
     """The server's full collections (``chargeplan_gc_*`` of /metrics): how many ran
-    since this reading, the longest since the server started (the storm's included) and
-    the objects tracked after the last one, per connected station. None for a server
-    without these gauges."""
+    since this reading, the longest since the server started (the storm's included), and
+    the objects the collector tracks as the load ends, per connected station. None for a
+    server without these gauges."""
 
     def __init__(self, http_url: str | None) -> None:
         self._metrics = None if http_url is None else f"{http_url}/metrics"
@@ -174,7 +174,10 @@ class CollectorReading:
     def since(self, stations: int) -> dict[str, Figure]:
         collections = self._read("chargeplan_gc_full_collections_total")
         pause = self._read("chargeplan_gc_full_pause_seconds_max")
-        tracked = self._read("chargeplan_gc_tracked_objects")
+        # Counted once, after the load: counting pauses the server.
+        tracked = (None if self._metrics is None else
+                   read_gauge(f"{self._metrics}?count_objects=true",
+                              "chargeplan_gc_tracked_objects", timeout_s=30.0))
         return {
             "gc_full_collections": None if collections is None or self._collections is None
             else int(collections - self._collections),

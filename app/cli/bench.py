@@ -46,7 +46,8 @@ Scenarios (default: every one; --scenarios to choose):
               every second from /metrics or /health), errors, gc_full_collections
               (full garbage collections during the load), gc_full_pause_max_ms (the
               longest since the server started), tracked_objects_per_station (objects
-              the collector tracks as the load ends, per station)
+              the collector tracks as the load ends, per station, from
+              /metrics?count_objects=true)
   throughput  {D.throughput_stations} stations send MeterValues as fast as answered for \
 {D.seconds:g} s:
               msgs_per_s, p99_ms, errors, cpu_s_per_1000_msgs (server process)
