@@ -32,6 +32,7 @@ from app.api.smart_charging_schemas import (
 from app.domain.installation import InstalledProfile
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingRateUnit
+from app.domain.states import DeliveryStatus
 from app.services import scenarios
 from app.services.errors import Invalid
 from app.services.smart_charging import InvalidProfile, Outcome
@@ -56,7 +57,7 @@ def _check_numbers(value: Any, path: str) -> None:
 
 def _status_code(outcome: Outcome) -> int:
     # A known station that is offline: the request is stored and carried out later.
-    return 202 if outcome.status == "pending" else 200
+    return 202 if outcome.status == DeliveryStatus.PENDING else 200
 
 
 def invalid_profile(_: Request[Any, Any, Any], exc: InvalidProfile) -> Response[dict[str, Any]]:
@@ -86,7 +87,7 @@ class SmartChargingController(Controller):
                                                          data.profile)
         outcome = submitted.outcome
         body = ProfileResponse(
-            status=outcome.status,  # type: ignore[arg-type]
+            status=outcome.status,
             station_id=station_id, message=outcome.message, error=outcome.error,
             profile_id=submitted.profile_id, connector_id=submitted.connector_id,
             warnings=submitted.warnings)
@@ -109,7 +110,7 @@ class SmartChargingController(Controller):
         report = await services.smart_charging.composite(
             station_id, connector_id, duration, ChargingRateUnit(charging_rate_unit))
         return CompositeResponse(
-            status=report.outcome.status,  # type: ignore[arg-type]
+            status=report.outcome.status,
             station_id=station_id, message=report.outcome.message, error=report.outcome.error,
             schedule=report.schedule, expected=report.expected, matches=report.matches)
 
@@ -134,7 +135,7 @@ class SmartChargingController(Controller):
             stack_level=stack_level)
         outcome = cleared.outcome
         body = ClearResponse(
-            status=outcome.status,  # type: ignore[arg-type]
+            status=outcome.status,
             station_id=station_id, message=outcome.message, error=outcome.error,
             filters=cleared.filters,
             cleared=[ClearedProfile(profile_id=r.charging_profile_id,
@@ -170,7 +171,7 @@ class SmartChargingController(Controller):
         message = outcome.message if scenario.note is None else (
             f"{scenario.note}; {outcome.message}")
         body = ScenarioResponse(
-            status=outcome.status,  # type: ignore[arg-type]
+            status=outcome.status,
             station_id=station_id, message=message, error=outcome.error,
             profile_id=submitted.profile_id, connector_id=submitted.connector_id,
             warnings=submitted.warnings, scenario=data.scenario, profile=submitted.profile)

@@ -22,6 +22,7 @@ from app.db.engine import Database
 from app.db.models import LocalListVersion, Reservation
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ProfileFormatError
+from app.domain.states import DeliveryStatus
 from app.domain.validation import validate_profile
 from app.domain.violations import Violation
 from app.services.errors import Invalid, NotFound
@@ -223,13 +224,14 @@ class CommandService:
     def _desired_result(station_id: str, action: str, request: dict[str, Any],
                         outcome: Outcome, warnings: list[str], desired_id: int | None
                         ) -> CommandResult:
-        if outcome.answer is not None and outcome.status in ("success", "rejected"):
+        if outcome.answer is not None and outcome.status in (
+                DeliveryStatus.SUCCESS, DeliveryStatus.REJECTED):
             return CommandResult("success", station_id, action, request,
                                  response=outcome.answer, warnings=warnings,
                                  desired_profile_id=desired_id)
         return CommandResult("error", station_id, action, request,
                              error=_outcome_error(outcome),
-                             pending=outcome.status == "pending", warnings=warnings,
+                             pending=outcome.status == DeliveryStatus.PENDING, warnings=warnings,
                              desired_profile_id=desired_id)
 
     # --- remote start with a TxProfile -------------------------------------------------

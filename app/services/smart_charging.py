@@ -73,9 +73,10 @@ log = logging.getLogger("chargeplan.smart_charging")
 
 @dataclass
 class Outcome:
-    """What happened to one request: success | rejected | error | pending."""
+    """What happened to one request (success, rejected, error, pending), with the typed
+    failure when there is no answer."""
 
-    status: str
+    status: DeliveryStatus
     message: str
     error: str | None = None
     answer: dict[str, Any] | None = None
@@ -270,13 +271,15 @@ class SmartChargingService:
             result = await self.owners.carry_out("deliver", station_id,
                                                  {"desired_id": desired_id})
         except StationCallError as exc:
-            return Outcome("error", f"SetChargingProfile failed: {exc.reason}", exc.reason)
+            return Outcome(DeliveryStatus.ERROR, f"SetChargingProfile failed: {exc.reason}",
+                           exc.reason, failure=exc)
         if result is None:
-            return Outcome("pending", f"station {station_id} is offline: the profile is "
+            return Outcome(DeliveryStatus.PENDING,
+                           f"station {station_id} is offline: the profile is "
                            "stored and will be delivered when it reconnects",
                            failure=StationOffline(station_id, "SetChargingProfile"))
         failure = result.get("failure")
-        return Outcome(result["status"], result["message"], result.get("error"),
+        return Outcome(DeliveryStatus(result["status"]), result["message"], result.get("error"),
                        result.get("answer"), None if failure is None else call_error_from_json(
                            station_id, "SetChargingProfile", failure))
 
@@ -286,7 +289,7 @@ class SmartChargingService:
             if self._gateway.is_connected(station_id):
                 outcome = await self._deliver(station_id, desired_id)
             else:
-                outcome = Outcome("pending", f"station {station_id} went offline: the "
+                outcome = Outcome(DeliveryStatus.PENDING, f"station {station_id} went offline: the "
                                   "profile is stored and will be delivered when it reconnects",
                                   failure=StationOffline(station_id, "SetChargingProfile"))
         return {"status": outcome.status, "message": outcome.message, "error": outcome.error,
@@ -302,18 +305,19 @@ class SmartChargingService:
             return await self._not_sent(station_id, desired_id)
         delivery, profile_id = sent.delivery, sent.charging_profile_id
         if delivery.status == DeliveryStatus.PENDING:
-            return Outcome("pending", f"station {station_id} went offline: the profile is "
+            return Outcome(DeliveryStatus.PENDING,
+                           f"station {station_id} went offline: the profile is "
                            "stored and will be delivered when it reconnects", delivery.error,
                            failure=delivery.failure)
         if delivery.status == DeliveryStatus.ERROR:
-            return Outcome("error", f"SetChargingProfile failed: {delivery.error}",
+            return Outcome(DeliveryStatus.ERROR, f"SetChargingProfile failed: {delivery.error}",
                            delivery.error, failure=delivery.failure)
         if delivery.status == DeliveryStatus.SUCCESS:
             # The engine logs a fleet's acceptances at debug; a user's own one is news.
             log.info("Profile %s accepted by %s", profile_id, station_id)
-            return Outcome("success", f"profile {profile_id} accepted by {station_id}",
+            return Outcome(DeliveryStatus.SUCCESS, f"profile {profile_id} accepted by {station_id}",
                            answer=delivery.answer)
-        return Outcome("rejected", f"profile {profile_id} rejected by {station_id}",
+        return Outcome(DeliveryStatus.REJECTED, f"profile {profile_id} rejected by {station_id}",
                        delivery.error, delivery.answer)
 
     async def _not_sent(self, station_id: str, desired_id: int) -> Outcome:
@@ -322,8 +326,9 @@ class SmartChargingService:
         async with self._db.uow() as session:
             row = await session.get(DesiredProfile, desired_id)
         if row is None:
-            return Outcome("error", "the profile was removed before delivery")
-        return Outcome("pending", f"the profile is stored and will be sent to {station_id} "
+            return Outcome(DeliveryStatus.ERROR, "the profile was removed before delivery")
+        return Outcome(DeliveryStatus.PENDING,
+                       f"the profile is stored and will be sent to {station_id} "
                        f"while transaction {row.transaction_id} runs on connector "
                        f"{row.connector_id}")
 
@@ -431,7 +436,8 @@ class SmartChargingService:
                 intent = removed[0].id if removed else store.intent_of(
                     held, select_from(store.mirror_as_installed(held)))
             if not await self._gateway.reachable(station_id):
-                outcome = Outcome("pending", f"station {station_id} is offline: the desired "
+                outcome = Outcome(DeliveryStatus.PENDING,
+                                  f"station {station_id} is offline: the desired "
                                   "profiles are removed and the station will be cleared when "
                                   "it reconnects",
                                   failure=StationOffline(station_id, "ClearChargingProfile"))
@@ -440,13 +446,15 @@ class SmartChargingService:
                 answer = await self._reconciler.clear(station_id, request, select_from,
                                                       intent)
             except StationCallError as exc:
-                return Cleared(Outcome("error", f"ClearChargingProfile failed: {exc.reason}",
+                return Cleared(Outcome(DeliveryStatus.ERROR,
+                                       f"ClearChargingProfile failed: {exc.reason}",
                                        exc.reason, failure=exc), filters, removed)
         if answer.get("status") == "Accepted":
-            outcome = Outcome("success", f"{station_id} cleared the matching profiles",
+            outcome = Outcome(DeliveryStatus.SUCCESS, f"{station_id} cleared the matching profiles",
                               answer=answer)
         else:
-            outcome = Outcome("success", f"nothing on {station_id} matched the filters "
+            outcome = Outcome(DeliveryStatus.SUCCESS,
+                              f"nothing on {station_id} matched the filters "
                               f"(station answered {answer.get('status')})", answer=answer)
         return Cleared(outcome, filters, removed)
 
@@ -456,12 +464,13 @@ class SmartChargingService:
         try:
             result = await self.owners.carry_out("clear", station_id, {"filters": filters})
         except StationCallError as exc:
-            return Cleared(Outcome("error", f"ClearChargingProfile failed: {exc.reason}",
+            return Cleared(Outcome(DeliveryStatus.ERROR,
+                                   f"ClearChargingProfile failed: {exc.reason}",
                                    exc.reason, failure=exc), filters, [])
         if result is None:
             return None
         failure = result.get("failure")
-        outcome = Outcome(result["status"], result["message"], result.get("error"),
+        outcome = Outcome(DeliveryStatus(result["status"]), result["message"], result.get("error"),
                           result.get("answer"), None if failure is None else
                           call_error_from_json(station_id, "ClearChargingProfile", failure))
         removed = [DesiredProfile(station_id=station_id, **r) for r in result["removed"]]
@@ -621,8 +630,9 @@ class SmartChargingService:
                     "chargingRateUnit": unit.value})
         except StationCallError as exc:
             expected = await self.expected(station_id, connector_id, now, duration, unit)
-            return CompositeReport(Outcome("error", f"GetCompositeSchedule failed: {exc.reason}",
-                                           exc.reason), None, expected, None)
+            return CompositeReport(Outcome(DeliveryStatus.ERROR,
+                                           f"GetCompositeSchedule failed: {exc.reason}",
+                                           exc.reason, failure=exc), None, expected, None)
         start = now
         stamp = answer.get("scheduleStart") or (answer.get("chargingSchedule") or {}).get(
             "startSchedule")
@@ -631,7 +641,8 @@ class SmartChargingService:
         snapshot = await self.snapshot(station_id)
         expected = self.composite_of(snapshot, connector_id, start, duration, unit)
         if answer.get("status") != "Accepted":
-            return CompositeReport(Outcome("rejected", f"{station_id} could not report a "
+            return CompositeReport(Outcome(DeliveryStatus.REJECTED,
+                                           f"{station_id} could not report a "
                                            "composite schedule", "station answered Rejected",
                                            answer), answer, expected, None)
         # The limits the station holds are applied, as some convention reports them (its
@@ -645,7 +656,8 @@ class SmartChargingService:
                       for convention in [*known, *Convention])
         message = ("the station's composite schedule matches the expected one" if matches
                    else "the station's composite schedule differs from the expected one")
-        return CompositeReport(Outcome("success", message, answer=answer), answer, expected,
+        return CompositeReport(Outcome(DeliveryStatus.SUCCESS,
+                                       message, answer=answer), answer, expected,
                                matches)
 
     async def list_desired(self, station_id: str) -> list[DesiredProfile]:
