@@ -235,7 +235,8 @@ def _capabilities_view(station: Station) -> CapabilitiesView:
         charging_schedule_max_periods=caps.max_periods,
         max_charging_profiles_installed=caps.max_profiles,
         number_of_connectors=caps.number_of_connectors,
-        # OCPP 1.6 §9.1.33: SmartCharging must be listed for the profile messages to work.
+        # OCPP 1.6 §9.1.29 SupportedFeatureProfiles: without SmartCharging listed the
+        # profile messages do not work.
         smart_charging=None if profiles is None else "SmartCharging" in profiles,
     )
 

@@ -12,8 +12,6 @@ differently is refused before it is sent. They are:
   validTo not later than validFrom (a profile valid at no instant);
 - startPeriods that do not increase (§7.14 says a startPeriod also ends the previous
   period, which only works in order, but does not state the order);
-- a negative connectorId, or one above the station's NumberOfConnectors (§6.43 names 0 the
-  whole charge point and §9.1 counts the connectors; neither states the range);
 - a Recurring profile without recurrencyKind or startSchedule (it has no period or no
   start), or whose duration exceeds its recurrence (86400 s for Daily, 604800 s for
   Weekly: its tail would overlap the next recurrence and chargers disagree on which wins);
@@ -210,17 +208,15 @@ def _check_station(
             )
         )
     if connector_id < 0:
-        # Policy: OCPP 1.6 §6.43 makes connectorId 0 the whole charge point and the others
-        # its connectors; a negative id names neither (the range itself is not stated).
-        found.append(Violation("connectorId", "must be 0 or greater", POLICY))
+        # OCPP 1.6 §3.8: connectors are numbered from 1; 0 addresses the whole charge point.
+        found.append(Violation("connectorId", "must be 0 or greater", "OCPP 1.6 §3.8"))
     elif limits.number_of_connectors is not None and connector_id > limits.number_of_connectors:
-        # Policy: OCPP 1.6 §9.1 NumberOfConnectors counts the connectors; one beyond that
-        # count names no connector (the numbering itself is not stated there).
+        # OCPP 1.6 §3.8: a connectorId is never higher than the number of connectors.
         found.append(
             Violation(
                 "connectorId",
                 f"must not exceed the station's NumberOfConnectors ({limits.number_of_connectors})",
-                POLICY,
+                "OCPP 1.6 §3.8",
             )
         )
     return found

@@ -54,7 +54,7 @@ def periodic_sample(
 ) -> dict[str, object]:
     """One MeterValues ``meterValue`` entry with the measurands the station reports.
 
-    OCPP 1.6 §7.31/§9.1.13: Sample.Periodic values taken every MeterValueSampleInterval.
+    OCPP 1.6 §9.1.19: Sample.Periodic values taken every MeterValueSampleInterval.
     """
     amps_per_watt = 1.0 / (voltage * phases)
 

@@ -340,7 +340,7 @@ class SimulatedStation:
 
     async def _meter_samples(self) -> None:
         while True:
-            # OCPP 1.6 §9.1.13 MeterValueSampleInterval; a change applies from the next sample.
+            # OCPP 1.6 §9.1.19 MeterValueSampleInterval; a change applies from the next sample.
             interval = float(self.configuration.value("MeterValueSampleInterval"))
             await asyncio.sleep(interval if interval > 0 else self.config.meter_interval)
             for connector_id in list(self.transactions):

@@ -115,7 +115,7 @@ def test_profile_on_a_missing_connector_is_refused(
     )
     assert run(args) == 2
     assert capsys.readouterr().err.splitlines() == [
-        "[0] connectorId: must not exceed the station's NumberOfConnectors (2) (chargeplan policy)"
+        "[0] connectorId: must not exceed the station's NumberOfConnectors (2) (OCPP 1.6 §3.8)"
     ]
 
 

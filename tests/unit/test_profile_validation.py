@@ -137,7 +137,7 @@ def test_periods_must_not_exceed_the_station_maximum() -> None:
 
 def test_connector_id_must_not_be_negative() -> None:
     assert messages(validate_profile(tx_default(), -1)) == [
-        "connectorId: must be 0 or greater (chargeplan policy)"
+        "connectorId: must be 0 or greater (OCPP 1.6 §3.8)"
     ]
 
 
@@ -145,7 +145,7 @@ def test_connector_id_must_exist_on_the_station() -> None:
     limits = StationLimits(number_of_connectors=2)
     assert validate_profile(tx_default(), 2, limits) == []
     assert messages(validate_profile(tx_default(), 3, limits)) == [
-        "connectorId: must not exceed the station's NumberOfConnectors (2) (chargeplan policy)"
+        "connectorId: must not exceed the station's NumberOfConnectors (2) (OCPP 1.6 §3.8)"
     ]
 
 
