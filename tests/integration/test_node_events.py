@@ -12,7 +12,7 @@ import pytest
 
 from app.db.migrate import upgrade
 from tests.e2e.harness import eventually
-from tests.event_clients import Collected, sse
+from tests.event_clients import Collected, sse, ws
 from tests.node_cluster import simulator, start_all
 from tests.serve_process import ServeProcess
 
@@ -46,6 +46,10 @@ def of(events: Collected, kind: str, station_id: str | None = SID) -> list[dict[
             and (station_id is None or e["station_id"] == station_id)]
 
 
+def upto_accepted(kinds: list[str]) -> list[str]:
+    return kinds[:kinds.index("profile.accepted") + 1]
+
+
 async def wanted_on(http: httpx.AsyncClient) -> bool:
     lines = (await http.get("/metrics")).text.splitlines()
     return "chargeplan_events_wanted_elsewhere 1" in lines
@@ -58,7 +62,8 @@ async def test_a_stream_on_one_node_carries_the_events_of_the_other(
             httpx.AsyncClient(base_url=b.http_url, timeout=30) as on_b:
         # Nobody listens anywhere: node B is not asked for its events.
         assert not await wanted_on(on_b)
-        async with sse(a.http_url) as on_a_stream, sse(b.http_url) as on_b_stream:
+        async with sse(a.http_url) as on_a_stream, sse(b.http_url) as on_b_stream, \
+                ws(a.http_url, f"station_id={SID}") as on_a_socket:
             # The listener on A says so; B publishes from then on.
             await eventually(lambda: wanted_on(on_b))
             async with simulator(f"ws://127.0.0.1:{b.ocpp_port}", "ON-B-", 1):
@@ -77,6 +82,10 @@ async def test_a_stream_on_one_node_carries_the_events_of_the_other(
                 ids = [e["id"] for e in on_a_stream.events]
                 assert ids == sorted(ids) and len(set(ids)) == len(ids)
                 assert connected["data"] == of(on_b_stream, "station.connected")[0]["data"]
+                # The WebSocket on A, filtered to the station, gets them in the same order.
+                await eventually(lambda: of(on_a_socket, "profile.accepted"), timeout=30)
+                on_socket = [e["type"] for e in on_a_socket.events]
+                assert upto_accepted(on_socket) == upto_accepted(kinds)
 
                 # An event larger than a NOTIFY payload goes through the database.
                 for n in range(MANY):
