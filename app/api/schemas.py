@@ -294,7 +294,7 @@ def station_view(station: Station) -> StationView:
 
 # --- id tags ------------------------------------------------------------------------
 class IdTagView(msgspec.Struct, kw_only=True):
-    """An entry of the central id-tag list (OCPP 1.6 §7.21 IdTagInfo)."""
+    """An entry of the central id-tag list (OCPP 1.6 §7.27 IdTagInfo)."""
 
     id_tag: Annotated[str, Meta(description="OCPP IdToken, 1 to 20 characters")]
     status: Annotated[IdTagStatus, Meta(description="OCPP 1.6 AuthorizationStatus")]

@@ -49,7 +49,7 @@ def status_notification(connector_id: int, now: datetime) -> dict[str, Any]:
 def meter_values(connector_id: int, now: datetime, energy_wh: float) -> dict[str, Any]:
     """A MeterValues request as a 3-phase AC charger sends it during a transaction.
 
-    OCPP 1.6 §7.31 (MeterValue) and §7.45 (SampledValue): one sample time carrying the
+    OCPP 1.6 §7.33 (MeterValue) and §7.43 (SampledValue): one sample time carrying the
     measurands a smart-charging server reads: power, current, offered current and the energy
     register.
     """

@@ -181,7 +181,7 @@ class Transaction(Base):
 
 
 class MeterValue(Base):
-    """One sampled value of MeterValues / StopTransaction.transactionData (OCPP 1.6 §7.45)."""
+    """One sampled value of MeterValues / StopTransaction.transactionData (OCPP 1.6 §7.43)."""
 
     __tablename__ = "meter_values"
     __table_args__ = (

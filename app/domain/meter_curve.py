@@ -1,6 +1,6 @@
 """A transaction's meter curve: stored sampled values grouped into one point per instant.
 
-OCPP 1.6 §7.45 SampledValue: ``measurand`` defaults to Energy.Active.Import.Register and
+OCPP 1.6 §7.43 SampledValue: ``measurand`` defaults to Energy.Active.Import.Register and
 ``unit`` to Wh; a value may be given per ``phase``. A point carries the energy drawn since
 the transaction's meterStart (Wh), the active import power (W; the phase values summed when
 no total is given) and the highest phase current (A).

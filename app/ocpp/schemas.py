@@ -46,7 +46,7 @@ SECURITY_CENTRAL_SYSTEM_ACTIONS = (
 
 _RULE_CODES = {
     "type": ErrorCode.TYPE_CONSTRAINT_VIOLATION,
-    # CiStringNType is a data type of its own (OCPP 1.6 §7.7-7.11).
+    # CiStringNType is a data type of its own (OCPP 1.6 §7.15-7.19, errata §3.72).
     "maxLength": ErrorCode.TYPE_CONSTRAINT_VIOLATION,
     "required": ErrorCode.PROTOCOL_ERROR,  # payload incomplete
     "minItems": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,

@@ -35,7 +35,7 @@ class IdTagService:
         self._clock = clock
 
     async def id_tag_info(self, id_tag: str) -> dict[str, Any]:
-        """OCPP 1.6 §7.21 IdTagInfo for this tag, as Authorize.conf carries it."""
+        """OCPP 1.6 §7.27 IdTagInfo for this tag, as Authorize.conf carries it."""
         async with self._db.uow() as session:
             row = await session.get(IdTag, id_tag)
         if row is None:

@@ -39,7 +39,7 @@ def meter_rows(
     station_id: str, connector_id: int, transaction_id: int | None,
     meter_values: list[Mapping[str, Any]], *, received: datetime, rules: TimeRules,
 ) -> list[dict[str, Any]]:
-    """One row per sampled value (OCPP 1.6 §7.45 SampledValue; measurand defaults to
+    """One row per sampled value (OCPP 1.6 §7.43 SampledValue; measurand defaults to
     Energy.Active.Import.Register, context to Sample.Periodic), its time flagged when
     it is not to be believed."""
     rows = []

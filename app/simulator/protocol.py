@@ -258,7 +258,7 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
         station = self._station
         if connector_id is not None and not 0 <= connector_id <= station.config.connectors:
             return call_result.TriggerMessage(status="Rejected")
-        # OCPP 1.6 §7.44 MessageTrigger: every value is supported.
+        # OCPP 1.6 §7.32 MessageTrigger: every value is supported.
         return call_result.TriggerMessage(status="Accepted")
 
     @_after(Action.trigger_message)

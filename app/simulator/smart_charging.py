@@ -41,7 +41,7 @@ _LOOKUP_WINDOW_S = 2
 
 
 class ProfileDecision(enum.StrEnum):
-    """ChargingProfileStatus of SetChargingProfile.conf (OCPP 1.6 §7.10)."""
+    """ChargingProfileStatus of SetChargingProfile.conf (OCPP 1.6 §7.11)."""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
