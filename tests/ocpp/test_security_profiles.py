@@ -276,6 +276,25 @@ async def test_tc083_profile_upgrade_1_to_2_through_change_configuration(
     assert changes[-1].detail["to"] == 2 and "ChangeConfiguration" in changes[-1].detail["via"]
 
 
+async def test_a_profile_upgrade_the_station_rejects_changes_nothing(
+        server: RunningServer, http: httpx.AsyncClient) -> None:
+    await register(http, "CP-84", 1)
+    url, auth = server.station_url("CP-84"), basic("CP-84", PASSWORD)
+    async with raw_station(url, additional_headers=auth,
+                           answers={"ChangeConfiguration": {"status": "Rejected"}}) as cp:
+        await cp.boot()
+        answer = await http.post("/stations/CP-84/commands/ChangeConfiguration",
+                                 json={"key": "SecurityProfile", "value": "2"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["response"] == {"status": "Rejected"}
+    assert (await http.get("/stations/CP-84")).json()["security_profile"] == 1
+    # Still profile 1: the plain connection with the password goes on working.
+    async with raw_station(url, additional_headers=auth) as cp:
+        assert (await cp.boot())["status"] == "Accepted"
+    (refusal,) = await eventually(lambda: events(server, "profile_changed"))
+    assert refusal.detail["refused_by_station"] == "Rejected"
+
+
 async def test_tc073_password_rotation_old_and_new_until_the_new_is_used(
         server: RunningServer, http: httpx.AsyncClient) -> None:
     await register(http, "CP-73", 1)
