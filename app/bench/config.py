@@ -20,6 +20,7 @@ class Scenario(StrEnum):
     REPLAN = "replan"
     EVENTS = "events"
     FANOUT_NODES = "fanout_nodes"
+    FLEET_PAGE = "fleet_page"
 
 
 class ServerKind(StrEnum):
@@ -34,7 +35,7 @@ ALL_SERVERS = tuple(ServerKind)
 # reference servers they are not applicable, not failed.
 CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset(
     {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT, Scenario.ALLOCATION,
-     Scenario.EVENTS, Scenario.FANOUT_NODES, Scenario.REPLAN})
+     Scenario.EVENTS, Scenario.FANOUT_NODES, Scenario.REPLAN, Scenario.FLEET_PAGE})
 # Scenarios that measure chargeplan's own code in process: no server is started.
 IN_PROCESS: frozenset[Scenario] = frozenset({Scenario.ALLOCATION})
 QUICK_FACTOR = 10
@@ -72,6 +73,8 @@ class BenchConfig:
     events_stations: int = 1_000
     events_listeners: int = 5
     events_seconds: float = 30.0
+    # The dashboard's fleet table: stations in the database.
+    fleet_page_stations: int = 10_000
     workers: int = field(default_factory=default_workers)
     connect_concurrency: int = 100
     call_timeout_s: float = 30.0
@@ -100,4 +103,5 @@ class BenchConfig:
             events_stations=max(1, self.events_stations // QUICK_FACTOR),
             replan_stations=max(4, self.replan_stations // QUICK_FACTOR),
             events_seconds=max(0.5, self.events_seconds / QUICK_FACTOR),
+            fleet_page_stations=max(1, self.fleet_page_stations // QUICK_FACTOR),
         )

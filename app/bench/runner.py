@@ -126,6 +126,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun |
         groups.append(((Scenario.REPLAN,), _replan))
     if Scenario.EVENTS in chosen:
         groups.append(((Scenario.EVENTS,), _events))
+    if Scenario.FLEET_PAGE in chosen:
+        groups.append(((Scenario.FLEET_PAGE,), _fleet_page))
     if Scenario.FANOUT_NODES in chosen:
         groups.append(((Scenario.FANOUT_NODES,), None))  # starts servers of its own
     return groups
@@ -145,6 +147,12 @@ def _events(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcom
     from app.bench.events import events_overhead
 
     return {Scenario.EVENTS: events_overhead(server, config)}
+
+
+def _fleet_page(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:
+    from app.bench.fleet_page import fleet_page
+
+    return {Scenario.FLEET_PAGE: fleet_page(server, config)}
 
 
 def _throughput(server: RunningServer, config: BenchConfig) -> dict[Scenario, Outcome]:

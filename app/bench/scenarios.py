@@ -52,6 +52,8 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
                             "one_node_calls_per_s", "nodes_calls_per_s", "errors"),
     Scenario.EVENTS: ("stations", "listeners", "p99_ms_without", "p99_ms_with", "p99_ratio",
                       "events_received", "errors"),
+    Scenario.FLEET_PAGE: ("stations", "first_p50_ms", "first_p99_ms", "last_p99_ms",
+                          "search_p99_ms"),
 }
 
 

@@ -82,6 +82,10 @@ Scenarios (default: every one; --scenarios to choose):
               {D.events_listeners} SSE clients reading GET /events: stations, listeners,
               p99_ms_without, p99_ms_with, p99_ratio (target: at most 1.10),
               events_received, errors
+  fleet_page  chargeplan only: {D.fleet_page_stations:,} stations written into the database, then
+              GET /ui/api/fleet (the dashboard's fleet table, 50 a page) 30 times each:
+              stations, first_p50_ms, first_p99_ms (page 1), last_p99_ms (the last
+              page), search_p99_ms (the last station's id)
   fanout_nodes
               chargeplan only, on PostgreSQL (--nodes-database-url, else --database-url;
               make bench starts a throwaway server): {D.fanout_stations:,} stations spread over

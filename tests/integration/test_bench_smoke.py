@@ -243,3 +243,16 @@ def test_fanout_over_nodes_without_postgresql_says_what_it_needs() -> None:
     assert len(result.failures) == 1
     assert "needs PostgreSQL" in result.failures[0]
     assert "--nodes-database-url" in result.failures[0]
+
+
+@pytest.mark.timeout(120)
+def test_fleet_page_scenario_times_the_fleet_table_on_the_stations_it_wrote() -> None:
+    result = run_bench(BenchConfig(scenarios=(Scenario.FLEET_PAGE,),
+                                   servers=(ServerKind.CHARGEPLAN,), fleet_page_stations=120,
+                                   workers=1, server_start_timeout_s=30.0))
+
+    assert result.failures == []
+    figures = result.scenarios["fleet_page"]["chargeplan"]
+    assert figures is not None and set(figures) == set(FIGURES[Scenario.FLEET_PAGE])
+    assert figures["stations"] == 120
+    assert all(figures[f] > 0 for f in FIGURES[Scenario.FLEET_PAGE])
