@@ -140,7 +140,7 @@ class EventBus:
         event = Event(self.last_id, type, self._clock(), station_id, connector_id,
                       circuit_id, data)
         self.deliver(event)
-        if self.forward is not None:
+        if self.forward is not None and self._monotonic() < self._remote_until:
             self.forward(event)
 
     def deliver_remote(self, type: EventType, at: Any, *, origin: str,

@@ -69,6 +69,9 @@ def test_a_node_emits_for_another_only_while_that_one_listens() -> None:
     bus.forward = sent.append
     bus.emit(EventType.STATION_CONNECTED, station_id="A")
     assert sent == []  # nobody listens anywhere: nothing is built
+    with bus.listening():
+        bus.emit(EventType.STATION_CONNECTED, station_id="only here")
+    assert sent == []  # a listener here only: nothing is published for the others
     bus.remote_interest(3.0)
     assert bus.wanted_elsewhere and bus.due(("A", 1), 1.0)
     bus.emit(EventType.STATION_CONNECTED, station_id="B")

@@ -218,6 +218,11 @@ function addSample(event) {
   curve.kw.push(kw);
   curve.a.push(a);
   drawCurve(curve);
+  // meter.sample events are throttled per connector: the stored samples fill the gaps.
+  if (!curve.timer) curve.timer = setTimeout(() => {
+    curve.timer = null;
+    loadCurve(curve, event.data.transaction_id).catch((e) => console.error(e));
+  }, 2000);
 }
 
 async function loadCurve(curve, id) {
@@ -247,7 +252,7 @@ function curveChart(t) {
       { label: "power kW", scale: "kW", stroke: "#1a7f37", width: 2, paths: uPlot.paths.stepped({ align: 1 }) },
       { label: "current A", scale: "kW", stroke: "#bc4c00", width: 1, dash: [4, 4], paths: uPlot.paths.stepped({ align: 1 }) }] },
   [[], [], [], []], box.lastChild);
-  const curve = { t: [], kwh: [], kw: [], a: [], meterStart: t.meter_start, plot, box };
+  const curve = { t: [], kwh: [], kw: [], a: [], meterStart: t.meter_start, plot, box, timer: null };
   curves.set(t.id, curve);
   loadCurve(curve, t.id).catch((e) => box.append(el("div", { class: "drift" }, "meter curve: " + e.message)));
   return box;
@@ -257,7 +262,12 @@ async function loadTransactions() {
   const page = await api(`${base}/transactions?active=true&limit=50`);
   const boxes = page.items.map((t) => (curves.has(t.id) ? curves.get(t.id).box : curveChart(t)));
   const active = new Set(page.items.map((t) => t.id));
-  for (const [id, curve] of curves) if (!active.has(id)) { curve.plot.destroy(); curves.delete(id); }
+  for (const [id, curve] of curves) {
+    if (active.has(id)) continue;
+    clearTimeout(curve.timer);
+    curve.plot.destroy();
+    curves.delete(id);
+  }
   open.replaceChildren(...(boxes.length ? boxes : [el("span", { class: "muted" }, "No transaction is running.")]));
 }
 
