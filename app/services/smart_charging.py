@@ -203,15 +203,19 @@ class SmartChargingService:
 
     async def _check_transaction(self, station_id: str, connector_id: int,
                                  profile: ChargingProfile) -> None:
-        """A TxProfile for a transaction chargeplan knows has ended (stopped, superseded,
-        or on another connector) would never be sent: refuse it now."""
+        """A TxProfile is only ever sent for the transaction running on its connector
+        (the delivery engine's rule): one for a transaction chargeplan does not know on
+        this station, or that has ended (stopped, superseded, or on another connector),
+        would be stored and never sent, so it is refused now."""
         if profile.purpose is not ChargingProfilePurpose.TX_PROFILE or (
                 profile.transaction_id is None):
             return
         async with self._db.uow() as session:
             tx = await session.get(TransactionRow, profile.transaction_id)
         if tx is None or tx.station_id != station_id:
-            return  # not known here: the station decides
+            raise Invalid("profile.transactionId",
+                          f"transaction {profile.transaction_id} is not a transaction of this "
+                          "station: a TxProfile serves its running transaction only")
         if tx.connector_id != connector_id or tx.stopped_at is not None:
             raise Invalid("profile.transactionId",
                           f"transaction {tx.id} is not running on connector {connector_id} "

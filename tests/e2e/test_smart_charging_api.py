@@ -223,6 +223,9 @@ async def test_time_of_use_and_energy_cap_scenarios(server: RunningServer,
         ("/charging_profile", {"profile": TX_DEFAULT_7KW}, "connector_id"),
         ("/charging_profile", {"connector_id": 1, "profile": {
             **TX_DEFAULT_7KW, "recurrencyKind": "Daily"}}, "profile.recurrencyKind"),
+        ("/charging_profile", {"connector_id": 1, "profile": {
+            **TX_DEFAULT_7KW, "chargingProfilePurpose": "TxProfile", "transactionId": 424242}},
+         "profile.transactionId"),
     ],
 )
 async def test_bad_input_is_400_naming_the_field(
