@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import RunningServer
+from app.db.migrate import upgrade
+from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually, simulated
 
 FIRST, SECOND = "PY-SIM-0001", "PY-SIM-0002"
@@ -97,39 +99,57 @@ async def test_energy_cap_goes_to_a_running_transaction_or_is_refused_with_409(
         assert done["energy_wh"] == done["meter_stop"] - done["meter_start"]
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        sqlite: str = request.getfixturevalue("sqlite_url")
+        return sqlite
+    url: str = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    return url
+
+
 async def test_a_transactions_meter_curve_comes_from_its_stored_samples(
-        server: RunningServer, http: httpx.AsyncClient) -> None:
-    await http.post("/id_tags", json={"id_tag": "RFID-1", "status": "Accepted"})
-    async with simulated(server, http, meter_interval=0.2) as sim:
-        await sim.stations[FIRST].start_transaction(1, "RFID-1")
-        (transaction,) = await eventually(lambda: _count(running(http, "/transactions"), 1))
-        path = f"/transactions/{transaction['id']}/meter_curve"
+        database_url: str) -> None:
+    server = await start_server(make_settings(database_url))
+    try:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+            await http.post("/id_tags", json={"id_tag": "RFID-1", "status": "Accepted"})
+            async with simulated(server, http, meter_interval=0.2) as sim:
+                await sim.stations[FIRST].start_transaction(1, "RFID-1")
+                (transaction,) = await eventually(
+                    lambda: _count(running(http, "/transactions"), 1))
+                path = f"/transactions/{transaction['id']}/meter_curve"
 
-        async def curve(least: int) -> dict[str, Any] | None:
-            answer = await http.get(path)
-            assert answer.status_code == 200, answer.text
-            body: dict[str, Any] = answer.json()
-            return body if len(body["points"]) >= least else None
+                async def curve(least: int) -> dict[str, Any] | None:
+                    answer = await http.get(path)
+                    assert answer.status_code == 200, answer.text
+                    body: dict[str, Any] = answer.json()
+                    return body if len(body["points"]) >= least else None
 
-        body = await eventually(lambda: curve(3), timeout=20)
-        assert (body["station_id"], body["connector_id"], body["active"]) == (FIRST, 1, True)
-        points = body["points"]
-        assert [p["at"] for p in points] == sorted(p["at"] for p in points)
-        energy = [p["energy_wh"] for p in points]
-        assert energy == sorted(energy) and energy[0] >= 0 and energy[-1] > 0
-        assert points[-1]["power_w"] > 0 and points[-1]["current_a"] > 0
+                body = await eventually(lambda: curve(3), timeout=20)
+                assert (body["station_id"], body["connector_id"], body["active"]) == (
+                    FIRST, 1, True)
+                points = body["points"]
+                assert [p["at"] for p in points] == sorted(p["at"] for p in points)
+                energy = [p["energy_wh"] for p in points]
+                assert energy == sorted(energy) and energy[0] >= 0 and energy[-1] > 0
+                assert points[-1]["power_w"] > 0 and points[-1]["current_a"] > 0
 
-        newest = (await http.get(path, params={"limit": 2})).json()["points"]
-        assert len(newest) == 2 and newest[0]["at"] >= points[-2]["at"]
+                newest = (await http.get(path, params={"limit": 2})).json()["points"]
+                assert len(newest) == 2 and newest[0]["at"] >= points[-2]["at"]
 
-        await sim.stations[FIRST].stop_transaction(1, "Local")
-        stopped = await eventually(lambda: _curve_once_stopped(http, path))
-        assert stopped["points"][-1]["energy_wh"] >= energy[-1]
+                await sim.stations[FIRST].stop_transaction(1, "Local")
+                stopped = await eventually(lambda: _curve_once_stopped(http, path))
+                assert stopped["points"][-1]["energy_wh"] >= energy[-1]
 
-    assert (await http.get("/transactions/999/meter_curve")).status_code == 404
-    for limit in (0, 10_001):
-        bad = await http.get(path, params={"limit": limit})
-        assert bad.status_code == 400 and bad.json()["extra"][0]["key"] == "limit", bad.text
+            assert (await http.get("/transactions/999/meter_curve")).status_code == 404
+            for limit in (0, 10_001):
+                bad = await http.get(path, params={"limit": limit})
+                assert bad.status_code == 400, bad.text
+                assert bad.json()["extra"][0]["key"] == "limit"
+    finally:
+        await stop_server(server)
 
 
 async def _curve_once_stopped(http: httpx.AsyncClient, path: str) -> dict[str, Any] | None:
