@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import math
 import ssl
@@ -28,6 +29,7 @@ from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -63,6 +65,8 @@ STOP_BUDGET_S = 2.0
 # Seconds a client has for its TLS handshake (websockets then gives it as long again for
 # the HTTP upgrade).
 TLS_HANDSHAKE_TIMEOUT_S = 10.0
+# Seconds between two reads of the lockouts other nodes recorded.
+LOCKOUT_FOLLOW_S = 5.0
 # Bytes a client may send before its TLS handshake runs (a ClientHello is a few hundred).
 RAW_TLS_MAX_BYTES = 65536
 
@@ -108,6 +112,9 @@ class OcppServer:
         self._new_stations: set[str] = set()
         self._servers: list[Server] = []
         self._tls: list[TlsAcceptor] = []
+        # The last auth_lockout event taken in, and the task that follows the others'.
+        self._lockouts_seen = 0
+        self._follow_lockouts: asyncio.Task[None] | None = None
         # The plain ws:// listener's port, and the TLS (wss://) listener's.
         self.port: int | None = None
         self.tls_port: int | None = None
@@ -131,6 +138,7 @@ class OcppServer:
             log.info("OCPP 1.6J listening on wss://%s:%s/<station_id> (client certificates %s)",
                      settings.ocpp_host, self.tls_port,
                      f"verified against {client_ca}" if client_ca else "not asked for")
+        self._follow_lockouts = asyncio.create_task(self._follow_recorded_lockouts())
 
     async def _listen(self, port: int, tls: TlsAcceptor | None) -> int | None:
         settings = self._settings
@@ -164,6 +172,11 @@ class OcppServer:
                                               detail=refusal.detail(), coalesce=True)
 
     async def stop(self) -> None:
+        if self._follow_lockouts is not None:
+            self._follow_lockouts.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follow_lockouts
+            self._follow_lockouts = None
         for acceptor in self._tls:
             acceptor.cancel()
         for server in self._servers:
@@ -258,10 +271,14 @@ class OcppServer:
 
     async def _restore_lockouts(self) -> None:
         """Lockouts are kept in memory, and recorded as ``auth_lockout`` events: the ones
-        still running are taken back at start, so a restart does not lift them. A station
-        locked for every unknown address keeps the address it last connected from."""
+        still running are taken back at start, so a restart does not lift them, and then
+        every few seconds the ones other nodes record. A station locked for every unknown
+        address keeps the address it last connected from."""
         lockouts = await running_lockouts(self._services.db, self._services.clock(),
-                                          self._settings.ocpp_auth_max_lock_s)
+                                          self._settings.ocpp_auth_max_lock_s,
+                                          after_id=self._lockouts_seen)
+        if lockouts:
+            self._lockouts_seen = lockouts[-1].id
         now = time.monotonic()
         restored = [lock for lock in lockouts if self._throttle.restore(
             lock.kind, lock.station_id, lock.remote_address, lock.seconds, lock.remaining, now)]
@@ -271,7 +288,16 @@ class OcppServer:
                                                       locked_stations)).items():
             self._throttle.known_address(station_id, host)
         if restored:
-            log.info("%d authentication lockout(s) still running: restored", len(restored))
+            log.info("%d authentication lockout(s) recorded and still running: taken in",
+                     len(restored))
+
+    async def _follow_recorded_lockouts(self) -> None:
+        while True:
+            await asyncio.sleep(LOCKOUT_FOLLOW_S)
+            try:
+                await self._restore_lockouts()
+            except (SQLAlchemyError, OSError) as exc:  # the next round tries again
+                log.warning("reading recorded lockouts failed: %s", exc)
 
     def _fail(self, station_id: str, host: str, admission: Admission, now: float) -> None:
         events = self._services.security_events

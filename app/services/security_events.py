@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
@@ -87,6 +87,7 @@ class SecurityEvents:
 class RecordedLockout:
     """An ``auth_lockout`` event whose lockout has not run out yet."""
 
+    id: int
     kind: str  # addr, pair or station
     station_id: str | None
     remote_address: str | None
@@ -94,13 +95,15 @@ class RecordedLockout:
     remaining: float
 
 
-async def running_lockouts(db: Database, now: datetime, max_lock_s: float
-                           ) -> list[RecordedLockout]:
-    """Lockouts recorded (by this process before a restart, or another node) that still
-    run at ``now``: none lasts longer than ``max_lock_s``, so older events are not read."""
+async def running_lockouts(db: Database, now: datetime, max_lock_s: float, *,
+                           after_id: int = 0) -> list[RecordedLockout]:
+    """Lockouts recorded after event ``after_id`` (by this process before a restart, or by
+    another node) that still run at ``now``: none lasts longer than ``max_lock_s``, so
+    older events are not read."""
     query = (select(SecurityEvent)
              .where(SecurityEvent.kind == SecurityEventKind.AUTH_LOCKOUT.value,
-                    SecurityEvent.ts >= now - timedelta(seconds=max_lock_s))
+                    SecurityEvent.ts >= now - timedelta(seconds=max_lock_s),
+                    SecurityEvent.id > after_id)
              .order_by(SecurityEvent.id))
     async with db.uow() as session:
         rows = list((await session.scalars(query)).all())
@@ -112,9 +115,15 @@ async def running_lockouts(db: Database, now: datetime, max_lock_s: float
             continue
         remaining = (row.ts + timedelta(seconds=seconds) - now).total_seconds()
         if remaining > 0:
-            running.append(RecordedLockout(detail["key"], row.station_id, row.remote_address,
-                                           float(seconds), remaining))
+            running.append(RecordedLockout(row.id, detail["key"], row.station_id,
+                                           row.remote_address, float(seconds), remaining))
     return running
+
+
+# Built once: bound parameters hold reference cycles, and this runs on the OCPP server.
+_LAST_ADDRESSES = (select(Station.id, Station.remote_address)
+                   .where(Station.id.in_(bindparam("ids", expanding=True)),
+                          Station.remote_address.is_not(None)))
 
 
 async def last_addresses(db: Database, station_ids: Collection[str]) -> dict[str, str]:
@@ -122,8 +131,7 @@ async def last_addresses(db: Database, station_ids: Collection[str]) -> dict[str
     if not station_ids:
         return {}
     async with db.uow() as session:
-        rows = (await session.execute(select(Station.id, Station.remote_address).where(
-            Station.id.in_(list(station_ids)), Station.remote_address.is_not(None)))).all()
+        rows = (await session.execute(_LAST_ADDRESSES, {"ids": list(station_ids)})).all()
     return {station_id: address.rpartition(":")[0] for station_id, address in rows
             if address and ":" in address}
 

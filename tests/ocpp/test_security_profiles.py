@@ -450,3 +450,33 @@ async def test_a_restart_does_not_lift_a_lockout(database_url: str) -> None:
             assert (await real.boot())["status"] == "Accepted"
     finally:
         await stop_server(second)
+
+
+async def test_a_lockout_on_one_node_is_taken_in_by_the_others(sqlite_url: str) -> None:
+    a = await start_server(make_settings(sqlite_url, node_id="node-a"))
+    b = await start_server(make_settings(sqlite_url, node_id="node-b"))
+    try:
+        async with httpx.AsyncClient(base_url=a.http_url, timeout=10) as http:
+            await register(http, "CP-NODES", 1)
+        allowed = a.settings.ocpp_auth_failures_allowed
+        codes = [await refused(a.station_url("CP-NODES"),
+                               additional_headers=basic("CP-NODES", f"guess-{n:04d}"))
+                 for n in range(allowed + 1)]
+        assert codes[-1] == 429
+        # Node b never saw a failure: it refuses the address once it has read the lockout.
+        async def refused_by_b() -> bool:
+            try:
+                async with raw_station(b.station_url("CP-NODES"),
+                                       additional_headers=basic("CP-NODES", PASSWORD)):
+                    return False  # not yet
+            except InvalidStatus as exc:
+                assert exc.response.status_code == 429
+                return True
+
+        assert await eventually(refused_by_b)
+        async with raw_station(b.station_url("CP-NODES"), local_addr=("127.0.0.2", 0),
+                               additional_headers=basic("CP-NODES", PASSWORD)) as real:
+            assert (await real.boot())["status"] == "Accepted"
+    finally:
+        await stop_server(b)
+        await stop_server(a)
