@@ -61,6 +61,15 @@ def windows(items: list[WindowBody]) -> list[Window]:
     return [w.to_service() for w in items]
 
 
+MeterStation = Annotated[str, Meta(
+    min_length=1, max_length=48,
+    description="A station whose connector meter_connector_id measures this circuit: its "
+    "MeterValues' per-phase Current.Import are the circuit's total (set both, or neither)")]
+MeterConnector = Annotated[int, Meta(
+    ge=0, description="The connector of meter_station_id that meters the circuit (0: the "
+    "station's main meter)")]
+
+
 class CircuitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A grid connection (no parent) or a circuit below another."""
 
@@ -74,6 +83,8 @@ class CircuitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     worst_case_other_load_a: Annotated[PhaseAmps, Meta(
         description="Unmanaged load assumed while no fresh measurement exists")] = 0.0
     stale_after_s: StaleAfter = 300
+    meter_station_id: MeterStation | None = None
+    meter_connector_id: MeterConnector | None = None
     limits: Annotated[list[WindowBody], Meta(
         description="Windows replacing the limits while they run")] = msgspec.field(
         default_factory=list)
@@ -90,6 +101,8 @@ class CircuitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "worst_case_other_load_a": phases(self.worst_case_other_load_a),
             "stale_after_s": self.stale_after_s,
             "limits": windows(self.limits),
+            "meter_station_id": self.meter_station_id,
+            "meter_connector_id": self.meter_connector_id,
         }
 
 
@@ -104,6 +117,8 @@ class CircuitUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     connector_count: ConnectorCount | None | UnsetType = UNSET
     worst_case_other_load_a: PhaseAmps | UnsetType = UNSET
     stale_after_s: StaleAfter | UnsetType = UNSET
+    meter_station_id: MeterStation | None | UnsetType = UNSET
+    meter_connector_id: MeterConnector | None | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -148,6 +163,8 @@ class CircuitView(msgspec.Struct, kw_only=True):
     stale_after_s: StaleAfter
     measured_other_load_a: OptionalThreePhases
     measured_at: Annotated[datetime | None, Meta(description="When it was last measured")]
+    meter_station_id: MeterStation | None
+    meter_connector_id: MeterConnector | None
     created_at: When
     updated_at: When
 
@@ -171,6 +188,8 @@ def circuit_view(row: Circuit) -> CircuitView:
         measured_other_load_a=(None if row.measured_other_load_a is None
                                else list(row.measured_other_load_a)),
         measured_at=row.measured_at,
+        meter_station_id=row.meter_station_id,
+        meter_connector_id=row.meter_connector_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -36,5 +36,8 @@ class Circuit(Base):
     stale_after_s: Mapped[int] = mapped_column(Integer, default=300)
     measured_other_load_a: Mapped[list[float] | None] = mapped_column(JSONType)
     measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A station connector whose per-phase Current.Import is the circuit meter's total.
+    meter_station_id: Mapped[str | None] = mapped_column(String(64))
+    meter_connector_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -29,6 +29,8 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.profiles_store import as_installed
 from app.services.smart_charging import SmartChargingService
 
+# How long a node trusts its map of meter connectors before reading it again.
+METER_MAP_TTL_S = 30.0
 # A phase drawing less than this is taken as unused (a single-phase car on a 3-phase station).
 IDLE_PHASE_A = 1.0
 # Per-phase currents older than this do not decide which phases a session draws on.
@@ -119,6 +121,10 @@ class CircuitService:
         # Per running transaction, its unused-capacity cap between solves (this process).
         self._demand: dict[int, rule.DemandState] = {}
         self._over: set[int] = set()  # transactions whose charger ignores its limit
+        # (station, connector) -> circuit it meters; reloaded after a change here, and
+        # after METER_MAP_TTL_S for changes made by another node.
+        self._meters: dict[tuple[str, int], str] | None = None
+        self._meters_read: datetime | None = None
 
     # --- the registry ----------------------------------------------------------------
 
@@ -151,6 +157,8 @@ class CircuitService:
             return circuit
 
     async def create(self, values: Mapping[str, Any]) -> Circuit:
+        _check_meter(values.get("meter_station_id"), values.get("meter_connector_id"))
+        self._meters = None
         circuit_id = str(values["id"])
         now = self._clock()
         async with self._db.uow() as session:
@@ -171,6 +179,8 @@ class CircuitService:
                 worst_case_other_load_a=list(values.get("worst_case_other_load_a",
                                                         (0.0, 0.0, 0.0))),
                 stale_after_s=values.get("stale_after_s", 300),
+                meter_station_id=values.get("meter_station_id"),
+                meter_connector_id=values.get("meter_connector_id"),
                 created_at=now,
                 updated_at=now,
             ))
@@ -184,8 +194,12 @@ class CircuitService:
             if key in values:
                 values[key] = list(values[key])
         async with self._db.uow() as session:
-            if await session.get(Circuit, circuit_id) is None:
+            row = await session.get(Circuit, circuit_id)
+            if row is None:
                 raise NotFound("circuit", circuit_id)
+            _check_meter(values.get("meter_station_id", row.meter_station_id),
+                         values.get("meter_connector_id", row.meter_connector_id))
+            self._meters = None
             if values.get("parent_id") is not None:
                 await self._check_parent(session, circuit_id, values["parent_id"])
             values["updated_at"] = self._clock()
@@ -216,6 +230,7 @@ class CircuitService:
             await session.execute(
                 update(Station).where(Station.circuit_id == circuit_id).values(circuit_id=None))
             await session.delete(circuit)
+        self._meters = None
 
     async def put_limits(self, circuit_id: str, windows: Sequence[Window]) -> Circuit:
         check_windows(windows)
@@ -232,6 +247,32 @@ class CircuitService:
             if found.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound("circuit", circuit_id)
         return await self.get(circuit_id)
+
+    async def meter_sample(self, station_id: str, connector_id: int,
+                           meter_value: Sequence[Mapping[str, Any]]) -> str | None:
+        """A MeterValues of a connector that meters a circuit: its latest per-phase
+        Current.Import become that circuit's total. The circuit's id, or None when the
+        connector meters no circuit or the sample lacks a phase."""
+        circuit_id = (await self._meter_map()).get((station_id, connector_id))
+        if circuit_id is None:
+            return None
+        total = phase_totals(meter_value)
+        if total is None:
+            return None
+        await self.put_total_measurement(circuit_id, total)
+        return circuit_id
+
+    async def _meter_map(self) -> dict[tuple[str, int], str]:
+        now = self._clock()
+        if self._meters is None or self._meters_read is None \
+                or now - self._meters_read > timedelta(seconds=METER_MAP_TTL_S):
+            async with self._db.uow() as session:
+                rows = (await session.execute(
+                    select(Circuit.meter_station_id, Circuit.meter_connector_id, Circuit.id)
+                    .where(Circuit.meter_station_id.is_not(None)))).all()
+            self._meters = {(s, c): cid for s, c, cid in rows if s is not None and c is not None}
+            self._meters_read = now
+        return self._meters
 
     async def put_total_measurement(self, circuit_id: str, total_a: Sequence[float]) -> Circuit:
         """The circuit meter's total per phase: the managed sessions' draw is taken out."""
@@ -459,6 +500,33 @@ class CircuitService:
             for phase, amps in currents.get(tx_id, {}).items():
                 drawn[mapping[int(phase[1]) - 1]] += amps
         return drawn
+
+
+def _check_meter(station_id: str | None, connector_id: int | None) -> None:
+    if (station_id is None) != (connector_id is None):
+        raise Invalid("meter_station_id", "give meter_station_id and meter_connector_id "
+                      "together (or neither)")
+
+
+def phase_totals(meter_value: Sequence[Mapping[str, Any]]) -> list[float] | None:
+    """The per-phase Current.Import (L1, L2, L3, in A) of the latest sample, if it has all
+    three."""
+    if not meter_value:
+        return None
+    latest = max(meter_value, key=lambda m: str(m.get("timestamp", "")))
+    found: dict[str, float] = {}
+    for sampled in latest.get("sampledValue", ()):
+        phase = str(sampled.get("phase") or "")
+        if sampled.get("measurand") != "Current.Import" or not phase.startswith(
+                ("L1", "L2", "L3")) or sampled.get("unit", "A") != "A":
+            continue
+        try:
+            found[phase[:2]] = float(sampled["value"])
+        except (KeyError, ValueError):
+            return None
+    if len(found) != 3:
+        return None
+    return [found["L1"], found["L2"], found["L3"]]
 
 
 def _triple(values: Sequence[float]) -> tuple[float, float, float]:

@@ -69,6 +69,10 @@ async def meter_values(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     latest = max(parse_timestamp(m["timestamp"]) for m in payload["meterValue"])
     await ctx.services.stations.observe_time(ctx.station_id, latest)
     await ctx.services.transactions.meter_values(ctx.station_id, payload)
+    metered = await ctx.services.circuits.meter_sample(
+        ctx.station_id, payload["connectorId"], payload["meterValue"])
+    if metered is not None:  # the connector is a circuit's meter
+        ctx.services.scheduler.circuit_changed(metered)
     return Reply({})
 
 
