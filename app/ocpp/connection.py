@@ -1,7 +1,8 @@
 """One station's websocket: OCPP-J framing, validation, ordering, calls both ways, audit.
 
 Inbound CALLs are answered one after another in the order received (a charger's
-StartTransaction must be handled before its MeterValues), by a worker task; the reader
+StartTransaction must be handled before its MeterValues), by a worker task that exists
+while CALLs wait (an idle connection keeps no task, queue or future of its own); the reader
 keeps reading meanwhile, so CALLRESULTs to the server's own CALLs are never stuck
 behind a slow handler. Outbound CALLs go one at a time (OCPP-J 1.6 §4.1.1).
 
@@ -18,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from app.ocpp.router import Router
 
 log = logging.getLogger("chargeplan.ocpp")
+
+# CALLs a station may have waiting for the one being handled before its socket is not read.
+INBOUND_MAX = 32
 
 
 class AuditLog(Protocol):
@@ -97,8 +101,12 @@ class StationConnection:
         # Shared by this station's connections: reconnecting does not reset it.
         self._malformed = malformed
         self._security_events = security_events
-        self._inbound: asyncio.Queue[frames.Call] = asyncio.Queue(maxsize=32)
+        # CALLs received and not answered yet, in order; the worker handles the first.
+        self._inbound: deque[frames.Call] = deque()
         self._inbound_ids: set[str] = set()
+        self._worker: asyncio.Task[None] | None = None
+        # Set by the worker when the reader, paused on a full inbound queue, may go on.
+        self._room: asyncio.Future[None] | None = None
         self._pending: dict[str, _PendingCall] = {}
         # Ids of CALLs that timed out, to tell a late answer from an unknown one.
         self._expired: OrderedDict[str, str] = OrderedDict()
@@ -110,7 +118,6 @@ class StationConnection:
 
     # --- lifecycle ---------------------------------------------------------------------
     async def serve(self) -> None:
-        worker = asyncio.create_task(self._work(), name=f"ocpp-worker-{self.station_id}")
         try:
             async for message in self.ws:
                 if self._refusing:
@@ -123,11 +130,12 @@ class StationConnection:
             pass
         finally:
             await self._audit_close()
-            self._shut(worker)
+            self._shut()
 
-    def _shut(self, worker: asyncio.Task[None]) -> None:
+    def _shut(self) -> None:
         self.closed = True
-        worker.cancel()
+        if self._worker is not None:
+            self._worker.cancel()
         for task in self._tasks:
             task.cancel()
         # Calls fail fast: every CALL waiting on this socket ends now, not at its timeout.
@@ -228,15 +236,31 @@ class StationConnection:
             return
         self._inbound_ids.add(call.unique_id)
         # Bounded: when the worker falls behind, reading this socket pauses.
-        await self._inbound.put(call)
+        while len(self._inbound) >= INBOUND_MAX:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+        self._inbound.append(call)
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work(),
+                                               name=f"ocpp-worker-{self.station_id}")
 
     async def _work(self) -> None:
-        while True:
-            call = await self._inbound.get()
-            try:
-                await self._handle(call)
-            finally:
-                self._inbound_ids.discard(call.unique_id)
+        try:
+            while self._inbound:
+                call = self._inbound.popleft()
+                if self._room is not None:
+                    if not self._room.done():
+                        self._room.set_result(None)
+                    self._room = None
+                try:
+                    await self._handle(call)
+                finally:
+                    self._inbound_ids.discard(call.unique_id)
+        finally:
+            self._worker = None
+            # Ended by a failure: a reader waiting for room starts the next worker.
+            if self._room is not None and not self._room.done():
+                self._room.set_result(None)
 
     async def _handle(self, call: frames.Call) -> None:
         try:

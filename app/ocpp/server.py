@@ -313,6 +313,12 @@ class OcppServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path if ws.request else "")
+        # The handshake's headers (a dict and a list per header, both ways) are not
+        # needed any more; kept, they are a fifth of the objects a connection makes the
+        # garbage collector walk. The request itself stays: websockets reads it.
+        if ws.request is not None:
+            ws.request.headers.clear()
+        ws.response = None
         if station_id is None:  # process_request refused it already
             return
         services = self._services
