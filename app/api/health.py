@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from litestar import MediaType, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.access import PUBLIC
 from app.api.deps import ServicesDep, dependencies
 from app.api.schemas import HealthView
-from app.db.engine import Database
-
-log = logging.getLogger(__name__)
 
 # A load balancer's probe must get an answer even when the database hangs.
 DATABASE_CHECK_TIMEOUT_S = 2.0
-
-
-async def database_reachable(db: Database) -> bool:
-    try:
-        async with asyncio.timeout(DATABASE_CHECK_TIMEOUT_S), db.uow() as session:
-            await session.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        log.warning("health: database unreachable: %s", exc)
-        return False
-    return True
 
 
 @get("/health", summary="Liveness and readiness", tags=["health"], dependencies=dependencies,
@@ -38,7 +20,7 @@ async def database_reachable(db: Database) -> bool:
          data_container=HealthView, generate_examples=False,
          description="A check failed: status `degraded`, the failing check is false")})
 async def health(services: ServicesDep) -> Response[HealthView]:
-    database = await database_reachable(services.db)
+    database = await services.db.reachable(DATABASE_CHECK_TIMEOUT_S)
     listener = services.status.ocpp_listening
     problems = services.status.node_problems() + services.status.writer_problems()
     if not database:

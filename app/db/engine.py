@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -17,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+log = logging.getLogger("chargeplan.db")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,6 +89,17 @@ class Database:
         (every frame of a reconnect storm): no ORM identity map or session bookkeeping."""
         async with self.engine.begin() as connection:
             yield connection
+
+    async def reachable(self, timeout_s: float) -> bool:
+        """Whether a trivial statement completes within ``timeout_s`` (a probe must get an
+        answer even when the database hangs)."""
+        try:
+            async with asyncio.timeout(timeout_s), self.core() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            log.warning("database unreachable: %s", exc)
+            return False
+        return True
 
     async def dispose(self) -> None:
         await self.engine.dispose()
