@@ -154,8 +154,7 @@ def _read_entry(entry: Any, limits: StationLimits) -> InstalledProfile | list[st
     # RemoteStartTransaction (errata §3.41) and serves the transaction it started.
     remote_start = (profile.purpose is ChargingProfilePurpose.TX_PROFILE
                     and profile.transaction_id is None)
-    violations = validate_profile(profile, connector_id, limits, in_remote_start=remote_start,
-                                  as_sent=False)
+    violations = validate_profile(profile, connector_id, limits, in_remote_start=remote_start)
     if violations:
         return [
             str(v if v.path == "connectorId" else v.prefixed("csChargingProfiles"))

@@ -17,11 +17,9 @@ differently is refused before it is sent. They are:
   Weekly: its tail would overlap the next recurrence and chargers disagree on which wins);
 - a Relative profile with a startSchedule; a Relative ChargePointMaxProfile.
 
-``recurrencyKind`` on a profile that is not Recurring: OCPP 1.6 §7.8 as amended by errata v4
-§3.56 says it SHALL only be used in a Recurring profile, so chargeplan never sends one. A
-charger may still hold one (libocpp ignores the field): with ``as_sent=False`` (what a
-charger holds: the composite CLI, the simulator) the rule is skipped and the composite
-ignores the field.
+``recurrencyKind`` on a profile that is not Recurring is only a warning
+(:func:`profile_warnings`): OCPP 1.6 §7.8 does not forbid it and chargers ignore it (libocpp
+does), so the composite ignores it too.
 """
 
 from __future__ import annotations
@@ -40,7 +38,8 @@ from app.domain.profiles import (
 )
 from app.domain.violations import Violation
 
-__all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "validate_profile"]
+__all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "profile_warnings",
+           "validate_profile"]
 
 #: The reference of a rule OCPP 1.6 does not state (see the module docstring).
 POLICY = "chargeplan policy"
@@ -75,20 +74,17 @@ def validate_profile(
     limits: StationLimits = StationLimits(),  # noqa: B008 - frozen, shared safely
     *,
     in_remote_start: bool = False,
-    as_sent: bool = True,
 ) -> list[Violation]:
     """Every rule ``profile`` breaks when installed on ``connector_id``; empty when valid.
 
     ``in_remote_start`` is true for the profile carried by RemoteStartTransaction.req, where
-    no transaction exists yet. ``as_sent`` False reads a profile a charger may hold rather
-    than one chargeplan sends: the rules that bind only the sender and that chargers
-    ignore (recurrencyKind outside a Recurring profile) are skipped.
+    no transaction exists yet.
     """
     checks: tuple[Callable[[], list[Violation]], ...] = (
         lambda: _check_periods(profile),
         lambda: _check_schedule(profile),
         lambda: _check_station(profile, connector_id, limits),
-        lambda: _check_kind(profile, as_sent),
+        lambda: _check_kind(profile),
         lambda: _check_purpose(profile, connector_id, in_remote_start),
         lambda: _check_validity(profile),
     )
@@ -222,17 +218,9 @@ def _check_station(
     return found
 
 
-def _check_kind(profile: ChargingProfile, as_sent: bool) -> list[Violation]:
+def _check_kind(profile: ChargingProfile) -> list[Violation]:
     found: list[Violation] = []
     schedule = profile.schedule
-    if as_sent and profile.kind is not ChargingProfileKind.RECURRING and (
-            profile.recurrency_kind is not None):
-        # OCPP 1.6 §7.8, errata v4 §3.56: recurrencyKind SHALL only be used when
-        # chargingProfileKind is Recurring.
-        found.append(
-            Violation("recurrencyKind", "must be absent unless chargingProfileKind is Recurring",
-                      "OCPP 1.6 §7.8, errata v4 §3.56")
-        )
     if profile.kind is ChargingProfileKind.RECURRING:
         if profile.recurrency_kind is None:
             # Policy: without recurrencyKind a Recurring profile has no period.
@@ -327,6 +315,13 @@ def _check_validity(profile: ChargingProfile) -> list[Violation]:
     ):
         # Policy: such a profile is valid at no instant.
         return [Violation("validTo", "must be later than validFrom", POLICY)]
+    return []
+
+
+def profile_warnings(profile: ChargingProfile) -> list[Violation]:
+    """What is allowed but probably not meant: sent as is, reported to the user."""
+    if profile.kind is not ChargingProfileKind.RECURRING and profile.recurrency_kind is not None:
+        return [Violation("recurrencyKind", "is ignored: the profile is not Recurring", POLICY)]
     return []
 
 

@@ -40,6 +40,7 @@ from app.domain.profiles import (
     ChargingRateUnit,
 )
 from app.domain.states import DeliveryState, DeliveryStatus
+from app.domain.validation import profile_warnings
 from app.events import EventBus, EventType
 from app.services import profiles_store as store
 from app.services.errors import Invalid, NotFound
@@ -198,8 +199,9 @@ class SmartChargingService:
                 outcome = await self._deliver(station_id, desired_id)
             else:
                 outcome = await self._deliver_elsewhere(station_id, desired_id)
+        warnings = [*view.warnings, *(str(w) for w in profile_warnings(profile))]
         return Submitted(outcome, desired_id, profile.charging_profile_id, connector_id,
-                         profile.to_ocpp(), list(view.warnings))
+                         profile.to_ocpp(), warnings)
 
     async def _check_transaction(self, station_id: str, connector_id: int,
                                  profile: ChargingProfile) -> None:

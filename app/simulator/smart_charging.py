@@ -103,10 +103,8 @@ class SmartChargingState:
         in_remote_start: bool = False,
     ) -> ProfileDecision:
         """Whether the station may install ``profile`` on ``connector_id`` now."""
-        # A lenient charger: it takes what a charger may hold (libocpp ignores a
-        # recurrencyKind outside a Recurring profile).
         violations = validate_profile(
-            profile, connector_id, self._limits, in_remote_start=in_remote_start, as_sent=False
+            profile, connector_id, self._limits, in_remote_start=in_remote_start
         )
         if violations:
             logger.info(

@@ -79,6 +79,20 @@ async def linked_has(linked: Any) -> bool:
                                    ("in", "CALLRESULT", "SetChargingProfile")})
 
 
+async def test_a_recurrency_kind_outside_a_recurring_profile_is_sent_with_a_warning(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    # OCPP 1.6 §7.8 does not forbid it and chargers ignore it: sent, and the user is told.
+    async with simulated(server, http) as sim:
+        sent = await http.post(f"/stations/{SID}/charging_profile", json={
+            "connector_id": 1, "profile": {**TX_DEFAULT_7KW, "recurrencyKind": "Daily"}})
+        body = sent.json()
+        assert sent.status_code == 200 and body["status"] == "success", body
+        assert body["warnings"] == [
+            "recurrencyKind: is ignored: the profile is not Recurring (chargeplan policy)"]
+        assert only(sim).composite(1, 60).periods[0].limit == 7000
+
+
 async def test_charge_point_max_profile_on_connector_1_is_refused_with_the_reason(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
@@ -221,8 +235,6 @@ async def test_time_of_use_and_energy_cap_scenarios(server: RunningServer,
                                                        {"startPeriod": 5, "limit": -1}]}}},
          "profile.chargingSchedule.chargingSchedulePeriod[0]"),
         ("/charging_profile", {"profile": TX_DEFAULT_7KW}, "connector_id"),
-        ("/charging_profile", {"connector_id": 1, "profile": {
-            **TX_DEFAULT_7KW, "recurrencyKind": "Daily"}}, "profile.recurrencyKind"),
         ("/charging_profile", {"connector_id": 1, "profile": {
             **TX_DEFAULT_7KW, "chargingProfilePurpose": "TxProfile", "transactionId": 424242}},
          "profile.transactionId"),

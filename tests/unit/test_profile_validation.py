@@ -16,7 +16,7 @@ from app.domain.profiles import (
     ChargingSchedulePeriod,
     RecurrencyKind,
 )
-from app.domain.validation import StationLimits, Violation, validate_profile
+from app.domain.validation import StationLimits, Violation, profile_warnings, validate_profile
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -167,18 +167,14 @@ def test_recurring_needs_a_start_schedule() -> None:
     ]
 
 
-def test_recurrency_kind_is_never_sent_outside_a_recurring_profile() -> None:
+def test_recurrency_kind_on_a_profile_that_is_not_recurring_is_only_a_warning() -> None:
+    # OCPP 1.6 §7.8 does not forbid it; chargers ignore it (libocpp does), and so does
+    # the composite.
     profile = tx_default(recurrency_kind=RecurrencyKind.WEEKLY)
-    assert messages(validate_profile(profile, 1)) == [
-        "recurrencyKind: must be absent unless chargingProfileKind is Recurring "
-        "(OCPP 1.6 §7.8, errata v4 §3.56)"
+    assert validate_profile(profile, 1) == []
+    assert messages(profile_warnings(profile)) == [
+        "recurrencyKind: is ignored: the profile is not Recurring (chargeplan policy)"
     ]
-
-
-def test_a_charger_may_hold_a_recurrency_kind_outside_a_recurring_profile() -> None:
-    # Chargers ignore the field (libocpp does), and so does the composite.
-    profile = tx_default(recurrency_kind=RecurrencyKind.WEEKLY)
-    assert validate_profile(profile, 1, as_sent=False) == []
 
 
 def test_relative_has_no_start_schedule() -> None:
