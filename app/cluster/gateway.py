@@ -77,6 +77,7 @@ class RoutedGateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self._claiming: asyncio.Task[None] | None = None
         self._claim_again = False
+        self._stopping = False
         # Routed calls made from here, by outcome, and carried out here for other nodes.
         self.routed: Counter[str] = Counter()
         self.served: Counter[str] = Counter()
@@ -225,6 +226,8 @@ class RoutedGateway:
     # --- the owner's side --------------------------------------------------------------
     def wake(self) -> None:
         """A request for this node may be waiting: claim what there is."""
+        if self._stopping:
+            return
         if self._claiming is not None and not self._claiming.done():
             self._claim_again = True
             return
@@ -302,6 +305,13 @@ class RoutedGateway:
         return task
 
     async def stop(self) -> None:
+        """Claim nothing more and let the requests being served write their results: by
+        now the station sockets are closed, so a call still waiting on one has failed as
+        offline. A request cancelled without a result would leave its caller with "node
+        stopped during the call" (a 502) instead of the station's or offline answer."""
+        self._stopping = True
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self._call_timeout + GRACE_S)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
