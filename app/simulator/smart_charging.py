@@ -10,7 +10,7 @@ import dataclasses
 import enum
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.composite import (
@@ -261,9 +261,14 @@ class SmartChargingState:
     def limit_a(
         self, connector_id: int, at: datetime, transactions: Iterable[ActiveTransaction] = ()
     ) -> float:
-        """What the composite schedule offers ``connector_id`` per phase at ``at``, in A."""
+        """What the composite schedule offers ``connector_id`` per phase at ``at``, in A:
+        the lower of ``at`` and the next whole second, as the composite runs on whole
+        seconds and a profile sent now starts a fraction of a second later."""
         station_max_a = self._config.max_power_w / (self._config.voltage * self._config.phases)
-        return self._limit(connector_id, at, ChargingRateUnit.A, station_max_a, transactions)
+        running = tuple(transactions)
+        next_second = at.replace(microsecond=0) + timedelta(seconds=1)
+        return min(self._limit(connector_id, instant, ChargingRateUnit.A, station_max_a,
+                               running) for instant in (at, next_second))
 
     def _limit(self, connector_id: int, at: datetime, unit: ChargingRateUnit,
                station_max: float, transactions: Iterable[ActiveTransaction]) -> float:

@@ -134,19 +134,21 @@ async def test_a_depot_is_shared_within_its_limit_and_falls_back_to_safe_shares(
     async with Depot(site, reconnect_delay=0.2) as depot:
         # Steady: the one-phase cars seen on one phase, the tapering car capped near its
         # draw, the deaf charger flagged and its excess counted as other load.
-        async def settled() -> bool:
-            found = sessions(await allocation(http))
-            return (len(found) == 6
-                    and found["DEP-03"]["phases"] == ["L1"]
-                    and found["DEP-04"]["phases"] == ["L2"]
-                    and found["DEP-05"]["binding"] == "cap"
-                    and found["DEP-06"]["over_limit"])
+        async def settled() -> dict[str, Any] | None:
+            solved = await allocation(http)
+            found = sessions(solved)
+            steady = (len(found) == 6
+                      and found["DEP-03"]["phases"] == ["L1"]
+                      and found["DEP-04"]["phases"] == ["L2"]
+                      and found["DEP-05"]["binding"] == "cap"
+                      and found["DEP-06"]["over_limit"])
+            return solved if steady else None
 
         await eventually(settled, timeout=120)
         # Some readings more, in the steady state.
         seen = len(depot.readings)
         await eventually(lambda: len(depot.readings) >= seen + SETTLE_READINGS, timeout=60)
-        solved = await allocation(http)
+        solved = await eventually(settled, timeout=60)
         found = sessions(solved)
 
         # The tapering car takes ~8 A: capped at its draw x 1.2, and what it leaves goes
