@@ -18,13 +18,14 @@ NODES = ("node-a", "node-b", "node-c")
 
 
 @contextmanager
-def three_nodes(postgres_url: str, directory: Path) -> Iterator[dict[str, ServeProcess]]:
+def three_nodes(postgres_url: str, directory: Path, *, call_timeout_s: str = "5"
+                ) -> Iterator[dict[str, ServeProcess]]:
     """Three nodes on one fresh database, heartbeats every second (a node silent for three
     holds nothing)."""
     upgrade(postgres_url)
     processes = {name: ServeProcess(directory / name, url=postgres_url,
                                     args=("--node-id", name), node_heartbeat_s="1",
-                                    call_timeout_s="5")
+                                    call_timeout_s=call_timeout_s)
                  for name in NODES}
     try:
         start_all(list(processes.values()))

@@ -78,6 +78,7 @@ class RoutedGateway:
         self._claiming: asyncio.Task[None] | None = None
         self._claim_again = False
         self._stopping = False
+        self._jobs: set[asyncio.Task[None]] = set()  # served jobs: nobody awaits a result
         # Routed calls made from here, by outcome, and carried out here for other nodes.
         self.routed: Counter[str] = Counter()
         self.served: Counter[str] = Counter()
@@ -242,7 +243,10 @@ class RoutedGateway:
                 log.warning("claiming requests failed: %s", exc)
                 return
             for row in rows:
-                self._spawn(self._serve(row), f"cluster-serve-{row.id}")
+                task = self._spawn(self._serve(row), f"cluster-serve-{row.id}")
+                if row.kind == "job":
+                    self._jobs.add(task)
+                    task.add_done_callback(self._jobs.discard)
             if not rows and not self._claim_again:
                 return
 
@@ -310,6 +314,8 @@ class RoutedGateway:
         offline. A request cancelled without a result would leave its caller with "node
         stopped during the call" (a 502) instead of the station's or offline answer."""
         self._stopping = True
+        for job in list(self._jobs):
+            job.cancel()  # a job asked for by another node: its stations reboot elsewhere
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=self._call_timeout + GRACE_S)
         for task in list(self._tasks):
