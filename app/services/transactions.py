@@ -24,11 +24,15 @@ from app.timefmt import parse_timestamp
 
 # Queues rows in the audit writer: committed before the audit row of the answer that is
 # queued after them, and the answer leaves only once that row is committed.
-RowSink = Callable[[Iterable[dict[str, Any]]], Awaitable[None]]
+RowSink = Callable[[Iterable[tuple[Any, ...]]], Awaitable[None]]
 # Called once per new accepted transaction: station, connector, idTag, transactionId.
 StartHook = Callable[[str, int, str, int], Awaitable[object]]
 # Called once transactions of a station ended (stopped, or superseded): their ids.
 EndHook = Callable[[str, Sequence[int]], Awaitable[object]]
+
+# The meter_values columns but id, in table order: the order of meter_rows' tuples.
+METER_COLUMNS = ("station_id", "connector_id", "transaction_id", "ts", "ts_flag",
+                 "measurand", "phase", "unit", "context", "location", "value", "raw_value")
 
 # stop_reason of a transaction closed because a newer one started on its connector
 # without a StopTransaction (the station lost it, or rebooted mid-session).
@@ -38,10 +42,11 @@ SUPERSEDED = "Superseded"
 def meter_rows(
     station_id: str, connector_id: int, transaction_id: int | None,
     meter_values: list[Mapping[str, Any]], *, received: datetime, rules: TimeRules,
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
     """One row per sampled value (OCPP 1.6 §7.43 SampledValue; measurand defaults to
     Energy.Active.Import.Register, context to Sample.Periodic), its time flagged when
-    it is not to be believed."""
+    it is not to be believed: a tuple in the order of ``METER_COLUMNS``, what the
+    batch writer inserts as it is."""
     rows = []
     for meter_value in meter_values:
         ts = parse_timestamp(meter_value["timestamp"])
@@ -52,20 +57,13 @@ def meter_rows(
                 value: float | None = float(raw)
             except ValueError:
                 value = None  # SignedData or a vendor format: kept in raw_value
-            rows.append({
-                "station_id": station_id,
-                "connector_id": connector_id,
-                "transaction_id": transaction_id,
-                "ts": ts,
-                "ts_flag": flag,
-                "measurand": sample.get("measurand", "Energy.Active.Import.Register"),
-                "phase": sample.get("phase"),
-                "unit": sample.get("unit"),
-                "context": sample.get("context", "Sample.Periodic"),
-                "location": sample.get("location"),
-                "value": value,
-                "raw_value": raw,
-            })
+            rows.append((
+                station_id, connector_id, transaction_id, ts, flag,
+                sample.get("measurand", "Energy.Active.Import.Register"),
+                sample.get("phase"), sample.get("unit"),
+                sample.get("context", "Sample.Periodic"), sample.get("location"),
+                value, raw,
+            ))
     return rows
 
 
