@@ -9,7 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.db.circuit_models import Circuit
-from app.domain.ownership import OwnerKind
+from app.domain.ownership import OwnerKind, natural_id
 from app.services.circuits import TreeAllocation, Window
 from app.services.load_management import ConnectorLimit
 
@@ -280,9 +280,13 @@ class ProfileLimitView(msgspec.Struct, kw_only=True):
     owner_kind: Annotated[str, Meta(
         description="Who asked for it: manual, scenario, command, remote_start, plan, "
         "tariff, circuit")]
-    owner_id: Annotated[int | None, Meta(
-        description="The plan, tariff or pending remote start; for a circuit, the "
-        "transaction it limits (null: the circuit's fail-safe cap)")]
+    owner_id: Annotated[int | str | None, Meta(
+        description="The owner's id in its own type: the integer id of the plan, tariff "
+        "or pending remote start, the id (a string) of the circuit that made it; null for "
+        "a single request")]
+    transaction_id: Annotated[int | None, Meta(
+        description="The transaction a TxProfile serves (for a circuit's profile, the "
+        "session it limits); null for other purposes")] = None
     unit: Annotated[str, Meta(description="A or W")]
     limit: Annotated[float | None, Meta(
         description="Its limit at the instant asked about; null when it is not in force")]
@@ -319,7 +323,7 @@ class ConnectorLimitView(msgspec.Struct, kw_only=True):
 def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
     in_force = [p for p in found.profiles if p.limit is not None]
     circuit_tx = [p for p in in_force if p.row.owner_kind == OwnerKind.CIRCUIT
-                  and p.row.owner_id is not None]
+                  and p.row.transaction_id is not None]
     binding = "no profile in force"
     deciding = [p for p in circuit_tx if p.limit_a is not None
                 and abs(p.limit_a - found.limit_a) < 0.05]
@@ -346,7 +350,9 @@ def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
             ProfileLimitView(
                 charging_profile_id=p.row.charging_profile_id, connector_id=p.row.connector_id,
                 purpose=p.row.purpose, stack_level=p.row.stack_level,
-                owner_kind=str(p.row.owner_kind), owner_id=p.row.owner_id, unit=p.unit,
+                owner_kind=str(p.row.owner_kind),
+                owner_id=natural_id(p.row.owner_kind, p.row.owner_id),
+                transaction_id=p.row.transaction_id, unit=p.unit,
                 limit=p.limit, state=str(p.row.state))
             for p in found.profiles
         ])

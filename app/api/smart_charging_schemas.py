@@ -14,7 +14,7 @@ import msgspec
 from msgspec import Meta
 
 from app.db.models import DesiredProfile
-from app.domain.ownership import OwnerKind
+from app.domain.ownership import OwnerKind, natural_id
 from app.domain.states import DeliveryState, DeliveryStatus
 
 Status = Annotated[DeliveryStatus, Meta(
@@ -134,9 +134,10 @@ class DesiredProfileView(msgspec.Struct, kw_only=True):
     purpose: Purpose
     stack_level: StackLevel
     owner_kind: Annotated[OwnerKind, Meta(description="What made the profile")]
-    owner_id: Annotated[int | None, Meta(
-        description="The owning plan, tariff, circuit or pending remote start; null for a "
-        "single request")] = None
+    owner_id: Annotated[int | str | None, Meta(
+        description="The owner's id in its own type: the integer id of the owning plan, "
+        "tariff or pending remote start, the id (a string) of the owning circuit; null "
+        "for a single request")] = None
     state: Annotated[DeliveryState, Meta(
         description="pending: not acknowledged yet; accepted; rejected: final until the "
         "profile changes; error: failed, retried with backoff; failed: still failing after "
@@ -176,7 +177,8 @@ def desired_view(row: DesiredProfile) -> DesiredProfileView:
     return DesiredProfileView(
         desired_id=row.id, profile_id=row.charging_profile_id, connector_id=row.connector_id,
         purpose=row.purpose,
-        stack_level=row.stack_level, owner_kind=row.owner_kind, owner_id=row.owner_id,
+        stack_level=row.stack_level, owner_kind=row.owner_kind,
+        owner_id=natural_id(row.owner_kind, row.owner_id),
         state=row.state,
         attempts=row.attempts, last_answer=row.last_answer, last_error=row.last_error,
         last_attempt_at=row.last_attempt_at, updated_at=row.updated_at, profile=row.profile)

@@ -273,10 +273,12 @@ class DesiredProfile(Base):
     transaction_id: Mapped[int | None] = mapped_column(Integer)
     # The OCPP 1.6 ChargingProfile exactly as sent (camelCase, csChargingProfiles).
     profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    # Who made it: a kind of owner, and the owning row's id for owners that are rows
-    # (plan, tariff, circuit, pending remote start); see app/domain/ownership.py.
+    # Who made it: a kind of owner, and the owning row's id as text for owners that are
+    # rows ("12" for plan 12, "garage" for circuit garage, the pending remote start's id);
+    # see app/domain/ownership.py. A circuit's TxProfile names the session it limits by
+    # its own connector_id and transaction_id.
     owner_kind: Mapped[OwnerKind] = mapped_column(StrEnumType(OwnerKind, 20))
-    owner_id: Mapped[int | None] = mapped_column(Integer)
+    owner_id: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[DeliveryState] = mapped_column(StrEnumType(DeliveryState, 12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_answer: Mapped[Any] = mapped_column(JSONType, nullable=True)

@@ -385,9 +385,9 @@ class CircuitService:
             return {}, {}
         ids = [t.id for t in running]
         profiles = dict((await session.execute(
-            select(DesiredProfile.owner_id, DesiredProfile.profile).where(
+            select(DesiredProfile.transaction_id, DesiredProfile.profile).where(
                 DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
-                DesiredProfile.owner_id.in_(ids)))).all())
+                DesiredProfile.transaction_id.in_(ids)))).all())
         statuses = {(c.station_id, c.connector_id): c.status for c in (await session.scalars(
             select(Connector).where(Connector.station_id.in_({t.station_id for t in running}))
         )).all()}

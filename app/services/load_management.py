@@ -2,10 +2,10 @@
 
 Each running transaction below a circuit gets one Absolute TxProfile (in A, at
 ``stack_level``) carrying its limit timeline from the solve, stored as a desired profile
-owned by the circuit and delivered by the reconcile machinery. Circuits are named by
-strings and a station holds one profile per transaction, so a circuit-owned row carries
-the transaction id it limits as its owner id (``Owner(CIRCUIT, transaction_id)``); every
-circuit row on a station belongs to the circuit that station hangs from.
+owned by the circuit the station hangs from (``Owner(CIRCUIT, circuit_id)``: the row's
+``owner_id`` names the circuit) and delivered by the reconcile machinery. The circuit
+keeps one row per connector of a station; the session a TxProfile limits is the row's
+own ``connector_id`` and ``transaction_id`` (the profile's transactionId).
 
 - **Decreases first.** Profiles that lower a session (or limit a new one, which draws
   what its charger allows until told) are stored and delivered first; the profiles that
@@ -18,8 +18,8 @@ circuit row on a station belongs to the circuit that station hangs from.
   §3.65/3.66 on validTo), renewed by re-planning before half of it is gone: a charger
   that stops hearing from chargeplan falls back to what its other profiles allow.
 - Profiles of transactions that ended are dropped from the desired state.
-- **Fail-safe.** Every station of the tree also holds one ChargePointMaxProfile owned by
-  the circuit (``Owner(CIRCUIT, None)``) at its safe share, with ``validFrom`` at the end
+- **Fail-safe.** Every station of the tree also holds one ChargePointMaxProfile on
+  connector 0 owned by the circuit it hangs from, at its safe share, with ``validFrom`` at the end
   of the lease of the station's circuit TxProfiles: while chargeplan renews the leases it
   never starts; when chargeplan is gone, the TxProfiles expire and, at that same instant,
   the cap starts by the charger's own clock and bounds whatever else the charger holds
@@ -294,11 +294,11 @@ class LoadManager:
                 decreases.append(planned)
             else:
                 increases.append(planned)
-        stale = [row for tx, row in previous.items() if tx not in running]
-        for row in stale:
+        stale = {tx: row for tx, row in previous.items() if tx not in running}
+        for tx, row in stale.items():
             await self._smart_charging.remove_managed(
-                row.station_id, owner=Owner(OwnerKind.CIRCUIT, row.owner_id))
-            result.removed.append(row.owner_id or 0)
+                row.station_id, owner=row.owner, connector_id=row.connector_id)
+            result.removed.append(tx)
         self._circuits.forget_sessions(result.removed)
 
         await self._store(decreases)
@@ -310,7 +310,7 @@ class LoadManager:
         result.increases = [p.session.transaction_id for p in increases]
         result.fail_safe = await self._fail_safe(solved, renew_before)
         touched = sorted({p.session.station_id for p in increases}
-                         | {r.station_id for r in stale} | set(result.fail_safe))
+                         | {r.station_id for r in stale.values()} | set(result.fail_safe))
         await self._reconcile(touched)
 
     async def _fail_safe(self, solved: TreeAllocation, renew_before: datetime) -> list[str]:
@@ -323,12 +323,16 @@ class LoadManager:
                 end = parse_datetime(valid_to)
                 leases[row.station_id] = min(end, leases.get(row.station_id, end))
         caps = await self._caps(set(solved.safe_shares))
+        circuit_of = await self._circuit_of(set(solved.safe_shares))
         sent: list[str] = []
         for station_id, share in solved.safe_shares.items():
-            if share is None:
+            circuit_id = circuit_of.get(station_id)
+            if share is None or circuit_id is None:
                 continue
             starts = leases.get(station_id)
             old = caps.get(station_id)
+            if old is not None and old.owner_id != circuit_id:
+                old = None  # the station moved: its new circuit's cap replaces it
             if starts is None:
                 old_start = None if old is None else old.profile.get("validFrom")
                 if (old is not None and limit_at(old.profile, now) == share
@@ -341,8 +345,8 @@ class LoadManager:
                     and limit_at(old.profile, now) == share:
                 continue
             try:
-                await self._smart_charging.put_managed(station_id, 0, profile,
-                                                       owner=Owner(OwnerKind.CIRCUIT))
+                await self._smart_charging.put_managed(
+                    station_id, 0, profile, owner=Owner(OwnerKind.CIRCUIT, circuit_id))
             except (Invalid, NotFound) as exc:
                 log.warning("fail-safe cap on %s refused: %s", station_id, exc)
                 continue
@@ -370,8 +374,16 @@ class LoadManager:
                 select(DesiredProfile).where(
                     DesiredProfile.station_id.in_(sorted(station_ids)),
                     DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
-                    DesiredProfile.owner_id.is_(None)))).all()
+                    DesiredProfile.connector_id == 0))).all()
         return {r.station_id: r for r in rows}
+
+    async def _circuit_of(self, station_ids: set[str]) -> dict[str, str]:
+        """The circuit each station hangs from."""
+        async with self._db.uow() as session:
+            rows = (await session.execute(
+                select(Station.id, Station.circuit_id)
+                .where(Station.id.in_(sorted(station_ids))))).all()
+        return {sid: cid for sid, cid in rows if cid is not None}
 
     async def _watts_only(self, station_ids: set[str]) -> set[str]:
         """Stations whose ChargingScheduleAllowedChargingRateUnit (OCPP 1.6 §9.4) lists
@@ -421,7 +433,7 @@ class LoadManager:
             try:
                 await self._smart_charging.put_managed(
                     p.session.station_id, p.session.connector_id, body,
-                    owner=Owner(OwnerKind.CIRCUIT, p.session.transaction_id))
+                    owner=Owner(OwnerKind.CIRCUIT, p.session.circuit_id))
             except (Invalid, NotFound) as exc:  # the station cannot take it: say so, go on
                 log.warning("circuit profile for transaction %s on %s refused: %s",
                             p.session.transaction_id, p.session.station_id, exc)
@@ -448,11 +460,13 @@ class LoadManager:
                        DesiredProfile.owner_kind == OwnerKind.CIRCUIT))).all())
 
     async def _circuit_rows(self, station_ids: set[str]) -> dict[int, DesiredProfile]:
+        """The circuits' TxProfiles on the stations, by the transaction each limits."""
         if not station_ids:
             return {}
         async with self._db.uow() as session:
             rows = (await session.scalars(
                 select(DesiredProfile).where(
                     DesiredProfile.station_id.in_(sorted(station_ids)),
-                    DesiredProfile.owner_kind == OwnerKind.CIRCUIT))).all()
-        return {r.owner_id: r for r in rows if r.owner_id is not None}
+                    DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                    DesiredProfile.transaction_id.is_not(None)))).all()
+        return {r.transaction_id: r for r in rows if r.transaction_id is not None}

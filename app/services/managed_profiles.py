@@ -52,7 +52,7 @@ class StoredRow(MirrorRow, Protocol):
     @property
     def owner_kind(self) -> OwnerKind: ...
     @property
-    def owner_id(self) -> int | None: ...
+    def owner_id(self) -> str | None: ...
 
 
 R = TypeVar("R", bound=StoredRow)
@@ -107,13 +107,13 @@ def check_frame(profile: ChargingProfile, connector_id: int, max_bytes: int | No
                       f"the maximum frame size of {max_bytes} bytes")
 
 
-def managed_previous(rows: Sequence[R], owner: Owner) -> R | None:
-    """The row a plan, tariff or circuit already owns on the station, if any (a single
-    request owns no earlier row)."""
+def managed_previous(rows: Sequence[R], owner: Owner, connector_id: int) -> R | None:
+    """The row a plan or tariff already owns on the station, or a circuit on the
+    connector, if any (a single request owns no earlier row)."""
     if not owner.managed:
         return None
-    return next((r for r in rows if r.owner_kind == owner.kind and r.owner_id == owner.id),
-                None)
+    return next((r for r in rows if r.owner_kind == owner.kind and r.owner_id == owner.id
+                 and (not owner.per_connector or r.connector_id == connector_id)), None)
 
 
 def keep_id(previous: StoredRow | None, connector_id: int, profile: ChargingProfile
@@ -148,7 +148,7 @@ class _Row:
     connector_id: int
     profile: dict[str, Any]
     owner_kind: OwnerKind
-    owner_id: int | None
+    owner_id: str | None
 
 
 @dataclass
@@ -227,7 +227,7 @@ class ManagedProfiles:
                 ) -> _Change | None:
         """None when the station already holds exactly this profile; raises Invalid
         when it cannot take it."""
-        previous = managed_previous(rows, owner)
+        previous = managed_previous(rows, owner, connector_id)
         kept, unchanged = keep_id(previous, connector_id, profile)
         if unchanged:
             return None
@@ -272,17 +272,20 @@ class ManagedProfiles:
             await session.execute(delete(_DESIRED).where(_DESIRED.c.id.in_(batch_ids)))
         await session.execute(insert(_DESIRED), added)
 
-    async def remove(self, station_ids: Iterable[str], *, owner: Owner) -> None:
-        """Drop the owner's profiles from the stations' desired sets; the reconcile job
-        then clears them from the stations."""
+    async def remove(self, station_ids: Iterable[str], *, owner: Owner,
+                     connector_id: int | None = None) -> None:
+        """Drop the owner's profiles (on ``connector_id`` only, when given) from the
+        stations' desired sets; the reconcile job then clears them from the stations."""
         ids = sorted(set(station_ids))
         async with AsyncExitStack() as locks:
             for sid in ids:
                 await locks.enter_async_context(self._lock(sid))
             async with self._db.uow() as session:
                 for batch in chunks(ids):
+                    on = [] if connector_id is None else [
+                        _DESIRED.c.connector_id == connector_id]
                     await session.execute(delete(_DESIRED).where(
-                        owned_by(owner), _DESIRED.c.station_id.in_(batch)))
+                        owned_by(owner), _DESIRED.c.station_id.in_(batch), *on))
 
 
 def owned_by(owner: Owner) -> ColumnElement[bool]:

@@ -229,7 +229,7 @@ class SmartChargingService:
         now = self._clock()
         async with self._db.uow() as session:
             rows = await store.desired(session, station_id)
-            previous = managed_previous(rows, owner)
+            previous = managed_previous(rows, owner, connector_id)
             kept, unchanged = keep_id(previous, connector_id, profile)
             if kept is not None:
                 # Keep the chargingProfileId: the station replaces the profile by id.
@@ -266,8 +266,9 @@ class SmartChargingService:
         if station_id in result.failures:
             raise result.failures[station_id]
 
-    async def remove_managed(self, station_id: str, *, owner: Owner) -> None:
-        await self.managed.remove([station_id], owner=owner)
+    async def remove_managed(self, station_id: str, *, owner: Owner,
+                             connector_id: int | None = None) -> None:
+        await self.managed.remove([station_id], owner=owner, connector_id=connector_id)
 
     async def _deliver_elsewhere(self, station_id: str, desired_id: int) -> Outcome:
         """The node holding the station delivers the profile under its own lock for the

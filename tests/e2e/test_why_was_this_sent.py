@@ -53,6 +53,13 @@ async def test_every_profile_call_names_its_intent(database_url: str) -> None:
             listed = (await http.get(f"/stations/{SID}/charging_profiles")).json()
             planned = next(p["desired_id"] for p in listed if p["owner_kind"] == "plan")
             manual_id = next(p["desired_id"] for p in listed if p["owner_kind"] == "manual")
+            # While the rows live, the query names their owners (the owner id as text).
+            await settled_audit_rows(running, SID)
+            async with running.services.db.core() as conn:
+                live = (await conn.execute(text(readme_query()))).all()
+            assert {(r.desired_profile_id, r.owner_kind, r.owner_id) for r in live
+                    if r.action == "SetChargingProfile"} == {
+                (manual_id, "manual", None), (planned, "plan", str(plan["id"]))}
             # A REST clear withdraws the manual row; deleting the plan leaves its profile
             # extra on the station, and the reconcile clears it.
             await http.delete(f"/stations/{SID}/charging_profile",

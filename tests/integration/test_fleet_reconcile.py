@@ -159,7 +159,7 @@ async def test_a_row_replaced_during_its_call_keeps_its_new_state(sqlite_url: st
             session.add(DesiredProfile(
                 station_id="CP-A", connector_id=0, charging_profile_id=old.charging_profile_id,
                 purpose=old.purpose, stack_level=0, transaction_id=None,
-                profile={**old.profile, "stackLevel": 0}, owner_kind=OwnerKind.PLAN, owner_id=1,
+                profile={**old.profile, "stackLevel": 0}, owner_kind=OwnerKind.PLAN, owner_id="1",
                 state="pending", attempts=0, created_at=NOW, updated_at=NOW))
 
     gateway.during_call["CP-A"] = replaced_elsewhere

@@ -32,14 +32,16 @@ def settings(sqlite_url: str) -> Settings:
                          circuit_lease_s=3600)
 
 
-async def circuit_rows(server: RunningServer) -> list[tuple[str, int | None]]:
+async def circuit_rows(server: RunningServer) -> list[tuple[str, str | None, int | None]]:
+    """The circuits' TxProfiles in the database: station, owning circuit, transaction."""
     async with server.services.db.uow() as session:
         rows = (await session.execute(
-            select(DesiredProfile.station_id, DesiredProfile.owner_id)
+            select(DesiredProfile.station_id, DesiredProfile.owner_id,
+                   DesiredProfile.transaction_id)
             .where(DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
-                   DesiredProfile.owner_id.is_not(None))
+                   DesiredProfile.purpose == "TxProfile")
             .order_by(DesiredProfile.station_id))).all()
-    return [(station, owner) for station, owner in rows]
+    return [(station, owner, tx) for station, owner, tx in rows]
 
 
 def now() -> str:
@@ -107,7 +109,7 @@ async def test_sessions_share_the_circuit_and_a_stop_frees_current_for_the_other
     await a.ok("StopTransaction", {"transactionId": tx_a, "meterStop": 10, "timestamp": now()})
     await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 32.0)
     # The ended transaction's profile left the desired state.
-    assert await circuit_rows(server) == [("CP-B", tx_b)]
+    assert await circuit_rows(server) == [("CP-B", "site", tx_b)]
 
 
 async def test_decreases_are_accepted_before_any_increase_is_sent(
@@ -168,7 +170,37 @@ async def test_the_desired_rows_are_owned_by_the_circuit_per_transaction(
 ) -> None:
     tx = await start(depot["CP-A"])
     await eventually(lambda: tx_profiles(depot["CP-A"]))
-    assert await circuit_rows(server) == [("CP-A", tx)]
+    assert await circuit_rows(server) == [("CP-A", "site", tx)]
+
+
+async def test_an_operator_reads_which_circuit_made_a_stations_profiles(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """In a nested tree, a station's circuit rows name the circuit it hangs from (not the
+    site's root), over REST; the session a TxProfile limits is its own transactionId."""
+    await http.post("/circuits", json={"id": "main", "max_current_a": 63,
+                                       "connector_count": 4})
+    await http.post("/circuits", json={"id": "garage", "parent_id": "main",
+                                       "max_current_a": 32})
+    async with raw_station(server.station_url("CP-G"), answers=dict(ACCEPTING)) as cp:
+        await cp.boot()
+        assert (await http.patch("/stations/CP-G", json={"circuit_id": "garage"})
+                ).status_code == 200
+        tx = await start(cp)
+        await eventually(lambda: tx_profiles(cp))
+
+        async def circuit_profiles() -> list[dict[str, Any]]:
+            listed = (await http.get("/stations/CP-G/charging_profiles")).json()
+            return [p for p in listed if p["owner_kind"] == "circuit"]
+
+        async def both() -> list[dict[str, Any]] | None:
+            found = await circuit_profiles()
+            return found if len(found) == 2 else None
+
+        found = await eventually(both)
+        assert sorted((p["purpose"], p["connector_id"], p["owner_id"],
+                       p["profile"].get("transactionId")) for p in found) == [
+            ("ChargePointMaxProfile", 0, "garage", None), ("TxProfile", 1, "garage", tx)]
 
 
 async def test_every_station_gets_a_safe_share_cap_that_starts_when_the_lease_ends(
@@ -215,9 +247,12 @@ async def test_a_connector_limit_is_explained_with_its_binding_constraint(
     assert shared["circuit"]["transaction_id"] == tx_a
     owners = {(p["purpose"], p["owner_kind"], p["owner_id"], p["limit"])
               for p in shared["profiles"]}
-    # The TxProfile is in force; the fail-safe cap waits for the end of the lease.
-    assert ("TxProfile", "circuit", tx_a, 22.0) in owners
-    assert ("ChargePointMaxProfile", "circuit", None, None) in owners
+    # Both name the circuit that made them; the TxProfile is in force for transaction
+    # tx_a, the fail-safe cap waits for the end of the lease.
+    assert ("TxProfile", "circuit", "site", 22.0) in owners
+    assert ("ChargePointMaxProfile", "circuit", "site", None) in owners
+    assert [p["transaction_id"] for p in shared["profiles"]
+            if p["purpose"] == "TxProfile"] == [tx_a]
     capped = await explained("CP-B")
     assert (capped["limit_a"], capped["binding"]) == (10.0, "cap")
 

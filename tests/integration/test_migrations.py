@@ -120,8 +120,8 @@ def test_owner_columns_carry_the_old_source_over_and_back(empty_database_url: st
     upgrade(url)  # and every later revision: the rows survive them
     owners = run_sql(url, "SELECT id, owner_kind, owner_id FROM desired_profiles ORDER BY id")
     assert [tuple(r) for r in owners] == [
-        (1, "manual", None), (2, "plan", 7), (3, "tariff", 9), (4, "command", None),
-        (5, "remote_start", 12), (6, "scenario", None)]
+        (1, "manual", None), (2, "plan", "7"), (3, "tariff", "9"), (4, "command", None),
+        (5, "remote_start", "12"), (6, "scenario", None)]
     downgrade(url, "0005")
     sources = run_sql(url, "SELECT id, source, plan_id, tariff_id FROM desired_profiles "
                            "ORDER BY id")
@@ -165,3 +165,38 @@ def test_circuit_columns_keep_every_row_that_references_a_station(
     downgrade(url, "0006")
     assert [tuple(r) for r in run_sql(url, "SELECT id, station_id FROM transactions")] == [
         (1, "CP-1")]
+
+
+_CIRCUIT_ROW = (
+    "INSERT INTO desired_profiles (id, station_id, connector_id, charging_profile_id, purpose, "
+    "stack_level, transaction_id, profile, owner_kind, owner_id, state, attempts, created_at, "
+    "updated_at) VALUES ({id}, 'CP-1', {connector}, {id}, '{purpose}', 9, {tx}, '{{}}', "
+    "'{kind}', {owner}, 'accepted', 1, '2026-11-28 01:00:00', '2026-11-28 01:00:00')")
+
+
+def test_circuit_rows_name_their_circuit_and_back(empty_database_url: str) -> None:
+    url = empty_database_url
+    upgrade(url, "0018")
+    run_sql(url,
+            "INSERT INTO circuits (id, max_current_a, margin_a, limits, "
+            "worst_case_other_load_a, stale_after_s, created_at, updated_at) VALUES "
+            "('garage', '[32]', 0, '[]', '[0]', 300, '2026-11-28 01:00:00', "
+            "'2026-11-28 01:00:00')",
+            "INSERT INTO stations (id, tags, created_at, online, drift_repairs, circuit_id) "
+            "VALUES ('CP-1', '[]', '2026-11-28 01:00:00', false, 0, 'garage')",
+            # Before: a circuit's TxProfile carried its transaction as owner id, its cap none.
+            _CIRCUIT_ROW.format(id=1, connector=1, purpose="TxProfile", tx=41,
+                                kind="circuit", owner=41),
+            _CIRCUIT_ROW.format(id=2, connector=0, purpose="ChargePointMaxProfile",
+                                tx="NULL", kind="circuit", owner="NULL"),
+            _CIRCUIT_ROW.format(id=3, connector=2, purpose="TxDefaultProfile", tx="NULL",
+                                kind="plan", owner=7))
+    upgrade(url)
+    assert [tuple(r) for r in run_sql(
+        url, "SELECT id, owner_kind, owner_id, transaction_id FROM desired_profiles "
+             "ORDER BY id")] == [(1, "circuit", "garage", 41), (2, "circuit", "garage", None),
+                                 (3, "plan", "7", None)]
+    downgrade(url, "0018")
+    assert [tuple(r) for r in run_sql(
+        url, "SELECT id, owner_kind, owner_id FROM desired_profiles ORDER BY id")] == [
+        (1, "circuit", 41), (2, "circuit", None), (3, "plan", 7)]
