@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from app import gc_stats
 from app.api.access import METRICS
 from app.api.deps import ServicesDep, dependencies
+from app.api.errors import error_responses
 from app.services.container import Services
 
 
@@ -115,7 +116,7 @@ async def render(services: Services, *, count_objects: bool = False) -> str:
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], dependencies=dependencies,
-     opt=METRICS,
+     opt=METRICS, responses=error_responses(),
      media_type=MediaType.TEXT)
 async def metrics(
     services: ServicesDep,
