@@ -105,9 +105,17 @@ async def test_chargeplan_serve_on_tls_as_an_operator_runs_it(pki: Pki) -> None:
             async with simulate("--url", url, "--id-prefix", "SRV-P3-", "--ca", str(pki.ca_file),
                                 "--cert", str(station_cert), "--key", str(station_key)):
                 assert await eventually(lambda: charging(http, "SRV-P3-0001"))
-            refusals = (await http.get("/security_events", params={
-                "kind": "certificate_refused"})).json()["items"]
-            assert [(e["remote_address"], e["detail"]["verify_message"]) for e in refusals] == [
+
+
+            async def refusals() -> list[dict[str, Any]]:
+                answer = await http.get("/security_events",
+                                        params={"kind": "certificate_refused"})
+                items: list[dict[str, Any]] = answer.json()["items"]
+                return items
+
+            # Security events are written by the server's writer, after the handshake.
+            refused = await eventually(refusals)
+            assert [(e["remote_address"], e["detail"]["verify_message"]) for e in refused] == [
                 ("127.0.0.1", "certificate has expired")]
     finally:
         serve.stop()
