@@ -78,7 +78,7 @@ class ServeProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
-    def terminate(self, timeout: float = 30.0) -> float:
+    def terminate(self, timeout: float = 60.0) -> float:
         """SIGTERM; the seconds until the process had exited."""
         assert self.process is not None
         started = time.monotonic()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import math
 import socket
 import sys
+from types import FrameType
 from typing import Any
 
 from app import gc_stats
@@ -77,6 +79,7 @@ def unavailable_port(settings: Settings) -> str | None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.cluster.gateway import GRACE_S
     from app.main import create_app
 
     settings = settings_or_exit()
@@ -106,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         loop = "asyncio"
     app = create_app(settings)
     tune_garbage_collector()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
@@ -114,10 +117,31 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         loop=loop,
         lifespan="on",
-        # Event streams (GET /events, an open dashboard) never end by themselves: a stop
-        # waits this long for them, then closes them, instead of waiting forever.
-        timeout_graceful_shutdown=5,
+        # A stop lets the REST calls in flight finish (a command waits up to the call
+        # timeout for the station, plus the round trip to the node holding it) before the
+        # station sockets close: a call landing on a node being restarted is answered, not
+        # cut off with a 500. Event streams, which never end by themselves, end at once.
+        timeout_graceful_shutdown=math.ceil(settings.call_timeout_s + GRACE_S) + 5,
         # uvicorn's records go to the root logger, in the one format configure_logging set.
         log_config=None,
     )
+    _server(config, app).run()
     return 0
+
+
+def _server(config: Any, app: Any) -> Any:
+    """uvicorn's server, ending the app's event streams as soon as a stop is asked for."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            services = getattr(app.state, "services", None)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            if services is not None:
+                loop.call_soon_threadsafe(services.events.end_all)
+
+    return Server(config)

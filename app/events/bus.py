@@ -76,6 +76,11 @@ class Subscription:
                 return None
         return self._queue.popleft()
 
+    def end(self) -> None:
+        self.dropped = self.closed = True
+        self._queue.clear()
+        self._ready.set()
+
     def pending(self) -> int:
         return len(self._queue)
 
@@ -193,6 +198,12 @@ class EventBus:
             if not local_only and self.on_interest is not None:
                 self.on_interest()
         return listener
+
+    def end_all(self) -> None:
+        """The server is stopping: every listener's stream ends now (its next read raises
+        :class:`Dropped`), so a stop does not wait on streams that never end by themselves."""
+        for listener in list(self._listeners):
+            listener.end()
 
     def unsubscribe(self, listener: Subscription) -> None:
         with contextlib.suppress(ValueError):
