@@ -96,6 +96,9 @@ class Settings:
     circuit_horizon_s: int = 86400
     circuit_replan_interval_s: float = 60.0
     circuit_debounce_s: float = 2.0
+    # A charging session's MeterValues (a car that draws less than its share, or more)
+    # re-plan its tree, at most once in this many seconds.
+    circuit_meter_replan_s: float = 10.0
     # Jobs: reconcile desired against actual, verify by composite schedule, retry.
     scheduler_enabled: bool = True
     reconcile_interval_s: float = 60.0
@@ -256,6 +259,8 @@ class Settings:
                "seconds > 0 and below half of circuit_lease_s")
         _check(self.circuit_debounce_s, "circuit_debounce_s", self.circuit_debounce_s >= 0,
                "seconds >= 0")
+        _check(self.circuit_meter_replan_s, "circuit_meter_replan_s",
+               self.circuit_meter_replan_s >= 0, "seconds >= 0")
         _check(self.session_min_current_a, "session_min_current_a",
                self.session_min_current_a > 0, "> 0")
         _check(self.session_max_current_a, "session_max_current_a",

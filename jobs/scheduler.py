@@ -73,6 +73,10 @@ class Scheduler:
         # Transactions that start or stop re-plan their circuit tree, debounced.
         self._replans = _Batch("circuit-replan", self._replan, self.spawn,
                                services.settings.circuit_debounce_s)
+        # A charging session's meter samples re-plan its tree too (unused capacity,
+        # a charger over its limit), collected for longer: they come every few seconds.
+        self._meter_replans = _Batch("circuit-replan-meter", self._replan_metered, self.spawn,
+                                     services.settings.circuit_meter_replan_s)
         self._interval_replan: asyncio.Task[Any] | None = None
 
     def start(self) -> None:
@@ -95,6 +99,7 @@ class Scheduler:
         self._booted.cancel()
         self._registered.cancel()
         self._replans.cancel()
+        self._meter_replans.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -134,6 +139,9 @@ class Scheduler:
     def transaction_changed(self, station_id: str) -> None:
         self._replans.add(station_id)
 
+    def session_metered(self, station_id: str) -> None:
+        self._meter_replans.add(station_id)
+
     async def _replan_interval(self) -> None:
         if self._interval_replan is not None and not self._interval_replan.done():
             return  # the last one is still at work: skip this tick
@@ -145,6 +153,9 @@ class Scheduler:
 
     async def _replan(self, station_ids: list[str]) -> None:
         await self._services.load.replan_stations(station_ids, "transaction")
+
+    async def _replan_metered(self, station_ids: list[str]) -> None:
+        await self._services.load.replan_stations(station_ids, "meter")
 
     def station_registered(self, station_id: str) -> None:
         self._registered.add(station_id)

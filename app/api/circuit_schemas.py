@@ -11,7 +11,7 @@ from msgspec import UNSET, Meta, UnsetType
 from app.db.circuit_models import Circuit
 from app.domain.ownership import OwnerKind, natural_id
 from app.services.circuits import TreeAllocation, Window
-from app.services.load_management import ConnectorLimit
+from app.services.load_management import ConnectorLimit, Replan
 
 Amps = Annotated[float, Meta(ge=0)]
 PhaseAmps = Annotated[
@@ -228,15 +228,33 @@ class SessionView(msgspec.Struct, kw_only=True):
         description="What its charger may fall back to when chargeplan is gone")]
 
 
+class LastReplanView(msgspec.Struct, kw_only=True):
+    at: Annotated[datetime, Meta(description="When the tree was last re-planned, UTC")]
+    trigger: Annotated[str, Meta(
+        description="What set it off: transaction, meter, circuit changed, interval")]
+    seconds: Annotated[float, Meta(description="How long the re-plan took")]
+    decreases: Annotated[list[int], Meta(description="Transactions whose limit went down")]
+    increases: Annotated[list[int], Meta(description="Transactions whose limit went up")]
+    held: Annotated[list[int], Meta(
+        description="Increases held back until the decreases are Accepted")]
+
+
 class AllocationView(msgspec.Struct, kw_only=True):
     at: Annotated[datetime, Meta(description="The instant solved, ISO 8601, UTC")]
     root_id: Annotated[str, Meta(description="The grid connection of the tree solved")]
     circuits: Annotated[list[CircuitLoadView], Meta(description="Root first, then by id")]
     sessions: Annotated[list[SessionView], Meta(description="Running transactions below")]
+    last_replan: Annotated[LastReplanView | None, Meta(
+        description="The last re-plan of the tree by the node answering (null when it has "
+        "not re-planned it since it started)")] = None
 
 
-def allocation_view(solved: TreeAllocation) -> AllocationView:
+def allocation_view(solved: TreeAllocation, last: Replan | None = None) -> AllocationView:
     return AllocationView(
+        last_replan=None if last is None else LastReplanView(
+            at=last.at, trigger=last.trigger, seconds=last.seconds,
+            decreases=list(last.decreases), increases=list(last.increases),
+            held=list(last.held)),
         at=solved.at,
         root_id=solved.root_id,
         circuits=[

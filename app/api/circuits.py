@@ -110,7 +110,8 @@ class CircuitController(Controller):
         at: Annotated[datetime | None, Parameter(
             description="Instant to solve at, ISO 8601 (default now)")] = None,
     ) -> AllocationView:
-        return allocation_view(await services.circuits.allocation(circuit_id, at))
+        solved = await services.circuits.allocation(circuit_id, at)
+        return allocation_view(solved, services.load.last.get(solved.root_id))
 
 
 

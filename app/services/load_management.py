@@ -99,6 +99,12 @@ class Replan:
     paused: int = 0
     seconds: float = 0.0
 
+    @property
+    def changed(self) -> bool:
+        """Whether the re-plan stored, held or removed anything."""
+        return bool(self.decreases or self.increases or self.held or self.removed
+                    or self.fail_safe)
+
 
 def _profile_share(row: DesiredProfile, at: datetime, running: ActiveTransaction | None,
                    voltage: float) -> ProfileShare:
@@ -258,6 +264,11 @@ class LoadManager:
         self.solves += 1
         self.solve_seconds += result.seconds
         self.last[solved.root_id] = result
+        if trigger == "meter" and not result.changed:
+            # Meter samples re-plan often; a re-plan that sent and removed nothing is
+            # not news (the allocation endpoint still shows it as the last solve).
+            log.debug("circuit %s re-planned (meter): nothing changed", solved.root_id)
+            return result
         self._smart_charging.events.emit(
             EventType.CIRCUIT_REPLANNED, circuit_id=solved.root_id, trigger=trigger,
             sessions=[{"transaction_id": s.transaction_id, "station_id": s.station_id,

@@ -185,6 +185,11 @@ class JobScheduler(Protocol):
         (events of a tree are collected for a short while into one re-plan)."""
         ...
 
+    def session_metered(self, station_id: str) -> None:
+        """A charging session on the station sent meter samples: re-plan its circuit tree,
+        at most once in ``circuit_meter_replan_s`` (samples come every few seconds)."""
+        ...
+
     def circuit_changed(self, circuit_id: str) -> None:
         """A circuit's limits, windows or measurement changed: re-plan its tree now."""
         ...

@@ -73,6 +73,10 @@ async def meter_values(ctx: CallContext, payload: dict[str, Any]) -> Reply:
         ctx.station_id, payload["connectorId"], payload["meterValue"])
     if metered is not None:  # the connector is a circuit's meter
         ctx.services.scheduler.circuit_changed(metered)
+    if payload.get("transactionId") is not None:
+        # What a charging car draws decides its unused capacity and whether its charger
+        # keeps to its limit: its circuit tree (if any) is re-planned, at most so often.
+        ctx.services.scheduler.session_metered(ctx.station_id)
     return Reply({})
 
 
