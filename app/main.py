@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -146,6 +146,13 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         db, chargers, supply=supply, clock=clock, max_frame_bytes=settings.max_frame_bytes,
         retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
                           settings.retry_max_attempts), events=events)
+
+    def _desired_changed(station_ids: Sequence[str]) -> None:
+        # What a plan, a tariff or a manual profile allows caps a circuit's session.
+        for station_id in station_ids:
+            services.scheduler.transaction_changed(station_id)
+
+    smart_charging.on_desired_changed = _desired_changed
     time_rules = TimeRules(max_ahead=timedelta(seconds=settings.station_clock_skew_s),
                            max_age=timedelta(days=settings.station_time_max_age_days))
     services = Services(

@@ -169,11 +169,14 @@ class Managed:
 
 class ManagedProfiles:
     def __init__(self, db: Database, *, lock: Callable[[str], asyncio.Lock],
-                 clock: Clock, max_frame_bytes: int | None = None) -> None:
+                 clock: Clock, max_frame_bytes: int | None = None,
+                 on_changed: Callable[[Sequence[str], Owner], None] | None = None) -> None:
         self._db = db
         self._lock = lock
         self._clock = clock
         self._max_frame_bytes = max_frame_bytes
+        # Told, after the commit, which stations' desired sets an owner changed.
+        self._on_changed = on_changed or (lambda station_ids, owner: None)
 
     async def put(self, station_ids: Iterable[str], connector_id: int,
                   profile_json: Mapping[str, Any], *, owner: Owner) -> Managed:
@@ -220,6 +223,8 @@ class ManagedProfiles:
                     if change is not None:
                         changes.append(change)
                 await self._write(session, changes, rows, connector_id, owner)
+        if changes:
+            self._on_changed([c.station_id for c in changes], owner)
         return result
 
     def _change(self, station_id: str, rows: list[_Row], profile: ChargingProfile,
@@ -286,6 +291,7 @@ class ManagedProfiles:
                         _DESIRED.c.connector_id == connector_id]
                     await session.execute(delete(_DESIRED).where(
                         owned_by(owner), _DESIRED.c.station_id.in_(batch), *on))
+        self._on_changed(ids, owner)
 
 
 def owned_by(owner: Owner) -> ColumnElement[bool]:

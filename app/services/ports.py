@@ -181,8 +181,9 @@ class JobScheduler(Protocol):
         ...
 
     def transaction_changed(self, station_id: str) -> None:
-        """A transaction started or stopped on the station: re-plan its circuit tree soon
-        (events of a tree are collected for a short while into one re-plan)."""
+        """A transaction started or stopped on the station, a car paused or resumed, or
+        another owner's profile there changed: re-plan its circuit tree soon (events of a
+        tree are collected for a short while into one re-plan)."""
         ...
 
     def session_metered(self, station_id: str) -> None:

@@ -33,7 +33,7 @@ from app.domain.composite import (
     explains,
 )
 from app.domain.installation import InstalledProfile, clear, install
-from app.domain.ownership import MANUAL, Owner
+from app.domain.ownership import MANUAL, Owner, OwnerKind
 from app.domain.profiles import (
     ChargingProfile,
     ChargingProfilePurpose,
@@ -152,10 +152,18 @@ class SmartChargingService:
         # Desired profiles owned by plans and tariffs, stored on many stations at once.
         self._max_frame_bytes = max_frame_bytes
         self.managed = ManagedProfiles(db, lock=self.lock, clock=clock,
-                                       max_frame_bytes=max_frame_bytes)
+                                       max_frame_bytes=max_frame_bytes,
+                                       on_changed=self._managed_changed)
+        # Told which stations' desired sets changed by anyone but a circuit (set by
+        # app.main: a circuit's sessions are capped by what other owners ask).
+        self.on_desired_changed: Callable[[Sequence[str]], None] = lambda station_ids: None
         self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
                                       rand=rand, on_retry=self._count_retry,
                                       events=self.events)
+
+    def _managed_changed(self, station_ids: Sequence[str], owner: Owner) -> None:
+        if owner.kind is not OwnerKind.CIRCUIT:
+            self.on_desired_changed(station_ids)
 
     def _count_retry(self) -> None:
         self.retries += 1
@@ -199,6 +207,8 @@ class SmartChargingService:
                 outcome = await self._deliver(station_id, desired_id)
             else:
                 outcome = await self._deliver_elsewhere(station_id, desired_id)
+        if owner.kind is not OwnerKind.CIRCUIT:
+            self.on_desired_changed([station_id])
         warnings = [*view.warnings, *(str(w) for w in profile_warnings(profile))]
         return Submitted(outcome, desired_id, profile.charging_profile_id, connector_id,
                          profile.to_ocpp(), warnings)
@@ -442,6 +452,8 @@ class SmartChargingService:
                 # that installed what it clears.
                 intent = removed[0].id if removed else store.intent_of(
                     held, select_from(store.mirror_as_installed(held)))
+            if removed:
+                self.on_desired_changed([station_id])
             if not await self._gateway.reachable(station_id):
                 outcome = Outcome(DeliveryStatus.PENDING,
                                   f"station {station_id} is offline: the desired "

@@ -3,7 +3,7 @@ share goes out as a circuit-owned TxProfile, decreases are Accepted before incre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -264,25 +264,37 @@ async def test_a_connector_limit_is_explained_with_its_binding_constraint(
             "chargingSchedule": {"startSchedule": now(), "chargingRateUnit": "A",
                                  "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 8}]}}})
     assert manual.status_code == 200, manual.text
-    tx_default = await explained("CP-A")
-    # A TxProfile overrides TxDefaultProfiles (OCPP 1.6 §3.13.3): the circuit's 22 A stand
-    # until the next re-plan, which caps A at what the manual profile allows.
-    assert (tx_default["limit_a"], tx_default["binding"]) == (
-        22.0, "circuit, re-plan pending (8.0 A: cap)")
+    # A TxProfile overrides TxDefaultProfiles (OCPP 1.6 §3.13.1): the circuit's 22 A stand
+    # until the re-plan the manual profile sets off, which caps A at what it allows.
+    tx_default = await eventually(
+        lambda: _is(explained("CP-A"), limit_a=8.0, binding="cap"))
+    assert tx_default["circuit"]["transaction_id"] == tx_a
 
     station_cap = await http.post("/stations/CP-A/charging_profile", json={
         "connector_id": 0, "profile": {
             "chargingProfileId": 901, "stackLevel": 1,
             "chargingProfilePurpose": "ChargePointMaxProfile", "chargingProfileKind": "Absolute",
             "chargingSchedule": {"startSchedule": now(), "chargingRateUnit": "A",
-                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 8}]}}})
+                                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7}]}}})
     assert station_cap.status_code == 200, station_cap.text
-    lowered = await explained("CP-A")
-    assert (lowered["limit_a"], lowered["binding"]) == (8.0, "profile 901 (manual)")
+    # A station cap lower still: the circuit follows it too.
+    await eventually(lambda: _is(explained("CP-A"), limit_a=7.0, binding="cap"))
+    # Without a session the circuit decides nothing on the connector: the lowest profile
+    # in force does, named with its owner.
+    await a.ok("StopTransaction", {"transactionId": tx_a, "meterStop": 10, "timestamp": now()})
+    idle_again = await eventually(lambda: _is(explained("CP-A"), limit_a=7.0,
+                                              binding="profile 901 (manual)"))
+    assert idle_again["circuit"]["transaction_id"] is None
 
     assert (await http.get("/stations/NOPE/connectors/1/limit")).status_code == 404
     zero = await http.get("/stations/CP-A/connectors/0/limit")
     assert zero.status_code == 400 and zero.json()["extra"][0]["key"] == "connector_id"
+
+
+async def _is(answer: Awaitable[dict[str, Any]], **expected: Any) -> dict[str, Any] | None:
+    """The answer when it has every expected value, else None (to poll with eventually)."""
+    found = await answer
+    return found if all(found.get(k) == v for k, v in expected.items()) else None
 
 
 async def test_the_circuit_never_raises_a_connector_above_another_owners_profile(
@@ -303,6 +315,13 @@ async def test_the_circuit_never_raises_a_connector_above_another_owners_profile
     assert first_limit(tx_profiles(a)[-1]) == 10.0
     explained = (await http.get("/stations/CP-A/connectors/1/limit")).json()
     assert (explained["limit_a"], explained["binding"]) == (10.0, "cap")
+
+    # The manual profile withdrawn: the re-plan it sets off shares the circuit evenly again
+    # (no periodic re-plan runs in these tests).
+    cleared = await http.delete("/stations/CP-A/charging_profile", params={"profile_id": 900})
+    assert cleared.status_code == 200, cleared.text
+    await eventually(lambda: first_limit(tx_profiles(a)[-1]) == 16.0
+                     and first_limit(tx_profiles(b)[-1]) == 16.0)
 
 
 async def test_metrics_show_replans_headroom_and_paused_sessions(
