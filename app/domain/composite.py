@@ -686,6 +686,11 @@ def explains(expected: CompositeAnswer, reported: Mapping[str, Any], *,
     # have no limit is not MicroOcpp's (a charger that ignores its profiles while idle
     # would otherwise pass for one).
     signed = expected.convention is Convention.MICROOCPP
+    if signed and (steps.start > start or (steps.end is not None and steps.end < window_end)):
+        # MicroOcpp answers for the whole window asked: an answer that leaves part of it
+        # out (open-ocpp's, whose window shrinks to what its profiles cover, down to
+        # nothing when it holds none) is not MicroOcpp's "no limit".
+        return False
     for index, point in enumerate(periods):
         if point.limit is None and not signed:
             continue

@@ -75,6 +75,27 @@ async def test_a_station_that_ignores_its_profiles_is_drift_under_every_conventi
     assert "drift" in {c["outcome"] for c in body["connectors"]}
 
 
+@pytest.mark.parametrize("convention", ["strict", "libocpp", "open-ocpp"])
+async def test_an_idle_station_that_ignores_its_default_profile_is_drift(
+        sqlite_url: str, convention: str) -> None:
+    # A plan's TxDefaultProfile alone, no transaction: every convention but MicroOcpp's
+    # (which counts a default only in a transaction) bounds the connector with it, and an
+    # answer without it (open-ocpp's then covers nothing) is no convention's.
+    running = await start_server(make_settings(sqlite_url, drift_max_repairs=1))
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url) as http, \
+                simulated(running, http, composite_convention=convention,
+                          ignore_profile_rate=1.0):
+            sent = await http.post(f"/stations/{SID}/charging_profile", json={
+                "connector_id": 1, "profile": tx_default_watts(7000)})
+            assert sent.json()["status"] == "success", sent.text
+            await verify_stations(running.services, [SID], "test")
+            body, _ = await verified_station(http)
+    finally:
+        await stop_server(running)
+    assert body["state"] == "drift_unresolved", body
+
+
 async def test_the_unconstrained_value_is_learned_where_no_profile_applies(
         sqlite_url: str) -> None:
     hour = {**tx_default_watts(7000)}

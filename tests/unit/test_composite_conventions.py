@@ -143,6 +143,20 @@ def test_microocpp_does_not_explain_a_value_where_it_would_say_no_limit() -> Non
     assert explains(expected, minus_one)
 
 
+def test_microocpp_does_not_explain_an_answer_that_leaves_the_window_out() -> None:
+    # An idle MicroOcpp charger does not count a TxDefaultProfile, and says so with -1 over
+    # the whole window. An answer covering none of it (open-ocpp's when it holds no
+    # profile: a charger that ignored the one it accepted) is not that.
+    expected = composite_answer([HOUR_7KW], 1, T0, 7200, W, convention=Convention.MICROOCPP)
+    assert not expected.bounded
+    nothing = composite_answer([], 1, T0, 7200, W, station_max_w=22080).to_ocpp()
+    nothing["chargingSchedule"]["duration"] = 0  # type: ignore[index]
+    assert not explains(expected, nothing)
+    candidates = [composite_answer([HOUR_7KW], 1, T0, 7200, W, convention=c)
+                  for c in Convention]
+    assert explanation(candidates, nothing, known=None) is None
+
+
 def test_connector_0_is_compared_only_where_a_profile_bounds_every_connector() -> None:
     # Connector 2 has no profile of its own: without a cap the sum depends on what it
     # draws (the charger's own value); a cap bounds every connector, so then it does not.
