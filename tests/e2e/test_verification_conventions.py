@@ -32,25 +32,35 @@ async def verified_station(http: httpx.AsyncClient) -> tuple[dict[str, Any], dic
     return body, station
 
 
-async def send_profiles(http: httpx.AsyncClient) -> None:
-    for connector_id, profile in PROFILES:
+async def send_profiles(http: httpx.AsyncClient,
+                        profiles: list[tuple[int, dict[str, Any]]] = PROFILES) -> None:
+    for connector_id, profile in profiles:
         sent = await http.post(f"/stations/{SID}/charging_profile",
                                json={"connector_id": connector_id, "profile": profile})
         assert sent.json()["status"] == "success", sent.text
 
 
-@pytest.mark.parametrize("convention", [c.value for c in Convention])
-async def test_a_station_of_every_convention_verifies_clean(sqlite_url: str,
-                                                            convention: str) -> None:
+async def verified_after(sqlite_url: str, convention: str, *, ignore: bool = False,
+                         profiles: list[tuple[int, dict[str, Any]]] = PROFILES
+                         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A simulated station of ``convention`` (ignoring the profiles it acknowledges when
+    ``ignore``) given ``profiles`` and verified once: its verification and the station."""
     running = await start_server(make_settings(sqlite_url, drift_max_repairs=1))
     try:
         async with httpx.AsyncClient(base_url=running.http_url) as http, \
-                simulated(running, http, composite_convention=convention):
-            await send_profiles(http)
+                simulated(running, http, composite_convention=convention,
+                          ignore_profile_rate=1.0 if ignore else 0.0):
+            await send_profiles(http, profiles)
             await verify_stations(running.services, [SID], "test")
-            body, station = await verified_station(http)
+            return await verified_station(http)
     finally:
         await stop_server(running)
+
+
+@pytest.mark.parametrize("convention", [c.value for c in Convention])
+async def test_a_station_of_every_convention_verifies_clean(sqlite_url: str,
+                                                            convention: str) -> None:
+    body, station = await verified_after(sqlite_url, convention)
     assert body["state"] == "verified", body
     assert {c["outcome"] for c in body["connectors"]} == {"match"}
     assert station["composite_convention"] is not None
@@ -61,16 +71,7 @@ async def test_a_station_of_every_convention_verifies_clean(sqlite_url: str,
 @pytest.mark.parametrize("convention", [c.value for c in Convention])
 async def test_a_station_that_ignores_its_profiles_is_drift_under_every_convention(
         sqlite_url: str, convention: str) -> None:
-    running = await start_server(make_settings(sqlite_url, drift_max_repairs=1))
-    try:
-        async with httpx.AsyncClient(base_url=running.http_url) as http, \
-                simulated(running, http, composite_convention=convention,
-                          ignore_profile_rate=1.0):
-            await send_profiles(http)
-            await verify_stations(running.services, [SID], "test")
-            body, _ = await verified_station(http)
-    finally:
-        await stop_server(running)
+    body, _ = await verified_after(sqlite_url, convention, ignore=True)
     assert body["state"] == "drift_unresolved", body
     assert "drift" in {c["outcome"] for c in body["connectors"]}
 
@@ -81,18 +82,8 @@ async def test_an_idle_station_that_ignores_its_default_profile_is_drift(
     # A plan's TxDefaultProfile alone, no transaction: every convention but MicroOcpp's
     # (which counts a default only in a transaction) bounds the connector with it, and an
     # answer without it (open-ocpp's then covers nothing) is no convention's.
-    running = await start_server(make_settings(sqlite_url, drift_max_repairs=1))
-    try:
-        async with httpx.AsyncClient(base_url=running.http_url) as http, \
-                simulated(running, http, composite_convention=convention,
-                          ignore_profile_rate=1.0):
-            sent = await http.post(f"/stations/{SID}/charging_profile", json={
-                "connector_id": 1, "profile": tx_default_watts(7000)})
-            assert sent.json()["status"] == "success", sent.text
-            await verify_stations(running.services, [SID], "test")
-            body, _ = await verified_station(http)
-    finally:
-        await stop_server(running)
+    body, _ = await verified_after(sqlite_url, convention, ignore=True,
+                                   profiles=[(1, tx_default_watts(7000))])
     assert body["state"] == "drift_unresolved", body
 
 

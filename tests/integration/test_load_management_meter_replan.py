@@ -10,9 +10,8 @@ import pytest
 from app.settings import Settings
 from tests.conftest import RunningServer, make_settings
 from tests.e2e.harness import eventually
-from tests.integration.test_load_management import ACCEPTING, first_limit, start, tx_profiles
-from tests.integration.test_load_management_taper import draw
-from tests.ocpp_client import raw_station
+from tests.integration.test_load_management import first_limit, tx_profiles
+from tests.integration.test_load_management_taper import draw, two_sharing
 
 
 @pytest.fixture
@@ -27,16 +26,7 @@ def settings(sqlite_url: str) -> Settings:
 async def test_meter_samples_of_a_tapering_car_re_plan_its_circuit(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
-    async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
-            raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
-        for cp, name in ((a, "CP-A"), (b, "CP-B")):
-            await cp.boot()
-            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
-        tx_a = await start(a)
-        await start(b)
-        await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
-
+    async with two_sharing(server, http) as (a, b, tx_a):
         await draw(a, tx_a, [5.0, 5.2, 4.8])  # nearly full: 11 A under its share
         await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 25.7)
         assert first_limit(tx_profiles(a)[-1]) == 6.3  # 5.2 A x 1.2

@@ -4,6 +4,8 @@ draws up to its cap again, the cap goes and the shares come back."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +27,23 @@ def settings(sqlite_url: str) -> Settings:
                          circuit_replan_interval_s=0.5, circuit_lease_s=3600)
 
 
+@asynccontextmanager
+async def two_sharing(server: RunningServer, http: httpx.AsyncClient
+                      ) -> AsyncIterator[tuple[RawStation, RawStation, int]]:
+    """CP-A and CP-B charging on a 32 A circuit, 16 A each: the stations and A's
+    transaction."""
+    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
+    async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
+            raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
+        for cp, name in ((a, "CP-A"), (b, "CP-B")):
+            await cp.boot()
+            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
+        tx_a = await start(a)
+        await start(b)
+        await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+        yield a, b, tx_a
+
+
 async def draw(cp: RawStation, tx: int, amps: list[float]) -> None:
     """Three-phase samples, 10 ms apart, the last one now (after the limit they answer)."""
     now = datetime.now(UTC)
@@ -41,16 +60,7 @@ async def draw(cp: RawStation, tx: int, amps: list[float]) -> None:
 async def test_a_tapering_car_frees_current_for_the_other_and_takes_it_back(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
-    async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
-            raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
-        for cp, name in ((a, "CP-A"), (b, "CP-B")):
-            await cp.boot()
-            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
-        tx_a = await start(a)
-        await start(b)
-        await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
-
+    async with two_sharing(server, http) as (a, b, tx_a):
         await draw(a, tx_a, [5.0, 5.2, 4.8])  # nearly full: 11 A under its share
         await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 25.7)
         assert first_limit(tx_profiles(a)[-1]) == 6.3  # 5.2 A x 1.2
@@ -73,16 +83,7 @@ async def test_a_tapering_car_frees_current_for_the_other_and_takes_it_back(
 async def test_a_charger_that_ignores_its_limit_is_flagged_and_its_excess_taken_from_the_rest(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
-    async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
-            raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
-        for cp, name in ((a, "CP-A"), (b, "CP-B")):
-            await cp.boot()
-            await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
-        tx_a = await start(a)
-        await start(b)
-        await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
-
+    async with two_sharing(server, http) as (a, b, tx_a):
         await draw(a, tx_a, [20.0, 20.0, 20.0])  # told 16 A, it takes 20
         # A's excess is other load: B comes down towards 32 - 20 = 12 A (re-sent while a
         # step is 1 A or more).
