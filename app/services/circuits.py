@@ -28,6 +28,7 @@ from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetim
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.profiles_store import as_installed
 from app.services.smart_charging import SmartChargingService
+from app.services.station_view import chunks
 
 # How long a node trusts its map of meter connectors before reading it again.
 METER_MAP_TTL_S = 30.0
@@ -134,9 +135,14 @@ class CircuitService:
             parents = dict((await session.execute(select(Circuit.id, Circuit.parent_id))).all())
             if station_ids is None:
                 return sorted(c for c, parent in parents.items() if parent is None)
-            assigned = (await session.scalars(
-                select(Station.circuit_id).where(Station.id.in_(station_ids),
-                                                 Station.circuit_id.is_not(None)))).all()
+            assigned: set[str] = set()
+            # A plan fanned out to a fleet lists every station it touched; with no circuit
+            # at all there is nothing to look up.
+            for batch in chunks(station_ids) if parents else ():
+                assigned.update(c for c in (await session.scalars(
+                    select(Station.circuit_id).where(Station.id.in_(batch),
+                                                     Station.circuit_id.is_not(None)))).all()
+                                if c is not None)
         return sorted({_chain(parents, c)[-1] for c in assigned if c in parents})
 
     async def root_of(self, circuit_id: str) -> str:
