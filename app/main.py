@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -255,14 +255,20 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
 
 
 async def _flush_presence(services: Services, registry: ConnectionRegistry) -> None:
-    """last_seen of connected stations goes to the database in one batch every few
-    seconds, not one write per Heartbeat."""
+    """last_seen of connected stations goes to the database in batches every few
+    seconds, not one write per Heartbeat; a station silent since the last flush costs
+    nothing."""
+    written: dict[str, datetime] = {}
     while True:
         await asyncio.sleep(services.settings.presence_flush_s)
+        seen = registry.last_seen()
+        changed = {sid: at for sid, at in seen.items() if written.get(sid) != at}
         try:
-            await services.stations.touch(registry.last_seen())
+            await services.stations.touch(changed)
         except Exception:
             log.exception("writing last_seen failed")
+            continue
+        written = seen
 
 
 class _Heartbeats:

@@ -43,6 +43,8 @@ SMART_CHARGING_KEYS = (
 
 # Hot paths use the tables through Core: no ORM bookkeeping per frame.
 _STATIONS = cast(Table, Station.__table__)
+# Stations per transaction when last_seen of the fleet is written.
+TOUCH_CHUNK = 250
 _CONNECTORS = cast(Table, Connector.__table__)
 _STATUS_COLUMNS = ("status", "error_code", "info", "vendor_id", "vendor_error_code",
                    "status_timestamp", "updated_at")
@@ -267,15 +269,21 @@ class StationService:
         self.events.emit(EventType.STATION_DISCONNECTED, station_id=station_id)
 
     async def touch(self, seen: Mapping[str, datetime]) -> None:
+        """Write ``seen`` (last_seen by station), TOUCH_CHUNK stations per transaction.
+        Each transaction holds the database briefly, so the audit writer, whose commits
+        the answers to stations wait for, gets its turn between them: a fleet of 10,000
+        in one statement held it (and the event loop, rendering parameters) for 100 to
+        200 ms every flush."""
         if not seen:
             return
         statement = (update(_STATIONS)
                      .where(_STATIONS.c.id == bindparam("station"))
                      .values(last_seen=bindparam("seen")))
-        async with self._db.core() as conn:
-            # One executemany for the whole fleet, not a statement per station.
-            await conn.execute(statement, [{"station": sid, "seen": at}
-                                           for sid, at in seen.items()])
+        items = list(seen.items())
+        for start in range(0, len(items), TOUCH_CHUNK):
+            async with self._db.core() as conn:
+                await conn.execute(statement, [{"station": sid, "seen": at}
+                                               for sid, at in items[start:start + TOUCH_CHUNK]])
 
     # --- what stations report ---------------------------------------------------------
     async def boot(self, station_id: str, payload: Mapping[str, Any]) -> None:

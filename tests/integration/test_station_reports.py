@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app.db.engine import Database
 from app.db.migrate import upgrade
 from app.db.models import Connector, Station
-from app.services.stations import Admission, StationService
+from app.services.stations import TOUCH_CHUNK, Admission, StationService
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "AC22", "firmwareVersion": "1.2"}
@@ -126,3 +126,16 @@ async def test_an_older_replayed_status_does_not_overwrite_a_newer_one(
     async with service._db.uow() as session:
         state = await session.scalar(select(Connector.status))
     assert state == "Charging"
+
+
+async def test_last_seen_of_a_fleet_larger_than_one_write_reaches_every_station(
+    service: StationService,
+) -> None:
+    ids = [f"CP-{i:04d}" for i in range(TOUCH_CHUNK * 2 + 7)]
+    for sid in ids:
+        await service.admit(sid, None)
+    seen = {sid: T0 + timedelta(seconds=i) for i, sid in enumerate(ids)}
+    await service.touch(seen)
+    async with service._db.uow() as session:
+        stored = dict((await session.execute(select(Station.id, Station.last_seen))).all())
+    assert stored == seen
