@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -150,6 +150,9 @@ class Scheduler:
 
     def circuit_changed(self, circuit_id: str) -> None:
         self.spawn(self._services.load.replan(circuit_id, "circuit changed"), "circuit-replan")
+
+    def circuit_deleted(self, station_ids: Sequence[str]) -> None:
+        self.spawn(self._services.load.release(station_ids), "circuit-release")
 
     async def _replan(self, station_ids: list[str]) -> None:
         await self._services.load.replan_stations(station_ids, "transaction")

@@ -66,10 +66,11 @@ class CircuitController(Controller):
 
     @delete("/{circuit_id:str}", opt=ADMIN, summary="Delete a circuit",
             status_code=HTTP_204_NO_CONTENT,
-            description="Refused while circuits hang below it; its stations are unassigned.",
+            description="Refused while circuits hang below it; its stations are unassigned "
+                        "and the limits it set on them are cleared from the chargers.",
             responses=error_responses(404, 409))
     async def delete_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath) -> None:
-        await services.circuits.delete(circuit_id)
+        services.scheduler.circuit_deleted(await services.circuits.delete(circuit_id))
 
     @put("/{circuit_id:str}/limits", opt=OPERATOR, summary="Replace a circuit's limit windows",
          description="Each window's limits replace the circuit's own while it runs, e.g. a "

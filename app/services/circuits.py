@@ -223,7 +223,8 @@ class CircuitService:
                 raise Invalid("parent_id", "would put the circuit below itself")
             node = parents.get(node)
 
-    async def delete(self, circuit_id: str) -> None:
+    async def delete(self, circuit_id: str) -> list[str]:
+        """Delete a leaf circuit; the stations that hung from it (now on none)."""
         async with self._db.uow() as session:
             circuit = await session.get(Circuit, circuit_id)
             if circuit is None:
@@ -233,10 +234,12 @@ class CircuitService:
             if children:
                 raise Conflict(f"circuit {circuit_id!r} has {children} circuit(s) below it: "
                                "move or delete them first")
-            await session.execute(
-                update(Station).where(Station.circuit_id == circuit_id).values(circuit_id=None))
+            unassigned = list((await session.scalars(
+                update(Station).where(Station.circuit_id == circuit_id).values(circuit_id=None)
+                .returning(Station.id))).all())
             await session.delete(circuit)
         self._meters = None
+        return sorted(unassigned)
 
     async def put_limits(self, circuit_id: str, windows: Sequence[Window]) -> Circuit:
         check_windows(windows)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
@@ -236,12 +236,68 @@ class LoadManager:
                               None if running is None else running.transaction_id, share, safe)
 
     async def replan_stations(self, station_ids: Sequence[str], trigger: str) -> list[Replan]:
-        """Re-plan the trees the stations hang from."""
-        return [await self.replan(root, trigger)
-                for root in await self._circuits.roots(station_ids)]
+        """Re-plan the trees the stations hang from, then drop what circuits they no
+        longer hang from left on them."""
+        replans = [await self.replan(root, trigger)
+                   for root in await self._circuits.roots(station_ids)]
+        await self.release(station_ids)
+        return replans
 
     async def replan_all(self, trigger: str) -> list[Replan]:
-        return [await self.replan(root, trigger) for root in await self._circuits.roots()]
+        replans = [await self.replan(root, trigger) for root in await self._circuits.roots()]
+        await self.release()
+        return replans
+
+    async def release(self, station_ids: Sequence[str] | None = None) -> list[str]:
+        """Drop the circuit profiles no circuit stands behind any more (a circuit was
+        deleted, a station moved) on ``station_ids`` (None: every station), and have
+        those stations cleared; the stations touched. The trees such stations hang from
+        now are re-planned first: their profiles replace the old circuit's in the same
+        slot, so a moved station is never left without a circuit limit in between, even
+        when a re-plan of its old tree was under way as it moved."""
+        strays = await self._strays(station_ids)
+        if not strays:
+            return []
+        for root in await self._circuits.roots(strays):
+            await self.replan(root, "station moved")
+        released = await self._release_strays(strays)
+        await self._reconcile(released)
+        return released
+
+    async def _strays(self, station_ids: Sequence[str] | None) -> list[str]:
+        return sorted({sid for sid, _ in await self._stray_rows(station_ids)})
+
+    async def _stray_rows(self, station_ids: Sequence[str] | None
+                          ) -> list[tuple[str, str | None]]:
+        """(station, owning circuit) of the desired rows owned by a circuit the station
+        does not hang from (``station_ids`` only, or all)."""
+        query = (select(DesiredProfile.station_id, DesiredProfile.owner_id).distinct()
+                 .join(Station, Station.id == DesiredProfile.station_id)
+                 .where(DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                        or_(Station.circuit_id.is_(None),
+                            Station.circuit_id != DesiredProfile.owner_id)))
+        if station_ids is not None:
+            if not station_ids:
+                return []
+            query = query.where(DesiredProfile.station_id.in_(sorted(set(station_ids))))
+        async with self._db.uow() as session:
+            return [(sid, owner) for sid, owner in (await session.execute(query)).all()]
+
+    async def _release_strays(self, station_ids: Sequence[str]) -> list[str]:
+        """Remove the stray rows of the stations. Without this a station taken off a
+        circuit kept its last share until the lease ran out, and then its fail-safe cap
+        for good."""
+        strays = await self._stray_rows(station_ids)
+        by_owner: dict[str, list[str]] = {}
+        for station_id, owner_id in strays:
+            if owner_id is not None:  # a circuit's rows always name it
+                by_owner.setdefault(owner_id, []).append(station_id)
+        for owner_id, ids in by_owner.items():
+            log.info("circuit %s no longer holds %s: its profiles there are dropped",
+                     owner_id, ", ".join(sorted(ids)))
+            await self._smart_charging.managed.remove(ids, owner=Owner(OwnerKind.CIRCUIT,
+                                                                       owner_id))
+        return sorted({sid for ids in by_owner.values() for sid in ids})
 
     async def replan(self, circuit_id: str, trigger: str) -> Replan:
         """Re-plan the tree holding the circuit: one re-plan of a tree at a time, on this
@@ -296,6 +352,8 @@ class LoadManager:
             profile = self._profile(session, solved.periods.get(session.transaction_id), now,
                                     watts=session.station_id in watts_only)
             old = previous.get(session.transaction_id)
+            if old is not None and old.owner_id != session.circuit_id:
+                old = None  # the station moved: the old circuit's row is not a base
             planned = PlannedProfile(session, profile, amps_at(profile, now, volts),
                                      None if old is None else amps_at(old.profile, now, volts))
             if old is not None and not meaningful(old.profile, profile, now,

@@ -6,7 +6,7 @@ OCPP adapter's implementation, so no service imports the adapter.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -193,6 +193,11 @@ class JobScheduler(Protocol):
 
     def circuit_changed(self, circuit_id: str) -> None:
         """A circuit's limits, windows or measurement changed: re-plan its tree now."""
+        ...
+
+    def circuit_deleted(self, station_ids: Sequence[str]) -> None:
+        """A circuit was deleted: drop the limits it set on the stations that hung from it
+        and clear them from the chargers, soon."""
         ...
 
     def station_registered(self, station_id: str) -> None:

@@ -360,3 +360,83 @@ async def test_a_suspended_car_holds_its_minimum_until_it_charges_again(
     await report("Charging")
     await eventually(lambda: first_limit(tx_profiles(a)[-1]) == 16.0)
     assert first_limit(tx_profiles(b)[-1]) == 16.0
+
+
+async def owned_rows(server: RunningServer, station_id: str) -> list[tuple[str, str | None]]:
+    """Every circuit-owned desired row of the station: purpose, owning circuit."""
+    async with server.services.db.uow() as session:
+        rows = (await session.execute(
+            select(DesiredProfile.purpose, DesiredProfile.owner_id)
+            .where(DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                   DesiredProfile.station_id == station_id)
+            .order_by(DesiredProfile.purpose))).all()
+    return [(purpose, owner) for purpose, owner in rows]
+
+
+def cleared_ids(cp: RawStation) -> list[int]:
+    return [frame[3].get("id") for frame in cp.server_calls
+            if frame[2] == "ClearChargingProfile"]
+
+
+async def test_deleting_a_circuit_clears_the_limits_it_set_from_its_chargers(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    await start(a)
+    await eventually(lambda: tx_profiles(a) and sent_profiles(a, "ChargePointMaxProfile")
+                     and sent_profiles(b, "ChargePointMaxProfile"))
+    limits_a = {tx_profiles(a)[-1]["chargingProfileId"],
+                sent_profiles(a, "ChargePointMaxProfile")[-1]["chargingProfileId"]}
+    cap_b = sent_profiles(b, "ChargePointMaxProfile")[-1]["chargingProfileId"]
+
+    assert (await http.delete("/circuits/site")).status_code == 204
+
+    # Nothing stands behind the shares and fail-safe caps any more: left in place, the
+    # caps would start when the lease ran out and hold the chargers down for good.
+    await eventually(lambda: limits_a <= set(cleared_ids(a)) and cap_b in cleared_ids(b))
+    assert await owned_rows(server, "CP-A") == []
+    assert await owned_rows(server, "CP-B") == []
+    assert (await http.get("/stations/CP-A")).json()["circuit_id"] is None
+
+
+async def test_a_station_moved_to_another_circuit_is_limited_by_the_new_one_first(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    a = depot["CP-A"]
+    await http.post("/circuits", json={"id": "garage", "max_current_a": 10,
+                                       "connector_count": 1})
+    tx = await start(a)
+    await eventually(lambda: tx_profiles(a) and first_limit(tx_profiles(a)[-1]) == 32.0)
+    before = len(a.server_calls)
+
+    assert (await http.patch("/stations/CP-A", json={"circuit_id": "garage"})
+            ).status_code == 200
+
+    async def only_garage() -> bool:
+        return await owned_rows(server, "CP-A") == [("ChargePointMaxProfile", "garage"),
+                                                    ("TxProfile", "garage")]
+
+    await eventually(only_garage)
+    await eventually(lambda: first_limit(tx_profiles(a)[-1]) == 10.0)
+    after = [frame for frame in a.server_calls[before:]
+             if frame[2] in ("SetChargingProfile", "ClearChargingProfile")]
+    # The 10 A share of the new circuit went out before anything was cleared: the
+    # session was never without a circuit limit in between.
+    first_set = next(i for i, f in enumerate(after) if f[2] == "SetChargingProfile"
+                     and f[3]["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile")
+    assert after[first_set][3]["csChargingProfiles"]["transactionId"] == tx
+    assert first_limit(after[first_set][3]["csChargingProfiles"]) == 10.0
+    assert all(f[2] != "ClearChargingProfile" for f in after[:first_set])
+
+
+async def test_a_station_taken_off_its_circuit_loses_the_circuits_limits(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    a = depot["CP-A"]
+    await start(a)
+    await eventually(lambda: tx_profiles(a) and sent_profiles(a, "ChargePointMaxProfile"))
+    share = tx_profiles(a)[-1]["chargingProfileId"]
+    assert (await http.patch("/stations/CP-A", json={"circuit_id": None})).status_code == 200
+    await eventually(lambda: share in cleared_ids(a))
+    assert await owned_rows(server, "CP-A") == []
+    assert await owned_rows(server, "CP-B") == [("ChargePointMaxProfile", "site")]
