@@ -78,8 +78,10 @@ Scenarios (default: every one; --scenarios to choose):
               answered Accepted, the server's 2 s debounce included; target: under 5 s),
               errors
   events      chargeplan only: {D.events_stations:,} stations connected, the steady load for
-              {D.events_seconds:g} s with nobody listening, then again with
-              {D.events_listeners} SSE clients reading GET /events: stations, listeners,
+              {D.events_seconds:g} s with nobody listening and {D.events_seconds:g} s with
+              {D.events_listeners} SSE clients reading GET /events, in the order quiet,
+              listened, listened, quiet (half the time each, so that drift during the run
+              weighs on both alike): stations, listeners,
               p99_ms_without, p99_ms_with, p99_ratio (target: at most 1.10),
               events_received, errors
   fleet_page  chargeplan only: {D.fleet_page_stations:,} stations written into the database, then

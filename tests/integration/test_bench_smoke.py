@@ -208,7 +208,7 @@ def test_events_scenario_measures_the_same_load_with_and_without_listeners() -> 
     assert figures is not None and set(figures) == set(FIGURES[Scenario.EVENTS])
     assert figures["stations"] == 20 and figures["listeners"] == 5
     assert figures["errors"] == 0
-    # The listeners read the second phase's events (its first meter samples, at least).
+    # The listeners read the middle phases' events (their first meter samples, at least).
     assert figures["events_received"] > 0
     assert figures["p99_ratio"] is not None
     assert result.scenarios["events"]["floor"] is None
