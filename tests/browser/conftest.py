@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, Request, async_playwright
+from playwright.async_api import Browser, Dialog, Page, Request, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -33,6 +33,8 @@ class Watched:
         self.page = page
         self.hosts: set[str] = set()
         self.errors: list[str] = []
+        # The messages of the dialogs the page opened (each accepted), in order.
+        self.dialogs: list[str] = []
         page.on("request", self._request)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("dialog", self._dialog)
@@ -42,9 +44,9 @@ class Watched:
         if parts.scheme not in ("data", "blob"):
             self.hosts.add(parts.hostname or "")
 
-    @staticmethod
-    async def _dialog(dialog: object) -> None:
-        await dialog.accept()  # type: ignore[attr-defined]
+    async def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        await dialog.accept()
 
     async def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,9 @@ async def test_a_tariff_is_previewed_saved_then_edited(
         await eventually(lambda: _default_limit(http, saved["id"]), timeout=20)
         await eventually(lambda: [p.profile.schedule.periods[0].limit
                                   for p in station.installed_profiles] == [3000], timeout=20)
+        # The page reopens what it saved before it says so: edited before that, the
+        # editor would be overwritten under the next preview.
+        await eventually(lambda: watched.dialogs.count(f"tariff {saved['id']} saved") == 2)
 
         await page.fill("#tariff-json", json.dumps({**tariff, "timezone": "Mars/Olympus"}))
         await page.click("#tariff-preview-button")
