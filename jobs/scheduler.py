@@ -151,7 +151,7 @@ class Scheduler:
     def circuit_changed(self, circuit_id: str) -> None:
         self.spawn(self._services.load.replan(circuit_id, "circuit changed"), "circuit-replan")
 
-    def circuit_deleted(self, station_ids: Sequence[str]) -> None:
+    def stations_left_circuit(self, station_ids: Sequence[str]) -> None:
         self.spawn(self._services.load.release(station_ids), "circuit-release")
 
     async def _replan(self, station_ids: list[str]) -> None:

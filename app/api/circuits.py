@@ -70,7 +70,7 @@ class CircuitController(Controller):
                         "and the limits it set on them are cleared from the chargers.",
             responses=error_responses(404, 409))
     async def delete_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath) -> None:
-        services.scheduler.circuit_deleted(await services.circuits.delete(circuit_id))
+        services.scheduler.stations_left_circuit(await services.circuits.delete(circuit_id))
 
     @put("/{circuit_id:str}/limits", opt=OPERATOR, summary="Replace a circuit's limit windows",
          description="Each window's limits replace the circuit's own while it runs, e.g. a "

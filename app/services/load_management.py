@@ -236,12 +236,9 @@ class LoadManager:
                               None if running is None else running.transaction_id, share, safe)
 
     async def replan_stations(self, station_ids: Sequence[str], trigger: str) -> list[Replan]:
-        """Re-plan the trees the stations hang from, then drop what circuits they no
-        longer hang from left on them."""
-        replans = [await self.replan(root, trigger)
-                   for root in await self._circuits.roots(station_ids)]
-        await self.release(station_ids)
-        return replans
+        """Re-plan the trees the stations hang from."""
+        return [await self.replan(root, trigger)
+                for root in await self._circuits.roots(station_ids)]
 
     async def replan_all(self, trigger: str) -> list[Replan]:
         replans = [await self.replan(root, trigger) for root in await self._circuits.roots()]
@@ -255,7 +252,7 @@ class LoadManager:
         now are re-planned first: their profiles replace the old circuit's in the same
         slot, so a moved station is never left without a circuit limit in between, even
         when a re-plan of its old tree was under way as it moved."""
-        strays = await self._strays(station_ids)
+        strays = sorted({sid for sid, _ in await self._stray_rows(station_ids)})
         if not strays:
             return []
         for root in await self._circuits.roots(strays):
@@ -263,9 +260,6 @@ class LoadManager:
         released = await self._release_strays(strays)
         await self._reconcile(released)
         return released
-
-    async def _strays(self, station_ids: Sequence[str] | None) -> list[str]:
-        return sorted({sid for sid, _ in await self._stray_rows(station_ids)})
 
     async def _stray_rows(self, station_ids: Sequence[str] | None
                           ) -> list[tuple[str, str | None]]:

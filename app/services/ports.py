@@ -195,9 +195,10 @@ class JobScheduler(Protocol):
         """A circuit's limits, windows or measurement changed: re-plan its tree now."""
         ...
 
-    def circuit_deleted(self, station_ids: Sequence[str]) -> None:
-        """A circuit was deleted: drop the limits it set on the stations that hung from it
-        and clear them from the chargers, soon."""
+    def stations_left_circuit(self, station_ids: Sequence[str]) -> None:
+        """The stations no longer hang from the circuit they did (it was deleted, or they
+        were moved or taken off): drop the limits it set on them and clear them from the
+        chargers, soon, after their new trees are re-planned."""
         ...
 
     def station_registered(self, station_id: str) -> None:

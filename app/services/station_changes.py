@@ -23,6 +23,8 @@ async def station_updated(services: Services, station_id: str,
                           changes: Mapping[str, Any]) -> None:
     if _CIRCUIT_FIELDS & set(changes):
         services.scheduler.transaction_changed(station_id)  # its sessions re-planned
+    if "circuit_id" in changes:
+        services.scheduler.stations_left_circuit([station_id])
     if "tags" in changes:  # the station gains or loses plans and tariffs by tag
         await station_registered(services, station_id)
     if changes.get("managed") is True:
