@@ -48,8 +48,9 @@ run: install
 	CHARGEPLAN_DEMO_STATION=$(DEMO) \
 	$(BIN)/chargeplan serve
 
+# PostgreSQL and Chromium (the browser tests) are installed first when missing (as root).
 test: install
-	bash tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
+	bash tests/with_chromium.sh bash tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 # fanout_nodes runs several nodes on one PostgreSQL: the server CHARGEPLAN_TEST_POSTGRES_URL
 # names, else a throwaway one (tests/with_postgres.sh) where PostgreSQL is installed or can be;

@@ -48,13 +48,16 @@ async def for_each(services: Services, station_ids: Iterable[str],
 
 
 async def reconcile_stations(services: Services, station_ids: Iterable[str] | None,
-                             trigger: str, *, force: bool = False) -> set[str]:
+                             trigger: str, *, force: bool = False, push_all: bool = False,
+                             verify_changed: bool = True) -> set[str]:
     """One job run over the given stations (None: every station this process holds).
 
     The stations are reconciled together (their rows read at once, their outcomes
     written in batches), ``job_concurrency`` of them with calls in flight; each station's
-    own calls stay in order under its lock and lease. Returns the stations left alone
-    because another node holds their lease."""
+    own calls stay in order under its lock and lease. ``push_all``: every due desired
+    profile is sent whatever the mirror says; ``verify_changed``: stations that were sent
+    something are verified afterwards (off when the caller verifies them itself).
+    Returns the stations left alone because another node holds their lease."""
     if not services.status.acting():
         log.warning("reconcile (%s) skipped: this node is not acting on stations", trigger)
         return set()
@@ -72,13 +75,14 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
             if elsewhere:
                 run.detail["leased_elsewhere"] = sorted(elsewhere)
             reports = await services.smart_charging.reconcile_many(
-                sorted(mine), force=force, concurrency=services.settings.job_concurrency)
+                sorted(mine), force=force, push_all=push_all,
+                concurrency=services.settings.job_concurrency)
         changed = sorted(sid for sid, report in reports.items() if report.calls)
         run.stations = len(reports)
         run.calls = sum(r.calls for r in reports.values())
         run.failures = sum(r.failures for r in reports.values())
         run.detail["changed"] = changed
-    if changed:
+    if changed and verify_changed:
         # Verify what changed: an Accepted is not proof that the limit applies.
         await verify_stations(services, changed, "after-reconcile")
     return elsewhere
@@ -111,24 +115,38 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
         run.detail["states"] = dict(sorted(states.items()))
 
 
+async def boot_reconcile(services: Services, station_ids: set[str]) -> set[str]:
+    """Re-send every desired profile of stations that booted, whatever the mirror says,
+    then verify them once. A BootNotification means the station started up (OCPP 1.6
+    §4.2: sent each time it boots or reboots), and nothing in OCPP 1.6 says its charging
+    profiles survive that: it may hold none of what it acknowledged. A verification
+    alone cannot tell, since GetCompositeSchedule (§5.7) shows only the window asked
+    for: a limit that starts later, or a station that answers Rejected, would stay lost.
+    Re-sending is idempotent (a profile with the same chargingProfileId replaces the
+    one held: ``app/domain/installation.py``) and costs one SetChargingProfile per due
+    desired profile; what is extra is cleared afterwards as in any reconcile, and the
+    one verification that follows is what a boot cost before. Returns the stations
+    another node holds the lease of."""
+    elsewhere = await reconcile_stations(services, station_ids, "boot", force=True,
+                                         push_all=True, verify_changed=False)
+    await verify_stations(services, station_ids - elsewhere, "boot")
+    return elsewhere
+
+
 async def after_boot(services: Services, station_ids: Iterable[str]) -> None:
-    """Stations that booted may have lost their profiles: deliver what is pending or
-    failed, then verify at once (the repair re-pushes on any difference). One query
-    finds the few booted stations that hold profiles; a reconnect storm of stations
-    without any costs nothing more."""
+    """Stations that booted may have lost their profiles: re-send what they should hold
+    and verify at once (``boot_reconcile``). One query finds the few booted stations
+    that hold profiles; a reconnect storm of stations without any costs nothing more."""
     with_profiles = await services.smart_charging.stations_with_profiles(
         connected_among(services, station_ids))
     if not with_profiles:
         return
-    elsewhere = await reconcile_stations(services, with_profiles, "boot", force=True)
-    await verify_stations(services, with_profiles - elsewhere, "boot")
+    elsewhere = await boot_reconcile(services, with_profiles)
     if elsewhere:
         # A station that moved here from a node that died: that node's lease stays until
         # it misses its heartbeats, then the station is ours to repair and verify.
         await asyncio.sleep(services.settings.node_heartbeat_s * (MISSED_BEATS + 1))
-        retried = elsewhere
-        elsewhere = await reconcile_stations(services, retried, "boot", force=True)
-        await verify_stations(services, retried - elsewhere, "boot")
+        elsewhere = await boot_reconcile(services, elsewhere)
         if elsewhere:
             log.warning("stations still leased by another node after boot: %s",
                         sorted(elsewhere))

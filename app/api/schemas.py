@@ -58,9 +58,9 @@ class ConnectorView(msgspec.Struct, kw_only=True):
     vendor_error_code: Annotated[str | None, Meta(description="Vendor-specific error code")]
     status_timestamp: Annotated[
         datetime | None, Meta(description=(
-            "Time that orders the statuses (ISO 8601, UTC): the station's, or the time the "
-            "server received it when the station's was more than "
-            "CHARGEPLAN_STATION_CLOCK_SKEW_S in the future"))
+            "The station's time of the status (ISO 8601, UTC), which orders its statuses; "
+            "null when it sent none or one more than CHARGEPLAN_STATION_CLOCK_SKEW_S in "
+            "the future: such a status is ordered by receipt (updated_at)"))
     ]
     updated_at: Annotated[datetime, Meta(description="When the server stored the status")]
 

@@ -40,12 +40,20 @@ class Timed:
         return self.delivery.accepted / seconds if seconds else None
 
 
+NEEDS_POSTGRES = ("needs PostgreSQL, where nodes share their state: --nodes-database-url "
+                  "postgresql+asyncpg://... (make bench starts a throwaway server)")
+
+
+def missing_postgres(config: BenchConfig) -> str | None:
+    """Why fanout_nodes cannot run with this configuration, or None when it can."""
+    url = config.nodes_database_url or config.database_url
+    return None if url and url.startswith("postgresql") else NEEDS_POSTGRES
+
+
 def postgres_url(config: BenchConfig) -> str:
     url = config.nodes_database_url or config.database_url
-    if not url or not url.startswith("postgresql"):
-        raise BenchError("fanout_nodes needs PostgreSQL, where nodes share their state: "
-                         "--nodes-database-url postgresql+asyncpg://... (make bench starts "
-                         "a throwaway server)")
+    if missing_postgres(config) is not None or url is None:
+        raise BenchError(f"fanout_nodes {NEEDS_POSTGRES}")
     return url
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from app.bench.config import ALL_SERVERS, Scenario, ServerKind
+from app.bench.config import ALL_SERVERS, Scenario, ServerKind, applies
 from app.bench.runner import BenchResult
 from app.bench.scenarios import FIGURES
 
@@ -14,19 +14,23 @@ COLUMNS: Final = (
     "chargeplan/stock",
 )
 MISSING: Final = "-"
+SKIPPED: Final = "skipped"
 
 
 def format_table(result: BenchResult) -> str:
     header = ("scenario", "figure", *COLUMNS)
     rows: list[tuple[str, ...]] = []
     for scenario_name, by_server in result.scenarios.items():
+        skipped = scenario_name in result.skipped
         for figure in FIGURES[Scenario(scenario_name)]:
             values = {kind: _value(by_server, kind, figure) for kind in ALL_SERVERS}
             rows.append(
                 (
                     scenario_name,
                     figure,
-                    *(_cell(values[kind]) for kind in ALL_SERVERS),
+                    *(SKIPPED if skipped and kind.value in by_server
+                      and applies(Scenario(scenario_name), kind)
+                      else _cell(values[kind]) for kind in ALL_SERVERS),
                     _ratio(values[ServerKind.CHARGEPLAN], values[ServerKind.FLOOR]),
                     _ratio(values[ServerKind.CHARGEPLAN], values[ServerKind.STOCK]),
                 )
@@ -38,7 +42,8 @@ def format_table(result: BenchResult) -> str:
 
 
 def format_notes(result: BenchResult) -> str:
-    notes = [f"failed: {failure}" for failure in result.failures]
+    notes = [f"skipped: {scenario} {reason}" for scenario, reason in result.skipped.items()]
+    notes.extend(f"failed: {failure}" for failure in result.failures)
     notes.extend(
         f"errors in {where}: {'; '.join(samples)}"
         for where, samples in result.error_samples.items()

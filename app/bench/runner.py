@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 
 from app.bench import scenarios
-from app.bench.config import IN_PROCESS, BenchConfig, Scenario, applies
+from app.bench.config import IN_PROCESS, BenchConfig, Scenario, ServerKind, applies
 from app.bench.errors import BenchError
 from app.bench.fanout import fanout, fanout_fleet
 from app.bench.scenarios import Outcome
@@ -26,10 +26,13 @@ ServerRun = Callable[[RunningServer, BenchConfig], dict[Scenario, Outcome]]
 class BenchResult:
     machine: dict[str, Any]
     config: dict[str, Any]
-    # scenario -> server -> figure -> value; a server that failed, or one the scenario does
-    # not apply to (see CHARGEPLAN_ONLY), maps to None: `failures` tells the two apart.
+    # scenario -> server -> figure -> value; a server that failed, one the scenario does
+    # not apply to (see CHARGEPLAN_ONLY), or a skipped scenario maps to None: `failures`
+    # and `skipped` tell them apart.
     scenarios: dict[str, dict[str, dict[str, Any] | None]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # scenario -> why it was not run (fanout_nodes without PostgreSQL): not a failure.
+    skipped: dict[str, str] = field(default_factory=dict)
     error_samples: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -52,6 +55,13 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
     for scenario in config.scenarios:
         result.scenarios[scenario.value] = {}
     for group, server_run in _groups(config):
+        reason = _skip_reason(group, config)
+        if reason is not None:
+            for scenario in group:
+                result.skipped[scenario.value] = reason
+                result.scenarios[scenario.value] = {kind.value: None for kind in config.servers}
+            say(f"{'+'.join(s.value for s in group)}: skipped, {reason}")
+            continue
         for kind in config.servers:
             label = "+".join(s.value for s in group)
             for scenario in group:
@@ -85,6 +95,16 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
                 if outcome.error_samples:
                     result.error_samples[f"{scenario.value}/{kind.value}"] = outcome.error_samples
     return result
+
+
+def _skip_reason(group: tuple[Scenario, ...], config: BenchConfig) -> str | None:
+    """Why a group cannot run on this machine at all (not a failure of any server): the
+    other scenarios still run, and the run still counts as complete."""
+    if group != (Scenario.FANOUT_NODES,) or ServerKind.CHARGEPLAN not in config.servers:
+        return None
+    from app.bench.fanout_nodes import missing_postgres
+
+    return missing_postgres(config)
 
 
 def _own_servers(config: BenchConfig) -> dict[Scenario, Outcome]:

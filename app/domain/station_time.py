@@ -7,7 +7,10 @@ data (an offline queue is replayed with the times it was recorded, OCPP 1.6 §3.
 they are kept, but:
 
 - a timestamp more than ``max_ahead`` after the frame was received cannot be true (a
-  frame does not come from the future): it never orders state, the receive time does;
+  frame does not come from the future): it never orders state, the order of receipt
+  does. Our receive time is not compared with the station's clock either: a station
+  stamping whole seconds would see a status it sent after such an event, in the same
+  second, taken as older (12:00:25Z against a receipt at 12:00:25.894);
 - a timestamp more than ``max_ahead`` ahead or ``max_age`` behind receipt is flagged, as
   is a stop before its start, so no report takes it at its word.
 
@@ -43,9 +46,11 @@ class TimeRules:
             return TimeFlag.TOO_OLD
         return None
 
-    def ordering_time(self, stamped: datetime, received: datetime) -> datetime:
-        """The time that orders state: the station's, unless it lies in the future."""
-        return received if stamped > received + self.max_ahead else stamped
+    def ordering_time(self, stamped: datetime, received: datetime) -> datetime | None:
+        """The time that orders state: the station's, unless it lies in the future; then
+        None: the event is ordered by receipt (the later received wins) against any other,
+        as one the station sent without a time."""
+        return None if stamped > received + self.max_ahead else stamped
 
     def stop_flag(self, started: datetime, stopped: datetime,
                   received: datetime) -> TimeFlag | None:

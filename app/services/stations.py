@@ -164,7 +164,11 @@ class StationService:
         status = upsert(_CONNECTORS)
         newer = status.excluded.status_timestamp
         # A replayed older notification (OCPP 1.6 §3.7 offline queue) must not overwrite
-        # a newer status.
+        # a newer status. A status without a station time to believe (none sent, or one
+        # in the future) is ordered by receipt: it replaces what is stored, and the next
+        # status received replaces it, whatever its time. Comparing our receive time with
+        # the station's own clock would hide a status sent after it in the same second
+        # (12:00:25Z, stamped in whole seconds, against 12:00:25.894).
         self._status_upsert: Executable = status.on_conflict_do_update(
             index_elements=[_CONNECTORS.c.station_id, _CONNECTORS.c.connector_id],
             set_={c: status.excluded[c] for c in _STATUS_COLUMNS},

@@ -1,8 +1,11 @@
-"""A real browser for the dashboard: Playwright driving Debian's Chromium (``.ci/run``
-installs the ``chromium`` package; Playwright's own browser downloads are not used)."""
+"""A real browser for the dashboard: Playwright driving Debian's Chromium (``make test``
+runs ``tests/with_chromium.sh``, which installs the ``chromium`` package when missing;
+Playwright's own browser downloads are not used). ``CHARGEPLAN_TEST_CHROMIUM`` names
+another executable."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,7 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Dialog, Page, Request, async_playwright
 
-CHROMIUM = "/usr/bin/chromium"
+# The same default as tests/with_chromium.sh.
+CHROMIUM = os.environ.get("CHARGEPLAN_TEST_CHROMIUM") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from app.db.fleet_models import JobRun
 from app.db.models import AuditFrame
 from app.simulator.faults import FaultInjector
+from app.timefmt import format_timestamp as stamp
 from jobs.reconcile import reconcile_stations, verify_stations
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually, only, simulated
@@ -73,6 +75,30 @@ async def test_station_that_lost_its_profiles_on_reset_is_repaired(
         runs = (await session.scalars(select(JobRun).where(JobRun.job == "verify"))).all()
     assert any(r.trigger == "boot" for r in runs)
     assert linked[-1].desired_profile_id is not None
+
+
+async def test_a_reset_station_holds_its_profiles_again_right_after_its_boot(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """A limit that starts after the verification window (a plan for next week, say) is
+    invisible to GetCompositeSchedule now: only re-sending it on the boot restores it."""
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(
+        seconds=server.settings.verify_window_s, days=1)
+    later = {**TX_DEFAULT_7KW, "chargingSchedule": {
+        **TX_DEFAULT_7KW["chargingSchedule"], "startSchedule": stamp(starts)}}
+    async with simulated(server, http) as sim:
+        station = only(sim)
+        sent = await http.post(f"/stations/{SID}/charging_profile",
+                               json={"connector_id": 1, "profile": later})
+        assert sent.json()["status"] == "success", sent.text
+        boots = station.boots
+        await server.services.gateway.call(SID, "Reset", {"type": "Soft"})
+        await eventually(lambda: station.boots > boots)
+        await eventually(lambda: station.installed_profiles)
+        (held,) = station.installed_profiles
+        assert held.profile.to_ocpp()["chargingSchedule"] == later["chargingSchedule"]
+        # What it will apply when the limit starts, by its own composite.
+        assert station.limit_w(1, starts + timedelta(minutes=1)) == 7000
 
 
 async def _state_is(http: httpx.AsyncClient, state: str) -> dict[str, object] | None:

@@ -3,10 +3,16 @@ chargeplan alone."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from app.bench import BenchConfig, Scenario, ServerKind, run_bench
-from app.bench.report import format_table
+from app.bench.report import format_notes, format_table
 from app.bench.runner import BenchResult
 from app.bench.scenarios import FIGURES
 
@@ -235,14 +241,41 @@ def test_fanout_over_nodes_reaches_every_station_on_one_node_and_on_several(
     assert result.scenarios["fanout_nodes"]["floor"] is None
 
 
-def test_fanout_over_nodes_without_postgresql_says_what_it_needs() -> None:
+def test_fanout_over_nodes_without_postgresql_is_skipped_saying_what_it_needs() -> None:
     result = run_bench(BenchConfig(scenarios=(Scenario.FANOUT_NODES,),
-                                   servers=(ServerKind.CHARGEPLAN,)))
+                                   servers=(ServerKind.CHARGEPLAN, ServerKind.FLOOR)))
 
-    assert result.scenarios["fanout_nodes"]["chargeplan"] is None
-    assert len(result.failures) == 1
-    assert "needs PostgreSQL" in result.failures[0]
-    assert "--nodes-database-url" in result.failures[0]
+    assert result.failures == []
+    assert result.scenarios["fanout_nodes"] == {"chargeplan": None, "floor": None}
+    assert set(result.skipped) == {"fanout_nodes"}
+    assert "needs PostgreSQL" in result.skipped["fanout_nodes"]
+    assert "--nodes-database-url" in result.skipped["fanout_nodes"]
+    rows = [line.split() for line in format_table(result).splitlines()[2:]]
+    # Skipped where it would have run; not applicable ("-") where it never runs.
+    assert all(row[2:5] == ["skipped", "-", "-"] for row in rows)
+    assert format_notes(result).startswith("skipped: fanout_nodes needs PostgreSQL")
+
+
+@pytest.mark.timeout(120)
+def test_bench_without_postgresql_runs_the_rest_writes_json_and_exits_0(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CHARGEPLAN_TEST_POSTGRES_URL", "CHARGEPLAN_DATABASE_URL")}
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "bench", "--quick", "--servers", "chargeplan",
+         "--scenarios", "allocation,fanout_nodes", "--json", str(out)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=110, check=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["failures"] == []
+    assert figures["scenarios"]["allocation"]["chargeplan"]["sessions"] > 0
+    assert figures["scenarios"]["fanout_nodes"] == {"chargeplan": None}
+    assert "needs PostgreSQL" in figures["skipped"]["fanout_nodes"]
+    table = [line.split() for line in done.stdout.splitlines()]
+    assert ["fanout_nodes", "stations", "skipped", "-", "-", "-", "-"] in table
+    assert "skipped: fanout_nodes needs PostgreSQL" in done.stdout
 
 
 @pytest.mark.timeout(120)

@@ -3,14 +3,17 @@ connector, the station's clock offset is shown, absurd times are stored flagged.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.db.models import MeterValue, Transaction
-from tests.conftest import RunningServer
+from app.settings import Settings
+from tests.conftest import RunningServer, start_server, stop_server
 from tests.e2e.harness import eventually
 from tests.ocpp_client import raw_station
 
@@ -51,6 +54,64 @@ async def test_a_status_dated_2099_does_not_freeze_the_connector(
 
 async def _is(value: Any, expected: str) -> bool:
     return bool(await value == expected)
+
+
+class SteeredClock:
+    """The server's clock, set by the test: which second a receipt falls in is chosen,
+    not raced."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def steered(settings: Settings) -> AsyncIterator[tuple[RunningServer, SteeredClock]]:
+    clock = SteeredClock(datetime(2026, 11, 28, 12, 0, 25, 894000, tzinfo=UTC))
+    running = await start_server(settings, clock=clock)
+    try:
+        yield running, clock
+    finally:
+        await stop_server(running)
+
+
+async def test_a_status_dated_by_its_receipt_does_not_hide_a_later_one_of_that_second(
+    steered: tuple[RunningServer, SteeredClock],
+) -> None:
+    server, clock = steered
+    async with (httpx.AsyncClient(base_url=server.http_url, timeout=10) as http,
+                raw_station(server.station_url("CP-SECOND")) as cp):
+        await cp.boot()
+        # Received at 12:00:25.894: dated by its receipt, 2099 cannot be true.
+        await cp.ok("StatusNotification", status(1, "Faulted", "2099-01-01T00:00:00Z"))
+        assert await eventually(lambda: _is(connector_status(http, "CP-SECOND", 1), "Faulted"))
+        # Sent after it, stamped by a station clock that speaks whole seconds.
+        clock.now += timedelta(milliseconds=50)
+        await cp.ok("StatusNotification", status(1, "Available", "2026-11-28T12:00:25Z"))
+        assert await eventually(
+            lambda: _is(connector_status(http, "CP-SECOND", 1), "Available"))
+        # A real station time orders against real ones again: an older one is dropped.
+        await cp.ok("StatusNotification", status(1, "Charging", "2026-11-28T12:00:24Z"))
+        await cp.ok("Heartbeat", {})
+        assert await connector_status(http, "CP-SECOND", 1) == "Available"
+
+
+async def test_a_status_dated_by_its_receipt_is_not_hidden_by_a_clock_running_ahead(
+    steered: tuple[RunningServer, SteeredClock],
+) -> None:
+    server, clock = steered
+    async with (httpx.AsyncClient(base_url=server.http_url, timeout=10) as http,
+                raw_station(server.station_url("CP-AHEAD")) as cp):
+        await cp.boot()
+        # Two minutes ahead of ours: within the skew allowed, so its time orders it.
+        await cp.ok("StatusNotification", status(1, "Available", "2026-11-28T12:02:25Z"))
+        assert await eventually(
+            lambda: _is(connector_status(http, "CP-AHEAD", 1), "Available"))
+        clock.now += timedelta(seconds=1)
+        await cp.ok("StatusNotification", status(1, "Faulted", "2099-01-01T00:00:00Z"))
+        assert await eventually(lambda: _is(connector_status(http, "CP-AHEAD", 1), "Faulted"))
 
 
 async def test_the_station_clock_offset_is_shown(
