@@ -64,9 +64,12 @@ async def test_metered_power_never_exceeds_the_limit_while_profiles_change(
     assert all(p <= station.config.ev_max_power_w for p in powers)
 
 
-async def test_profiles_are_lost_on_reset_without_a_profile_store(
+async def test_a_station_that_loses_its_profiles_on_reset_gets_them_back_on_boot(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
+    """The simulated charger without a profile store forgets its profiles on Reset (its
+    own test: tests/integration/test_simulator_reset.py); the boot's reconcile re-sends
+    them, so the charger applies its limit again and the composite comparison matches."""
     async with simulated(server, http) as sim:
         station = only(sim)
         await http.post(f"/stations/{SID}/charging_profile",
@@ -76,14 +79,12 @@ async def test_profiles_are_lost_on_reset_without_a_profile_store(
         answer = await server.services.gateway.call(SID, "Reset", {"type": "Soft"})
         assert answer == {"status": "Accepted"}
         await eventually(lambda: station.boots > boots and station.boot_accepted)
-        # The simulated charger forgot its profiles; the server's mirror still holds them,
-        # and the composite comparison shows the difference.
-        assert station.installed_profiles == ()
+        await eventually(lambda: [p.profile.schedule.periods[0].limit
+                                  for p in station.installed_profiles] == [7000])
         report = (await http.get(f"/stations/{SID}/composite_schedule",
                                  params={"connector_id": 1, "duration": 600})).json()
-        assert report["matches"] is False
-        assert report["expected"]["chargingSchedule"]["chargingSchedulePeriod"][0][
-            "limit"] == 7000
+        assert report["matches"] is True
+        assert report["schedule"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 7000
 
 
 async def test_profiles_survive_reset_with_a_profile_store(
