@@ -2,7 +2,7 @@
 
 A car that plugs in draws what its charger's composite schedule allows a *new*
 transaction until the circuit's TxProfile for it is installed: the TxDefaultProfiles
-(OCPP 1.6 §3.13.1; a TxProfile overrides them only for its own transaction, §3.13.3).
+(OCPP 1.6 §3.13.1: a TxProfile overrules them only for its own transaction).
 A station hung from a circuit holds one such default on connector 0, at its *arrival
 allowance*, so that every car that may arrive at once fits what the circuits leave:
 

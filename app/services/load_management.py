@@ -27,7 +27,7 @@ own ``connector_id`` and ``transaction_id`` (the profile's transactionId).
   several connectors falls back to one share in all (at or below its due).
 - **Arrivals.** Every station of the tree also holds one TxDefaultProfile on connector 0
   owned by the circuit, at its *arrival allowance* (:mod:`app.domain.arrival`): what a
-  car plugging in may draw before its own TxProfile comes (OCPP 1.6 §3.13.3: a TxProfile
+  car plugging in may draw before its own TxProfile comes (OCPP 1.6 §3.13.1: a TxProfile
   overrides the TxDefaultProfiles for its own transaction, so the default bounds only
   new transactions), such that every connector of the tree starting at once stays within
   what the sessions leave; 0 below the minimum. Lowering it is a decrease (sent and

@@ -99,7 +99,7 @@ async def test_a_car_arriving_on_a_full_circuit_never_takes_it_over_its_limit(
                     return False
             return True
 
-        await eventually(four_at_nine, timeout=120)
+        await eventually(four_at_nine, timeout=90)
         await eventually(everything_delivered, timeout=60)
         start = len(depot.draws)
         station = depot.stations[NEW]
