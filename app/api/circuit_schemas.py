@@ -10,6 +10,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from app.db.circuit_models import Circuit
 from app.domain.ownership import OwnerKind, natural_id
+from app.domain.profiles import ChargingProfilePurpose
 from app.services.circuits import TreeAllocation, Window
 from app.services.load_management import ConnectorLimit, Replan
 
@@ -329,7 +330,8 @@ class ConnectorLimitView(msgspec.Struct, kw_only=True):
         description="The composite of the station's desired profiles then, in A")]
     binding: Annotated[str, Meta(
         description='What makes the limit: the circuit constraint ("garage L1", "cap", '
-        '"not admitted: main L1") while the circuit\'s profile decides, "circuit, re-plan '
+        '"not admitted: main L1") while the circuit\'s profile decides, "arrival allowance" '
+        'while its TxDefaultProfile bounds a car arriving, "circuit, re-plan '
         'pending (...)" when the next solve will change it, "profile N (owner)" when '
         'another profile decides, or "no profile in force"')]
     circuit: Annotated[CircuitShareView | None, Meta(
@@ -350,8 +352,15 @@ def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
         binding = (solved.binding if abs(found.limit_a - solved.limit_a) < 0.05
                    else f"circuit, re-plan pending ({solved.limit_a} A: {solved.binding})")
     elif in_force:
-        lowest = min(in_force, key=lambda p: p.limit_a or 0.0)
+        # The profile that makes the composite, else the lowest (a connector's own
+        # TxDefaultProfile hides connector 0's, OCPP 1.6 §3.13.1).
+        making = [p for p in in_force if p.limit_a is not None
+                  and abs(p.limit_a - found.limit_a) < 0.05] or in_force
+        lowest = min(making, key=lambda p: p.limit_a or 0.0)
         binding = f"profile {lowest.row.charging_profile_id} ({lowest.row.owner_kind})"
+        if lowest.row.owner_kind == OwnerKind.CIRCUIT and lowest.row.purpose == str(
+                ChargingProfilePurpose.TX_DEFAULT_PROFILE):
+            binding = "arrival allowance"
     circuit = None
     if found.circuit_id is not None:
         share = found.share

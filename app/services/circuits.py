@@ -22,13 +22,14 @@ from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, DesiredProfile, MeterValue, Station, Transaction
 from app.domain import allocation as rule
+from app.domain import arrival
 from app.domain.installation import InstalledProfile
 from app.domain.ownership import OwnerKind
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.profiles_store import as_installed
 from app.services.smart_charging import SmartChargingService
-from app.services.station_view import chunks
+from app.services.station_view import chunks, station_views
 
 # How long a node trusts its map of meter connectors before reading it again.
 METER_MAP_TTL_S = 30.0
@@ -106,6 +107,10 @@ class TreeAllocation:
     # Every station of the tree and the safe share it falls back to (None: no circuit
     # above it counts connectors).
     safe_shares: Mapping[str, float | None] = field(default_factory=dict)
+    # What the solve was made of, and every station of the tree as a place a car may
+    # arrive at (for :func:`app.domain.arrival.allowances`).
+    site: rule.Site | None = None
+    arrival_stations: tuple[arrival.ArrivalStation, ...] = ()
 
 
 class CircuitService:
@@ -324,6 +329,7 @@ class CircuitService:
                 .order_by(Transaction.id))).all())
             samples = await _phase_samples(session, [t.id for t in running], now)
             caps, excess = await self._demand_caps(session, running, samples, now)
+            views = await station_views(session, list(stations))
         drawn = {tx_id: found[-1][1] for tx_id, found in samples.items()}
         outside = await self._outside_caps(running, at, max(horizon_s or 0, 60))
         states = {c: self.other_load(circuits[c], now) for c in tree}
@@ -354,6 +360,17 @@ class CircuitService:
         safe = {sid: rule.safe_share(per_circuit[s.circuit_id or ""], self._min_current_a)
                 for sid, s in stations.items()}
         by_id = {s.id: s for s in site.sessions}
+        on_station: dict[str, list[str]] = {}
+        for t in running:
+            on_station.setdefault(t.station_id, []).append(str(t.id))
+        places = tuple(
+            arrival.ArrivalStation(
+                id=sid, circuit=s.circuit_id or "",
+                connectors=views[sid].number_of_connectors if sid in views else 1,
+                sessions=tuple(on_station.get(sid, ())),
+                max_current_a=min(x for x in (s.max_current_a or self._default_max_current_a,
+                                              safe[sid]) if x is not None))
+            for sid, s in stations.items())
         shares = tuple(
             SessionShare(
                 transaction_id=t.id,
@@ -379,6 +396,8 @@ class CircuitService:
             sessions=shares,
             periods=periods,
             safe_shares=safe,
+            site=site,
+            arrival_stations=places,
         )
 
     async def _demand_caps(self, session: Any, running: Sequence[Transaction],
@@ -433,6 +452,19 @@ class CircuitService:
             self._demand[tx.id] = state
             caps[tx.id] = state.cap
         return caps, excess
+
+    @property
+    def min_current_a(self) -> float:
+        return self._min_current_a
+
+    def arrival_allowances(self, solved: TreeAllocation, until: datetime
+                           ) -> dict[str, float]:
+        """Per station of the solved tree, what a car arriving there may draw until its own
+        share comes, over [solved.at, until) (:func:`app.domain.arrival.allowances`)."""
+        if solved.site is None:
+            return {}
+        return arrival.allowances(solved.site, solved.arrival_stations, solved.at, until,
+                                  self._min_current_a)
 
     def forget_sessions(self, transaction_ids: Sequence[int]) -> None:
         """Ended transactions: their unused-capacity state goes."""

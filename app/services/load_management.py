@@ -25,6 +25,16 @@ own ``connector_id`` and ``transaction_id`` (the profile's transactionId).
   the cap starts by the charger's own clock and bounds whatever else the charger holds
   (OCPP 1.6 §3.13.3: the ChargePointMaxProfile caps every connector). A station with
   several connectors falls back to one share in all (at or below its due).
+- **Arrivals.** Every station of the tree also holds one TxDefaultProfile on connector 0
+  owned by the circuit, at its *arrival allowance* (:mod:`app.domain.arrival`): what a
+  car plugging in may draw before its own TxProfile comes (OCPP 1.6 §3.13.1: a TxProfile
+  overrides the TxDefaultProfiles for its own transaction, so the default bounds only
+  new transactions), such that every connector of the tree starting at once stays within
+  what the sessions leave; 0 below the minimum. Lowering it is a decrease (sent and
+  Accepted before any increase), raising it an increase; a new session's TxProfile is
+  measured against the allowance it started under. It carries ``validTo`` at the end of
+  its lease like the TxProfiles and counts among the leases the fail-safe cap starts at,
+  so when chargeplan is gone the allowance ends as the safe share begins.
 
 Re-plans of one tree are serialized (one lock per root circuit in this process).
 """
@@ -74,6 +84,15 @@ MEANINGFUL_CHANGE_A = 1.0
 
 
 @dataclass(frozen=True)
+class PlannedAllowance:
+    """A station's arrival allowance (a TxDefaultProfile on connector 0) to store."""
+
+    station_id: str
+    circuit_id: str
+    profile: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class PlannedProfile:
     session: SessionShare
     profile: dict[str, Any]
@@ -94,6 +113,8 @@ class Replan:
     held: list[int] = field(default_factory=list)  # increases waiting for decreases
     removed: list[int] = field(default_factory=list)
     fail_safe: list[str] = field(default_factory=list)  # stations whose cap was (re)sent
+    # Stations whose arrival allowance was (re)sent, lowered or raised.
+    arrivals: list[str] = field(default_factory=list)
     # Per circuit of the tree, its headroom per phase in the solve; sessions not admitted.
     headroom: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     paused: int = 0
@@ -103,7 +124,7 @@ class Replan:
     def changed(self) -> bool:
         """Whether the re-plan stored, held or removed anything."""
         return bool(self.decreases or self.increases or self.held or self.removed
-                    or self.fail_safe)
+                    or self.fail_safe or self.arrivals)
 
 
 def _profile_share(row: DesiredProfile, at: datetime, running: ActiveTransaction | None,
@@ -338,8 +359,10 @@ class LoadManager:
                                             | await self._stations_with_rows(solved))
         running = {s.transaction_id for s in solved.sessions}
         renew_before = now + self._lease / 2
-        watts_only = await self._watts_only({s.station_id for s in solved.sessions})
+        watts_only = await self._watts_only(set(solved.safe_shares))
         volts = self._voltage
+        allowed = await self._allowance_rows(set(solved.safe_shares))
+        lower, raise_ = await self._plan_allowances(solved, allowed, watts_only, renew_before)
         decreases: list[PlannedProfile] = []
         increases: list[PlannedProfile] = []
         for session in solved.sessions:
@@ -348,8 +371,11 @@ class LoadManager:
             old = previous.get(session.transaction_id)
             if old is not None and old.owner_id != session.circuit_id:
                 old = None  # the station moved: the old circuit's row is not a base
-            planned = PlannedProfile(session, profile, amps_at(profile, now, volts),
-                                     None if old is None else amps_at(old.profile, now, volts))
+            before = (self._allowance_now(allowed.get(session.station_id), now) if old is None
+                      else amps_at(old.profile, now, volts))
+            # A new session draws what the allowance it started under lets it: its own
+            # profile raises it from there or lowers it.
+            planned = PlannedProfile(session, profile, amps_at(profile, now, volts), before)
             if old is not None and not meaningful(old.profile, profile, now,
                                                   session.min_current_a, renew_before, volts):
                 result.unchanged.append(session.transaction_id)
@@ -364,15 +390,20 @@ class LoadManager:
             result.removed.append(tx)
         self._circuits.forget_sessions(result.removed)
 
+        # Decreases first: lowered shares and lowered arrival allowances, Accepted before
+        # anything (a share or an allowance) goes up.
         await self._store(decreases)
+        lowered = await self._store_allowances(lower)
         result.decreases = [p.session.transaction_id for p in decreases]
-        if decreases and not await self._delivered(decreases):
+        if (decreases or lowered) and not await self._delivered(decreases, lowered):
             result.held = [p.session.transaction_id for p in increases]
-            increases = []
+            increases, raise_ = [], []
         await self._store(increases)
+        raised = await self._store_allowances(raise_)
         result.increases = [p.session.transaction_id for p in increases]
+        result.arrivals = sorted({*lowered, *raised})
         result.fail_safe = await self._fail_safe(solved, renew_before)
-        touched = sorted({p.session.station_id for p in increases}
+        touched = sorted({p.session.station_id for p in increases} | set(raised)
                          | {r.station_id for r in stale.values()} | set(result.fail_safe))
         await self._reconcile(touched)
 
@@ -380,7 +411,9 @@ class LoadManager:
         """Store the safe-share cap of every station of the tree whose cap changed."""
         now = solved.at
         leases: dict[str, datetime] = {}
-        for row in (await self._circuit_rows(set(solved.safe_shares))).values():
+        stations = set(solved.safe_shares)
+        for row in [*(await self._circuit_rows(stations)).values(),
+                    *(await self._allowance_rows(stations)).values()]:
             valid_to = row.profile.get("validTo")
             if valid_to is not None:
                 end = parse_datetime(valid_to)
@@ -437,8 +470,96 @@ class LoadManager:
                 select(DesiredProfile).where(
                     DesiredProfile.station_id.in_(sorted(station_ids)),
                     DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
-                    DesiredProfile.connector_id == 0))).all()
+                    DesiredProfile.connector_id == 0,
+                    DesiredProfile.purpose == ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE
+                    ))).all()
         return {r.station_id: r for r in rows}
+
+    async def _allowance_rows(self, station_ids: set[str]) -> dict[str, DesiredProfile]:
+        """The circuits' arrival allowances (TxDefaultProfiles) on the stations."""
+        if not station_ids:
+            return {}
+        async with self._db.uow() as session:
+            rows = (await session.scalars(
+                select(DesiredProfile).where(
+                    DesiredProfile.station_id.in_(sorted(station_ids)),
+                    DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                    DesiredProfile.connector_id == 0,
+                    DesiredProfile.purpose == ChargingProfilePurpose.TX_DEFAULT_PROFILE
+                    ))).all()
+        return {r.station_id: r for r in rows}
+
+    def _allowance_now(self, row: DesiredProfile | None, now: datetime) -> float | None:
+        """What the station's arrival allowance lets a new car draw now (None: nothing
+        bounds it, no allowance or its lease is over)."""
+        if row is None:
+            return None
+        valid_to = row.profile.get("validTo")
+        if valid_to is not None and parse_datetime(valid_to) <= now:
+            return None
+        limit = limit_at(row.profile, now)  # in W: what one phase at this current draws
+        return limit if row.profile["chargingSchedule"]["chargingRateUnit"] == "A" \
+            else limit / self._voltage
+
+    async def _plan_allowances(self, solved: TreeAllocation,
+                               allowed: Mapping[str, DesiredProfile], watts_only: set[str],
+                               renew_before: datetime
+                               ) -> tuple[list[PlannedAllowance], list[PlannedAllowance]]:
+        """The arrival allowances that go down (or are new) and those that go up."""
+        now = solved.at
+        amps = self._circuits.arrival_allowances(solved, now + self._lease)
+        circuit_of = await self._circuit_of(set(amps))
+        lower: list[PlannedAllowance] = []
+        raise_: list[PlannedAllowance] = []
+        for station_id, allowance in sorted(amps.items()):
+            circuit_id = circuit_of.get(station_id)
+            if circuit_id is None:
+                continue
+            profile = self._allowance_profile(allowance, now,
+                                              watts=station_id in watts_only)
+            old = allowed.get(station_id)
+            if old is not None and old.owner_id != circuit_id:
+                old = None  # the station moved: the old circuit's row is not a base
+            if old is not None and not meaningful(old.profile, profile, now,
+                                                  self._circuits.min_current_a,
+                                                  renew_before, self._voltage):
+                continue
+            before = self._allowance_now(old, now)
+            planned = PlannedAllowance(station_id, circuit_id, profile)
+            (lower if before is None or allowance < before else raise_).append(planned)
+        return lower, raise_
+
+    def _allowance_profile(self, amps: float, now: datetime, *,
+                           watts: bool = False) -> dict[str, Any]:
+        """The arrival allowance as a TxDefaultProfile for connector 0. In W for a charger
+        that takes only W: A x voltage, what one phase at that current draws, so that a
+        one-phase car gets at most ``amps`` and a three-phase one a third on each phase."""
+        return {
+            "stackLevel": self._stack_level,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "validTo": format_datetime(now + self._lease),
+            "chargingSchedule": {
+                "startSchedule": format_datetime(now),
+                "chargingRateUnit": "W" if watts else "A",
+                "chargingSchedulePeriod": [
+                    {"startPeriod": 0,
+                     "limit": round(amps * self._voltage, 1) if watts else amps}],
+            },
+        }
+
+    async def _store_allowances(self, planned: Sequence[PlannedAllowance]) -> list[str]:
+        """Store the allowances; the stations that took them."""
+        stored = []
+        for p in planned:
+            try:
+                await self._smart_charging.put_managed(
+                    p.station_id, 0, p.profile, owner=Owner(OwnerKind.CIRCUIT, p.circuit_id))
+            except (Invalid, NotFound) as exc:  # no room or no stack level: say so, go on
+                log.warning("arrival allowance on %s refused: %s", p.station_id, exc)
+                continue
+            stored.append(p.station_id)
+        return stored
 
     async def _circuit_of(self, station_ids: set[str]) -> dict[str, str]:
         """The circuit each station hangs from."""
@@ -504,12 +625,17 @@ class LoadManager:
     async def _reconcile(self, station_ids: Sequence[str]) -> None:
         await self._smart_charging.reconcile_by_owners(station_ids)
 
-    async def _delivered(self, planned: Sequence[PlannedProfile]) -> bool:
-        """Deliver the decreases now; whether every one of them is Accepted."""
-        await self._reconcile(sorted({p.session.station_id for p in planned}))
+    async def _delivered(self, planned: Sequence[PlannedProfile],
+                         allowances: Sequence[str] = ()) -> bool:
+        """Deliver the decreases (shares, and the allowances of the listed stations) now;
+        whether every one of them is Accepted."""
+        await self._reconcile(sorted({p.session.station_id for p in planned}
+                                     | set(allowances)))
         rows = await self._circuit_rows({p.session.station_id for p in planned})
         states = [rows[p.session.transaction_id].state if p.session.transaction_id in rows
                   else None for p in planned]
+        lowered = await self._allowance_rows(set(allowances))
+        states += [lowered[s].state if s in lowered else None for s in allowances]
         return all(state == DeliveryState.ACCEPTED for state in states)
 
     async def _stations_with_rows(self, solved: TreeAllocation) -> set[str]:

@@ -107,13 +107,19 @@ def check_frame(profile: ChargingProfile, connector_id: int, max_bytes: int | No
                       f"the maximum frame size of {max_bytes} bytes")
 
 
-def managed_previous(rows: Sequence[R], owner: Owner, connector_id: int) -> R | None:
+def managed_previous(rows: Sequence[R], owner: Owner, connector_id: int,
+                     purpose: str | None = None) -> R | None:
     """The row a plan or tariff already owns on the station, or a circuit on the
-    connector, if any (a single request owns no earlier row)."""
+    connector for the same purpose (on connector 0 a circuit keeps a fail-safe
+    ChargePointMaxProfile and an arrival TxDefaultProfile side by side), if any (a single
+    request owns no earlier row)."""
     if not owner.managed:
         return None
     return next((r for r in rows if r.owner_kind == owner.kind and r.owner_id == owner.id
-                 and (not owner.per_connector or r.connector_id == connector_id)), None)
+                 and (not owner.per_connector or (
+                     r.connector_id == connector_id
+                     and (purpose is None
+                          or r.profile.get("chargingProfilePurpose") == purpose)))), None)
 
 
 def keep_id(previous: StoredRow | None, connector_id: int, profile: ChargingProfile
@@ -232,7 +238,7 @@ class ManagedProfiles:
                 ) -> _Change | None:
         """None when the station already holds exactly this profile; raises Invalid
         when it cannot take it."""
-        previous = managed_previous(rows, owner, connector_id)
+        previous = managed_previous(rows, owner, connector_id, str(profile.purpose))
         kept, unchanged = keep_id(previous, connector_id, profile)
         if unchanged:
             return None

@@ -239,7 +239,7 @@ class SmartChargingService:
         now = self._clock()
         async with self._db.uow() as session:
             rows = await store.desired(session, station_id)
-            previous = managed_previous(rows, owner, connector_id)
+            previous = managed_previous(rows, owner, connector_id, str(profile.purpose))
             kept, unchanged = keep_id(previous, connector_id, profile)
             if kept is not None:
                 # Keep the chargingProfileId: the station replaces the profile by id.

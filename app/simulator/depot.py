@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import urllib.error
@@ -37,6 +38,18 @@ class MeterReading:
     circuit_id: str
     at: datetime
     total_a: tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class DrawChange:
+    """A car's draw (per station phase) as it was decided, and its circuit's total then:
+    every instant the sum below a circuit may change, unlike the meter's periodic reads."""
+
+    at: datetime
+    station_id: str
+    connector_id: int
+    phase_a: tuple[float, float, float]
+    circuit: MeterReading | None
 
 
 def station_config(site: Site, station: SiteStation, base: SimulatorConfig) -> SimulatorConfig:
@@ -65,6 +78,9 @@ class Depot:
             for index, s in enumerate(site.stations)}
         self.simulator = Simulator(base, stations)
         self.readings: list[MeterReading] = []
+        self.draws: list[DrawChange] = []
+        for spec in site.stations:
+            stations[spec.id].draw_listeners.append(functools.partial(self._record_draw, spec))
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -83,6 +99,13 @@ class Depot:
                 for phase, amps in enumerate(connector.phase_a or (0.0, 0.0, 0.0)):
                     total[rotation[phase]] += amps
         return (round(total[0], 1), round(total[1], 1), round(total[2], 1))
+
+    def _record_draw(self, spec: SiteStation, connector_id: int, at: datetime) -> None:
+        connector = self.stations[spec.id].connectors[connector_id]
+        total = None if spec.circuit is None else MeterReading(
+            spec.circuit, at, self.circuit_total(spec.circuit))
+        self.draws.append(DrawChange(at, spec.id, connector_id,
+                                     connector.phase_a or (0.0, 0.0, 0.0), total))
 
     async def start(self) -> None:
         """Connect every station, then run the cars' schedule and the circuit meters."""

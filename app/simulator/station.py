@@ -74,6 +74,9 @@ class SimulatedStation:
         self.connectors = {n: Connector(n) for n in range(1, config.connectors + 1)}
         self.transactions: dict[int, Transaction] = {}
         self.cars: dict[int, PluggedCar] = {}  # simulated cars, by connector
+        # Told (connector, instant) each time a car's draw is decided: on a profile
+        # change, a transaction's start and end, and every sample.
+        self.draw_listeners: list[Callable[[int, datetime], None]] = []
         self.operations = Operations()
         self.connected = asyncio.Event()
         self.booted = asyncio.Event()
@@ -582,6 +585,8 @@ class SimulatedStation:
         connector.phase_a = (amps, amps if phases == 3 else 0.0, amps if phases == 3 else 0.0)
         connector.offered_a = offered
         connector.draw(at, amps * voltage * phases, offered * voltage * phases)
+        for listener in self.draw_listeners:
+            listener(connector.connector_id, at)
 
     def _refresh_all_power(self) -> None:
         for connector_id in self.transactions:

@@ -166,7 +166,8 @@ async def test_a_depot_is_shared_within_its_limit_and_falls_back_to_safe_shares(
         # What binds each connector, as its explanation says.
         assert "site L" in await binding(http, "DEP-01")
         assert "cap" in await binding(http, "DEP-05")
-        assert await binding(http, "DEP-09") == "no profile in force"  # idle: nothing yet
+        # Idle: only what a car arriving there may draw bounds it.
+        assert await binding(http, "DEP-09") == "arrival allowance"
 
         # Never above the limit longer than one settle interval, from the first solve on.
         assert longest_run_over(depot) <= SETTLE_READINGS, [

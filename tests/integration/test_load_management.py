@@ -98,7 +98,8 @@ async def test_sessions_share_the_circuit_and_a_stop_frees_current_for_the_other
     assert "validTo" in profile
 
     tx_b = await start(b)
-    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+    await eventually(lambda: tx_profiles(a) and tx_profiles(b)
+                     and first_limit(tx_profiles(a)[-1]) == 16.0)
     assert first_limit(tx_profiles(b)[-1]) == 16.0
 
     solved = (await http.get("/circuits/site/allocation")).json()
@@ -119,7 +120,9 @@ async def test_decreases_are_accepted_before_any_increase_is_sent(
     await http.patch("/stations/CP-B", json={"max_current_a": 10})
     await start(a)
     await start(b)
-    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 22.0)
+    # B's 10 A lowers what it started under and goes first; A's 22 A follow.
+    await eventually(lambda: tx_profiles(a) and tx_profiles(b)
+                     and first_limit(tx_profiles(a)[-1]) == 22.0)
     assert first_limit(tx_profiles(b)[-1]) == 10.0
 
     # B may now take 16 A: A goes down to 16 first, and only then is B raised.
@@ -193,14 +196,16 @@ async def test_an_operator_reads_which_circuit_made_a_stations_profiles(
             listed = (await http.get("/stations/CP-G/charging_profiles")).json()
             return [p for p in listed if p["owner_kind"] == "circuit"]
 
-        async def both() -> list[dict[str, Any]] | None:
+        async def all_three() -> list[dict[str, Any]] | None:
             found = await circuit_profiles()
-            return found if len(found) == 2 else None
+            return found if len(found) == 3 else None
 
-        found = await eventually(both)
+        found = await eventually(all_three)
+        # The share, the fail-safe cap and the arrival allowance.
         assert sorted((p["purpose"], p["connector_id"], p["owner_id"],
                        p["profile"].get("transactionId")) for p in found) == [
-            ("ChargePointMaxProfile", 0, "garage", None), ("TxProfile", 1, "garage", tx)]
+            ("ChargePointMaxProfile", 0, "garage", None),
+            ("TxDefaultProfile", 0, "garage", None), ("TxProfile", 1, "garage", tx)]
 
 
 async def test_every_station_gets_a_safe_share_cap_that_starts_when_the_lease_ends(
@@ -236,7 +241,8 @@ async def test_a_connector_limit_is_explained_with_its_binding_constraint(
     await http.patch("/stations/CP-B", json={"max_current_a": 10})
     tx_a = await start(a)
     await start(b)
-    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 22.0)
+    await eventually(lambda: tx_profiles(a) and tx_profiles(b)
+                     and first_limit(tx_profiles(a)[-1]) == 22.0)
 
     async def explained(station: str) -> dict[str, Any]:
         found: dict[str, Any] = (await http.get(f"/stations/{station}/connectors/1/limit")).json()
@@ -348,7 +354,8 @@ async def test_a_suspended_car_holds_its_minimum_until_it_charges_again(
     a, b = depot["CP-A"], depot["CP-B"]
     await start(a)
     await start(b)
-    await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+    await eventually(lambda: tx_profiles(a) and tx_profiles(b)
+                     and first_limit(tx_profiles(a)[-1]) == 16.0)
 
     async def report(status: str) -> None:
         await a.ok("StatusNotification", {"connectorId": 1, "status": status,
@@ -414,6 +421,7 @@ async def test_a_station_moved_to_another_circuit_is_limited_by_the_new_one_firs
 
     async def only_garage() -> bool:
         return await owned_rows(server, "CP-A") == [("ChargePointMaxProfile", "garage"),
+                                                    ("TxDefaultProfile", "garage"),
                                                     ("TxProfile", "garage")]
 
     await eventually(only_garage)
@@ -439,4 +447,5 @@ async def test_a_station_taken_off_its_circuit_loses_the_circuits_limits(
     assert (await http.patch("/stations/CP-A", json={"circuit_id": None})).status_code == 200
     await eventually(lambda: share in cleared_ids(a))
     assert await owned_rows(server, "CP-A") == []
-    assert await owned_rows(server, "CP-B") == [("ChargePointMaxProfile", "site")]
+    assert await owned_rows(server, "CP-B") == [("ChargePointMaxProfile", "site"),
+                                                ("TxDefaultProfile", "site")]

@@ -40,7 +40,8 @@ async def two_sharing(server: RunningServer, http: httpx.AsyncClient
             await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
         tx_a = await start(a)
         await start(b)
-        await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+        await eventually(lambda: tx_profiles(a) and tx_profiles(b)
+                         and first_limit(tx_profiles(a)[-1]) == 16.0)
         yield a, b, tx_a
 
 
