@@ -10,6 +10,7 @@ when it keeps its value, adds one row holding it (relative tolerance 1e-6).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
@@ -36,6 +37,8 @@ def _new_highs(highspy: Any) -> Any:
         try:
             os.dup2(2, 1)
             h = highspy.Highs()
+            # the banner sits in the C library's buffer: out with it while fd 1 is stderr
+            ctypes.CDLL(None).fflush(None)
         finally:
             os.dup2(saved, 1)
             os.close(saved)
