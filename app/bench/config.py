@@ -21,6 +21,7 @@ class Scenario(StrEnum):
     EVENTS = "events"
     FANOUT_NODES = "fanout_nodes"
     FLEET_PAGE = "fleet_page"
+    ACN = "acn"
 
 
 class ServerKind(StrEnum):
@@ -35,9 +36,10 @@ ALL_SERVERS = tuple(ServerKind)
 # reference servers they are not applicable, not failed.
 CHARGEPLAN_ONLY: frozenset[Scenario] = frozenset(
     {Scenario.FANOUT, Scenario.FANOUT_FLEET, Scenario.AUDIT, Scenario.ALLOCATION,
-     Scenario.EVENTS, Scenario.FANOUT_NODES, Scenario.REPLAN, Scenario.FLEET_PAGE})
+     Scenario.EVENTS, Scenario.FANOUT_NODES, Scenario.REPLAN, Scenario.FLEET_PAGE,
+     Scenario.ACN})
 # Scenarios that measure chargeplan's own code in process: no server is started.
-IN_PROCESS: frozenset[Scenario] = frozenset({Scenario.ALLOCATION})
+IN_PROCESS: frozenset[Scenario] = frozenset({Scenario.ALLOCATION, Scenario.ACN})
 QUICK_FACTOR = 10
 
 
@@ -75,6 +77,9 @@ class BenchConfig:
     events_seconds: float = 30.0
     # The dashboard's fleet table: stations in the database.
     fleet_page_stations: int = 10_000
+    # ACN-Sim scoreboard: days of March 2019 simulated, transformer capacities (kW).
+    acn_days: int = 7
+    acn_capacities: tuple[float, ...] = (10, 20, 30, 40, 50, 70, 100)
     workers: int = field(default_factory=default_workers)
     connect_concurrency: int = 100
     call_timeout_s: float = 30.0

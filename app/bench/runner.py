@@ -114,6 +114,10 @@ def _own_servers(config: BenchConfig) -> dict[Scenario, Outcome]:
 
 
 def _in_process(scenario: Scenario, config: BenchConfig) -> Outcome:
+    if scenario is Scenario.ACN:
+        from app.bench.acn import acn_outcome
+
+        return acn_outcome(config.acn_days, config.acn_capacities)
     from app.bench.allocation import allocation_solve
 
     assert scenario is Scenario.ALLOCATION
@@ -142,6 +146,8 @@ def _groups(config: BenchConfig) -> list[tuple[tuple[Scenario, ...], ServerRun |
         groups.append(((Scenario.AUDIT,), _audit))
     if Scenario.ALLOCATION in chosen:
         groups.append(((Scenario.ALLOCATION,), _allocation))
+    if Scenario.ACN in chosen:
+        groups.append(((Scenario.ACN,), None))  # in process
     if Scenario.REPLAN in chosen:
         groups.append(((Scenario.REPLAN,), _replan))
     if Scenario.EVENTS in chosen:

@@ -54,6 +54,10 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
                       "events_received", "errors"),
     Scenario.FLEET_PAGE: ("stations", "first_p50_ms", "first_p99_ms", "last_p99_ms",
                           "search_p99_ms"),
+    # Means over the capacities; every algorithm@capacity figure is in the JSON.
+    Scenario.ACN: ("planner_delivered_pct", "llf_delivered_pct", "offline_delivered_pct",
+                   "water_level_delivered_pct", "planner_decision_p50_ms",
+                   "planner_decision_p95_ms", "violations"),
 }
 
 

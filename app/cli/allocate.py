@@ -5,6 +5,21 @@ file or stdin ('-') and prints every session's limit, its binding constraint and
 share, and every node's per-phase load and headroom at ``at``; with ``--horizon`` each
 session also gets its periods until then. Exit status 0 on success, 2 on invalid input
 (one line per problem on stderr, naming the field).
+
+Planning ahead: a session may say what it still needs (``"energy_kwh"`` by
+``"departure"``) and be wired ``"wiring": "line-to-line"`` (``phases`` then names its two
+lines; ``supply_voltage_v`` stays the line-to-neutral voltage); a node may be a delta-wye
+``"transformer": {"ratio": N}``; the site may give ``"step_s"`` (900), ``"horizon_s"``
+(86400), ``"prices": [{"from", "to", "price_per_kwh"}]``, ``"demand_charge_per_kw"`` and
+``"peak_so_far_kw"``. When any session has a need, the planner decides: each session's
+``limit_a`` is for the slot starting at ``at``; a session with a need also gets
+``periods``, ``planned_kwh`` (by its departure), ``shortfall_kwh`` and ``need_source``;
+the site gets ``planned_cost``, ``planned_peak_kw`` and ``decided_by`` (``"planner"`` or
+``"water level: <why>"``).
+
+``--lines`` (instead of ``--site``) keeps running: one site JSON per line of standard
+input, one answer per line of standard output; a line that cannot be solved is answered
+``{"error": [...]}`` and the next line is read.
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ import json
 import math
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +43,20 @@ from app.domain.allocation import (
     Session,
     Site,
     allocate,
+    circuit_shares,
+    safe_share,
     timeline,
+)
+from app.domain.phasors import LINE_TO_LINE, LINE_TO_NEUTRAL, Grid, line_loads
+from app.domain.planner import (
+    Horizon,
+    Need,
+    Plan,
+    PlanRequest,
+    PricePeriod,
+    Tariff,
+    plan,
+    safe_site,
 )
 from app.domain.profiles import format_datetime, parse_datetime
 
@@ -49,26 +78,122 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--site", required=True, help="JSON file of the site, '-' for stdin")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--site", help="JSON file of the site, '-' for stdin")
+    source.add_argument(
+        "--lines", action="store_true",
+        help="keep reading one site JSON per stdin line, answer one JSON per stdout line",
+    )
     parser.add_argument(
         "--horizon", type=_horizon, help="also give each session's periods for SECONDS"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=2.0, metavar="SECONDS",
+        help="the planner's solver budget per site; past it the water level decides",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.lines:
+        return run_lines(sys.stdin, sys.stdout, args.horizon, args.time_limit)
     try:
-        site, at = read_site(_load(args.site), now=datetime.now(UTC))
+        answer = answer_site(_load(args.site), datetime.now(UTC), args.horizon, args.time_limit)
     except InvalidSite as error:
         for message in error.messages:
             print(message, file=sys.stderr)
         return EXIT_INVALID
-    if args.horizon is None:
-        print(json.dumps(render(allocate(site, at)), indent=2))
-    else:
-        solved, periods = timeline(site, at, args.horizon)
-        print(json.dumps(render(solved, periods), indent=2))
+    print(json.dumps(answer, indent=2))
     return 0
+
+
+def answer_site(
+    data: Any, now: datetime, horizon_s: int | None = None, time_limit_s: float = 2.0
+) -> dict[str, Any]:
+    """The answer to one parsed site JSON (what ``--site`` prints and ``--lines`` writes);
+    raises :class:`InvalidSite`."""
+    request, horizon_given = read_request(data, now=now, time_limit_s=time_limit_s)
+    if horizon_s is not None:
+        request = replace(request, horizon=replace(request.horizon, horizon_s=horizon_s))
+    site = safe_site(request.site, request.grid)
+    if not request.needs:
+        # No session needs anything: the water level's answer, as before planning existed.
+        if horizon_s is None:
+            return render(allocate(site, request.at))
+        solved, periods = timeline(site, request.at, horizon_s)
+        return render(solved, periods)
+    return render_plan(request, plan(request), horizon_s is not None or horizon_given)
+
+
+def run_lines(source: Any, sink: Any, horizon_s: int | None, time_limit_s: float) -> int:
+    """One answer per line of ``source`` until it ends; bad lines answer ``{"error"}``."""
+    for line in source:
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            answer: dict[str, Any] = {"error": [f"line: not JSON: {error}"]}
+        else:
+            try:
+                answer = answer_site(data, datetime.now(UTC), horizon_s, time_limit_s)
+            except InvalidSite as error:
+                answer = {"error": error.messages}
+            except ValueError as error:
+                answer = {"error": [str(error)]}
+            except Exception as error:  # noqa: BLE001 - one bad site must not end the stream
+                answer = {"error": [f"cannot solve: {type(error).__name__}: {error}"]}
+        sink.write(json.dumps(answer, separators=(",", ":")) + "\n")
+        sink.flush()
+    return 0
+
+
+def render_plan(request: PlanRequest, planned: Plan, all_periods: bool) -> dict[str, Any]:
+    """The planner's answer: today's fields, and the plan's (see the module doc)."""
+    site = request.site
+    water = allocate(safe_site(site, request.grid), request.at)
+    shares = circuit_shares(site, request.at)
+    sessions: dict[str, Any] = {}
+    for session in site.sessions:
+        share = planned.sessions[session.id]
+        by_planner = planned.decided_by == "planner"
+        entry: dict[str, Any] = {
+            "limit_a": share.limit_a,
+            "binding": "plan" if by_planner else water.sessions[session.id].binding,
+            "safe_share_a": safe_share(shares[session.circuit],
+                                       math.ceil(session.min_current_a * 10 - 1e-6) / 10),
+        }
+        need = request.needs.get(session.id)
+        if need is not None or all_periods:
+            entry["periods"] = [
+                {"start_s": p.start_s, "limit_a": p.limit_a} for p in share.periods]
+        if need is not None:
+            entry["planned_kwh"] = share.planned_kwh
+            entry["shortfall_kwh"] = share.shortfall_kwh
+            entry["need_source"] = "request"
+        sessions[session.id] = entry
+    currents = {k: v.limit_a for k, v in planned.sessions.items()}
+    loads = line_loads(site, request.grid, currents)
+    nodes = {}
+    for circuit in site.circuits:
+        limit, _ = circuit.limits_at(request.at)
+        load = [abs(loads[circuit.id][p]) for p in range(3)]
+        nodes[circuit.id] = {
+            "load_a": [_round1(v) for v in load],
+            "headroom_a": [_round1(limit[p] - circuit.margin_a - load[p]) for p in range(3)],
+        }
+    return {
+        "at": format_datetime(request.at),
+        "sessions": sessions,
+        "nodes": nodes,
+        "planned_cost": planned.planned_cost,
+        "planned_peak_kw": planned.planned_peak_kw,
+        "decided_by": planned.decided_by,
+    }
+
+
+def _round1(value: float) -> float:
+    return math.floor(value * 10 + 0.5 + 1e-9) / 10 + 0.0
 
 
 def render(
@@ -239,7 +364,9 @@ def read_site(data: Any, *, now: datetime) -> tuple[Site, datetime]:
     at = reader.instant(data, "", "at") or now
     voltage = reader.number(data, "", "supply_voltage_v", default=230.0, positive=True)
     nodes = _read_nodes(reader, data)
-    named = {item.get("id") for item in data.get("nodes") or [] if isinstance(item, Mapping)}
+    listed = data.get("nodes")
+    listed = listed if isinstance(listed, list) else []
+    named = {item.get("id") for item in listed if isinstance(item, Mapping)}
     node_ids = {name for name in named if isinstance(name, str)}
     _check_tree(reader, nodes, node_ids)
     sessions = _read_sessions(reader, data, at, node_ids)
@@ -431,3 +558,105 @@ def _check_tree(reader: _Reader, nodes: list[Circuit | None], node_ids: set[str]
                 break
             seen.add(node)
             node = parents[node]
+
+
+# --- what planning ahead adds ------------------------------------------------------------
+
+
+def read_request(
+    data: Any, *, now: datetime, time_limit_s: float = 2.0
+) -> tuple[PlanRequest, bool]:
+    """The site with what planning adds, and whether it gave ``horizon_s``; raises
+    :class:`InvalidSite` with every problem of both."""
+    messages: list[str] = []
+    try:
+        site, at = read_site(data, now=now)
+    except InvalidSite as error:
+        messages = list(error.messages)
+        site, at = None, now
+    if not isinstance(data, Mapping):
+        raise InvalidSite(messages)
+    reader = _Reader()
+    needs = _read_needs(reader, data, at)
+    grid = _read_grid(reader, data)
+    tariff = _read_tariff(reader, data)
+    step = reader.number(data, "", "step_s", default=900.0, positive=True)
+    horizon = reader.number(data, "", "horizon_s", default=86_400.0, positive=True)
+    for key, value in (("step_s", step), ("horizon_s", horizon)):
+        if value is not None and value != int(value):
+            reader.problem(key, "must be a whole number of seconds")
+    messages += [m for m in reader.messages if m not in messages]
+    if messages or site is None:
+        raise InvalidSite(messages)
+    assert step is not None and horizon is not None
+    request = PlanRequest(site, at, needs, grid, tariff,
+                          Horizon(step_s=int(step), horizon_s=int(horizon)), time_limit_s)
+    return request, "horizon_s" in data
+
+
+def _read_needs(reader: _Reader, data: Mapping[str, Any], at: datetime) -> dict[str, Need]:
+    needs: dict[str, Need] = {}
+    for index, item in enumerate(reader.items(data, "sessions")):
+        path = f"sessions[{index}]."
+        energy = reader.number(item, path, "energy_kwh")
+        departure = reader.instant(item, path, "departure")
+        if energy is not None and departure is None and "departure" not in item:
+            reader.problem(f"{path}departure", "is required with energy_kwh")
+        if departure is not None and energy is None and "energy_kwh" not in item:
+            reader.problem(f"{path}energy_kwh", "is required with departure")
+        session_id = item.get("id")
+        if energy is not None and departure is not None and isinstance(session_id, str):
+            needs[session_id] = Need(energy, departure)
+    return needs
+
+
+def _read_grid(reader: _Reader, data: Mapping[str, Any]) -> Grid:
+    line_to_line: set[str] = set()
+    for index, item in enumerate(reader.items(data, "sessions")):
+        path = f"sessions[{index}]."
+        wiring = item.get("wiring", LINE_TO_NEUTRAL)
+        if wiring not in (LINE_TO_NEUTRAL, LINE_TO_LINE):
+            reader.problem(f"{path}wiring", f'must be "{LINE_TO_NEUTRAL}" or "{LINE_TO_LINE}"')
+        elif wiring == LINE_TO_LINE:
+            phases = item.get("phases")
+            if not isinstance(phases, list) or len(phases) != 2:
+                reader.problem(f"{path}phases", "must name two lines when line-to-line")
+            elif isinstance(item.get("id"), str):
+                line_to_line.add(item["id"])
+    transformers: dict[str, float] = {}
+    for index, item in enumerate(reader.items(data, "nodes")):
+        value = item.get("transformer")
+        if value is None:
+            continue
+        path = f"nodes[{index}].transformer"
+        if not isinstance(value, Mapping):
+            reader.problem(path, "must be an object with ratio")
+            continue
+        ratio = reader.number(value, f"{path}.", "ratio", required=True, positive=True)
+        if ratio is not None and isinstance(item.get("id"), str):
+            transformers[item["id"]] = ratio
+    return Grid(frozenset(line_to_line), transformers)
+
+
+def _read_tariff(reader: _Reader, data: Mapping[str, Any]) -> Tariff:
+    prices: list[PricePeriod] = []
+    value = data.get("prices")
+    if value is not None and not isinstance(value, list):
+        reader.problem("prices", "must be a list of {from, to, price_per_kwh}")
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        where = f"prices[{index}]."
+        if not isinstance(item, Mapping):
+            reader.problem(where[:-1], "must be an object with from, to and price_per_kwh")
+            continue
+        start = reader.instant(item, where, "from", required=True)
+        end = reader.instant(item, where, "to", required=True)
+        price = item.get("price_per_kwh")
+        if not _is_number(price):
+            reader.problem(f"{where}price_per_kwh", "must be a number")
+        elif start is not None and end is not None and end <= start:
+            reader.problem(f"{where}to", "must be later than from")
+        elif start is not None and end is not None:
+            prices.append(PricePeriod(start, end, float(price or 0.0)))
+    charge = reader.number(data, "", "demand_charge_per_kw", default=0.0)
+    peak = reader.number(data, "", "peak_so_far_kw", default=0.0)
+    return Tariff(tuple(prices), charge or 0.0, peak or 0.0)

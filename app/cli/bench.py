@@ -96,6 +96,13 @@ Scenarios (default: every one; --scenarios to choose):
               then the same with one node, in the same run: stations, one_node_seconds,
               nodes_seconds, one_node_calls_per_s, nodes_calls_per_s (as for fanout),
               errors (stations not accepted, both runs together)
+  acn         in process (needs the bench extra: acnportal): ACN-Sim on the Caltech March
+              2019 sessions (first --acn-days, default {D.acn_days}) on acnportal's caltech_acn
+              network, 5-minute steps, per transformer capacity (--acn-capacities): uncontrolled,
+              FCFS, round robin, EDF, LLF, the water level, the planner and the offline
+              optimum; table: means of delivered %, decision p50/p95, violations (must be 0);
+              every algorithm@capacity figure (delivered_pct, served_pct, peak_kw,
+              energy_cost, decision_p50_ms, decision_p95_ms, violations) in --json
 
 --quick runs every chosen scenario at a tenth of its size and duration.
 Without PostgreSQL, fanout_nodes is skipped: the table says "skipped", the notes and the
@@ -211,6 +218,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _capacities(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError("capacities above 0, comma-separated")
+    return values
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -233,4 +250,7 @@ SIZES: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
      "load generator processes (default: CPUs - 1, between 1 and 8)"),
     ("--connect-concurrency", "connect_concurrency", _positive_int,
      "websocket handshakes in flight at once, all workers together"),
+    ("--acn-days", "acn_days", _positive_int, "acn: days of March 2019 simulated"),
+    ("--acn-capacities", "acn_capacities", _capacities,
+     "acn: comma-separated transformer capacities in kW"),
 )

@@ -1,0 +1,116 @@
+"""Phasor line currents, transformers and the planner's plan (pure rules)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain.allocation import Circuit, Session, Site, allocate
+from app.domain.phasors import Grid, capacity_lost, line_loads, line_rows, violations
+from app.domain.planner import Horizon, Need, PlanRequest, plan
+
+AT = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+PAIRS = (("L1", "L2"), ("L2", "L3"), ("L1", "L3"))
+
+
+def test_two_equal_loads_sharing_a_line_give_root_three_not_two() -> None:
+    site = Site((Circuit("main", None, (100.0,) * 3),), (
+        Session("ab", "main", ("L1", "L2"), 6, 32), Session("bc", "main", ("L2", "L3"), 6, 32)))
+    grid = Grid(frozenset({"ab", "bc"}))
+    loads = line_loads(site, grid, {"ab": 10.0, "bc": 10.0})["main"]
+    assert math.isclose(abs(loads[1]), 10 * math.sqrt(3))
+    assert math.isclose(abs(loads[0]), 10.0)
+
+
+def test_line_to_neutral_keeps_the_plain_per_line_sum() -> None:
+    site = Site((Circuit("main", None, (20.0,) * 3),), (
+        Session("a", "main", ("L1",), 6, 32), Session("b", "main", ("L1", "L2", "L3"), 6, 32)))
+    assert violations(site, Grid(), {"a": 10.0, "b": 10.0}, AT) == []
+    assert violations(site, Grid(), {"a": 10.1, "b": 10.0}, AT) == ["main L1"]
+
+
+def test_transformer_limits_its_primary_currents() -> None:
+    site = Site((Circuit("tx", None, (10.0,) * 3), Circuit("sec", "tx", (100.0,) * 3)),
+                (Session("ab", "sec", ("L1", "L2"), 6, 32),))
+    grid = Grid(frozenset({"ab"}), {"tx": 4.0})
+    # primary a = (I_a - I_c)/4 = 32∠30/4: 8 A; primary b = (I_b - I_a)/4 = 16 A
+    loads = line_loads(site, grid, {"ab": 32.0})["tx"]
+    assert [round(abs(z), 6) for z in loads] == [8.0, 16.0, 8.0]
+    assert violations(site, grid, {"ab": 32.0}, AT) == ["tx L2"]
+
+
+def test_the_polygon_loses_at_most_one_percent() -> None:
+    assert capacity_lost() <= 0.01
+
+
+def test_a_site_without_needs_gets_exactly_the_water_level() -> None:
+    site = Site((Circuit("main", None, (35.0,) * 3),), tuple(
+        Session(f"s{n}", "main", ("L1", "L2", "L3"), 6, 32) for n in range(3)))
+    planned = plan(PlanRequest(site, AT))
+    solved = allocate(site, AT)
+    assert planned.decided_by == "water level: no session has needs"
+    assert {k: v.limit_a for k, v in planned.sessions.items()} == {
+        k: v.limit_a for k, v in solved.sessions.items()}
+
+
+def test_an_early_leaver_is_served_first() -> None:
+    site = Site((Circuit("main", None, (32.0,) * 3),), (
+        Session("late", "main", ("L1",), 6, 32), Session("early", "main", ("L1",), 6, 32)))
+    needs = {"early": Need(7.0, AT + timedelta(hours=1)),
+             "late": Need(7.0, AT + timedelta(hours=8))}
+    planned = plan(PlanRequest(site, AT, needs, horizon=Horizon(horizon_s=8 * 3600)))
+    assert planned.decided_by == "planner"
+    assert planned.sessions["early"].limit_a == 32.0
+    assert planned.sessions["early"].shortfall_kwh is not None
+    assert planned.sessions["early"].shortfall_kwh < 0.05
+    assert planned.sessions["late"].shortfall_kwh is not None
+    assert planned.sessions["late"].shortfall_kwh < 0.05
+
+
+def _random_site(draw: st.DrawFn) -> tuple[Site, Grid, dict[str, Need]]:
+    capacity = draw(st.floats(5.0, 60.0))
+    pod = draw(st.floats(10.0, 80.0))
+    count = draw(st.integers(1, 8))
+    sessions = []
+    needs = {}
+    line_to_line = set()
+    for n in range(count):
+        wiring = draw(st.sampled_from(["ll", "ln"]))
+        phases = draw(st.sampled_from(PAIRS)) if wiring == "ll" else (
+            draw(st.sampled_from(["L1", "L2", "L3"])),)
+        node = draw(st.sampled_from(["sec", "pod"]))
+        sessions.append(Session(f"s{n}", node, phases, 6.0, draw(st.floats(6.0, 32.0))))
+        if wiring == "ll":
+            line_to_line.add(f"s{n}")
+        if draw(st.booleans()):
+            needs[f"s{n}"] = Need(draw(st.floats(0.5, 40.0)),
+                                  AT + timedelta(minutes=draw(st.integers(20, 600))))
+    circuits = (Circuit("tx", None, (capacity,) * 3), Circuit("sec", "tx", (capacity * 2.3,) * 3),
+                Circuit("pod", "sec", (pod,) * 3))
+    return Site(circuits, tuple(sessions), 120.0), Grid(frozenset(line_to_line), {"tx": 4.0}), needs
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_every_planned_slot_is_within_every_limit_and_min_or_zero(data: st.DataObject) -> None:
+    site, grid, needs = _random_site(data.draw)
+    planned = plan(PlanRequest(site, AT, needs, grid, horizon=Horizon(step_s=1800,
+                                                                      horizon_s=6 * 3600)))
+    by_id = {s.id: s for s in site.sessions}
+    for row in planned.currents or (tuple(v.limit_a for v in planned.sessions.values()),):
+        currents = {s.id: row[i] for i, s in enumerate(site.sessions)}
+        assert violations(site, grid, currents, AT, tolerance_a=1e-6) == []
+        for sid, value in currents.items():
+            assert value == 0 or value >= by_id[sid].min_current_a
+            assert value <= by_id[sid].max_current_a + 1e-9
+            assert round(value, 1) == value
+
+
+def test_line_rows_keep_a_collinear_pod_exact() -> None:
+    site = Site((Circuit("pod", None, (80.0,) * 3),), tuple(
+        Session(f"s{n}", "pod", ("L1", "L2"), 6, 32) for n in range(3)))
+    rows = [r for r in line_rows(site, Grid(frozenset({"s0", "s1", "s2"}))) if r.phase == 0]
+    assert len(rows) == 1 and rows[0].scale == 1.0
