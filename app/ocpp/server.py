@@ -23,7 +23,6 @@ import contextlib
 import logging
 import math
 import ssl
-import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, cast
@@ -227,20 +226,19 @@ class OcppServer:
                 f"subprotocol {SUBPROTOCOL} required: send Sec-WebSocket-Protocol: "
                 f"{SUBPROTOCOL}\n")
         host = remote_host(connection) or "unknown"
-        now = time.monotonic()
-        wait = self._throttle.retry_after(station_id, host, now)
-        if wait > 0:
-            response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS,
-                                          "too many failed authentications; try again later\n")
-            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            return response
+        now = self._services.clock().timestamp()
+        # A pair or station lockout refuses before any credential is checked; an address
+        # lockout lets a correct credential through (auth_throttle.py says why).
+        verdict = self._throttle.verdict(station_id, host, now)
+        if verdict.refused_for > 0:
+            return _too_many(connection, verdict.refused_for)
         tls, certificate = peer_identity(connection.transport)
         admission = await self._services.stations.admit(
             station_id, basic_credentials(request.headers.get("Authorization")),
-            Transport(tls=tls, certificate=certificate), self._settings.cpo_name)
+            Transport(tls=tls, certificate=certificate), self._settings.cpo_name,
+            register_unknown=verdict.throttled_for == 0)
         events = self._services.security_events
-        if admission in (Admission.ACCEPTED, Admission.ACCEPTED_NEW_PASSWORD,
-                         Admission.ADMITTED_NEW):
+        if admission in _ADMITTED:
             self._throttle.succeed(station_id, host)
             if admission is Admission.ADMITTED_NEW:
                 self._new_stations.add(station_id)
@@ -250,6 +248,10 @@ class OcppServer:
                               detail={"detail": "connected with its new password; the old "
                                       "one no longer works"})
             return None
+        if verdict.throttled_for > 0:
+            if admission in _FAILED:
+                self._fail(station_id, host, admission, now)
+            return _too_many(connection, self._throttle.retry_after(station_id, host, now))
         if admission is Admission.UNKNOWN_STATION:
             log.warning("refused unknown station %s from %s", station_id, host)
             return connection.respond(HTTPStatus.NOT_FOUND,
@@ -274,12 +276,13 @@ class OcppServer:
         still running are taken back at start, so a restart does not lift them, and then
         every few seconds the ones other nodes record. A station locked for every unknown
         address keeps the address it last connected from."""
-        lockouts = await running_lockouts(self._services.db, self._services.clock(),
+        at = self._services.clock()
+        lockouts = await running_lockouts(self._services.db, at,
                                           self._settings.ocpp_auth_max_lock_s,
                                           after_id=self._lockouts_seen)
         if lockouts:
             self._lockouts_seen = lockouts[-1].id
-        now = time.monotonic()
+        now = at.timestamp()
         restored = [lock for lock in lockouts if self._throttle.restore(
             lock.kind, lock.station_id, lock.remote_address, lock.seconds, lock.remaining, now)]
         locked_stations = {lock.station_id for lock in restored
@@ -353,6 +356,19 @@ class OcppServer:
                 await asyncio.shield(services.stations.disconnected(
                     station_id, self._settings.node_id, services.clock()))
             log.info("%s disconnected (%s)", station_id, ws.close_code)
+
+
+_ADMITTED = (Admission.ACCEPTED, Admission.ACCEPTED_NEW_PASSWORD, Admission.ADMITTED_NEW)
+# Attempts that count as failed authentication (and towards lockouts).
+_FAILED = (Admission.CREDENTIALS_REQUIRED, Admission.BAD_CREDENTIALS,
+           Admission.CERTIFICATE_MISMATCH)
+
+
+def _too_many(connection: ServerConnection, wait: float) -> Response:
+    response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS,
+                                  "too many failed authentications; try again later\n")
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 _REFUSALS = {

@@ -178,17 +178,19 @@ class StationService:
 
     # --- admission and connection state ---------------------------------------------
     async def admit(self, station_id: str, credentials: Credentials | None,
-                    transport: Transport = PLAIN, operator: str = "") -> Admission:
+                    transport: Transport = PLAIN, operator: str = "", *,
+                    register_unknown: bool = True) -> Admission:
         """Decide before the websocket opens: the connection must meet the station's
         security profile (TLS, client certificate), then HTTP Basic when it has a
         password (a rotated password and the one before it both work until the station
-        has used the new one)."""
+        has used the new one). With ``register_unknown`` false (its address is
+        throttled) an unknown station is not registered, whatever the setting."""
         # Only what admission needs, read for many connecting stations at once: this runs
         # for every connection of a reconnect storm.
         known = await self._secrets.get(station_id)
         self._managed_at_admission[station_id] = known is None or known.managed
         if known is None:
-            if not self._admit_unknown:
+            if not (self._admit_unknown and register_unknown):
                 return Admission.UNKNOWN_STATION
             await self._writes.execute(self._register, {
                 "id": station_id, "tags": [], "created_at": self._clock(), "online": False,

@@ -12,6 +12,7 @@ import ssl
 from asyncio.sslproto import SSLProtocol
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
+from app.clock import utcnow
 from app.db.models import AuditFrame, Station
 from app.db.security_models import SecurityEvent
 from tests.certs import Issued, client_context, issue, make_ca
@@ -397,6 +399,82 @@ async def test_brute_force_from_one_address_never_locks_out_the_real_station(
     async with server.services.db.uow() as session:
         row = await session.get(Station, "CP-BF")
     assert row is not None and row.remote_address is not None
+
+
+def nat_password(station_id: str) -> str:
+    return f"{station_id[-1]}{PASSWORD}"
+
+
+class SteeredClock:
+    """The server's clock, moved forward by the test instead of waiting."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.ahead
+
+
+async def test_a_charger_with_a_stale_password_never_locks_out_its_neighbours(
+        sqlite_url: str) -> None:
+    """Depot chargers share one public address: one of them failing must not keep the
+    others off, and it stays refused for its own (station, address) lockout only."""
+    clock = SteeredClock()
+    server = await start_server(make_settings(sqlite_url, admit_unknown_stations=False),
+                                clock=clock)
+    try:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+            for station_id in ("CP-NAT-A", "CP-NAT-B", "CP-NAT-C"):
+                await register(http, station_id, 1, password=nat_password(station_id))
+        allowed = server.settings.ocpp_auth_failures_allowed
+        codes = [await refused(server.station_url("CP-NAT-A"),
+                               additional_headers=basic("CP-NAT-A", f"stale-{n:04d}"))
+                 for n in range(60)]
+        assert codes == [401] * allowed + [429] * (60 - allowed)
+        # Another station, from the same address, with its own password: in at once.
+        async with raw_station(server.station_url("CP-NAT-B"),
+                               additional_headers=basic("CP-NAT-B", nat_password("CP-NAT-B"))
+                               ) as neighbour:
+            assert (await neighbour.boot())["status"] == "Accepted"
+        # The address is throttled for what fails: a wrong password, an unknown station.
+        assert await refused(server.station_url("CP-NAT-C"),
+                             additional_headers=basic("CP-NAT-C", "stale")) == 429
+        assert await refused(server.station_url("CP-NAT-UNKNOWN")) == 429
+        # The stale charger, even with its right password, waits out its pair lockout...
+        with pytest.raises(InvalidStatus) as info:
+            async with raw_station(server.station_url("CP-NAT-A"), additional_headers=basic(
+                    "CP-NAT-A", nat_password("CP-NAT-A"))):
+                pass
+        assert info.value.response.status_code == 429
+        assert 0 < int(info.value.response.headers["Retry-After"]) \
+            <= server.settings.ocpp_auth_lock_s
+        # ...and is admitted once it has run out.
+        clock.ahead += timedelta(seconds=server.settings.ocpp_auth_lock_s + 1)
+        async with raw_station(server.station_url("CP-NAT-A"), additional_headers=basic(
+                "CP-NAT-A", nat_password("CP-NAT-A"))) as fixed:
+            assert (await fixed.boot())["status"] == "Accepted"
+        lockouts = await eventually(lambda: at_least(3, events(server, "auth_lockout")))
+        assert {(e.station_id, e.detail["key"]) for e in lockouts} == {
+            ("CP-NAT-A", "addr"), ("CP-NAT-A", "pair"), ("CP-NAT-C", "pair")}
+    finally:
+        await stop_server(server)
+
+
+async def test_a_station_certificate_is_admitted_from_a_throttled_address(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await register(tls_http, "CP-STALE", 2)
+    await register(tls_http, "CP-CERT", 3, password=None)
+    allowed = tls_server.settings.ocpp_auth_failures_allowed
+    codes = [await refused(wss(tls_server, "CP-STALE"), ssl=pki.context(),
+                           additional_headers=basic("CP-STALE", f"stale-{n:04d}"))
+             for n in range(allowed + 1)]
+    assert codes == [401] * allowed + [429]
+    async with raw_station(wss(tls_server, "CP-CERT"),
+                           ssl=pki.context(pki.station_cert("CP-CERT"))) as station:
+        assert (await station.boot())["status"] == "Accepted"
+    # A certificate naming another operator fails: throttled like a wrong password.
+    assert await refused(wss(tls_server, "CP-CERT"),
+                         ssl=pki.context(pki.station_cert("CP-CERT", "Other CPO"))) == 429
 
 
 async def test_only_an_authenticated_connection_replaces_the_station(
