@@ -194,7 +194,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.station_security = StationSecurityService(
         services.stations, gateway, services.security_events,
         ca=CertificateAuthority.load(Path(settings.ca_dir)), operator=settings.cpo_name,
-        clock=clock)
+        csr_subject=settings.csr_subject, clock=clock)
     services.commands = CommandService(
         db, chargers, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock,
