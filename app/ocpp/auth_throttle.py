@@ -100,8 +100,13 @@ class AuthThrottle:
         if host not in known and len(known) < KNOWN_ADDRESSES:
             known.append(host)
 
-    def succeed(self, station_id: str, host: str) -> None:
-        self._lock.succeed(f"pair:{station_id}|{host}")
+    def succeed(self, station_id: str, host: str, now: float) -> None:
+        """The station authenticated from this address: its pair's failures are
+        forgotten, unless a lockout of the pair began while its credentials were checked
+        (taken in from another node, or started by a concurrent failure): that stands."""
+        pair = f"pair:{station_id}|{host}"
+        if self._lock.retry_after(pair, now) == 0:
+            self._lock.succeed(pair)
         known = self._known.pop(station_id, [])
         if host in known:
             known.remove(host)

@@ -239,7 +239,7 @@ class OcppServer:
             register_unknown=verdict.throttled_for == 0)
         events = self._services.security_events
         if admission in _ADMITTED:
-            self._throttle.succeed(station_id, host)
+            self._throttle.succeed(station_id, host, self._services.clock().timestamp())
             if admission is Admission.ADMITTED_NEW:
                 self._new_stations.add(station_id)
             if admission is Admission.ACCEPTED_NEW_PASSWORD:
@@ -342,8 +342,9 @@ class OcppServer:
                 remote_address=remote_host(ws), detail={"detail": "an authenticated connection "
                                                   "replaced the previous one"}, coalesce=True)
             await old.close(1000, "replaced by a new connection of the same station")
-        await services.stations.connected(station_id, self._settings.node_id, _address(ws))
-        log.info("%s connected from %s", station_id, _address(ws))
+        address = _address(ws)
+        await services.stations.connected(station_id, self._settings.node_id, address)
+        log.info("%s connected from %s", station_id, address or "an unknown address")
         if station_id in self._new_stations:
             self._new_stations.discard(station_id)
             services.scheduler.station_registered(station_id)
@@ -488,6 +489,15 @@ class _Connection(ServerConnection):
     _raw_transport: asyncio.BaseTransport | None = None
     _tls_up = False
     _tls_task: asyncio.Task[None] | None = None
+    # The peer as accepted (host, port): see remote_address.
+    _peer: Any = None
+
+    @property
+    def remote_address(self) -> Any:
+        """The client's address, kept from the TCP accept: a closed TLS (or uvloop)
+        transport no longer knows it, and a station that left right after its handshake
+        was "connected from None"."""
+        return self._peer if self._peer is not None else super().remote_address
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.tls is not None and not self._tls_up:
@@ -496,6 +506,8 @@ class _Connection(ServerConnection):
             self._accept_tls(cast(asyncio.Transport, transport))
             return
         super().connection_made(transport)
+        if self._peer is None:
+            self._peer = transport.get_extra_info("peername")
         host = remote_host(self)
         if host is None:
             return
@@ -510,6 +522,7 @@ class _Connection(ServerConnection):
         assert self.tls is not None
         self._raw_tls = True
         peer: Any = raw.get_extra_info("peername")
+        self._peer = peer
         host = str(peer[0]) if isinstance(peer, tuple) and peer else None
         if host is not None:
             self.gate.enter(host)
@@ -635,8 +648,9 @@ def _connection_class(gate: HandshakeGate, tls: TlsAcceptor | None) -> type[_Con
                 type("OcppConnection", (_Connection,), {"gate": gate, "tls": tls}))
 
 
-def _address(connection: ServerConnection) -> str:
+def _address(connection: ServerConnection) -> str | None:
+    """host:port as the station row keeps it; None when the peer is not known."""
     remote: Any = connection.remote_address
-    if isinstance(remote, tuple) and remote:
+    if isinstance(remote, tuple) and len(remote) >= 2:
         return f"{remote[0]}:{remote[1]}"
-    return str(remote)
+    return None

@@ -257,9 +257,14 @@ class StationService:
         return found
 
     async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
+        """The station is connected here, from ``remote`` (host:port); an unknown address
+        leaves the last known one (the lockout exemption reads it) in place."""
         now = self._clock()
-        await self._update(station_id, online=True, node_id=node_id, remote_address=remote,
-                           connected_at=now, last_seen=now)
+        values: dict[str, Any] = {"online": True, "node_id": node_id, "connected_at": now,
+                                  "last_seen": now}
+        if remote is not None:
+            values["remote_address"] = remote
+        await self._update(station_id, **values)
         self.events.emit(EventType.STATION_CONNECTED, station_id=station_id, remote=remote)
 
     async def disconnected(self, station_id: str, node_id: str, at: datetime) -> None:

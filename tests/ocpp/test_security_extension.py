@@ -193,7 +193,8 @@ async def test_rewrite_signs_a_csr_without_o_with_the_subject_chargeplan_decides
         await register(http, "CP-RW", 1)
         key = ec.generate_private_key(ec.SECP256R1())
         async with raw_station(rewrite_server.station_url("CP-RW"), answers=ACCEPT_ALL,
-                               additional_headers=basic("CP-RW", PASSWORD)) as cp:
+                               additional_headers=basic("CP-RW", PASSWORD),
+                               local_addr=("127.0.0.2", 0)) as cp:
             await cp.boot()
             assert await cp.ok("SignCertificate", {"csr": csr("CP-RW", None, key)}) == {
                 "status": "Accepted"}
@@ -213,6 +214,33 @@ async def test_rewrite_signs_a_csr_without_o_with_the_subject_chargeplan_decides
     assert rewritten["detail"]["signed"] == f"O={CPO},CN=CP-RW"
     assert "O must be the operator" in rewritten["detail"]["reason"]
     assert "at least 2048" in rejected["detail"]["reason"]
+    assert rewritten["remote_address"] == rejected["remote_address"] == "127.0.0.2"
+
+
+async def test_security_events_of_a_connected_station_carry_its_address(
+        ca_server: RunningServer, ca_http: httpx.AsyncClient) -> None:
+    await register(ca_http, "CP-ADDR", 1)
+    async with raw_station(ca_server.station_url("CP-ADDR"), answers=ACCEPT_ALL,
+                           additional_headers=basic("CP-ADDR", PASSWORD),
+                           local_addr=("127.0.0.3", 0)) as cp:
+        await cp.boot()
+        assert await cp.ok("SecurityEventNotification", {
+            "type": "TamperDetectionActivated", "timestamp": "2026-11-28T03:05:00Z"}) == {}
+        assert await cp.ok("SignCertificate", {"csr": csr("CP-ADDR", None)}) == {
+            "status": "Rejected"}
+        assert await cp.ok("SignCertificate", {"csr": csr("CP-ADDR", CPO)}) == {
+            "status": "Accepted"}
+        await eventually(lambda: server_calls(cp, "CertificateSigned"))
+        recorded = await eventually(lambda: at_least(3, security_events(
+            ca_http, station_id="CP-ADDR")))
+    assert {(e["kind"], e["remote_address"]) for e in recorded} == {
+        ("station_reported", "127.0.0.3"), ("csr_rejected", "127.0.0.3"),
+        ("certificate_signed", "127.0.0.3")}
+
+
+async def at_least(count: int, rows: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await rows
+    return found if len(found) >= count else []
 
 
 async def test_tc075_to_tc081_certificate_management_log_and_signed_firmware(

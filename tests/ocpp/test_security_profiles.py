@@ -505,6 +505,43 @@ async def test_only_an_authenticated_connection_replaces_the_station(
     assert replaced.station_id == "CP-RPL" and replaced.remote_address == "127.0.0.2"
 
 
+async def test_a_station_that_leaves_right_after_its_handshake_keeps_its_address(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    """A closed TLS transport forgets its peer: the address is the one taken when the
+    connection was accepted, never None."""
+    await register(tls_http, "CP-GONE", 2)
+    url, login = wss(tls_server, "CP-GONE"), basic("CP-GONE", PASSWORD)
+    registry = tls_server.services.gateway._registry  # type: ignore[attr-defined]
+
+    async def row() -> Station:
+        async with tls_server.services.db.uow() as session:
+            station = await session.get(Station, "CP-GONE")
+        assert station is not None
+        return station
+
+    async with raw_station(url, ssl=pki.context(), additional_headers=login) as first:
+        await first.boot()
+        replaced = registry.get("CP-GONE")
+        # The first connection stops reading: its replacement's handler waits in closing
+        # it until this test lets it go on.
+        first.ws.transport.pause_reading()
+        async with raw_station(url, ssl=pki.context(), additional_headers=login,
+                               local_addr=("127.0.0.2", 0)) as second:
+            newer = await eventually(lambda: registry.get("CP-GONE") is not replaced
+                                     and registry.get("CP-GONE"))
+            second.ws.transport.abort()
+            await eventually(lambda: newer.ws.transport.get_extra_info("peername") is None)
+            first.ws.transport.resume_reading()
+            station = await eventually(lambda: offline(row()))
+    assert station.remote_address is not None
+    assert station.remote_address.startswith("127.0.0.2:"), station.remote_address
+
+
+async def offline(station: Any) -> Station | None:
+    found: Station = await station
+    return None if found.online else found
+
+
 async def test_a_restart_does_not_lift_a_lockout(database_url: str) -> None:
     settings = make_settings(database_url)
     first = await start_server(settings)

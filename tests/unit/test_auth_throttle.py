@@ -40,3 +40,12 @@ def test_failures_spread_over_stations_lock_the_address_and_no_pair() -> None:
         throttle.fail(f"CP-{n}", DEPOT, 0.0)
     assert [throttle.verdict(f"CP-{n}", DEPOT, 1.0) for n in range(3)] == \
         [Verdict(refused_for=0.0, throttled_for=59.0)] * 3
+
+
+def test_a_lockout_taken_in_while_a_success_was_checked_stands() -> None:
+    throttle = AuthThrottle(POLICY)
+    assert throttle.verdict("CP-A", DEPOT, 0.0) == Verdict(0.0, 0.0)
+    # Another node's lockout arrives while this attempt's password is being checked.
+    throttle.restore("pair", "CP-A", DEPOT, 60.0, 60.0, now=0.5)
+    throttle.succeed("CP-A", DEPOT, now=1.0)
+    assert throttle.verdict("CP-A", DEPOT, 1.0).refused_for == 59.5
