@@ -174,7 +174,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         job_runs=JobRunService(db, clock=clock, events=events),
         leases=LeaseService(db, settings.node_id, clock=clock,
                             node_stale_s=settings.node_heartbeat_s * MISSED_BEATS),
-        security_events=SecurityEvents(security_rows.offer, clock=clock, events=events),
+        security_events=SecurityEvents(security_rows.offer, clock=clock, events=events,
+                                       address_of=registry.remote_host),
         verification=VerificationService(db, chargers, smart_charging,
                                          window_s=settings.verify_window_s,
                                          max_repairs=settings.drift_max_repairs, clock=clock,
@@ -194,7 +195,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.station_security = StationSecurityService(
         services.stations, gateway, services.security_events,
         ca=CertificateAuthority.load(Path(settings.ca_dir)), operator=settings.cpo_name,
-        clock=clock)
+        csr_subject=settings.csr_subject, clock=clock)
     services.commands = CommandService(
         db, chargers, stations=services.stations, smart_charging=services.smart_charging,
         remote_starts=remote_starts, validate=_request_validator(schemas), clock=clock,

@@ -20,6 +20,8 @@ from typing import Any, get_type_hints
 ENV_PREFIX = "CHARGEPLAN_"
 DEFAULT_CONFIG = Path("config/default.toml")
 ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+# What SignCertificate does with a CSR whose subject is not the one the station needs.
+CSR_SUBJECTS = ("strict", "rewrite")
 
 
 class SettingsError(ValueError):
@@ -126,6 +128,9 @@ class Settings:
     ocpp_tls_client_ca: str = ""
     # The operator: O of every station certificate (the stations' CpoName).
     cpo_name: str = "chargeplan"
+    # SignCertificate with a wrong or missing subject (CN, O): "strict" rejects it;
+    # "rewrite" signs it for the authenticated station with CN = its id, O = cpo_name.
+    csr_subject: str = "strict"
     # Where `chargeplan ca init` keeps the built-in CA that signs station certificates.
     ca_dir: str = "./var/ca"
     # Failed station authentications per address (and per station and address) before a
@@ -195,6 +200,8 @@ class Settings:
         _check(self.unknown_id_tag_status, "unknown_id_tag_status",
                self.unknown_id_tag_status in ID_TAG_STATUSES,
                "one of " + ", ".join(ID_TAG_STATUSES))
+        _check(self.csr_subject, "csr_subject", self.csr_subject in CSR_SUBJECTS,
+               " or ".join(CSR_SUBJECTS))
         _check(self.concurrent_tx, "concurrent_tx", self.concurrent_tx in ("allow", "reject"),
                "allow or reject")
         _check(self.log_level, "log_level",

@@ -46,6 +46,9 @@ class SecurityEventKind(StrEnum):
     # SignCertificate: the CSR was signed, or rejected (detail says why).
     CERTIFICATE_SIGNED = "certificate_signed"
     CSR_REJECTED = "csr_rejected"
+    # A CSR with a wrong or missing subject signed with the subject chargeplan decides
+    # (CHARGEPLAN_CSR_SUBJECT=rewrite; detail: requested, signed, reason).
+    CSR_SUBJECT_REWRITTEN = "csr_subject_rewritten"
 
 
 class SecurityEvent(Base):

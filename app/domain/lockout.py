@@ -81,7 +81,21 @@ class Lockout:
             window.popleft()
         if len(window) < self.policy.failures_allowed or record.locked_until > now:
             return 0.0
-        window.clear()
+        return self._start_lockout(record, now)
+
+    def lock(self, key: str, now: float) -> float:
+        """Start a lockout of ``key`` now, whatever its failures (the next one of its
+        series, as ``fail`` would); 0 when it is locked already."""
+        record = self._record(key, now)
+        if record.locked_until > now:
+            return 0.0
+        if now - record.last_event > self.policy.forget_after_s:
+            record.lockouts = 0
+        record.last_event = now
+        return self._start_lockout(record, now)
+
+    def _start_lockout(self, record: _Record, now: float) -> float:
+        record.failures.clear()
         record.lockouts += 1
         duration = self.policy.lock_duration(record.lockouts)
         record.locked_until = now + duration

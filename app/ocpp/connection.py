@@ -91,6 +91,9 @@ class StationConnection:
     ) -> None:
         self.station_id = station_id
         self.ws = ws
+        # The client's host, taken at the handshake: every security event recorded while
+        # the station is connected carries it.
+        self.remote_host = remote_host(ws)
         self._router = router
         self._audit_log = audit
         self._audit = audit.put
@@ -205,7 +208,7 @@ class StationConnection:
         limit = self._malformed.limit
         self._security_events.record(
             SecurityEventKind.MALFORMED_FLOOD, station_id=self.station_id,
-            remote_address=remote_host(self.ws),
+            remote_address=self.remote_host,
             detail={"malformed_frames_per_minute": limit, "last_error": exc.description[:200]},
             coalesce=True)
         log.warning("%s: more than %d malformed frames in a minute: disconnecting",

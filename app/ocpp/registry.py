@@ -17,6 +17,11 @@ class ConnectionRegistry:
     def get(self, station_id: str) -> StationConnection | None:
         return self._connections.get(station_id)
 
+    def remote_host(self, station_id: str) -> str | None:
+        """The host the station is connected from here; None when it is not."""
+        connection = self._connections.get(station_id)
+        return None if connection is None else connection.remote_host
+
     def replace(self, connection: StationConnection) -> StationConnection | None:
         """Register a newly authenticated connection; return the one it displaces."""
         old = self._connections.get(connection.station_id)

@@ -23,7 +23,6 @@ import contextlib
 import logging
 import math
 import ssl
-import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, cast
@@ -227,21 +226,20 @@ class OcppServer:
                 f"subprotocol {SUBPROTOCOL} required: send Sec-WebSocket-Protocol: "
                 f"{SUBPROTOCOL}\n")
         host = remote_host(connection) or "unknown"
-        now = time.monotonic()
-        wait = self._throttle.retry_after(station_id, host, now)
-        if wait > 0:
-            response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS,
-                                          "too many failed authentications; try again later\n")
-            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            return response
+        now = self._services.clock().timestamp()
+        # A pair or station lockout refuses before any credential is checked; an address
+        # lockout lets a correct credential through (auth_throttle.py says why).
+        verdict = self._throttle.verdict(station_id, host, now)
+        if verdict.refused_for > 0:
+            return _too_many(connection, verdict.refused_for)
         tls, certificate = peer_identity(connection.transport)
         admission = await self._services.stations.admit(
             station_id, basic_credentials(request.headers.get("Authorization")),
-            Transport(tls=tls, certificate=certificate), self._settings.cpo_name)
+            Transport(tls=tls, certificate=certificate), self._settings.cpo_name,
+            register_unknown=verdict.throttled_for == 0)
         events = self._services.security_events
-        if admission in (Admission.ACCEPTED, Admission.ACCEPTED_NEW_PASSWORD,
-                         Admission.ADMITTED_NEW):
-            self._throttle.succeed(station_id, host)
+        if admission in _ADMITTED:
+            self._throttle.succeed(station_id, host, self._services.clock().timestamp())
             if admission is Admission.ADMITTED_NEW:
                 self._new_stations.add(station_id)
             if admission is Admission.ACCEPTED_NEW_PASSWORD:
@@ -250,6 +248,10 @@ class OcppServer:
                               detail={"detail": "connected with its new password; the old "
                                       "one no longer works"})
             return None
+        if verdict.throttled_for > 0:
+            if admission in _FAILED:
+                self._fail(station_id, host, admission, now)
+            return _too_many(connection, self._throttle.retry_after(station_id, host, now))
         if admission is Admission.UNKNOWN_STATION:
             log.warning("refused unknown station %s from %s", station_id, host)
             return connection.respond(HTTPStatus.NOT_FOUND,
@@ -274,12 +276,13 @@ class OcppServer:
         still running are taken back at start, so a restart does not lift them, and then
         every few seconds the ones other nodes record. A station locked for every unknown
         address keeps the address it last connected from."""
-        lockouts = await running_lockouts(self._services.db, self._services.clock(),
+        at = self._services.clock()
+        lockouts = await running_lockouts(self._services.db, at,
                                           self._settings.ocpp_auth_max_lock_s,
                                           after_id=self._lockouts_seen)
         if lockouts:
             self._lockouts_seen = lockouts[-1].id
-        now = time.monotonic()
+        now = at.timestamp()
         restored = [lock for lock in lockouts if self._throttle.restore(
             lock.kind, lock.station_id, lock.remote_address, lock.seconds, lock.remaining, now)]
         locked_stations = {lock.station_id for lock in restored
@@ -339,8 +342,9 @@ class OcppServer:
                 remote_address=remote_host(ws), detail={"detail": "an authenticated connection "
                                                   "replaced the previous one"}, coalesce=True)
             await old.close(1000, "replaced by a new connection of the same station")
-        await services.stations.connected(station_id, self._settings.node_id, _address(ws))
-        log.info("%s connected from %s", station_id, _address(ws))
+        address = _address(ws)
+        await services.stations.connected(station_id, self._settings.node_id, address)
+        log.info("%s connected from %s", station_id, address or "an unknown address")
         if station_id in self._new_stations:
             self._new_stations.discard(station_id)
             services.scheduler.station_registered(station_id)
@@ -353,6 +357,19 @@ class OcppServer:
                 await asyncio.shield(services.stations.disconnected(
                     station_id, self._settings.node_id, services.clock()))
             log.info("%s disconnected (%s)", station_id, ws.close_code)
+
+
+_ADMITTED = (Admission.ACCEPTED, Admission.ACCEPTED_NEW_PASSWORD, Admission.ADMITTED_NEW)
+# Attempts that count as failed authentication (and towards lockouts).
+_FAILED = (Admission.CREDENTIALS_REQUIRED, Admission.BAD_CREDENTIALS,
+           Admission.CERTIFICATE_MISMATCH)
+
+
+def _too_many(connection: ServerConnection, wait: float) -> Response:
+    response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS,
+                                  "too many failed authentications; try again later\n")
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 _REFUSALS = {
@@ -472,6 +489,15 @@ class _Connection(ServerConnection):
     _raw_transport: asyncio.BaseTransport | None = None
     _tls_up = False
     _tls_task: asyncio.Task[None] | None = None
+    # The peer as accepted (host, port): see remote_address.
+    _peer: Any = None
+
+    @property
+    def remote_address(self) -> Any:
+        """The client's address, kept from the TCP accept: a closed TLS (or uvloop)
+        transport no longer knows it, and a station that left right after its handshake
+        was "connected from None"."""
+        return self._peer if self._peer is not None else super().remote_address
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.tls is not None and not self._tls_up:
@@ -480,6 +506,8 @@ class _Connection(ServerConnection):
             self._accept_tls(cast(asyncio.Transport, transport))
             return
         super().connection_made(transport)
+        if self._peer is None:
+            self._peer = transport.get_extra_info("peername")
         host = remote_host(self)
         if host is None:
             return
@@ -494,6 +522,7 @@ class _Connection(ServerConnection):
         assert self.tls is not None
         self._raw_tls = True
         peer: Any = raw.get_extra_info("peername")
+        self._peer = peer
         host = str(peer[0]) if isinstance(peer, tuple) and peer else None
         if host is not None:
             self.gate.enter(host)
@@ -619,8 +648,9 @@ def _connection_class(gate: HandshakeGate, tls: TlsAcceptor | None) -> type[_Con
                 type("OcppConnection", (_Connection,), {"gate": gate, "tls": tls}))
 
 
-def _address(connection: ServerConnection) -> str:
+def _address(connection: ServerConnection) -> str | None:
+    """host:port as the station row keeps it; None when the peer is not known."""
     remote: Any = connection.remote_address
-    if isinstance(remote, tuple) and remote:
+    if isinstance(remote, tuple) and len(remote) >= 2:
         return f"{remote[0]}:{remote[1]}"
-    return str(remote)
+    return None

@@ -100,6 +100,16 @@ def init_ca(folder: Path, operator: str, now: datetime) -> Paths:
 def check_csr(pem: str, station_id: str, operator: str) -> x509.CertificateSigningRequest:
     """The CSR, if it is well formed, self-signed, with a strong enough key and the
     subject the whitepaper requires (CN = the station id, O = the operator)."""
+    csr = check_csr_key(pem)
+    problem = subject_problem(csr, station_id, operator)
+    if problem is not None:
+        raise CsrRejected(problem)
+    return csr
+
+
+def check_csr_key(pem: str) -> x509.CertificateSigningRequest:
+    """The CSR, if it is well formed, self-signed and with a strong enough key; its
+    subject is not looked at."""
     try:
         csr = x509.load_pem_x509_csr(pem.encode())
     except ValueError:
@@ -118,14 +128,26 @@ def check_csr(pem: str, station_id: str, operator: str) -> x509.CertificateSigni
             raise CsrRejected(f"EC key of {key.curve.key_size} bits: at least {MIN_EC_BITS}")
     else:
         raise CsrRejected("key type must be RSA or EC")
+    return csr
+
+
+def subject_problem(csr: x509.CertificateSigningRequest, station_id: str,
+                    operator: str) -> str | None:
+    """What is wrong with the CSR's subject (whitepaper: CN = the charge point's identity,
+    O = the operator, CpoName); None when it is right."""
     names = {a.oid: str(a.value) for a in csr.subject}
     if names.get(NameOID.COMMON_NAME) != station_id:
-        raise CsrRejected(f"subject CN must be the station id {station_id!r}, got "
-                          f"{names.get(NameOID.COMMON_NAME)!r}")
+        return (f"subject CN must be the station id {station_id!r}, got "
+                f"{names.get(NameOID.COMMON_NAME)!r}")
     if names.get(NameOID.ORGANIZATION_NAME) != operator:
-        raise CsrRejected(f"subject O must be the operator {operator!r}, got "
-                          f"{names.get(NameOID.ORGANIZATION_NAME)!r}")
-    return csr
+        return (f"subject O must be the operator {operator!r}, got "
+                f"{names.get(NameOID.ORGANIZATION_NAME)!r}")
+    return None
+
+
+def station_subject(station_id: str, operator: str) -> x509.Name:
+    """The subject of a station's certificate: CN = its id, O = the operator."""
+    return _name(station_id, operator)
 
 
 class CertificateAuthority:
@@ -142,10 +164,11 @@ class CertificateAuthority:
         paths = Paths(folder)
         return cls(paths) if paths.cert.is_file() and paths.key.is_file() else None
 
-    def sign(self, csr: x509.CertificateSigningRequest, now: datetime) -> str:
-        """The station certificate followed by the CA's: the chain CertificateSigned
-        carries (PEM)."""
-        cert = (x509.CertificateBuilder().subject_name(csr.subject)
+    def sign(self, csr: x509.CertificateSigningRequest, now: datetime,
+             subject: x509.Name | None = None) -> str:
+        """The station certificate (for the CSR's key, with ``subject`` or else the
+        CSR's) followed by the CA's: the chain CertificateSigned carries (PEM)."""
+        cert = (x509.CertificateBuilder().subject_name(subject or csr.subject)
                 .issuer_name(self._cert.subject).public_key(csr.public_key())
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(now - timedelta(minutes=5))

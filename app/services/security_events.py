@@ -30,12 +30,16 @@ log = logging.getLogger("chargeplan.security")
 
 EventSink = Callable[[dict[str, Any]], bool]
 _Key = tuple[str, str | None, str | None]
+# The host a station is connected from on this node, None when it is not connected.
+AddressOf = Callable[[str], str | None]
 
 
 class SecurityEvents:
     def __init__(self, sink: EventSink, *, clock: Clock = utcnow, window_s: float = 60.0,
-                 max_keys: int = 10_000, events: EventBus | None = None) -> None:
+                 max_keys: int = 10_000, events: EventBus | None = None,
+                 address_of: AddressOf | None = None) -> None:
         self._sink = sink
+        self._address_of = address_of
         self.events = events or EventBus(clock=clock)
         self._clock = clock
         self._window_s = window_s
@@ -51,6 +55,10 @@ class SecurityEvents:
                coalesce: bool = False) -> None:
         now = self._clock()
         detail = dict(detail or {})
+        if remote_address is None and station_id is not None and self._address_of is not None:
+            # Raised during the station's session (a CSR, its own notification, a call):
+            # the connection's address says where it came from.
+            remote_address = self._address_of(station_id)
         if coalesce:
             key: _Key = (kind.value, station_id, remote_address)
             stamp = now.timestamp()

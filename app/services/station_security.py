@@ -14,7 +14,13 @@ from app.clock import Clock, utcnow
 from app.db.security_models import SecurityEventKind
 from app.domain.access import MASK
 from app.domain.security_profiles import profile_change_refusal
-from app.services.certificates import CertificateAuthority, CsrRejected, check_csr
+from app.services.certificates import (
+    CertificateAuthority,
+    CsrRejected,
+    check_csr_key,
+    station_subject,
+    subject_problem,
+)
 from app.services.errors import Conflict, Invalid
 from app.services.ports import ChargerGateway, StationCallError
 from app.services.security_events import SecurityEvents
@@ -45,28 +51,44 @@ def masked_request(request: Mapping[str, Any]) -> dict[str, Any]:
 class StationSecurityService:
     def __init__(self, stations: StationService, gateway: ChargerGateway,
                  events: SecurityEvents, *, ca: CertificateAuthority | None = None,
-                 operator: str = "", clock: Clock = utcnow) -> None:
+                 operator: str = "", csr_subject: str = "strict",
+                 clock: Clock = utcnow) -> None:
         self._stations = stations
         self._gateway = gateway
         self._events = events
         self._ca = ca
         self._operator = operator
+        # "strict": a CSR with another subject is rejected; "rewrite": it is signed with
+        # the subject chargeplan decides (CHARGEPLAN_CSR_SUBJECT).
+        self._csr_subject = csr_subject
         self._clock = clock
 
     # --- certificates (SignCertificate, CertificateSigned) -------------------------
     async def sign_certificate(self, station_id: str, csr_pem: str) -> str | None:
-        """The signed chain to send, or None (Rejected) with a csr_rejected event."""
+        """The signed chain to send, or None (Rejected) with a csr_rejected event. The
+        station is authenticated (it sent this over its connection), so with
+        ``rewrite`` a wrong or missing subject is replaced: the whitepaper's CN = the
+        station id, O = the operator. Every other check stands."""
         try:
             if self._ca is None:
                 raise CsrRejected("no CA to sign with: run `chargeplan ca init` or configure "
                                   "CHARGEPLAN_CA_DIR")
-            csr = check_csr(csr_pem, station_id, self._operator)
+            csr = check_csr_key(csr_pem)
+            problem = subject_problem(csr, station_id, self._operator)
+            if problem is not None and self._csr_subject != "rewrite":
+                raise CsrRejected(problem)
         except CsrRejected as exc:
             self._events.record(SecurityEventKind.CSR_REJECTED, station_id=station_id,
                                 detail={"reason": str(exc)})
             log.warning("%s: certificate signing request rejected: %s", station_id, exc)
             return None
-        return self._ca.sign(csr, self._clock())
+        if problem is None:
+            return self._ca.sign(csr, self._clock())
+        subject = station_subject(station_id, self._operator)
+        self._events.record(SecurityEventKind.CSR_SUBJECT_REWRITTEN, station_id=station_id,
+                            detail={"requested": csr.subject.rfc4514_string(),
+                                    "signed": subject.rfc4514_string(), "reason": problem})
+        return self._ca.sign(csr, self._clock(), subject=subject)
 
     async def send_certificate(self, station_id: str, chain: str) -> None:
         try:

@@ -182,17 +182,19 @@ class StationService:
 
     # --- admission and connection state ---------------------------------------------
     async def admit(self, station_id: str, credentials: Credentials | None,
-                    transport: Transport = PLAIN, operator: str = "") -> Admission:
+                    transport: Transport = PLAIN, operator: str = "", *,
+                    register_unknown: bool = True) -> Admission:
         """Decide before the websocket opens: the connection must meet the station's
         security profile (TLS, client certificate), then HTTP Basic when it has a
         password (a rotated password and the one before it both work until the station
-        has used the new one)."""
+        has used the new one). With ``register_unknown`` false (its address is
+        throttled) an unknown station is not registered, whatever the setting."""
         # Only what admission needs, read for many connecting stations at once: this runs
         # for every connection of a reconnect storm.
         known = await self._secrets.get(station_id)
         self._managed_at_admission[station_id] = known is None or known.managed
         if known is None:
-            if not self._admit_unknown:
+            if not (self._admit_unknown and register_unknown):
                 return Admission.UNKNOWN_STATION
             await self._writes.execute(self._register, {
                 "id": station_id, "tags": [], "created_at": self._clock(), "online": False,
@@ -259,9 +261,14 @@ class StationService:
         return found
 
     async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
+        """The station is connected here, from ``remote`` (host:port); an unknown address
+        leaves the last known one (the lockout exemption reads it) in place."""
         now = self._clock()
-        await self._update(station_id, online=True, node_id=node_id, remote_address=remote,
-                           connected_at=now, last_seen=now)
+        values: dict[str, Any] = {"online": True, "node_id": node_id, "connected_at": now,
+                                  "last_seen": now}
+        if remote is not None:
+            values["remote_address"] = remote
+        await self._update(station_id, **values)
         self.events.emit(EventType.STATION_CONNECTED, station_id=station_id, remote=remote)
 
     async def disconnected(self, station_id: str, node_id: str, at: datetime) -> None:

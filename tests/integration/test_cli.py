@@ -47,6 +47,8 @@ def test_environment_overrides_the_config_file(tmp_path: Path) -> None:
         ({"CHARGEPLAN_ADMIT_UNKNOWN_STATIONS": "maybe"}, "expected true or false"),
         ({"CHARGEPLAN_DATABASE_URL": "mysql://x"}, "CHARGEPLAN_DATABASE_URL"),
         ({"CHARGEPLAN_UNKNOWN_ID_TAG_STATUS": "Sure"}, "one of Accepted, Blocked"),
+        ({"CHARGEPLAN_CSR_SUBJECT": "lenient"},
+         "CHARGEPLAN_CSR_SUBJECT='lenient': expected strict or rewrite"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(

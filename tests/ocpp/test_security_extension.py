@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -43,6 +44,19 @@ async def ca_server(sqlite_url: str, tmp_path: Path) -> AsyncIterator[RunningSer
     running = await start_server(make_settings(
         sqlite_url, ca_dir=str(ca_dir), cpo_name=CPO, ocpp_tls_port=0,
         ocpp_tls_cert=str(ca_dir / SERVER_CERT), ocpp_tls_key=str(ca_dir / SERVER_KEY),
+        admit_unknown_stations=False))
+    try:
+        yield running
+    finally:
+        await stop_server(running)
+
+
+@pytest.fixture
+async def rewrite_server(sqlite_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
+    ca_dir = tmp_path / "ca"
+    init_ca(ca_dir, CPO, datetime.now(UTC))
+    running = await start_server(make_settings(
+        sqlite_url, ca_dir=str(ca_dir), cpo_name=CPO, csr_subject="rewrite",
         admit_unknown_stations=False))
     try:
         yield running
@@ -146,6 +160,7 @@ async def test_tc074_renewal_on_profile_3_asked_for_by_the_central_system(
     (lambda: csr("CP-CSR", CPO, rsa.generate_private_key(65537, 1024)), "at least 2048"),
     (lambda: csr("CP-OTHER", CPO), "CN must be the station id"),
     (lambda: csr("CP-CSR", "Another CPO"), "O must be the operator"),
+    (lambda: csr("CP-CSR", None), "O must be the operator"),
     (lambda: "-----BEGIN CERTIFICATE REQUEST-----\nnonsense\n", "not a PEM"),
 ])
 async def test_a_csr_breaking_a_rule_is_rejected_with_a_security_event(
@@ -162,6 +177,70 @@ async def test_a_csr_breaking_a_rule_is_rejected_with_a_security_event(
     rejected = await eventually(lambda: security_events(ca_http, kind="csr_rejected",
                                                         station_id="CP-CSR"))
     assert reason in rejected[0]["detail"]["reason"]
+
+
+def subject_of(chain: str) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for attribute in x509.load_pem_x509_certificate(chain.encode()).subject:
+        names.setdefault(attribute.oid._name, []).append(str(attribute.value))
+    return names
+
+
+async def test_rewrite_signs_a_csr_without_o_with_the_subject_chargeplan_decides(
+        rewrite_server: RunningServer) -> None:
+    """As some firmware sends it (and the outside suite's TC_074/TC_077): no O."""
+    async with httpx.AsyncClient(base_url=rewrite_server.http_url, timeout=30) as http:
+        await register(http, "CP-RW", 1)
+        key = ec.generate_private_key(ec.SECP256R1())
+        async with raw_station(rewrite_server.station_url("CP-RW"), answers=ACCEPT_ALL,
+                               additional_headers=basic("CP-RW", PASSWORD),
+                               local_addr=("127.0.0.2", 0)) as cp:
+            await cp.boot()
+            assert await cp.ok("SignCertificate", {"csr": csr("CP-RW", None, key)}) == {
+                "status": "Accepted"}
+            (call,) = await eventually(lambda: server_calls(cp, "CertificateSigned"))
+            # Every other check stands: a weak key is still rejected.
+            weak = csr("CP-RW", None, rsa.generate_private_key(65537, 1024))
+            assert await cp.ok("SignCertificate", {"csr": weak}) == {"status": "Rejected"}
+        (rewritten,) = await eventually(lambda: security_events(
+            http, kind="csr_subject_rewritten", station_id="CP-RW"))
+        (rejected,) = await eventually(lambda: security_events(
+            http, kind="csr_rejected", station_id="CP-RW"))
+    chain = call[3]["certificateChain"]
+    assert subject_of(chain) == {"commonName": ["CP-RW"], "organizationName": [CPO]}
+    issued = x509.load_pem_x509_certificate(chain.encode())
+    assert issued.public_key() == key.public_key()
+    assert rewritten["detail"]["requested"] == "CN=CP-RW"
+    assert rewritten["detail"]["signed"] == f"O={CPO},CN=CP-RW"
+    assert "O must be the operator" in rewritten["detail"]["reason"]
+    assert "at least 2048" in rejected["detail"]["reason"]
+    assert rewritten["remote_address"] == rejected["remote_address"] == "127.0.0.2"
+
+
+async def test_security_events_of_a_connected_station_carry_its_address(
+        ca_server: RunningServer, ca_http: httpx.AsyncClient) -> None:
+    await register(ca_http, "CP-ADDR", 1)
+    async with raw_station(ca_server.station_url("CP-ADDR"), answers=ACCEPT_ALL,
+                           additional_headers=basic("CP-ADDR", PASSWORD),
+                           local_addr=("127.0.0.3", 0)) as cp:
+        await cp.boot()
+        assert await cp.ok("SecurityEventNotification", {
+            "type": "TamperDetectionActivated", "timestamp": "2026-11-28T03:05:00Z"}) == {}
+        assert await cp.ok("SignCertificate", {"csr": csr("CP-ADDR", None)}) == {
+            "status": "Rejected"}
+        assert await cp.ok("SignCertificate", {"csr": csr("CP-ADDR", CPO)}) == {
+            "status": "Accepted"}
+        await eventually(lambda: server_calls(cp, "CertificateSigned"))
+        recorded = await eventually(lambda: at_least(3, security_events(
+            ca_http, station_id="CP-ADDR")))
+    assert {(e["kind"], e["remote_address"]) for e in recorded} == {
+        ("station_reported", "127.0.0.3"), ("csr_rejected", "127.0.0.3"),
+        ("certificate_signed", "127.0.0.3")}
+
+
+async def at_least(count: int, rows: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = await rows
+    return found if len(found) >= count else []
 
 
 async def test_tc075_to_tc081_certificate_management_log_and_signed_firmware(

@@ -12,6 +12,7 @@ import ssl
 from asyncio.sslproto import SSLProtocol
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
+from app.clock import utcnow
 from app.db.models import AuditFrame, Station
 from app.db.security_models import SecurityEvent
 from tests.certs import Issued, client_context, issue, make_ca
@@ -399,6 +401,82 @@ async def test_brute_force_from_one_address_never_locks_out_the_real_station(
     assert row is not None and row.remote_address is not None
 
 
+def nat_password(station_id: str) -> str:
+    return f"{station_id[-1]}{PASSWORD}"
+
+
+class SteeredClock:
+    """The server's clock, moved forward by the test instead of waiting."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.ahead
+
+
+async def test_a_charger_with_a_stale_password_never_locks_out_its_neighbours(
+        sqlite_url: str) -> None:
+    """Depot chargers share one public address: one of them failing must not keep the
+    others off, and it stays refused for its own (station, address) lockout only."""
+    clock = SteeredClock()
+    server = await start_server(make_settings(sqlite_url, admit_unknown_stations=False),
+                                clock=clock)
+    try:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+            for station_id in ("CP-NAT-A", "CP-NAT-B", "CP-NAT-C"):
+                await register(http, station_id, 1, password=nat_password(station_id))
+        allowed = server.settings.ocpp_auth_failures_allowed
+        codes = [await refused(server.station_url("CP-NAT-A"),
+                               additional_headers=basic("CP-NAT-A", f"stale-{n:04d}"))
+                 for n in range(60)]
+        assert codes == [401] * allowed + [429] * (60 - allowed)
+        # Another station, from the same address, with its own password: in at once.
+        async with raw_station(server.station_url("CP-NAT-B"),
+                               additional_headers=basic("CP-NAT-B", nat_password("CP-NAT-B"))
+                               ) as neighbour:
+            assert (await neighbour.boot())["status"] == "Accepted"
+        # The address is throttled for what fails: a wrong password, an unknown station.
+        assert await refused(server.station_url("CP-NAT-C"),
+                             additional_headers=basic("CP-NAT-C", "stale")) == 429
+        assert await refused(server.station_url("CP-NAT-UNKNOWN")) == 429
+        # The stale charger, even with its right password, waits out its pair lockout...
+        with pytest.raises(InvalidStatus) as info:
+            async with raw_station(server.station_url("CP-NAT-A"), additional_headers=basic(
+                    "CP-NAT-A", nat_password("CP-NAT-A"))):
+                pass
+        assert info.value.response.status_code == 429
+        assert 0 < int(info.value.response.headers["Retry-After"]) \
+            <= server.settings.ocpp_auth_lock_s
+        # ...and is admitted once it has run out.
+        clock.ahead += timedelta(seconds=server.settings.ocpp_auth_lock_s + 1)
+        async with raw_station(server.station_url("CP-NAT-A"), additional_headers=basic(
+                "CP-NAT-A", nat_password("CP-NAT-A"))) as fixed:
+            assert (await fixed.boot())["status"] == "Accepted"
+        lockouts = await eventually(lambda: at_least(3, events(server, "auth_lockout")))
+        assert {(e.station_id, e.detail["key"]) for e in lockouts} == {
+            ("CP-NAT-A", "addr"), ("CP-NAT-A", "pair"), ("CP-NAT-C", "pair")}
+    finally:
+        await stop_server(server)
+
+
+async def test_a_station_certificate_is_admitted_from_a_throttled_address(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    await register(tls_http, "CP-STALE", 2)
+    await register(tls_http, "CP-CERT", 3, password=None)
+    allowed = tls_server.settings.ocpp_auth_failures_allowed
+    codes = [await refused(wss(tls_server, "CP-STALE"), ssl=pki.context(),
+                           additional_headers=basic("CP-STALE", f"stale-{n:04d}"))
+             for n in range(allowed + 1)]
+    assert codes == [401] * allowed + [429]
+    async with raw_station(wss(tls_server, "CP-CERT"),
+                           ssl=pki.context(pki.station_cert("CP-CERT"))) as station:
+        assert (await station.boot())["status"] == "Accepted"
+    # A certificate naming another operator fails: throttled like a wrong password.
+    assert await refused(wss(tls_server, "CP-CERT"),
+                         ssl=pki.context(pki.station_cert("CP-CERT", "Other CPO"))) == 429
+
+
 async def test_only_an_authenticated_connection_replaces_the_station(
         server: RunningServer, http: httpx.AsyncClient) -> None:
     await register(http, "CP-RPL", 1)
@@ -425,6 +503,43 @@ async def test_only_an_authenticated_connection_replaces_the_station(
             assert row is not None and (row.remote_address or "").startswith("127.0.0.2")
     (replaced,) = await eventually(lambda: events(server, "connection_replaced"))
     assert replaced.station_id == "CP-RPL" and replaced.remote_address == "127.0.0.2"
+
+
+async def test_a_station_that_leaves_right_after_its_handshake_keeps_its_address(
+        tls_server: RunningServer, tls_http: httpx.AsyncClient, pki: Pki) -> None:
+    """A closed TLS transport forgets its peer: the address is the one taken when the
+    connection was accepted, never None."""
+    await register(tls_http, "CP-GONE", 2)
+    url, login = wss(tls_server, "CP-GONE"), basic("CP-GONE", PASSWORD)
+    registry = tls_server.services.gateway._registry  # type: ignore[attr-defined]
+
+    async def row() -> Station:
+        async with tls_server.services.db.uow() as session:
+            station = await session.get(Station, "CP-GONE")
+        assert station is not None
+        return station
+
+    async with raw_station(url, ssl=pki.context(), additional_headers=login) as first:
+        await first.boot()
+        replaced = registry.get("CP-GONE")
+        # The first connection stops reading: its replacement's handler waits in closing
+        # it until this test lets it go on.
+        first.ws.transport.pause_reading()
+        async with raw_station(url, ssl=pki.context(), additional_headers=login,
+                               local_addr=("127.0.0.2", 0)) as second:
+            newer = await eventually(lambda: registry.get("CP-GONE") is not replaced
+                                     and registry.get("CP-GONE"))
+            second.ws.transport.abort()
+            await eventually(lambda: newer.ws.transport.get_extra_info("peername") is None)
+            first.ws.transport.resume_reading()
+            station = await eventually(lambda: offline(row()))
+    assert station.remote_address is not None
+    assert station.remote_address.startswith("127.0.0.2:"), station.remote_address
+
+
+async def offline(station: Any) -> Station | None:
+    found: Station = await station
+    return None if found.online else found
 
 
 async def test_a_restart_does_not_lift_a_lockout(database_url: str) -> None:

@@ -16,8 +16,8 @@ log = logging.getLogger("chargeplan.ocpp")
 async def security_event_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     ctx.services.security_events.record(
         SecurityEventKind.STATION_REPORTED, station_id=ctx.station_id,
-        remote_address=None, detail={k: payload[k] for k in ("type", "timestamp", "techInfo")
-                                     if k in payload})
+        remote_address=ctx.connection.remote_host,
+        detail={k: payload[k] for k in ("type", "timestamp", "techInfo") if k in payload})
     return Reply({})
 
 
