@@ -10,6 +10,7 @@ to a circuit of the tree is a session.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from app.db.engine import Database
 from app.db.models import Connector, DesiredProfile, MeterValue, Station, Transaction
 from app.domain import allocation as rule
 from app.domain import arrival
+from app.domain.composite import Convention
 from app.domain.installation import InstalledProfile
 from app.domain.ownership import OwnerKind
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
@@ -331,7 +333,9 @@ class CircuitService:
             caps, excess = await self._demand_caps(session, running, samples, now)
             views = await station_views(session, list(stations))
         drawn = {tx_id: found[-1][1] for tx_id, found in samples.items()}
-        outside = await self._outside_caps(running, at, max(horizon_s or 0, 60))
+        window_s = max(horizon_s or 0, 60)
+        outside = await self._outside_caps(running, at, window_s)
+        arriving = await self._arrival_caps(list(stations), at, window_s)
         states = {c: self.other_load(circuits[c], now) for c in tree}
         # OCPP trust but verify: what a charger draws beyond its limit is other load of
         # every circuit above it in this solve.
@@ -369,7 +373,7 @@ class CircuitService:
                 connectors=views[sid].number_of_connectors if sid in views else 1,
                 sessions=tuple(on_station.get(sid, ())),
                 max_current_a=min(x for x in (s.max_current_a or self._default_max_current_a,
-                                              safe[sid]) if x is not None))
+                                              safe[sid], arriving.get(sid)) if x is not None))
             for sid, s in stations.items())
         shares = tuple(
             SessionShare(
@@ -477,10 +481,52 @@ class CircuitService:
         """Per running transaction, what the other owners' desired profiles (manual,
         plans, tariffs, remote starts, ...) allow its connector from ``at``: the composite
         of the station's desired profiles without the circuit's own, in A."""
-        if self._smart_charging is None or not running:
+        windows = await self._other_owners_windows(
+            {(t.station_id, t.connector_id) for t in running}, at, duration_s)
+        return {t.id: windows[(t.station_id, t.connector_id)] for t in running
+                if (t.station_id, t.connector_id) in windows}
+
+    async def _arrival_caps(self, station_ids: Sequence[str], at: datetime,
+                            duration_s: int) -> dict[str, float]:
+        """Per station, the least that the other owners' desired profiles allow a car
+        arriving at any of its connectors over ``duration_s`` from ``at``. The circuit's
+        arrival allowance is a TxDefaultProfile at the circuit's stack level, which hides
+        another owner's lower TxDefaultProfile of the same connector (OCPP 1.6 §3.13.1:
+        within a purpose the highest stack level prevails), so it must carry that limit
+        itself. Stations whose desired profiles are all the circuit's are not read."""
+        if self._smart_charging is None or not station_ids:
             return {}
-        stations = sorted({t.station_id for t in running})
-        snapshots = await self._smart_charging.snapshots(stations, from_desired=True)
+        async with self._db.uow() as session:
+            owned = (await session.scalars(
+                select(DesiredProfile.station_id).where(
+                    DesiredProfile.station_id.in_(station_ids),
+                    DesiredProfile.owner_kind != OwnerKind.CIRCUIT).distinct())).all()
+        if not owned:
+            return {}
+        snapshots = await self._smart_charging.snapshots(sorted(owned), from_desired=True)
+        places = {(sid, c) for sid in owned if sid in snapshots
+                  for c in range(1, snapshots[sid].view.number_of_connectors + 1)}
+        windows = await self._other_owners_windows(places, at, duration_s,
+                                                   snapshots=snapshots, fill_unbounded=False)
+        caps: dict[str, float] = {}
+        for (sid, _), found in windows.items():
+            for window in found:
+                caps[sid] = min(caps.get(sid, math.inf), window.max_current_a)
+        return caps
+
+    async def _other_owners_windows(
+        self, places: set[tuple[str, int]], at: datetime, duration_s: int, *,
+        snapshots: Mapping[str, Any] | None = None, fill_unbounded: bool = True,
+    ) -> dict[tuple[str, int], tuple[rule.CapWindow, ...]]:
+        """Per (station, connector), the composite of the station's desired profiles
+        without the circuit's own, in A, from ``at`` for ``duration_s``. Where none of
+        them bounds the connector the window holds the strict composite's fill value
+        (48 A, or the station maximum), or is left out without ``fill_unbounded``."""
+        if self._smart_charging is None or not places:
+            return {}
+        stations = sorted({sid for sid, _ in places})
+        if snapshots is None:
+            snapshots = await self._smart_charging.snapshots(stations, from_desired=True)
         async with self._db.uow() as session:
             rows = (await session.scalars(
                 select(DesiredProfile).where(DesiredProfile.station_id.in_(stations),
@@ -490,19 +536,20 @@ class CircuitService:
         for row in rows:
             others[row.station_id].append(as_installed(row.connector_id, row.profile))
         end = at + timedelta(seconds=duration_s)
-        found: dict[int, tuple[rule.CapWindow, ...]] = {}
-        for tx in running:
-            snap = snapshots.get(tx.station_id)
+        found: dict[tuple[str, int], tuple[rule.CapWindow, ...]] = {}
+        for station_id, connector_id in sorted(places):
+            snap = snapshots.get(station_id)
             if snap is None:
                 continue
-            composite = self._smart_charging.composite_of(
-                replace(snap, installed=tuple(others[tx.station_id])), tx.connector_id, at,
-                duration_s, ChargingRateUnit.A)
-            periods = composite["chargingSchedule"]["chargingSchedulePeriod"]
-            starts = [at + timedelta(seconds=p["startPeriod"]) for p in periods] + [end]
-            found[tx.id] = tuple(
-                rule.CapWindow(starts[i], starts[i + 1], float(p["limit"]))
-                for i, p in enumerate(periods))
+            answer = self._smart_charging.answer_of(
+                replace(snap, installed=tuple(others[station_id])), connector_id, at,
+                duration_s, ChargingRateUnit.A, Convention.STRICT)
+            periods = answer.periods
+            starts = [at + timedelta(seconds=p.start) for p in periods] + [end]
+            found[(station_id, connector_id)] = tuple(
+                rule.CapWindow(starts[i], starts[i + 1],
+                               answer.fill if p.limit is None else p.limit)
+                for i, p in enumerate(periods) if p.limit is not None or fill_unbounded)
         return found
 
     def _domain_session(self, tx: Transaction, station: Station,

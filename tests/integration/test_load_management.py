@@ -449,3 +449,31 @@ async def test_a_station_taken_off_its_circuit_loses_the_circuits_limits(
     assert await owned_rows(server, "CP-A") == []
     assert await owned_rows(server, "CP-B") == [("ChargePointMaxProfile", "site"),
                                                 ("TxDefaultProfile", "site")]
+
+
+async def test_an_arrival_allowance_keeps_to_another_owners_lower_default(
+    depot: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """The circuit's TxDefaultProfile sits above another owner's (stack level 7): within a
+    purpose the highest stack level prevails (OCPP 1.6 §3.13.1), so the allowance itself
+    must keep to the lower default, or a new car would get more than that owner allows
+    until its own share arrives."""
+    a = depot["CP-A"]
+    manual = {"chargingProfileId": 900, "stackLevel": 1,
+              "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+              "chargingSchedule": {"chargingRateUnit": "A", "startSchedule": now(),
+                                   "chargingSchedulePeriod": [{"startPeriod": 0,
+                                                               "limit": 10.0}]}}
+    sent = await http.post("/stations/CP-A/charging_profile",
+                           json={"connector_id": 0, "profile": manual})
+    assert sent.status_code in (200, 201, 202), sent.text
+
+    def allowances(cp: RawStation) -> list[float]:
+        return [first_limit(p) for p in sent_profiles(cp, "TxDefaultProfile")
+                if p["stackLevel"] == 7]
+
+    # Idle, the 32 A circuit would let each of its two connectors start at 16 A.
+    await eventually(lambda: allowances(depot["CP-B"]) and allowances(a)
+                     and allowances(a)[-1] <= 10.0)
+    assert allowances(depot["CP-B"])[-1] == 16.0
+    assert allowances(a)[-1] == 10.0
