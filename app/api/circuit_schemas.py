@@ -356,7 +356,9 @@ def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
         # TxDefaultProfile hides connector 0's, OCPP 1.6 §3.13.1).
         making = [p for p in in_force if p.limit_a is not None
                   and abs(p.limit_a - found.limit_a) < 0.05] or in_force
-        lowest = min(making, key=lambda p: p.limit_a or 0.0)
+        # On a tie, another owner's profile: the arrival allowance keeps to it.
+        lowest = min(making, key=lambda p: (p.limit_a or 0.0,
+                                            p.row.owner_kind == OwnerKind.CIRCUIT))
         binding = f"profile {lowest.row.charging_profile_id} ({lowest.row.owner_kind})"
         if lowest.row.owner_kind == OwnerKind.CIRCUIT and lowest.row.purpose == str(
                 ChargingProfilePurpose.TX_DEFAULT_PROFILE):
