@@ -182,6 +182,8 @@ class _Build:
     minimum: list[float]
     peak_col: int | None
     share_col: int | None
+    # Per session with a need above 0: its energy's columns, kWh per ampere, and the need.
+    needs: list[tuple[list[int], list[float], float]] = field(default_factory=list)
 
 
 def _instants(start: datetime, end: datetime, site: Site) -> list[datetime]:
@@ -214,60 +216,77 @@ def _build(request: PlanRequest) -> _Build:
     slots = request.horizon.slots()
     voltage = site.supply_voltage_v
     sessions = site.sessions
-    circuits = {c.id: c for c in site.circuits}
+    count = len(sessions)
     lp = LinearProgram()
     kw_per_a = [session_power_w(s, grid, voltage) / 1000 for s in sessions]
     minimum = [math.ceil(s.min_current_a * 10 - 1e-6) / 10 for s in sessions]
+    departure = [request.needs[s.id].departure if s.id in request.needs else None
+                 for s in sessions]
     cols: dict[tuple[int, int], int] = {}
     kwh: dict[tuple[int, int], float] = {}
-    rows = line_rows(site, grid)
+    rows = _SlotRows(site, line_rows(site, grid))
     rows_by_slot: list[list[tuple[list[int], list[float], float]]] = []
     for t, (start_s, length_s) in enumerate(slots):
         start = at + timedelta(seconds=start_s)
         end = start + timedelta(seconds=length_s)
         instants = _instants(start, end, site)
+        col_of = [-1] * count
         for i, session in enumerate(sessions):
-            need = request.needs.get(session.id)
             hours = length_s / 3600
-            if need is not None:
-                hours = max(0.0, (min(end, need.departure) - start).total_seconds() / 3600)
-                if hours <= 0:
+            leaves = departure[i]
+            if leaves is not None:
+                if leaves <= start:
                     continue
+                if leaves < end:
+                    hours = (leaves - start).total_seconds() / 3600
             cap = _cap_over(session, instants)
             if cap < minimum[i] - _EPS:
                 continue
-            cols[(i, t)] = lp.add_col(0.0, cap)
+            col_of[i] = cols[(i, t)] = lp.add_col(0.0, cap)
             kwh[(i, t)] = kw_per_a[i] * hours
-        rows_by_slot.append(_slot_rows(lp, rows, circuits, instants, cols, t))
+        rows_by_slot.append(rows.place(lp, instants, col_of))
     build = _Build(lp, slots, cols, kwh, kw_per_a, rows_by_slot, minimum, None, None)
     _need_rows(build, request)
     return build
 
 
-def _slot_rows(
-    lp: LinearProgram, rows: Sequence[Row], circuits: Mapping[str, Circuit],
-    instants: Sequence[datetime], cols: Mapping[tuple[int, int], int], t: int,
-) -> list[tuple[list[int], list[float], float]]:
-    placed: list[tuple[list[int], list[float], float]] = []
-    for row in rows:
-        limit = min(row_limit(row, circuits[row.circuit], when) for when in instants)
-        if math.isinf(limit):
-            continue
-        rhs = row.rhs(limit)
-        index: list[int] = []
-        value: list[float] = []
-        for i, coef in row.members:
-            col = cols.get((i, t))
-            if col is not None and coef != 0.0:
-                index.append(col)
-                value.append(coef)
-        if not index:
-            continue
-        if rhs >= 0 and all(v <= 0 for v in value):
-            continue
-        lp.add_row(index, value, -math.inf, rhs)
-        placed.append(([c for c in index], value, rhs))
-    return placed
+class _SlotRows:
+    """The site's rows (:func:`~app.domain.phasors.line_rows`), placed slot by slot on the
+    columns of the sessions that may charge in it. A row that cannot bind (every column at
+    its upper bound still holds it) is left out."""
+
+    def __init__(self, site: Site, rows: Sequence[Row]) -> None:
+        self.rows = rows
+        self.circuits = {c.id: c for c in site.circuits}
+        self.members = [[(i, c) for i, c in row.members if c != 0.0] for row in rows]
+        self.coef = [dict(m) for m in self.members]
+
+    def place(
+        self, lp: LinearProgram, instants: Sequence[datetime], col_of: Sequence[int]
+    ) -> list[tuple[list[int], list[float], float]]:
+        limits = {cid: [c.limits_at(when) for when in instants]
+                  for cid, c in self.circuits.items()}
+        active = [i for i, col in enumerate(col_of) if col >= 0]
+        placed: list[tuple[list[int], list[float], float]] = []
+        for r, row in enumerate(self.rows):
+            circuit = self.circuits[row.circuit]
+            limit = min(row_limit(row, circuit, at) for at in limits[row.circuit])
+            if math.isinf(limit):
+                continue
+            rhs = row.rhs(limit)
+            if len(active) < len(self.members[r]):
+                coef = self.coef[r]
+                pairs = [(i, coef[i]) for i in active if i in coef]
+            else:
+                pairs = [(i, c) for i, c in self.members[r] if col_of[i] >= 0]
+            reach = sum(c * lp.col_upper[col_of[i]] for i, c in pairs if c > 0)
+            if reach <= rhs + _EPS:
+                continue  # cannot bind (it holds with every column at its upper bound)
+            index = [col_of[i] for i, _ in pairs]
+            value = [c for _, c in pairs]
+            lp.add_row(index, value, -math.inf, rhs)
+            placed.append((index, value, rhs))
+        return placed
 
 
 def _need_rows(build: _Build, request: PlanRequest) -> None:
@@ -284,6 +303,8 @@ def _need_rows(build: _Build, request: PlanRequest) -> None:
         need = request.needs[sessions[i].id].energy_kwh
         cols = by_session.get(i, [])
         lp.add_row(cols, [energy_cols[c] for c in cols], -math.inf, max(need, 0.0))
+        if need > 0:
+            build.needs.append((cols, [energy_cols[c] for c in cols], need))
         if need > 0 and build.share_col is not None:
             # share x need <= energy: the share of every need delivered (fairness)
             lp.add_row([build.share_col, *cols], [need, *(-energy_cols[c] for c in cols)],
@@ -334,8 +355,17 @@ def _stages(build: _Build, request: PlanRequest) -> list[Stage]:
     if cost[0]:
         stages.append(Stage("cost", cost, False, cost))
     if build.share_col is not None:
-        stages.append(Stage("fairness", ([build.share_col], [1.0]), True))
+        stages.append(Stage("fairness", ([build.share_col], [1.0]), True,
+                            needless=lambda values: _every_need_met(build, values)))
     return stages
+
+
+def _every_need_met(build: _Build, values: Sequence[float]) -> bool:
+    """Fairness shares out shortfalls; with none (the energy stages met every need) it
+    could only move energy between equally served sessions, so it is left out."""
+    return all(
+        sum(values[c] * k for c, k in zip(cols, kwh, strict=True)) >= need * (1 - 1e-6) - 1e-6
+        for cols, kwh, need in build.needs)
 
 
 def _cost_objective(build: _Build, request: PlanRequest) -> tuple[list[int], list[float]]:
@@ -343,13 +373,14 @@ def _cost_objective(build: _Build, request: PlanRequest) -> tuple[list[int], lis
     index: list[int] = []
     value: list[float] = []
     if tariff.prices:
+        prices = [
+            tariff.price_over(request.at + timedelta(seconds=start_s),
+                              request.at + timedelta(seconds=start_s + length_s))
+            for start_s, length_s in build.slots]
         for (i, t), col in build.cols.items():
-            start_s, length_s = build.slots[t]
-            start = request.at + timedelta(seconds=start_s)
-            price = tariff.price_over(start, start + timedelta(seconds=length_s))
-            if price:
+            if prices[t]:
                 index.append(col)
-                value.append(price * build.kw_per_a[i] * length_s / 3600)
+                value.append(prices[t] * build.kw_per_a[i] * build.slots[t][1] / 3600)
     if build.peak_col is not None:
         index.append(build.peak_col)
         value.append(tariff.demand_charge_per_kw)

@@ -114,3 +114,38 @@ def test_line_rows_keep_a_collinear_pod_exact() -> None:
         Session(f"s{n}", "pod", ("L1", "L2"), 6, 32) for n in range(3)))
     rows = [r for r in line_rows(site, Grid(frozenset({"s0", "s1", "s2"}))) if r.phase == 0]
     assert len(rows) == 1 and rows[0].scale == 1.0
+
+
+def _secondary_and_primary() -> tuple[Site, Grid]:
+    site = Site((Circuit("tx", None, (30.0,) * 3), Circuit("sec", "tx", (60.0,) * 3)), tuple(
+        Session(pair[0] + pair[1], "sec", pair, 6, 32) for pair in PAIRS))
+    return site, Grid(frozenset(s.id for s in site.sessions), {"tx": 4.0})
+
+
+def test_a_line_whose_phasors_span_less_than_a_half_turn_needs_few_sides() -> None:
+    site, grid = _secondary_and_primary()
+    rows = line_rows(site, grid)
+    # secondary lines carry AB and -CA (60° apart), primary lines span 120°
+    assert sum(1 for r in rows if r.name == "sec L1") == 4
+    assert sum(1 for r in rows if r.name == "tx L1") == 8
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.tuples(*(st.floats(0.0, 60.0) for _ in PAIRS)))
+def test_the_cone_sides_hold_the_exact_limit_and_lose_at_most_the_bound(
+    amps: tuple[float, float, float],
+) -> None:
+    site, grid = _secondary_and_primary()
+    loads = line_loads(site, grid, {s.id: a for s, a in zip(site.sessions, amps, strict=True)})
+    limits = {"tx": 30.0, "sec": 60.0}
+    rows = line_rows(site, grid)
+    for circuit, limit in limits.items():
+        for phase in range(3):
+            line = [r for r in rows if r.circuit == circuit and r.phase == phase]
+            holds = all(sum(c * amps[i] for i, c in r.members) <= r.rhs(limit) + 1e-9
+                        for r in line)
+            magnitude = abs(loads[circuit][phase])
+            if holds:
+                assert magnitude <= limit + 1e-6
+            if magnitude <= limit * (1 - capacity_lost()) - 1e-6:
+                assert holds
