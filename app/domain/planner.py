@@ -33,7 +33,11 @@ Min-or-zero (IEC 61851-1 Annex A: below 6 A a car pauses) is not linear: the rel
 is rounded per slot, never up: a value below the session's minimum becomes 0, any other
 is floored to 0.1 A (OCPP 1.6 errata §3.71). Lowering one current can raise a phasor sum
 (two loads at 120° partly cancel), so the rounded slot is checked against its rows and a
-broken row is repaired by lowering its largest contributor further until all hold.
+broken row is repaired by lowering its largest contributor further until all hold. What
+rounding the first slot (the one sent now) freed is then handed on: other sessions are
+raised, most urgent first (least laxity), within every row, never to between 0 and their
+minimum, by no more power in all than rounding took (so an LP value of 4 A that rounds
+to 0 lets a neighbour at 10 A on a 14 A line go to 14 A).
 
 When the solver fails (missing, infeasible, out of its ``time_limit_s``) the water level
 decides (:func:`~app.domain.allocation.timeline` on a site whose limits are made safe for
@@ -427,6 +431,61 @@ def _round_slot(
     return [0.0] * count  # pragma: no cover - all zero holds every row with rhs >= 0
 
 
+def _hand_on(
+    build: _Build, request: PlanRequest, values: Sequence[float], rounded: list[float]
+) -> list[float]:
+    """What rounding the first slot freed, handed on: sessions are raised in order of
+    need (a need before none, higher priority, least laxity, earliest departure), each as
+    far as every row of the slot, its own cap and its need allow, never to between 0 and
+    its minimum, and all of them together by no more power than rounding took away (the
+    LP's cost and peak choices stand)."""
+    sessions = request.site.sessions
+    slot_h = build.slots[0][1] / 3600 if build.slots else 0.0
+    col_of = {i: col for (i, t), col in build.cols.items() if t == 0}
+    budget_kw = sum((values[col] - rounded[i]) * build.kw_per_a[i] for i, col in col_of.items())
+    if budget_kw <= 1e-6 or slot_h <= 0:
+        return rounded
+    rows = build.rows_by_slot[0]
+    session_of = {col: i for i, col in col_of.items()}
+    load = [sum(rounded[session_of[c]] * v for c, v in zip(index, value, strict=True))
+            for index, value, _rhs in rows]
+    rows_of: dict[int, list[tuple[int, float]]] = {}
+    for r, (index, value, _rhs) in enumerate(rows):
+        for c, v in zip(index, value, strict=True):
+            if v > 0:
+                rows_of.setdefault(session_of[c], []).append((r, v))
+    for i in sorted(col_of, key=lambda i: _urgency(request, build, i)):
+        kw = build.kw_per_a[i]
+        top = build.lp.col_upper[col_of[i]]
+        need = request.needs.get(sessions[i].id)
+        if need is not None:
+            top = min(top, max(0.0, need.energy_kwh) / (kw * slot_h) if kw > 0 else 0.0)
+        room = min((rows[r][2] - load[r]) / v for r, v in rows_of.get(i, [])) \
+            if rows_of.get(i) else math.inf
+        raised = min(top, rounded[i] + room, rounded[i] + budget_kw / kw if kw > 0 else 0.0)
+        raised = math.floor(raised * 10 + 1e-7) / 10
+        if raised <= rounded[i] or raised < build.minimum[i] - 1e-9:
+            continue
+        for r, v in rows_of.get(i, []):
+            load[r] += (raised - rounded[i]) * v
+        budget_kw -= (raised - rounded[i]) * kw
+        rounded[i] = raised
+    return rounded
+
+
+def _urgency(request: PlanRequest, build: _Build, i: int) -> tuple[int, int, float, float, int]:
+    """Sort key, most urgent first: a need, priority, laxity (hours to spare charging at
+    the maximum), departure."""
+    session = request.site.sessions[i]
+    need = request.needs.get(session.id)
+    if need is None:
+        return (1, -session.priority, math.inf, math.inf, i)
+    hours_left = (need.departure - request.at).total_seconds() / 3600
+    full_kw = build.kw_per_a[i] * session.max_current_a
+    laxity = hours_left - (need.energy_kwh / full_kw if full_kw > 0 else math.inf)
+    return (0, -session.priority, laxity, hours_left, i)
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -448,6 +507,8 @@ def plan(request: PlanRequest, solver: Solver | None = None) -> Plan:
         return _water_level(request, str(error))
     count = len(site.sessions)
     currents = [_round_slot(build, t, values, count) for t in range(len(build.slots))]
+    if currents:
+        currents[0] = _hand_on(build, request, values, currents[0])
     return _assemble(request, build.slots, currents, "planner")
 
 

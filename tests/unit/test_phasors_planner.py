@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.allocation import Circuit, Session, Site, allocate
+from app.domain.lp import LinearProgram, Solver, Stage
 from app.domain.phasors import Grid, capacity_lost, line_loads, line_rows, violations
 from app.domain.planner import Horizon, Need, PlanRequest, plan
 
@@ -149,3 +151,33 @@ def test_the_cone_sides_hold_the_exact_limit_and_lose_at_most_the_bound(
                 assert magnitude <= limit + 1e-6
             if magnitude <= limit * (1 - capacity_lost()) - 1e-6:
                 assert holds
+
+
+def _fixed(values: list[float]) -> Solver:
+    def solver(lp: LinearProgram, stages: Sequence[Stage], time_limit_s: float) -> list[float]:
+        return values + [0.0] * (lp.num_col - len(values))
+    return solver
+
+
+def test_what_rounding_frees_is_handed_on_not_lost() -> None:
+    site = Site((Circuit("main", None, (14.0,) * 3),), (
+        Session("a", "main", ("L1",), 6, 32), Session("b", "main", ("L1",), 6, 32)))
+    needs = {s.id: Need(20.0, AT + timedelta(hours=4)) for s in site.sessions}
+    one_slot = Horizon(step_s=900, horizon_s=900)
+    # the LP spread 14 A as 4 A and 10 A: 4 A is below the minimum and rounds to 0
+    planned = plan(PlanRequest(site, AT, needs, horizon=one_slot), _fixed([4.0, 10.0]))
+    limits = sorted(v.limit_a for v in planned.sessions.values())
+    assert limits in ([0.0, 14.0], [6.0, 8.0])
+
+
+def test_handing_on_keeps_min_or_zero_and_the_limits() -> None:
+    site = Site((Circuit("main", None, (17.0,) * 3),), (
+        Session("a", "main", ("L1",), 6, 32), Session("b", "main", ("L1",), 6, 9),
+        Session("c", "main", ("L1",), 6, 32)))
+    needs = {s.id: Need(20.0, AT + timedelta(hours=n + 1)) for n, s in enumerate(site.sessions)}
+    planned = plan(PlanRequest(site, AT, needs, horizon=Horizon(step_s=900, horizon_s=900)),
+                   _fixed([5.0, 5.5, 5.9]))
+    limits = {k: v.limit_a for k, v in planned.sessions.items()}
+    # all three round to 0 and free 16.4 A; b (at most 9 A: the least laxity) goes first
+    # to its cap, a (leaving next) takes the other 7.4 A, c would be below its minimum
+    assert limits == {"a": 7.4, "b": 9.0, "c": 0.0}
