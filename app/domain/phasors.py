@@ -255,12 +255,16 @@ def line_rows(site: Site, grid: Grid, sides: int = K_SIDES) -> list[Row]:
             for p in range(3):
                 if abs(vector[p]) > 1e-12:
                     members[circuit_id][p].append((index[session.id], vector[p]))
+    below: dict[str, list[Session]] = {c.id: [] for c in site.circuits}
+    for session in site.sessions:
+        for circuit_id in vectors[session.id]:
+            below[circuit_id].append(session)
     rows: list[Row] = []
     for circuit in site.circuits:
         other = _other(circuit)
         for p in range(3):
             rows.extend(_phase_rows(circuit, p, members[circuit.id][p], other[p], sides))
-        rows.extend(_power_and_imbalance_rows(site, grid, circuit, index))
+        rows.extend(_power_and_imbalance_rows(site, grid, circuit, index, below[circuit.id]))
     return rows
 
 
@@ -328,9 +332,9 @@ def _arc_rows(
 
 
 def _power_and_imbalance_rows(
-    site: Site, grid: Grid, circuit: Circuit, index: Mapping[str, int]
+    site: Site, grid: Grid, circuit: Circuit, index: Mapping[str, int],
+    below: Sequence[Session],
 ) -> list[Row]:
-    below = [s for s in site.sessions if circuit.id in site.ancestors(s.circuit)]
     rows: list[Row] = []
     voltage = site.supply_voltage_v
     if circuit.max_power_w is not None or any(w.max_power_w for w in circuit.limits):
