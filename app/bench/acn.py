@@ -35,6 +35,9 @@ VOLTAGE = 208.0
 CAPACITIES_KW = (10, 20, 30, 40, 50, 70, 100)
 ALGORITHMS = ("uncontrolled", "fcfs", "round_robin", "edf", "llf", "water_level", "planner",
               "offline")
+# Not in the sweep: the planner with SCE's demand charge ($/kW of the period's peak) and
+# the peak so far, for a run at a capacity that does not bind (150 kW).
+DEMAND_CHARGE = "planner_demand_charge"
 FINE_HORIZON_S = 3600
 MIN_CURRENT_A = 6.0  # IEC 61851-1 Annex A: below 6 A a car pauses
 TARIFF = "sce_tou_ev_4_march_2019"
@@ -283,6 +286,9 @@ def run_one(kind: str, capacity_kw: float, sessions: Sequence[AcnSession],
     note = ""
     if kind in ("water_level", "planner"):
         algorithm = _algorithm(kind, capacity_kw, kind == "planner", times)
+    elif kind == "planner_demand_charge":
+        charge = TimeOfUseTariff(TARIFF).get_demand_charge(START)
+        algorithm = _algorithm(kind, capacity_kw, True, times, charge)
     elif kind == "offline":
         began = time.perf_counter()
         algorithm, note = _offline(sessions, capacity_kw, days)
@@ -292,7 +298,7 @@ def run_one(kind: str, capacity_kw: float, sessions: Sequence[AcnSession],
     network = _network(capacity_kw)
     sim = acnsim.Simulator(network, algorithm, _events(sessions), START, period=PERIOD_MIN,
                            signals={"tariff": TimeOfUseTariff(TARIFF)}, verbose=False)
-    if kind not in ("water_level", "planner", "offline"):
+    if kind not in ("water_level", "planner", "planner_demand_charge", "offline"):
         original = algorithm.run
 
         def timed() -> Any:
