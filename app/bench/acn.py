@@ -35,6 +35,10 @@ VOLTAGE = 208.0
 CAPACITIES_KW = (10, 20, 30, 40, 50, 70, 100)
 ALGORITHMS = ("uncontrolled", "fcfs", "round_robin", "edf", "llf", "water_level", "planner",
               "offline")
+# Not in the sweep: the planner with SCE's demand charge ($/kW of the period's peak) and
+# the peak so far, for a run at a capacity that does not bind (150 kW).
+DEMAND_CHARGE = "planner_demand_charge"
+FINE_HORIZON_S = 3600
 MIN_CURRENT_A = 6.0  # IEC 61851-1 Annex A: below 6 A a car pauses
 TARIFF = "sce_tou_ev_4_march_2019"
 _PAIR = {30: ["L1", "L2"], -90: ["L2", "L3"], 150: ["L3", "L1"]}
@@ -130,10 +134,12 @@ def _prices(at: datetime, hours: int) -> list[dict[str, Any]]:
     ]
 
 
-def _algorithm(kind: str, capacity_kw: float, plan_ahead: bool, times: list[float]) -> Any:
+def _algorithm(kind: str, capacity_kw: float, plan_ahead: bool, times: list[float],
+               demand_charge_per_kw: float = 0.0) -> Any:
     from acnportal.algorithms import BaseAlgorithm
 
     from app.cli.allocate import answer_site
+    from app.domain.lp_highs import HighsSolver
 
     class Chargeplan(BaseAlgorithm):  # type: ignore[misc]
         """Each period: the site as JSON, answered by the code ``allocate --lines`` runs."""
@@ -141,6 +147,9 @@ def _algorithm(kind: str, capacity_kw: float, plan_ahead: bool, times: list[floa
         def __init__(self) -> None:
             super().__init__()
             self.max_recompute = 1
+            # one solver for the whole run, as one ``allocate --lines`` process keeps one
+            self.solver = HighsSolver()
+            self.peak_kw = 0.0
 
         def schedule(self, active_sessions: list[Any]) -> dict[str, list[float]]:
             iface = self.interface
@@ -175,13 +184,21 @@ def _algorithm(kind: str, capacity_kw: float, plan_ahead: bool, times: list[floa
             site["horizon_s"] = min(86_400, math.ceil(horizon_s / 900) * 900)
             if plan_ahead:
                 site["prices"] = _prices(at, site["horizon_s"] // 3600 + 1)
+                # graded slots: the ACN's own 5-minute step for the first hour
+                site["fine_step_s"] = PERIOD_MIN * 60
+                site["fine_horizon_s"] = FINE_HORIZON_S
+            if demand_charge_per_kw:
+                site["demand_charge_per_kw"] = demand_charge_per_kw
+                site["peak_so_far_kw"] = self.peak_kw
             began = time.perf_counter()
-            answer = answer_site(site, at)
+            answer = answer_site(site, at, solver=self.solver)
             times.append(time.perf_counter() - began)
             rates = {}
             for s in active_sessions:
                 limit = answer["sessions"][s.station_id]["limit_a"]
                 rates[s.station_id] = [min(limit, iface.max_pilot_signal(s.station_id))]
+            self.peak_kw = max(self.peak_kw, sum(
+                r[0] * iface.evse_voltage(k) / 1000 for k, r in rates.items()))
             return rates
 
     return Chargeplan()
@@ -269,6 +286,9 @@ def run_one(kind: str, capacity_kw: float, sessions: Sequence[AcnSession],
     note = ""
     if kind in ("water_level", "planner"):
         algorithm = _algorithm(kind, capacity_kw, kind == "planner", times)
+    elif kind == "planner_demand_charge":
+        charge = TimeOfUseTariff(TARIFF).get_demand_charge(START)
+        algorithm = _algorithm(kind, capacity_kw, True, times, charge)
     elif kind == "offline":
         began = time.perf_counter()
         algorithm, note = _offline(sessions, capacity_kw, days)
@@ -278,7 +298,7 @@ def run_one(kind: str, capacity_kw: float, sessions: Sequence[AcnSession],
     network = _network(capacity_kw)
     sim = acnsim.Simulator(network, algorithm, _events(sessions), START, period=PERIOD_MIN,
                            signals={"tariff": TimeOfUseTariff(TARIFF)}, verbose=False)
-    if kind not in ("water_level", "planner", "offline"):
+    if kind not in ("water_level", "planner", "planner_demand_charge", "offline"):
         original = algorithm.run
 
         def timed() -> Any:

@@ -1,4 +1,5 @@
-"""Allocation bench: one solve of a depot's circuit tree, in process (no server involved).
+"""Allocation bench: one solve of a depot's circuit tree, in process (no server involved);
+and one plan ahead of the same depot (``plan_*``: sessions x 96 slots of 15 minutes).
 
 The tree has three levels: a 5,000 A grid connection with kW and imbalance limits and a
 limit window, 10 feeders of 630 A, 100 sub-panels of 63 A, and ``sessions`` sessions
@@ -59,10 +60,35 @@ def allocation_solve(sessions: int) -> Outcome:
     cpu_ms = (time.process_time() - cpu_began) * 1000 / REPEATS
     times_ms.sort()
     admitted = sum(1 for s in solved.sessions.values() if s.admitted)
+    planned = plan_solve(sessions).figures
     return Outcome({
+        **planned,
         "sessions": sessions,
         "admitted": admitted,
         "solve_p50_ms": stats.rounded(stats.percentile(times_ms, 0.5), 1),
         "solve_max_ms": stats.rounded(times_ms[-1], 1),
         "solve_cpu_ms": stats.rounded(cpu_ms, 1),
+    })
+
+
+def plan_solve(sessions: int, slots: int = 96, time_limit_s: float = 30.0) -> Outcome:
+    """One plan of the same depot, every session with a need and a departure within the
+    day, hourly prices, ``slots`` slots of 15 minutes: the planner's LP at depot size."""
+    from app.domain.planner import Horizon, Need, PlanRequest, PricePeriod, Tariff, plan
+
+    site = depot(sessions)
+    rng = random.Random(3)
+    needs = {s.id: Need(rng.uniform(5, 60), AT + timedelta(minutes=rng.randint(60, 1440)))
+             for s in site.sessions}
+    prices = tuple(PricePeriod(AT + timedelta(hours=h), AT + timedelta(hours=h + 1),
+                               0.2 + 0.1 * (h % 5)) for h in range(slots // 4 + 1))
+    request = PlanRequest(site, AT, needs, tariff=Tariff(prices),
+                          horizon=Horizon(900, 900 * slots), time_limit_s=time_limit_s)
+    began = time.perf_counter()
+    planned = plan(request)
+    return Outcome({
+        "plan_sessions": sessions,
+        "plan_slots": slots,
+        "plan_s": stats.rounded(time.perf_counter() - began, 2),
+        "plan_by_planner": int(planned.decided_by == "planner"),  # 0: the water level
     })

@@ -11,8 +11,10 @@ Planning ahead: a session may say what it still needs (``"energy_kwh"`` by
 lines; ``supply_voltage_v`` stays the line-to-neutral voltage); a node may be a delta-wye
 ``"transformer": {"ratio": N}``; the site may give ``"step_s"`` (900), ``"horizon_s"``
 (86400), ``"prices": [{"from", "to", "price_per_kwh"}]``, ``"demand_charge_per_kw"`` and
-``"peak_so_far_kw"``. When any session has a need, the planner decides: each session's
-``limit_a`` is for the slot starting at ``at``; a session with a need also gets
+``"peak_so_far_kw"``; ``"fine_step_s"`` with ``"fine_horizon_s"`` makes the slots of the
+first ``fine_horizon_s`` that short (graded slots: fine where the plan is sent soon).
+When any session has a need, the planner decides: each session's ``limit_a`` is for the
+slot starting at ``at``; a session with a need also gets
 ``periods``, ``planned_kwh`` (by its departure), ``shortfall_kwh`` and ``need_source``;
 the site gets ``planned_cost``, ``planned_peak_kw`` and ``decided_by`` (``"planner"`` or
 ``"water level: <why>"``).
@@ -47,6 +49,7 @@ from app.domain.allocation import (
     safe_share,
     timeline,
 )
+from app.domain.lp import Solver
 from app.domain.phasors import LINE_TO_LINE, LINE_TO_NEUTRAL, Grid, line_loads
 from app.domain.planner import (
     Horizon,
@@ -108,10 +111,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def answer_site(
-    data: Any, now: datetime, horizon_s: int | None = None, time_limit_s: float = 2.0
+    data: Any, now: datetime, horizon_s: int | None = None, time_limit_s: float = 2.0,
+    solver: Solver | None = None,
 ) -> dict[str, Any]:
     """The answer to one parsed site JSON (what ``--site`` prints and ``--lines`` writes);
-    raises :class:`InvalidSite`."""
+    raises :class:`InvalidSite`. ``solver``: the planner's (a long-running caller passes
+    one :class:`~app.domain.lp_highs.HighsSolver` to warm-start its re-plans)."""
     request, horizon_given = read_request(data, now=now, time_limit_s=time_limit_s)
     if horizon_s is not None:
         request = replace(request, horizon=replace(request.horizon, horizon_s=horizon_s))
@@ -122,11 +127,15 @@ def answer_site(
             return render(allocate(site, request.at))
         solved, periods = timeline(site, request.at, horizon_s)
         return render(solved, periods)
-    return render_plan(request, plan(request), horizon_s is not None or horizon_given)
+    return render_plan(request, plan(request, solver), horizon_s is not None or horizon_given)
 
 
 def run_lines(source: Any, sink: Any, horizon_s: int | None, time_limit_s: float) -> int:
-    """One answer per line of ``source`` until it ends; bad lines answer ``{"error"}``."""
+    """One answer per line of ``source`` until it ends; bad lines answer ``{"error"}``.
+    One solver serves every line, so a re-plan starts from the last one's basis."""
+    from app.domain.lp_highs import HighsSolver
+
+    solver = HighsSolver()
     for line in source:
         if not line.strip():
             continue
@@ -136,7 +145,7 @@ def run_lines(source: Any, sink: Any, horizon_s: int | None, time_limit_s: float
             answer: dict[str, Any] = {"error": [f"line: not JSON: {error}"]}
         else:
             try:
-                answer = answer_site(data, datetime.now(UTC), horizon_s, time_limit_s)
+                answer = answer_site(data, datetime.now(UTC), horizon_s, time_limit_s, solver)
             except InvalidSite as error:
                 answer = {"error": error.messages}
             except ValueError as error:
@@ -582,15 +591,20 @@ def read_request(
     tariff = _read_tariff(reader, data)
     step = reader.number(data, "", "step_s", default=900.0, positive=True)
     horizon = reader.number(data, "", "horizon_s", default=86_400.0, positive=True)
-    for key, value in (("step_s", step), ("horizon_s", horizon)):
+    fine_step = reader.number(data, "", "fine_step_s", positive=True)
+    fine_for = reader.number(data, "", "fine_horizon_s", default=0.0)
+    for key, value in (("step_s", step), ("horizon_s", horizon), ("fine_step_s", fine_step),
+                       ("fine_horizon_s", fine_for)):
         if value is not None and value != int(value):
             reader.problem(key, "must be a whole number of seconds")
     messages += [m for m in reader.messages if m not in messages]
     if messages or site is None:
         raise InvalidSite(messages)
     assert step is not None and horizon is not None
-    request = PlanRequest(site, at, needs, grid, tariff,
-                          Horizon(step_s=int(step), horizon_s=int(horizon)), time_limit_s)
+    slots = Horizon(step_s=int(step), horizon_s=int(horizon),
+                    fine_step_s=int(fine_step) if fine_step is not None else None,
+                    fine_for_s=int(fine_for or 0))
+    request = PlanRequest(site, at, needs, grid, tariff, slots, time_limit_s)
     return request, "horizon_s" in data
 
 

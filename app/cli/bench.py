@@ -70,7 +70,9 @@ Scenarios (default: every one; --scenarios to choose):
               {D.allocation_sessions:,} sessions on a three-level circuit tree (grid, 10
               feeders, 100 sub-panels; per-phase, kW and imbalance limits), repeated 30
               times: sessions, admitted, solve_p50_ms, solve_max_ms (wall clock),
-              solve_cpu_ms (process CPU per solve; target for p50: under 50 ms)
+              solve_cpu_ms (process CPU per solve; target for p50: under 50 ms); and one
+              plan ahead of it, every session with a need, 96 slots of 15 minutes:
+              plan_s (target: under 5 s), plan_by_planner (0: the water level decided)
   replan      chargeplan only: {D.replan_stations} stations on one circuit, each charging
               (most held by their own 8 A, up to 30 sharing at 30 A); one sharing station
               sends StopTransaction: stations, raised (limits that must go up), resent

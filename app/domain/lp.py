@@ -6,7 +6,7 @@ Built by :mod:`app.domain.planner` with the standard library only; solved by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,14 +17,26 @@ Sparse = tuple[list[int], list[float]]
 
 @dataclass
 class LinearProgram:
-    """``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``; A row-wise."""
+    """``row_lower <= A x <= row_upper``, ``col_lower <= x <= col_upper``.
+
+    A is kept row-wise in three flat lists (compressed sparse rows: row r's entries are
+    ``a_index[row_start[r]:row_start[r + 1]]``), so a solver takes it in one copy."""
 
     col_lower: list[float] = field(default_factory=list)
     col_upper: list[float] = field(default_factory=list)
-    row_index: list[list[int]] = field(default_factory=list)
-    row_value: list[list[float]] = field(default_factory=list)
+    row_start: list[int] = field(default_factory=lambda: [0])
+    a_index: list[int] = field(default_factory=list)
+    a_value: list[float] = field(default_factory=list)
     row_lower: list[float] = field(default_factory=list)
     row_upper: list[float] = field(default_factory=list)
+
+    @property
+    def num_col(self) -> int:
+        return len(self.col_lower)
+
+    @property
+    def num_row(self) -> int:
+        return len(self.row_lower)
 
     def add_col(self, lower: float, upper: float) -> int:
         self.col_lower.append(lower)
@@ -32,21 +44,30 @@ class LinearProgram:
         return len(self.col_lower) - 1
 
     def add_row(self, index: list[int], value: list[float], lower: float, upper: float) -> None:
-        self.row_index.append(index)
-        self.row_value.append(value)
+        self.a_index.extend(index)
+        self.a_value.extend(value)
+        self.row_start.append(len(self.a_index))
         self.row_lower.append(lower)
         self.row_upper.append(upper)
+
+    def row(self, r: int) -> Sparse:
+        start, end = self.row_start[r], self.row_start[r + 1]
+        return self.a_index[start:end], self.a_value[start:end]
 
 
 @dataclass(frozen=True)
 class Stage:
     """One objective of the order: optimise ``objective``; then, when ``keep`` is given,
-    hold ``keep`` at its value (within a relative 1e-6) for the stages after it."""
+    hold ``keep`` at its value (within a relative 1e-6) for the stages after it. A stage
+    whose ``needless`` says so of the values so far is left out."""
 
     name: str
     objective: Sparse
     maximize: bool
     keep: Sparse | None = None
+    # Given the values after the stages before, whether this one would change nothing
+    # that matters (the solver then leaves it out).
+    needless: Callable[[Sequence[float]], bool] | None = None
 
 
 class SolveFailed(Exception):

@@ -5,7 +5,10 @@ The one module of ``app.domain`` that imports outside the standard library: ``hi
 the domain stays importable with the standard library alone.
 
 Stages reuse one model: each changes the objective, re-solves from the previous basis and,
-when it keeps its value, adds one row holding it (relative tolerance 1e-6).
+when it keeps its value, adds one row holding it (relative tolerance 1e-6). The matrix
+goes to HiGHS in one copy of the LP's flat row-wise lists (``passModel``).
+:class:`HighsSolver` also starts a problem from the basis the last one of its shape ended
+on (warm start across re-plans).
 """
 
 from __future__ import annotations
@@ -48,66 +51,103 @@ def _new_highs(highspy: Any) -> Any:
 
 def solve(lp: LinearProgram, stages: Sequence[Stage], time_limit_s: float) -> list[float]:
     """The columns' values after the last stage; raises :class:`SolveFailed`."""
-    try:
-        import highspy
-        import numpy as np
-    except ImportError as error:  # pragma: no cover - highspy is a dependency
-        raise SolveFailed(f"HiGHS is not installed ({error.name})") from error
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    _pass_model(h, highspy, np, lp)
-    n = len(lp.col_lower)
-    everything = np.arange(n, dtype=np.int32)
-    values: list[float] = [0.0] * n
-    for stage in stages:
-        remaining = time_limit_s - h.getRunTime()
-        if remaining <= 0:
-            raise SolveFailed(f"time limit of {time_limit_s:g} s reached before {stage.name}")
-        h.setOptionValue("time_limit", float(remaining))
-        cost = np.zeros(n)
-        index, coef = stage.objective
-        np.add.at(cost, np.asarray(index, dtype=np.int64), np.asarray(coef))
-        h.changeColsCost(n, everything, cost)
-        sense = highspy.ObjSense.kMaximize if stage.maximize else highspy.ObjSense.kMinimize
-        h.changeObjectiveSense(sense)
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolveFailed(f"{stage.name}: {h.modelStatusToString(status)}")
-        values = list(h.getSolution().col_value)
-        if stage.keep is not None:
-            k_index, k_coef = stage.keep
-            reached = sum(values[i] * c for i, c in zip(k_index, k_coef, strict=True))
-            slack = _TOLERANCE * (1.0 + abs(reached))
-            lower, upper = (
-                (reached - slack, highspy.kHighsInf) if stage.maximize
-                else (-highspy.kHighsInf, reached + slack)
-            )
-            h.addRow(lower, upper, len(k_index), np.asarray(k_index, dtype=np.int32),
-                     np.asarray(k_coef, dtype=np.float64))
-    return values
+    return HighsSolver(warm=False)(lp, stages, time_limit_s)
+
+
+class HighsSolver:
+    """A :class:`~app.domain.lp.Solver` that remembers, per problem shape (columns, rows,
+    non-zeros), the basis its first stage ended on, and starts the next problem of that
+    shape from it: a re-plan a few minutes later is mostly the same LP. A basis that does
+    not fit is HiGHS's to repair or drop (it then starts cold, as without one); the answer
+    is the optimum either way, only the time differs. One per long-running process
+    (``allocate --lines``, a simulation); not shared between threads."""
+
+    def __init__(self, warm: bool = True, shapes: int = 8) -> None:
+        self.warm = warm
+        self.shapes = shapes
+        self._bases: dict[tuple[int, int, int], Any] = {}
+
+    def __call__(
+        self, lp: LinearProgram, stages: Sequence[Stage], time_limit_s: float
+    ) -> list[float]:
+        try:
+            import highspy
+            import numpy as np
+        except ImportError as error:  # pragma: no cover - highspy is a dependency
+            raise SolveFailed(f"HiGHS is not installed ({error.name})") from error
+        h = _new_highs(highspy)
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        _pass_model(h, highspy, np, lp)
+        shape = (lp.num_col, lp.num_row, len(lp.a_index))
+        basis = self._bases.get(shape) if self.warm else None
+        if basis is not None and h.setBasis(basis) == highspy.HighsStatus.kError:
+            del self._bases[shape]
+        n = lp.num_col
+        everything = np.arange(n, dtype=np.int32)
+        values: list[float] = [0.0] * n
+        first = True
+        for stage in stages:
+            if stage.needless is not None and not first and stage.needless(values):
+                continue
+            remaining = time_limit_s - h.getRunTime()
+            if remaining <= 0:
+                raise SolveFailed(f"time limit of {time_limit_s:g} s reached before {stage.name}")
+            h.setOptionValue("time_limit", float(remaining))
+            cost = np.zeros(n)
+            index, coef = stage.objective
+            np.add.at(cost, np.asarray(index, dtype=np.int64), np.asarray(coef))
+            h.changeColsCost(n, everything, cost)
+            sense = highspy.ObjSense.kMaximize if stage.maximize else highspy.ObjSense.kMinimize
+            h.changeObjectiveSense(sense)
+            h.run()
+            status = h.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise SolveFailed(f"{stage.name}: {h.modelStatusToString(status)}")
+            values = h.getSolution().col_value
+            if first and self.warm:
+                self._remember(shape, h.getBasis())
+            first = False
+            if stage.keep is not None:
+                _keep(h, highspy, np, stage, values)
+        return list(values)
+
+    def _remember(self, shape: tuple[int, int, int], basis: Any) -> None:
+        self._bases.pop(shape, None)
+        self._bases[shape] = basis
+        while len(self._bases) > self.shapes:
+            del self._bases[next(iter(self._bases))]
+
+
+def _keep(h: Any, highspy: Any, np: Any, stage: Stage, values: Any) -> None:
+    """Hold what ``stage`` reached (relative 1e-6) while the stages after it run."""
+    assert stage.keep is not None
+    k_index, k_coef = stage.keep
+    index = np.asarray(k_index, dtype=np.int32)
+    coef = np.asarray(k_coef, dtype=np.float64)
+    reached = float(np.dot(np.asarray(values)[index], coef))
+    slack = _TOLERANCE * (1.0 + abs(reached))
+    lower, upper = (
+        (reached - slack, highspy.kHighsInf) if stage.maximize
+        else (-highspy.kHighsInf, reached + slack)
+    )
+    h.addRow(lower, upper, len(index), index, coef)
 
 
 def _pass_model(h: Any, highspy: Any, np: Any, lp: LinearProgram) -> None:
     model = highspy.HighsLp()
-    model.num_col_ = len(lp.col_lower)
-    model.num_row_ = len(lp.row_lower)
+    model.num_col_ = lp.num_col
+    model.num_row_ = lp.num_row
     model.col_cost_ = np.zeros(model.num_col_)
     model.col_lower_ = np.asarray(lp.col_lower, dtype=np.float64)
     model.col_upper_ = np.asarray(lp.col_upper, dtype=np.float64)
     inf = highspy.kHighsInf
-    model.row_lower_ = np.asarray([max(v, -inf) for v in lp.row_lower], dtype=np.float64)
-    model.row_upper_ = np.asarray([min(v, inf) for v in lp.row_upper], dtype=np.float64)
-    starts = [0]
-    for index in lp.row_index:
-        starts.append(starts[-1] + len(index))
+    model.row_lower_ = np.clip(np.asarray(lp.row_lower, dtype=np.float64), -inf, inf)
+    model.row_upper_ = np.clip(np.asarray(lp.row_upper, dtype=np.float64), -inf, inf)
     model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    model.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
-    model.a_matrix_.index_ = np.asarray(
-        [i for row in lp.row_index for i in row], dtype=np.int32)
-    model.a_matrix_.value_ = np.asarray(
-        [v for row in lp.row_value for v in row], dtype=np.float64)
+    model.a_matrix_.start_ = np.asarray(lp.row_start, dtype=np.int32)
+    model.a_matrix_.index_ = np.asarray(lp.a_index, dtype=np.int32)
+    model.a_matrix_.value_ = np.asarray(lp.a_value, dtype=np.float64)
     model.a_matrix_.num_row_ = model.num_row_
     model.a_matrix_.num_col_ = model.num_col_
     status = h.passModel(model)

@@ -24,6 +24,11 @@ lies inside the exact one: a line whose phasors all share one angle keeps its ex
 linear sum; any other line gets the inscribed regular ``K``-gon, ``Re(z·e^{−iθ_j}) <=
 L·cos(π/K)``, which loses at most ``1 − cos(π/K)`` of the capacity (0.86 % at K = 24).
 Half-planes that no non-negative combination of the line's phasors can reach are left out.
+When a line carries no other load and its phasors' angles lie within an arc shorter than
+a half turn (Caltech's secondary lines: 60°, its primary lines: 120°), every non-negative
+combination stays in that cone, so only the sides facing the cone are kept: the arc cut
+into pieces of at most 360°/K, one side each (4 rows instead of 15 for a 60° arc, the
+same loss bound).
 
 ``max_power_w`` counts each session's current times its voltage (√3·V for line-to-line,
 V per phase drawn otherwise); ``max_imbalance_a`` compares per-line arithmetic sums (what
@@ -40,7 +45,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.domain.allocation import PHASES, Circuit, Session, Site
+from app.domain.allocation import PHASES, Circuit, PhaseValues, Session, Site
 
 __all__ = [
     "K_SIDES",
@@ -250,12 +255,16 @@ def line_rows(site: Site, grid: Grid, sides: int = K_SIDES) -> list[Row]:
             for p in range(3):
                 if abs(vector[p]) > 1e-12:
                     members[circuit_id][p].append((index[session.id], vector[p]))
+    below: dict[str, list[Session]] = {c.id: [] for c in site.circuits}
+    for session in site.sessions:
+        for circuit_id in vectors[session.id]:
+            below[circuit_id].append(session)
     rows: list[Row] = []
     for circuit in site.circuits:
         other = _other(circuit)
         for p in range(3):
             rows.extend(_phase_rows(circuit, p, members[circuit.id][p], other[p], sides))
-        rows.extend(_power_and_imbalance_rows(site, grid, circuit, index))
+        rows.extend(_power_and_imbalance_rows(site, grid, circuit, index, below[circuit.id]))
     return rows
 
 
@@ -270,6 +279,10 @@ def _phase_rows(
         # One angle: the magnitude is the plain sum, exactly linear.
         coefs = tuple((i, abs(z)) for i, z in phasors)
         return [Row(name, circuit.id, "line", p, coefs, 1.0, offset + abs(other))]
+    if abs(other) < 1e-12:
+        arc = _arc([z for _, z in phasors])
+        if arc is not None:
+            return _arc_rows(name, circuit.id, p, phasors, offset, arc, sides)
     rows = []
     scale = math.cos(math.pi / sides)
     for j in range(sides):
@@ -282,10 +295,46 @@ def _phase_rows(
     return rows
 
 
-def _power_and_imbalance_rows(
-    site: Site, grid: Grid, circuit: Circuit, index: Mapping[str, int]
+def _arc(phasors: Sequence[complex]) -> tuple[float, float] | None:
+    """(first angle, span) in radians of the shortest arc holding every phasor's angle,
+    when it is shorter than a half turn; else None."""
+    angles = sorted(cmath.phase(z) % math.tau for z in phasors if abs(z) > 1e-12)
+    if not angles:
+        return None
+    gaps = [(angles[(k + 1) % len(angles)] - angles[k]) % math.tau
+            for k in range(len(angles))]
+    if len(angles) == 1:
+        gaps = [math.tau]
+    widest = max(range(len(gaps)), key=gaps.__getitem__)
+    span = math.tau - gaps[widest]
+    if span >= math.pi - 1e-9:
+        return None
+    return angles[(widest + 1) % len(angles)], span
+
+
+def _arc_rows(
+    name: str, circuit_id: str, p: int, phasors: Sequence[tuple[int, complex]],
+    offset: float, arc: tuple[float, float], sides: int,
 ) -> list[Row]:
-    below = [s for s in site.sessions if circuit.id in site.ancestors(s.circuit)]
+    """Non-negative currents keep the line's phasor sum inside the cone of its phasors: the
+    polygon needs only the sides facing that cone. The arc is cut into pieces of at most
+    2π/``sides``, one side per piece: the same loss bound with a fraction of the rows."""
+    first, span = arc
+    pieces = max(1, math.ceil(span / (math.tau / sides) - 1e-9))
+    width = span / pieces
+    scale = math.cos(width / 2)
+    rows = []
+    for j in range(pieces):
+        turn = cmath.rect(1.0, -(first + (j + 0.5) * width))
+        coefs = tuple((i, (z * turn).real) for i, z in phasors)
+        rows.append(Row(name, circuit_id, "line", p, coefs, scale, offset * scale))
+    return rows
+
+
+def _power_and_imbalance_rows(
+    site: Site, grid: Grid, circuit: Circuit, index: Mapping[str, int],
+    below: Sequence[Session],
+) -> list[Row]:
     rows: list[Row] = []
     voltage = site.supply_voltage_v
     if circuit.max_power_w is not None or any(w.max_power_w for w in circuit.limits):
@@ -307,9 +356,10 @@ def _power_and_imbalance_rows(
     return rows
 
 
-def row_limit(row: Row, circuit: Circuit, at: datetime) -> float:
-    """The limit a row's ``rhs`` scales, in force at ``at`` (inf: no limit)."""
-    current, power = circuit.limits_at(at)
+def row_limit(row: Row, circuit: Circuit, limits: tuple[PhaseValues, float | None]) -> float:
+    """The limit a row's ``rhs`` scales, of ``limits`` (what ``circuit.limits_at`` gives
+    for an instant; inf: no limit)."""
+    current, power = limits
     if row.kind == "line":
         return current[row.phase]
     if row.kind == "power":

@@ -33,7 +33,11 @@ Min-or-zero (IEC 61851-1 Annex A: below 6 A a car pauses) is not linear: the rel
 is rounded per slot, never up: a value below the session's minimum becomes 0, any other
 is floored to 0.1 A (OCPP 1.6 errata §3.71). Lowering one current can raise a phasor sum
 (two loads at 120° partly cancel), so the rounded slot is checked against its rows and a
-broken row is repaired by lowering its largest contributor further until all hold.
+broken row is repaired by lowering its largest contributor further until all hold. What
+rounding the first slot (the one sent now) freed is then handed on: other sessions are
+raised, most urgent first (least laxity), within every row, never to between 0 and their
+minimum, by no more power in all than rounding took (so an LP value of 4 A that rounds
+to 0 lets a neighbour at 10 A on a 14 A line go to 14 A).
 
 When the solver fails (missing, infeasible, out of its ``time_limit_s``) the water level
 decides (:func:`~app.domain.allocation.timeline` on a site whose limits are made safe for
@@ -182,6 +186,8 @@ class _Build:
     minimum: list[float]
     peak_col: int | None
     share_col: int | None
+    # Per session with a need above 0: its energy's columns, kWh per ampere, and the need.
+    needs: list[tuple[list[int], list[float], float]] = field(default_factory=list)
 
 
 def _instants(start: datetime, end: datetime, site: Site) -> list[datetime]:
@@ -214,60 +220,77 @@ def _build(request: PlanRequest) -> _Build:
     slots = request.horizon.slots()
     voltage = site.supply_voltage_v
     sessions = site.sessions
-    circuits = {c.id: c for c in site.circuits}
+    count = len(sessions)
     lp = LinearProgram()
     kw_per_a = [session_power_w(s, grid, voltage) / 1000 for s in sessions]
     minimum = [math.ceil(s.min_current_a * 10 - 1e-6) / 10 for s in sessions]
+    departure = [request.needs[s.id].departure if s.id in request.needs else None
+                 for s in sessions]
     cols: dict[tuple[int, int], int] = {}
     kwh: dict[tuple[int, int], float] = {}
-    rows = line_rows(site, grid)
+    rows = _SlotRows(site, line_rows(site, grid))
     rows_by_slot: list[list[tuple[list[int], list[float], float]]] = []
     for t, (start_s, length_s) in enumerate(slots):
         start = at + timedelta(seconds=start_s)
         end = start + timedelta(seconds=length_s)
         instants = _instants(start, end, site)
+        col_of = [-1] * count
         for i, session in enumerate(sessions):
-            need = request.needs.get(session.id)
             hours = length_s / 3600
-            if need is not None:
-                hours = max(0.0, (min(end, need.departure) - start).total_seconds() / 3600)
-                if hours <= 0:
+            leaves = departure[i]
+            if leaves is not None:
+                if leaves <= start:
                     continue
+                if leaves < end:
+                    hours = (leaves - start).total_seconds() / 3600
             cap = _cap_over(session, instants)
             if cap < minimum[i] - _EPS:
                 continue
-            cols[(i, t)] = lp.add_col(0.0, cap)
+            col_of[i] = cols[(i, t)] = lp.add_col(0.0, cap)
             kwh[(i, t)] = kw_per_a[i] * hours
-        rows_by_slot.append(_slot_rows(lp, rows, circuits, instants, cols, t))
+        rows_by_slot.append(rows.place(lp, instants, col_of))
     build = _Build(lp, slots, cols, kwh, kw_per_a, rows_by_slot, minimum, None, None)
     _need_rows(build, request)
     return build
 
 
-def _slot_rows(
-    lp: LinearProgram, rows: Sequence[Row], circuits: Mapping[str, Circuit],
-    instants: Sequence[datetime], cols: Mapping[tuple[int, int], int], t: int,
-) -> list[tuple[list[int], list[float], float]]:
-    placed: list[tuple[list[int], list[float], float]] = []
-    for row in rows:
-        limit = min(row_limit(row, circuits[row.circuit], when) for when in instants)
-        if math.isinf(limit):
-            continue
-        rhs = row.rhs(limit)
-        index: list[int] = []
-        value: list[float] = []
-        for i, coef in row.members:
-            col = cols.get((i, t))
-            if col is not None and coef != 0.0:
-                index.append(col)
-                value.append(coef)
-        if not index:
-            continue
-        if rhs >= 0 and all(v <= 0 for v in value):
-            continue
-        lp.add_row(index, value, -math.inf, rhs)
-        placed.append(([c for c in index], value, rhs))
-    return placed
+class _SlotRows:
+    """The site's rows (:func:`~app.domain.phasors.line_rows`), placed slot by slot on the
+    columns of the sessions that may charge in it. A row that cannot bind (every column at
+    its upper bound still holds it) is left out."""
+
+    def __init__(self, site: Site, rows: Sequence[Row]) -> None:
+        self.rows = rows
+        self.circuits = {c.id: c for c in site.circuits}
+        self.members = [[(i, c) for i, c in row.members if c != 0.0] for row in rows]
+        self.coef = [dict(m) for m in self.members]
+
+    def place(
+        self, lp: LinearProgram, instants: Sequence[datetime], col_of: Sequence[int]
+    ) -> list[tuple[list[int], list[float], float]]:
+        limits = {cid: [c.limits_at(when) for when in instants]
+                  for cid, c in self.circuits.items()}
+        active = [i for i, col in enumerate(col_of) if col >= 0]
+        placed: list[tuple[list[int], list[float], float]] = []
+        for r, row in enumerate(self.rows):
+            circuit = self.circuits[row.circuit]
+            limit = min(row_limit(row, circuit, at) for at in limits[row.circuit])
+            if math.isinf(limit):
+                continue
+            rhs = row.rhs(limit)
+            if len(active) < len(self.members[r]):
+                coef = self.coef[r]
+                pairs = [(i, coef[i]) for i in active if i in coef]
+            else:
+                pairs = [(i, c) for i, c in self.members[r] if col_of[i] >= 0]
+            reach = sum(c * lp.col_upper[col_of[i]] for i, c in pairs if c > 0)
+            if reach <= rhs + _EPS:
+                continue  # cannot bind (it holds with every column at its upper bound)
+            index = [col_of[i] for i, _ in pairs]
+            value = [c for _, c in pairs]
+            lp.add_row(index, value, -math.inf, rhs)
+            placed.append((index, value, rhs))
+        return placed
 
 
 def _need_rows(build: _Build, request: PlanRequest) -> None:
@@ -284,6 +307,8 @@ def _need_rows(build: _Build, request: PlanRequest) -> None:
         need = request.needs[sessions[i].id].energy_kwh
         cols = by_session.get(i, [])
         lp.add_row(cols, [energy_cols[c] for c in cols], -math.inf, max(need, 0.0))
+        if need > 0:
+            build.needs.append((cols, [energy_cols[c] for c in cols], need))
         if need > 0 and build.share_col is not None:
             # share x need <= energy: the share of every need delivered (fairness)
             lp.add_row([build.share_col, *cols], [need, *(-energy_cols[c] for c in cols)],
@@ -334,8 +359,17 @@ def _stages(build: _Build, request: PlanRequest) -> list[Stage]:
     if cost[0]:
         stages.append(Stage("cost", cost, False, cost))
     if build.share_col is not None:
-        stages.append(Stage("fairness", ([build.share_col], [1.0]), True))
+        stages.append(Stage("fairness", ([build.share_col], [1.0]), True,
+                            needless=lambda values: _every_need_met(build, values)))
     return stages
+
+
+def _every_need_met(build: _Build, values: Sequence[float]) -> bool:
+    """Fairness shares out shortfalls; with none (the energy stages met every need) it
+    could only move energy between equally served sessions, so it is left out."""
+    return all(
+        sum(values[c] * k for c, k in zip(cols, kwh, strict=True)) >= need * (1 - 1e-6) - 1e-6
+        for cols, kwh, need in build.needs)
 
 
 def _cost_objective(build: _Build, request: PlanRequest) -> tuple[list[int], list[float]]:
@@ -343,13 +377,14 @@ def _cost_objective(build: _Build, request: PlanRequest) -> tuple[list[int], lis
     index: list[int] = []
     value: list[float] = []
     if tariff.prices:
+        prices = [
+            tariff.price_over(request.at + timedelta(seconds=start_s),
+                              request.at + timedelta(seconds=start_s + length_s))
+            for start_s, length_s in build.slots]
         for (i, t), col in build.cols.items():
-            start_s, length_s = build.slots[t]
-            start = request.at + timedelta(seconds=start_s)
-            price = tariff.price_over(start, start + timedelta(seconds=length_s))
-            if price:
+            if prices[t]:
                 index.append(col)
-                value.append(price * build.kw_per_a[i] * length_s / 3600)
+                value.append(prices[t] * build.kw_per_a[i] * build.slots[t][1] / 3600)
     if build.peak_col is not None:
         index.append(build.peak_col)
         value.append(tariff.demand_charge_per_kw)
@@ -396,6 +431,61 @@ def _round_slot(
     return [0.0] * count  # pragma: no cover - all zero holds every row with rhs >= 0
 
 
+def _hand_on(
+    build: _Build, request: PlanRequest, values: Sequence[float], rounded: list[float]
+) -> list[float]:
+    """What rounding the first slot freed, handed on: sessions are raised in order of
+    need (a need before none, higher priority, least laxity, earliest departure), each as
+    far as every row of the slot, its own cap and its need allow, never to between 0 and
+    its minimum, and all of them together by no more power than rounding took away (the
+    LP's cost and peak choices stand)."""
+    sessions = request.site.sessions
+    slot_h = build.slots[0][1] / 3600 if build.slots else 0.0
+    col_of = {i: col for (i, t), col in build.cols.items() if t == 0}
+    budget_kw = sum((values[col] - rounded[i]) * build.kw_per_a[i] for i, col in col_of.items())
+    if budget_kw <= 1e-6 or slot_h <= 0:
+        return rounded
+    rows = build.rows_by_slot[0]
+    session_of = {col: i for i, col in col_of.items()}
+    load = [sum(rounded[session_of[c]] * v for c, v in zip(index, value, strict=True))
+            for index, value, _rhs in rows]
+    rows_of: dict[int, list[tuple[int, float]]] = {}
+    for r, (index, value, _rhs) in enumerate(rows):
+        for c, v in zip(index, value, strict=True):
+            if v > 0:
+                rows_of.setdefault(session_of[c], []).append((r, v))
+    for i in sorted(col_of, key=lambda i: _urgency(request, build, i)):
+        kw = build.kw_per_a[i]
+        top = build.lp.col_upper[col_of[i]]
+        need = request.needs.get(sessions[i].id)
+        if need is not None:
+            top = min(top, max(0.0, need.energy_kwh) / (kw * slot_h) if kw > 0 else 0.0)
+        room = min((rows[r][2] - load[r]) / v for r, v in rows_of.get(i, [])) \
+            if rows_of.get(i) else math.inf
+        raised = min(top, rounded[i] + room, rounded[i] + budget_kw / kw if kw > 0 else 0.0)
+        raised = math.floor(raised * 10 + 1e-7) / 10
+        if raised <= rounded[i] or raised < build.minimum[i] - 1e-9:
+            continue
+        for r, v in rows_of.get(i, []):
+            load[r] += (raised - rounded[i]) * v
+        budget_kw -= (raised - rounded[i]) * kw
+        rounded[i] = raised
+    return rounded
+
+
+def _urgency(request: PlanRequest, build: _Build, i: int) -> tuple[int, int, float, float, int]:
+    """Sort key, most urgent first: a need, priority, laxity (hours to spare charging at
+    the maximum), departure."""
+    session = request.site.sessions[i]
+    need = request.needs.get(session.id)
+    if need is None:
+        return (1, -session.priority, math.inf, math.inf, i)
+    hours_left = (need.departure - request.at).total_seconds() / 3600
+    full_kw = build.kw_per_a[i] * session.max_current_a
+    laxity = hours_left - (need.energy_kwh / full_kw if full_kw > 0 else math.inf)
+    return (0, -session.priority, laxity, hours_left, i)
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -417,6 +507,8 @@ def plan(request: PlanRequest, solver: Solver | None = None) -> Plan:
         return _water_level(request, str(error))
     count = len(site.sessions)
     currents = [_round_slot(build, t, values, count) for t in range(len(build.slots))]
+    if currents:
+        currents[0] = _hand_on(build, request, values, currents[0])
     return _assemble(request, build.slots, currents, "planner")
 
 

@@ -43,3 +43,13 @@ def test_lines_answers_each_line_and_survives_bad_ones() -> None:
     assert "planned_cost" in first and "planned_peak_kw" in first
     assert list(second) == ["error"]
     assert third == {"error": ['sessions[0].wiring: must be "line-to-neutral" or "line-to-line"']}
+
+
+def test_graded_slots_are_read_from_the_site() -> None:
+    from datetime import UTC, datetime
+
+    from app.cli.allocate import read_request
+
+    data = dict(SITE, fine_step_s=300, fine_horizon_s=3600, horizon_s=7200)
+    request, _ = read_request(data, now=datetime(2026, 6, 1, 16, 0, tzinfo=UTC))
+    assert [length for _, length in request.horizon.slots()] == [300] * 12 + [900] * 4
