@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import socket
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +73,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
+def worker_id() -> str:
+    """The pytest-xdist worker this process is (``gw0``, ...), ``main`` without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the latest migration, made once per test process (per xdist
+    worker): tests get copies of it instead of running every migration again."""
+    template = tmp_path_factory.mktemp("template") / "chargeplan.db"
+    upgrade(f"sqlite+aiosqlite:///{template}")
+    # The file is in WAL mode: fold the log into the main file so that copying the main
+    # file alone copies the whole database.
+    with closing(sqlite3.connect(template)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return template
+
+
+def copy_sqlite_template(template: Path, database: Path) -> str:
+    """A copy of ``template`` at ``database`` (only the main file: the template has no
+    log); its SQLAlchemy URL."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, database)
+    return f"sqlite+aiosqlite:///{database}"
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'chargeplan.db'}"
-    upgrade(url)
-    return url
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A SQLite file of this test's own at the latest migration."""
+    return copy_sqlite_template(sqlite_template, tmp_path / "chargeplan.db")
 
 
 @pytest.fixture(scope="session")
@@ -86,25 +114,66 @@ def postgres_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A fresh, empty database on the test PostgreSQL server, dropped afterwards."""
+def admin_dsn(postgres_server_url: str) -> str:
+    """The server's maintenance database as asyncpg takes it."""
+    return postgres_server_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def database_url_on(postgres_server_url: str, name: str) -> str:
+    base, _, _ = postgres_server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def run_admin_sql(postgres_server_url: str, sql: str) -> None:
     import asyncpg
 
-    name = f"cp_test_{uuid.uuid4().hex[:12]}"
-    admin = postgres_server_url.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
+    async def run() -> None:
+        conn = await asyncpg.connect(admin_dsn(postgres_server_url))
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    base, _, _ = postgres_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(run())
+
+
+@contextmanager
+def postgres_database(postgres_server_url: str, *, template: str | None = None
+                      ) -> Iterator[str]:
+    """A new database (a copy of ``template`` if given), dropped afterwards; its URL.
+    Named per xdist worker, so that workers on one server never collide."""
+    name = f"cp_test_{worker_id()}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    run_admin_sql(postgres_server_url, f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield database_url_on(postgres_server_url, name)
+    finally:
+        run_admin_sql(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test PostgreSQL server, dropped afterwards."""
+    with postgres_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str) -> Iterator[str]:
+    """The name of a database at the latest migration, made once per test process (per
+    xdist worker) for ``postgres_head_url`` to copy. Nothing stays connected to it:
+    PostgreSQL copies a database only while no one else is connected to it."""
+    with postgres_database(postgres_server_url) as url:
+        upgrade(url)  # its engine is disposed when it is done
+        yield url.rpartition("/")[2]
+
+
+@pytest.fixture
+def postgres_head_url(postgres_server_url: str, postgres_template: str) -> Iterator[str]:
+    """A fresh database at the latest migration (a copy of ``postgres_template``), dropped
+    afterwards. ``postgres_url`` is the empty one, for tests that migrate themselves."""
+    with postgres_database(postgres_server_url, template=postgres_template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ NODES = ("node-a", "node-b", "node-c")
 def three_nodes(postgres_url: str, directory: Path, *, call_timeout_s: str = "5"
                 ) -> Iterator[dict[str, ServeProcess]]:
     """Three nodes on one fresh database, heartbeats every second (a node silent for three
-    holds nothing)."""
+    holds nothing). The database is migrated first unless it is at the latest revision
+    already (``postgres_head_url``): the nodes must not all migrate it at once."""
     upgrade(postgres_url)
     processes = {name: ServeProcess(directory / name, url=postgres_url,
                                     args=("--node-id", name), node_heartbeat_s="1",

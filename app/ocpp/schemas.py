@@ -7,10 +7,12 @@ default). Schema failures map to the OCPP-J 1.6 error codes (Table 7).
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import fastjsonschema
@@ -88,19 +90,28 @@ def _load(name: str) -> dict[str, Any] | None:
     return schema
 
 
+@functools.cache
+def _compiled() -> tuple[Mapping[str, Validator], Mapping[str, Validator]]:
+    """Request and response validators by action. Compiled once per process: compiling
+    all of them takes about half a second, and a validator holds no state, so every app
+    made in one process (the bench's nodes, the tests' servers) shares them."""
+    requests: dict[str, Validator] = {}
+    responses: dict[str, Validator] = {}
+    for action in {*CHARGE_POINT_ACTIONS, *CENTRAL_SYSTEM_ACTIONS,
+                   *SECURITY_EXTENSION_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS}:
+        for suffix, table in (("", requests), ("Response", responses)):
+            schema = _load(action + suffix)
+            if schema is None:
+                raise RuntimeError(f"the ocpp package lacks the 1.6 schema {action}{suffix}")
+            table[action] = fastjsonschema.compile(schema, formats=_FORMATS)
+    return MappingProxyType(requests), MappingProxyType(responses)
+
+
 class SchemaRegistry:
     """Compiled request and response validators for every OCPP 1.6 action."""
 
     def __init__(self) -> None:
-        self._requests: dict[str, Validator] = {}
-        self._responses: dict[str, Validator] = {}
-        for action in {*CHARGE_POINT_ACTIONS, *CENTRAL_SYSTEM_ACTIONS,
-                       *SECURITY_EXTENSION_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS}:
-            for suffix, table in (("", self._requests), ("Response", self._responses)):
-                schema = _load(action + suffix)
-                if schema is None:
-                    raise RuntimeError(f"the ocpp package lacks the 1.6 schema {action}{suffix}")
-                table[action] = fastjsonschema.compile(schema, formats=_FORMATS)
+        self._requests, self._responses = _compiled()
 
     def request_schema(self, action: str) -> dict[str, Any]:
         schema = _load(action)

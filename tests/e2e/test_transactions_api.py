@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db.migrate import upgrade
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually, simulated
 
@@ -104,8 +103,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         sqlite: str = request.getfixturevalue("sqlite_url")
         return sqlite
-    url: str = request.getfixturevalue("postgres_url")
-    upgrade(url)
+    url: str = request.getfixturevalue("postgres_head_url")
     return url
 
 

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.db.migrate import upgrade
 from jobs.reconcile import reconcile_stations
 from tests.conftest import make_settings, settled_audit_rows, start_server, stop_server
 from tests.e2e.harness import eventually, simulated
@@ -29,12 +28,9 @@ def readme_query() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'why.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade(url)
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(
+        "sqlite_url" if request.param == "sqlite" else "postgres_head_url")
     return url
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db.migrate import upgrade
 from app.db.models import AuditFrame
 from app.services.audit_log import encode_cursor
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
@@ -243,8 +242,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         sqlite: str = request.getfixturevalue("sqlite_url")
         return sqlite
-    url: str = request.getfixturevalue("postgres_url")
-    upgrade(url)
+    url: str = request.getfixturevalue("postgres_head_url")
     return url
 
 

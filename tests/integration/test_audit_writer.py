@@ -60,11 +60,9 @@ async def test_a_full_queue_makes_the_reader_wait_instead_of_dropping(sqlite_url
     await db.dispose()
 
 
-async def test_writes_survive_on_postgresql_with_copy(postgres_url: str) -> None:
-    from app.db.migrate import upgrade
+async def test_writes_survive_on_postgresql_with_copy(postgres_head_url: str) -> None:
 
-    await asyncio.to_thread(upgrade, postgres_url)
-    db = Database(postgres_url)
+    db = Database(postgres_head_url)
     writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.05, batch_size=100)
     await writer.start()
     for i in range(1000):
@@ -111,11 +109,9 @@ async def test_a_row_that_cannot_be_encoded_is_written_degraded_and_the_rest_goe
     await db.dispose()
 
 
-async def test_rows_postgresql_refuses_are_written_degraded(postgres_url: str) -> None:
-    from app.db.migrate import upgrade
+async def test_rows_postgresql_refuses_are_written_degraded(postgres_head_url: str) -> None:
 
-    await asyncio.to_thread(upgrade, postgres_url)
-    db = Database(postgres_url)
+    db = Database(postgres_head_url)
     writer = BatchWriter(db, AuditFrame.__table__, flush_interval=0.01, batch_size=50)
     await writer.start()
     nul = row(datetime.now(UTC), "CP-NUL", "in", "CALL", unique_id="n", action="Heartbeat",

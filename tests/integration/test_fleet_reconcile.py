@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import event, select
 
 from app.db.engine import Database
-from app.db.migrate import upgrade
 from app.db.models import DesiredProfile, InstalledProfileRecord, Station
 from app.domain.composite import SupplyConfig
 from app.domain.ownership import Owner, OwnerKind
 from app.services.plans import Targets, delivery_status, materialise
 from app.services.ports import CallTimeout, StationCallError, StationOffline
 from app.services.smart_charging import SmartChargingService
+from tests.conftest import copy_sqlite_template
 from tests.profiles import TX_DEFAULT_7KW
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -242,10 +242,8 @@ async def fleet_statements(sqlite_url: str, size: int) -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def large_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'large.db'}"
-    upgrade(url)
-    return url
+def large_url(tmp_path: Path, sqlite_template: Path) -> str:
+    return copy_sqlite_template(sqlite_template, tmp_path / "large.db")
 
 
 async def test_a_large_fleet_costs_no_more_statements_than_a_small_one(

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db.migrate import upgrade
 from tests.e2e.harness import eventually
 from tests.event_clients import Collected, sse, ws
 from tests.node_cluster import simulator, start_all
@@ -28,9 +27,9 @@ MANY = 400
 
 
 @pytest.fixture
-def two_nodes(postgres_url: str, tmp_path: Path) -> Iterator[tuple[ServeProcess, ServeProcess]]:
-    upgrade(postgres_url)
-    a, b = (ServeProcess(tmp_path / name, url=postgres_url, args=("--node-id", name),
+def two_nodes(postgres_head_url: str, tmp_path: Path
+              ) -> Iterator[tuple[ServeProcess, ServeProcess]]:
+    a, b = (ServeProcess(tmp_path / name, url=postgres_head_url, args=("--node-id", name),
                          node_heartbeat_s="1", call_timeout_s="5")
             for name in ("node-a", "node-b"))
     try:

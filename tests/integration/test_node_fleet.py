@@ -49,10 +49,10 @@ def profile(limit: int, stack_level: int = 1) -> dict[str, Any]:
 
 
 @pytest.fixture
-def nodes(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, ServeProcess]]:
+def nodes(postgres_head_url: str, tmp_path: Path) -> Iterator[dict[str, ServeProcess]]:
     # The default call timeout: 300 stations simulated in the test's own process, on a
     # loaded machine, may take longer than a few seconds to answer during a reconnect storm.
-    with three_nodes(postgres_url, tmp_path, call_timeout_s="30") as processes:
+    with three_nodes(postgres_head_url, tmp_path, call_timeout_s="30") as processes:
         yield processes
 
 
@@ -111,7 +111,7 @@ def _limit(stored: object) -> int:
 
 @pytest.mark.timeout(420)
 async def test_a_plan_reaches_300_stations_and_survives_a_killed_node(
-        nodes: dict[str, ServeProcess], postgres_url: str) -> None:
+        nodes: dict[str, ServeProcess], postgres_head_url: str) -> None:
     a = nodes["node-a"]
     async with httpx.AsyncClient(base_url=a.http_url, timeout=60) as on_a, fleet(nodes):
         started = time.monotonic()
@@ -143,7 +143,7 @@ async def test_a_plan_reaches_300_stations_and_survives_a_killed_node(
             assert posted.status_code == 200, posted.text
             assert posted.json()["status"] == "success", posted.text
             own[station_id] = posted.json()["profile_id"]
-        before = await desired_rows(postgres_url)
+        before = await desired_rows(postgres_head_url)
         assert len(before) == STATIONS + len(own)
 
         killed_at = datetime.now(UTC)
@@ -169,13 +169,13 @@ async def test_a_plan_reaches_300_stations_and_survives_a_killed_node(
 
         # Every desired profile acknowledged before the kill is still there, unchanged,
         # and the stations' own profiles are on the stations that moved.
-        assert await desired_rows(postgres_url) == before
+        assert await desired_rows(postgres_head_url) == before
         for station_id, profile_id in own.items():
             rows = (await on_a.get(f"/stations/{station_id}/charging_profiles")).json()
             mine = [r for r in rows if r["profile_id"] == profile_id]
             assert [r["state"] for r in mine] == ["accepted"], rows
 
-    twice = sent_twice_within(await set_profile_calls(postgres_url), 1.0)
+    twice = sent_twice_within(await set_profile_calls(postgres_head_url), 1.0)
     assert twice == {}
 
 
@@ -251,7 +251,7 @@ class RestLoad:
 
 @pytest.mark.timeout(420)
 async def test_a_rolling_restart_under_load_answers_no_5xx_and_ends_verified(
-        nodes: dict[str, ServeProcess], postgres_url: str) -> None:
+        nodes: dict[str, ServeProcess], postgres_head_url: str) -> None:
     a = nodes["node-a"]
     async with httpx.AsyncClient(base_url=a.http_url, timeout=60) as on_a, fleet(nodes):
         await eventually(lambda: all_held(on_a), timeout=BOOT_S)
@@ -286,6 +286,6 @@ async def test_a_rolling_restart_under_load_answers_no_5xx_and_ends_verified(
         since = datetime.min.replace(tzinfo=UTC)
         await eventually(lambda: verified_since(on_a, plan_id, since, set()),
                          timeout=DELIVER_S)
-        stored = {station: limit for _, station, limit in await desired_rows(postgres_url)
+        stored = {station: limit for _, station, limit in await desired_rows(postgres_head_url)
                   if limit < 7000 and station in load.acknowledged}
         assert stored == load.acknowledged

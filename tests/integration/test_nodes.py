@@ -14,7 +14,6 @@ import pytest
 from app.cluster.bus import RequestBus
 from app.cluster.gateway import ClusterPeers, RoutedGateway
 from app.db.engine import Database
-from app.db.migrate import upgrade
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.schemas import SchemaRegistry
@@ -38,8 +37,8 @@ PROFILE = {"stackLevel": 1, "chargingProfilePurpose": "TxDefaultProfile",
 
 
 @pytest.fixture
-def nodes(postgres_url: str, tmp_path: Path) -> Iterator[dict[str, ServeProcess]]:
-    with three_nodes(postgres_url, tmp_path) as processes:
+def nodes(postgres_head_url: str, tmp_path: Path) -> Iterator[dict[str, ServeProcess]]:
+    with three_nodes(postgres_head_url, tmp_path) as processes:
         yield processes
 
 
@@ -119,7 +118,7 @@ async def test_any_node_answers_for_a_station_another_node_holds(
 
 
 async def test_a_killed_node_s_stations_move_and_keep_their_profiles(
-        nodes: dict[str, ServeProcess], postgres_url: str) -> None:
+        nodes: dict[str, ServeProcess], postgres_head_url: str) -> None:
     a = nodes["node-a"]
     balancer = TcpBalancer([p.ocpp_port for p in nodes.values()])
     await balancer.start()
@@ -188,12 +187,11 @@ async def test_a_killed_node_s_stations_move_and_keep_their_profiles(
     finally:
         await balancer.stop()
 
-    assert sent_twice_within(await set_profile_calls(postgres_url), 1.0) == {}
+    assert sent_twice_within(await set_profile_calls(postgres_head_url), 1.0) == {}
 
 
-async def test_a_fleet_job_runs_on_one_node_at_a_time(postgres_url: str) -> None:
-    await asyncio.to_thread(upgrade, postgres_url)
-    databases = [Database(postgres_url), Database(postgres_url)]
+async def test_a_fleet_job_runs_on_one_node_at_a_time(postgres_head_url: str) -> None:
+    databases = [Database(postgres_head_url), Database(postgres_head_url)]
     first, second = (
         ClusterPeers(RoutedGateway(OcppGateway(ConnectionRegistry(), SchemaRegistry()), db,
                                    bus := RequestBus(db, name), stale_after_s=3,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import func, select
 
-from app.db.migrate import upgrade
 from app.db.models import AuditFrame, MeterValue, Station
 from tests.conftest import make_settings, start_server, stop_server
 from tests.ocpp_client import raw_station
@@ -14,9 +11,8 @@ from tests.ocpp_client import raw_station
 NOW = "2026-11-25T10:00:00Z"
 
 
-async def test_core_flow_and_audit_on_postgresql(postgres_url: str) -> None:
-    await asyncio.to_thread(upgrade, postgres_url)
-    running = await start_server(make_settings(postgres_url, unknown_id_tag_status="Accepted"))
+async def test_core_flow_and_audit_on_postgresql(postgres_head_url: str) -> None:
+    running = await start_server(make_settings(postgres_head_url, unknown_id_tag_status="Accepted"))
     try:
         async with raw_station(running.station_url("PG-1")) as cp:
             assert (await cp.boot())["status"] == "Accepted"

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import func, select
 
-from app.db.migrate import upgrade
 from app.db.models import AuditFrame, InstalledProfileRecord
 from app.db.node_models import NodeRequest
 from app.domain.ownership import Owner, OwnerKind
@@ -26,10 +25,9 @@ ANSWERS = {"SetChargingProfile": {"status": "Accepted"},
            "ClearChargingProfile": {"status": "Accepted"}}
 
 
-async def test_both_believing_they_hold_a_station_send_once(postgres_url: str) -> None:
-    await asyncio.to_thread(upgrade, postgres_url)
-    first = await start_server(make_settings(postgres_url, node_id="node-a"))
-    second = await start_server(make_settings(postgres_url, node_id="node-b"))
+async def test_both_believing_they_hold_a_station_send_once(postgres_head_url: str) -> None:
+    first = await start_server(make_settings(postgres_head_url, node_id="node-a"))
+    second = await start_server(make_settings(postgres_head_url, node_id="node-b"))
     try:
         # A reconnect that landed on the other process while the old socket lingers:
         # both processes hold a socket for the same station.
@@ -58,10 +56,9 @@ async def test_both_believing_they_hold_a_station_send_once(postgres_url: str) -
 
 
 async def test_a_clear_asked_of_another_node_runs_on_the_owner_under_its_lock(
-        postgres_url: str) -> None:
-    await asyncio.to_thread(upgrade, postgres_url)
-    first = await start_server(make_settings(postgres_url, node_id="node-a"))
-    second = await start_server(make_settings(postgres_url, node_id="node-b"))
+        postgres_head_url: str) -> None:
+    first = await start_server(make_settings(postgres_head_url, node_id="node-a"))
+    second = await start_server(make_settings(postgres_head_url, node_id="node-b"))
     station_id = "CLR-0001"
     try:
         async with httpx.AsyncClient(base_url=first.http_url, timeout=30) as on_a, \
@@ -137,13 +134,12 @@ async def _calls(server: RunningServer, station_id: str) -> int:
 
 
 async def test_a_circuit_over_two_nodes_is_replanned_once_and_delivered_by_each_owner(
-        postgres_url: str) -> None:
-    await asyncio.to_thread(upgrade, postgres_url)
+        postgres_head_url: str) -> None:
     quiet = dict(unknown_id_tag_status="Accepted", circuit_debounce_s=0.05,
                  reconcile_interval_s=3600, verify_interval_s=3600,
                  circuit_replan_interval_s=1700, circuit_lease_s=3600)
-    first = await start_server(make_settings(postgres_url, node_id="node-a", **quiet))
-    second = await start_server(make_settings(postgres_url, node_id="node-b", **quiet))
+    first = await start_server(make_settings(postgres_head_url, node_id="node-a", **quiet))
+    second = await start_server(make_settings(postgres_head_url, node_id="node-b", **quiet))
     try:
         async with httpx.AsyncClient(base_url=first.http_url, timeout=30) as on_a, \
                 raw_station(first.station_url("CIR-A"), answers=dict(ANSWERS)) as a, \

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_sqlite_template
 from tests.serve_process import ServeProcess
 
 
@@ -38,8 +39,11 @@ def size() -> Size:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[ServeProcess]:
-    process = ServeProcess(tmp_path / "chargeplan.db")
+def serve(tmp_path: Path, sqlite_template: Path) -> Iterator[ServeProcess]:
+    """`chargeplan serve` on a database of its own at the latest migration."""
+    database = tmp_path / "chargeplan.db"
+    copy_sqlite_template(sqlite_template, database)
+    process = ServeProcess(database)
     process.start()
     try:
         yield process
