@@ -7,7 +7,7 @@ repository runs it. The pages of docs/ run one after the other in the order of
 example of the same page, or of an earlier page, made (the plan of smart-charging.md
 targets the station tagged in security.md; its transactions follow its remote start).
 
-Ports are the only thing changed (the README says 8000 and 9000; the test takes free
+Ports are the only thing changed (the examples say 8000 and 9000; the test takes free
 ones). Every `curl` runs with `--fail-with-body`, so an answer of 400 or more fails the
 block; every command runs under `set -eu -o pipefail`. Blocks fenced ```text are shown,
 not run.
