@@ -352,7 +352,7 @@ def _refuse_unknown_variables(env: Mapping[str, str], known: set[str]) -> None:
             found = difflib.get_close_matches(variable[len(ENV_PREFIX):].lower(), sorted(known),
                                               n=1, cutoff=0.6)
             hint = (f": did you mean {ENV_PREFIX}{found[0].upper()}?" if found
-                    else ": see the settings table in README.md")
+                    else ": see the settings table in docs/settings.md")
             raise SettingsError(f"unknown setting {variable}{hint}")
 
 

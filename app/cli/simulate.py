@@ -52,7 +52,7 @@ def add_parser(subparsers: Any) -> None:
     add("--url", default=None, help=f"server websocket URL (default {defaults.url})")
     add("--site", type=Path, default=None,
         help="run a whole depot from a JSON (or .toml) site file: stations, their circuits, "
-        "cars with their schedule, circuit meters (see README, Load management)")
+        "cars with their schedule, circuit meters (see docs/load-management.md)")
     add("--http-url", default=None,
         help="with --site: the server's REST URL, to hang stations from their circuits and "
         "push the circuit meters (default: the site file's http_url)")

@@ -1,6 +1,6 @@
 """Every SetChargingProfile and ClearChargingProfile in the audit names the desired row
-(the intent) it served, and the README's "why was this sent?" query finds them, on SQLite
-and on PostgreSQL."""
+(the intent) it served, and the "why was this sent?" query of docs/smart-charging.md finds
+them, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from tests.e2e.harness import eventually, simulated
 from tests.profiles import TX_DEFAULT_7KW, tx_default_watts
 
 SID = "PY-SIM-0001"
-README = Path(__file__).resolve().parents[2] / "README.md"
+SMART_CHARGING = Path(__file__).resolve().parents[2] / "docs" / "smart-charging.md"
 
 
 def readme_query() -> str:
-    found = re.search(r"```sql\n(SELECT a\.id.*?)```", README.read_text(), re.S)
-    assert found is not None, "the README's why-was-this-sent query"
+    found = re.search(r"```sql\n(SELECT a\.id.*?)```", SMART_CHARGING.read_text(), re.S)
+    assert found is not None, "the why-was-this-sent query of docs/smart-charging.md"
     return found.group(1)
 
 

@@ -90,7 +90,7 @@ def test_help_explains_each_command(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("variable", "named"), [
     ("CHARGEPLAN_HTTP_PORTT", "did you mean CHARGEPLAN_HTTP_PORT?"),
     ("CHARGEPLAN_ADMIT_UNKNOWN_STATION", "did you mean CHARGEPLAN_ADMIT_UNKNOWN_STATIONS?"),
-    ("CHARGEPLAN_COLOUR", "see the settings table in README.md"),
+    ("CHARGEPLAN_COLOUR", "see the settings table in docs/settings.md"),
 ])
 def test_a_misspelt_variable_refuses_to_start_naming_the_closest_setting(
         variable: str, named: str, tmp_path: Path) -> None:
