@@ -75,7 +75,9 @@ __all__ = [
     "Site",
     "allocate",
     "DemandState",
+    "HeldLimit",
     "demand_cap",
+    "held_limit",
     "over_limit",
     "next_demand",
     "circuit_shares",
@@ -706,6 +708,28 @@ def over_limit(draws_a: Sequence[float], limit_a: float | None) -> bool:
     recent = list(draws_a)[-UNUSED_SAMPLES:]
     return (limit_a is not None and len(recent) == UNUSED_SAMPLES
             and all(draw > limit_a + OVER_LIMIT_TOLERANCE_A for draw in recent))
+
+
+@dataclass(frozen=True)
+class HeldLimit:
+    """The limit a session is held to and since when it has had that value: draws from
+    before ``since`` answered another limit and count neither for unused capacity nor for
+    a charger over its limit."""
+
+    limit_a: float
+    since: datetime
+
+
+def held_limit(previous: HeldLimit | None, limit_a: float, in_force_since: datetime
+               ) -> HeldLimit:
+    """The limit held now, ``limit_a``, in force since ``in_force_since`` by the profile
+    that gives it, after ``previous``. The same value sent again (a lease renewal, a new
+    ``startSchedule``) keeps ``previous.since``: the car answers a value, not a message;
+    otherwise a lease shorter than three samples would keep a tapering car from ever
+    being capped. A new value counts from ``in_force_since``."""
+    if previous is not None and abs(previous.limit_a - limit_a) < _STEP / 2:
+        return previous
+    return HeldLimit(limit_a, in_force_since)
 
 
 @dataclass(frozen=True)

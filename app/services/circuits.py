@@ -122,6 +122,9 @@ class CircuitService:
         # Per running transaction, its unused-capacity cap between solves (this process).
         self._demand: dict[int, rule.DemandState] = {}
         self._over: set[int] = set()  # transactions whose charger ignores its limit
+        # Per running transaction, the limit its circuit profile holds it to and since
+        # when that value holds (a re-send of the same value does not restart it).
+        self._held: dict[int, rule.HeldLimit] = {}
         # (station, connector) -> circuit it meters; reloaded after a change here, and
         # after METER_MAP_TTL_S for changes made by another node.
         self._meters: dict[tuple[str, int], str] | None = None
@@ -386,10 +389,12 @@ class CircuitService:
                            now: datetime
                            ) -> tuple[dict[int, float | None], dict[int, dict[str, float]]]:
         """Unused capacity (:func:`app.domain.allocation.demand_cap`) of each session: its
-        draws since its circuit profile last changed against the limit that profile gives
-        now (a draw from before answered another limit), and SuspendedEV. Also, per
-        session whose charger ignores its limit (:func:`~app.domain.allocation.over_limit`),
-        what it draws beyond it per station phase."""
+        draws since the limit its circuit profile gives now last changed value
+        (:func:`~app.domain.allocation.held_limit`: a draw from before answered another
+        limit; a lease renewal re-sending the same value changes nothing), and
+        SuspendedEV. Also, per session whose charger ignores its limit
+        (:func:`~app.domain.allocation.over_limit`), what it draws beyond it per station
+        phase."""
         if not running:
             return {}, {}
         ids = [t.id for t in running]
@@ -404,10 +409,13 @@ class CircuitService:
         excess: dict[int, dict[str, float]] = {}
         for tx in running:
             profile = profiles.get(tx.id)
+            held: rule.HeldLimit | None = None
             if profile is not None:
                 limit = amps_at(profile, now, self._voltage)
-                started = parse_datetime(profile["chargingSchedule"]["startSchedule"])
-                since = [s for ts, s in samples.get(tx.id, []) if ts >= started]
+                held = rule.held_limit(self._held.get(tx.id), limit,
+                                       in_force_since(profile, now))
+                self._held[tx.id] = held
+                since = [s for ts, s in samples.get(tx.id, []) if ts >= held.since]
                 latest = samples[tx.id][-1][1] if samples.get(tx.id) else {}
                 # Flagged, it stays flagged while it still overshoots (its own limit may
                 # move meanwhile, which restarts the count of samples).
@@ -420,11 +428,10 @@ class CircuitService:
                 else:
                     self._over.discard(tx.id)
             state = self._demand.get(tx.id, rule.DemandState())
-            if state.cap is None and profile is not None:
-                # Draws from before the limit now in force answered another one.
-                started = parse_datetime(profile["chargingSchedule"]["startSchedule"])
-                if state.since is None or started > state.since:
-                    state = rule.DemandState(None, started)
+            # Draws from before the limit now in force answered another one.
+            if state.cap is None and held is not None and (
+                    state.since is None or held.since > state.since):
+                state = rule.DemandState(None, held.since)
             draws = [(ts, max(sample.values(), default=0.0))
                      for ts, sample in samples.get(tx.id, [])]
             state = rule.next_demand(
@@ -438,6 +445,7 @@ class CircuitService:
         """Ended transactions: their unused-capacity state goes."""
         for tx_id in transaction_ids:
             self._demand.pop(tx_id, None)
+            self._held.pop(tx_id, None)
             self._over.discard(tx_id)
 
     async def _outside_caps(self, running: Sequence[Transaction], at: datetime,
@@ -626,6 +634,17 @@ def amps_at(profile: Mapping[str, Any], at: datetime, voltage: float) -> float:
         return limit
     phases = schedule["chargingSchedulePeriod"][0].get("numberPhases") or 3
     return limit / (voltage * phases)
+
+
+def in_force_since(profile: Mapping[str, Any], at: datetime) -> datetime:
+    """When the period of an Absolute single-schedule profile of ours in force at ``at``
+    began (its ``startSchedule`` when ``at`` is before it)."""
+    schedule = profile["chargingSchedule"]
+    start = parse_datetime(schedule["startSchedule"])
+    offset = (at - start).total_seconds()
+    begun = [p["startPeriod"] for p in schedule["chargingSchedulePeriod"]
+             if p["startPeriod"] <= offset]
+    return start + timedelta(seconds=max(begun, default=0))
 
 
 def limit_at(profile: Mapping[str, Any], at: datetime) -> float:

@@ -11,6 +11,7 @@ from app.domain.allocation import (
     CapWindow,
     Circuit,
     DemandState,
+    HeldLimit,
     LimitWindow,
     Period,
     Session,
@@ -18,6 +19,7 @@ from app.domain.allocation import (
     allocate,
     demand_cap,
     grid_phases,
+    held_limit,
     next_demand,
     over_limit,
     timeline,
@@ -427,6 +429,17 @@ def test_a_cap_holds_until_the_car_draws_up_to_it_and_those_draws_do_not_cap_it_
     # The draws that released it (and older ones) do not cap it again.
     assert next_demand(released, [(at(1), 5.0), (at(2), 5.2), (at(7), 5.6)], 16.0, False,
                        at(9)) == released
+
+
+def test_the_same_limit_sent_again_keeps_the_time_its_value_was_set() -> None:
+    set_at = T0 + timedelta(seconds=10)
+    held = held_limit(None, 9.0, set_at)
+    assert held == HeldLimit(9.0, set_at)
+    # A lease renewal: the same value with a later startSchedule.
+    assert held_limit(held, 9.0, T0 + timedelta(seconds=40)) == held
+    # A new value counts from when it is in force.
+    assert held_limit(held, 7.8, T0 + timedelta(seconds=70)) == HeldLimit(
+        7.8, T0 + timedelta(seconds=70))
 
 
 def test_a_suspended_car_is_capped_until_it_charges_again() -> None:
