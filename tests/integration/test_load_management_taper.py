@@ -16,7 +16,13 @@ from app.clock import utcnow
 from app.settings import Settings
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually
-from tests.integration.test_load_management import ACCEPTING, first_limit, start, tx_profiles
+from tests.integration.test_load_management import (
+    ACCEPTING,
+    first_limit,
+    limits_acknowledged,
+    start,
+    tx_profiles,
+)
 from tests.ocpp_client import RawStation, raw_station
 
 
@@ -42,6 +48,8 @@ async def two_sharing(server: RunningServer, http: httpx.AsyncClient
         tx_a = await start(a)
         await start(b)
         await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(a)[-1]) == 16.0)
+        # Draws count from when the chargers acknowledged their limits.
+        await eventually(lambda: limits_acknowledged(server))
         yield a, b, tx_a
 
 
@@ -126,6 +134,7 @@ async def test_a_lease_renewal_does_not_restart_the_count_of_unused_samples(
                 await start(b)
                 await eventually(lambda: tx_profiles(b) and tx_profiles(a)
                                  and first_limit(tx_profiles(a)[-1]) == 9.0)
+                await eventually(lambda: limits_acknowledged(server))
                 # Two samples 1 A or more below the limit between each renewal: never three
                 # after the newest startSchedule, six after the limit was set.
                 for _ in range(3):
