@@ -53,14 +53,14 @@ async def two_sharing(server: RunningServer, http: httpx.AsyncClient
         yield a, b, tx_a
 
 
-async def draw(cp: RawStation, tx: int, amps: list[float], last: datetime | None = None
+async def draw(cp: RawStation, tx: int, amps: list[float], first: datetime | None = None
                ) -> None:
-    """Three-phase samples, 10 ms apart, the last one at ``last`` (default now: after the
-    limit they answer)."""
-    now = last or datetime.now(UTC)
+    """Three-phase samples, 10 ms apart from ``first`` (default now: after the limit they
+    answer was acknowledged, which a sample dated before it would not answer)."""
+    start = first or datetime.now(UTC)
     values = []
     for index, current in enumerate(amps):
-        at = now - timedelta(milliseconds=10 * (len(amps) - 1 - index))
+        at = start + timedelta(milliseconds=10 * index)
         ts = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
         values.append({"timestamp": ts, "sampledValue": [
             {"value": str(current), "measurand": "Current.Import", "phase": phase, "unit": "A"}
@@ -138,7 +138,7 @@ async def test_a_lease_renewal_does_not_restart_the_count_of_unused_samples(
                 # Two samples 1 A or more below the limit between each renewal: never three
                 # after the newest startSchedule, six after the limit was set.
                 for _ in range(3):
-                    await draw(a, tx_a, [6.5, 6.5], last=clock())
+                    await draw(a, tx_a, [6.5, 6.5], first=clock())
                     sent = len(tx_profiles(a))
                     offset[0] += timedelta(seconds=31)  # past half the lease: renewed
                     await eventually(lambda n=sent: len(tx_profiles(a)) > n)
