@@ -138,7 +138,11 @@ class MeasurementBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     other_load_a: PhaseAmps | UnsetType = UNSET
     total_a: Annotated[PhaseAmps, Meta(
-        description="The circuit meter's total; what its sessions draw is subtracted")
+        description="The circuit meter's total; what its sessions draw is subtracted: per "
+        "session below the circuit, its latest per-phase Current.Import sample if it is no "
+        "older than the circuit's stale_after_s (an older one is not subtracted: that "
+        "session's draw stays in the other load), and at most the limit its circuit "
+        "profile gives it (a charger flagged over_limit: its whole sample)")
     ] | UnsetType = UNSET
 
 
@@ -215,8 +219,10 @@ class SessionView(msgspec.Struct, kw_only=True):
     phases: Annotated[list[str], Meta(description="Grid phases it draws on")]
     limit_a: Annotated[float, Meta(description="Its share; 0 when not admitted")]
     binding: Annotated[str, Meta(
-        description='What stops it: "garage L2", "main kW", "main imbalance", "cap" or '
-        '"not admitted: main L1"')]
+        description='What stops it: "garage L2", "main kW", "main imbalance", "cap" (its '
+        'own maximum or demand cap), another owner\'s profile that caps it, named with its '
+        'owner ("profile 7 (plan 12)"), or "not admitted: main L1" ("not admitted: '
+        'profile 7 (plan 12)")')]
     admitted: Annotated[bool, Meta(description="Whether its minimum fitted")]
     min_current_a: Annotated[float, Meta(description="Least current it is offered, in A")]
     max_current_a: Annotated[float, Meta(description="Most it can take (station), in A")]
@@ -330,7 +336,8 @@ class ConnectorLimitView(msgspec.Struct, kw_only=True):
         description="The composite of the station's desired profiles then, in A")]
     binding: Annotated[str, Meta(
         description='What makes the limit: the circuit constraint ("garage L1", "cap", '
-        '"not admitted: main L1") while the circuit\'s profile decides, "arrival allowance" '
+        '"profile 7 (plan 12)" when another owner\'s profile caps the share, "not '
+        'admitted: main L1") while the circuit\'s profile decides, "arrival allowance" '
         'while its TxDefaultProfile bounds a car arriving, "circuit, re-plan '
         'pending (...)" when the next solve will change it, "profile N (owner)" when '
         'another profile decides, or "no profile in force"')]
@@ -359,7 +366,7 @@ def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
         # On a tie, another owner's profile: the arrival allowance keeps to it.
         lowest = min(making, key=lambda p: (p.limit_a or 0.0,
                                             p.row.owner_kind == OwnerKind.CIRCUIT))
-        binding = f"profile {lowest.row.charging_profile_id} ({lowest.row.owner_kind})"
+        binding = f"profile {lowest.row.charging_profile_id} ({lowest.row.owner.label})"
         if lowest.row.owner_kind == OwnerKind.CIRCUIT and lowest.row.purpose == str(
                 ChargingProfilePurpose.TX_DEFAULT_PROFILE):
             binding = "arrival allowance"

@@ -85,8 +85,9 @@ class CircuitController(Controller):
     @put("/{circuit_id:str}/measurement", opt=OPERATOR,
          summary="Report what a circuit's meter reads now",
          description="Either other_load_a (what is not a managed session) or total_a (the "
-         "meter's total, from which the sessions' metered draw is taken out). Older than "
-         "stale_after_s, it gives way to worst_case_other_load_a.",
+         "meter's total, from which the sessions' metered draw is taken out: only samples "
+         "no older than stale_after_s, each at most the session's circuit limit). Older "
+         "than stale_after_s, it gives way to worst_case_other_load_a.",
          responses=error_responses(404))
     async def put_measurement(self, services: ServicesDep, circuit_id: CircuitIdPath,
                               data: JSONBody[MeasurementBody]) -> CircuitView:

@@ -33,9 +33,11 @@ The rule:
 4. **Over time.** :func:`timeline` solves at ``at`` and at every window boundary inside the
    horizon; each session gets periods (equal neighbours merged).
 5. **Binding constraint.** Each session's limit says what stops it: ``"garage L2"``,
-   ``"main kW"``, ``"site imbalance"``, ``"cap"`` (its own maximum or demand cap), or
-   ``"not admitted: main L1"``. Limits binding at the same level: its own cap first, then
-   the nearest circuit, in the order above.
+   ``"main kW"``, ``"site imbalance"``, ``"cap"`` (its own maximum or demand cap), the
+   ``source`` of the cap window that caps it when that is the lowest of its caps (say
+   ``"profile 7 (plan 12)"``), or ``"not admitted: main L1"`` (``"not admitted:
+   profile 7 (plan 12)"``). Limits binding at the same level: its own cap first, then the
+   nearest circuit, in the order above.
 6. **Safe share.** Per session, the minimum over the circuits above it that have a
    ``connector_count`` of (their smallest phase limit in force, less the margin) /
    ``connector_count``, floored to 0.1 A; 0 when below the session's minimum; ``None``
@@ -45,7 +47,8 @@ The rule:
 A session's cap is the lowest of its ``max_current_a``, its ``demand_cap_a`` and what its
 ``cap_windows`` allow at the instant (what other owners' profiles allow the connector),
 but never below its minimum: an admitted session is never offered less than the minimum.
-A cap window below the minimum pauses the session (``"not admitted: cap"``), and the
+A cap window below the minimum pauses the session (``"not admitted: "`` and the window's
+``source``), and the
 boundaries of cap windows are breakpoints of :func:`timeline` like those of limit windows. The
 minimum is rounded up and the cap down to 0.1 A before the solve.
 
@@ -75,7 +78,9 @@ __all__ = [
     "Site",
     "allocate",
     "DemandState",
+    "HeldLimit",
     "demand_cap",
+    "held_limit",
     "over_limit",
     "next_demand",
     "circuit_shares",
@@ -154,11 +159,13 @@ class Circuit:
 
 @dataclass(frozen=True)
 class CapWindow:
-    """A cap on one session over [start, end)."""
+    """A cap on one session over [start, end); ``source`` names what sets it (say
+    ``"profile 7 (plan 12)"``), the binding of a session it caps."""
 
     start: datetime
     end: datetime
     max_current_a: float
+    source: str = "cap"
 
 
 @dataclass(frozen=True)
@@ -179,8 +186,13 @@ class Session:
     cap_windows: tuple[CapWindow, ...] = ()
 
     def cap_at(self, at: datetime) -> float | None:
-        caps = [w.max_current_a for w in self.cap_windows if w.start <= at < w.end]
-        return min(caps) if caps else None
+        window = self.cap_window_at(at)
+        return None if window is None else window.max_current_a
+
+    def cap_window_at(self, at: datetime) -> CapWindow | None:
+        """The lowest cap window running at ``at`` (the first of equals)."""
+        running = [w for w in self.cap_windows if w.start <= at < w.end]
+        return min(running, key=lambda w: w.max_current_a) if running else None
 
     def __post_init__(self) -> None:
         if not self.phases or any(p not in PHASES for p in self.phases):
@@ -302,6 +314,9 @@ class _Prepared:
     cap: tuple[float, ...]
     # sessions whose outside cap at this instant is below their minimum: paused
     blocked: tuple[bool, ...]
+    # what a session stopped by its cap is bound by: "cap" (its own maximum or demand
+    # cap), or the source of the outside cap window when that is the lowest
+    cap_source: tuple[str, ...]
     constraints: tuple[_Constraint, ...]
     # per session: (constraint index, coef), in naming order (nearest circuit first)
     incidence: tuple[tuple[tuple[int, float], ...], ...]
@@ -362,7 +377,14 @@ def _prepare(site: Site, at: datetime) -> _Prepared:
                     constraints[k].members.append((index, coef))
         incidence.append(tuple(row))
     minimum = tuple(_ceil_step(s.min_current_a) for s in ordered)
-    outside = [s.cap_at(at) for s in ordered]
+    windows = [s.cap_window_at(at) for s in ordered]
+    outside = [None if w is None else w.max_current_a for w in windows]
+    cap_source = tuple(
+        w.source if w is not None and w.max_current_a <= min(
+            s.max_current_a,
+            s.demand_cap_a if s.demand_cap_a is not None else s.max_current_a) + _EPS
+        else "cap"
+        for s, w in zip(ordered, windows, strict=True))
     cap = tuple(
         max(
             m,
@@ -377,7 +399,8 @@ def _prepare(site: Site, at: datetime) -> _Prepared:
         for s, m, o in zip(ordered, minimum, outside, strict=True)
     )
     blocked = tuple(o is not None and o < m - _EPS for m, o in zip(minimum, outside, strict=True))
-    return _Prepared(ordered, minimum, cap, blocked, tuple(constraints), tuple(incidence))
+    return _Prepared(ordered, minimum, cap, blocked, cap_source, tuple(constraints),
+                     tuple(incidence))
 
 
 def _coefficient(kind: str, p: int, q: int, drawn: set[int], voltage: float) -> float:
@@ -396,7 +419,7 @@ def _admit(prep: _Prepared) -> tuple[list[bool], list[str]]:
         need = prep.minimum[index]
         if prep.blocked[index]:
             admitted.append(False)
-            binding.append("not admitted: cap")
+            binding.append(f"not admitted: {prep.cap_source[index]}")
             continue
         failed = next(
             (
@@ -437,7 +460,7 @@ class _Fill:
         for i in tier:
             weight = prep.sessions[i].weight
             if prep.cap[i] <= prep.minimum[i] + _EPS:
-                self._freeze(i, "cap")
+                self._freeze(i, self.prep.cap_source[i])
             else:
                 heapq.heappush(self.session_events, (prep.minimum[i] / weight, 0, i))
         self._freeze_tight(range(len(prep.constraints)))
@@ -460,7 +483,7 @@ class _Fill:
             for i in entering:
                 self._start_rising(i)
             for i in capped:
-                self._freeze(i, "cap")
+                self._freeze(i, self.prep.cap_source[i])
             self._freeze_tight(tight)
         return self.frozen_by
 
@@ -706,6 +729,33 @@ def over_limit(draws_a: Sequence[float], limit_a: float | None) -> bool:
     recent = list(draws_a)[-UNUSED_SAMPLES:]
     return (limit_a is not None and len(recent) == UNUSED_SAMPLES
             and all(draw > limit_a + OVER_LIMIT_TOLERANCE_A for draw in recent))
+
+
+@dataclass(frozen=True)
+class HeldLimit:
+    """The limit a session is held to and since when it has had that value: draws from
+    before ``since`` answered another limit and count neither for unused capacity nor for
+    a charger over its limit."""
+
+    limit_a: float
+    since: datetime
+
+
+def held_limit(previous: HeldLimit | None, limit_a: float,
+               in_force_since: datetime | None) -> HeldLimit | None:
+    """The limit held now, ``limit_a``, after ``previous``. ``in_force_since``: when the
+    charger was held to it (the later of its acknowledgement and the start of the period
+    giving it); None while the charger has not acknowledged it. The same value sent again
+    (a lease renewal, a new ``startSchedule``) keeps ``previous.since``: the car answers a
+    value, not a message; otherwise a lease shorter than three samples would keep a
+    tapering car from ever being capped. A new value counts from ``in_force_since``; None
+    while it is on its way: no draw answers it yet (counted against it, the draws of the
+    old limit would cap every car whose share just rose)."""
+    if previous is not None and abs(previous.limit_a - limit_a) < _STEP / 2:
+        return previous
+    if in_force_since is None:
+        return None
+    return HeldLimit(limit_a, in_force_since)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,11 @@ class Owner:
         return str(self.kind) if self.id is None else f"{self.kind}:{self.id}"
 
     @property
+    def label(self) -> str:
+        """For people: ``"plan 12"``, ``"circuit garage"``, ``"manual"``."""
+        return str(self.kind) if self.id is None else f"{self.kind} {self.id}"
+
+    @property
     def managed(self) -> bool:
         """Whether the owner keeps its profiles (one per station, or per connector for a
         circuit), replaced in place when it changes."""

@@ -28,9 +28,10 @@ from app.domain.composite import Convention
 from app.domain.installation import InstalledProfile
 from app.domain.ownership import OwnerKind
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
+from app.domain.states import DeliveryState
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.profiles_store import as_installed
-from app.services.smart_charging import SmartChargingService
+from app.services.smart_charging import SmartChargingService, Snapshot
 from app.services.station_view import chunks, station_views
 
 # How long a node trusts its map of meter connectors before reading it again.
@@ -129,6 +130,9 @@ class CircuitService:
         # Per running transaction, its unused-capacity cap between solves (this process).
         self._demand: dict[int, rule.DemandState] = {}
         self._over: set[int] = set()  # transactions whose charger ignores its limit
+        # Per running transaction, the limit its circuit profile holds it to and since
+        # when that value holds (a re-send of the same value does not restart it).
+        self._held: dict[int, rule.HeldLimit] = {}
         # (station, connector) -> circuit it meters; reloaded after a change here, and
         # after METER_MAP_TTL_S for changes made by another node.
         self._meters: dict[tuple[str, int], str] | None = None
@@ -409,17 +413,23 @@ class CircuitService:
                            now: datetime
                            ) -> tuple[dict[int, float | None], dict[int, dict[str, float]]]:
         """Unused capacity (:func:`app.domain.allocation.demand_cap`) of each session: its
-        draws since its circuit profile last changed against the limit that profile gives
-        now (a draw from before answered another limit), and SuspendedEV. Also, per
-        session whose charger ignores its limit (:func:`~app.domain.allocation.over_limit`),
-        what it draws beyond it per station phase."""
+        draws since the limit its circuit profile gives now last changed value
+        (:func:`~app.domain.allocation.held_limit`: a draw from before answered another
+        limit; a lease renewal re-sending the same value changes nothing), and
+        SuspendedEV. Also, per session whose charger ignores its limit
+        (:func:`~app.domain.allocation.over_limit`), what it draws beyond it per station
+        phase."""
         if not running:
             return {}, {}
         ids = [t.id for t in running]
-        profiles = dict((await session.execute(
-            select(DesiredProfile.transaction_id, DesiredProfile.profile).where(
+        rows = (await session.execute(
+            select(DesiredProfile.transaction_id, DesiredProfile.profile,
+                   DesiredProfile.state, DesiredProfile.updated_at).where(
                 DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
-                DesiredProfile.transaction_id.in_(ids)))).all())
+                DesiredProfile.transaction_id.in_(ids)))).all()
+        profiles = {tx_id: profile for tx_id, profile, _, _ in rows}
+        # When each charger acknowledged its profile (the answer's record updates the row).
+        acked = {tx_id: at for tx_id, _, state, at in rows if state == DeliveryState.ACCEPTED}
         statuses = {(c.station_id, c.connector_id): c.status for c in (await session.scalars(
             select(Connector).where(Connector.station_id.in_({t.station_id for t in running}))
         )).all()}
@@ -427,10 +437,19 @@ class CircuitService:
         excess: dict[int, dict[str, float]] = {}
         for tx in running:
             profile = profiles.get(tx.id)
+            held: rule.HeldLimit | None = None
             if profile is not None:
                 limit = amps_at(profile, now, self._voltage)
-                started = parse_datetime(profile["chargingSchedule"]["startSchedule"])
-                since = [s for ts, s in samples.get(tx.id, []) if ts >= started]
+                acked_at = acked.get(tx.id)
+                held = rule.held_limit(
+                    self._held.get(tx.id), limit,
+                    None if acked_at is None else max(in_force_since(profile, now), acked_at))
+                if held is None:
+                    self._held.pop(tx.id, None)
+                else:
+                    self._held[tx.id] = held
+                since = [s for ts, s in samples.get(tx.id, [])
+                         if held is not None and ts >= held.since]
                 latest = samples[tx.id][-1][1] if samples.get(tx.id) else {}
                 # Flagged, it stays flagged while it still overshoots (its own limit may
                 # move meanwhile, which restarts the count of samples).
@@ -443,13 +462,13 @@ class CircuitService:
                 else:
                     self._over.discard(tx.id)
             state = self._demand.get(tx.id, rule.DemandState())
-            if state.cap is None and profile is not None:
-                # Draws from before the limit now in force answered another one.
-                started = parse_datetime(profile["chargingSchedule"]["startSchedule"])
-                if state.since is None or started > state.since:
-                    state = rule.DemandState(None, started)
+            # Draws from before the limit now in force answered another one.
+            if state.cap is None and held is not None and (
+                    state.since is None or held.since > state.since):
+                state = rule.DemandState(None, held.since)
             draws = [(ts, max(sample.values(), default=0.0))
-                     for ts, sample in samples.get(tx.id, [])]
+                     for ts, sample in samples.get(tx.id, [])
+                     if profile is None or held is not None]
             state = rule.next_demand(
                 state, draws, None if profile is None else amps_at(profile, now, self._voltage),
                 statuses.get((tx.station_id, tx.connector_id)) == "SuspendedEV", now)
@@ -474,6 +493,7 @@ class CircuitService:
         """Ended transactions: their unused-capacity state goes."""
         for tx_id in transaction_ids:
             self._demand.pop(tx_id, None)
+            self._held.pop(tx_id, None)
             self._over.discard(tx_id)
 
     async def _outside_caps(self, running: Sequence[Transaction], at: datetime,
@@ -507,7 +527,8 @@ class CircuitService:
         places = {(sid, c) for sid in owned if sid in snapshots
                   for c in range(1, snapshots[sid].view.number_of_connectors + 1)}
         windows = await self._other_owners_windows(places, at, duration_s,
-                                                   snapshots=snapshots, fill_unbounded=False)
+                                                   snapshots=snapshots, fill_unbounded=False,
+                                                   name_sources=False)
         caps: dict[str, float] = {}
         for (sid, _), found in windows.items():
             for window in found:
@@ -517,6 +538,7 @@ class CircuitService:
     async def _other_owners_windows(
         self, places: set[tuple[str, int]], at: datetime, duration_s: int, *,
         snapshots: Mapping[str, Any] | None = None, fill_unbounded: bool = True,
+        name_sources: bool = True,
     ) -> dict[tuple[str, int], tuple[rule.CapWindow, ...]]:
         """Per (station, connector), the composite of the station's desired profiles
         without the circuit's own, in A, from ``at`` for ``duration_s``. Where none of
@@ -532,25 +554,49 @@ class CircuitService:
                 select(DesiredProfile).where(DesiredProfile.station_id.in_(stations),
                                              DesiredProfile.owner_kind != OwnerKind.CIRCUIT)
                 .order_by(DesiredProfile.id))).all()
-        others: dict[str, list[InstalledProfile]] = {s: [] for s in stations}
+        others: dict[str, list[tuple[DesiredProfile, InstalledProfile]]] = {
+            s: [] for s in stations}
         for row in rows:
-            others[row.station_id].append(as_installed(row.connector_id, row.profile))
+            others[row.station_id].append((row, as_installed(row.connector_id, row.profile)))
         end = at + timedelta(seconds=duration_s)
         found: dict[tuple[str, int], tuple[rule.CapWindow, ...]] = {}
         for station_id, connector_id in sorted(places):
             snap = snapshots.get(station_id)
             if snap is None:
                 continue
-            answer = self._smart_charging.answer_of(
-                replace(snap, installed=tuple(others[station_id])), connector_id, at,
-                duration_s, ChargingRateUnit.A, Convention.STRICT)
-            periods = answer.periods
-            starts = [at + timedelta(seconds=p.start) for p in periods] + [end]
+            own = others[station_id]
+            periods = self._limits(snap, [i for _, i in own], connector_id, at, duration_s,
+                                   fill_unbounded)
+            starts = [t for t, _ in periods] + [end]
+            if not name_sources:
+                found[(station_id, connector_id)] = tuple(
+                    rule.CapWindow(starts[i], starts[i + 1], limit)
+                    for i, (_, limit) in enumerate(periods) if limit is not None)
+                continue
+            # The profile that sets each period's cap: the one whose own limit then is it.
+            alone = [(row, self._limits(snap, [installed], connector_id, at, duration_s,
+                                        fill_unbounded))
+                     for row, installed in own if row.connector_id in (0, connector_id)]
             found[(station_id, connector_id)] = tuple(
-                rule.CapWindow(starts[i], starts[i + 1],
-                               answer.fill if p.limit is None else p.limit)
-                for i, p in enumerate(periods) if p.limit is not None or fill_unbounded)
+                rule.CapWindow(starts[i], starts[i + 1], limit,
+                               _source(alone, starts[i], limit))
+                for i, (_, limit) in enumerate(periods) if limit is not None)
         return found
+
+    def _limits(self, snap: Snapshot, installed: Sequence[InstalledProfile],
+                connector_id: int, at: datetime, duration_s: int, fill_unbounded: bool = True
+                ) -> list[tuple[datetime, float | None]]:
+        """(start, limit in A) of each period of the connector's strict composite of
+        ``installed`` on the station of ``snap``. Where none of them bounds the connector
+        the limit is the composite's fill value (48 A, or the station maximum), or None
+        without ``fill_unbounded``."""
+        assert self._smart_charging is not None
+        answer = self._smart_charging.answer_of(
+            replace(snap, installed=tuple(installed)), connector_id, at, duration_s,
+            ChargingRateUnit.A, Convention.STRICT)
+        return [(at + timedelta(seconds=p.start),
+                 p.limit if p.limit is not None else answer.fill if fill_unbounded else None)
+                for p in answer.periods]
 
     def _domain_session(self, tx: Transaction, station: Station,
                         currents: Mapping[str, float] | None,
@@ -570,24 +616,59 @@ class CircuitService:
         )
 
     async def _session_draw(self, circuit_id: str) -> list[float]:
-        """What the sessions below ``circuit_id`` draw per grid phase, from their meters."""
+        """What the sessions below ``circuit_id`` draw now per grid phase, as far as their
+        meters show it. What this leaves out stays in the circuit's other load (fail
+        closed: an over-estimated other load frees nothing):
+
+        - a session's latest per-phase sample counts only if it is no older than the
+          circuit's ``stale_after_s``, the age past which a measurement is no longer
+          current: a car that drew 20 A minutes ago may draw nothing now;
+        - and at most the limit its circuit profile holds it to now: a sample taken before
+          a decrease reached the car is more than the car draws when the meter reads, and
+          taken out of the total in full it would make the circuit look emptier than it
+          is. A charger flagged over its limit counts in full: the solve adds its excess
+          to the other load itself."""
         now = self._clock()
         async with self._db.uow() as session:
-            circuits = dict((await session.execute(select(Circuit.id, Circuit.parent_id))).all())
+            circuits = {c.id: c for c in (await session.scalars(select(Circuit))).all()}
             if circuit_id not in circuits:
                 raise NotFound("circuit", circuit_id)
-            below = {c for c in circuits if circuit_id in _chain(circuits, c)}
+            parents = {c.id: c.parent_id for c in circuits.values()}
+            below = {c for c in circuits if circuit_id in _chain(parents, c)}
             rows = (await session.execute(
                 select(Transaction.id, Station.phase_rotation)
                 .join(Station, Station.id == Transaction.station_id)
                 .where(Station.circuit_id.in_(below), Transaction.stopped_at.is_(None)))).all()
-            currents = await _phase_currents(session, [r[0] for r in rows], now)
+            ids = [r[0] for r in rows]
+            samples = await _phase_samples(session, ids, now)
+            profiles: dict[int | None, dict[str, Any]] = dict((await session.execute(
+                select(DesiredProfile.transaction_id, DesiredProfile.profile).where(
+                    DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                    DesiredProfile.transaction_id.in_(ids)))).all()) if ids else {}
+        fresh_after = now - timedelta(seconds=circuits[circuit_id].stale_after_s)
         drawn = [0.0, 0.0, 0.0]
         for tx_id, rotation in rows:
+            found = samples.get(tx_id)
+            if not found or found[-1][0] < fresh_after:
+                continue
+            profile = profiles.get(tx_id)
+            bound = (None if profile is None or tx_id in self._over
+                     else amps_at(profile, now, self._voltage))
             mapping = rule.PHASE_ROTATIONS[rotation]
-            for phase, amps in currents.get(tx_id, {}).items():
-                drawn[mapping[int(phase[1]) - 1]] += amps
+            for phase, amps in found[-1][1].items():
+                drawn[mapping[int(phase[1]) - 1]] += amps if bound is None else min(amps, bound)
         return drawn
+
+
+def _source(alone: Sequence[tuple[DesiredProfile, list[tuple[datetime, float | None]]]],
+            at: datetime, limit_a: float) -> str:
+    """The profile whose own limit at ``at`` is ``limit_a``, named with its owner
+    (``"profile 7 (plan 12)"``); ``"cap"`` when none is."""
+    for row, periods in alone:
+        own = next((v for t, v in reversed(periods) if t <= at), None)
+        if own is not None and abs(own - limit_a) < 0.05:
+            return f"profile {row.charging_profile_id} ({row.owner.label})"
+    return "cap"
 
 
 def _check_meter(station_id: str | None, connector_id: int | None) -> None:
@@ -665,13 +746,6 @@ def _station_phases(currents: Mapping[str, float] | None) -> tuple[int, ...]:
     return used or (1, 2, 3)
 
 
-async def _phase_currents(session: Any, transaction_ids: Sequence[int],
-                          now: datetime) -> dict[int, dict[str, float]]:
-    """Per transaction, its latest per-phase Current.Import sample: {"L1": amps, ...}."""
-    samples = await _phase_samples(session, transaction_ids, now)
-    return {tx_id: found[-1][1] for tx_id, found in samples.items()}
-
-
 async def _phase_samples(session: Any, transaction_ids: Sequence[int],
                          now: datetime) -> dict[int, list[tuple[datetime, dict[str, float]]]]:
     """Per transaction, its recent per-phase Current.Import samples, oldest first."""
@@ -705,6 +779,17 @@ def amps_at(profile: Mapping[str, Any], at: datetime, voltage: float) -> float:
         return limit
     phases = schedule["chargingSchedulePeriod"][0].get("numberPhases") or 3
     return limit / (voltage * phases)
+
+
+def in_force_since(profile: Mapping[str, Any], at: datetime) -> datetime:
+    """When the period of an Absolute single-schedule profile of ours in force at ``at``
+    began (its ``startSchedule`` when ``at`` is before it)."""
+    schedule = profile["chargingSchedule"]
+    start = parse_datetime(schedule["startSchedule"])
+    offset = (at - start).total_seconds()
+    begun = [p["startPeriod"] for p in schedule["chargingSchedulePeriod"]
+             if p["startPeriod"] <= offset]
+    return start + timedelta(seconds=max(begun, default=0))
 
 
 def limit_at(profile: Mapping[str, Any], at: datetime) -> float:

@@ -15,7 +15,12 @@ from tests.conftest import RunningServer, make_settings
 from tests.e2e.harness import eventually
 from tests.ocpp_client import RawStation, raw_station
 
-NOW = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+def now() -> str:
+    """The time of a message sent now. Not taken once at import: a whole suite runs for
+    longer than the age past which a per-phase sample no longer decides a session's
+    phases (circuits.PHASE_SAMPLE_MAX_AGE)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
@@ -138,7 +143,7 @@ async def test_stations_are_assigned_with_their_wiring(http: httpx.AsyncClient) 
 
 async def start(cp: RawStation, connector: int) -> int:
     started = await cp.ok("StartTransaction", {
-        "connectorId": connector, "idTag": "ANY", "meterStart": 0, "timestamp": NOW})
+        "connectorId": connector, "idTag": "ANY", "meterStart": 0, "timestamp": now()})
     return int(started["transactionId"])
 
 
@@ -157,7 +162,7 @@ async def test_the_allocation_shares_the_tree_among_running_transactions(
         tx_b = await start(b, 1)
         # CP-B's car draws on its station's L1 only: grid L3 through the TRS wiring.
         await b.ok("MeterValues", {"connectorId": 1, "transactionId": tx_b, "meterValue": [
-            {"timestamp": NOW, "sampledValue": [
+            {"timestamp": now(), "sampledValue": [
                 {"value": "12.5", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
                 {"value": "0.1", "measurand": "Current.Import", "phase": "L2", "unit": "A"},
                 {"value": "0", "measurand": "Current.Import", "phase": "L3", "unit": "A"},
@@ -210,3 +215,44 @@ async def test_a_stale_measurement_falls_back_to_the_worst_case(
 
     total = await http.put("/circuits/main/measurement", json={"total_a": [30, 31, 32]})
     assert total.json()["measured_other_load_a"] == [30.0, 31.0, 32.0]  # no session runs
+
+
+def sample(amps: float, at: datetime) -> dict[str, Any]:
+    """One three-phase Current.Import sample taken at ``at`` (milliseconds kept)."""
+    return {"timestamp": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "sampledValue": [{"value": str(amps), "measurand": "Current.Import",
+                              "phase": phase, "unit": "A"} for phase in ("L1", "L2", "L3")]}
+
+
+async def test_a_total_takes_out_current_samples_only_and_at_most_the_circuit_limit(
+    http: httpx.AsyncClient, server: RunningServer
+) -> None:
+    circuit = {"id": "main", "max_current_a": 63, "stale_after_s": 60}
+    assert (await http.post("/circuits", json=circuit)).status_code == 201
+    answers = {"SetChargingProfile": {"status": "Accepted"}}
+    async with raw_station(server.station_url("CP-A"), answers=answers) as a:
+        await a.boot()
+        await http.patch("/stations/CP-A", json={"circuit_id": "main", "max_current_a": 16})
+        tx = await start(a, 1)
+        await eventually(lambda: any(
+            c[2] == "SetChargingProfile"
+            and c[3]["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile"
+            for c in a.server_calls))  # its circuit limit, 16 A, is set
+
+        async def other_load(total: float, amps: float, age_s: float) -> list[float]:
+            at = server.services.clock() - timedelta(seconds=age_s)
+            await a.ok("MeterValues", {"connectorId": 1, "transactionId": tx,
+                                       "meterValue": [sample(amps, at)]})
+            answer = await http.put("/circuits/main/measurement",
+                                    json={"total_a": [total] * 3})
+            assert answer.status_code == 200, answer.text
+            found: list[float] = answer.json()["measured_other_load_a"]
+            return found
+
+        # Two minutes old, older than the circuit's 60 s: the car may draw nothing now, so
+        # its 10 A are not taken out (they stay in the other load).
+        assert await other_load(40, 10, 120) == [40.0] * 3
+        # Current: taken out.
+        assert await other_load(40, 10, 0) == [30.0] * 3
+        # 25 A against a 16 A limit (read before a decrease reached the car): 16 A out.
+        assert await other_load(40, 25, 0) == [24.0] * 3

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.db.models import DesiredProfile
 from app.domain.ownership import OwnerKind
+from app.domain.states import DeliveryState
 from app.settings import Settings
 from tests.conftest import RunningServer, make_settings, settled_audit_rows
 from tests.e2e.harness import eventually
@@ -42,6 +43,16 @@ async def circuit_rows(server: RunningServer) -> list[tuple[str, str | None, int
                    DesiredProfile.purpose == "TxProfile")
             .order_by(DesiredProfile.station_id))).all()
     return [(station, owner, tx) for station, owner, tx in rows]
+
+
+async def limits_acknowledged(server: RunningServer) -> bool:
+    """Every circuit TxProfile is Accepted: samples from now on answer those limits."""
+    async with server.services.db.uow() as session:
+        states = (await session.scalars(
+            select(DesiredProfile.state)
+            .where(DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
+                   DesiredProfile.purpose == "TxProfile"))).all()
+    return bool(states) and all(state == DeliveryState.ACCEPTED for state in states)
 
 
 def now() -> str:
@@ -272,8 +283,9 @@ async def test_a_connector_limit_is_explained_with_its_binding_constraint(
     assert manual.status_code == 200, manual.text
     # A TxProfile overrides TxDefaultProfiles (OCPP 1.6 §3.13.1): the circuit's 22 A stand
     # until the re-plan the manual profile sets off, which caps A at what it allows.
+    # The binding names the profile that caps the share, with its owner.
     tx_default = await eventually(
-        lambda: _is(explained("CP-A"), limit_a=8.0, binding="cap"))
+        lambda: _is(explained("CP-A"), limit_a=8.0, binding="profile 900 (manual)"))
     assert tx_default["circuit"]["transaction_id"] == tx_a
 
     station_cap = await http.post("/stations/CP-A/charging_profile", json={
@@ -284,7 +296,8 @@ async def test_a_connector_limit_is_explained_with_its_binding_constraint(
                                  "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7}]}}})
     assert station_cap.status_code == 200, station_cap.text
     # A station cap lower still: the circuit follows it too.
-    await eventually(lambda: _is(explained("CP-A"), limit_a=7.0, binding="cap"))
+    await eventually(lambda: _is(explained("CP-A"), limit_a=7.0,
+                                 binding="profile 901 (manual)"))
     # Without a session the circuit decides nothing on the connector: the lowest profile
     # in force does, named with its owner.
     await a.ok("StopTransaction", {"transactionId": tx_a, "meterStop": 10, "timestamp": now()})
@@ -320,7 +333,10 @@ async def test_the_circuit_never_raises_a_connector_above_another_owners_profile
     await eventually(lambda: tx_profiles(b) and first_limit(tx_profiles(b)[-1]) == 22.0)
     assert first_limit(tx_profiles(a)[-1]) == 10.0
     explained = (await http.get("/stations/CP-A/connectors/1/limit")).json()
-    assert (explained["limit_a"], explained["binding"]) == (10.0, "cap")
+    assert (explained["limit_a"], explained["binding"]) == (10.0, "profile 900 (manual)")
+    solved = (await http.get("/circuits/site/allocation")).json()
+    assert [s["binding"] for s in solved["sessions"] if s["station_id"] == "CP-A"] == [
+        "profile 900 (manual)"]
 
     # The manual profile withdrawn: the re-plan it sets off shares the circuit evenly again
     # (no periodic re-plan runs in these tests).

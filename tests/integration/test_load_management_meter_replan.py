@@ -12,7 +12,11 @@ import pytest
 from app.settings import Settings
 from tests.conftest import RunningServer, make_settings
 from tests.e2e.harness import eventually
-from tests.integration.test_load_management import first_limit, tx_profiles
+from tests.integration.test_load_management import (
+    first_limit,
+    limits_acknowledged,
+    tx_profiles,
+)
 from tests.integration.test_load_management_taper import draw, two_sharing
 
 
@@ -29,6 +33,8 @@ async def test_meter_samples_of_a_tapering_car_re_plan_its_circuit(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
     async with two_sharing(server, http) as (a, b, tx_a):
+        # The re-plans the transactions set off are over: what follows is the meter's.
+        await eventually(lambda: not server.services.scheduler.busy)
         await draw(a, tx_a, [5.0, 5.2, 4.8])  # nearly full: 11 A under its share
         await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 25.7)
         assert first_limit(tx_profiles(a)[-1]) == 6.3  # 5.2 A x 1.2
@@ -40,6 +46,8 @@ async def test_meter_samples_of_a_tapering_car_re_plan_its_circuit(
         # The re-plan is recorded once it has sent everything it stored, after B's share.
         await eventually(lambda: _is_meter(last_trigger()))
 
+        # Samples answer a limit once its charger has acknowledged it.
+        await eventually(lambda: limits_acknowledged(server))
         await draw(a, tx_a, [20.0, 20.0, 20.0])  # and now over any limit it was given
         await eventually(lambda: first_limit(tx_profiles(b)[-1]) <= 13.0)
         flagged = {s["transaction_id"]: s["over_limit"] for s in

@@ -12,10 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
+from app.clock import utcnow
 from app.settings import Settings
-from tests.conftest import RunningServer, make_settings
+from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually
-from tests.integration.test_load_management import ACCEPTING, first_limit, start, tx_profiles
+from tests.integration.test_load_management import (
+    ACCEPTING,
+    first_limit,
+    limits_acknowledged,
+    start,
+    tx_profiles,
+)
 from tests.ocpp_client import RawStation, raw_station
 
 
@@ -42,15 +49,19 @@ async def two_sharing(server: RunningServer, http: httpx.AsyncClient
         await start(b)
         await eventually(lambda: tx_profiles(a) and tx_profiles(b)
                          and first_limit(tx_profiles(a)[-1]) == 16.0)
+        # Draws count from when the chargers acknowledged their limits.
+        await eventually(lambda: limits_acknowledged(server))
         yield a, b, tx_a
 
 
-async def draw(cp: RawStation, tx: int, amps: list[float]) -> None:
-    """Three-phase samples, 10 ms apart, the last one now (after the limit they answer)."""
-    now = datetime.now(UTC)
+async def draw(cp: RawStation, tx: int, amps: list[float], first: datetime | None = None
+               ) -> None:
+    """Three-phase samples, 10 ms apart from ``first`` (default now: after the limit they
+    answer was acknowledged, which a sample dated before it would not answer)."""
+    start = first or datetime.now(UTC)
     values = []
     for index, current in enumerate(amps):
-        at = now - timedelta(milliseconds=10 * (len(amps) - 1 - index))
+        at = start + timedelta(milliseconds=10 * index)
         ts = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
         values.append({"timestamp": ts, "sampledValue": [
             {"value": str(current), "measurand": "Current.Import", "phase": phase, "unit": "A"}
@@ -94,3 +105,51 @@ async def test_a_charger_that_ignores_its_limit_is_flagged_and_its_excess_taken_
         assert flagged[tx_a] is True
         other = solved["circuits"][0]["other_load_a"]
         assert other[0] == other[1] == other[2] >= 4.0
+
+
+async def test_a_lease_renewal_does_not_restart_the_count_of_unused_samples(
+    sqlite_url: str,
+) -> None:
+    """With a lease shorter than three samples, each renewal re-sends the same limit with a
+    new startSchedule; the samples count from the last change of the limit's value, so the
+    tapering car is still capped and the current it leaves goes to the other."""
+    offset = [timedelta(0)]
+
+    def clock() -> datetime:
+        return utcnow() + offset[0]
+
+    settings = make_settings(sqlite_url, unknown_id_tag_status="Accepted",
+                             circuit_debounce_s=0.05, reconcile_interval_s=3600,
+                             verify_interval_s=3600, circuit_replan_interval_s=0.5,
+                             circuit_lease_s=60)
+    server = await start_server(settings, clock=clock)
+    try:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+            await http.post("/circuits", json={"id": "site", "max_current_a": 18})
+            async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
+                    raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
+                for cp, name in ((a, "CP-A"), (b, "CP-B")):
+                    await cp.boot()
+                    await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
+                tx_a = await start(a)
+                await start(b)
+                await eventually(lambda: tx_profiles(b) and tx_profiles(a)
+                                 and first_limit(tx_profiles(a)[-1]) == 9.0)
+                await eventually(lambda: limits_acknowledged(server))
+                # Two samples 1 A or more below the limit between each renewal: never three
+                # after the newest startSchedule, six after the limit was set.
+                for _ in range(3):
+                    await draw(a, tx_a, [6.5, 6.5], first=clock())
+                    sent = len(tx_profiles(a))
+                    offset[0] += timedelta(seconds=31)  # past half the lease: renewed
+                    await eventually(lambda n=sent: len(tx_profiles(a)) > n)
+                    if first_limit(tx_profiles(a)[-1]) != 9.0:
+                        break
+                # Capped at 6.5 A x 1.2: B gets the 18 - 7.8 A it leaves.
+                await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 10.2)
+                assert first_limit(tx_profiles(a)[-1]) == 7.8
+                solved = (await http.get("/circuits/site/allocation")).json()
+                capped = next(s for s in solved["sessions"] if s["transaction_id"] == tx_a)
+                assert (capped["demand_cap_a"], capped["binding"]) == (7.8, "cap")
+    finally:
+        await stop_server(server)

@@ -11,6 +11,7 @@ from app.domain.allocation import (
     CapWindow,
     Circuit,
     DemandState,
+    HeldLimit,
     LimitWindow,
     Period,
     Session,
@@ -18,6 +19,7 @@ from app.domain.allocation import (
     allocate,
     demand_cap,
     grid_phases,
+    held_limit,
     next_demand,
     over_limit,
     timeline,
@@ -429,6 +431,19 @@ def test_a_cap_holds_until_the_car_draws_up_to_it_and_those_draws_do_not_cap_it_
                        at(9)) == released
 
 
+def test_the_same_limit_sent_again_keeps_the_time_its_value_was_set() -> None:
+    set_at = T0 + timedelta(seconds=10)
+    held = held_limit(None, 9.0, set_at)
+    assert held == HeldLimit(9.0, set_at)
+    # A lease renewal: the same value with a later startSchedule.
+    assert held_limit(held, 9.0, T0 + timedelta(seconds=40)) == held
+    # A new value counts from when it is in force; until the charger acknowledges it, no
+    # draw answers it (the renewal above needs no acknowledgement: the value is there).
+    assert held_limit(held, 7.8, None) is None
+    assert held_limit(held, 7.8, T0 + timedelta(seconds=70)) == HeldLimit(
+        7.8, T0 + timedelta(seconds=70))
+
+
 def test_a_suspended_car_is_capped_until_it_charges_again() -> None:
     suspended = next_demand(DemandState(), [], None, True, T0)
     assert suspended.cap == 0.0
@@ -453,6 +468,23 @@ def test_other_profiles_cap_a_session_and_their_boundaries_are_breakpoints() -> 
                                 Period(10800, 32.0), Period(14400, 16.0))
     paused = allocate(site, T0 + timedelta(hours=3)).sessions["capped"]
     assert (paused.limit_a, paused.binding) == (0.0, "not admitted: cap")
+
+
+def test_a_session_capped_by_another_profile_is_bound_by_that_profile() -> None:
+    plan = (CapWindow(T0, T0 + timedelta(hours=1), 10.0, "profile 7 (plan 12)"),
+            CapWindow(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 4.0,
+                      "profile 7 (plan 12)"),
+            CapWindow(T0 + timedelta(hours=2), T0 + timedelta(hours=3), 20.0,
+                      "profile 7 (plan 12)"))
+    site = Site((node("main", 32),),
+                (car("capped", max_a=16, cap_windows=plan), car("other", minutes=1)))
+    capped = allocate(site, T0).sessions["capped"]
+    assert (capped.limit_a, capped.binding) == (10.0, "profile 7 (plan 12)")
+    paused = allocate(site, T0 + timedelta(hours=1)).sessions["capped"]
+    assert (paused.limit_a, paused.binding) == (0.0, "not admitted: profile 7 (plan 12)")
+    # Above the car's own maximum the profile does not bind: its own cap does.
+    own = allocate(site, T0 + timedelta(hours=2)).sessions["capped"]
+    assert (own.limit_a, own.binding) == (16.0, "cap")
 
 
 @pytest.mark.parametrize(
