@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -278,7 +279,15 @@ class LoadManager:
             return []
         for root in await self._circuits.roots(strays):
             await self.replan(root, "station moved")
-        released = await self._release_strays(strays)
+        # A re-plan of the old tree may be under way on this node: it solved before the
+        # station moved and would store the old circuit's share after the release. Let the
+        # re-plans running here end first (one at a time per tree, so taking every tree's
+        # lock in order cannot deadlock); the interval sweep releases what a re-plan on
+        # another node stores late.
+        async with AsyncExitStack() as held:
+            for root in sorted(self._locks):
+                await held.enter_async_context(self._locks[root])
+            released = await self._release_strays(strays)
         await self._reconcile(released)
         return released
 
