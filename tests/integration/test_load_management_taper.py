@@ -107,6 +107,26 @@ async def test_a_charger_that_ignores_its_limit_is_flagged_and_its_excess_taken_
         assert other[0] == other[1] == other[2] >= 4.0
 
 
+async def test_the_excess_of_a_charger_that_ignores_its_limit_is_settled_in_one_re_plan(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """A draws 20 A whatever it is told: whatever share it gets, B can have 32 - 20 = 12 A.
+    The re-plan that flags A sends B straight there, rather than 14, 13, ... A's excess
+    over the share it held before each step."""
+    async with two_sharing(server, http) as (a, b, tx_a):
+        held = len(tx_profiles(b))
+        await draw(a, tx_a, [20.0, 20.0, 20.0])  # told 16 A, it takes 20
+        await eventually(lambda: first_limit(tx_profiles(b)[-1]) < 16.0)
+        (step,) = [first_limit(p) for p in tx_profiles(b)[held:]]
+        assert step == pytest.approx(12.0, abs=0.15)  # a solve's steps are 0.1 A
+        solved = (await http.get("/circuits/site/allocation")).json()
+        shares = {s["transaction_id"]: s["limit_a"] for s in solved["sessions"]}
+        # The excess is over the share A gets now, so the line is full, not over.
+        other = solved["circuits"][0]["other_load_a"]
+        assert other[0] + sum(shares.values()) == pytest.approx(32.0, abs=0.15)
+        assert other[0] == pytest.approx(20.0 - shares[tx_a], abs=0.15)
+
+
 async def test_a_lease_renewal_does_not_restart_the_count_of_unused_samples(
     sqlite_url: str,
 ) -> None:
