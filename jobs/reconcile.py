@@ -48,15 +48,15 @@ async def for_each(services: Services, station_ids: Iterable[str],
 
 
 async def reconcile_stations(services: Services, station_ids: Iterable[str] | None,
-                             trigger: str, *, force: bool = False, push_all: bool = False,
+                             trigger: str, *, force: bool = False,
                              verify_changed: bool = True) -> set[str]:
     """One job run over the given stations (None: every station this process holds).
 
     The stations are reconciled together (their rows read at once, their outcomes
     written in batches), ``job_concurrency`` of them with calls in flight; each station's
-    own calls stay in order under its lock and lease. ``push_all``: every due desired
-    profile is sent whatever the mirror says; ``verify_changed``: stations that were sent
-    something are verified afterwards (off when the caller verifies them itself).
+    own calls stay in order under its lock and lease. ``verify_changed``: stations that
+    were sent something are verified afterwards (off when the caller verifies them
+    itself).
     Returns the stations left alone because another node holds their lease."""
     if not services.status.acting():
         log.warning("reconcile (%s) skipped: this node is not acting on stations", trigger)
@@ -75,8 +75,7 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
             if elsewhere:
                 run.detail["leased_elsewhere"] = sorted(elsewhere)
             reports = await services.smart_charging.reconcile_many(
-                sorted(mine), force=force, push_all=push_all,
-                concurrency=services.settings.job_concurrency)
+                sorted(mine), force=force, concurrency=services.settings.job_concurrency)
         changed = sorted(sid for sid, report in reports.items() if report.calls)
         run.stations = len(reports)
         run.calls = sum(r.calls for r in reports.values())
@@ -116,19 +115,21 @@ async def verify_stations(services: Services, station_ids: Iterable[str] | None,
 
 
 async def boot_reconcile(services: Services, station_ids: set[str]) -> set[str]:
-    """Re-send every desired profile of stations that booted, whatever the mirror says,
-    then verify them once. A BootNotification means the station started up (OCPP 1.6
-    §4.2: sent each time it boots or reboots), and nothing in OCPP 1.6 says its charging
-    profiles survive that: it may hold none of what it acknowledged. A verification
-    alone cannot tell, since GetCompositeSchedule (§5.7) shows only the window asked
-    for: a limit that starts later, or a station that answers Rejected, would stay lost.
-    Re-sending is idempotent (a profile with the same chargingProfileId replaces the
-    one held: ``app/domain/installation.py``) and costs one SetChargingProfile per due
-    desired profile; what is extra is cleared afterwards as in any reconcile, and the
-    one verification that follows is what a boot cost before. Returns the stations
-    another node holds the lease of."""
+    """Re-send the desired profiles of stations that booted, then verify them once. A
+    BootNotification means the station started up (OCPP 1.6 §4.2: sent each time it boots
+    or reboots), and nothing in OCPP 1.6 says its charging profiles survive that: it may
+    hold none of what it acknowledged before. So the mirror counts as held only what a
+    station acknowledged since its last boot (``app/services/reconciler.py``), and this
+    reconcile sends the rest; a verification alone could not tell, since
+    GetCompositeSchedule (§5.7) shows only the window asked for (a limit that starts
+    later, or a station that answers Rejected, would stay lost). Re-sending is
+    idempotent (a profile with the same chargingProfileId replaces the one held:
+    ``app/domain/installation.py``) and costs one SetChargingProfile per due desired
+    profile acknowledged before the boot; what is extra is cleared afterwards as in any
+    reconcile, and the one verification that follows is what a boot cost before.
+    Returns the stations another node holds the lease of."""
     elsewhere = await reconcile_stations(services, station_ids, "boot", force=True,
-                                         push_all=True, verify_changed=False)
+                                         verify_changed=False)
     await verify_stations(services, station_ids - elsewhere, "boot")
     return elsewhere
 

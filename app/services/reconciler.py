@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.clock import Clock
 from app.db.engine import Database
-from app.db.models import DesiredProfile, InstalledProfileRecord, Transaction
+from app.db.models import DesiredProfile, InstalledProfileRecord, Station, Transaction
 from app.domain.installation import InstalledProfile, install
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.events import EventBus, EventType
@@ -48,6 +48,7 @@ log = logging.getLogger("chargeplan.smart_charging")
 
 _DESIRED = cast(Table, DesiredProfile.__table__)
 _MIRROR = cast(Table, InstalledProfileRecord.__table__)
+_STATIONS = cast(Table, Station.__table__)
 _TRANSACTIONS = cast(Table, Transaction.__table__)
 
 
@@ -91,6 +92,7 @@ class MirrorState:
     connector_id: int
     profile: dict[str, Any]
     desired_profile_id: int | None = None
+    installed_at: datetime | None = None
 
 
 @dataclass
@@ -288,6 +290,7 @@ class Reconciler:
         now = self._clock()
         rows: defaultdict[str, list[DesiredState]] = defaultdict(list)
         mirrors: defaultdict[str, list[MirrorState]] = defaultdict(list)
+        booted: dict[str, datetime] = {}
         work: list[StationWork] = []
         async with self._db.core() as connection:
             for batch in chunks(station_ids):
@@ -309,17 +312,29 @@ class Reconciler:
                 for m in (await connection.execute(
                         select(_MIRROR.c.station_id, _MIRROR.c.charging_profile_id,
                                _MIRROR.c.connector_id, _MIRROR.c.profile,
-                               _MIRROR.c.desired_profile_id)
+                               _MIRROR.c.desired_profile_id, _MIRROR.c.installed_at)
                         .where(_MIRROR.c.station_id.in_(batch))
                         .order_by(_MIRROR.c.installed_at,
                                   _MIRROR.c.charging_profile_id))).all():
                     mirrors[m.station_id].append(MirrorState(
-                        m.charging_profile_id, m.connector_id, m.profile, m.desired_profile_id))
+                        m.charging_profile_id, m.connector_id, m.profile, m.desired_profile_id,
+                        m.installed_at))
+                booted.update((await connection.execute(
+                    select(_STATIONS.c.id, _STATIONS.c.last_boot_at)
+                    .where(_STATIONS.c.id.in_(batch),
+                           _STATIONS.c.last_boot_at.is_not(None)))).tuples().all())
             running = await _running(connection, [
                 sid for sid in station_ids
                 if any(r.purpose == rules.TX_PROFILE for r in rows[sid])])
             for sid in station_ids:
-                mirrored = {m.charging_profile_id: m for m in mirrors[sid]}
+                # Held is what the station acknowledged since it last booted: a charger
+                # may come back from a reboot without the profiles it held before (OCPP 1.6
+                # §4.2 says only that it sends BootNotification when it boots), so those
+                # are sent again. Every mirror row still counts for what to clear.
+                since = booted.get(sid)
+                mirrored = {m.charging_profile_id: m for m in mirrors[sid]
+                            if since is None or m.installed_at is None
+                            or m.installed_at >= since}
                 push = cast(list[DesiredState], rules.to_push(
                     rows[sid], mirrored, now, force=force, push_all=push_all,
                     running=running.get(sid, {}), requested=requested))
