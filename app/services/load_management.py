@@ -404,7 +404,14 @@ class LoadManager:
         await self._store(decreases)
         lowered = await self._store_allowances(lower)
         result.decreases = [p.session.transaction_id for p in decreases]
-        if (decreases or lowered) and not await self._delivered(decreases, lowered):
+        # A station that refused its circuit limit (Rejected, or failed after every
+        # attempt) draws what it held before, perhaps nothing at all: a later solve that
+        # finds its row unchanged must not take that as a decrease done, so the tree's
+        # increases wait until it takes a limit again.
+        refused = {row.station_id for row in (*previous.values(), *allowed.values())
+                   if row.state in (DeliveryState.REJECTED, DeliveryState.FAILED)}
+        if refused or ((decreases or lowered)
+                       and not await self._delivered(decreases, lowered)):
             result.held = [p.session.transaction_id for p in increases]
             increases, raise_ = [], []
         await self._store(increases)
