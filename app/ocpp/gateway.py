@@ -17,11 +17,12 @@ from app.ocpp.schemas import (
     SECURITY_CENTRAL_SYSTEM_ACTIONS,
     SchemaRegistry,
 )
-from app.services.ports import InvalidResponse, StationCallError, StationOffline
-
-
-class InvalidRequest(StationCallError):
-    kind = "invalid_request"
+from app.services.ports import (
+    InvalidRequest,
+    InvalidResponse,
+    StationCallError,
+    StationOffline,
+)
 
 
 class OcppGateway:

@@ -6,6 +6,7 @@ OCPP adapter's implementation, so no service imports the adapter.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -59,6 +60,13 @@ class InvalidResponse(StationCallError):
     kind = "invalid_response"
 
 
+class InvalidRequest(StationCallError):
+    """The server's own CALL broke the OCPP 1.6 schema of the action's .req (or is not an
+    action the central system sends): refused before it leaves."""
+
+    kind = "invalid_request"
+
+
 def call_error_to_json(exc: StationCallError) -> dict[str, Any]:
     """A typed call error as JSON, for another node to raise again."""
     out: dict[str, Any] = {"kind": exc.kind, "reason": exc.reason}
@@ -107,6 +115,19 @@ class ChargerGateway(Protocol):
         desired_profile_id: int | None = None,
     ) -> dict[str, Any]:
         """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
+        ...
+
+
+class CheckedGateway(ChargerGateway, Protocol):
+    """The gateway of this process's own websockets, which can also check a CALL before
+    it is handed to another node (the cluster's routed gateway wraps it)."""
+
+    # (action, outcome) -> count, for /metrics; outcome: ok or the error kind.
+    calls: Counter[tuple[str, str]]
+
+    def check_request(self, station_id: str, action: str, payload: dict[str, Any]) -> None:
+        """Raise InvalidRequest unless ``payload`` is a valid ``action`` the central system
+        may send."""
         ...
 
 
