@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.clock import Clock, utcnow
 from app.cluster.bus import RequestBus
+from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.fleet_models import Node
 from app.db.models import Station
@@ -43,7 +44,6 @@ from app.services.ports import (
     call_error_from_json,
     call_error_to_json,
 )
-from app.services.station_view import chunks
 
 T = TypeVar("T")
 log = logging.getLogger("chargeplan.cluster")

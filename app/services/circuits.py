@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from app.clock import Clock, utcnow
+from app.db.batching import chunks
 from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, DesiredProfile, MeterValue, Station, Transaction
@@ -32,7 +33,7 @@ from app.domain.states import DeliveryState
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.profiles_store import as_installed
 from app.services.smart_charging import SmartChargingService, Snapshot
-from app.services.station_view import chunks, station_views
+from app.services.station_view import station_views
 
 # Solves of one re-plan that move a charger's excess over its limit to the limit the
 # solve gives it, and the change in A that is close enough.
