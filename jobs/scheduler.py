@@ -188,6 +188,3 @@ class Scheduler:
     def unschedule(self, key: str) -> None:
         if self._scheduler.get_job(key) is not None:
             self._scheduler.remove_job(key)
-
-    def job_ids(self) -> list[str]:
-        return [job.id for job in self._scheduler.get_jobs()]
