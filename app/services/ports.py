@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from app.json_types import JsonObject
+
 T = TypeVar("T")
 
 
@@ -67,9 +69,9 @@ class InvalidRequest(StationCallError):
     kind = "invalid_request"
 
 
-def call_error_to_json(exc: StationCallError) -> dict[str, Any]:
+def call_error_to_json(exc: StationCallError) -> JsonObject:
     """A typed call error as JSON, for another node to raise again."""
-    out: dict[str, Any] = {"kind": exc.kind, "reason": exc.reason}
+    out: JsonObject = {"kind": exc.kind, "reason": exc.reason}
     if isinstance(exc, CallErrorReceived):
         out.update(code=exc.code, description=exc.description, details=exc.details)
     if isinstance(exc, CallTimeout):
@@ -77,7 +79,7 @@ def call_error_to_json(exc: StationCallError) -> dict[str, Any]:
     return out
 
 
-def call_error_from_json(station_id: str, action: str, error: dict[str, Any]
+def call_error_from_json(station_id: str, action: str, error: JsonObject
                          ) -> StationCallError:
     """The typed call error :func:`call_error_to_json` wrote."""
     kind, reason = error.get("kind"), str(error.get("reason", ""))
@@ -109,11 +111,11 @@ class ChargerGateway(Protocol):
         self,
         station_id: str,
         action: str,
-        payload: dict[str, Any],
+        payload: JsonObject,
         *,
         timeout: float | None = None,
         desired_profile_id: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
         ...
 
@@ -125,7 +127,7 @@ class CheckedGateway(ChargerGateway, Protocol):
     # (action, outcome) -> count, for /metrics; outcome: ok or the error kind.
     calls: Counter[tuple[str, str]]
 
-    def check_request(self, station_id: str, action: str, payload: dict[str, Any]) -> None:
+    def check_request(self, station_id: str, action: str, payload: JsonObject) -> None:
         """Raise InvalidRequest unless ``payload`` is a valid ``action`` the central system
         may send."""
         ...
@@ -135,8 +137,8 @@ class Owners(Protocol):
     """The node holding a station's socket, when another node does (several nodes on one
     PostgreSQL)."""
 
-    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
-                        ) -> dict[str, Any] | None:
+    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
+                        ) -> JsonObject | None:
         """Have the station's owner carry out work of ``kind`` and return its result; None
         when no live node holds the station. Raises StationCallError when the owner
         gave no result in time or died meanwhile."""
@@ -146,8 +148,8 @@ class Owners(Protocol):
 class NoOwners:
     """One node alone: a station not connected here is connected nowhere."""
 
-    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
-                        ) -> dict[str, Any] | None:
+    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
+                        ) -> JsonObject | None:
         return None
 
 
