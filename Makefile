@@ -3,7 +3,7 @@
 #   make test   set up everything and run the whole suite (SQLite and PostgreSQL)
 #   make bench  benchmark the OCPP path against the floor and the stock ocpp package
 #   make soak   the soak and fault suite at full size (minutes; make test runs it short)
-#   make lint   ruff and mypy
+#   make lint   ruff, mypy and the layers' import contracts (lint-imports)
 #   make migrate  apply migrations to the configured database
 #   make constraints  pin the installed versions in constraints.txt
 
@@ -69,6 +69,7 @@ soak: install
 lint: install
 	$(BIN)/ruff check app jobs tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # After changing dependencies in pyproject.toml: pin what is installed now (run make test
 # first, and commit constraints.txt with the change).

@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from app import tasks
 from app.services.container import Services
 from jobs.reconcile import JOBS, after_boot, reconcile_stations, verify_stations
 
@@ -173,18 +174,7 @@ class Scheduler:
 
     def spawn(self, work: Awaitable[Any], name: str) -> asyncio.Task[None]:
         """Run work now, owned by the scheduler (cancelled on shutdown)."""
-        async def runner() -> None:
-            try:
-                await work
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s failed", name)
-
-        task = asyncio.create_task(runner(), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return tasks.spawn(work, name, log, self._tasks)
 
     def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
                        func: Callable[[], Awaitable[None]]) -> None:
@@ -198,6 +188,3 @@ class Scheduler:
     def unschedule(self, key: str) -> None:
         if self._scheduler.get_job(key) is not None:
             self._scheduler.remove_job(key)
-
-    def job_ids(self) -> list[str]:
-        return [job.id for job in self._scheduler.get_jobs()]

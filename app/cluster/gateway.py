@@ -30,19 +30,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.clock import Clock, utcnow
 from app.cluster.bus import RequestBus
+from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.fleet_models import Node
 from app.db.models import Station
 from app.db.node_models import NodeRequest
-from app.ocpp.gateway import InvalidRequest, OcppGateway
 from app.services.ports import (
     CallTimeout,
+    CheckedGateway,
+    InvalidRequest,
     StationCallError,
     StationOffline,
     call_error_from_json,
     call_error_to_json,
 )
-from app.services.station_view import chunks
 
 T = TypeVar("T")
 log = logging.getLogger("chargeplan.cluster")
@@ -59,7 +60,7 @@ Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class RoutedGateway:
-    def __init__(self, local: OcppGateway, db: Database, bus: RequestBus, *,
+    def __init__(self, local: CheckedGateway, db: Database, bus: RequestBus, *,
                  stale_after_s: float, call_timeout_s: float,
                  clock: Clock = utcnow) -> None:
         self._local = local

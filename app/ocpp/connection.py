@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from app import tasks
 from app.clock import Clock
 from app.db.security_models import SecurityEventKind
 from app.ocpp import audit, frames
@@ -153,18 +154,8 @@ class StationConnection:
     def spawn(self, coro: Awaitable[Any], name: str) -> None:
         """Run work after an answer is sent (e.g. GetConfiguration after a boot); the
         task belongs to this connection and ends with it."""
-
-        async def runner() -> None:
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s: %s failed", self.station_id, name)
-
-        task = asyncio.create_task(runner(), name=f"{name}-{self.station_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.spawn(coro, f"{name}-{self.station_id}", log, self._tasks,
+                    label=f"{self.station_id}: {name}")
 
     # --- inbound ------------------------------------------------------------------------
     async def _receive(self, message: str | bytes) -> None:

@@ -8,8 +8,8 @@ when it comes back; a CALLERROR, a timeout or a closed socket is raised as a typ
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
+from app.json_types import JsonObject
 from app.ocpp.errors import OcppError
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.schemas import (
@@ -17,11 +17,12 @@ from app.ocpp.schemas import (
     SECURITY_CENTRAL_SYSTEM_ACTIONS,
     SchemaRegistry,
 )
-from app.services.ports import InvalidResponse, StationCallError, StationOffline
-
-
-class InvalidRequest(StationCallError):
-    kind = "invalid_request"
+from app.services.ports import (
+    InvalidRequest,
+    InvalidResponse,
+    StationCallError,
+    StationOffline,
+)
 
 
 class OcppGateway:
@@ -41,7 +42,7 @@ class OcppGateway:
     async def reachable(self, station_id: str) -> bool:
         return self.is_connected(station_id)
 
-    def check_request(self, station_id: str, action: str, payload: dict[str, Any]) -> None:
+    def check_request(self, station_id: str, action: str, payload: JsonObject) -> None:
         """Raise InvalidRequest unless ``payload`` is a valid ``action`` the central system
         may send."""
         if (action not in CENTRAL_SYSTEM_ACTIONS
@@ -53,9 +54,9 @@ class OcppGateway:
             raise InvalidRequest(station_id, action, exc.description) from None
 
     async def call(
-        self, station_id: str, action: str, payload: dict[str, Any], *,
+        self, station_id: str, action: str, payload: JsonObject, *,
         timeout: float | None = None, desired_profile_id: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         self.check_request(station_id, action, payload)
         try:
             answer = await self._call(station_id, action, payload, timeout, desired_profile_id)
@@ -65,8 +66,8 @@ class OcppGateway:
         self.calls[(action, "ok")] += 1
         return answer
 
-    async def _call(self, station_id: str, action: str, payload: dict[str, Any],
-                    timeout: float | None, desired_profile_id: int | None) -> dict[str, Any]:
+    async def _call(self, station_id: str, action: str, payload: JsonObject,
+                    timeout: float | None, desired_profile_id: int | None) -> JsonObject:
         connection = self._registry.get(station_id)
         if connection is None or connection.closed:
             raise StationOffline(station_id, action)

@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock, utcnow
+from app.db.batching import chunks
 from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, DesiredProfile, MeterValue, Station, Transaction
@@ -32,7 +34,7 @@ from app.domain.states import DeliveryState
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.profiles_store import as_installed
 from app.services.smart_charging import SmartChargingService, Snapshot
-from app.services.station_view import chunks, station_views
+from app.services.station_view import station_views
 
 # Solves of one re-plan that move a charger's excess over its limit to the limit the
 # solve gives it, and the change in A that is close enough.
@@ -229,7 +231,7 @@ class CircuitService:
         return await self.get(circuit_id)
 
     @staticmethod
-    async def _check_parent(session: Any, circuit_id: str, parent_id: str) -> None:
+    async def _check_parent(session: AsyncSession, circuit_id: str, parent_id: str) -> None:
         parents = dict((await session.execute(select(Circuit.id, Circuit.parent_id))).all())
         if parent_id not in parents:
             raise Invalid("parent_id", f"no circuit has id {parent_id!r}")
@@ -435,7 +437,7 @@ class CircuitService:
             arrival_stations=places,
         )
 
-    async def _demand_caps(self, session: Any, running: Sequence[Transaction],
+    async def _demand_caps(self, session: AsyncSession, running: Sequence[Transaction],
                            samples: Mapping[int, list[tuple[datetime, dict[str, float]]]],
                            now: datetime
                            ) -> tuple[dict[int, float | None], dict[int, dict[str, float]]]:
@@ -773,7 +775,7 @@ def _station_phases(currents: Mapping[str, float] | None) -> tuple[int, ...]:
     return used or (1, 2, 3)
 
 
-async def _phase_samples(session: Any, transaction_ids: Sequence[int],
+async def _phase_samples(session: AsyncSession, transaction_ids: Sequence[int],
                          now: datetime) -> dict[int, list[tuple[datetime, dict[str, float]]]]:
     """Per transaction, its recent per-phase Current.Import samples, oldest first."""
     if not transaction_ids:
@@ -788,7 +790,10 @@ async def _phase_samples(session: Any, transaction_ids: Sequence[int],
     latest: dict[int, datetime] = {}
     found: dict[int, list[tuple[datetime, dict[str, float]]]] = {}
     for tx_id, ts, phase, value in rows:
-        if value is None or not phase.startswith(("L1", "L2", "L3")):
+        # tx_id and phase are never None here (the query's own filters); the test says so
+        # to the type checker.
+        if (tx_id is None or phase is None or value is None
+                or not phase.startswith(("L1", "L2", "L3"))):
             continue
         if latest.get(tx_id) != ts:
             latest[tx_id] = ts

@@ -53,12 +53,9 @@ class Backoff(Protocol):
     def delay(self, attempt: int, rand: float) -> float: ...
 
 
+# A station that connects again gets its failed deliveries in these states a fresh set of
+# attempts.
 RETRIED_ON_RECONNECT = (DeliveryState.ERROR, DeliveryState.FAILED)
-
-
-def retried_on_reconnect(state: DeliveryState) -> bool:
-    """A station that connects again gets its failed deliveries a fresh set of attempts."""
-    return state in RETRIED_ON_RECONNECT
 
 
 def is_due(row: DesiredRow, now: datetime, *, force: bool) -> bool:

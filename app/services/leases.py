@@ -12,9 +12,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.clock import Clock, utcnow
+from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.fleet_models import Node, StationLease
-from app.services.station_view import chunks
 
 
 class LeaseService:

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
+from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.domain.installation import InstalledProfile, install
@@ -33,7 +34,7 @@ from app.domain.violations import Violation
 from app.services import profiles_store as store
 from app.services.delivery_rules import MirrorRow
 from app.services.errors import Invalid, NotFound
-from app.services.station_view import StationView, chunks, station_views
+from app.services.station_view import StationView, station_views
 
 _DESIRED = cast(Table, DesiredProfile.__table__)
 _MIRROR = cast(Table, InstalledProfileRecord.__table__)

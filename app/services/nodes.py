@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 
 from app.clock import Clock, utcnow
+from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.fleet_models import Node
 from app.db.models import Station
-from app.services.station_view import chunks
 
 log = logging.getLogger("chargeplan.nodes")
 

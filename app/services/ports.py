@@ -6,8 +6,11 @@ OCPP adapter's implementation, so no service imports the adapter.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
+
+from app.json_types import JsonObject
 
 T = TypeVar("T")
 
@@ -59,9 +62,16 @@ class InvalidResponse(StationCallError):
     kind = "invalid_response"
 
 
-def call_error_to_json(exc: StationCallError) -> dict[str, Any]:
+class InvalidRequest(StationCallError):
+    """The server's own CALL broke the OCPP 1.6 schema of the action's .req (or is not an
+    action the central system sends): refused before it leaves."""
+
+    kind = "invalid_request"
+
+
+def call_error_to_json(exc: StationCallError) -> JsonObject:
     """A typed call error as JSON, for another node to raise again."""
-    out: dict[str, Any] = {"kind": exc.kind, "reason": exc.reason}
+    out: JsonObject = {"kind": exc.kind, "reason": exc.reason}
     if isinstance(exc, CallErrorReceived):
         out.update(code=exc.code, description=exc.description, details=exc.details)
     if isinstance(exc, CallTimeout):
@@ -69,7 +79,7 @@ def call_error_to_json(exc: StationCallError) -> dict[str, Any]:
     return out
 
 
-def call_error_from_json(station_id: str, action: str, error: dict[str, Any]
+def call_error_from_json(station_id: str, action: str, error: JsonObject
                          ) -> StationCallError:
     """The typed call error :func:`call_error_to_json` wrote."""
     kind, reason = error.get("kind"), str(error.get("reason", ""))
@@ -101,12 +111,25 @@ class ChargerGateway(Protocol):
         self,
         station_id: str,
         action: str,
-        payload: dict[str, Any],
+        payload: JsonObject,
         *,
         timeout: float | None = None,
         desired_profile_id: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
+        ...
+
+
+class CheckedGateway(ChargerGateway, Protocol):
+    """The gateway of this process's own websockets, which can also check a CALL before
+    it is handed to another node (the cluster's routed gateway wraps it)."""
+
+    # (action, outcome) -> count, for /metrics; outcome: ok or the error kind.
+    calls: Counter[tuple[str, str]]
+
+    def check_request(self, station_id: str, action: str, payload: JsonObject) -> None:
+        """Raise InvalidRequest unless ``payload`` is a valid ``action`` the central system
+        may send."""
         ...
 
 
@@ -114,8 +137,8 @@ class Owners(Protocol):
     """The node holding a station's socket, when another node does (several nodes on one
     PostgreSQL)."""
 
-    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
-                        ) -> dict[str, Any] | None:
+    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
+                        ) -> JsonObject | None:
         """Have the station's owner carry out work of ``kind`` and return its result; None
         when no live node holds the station. Raises StationCallError when the owner
         gave no result in time or died meanwhile."""
@@ -125,8 +148,8 @@ class Owners(Protocol):
 class NoOwners:
     """One node alone: a station not connected here is connected nowhere."""
 
-    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
-                        ) -> dict[str, Any] | None:
+    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
+                        ) -> JsonObject | None:
         return None
 
 

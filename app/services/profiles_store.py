@@ -12,10 +12,10 @@ from typing import cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.batching import chunks
 from app.db.models import DesiredProfile, InstalledProfileRecord, ProfileIdCounter
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfile
-from app.services.station_view import chunks
 
 _COUNTERS = cast(Table, ProfileIdCounter.__table__)
 

@@ -33,6 +33,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.clock import Clock
+from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord, Station, Transaction
 from app.domain.installation import InstalledProfile, install
@@ -42,7 +43,6 @@ from app.services import delivery_rules as rules
 from app.services import profiles_store as store
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
 from app.services.profiles_store import as_installed
-from app.services.station_view import chunks
 
 log = logging.getLogger("chargeplan.smart_charging")
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, union
 
 from app.clock import Clock, utcnow
+from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.db.models import Transaction as TransactionRow
@@ -65,7 +66,7 @@ from app.services.ports import (
     call_error_to_json,
 )
 from app.services.reconciler import Reconciler, ReconcileReport, forget
-from app.services.station_view import StationView, chunks, station_views
+from app.services.station_view import StationView, station_views
 from app.timefmt import parse_timestamp
 
 __all__ = ["InvalidProfile", "ReconcileReport", "SmartChargingService", "StationView"]

@@ -8,14 +8,14 @@ a large fleet cheap.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload, load_only
 
+from app.db.batching import chunks
 from app.db.models import Connector, Station
 from app.domain.composite import Convention
 from app.domain.profiles import ChargingRateUnit
@@ -23,10 +23,6 @@ from app.domain.validation import StationLimits
 from app.services.stations import capabilities
 
 _UNITS = {"Current": ChargingRateUnit.A, "Power": ChargingRateUnit.W}
-# Bound parameters per IN list: far below SQLite's (32766) and asyncpg's (32767) limits.
-CHUNK = 500
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,17 +36,6 @@ class StationView:
     # What verification learned: how it answers GetCompositeSchedule, and its own limit.
     convention: Convention | None = None
     unconstrained: tuple[float, ChargingRateUnit] | None = None
-
-
-def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def view_of(station: Station, connectors: Sequence[int]) -> StationView:

@@ -47,7 +47,7 @@ from app.clock import Clock, utcnow
 from app.db.batching import BatchLoader, GroupCommit
 from app.db.engine import Database
 from app.db.fleet_models import Verification
-from app.db.models import DesiredProfile, Station
+from app.db.models import Station
 from app.domain.composite import CompositeAnswer, Convention, explanation, unconstrained_in
 from app.domain.profiles import ChargingRateUnit
 from app.domain.states import VerificationOutcome, VerificationState
@@ -156,12 +156,6 @@ class VerificationService:
 
     async def _load_snapshots(self, station_ids: list[str]) -> dict[str, Snapshot]:
         return await self._smart.snapshots(station_ids, from_desired=True, accepted_only=True)
-
-    async def has_desired(self, station_id: str) -> bool:
-        async with self._db.uow() as session:
-            found = await session.scalar(select(DesiredProfile.id).where(
-                DesiredProfile.station_id == station_id).limit(1))
-        return found is not None
 
     async def verify(self, station_id: str, job_run_id: int | None = None) -> VerifyReport:
         """Compare, and repair drift until it is gone or the repairs are used up."""

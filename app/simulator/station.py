@@ -560,10 +560,6 @@ class SimulatedStation:
         self._refresh_all_power()
         return removed > 0
 
-    def refresh_power(self, connector_id: int) -> None:
-        """Apply the limit in force now to ``connector_id`` (a car's charge moves on)."""
-        self._refresh_power(connector_id)
-
     def _refresh_power(self, connector_id: int, at: datetime | None = None) -> None:
         """Apply the limit in force now: called on every profile change and every sample."""
         instant = at if at is not None else self.clock.now()
