@@ -311,7 +311,10 @@ class IdTagView(msgspec.Struct, kw_only=True):
 class DefaultNeedsBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Energy by a daily local departure, e.g. a fleet van leaving at 06:00 needing 60 kWh."""
 
-    energy_kwh: Annotated[float, Meta(ge=0, description="Energy wanted by the departure, kWh")]
+    # 0 or more, checked by the service: it names default_needs.energy_kwh, which a
+    # schema bound inside this nullable object would not.
+    energy_kwh: Annotated[float, Meta(description="Energy wanted by the departure, kWh, 0 "
+                                      "or more")]
     departure_local: Annotated[str, Meta(
         description="Local wall time, HH:MM: the departure is the first one after the "
         "transaction started, in `timezone` (DST-correct)")]
