@@ -18,11 +18,13 @@ class NeedBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Either energy_kwh, or target_soc with battery_kwh and soc; always departure."""
 
     energy_kwh: Annotated[float, Meta(
-        ge=0, description="Energy still wanted by the departure, kWh (0: no plan)")] | None = None
+        ge=0, description="The session's energy by the departure, kWh, what it delivered so "
+        "far included (0: no plan)")] | None = None
     target_soc: Annotated[Percent, Meta(
         description="State of charge wanted by the departure, %")] | None = None
     soc: Annotated[Percent, Meta(
-        description="State of charge now, %: needed with target_soc")] | None = None
+        description="State of charge now, %: needed with target_soc; the gap to it is "
+        "added to what the session delivered so far")] | None = None
     battery_kwh: Annotated[float, Meta(
         gt=0, description="Usable battery capacity, kWh: needed with target_soc")] | None = None
     departure: Annotated[datetime, Meta(

@@ -116,8 +116,13 @@ class NeedService:
         return found
 
     async def put(self, transaction_id: int, request: NeedRequest) -> SessionNeed:
+        """Stores the request. ``energy_kwh`` is the session's whole energy (delivered so far
+        counts towards it); a state of charge is measured now, so the gap it gives is added
+        to what was delivered until now: right after, remaining_kwh is that gap."""
         energy = requested_energy(request)
-        await self.get(transaction_id)
+        current = await self.get(transaction_id)
+        if request.energy_kwh is None:
+            energy += current.need.delivered_kwh
         async with self._db.uow() as session:
             row = await session.get(TransactionNeed, transaction_id)
             if row is None:

@@ -1,5 +1,6 @@
-"""/transactions/{id}/needs over real HTTP, with transactions made over a real websocket:
-each source of a session's need, their precedence, and the error paths."""
+"""/transactions/{id}/needs over real HTTP, with transactions made over a real websocket
+(a real SQLite file, and PostgreSQL): each source of a session's need, their precedence,
+and the error paths."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from app.db.engine import Database
+from app.services.needs import NeedService
 from app.settings import Settings
 from tests.conftest import RunningServer, make_settings
+from tests.integration.test_fleet_reconcile import counted_statements
 from tests.integration.test_load_management import ACCEPTING
 from tests.ocpp_client import RawStation, raw_station
 
 
-@pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    return make_settings(sqlite_url, circuit_debounce_s=0.05, reconcile_interval_s=3600,
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    # The history's window function and the JSON default on both databases.
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_head_url"
+    url: str = request.getfixturevalue(fixture)
+    return make_settings(url, circuit_debounce_s=0.05, reconcile_interval_s=3600,
                          verify_interval_s=3600, circuit_replan_interval_s=1700,
                          circuit_lease_s=3600)
 
@@ -137,6 +144,12 @@ async def test_delivered_follows_the_energy_register_less_meter_start(
             need = await needs(http, tx_id)
             assert (need["delivered_kwh"], need["remaining_kwh"]) == (delivered, 10 - delivered)
 
+        # A state of charge is measured now: its gap comes on top of what was delivered.
+        soc = await http.put(f"/transactions/{tx_id}/needs", json={
+            "target_soc": 80, "soc": 30, "battery_kwh": 60,
+            "departure": stamp(started + timedelta(hours=4))})
+        assert (soc.json()["energy_kwh"], soc.json()["remaining_kwh"]) == (34.0, 30.0)
+
 
 async def test_a_past_departure_or_no_energy_is_kept_without_a_plan_and_soc_gives_energy(
     server: RunningServer, http: httpx.AsyncClient
@@ -213,6 +226,30 @@ async def test_a_circuits_default_dwell_is_kept_changed_and_checked(
     assert changed.status_code == 200
     bad = await http.patch("/circuits/work", json={"default_dwell_s": -5})
     assert bad.status_code == 400 and bad.json()["extra"][0]["key"] == "default_dwell_s"
+
+
+async def test_needs_of_many_sessions_costs_the_same_statements_as_of_one(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    started = datetime.now(UTC).replace(microsecond=0)
+    async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as cp:
+        await cp.boot()
+        for days in (1, 2, 3):
+            await past_session(cp, "VAN", started - timedelta(days=days), 8, 20_000)
+        ids = [await begin(cp, tag, started, connector=connector)
+               for connector, tag in enumerate(("VAN", "CAR", "BUS", "VAN"), start=3)]
+    # A database of its own on the same file: the server's own statements stay out.
+    db = Database(server.settings.database_url)
+    service = NeedService(db)
+    try:
+        with counted_statements(db) as one:
+            assert (await service.needs_of(ids[:1]))[ids[0]].source == "history"
+        with counted_statements(db) as many:
+            found = await service.needs_of(ids)
+    finally:
+        await db.dispose()
+    assert [found[i].source for i in ids] == ["history", "none", "none", "history"]
+    assert len(many) == len(one) == 5
 
 
 async def test_unknown_is_404_and_ended_is_409(

@@ -119,6 +119,12 @@ def test_next_local_is_dst_correct() -> None:
         datetime(2026, 3, 29, 4, 0, tzinfo=UTC)
     assert next_local(datetime(2026, 3, 27, 12, tzinfo=UTC), "06:00", "Europe/Berlin") == \
         datetime(2026, 3, 28, 5, 0, tzinfo=UTC)
+    # 02:30 does not exist on that day: read before the gap, it is 03:30 CEST.
+    assert next_local(datetime(2026, 3, 28, 12, tzinfo=UTC), "02:30", "Europe/Berlin") == \
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    # 02:30 happens twice on 2026-10-25: the first one (CEST) is taken.
+    assert next_local(datetime(2026, 10, 24, 12, tzinfo=UTC), "02:30", "Europe/Berlin") == \
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     # Started at 06:00 local exactly: the next day's.
     assert next_local(datetime(2026, 6, 2, 4, 0, tzinfo=UTC), "06:00", "Europe/Berlin") == \
         datetime(2026, 6, 3, 4, 0, tzinfo=UTC)
