@@ -10,9 +10,9 @@ member of :class:`Source` and one more place in the table):
    departure is the first ``departure_local`` in its ``timezone`` after the transaction
    started (DST-correct: a wall time skipped by a spring-forward moves an hour on, the
    first of a repeated one is taken).
-3. ``history``: the medians of the id tag's last ended sessions (at least
-   ``HISTORY_MIN``, at most ``HISTORY_MAX``, newest by stop): dwell (stop - start) added to
-   this start, energy (meterStop - meterStart).
+3. ``history``: the medians of the id tag's last sessions ended before this one started
+   (at least ``HISTORY_MIN``, at most ``HISTORY_MAX``, newest by stop): dwell
+   (stop - start) added to this start, energy (meterStop - meterStart).
 4. ``circuit_default``: the circuit's ``default_dwell_s`` after the start; the energy is
    "as much as it can take" (``energy_kwh`` None).
 5. ``none``: no need; the session gets its fair share.
@@ -173,7 +173,8 @@ def _id_tag(facts: Facts) -> Candidate | None:
 
 
 def _history(facts: Facts) -> Candidate | None:
-    ended = sorted((s for s in facts.history if s.stopped_at > s.started_at),
+    ended = sorted((s for s in facts.history
+                    if facts.started_at >= s.stopped_at > s.started_at),
                    key=lambda s: s.stopped_at, reverse=True)[:HISTORY_MAX]
     if len(ended) < HISTORY_MIN:
         return None

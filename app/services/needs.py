@@ -172,7 +172,7 @@ class NeedService:
                 request=(None if tx.id not in requests else
                          Requested(requests[tx.id].energy_kwh, requests[tx.id].departure)),
                 id_tag=tx.id_tag, id_tag_default=daily_default(defaults.get(tx.id_tag)),
-                history=[s for s in history[tx.id_tag] if s.stopped_at <= tx.started_at],
+                history=history[tx.id_tag],
                 circuit_id=circuit_id, circuit_dwell_s=dwell_s)
             found[tx.id] = SessionNeed(tx, decide(facts, now), requests.get(tx.id))
         return found

@@ -73,6 +73,12 @@ def test_history_needs_three_sessions_and_takes_the_last_ten() -> None:
     assert (need.energy_kwh, need.detail["sessions"]) == (40.0, HISTORY_MAX)
 
 
+def test_history_leaves_out_sessions_that_ended_after_this_one_started() -> None:
+    later = PastSession(START - timedelta(hours=1), START + timedelta(hours=1), 99)
+    need = decide(Facts(started_at=START, history=[*HISTORY[:2], later]), NOW)
+    assert need.source == Source.NONE
+
+
 def test_the_circuit_default_is_as_much_as_it_takes_by_start_plus_dwell() -> None:
     need = decide(Facts(started_at=START, circuit_id="work", circuit_dwell_s=8 * 3600), NOW)
     assert (need.source, need.energy_kwh, need.remaining_kwh, need.departure, need.plan) == \
