@@ -49,6 +49,7 @@ from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.load_management import LoadManager
+from app.services.needs import NeedService
 from app.services.nodes import MISSED_BEATS, NodeService
 from app.services.plans import PlanService
 from app.services.ports import ChargerGateway
@@ -161,6 +162,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock,
                                 writes=writes, time_rules=time_rules, events=events),
         id_tags=id_tags,
+        needs=NeedService(db, clock=clock),
         transactions=TransactionService(db, id_tags, meters.put_all,
                                         concurrent_tx=settings.concurrent_tx,
                                         on_started=remote_starts.transaction_started,

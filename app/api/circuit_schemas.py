@@ -36,6 +36,11 @@ Imbalance = Annotated[float, Meta(
 Margin = Annotated[float, Meta(ge=0, description="Current kept free on every phase, in A")]
 ConnectorCount = Annotated[int, Meta(
     ge=1, description="Connectors below it: sets the safe share a charger falls back to")]
+DefaultDwell = Annotated[int, Meta(
+    ge=60, le=7 * 86400,
+    description="Seconds a session below it stays when nothing better says when it leaves "
+    "(e.g. 28800 at a workplace): its need is then as much energy as it can take by its "
+    "start plus this; null: no default")]
 StaleAfter = Annotated[int, Meta(
     ge=1, description="Seconds after which a measurement is stale and the worst case applies")]
 
@@ -86,6 +91,7 @@ class CircuitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stale_after_s: StaleAfter = 300
     meter_station_id: MeterStation | None = None
     meter_connector_id: MeterConnector | None = None
+    default_dwell_s: DefaultDwell | None = None
     limits: Annotated[list[WindowBody], Meta(
         description="Windows replacing the limits while they run")] = msgspec.field(
         default_factory=list)
@@ -104,6 +110,7 @@ class CircuitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "limits": windows(self.limits),
             "meter_station_id": self.meter_station_id,
             "meter_connector_id": self.meter_connector_id,
+            "default_dwell_s": self.default_dwell_s,
         }
 
 
@@ -120,6 +127,7 @@ class CircuitUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stale_after_s: StaleAfter | UnsetType = UNSET
     meter_station_id: MeterStation | None | UnsetType = UNSET
     meter_connector_id: MeterConnector | None | UnsetType = UNSET
+    default_dwell_s: DefaultDwell | None | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -170,6 +178,7 @@ class CircuitView(msgspec.Struct, kw_only=True):
     measured_at: Annotated[datetime | None, Meta(description="When it was last measured")]
     meter_station_id: MeterStation | None
     meter_connector_id: MeterConnector | None
+    default_dwell_s: DefaultDwell | None
     created_at: When
     updated_at: When
 
@@ -195,6 +204,7 @@ def circuit_view(row: Circuit) -> CircuitView:
         measured_at=row.measured_at,
         meter_station_id=row.meter_station_id,
         meter_connector_id=row.meter_connector_id,
+        default_dwell_s=row.default_dwell_s,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

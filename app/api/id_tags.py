@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from msgspec import UnsetType
 
 from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
-from app.api.schemas import IdTagCreate, IdTagReplace, IdTagView, as_utc, id_tag_view
+from app.api.schemas import (
+    IdTagCreate,
+    IdTagPatch,
+    IdTagReplace,
+    IdTagView,
+    as_utc,
+    id_tag_view,
+)
+from app.domain.needs import DailyDefault
 
 IdTagPath = Annotated[str, Parameter(description="OCPP IdToken")]
 
@@ -48,6 +57,21 @@ class IdTagController(Controller):
             "parent_id_tag": data.parent_id_tag,
         }
         return id_tag_view(await services.id_tags.replace(id_tag, changes))
+
+    @patch("/{id_tag:str}", opt=OPERATOR, summary="Change an id tag's default needs",
+           description="default_needs: the energy its sessions need by the first "
+           "departure_local (HH:MM, in timezone) after they start, unless a request "
+           "(PUT /transactions/{id}/needs) says otherwise; null removes it. Fields left out "
+           "stay as they are.", responses=error_responses(404))
+    async def patch_id_tag(
+        self, services: ServicesDep, id_tag: IdTagPath, data: JSONBody[IdTagPatch]
+    ) -> IdTagView:
+        if not isinstance(data.default_needs, UnsetType):
+            body = data.default_needs
+            default = None if body is None else DailyDefault(
+                body.energy_kwh, body.departure_local, body.timezone)
+            return id_tag_view(await services.id_tags.set_default_needs(id_tag, default))
+        return id_tag_view(await services.id_tags.get(id_tag))
 
     @delete("/{id_tag:str}", summary="Remove an id tag", status_code=HTTP_204_NO_CONTENT,
             opt=OPERATOR,

@@ -302,8 +302,31 @@ class IdTagView(msgspec.Struct, kw_only=True):
         datetime | None, Meta(description="After this time Accepted is answered as Expired")
     ]
     parent_id_tag: Annotated[str | None, Meta(description="Group id tag (OCPP parentIdTag)")]
+    default_needs: Annotated[DefaultNeedsBody | None, Meta(
+        description="What its sessions need unless a request says otherwise; null: none")]
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class DefaultNeedsBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Energy by a daily local departure, e.g. a fleet van leaving at 06:00 needing 60 kWh."""
+
+    # 0 or more, checked by the service: it names default_needs.energy_kwh, which a
+    # schema bound inside this nullable object would not.
+    energy_kwh: Annotated[float, Meta(description="Energy wanted by the departure, kWh, 0 "
+                                      "or more")]
+    departure_local: Annotated[str, Meta(
+        description="Local wall time, HH:MM: the departure is the first one after the "
+        "transaction started, in `timezone` (DST-correct)")]
+    timezone: Annotated[str, Meta(description="IANA time zone, e.g. Europe/Berlin")]
+
+
+class IdTagPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out stay as they are."""
+
+    default_needs: Annotated[DefaultNeedsBody | None, Meta(
+        description="What its sessions need unless a request says otherwise; null removes "
+        "it")] | UnsetType = UNSET
 
 
 class IdTagCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -331,6 +354,8 @@ def id_tag_view(row: IdTag) -> IdTagView:
         status=row.status,  # type: ignore[arg-type]  # the service only stores STATUSES
         expiry_date=row.expiry_date,
         parent_id_tag=row.parent_id_tag,
+        default_needs=(None if row.default_needs is None
+                       else msgspec.convert(row.default_needs, DefaultNeedsBody)),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from litestar import Router, get
-from litestar.params import Parameter
+from litestar import Router, delete, get, put
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK
 
-from app.api.access import READER
+from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
+from app.api.need_schemas import NeedBody, NeedView, need_view
 from app.api.paging import CursorQuery, LimitQuery
 from app.api.schemas import (
     CurvePointView,
@@ -91,6 +93,41 @@ async def meter_curve(
                                current_a=p.current_a) for p in points])
 
 
+TransactionPath = Annotated[int, Parameter(ge=1, le=2**31 - 1,
+                                           description="The OCPP transactionId")]
+_NEEDS_RULE = ("The first source that has one wins: request (PUT here) > id_tag (the id "
+               "tag's default_needs) > history (medians of its last 3 to 10 sessions) > "
+               "circuit_default (the circuit's default_dwell_s) > none. 404 for an unknown "
+               "transaction, 409 for one that has ended.")
+
+
+@get("/transactions/{transaction_id:int}/needs", opt=READER,
+     summary="What a running session needs: energy by its departure, and from where",
+     description=_NEEDS_RULE, responses=error_responses(404, 409))
+async def get_needs(services: ServicesDep, transaction_id: TransactionPath) -> NeedView:
+    return need_view(await services.needs.get(transaction_id))
+
+
+@put("/transactions/{transaction_id:int}/needs", opt=OPERATOR,
+     summary="Ask for energy by a departure for a running session",
+     description="From a driver app or a fleet system: energy_kwh, or target_soc with "
+     "battery_kwh and soc (the energy is (target_soc - soc) / 100 x battery_kwh; without soc "
+     "it is refused naming soc). A departure in the past or an energy of 0 is kept: the "
+     "session then has no plan and gets its fair share (plan false, with the reason). "
+     + _NEEDS_RULE, responses=error_responses(404, 409))
+async def put_needs(services: ServicesDep, transaction_id: TransactionPath,
+                    data: JSONBody[NeedBody]) -> NeedView:
+    return need_view(await services.needs.put(transaction_id, data.to_service()))
+
+
+@delete("/transactions/{transaction_id:int}/needs", opt=OPERATOR, status_code=HTTP_200_OK,
+        summary="Withdraw a session's request: its need falls back to the next source",
+        description=_NEEDS_RULE, responses=error_responses(404, 409))
+async def delete_needs(services: ServicesDep, transaction_id: TransactionPath) -> NeedView:
+    return need_view(await services.needs.delete(transaction_id))
+
+
 transactions_router = Router(path="/", route_handlers=[list_transactions, station_transactions,
-                                                       meter_curve],
+                                                       meter_curve, get_needs, put_needs,
+                                                       delete_needs],
                              tags=["transactions"], dependencies=dependencies)

@@ -39,5 +39,8 @@ class Circuit(Base):
     # A station connector whose per-phase Current.Import is the circuit meter's total.
     meter_station_id: Mapped[str | None] = mapped_column(String(64))
     meter_connector_id: Mapped[int | None] = mapped_column(Integer)
+    # A session below it without a better need leaves this long after it started
+    # (app/domain/needs.py, source circuit_default); None: no default.
+    default_dwell_s: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

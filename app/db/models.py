@@ -144,6 +144,9 @@ class IdTag(Base):
     status: Mapped[str] = mapped_column(String(20))
     expiry_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parent_id_tag: Mapped[str | None] = mapped_column(String(20))
+    # What its sessions need unless asked otherwise (app/domain/needs.py DailyDefault):
+    # {"energy_kwh", "departure_local": "HH:MM", "timezone": IANA zone}; None: no default.
+    default_needs: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -178,6 +181,26 @@ class Transaction(Base):
     # too_old, or a stop before_start.
     start_time_flag: Mapped[str | None] = mapped_column(String(12))
     stop_time_flag: Mapped[str | None] = mapped_column(String(12))
+
+
+class TransactionNeed(Base):
+    """What a driver app or fleet system asked one transaction to get: energy by a
+    departure (app/domain/needs.py, source ``request``). A row of its own rather than
+    columns of ``transactions``: the OCPP hot path never writes it, DELETE is a row
+    delete, and the state of charge the energy was worked out from is kept as sent."""
+
+    __tablename__ = "transaction_needs"
+
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("transactions.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    energy_kwh: Mapped[float] = mapped_column(Float)
+    departure: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the energy came from states of charge (percent) and the battery size.
+    target_soc: Mapped[float | None] = mapped_column(Float)
+    soc: Mapped[float | None] = mapped_column(Float)
+    battery_kwh: Mapped[float | None] = mapped_column(Float)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MeterValue(Base):

@@ -205,6 +205,7 @@ class CircuitService:
                 stale_after_s=values.get("stale_after_s", 300),
                 meter_station_id=values.get("meter_station_id"),
                 meter_connector_id=values.get("meter_connector_id"),
+                default_dwell_s=values.get("default_dwell_s"),
                 created_at=now,
                 updated_at=now,
             ))

@@ -15,6 +15,7 @@ from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
 from app.services.load_management import LoadManager
+from app.services.needs import NeedService
 from app.services.nodes import NodeService
 from app.services.plans import PlanService
 from app.services.ports import ChargerGateway, JobScheduler, NoPeers, Peers
@@ -74,6 +75,7 @@ class Services:
     leases: LeaseService
     security_events: SecurityEvents
     verification: VerificationService
+    needs: NeedService
     # Set by app.main right after construction: it is built from the services above.
     commands: CommandService = field(init=False)
     scheduler: JobScheduler = field(init=False)

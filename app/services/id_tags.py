@@ -11,7 +11,9 @@ from sqlalchemy import select
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import IdTag
+from app.domain.needs import DailyDefault
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.needs import checked_default
 
 # OCPP 1.6 §7.2 AuthorizationStatus (ConcurrentTx is decided per transaction, not stored).
 STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
@@ -88,6 +90,17 @@ class IdTagService:
             for key in ("status", "expiry_date", "parent_id_tag"):
                 if key in changes:
                     setattr(row, key, changes[key])
+            row.updated_at = self._clock()
+        return await self.get(id_tag)
+
+    async def set_default_needs(self, id_tag: str, default: DailyDefault | None) -> IdTag:
+        """What the tag's sessions need unless a request says otherwise (None: nothing)."""
+        stored = checked_default(default)
+        async with self._db.uow() as session:
+            row = await session.get(IdTag, id_tag)
+            if row is None:
+                raise NotFound("id_tag", id_tag)
+            row.default_needs = stored
             row.updated_at = self._clock()
         return await self.get(id_tag)
 
