@@ -479,20 +479,19 @@ class LoadManager:
         }
 
     async def _caps(self, station_ids: set[str]) -> dict[str, DesiredProfile]:
-        if not station_ids:
-            return {}
-        async with self._db.uow() as session:
-            rows = (await session.scalars(
-                select(DesiredProfile).where(
-                    DesiredProfile.station_id.in_(sorted(station_ids)),
-                    DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
-                    DesiredProfile.connector_id == 0,
-                    DesiredProfile.purpose == ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE
-                    ))).all()
-        return {r.station_id: r for r in rows}
+        """The circuits' fail-safe caps (ChargePointMaxProfiles) on the stations."""
+        return await self._station_rows(station_ids,
+                                        ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE)
 
     async def _allowance_rows(self, station_ids: set[str]) -> dict[str, DesiredProfile]:
         """The circuits' arrival allowances (TxDefaultProfiles) on the stations."""
+        return await self._station_rows(station_ids,
+                                        ChargingProfilePurpose.TX_DEFAULT_PROFILE)
+
+    async def _station_rows(self, station_ids: set[str], purpose: ChargingProfilePurpose
+                            ) -> dict[str, DesiredProfile]:
+        """Per station, the circuit-owned row of ``purpose`` on connector 0 (a circuit
+        keeps one of each there)."""
         if not station_ids:
             return {}
         async with self._db.uow() as session:
@@ -501,8 +500,7 @@ class LoadManager:
                     DesiredProfile.station_id.in_(sorted(station_ids)),
                     DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
                     DesiredProfile.connector_id == 0,
-                    DesiredProfile.purpose == ChargingProfilePurpose.TX_DEFAULT_PROFILE
-                    ))).all()
+                    DesiredProfile.purpose == purpose))).all()
         return {r.station_id: r for r in rows}
 
     def _allowance_now(self, row: DesiredProfile | None, now: datetime) -> float | None:
