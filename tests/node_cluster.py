@@ -64,25 +64,39 @@ async def fetch(url: str, sql: str, *args: object) -> list[Any]:
         await conn.close()
 
 
-async def set_profile_calls(url: str) -> dict[int, list[float]]:
-    """desired profile id -> when each SetChargingProfile CALL for it was sent (epoch s)."""
+async def set_profile_calls(url: str) -> dict[int, list[list[float]]]:
+    """desired profile id -> when each SetChargingProfile CALL for it was sent (epoch s),
+    in runs split where its station sent a BootNotification in between: a station that
+    boots gets back what it acknowledged before (it may have lost it), which is not a
+    send twice."""
     rows = await fetch(
-        url, "SELECT desired_profile_id, extract(epoch FROM ts) AS at FROM audit_log "
-        "WHERE action = 'SetChargingProfile' AND message_type = 'CALL' "
-        "AND direction = 'out' AND desired_profile_id IS NOT NULL")
-    sent: dict[int, list[float]] = {}
+        url, "SELECT desired_profile_id, station_id, extract(epoch FROM ts) AS at "
+        "FROM audit_log WHERE action = 'SetChargingProfile' AND message_type = 'CALL' "
+        "AND direction = 'out' AND desired_profile_id IS NOT NULL ORDER BY ts")
+    boots: dict[str, list[float]] = {}
+    for row in await fetch(
+            url, "SELECT station_id, extract(epoch FROM ts) AS at FROM audit_log "
+            "WHERE action = 'BootNotification' AND message_type = 'CALL' "
+            "AND direction = 'in'"):
+        boots.setdefault(row["station_id"], []).append(float(row["at"]))
+    sent: dict[int, list[list[float]]] = {}
     for row in rows:
-        sent.setdefault(row["desired_profile_id"], []).append(float(row["at"]))
+        at = float(row["at"])
+        runs = sent.setdefault(row["desired_profile_id"], [])
+        if not runs or any(runs[-1][-1] < boot < at
+                           for boot in boots.get(row["station_id"], ())):
+            runs.append([])
+        runs[-1].append(at)
     return sent
 
 
-def sent_twice_within(sent: dict[int, list[float]], seconds: float
+def sent_twice_within(sent: dict[int, list[list[float]]], seconds: float
                       ) -> dict[int, list[float]]:
-    """The desired profiles whose SetChargingProfile went out twice within ``seconds``."""
+    """The desired profiles whose SetChargingProfile went out twice within ``seconds``
+    with no boot of their station in between."""
     twice = {}
-    for desired_id, times in sent.items():
-        times = sorted(times)
+    for desired_id, runs in sent.items():
         if any(later - earlier < seconds
-               for earlier, later in zip(times, times[1:], strict=False)):
-            twice[desired_id] = times
+               for times in runs for earlier, later in zip(times, times[1:], strict=False)):
+            twice[desired_id] = [at for times in runs for at in times]
     return twice
