@@ -35,11 +35,11 @@ def settings(sqlite_url: str) -> Settings:
 
 
 @asynccontextmanager
-async def two_sharing(server: RunningServer, http: httpx.AsyncClient
+async def two_sharing(server: RunningServer, http: httpx.AsyncClient, circuit_a: float = 32
                       ) -> AsyncIterator[tuple[RawStation, RawStation, int]]:
-    """CP-A and CP-B charging on a 32 A circuit, 16 A each: the stations and A's
+    """CP-A and CP-B charging on a ``circuit_a`` circuit, half each: the stations and A's
     transaction."""
-    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
+    await http.post("/circuits", json={"id": "site", "max_current_a": circuit_a})
     async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
             raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
         for cp, name in ((a, "CP-A"), (b, "CP-B")):
@@ -48,7 +48,7 @@ async def two_sharing(server: RunningServer, http: httpx.AsyncClient
         tx_a = await start(a)
         await start(b)
         await eventually(lambda: tx_profiles(a) and tx_profiles(b)
-                         and first_limit(tx_profiles(a)[-1]) == 16.0)
+                         and first_limit(tx_profiles(a)[-1]) == circuit_a / 2)
         # Draws count from when the chargers acknowledged their limits.
         await eventually(lambda: limits_acknowledged(server))
         yield a, b, tx_a
@@ -144,32 +144,22 @@ async def test_a_lease_renewal_does_not_restart_the_count_of_unused_samples(
                              circuit_lease_s=60)
     server = await start_server(settings, clock=clock)
     try:
-        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
-            await http.post("/circuits", json={"id": "site", "max_current_a": 18})
-            async with raw_station(server.station_url("CP-A"), answers=dict(ACCEPTING)) as a, \
-                    raw_station(server.station_url("CP-B"), answers=dict(ACCEPTING)) as b:
-                for cp, name in ((a, "CP-A"), (b, "CP-B")):
-                    await cp.boot()
-                    await http.patch(f"/stations/{name}", json={"circuit_id": "site"})
-                tx_a = await start(a)
-                await start(b)
-                await eventually(lambda: tx_profiles(b) and tx_profiles(a)
-                                 and first_limit(tx_profiles(a)[-1]) == 9.0)
-                await eventually(lambda: limits_acknowledged(server))
-                # Two samples 1 A or more below the limit between each renewal: never three
-                # after the newest startSchedule, six after the limit was set.
-                for _ in range(3):
-                    await draw(a, tx_a, [6.5, 6.5], first=clock())
-                    sent = len(tx_profiles(a))
-                    offset[0] += timedelta(seconds=31)  # past half the lease: renewed
-                    await eventually(lambda n=sent: len(tx_profiles(a)) > n)
-                    if first_limit(tx_profiles(a)[-1]) != 9.0:
-                        break
-                # Capped at 6.5 A x 1.2: B gets the 18 - 7.8 A it leaves.
-                await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 10.2)
-                assert first_limit(tx_profiles(a)[-1]) == 7.8
-                solved = (await http.get("/circuits/site/allocation")).json()
-                capped = next(s for s in solved["sessions"] if s["transaction_id"] == tx_a)
-                assert (capped["demand_cap_a"], capped["binding"]) == (7.8, "cap")
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http, \
+                two_sharing(server, http, 18) as (a, b, tx_a):
+            # Two samples 1 A or more below the limit between each renewal: never three
+            # after the newest startSchedule, six after the limit was set.
+            for _ in range(3):
+                await draw(a, tx_a, [6.5, 6.5], first=clock())
+                sent = len(tx_profiles(a))
+                offset[0] += timedelta(seconds=31)  # past half the lease: renewed
+                await eventually(lambda n=sent: len(tx_profiles(a)) > n)
+                if first_limit(tx_profiles(a)[-1]) != 9.0:
+                    break
+            # Capped at 6.5 A x 1.2: B gets the 18 - 7.8 A it leaves.
+            await eventually(lambda: first_limit(tx_profiles(b)[-1]) == 10.2)
+            assert first_limit(tx_profiles(a)[-1]) == 7.8
+            solved = (await http.get("/circuits/site/allocation")).json()
+            capped = next(s for s in solved["sessions"] if s["transaction_id"] == tx_a)
+            assert (capped["demand_cap_a"], capped["binding"]) == (7.8, "cap")
     finally:
         await stop_server(server)
