@@ -18,10 +18,7 @@ if [ ! -x "$CHROMIUM" ]; then
     exit 1
   fi
   echo "installing Chromium from Debian's packages..." >&2
-  export DEBIAN_FRONTEND=noninteractive
-  # Another apt run on the machine holds the lock for a while: wait for it.
-  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null
+  bash "$(dirname "$0")/apt_install.sh" chromium
   if [ ! -x "$CHROMIUM" ]; then
     echo "the chromium package did not install $CHROMIUM" >&2
     exit 1

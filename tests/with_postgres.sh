@@ -14,9 +14,7 @@ PGBIN=$(find_bin)
 if [ -z "$PGBIN" ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing PostgreSQL from Debian's packages..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq postgresql >/dev/null
+    bash "$(dirname "$0")/apt_install.sh" postgresql
     PGBIN=$(find_bin)
   else
     echo "PostgreSQL is not installed: apt-get install postgresql, or set CHARGEPLAN_TEST_POSTGRES_URL" >&2
