@@ -40,11 +40,11 @@ frame_logger = _FrameLog(logging.getLogger("chargeplan.simulator.frames"), {})
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 
 
-def _on(action: Action) -> Callable[[_Handler], _Handler]:
+def _on(action: str) -> Callable[[_Handler], _Handler]:
     return cast(Callable[[_Handler], _Handler], on(action))
 
 
-def _after(action: Action) -> Callable[[_Handler], _Handler]:
+def _after(action: str) -> Callable[[_Handler], _Handler]:
     return cast(Callable[[_Handler], _Handler], after(action))
 
 
