@@ -38,7 +38,7 @@ class StationLink:
     """A charge point with ``config.connectors`` connectors (EVSEs in 2.0.1) that connects
     to ``config.url``; it reconnects after every close until :meth:`run` is cancelled.
 
-    A version fills in :attr:`subprotocol`, :meth:`open_protocol`, :meth:`_after_connect`,
+    A version fills in :attr:`subprotocol`, :meth:`open_protocol`, :meth:`_after_boot`,
     :meth:`send_boot_notification`, :meth:`set_heartbeat_interval`, :meth:`is_charging`,
     :meth:`limit_w` and :meth:`limit_a`.
     """
@@ -86,8 +86,18 @@ class StationLink:
         """The ``ocpp`` ChargePoint that serves ``connection``."""
         raise NotImplementedError
 
-    async def _after_connect(self, protocol: Any, release_gate: Callable[[], None]) -> None:
+    async def _after_boot(self) -> None:
+        """What the station sends and starts once its boot is accepted."""
         raise NotImplementedError
+
+    async def _after_connect(self, release_gate: Callable[[], None]) -> None:
+        try:
+            await self._boot()
+        finally:
+            release_gate()
+        if self.config.disconnect_every is not None:
+            self.spawn(self._disconnect_later(self.config.disconnect_every))
+        await self._after_boot()
 
     async def send_boot_notification(self) -> Any:
         raise NotImplementedError
@@ -177,7 +187,7 @@ class StationLink:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
                 tasks.create_task(protocol.start())
-                tasks.create_task(self._after_connect(protocol, release_gate))
+                tasks.create_task(self._after_connect(release_gate))
         except* ConnectionClosed as closed:
             logger.info("%s: connection closed: %s", self.station_id, closed.exceptions[0])
         finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -119,18 +118,10 @@ class SimulatedStation(StationLink):
         instant = at if at is not None else self.clock.now()
         return self.smart_charging.limit_a(connector_id, instant, self.active_transactions())
 
-    async def _after_connect(
-        self, protocol: StationProtocol, release_gate: Callable[[], None]
-    ) -> None:
-        try:
-            await self._boot()
-        finally:
-            release_gate()
+    async def _after_boot(self) -> None:
         await self.send_all_statuses()
         self.spawn(self._heartbeats())
         self.spawn(self._meter_samples())
-        if self.config.disconnect_every is not None:
-            self.spawn(self._disconnect_later(self.config.disconnect_every))
         if self.config.auto_charge and 1 not in self.transactions:
             await self.start_transaction(1, self.config.id_tag)
 
