@@ -263,6 +263,7 @@ class SimulatedStation201(StationLink):
                                           stopped_reason=reason, charging_state="EVConnected")
         del self.transactions[evse_id]
         self.smart_charging.end_transaction(evse_id)
+        self.after_profiles_changed()
 
     # --- smart charging -----------------------------------------------------------------------
 

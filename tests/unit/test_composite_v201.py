@@ -4,19 +4,30 @@ them: one rule per test."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.domain.composite import EvseTransaction, composite_schedule
-from app.domain.profiles import ChargingProfileKind, ChargingRateUnit
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain.composite import ActiveTransaction, EvseTransaction, composite_schedule
+from app.domain.installation import InstalledProfile
+from app.domain.profiles import (
+    ChargingProfile,
+    ChargingProfileKind,
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+)
 from app.domain.profiles_v201 import (
     ChargingProfile201,
     ChargingProfilePurpose201,
     ChargingSchedule201,
     ChargingSchedulePeriod201,
     EvseProfile,
+    from_v16,
 )
 from app.domain.protocol_rules import V201
+from tests.unit.test_composite_properties import valid_profiles
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 A = ChargingRateUnit.A
@@ -127,3 +138,31 @@ def test_a_single_phase_watt_limit_converts_with_its_own_number_of_phases() -> N
 
     assert answer(held, 1, A)["schedule"]["chargingSchedulePeriod"] == [
         {"startPeriod": 0, "limit": 16.0, "numberPhases": 1}]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    cap=valid_profiles(ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE),
+    defaults=st.lists(valid_profiles(ChargingProfilePurpose.TX_DEFAULT_PROFILE), max_size=3),
+    tx=valid_profiles(ChargingProfilePurpose.TX_PROFILE),
+    unit=st.sampled_from(list(ChargingRateUnit)),
+    evse=st.integers(0, 2),
+)
+def test_a_converted_1_6_profile_set_gives_the_same_composite_in_2_0_1(
+    cap: tuple[ChargingProfile, int], defaults: list[tuple[ChargingProfile, int]],
+    tx: tuple[ChargingProfile, int], unit: ChargingRateUnit, evse: int,
+) -> None:
+    generated = [cap, (tx[0], 1), *((p, min(c, 2)) for p, c in defaults)]
+    tx_id = tx[0].transaction_id or 0
+    v16 = [InstalledProfile(c, p) for p, c in generated]
+    v201 = [EvseProfile(c, from_v16(p, transaction_id=str(tx_id), sent_at=T0))
+            for p, c in generated]
+    began = T0 - timedelta(minutes=5)
+
+    old = composite_schedule(v16, evse, T0, 4 * 3600, unit, number_of_connectors=2,
+                             transactions=[ActiveTransaction(tx_id, 1, began)])
+    new = composite_schedule(v201, evse, T0, 4 * 3600, unit, number_of_connectors=2,
+                             transactions=[EvseTransaction(str(tx_id), 1, began)], rules=V201)
+
+    assert new.to_ocpp()["schedule"]["chargingSchedulePeriod"] == (
+        old.to_ocpp()["chargingSchedule"]["chargingSchedulePeriod"])
