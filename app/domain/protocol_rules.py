@@ -111,7 +111,8 @@ V16 = ProtocolRules(
         "min_rate_one_decimal": "OCPP 1.6 §7.13",
         "stack_level": "OCPP 1.6 §7.8",  # stackLevel >= 0
         "station_limits": "OCPP 1.6 §9.4",  # configuration keys bound what a charger takes
-        "place": "OCPP 1.6 §3.8",  # connectors numbered from 1, 0 = the charge point
+        "unit_allowed": "OCPP 1.6 §9.4",  # ChargingScheduleAllowedChargingRateUnit
+        "place_exists": "OCPP 1.6 §3.8",  # connectors numbered from 1, 0 = the charge point
         "station_max_place": "OCPP 1.6 §3.13.1",  # ChargePointMaxProfile on connector 0
         "tx_place": "OCPP 1.6 §3.13.1",  # TxProfile on a connector > 0
         "tx_id_required": "OCPP 1.6 §5.16",
@@ -122,7 +123,7 @@ V16 = ProtocolRules(
         "allowed_units": "ChargingScheduleAllowedChargingRateUnit",
         "max_periods": "ChargingScheduleMaxPeriods",
         "max_profiles": "MaxChargingProfilesInstalled",
-        "places": "NumberOfConnectors",
+        "places": "the station's NumberOfConnectors",
     },
 )
 
@@ -144,7 +145,8 @@ V201 = ProtocolRules(
         "start_schedule_required": "OCPP 2.0.1 Part 2 K01.FR.40",
         "start_schedule_forbidden": "OCPP 2.0.1 Part 2 K01.FR.41",
         "external_not_settable": "OCPP 2.0.1 Part 2 K01.FR.22",
-        "phase_to_use": "OCPP 2.0.1 Part 2 K01.FR.19",
+        # phaseToUse: only with numberPhases = 1 (the datatype's description says so).
+        "phase_to_use": "OCPP 2.0.1 Part 2 ChargingSchedulePeriodType",
         "same_stack": "OCPP 2.0.1 Part 2 K01.FR.06",
         "same_stack_tx": "OCPP 2.0.1 Part 2 K01.FR.39",
         "replace_by_id": "OCPP 2.0.1 Part 2 K01.FR.05",

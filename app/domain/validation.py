@@ -26,9 +26,9 @@ OCPP 2.0.1 (:func:`validate_profile_v201`) runs the same checks with the referen
 increasing startPeriods K01.FR.35, startSchedule K01.FR.40/41, a Relative
 ChargingStationMaxProfile K01.FR.38), plus what 2.0.1 adds: 1 to 3 schedules, the
 TxProfile's running transaction on its EVSE (K01.FR.09), phaseToUse only with one phase
-(K01.FR.19), no ChargingStationExternalConstraints from a central system (K01.FR.22), and,
-given what the station holds, no second profile with the same stackLevel, purpose and EVSE
-(K01.FR.06) or, for a TxProfile, stackLevel and transactionId (K01.FR.39).
+(ChargingSchedulePeriodType), no ChargingStationExternalConstraints from a central system
+(K01.FR.22), and, given what the station holds, no second profile with the same stackLevel,
+purpose and EVSE (K01.FR.06) or, for a TxProfile, stackLevel and transactionId (K01.FR.39).
 """
 
 from __future__ import annotations
@@ -182,55 +182,11 @@ def _check_schedule(schedule: ChargingSchedule, rules: ProtocolRules,
 def _check_station(
     profile: ChargingProfile, connector_id: int, limits: StationLimits
 ) -> list[Violation]:
-    found: list[Violation] = []
-    if profile.stack_level < 0:
-        # OCPP 1.6 §7.8: stackLevel is 0 or more.
-        found.append(Violation("stackLevel", "must be 0 or greater", "OCPP 1.6 §7.8"))
-    elif limits.max_stack_level is not None and profile.stack_level > limits.max_stack_level:
-        # OCPP 1.6 §9.4 ChargeProfileMaxStackLevel bounds the stackLevel a charger accepts.
-        found.append(
-            Violation(
-                "stackLevel",
-                f"must not exceed the station's ChargeProfileMaxStackLevel "
-                f"({limits.max_stack_level})",
-                "OCPP 1.6 §9.4",
-            )
-        )
-    unit = profile.schedule.charging_rate_unit
-    if limits.allowed_units is not None and unit not in limits.allowed_units:
-        # OCPP 1.6 §9.4 ChargingScheduleAllowedChargingRateUnit lists the units it takes.
-        allowed = ",".join(sorted(u.value for u in limits.allowed_units)) or "none"
-        found.append(
-            Violation(
-                "chargingSchedule.chargingRateUnit",
-                f"must be one of the station's ChargingScheduleAllowedChargingRateUnit ({allowed})",
-                "OCPP 1.6 §9.4",
-            )
-        )
-    count = len(profile.schedule.periods)
-    if limits.max_periods is not None and count > limits.max_periods:
-        # OCPP 1.6 §9.4 ChargingScheduleMaxPeriods bounds the periods per schedule.
-        found.append(
-            Violation(
-                PERIODS,
-                f"must hold at most {limits.max_periods} periods "
-                f"(ChargingScheduleMaxPeriods), not {count}",
-                "OCPP 1.6 §9.4",
-            )
-        )
-    if connector_id < 0:
-        # OCPP 1.6 §3.8: connectors are numbered from 1; 0 addresses the whole charge point.
-        found.append(Violation("connectorId", "must be 0 or greater", "OCPP 1.6 §3.8"))
-    elif limits.number_of_connectors is not None and connector_id > limits.number_of_connectors:
-        # OCPP 1.6 §3.8: a connectorId is never higher than the number of connectors.
-        found.append(
-            Violation(
-                "connectorId",
-                f"must not exceed the station's NumberOfConnectors ({limits.number_of_connectors})",
-                "OCPP 1.6 §3.8",
-            )
-        )
-    return found
+    # OCPP 1.6 §9.4: the configuration keys bound what a charger accepts; §3.8: connectors
+    # are numbered from 1 and 0 addresses the whole charge point.
+    return (_check_stack_level(profile.stack_level, limits, V16)
+            + _check_schedule_limits(profile.schedule, limits, V16, "chargingSchedule")
+            + _check_place(connector_id, limits, V16))
 
 
 def _check_kind(profile: ChargingProfile | ChargingProfile201, schedule: ChargingSchedule,
@@ -391,7 +347,8 @@ def _check_phase_to_use(schedule: ChargingSchedule, path: str) -> list[Violation
             continue
         where = f"{path}.chargingSchedulePeriod[{index}].phaseToUse"
         if period.number_phases != 1:
-            # OCPP 2.0.1 K01.FR.19: phaseToUse only goes with numberPhases = 1.
+            # OCPP 2.0.1 ChargingSchedulePeriodType: phaseToUse is used if numberPhases=1,
+            # and not allowed otherwise.
             found.append(Violation(where, "is only allowed with numberPhases 1",
                                    V201.cite("phase_to_use")))
         elif not 1 <= phase <= 3:
@@ -405,14 +362,15 @@ def _check_schedule_limits(schedule: ChargingSchedule, limits: StationLimits,
     found: list[Violation] = []
     unit = schedule.charging_rate_unit
     if limits.allowed_units is not None and unit not in limits.allowed_units:
-        # OCPP 2.0.1 K01.FR.26: a unit the station does not list in RateUnit is refused.
+        # OCPP 1.6 §9.4 ChargingScheduleAllowedChargingRateUnit, OCPP 2.0.1 K01.FR.26
+        # SmartChargingCtrlr.RateUnit: a unit the station does not list is refused.
         allowed = ",".join(sorted(u.value for u in limits.allowed_units)) or "none"
         found.append(Violation(f"{path}.chargingRateUnit",
                                f"must be one of the station's {rules.names['allowed_units']} "
                                f"({allowed})", rules.cite("unit_allowed")))
     count = len(schedule.periods)
     if limits.max_periods is not None and count > limits.max_periods:
-        # SmartChargingCtrlr.PeriodsPerSchedule bounds the periods of one schedule.
+        # 1.6 ChargingScheduleMaxPeriods, 2.0.1 SmartChargingCtrlr.PeriodsPerSchedule.
         found.append(Violation(f"{path}.chargingSchedulePeriod",
                                f"must hold at most {limits.max_periods} periods "
                                f"({rules.names['max_periods']}), not {count}",
@@ -426,7 +384,7 @@ def _check_stack_level(stack_level: int, limits: StationLimits,
         # OCPP 1.6 §7.8, 2.0.1 ChargingProfileType: the lowest stackLevel is 0.
         return [Violation("stackLevel", "must be 0 or greater", rules.cite("stack_level"))]
     if limits.max_stack_level is not None and stack_level > limits.max_stack_level:
-        # SmartChargingCtrlr.ProfileStackLevel is the highest stackLevel the station takes.
+        # 1.6 ChargeProfileMaxStackLevel, 2.0.1 SmartChargingCtrlr.ProfileStackLevel.
         return [Violation("stackLevel", f"must not exceed the station's "
                           f"{rules.names['max_stack_level']} ({limits.max_stack_level})",
                           rules.cite("station_limits"))]
@@ -434,7 +392,8 @@ def _check_stack_level(stack_level: int, limits: StationLimits,
 
 
 def _check_place(place: int, limits: StationLimits, rules: ProtocolRules) -> list[Violation]:
-    # OCPP 2.0.1 K01.FR.28: an evseId the station does not have is refused.
+    # OCPP 1.6 §3.8: connectors are numbered from 1, 0 is the charge point, none beyond
+    # NumberOfConnectors; OCPP 2.0.1 K01.FR.28: an evseId the station lacks is refused.
     if place < 0:
         return [Violation(rules.place, "must be 0 or greater", rules.cite("place_exists"))]
     if limits.number_of_connectors is not None and place > limits.number_of_connectors:

@@ -196,7 +196,7 @@ class StationLink:
 
     async def _boot(self) -> None:
         """Boot until Accepted, waiting the interval given after Pending/Rejected (OCPP 1.6
-        §4.2; OCPP 2.0.1 B01 likewise)."""
+        §4.2; OCPP 2.0.1 B02, B03)."""
         while True:
             answer = await self.send_boot_notification()
             status = getattr(answer, "status", None)

@@ -61,7 +61,8 @@ class Transaction201:
     seq_no: int = 0
 
     def next_seq_no(self) -> int:
-        """OCPP 2.0.1 E: seqNo counts the TransactionEvents of a transaction from 0."""
+        """TransactionEventRequest.seqNo: the sequence number of the transaction's
+        messages, so the central system sees whether it has them all (from 0 here)."""
         seq, self.seq_no = self.seq_no, self.seq_no + 1
         return seq
 
@@ -143,7 +144,7 @@ class SimulatedStation201(StationLink):
                                                 evse_id=evse_id, connector_id=1))
 
     async def send_all_statuses(self) -> None:
-        """OCPP 2.0.1 B01: after boot, a StatusNotification for each connector of each EVSE."""
+        """After boot, a StatusNotification for the connector of each EVSE."""
         for evse_id in self.connectors:
             await self.send_status(evse_id)
 

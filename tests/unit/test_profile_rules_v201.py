@@ -114,7 +114,7 @@ def test_a_valid_profile_breaks_nothing() -> None:
     (raw(chargingSchedule=schedule(chargingSchedulePeriod=[
         {"startPeriod": 0, "limit": 16, "phaseToUse": 1}])),
      1, ("chargingSchedule[0].chargingSchedulePeriod[0].phaseToUse",
-         "OCPP 2.0.1 Part 2 K01.FR.19")),
+         "OCPP 2.0.1 Part 2 ChargingSchedulePeriodType")),
     (raw(chargingSchedule=schedule() * 4),
      1, ("chargingSchedule", "OCPP 2.0.1 Part 2 ChargingProfileType")),
     (raw(), 3, ("evseId", "OCPP 2.0.1 Part 2 K01.FR.28")),
