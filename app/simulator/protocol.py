@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -16,6 +16,7 @@ from ocpp.v16.enums import Action
 from websockets.typing import Subprotocol
 
 from app.domain.profiles import ChargingProfilePurpose, ChargingRateUnit
+from app.simulator.faults import FaultInjector
 from app.simulator.operations import Reservation
 from app.simulator.smart_charging import ProfileDecision
 from app.timefmt import parse_timestamp
@@ -74,6 +75,19 @@ def _is_call(raw: str | bytes) -> bool:
     return isinstance(frame, list) and bool(frame) and frame[0] == 2
 
 
+async def route_with_faults(protocol: Any, faults: FaultInjector, raw_msg: str | bytes,
+                            route: Callable[[str | bytes], Awaitable[None]]) -> None:
+    """Route one frame, leaving a server CALL unanswered or answering it late when the
+    station's faults say so (``--drop-rate``, ``--delay-ms``); both OCPP versions use it."""
+    if _is_call(raw_msg):
+        if faults.drop_call():
+            logger.info("%s: leaving a server CALL unanswered (fault)", protocol.id)
+            return
+        if faults.answer_delay > 0:
+            await asyncio.sleep(faults.answer_delay)
+    await route(raw_msg)
+
+
 class StationProtocol(ChargePoint):  # type: ignore[misc]
     """One connection of a :class:`SimulatedStation`: handlers stay small and delegate.
 
@@ -95,14 +109,10 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
         self._faults_on_calls = station.config.drop_rate > 0 or station.config.delay_ms > 0
 
     async def route_message(self, raw_msg: str | bytes) -> None:
-        if self._faults_on_calls and _is_call(raw_msg):
-            faults = self._station.faults
-            if faults.drop_call():
-                logger.info("%s: leaving a server CALL unanswered (fault)", self.id)
-                return
-            if faults.answer_delay > 0:
-                await asyncio.sleep(faults.answer_delay)
-        await super().route_message(raw_msg)
+        if not self._faults_on_calls:
+            await super().route_message(raw_msg)
+            return
+        await route_with_faults(self, self._station.faults, raw_msg, super().route_message)
 
     # --- configuration ----------------------------------------------------------------
 

@@ -17,7 +17,14 @@ from websockets.typing import Subprotocol
 from app.domain.profiles import ChargingRateUnit
 from app.domain.profiles_v201 import ChargingLimitSource, ChargingProfilePurpose201, EvseProfile
 from app.simulator.device_model import rate_units
-from app.simulator.protocol import _after, _as_ocpp_json, _on, frame_logger, logger
+from app.simulator.protocol import (
+    _after,
+    _as_ocpp_json,
+    _on,
+    frame_logger,
+    logger,
+    route_with_faults,
+)
 
 if TYPE_CHECKING:
     from app.simulator.station_v201 import SimulatedStation201
@@ -35,6 +42,13 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
         super().__init__(station.station_id, connection,
                          response_timeout=station.config.response_timeout, logger=frame_logger)
         self._station = station
+        self._faults_on_calls = station.config.drop_rate > 0 or station.config.delay_ms > 0
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        if not self._faults_on_calls:
+            await super().route_message(raw_msg)
+            return
+        await route_with_faults(self, self._station.faults, raw_msg, super().route_message)
 
     # --- device model (B06, B07, B05) --------------------------------------------------
 

@@ -239,8 +239,13 @@ async def test_set_profile_then_composite_and_report_show_what_it_holds() -> Non
         # The TxProfile's 10 A; after an hour its 32 A, capped by the station's 20 A.
         assert limits[0] == (0, 10.0) and limits[-1][1] == 20.0
         assert answer.schedule["evse_id"] == 1
-        # The car follows what it is given.
+        # The car follows what it is given, and the meter values say so.
         await eventually(lambda: station.connectors[1].offered_a == 10.0)
+        await station.send_meter_values(1)
+        sampled = csms.got("TransactionEvent")[-1]["meter_value"][0]["sampled_value"]
+        by_measurand = {(v["measurand"], v.get("phase")): v["value"] for v in sampled}
+        assert by_measurand[("Current.Offered", None)] == 10.0
+        assert 6.0 <= by_measurand[("Current.Import", "L1")] <= 10.0
 
         report = await ask(csms, call.GetChargingProfiles(request_id=5, charging_profile={}))
         assert report.status == "Accepted"
