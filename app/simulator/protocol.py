@@ -78,8 +78,9 @@ def _is_call(raw: str | bytes) -> bool:
 async def route_with_faults(protocol: Any, faults: FaultInjector, raw_msg: str | bytes,
                             route: Callable[[str | bytes], Awaitable[None]]) -> None:
     """Route one frame, leaving a server CALL unanswered or answering it late when the
-    station's faults say so (``--drop-rate``, ``--delay-ms``); both OCPP versions use it."""
-    if _is_call(raw_msg):
+    station's faults say so (``--drop-rate``, ``--delay-ms``); both OCPP versions use it.
+    Frames are only parsed here when such a fault is on."""
+    if faults.on_calls and _is_call(raw_msg):
         if faults.drop_call():
             logger.info("%s: leaving a server CALL unanswered (fault)", protocol.id)
             return
@@ -106,12 +107,8 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
             logger=frame_logger,
         )
         self._station = station
-        self._faults_on_calls = station.config.drop_rate > 0 or station.config.delay_ms > 0
 
     async def route_message(self, raw_msg: str | bytes) -> None:
-        if not self._faults_on_calls:
-            await super().route_message(raw_msg)
-            return
         await route_with_faults(self, self._station.faults, raw_msg, super().route_message)
 
     # --- configuration ----------------------------------------------------------------

@@ -42,12 +42,8 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
         super().__init__(station.station_id, connection,
                          response_timeout=station.config.response_timeout, logger=frame_logger)
         self._station = station
-        self._faults_on_calls = station.config.drop_rate > 0 or station.config.delay_ms > 0
 
     async def route_message(self, raw_msg: str | bytes) -> None:
-        if not self._faults_on_calls:
-            await super().route_message(raw_msg)
-            return
         await route_with_faults(self, self._station.faults, raw_msg, super().route_message)
 
     # --- device model (B06, B07, B05) --------------------------------------------------
