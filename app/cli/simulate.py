@@ -1,4 +1,4 @@
-"""`chargeplan simulate`: a fleet of simulated OCPP 1.6J charge points against a server."""
+"""`chargeplan simulate`: a fleet of simulated OCPP 1.6J or 2.0.1 charge points."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from app.domain.composite import Convention
 from app.simulator import SimulatorConfig, run_simulator
-from app.simulator.config import COMPOSITE_ANSWERS
+from app.simulator.config import COMPOSITE_ANSWERS, OCPP_VERSIONS
 from app.simulator.depot import run_depot
 from app.simulator.site import Site, SiteError, load_site
 from app.simulator.tls import client_context
@@ -43,13 +43,21 @@ def add_parser(subparsers: Any) -> None:
     defaults = SimulatorConfig()
     parser = subparsers.add_parser(
         "simulate",
-        help="run simulated OCPP 1.6J charge points",
+        help="run simulated OCPP 1.6J or 2.0.1 charge points",
         description="Connect simulated charge points (ids PREFIX0001, PREFIX0002, ...) to an "
-        "OCPP 1.6J server at URL/<id>. They enforce the charging profiles they receive and "
+        "OCPP server at URL/<id>. They enforce the charging profiles they receive and "
         "run until SIGINT or SIGTERM.",
     )
     add = parser.add_argument
     add("--url", default=None, help=f"server websocket URL (default {defaults.url})")
+    add("--ocpp", choices=OCPP_VERSIONS, default=defaults.ocpp_version,
+        help="OCPP version the stations speak (%(default)s); 2.0.1 offers subprotocol "
+        "ocpp2.0.1 and has EVSEs for connectors")
+    add("--grid-limit", type=float, default=None, metavar="AMPS",
+        help="2.0.1 fault: the grid operator limits each station to AMPS per phase "
+        "(ChargingStationExternalConstraints, announced with NotifyChargingLimit, source SO)")
+    add("--grid-limit-after", type=float, default=defaults.grid_limit_after_s,
+        metavar="SECONDS", help="with --grid-limit: seconds after boot (%(default)s)")
     add("--site", type=Path, default=None,
         help="run a whole depot from a JSON (or .toml) site file: stations, their circuits, "
         "cars with their schedule, circuit meters (see docs/load-management.md)")
@@ -122,7 +130,8 @@ def add_parser(subparsers: Any) -> None:
         "--composite-convention",
         choices=[c.value for c in Convention],
         default=defaults.composite_convention,
-        help="how GetCompositeSchedule is answered where OCPP 1.6 is silent (%(default)s)",
+        help="1.6: how GetCompositeSchedule is answered where OCPP 1.6 is silent "
+        "(%(default)s)",
     )
     add(
         "--unconstrained-w",
@@ -183,6 +192,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         unconstrained_w=args.unconstrained_w,
         composite_answer=args.composite_answer,
         seed=args.seed,
+        ocpp_version=args.ocpp,
+        grid_limit_a=args.grid_limit,
+        grid_limit_after_s=args.grid_limit_after,
     )
 
 

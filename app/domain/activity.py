@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from app.domain.profiles import (
-    ChargingProfile,
     ChargingProfileKind,
     ChargingSchedulePeriod,
     RecurrencyKind,
 )
+from app.domain.protocol_rules import SchedulableProfile
 from app.domain.validation import RECURRENCE_SECONDS
 
 
 def schedule_anchor(
-    profile: ChargingProfile, request_start: datetime, transaction_start: datetime | None
+    profile: SchedulableProfile, request_start: datetime, transaction_start: datetime | None
 ) -> datetime | None:
     """The instant a profile's schedule (its first recurrence) starts; None if it never does.
 
@@ -39,7 +39,7 @@ def schedule_anchor(
     return schedule.start_schedule
 
 
-def _cycle(profile: ChargingProfile) -> timedelta | None:
+def _cycle(profile: SchedulableProfile) -> timedelta | None:
     if profile.kind is not ChargingProfileKind.RECURRING:
         return None
     # OCPP 1.6 §7.37 (errata §3.79): Daily repeats every 24 h, Weekly every 7 days,
@@ -47,7 +47,7 @@ def _cycle(profile: ChargingProfile) -> timedelta | None:
     return timedelta(seconds=RECURRENCE_SECONDS[profile.recurrency_kind or RecurrencyKind.DAILY])
 
 
-def _cycle_start(profile: ChargingProfile, anchor: datetime, at: datetime) -> datetime | None:
+def _cycle_start(profile: SchedulableProfile, anchor: datetime, at: datetime) -> datetime | None:
     if at < anchor:
         # A schedule, recurring or not, does not run before it first starts.
         return None
@@ -58,7 +58,7 @@ def _cycle_start(profile: ChargingProfile, anchor: datetime, at: datetime) -> da
 
 
 def period_at(
-    profile: ChargingProfile, anchor: datetime | None, at: datetime
+    profile: SchedulableProfile, anchor: datetime | None, at: datetime
 ) -> ChargingSchedulePeriod | None:
     """The period of ``profile`` in force at ``at``, or None when it is not running."""
     if anchor is None:
@@ -86,7 +86,7 @@ def period_at(
 
 
 def breakpoints(
-    profile: ChargingProfile, anchor: datetime | None, start: datetime, end: datetime
+    profile: SchedulableProfile, anchor: datetime | None, start: datetime, end: datetime
 ) -> set[datetime]:
     """Every instant in (start, end) at which ``profile``'s period may change."""
     points = {p for p in (profile.valid_from, profile.valid_to) if p is not None}
@@ -102,7 +102,7 @@ def breakpoints(
 
 
 def _cycle_starts(
-    profile: ChargingProfile, anchor: datetime, start: datetime, end: datetime
+    profile: SchedulableProfile, anchor: datetime, start: datetime, end: datetime
 ) -> Iterator[datetime]:
     cycle = _cycle(profile)
     if cycle is None:

@@ -21,6 +21,15 @@ Connector 0 (what the whole charge point expects to draw, §5.7) is the sum over
 ChargePointMaxProfile and by the station maximum when given. This is libocpp's policy;
 open-ocpp reports only connector-0 profiles, which hides the per-connector defaults.
 
+OCPP 2.0.1 (``rules=V201``, :mod:`app.domain.protocol_rules`) follows the same rules with
+EVSEs for connectors, ChargingStationMaxProfile for ChargePointMaxProfile and string
+transaction ids; the final limit of a transaction merges the ChargingStationMaxProfile with
+the TxProfile, or the TxDefaultProfile where no TxProfile applies (Part 2, K02 remarks). A
+ChargingStationExternalConstraints profile is one more cap, combined as a minimum: on
+EVSE 0 with the ChargingStationMaxProfile for every EVSE and for the station, on EVSE N for
+that EVSE (libocpp merges the four purposes so). The answer is a
+GetCompositeScheduleResponse with ``schedule.evseId``.
+
 Amperes and watts convert with voltage x phases, the phases being the numberPhases of the
 period in force, else ``SupplyConfig.phases``. A reported period carries ``numberPhases``
 only when the period that decided its limit gave one (in the connector-0 sum: when every
@@ -38,11 +47,8 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.activity import breakpoints, period_at, schedule_anchor
-from app.domain.installation import InstalledProfile
 from app.domain.profiles import (
-    ChargingProfile,
     ChargingProfileKind,
-    ChargingProfilePurpose,
     ChargingRateUnit,
     ChargingSchedulePeriod,
     RecurrencyKind,
@@ -50,6 +56,14 @@ from app.domain.profiles import (
     format_datetime,
     parse_datetime,
     render_limit,
+)
+from app.domain.protocol_rules import (
+    V16,
+    Holding,
+    OcppVersion,
+    ProfileRole,
+    ProtocolRules,
+    SchedulableProfile,
 )
 from app.domain.units import SupplyConfig, convert
 from app.domain.validation import RECURRENCE_SECONDS
@@ -59,6 +73,7 @@ __all__ = [
     "CompositeAnswer",
     "CompositeSchedule",
     "Convention",
+    "EvseTransaction",
     "Point",
     "SupplyConfig",
     "composite_answer",
@@ -79,6 +94,23 @@ class ActiveTransaction:
 
 
 @dataclass(frozen=True)
+class EvseTransaction:
+    """An OCPP 2.0.1 transaction (the station's string id) running on an EVSE."""
+
+    transaction_id: str
+    evse_id: int
+    start: datetime
+
+    @property
+    def connector_id(self) -> int:
+        """The place, under the name the shared rules read."""
+        return self.evse_id
+
+
+Running = ActiveTransaction | EvseTransaction
+
+
+@dataclass(frozen=True)
 class CompositeSchedule:
     """The answer to GetCompositeSchedule.req for one connector and window."""
 
@@ -87,10 +119,17 @@ class CompositeSchedule:
     duration: int
     unit: ChargingRateUnit
     periods: tuple[ChargingSchedulePeriod, ...]
+    rules: ProtocolRules = V16
 
     def to_ocpp(self) -> dict[str, Any]:
-        """The GetCompositeSchedule.conf payload (OCPP 1.6 §6.22)."""
+        """The GetCompositeSchedule.conf payload (OCPP 1.6 §6.22), or the 2.0.1
+        GetCompositeScheduleResponse (its CompositeScheduleType)."""
         start = format_datetime(self.schedule_start)
+        if self.rules.version is OcppVersion.V201:
+            return {"status": "Accepted", "schedule": {
+                "evseId": self.connector_id, "duration": self.duration,
+                "scheduleStart": start, "chargingRateUnit": self.unit.value,
+                "chargingSchedulePeriod": [p.to_ocpp() for p in self.periods]}}
         return {
             "status": "Accepted",
             "connectorId": self.connector_id,
@@ -170,12 +209,12 @@ class _Limit:
 class _Stack:
     """The profiles of one purpose that may apply, each with its schedule anchor."""
 
-    entries: tuple[tuple[ChargingProfile, datetime | None], ...]
+    entries: tuple[tuple[SchedulableProfile, datetime | None], ...]
 
     def winner(self, at: datetime) -> _Raw | None:
         # OCPP 1.6 §3.13.2: the running profile with the highest stackLevel prevails; on a
         # tie (not possible once installed) the later installed one does.
-        best: tuple[ChargingProfile, ChargingSchedulePeriod] | None = None
+        best: tuple[SchedulableProfile, ChargingSchedulePeriod] | None = None
         for profile, anchor in self.entries:
             period = period_at(profile, anchor, at)
             if period is not None and (best is None or profile.stack_level >= best[0].stack_level):
@@ -201,6 +240,7 @@ class _Connector:
     tx_always: bool  # TxProfiles count without a transaction (libocpp)
     own_default: _Stack
     station_default: _Stack
+    own_caps: tuple[_Stack, ...] = ()  # what caps this place alone (2.0.1: EVSE N external)
 
 
 @dataclass(frozen=True)
@@ -208,9 +248,13 @@ class _Context:
     unit: ChargingRateUnit
     supply: SupplyConfig
     rules: _Rules
-    cap: _Stack
+    caps: tuple[_Stack, ...]  # each caps every place and the station's sum
     fallback: _Limit
     station_max: float | None
+    protocol: ProtocolRules = V16
+
+    def cap_winners(self, at: datetime) -> list[_Raw]:
+        return [raw for stack in self.caps if (raw := stack.winner(at)) is not None]
 
 
 @dataclass(frozen=True)
@@ -243,6 +287,7 @@ class CompositeAnswer:
     periods: tuple[Point, ...]
     fill: float
     status: str = "Accepted"
+    rules: ProtocolRules = V16
 
     @property
     def bounded(self) -> bool:
@@ -270,7 +315,7 @@ class CompositeAnswer:
                 p.shown if p.shown is not None else self.fill), p.number_phases)
             for p in self.periods)
         return CompositeSchedule(self.connector_id, self.schedule_start, self.duration,
-                                 self.unit, merge_periods(filled))
+                                 self.unit, merge_periods(filled), self.rules)
 
     def to_ocpp(self) -> dict[str, Any]:
         if self.status != "Accepted":
@@ -279,43 +324,45 @@ class CompositeAnswer:
 
 
 def composite_schedule(
-    installed: Sequence[InstalledProfile],
+    installed: Sequence[Holding],
     connector_id: int,
     start: datetime,
     duration: int | timedelta,
     unit: ChargingRateUnit,
     *,
-    transactions: Sequence[ActiveTransaction] = (),
+    transactions: Sequence[Running] = (),
     number_of_connectors: int = 1,
     supply: SupplyConfig = SupplyConfig(),  # noqa: B008 - frozen, shared safely
     station_max_w: float | None = None,
     station_max_a: float | None = None,
+    rules: ProtocolRules = V16,
 ) -> CompositeSchedule:
     """The composite schedule of ``connector_id`` over [start, start + duration), strict.
 
     ``duration`` is in seconds (a timedelta is taken too, rounded to the second). See the
-    module docstring for the rules and the choices made.
+    module docstring for the rules and the choices made; ``rules`` is the OCPP version.
     """
     return composite_answer(
         installed, connector_id, start, duration, unit, transactions=transactions,
         number_of_connectors=number_of_connectors, supply=supply, station_max_w=station_max_w,
-        station_max_a=station_max_a).schedule()
+        station_max_a=station_max_a, rules=rules).schedule()
 
 
 def composite_answer(
-    installed: Sequence[InstalledProfile],
+    installed: Sequence[Holding],
     connector_id: int,
     start: datetime,
     duration: int | timedelta,
     unit: ChargingRateUnit,
     *,
     convention: Convention = Convention.STRICT,
-    transactions: Sequence[ActiveTransaction] = (),
+    transactions: Sequence[Running] = (),
     number_of_connectors: int = 1,
     supply: SupplyConfig = SupplyConfig(),  # noqa: B008 - frozen, shared safely
     station_max_w: float | None = None,
     station_max_a: float | None = None,
     unconstrained: float | None = None,
+    rules: ProtocolRules = V16,
 ) -> CompositeAnswer:
     """What a charger following ``convention`` answers for ``connector_id`` over
     [start, start + duration). ``unconstrained`` (in ``unit``) is what it reports where no
@@ -327,18 +374,22 @@ def composite_answer(
         raise ValueError("duration must be greater than 0")
     if connector_id < 0:
         raise ValueError("connector_id must be 0 or greater")
-    rules = _RULES[convention]
+    protocol, reading = rules, _RULES[convention]
     start = ensure_utc(start)
     end = start + timedelta(seconds=duration)
-    ctx = _context(installed, start, unit, supply, station_max_w, station_max_a, rules)
-    if connector_id == 0 and not rules.station_sum:
+    ctx = _context(installed, start, unit, supply, station_max_w, station_max_a, reading, protocol)
+    if connector_id == 0 and not reading.station_sum:
         ids: Sequence[int] = (0,)
     else:
         ids = range(1, number_of_connectors + 1) if connector_id == 0 else (connector_id,)
-    connectors = [_connector(installed, c, start, transactions, rules) for c in ids]
+    connectors = [_connector(installed, c, start, transactions, reading, protocol) for c in ids]
 
-    points = {start} | ctx.cap.breakpoints(start, end)
+    points = {start}
+    for stack in ctx.caps:
+        points |= stack.breakpoints(start, end)
     for conn in connectors:
+        for stack in conn.own_caps:
+            points |= stack.breakpoints(start, end)
         points |= conn.tx.breakpoints(start, end)
         points |= conn.own_default.breakpoints(start, end)
         points |= conn.station_default.breakpoints(start, end)
@@ -349,7 +400,7 @@ def composite_answer(
     periods: list[Point] = []
     for at in sorted(points):
         shown: float | None = None
-        if connector_id == 0 and rules.station_sum:
+        if connector_id == 0 and reading.station_sum:
             limit, shown = _station_limit(ctx, connectors, at, fill)
         else:
             limit = _connector_limit(ctx, connectors[0], at)
@@ -364,7 +415,7 @@ def composite_answer(
                                                     period.shown):
             periods.append(period)
     answer = CompositeAnswer(connector_id, start, duration, unit, convention, tuple(periods),
-                             fill)
+                             fill, rules=protocol)
     return _trimmed(answer) if convention is Convention.OPEN_OCPP else answer
 
 
@@ -414,13 +465,14 @@ def merge_periods(periods: Iterable[ChargingSchedulePeriod]) -> tuple[ChargingSc
 
 
 def _context(
-    installed: Sequence[InstalledProfile],
+    installed: Sequence[Holding],
     start: datetime,
     unit: ChargingRateUnit,
     supply: SupplyConfig,
     station_max_w: float | None,
     station_max_a: float | None,
     rules: _Rules,
+    protocol: ProtocolRules,
 ) -> _Context:
     maxima = [
         convert(value, source, unit, supply=supply)
@@ -432,23 +484,25 @@ def _context(
     ]
     station_max = min(maxima) if maxima else None
     default = convert(supply.default_limit_a, ChargingRateUnit.A, unit, supply=supply)
-    # OCPP 1.6 §3.13.1: ChargePointMaxProfile is set on connector 0 only.
-    cap = (_stack(installed, 0, ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE, start, None,
-                  rules) if rules.cap else _Stack(()))
+    # OCPP 1.6 §3.13.1: ChargePointMaxProfile is set on connector 0 only. 2.0.1 adds the
+    # ChargingStationExternalConstraints of EVSE 0 (module docstring).
+    caps = tuple(_stack(installed, 0, role, start, None, rules)
+                 for role in sorted(protocol.station_caps)) if rules.cap else ()
     fallback = _Limit(station_max if station_max is not None else default, None)
-    return _Context(unit, supply, rules, cap, fallback, station_max)
+    return _Context(unit, supply, rules, caps, fallback, station_max, protocol)
 
 
 def _connector(
-    installed: Sequence[InstalledProfile],
+    installed: Sequence[Holding],
     connector_id: int,
     start: datetime,
-    transactions: Sequence[ActiveTransaction],
+    transactions: Sequence[Running],
     rules: _Rules,
+    protocol: ProtocolRules,
 ) -> _Connector:
     transaction = next((t for t in transactions if t.connector_id == connector_id), None)
     tx_start = ensure_utc(transaction.start) if transaction is not None else None
-    tx_entries: tuple[tuple[ChargingProfile, datetime | None], ...] = ()
+    tx_entries: tuple[tuple[SchedulableProfile, datetime | None], ...] = ()
     if transaction is not None or rules.tx_without_transaction:
         # OCPP 1.6 §3.13.1: a TxProfile applies to its transaction only; one without
         # transactionId came with RemoteStartTransaction (errata §3.41) and means this one.
@@ -456,7 +510,7 @@ def _connector(
             (item.profile, _anchor(item.profile, start, tx_start, rules))
             for item in installed
             if item.connector_id == connector_id
-            and item.profile.purpose is ChargingProfilePurpose.TX_PROFILE
+            and item.profile.role is ProfileRole.TX
             and (transaction is None
                  or item.profile.transaction_id in (None, transaction.transaction_id))
         )
@@ -464,16 +518,17 @@ def _connector(
         tx=_Stack(tx_entries),
         tx_start=tx_start,
         tx_always=transaction is None and rules.tx_without_transaction,
-        own_default=_stack(
-            installed, connector_id, ChargingProfilePurpose.TX_DEFAULT_PROFILE, start, tx_start,
-            rules,
-        ),
+        own_default=_stack(installed, connector_id, ProfileRole.TX_DEFAULT, start, tx_start,
+                           rules),
         station_default=(_Stack(()) if connector_id == 0 else _stack(
-            installed, 0, ChargingProfilePurpose.TX_DEFAULT_PROFILE, start, tx_start, rules)),
+            installed, 0, ProfileRole.TX_DEFAULT, start, tx_start, rules)),
+        own_caps=(() if connector_id == 0 else tuple(
+            _stack(installed, connector_id, role, start, tx_start, rules)
+            for role in sorted(protocol.place_caps))),
     )
 
 
-def _anchor(profile: ChargingProfile, start: datetime, tx_start: datetime | None,
+def _anchor(profile: SchedulableProfile, start: datetime, tx_start: datetime | None,
             rules: _Rules) -> datetime | None:
     anchor = schedule_anchor(profile, start, tx_start)
     if (anchor is not None and rules.recurring_backwards and anchor > start
@@ -486,9 +541,9 @@ def _anchor(profile: ChargingProfile, start: datetime, tx_start: datetime | None
 
 
 def _stack(
-    installed: Sequence[InstalledProfile],
+    installed: Sequence[Holding],
     connector_id: int,
-    purpose: ChargingProfilePurpose,
+    role: ProfileRole,
     start: datetime,
     tx_start: datetime | None,
     rules: _Rules,
@@ -497,7 +552,7 @@ def _stack(
         tuple(
             (item.profile, _anchor(item.profile, start, tx_start, rules))
             for item in installed
-            if item.connector_id == connector_id and item.profile.purpose is purpose
+            if item.connector_id == connector_id and item.profile.role is role
         )
     )
 
@@ -537,11 +592,15 @@ def _lowest(*limits: _Limit | None) -> _Limit | None:
 
 
 def _connector_limit(ctx: _Context, conn: _Connector, at: datetime) -> _Limit | None:
-    """The limit at ``at``; None where no profile bounds the connector."""
-    own, cap = _uncapped(conn, ctx.rules, at), ctx.cap.winner(at)
-    phases = [r.number_phases for r in (own, cap) if r is not None and r.number_phases]
+    """The limit at ``at``; None where no profile bounds the connector. Each limit is
+    converted to the requested unit before the minimum is taken: amperes and watts are
+    never compared as they are."""
+    own = _uncapped(conn, ctx.rules, at)
+    caps = ctx.cap_winners(at) + [raw for stack in conn.own_caps
+                                  if (raw := stack.winner(at)) is not None]
+    phases = [r.number_phases for r in (own, *caps) if r is not None and r.number_phases]
     lowest = min(phases) if phases else None
-    return _lowest(_converted(ctx, own, lowest), _converted(ctx, cap, lowest))
+    return _lowest(_converted(ctx, own, lowest), *(_converted(ctx, cap, lowest) for cap in caps))
 
 
 def _station_limit(ctx: _Context, connectors: Sequence[_Connector], at: datetime,
@@ -557,8 +616,8 @@ def _station_limit(ctx: _Context, connectors: Sequence[_Connector], at: datetime
     total = _Limit(sum(part.value for part in filled),
                    phases.pop() if len(phases) == 1 else None)
     station = _Limit(ctx.station_max, None) if ctx.station_max is not None else None
-    cap = ctx.cap.winner(at)
-    limit = _lowest(total, _converted(ctx, cap, cap.number_phases if cap else None), station)
+    caps = [_converted(ctx, cap, cap.number_phases) for cap in ctx.cap_winners(at)]
+    limit = _lowest(total, *caps, station)
     assert limit is not None  # total is always there
     if any(part is None for part in parts):
         return None, limit.value

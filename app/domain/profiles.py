@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from app.domain.protocol_rules import ProfileRole
 from app.domain.violations import Violation
 
 
@@ -108,6 +109,11 @@ class ChargingProfile:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
 
+    @property
+    def role(self) -> ProfileRole:
+        """The version-neutral meaning of the purpose."""
+        return _ROLES[self.purpose]
+
     def with_id(self, charging_profile_id: int) -> ChargingProfile:
         """A copy carrying ``charging_profile_id`` (ids are allocated after parsing)."""
         return dataclasses.replace(self, charging_profile_id=charging_profile_id)
@@ -144,6 +150,13 @@ class ChargingProfile:
         if reader.violations or profile is None:
             raise ProfileFormatError(reader.violations)
         return profile
+
+
+_ROLES = {
+    ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE: ProfileRole.STATION_MAX,
+    ChargingProfilePurpose.TX_DEFAULT_PROFILE: ProfileRole.TX_DEFAULT,
+    ChargingProfilePurpose.TX_PROFILE: ProfileRole.TX,
+}
 
 
 def format_datetime(value: datetime) -> str:
@@ -199,15 +212,95 @@ _SCHEDULE_FIELDS = frozenset(
 _PERIOD_FIELDS = frozenset({"startPeriod", "limit", "numberPhases"})
 
 
-class _Reader:
-    """Reads the JSON field by field, collecting a violation for each unreadable one."""
+class FieldReader:
+    """Reads JSON field by field, collecting a violation for each unreadable one."""
+
+    # OCPP 1.6 §7.8 to §7.14 give the fields and their types (schema SetChargingProfile).
+    reference = "OCPP 1.6 §7.8"
 
     def __init__(self) -> None:
         self.violations: list[Violation] = []
 
     def fail(self, path: str, rule: str) -> None:
-        # OCPP 1.6 §7.8 to §7.14 give the fields and their types (schema SetChargingProfile).
-        self.violations.append(Violation(path, rule, "OCPP 1.6 §7.8"))
+        self.violations.append(Violation(path, rule, self.reference))
+
+    def unknown_fields(self, data: Mapping[str, Any], known: frozenset[str], prefix: str) -> None:
+        # The OCPP JSON schemas set additionalProperties to false.
+        for key in data:
+            if key not in known:
+                self.fail(f"{prefix}{key}", "is not a field of this object")
+
+    def integer(
+        self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool
+    ) -> int | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.fail(prefix + key, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(prefix + key, "must be an integer")
+            return None
+        if isinstance(value, float):
+            if not value.is_integer():
+                self.fail(prefix + key, "must be an integer")
+                return None
+            return int(value)
+        return value
+
+    def number(
+        self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool
+    ) -> float | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.fail(prefix + key, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(prefix + key, "must be a number")
+            return None
+        if not math.isfinite(value):
+            self.fail(prefix + key, "must be a finite number")
+            return None
+        return float(value)
+
+    def enum(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        prefix: str,
+        enum_type: type[_E],
+        *,
+        required: bool = True,
+    ) -> _E | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.fail(prefix + key, "is required")
+            return None
+        try:
+            return enum_type(value)
+        except ValueError:
+            allowed = ", ".join(str(member) for member in enum_type)
+            self.fail(prefix + key, f"must be one of {allowed}")
+            return None
+
+    def instant(self, data: Mapping[str, Any], key: str, prefix: str) -> datetime | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail(prefix + key, "must be an ISO 8601 date-time string")
+            return None
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            self.fail(prefix + key, "must be an ISO 8601 date-time string")
+            return None
+
+
+class _Reader(FieldReader):
+    """Reads the JSON of an OCPP 1.6 charging profile."""
 
     def profile(self, data: Mapping[str, Any], default_id: int | None) -> ChargingProfile | None:
         if not isinstance(data, Mapping):
@@ -291,77 +384,3 @@ class _Reader:
             if start is not None and limit is not None:
                 periods.append(ChargingSchedulePeriod(start, limit, phases))
         return tuple(periods)
-
-    def unknown_fields(self, data: Mapping[str, Any], known: frozenset[str], prefix: str) -> None:
-        # The OCPP 1.6 JSON schemas set additionalProperties to false.
-        for key in data:
-            if key not in known:
-                self.fail(f"{prefix}{key}", "is not a field of this object")
-
-    def integer(
-        self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool
-    ) -> int | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.fail(prefix + key, "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(prefix + key, "must be an integer")
-            return None
-        if isinstance(value, float):
-            if not value.is_integer():
-                self.fail(prefix + key, "must be an integer")
-                return None
-            return int(value)
-        return value
-
-    def number(
-        self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool
-    ) -> float | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.fail(prefix + key, "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(prefix + key, "must be a number")
-            return None
-        if not math.isfinite(value):
-            self.fail(prefix + key, "must be a finite number")
-            return None
-        return float(value)
-
-    def enum(
-        self,
-        data: Mapping[str, Any],
-        key: str,
-        prefix: str,
-        enum_type: type[_E],
-        *,
-        required: bool = True,
-    ) -> _E | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.fail(prefix + key, "is required")
-            return None
-        try:
-            return enum_type(value)
-        except ValueError:
-            allowed = ", ".join(str(member) for member in enum_type)
-            self.fail(prefix + key, f"must be one of {allowed}")
-            return None
-
-    def instant(self, data: Mapping[str, Any], key: str, prefix: str) -> datetime | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            self.fail(prefix + key, "must be an ISO 8601 date-time string")
-            return None
-        try:
-            return parse_datetime(value)
-        except ValueError:
-            self.fail(prefix + key, "must be an ISO 8601 date-time string")
-            return None

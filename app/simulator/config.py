@@ -1,4 +1,4 @@
-"""Settings of a simulated fleet of OCPP 1.6J charge points."""
+"""Settings of a simulated fleet of OCPP 1.6J or OCPP 2.0.1 charge points."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from app.domain.composite import Convention
 
 COMPOSITE_ANSWERS = ("schedule", "no-schedule", "rejected")
+OCPP_VERSIONS = ("1.6", "2.0.1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,18 @@ class SimulatorConfig:
     composite_convention: str = "strict"
     unconstrained_w: float | None = None
     composite_answer: str = "schedule"
+    # The OCPP version the stations speak: "1.6" (OCPP 1.6J) or "2.0.1".
+    ocpp_version: str = "1.6"
+    # 2.0.1: how many variables one NotifyReport carries (DeviceDataCtrlr.ItemsPerMessage).
+    report_items_per_message: int = 20
+    # 2.0.1: how long a car that --auto-charge plugs in means to stay (its departureTime in
+    # NotifyEVChargingNeeds), seconds.
+    ev_dwell_s: float = 8 * 3600.0
+    # 2.0.1 fault: the grid operator limits the whole station to this many amperes per
+    # phase, grid_limit_after_s seconds after boot (a ChargingStationExternalConstraints
+    # profile, announced with NotifyChargingLimit, source SO).
+    grid_limit_a: float | None = None
+    grid_limit_after_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.stations < 1:
@@ -84,6 +97,14 @@ class SimulatorConfig:
                              f"{', '.join(c.value for c in Convention)}")
         if self.composite_answer not in COMPOSITE_ANSWERS:
             raise ValueError(f"composite_answer must be one of {', '.join(COMPOSITE_ANSWERS)}")
+        if self.ocpp_version not in OCPP_VERSIONS:
+            raise ValueError(f"ocpp_version must be one of {', '.join(OCPP_VERSIONS)}")
+        if self.report_items_per_message < 1:
+            raise ValueError("report_items_per_message must be at least 1")
+        if self.grid_limit_a is not None and self.grid_limit_a < 0:
+            raise ValueError("grid_limit_a must not be negative")
+        if self.grid_limit_a is not None and self.ocpp_version != "2.0.1":
+            raise ValueError("grid_limit_a needs ocpp_version 2.0.1 (NotifyChargingLimit)")
         if self.meter_interval <= 0:
             raise ValueError("meter_interval must be positive")
         if self.disconnect_every is not None and self.disconnect_every <= 0:

@@ -24,9 +24,8 @@ from typing import Any
 from app.domain.allocation import PHASE_ROTATIONS
 from app.simulator.clock import VirtualClock
 from app.simulator.config import SimulatorConfig
-from app.simulator.fleet import Simulator
+from app.simulator.fleet import Simulator, Station, make_station
 from app.simulator.site import Site, SiteCar, SiteStation
-from app.simulator.station import SimulatedStation
 
 logger = logging.getLogger("chargeplan.simulator")
 
@@ -57,6 +56,7 @@ def station_config(site: Site, station: SiteStation, base: SimulatorConfig) -> S
     return dataclasses.replace(
         base, connectors=station.connectors, phases=station.phases,
         max_power_w=station.max_current_a * site.voltage * station.phases,
+        ocpp_version=station.ocpp,
         ignore_profile_rate=1.0 if "ignore-profile" in faults else 0.0,
         reject_rate=1.0 if "reject-profile" in faults else 0.0)
 
@@ -73,8 +73,8 @@ class Depot:
         self.clock = VirtualClock(start_time)
         gate = asyncio.Semaphore(base.connect_concurrency)
         stations = {
-            s.id: SimulatedStation(s.id, index, station_config(site, s, base), self.clock,
-                                   connect_gate=gate)
+            s.id: make_station(s.id, index, station_config(site, s, base), self.clock,
+                               connect_gate=gate)
             for index, s in enumerate(site.stations)}
         self.simulator = Simulator(base, stations)
         self.readings: list[MeterReading] = []
@@ -84,7 +84,7 @@ class Depot:
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
-    def stations(self) -> dict[str, SimulatedStation]:
+    def stations(self) -> dict[str, Station]:
         return self.simulator.stations
 
     def circuit_total(self, circuit_id: str) -> tuple[float, float, float]:

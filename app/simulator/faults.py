@@ -37,6 +37,11 @@ class FaultInjector:
         return self._draw(self._config.ignore_profile_rate)
 
     @property
+    def on_calls(self) -> bool:
+        """Whether server CALLs may be dropped or delayed at all."""
+        return self._config.drop_rate > 0 or self._config.delay_ms > 0
+
+    @property
     def answer_delay(self) -> float:
         """Seconds to wait before handling each server CALL."""
         return self._config.delay_ms / 1000.0

@@ -5,21 +5,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 
 from app.simulator.clock import VirtualClock
 from app.simulator.config import SimulatorConfig
 from app.simulator.profile_store import ProfileStore
 from app.simulator.station import SimulatedStation
+from app.simulator.station_v201 import SimulatedStation201
 from app.simulator.tls import client_context
 
+#: A simulated station of either OCPP version.
+Station = SimulatedStation | SimulatedStation201
+
 logger = logging.getLogger("chargeplan.simulator")
+
+
+def make_station(station_id: str, index: int, config: SimulatorConfig, clock: VirtualClock, *,
+                 store: ProfileStore | None = None, connect_gate: asyncio.Semaphore | None = None,
+                 tls: ssl.SSLContext | None = None) -> Station:
+    """A station of ``config.ocpp_version`` (a 2.0.1 station keeps no profile store)."""
+    if config.ocpp_version == "2.0.1":
+        return SimulatedStation201(station_id, index, config, clock, connect_gate=connect_gate,
+                                   tls=tls)
+    return SimulatedStation(station_id, index, config, clock, store=store,
+                            connect_gate=connect_gate, tls=tls)
 
 
 class Simulator:
     """Owns every station of a :class:`SimulatorConfig` and the task that runs each."""
 
     def __init__(
-        self, config: SimulatorConfig, stations: dict[str, SimulatedStation] | None = None
+        self, config: SimulatorConfig, stations: dict[str, Station] | None = None
     ) -> None:
         """The stations of ``config``, or ``stations`` built by the caller (a site file)."""
         self.config = config
@@ -30,12 +46,11 @@ class Simulator:
             gate = asyncio.Semaphore(config.connect_concurrency)
             tls = client_context(config)  # one for the fleet: loading it costs ~100 KiB
             stations = {
-                station_id: SimulatedStation(
-                    station_id, index, config, clock, store=store, connect_gate=gate, tls=tls
-                )
+                station_id: make_station(station_id, index, config, clock, store=store,
+                                         connect_gate=gate, tls=tls)
                 for index, station_id in enumerate(config.station_ids())
             }
-        self.stations: dict[str, SimulatedStation] = stations
+        self.stations: dict[str, Station] = stations
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -56,7 +71,7 @@ class Simulator:
         logger.info("%d of %d station(s) booted", booted, len(self.stations))
 
     @staticmethod
-    async def _first_attempt(station: SimulatedStation) -> None:
+    async def _first_attempt(station: Station) -> None:
         # Done when booted, or when the first connection attempt ended without a boot.
         booted = asyncio.create_task(station.booted.wait())
         failed = asyncio.create_task(station.first_attempt_done.wait())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -16,6 +16,7 @@ from ocpp.v16.enums import Action
 from websockets.typing import Subprotocol
 
 from app.domain.profiles import ChargingProfilePurpose, ChargingRateUnit
+from app.simulator.faults import FaultInjector
 from app.simulator.operations import Reservation
 from app.simulator.smart_charging import ProfileDecision
 from app.timefmt import parse_timestamp
@@ -40,11 +41,11 @@ frame_logger = _FrameLog(logging.getLogger("chargeplan.simulator.frames"), {})
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 
 
-def _on(action: Action) -> Callable[[_Handler], _Handler]:
+def _on(action: str) -> Callable[[_Handler], _Handler]:
     return cast(Callable[[_Handler], _Handler], on(action))
 
 
-def _after(action: Action) -> Callable[[_Handler], _Handler]:
+def _after(action: str) -> Callable[[_Handler], _Handler]:
     return cast(Callable[[_Handler], _Handler], after(action))
 
 
@@ -74,6 +75,20 @@ def _is_call(raw: str | bytes) -> bool:
     return isinstance(frame, list) and bool(frame) and frame[0] == 2
 
 
+async def route_with_faults(protocol: Any, faults: FaultInjector, raw_msg: str | bytes,
+                            route: Callable[[str | bytes], Awaitable[None]]) -> None:
+    """Route one frame, leaving a server CALL unanswered or answering it late when the
+    station's faults say so (``--drop-rate``, ``--delay-ms``); both OCPP versions use it.
+    Frames are only parsed here when such a fault is on."""
+    if faults.on_calls and _is_call(raw_msg):
+        if faults.drop_call():
+            logger.info("%s: leaving a server CALL unanswered (fault)", protocol.id)
+            return
+        if faults.answer_delay > 0:
+            await asyncio.sleep(faults.answer_delay)
+    await route(raw_msg)
+
+
 class StationProtocol(ChargePoint):  # type: ignore[misc]
     """One connection of a :class:`SimulatedStation`: handlers stay small and delegate.
 
@@ -92,17 +107,9 @@ class StationProtocol(ChargePoint):  # type: ignore[misc]
             logger=frame_logger,
         )
         self._station = station
-        self._faults_on_calls = station.config.drop_rate > 0 or station.config.delay_ms > 0
 
     async def route_message(self, raw_msg: str | bytes) -> None:
-        if self._faults_on_calls and _is_call(raw_msg):
-            faults = self._station.faults
-            if faults.drop_call():
-                logger.info("%s: leaving a server CALL unanswered (fault)", self.id)
-                return
-            if faults.answer_delay > 0:
-                await asyncio.sleep(faults.answer_delay)
-        await super().route_message(raw_msg)
+        await route_with_faults(self, self._station.faults, raw_msg, super().route_message)
 
     # --- configuration ----------------------------------------------------------------
 

@@ -5,7 +5,7 @@ Read by ``chargeplan simulate --site FILE`` (JSON, or TOML for a ``.toml`` file)
     {"url": "ws://127.0.0.1:9000", "http_url": "http://127.0.0.1:8000",
      "voltage": 230, "meter_interval_s": 10,
      "circuits": [{"id": "depot", "base_load_a": [30, 30, 30]}],
-     "stations": [{"id": "DEPOT-01", "circuit": "depot", "phases": 3,
+     "stations": [{"id": "DEPOT-01", "circuit": "depot", "phases": 3, "ocpp": "1.6",
                    "phase_rotation": "RST", "max_current_a": 32, "connectors": 1,
                    "faults": ["ignore-profile"]}],
      "cars": [{"id": "EV1", "station": "DEPOT-01", "connector": 1, "max_current_a": 16,
@@ -25,6 +25,7 @@ from typing import Any
 
 from app.domain.allocation import PHASE_ROTATIONS
 from app.simulator.car import Car
+from app.simulator.config import OCPP_VERSIONS
 
 FAULTS = ("ignore-profile", "reject-profile")
 DEFAULT_URL = "ws://127.0.0.1:9000"
@@ -56,6 +57,7 @@ class SiteStation:
     max_current_a: float = 32.0
     connectors: int = 1
     faults: tuple[str, ...] = ()
+    ocpp: str = "1.6"  # the OCPP version it speaks: 1.6 or 2.0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +189,12 @@ def _station(reader: _Reader, where: str, item: Mapping[str, Any],
     if not isinstance(faults, list) or any(f not in FAULTS for f in faults):
         reader.problems.append(f"{where}.faults: a list of {', '.join(FAULTS)}")
         faults = []
+    ocpp = item.get("ocpp", "1.6")
+    if ocpp not in OCPP_VERSIONS:
+        reader.problems.append(f"{where}.ocpp: must be one of {', '.join(OCPP_VERSIONS)}")
+        ocpp = "1.6"
     return SiteStation(
-        id=reader.text(item, "id", where) or where, circuit=circuit,
+        id=reader.text(item, "id", where) or where, circuit=circuit, ocpp=ocpp,
         phases=int(phases or 3), phase_rotation=rotation,
         max_current_a=reader.number(item, "max_current_a", where, 32.0, minimum=6) or 32.0,
         connectors=int(reader.number(item, "connectors", where, 1, minimum=1) or 1),

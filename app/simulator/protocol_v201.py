@@ -1,0 +1,207 @@
+"""What a simulated OCPP 2.0.1 station answers to each request of the central system.
+
+Handlers stay small: payload in, the station or its device model decides, the ``ocpp``
+package's v201 call_result out. Messages that follow an answer (NotifyReport pages,
+ReportChargingProfiles) are sent from ``@after`` hooks as tasks of the connection.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ocpp.exceptions import NotSupportedError
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import Action
+from websockets.typing import Subprotocol
+
+from app.domain.profiles import ChargingRateUnit
+from app.domain.profiles_v201 import ChargingLimitSource, ChargingProfilePurpose201, EvseProfile
+from app.simulator.device_model import rate_units
+from app.simulator.protocol import (
+    _after,
+    _as_ocpp_json,
+    _on,
+    frame_logger,
+    logger,
+    route_with_faults,
+)
+
+if TYPE_CHECKING:
+    from app.simulator.station_v201 import SimulatedStation201
+
+# statusInfo.additionalInfo holds at most 512 characters (StatusInfoType).
+_INFO_MAX = 512
+
+
+class StationProtocol201(ChargePoint):  # type: ignore[misc]
+    """One connection of a :class:`SimulatedStation201`."""
+
+    SUBPROTOCOL = Subprotocol("ocpp2.0.1")
+
+    def __init__(self, station: SimulatedStation201, connection: Any) -> None:
+        super().__init__(station.station_id, connection,
+                         response_timeout=station.config.response_timeout, logger=frame_logger)
+        self._station = station
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        await route_with_faults(self, self._station.faults, raw_msg, super().route_message)
+
+    # --- device model (B06, B07, B05) --------------------------------------------------
+
+    @_on(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        model = self._station.device_model
+        return call_result.GetVariables(
+            get_variable_result=[model.get(_as_ocpp_json(item)) for item in get_variable_data])
+
+    @_on(Action.set_variables)
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        model = self._station.device_model
+        return call_result.SetVariables(
+            set_variable_result=[model.set(_as_ocpp_json(item)) for item in set_variable_data])
+
+    @_on(Action.get_base_report)
+    def on_get_base_report(self, request_id: int, report_base: str, **_: Any) -> Any:
+        if report_base == "SummaryInventory":
+            return call_result.GetBaseReport(status="NotSupported")
+        return call_result.GetBaseReport(status="Accepted")
+
+    @_after(Action.get_base_report)
+    def after_get_base_report(self, request_id: int, report_base: str, **_: Any) -> None:
+        if report_base != "SummaryInventory":
+            self._station.spawn(self._notify_report(request_id, report_base))
+
+    async def _notify_report(self, request_id: int, report_base: str) -> None:
+        model = self._station.device_model
+        pages = list(model.pages(model.report(report_base)))
+        for seq_no, page in enumerate(pages):
+            # OCPP 2.0.1 B07: the report comes in NotifyReport pages, tbc until the last.
+            await self._station.send(call.NotifyReport(
+                request_id=request_id, generated_at=self._station._now(), seq_no=seq_no,
+                report_data=page, tbc=seq_no < len(pages) - 1))
+
+    # --- smart charging (K01, K08, K09, K10) ------------------------------------------------
+
+    @_on(Action.set_charging_profile)
+    def on_set_charging_profile(self, evse_id: int, charging_profile: dict[str, Any],
+                                **_: Any) -> Any:
+        station = self._station
+        if not station.device_model.flag("SmartChargingCtrlr", "Enabled"):
+            # A station whose smart charging is off does not support the message.
+            raise NotSupportedError("SmartChargingCtrlr.Enabled is false")
+        parsed = station.smart_charging.parse(_as_ocpp_json(charging_profile))
+        if isinstance(parsed, list):
+            return _rejected("InvalidValue", parsed)
+        running = {tx.evse_id: tx.transaction_id for tx in station.transactions.values()}
+        violations = station.smart_charging.check(parsed, evse_id, running)
+        if violations:
+            return _rejected("InvalidValue", violations)
+        if station.faults.reject_profile():
+            return call_result.SetChargingProfile(status="Rejected")
+        if station.faults.ignore_profile():
+            return call_result.SetChargingProfile(status="Accepted")
+        full = station.smart_charging.install(EvseProfile(evse_id, parsed))
+        if full is not None:
+            return call_result.SetChargingProfile(
+                status="Rejected", status_info={"reasonCode": "NoCapacity",
+                                                "additionalInfo": full[:_INFO_MAX]})
+        station.after_profiles_changed()
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @_on(Action.clear_charging_profile)
+    def on_clear_charging_profile(self, charging_profile_id: int | None = None,
+                                  charging_profile_criteria: dict[str, Any] | None = None,
+                                  **_: Any) -> Any:
+        criteria = charging_profile_criteria or {}
+        purpose = criteria.get("charging_profile_purpose")
+        removed = self._station.smart_charging.clear(
+            profile_id=charging_profile_id, evse_id=criteria.get("evse_id"),
+            purpose=ChargingProfilePurpose201(purpose) if purpose else None,
+            stack_level=criteria.get("stack_level"))
+        self._station.after_profiles_changed()
+        # OCPP 2.0.1 K10: Unknown when nothing matched.
+        return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+
+    @_on(Action.get_charging_profiles)
+    def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any],
+                                 evse_id: int | None = None, **_: Any) -> Any:
+        groups = self._station.smart_charging.report_groups(**_criteria(charging_profile,
+                                                                        evse_id))
+        return call_result.GetChargingProfiles(status="Accepted" if groups else "NoProfiles")
+
+    @_after(Action.get_charging_profiles)
+    def after_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any],
+                                    evse_id: int | None = None, **_: Any) -> None:
+        groups = self._station.smart_charging.report_groups(**_criteria(charging_profile,
+                                                                        evse_id))
+        if groups:
+            self._station.spawn(self._report_profiles(request_id, groups))
+
+    async def _report_profiles(self, request_id: int,
+                               groups: list[tuple[int, ChargingLimitSource,
+                                                  list[EvseProfile]]]) -> None:
+        for index, (evse, source, items) in enumerate(groups):
+            # OCPP 2.0.1 K09: one ReportChargingProfiles per EVSE and source, tbc until last.
+            await self._station.send(call.ReportChargingProfiles(
+                request_id=request_id, charging_limit_source=source.value, evse_id=evse,
+                charging_profile=[item.profile.to_ocpp() for item in items],
+                tbc=index < len(groups) - 1))
+
+    @_on(Action.get_composite_schedule)
+    def on_get_composite_schedule(self, duration: int, evse_id: int,
+                                  charging_rate_unit: str | None = None, **_: Any) -> Any:
+        station = self._station
+        if not 0 <= evse_id <= station.config.connectors:
+            return call_result.GetCompositeSchedule(
+                status="Rejected", status_info={"reasonCode": "UnknownEVSE"})
+        units = rate_units(station.device_model)
+        unit = ChargingRateUnit(charging_rate_unit) if charging_rate_unit else (
+            units[0] if units else ChargingRateUnit.W)
+        if unit not in units:
+            return call_result.GetCompositeSchedule(
+                status="Rejected", status_info={"reasonCode": "UnsupportedRateUnit"})
+        now = station.clock.now().replace(microsecond=0)
+        payload = station.smart_charging.composite(evse_id, now, duration, unit,
+                                                   station.running())
+        return call_result.GetCompositeSchedule(status="Accepted", schedule=payload["schedule"])
+
+    # --- transactions --------------------------------------------------------------------------
+
+    @_on(Action.request_stop_transaction)
+    def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:
+        known = self._evse_of(transaction_id) is not None
+        return call_result.RequestStopTransaction(status="Accepted" if known else "Rejected")
+
+    @_after(Action.request_stop_transaction)
+    def after_request_stop_transaction(self, transaction_id: str, **_: Any) -> None:
+        evse_id = self._evse_of(transaction_id)
+        if evse_id is not None:
+            self._station.spawn(self._station.stop_transaction(evse_id, "Remote",
+                                                               "RemoteStop"))
+
+    def _evse_of(self, transaction_id: str) -> int | None:
+        for evse_id, transaction in self._station.transactions.items():
+            if transaction.transaction_id == transaction_id:
+                return evse_id
+        return None
+
+
+def _criteria(criterion: dict[str, Any], evse_id: int | None) -> dict[str, Any]:
+    """ChargingProfileCriterionType (snake_case, as the package hands it over) as the
+    arguments of :func:`app.domain.profiles_v201.select_profiles`."""
+    purpose = criterion.get("charging_profile_purpose")
+    return {
+        "evse_id": evse_id,
+        "profile_ids": criterion.get("charging_profile_id") or (),
+        "purpose": ChargingProfilePurpose201(purpose) if purpose else None,
+        "stack_level": criterion.get("stack_level"),
+        "sources": [ChargingLimitSource(s) for s in criterion.get("charging_limit_source") or ()],
+    }
+
+
+def _rejected(reason: str, violations: list[Any]) -> Any:
+    """Rejected, with every broken rule in statusInfo (reasonCode at most 20 characters)."""
+    info = "; ".join(str(v) for v in violations)
+    logger.info("SetChargingProfile refused: %s", info)
+    return call_result.SetChargingProfile(
+        status="Rejected", status_info={"reasonCode": reason, "additionalInfo": info[:_INFO_MAX]})
