@@ -71,8 +71,9 @@ class RequestBus:
         self._listener: asyncpg.Connection | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._replies: dict[int, asyncio.Event] = {}
-        # Called (from the event loop) when a request for this node may be waiting.
-        self.on_request: Callable[[], None] = lambda: None
+        # Set when a request for this node may be waiting (app.cluster.gateway's
+        # RequestServer waits on it).
+        self._requested = asyncio.Event()
         self.listener_error: str | None = "not started"
 
     # --- the LISTEN connection -------------------------------------------------------
@@ -92,6 +93,15 @@ class RequestBus:
         await close_listener(self._listener)
         self._listener = None
 
+    def poke(self) -> None:
+        """A request for this node may be waiting (a notification, a lost one, a sweep)."""
+        self._requested.set()
+
+    async def next_request(self) -> None:
+        """Return once a request for this node may be waiting."""
+        await self._requested.wait()
+        self._requested.clear()
+
     async def _listen(self) -> None:
         self._listener = await open_listener(self._db.url, {REQUESTS: self._notified,
                                                            REPLIES: self._notified})
@@ -110,7 +120,7 @@ class RequestBus:
                 continue
             log.info("LISTEN connection open again: looking for missed requests")
             # Whatever was notified meanwhile: requests for this node, replies awaited.
-            self.on_request()
+            self.poke()
             for event in self._replies.values():
                 event.set()
 
@@ -119,7 +129,7 @@ class RequestBus:
         if node != self.node_id:
             return
         if channel == REQUESTS:
-            self.on_request()
+            self.poke()
             return
         event = self._replies.get(int(raw_id))
         if event is not None:

@@ -1,13 +1,13 @@
 """What services need from the outside world, as interfaces the adapters implement.
 
-Services reach chargers only through :class:`ChargerGateway`; ``app.main`` wires in the
-OCPP adapter's implementation, so no service imports the adapter.
+Services reach chargers only through :class:`ChargerGateway`; ``app.bootstrap`` wires in
+the OCPP adapter's implementation, so no service imports the adapter.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from app.json_types import JsonObject
@@ -189,7 +189,8 @@ class NoPeers:
 
 
 class JobScheduler(Protocol):
-    """What services need from the job scheduler (implemented in ``jobs.scheduler``)."""
+    """What services need from the job scheduler (implemented in ``jobs.scheduler``):
+    scheduling only. What follows a happening is in ``app/reactions.py``."""
 
     def request_reconcile(self, station_ids: Iterable[str], reason: str) -> None:
         """Reconcile (and then verify) these stations as soon as possible."""
@@ -197,36 +198,6 @@ class JobScheduler(Protocol):
 
     def run_job(self, job: str, station_ids: Iterable[str] | None, trigger: str) -> None:
         """Start a run of ``job`` (reconcile or verify) now, for these stations or all."""
-        ...
-
-    def station_booted(self, station_id: str) -> None:
-        """A station booted: deliver what it should hold and verify it at once."""
-        ...
-
-    def transaction_changed(self, station_id: str) -> None:
-        """A transaction started or stopped on the station, a car paused or resumed, or
-        another owner's profile there changed: re-plan its circuit tree soon (events of a
-        tree are collected for a short while into one re-plan)."""
-        ...
-
-    def session_metered(self, station_id: str) -> None:
-        """A charging session on the station sent meter samples: re-plan its circuit tree,
-        at most once in ``circuit_meter_replan_s`` (samples come every few seconds)."""
-        ...
-
-    def circuit_changed(self, circuit_id: str) -> None:
-        """A circuit's limits, windows or measurement changed: re-plan its tree now."""
-        ...
-
-    def stations_left_circuit(self, station_ids: Sequence[str]) -> None:
-        """The stations no longer hang from the circuit they did (it was deleted, or they
-        were moved or taken off): drop the limits it set on them and clear them from the
-        chargers, soon, after their new trees are re-planned."""
-        ...
-
-    def station_registered(self, station_id: str) -> None:
-        """A station was registered by its first connection: give it the plans and
-        tariffs that target it."""
         ...
 
     def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,

@@ -56,6 +56,8 @@ from app.services.managed_profiles import (
     parse,
     replaced_rows,
 )
+from app.services.messagebus import DISCARD, Publisher
+from app.services.messages import DesiredChanged
 from app.services.ports import (
     ChargerGateway,
     NoOwners,
@@ -138,7 +140,8 @@ class SmartChargingService:
                  retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
                  clock: Clock = utcnow, rand: Callable[[], float] = random.random,
                  events: EventBus | None = None,
-                 max_frame_bytes: int | None = None) -> None:
+                 max_frame_bytes: int | None = None, bus: Publisher = DISCARD,
+                 owners: Owners | None = None) -> None:
         self._db = db
         self.events = events or EventBus(clock=clock)
         self._gateway = gateway
@@ -148,23 +151,26 @@ class SmartChargingService:
         self._rand = rand
         self.retries = 0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Stations another node holds (set by app.main on PostgreSQL).
-        self.owners: Owners = NoOwners()
+        # Stations another node holds (several nodes on one PostgreSQL).
+        self._owners: Owners = owners or NoOwners()
+        # Told which stations' desired sets changed by anyone but a circuit (a circuit's
+        # sessions are capped by what other owners ask: app/reactions.py).
+        self._bus = bus
         # Desired profiles owned by plans and tariffs, stored on many stations at once.
         self._max_frame_bytes = max_frame_bytes
         self.managed = ManagedProfiles(db, lock=self.lock, clock=clock,
                                        max_frame_bytes=max_frame_bytes,
                                        on_changed=self._managed_changed)
-        # Told which stations' desired sets changed by anyone but a circuit (set by
-        # app.main: a circuit's sessions are capped by what other owners ask).
-        self.on_desired_changed: Callable[[Sequence[str]], None] = lambda station_ids: None
         self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
                                       rand=rand, on_retry=self._count_retry,
                                       events=self.events)
 
     def _managed_changed(self, station_ids: Sequence[str], owner: Owner) -> None:
         if owner.kind is not OwnerKind.CIRCUIT:
-            self.on_desired_changed(station_ids)
+            self._desired_changed(station_ids)
+
+    def _desired_changed(self, station_ids: Sequence[str]) -> None:
+        self._bus.publish(DesiredChanged(tuple(station_ids)))
 
     def _count_retry(self) -> None:
         self.retries += 1
@@ -209,7 +215,7 @@ class SmartChargingService:
             else:
                 outcome = await self._deliver_elsewhere(station_id, desired_id)
         if owner.kind is not OwnerKind.CIRCUIT:
-            self.on_desired_changed([station_id])
+            self._desired_changed([station_id])
         warnings = [*view.warnings, *(str(w) for w in profile_warnings(profile))]
         return Submitted(outcome, desired_id, profile.charging_profile_id, connector_id,
                          profile.to_ocpp(), warnings)
@@ -286,7 +292,7 @@ class SmartChargingService:
         station, so the call and the record of its answer never interleave with that
         node's reconcile; pending when no node holds the station."""
         try:
-            result = await self.owners.carry_out("deliver", station_id,
+            result = await self._owners.carry_out("deliver", station_id,
                                                  {"desired_id": desired_id})
         except StationCallError as exc:
             return Outcome(DeliveryStatus.ERROR, f"SetChargingProfile failed: {exc.reason}",
@@ -454,7 +460,7 @@ class SmartChargingService:
                 intent = removed[0].id if removed else store.intent_of(
                     held, select_from(store.mirror_as_installed(held)))
             if removed:
-                self.on_desired_changed([station_id])
+                self._desired_changed([station_id])
             if not await self._gateway.reachable(station_id):
                 outcome = Outcome(DeliveryStatus.PENDING,
                                   f"station {station_id} is offline: the desired "
@@ -482,7 +488,7 @@ class SmartChargingService:
                                ) -> Cleared | None:
         """The clear carried out by the node holding the station; None when none does."""
         try:
-            result = await self.owners.carry_out("clear", station_id, {"filters": filters})
+            result = await self._owners.carry_out("clear", station_id, {"filters": filters})
         except StationCallError as exc:
             return Cleared(Outcome(DeliveryStatus.ERROR,
                                    f"ClearChargingProfile failed: {exc.reason}",
@@ -525,7 +531,7 @@ class SmartChargingService:
 
         async def by_owner(station_id: str) -> None:
             try:
-                await self.owners.carry_out("reconcile", station_id, {})
+                await self._owners.carry_out("reconcile", station_id, {})
             except StationCallError as exc:
                 log.warning("reconcile of %s by its node failed: %s", station_id, exc.reason)
 
