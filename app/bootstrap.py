@@ -45,30 +45,30 @@ from app.ocpp.router import Router
 from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
 from app.reactions import REACTIONS
-from app.services.api_keys import ApiKeyService, RestAuditService
-from app.services.certificates import CertificateAuthority
-from app.services.circuits import CircuitService
-from app.services.commands import CommandService
 from app.services.container import Debounces, ServerStatus, Services
+from app.services.delivery.smart_charging import RetryPolicy, SmartChargingService
+from app.services.delivery.verification import VerificationService
 from app.services.errors import Invalid
-from app.services.id_tags import IdTagService
-from app.services.job_runs import JobRunService
-from app.services.leases import LeaseService
-from app.services.load_management import LoadManager
+from app.services.fleet.commands import CommandService
+from app.services.fleet.id_tags import IdTagService
+from app.services.fleet.job_runs import JobRunService
+from app.services.fleet.leases import LeaseService
+from app.services.fleet.nodes import MISSED_BEATS, NodeService
+from app.services.fleet.remote_start import RemoteStartService
+from app.services.fleet.stations import StationService
+from app.services.fleet.transactions import TransactionService
+from app.services.load.circuits import CircuitService
+from app.services.load.load_management import LoadManager
+from app.services.load.needs import NeedService
 from app.services.messagebus import MessageBus, Outbox
 from app.services.messages import JobRequested
-from app.services.needs import NeedService
-from app.services.nodes import MISSED_BEATS, NodeService
-from app.services.plans import PlanService
 from app.services.ports import ChargerGateway, NoPeers, Peers
-from app.services.remote_start import RemoteStartService
-from app.services.security_events import SecurityEvents
-from app.services.smart_charging import RetryPolicy, SmartChargingService
-from app.services.station_security import StationSecurityService
-from app.services.stations import StationService
-from app.services.tariffs import TariffService
-from app.services.transactions import TransactionService
-from app.services.verification import VerificationService
+from app.services.schedules.plans import PlanService
+from app.services.schedules.tariffs import TariffService
+from app.services.security.api_keys import ApiKeyService, RestAuditService
+from app.services.security.certificates import CertificateAuthority
+from app.services.security.security_events import SecurityEvents
+from app.services.security.station_security import StationSecurityService
 from app.services.webhooks import WebhookPolicy, WebhookService
 from app.settings import Settings
 from app.tasks import TaskOwner

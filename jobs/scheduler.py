@@ -26,7 +26,7 @@ log = logging.getLogger("chargeplan.jobs")
 
 
 class Scheduler:
-    """Implements ``app.services.ports.JobScheduler``."""
+    """Implements ``app.services.schedules.ports.JobScheduler``."""
 
     def __init__(self, settings: Settings, bus: Outbox, tasks: TaskOwner,
                  peers: Peers) -> None:

@@ -27,8 +27,8 @@ from app.api.circuit_schemas import (
 )
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
-from app.services.circuits import check_windows
 from app.services.errors import Invalid
+from app.services.load.circuits import check_windows
 from app.services.messages import CircuitChanged, StationsLeftCircuit
 
 CircuitIdPath = Annotated[str, Parameter(description="The circuit's id")]

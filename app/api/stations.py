@@ -21,7 +21,7 @@ from app.api.schemas import (
     audit_item,
     station_view,
 )
-from app.services.audit_log import MAX_LIMIT
+from app.services.fleet.audit_log import MAX_LIMIT
 from app.services.messages import StationChanged, StationRegistered
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]

@@ -20,7 +20,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 from sqlalchemy import delete, func, select, update
@@ -29,6 +28,7 @@ from sqlalchemy.engine import make_url
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.node_models import NodeRequest
+from app.json_types import JsonObject
 
 log = logging.getLogger("chargeplan.cluster")
 
@@ -136,7 +136,7 @@ class RequestBus:
             event.set()
 
     # --- the caller's side -----------------------------------------------------------
-    async def ask(self, kind: str, target: str, payload: dict[str, Any], *,
+    async def ask(self, kind: str, target: str, payload: JsonObject, *,
                   station_id: str | None = None, action: str | None = None,
                   desired_profile_id: int | None = None,
                   timeout_s: float | None = None, awaited: bool = True) -> int:
@@ -198,7 +198,7 @@ class RequestBus:
                 .returning(NodeRequest))).all()
         return sorted(rows, key=lambda r: r.id)
 
-    async def finish(self, request: NodeRequest, result: dict[str, Any] | None) -> None:
+    async def finish(self, request: NodeRequest, result: JsonObject | None) -> None:
         """Write the result and wake the origin; a job nobody awaits is just deleted."""
         async with self._db.uow() as session:
             if result is None:

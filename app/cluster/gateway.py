@@ -37,6 +37,7 @@ from app.db.engine import Database
 from app.db.fleet_models import Node
 from app.db.models import Station
 from app.db.node_models import NodeRequest
+from app.json_types import JsonObject
 from app.services.ports import (
     CallTimeout,
     CheckedGateway,
@@ -58,7 +59,7 @@ RECHECK_S = 1.0
 
 JobRunner = Callable[[str, list[str] | None, str], Awaitable[None]]
 LockFor = Callable[[str], asyncio.Lock]
-Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[[str, JsonObject], Awaitable[JsonObject]]
 
 
 class RoutedGateway:
@@ -91,9 +92,9 @@ class RoutedGateway:
         except SQLAlchemyError:
             return False
 
-    async def call(self, station_id: str, action: str, payload: dict[str, Any], *,
+    async def call(self, station_id: str, action: str, payload: JsonObject, *,
                    timeout: float | None = None,
-                   desired_profile_id: int | None = None) -> dict[str, Any]:
+                   desired_profile_id: int | None = None) -> JsonObject:
         if self._local.is_connected(station_id):
             return await self._local.call(station_id, action, payload, timeout=timeout,
                                           desired_profile_id=desired_profile_id)
@@ -144,9 +145,9 @@ class RoutedGateway:
         return beat is not None and beat >= self._clock() - self._stale
 
     # --- the caller's side -------------------------------------------------------------
-    async def _routed(self, station_id: str, action: str, payload: dict[str, Any],
+    async def _routed(self, station_id: str, action: str, payload: JsonObject,
                       timeout: float | None, desired_profile_id: int | None
-                      ) -> dict[str, Any]:
+                      ) -> JsonObject:
         owner = await self._owner_for(station_id, action)
         if owner is None:
             raise StationOffline(station_id, action)
@@ -154,9 +155,9 @@ class RoutedGateway:
                                      desired_profile_id)
         return answer_of(station_id, action, result)
 
-    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
-                        ) -> dict[str, Any] | None:
-        """``app.services.ports.Owners``: work of ``kind`` done by the station's owner
+    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
+                        ) -> JsonObject | None:
+        """``app.services.delivery.ports.Owners``: work of ``kind`` done by the station's owner
         with one of :attr:`handlers`; None when no live node holds the station."""
         owner = await self._owner_for(station_id, kind)
         if owner is None:
@@ -169,7 +170,7 @@ class RoutedGateway:
             error = result.get("error") if isinstance(result, dict) else None
             reason = error.get("reason") if isinstance(error, dict) else None
             raise StationCallError(station_id, kind, str(reason or "no result"))
-        value: dict[str, Any] = result["value"]
+        value: JsonObject = result["value"]
         return value
 
     async def _owner_for(self, station_id: str, action: str) -> str | None:
@@ -180,7 +181,7 @@ class RoutedGateway:
                                    f"station: database unreachable ({exc})") from None
 
     async def _request(self, owner: str, kind: str, station_id: str, action: str,
-                       payload: dict[str, Any], timeout: float | None,
+                       payload: JsonObject, timeout: float | None,
                        desired_profile_id: int | None) -> Any:
         """Write the request for ``owner``, wait for its result and return it."""
         waited = (timeout or self._call_timeout) + GRACE_S
@@ -270,7 +271,7 @@ class RequestServer:
                 return
 
     async def _serve(self, row: NodeRequest) -> None:
-        result: dict[str, Any] | None
+        result: JsonObject | None
         if row.kind == "call":
             result = await self._serve_call(row)
         elif row.kind == "job":
@@ -284,7 +285,7 @@ class RequestServer:
         except (SQLAlchemyError, OSError) as exc:
             log.warning("writing the result of request %s failed: %s", row.id, exc)
 
-    async def _serve_call(self, row: NodeRequest) -> dict[str, Any]:
+    async def _serve_call(self, row: NodeRequest) -> JsonObject:
         station_id, action = row.station_id or "", row.action or ""
         try:
             async with self.lock(station_id):
@@ -298,7 +299,7 @@ class RequestServer:
             return {"error": {"kind": "error", "reason": f"{type(exc).__name__}: {exc}"}}
         return {"answer": answer}
 
-    async def _serve_work(self, row: NodeRequest) -> dict[str, Any]:
+    async def _serve_work(self, row: NodeRequest) -> JsonObject:
         handler = self.handlers.get(row.kind)
         if handler is None:
             return {"error": {"kind": "error", "reason": f"unknown request kind {row.kind}"}}
@@ -383,10 +384,10 @@ class ClusterPeers:
             return await work()
 
 
-def answer_of(station_id: str, action: str, result: Any) -> dict[str, Any]:
+def answer_of(station_id: str, action: str, result: Any) -> JsonObject:
     """The CALLRESULT payload of a finished request, or its error raised as on one node."""
     if isinstance(result, dict) and isinstance(result.get("answer"), dict):
-        answer: dict[str, Any] = result["answer"]
+        answer: JsonObject = result["answer"]
         return answer
     error = result.get("error") if isinstance(result, dict) else None
     if not isinstance(error, dict):

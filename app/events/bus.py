@@ -29,6 +29,7 @@ from typing import Any
 
 from app.clock import Clock, utcnow
 from app.events.types import Event, EventFilter, EventType
+from app.json_types import JsonObject
 
 
 class Subscription:
@@ -150,7 +151,7 @@ class EventBus:
 
     def deliver_remote(self, type: EventType, at: Any, *, origin: str,
                        station_id: str | None = None, connector_id: int | None = None,
-                       circuit_id: str | None = None, data: dict[str, Any] | None = None
+                       circuit_id: str | None = None, data: JsonObject | None = None
                        ) -> None:
         """An event another node emitted, numbered in this node's sequence."""
         if not self.wants_remote:

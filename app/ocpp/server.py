@@ -53,9 +53,9 @@ from app.ocpp.tls import (
     server_context,
 )
 from app.services.container import Services
+from app.services.fleet.stations import Admission, Credentials
 from app.services.messages import StationAdmitted
-from app.services.security_events import last_addresses, running_lockouts
-from app.services.stations import Admission, Credentials
+from app.services.security.security_events import last_addresses, running_lockouts
 
 log = logging.getLogger("chargeplan.ocpp")
 SUBPROTOCOL = "ocpp1.6"

@@ -8,28 +8,29 @@ from dataclasses import dataclass
 from app.clock import Clock
 from app.db.engine import Database
 from app.events import EventBus
-from app.services.api_keys import ApiKeyService, RestAuditService
-from app.services.circuits import CircuitService
-from app.services.commands import CommandService
 from app.services.debounce import Debounce
-from app.services.id_tags import IdTagService
-from app.services.job_runs import JobRunService
-from app.services.leases import LeaseService
-from app.services.load_management import LoadManager
+from app.services.delivery.smart_charging import SmartChargingService
+from app.services.delivery.verification import VerificationService
+from app.services.fleet.commands import CommandService
+from app.services.fleet.id_tags import IdTagService
+from app.services.fleet.job_runs import JobRunService
+from app.services.fleet.leases import LeaseService
+from app.services.fleet.nodes import NodeService
+from app.services.fleet.remote_start import RemoteStartService
+from app.services.fleet.stations import StationService
+from app.services.fleet.transactions import TransactionService
+from app.services.load.circuits import CircuitService
+from app.services.load.load_management import LoadManager
+from app.services.load.needs import NeedService
 from app.services.messagebus import Publisher
 from app.services.messages import CircuitsDue, StationsAdmitted, StationsBooted
-from app.services.needs import NeedService
-from app.services.nodes import NodeService
-from app.services.plans import PlanService
-from app.services.ports import ChargerGateway, JobScheduler, Peers
-from app.services.remote_start import RemoteStartService
-from app.services.security_events import SecurityEvents
-from app.services.smart_charging import SmartChargingService
-from app.services.station_security import StationSecurityService
-from app.services.stations import StationService
-from app.services.tariffs import TariffService
-from app.services.transactions import TransactionService
-from app.services.verification import VerificationService
+from app.services.ports import ChargerGateway, Peers
+from app.services.schedules.plans import PlanService
+from app.services.schedules.ports import JobScheduler
+from app.services.schedules.tariffs import TariffService
+from app.services.security.api_keys import ApiKeyService, RestAuditService
+from app.services.security.security_events import SecurityEvents
+from app.services.security.station_security import StationSecurityService
 from app.services.webhooks import WebhookService
 from app.settings import Settings
 from app.tasks import TaskOwner
@@ -109,7 +110,7 @@ class Debounces:
             debounce.cancel()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Services:
     """Built complete, once, by ``app.bootstrap.bootstrap``: every field is given there."""
 

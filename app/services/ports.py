@@ -7,7 +7,7 @@ the OCPP adapter's implementation, so no service imports the adapter.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from app.json_types import JsonObject
@@ -133,26 +133,6 @@ class CheckedGateway(ChargerGateway, Protocol):
         ...
 
 
-class Owners(Protocol):
-    """The node holding a station's socket, when another node does (several nodes on one
-    PostgreSQL)."""
-
-    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
-                        ) -> JsonObject | None:
-        """Have the station's owner carry out work of ``kind`` and return its result; None
-        when no live node holds the station. Raises StationCallError when the owner
-        gave no result in time or died meanwhile."""
-        ...
-
-
-class NoOwners:
-    """One node alone: a station not connected here is connected nowhere."""
-
-    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
-                        ) -> JsonObject | None:
-        return None
-
-
 class Peers(Protocol):
     """The other nodes on the same database (none on SQLite)."""
 
@@ -186,24 +166,3 @@ class NoPeers:
 
     async def exclusive(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
         return await work()
-
-
-class JobScheduler(Protocol):
-    """What services need from the job scheduler (implemented in ``jobs.scheduler``):
-    scheduling only. What follows a happening is in ``app/reactions.py``."""
-
-    def request_reconcile(self, station_ids: Iterable[str], reason: str) -> None:
-        """Reconcile (and then verify) these stations as soon as possible."""
-        ...
-
-    def run_job(self, job: str, station_ids: Iterable[str] | None, trigger: str) -> None:
-        """Start a run of ``job`` (reconcile or verify) now, for these stations or all."""
-        ...
-
-    def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
-                       func: Callable[[], Awaitable[None]]) -> None:
-        """Run ``func`` every day at hour:minute local time in ``timezone`` (IANA), replacing
-        any job scheduled under ``key``."""
-        ...
-
-    def unschedule(self, key: str) -> None: ...

@@ -17,9 +17,10 @@ from app.db.models import MeterValue, Transaction
 from app.domain.meter_curve import BASE_UNIT, CurvePoint, Sample, meter_curve
 from app.domain.station_time import TimeRules
 from app.events import EventBus, EventType
-from app.services.audit_log import check_limit, check_window, decode_cursor, encode_cursor
+from app.json_types import JsonObject
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.id_tags import IdTagService
+from app.services.fleet.audit_log import check_limit, check_window, decode_cursor, encode_cursor
+from app.services.fleet.id_tags import IdTagService
 from app.services.messagebus import DISCARD, Publisher
 from app.services.messages import TransactionStarted, TransactionStopped
 from app.timefmt import parse_timestamp
@@ -81,7 +82,7 @@ class TransactionService:
         # Told what started and stopped, after it is committed (app/reactions.py).
         self._bus = bus
 
-    async def start(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async def start(self, station_id: str, payload: Mapping[str, Any]) -> JsonObject:
         """StartTransaction.conf. The transactionId comes from the database sequence.
 
         OCPP 1.6 §3.7: a charger that lost the answer sends the same StartTransaction
@@ -160,7 +161,7 @@ class TransactionService:
                 )
             )
 
-    async def stop(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async def stop(self, station_id: str, payload: Mapping[str, Any]) -> JsonObject:
         """StopTransaction.conf; repeating it for a stopped transaction changes nothing."""
         tx_id = payload["transactionId"]
         stopped_at = parse_timestamp(payload["timestamp"])

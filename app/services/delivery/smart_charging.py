@@ -31,7 +31,6 @@ from app.domain.composite import (
     SupplyConfig,
     composite_answer,
     composite_schedule,
-    explains,
 )
 from app.domain.installation import InstalledProfile, clear, install
 from app.domain.ownership import MANUAL, Owner, OwnerKind
@@ -40,12 +39,13 @@ from app.domain.profiles import (
     ChargingProfilePurpose,
     ChargingRateUnit,
 )
+from app.domain.schedule_comparison import explains
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.domain.validation import profile_warnings
 from app.events import EventBus, EventType
-from app.services import profiles_store as store
-from app.services.errors import Invalid, NotFound
-from app.services.managed_profiles import (
+from app.json_types import JsonObject
+from app.services.delivery import profiles_store as store
+from app.services.delivery.managed_profiles import (
     InvalidProfile,
     ManagedProfiles,
     check_frame,
@@ -56,19 +56,19 @@ from app.services.managed_profiles import (
     parse,
     replaced_rows,
 )
+from app.services.delivery.ports import NoOwners, Owners
+from app.services.delivery.reconciler import Reconciler, ReconcileReport, forget
+from app.services.delivery.station_view import StationView, station_views
+from app.services.errors import Invalid, NotFound
 from app.services.messagebus import DISCARD, Publisher
 from app.services.messages import DesiredChanged
 from app.services.ports import (
     ChargerGateway,
-    NoOwners,
-    Owners,
     StationCallError,
     StationOffline,
     call_error_from_json,
     call_error_to_json,
 )
-from app.services.reconciler import Reconciler, ReconcileReport, forget
-from app.services.station_view import StationView, station_views
 from app.timefmt import parse_timestamp
 
 __all__ = ["InvalidProfile", "ReconcileReport", "SmartChargingService", "StationView"]
@@ -83,7 +83,7 @@ class Outcome:
     status: DeliveryStatus
     message: str
     error: str | None = None
-    answer: dict[str, Any] | None = None
+    answer: JsonObject | None = None
     # Why there is no answer, typed (offline, timeout, CALLERROR, invalid answer).
     failure: StationCallError | None = None
 
@@ -94,22 +94,22 @@ class Submitted:
     desired_id: int
     profile_id: int
     connector_id: int
-    profile: dict[str, Any]
+    profile: JsonObject
     warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Cleared:
     outcome: Outcome
-    filters: dict[str, Any]
+    filters: JsonObject
     removed: list[DesiredProfile]
 
 
 @dataclass
 class CompositeReport:
     outcome: Outcome
-    schedule: dict[str, Any] | None
-    expected: dict[str, Any]
+    schedule: JsonObject | None
+    expected: JsonObject
     matches: bool | None
 
 
@@ -307,7 +307,7 @@ class SmartChargingService:
                        result.get("answer"), None if failure is None else call_error_from_json(
                            station_id, "SetChargingProfile", failure))
 
-    async def deliver_here(self, station_id: str, desired_id: int) -> dict[str, Any]:
+    async def deliver_here(self, station_id: str, desired_id: int) -> JsonObject:
         """Deliver a stored profile for another node (see :meth:`_deliver_elsewhere`)."""
         async with self.lock(station_id):
             if self._gateway.is_connected(station_id):
@@ -430,7 +430,7 @@ class SmartChargingService:
         filters = {k: v for k, v in (("profile_id", profile_id), ("connector_id", connector_id),
                                      ("purpose", purpose), ("stack_level", stack_level))
                    if v is not None}
-        request: dict[str, Any] = {}
+        request: JsonObject = {}
         for key, ocpp_key in (("profile_id", "id"), ("connector_id", "connectorId"),
                               ("purpose", "chargingProfilePurpose"),
                               ("stack_level", "stackLevel")):
@@ -484,7 +484,7 @@ class SmartChargingService:
                               f"(station answered {answer.get('status')})", answer=answer)
         return Cleared(outcome, filters, removed)
 
-    async def _clear_elsewhere(self, station_id: str, filters: dict[str, Any]
+    async def _clear_elsewhere(self, station_id: str, filters: JsonObject
                                ) -> Cleared | None:
         """The clear carried out by the node holding the station; None when none does."""
         try:
@@ -502,7 +502,7 @@ class SmartChargingService:
         removed = [DesiredProfile(station_id=station_id, **r) for r in result["removed"]]
         return Cleared(outcome, filters, removed)
 
-    async def clear_here(self, station_id: str, filters: dict[str, Any]) -> dict[str, Any]:
+    async def clear_here(self, station_id: str, filters: JsonObject) -> JsonObject:
         """Clear for another node (see :meth:`clear`): the outcome as a result row holds
         it."""
         cleared = await self.clear(station_id, routed=False, **filters)
@@ -610,7 +610,7 @@ class SmartChargingService:
 
     def composite_of(self, snapshot: Snapshot, connector_id: int, start: datetime,
                      duration: int, unit: ChargingRateUnit,
-                     extra: Sequence[InstalledProfile] = ()) -> dict[str, Any]:
+                     extra: Sequence[InstalledProfile] = ()) -> JsonObject:
         installed = list(snapshot.installed)
         for item in extra:
             installed = list(install(installed, item).installed)
@@ -635,7 +635,7 @@ class SmartChargingService:
                        duration: int, unit: ChargingRateUnit, *,
                        extra: Sequence[InstalledProfile] = (),
                        from_desired: bool = False,
-                       accepted_only: bool = False) -> dict[str, Any]:
+                       accepted_only: bool = False) -> JsonObject:
         """The composite the station should report (see :meth:`snapshot`), plus ``extra``
         profiles for a preview."""
         snapshot = await self.snapshot(station_id, from_desired=from_desired,
