@@ -61,7 +61,7 @@ from app.services.load.circuits import CircuitService
 from app.services.load.load_management import LoadManager
 from app.services.load.needs import NeedService
 from app.services.messagebus import MessageBus, Outbox
-from app.services.messages import JobRequested
+from app.services.messages import JobRequested, LiveEvent
 from app.services.ports import ChargerGateway, NoPeers, Peers
 from app.services.schedules.plans import PlanService
 from app.services.schedules.tariffs import TariffService
@@ -111,8 +111,10 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
     loops = TaskOwner(log)  # the process's own loops: heartbeat, presence, sweeps
     stack.push_async_callback(loops.close)
 
+    # Live events for users are handed out by the message bus, as one of its subscribers.
     events = EventBus(clock=clock, history=settings.events_history,
-                      queue_size=settings.events_queue_size, resume_s=settings.events_resume_s)
+                      queue_size=settings.events_queue_size, resume_s=settings.events_resume_s,
+                      publish=lambda event: bus.publish(LiveEvent(event)))
     registry = ConnectionRegistry()
     schemas = SchemaRegistry()
     gateway = OcppGateway(registry, schemas)

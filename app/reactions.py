@@ -25,6 +25,7 @@ from app.services.messages import (
     CircuitsDue,
     DesiredChanged,
     JobRequested,
+    LiveEvent,
     Message,
     SessionMetered,
     StationAdmitted,
@@ -169,6 +170,12 @@ async def replan_all_circuits(services: Services, m: AllCircuitsDue) -> None:
     await services.peers.once("circuits", lambda: services.load.replan_all(m.trigger))
 
 
+# --- live events for users ---------------------------------------------------------------
+async def hand_out(services: Services, m: LiveEvent) -> None:
+    """SSE and WebSocket listeners, webhooks and the relay to other nodes subscribe here."""
+    services.events.hand_out(m.event)
+
+
 # --- jobs ------------------------------------------------------------------------------
 async def run_job(services: Services, m: JobRequested) -> None:
     """Run the job here for the stations this process holds and, unless told not to, ask
@@ -207,4 +214,5 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     CircuitsDue: [replan_circuits],
     AllCircuitsDue: [replan_all_circuits],
     JobRequested: [run_job],
+    LiveEvent: [hand_out],
 }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.events import Event
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -156,3 +158,11 @@ class JobRequested(Message):
     station_ids: tuple[str, ...] | None
     trigger: str
     elsewhere: bool = True
+
+
+# --- live events for users ---------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LiveEvent(Message):
+    """An event for users (``/events``, webhooks, other nodes' listeners) was emitted."""
+
+    event: Event
