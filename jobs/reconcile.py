@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from app.services.container import Services
-from app.services.nodes import MISSED_BEATS
+from app.services.fleet.nodes import MISSED_BEATS
 
 log = logging.getLogger("chargeplan.jobs")
 
@@ -119,7 +119,7 @@ async def boot_reconcile(services: Services, station_ids: set[str]) -> set[str]:
     BootNotification means the station started up (OCPP 1.6 §4.2: sent each time it boots
     or reboots), and nothing in OCPP 1.6 says its charging profiles survive that: it may
     hold none of what it acknowledged before. So the mirror counts as held only what a
-    station acknowledged since its last boot (``app/services/reconciler.py``), and this
+    station acknowledged since its last boot (``app/services/delivery/reconciler.py``), and this
     reconcile sends the rest; a verification alone could not tell, since
     GetCompositeSchedule (§5.7) shows only the window asked for (a limit that starts
     later, or a station that answers Rejected, would stay lost). Re-sending is

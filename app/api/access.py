@@ -41,7 +41,7 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 
 from app.domain.access import Role, mask_secrets, permits
 from app.domain.lockout import Lockout, LockoutPolicy, RateLimiter
-from app.services.api_keys import Caller
+from app.services.security.api_keys import Caller
 from app.settings import Settings
 
 log = logging.getLogger("chargeplan.api")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
 from app.db.access_models import ApiKey, RestRequest
+from app.json_types import JsonObject
 
 RoleName = Literal["reader", "operator", "admin"]
 
@@ -55,7 +56,7 @@ class RestAuditItem(msgspec.Struct, kw_only=True):
     query: Annotated[str | None, Meta(description="The query string, if any")]
     status_code: Annotated[int, Meta(description="The HTTP status of the answer")]
     remote_address: Annotated[str | None, Meta(description="The client's address")]
-    body: Annotated[dict[str, Any] | None, Meta(
+    body: Annotated[JsonObject | None, Meta(
         description="The JSON body (an object), secrets masked as ***; null when empty")]
 
 

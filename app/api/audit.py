@@ -13,7 +13,7 @@ from app.api.deps import AuditLogDep, ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.paging import CursorQuery, LimitQuery, SinceQuery, UntilQuery
 from app.api.schemas import AuditPageView, Direction, MessageType, as_utc, audit_item
-from app.services.audit_log import AuditFilter
+from app.services.fleet.audit_log import AuditFilter
 
 
 class AuditController(Controller):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -11,8 +11,9 @@ from msgspec import UNSET, Meta, UnsetType
 from app.db.circuit_models import Circuit
 from app.domain.ownership import OwnerKind, natural_id
 from app.domain.profiles import ChargingProfilePurpose
-from app.services.circuits import TreeAllocation, Window
-from app.services.load_management import ConnectorLimit, Replan
+from app.json_types import JsonObject
+from app.services.load.circuits import TreeAllocation, Window
+from app.services.load.load_management import ConnectorLimit, Replan
 
 Amps = Annotated[float, Meta(ge=0)]
 PhaseAmps = Annotated[
@@ -96,7 +97,7 @@ class CircuitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         description="Windows replacing the limits while they run")] = msgspec.field(
         default_factory=list)
 
-    def to_service(self) -> dict[str, Any]:
+    def to_service(self) -> JsonObject:
         return {
             "id": self.id,
             "parent_id": self.parent_id,
@@ -129,8 +130,8 @@ class CircuitUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     meter_connector_id: MeterConnector | None | UnsetType = UNSET
     default_dwell_s: DefaultDwell | None | UnsetType = UNSET
 
-    def changes(self) -> dict[str, Any]:
-        found: dict[str, Any] = {}
+    def changes(self) -> JsonObject:
+        found: JsonObject = {}
         for name in self.__struct_fields__:
             value = getattr(self, name)
             if value is UNSET:

@@ -27,8 +27,9 @@ from app.api.circuit_schemas import (
 )
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
-from app.services.circuits import check_windows
 from app.services.errors import Invalid
+from app.services.load.circuits import check_windows
+from app.services.messages import CircuitChanged, StationsLeftCircuit
 
 CircuitIdPath = Annotated[str, Parameter(description="The circuit's id")]
 
@@ -61,7 +62,7 @@ class CircuitController(Controller):
     async def update_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath,
                              data: JSONBody[CircuitUpdate]) -> CircuitView:
         row = await services.circuits.update(circuit_id, data.changes())
-        services.scheduler.circuit_changed(circuit_id)
+        services.bus.publish(CircuitChanged(circuit_id))
         return circuit_view(row)
 
     @delete("/{circuit_id:str}", opt=ADMIN, summary="Delete a circuit",
@@ -70,7 +71,8 @@ class CircuitController(Controller):
                         "and the limits it set on them are cleared from the chargers.",
             responses=error_responses(404, 409))
     async def delete_circuit(self, services: ServicesDep, circuit_id: CircuitIdPath) -> None:
-        services.scheduler.stations_left_circuit(await services.circuits.delete(circuit_id))
+        left = await services.circuits.delete(circuit_id)
+        services.bus.publish(StationsLeftCircuit(tuple(left)))
 
     @put("/{circuit_id:str}/limits", opt=OPERATOR, summary="Replace a circuit's limit windows",
          description="Each window's limits replace the circuit's own while it runs, e.g. a "
@@ -79,7 +81,7 @@ class CircuitController(Controller):
     async def put_limits(self, services: ServicesDep, circuit_id: CircuitIdPath,
                          data: JSONBody[list[WindowBody]]) -> CircuitView:
         row = await services.circuits.put_limits(circuit_id, windows(data))
-        services.scheduler.circuit_changed(circuit_id)
+        services.bus.publish(CircuitChanged(circuit_id))
         return circuit_view(row)
 
     @put("/{circuit_id:str}/measurement", opt=OPERATOR,
@@ -98,7 +100,7 @@ class CircuitController(Controller):
         else:
             assert not isinstance(data.total_a, UnsetType)
             row = await services.circuits.put_total_measurement(circuit_id, phases(data.total_a))
-        services.scheduler.circuit_changed(circuit_id)
+        services.bus.publish(CircuitChanged(circuit_id))
         return circuit_view(row)
 
     @get("/{circuit_id:str}/allocation", opt=READER,

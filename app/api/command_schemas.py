@@ -19,14 +19,15 @@ from msgspec import Meta
 
 from app.db.models import LocalListVersion, Reservation
 from app.domain.states import CommandStatus
-from app.services.commands import CommandResult
+from app.json_types import JsonObject
+from app.services.fleet.commands import CommandResult
 
 
 @cache
-def ocpp_request_schema(action: str) -> dict[str, Any]:
+def ocpp_request_schema(action: str) -> JsonObject:
     """The official OCPP 1.6 JSON schema of ``action``'s request (the ``ocpp`` package's)."""
     path = resources.files("ocpp.v16").joinpath("schemas", f"{action}.json")
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    schema: JsonObject = json.loads(path.read_text(encoding="utf-8"))
     # Draft-04 bookkeeping that OpenAPI 3.1 does not use.
     schema.pop("$schema", None)
     schema.pop("id", None)
@@ -34,12 +35,12 @@ def ocpp_request_schema(action: str) -> dict[str, Any]:
     schema.setdefault("title", f"{action}Request")
     # Their "$ref": "#/definitions/..." would point at the root of the OpenAPI document
     # once embedded in it (ReDoc then refuses the whole document): inline them.
-    definitions: dict[str, Any] = schema.pop("definitions", {})
-    inlined: dict[str, Any] = _inline(schema, definitions)
+    definitions: JsonObject = schema.pop("definitions", {})
+    inlined: JsonObject = _inline(schema, definitions)
     return inlined
 
 
-def _inline(node: Any, definitions: dict[str, Any]) -> Any:
+def _inline(node: Any, definitions: JsonObject) -> Any:
     """``node`` with every local ``#/definitions/`` reference replaced by its target (the
     OCPP schemas have no recursive definitions)."""
     if isinstance(node, dict):
@@ -59,7 +60,7 @@ class OcppRequestOperation(Operation):
 
     action: ClassVar[str] = ""
 
-    def to_schema(self) -> dict[str, Any]:
+    def to_schema(self) -> JsonObject:
         result = super().to_schema()
         result["requestBody"] = {
             "required": True,
@@ -70,7 +71,7 @@ class OcppRequestOperation(Operation):
         return result
 
 
-def documented(schema: dict[str, Any], where: str) -> dict[str, Any]:
+def documented(schema: JsonObject, where: str) -> JsonObject:
     """A copy of an OCPP schema where every property says which OCPP field it is (the
     official schemas carry no descriptions)."""
     result = dict(schema)
@@ -96,7 +97,7 @@ class CommandErrorView(msgspec.Struct, kw_only=True):
     reason: Annotated[str, Meta(description="Why, for a person")]
     code: Annotated[str | None, Meta(description="CALLERROR errorCode")] = None
     description: Annotated[str | None, Meta(description="CALLERROR errorDescription")] = None
-    details: Annotated[dict[str, Any] | None, Meta(
+    details: Annotated[JsonObject | None, Meta(
         description="CALLERROR errorDetails")] = None
 
 
@@ -106,8 +107,8 @@ class CommandResponse(msgspec.Struct, kw_only=True):
         "field says); error: it did not, see error")]
     station_id: Annotated[str, Meta(description="Charge point identity")]
     action: Annotated[str, Meta(description="The OCPP 1.6 action sent")]
-    request: Annotated[dict[str, Any], Meta(description="The payload sent (or refused)")]
-    response: Annotated[dict[str, Any] | None, Meta(
+    request: Annotated[JsonObject, Meta(description="The payload sent (or refused)")]
+    response: Annotated[JsonObject | None, Meta(
         description="The station's CALLRESULT payload, verbatim")] = None
     error: Annotated[CommandErrorView | None, Meta(
         description="Why there is no CALLRESULT; null on success")] = None

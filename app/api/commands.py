@@ -38,9 +38,10 @@ from app.api.deps import ServicesDep, dependencies
 from app.api.errors import accepted_response, error_responses
 from app.api.smart_charging import invalid_profile
 from app.domain.access import Role, permits
-from app.services.commands import ADMIN_ACTIONS, COMMAND_ACTIONS, CommandResult, UnknownAction
-from app.services.smart_charging import InvalidProfile
-from app.services.station_security import SECURITY_KEYS
+from app.json_types import JsonObject
+from app.services.delivery.smart_charging import InvalidProfile
+from app.services.fleet.commands import ADMIN_ACTIONS, COMMAND_ACTIONS, CommandResult, UnknownAction
+from app.services.security.station_security import SECURITY_KEYS
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
 
@@ -87,7 +88,7 @@ def _status_code(result: CommandResult) -> int:
     return _ERROR_STATUS.get(result.error.kind, HTTP_502_BAD_GATEWAY)
 
 
-def unknown_action(_: Request[Any, Any, Any], exc: UnknownAction) -> Response[dict[str, Any]]:
+def unknown_action(_: Request[Any, Any, Any], exc: UnknownAction) -> Response[JsonObject]:
     return Response(
         {"status_code": HTTP_404_NOT_FOUND,
          "detail": f"unknown action {exc.key!r}; valid actions: {', '.join(exc.valid)}",
@@ -110,7 +111,7 @@ def require_admin_for_security_settings(request: Request[Any, Any, Any], action:
 
 def _command_route(action: str) -> HTTPRouteHandler:
     async def send_command(services: ServicesDep, station_id: StationIdPath,
-                           data: JSONBody[dict[str, Any]], request: Request[Any, Any, Any]
+                           data: JSONBody[JsonObject], request: Request[Any, Any, Any]
                            ) -> Response[CommandResponse]:
         require_admin_for_security_settings(request, action, data)
         result = await services.commands.send(station_id, action, data)

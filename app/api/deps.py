@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from app.services.audit_log import AuditLogService
 from app.services.container import Services
+from app.services.fleet.audit_log import AuditLogService
 
 # Handler parameters marked as named dependencies (Litestar stops inferring them in 3.0).
 ServicesDep = NamedDependency[Services]

@@ -27,10 +27,11 @@ from litestar.utils.scope.state import ScopeState
 from msgspec import Meta
 
 from app.api.request_body import Problem, body_problems
+from app.json_types import JsonObject
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.ports import CallTimeout, StationCallError, StationOffline
 
-ErrorBody = dict[str, Any]
+ErrorBody = JsonObject
 
 
 class ErrorDetail(msgspec.Struct, kw_only=True):
@@ -82,7 +83,7 @@ def accepted_response(body: type[Any], what: str) -> dict[int, ResponseSpec]:
         "carried out when it reconnects")}
 
 
-def _error(status_code: int, detail: str, extra: list[dict[str, Any]] | None = None
+def _error(status_code: int, detail: str, extra: list[JsonObject] | None = None
            ) -> Response[ErrorBody]:
     body: ErrorBody = {"status_code": status_code, "detail": detail}
     if extra is not None:
@@ -144,7 +145,7 @@ def validation_failed(request: Request[Any, Any, Any], exc: ValidationException
     problems = _request_body_problems(request)
     if problems:
         return _body_refused(problems)
-    entries: list[dict[str, Any]] = []
+    entries: list[JsonObject] = []
     for entry in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(entry, dict):
             entry = dict(entry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
@@ -16,6 +16,7 @@ from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.db.fleet_models import JobRun, Verification
 from app.domain.states import VerificationOutcome, VerificationState
+from app.json_types import JsonObject
 
 
 class JobRunView(msgspec.Struct, kw_only=True):
@@ -29,7 +30,7 @@ class JobRunView(msgspec.Struct, kw_only=True):
     stations: Annotated[int, Meta(description="Stations touched")]
     calls: Annotated[int, Meta(description="OCPP calls made")]
     failures: Annotated[int, Meta(description="Calls that failed")]
-    detail: Annotated[dict[str, Any] | None, Meta(
+    detail: Annotated[JsonObject | None, Meta(
         description="Per-run details: stations changed, states, stations leased elsewhere")]
 
 
@@ -47,9 +48,9 @@ class ComparisonView(msgspec.Struct, kw_only=True):
         "unverifiable: the station cannot report it; error: no answer")]
     matches: Annotated[bool | None, Meta(description="null when there was nothing to "
                                                      "compare")]
-    expected: Annotated[dict[str, Any] | None, Meta(
+    expected: Annotated[JsonObject | None, Meta(
         description="Composite computed from the profiles the station acknowledged")]
-    reported: Annotated[dict[str, Any] | None, Meta(
+    reported: Annotated[JsonObject | None, Meta(
         description="GetCompositeSchedule.conf as the station sent it")]
     error: Annotated[str | None, Meta(description="Why the station gave no answer")]
     job_run_id: Annotated[int | None, Meta(description="The verify run that made it")]

@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from app.domain.needs import Source
-from app.services.needs import NeedRequest, SessionNeed
+from app.services.load.needs import NeedRequest, SessionNeed
 
 Percent = Annotated[float, Meta(ge=0, le=100)]
 

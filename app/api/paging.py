@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar.params import Parameter
 
-from app.services.audit_log import MAX_LIMIT
+from app.services.fleet.audit_log import MAX_LIMIT
 
 SinceQuery = Annotated[datetime | None, Parameter(
     description="ISO 8601, inclusive; without offset it is read as UTC")]

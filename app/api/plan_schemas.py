@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -11,7 +11,8 @@ from msgspec import Meta
 from app.api.smart_charging_schemas import OcppProfile
 from app.db.fleet_models import Plan, Tariff
 from app.domain.states import VerificationState
-from app.services.plans import (
+from app.json_types import JsonObject
+from app.services.schedules.plans import (
     Materialised,
     PlanSpec,
     StationPreview,
@@ -20,7 +21,7 @@ from app.services.plans import (
     Targets,
     TargetState,
 )
-from app.services.tariffs import PriceRuleSpec, TariffSpec, WindowSpec
+from app.services.schedules.tariffs import PriceRuleSpec, TariffSpec, WindowSpec
 
 ConnectorId = Annotated[int, Meta(ge=0, description="0 = the whole charge point (default)")]
 Name = Annotated[str, Meta(min_length=1, max_length=100, description="A label for people")]
@@ -41,7 +42,7 @@ class TargetsBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return Targets.from_json({"station_ids": self.station_ids, "tags": self.tags})
 
 
-def targets_body(data: dict[str, Any]) -> TargetsBody:
+def targets_body(data: JsonObject) -> TargetsBody:
     return TargetsBody(station_ids=list(data.get("station_ids") or []),
                        tags=list(data.get("tags") or []))
 
@@ -81,7 +82,7 @@ class PlanBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name
     targets: Annotated[TargetsBody, Meta(description="The stations the plan applies to")]
     connector_id: ConnectorId = 0
-    profile: Annotated[dict[str, Any], Meta(
+    profile: Annotated[JsonObject, Meta(
         description="OCPP 1.6 ChargingProfile in camelCase *without* chargingProfileId "
         "(each station's id is allocated by the database): stackLevel, "
         "chargingProfilePurpose, chargingProfileKind, recurrencyKind, validFrom, validTo, "
@@ -100,7 +101,7 @@ class PlanView(msgspec.Struct, kw_only=True):
     name: Name
     targets: TargetsBody
     connector_id: ConnectorId
-    profile: Annotated[dict[str, Any], Meta(description="The profile, without "
+    profile: Annotated[JsonObject, Meta(description="The profile, without "
                                             "chargingProfileId")]
     enabled: Annotated[bool, Meta(description="Whether the plan is applied")]
     created_at: Annotated[datetime, Meta(description="ISO 8601, UTC")]
@@ -118,7 +119,7 @@ def plan_view(plan: Plan, outcome: Materialised | None = None) -> PlanView:
 
 class StationPreviewView(msgspec.Struct, kw_only=True):
     station_id: Annotated[str, Meta(description="A target station")]
-    composite: Annotated[dict[str, Any] | None, Meta(
+    composite: Annotated[JsonObject | None, Meta(
         description="GetCompositeSchedule.conf shape: the next 24 h in W with this plan "
         "added to the station's desired profiles; null when it cannot take the profile")]
     problems: Annotated[list[Problem], Meta(description="Why the station cannot take it")]
@@ -217,9 +218,9 @@ class TariffView(msgspec.Struct, kw_only=True):
     name: Name
     timezone: Annotated[str, Meta(description="IANA time zone")]
     unit: Annotated[str, Meta(description="W or A")]
-    windows: Annotated[list[dict[str, Any]], Meta(description="Weekly local windows")]
+    windows: Annotated[list[JsonObject], Meta(description="Weekly local windows")]
     default_limit: Annotated[float, Meta(description="Limit outside the windows")]
-    price_rule: Annotated[dict[str, Any] | None, Meta(description="The price rule, if any")]
+    price_rule: Annotated[JsonObject | None, Meta(description="The price rule, if any")]
     targets: TargetsBody
     connector_id: ConnectorId
     stack_level: Annotated[int, Meta(description="stackLevel of the TxDefaultProfile")]

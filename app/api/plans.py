@@ -21,7 +21,7 @@ from app.api.plan_schemas import (
     status_views,
 )
 from app.api.smart_charging import invalid_profile
-from app.services.smart_charging import InvalidProfile
+from app.services.delivery.smart_charging import InvalidProfile
 
 PlanIdPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="The plan's id")]
 

@@ -18,7 +18,9 @@ import msgspec
 from jsonschema import Draft4Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-Problem = dict[str, Any]
+from app.json_types import JsonObject
+
+Problem = JsonObject
 
 _KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true or false",
           int: "an integer", float: "a number", type(None): "null"}
@@ -64,7 +66,7 @@ def _validator(body_type: Any) -> Draft202012Validator:
     return Draft202012Validator(msgspec.json.schema(body_type))
 
 
-def schema_problems(schema: dict[str, Any], value: Any) -> list[tuple[str, str]]:
+def schema_problems(schema: JsonObject, value: Any) -> list[tuple[str, str]]:
     """Every (field, rule) by which ``value`` breaks a JSON Schema (draft 4, as the
     official OCPP 1.6 schemas): for an OCPP payload sent by an operator, whose fields are
     camelCase as the client wrote them."""

@@ -15,8 +15,9 @@ from msgspec import UNSET, Meta, UnsetType
 from app.db.models import AuditFrame, Connector, IdTag, Station, Transaction
 from app.domain.composite import Convention
 from app.domain.station_time import TimeFlag
+from app.json_types import JsonObject
 from app.services.errors import Invalid
-from app.services.stations import capabilities
+from app.services.fleet.stations import capabilities
 
 Direction = Literal["in", "out"]
 MessageType = Literal["CALL", "CALLRESULT", "CALLERROR", "INVALID"]
@@ -183,7 +184,7 @@ class PasswordRotationView(msgspec.Struct, kw_only=True):
     status: Annotated[str, Meta(
         description="accepted: the station took the new AuthorizationKey; both passwords "
         "work until it connects with the new one. rejected: it refused; nothing changed")]
-    response: Annotated[dict[str, Any], Meta(
+    response: Annotated[JsonObject, Meta(
         description="The station's ChangeConfiguration.conf")]
 
 
@@ -203,7 +204,7 @@ class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         description="false: chargeplan stops sending the station anything on its own")
     ] | UnsetType = UNSET
 
-    def changes(self) -> dict[str, Any]:
+    def changes(self) -> JsonObject:
         return {
             name: value
             for name in self.__struct_fields__
@@ -241,7 +242,7 @@ def _capabilities_view(station: Station) -> CapabilitiesView:
     )
 
 
-def _configuration_view(raw: dict[str, Any] | None) -> dict[str, ConfigurationEntry] | None:
+def _configuration_view(raw: JsonObject | None) -> dict[str, ConfigurationEntry] | None:
     if raw is None:
         return None
     entries: dict[str, ConfigurationEntry] = {}
@@ -376,7 +377,7 @@ class AuditItem(msgspec.Struct, kw_only=True):
     action: Annotated[str | None, Meta(description="OCPP action, e.g. BootNotification")]
     # OCPP-J payloads are objects; an INVALID frame keeps whatever JSON value it carried.
     payload: Annotated[
-        dict[str, Any] | list[Any] | str | float | bool | None,
+        JsonObject | list[Any] | str | float | bool | None,
         Meta(description="The decoded payload; null when the frame was not JSON"),
     ]
     raw: Annotated[str | None, Meta(

@@ -4,7 +4,7 @@ also what stations report with SecurityEventNotification (admin)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
@@ -17,7 +17,8 @@ from app.api.errors import error_responses
 from app.api.paging import CursorQuery, LimitQuery, SinceQuery, UntilQuery
 from app.api.schemas import as_utc
 from app.db.security_models import SecurityEvent, SecurityEventKind
-from app.services.security_events import security_event_page
+from app.json_types import JsonObject
+from app.services.security.security_events import security_event_page
 
 KindName = Annotated[str, Meta(description="What happened: " + ", ".join(
     k.value for k in SecurityEventKind))]
@@ -31,7 +32,7 @@ class SecurityEventView(msgspec.Struct, kw_only=True):
     kind: KindName
     station_id: Annotated[str | None, Meta(description="The station concerned, if any")]
     remote_address: Annotated[str | None, Meta(description="The client's address, if any")]
-    detail: Annotated[dict[str, Any] | None, Meta(
+    detail: Annotated[JsonObject | None, Meta(
         description="Kind-specific facts (reason, lockout seconds, repeated count...)")]
 
 

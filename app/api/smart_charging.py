@@ -33,10 +33,11 @@ from app.domain.installation import InstalledProfile
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingRateUnit
 from app.domain.states import DeliveryStatus
-from app.services import scenarios
+from app.json_types import JsonObject
+from app.services.delivery.smart_charging import InvalidProfile, Outcome
 from app.services.errors import Invalid
-from app.services.smart_charging import InvalidProfile, Outcome
-from app.services.transactions import TransactionQueries
+from app.services.fleet.transactions import TransactionQueries
+from app.services.schedules import scenarios
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
 
@@ -60,7 +61,7 @@ def _status_code(outcome: Outcome) -> int:
     return 202 if outcome.status == DeliveryStatus.PENDING else 200
 
 
-def invalid_profile(_: Request[Any, Any, Any], exc: InvalidProfile) -> Response[dict[str, Any]]:
+def invalid_profile(_: Request[Any, Any, Any], exc: InvalidProfile) -> Response[JsonObject]:
     extra = [{"key": v.path, "message": f"{v.rule} ({v.reference})" if v.reference else v.rule}
              for v in exc.violations]
     return Response({"status_code": 400, "detail": f"invalid profile: {exc.rule}",

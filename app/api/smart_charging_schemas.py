@@ -8,7 +8,7 @@ JSON objects and documented with the OCPP schema.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -16,12 +16,13 @@ from msgspec import Meta
 from app.db.models import DesiredProfile
 from app.domain.ownership import OwnerKind, natural_id
 from app.domain.states import DeliveryState, DeliveryStatus
+from app.json_types import JsonObject
 
 Status = Annotated[DeliveryStatus, Meta(
     description="success: the station accepted; rejected: it answered Rejected; error: "
     "CALLERROR, timeout or invalid answer; pending: the station is offline, the request is "
     "stored and carried out when it reconnects")]
-OcppProfile = Annotated[dict[str, Any], Meta(
+OcppProfile = Annotated[JsonObject, Meta(
     description="OCPP 1.6 ChargingProfile in camelCase (chargingProfileId, stackLevel, "
     "chargingProfilePurpose, chargingProfileKind, recurrencyKind, validFrom, validTo, "
     "transactionId, chargingSchedule{duration, startSchedule, chargingRateUnit, "
@@ -41,7 +42,7 @@ ProfileId = Annotated[int, Meta(description="chargingProfileId")]
 Purpose = Annotated[str, Meta(
     description="chargingProfilePurpose: ChargePointMaxProfile, TxDefaultProfile or TxProfile")]
 StackLevel = Annotated[int, Meta(description="stackLevel: higher wins (OCPP 1.6 §3.13.2)")]
-Composite = Annotated[dict[str, Any], Meta(
+Composite = Annotated[JsonObject, Meta(
     description="A composite schedule in GetCompositeSchedule.conf shape (status, connectorId, "
     "scheduleStart, chargingSchedule)")]
 # Past a month a composite says nothing useful, and a window that ends after the year 9999
@@ -100,9 +101,9 @@ class CompositeResponse(msgspec.Struct, kw_only=True):
     station_id: StationId
     message: Message
     error: Error = None
-    schedule: Annotated[dict[str, Any] | None, Meta(
+    schedule: Annotated[JsonObject | None, Meta(
         description="GetCompositeSchedule.conf exactly as the station sent it")]
-    expected: Annotated[dict[str, Any], Meta(
+    expected: Annotated[JsonObject, Meta(
         description="The composite the server computes from what the station should hold, "
         "in the same shape")]
     matches: Annotated[bool | None, Meta(
@@ -122,7 +123,7 @@ class ClearResponse(msgspec.Struct, kw_only=True):
     station_id: StationId
     message: Message
     error: Error = None
-    filters: Annotated[dict[str, Any], Meta(description="The filters applied (AND)")]
+    filters: Annotated[JsonObject, Meta(description="The filters applied (AND)")]
     cleared: Annotated[list[ClearedProfile], Meta(
         description="Desired profiles removed, so they are not pushed again")]
 
@@ -143,7 +144,7 @@ class DesiredProfileView(msgspec.Struct, kw_only=True):
         "profile changes; error: failed, retried with backoff; failed: still failing after "
         "the last attempt, retried when the station reconnects")]
     attempts: Annotated[int, Meta(description="SetChargingProfile calls made so far")]
-    last_answer: Annotated[dict[str, Any] | None, Meta(
+    last_answer: Annotated[JsonObject | None, Meta(
         description="The station's last SetChargingProfile.conf; null before any answer")]
     last_error: Annotated[str | None, Meta(description="Why the last attempt failed, if it did")]
     last_attempt_at: Annotated[datetime | None, Meta(

@@ -21,8 +21,8 @@ from app.api.schemas import (
     audit_item,
     station_view,
 )
-from app.services import station_changes
-from app.services.audit_log import MAX_LIMIT
+from app.services.fleet.audit_log import MAX_LIMIT
+from app.services.messages import StationChanged, StationRegistered
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
 
@@ -49,7 +49,7 @@ class StationController(Controller):
         tags = sorted(set(data.tags))
         station = await services.stations.create(data.station_id, data.password, tags,
                                                  data.max_power_w)
-        await station_changes.station_registered(services, station.id)
+        await services.bus.handle(StationRegistered(station.id))
         return station_view(station)
 
     @patch("/{station_id:str}", opt=ADMIN,
@@ -60,7 +60,8 @@ class StationController(Controller):
     ) -> StationView:
         changes = data.changes()
         station = await services.stations.update(station_id, changes)
-        await station_changes.station_updated(services, station_id, changes)
+        await services.bus.handle(StationChanged(station_id, frozenset(changes),
+                                                 managed_again=changes.get("managed") is True))
         return station_view(station)
 
     @delete("/{station_id:str}", summary="Remove a station", status_code=HTTP_204_NO_CONTENT,

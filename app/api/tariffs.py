@@ -25,7 +25,7 @@ from app.api.plan_schemas import (
 )
 from app.domain import tariffs as tou
 from app.services.errors import Invalid
-from app.services.plans import PlanSpec
+from app.services.schedules.plans import PlanSpec
 
 TariffIdPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="The tariff's id")]
 DateQuery = Annotated[str | None, Parameter(

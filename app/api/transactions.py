@@ -21,7 +21,7 @@ from app.api.schemas import (
     as_utc,
     transaction_view,
 )
-from app.services.transactions import MAX_CURVE_POINTS, TransactionFilter, TransactionQueries
+from app.services.fleet.transactions import MAX_CURVE_POINTS, TransactionFilter, TransactionQueries
 
 ConnectorQuery = Annotated[int | None, Parameter(
     ge=0, le=2**31 - 1, description="Only transactions on this connector")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, post
@@ -15,6 +15,7 @@ from app.api.access import ADMIN
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.db.webhook_models import Webhook, WebhookDelivery
+from app.json_types import JsonObject
 
 
 class WebhookBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -55,7 +56,7 @@ class DeliveryView(msgspec.Struct, kw_only=True):
         description="When the next attempt is due; null when done")]
     delivered_at: Annotated[datetime | None, Meta(
         description="When the receiver accepted it; null until then")]
-    body: Annotated[dict[str, Any], Meta(description="The event exactly as POSTed")]
+    body: Annotated[JsonObject, Meta(description="The event exactly as POSTed")]
 
 
 def webhook_view(hook: Webhook) -> WebhookView:

@@ -16,8 +16,8 @@ from app.cli.common import settings_or_exit
 from app.db.engine import Database
 from app.db.migrate import SchemaBehind, prepare_database
 from app.domain.access import Role
-from app.services.api_keys import ApiKeyService
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.security.api_keys import ApiKeyService
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.cli.common import settings_or_exit
 from app.clock import utcnow
-from app.services.certificates import SERVER_CERT, SERVER_KEY, init_ca
+from app.services.security.certificates import SERVER_CERT, SERVER_KEY, init_ca
 
 
 def add_parser(subparsers: Any) -> None:

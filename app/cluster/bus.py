@@ -20,7 +20,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 from sqlalchemy import delete, func, select, update
@@ -29,6 +28,7 @@ from sqlalchemy.engine import make_url
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.node_models import NodeRequest
+from app.json_types import JsonObject
 
 log = logging.getLogger("chargeplan.cluster")
 
@@ -71,8 +71,9 @@ class RequestBus:
         self._listener: asyncpg.Connection | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._replies: dict[int, asyncio.Event] = {}
-        # Called (from the event loop) when a request for this node may be waiting.
-        self.on_request: Callable[[], None] = lambda: None
+        # Set when a request for this node may be waiting (app.cluster.gateway's
+        # RequestServer waits on it).
+        self._requested = asyncio.Event()
         self.listener_error: str | None = "not started"
 
     # --- the LISTEN connection -------------------------------------------------------
@@ -92,6 +93,15 @@ class RequestBus:
         await close_listener(self._listener)
         self._listener = None
 
+    def poke(self) -> None:
+        """A request for this node may be waiting (a notification, a lost one, a sweep)."""
+        self._requested.set()
+
+    async def next_request(self) -> None:
+        """Return once a request for this node may be waiting."""
+        await self._requested.wait()
+        self._requested.clear()
+
     async def _listen(self) -> None:
         self._listener = await open_listener(self._db.url, {REQUESTS: self._notified,
                                                            REPLIES: self._notified})
@@ -110,7 +120,7 @@ class RequestBus:
                 continue
             log.info("LISTEN connection open again: looking for missed requests")
             # Whatever was notified meanwhile: requests for this node, replies awaited.
-            self.on_request()
+            self.poke()
             for event in self._replies.values():
                 event.set()
 
@@ -119,14 +129,14 @@ class RequestBus:
         if node != self.node_id:
             return
         if channel == REQUESTS:
-            self.on_request()
+            self.poke()
             return
         event = self._replies.get(int(raw_id))
         if event is not None:
             event.set()
 
     # --- the caller's side -----------------------------------------------------------
-    async def ask(self, kind: str, target: str, payload: dict[str, Any], *,
+    async def ask(self, kind: str, target: str, payload: JsonObject, *,
                   station_id: str | None = None, action: str | None = None,
                   desired_profile_id: int | None = None,
                   timeout_s: float | None = None, awaited: bool = True) -> int:
@@ -188,7 +198,7 @@ class RequestBus:
                 .returning(NodeRequest))).all()
         return sorted(rows, key=lambda r: r.id)
 
-    async def finish(self, request: NodeRequest, result: dict[str, Any] | None) -> None:
+    async def finish(self, request: NodeRequest, result: JsonObject | None) -> None:
         """Write the result and wake the origin; a job nobody awaits is just deleted."""
         async with self._db.uow() as session:
             if result is None:

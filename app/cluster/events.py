@@ -36,6 +36,7 @@ from app.db.engine import Database
 from app.db.node_models import ClusterEvent
 from app.events import EventBus, EventType
 from app.events.types import Event
+from app.json_types import JsonObject
 
 log = logging.getLogger("chargeplan.cluster")
 
@@ -51,13 +52,13 @@ MAX_OUTBOX = 10_000
 KEEP = timedelta(minutes=10)
 
 
-def encode(event: Event) -> dict[str, Any]:
+def encode(event: Event) -> JsonObject:
     body = event.as_dict()
     del body["id"]  # numbered again by each receiving node
     return body
 
 
-def decode(body: dict[str, Any], origin: str) -> dict[str, Any]:
+def decode(body: JsonObject, origin: str) -> JsonObject:
     """Keyword arguments of :meth:`EventBus.deliver_remote`."""
     return {"type": EventType(body["type"]), "at": datetime.fromisoformat(body["at"]),
             "origin": origin, "station_id": body.get("station_id"),
@@ -69,10 +70,10 @@ def _dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
-def batches(node_id: str, events: Sequence[Event]) -> list[bytes | dict[str, Any]]:
+def batches(node_id: str, events: Sequence[Event]) -> list[bytes | JsonObject]:
     """In order: NOTIFY payloads of events that fit one, and (as dicts) the events too
     large for any, which go through ``cluster_events``."""
-    out: list[bytes | dict[str, Any]] = []
+    out: list[bytes | JsonObject] = []
     current: list[bytes] = []
     envelope = len(_dumps({"node": node_id, "events": []}))
     size = envelope
@@ -207,14 +208,14 @@ class EventRelay:
             except Exception:
                 log.exception("an event notification could not be read: %.200s", payload)
 
-    async def _receive(self, message: dict[str, Any]) -> None:
+    async def _receive(self, message: JsonObject) -> None:
         origin = str(message["node"])
         if origin == self.node_id:
             return
         if "listening" in message:
             self._bus.remote_interest(float(message["listening"]))
             return
-        bodies: list[dict[str, Any]] = message.get("events") or []
+        bodies: list[JsonObject] = message.get("events") or []
         if "ref" in message:
             async with self._db.uow() as session:
                 row = await session.get(ClusterEvent, int(message["ref"]))

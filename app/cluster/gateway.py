@@ -18,16 +18,18 @@ them now, so a plan or profile stored on any node is delivered by the owner at o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import tasks
 from app.clock import Clock, utcnow
 from app.cluster.bus import RequestBus
 from app.db.batching import chunks
@@ -35,6 +37,7 @@ from app.db.engine import Database
 from app.db.fleet_models import Node
 from app.db.models import Station
 from app.db.node_models import NodeRequest
+from app.json_types import JsonObject
 from app.services.ports import (
     CallTimeout,
     CheckedGateway,
@@ -56,7 +59,7 @@ RECHECK_S = 1.0
 
 JobRunner = Callable[[str, list[str] | None, str], Awaitable[None]]
 LockFor = Callable[[str], asyncio.Lock]
-Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[[str, JsonObject], Awaitable[JsonObject]]
 
 
 class RoutedGateway:
@@ -70,21 +73,9 @@ class RoutedGateway:
         self._stale = timedelta(seconds=stale_after_s)
         self._call_timeout = call_timeout_s
         self._clock = clock
-        # Set once the services exist (they are built from this gateway).
-        self.lock: LockFor = lambda _station_id: asyncio.Lock()
-        self.run_job_here: JobRunner | None = None
-        # Work other than a CALL that a caller may ask the owner of a station to do.
-        self.handlers: dict[str, Handler] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._claiming: asyncio.Task[None] | None = None
-        self._claim_again = False
-        self._stopping = False
-        self._jobs: set[asyncio.Task[None]] = set()  # served jobs: nobody awaits a result
-        # Routed calls made from here, by outcome, and carried out here for other nodes.
+        # Routed calls made from here, by outcome.
         self.routed: Counter[str] = Counter()
-        self.served: Counter[str] = Counter()
         self.calls = local.calls
-        bus.on_request = self.wake
 
     # --- ChargerGateway ----------------------------------------------------------------
     def is_connected(self, station_id: str) -> bool:
@@ -101,9 +92,9 @@ class RoutedGateway:
         except SQLAlchemyError:
             return False
 
-    async def call(self, station_id: str, action: str, payload: dict[str, Any], *,
+    async def call(self, station_id: str, action: str, payload: JsonObject, *,
                    timeout: float | None = None,
-                   desired_profile_id: int | None = None) -> dict[str, Any]:
+                   desired_profile_id: int | None = None) -> JsonObject:
         if self._local.is_connected(station_id):
             return await self._local.call(station_id, action, payload, timeout=timeout,
                                           desired_profile_id=desired_profile_id)
@@ -154,9 +145,9 @@ class RoutedGateway:
         return beat is not None and beat >= self._clock() - self._stale
 
     # --- the caller's side -------------------------------------------------------------
-    async def _routed(self, station_id: str, action: str, payload: dict[str, Any],
+    async def _routed(self, station_id: str, action: str, payload: JsonObject,
                       timeout: float | None, desired_profile_id: int | None
-                      ) -> dict[str, Any]:
+                      ) -> JsonObject:
         owner = await self._owner_for(station_id, action)
         if owner is None:
             raise StationOffline(station_id, action)
@@ -164,9 +155,9 @@ class RoutedGateway:
                                      desired_profile_id)
         return answer_of(station_id, action, result)
 
-    async def carry_out(self, kind: str, station_id: str, payload: dict[str, Any]
-                        ) -> dict[str, Any] | None:
-        """``app.services.ports.Owners``: work of ``kind`` done by the station's owner
+    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
+                        ) -> JsonObject | None:
+        """``app.services.delivery.ports.Owners``: work of ``kind`` done by the station's owner
         with one of :attr:`handlers`; None when no live node holds the station."""
         owner = await self._owner_for(station_id, kind)
         if owner is None:
@@ -179,7 +170,7 @@ class RoutedGateway:
             error = result.get("error") if isinstance(result, dict) else None
             reason = error.get("reason") if isinstance(error, dict) else None
             raise StationCallError(station_id, kind, str(reason or "no result"))
-        value: dict[str, Any] = result["value"]
+        value: JsonObject = result["value"]
         return value
 
     async def _owner_for(self, station_id: str, action: str) -> str | None:
@@ -190,7 +181,7 @@ class RoutedGateway:
                                    f"station: database unreachable ({exc})") from None
 
     async def _request(self, owner: str, kind: str, station_id: str, action: str,
-                       payload: dict[str, Any], timeout: float | None,
+                       payload: JsonObject, timeout: float | None,
                        desired_profile_id: int | None) -> Any:
         """Write the request for ``owner``, wait for its result and return it."""
         waited = (timeout or self._call_timeout) + GRACE_S
@@ -225,19 +216,47 @@ class RoutedGateway:
             log.info("%s to %s: node %s stopped, asking %s", action, station_id,
                      row.target_node, owner)
 
-    # --- the owner's side --------------------------------------------------------------
+
+class RequestServer:
+    """The owner's side: claims the requests other nodes wrote for this node and carries
+    them out: a CALL under the station's own ``lock``, other ``work`` by its kind, a job
+    with ``run_job``."""
+
+    def __init__(self, local: CheckedGateway, bus: RequestBus, *, lock: LockFor,
+                 work: Mapping[str, Handler], run_job: JobRunner,
+                 call_timeout_s: float, served: Counter[str] | None = None) -> None:
+        self._local = local
+        self._bus = bus
+        self.lock = lock
+        # Work other than a CALL that a caller may ask the owner of a station to do.
+        self.handlers = work
+        self.run_job_here = run_job
+        self._call_timeout = call_timeout_s
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._claiming: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._jobs: set[asyncio.Task[None]] = set()  # served jobs: nobody awaits a result
+        # Requests carried out here for other nodes, by kind.
+        self.served: Counter[str] = Counter() if served is None else served
+
+    async def start(self) -> None:
+        """Claim what is waiting now, then whatever the bus says is waiting."""
+        self._claiming = asyncio.create_task(self._claiming_loop(), name="cluster-claim")
+        self.wake()
+
     def wake(self) -> None:
         """A request for this node may be waiting: claim what there is."""
-        if self._stopping:
-            return
-        if self._claiming is not None and not self._claiming.done():
-            self._claim_again = True
-            return
-        self._claiming = self._spawn(self._claim_all(), "cluster-claim")
+        self._bus.poke()
+
+    async def _claiming_loop(self) -> None:
+        while True:
+            await self._bus.next_request()
+            if self._stopping:
+                return
+            await self._claim_all()
 
     async def _claim_all(self) -> None:
         while True:
-            self._claim_again = False
             try:
                 rows = await self._bus.claim()
             except (SQLAlchemyError, OSError) as exc:
@@ -248,11 +267,11 @@ class RoutedGateway:
                 if row.kind == "job":
                     self._jobs.add(task)
                     task.add_done_callback(self._jobs.discard)
-            if not rows and not self._claim_again:
+            if not rows:
                 return
 
     async def _serve(self, row: NodeRequest) -> None:
-        result: dict[str, Any] | None
+        result: JsonObject | None
         if row.kind == "call":
             result = await self._serve_call(row)
         elif row.kind == "job":
@@ -266,7 +285,7 @@ class RoutedGateway:
         except (SQLAlchemyError, OSError) as exc:
             log.warning("writing the result of request %s failed: %s", row.id, exc)
 
-    async def _serve_call(self, row: NodeRequest) -> dict[str, Any]:
+    async def _serve_call(self, row: NodeRequest) -> JsonObject:
         station_id, action = row.station_id or "", row.action or ""
         try:
             async with self.lock(station_id):
@@ -280,7 +299,7 @@ class RoutedGateway:
             return {"error": {"kind": "error", "reason": f"{type(exc).__name__}: {exc}"}}
         return {"answer": answer}
 
-    async def _serve_work(self, row: NodeRequest) -> dict[str, Any]:
+    async def _serve_work(self, row: NodeRequest) -> JsonObject:
         handler = self.handlers.get(row.kind)
         if handler is None:
             return {"error": {"kind": "error", "reason": f"unknown request kind {row.kind}"}}
@@ -291,8 +310,6 @@ class RoutedGateway:
             return {"error": {"kind": "error", "reason": f"{type(exc).__name__}: {exc}"}}
 
     async def _serve_job(self, row: NodeRequest) -> None:
-        if self.run_job_here is None:
-            return
         payload = row.payload
         try:
             await self.run_job_here(payload["job"], payload.get("station_ids"),
@@ -301,13 +318,7 @@ class RoutedGateway:
             log.exception("job requested by %s failed", row.origin_node)
 
     def _spawn(self, work: Awaitable[None], name: str) -> asyncio.Task[None]:
-        async def run() -> None:
-            await work
-
-        task = asyncio.create_task(run(), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return tasks.spawn(work, name, log, self._tasks)
 
     async def stop(self) -> None:
         """Claim nothing more and let the requests being served write their results: by
@@ -315,6 +326,12 @@ class RoutedGateway:
         offline. A request cancelled without a result would leave its caller with "node
         stopped during the call" (a 502) instead of the station's or offline answer."""
         self._stopping = True
+        if self._claiming is not None:
+            self._bus.poke()  # the claim under way ends; no other begins
+            await asyncio.wait([self._claiming], timeout=self._call_timeout + GRACE_S)
+            self._claiming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._claiming
         for job in list(self._jobs):
             job.cancel()  # a job asked for by another node: its stations reboot elsewhere
         if self._tasks:
@@ -367,10 +384,10 @@ class ClusterPeers:
             return await work()
 
 
-def answer_of(station_id: str, action: str, result: Any) -> dict[str, Any]:
+def answer_of(station_id: str, action: str, result: Any) -> JsonObject:
     """The CALLRESULT payload of a finished request, or its error raised as on one node."""
     if isinstance(result, dict) and isinstance(result.get("answer"), dict):
-        answer: dict[str, Any] = result["answer"]
+        answer: JsonObject = result["answer"]
         return answer
     error = result.get("error") if isinstance(result, dict) else None
     if not isinstance(error, dict):

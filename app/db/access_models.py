@@ -17,7 +17,7 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    # reader, operator or admin (app.services.api_keys.Role).
+    # reader, operator or admin (app.services.security.api_keys.Role).
     role: Mapped[str] = mapped_column(String(16))
     # SHA-256 of the whole key, hex: keys are 256-bit random, so a slow hash adds nothing.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)

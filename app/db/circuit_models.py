@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models import Base
 from app.db.types import JSONType, UTCDateTime
+from app.json_types import JsonObject
 
 
 class Circuit(Base):
@@ -29,7 +29,7 @@ class Circuit(Base):
     margin_a: Mapped[float] = mapped_column(Float, default=0.0)
     connector_count: Mapped[int | None] = mapped_column(Integer)
     # Windows replacing the limits: [{"from", "to", "max_current_a", "max_power_w"?}].
-    limits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    limits: Mapped[list[JsonObject]] = mapped_column(JSONType, default=list)
     # The unmanaged load assumed when no fresh measurement exists (fail closed).
     worst_case_other_load_a: Mapped[list[float]] = mapped_column(JSONType)
     # A measurement older than this many seconds is stale.

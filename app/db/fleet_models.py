@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db.models import Base
 from app.db.types import JSONType, StrEnumType, UTCDateTime
 from app.domain.states import VerificationOutcome
+from app.json_types import JsonObject
 
 
 class JobRun(Base):
@@ -58,10 +59,10 @@ class Plan(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100))
     # {"station_ids": [...], "tags": [...]}
-    targets: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    targets: Mapped[JsonObject] = mapped_column(JSONType)
     connector_id: Mapped[int] = mapped_column(Integer)
     # OCPP 1.6 ChargingProfile without chargingProfileId (allocated per station).
-    profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    profile: Mapped[JsonObject] = mapped_column(JSONType)
     enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -81,7 +82,7 @@ class Tariff(Base):
     default_limit: Mapped[float] = mapped_column()
     # e.g. {"cheapest_hours": 6, "reduced_limit": 3000} applied when prices exist for a day.
     price_rule: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    targets: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    targets: Mapped[JsonObject] = mapped_column(JSONType)
     connector_id: Mapped[int] = mapped_column(Integer)
     stack_level: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean)

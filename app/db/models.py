@@ -23,6 +23,7 @@ from app.db.types import BigIntPK, JSONType, StrEnumType, UTCDateTime
 from app.domain.composite import Convention
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.states import DeliveryState, VerificationState
+from app.json_types import JsonObject
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -77,7 +78,7 @@ class Station(Base):
     firmware_status: Mapped[str | None] = mapped_column(String(30))
     diagnostics_status: Mapped[str | None] = mapped_column(String(30))
     # Configuration read with GetConfiguration (OCPP 1.6 §9); None = never reported.
-    configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    configuration: Mapped[JsonObject | None] = mapped_column(JSONType)
     configuration_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     supported_feature_profiles: Mapped[str | None] = mapped_column(String(200))
     charge_profile_max_stack_level: Mapped[int | None] = mapped_column(Integer)
@@ -146,7 +147,7 @@ class IdTag(Base):
     parent_id_tag: Mapped[str | None] = mapped_column(String(20))
     # What its sessions need unless asked otherwise (app/domain/needs.py DailyDefault):
     # {"energy_kwh", "departure_local": "HH:MM", "timezone": IANA zone}; None: no default.
-    default_needs: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    default_needs: Mapped[JsonObject | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -295,7 +296,7 @@ class DesiredProfile(Base):
     stack_level: Mapped[int] = mapped_column(Integer)
     transaction_id: Mapped[int | None] = mapped_column(Integer)
     # The OCPP 1.6 ChargingProfile exactly as sent (camelCase, csChargingProfiles).
-    profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    profile: Mapped[JsonObject] = mapped_column(JSONType)
     # Who made it: a kind of owner, and the owning row's id as text for owners that are
     # rows ("12" for plan 12, "garage" for circuit garage, the pending remote start's id);
     # see app/domain/ownership.py. A circuit's TxProfile names the session it limits by
@@ -317,7 +318,7 @@ class InstalledProfileRecord(Base):
     """The server's mirror of what a station holds: built only from acknowledged
     SetChargingProfile/ClearChargingProfile calls (and the TxProfile a RemoteStartTransaction
     carried), with the charger's replace and clear rules (OCPP 1.6 §5.16.3, §5.16.4, §5.5);
-    written only by the delivery engine (app/services/reconciler.py)."""
+    written only by the delivery engine (app/services/delivery/reconciler.py)."""
 
     __tablename__ = "installed_profiles"
 
@@ -326,7 +327,7 @@ class InstalledProfileRecord(Base):
     charging_profile_id: Mapped[int] = mapped_column(Integer, primary_key=True,
                                                      autoincrement=False)
     connector_id: Mapped[int] = mapped_column(Integer)
-    profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    profile: Mapped[JsonObject] = mapped_column(JSONType)
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The desired row whose delivery installed it (ids are never reused): the intent a
     # later ClearChargingProfile of this profile carries in the audit.
@@ -394,7 +395,7 @@ class PendingRemoteStart(Base):
     # None: the request named no connector, the station chooses one.
     connector_id: Mapped[int | None] = mapped_column(Integer)
     id_tag: Mapped[str] = mapped_column(String(20))
-    profile: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    profile: Mapped[JsonObject] = mapped_column(JSONType)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # RemoteStartTransaction.conf status once answered.

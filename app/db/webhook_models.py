@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models import Base
 from app.db.types import BigIntPK, JSONType, UTCDateTime
+from app.json_types import JsonObject
 
 
 class Webhook(Base):
@@ -42,7 +42,7 @@ class WebhookDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
     # [{"at", "status", "error"}] per attempt, oldest first.
-    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    attempt_log: Mapped[list[JsonObject]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

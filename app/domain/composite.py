@@ -30,6 +30,8 @@ EVSE 0 with the ChargingStationMaxProfile for every EVSE and for the station, on
 that EVSE (libocpp merges the four purposes so). The answer is a
 GetCompositeScheduleResponse with ``schedule.evseId``.
 
+Comparing a reported schedule with this one is ``app/domain/schedule_comparison.py``.
+
 Amperes and watts convert with voltage x phases, the phases being the numberPhases of the
 period in force, else ``SupplyConfig.phases``. A reported period carries ``numberPhases``
 only when the period that decided its limit gave one (in the connector-0 sum: when every
@@ -40,7 +42,7 @@ equal neighbouring periods are merged.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -54,7 +56,6 @@ from app.domain.profiles import (
     RecurrencyKind,
     ensure_utc,
     format_datetime,
-    parse_datetime,
     render_limit,
 )
 from app.domain.protocol_rules import (
@@ -78,9 +79,7 @@ __all__ = [
     "SupplyConfig",
     "composite_answer",
     "composite_schedule",
-    "limit_at",
     "merge_periods",
-    "schedules_match",
 ]
 
 
@@ -625,167 +624,3 @@ def _station_limit(ctx: _Context, connectors: Sequence[_Connector], at: datetime
 
 
 # --- reading GetCompositeSchedule.conf payloads -------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Steps:
-    """A reported schedule as a step function: limit from each instant until the next."""
-
-    start: datetime
-    end: datetime | None
-    unit: str
-    steps: tuple[tuple[datetime, float], ...]
-
-    def at(self, at: datetime) -> float | None:
-        if at < self.start or (self.end is not None and at >= self.end):
-            return None
-        current: float | None = None
-        for begin, limit in self.steps:
-            if begin <= at:
-                current = limit
-            else:
-                break
-        return current
-
-
-def _steps(payload: Mapping[str, Any]) -> _Steps | None:
-    schedule = payload.get("chargingSchedule", payload)
-    if not isinstance(schedule, Mapping) or "chargingSchedulePeriod" not in schedule:
-        return None
-    raw_start = schedule.get("startSchedule") or payload.get("scheduleStart")
-    if not isinstance(raw_start, str):
-        raise ValueError("the schedule has neither startSchedule nor scheduleStart")
-    start = parse_datetime(raw_start)
-    duration = schedule.get("duration")
-    end = start + timedelta(seconds=duration) if duration is not None else None
-    periods = sorted(schedule["chargingSchedulePeriod"], key=lambda p: p["startPeriod"])
-    steps = tuple((start + timedelta(seconds=p["startPeriod"]), float(p["limit"])) for p in periods)
-    return _Steps(start, end, str(schedule.get("chargingRateUnit")), steps)
-
-
-def limit_at(schedule_ocpp: Mapping[str, Any], at: datetime) -> float | None:
-    """The limit a GetCompositeSchedule.conf (or its chargingSchedule) gives at ``at``.
-
-    None outside the schedule's window or when the payload carries no schedule (Rejected).
-    """
-    steps = _steps(schedule_ocpp)
-    return steps.at(ensure_utc(at)) if steps is not None else None
-
-
-def schedules_match(a: Mapping[str, Any], b: Mapping[str, Any], *, tolerance: float = 0.1) -> bool:
-    """True when two reported schedules give the same limits over their common window.
-
-    The step functions are compared at every breakpoint of either, so periods cut at
-    different instants that give the same limits match. Both must use the same unit; a
-    payload without a schedule, or two windows with nothing in common, do not match.
-    """
-    left, right = _steps(a), _steps(b)
-    if left is None or right is None or left.unit != right.unit:
-        return False
-    low = max(left.start, right.start)
-    ends = [e for e in (left.end, right.end) if e is not None]
-    if ends:
-        high = min(ends)
-    else:
-        last = max(begin for begin, _ in (*left.steps, *right.steps, (low, 0.0)))
-        high = max(low, last) + timedelta(seconds=1)
-    if low >= high:
-        return False
-    points = {low} | {begin for begin, _ in (*left.steps, *right.steps) if low < begin < high}
-    for point in points:
-        x, y = left.at(point), right.at(point)
-        if x is None or y is None:
-            if x is not y:
-                return False
-        elif abs(x - y) > tolerance + 1e-9:
-            return False
-    return True
-
-
-def explanation(candidates: Iterable[CompositeAnswer], reported: Mapping[str, Any], *,
-                known: Convention | None, unconstrained: float | None = None
-                ) -> CompositeAnswer | None:
-    """Which convention explains a GetCompositeSchedule.conf (None when none does).
-
-    The station's ``known`` convention (recorded by an earlier verification) wins when it
-    explains the answer; ``candidates`` are consumed lazily, so give the known one first
-    and nothing else is computed then. Else, of the conventions that explain it, the most
-    specific (:attr:`CompositeAnswer.compared_seconds`), the earliest of ``candidates`` on
-    a tie: an answer both strict and libocpp explain is recorded as libocpp only when
-    libocpp bounds more of it.
-    """
-    explaining: list[CompositeAnswer] = []
-    for candidate in candidates:
-        if explains(candidate, reported, unconstrained=unconstrained):
-            if candidate.convention is known:
-                return candidate
-            explaining.append(candidate)
-    return max(explaining, key=lambda c: c.compared_seconds, default=None)
-
-
-def explains(expected: CompositeAnswer, reported: Mapping[str, Any], *,
-             unconstrained: float | None = None, tolerance: float = 0.1) -> bool:
-    """Whether a GetCompositeSchedule.conf shows every limit ``expected`` holds applied.
-
-    Only the instants some profile bounds are compared: elsewhere the charger reports its
-    own value. A bounded instant the answer does not cover, or covers with another limit,
-    is a limit not applied; a reported value below the bound that equals the station's
-    ``unconstrained`` value is the station's own maximum, lower than the profile's, so the
-    profile is applied. Units must agree (ask in the unit of the profiles).
-    """
-    if expected.status != "Accepted":
-        return False
-    steps = _steps(reported)
-    if steps is None or steps.unit != expected.unit.value:
-        return False
-    start = expected.schedule_start
-    window_end = start + timedelta(seconds=expected.duration)
-    periods = expected.periods
-    # MicroOcpp says "no limit" as -1: an answer that says anything else where it would
-    # have no limit is not MicroOcpp's (a charger that ignores its profiles while idle
-    # would otherwise pass for one).
-    signed = expected.convention is Convention.MICROOCPP
-    if signed and (steps.start > start or (steps.end is not None and steps.end < window_end)):
-        # MicroOcpp answers for the whole window asked: an answer that leaves part of it
-        # out (open-ocpp's, whose window shrinks to what its profiles cover, down to
-        # nothing when it holds none) is not MicroOcpp's "no limit".
-        return False
-    for index, point in enumerate(periods):
-        if point.limit is None and not signed:
-            continue
-        begin = start + timedelta(seconds=point.start)
-        end = (start + timedelta(seconds=periods[index + 1].start)
-               if index + 1 < len(periods) else window_end)
-        instants = {begin} | {at for at, _ in steps.steps if begin < at < end}
-        if steps.end is not None and begin < steps.end < end:
-            instants.add(steps.end)
-        for at in instants:
-            value = steps.at(at)
-            if point.limit is None:
-                if value is not None and value != NO_LIMIT:
-                    return False
-                continue
-            if value is None or value < 0:
-                return False
-            if abs(value - point.limit) <= tolerance + 1e-9:
-                continue
-            if (unconstrained is not None and value < point.limit
-                    and abs(value - unconstrained) <= tolerance + 1e-9):
-                continue
-            return False
-    return True
-
-
-def unconstrained_in(expected: CompositeAnswer, reported: Mapping[str, Any]) -> float | None:
-    """What the charger reported at the first instant no profile bounds: its own value
-    (None when every reported instant is bounded, or the charger says "no limit")."""
-    steps = _steps(reported)
-    if steps is None or steps.unit != expected.unit.value:
-        return None
-    start = expected.schedule_start
-    for point in expected.periods:
-        if point.limit is None and point.shown is None:
-            value = steps.at(start + timedelta(seconds=point.start))
-            if value is not None and value >= 0:
-                return value
-    return None

@@ -29,6 +29,7 @@ from typing import Any
 
 from app.clock import Clock, utcnow
 from app.events.types import Event, EventFilter, EventType
+from app.json_types import JsonObject
 
 
 class Subscription:
@@ -92,8 +93,12 @@ class Dropped(Exception):
 class EventBus:
     def __init__(self, *, clock: Clock = utcnow, history: int = 1000, queue_size: int = 1000,
                  resume_s: float = 300.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 publish: Callable[[Event], None] | None = None) -> None:
         self._clock = clock
+        # Where an emitted event goes to be handed out: the message bus of the server,
+        # whose table has :meth:`hand_out` as a subscriber (app/reactions.py); None: at once.
+        self._publish = publish
         self._monotonic = monotonic
         self._history: deque[Event] = deque(maxlen=history)
         self._queue_size = queue_size
@@ -144,13 +149,21 @@ class EventBus:
         self.last_id = next(self._ids)
         event = Event(self.last_id, type, self._clock(), station_id, connector_id,
                       circuit_id, data)
+        if self._publish is not None:
+            self._publish(event)
+        else:
+            self.hand_out(event)
+
+    def hand_out(self, event: Event) -> None:
+        """Offer an event of this node to its listeners and, when a listener of another node
+        wants them, to the relay."""
         self.deliver(event)
         if self.forward is not None and self._monotonic() < self._remote_until:
             self.forward(event)
 
     def deliver_remote(self, type: EventType, at: Any, *, origin: str,
                        station_id: str | None = None, connector_id: int | None = None,
-                       circuit_id: str | None = None, data: dict[str, Any] | None = None
+                       circuit_id: str | None = None, data: JsonObject | None = None
                        ) -> None:
         """An event another node emitted, numbered in this node's sequence."""
         if not self.wants_remote:

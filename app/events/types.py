@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 import orjson
+
+from app.json_types import JsonObject
 
 
 class EventType(StrEnum):
@@ -50,11 +51,11 @@ class Event:
     station_id: str | None = None
     connector_id: int | None = None
     circuit_id: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    data: JsonObject = field(default_factory=dict)
     # The node that emitted it, when another node did (several nodes on one PostgreSQL).
     origin: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {"id": self.id, "type": self.type.value, "at": self.at,
                 "station_id": self.station_id, "connector_id": self.connector_id,
                 "circuit_id": self.circuit_id, "data": self.data}

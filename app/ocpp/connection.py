@@ -34,9 +34,9 @@ from app.ocpp import audit, frames
 from app.ocpp.batch_writer import WriterStopped
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.ratelimit import TokenBucket, WindowCounter
-from app.services.call_context import current_job_run
+from app.services.fleet.call_context import current_job_run
 from app.services.ports import CallErrorReceived, CallTimeout, StationOffline
-from app.services.security_events import SecurityEvents
+from app.services.security.security_events import SecurityEvents
 
 if TYPE_CHECKING:
     from app.ocpp.router import Router

@@ -53,8 +53,9 @@ from app.ocpp.tls import (
     server_context,
 )
 from app.services.container import Services
-from app.services.security_events import last_addresses, running_lockouts
-from app.services.stations import Admission, Credentials
+from app.services.fleet.stations import Admission, Credentials
+from app.services.messages import StationAdmitted
+from app.services.security.security_events import last_addresses, running_lockouts
 
 log = logging.getLogger("chargeplan.ocpp")
 SUBPROTOCOL = "ocpp1.6"
@@ -347,7 +348,7 @@ class OcppServer:
         log.info("%s connected from %s", station_id, address or "an unknown address")
         if station_id in self._new_stations:
             self._new_stations.discard(station_id)
-            services.scheduler.station_registered(station_id)
+            services.bus.publish(StationAdmitted(station_id))
         try:
             await connection.serve()
         finally:

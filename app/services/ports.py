@@ -1,13 +1,13 @@
 """What services need from the outside world, as interfaces the adapters implement.
 
-Services reach chargers only through :class:`ChargerGateway`; ``app.main`` wires in the
-OCPP adapter's implementation, so no service imports the adapter.
+Services reach chargers only through :class:`ChargerGateway`; ``app.bootstrap`` wires in
+the OCPP adapter's implementation, so no service imports the adapter.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from app.json_types import JsonObject
@@ -133,26 +133,6 @@ class CheckedGateway(ChargerGateway, Protocol):
         ...
 
 
-class Owners(Protocol):
-    """The node holding a station's socket, when another node does (several nodes on one
-    PostgreSQL)."""
-
-    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
-                        ) -> JsonObject | None:
-        """Have the station's owner carry out work of ``kind`` and return its result; None
-        when no live node holds the station. Raises StationCallError when the owner
-        gave no result in time or died meanwhile."""
-        ...
-
-
-class NoOwners:
-    """One node alone: a station not connected here is connected nowhere."""
-
-    async def carry_out(self, kind: str, station_id: str, payload: JsonObject
-                        ) -> JsonObject | None:
-        return None
-
-
 class Peers(Protocol):
     """The other nodes on the same database (none on SQLite)."""
 
@@ -186,53 +166,3 @@ class NoPeers:
 
     async def exclusive(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
         return await work()
-
-
-class JobScheduler(Protocol):
-    """What services need from the job scheduler (implemented in ``jobs.scheduler``)."""
-
-    def request_reconcile(self, station_ids: Iterable[str], reason: str) -> None:
-        """Reconcile (and then verify) these stations as soon as possible."""
-        ...
-
-    def run_job(self, job: str, station_ids: Iterable[str] | None, trigger: str) -> None:
-        """Start a run of ``job`` (reconcile or verify) now, for these stations or all."""
-        ...
-
-    def station_booted(self, station_id: str) -> None:
-        """A station booted: deliver what it should hold and verify it at once."""
-        ...
-
-    def transaction_changed(self, station_id: str) -> None:
-        """A transaction started or stopped on the station, a car paused or resumed, or
-        another owner's profile there changed: re-plan its circuit tree soon (events of a
-        tree are collected for a short while into one re-plan)."""
-        ...
-
-    def session_metered(self, station_id: str) -> None:
-        """A charging session on the station sent meter samples: re-plan its circuit tree,
-        at most once in ``circuit_meter_replan_s`` (samples come every few seconds)."""
-        ...
-
-    def circuit_changed(self, circuit_id: str) -> None:
-        """A circuit's limits, windows or measurement changed: re-plan its tree now."""
-        ...
-
-    def stations_left_circuit(self, station_ids: Sequence[str]) -> None:
-        """The stations no longer hang from the circuit they did (it was deleted, or they
-        were moved or taken off): drop the limits it set on them and clear them from the
-        chargers, soon, after their new trees are re-planned."""
-        ...
-
-    def station_registered(self, station_id: str) -> None:
-        """A station was registered by its first connection: give it the plans and
-        tariffs that target it."""
-        ...
-
-    def schedule_daily(self, key: str, timezone: str, hour: int, minute: int,
-                       func: Callable[[], Awaitable[None]]) -> None:
-        """Run ``func`` every day at hour:minute local time in ``timezone`` (IANA), replacing
-        any job scheduled under ``key``."""
-        ...
-
-    def unschedule(self, key: str) -> None: ...

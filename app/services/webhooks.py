@@ -26,10 +26,12 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
+from app import tasks
 from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.webhook_models import Webhook, WebhookDelivery
 from app.events import Dropped, Event, EventBus, EventFilter, EventType
+from app.json_types import JsonObject
 from app.services.errors import Invalid, NotFound
 
 log = logging.getLogger("chargeplan.webhooks")
@@ -78,6 +80,7 @@ class WebhookService:
         self._policy = policy
         self._clock = clock
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._running: set[asyncio.Task[None]] = set()  # the workers, until each ends
         self._http = httpx.AsyncClient(timeout=policy.timeout_s, follow_redirects=False)
 
     async def start(self) -> None:
@@ -138,8 +141,9 @@ class WebhookService:
     # --- delivering -----------------------------------------------------------------
     def _start_worker(self, hook: Webhook) -> None:
         wanted = EventFilter(types=frozenset(EventType(t) for t in hook.types))
-        self._workers[hook.id] = asyncio.create_task(
-            self._work(hook.id, hook.url, hook.secret, wanted), name=f"webhook:{hook.id}")
+        self._workers[hook.id] = tasks.spawn(
+            self._work(hook.id, hook.url, hook.secret, wanted), f"webhook:{hook.id}", log,
+            self._running)
 
     async def _work(self, webhook_id: int, url: str, secret: str, wanted: EventFilter) -> None:
         # Deliveries a previous run left pending go first, in order, where they stopped.
@@ -237,7 +241,7 @@ class WebhookService:
             row = await session.get(WebhookDelivery, delivery_id)
             if row is None:
                 return
-            entry: dict[str, Any] = {"at": now.isoformat(), "status": status, "error": error}
+            entry: JsonObject = {"at": now.isoformat(), "status": status, "error": error}
             row.attempt_log = [*row.attempt_log, entry][-MAX_LOGGED_ATTEMPTS:]
             row.attempts = attempt
             row.last_status = status

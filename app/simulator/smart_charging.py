@@ -19,7 +19,6 @@ from app.domain.composite import (
     Convention,
     composite_answer,
     composite_schedule,
-    limit_at,
 )
 from app.domain.installation import InstalledProfile, clear, install
 from app.domain.profiles import (
@@ -28,6 +27,7 @@ from app.domain.profiles import (
     ChargingRateUnit,
     ProfileFormatError,
 )
+from app.domain.schedule_comparison import limit_at
 from app.domain.units import SupplyConfig, convert
 from app.domain.validation import StationLimits, validate_profile
 from app.simulator.config import SimulatorConfig

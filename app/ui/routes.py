@@ -26,8 +26,9 @@ from app.api.access import (
 )
 from app.api.deps import ServicesDep, dependencies
 from app.domain.access import Role
+from app.json_types import JsonObject
 from app.services.errors import Invalid
-from app.services.fleet_view import MAX_PAGE_SIZE, FleetQuery, fleet_page
+from app.services.fleet.fleet_view import MAX_PAGE_SIZE, FleetQuery, fleet_page
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
@@ -100,7 +101,7 @@ async def fleet_rows(
         name="state", description="online, offline, verified, drift, ...")] = None,
     page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     size: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-) -> dict[str, Any]:
+) -> JsonObject:
     """One page of the fleet table (the dashboard's own read model)."""
     result = await fleet_page(services.db, services.smart_charging,
                               FleetQuery(q.strip(), tag or None, state_filter or None, page_number,
@@ -116,7 +117,7 @@ async def login() -> Response[str]:
 
 # --- the dashboard's session: an API key kept in an HttpOnly, SameSite=Strict cookie -----
 @get("/ui/session", include_in_schema=False, dependencies=dependencies, opt=PUBLIC)
-async def session(request: Request[Any, Any, Any], services: ServicesDep) -> dict[str, Any]:
+async def session(request: Request[Any, Any, Any], services: ServicesDep) -> JsonObject:
     """Who the page acts as: ``auth`` false when keys are off (everything allowed);
     ``role`` null when the page must ask for a key."""
     if not services.settings.api_auth:
@@ -130,7 +131,7 @@ async def session(request: Request[Any, Any, Any], services: ServicesDep) -> dic
 @post("/ui/session", include_in_schema=False, dependencies=dependencies, opt=PUBLIC,
       status_code=HTTP_200_OK)
 async def sign_in(request: Request[Any, Any, Any], services: ServicesDep,
-                  data: JSONBody[dict[str, Any]]) -> Response[dict[str, Any]]:
+                  data: JSONBody[JsonObject]) -> Response[JsonObject]:
     secret = data.get("api_key")
     if not isinstance(secret, str) or not secret.strip():
         raise Invalid("api_key", "required: an API key (cpk_...)")

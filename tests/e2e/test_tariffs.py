@@ -12,7 +12,7 @@ import pytest
 
 from app.clock import utcnow
 from app.domain.profiles import ChargingProfile
-from app.services.tariffs import TariffService
+from app.services.schedules.tariffs import TariffService
 from app.settings import Settings
 from app.simulator import Simulator
 from tests.conftest import RunningServer, start_server, stop_server

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.db.models import AuditFrame
-from app.services.audit_log import encode_cursor
+from app.services.fleet.audit_log import encode_cursor
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.db.engine import Database
-from app.services.needs import NeedService
+from app.services.load.needs import NeedService
 from app.settings import Settings
 from tests.conftest import RunningServer, make_settings
 from tests.integration.test_fleet_reconcile import counted_statements

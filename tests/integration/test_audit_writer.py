@@ -200,6 +200,6 @@ async def test_a_record_s_payload_is_stored_as_the_json_it_was_encoded_to(
 
 def test_meter_rows_follow_the_table_s_columns() -> None:
     from app.db.models import MeterValue
-    from app.services.transactions import METER_COLUMNS
+    from app.services.fleet.transactions import METER_COLUMNS
 
     assert tuple(c.name for c in MeterValue.__table__.columns if c.name != "id") == METER_COLUMNS

@@ -17,9 +17,9 @@ from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord, Station
 from app.domain.composite import SupplyConfig
 from app.domain.ownership import Owner, OwnerKind
-from app.services.plans import Targets, delivery_status, materialise
+from app.services.delivery.smart_charging import SmartChargingService
 from app.services.ports import CallTimeout, StationCallError, StationOffline
-from app.services.smart_charging import SmartChargingService
+from app.services.schedules.plans import Targets, delivery_status, materialise
 from tests.conftest import copy_sqlite_template
 from tests.profiles import TX_DEFAULT_7KW
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from websockets.exceptions import InvalidStatus
 
 from app.db.security_models import SecurityEvent, SecurityEventKind
-from app.services.security_events import SecurityEvents
+from app.services.security.security_events import SecurityEvents
 from tests.conftest import RunningServer
 from tests.e2e.harness import eventually
 from tests.ocpp_client import raw_station

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.domain.composite import composite_schedule, limit_at
+from app.domain.composite import composite_schedule
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingRateUnit, parse_datetime
+from app.domain.schedule_comparison import limit_at
 from app.domain.units import SupplyConfig
 from app.simulator import SimulatedStation
 from tests.integration.conftest_simulator import (

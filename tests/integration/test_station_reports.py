@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db.engine import Database
 from app.db.models import Connector, Station
-from app.services.stations import TOUCH_CHUNK, Admission, StationService
+from app.services.fleet.stations import TOUCH_CHUNK, Admission, StationService
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 BOOT = {"chargePointVendor": "Acme", "chargePointModel": "AC22", "firmwareVersion": "1.2"}

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from app.services.certificates import (
+from app.services.security.certificates import (
     SERVER_CERT,
     SERVER_KEY,
     CertificateAuthority,

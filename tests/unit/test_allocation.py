@@ -10,19 +10,21 @@ import pytest
 from app.domain.allocation import (
     CapWindow,
     Circuit,
-    DemandState,
-    HeldLimit,
     LimitWindow,
     Period,
     Session,
     Site,
     allocate,
-    demand_cap,
     grid_phases,
+    timeline,
+)
+from app.domain.demand import (
+    DemandState,
+    HeldLimit,
+    demand_cap,
     held_limit,
     next_demand,
     over_limit,
-    timeline,
 )
 
 T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)

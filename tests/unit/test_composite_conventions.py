@@ -8,20 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.domain.composite import (
-    NO_LIMIT,
-    ActiveTransaction,
-    Convention,
-    composite_answer,
-    explains,
-    explanation,
-    unconstrained_in,
-)
+from app.domain.composite import NO_LIMIT, ActiveTransaction, Convention, composite_answer
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfileKind, RecurrencyKind, render_limit
+from app.domain.schedule_comparison import explains, explanation, unconstrained_in
 from app.domain.states import DeliveryState
 from app.domain.units import SupplyConfig, convert
-from app.services.delivery_rules import to_push
+from app.services.delivery.delivery_rules import to_push
 from tests.unit.test_composite_schedule import CPMAX, T0, TX, TXDEFAULT, A, W, profile
 
 

@@ -8,13 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.activity import breakpoints, period_at, schedule_anchor
-from app.domain.composite import (
-    ActiveTransaction,
-    composite_schedule,
-    limit_at,
-    merge_periods,
-    schedules_match,
-)
+from app.domain.composite import ActiveTransaction, composite_schedule, merge_periods
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import (
     ChargingProfile,
@@ -25,6 +19,7 @@ from app.domain.profiles import (
     ChargingSchedulePeriod,
     RecurrencyKind,
 )
+from app.domain.schedule_comparison import limit_at, schedules_match
 from app.domain.units import SupplyConfig, convert
 from app.domain.validation import validate_profile
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.ownership import Owner, OwnerKind, natural_id
-from app.services.managed_profiles import managed_previous
+from app.services.delivery.managed_profiles import managed_previous
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.domain.composite import limit_at, schedules_match
+from app.domain.schedule_comparison import limit_at, schedules_match
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -40,6 +40,15 @@ def test_limit_at_is_none_outside_the_window_or_without_schedule() -> None:
     assert limit_at(payload, T0 - timedelta(seconds=1)) is None
     assert limit_at(payload, T0 + timedelta(seconds=3600)) is None
     assert limit_at({"status": "Rejected"}, T0) is None
+
+
+def test_a_held_limit_is_the_first_before_the_start_and_the_last_after_the_duration() -> None:
+    # A circuit's own profile: its limit holds until the next one replaces it.
+    profile = conf([(0, 16.0), (600, 10.0)], unit="A")
+    assert limit_at(profile, T0 - timedelta(seconds=1), hold=True) == 16.0
+    assert limit_at(profile, T0 + timedelta(seconds=599), hold=True) == 16.0
+    assert limit_at(profile, T0 + timedelta(seconds=3600), hold=True) == 10.0
+    assert limit_at(profile, T0 + timedelta(seconds=3600)) is None
 
 
 def test_periods_cut_differently_with_the_same_limits_match() -> None:

@@ -6,7 +6,12 @@ import logging
 from typing import Any
 
 from app.ocpp.router import CallContext, Handler, Reply
-from app.services import station_changes
+from app.services.messages import (
+    ChargingStateChanged,
+    CircuitChanged,
+    SessionMetered,
+    StationBooted,
+)
 from app.timefmt import format_timestamp, parse_timestamp
 
 log = logging.getLogger("chargeplan.ocpp")
@@ -24,7 +29,7 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     }
 
     async def after() -> None:
-        await station_changes.station_booted(services, ctx.station_id)
+        await services.bus.handle(StationBooted(ctx.station_id))
 
     return Reply(answer, after)
 
@@ -40,7 +45,7 @@ async def status_notification(ctx: CallContext, payload: dict[str, Any]) -> Repl
     await ctx.services.stations.status(ctx.station_id, payload, timestamp)
     if payload["status"] in _CHARGING_STATES:
         # A car that pauses or charges again changes what its circuit should share out.
-        ctx.services.scheduler.transaction_changed(ctx.station_id)
+        ctx.services.bus.publish(ChargingStateChanged(ctx.station_id))
     return Reply({})
 
 
@@ -72,11 +77,11 @@ async def meter_values(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     metered = await ctx.services.circuits.meter_sample(
         ctx.station_id, payload["connectorId"], payload["meterValue"])
     if metered is not None:  # the connector is a circuit's meter
-        ctx.services.scheduler.circuit_changed(metered)
+        ctx.services.bus.publish(CircuitChanged(metered))
     if payload.get("transactionId") is not None:
         # What a charging car draws decides its unused capacity and whether its charger
         # keeps to its limit: its circuit tree (if any) is re-planned, at most so often.
-        ctx.services.scheduler.session_metered(ctx.station_id)
+        ctx.services.bus.publish(SessionMetered(ctx.station_id))
     return Reply({})
 
 

@@ -28,6 +28,7 @@ from app.domain.needs import (
     decide,
     energy_from_soc,
 )
+from app.json_types import JsonObject
 from app.services.errors import Conflict, Invalid, NotFound
 
 REGISTER = "Energy.Active.Import.Register"  # OCPP 1.6 §7.31, the default measurand
@@ -74,7 +75,7 @@ def daily_default(value: Mapping[str, Any] | None) -> DailyDefault | None:
                         str(value["timezone"]))
 
 
-def checked_default(default: DailyDefault | None) -> dict[str, Any] | None:
+def checked_default(default: DailyDefault | None) -> JsonObject | None:
     """An id tag's default needs as stored; Invalid naming ``default_needs.<field>``."""
     if default is None:
         return None
@@ -158,7 +159,7 @@ class NeedService:
             tags = {row[0].id_tag for row in rows}
             requests = {r.transaction_id: r for r in (await session.scalars(
                 select(TransactionNeed).where(TransactionNeed.transaction_id.in_(ids)))).all()}
-            defaults: dict[str, dict[str, Any] | None] = dict((await session.execute(
+            defaults: dict[str, JsonObject | None] = dict((await session.execute(
                 select(IdTag.id_tag, IdTag.default_needs).where(IdTag.id_tag.in_(tags)))).all())
             history = await _history(session, tags)
             delivered = await _delivered_wh(session, ids)

@@ -20,7 +20,7 @@ from app.db.models import Connector, Station
 from app.domain.composite import Convention
 from app.domain.profiles import ChargingRateUnit
 from app.domain.validation import StationLimits
-from app.services.stations import capabilities
+from app.services.fleet.stations import capabilities
 
 _UNITS = {"Current": ChargingRateUnit.A, "Power": ChargingRateUnit.W}
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, select
 
@@ -23,12 +22,13 @@ from app.db.engine import Database
 from app.db.models import Station
 from app.db.security_models import SecurityEvent, SecurityEventKind
 from app.events import EventBus, EventType
-from app.services.audit_log import decode_cursor, encode_cursor
+from app.json_types import JsonObject
 from app.services.errors import Invalid
+from app.services.fleet.audit_log import decode_cursor, encode_cursor
 
 log = logging.getLogger("chargeplan.security")
 
-EventSink = Callable[[dict[str, Any]], bool]
+EventSink = Callable[[JsonObject], bool]
 _Key = tuple[str, str | None, str | None]
 # The host a station is connected from on this node, None when it is not connected.
 AddressOf = Callable[[str], str | None]
@@ -51,7 +51,7 @@ class SecurityEvents:
         self.dropped = 0
 
     def record(self, kind: SecurityEventKind, *, station_id: str | None = None,
-               remote_address: str | None = None, detail: dict[str, Any] | None = None,
+               remote_address: str | None = None, detail: JsonObject | None = None,
                coalesce: bool = False) -> None:
         now = self._clock()
         detail = dict(detail or {})

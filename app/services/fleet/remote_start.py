@@ -29,8 +29,8 @@ from app.domain.installation import InstalledProfile, install
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile
 from app.domain.states import DeliveryState
-from app.services import profiles_store as store
-from app.services.reconciler import record_installed
+from app.services.delivery import profiles_store as store
+from app.services.delivery.reconciler import record_installed
 
 log = logging.getLogger("chargeplan.remote_start")
 

@@ -18,7 +18,7 @@ Drift means a limit the station accepted is not applied, nothing more:
   convention explains is a match, and the convention that explained it is recorded and
   tried first next time. When several explain it, the station's recorded convention
   wins; else the most specific one, the one that compares more of the window
-  (``composite.explanation``), strict first on a tie.
+  (``schedule_comparison.explanation``), strict first on a tie.
 - Connector 0 is asked like any other connector: its composite is the connectors' sum,
   bounded where every connector is (a ChargePointMaxProfile bounds them all); where one
   connector is unbounded the sum is partly the charger's own value, not a question.
@@ -48,14 +48,16 @@ from app.db.batching import BatchLoader, GroupCommit
 from app.db.engine import Database
 from app.db.fleet_models import Verification
 from app.db.models import Station
-from app.domain.composite import CompositeAnswer, Convention, explanation, unconstrained_in
+from app.domain.composite import CompositeAnswer, Convention
 from app.domain.profiles import ChargingRateUnit
+from app.domain.schedule_comparison import explanation, unconstrained_in
 from app.domain.states import VerificationOutcome, VerificationState
 from app.events import EventType
+from app.json_types import JsonObject
+from app.services.delivery.smart_charging import SmartChargingService, Snapshot
+from app.services.delivery.station_view import StationView
 from app.services.errors import NotFound
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
-from app.services.smart_charging import SmartChargingService, Snapshot
-from app.services.station_view import StationView
 from app.timefmt import parse_timestamp
 
 log = logging.getLogger("chargeplan.verification")
@@ -101,7 +103,7 @@ def question_unit(snapshot: Snapshot, connector_id: int) -> ChargingRateUnit:
         ChargingRateUnit.W)
 
 
-def unverifiable_reason(answer: dict[str, Any]) -> str | None:
+def unverifiable_reason(answer: JsonObject) -> str | None:
     """Why a GetCompositeSchedule.conf shows nothing to compare, or None when it does."""
     status = answer.get("status")
     if status != "Accepted":
@@ -210,7 +212,7 @@ class VerificationService:
             raise NotFound("station", station_id)
         report = VerifyReport(station_id, VerificationState.VERIFIED)
         learned = _Learned(snapshot.view.convention, snapshot.view.unconstrained)
-        rows: list[dict[str, Any]] = []
+        rows: list[JsonObject] = []
         try:
             for connector_id in range(0, snapshot.view.number_of_connectors + 1):
                 if not await self._compare_connector(station_id, connector_id, snapshot,
@@ -229,7 +231,7 @@ class VerificationService:
 
     async def _compare_connector(self, station_id: str, connector_id: int,
                                  snapshot: Snapshot, learned: _Learned,
-                                 report: VerifyReport, rows: list[dict[str, Any]],
+                                 report: VerifyReport, rows: list[JsonObject],
                                  job_run_id: int | None) -> bool:
         """Ask one connector; False when verification of the station should stop."""
         unit = question_unit(snapshot, connector_id)
@@ -241,8 +243,8 @@ class VerificationService:
                    "chargingRateUnit": unit.value}
         report.calls += 1
 
-        def record(outcome: VerificationOutcome, expected: dict[str, Any] | None,
-                   reported: dict[str, Any] | None, error: str | None) -> None:
+        def record(outcome: VerificationOutcome, expected: JsonObject | None,
+                   reported: JsonObject | None, error: str | None) -> None:
             rows.append({"station_id": station_id, "connector_id": connector_id,
                          "at": self._clock(), "outcome": outcome, "expected": expected,
                          "reported": reported, "error": error, "job_run_id": job_run_id})
@@ -291,7 +293,7 @@ class VerificationService:
 
     def _explanation(self, snapshot: Snapshot, connector_id: int, start: datetime,
                      unit: ChargingRateUnit, learned: _Learned, own: float | None,
-                     answer: dict[str, Any]) -> tuple[CompositeAnswer | None, CompositeAnswer]:
+                     answer: JsonObject) -> tuple[CompositeAnswer | None, CompositeAnswer]:
         """The convention that explains the answer (see :func:`explanation`: the recorded
         one first, computed alone when it explains, else the most specific) and what is
         shown as expected."""

@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 
@@ -16,7 +15,8 @@ from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.fleet_models import JobRun
 from app.events import EventBus, EventType
-from app.services.call_context import current_job_run
+from app.json_types import JsonObject
+from app.services.fleet.call_context import current_job_run
 
 log = logging.getLogger("chargeplan.jobs")
 
@@ -27,7 +27,7 @@ class RunCounts:
     stations: int = 0
     calls: int = 0
     failures: int = 0
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: JsonObject = field(default_factory=dict)
 
 
 @dataclass

@@ -14,17 +14,18 @@ from app.clock import Clock, utcnow
 from app.db.security_models import SecurityEventKind
 from app.domain.access import MASK
 from app.domain.security_profiles import profile_change_refusal
-from app.services.certificates import (
+from app.json_types import JsonObject
+from app.services.errors import Conflict, Invalid
+from app.services.fleet.stations import StationService
+from app.services.ports import ChargerGateway, StationCallError
+from app.services.security.certificates import (
     CertificateAuthority,
     CsrRejected,
     check_csr_key,
     station_subject,
     subject_problem,
 )
-from app.services.errors import Conflict, Invalid
-from app.services.ports import ChargerGateway, StationCallError
-from app.services.security_events import SecurityEvents
-from app.services.stations import StationService
+from app.services.security.security_events import SecurityEvents
 
 log = logging.getLogger("chargeplan.security")
 
@@ -38,10 +39,10 @@ GENERATED_KEY_BYTES = 20
 @dataclass(frozen=True)
 class Rotation:
     status: str  # accepted or rejected
-    response: dict[str, Any]
+    response: JsonObject
 
 
-def masked_request(request: Mapping[str, Any]) -> dict[str, Any]:
+def masked_request(request: Mapping[str, Any]) -> JsonObject:
     """A ChangeConfiguration request as it may be shown or stored."""
     if request.get("key") == AUTHORIZATION_KEY:
         return {**request, "value": MASK}
@@ -134,7 +135,7 @@ class StationSecurityService:
                 raise Invalid("value", broken)
 
     async def change_configuration(self, station_id: str, request: Mapping[str, Any]
-                                   ) -> dict[str, Any]:
+                                   ) -> JsonObject:
         """Send ChangeConfiguration of AuthorizationKey or SecurityProfile and record it;
         raises StationCallError when the station does not answer."""
         await self.check_change(station_id, request)

@@ -18,8 +18,8 @@ from app.clock import Clock, utcnow
 from app.db.access_models import ApiKey, RestRequest
 from app.db.engine import Database
 from app.domain.access import Role
-from app.services.audit_log import decode_cursor, encode_cursor
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.fleet.audit_log import decode_cursor, encode_cursor
 
 KEY_PREFIX = "cpk_"
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -10,7 +10,7 @@ The desired rows and mirrors of all the stations are read at once; each station'
 then run in order under its lock, many stations at a time, and the outcomes of the
 stations that finished are written together, one transaction per batch. The rules (what
 is due, what to push, what is extra, what an answer means) are
-:mod:`app.services.delivery_rules`, the same for one station as for a thousand.
+:mod:`app.services.delivery.delivery_rules`, the same for one station as for a thousand.
 
 Consistency: a station's lock is held from the moment its rows are read until its
 outcome is written, so nothing else in this process changes its desired set or mirror
@@ -39,10 +39,11 @@ from app.db.models import DesiredProfile, InstalledProfileRecord, Station, Trans
 from app.domain.installation import InstalledProfile, install
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.events import EventBus, EventType
-from app.services import delivery_rules as rules
-from app.services import profiles_store as store
+from app.json_types import JsonObject
+from app.services.delivery import delivery_rules as rules
+from app.services.delivery import profiles_store as store
+from app.services.delivery.profiles_store import as_installed
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
-from app.services.profiles_store import as_installed
 
 log = logging.getLogger("chargeplan.smart_charging")
 
@@ -80,7 +81,7 @@ class DesiredState:
     connector_id: int
     charging_profile_id: int
     purpose: str
-    profile: dict[str, Any]
+    profile: JsonObject
     state: DeliveryState
     attempts: int
     next_attempt_at: datetime | None
@@ -90,7 +91,7 @@ class DesiredState:
 class MirrorState:
     charging_profile_id: int
     connector_id: int
-    profile: dict[str, Any]
+    profile: JsonObject
     desired_profile_id: int | None = None
     installed_at: datetime | None = None
 
@@ -270,7 +271,7 @@ class Reconciler:
 
     async def clear(self, station_id: str, request: Mapping[str, Any],
                     matching: Callable[[Sequence[InstalledProfile]], set[int]],
-                    intent: int | None) -> dict[str, Any]:
+                    intent: int | None) -> JsonObject:
         """A user's ClearChargingProfile with its filters (the caller holds the station's
         lock); raises :class:`StationCallError`. Accepted or Unknown, nothing matching is
         left on the station (OCPP 1.6 §5.5), so the mirror drops what ``matching`` picks
@@ -385,7 +386,7 @@ class Reconciler:
                     work.report.deliveries[unsent.id] = Sent(unsent.charging_profile_id,
                                                              delivery)
                 return False
-            answer: dict[str, Any] | None = None
+            answer: JsonObject | None = None
             failure: StationCallError | None = None
             emit_delivery(self.events, sid, row.connector_id, row.id, row.profile, None)
             try:

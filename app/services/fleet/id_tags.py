@@ -12,8 +12,9 @@ from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import IdTag
 from app.domain.needs import DailyDefault
+from app.json_types import JsonObject
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.needs import checked_default
+from app.services.load.needs import checked_default
 
 # OCPP 1.6 §7.2 AuthorizationStatus (ConcurrentTx is decided per transaction, not stored).
 STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
@@ -36,7 +37,7 @@ class IdTagService:
         self._unknown_status = unknown_status
         self._clock = clock
 
-    async def id_tag_info(self, id_tag: str) -> dict[str, Any]:
+    async def id_tag_info(self, id_tag: str) -> JsonObject:
         """OCPP 1.6 §7.27 IdTagInfo for this tag, as Authorize.conf carries it."""
         async with self._db.uow() as session:
             row = await session.get(IdTag, id_tag)
@@ -46,7 +47,7 @@ class IdTagService:
         expired = row.expiry_date is not None and row.expiry_date <= self._clock()
         if status == "Accepted" and expired:
             status = "Expired"
-        info: dict[str, Any] = {"status": status}
+        info: JsonObject = {"status": status}
         if row.expiry_date is not None:
             info["expiryDate"] = row.expiry_date.isoformat().replace("+00:00", "Z")
         if row.parent_id_tag:

@@ -25,16 +25,16 @@ from app.domain import tariffs as tou
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ChargingRateUnit
 from app.events import EventType
+from app.services.delivery.smart_charging import SmartChargingService
 from app.services.errors import Invalid, NotFound
-from app.services.plans import (
+from app.services.schedules.plans import (
     Materialised,
     StationStatus,
     Targets,
     delivery_status,
     materialise,
 )
-from app.services.ports import JobScheduler
-from app.services.smart_charging import SmartChargingService
+from app.services.schedules.ports import JobScheduler
 
 log = logging.getLogger("chargeplan.tariffs")
 

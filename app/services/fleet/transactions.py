@@ -17,18 +17,17 @@ from app.db.models import MeterValue, Transaction
 from app.domain.meter_curve import BASE_UNIT, CurvePoint, Sample, meter_curve
 from app.domain.station_time import TimeRules
 from app.events import EventBus, EventType
-from app.services.audit_log import check_limit, check_window, decode_cursor, encode_cursor
+from app.json_types import JsonObject
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.id_tags import IdTagService
+from app.services.fleet.audit_log import check_limit, check_window, decode_cursor, encode_cursor
+from app.services.fleet.id_tags import IdTagService
+from app.services.messagebus import DISCARD, Publisher
+from app.services.messages import TransactionStarted, TransactionStopped
 from app.timefmt import parse_timestamp
 
 # Queues rows in the audit writer: committed before the audit row of the answer that is
 # queued after them, and the answer leaves only once that row is committed.
 RowSink = Callable[[Iterable[tuple[Any, ...]]], Awaitable[None]]
-# Called once per new accepted transaction: station, connector, idTag, transactionId.
-StartHook = Callable[[str, int, str, int], Awaitable[object]]
-# Called once transactions of a station ended (stopped, or superseded): their ids.
-EndHook = Callable[[str, Sequence[int]], Awaitable[object]]
 
 # The meter_values columns but id, in table order: the order of meter_rows' tuples.
 METER_COLUMNS = ("station_id", "connector_id", "transaction_id", "ts", "ts_flag",
@@ -69,9 +68,7 @@ def meter_rows(
 
 class TransactionService:
     def __init__(self, db: Database, id_tags: IdTagService, meter_sink: RowSink, *,
-                 concurrent_tx: str = "allow", on_started: StartHook | None = None,
-                 on_changed: Callable[[str], None] | None = None,
-                 on_ended: EndHook | None = None,
+                 concurrent_tx: str = "allow", bus: Publisher = DISCARD,
                  time_rules: TimeRules | None = None, clock: Clock = utcnow,
                  events: EventBus | None = None, meter_event_every_s: float = 10.0) -> None:
         self._db = db
@@ -82,12 +79,10 @@ class TransactionService:
         self._id_tags = id_tags
         self._meter_sink = meter_sink
         self._concurrent_tx = concurrent_tx
-        self._on_started = on_started
-        # Told the station whose set of running transactions changed (load management).
-        self._on_changed = on_changed
-        self._on_ended = on_ended
+        # Told what started and stopped, after it is committed (app/reactions.py).
+        self._bus = bus
 
-    async def start(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async def start(self, station_id: str, payload: Mapping[str, Any]) -> JsonObject:
         """StartTransaction.conf. The transactionId comes from the database sequence.
 
         OCPP 1.6 §3.7: a charger that lost the answer sends the same StartTransaction
@@ -124,17 +119,9 @@ class TransactionService:
                     raise
                 tx_id = found
             else:
-                self.events.emit(EventType.TRANSACTION_STARTED, station_id=station_id,
-                                 connector_id=payload["connectorId"], transaction_id=tx_id,
-                                 id_tag=payload["idTag"], status=info["status"],
-                                 meter_start=payload["meterStart"])
-                if info["status"] == "Accepted" and self._on_started is not None:
-                    await self._on_started(station_id, payload["connectorId"], payload["idTag"],
-                                           tx_id)
-                if closed and self._on_ended is not None:
-                    await self._on_ended(station_id, closed)
-                if self._on_changed is not None:
-                    self._on_changed(station_id)
+                await self._bus.handle(TransactionStarted(
+                    station_id, payload["connectorId"], tx_id, payload["idTag"],
+                    info["status"], payload["meterStart"], tuple(closed)))
         else:
             tx_id = existing
         return {"transactionId": tx_id, "idTagInfo": info}
@@ -174,7 +161,7 @@ class TransactionService:
                 )
             )
 
-    async def stop(self, station_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    async def stop(self, station_id: str, payload: Mapping[str, Any]) -> JsonObject:
         """StopTransaction.conf; repeating it for a stopped transaction changes nothing."""
         tx_id = payload["transactionId"]
         stopped_at = parse_timestamp(payload["timestamp"])
@@ -189,15 +176,10 @@ class TransactionService:
                 tx.stop_time_flag = self._time_rules.stop_flag(tx.started_at, stopped_at,
                                                                self._clock())
             connector_id = tx.connector_id if tx is not None else 0
-        if first_stop and self._on_ended is not None:
-            await self._on_ended(station_id, [tx_id])
-        if first_stop and self._on_changed is not None:
-            self._on_changed(station_id)
         if first_stop:
-            self.events.emit(EventType.TRANSACTION_STOPPED, station_id=station_id,
-                             connector_id=connector_id, transaction_id=tx_id,
-                             meter_stop=payload["meterStop"],
-                             reason=payload.get("reason", "Local"))
+            await self._bus.handle(TransactionStopped(
+                station_id, connector_id, tx_id, payload["meterStop"],
+                payload.get("reason", "Local")))
             await self._meter_sink(meter_rows(station_id, connector_id, tx_id,
                                               payload.get("transactionData") or [],
                                               received=self._clock(), rules=self._time_rules))

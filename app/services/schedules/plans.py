@@ -29,10 +29,11 @@ from app.domain.profiles import ChargingProfile, ChargingRateUnit, ProfileFormat
 from app.domain.states import DeliveryState, VerificationState
 from app.domain.validation import validate_profile
 from app.events import EventType
+from app.json_types import JsonObject
+from app.services.delivery.managed_profiles import in_request, owned_by
+from app.services.delivery.smart_charging import InvalidProfile, SmartChargingService
 from app.services.errors import Invalid, NotFound
-from app.services.managed_profiles import in_request, owned_by
-from app.services.ports import JobScheduler
-from app.services.smart_charging import InvalidProfile, SmartChargingService
+from app.services.schedules.ports import JobScheduler
 
 log = logging.getLogger("chargeplan.plans")
 
@@ -97,7 +98,7 @@ class PlanResult:
 @dataclass
 class StationPreview:
     station_id: str
-    composite: dict[str, Any] | None
+    composite: JsonObject | None
     problems: list[StationProblem]
 
 

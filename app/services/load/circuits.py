@@ -25,16 +25,19 @@ from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, DesiredProfile, MeterValue, Station, Transaction
 from app.domain import allocation as rule
-from app.domain import arrival
+from app.domain import arrival, demand
+from app.domain.circuit_profiles import amps_at, in_force_since
 from app.domain.composite import Convention
 from app.domain.installation import InstalledProfile
 from app.domain.ownership import OwnerKind
+from app.domain.phase_currents import phase_totals
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
 from app.domain.states import DeliveryState
+from app.json_types import JsonObject
+from app.services.delivery.profiles_store import as_installed
+from app.services.delivery.smart_charging import SmartChargingService, Snapshot
+from app.services.delivery.station_view import station_views
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.profiles_store import as_installed
-from app.services.smart_charging import SmartChargingService, Snapshot
-from app.services.station_view import station_views
 
 # Solves of one re-plan that move a charger's excess over its limit to the limit the
 # solve gives it, and the change in A that is close enough.
@@ -56,8 +59,8 @@ class Window:
     max_current_a: tuple[float, float, float]
     max_power_w: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def to_json(self) -> JsonObject:
+        data: JsonObject = {
             "from": format_datetime(self.start),
             "to": format_datetime(self.end),
             "max_current_a": list(self.max_current_a),
@@ -135,11 +138,11 @@ class CircuitService:
         self._default_max_current_a = default_max_current_a
         self._clock = clock
         # Per running transaction, its unused-capacity cap between solves (this process).
-        self._demand: dict[int, rule.DemandState] = {}
+        self._demand: dict[int, demand.DemandState] = {}
         self._over: set[int] = set()  # transactions whose charger ignores its limit
         # Per running transaction, the limit its circuit profile holds it to and since
         # when that value holds (a re-send of the same value does not restart it).
-        self._held: dict[int, rule.HeldLimit] = {}
+        self._held: dict[int, demand.HeldLimit] = {}
         # (station, connector) -> circuit it meters; reloaded after a change here, and
         # after METER_MAP_TTL_S for changes made by another node.
         self._meters: dict[tuple[str, int], str] | None = None
@@ -442,12 +445,12 @@ class CircuitService:
                            samples: Mapping[int, list[tuple[datetime, dict[str, float]]]],
                            now: datetime
                            ) -> tuple[dict[int, float | None], dict[int, dict[str, float]]]:
-        """Unused capacity (:func:`app.domain.allocation.demand_cap`) of each session: its
+        """Unused capacity (:func:`app.domain.demand.demand_cap`) of each session: its
         draws since the limit its circuit profile gives now last changed value
-        (:func:`~app.domain.allocation.held_limit`: a draw from before answered another
+        (:func:`~app.domain.demand.held_limit`: a draw from before answered another
         limit; a lease renewal re-sending the same value changes nothing), and
         SuspendedEV. Also, per session whose charger ignores its limit
-        (:func:`~app.domain.allocation.over_limit`), what it draws beyond it per station
+        (:func:`~app.domain.demand.over_limit`), what it draws beyond it per station
         phase."""
         if not running:
             return {}, {}
@@ -467,11 +470,11 @@ class CircuitService:
         excess: dict[int, dict[str, float]] = {}
         for tx in running:
             profile = profiles.get(tx.id)
-            held: rule.HeldLimit | None = None
+            held: demand.HeldLimit | None = None
             if profile is not None:
                 limit = amps_at(profile, now, self._voltage)
                 acked_at = acked.get(tx.id)
-                held = rule.held_limit(
+                held = demand.held_limit(
                     self._held.get(tx.id), limit,
                     None if acked_at is None else max(in_force_since(profile, now), acked_at))
                 if held is None:
@@ -484,22 +487,22 @@ class CircuitService:
                 # Flagged, it stays flagged while it still overshoots (its own limit may
                 # move meanwhile, which restarts the count of samples).
                 still = (tx.id in self._over and max(latest.values(), default=0.0)
-                         > limit + rule.OVER_LIMIT_TOLERANCE_A)
-                if still or rule.over_limit([max(s.values(), default=0.0) for s in since],
+                         > limit + demand.OVER_LIMIT_TOLERANCE_A)
+                if still or demand.over_limit([max(s.values(), default=0.0) for s in since],
                                             limit):
                     excess[tx.id] = {p: max(0.0, a - limit) for p, a in latest.items()}
                     self._over.add(tx.id)
                 else:
                     self._over.discard(tx.id)
-            state = self._demand.get(tx.id, rule.DemandState())
+            state = self._demand.get(tx.id, demand.DemandState())
             # Draws from before the limit now in force answered another one.
             if state.cap is None and held is not None and (
                     state.since is None or held.since > state.since):
-                state = rule.DemandState(None, held.since)
+                state = demand.DemandState(None, held.since)
             draws = [(ts, max(sample.values(), default=0.0))
                      for ts, sample in samples.get(tx.id, [])
                      if profile is None or held is not None]
-            state = rule.next_demand(
+            state = demand.next_demand(
                 state, draws, None if profile is None else amps_at(profile, now, self._voltage),
                 statuses.get((tx.station_id, tx.connector_id)) == "SuspendedEV", now)
             self._demand[tx.id] = state
@@ -671,7 +674,7 @@ class CircuitService:
                 .where(Station.circuit_id.in_(below), Transaction.stopped_at.is_(None)))).all()
             ids = [r[0] for r in rows]
             samples = await _phase_samples(session, ids, now)
-            profiles: dict[int | None, dict[str, Any]] = dict((await session.execute(
+            profiles: dict[int | None, JsonObject] = dict((await session.execute(
                 select(DesiredProfile.transaction_id, DesiredProfile.profile).where(
                     DesiredProfile.owner_kind == OwnerKind.CIRCUIT,
                     DesiredProfile.transaction_id.in_(ids)))).all()) if ids else {}
@@ -705,27 +708,6 @@ def _check_meter(station_id: str | None, connector_id: int | None) -> None:
     if (station_id is None) != (connector_id is None):
         raise Invalid("meter_station_id", "give meter_station_id and meter_connector_id "
                       "together (or neither)")
-
-
-def phase_totals(meter_value: Sequence[Mapping[str, Any]]) -> list[float] | None:
-    """The per-phase Current.Import (L1, L2, L3, in A) of the latest sample, if it has all
-    three."""
-    if not meter_value:
-        return None
-    latest = max(meter_value, key=lambda m: str(m.get("timestamp", "")))
-    found: dict[str, float] = {}
-    for sampled in latest.get("sampledValue", ()):
-        phase = str(sampled.get("phase") or "")
-        if sampled.get("measurand") != "Current.Import" or not phase.startswith(
-                ("L1", "L2", "L3")) or sampled.get("unit", "A") != "A":
-            continue
-        try:
-            found[phase[:2]] = float(sampled["value"])
-        except (KeyError, ValueError):
-            return None
-    if len(found) != 3:
-        return None
-    return [found["L1"], found["L2"], found["L3"]]
 
 
 def _triple(values: Sequence[float]) -> tuple[float, float, float]:
@@ -801,37 +783,3 @@ async def _phase_samples(session: AsyncSession, transaction_ids: Sequence[int],
             found.setdefault(tx_id, []).append((ts, {}))
         found[tx_id][-1][1][phase[:2]] = float(value)
     return found
-
-
-def amps_at(profile: Mapping[str, Any], at: datetime, voltage: float) -> float:
-    """A circuit profile's limit at ``at`` in A per phase: one in W (for a charger that
-    takes only W) is divided by voltage x its numberPhases (errata v4 §3.69: absent, 3)."""
-    schedule = profile["chargingSchedule"]
-    limit = limit_at(profile, at)
-    if schedule["chargingRateUnit"] != "W":
-        return limit
-    phases = schedule["chargingSchedulePeriod"][0].get("numberPhases") or 3
-    return limit / (voltage * phases)
-
-
-def in_force_since(profile: Mapping[str, Any], at: datetime) -> datetime:
-    """When the period of an Absolute single-schedule profile of ours in force at ``at``
-    began (its ``startSchedule`` when ``at`` is before it)."""
-    schedule = profile["chargingSchedule"]
-    start = parse_datetime(schedule["startSchedule"])
-    offset = (at - start).total_seconds()
-    begun = [p["startPeriod"] for p in schedule["chargingSchedulePeriod"]
-             if p["startPeriod"] <= offset]
-    return start + timedelta(seconds=max(begun, default=0))
-
-
-def limit_at(profile: Mapping[str, Any], at: datetime) -> float:
-    """The limit an Absolute single-schedule profile of ours gives at ``at``."""
-    schedule = profile["chargingSchedule"]
-    start = parse_datetime(schedule["startSchedule"])
-    offset = (at - start).total_seconds()
-    limit = float(schedule["chargingSchedulePeriod"][0]["limit"])
-    for period in schedule["chargingSchedulePeriod"]:
-        if period["startPeriod"] <= offset:
-            limit = float(period["limit"])
-    return limit

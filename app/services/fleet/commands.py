@@ -25,17 +25,18 @@ from app.domain.profiles import ChargingProfile, ProfileFormatError
 from app.domain.states import DeliveryStatus
 from app.domain.validation import validate_profile
 from app.domain.violations import Violation
+from app.json_types import JsonObject
+from app.services.delivery.managed_profiles import CONNECTOR_FIELD
+from app.services.delivery.smart_charging import InvalidProfile, Outcome, SmartChargingService
 from app.services.errors import Invalid, NotFound
-from app.services.managed_profiles import CONNECTOR_FIELD
+from app.services.fleet.remote_start import RemoteStartService
+from app.services.fleet.stations import SMART_CHARGING_KEYS, StationService
 from app.services.ports import CallErrorReceived, ChargerGateway, StationCallError
-from app.services.remote_start import RemoteStartService
-from app.services.smart_charging import InvalidProfile, Outcome, SmartChargingService
-from app.services.station_security import (
+from app.services.security.station_security import (
     SECURITY_KEYS,
     StationSecurityService,
     masked_request,
 )
-from app.services.stations import SMART_CHARGING_KEYS, StationService
 from app.timefmt import parse_timestamp
 
 log = logging.getLogger("chargeplan.commands")
@@ -56,7 +57,7 @@ COMMAND_ACTIONS = (
 ADMIN_ACTIONS = frozenset({"CertificateSigned", "DeleteCertificate", "InstallCertificate"})
 
 # Checks a request payload against the action's OCPP 1.6 schema; raises Invalid naming
-# the field. The OCPP adapter provides it (app.main wires it in).
+# the field. The OCPP adapter provides it (app.bootstrap wires it in).
 RequestValidator = Callable[[str, Mapping[str, Any]], None]
 
 
@@ -85,8 +86,8 @@ class CommandResult:
     status: str  # success: the station answered with a CALLRESULT; error: it did not
     station_id: str
     action: str
-    request: dict[str, Any]
-    response: dict[str, Any] | None = None
+    request: JsonObject
+    response: JsonObject | None = None
     error: CommandError | None = None
     # SetChargingProfile/ClearChargingProfile to an offline station: stored, carried out
     # when it reconnects.
@@ -133,13 +134,13 @@ class CommandService:
         self._remote_starts = remote_starts
         self._validate = validate
         self._clock = clock
-        self._special: dict[str, Callable[[str, dict[str, Any]], Awaitable[CommandResult]]] = {
+        self._special: dict[str, Callable[[str, JsonObject], Awaitable[CommandResult]]] = {
             "SetChargingProfile": self._set_charging_profile,
             "ClearChargingProfile": self._clear_charging_profile,
             "RemoteStartTransaction": self._remote_start,
         }
         self._side_effects: dict[
-            str, Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None]]] = {
+            str, Callable[[str, JsonObject, JsonObject], Awaitable[None]]] = {
             "GetConfiguration": self._configuration_read,
             "ChangeConfiguration": self._configuration_changed,
             "ReserveNow": self._reserved,
@@ -165,7 +166,7 @@ class CommandService:
         return await self._plain(station_id, action, request)
 
     async def _security_change(self, security: StationSecurityService, station_id: str,
-                               request: dict[str, Any]) -> CommandResult:
+                               request: JsonObject) -> CommandResult:
         """AuthorizationKey and SecurityProfile: checked, recorded as security events,
         and the key masked in the answer and in the stored configuration."""
         shown = masked_request(request)
@@ -180,7 +181,7 @@ class CommandService:
         return CommandResult("success", station_id, "ChangeConfiguration", shown,
                              response=answer)
 
-    async def _plain(self, station_id: str, action: str, request: dict[str, Any]
+    async def _plain(self, station_id: str, action: str, request: JsonObject
                      ) -> CommandResult:
         try:
             answer = await self._gateway.call(station_id, action, request)
@@ -193,7 +194,7 @@ class CommandService:
         return CommandResult("success", station_id, action, request, response=answer)
 
     # --- desired state -----------------------------------------------------------------
-    async def _set_charging_profile(self, station_id: str, request: dict[str, Any]
+    async def _set_charging_profile(self, station_id: str, request: JsonObject
                                     ) -> CommandResult:
         try:
             submitted = await self._smart.submit(
@@ -205,7 +206,7 @@ class CommandService:
                                     submitted.outcome, submitted.warnings,
                                     submitted.desired_id)
 
-    async def _clear_charging_profile(self, station_id: str, request: dict[str, Any]
+    async def _clear_charging_profile(self, station_id: str, request: JsonObject
                                       ) -> CommandResult:
         try:
             cleared = await self._smart.clear(
@@ -221,7 +222,7 @@ class CommandService:
                                     cleared.outcome, [], None)
 
     @staticmethod
-    def _desired_result(station_id: str, action: str, request: dict[str, Any],
+    def _desired_result(station_id: str, action: str, request: JsonObject,
                         outcome: Outcome, warnings: list[str], desired_id: int | None
                         ) -> CommandResult:
         if outcome.answer is not None and outcome.status in (
@@ -235,7 +236,7 @@ class CommandService:
                              desired_profile_id=desired_id)
 
     # --- remote start with a TxProfile -------------------------------------------------
-    async def _remote_start(self, station_id: str, request: dict[str, Any]) -> CommandResult:
+    async def _remote_start(self, station_id: str, request: JsonObject) -> CommandResult:
         action = "RemoteStartTransaction"
         profile_json = request.get("chargingProfile")
         if profile_json is None:
@@ -257,7 +258,7 @@ class CommandService:
                              remote_start_id=remote_start_id if kept else None,
                              desired_profile_id=row.desired_profile_id if row else None)
 
-    async def _check_remote_start_profile(self, station_id: str, request: dict[str, Any],
+    async def _check_remote_start_profile(self, station_id: str, request: JsonObject,
                                           profile_json: Mapping[str, Any]) -> list[str]:
         view = await self._smart.station_view(station_id)
         if view.smart_charging is False:
@@ -296,8 +297,8 @@ class CommandService:
         await self._stations.store_configuration(station_id, keys,
                                                  answer.get("unknownKey") or [])
 
-    async def _configuration_read(self, station_id: str, request: dict[str, Any],
-                                  answer: dict[str, Any]) -> None:
+    async def _configuration_read(self, station_id: str, request: JsonObject,
+                                  answer: JsonObject) -> None:
         keys = answer.get("configurationKey") or []
         if request.get("key"):
             # A partial read updates what is known; other keys keep their last value.
@@ -309,8 +310,8 @@ class CommandService:
         await self._stations.store_configuration(station_id, keys,
                                                  answer.get("unknownKey") or [])
 
-    async def _configuration_changed(self, station_id: str, request: dict[str, Any],
-                                     answer: dict[str, Any]) -> None:
+    async def _configuration_changed(self, station_id: str, request: JsonObject,
+                                     answer: JsonObject) -> None:
         # OCPP 1.6 §5.3: Accepted means applied; RebootRequired means not yet in effect.
         if answer.get("status") != "Accepted":
             return
@@ -322,8 +323,8 @@ class CommandService:
         await self._stations.store_configuration(
             station_id, [{"key": k, **v} for k, v in config.items()], [])
 
-    async def _reserved(self, station_id: str, request: dict[str, Any],
-                        answer: dict[str, Any]) -> None:
+    async def _reserved(self, station_id: str, request: JsonObject,
+                        answer: JsonObject) -> None:
         now = self._clock()
         values = {
             "connector_id": request["connectorId"], "id_tag": request["idTag"],
@@ -342,8 +343,8 @@ class CommandService:
                 for key, value in values.items():
                     setattr(row, key, value)
 
-    async def _reservation_cancelled(self, station_id: str, request: dict[str, Any],
-                                     answer: dict[str, Any]) -> None:
+    async def _reservation_cancelled(self, station_id: str, request: JsonObject,
+                                     answer: JsonObject) -> None:
         if answer.get("status") != "Accepted":
             return
         async with self._db.uow() as session:
@@ -352,13 +353,13 @@ class CommandService:
                 row.status = "Cancelled"
                 row.updated_at = self._clock()
 
-    async def _local_list_sent(self, station_id: str, request: dict[str, Any],
-                               answer: dict[str, Any]) -> None:
+    async def _local_list_sent(self, station_id: str, request: JsonObject,
+                               answer: JsonObject) -> None:
         if answer.get("status") == "Accepted":
             await self._store_list_version(station_id, request["listVersion"])
 
-    async def _local_list_version(self, station_id: str, request: dict[str, Any],
-                                  answer: dict[str, Any]) -> None:
+    async def _local_list_version(self, station_id: str, request: JsonObject,
+                                  answer: JsonObject) -> None:
         await self._store_list_version(station_id, answer["listVersion"])
 
     async def _store_list_version(self, station_id: str, version: int) -> None:

@@ -31,7 +31,6 @@ from app.domain.composite import (
     SupplyConfig,
     composite_answer,
     composite_schedule,
-    explains,
 )
 from app.domain.installation import InstalledProfile, clear, install
 from app.domain.ownership import MANUAL, Owner, OwnerKind
@@ -40,12 +39,13 @@ from app.domain.profiles import (
     ChargingProfilePurpose,
     ChargingRateUnit,
 )
+from app.domain.schedule_comparison import explains
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.domain.validation import profile_warnings
 from app.events import EventBus, EventType
-from app.services import profiles_store as store
-from app.services.errors import Invalid, NotFound
-from app.services.managed_profiles import (
+from app.json_types import JsonObject
+from app.services.delivery import profiles_store as store
+from app.services.delivery.managed_profiles import (
     InvalidProfile,
     ManagedProfiles,
     check_frame,
@@ -56,17 +56,19 @@ from app.services.managed_profiles import (
     parse,
     replaced_rows,
 )
+from app.services.delivery.ports import NoOwners, Owners
+from app.services.delivery.reconciler import Reconciler, ReconcileReport, forget
+from app.services.delivery.station_view import StationView, station_views
+from app.services.errors import Invalid, NotFound
+from app.services.messagebus import DISCARD, Publisher
+from app.services.messages import DesiredChanged
 from app.services.ports import (
     ChargerGateway,
-    NoOwners,
-    Owners,
     StationCallError,
     StationOffline,
     call_error_from_json,
     call_error_to_json,
 )
-from app.services.reconciler import Reconciler, ReconcileReport, forget
-from app.services.station_view import StationView, station_views
 from app.timefmt import parse_timestamp
 
 __all__ = ["InvalidProfile", "ReconcileReport", "SmartChargingService", "StationView"]
@@ -81,7 +83,7 @@ class Outcome:
     status: DeliveryStatus
     message: str
     error: str | None = None
-    answer: dict[str, Any] | None = None
+    answer: JsonObject | None = None
     # Why there is no answer, typed (offline, timeout, CALLERROR, invalid answer).
     failure: StationCallError | None = None
 
@@ -92,22 +94,22 @@ class Submitted:
     desired_id: int
     profile_id: int
     connector_id: int
-    profile: dict[str, Any]
+    profile: JsonObject
     warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Cleared:
     outcome: Outcome
-    filters: dict[str, Any]
+    filters: JsonObject
     removed: list[DesiredProfile]
 
 
 @dataclass
 class CompositeReport:
     outcome: Outcome
-    schedule: dict[str, Any] | None
-    expected: dict[str, Any]
+    schedule: JsonObject | None
+    expected: JsonObject
     matches: bool | None
 
 
@@ -138,7 +140,8 @@ class SmartChargingService:
                  retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen
                  clock: Clock = utcnow, rand: Callable[[], float] = random.random,
                  events: EventBus | None = None,
-                 max_frame_bytes: int | None = None) -> None:
+                 max_frame_bytes: int | None = None, bus: Publisher = DISCARD,
+                 owners: Owners | None = None) -> None:
         self._db = db
         self.events = events or EventBus(clock=clock)
         self._gateway = gateway
@@ -148,23 +151,26 @@ class SmartChargingService:
         self._rand = rand
         self.retries = 0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        # Stations another node holds (set by app.main on PostgreSQL).
-        self.owners: Owners = NoOwners()
+        # Stations another node holds (several nodes on one PostgreSQL).
+        self._owners: Owners = owners or NoOwners()
+        # Told which stations' desired sets changed by anyone but a circuit (a circuit's
+        # sessions are capped by what other owners ask: app/reactions.py).
+        self._bus = bus
         # Desired profiles owned by plans and tariffs, stored on many stations at once.
         self._max_frame_bytes = max_frame_bytes
         self.managed = ManagedProfiles(db, lock=self.lock, clock=clock,
                                        max_frame_bytes=max_frame_bytes,
                                        on_changed=self._managed_changed)
-        # Told which stations' desired sets changed by anyone but a circuit (set by
-        # app.main: a circuit's sessions are capped by what other owners ask).
-        self.on_desired_changed: Callable[[Sequence[str]], None] = lambda station_ids: None
         self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
                                       rand=rand, on_retry=self._count_retry,
                                       events=self.events)
 
     def _managed_changed(self, station_ids: Sequence[str], owner: Owner) -> None:
         if owner.kind is not OwnerKind.CIRCUIT:
-            self.on_desired_changed(station_ids)
+            self._desired_changed(station_ids)
+
+    def _desired_changed(self, station_ids: Sequence[str]) -> None:
+        self._bus.publish(DesiredChanged(tuple(station_ids)))
 
     def _count_retry(self) -> None:
         self.retries += 1
@@ -209,7 +215,7 @@ class SmartChargingService:
             else:
                 outcome = await self._deliver_elsewhere(station_id, desired_id)
         if owner.kind is not OwnerKind.CIRCUIT:
-            self.on_desired_changed([station_id])
+            self._desired_changed([station_id])
         warnings = [*view.warnings, *(str(w) for w in profile_warnings(profile))]
         return Submitted(outcome, desired_id, profile.charging_profile_id, connector_id,
                          profile.to_ocpp(), warnings)
@@ -286,7 +292,7 @@ class SmartChargingService:
         station, so the call and the record of its answer never interleave with that
         node's reconcile; pending when no node holds the station."""
         try:
-            result = await self.owners.carry_out("deliver", station_id,
+            result = await self._owners.carry_out("deliver", station_id,
                                                  {"desired_id": desired_id})
         except StationCallError as exc:
             return Outcome(DeliveryStatus.ERROR, f"SetChargingProfile failed: {exc.reason}",
@@ -301,7 +307,7 @@ class SmartChargingService:
                        result.get("answer"), None if failure is None else call_error_from_json(
                            station_id, "SetChargingProfile", failure))
 
-    async def deliver_here(self, station_id: str, desired_id: int) -> dict[str, Any]:
+    async def deliver_here(self, station_id: str, desired_id: int) -> JsonObject:
         """Deliver a stored profile for another node (see :meth:`_deliver_elsewhere`)."""
         async with self.lock(station_id):
             if self._gateway.is_connected(station_id):
@@ -424,7 +430,7 @@ class SmartChargingService:
         filters = {k: v for k, v in (("profile_id", profile_id), ("connector_id", connector_id),
                                      ("purpose", purpose), ("stack_level", stack_level))
                    if v is not None}
-        request: dict[str, Any] = {}
+        request: JsonObject = {}
         for key, ocpp_key in (("profile_id", "id"), ("connector_id", "connectorId"),
                               ("purpose", "chargingProfilePurpose"),
                               ("stack_level", "stackLevel")):
@@ -454,7 +460,7 @@ class SmartChargingService:
                 intent = removed[0].id if removed else store.intent_of(
                     held, select_from(store.mirror_as_installed(held)))
             if removed:
-                self.on_desired_changed([station_id])
+                self._desired_changed([station_id])
             if not await self._gateway.reachable(station_id):
                 outcome = Outcome(DeliveryStatus.PENDING,
                                   f"station {station_id} is offline: the desired "
@@ -478,11 +484,11 @@ class SmartChargingService:
                               f"(station answered {answer.get('status')})", answer=answer)
         return Cleared(outcome, filters, removed)
 
-    async def _clear_elsewhere(self, station_id: str, filters: dict[str, Any]
+    async def _clear_elsewhere(self, station_id: str, filters: JsonObject
                                ) -> Cleared | None:
         """The clear carried out by the node holding the station; None when none does."""
         try:
-            result = await self.owners.carry_out("clear", station_id, {"filters": filters})
+            result = await self._owners.carry_out("clear", station_id, {"filters": filters})
         except StationCallError as exc:
             return Cleared(Outcome(DeliveryStatus.ERROR,
                                    f"ClearChargingProfile failed: {exc.reason}",
@@ -496,7 +502,7 @@ class SmartChargingService:
         removed = [DesiredProfile(station_id=station_id, **r) for r in result["removed"]]
         return Cleared(outcome, filters, removed)
 
-    async def clear_here(self, station_id: str, filters: dict[str, Any]) -> dict[str, Any]:
+    async def clear_here(self, station_id: str, filters: JsonObject) -> JsonObject:
         """Clear for another node (see :meth:`clear`): the outcome as a result row holds
         it."""
         cleared = await self.clear(station_id, routed=False, **filters)
@@ -525,7 +531,7 @@ class SmartChargingService:
 
         async def by_owner(station_id: str) -> None:
             try:
-                await self.owners.carry_out("reconcile", station_id, {})
+                await self._owners.carry_out("reconcile", station_id, {})
             except StationCallError as exc:
                 log.warning("reconcile of %s by its node failed: %s", station_id, exc.reason)
 
@@ -604,7 +610,7 @@ class SmartChargingService:
 
     def composite_of(self, snapshot: Snapshot, connector_id: int, start: datetime,
                      duration: int, unit: ChargingRateUnit,
-                     extra: Sequence[InstalledProfile] = ()) -> dict[str, Any]:
+                     extra: Sequence[InstalledProfile] = ()) -> JsonObject:
         installed = list(snapshot.installed)
         for item in extra:
             installed = list(install(installed, item).installed)
@@ -629,7 +635,7 @@ class SmartChargingService:
                        duration: int, unit: ChargingRateUnit, *,
                        extra: Sequence[InstalledProfile] = (),
                        from_desired: bool = False,
-                       accepted_only: bool = False) -> dict[str, Any]:
+                       accepted_only: bool = False) -> JsonObject:
         """The composite the station should report (see :meth:`snapshot`), plus ``extra``
         profiles for a preview."""
         snapshot = await self.snapshot(station_id, from_desired=from_desired,

@@ -56,6 +56,7 @@ from app.db.engine import Database
 from app.db.models import DesiredProfile, Station
 from app.domain.activity import period_at, schedule_anchor
 from app.domain.allocation import Period
+from app.domain.circuit_profiles import amps_at
 from app.domain.composite import ActiveTransaction
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import (
@@ -65,18 +66,17 @@ from app.domain.profiles import (
     format_datetime,
     parse_datetime,
 )
+from app.domain.schedule_comparison import limit_at
 from app.domain.states import DeliveryState
 from app.events import EventType
-from app.services.circuits import (
+from app.services.delivery.smart_charging import SmartChargingService
+from app.services.errors import Invalid, NotFound
+from app.services.load.circuits import (
     CircuitService,
     SessionShare,
     TreeAllocation,
-    amps_at,
-    limit_at,
 )
-from app.services.errors import Invalid, NotFound
 from app.services.ports import ChargerGateway, NoPeers, Peers
-from app.services.smart_charging import SmartChargingService
 
 log = logging.getLogger("chargeplan.load")
 
@@ -447,14 +447,14 @@ class LoadManager:
                 old = None  # the station moved: its new circuit's cap replaces it
             if starts is None:
                 old_start = None if old is None else old.profile.get("validFrom")
-                if (old is not None and limit_at(old.profile, now) == share
+                if (old is not None and limit_at(old.profile, now, hold=True) == share
                         and old_start is not None
                         and parse_datetime(old_start) > renew_before):
                     continue
                 starts = now + self._lease
             profile = self._cap_profile(share, starts, now)
             if old is not None and old.profile.get("validFrom") == profile["validFrom"] \
-                    and limit_at(old.profile, now) == share:
+                    and limit_at(old.profile, now, hold=True) == share:
                 continue
             try:
                 await self._smart_charging.put_managed(
@@ -511,7 +511,7 @@ class LoadManager:
         valid_to = row.profile.get("validTo")
         if valid_to is not None and parse_datetime(valid_to) <= now:
             return None
-        limit = limit_at(row.profile, now)  # in W: what one phase at this current draws
+        limit = limit_at(row.profile, now, hold=True)  # in W: what one phase at this current draws
         return limit if row.profile["chargingSchedule"]["chargingRateUnit"] == "A" \
             else limit / self._voltage
 

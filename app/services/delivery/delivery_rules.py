@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfile
 from app.domain.states import DeliveryState, DeliveryStatus
+from app.json_types import JsonObject
 from app.services.ports import StationCallError, StationOffline
 
 # Deliver caps before defaults before transaction profiles.
@@ -30,7 +31,7 @@ class MirrorRow(Protocol):
     @property
     def connector_id(self) -> int: ...
     @property
-    def profile(self) -> dict[str, Any]: ...
+    def profile(self) -> JsonObject: ...
 
 
 class DesiredRow(MirrorRow, Protocol):
@@ -118,7 +119,7 @@ class Delivery:
 
     status: DeliveryStatus
     state: DeliveryState
-    answer: dict[str, Any] | None
+    answer: JsonObject | None
     error: str | None
     retry_at: datetime | None = None
     installed: InstalledProfile | None = None
@@ -127,8 +128,8 @@ class Delivery:
     failure: StationCallError | None = None
 
 
-def after_call(connector_id: int, profile: dict[str, Any], attempts: int, now: datetime,
-               answer: dict[str, Any] | None, failure: StationCallError | None, *,
+def after_call(connector_id: int, profile: JsonObject, attempts: int, now: datetime,
+               answer: JsonObject | None, failure: StationCallError | None, *,
                retry: Backoff, rand: float) -> Delivery:
     """The row's new state after a SetChargingProfile (OCPP 1.6 §5.16): Accepted installs,
     any other status is final until the profile changes, a timeout or CALLERROR is retried

@@ -31,10 +31,11 @@ from app.domain.profiles import ChargingProfile, ProfileFormatError
 from app.domain.states import DeliveryState
 from app.domain.validation import StationLimits, validate_profile
 from app.domain.violations import Violation
-from app.services import profiles_store as store
-from app.services.delivery_rules import MirrorRow
+from app.json_types import JsonObject
+from app.services.delivery import profiles_store as store
+from app.services.delivery.delivery_rules import MirrorRow
+from app.services.delivery.station_view import StationView, station_views
 from app.services.errors import Invalid, NotFound
-from app.services.station_view import StationView, station_views
 
 _DESIRED = cast(Table, DesiredProfile.__table__)
 _MIRROR = cast(Table, InstalledProfileRecord.__table__)
@@ -153,7 +154,7 @@ class _Row:
     station_id: str
     charging_profile_id: int
     connector_id: int
-    profile: dict[str, Any]
+    profile: JsonObject
     owner_kind: OwnerKind
     owner_id: str | None
 

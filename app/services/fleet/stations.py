@@ -31,7 +31,7 @@ from app.domain.station_ids import is_valid_station_id
 from app.domain.station_time import ClockOffset, TimeRules, offset_sample
 from app.events import EventBus, EventType
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.passwords import check_password_rules, hash_password, verify_password
+from app.services.security.passwords import check_password_rules, hash_password, verify_password
 
 # Configuration keys smart charging depends on (OCPP 1.6 §9.1, §9.4).
 SMART_CHARGING_KEYS = (

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
 from app.db.engine import Database
 from app.db.models import Connector, DesiredProfile, Station
 from app.domain.profiles import ChargingRateUnit
+from app.json_types import JsonObject
+from app.services.delivery.smart_charging import SmartChargingService
 from app.services.errors import Invalid
-from app.services.smart_charging import SmartChargingService
 
 STATES = ("online", "offline", "verified", "drift", "drift_unresolved", "unverifiable",
           "unverified")
@@ -49,7 +49,7 @@ class FleetRow:
     tags: list[str]
     last_seen: datetime | None
     verification_state: str | None
-    connectors: list[dict[str, Any]] = field(default_factory=list)
+    connectors: list[JsonObject] = field(default_factory=list)
     delivery: dict[str, int] = field(default_factory=dict)
     limit_w: float | None = None
 
@@ -96,7 +96,7 @@ async def fleet_page(db: Database, smart: SmartChargingService, q: FleetQuery,
 
 async def _fill(db: Database, smart: SmartChargingService, rows: list[FleetRow],
                 ids: list[str], now: datetime) -> None:
-    connectors: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    connectors: defaultdict[str, list[JsonObject]] = defaultdict(list)
     delivery: defaultdict[str, Counter[str]] = defaultdict(Counter)
     async with db.uow() as session:
         for c in (await session.scalars(select(Connector).where(Connector.station_id.in_(ids))

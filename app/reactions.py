@@ -1,0 +1,218 @@
+"""What follows each happening: the one table (:data:`REACTIONS`) from a message type to
+its handlers, in the order they run.
+
+"What happens when a transaction stops?" is the row of ``TransactionStopped``. OCPP
+handlers, REST controllers, jobs and services publish messages
+(``app/services/messages.py``); the message bus (``app/services/messagebus.py``) hands
+each to the handlers below, one after the other, each called with the services and the
+message; one that fails is logged and the next still runs. A handler is a function of a
+dozen lines that calls a service; debouncing is its own policy (``services.debounce``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from app.events import EventType
+from app.services.container import Services
+from app.services.messages import (
+    AllCircuitsDue,
+    ChargingStateChanged,
+    CircuitChanged,
+    CircuitsDue,
+    DesiredChanged,
+    JobRequested,
+    LiveEvent,
+    Message,
+    SessionMetered,
+    StationAdmitted,
+    StationBooted,
+    StationChanged,
+    StationRegistered,
+    StationsAdmitted,
+    StationsBooted,
+    StationsLeftCircuit,
+    TransactionStarted,
+    TransactionStopped,
+)
+from jobs.reconcile import JOBS, after_boot
+
+log = logging.getLogger("chargeplan.reactions")
+
+Reaction = Callable[[Services, Any], Awaitable[None]]
+
+# Fields of a station whose change re-plans its circuit.
+_CIRCUIT_FIELDS = frozenset({"circuit_id", "phase_rotation", "max_current_a"})
+
+
+# --- stations --------------------------------------------------------------------------
+async def read_configuration_and_reconcile(services: Services, m: StationBooted) -> None:
+    """Read the station's configuration (its smart-charging limits) and have its profiles
+    delivered and verified soon, for a charger that rebooted may have lost them (OCPP 1.6
+    does not say it keeps them). An unmanaged station (PATCH /stations/{id}
+    {"managed": false}) gets nothing, not even the read."""
+    if not await services.stations.is_managed(m.station_id):
+        return
+    if services.settings.read_configuration_on_boot:
+        await services.commands.read_configuration(m.station_id)
+    if services.settings.scheduler_enabled:
+        services.debounce.boots.add(m.station_id)
+
+
+async def reconcile_booted(services: Services, m: StationsBooted) -> None:
+    await after_boot(services, m.station_ids)
+
+
+async def apply_plans_and_tariffs(services: Services,
+                                  m: StationRegistered | StationChanged) -> None:
+    """Plans and tariffs that name the station or one of its tags apply from now on."""
+    if isinstance(m, StationChanged) and "tags" not in m.fields:
+        return
+    await services.plans.sync_station(m.station_id)
+    await services.tariffs.sync_station(m.station_id)
+
+
+async def apply_plans_and_tariffs_soon(services: Services, m: StationAdmitted) -> None:
+    services.debounce.admitted.add(m.station_id)
+
+
+async def apply_plans_and_tariffs_to_all(services: Services, m: StationsAdmitted) -> None:
+    await services.plans.sync_stations(m.station_ids)
+    await services.tariffs.sync_stations(m.station_ids)
+
+
+async def replan_if_circuit_fields(services: Services, m: StationChanged) -> None:
+    if _CIRCUIT_FIELDS & m.fields:
+        services.debounce.replans.add(m.station_id)  # its sessions re-planned
+
+
+async def release_if_moved(services: Services, m: StationChanged) -> None:
+    if "circuit_id" in m.fields:
+        services.bus.publish(StationsLeftCircuit((m.station_id,)))
+
+
+async def reconcile_if_managed_again(services: Services, m: StationChanged) -> None:
+    if m.managed_again:
+        # Managed again: deliver what was kept back meanwhile.
+        services.scheduler.request_reconcile([m.station_id], "managed")
+
+
+# --- charging sessions ----------------------------------------------------------------
+async def notify_started(services: Services, m: TransactionStarted) -> None:
+    services.events.emit(EventType.TRANSACTION_STARTED, station_id=m.station_id,
+                         connector_id=m.connector_id, transaction_id=m.transaction_id,
+                         id_tag=m.id_tag, status=m.status, meter_start=m.meter_start)
+
+
+async def link_remote_start(services: Services, m: TransactionStarted) -> None:
+    if m.status == "Accepted":
+        await services.remote_starts.transaction_started(m.station_id, m.connector_id,
+                                                          m.id_tag, m.transaction_id)
+
+
+async def drop_superseded_tx_profiles(services: Services, m: TransactionStarted) -> None:
+    if m.superseded:
+        await services.smart_charging.transactions_ended(m.station_id, m.superseded)
+
+
+async def drop_tx_profile(services: Services, m: TransactionStopped) -> None:
+    await services.smart_charging.transactions_ended(m.station_id, [m.transaction_id])
+
+
+async def notify_stopped(services: Services, m: TransactionStopped) -> None:
+    services.events.emit(EventType.TRANSACTION_STOPPED, station_id=m.station_id,
+                         connector_id=m.connector_id, transaction_id=m.transaction_id,
+                         meter_stop=m.meter_stop, reason=m.reason)
+
+
+async def replan_soon(services: Services,
+                      m: TransactionStarted | TransactionStopped | ChargingStateChanged
+                      ) -> None:
+    """The station's circuit tree is re-planned soon: happenings of a tree are collected
+    for ``circuit_debounce_s`` into one re-plan."""
+    services.debounce.replans.add(m.station_id)
+
+
+async def replan_metered_soon(services: Services, m: SessionMetered) -> None:
+    """What a charging car draws decides its unused capacity and whether its charger
+    keeps to its limit: its tree is re-planned, at most once in
+    ``circuit_meter_replan_s`` (samples come every few seconds)."""
+    services.debounce.meter_replans.add(m.station_id)
+
+
+# --- desired state ---------------------------------------------------------------------
+async def replan_capped_soon(services: Services, m: DesiredChanged) -> None:
+    """What a plan, a tariff or a manual profile allows caps a circuit's session."""
+    for station_id in m.station_ids:
+        services.debounce.replans.add(station_id)
+
+
+# --- circuits --------------------------------------------------------------------------
+async def replan_circuit(services: Services, m: CircuitChanged) -> None:
+    await services.load.replan(m.circuit_id, "circuit changed")
+
+
+async def release_stations(services: Services, m: StationsLeftCircuit) -> None:
+    """Drop the limits the circuit set on them and clear them from the chargers."""
+    await services.load.release(m.station_ids)
+
+
+async def replan_circuits(services: Services, m: CircuitsDue) -> None:
+    await services.load.replan_stations(m.station_ids, m.trigger)
+
+
+async def replan_all_circuits(services: Services, m: AllCircuitsDue) -> None:
+    """Limits follow the clock's windows, leases are renewed; one node at a time does it
+    for the fleet."""
+    await services.peers.once("circuits", lambda: services.load.replan_all(m.trigger))
+
+
+# --- live events for users ---------------------------------------------------------------
+async def hand_out(services: Services, m: LiveEvent) -> None:
+    """SSE and WebSocket listeners, webhooks and the relay to other nodes subscribe here."""
+    services.events.hand_out(m.event)
+
+
+# --- jobs ------------------------------------------------------------------------------
+async def run_job(services: Services, m: JobRequested) -> None:
+    """Run the job here for the stations this process holds and, unless told not to, ask
+    the nodes holding the others (on one PostgreSQL) to run it for theirs, at once."""
+    ids = None if m.station_ids is None else list(m.station_ids)
+    here = JOBS[m.job](services, ids, m.trigger)
+    elsewhere = None if ids is None else [
+        s for s in ids if not services.gateway.is_connected(s)]
+    if not m.elsewhere or elsewhere == []:
+        await here
+        return
+    outcomes = await asyncio.gather(
+        here, services.peers.run_elsewhere(m.job, elsewhere, m.trigger),
+        return_exceptions=True)
+    for where, outcome in zip(("here", "elsewhere"), outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            log.error("%s (%s) %s failed", m.job, m.trigger, where, exc_info=outcome)
+
+
+REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
+    StationBooted: [read_configuration_and_reconcile],
+    StationsBooted: [reconcile_booted],
+    StationRegistered: [apply_plans_and_tariffs],
+    StationAdmitted: [apply_plans_and_tariffs_soon],
+    StationsAdmitted: [apply_plans_and_tariffs_to_all],
+    StationChanged: [replan_if_circuit_fields, release_if_moved, apply_plans_and_tariffs,
+                     reconcile_if_managed_again],
+    TransactionStarted: [notify_started, link_remote_start, drop_superseded_tx_profiles,
+                         replan_soon],
+    TransactionStopped: [drop_tx_profile, replan_soon, notify_stopped],
+    ChargingStateChanged: [replan_soon],
+    SessionMetered: [replan_metered_soon],
+    DesiredChanged: [replan_capped_soon],
+    CircuitChanged: [replan_circuit],
+    StationsLeftCircuit: [release_stations],
+    CircuitsDue: [replan_circuits],
+    AllCircuitsDue: [replan_all_circuits],
+    JobRequested: [run_job],
+    LiveEvent: [hand_out],
+}

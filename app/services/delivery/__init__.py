@@ -1,0 +1,1 @@
+"""Delivery: desired profiles stored, delivered, reconciled and verified."""

@@ -1,0 +1,1 @@
+"""The fleet: stations, transactions, id tags, nodes, leases, job runs and commands."""

@@ -1,0 +1,1 @@
+"""Load management: circuits, their measurements and the sessions' shares."""

@@ -1,0 +1,1 @@
+"""Schedules: plans, tariffs and test-profile scenarios, stored as desired profiles."""

@@ -1,0 +1,1 @@
+"""Security: API keys, station passwords and certificates, security events."""
