@@ -20,9 +20,10 @@ from sqlalchemy import Table
 
 from app.api.request_body import schema_problems
 from app.clock import Clock, utcnow
-from app.cluster.bus import RequestBus
 from app.cluster.events import EventRelay
-from app.cluster.gateway import ClusterPeers, RoutedGateway
+from app.cluster.request_bus import RequestBus
+from app.cluster.routed_gateway import ClusterPeers, RoutedGateway
+from app.db.batch_writer import BatchWriter
 from app.db.batching import GroupCommit
 from app.db.engine import Database
 from app.db.migrate import prepare_database
@@ -31,7 +32,6 @@ from app.db.security_models import SecurityEvent
 from app.domain.composite import SupplyConfig
 from app.domain.station_time import TimeRules
 from app.events import EventBus
-from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.errors import OcppError
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.handlers import all_handlers

@@ -29,9 +29,9 @@ from websockets.exceptions import ConnectionClosed
 
 from app import tasks
 from app.clock import Clock
+from app.db.batch_writer import WriterStopped
 from app.db.security_models import SecurityEventKind
 from app.ocpp import audit, frames
-from app.ocpp.batch_writer import WriterStopped
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.ratelimit import TokenBucket, WindowCounter
 from app.services.call_context import current_job_run

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cluster.bus import RequestBus
-from app.cluster.gateway import ClusterPeers, RoutedGateway
+from app.cluster.request_bus import RequestBus
+from app.cluster.routed_gateway import ClusterPeers, RoutedGateway
 from app.db.engine import Database
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.registry import ConnectionRegistry
