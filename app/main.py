@@ -34,11 +34,10 @@ from app.domain.station_time import TimeRules
 from app.events import EventBus
 from app.ocpp.errors import OcppError
 from app.ocpp.gateway import OcppGateway
-from app.ocpp.handlers import all_handlers
 from app.ocpp.registry import ConnectionRegistry
-from app.ocpp.router import Router
-from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
+from app.ocpp.v16.schemas import SchemaRegistry
+from app.ocpp.versions import registered_protocols
 from app.services.api_keys import ApiKeyService, RestAuditService
 from app.services.certificates import CertificateAuthority
 from app.services.circuits import CircuitService
@@ -132,8 +131,9 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
                       queue_size=settings.events_queue_size, resume_s=settings.events_resume_s)
     registry = ConnectionRegistry()
     schemas = SchemaRegistry()
+    protocols = registered_protocols()
     id_tags = IdTagService(db, unknown_status=settings.unknown_id_tag_status, clock=clock)
-    gateway = OcppGateway(registry, schemas)
+    gateway = OcppGateway(registry, protocols)
     # Several nodes on one PostgreSQL: a call for a station another node holds goes to it.
     cluster = _cluster(settings, db, gateway, clock) if db.dialect == "postgresql" else None
     chargers: ChargerGateway = gateway if cluster is None else cluster[0]
@@ -231,7 +231,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         horizon_s=settings.circuit_horizon_s, voltage=settings.supply_voltage_v, clock=clock,
         peers=services.peers)
 
-    ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
+    ocpp = OcppServer(services, protocols, registry, audit)
     await ocpp.start()
     stack.push_async_callback(ocpp.stop)
     services.status.ocpp_listening = True

@@ -1,8 +1,10 @@
-"""The OCPP 1.6J websocket listener: admission before the upgrade, then one connection.
+"""The OCPP-J websocket listener: admission before the upgrade, then one connection.
 
 Stations connect at ``ws://HOST:PORT/<station_id>`` or ``/ocpp/<station_id>``. Before
 the websocket opens (so a refused client never gets a socket):
-- subprotocol ``ocpp1.6`` must be offered (OCPP-J 1.6 §3.1.2), else 400;
+- the subprotocol of a registered OCPP version must be offered (``ocpp1.6``: OCPP-J 1.6
+  §3.1.2), else 400; the first registered one the station offers picks the version
+  adapter of its connection (``versions.py``);
 - the station must be known (or admitted by setting), else 404;
 - when it has a password, HTTP Basic with user = station id (OCPP security profile 1),
   else 401; repeated failures per station and per address are throttled with 429.
@@ -42,6 +44,7 @@ from app.domain.station_ids import is_valid_station_id
 from app.ocpp.auth_throttle import AuthThrottle
 from app.ocpp.connection import ConnectionLimits, StationConnection, remote_host
 from app.ocpp.handshakes import GatedConnection, HandshakeGate, TlsAcceptor, connection_class
+from app.ocpp.protocol import ProtocolRegistry
 from app.ocpp.ratelimit import WindowCounter
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
@@ -51,7 +54,6 @@ from app.services.security_events import last_addresses, running_lockouts
 from app.services.stations import Admission, Credentials
 
 log = logging.getLogger("chargeplan.ocpp")
-SUBPROTOCOL = "ocpp1.6"
 # Seconds a stop waits for connections to close; with the writers' budget it keeps a
 # SIGTERM under ten seconds.
 STOP_BUDGET_S = 2.0
@@ -81,11 +83,13 @@ def offered_subprotocols(headers: Headers) -> list[str]:
 
 
 class OcppServer:
-    def __init__(self, services: Services, router: Router, registry: ConnectionRegistry,
-                 audit: BatchWriter) -> None:
+    def __init__(self, services: Services, protocols: ProtocolRegistry,
+                 registry: ConnectionRegistry, audit: BatchWriter) -> None:
         self._services = services
         self._settings = services.settings
-        self._router = router
+        self._protocols = protocols
+        # One router per version, by subprotocol.
+        self._routers = {p.subprotocol: Router(services, p) for p in protocols}
         self._registry = registry
         self._audit = audit
         settings = services.settings
@@ -117,8 +121,8 @@ class OcppServer:
         await self._restore_lockouts()
         if settings.ocpp_plain:
             self.port = await self._listen(settings.ocpp_port, None)
-            log.info("OCPP 1.6J listening on ws://%s:%s/<station_id>", settings.ocpp_host,
-                     self.port)
+            log.info("OCPP (%s) listening on ws://%s:%s/<station_id>", self._versions(),
+                     settings.ocpp_host, self.port)
         if settings.ocpp_tls_cert:
             client_ca = settings.ocpp_tls_client_ca or built_in_ca(settings.ca_dir)
             context = server_context(settings.ocpp_tls_cert, settings.ocpp_tls_key,
@@ -126,8 +130,8 @@ class OcppServer:
             acceptor = TlsAcceptor(context, self._tls_refused, TLS_HANDSHAKE_TIMEOUT_S)
             self._tls.append(acceptor)
             self.tls_port = await self._listen(settings.ocpp_tls_port, acceptor)
-            log.info("OCPP 1.6J listening on wss://%s:%s/<station_id> (client certificates %s)",
-                     settings.ocpp_host, self.tls_port,
+            log.info("OCPP (%s) listening on wss://%s:%s/<station_id> (client certificates "
+                     "%s)", self._versions(), settings.ocpp_host, self.tls_port,
                      f"verified against {client_ca}" if client_ca else "not asked for")
         self._follow_lockouts = asyncio.create_task(self._follow_recorded_lockouts())
 
@@ -140,7 +144,7 @@ class OcppServer:
             process_request=self._process_request,
             # The stock selection (the server's list): a select_subprotocol callback would
             # make websockets close a reference cycle over every connection.
-            subprotocols=[Subprotocol(SUBPROTOCOL)],
+            subprotocols=[Subprotocol(name) for name in self._protocols.names],
             max_size=settings.max_frame_bytes,
             compression="deflate" if settings.ws_compression else None,
             ping_interval=settings.ws_ping_interval_s,
@@ -151,6 +155,9 @@ class OcppServer:
         self._servers.append(server)
         sockets = list(server.sockets)
         return int(sockets[0].getsockname()[1]) if sockets else None
+
+    def _versions(self) -> str:
+        return ", ".join(self._protocols.names)
 
     def handshakes_in_progress(self) -> int:
         return self._handshakes.in_progress()
@@ -212,11 +219,12 @@ class OcppServer:
                 detail={"station_id": station_id[:100]}, coalesce=True)
             return connection.respond(HTTPStatus.BAD_REQUEST,
                                       f"invalid station id: {STATION_ID_RULE}\n")
-        if SUBPROTOCOL not in offered_subprotocols(request.headers):
+        if self._protocols.select(offered_subprotocols(request.headers)) is None:
+            names = self._protocols.names
             return connection.respond(
                 HTTPStatus.BAD_REQUEST,
-                f"subprotocol {SUBPROTOCOL} required: send Sec-WebSocket-Protocol: "
-                f"{SUBPROTOCOL}\n")
+                f"subprotocol {' or '.join(names)} required: send Sec-WebSocket-Protocol: "
+                f"{names[0]}\n")
         host = remote_host(connection) or "unknown"
         now = self._services.clock().timestamp()
         # A pair or station lockout refuses before any credential is checked; an address
@@ -308,13 +316,14 @@ class OcppServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path if ws.request else "")
+        router = self._routers.get(ws.subprotocol or "")
         # The handshake's headers (a dict and a list per header, both ways) are not
         # needed any more; kept, they are a fifth of the objects a connection makes the
         # garbage collector walk. The request itself stays: websockets reads it.
         if ws.request is not None:
             ws.request.headers.clear()
         ws.response = None
-        if station_id is None:  # process_request refused it already
+        if station_id is None or router is None:  # process_request refused it already
             return
         services = self._services
         malformed = self._malformed.get(station_id)
@@ -322,7 +331,7 @@ class OcppServer:
             malformed = WindowCounter(self._settings.malformed_frames_per_minute)
             self._malformed[station_id] = malformed
         connection = StationConnection(
-            station_id, ws, router=self._router, audit=self._audit,
+            station_id, ws, router=router, audit=self._audit,
             clock=services.clock, call_timeout=self._settings.call_timeout_s,
             limits=self._limits, malformed=malformed, security_events=services.security_events,
         )
