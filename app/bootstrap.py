@@ -24,9 +24,10 @@ from sqlalchemy import Table
 
 from app.api.request_body import schema_problems
 from app.clock import Clock
-from app.cluster.bus import RequestBus
+from app.cluster.request_bus import RequestBus
 from app.cluster.events import EventRelay
-from app.cluster.gateway import ClusterPeers, RequestServer, RoutedGateway
+from app.cluster.routed_gateway import ClusterPeers, RequestServer, RoutedGateway
+from app.db.batch_writer import BatchWriter
 from app.db.batching import GroupCommit
 from app.db.engine import Database
 from app.db.migrate import prepare_database
@@ -36,13 +37,11 @@ from app.domain.composite import SupplyConfig
 from app.domain.station_time import TimeRules
 from app.events import EventBus
 from app.json_types import JsonObject
-from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.errors import OcppError
 from app.ocpp.gateway import OcppGateway
-from app.ocpp.handlers import all_handlers
 from app.ocpp.registry import ConnectionRegistry
-from app.ocpp.router import Router
-from app.ocpp.schemas import SchemaRegistry
+from app.ocpp.v16.schemas import SchemaRegistry
+from app.ocpp.versions import registered_protocols
 from app.ocpp.server import OcppServer
 from app.reactions import REACTIONS
 from app.services.container import Debounces, ServerStatus, Services
@@ -117,7 +116,8 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
                       publish=lambda event: bus.publish(LiveEvent(event)))
     registry = ConnectionRegistry()
     schemas = SchemaRegistry()
-    gateway = OcppGateway(registry, schemas)
+    protocols = registered_protocols()
+    gateway = OcppGateway(registry, protocols)
 
     # Stations held by processes that are not alive any more (this one before a crash,
     # on SQLite every earlier one) are offline before the listener opens.
@@ -220,7 +220,7 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         stack.push_async_callback(requests.stop)
         loops.spawn(_sweep_requests(settings, requests, cluster.requests), "cluster-sweep")
 
-    ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
+    ocpp = OcppServer(services, protocols, registry, audit)
     await ocpp.start()
     stack.push_async_callback(ocpp.stop)
     services.status.listening(ocpp.port, ocpp.tls_port, ocpp.handshakes_in_progress)

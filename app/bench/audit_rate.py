@@ -23,10 +23,10 @@ from app.bench.config import BenchConfig
 from app.bench.errors import BenchError
 from app.bench.scenarios import Outcome
 from app.bench.servers import RunningServer
+from app.db.batch_writer import BatchWriter
 from app.db.engine import Database
 from app.db.models import AuditFrame
 from app.ocpp import audit
-from app.ocpp.batch_writer import BatchWriter
 from app.settings import Settings
 
 STATIONS: Final = 200

@@ -79,7 +79,7 @@ def unavailable_port(settings: Settings) -> str | None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.cluster.gateway import GRACE_S
+    from app.cluster.routed_gateway import GRACE_S
     from app.main import create_app
 
     settings = settings_or_exit()

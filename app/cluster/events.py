@@ -31,7 +31,7 @@ import orjson
 from sqlalchemy import delete, func, select
 
 from app.clock import Clock, utcnow
-from app.cluster.bus import close_listener, open_listener
+from app.cluster.request_bus import close_listener, open_listener
 from app.db.engine import Database
 from app.db.node_models import ClusterEvent
 from app.events import EventBus, EventType

@@ -1,1 +1,2 @@
-"""The OCPP 1.6J adapter: websocket server, framing, validation, handlers, gateway, audit."""
+"""The OCPP-J adapter: a neutral core (websocket server, admission, TLS, framing, limits,
+audit, router, gateway) and one version adapter per subprotocol (``v16``: OCPP 1.6J)."""

@@ -29,9 +29,9 @@ from websockets.exceptions import ConnectionClosed
 
 from app import tasks
 from app.clock import Clock
+from app.db.batch_writer import WriterStopped
 from app.db.security_models import SecurityEventKind
 from app.ocpp import audit, frames
-from app.ocpp.batch_writer import WriterStopped
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.ratelimit import TokenBucket, WindowCounter
 from app.services.fleet.call_context import current_job_run
@@ -39,6 +39,7 @@ from app.services.ports import CallErrorReceived, CallTimeout, StationOffline
 from app.services.security.security_events import SecurityEvents
 
 if TYPE_CHECKING:
+    from app.ocpp.protocol import ProtocolAdapter
     from app.ocpp.router import Router
 
 log = logging.getLogger("chargeplan.ocpp")
@@ -96,6 +97,8 @@ class StationConnection:
         # the station is connected carries it.
         self.remote_host = remote_host(ws)
         self._router = router
+        # The OCPP version the handshake negotiated: what the station's frames mean.
+        self.protocol: ProtocolAdapter = router.protocol
         self._audit_log = audit
         self._audit = audit.put
         self._clock = clock

@@ -1,7 +1,8 @@
 """The one way the server sends a CALL to a station.
 
-Validates the request against the OCPP 1.6 schema before it leaves and the answer
-when it comes back; a CALLERROR, a timeout or a closed socket is raised as a typed
+The station's version adapter (the one its connection negotiated) turns the services'
+call into its CALL, checked against the version's schema before it leaves, and reads the
+answer when it comes back; a CALLERROR, a timeout or a closed socket is raised as a typed
 :class:`StationCallError` with station, action and reason. Nothing is swallowed.
 """
 
@@ -10,13 +11,10 @@ from __future__ import annotations
 from collections import Counter
 
 from app.json_types import JsonObject
+from app.ocpp.connection import StationConnection
 from app.ocpp.errors import OcppError
+from app.ocpp.protocol import OutgoingCall, ProtocolAdapter, ProtocolRegistry
 from app.ocpp.registry import ConnectionRegistry
-from app.ocpp.schemas import (
-    CENTRAL_SYSTEM_ACTIONS,
-    SECURITY_CENTRAL_SYSTEM_ACTIONS,
-    SchemaRegistry,
-)
 from app.services.ports import (
     InvalidRequest,
     InvalidResponse,
@@ -26,9 +24,9 @@ from app.services.ports import (
 
 
 class OcppGateway:
-    def __init__(self, registry: ConnectionRegistry, schemas: SchemaRegistry) -> None:
+    def __init__(self, registry: ConnectionRegistry, protocols: ProtocolRegistry) -> None:
         self._registry = registry
-        self._schemas = schemas
+        self._protocols = protocols
         # (action, outcome) -> count, for /metrics; outcome: ok or the error kind.
         self.calls: Counter[tuple[str, str]] = Counter()
 
@@ -44,37 +42,42 @@ class OcppGateway:
 
     def check_request(self, station_id: str, action: str, payload: JsonObject) -> None:
         """Raise InvalidRequest unless ``payload`` is a valid ``action`` the central system
-        may send."""
-        if (action not in CENTRAL_SYSTEM_ACTIONS
-                and action not in SECURITY_CENTRAL_SYSTEM_ACTIONS):
-            raise InvalidRequest(station_id, action, "not an action the central system sends")
-        try:
-            self._schemas.validate_request(action, payload)
-        except OcppError as exc:
-            raise InvalidRequest(station_id, action, exc.description) from None
+        may send: to the station's version when it is connected here, else to the
+        services' own (the first registered)."""
+        connection = self._live(station_id)
+        protocol = self._protocols.primary if connection is None else connection.protocol
+        self._outgoing(protocol, station_id, action, payload)
 
     async def call(
         self, station_id: str, action: str, payload: JsonObject, *,
         timeout: float | None = None, desired_profile_id: int | None = None,
     ) -> JsonObject:
-        self.check_request(station_id, action, payload)
+        connection = self._live(station_id)
+        protocol = self._protocols.primary if connection is None else connection.protocol
+        outgoing = self._outgoing(protocol, station_id, action, payload)
         try:
-            answer = await self._call(station_id, action, payload, timeout, desired_profile_id)
+            if connection is None:
+                raise StationOffline(station_id, action)
+            answer = await connection.call(outgoing.action, outgoing.payload, timeout,
+                                           desired_profile_id=desired_profile_id)
+            try:
+                answer = protocol.answer(action, answer)
+            except OcppError as exc:
+                raise InvalidResponse(station_id, action, exc.description) from None
         except StationCallError as exc:
             self.calls[(action, exc.kind)] += 1
             raise
         self.calls[(action, "ok")] += 1
         return answer
 
-    async def _call(self, station_id: str, action: str, payload: JsonObject,
-                    timeout: float | None, desired_profile_id: int | None) -> JsonObject:
+    def _live(self, station_id: str) -> StationConnection | None:
         connection = self._registry.get(station_id)
-        if connection is None or connection.closed:
-            raise StationOffline(station_id, action)
-        answer = await connection.call(action, payload, timeout,
-                                       desired_profile_id=desired_profile_id)
+        return None if connection is None or connection.closed else connection
+
+    @staticmethod
+    def _outgoing(protocol: ProtocolAdapter, station_id: str, action: str,
+                  payload: JsonObject) -> OutgoingCall:
         try:
-            self._schemas.validate_response(action, answer)
+            return protocol.outgoing(action, payload)
         except OcppError as exc:
-            raise InvalidResponse(station_id, action, exc.description) from None
-        return answer
+            raise InvalidRequest(station_id, action, exc.description) from None

@@ -1,4 +1,8 @@
-"""Routes an inbound CALL to its handler, with schema validation both ways."""
+"""Routes an inbound CALL to its handler, with schema validation both ways.
+
+One router per OCPP version: the version adapter (``protocol.py``) gives the handler
+table, the schemas and which actions exist; routing is the same for every version.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.frames import Call
-from app.ocpp.schemas import (
-    CENTRAL_SYSTEM_ACTIONS,
-    CHARGE_POINT_ACTIONS,
-    SECURITY_CENTRAL_SYSTEM_ACTIONS,
-    SECURITY_EXTENSION_ACTIONS,
-    SchemaRegistry,
-)
 from app.services.container import Services
 
 if TYPE_CHECKING:
     from app.ocpp.connection import StationConnection
+    from app.ocpp.protocol import ProtocolAdapter
 
 After = Callable[[], Awaitable[None]]
 
@@ -41,22 +39,22 @@ Handler = Callable[[CallContext, dict[str, Any]], Awaitable[Reply]]
 
 
 class Router:
-    def __init__(self, services: Services, schemas: SchemaRegistry,
-                 handlers: dict[str, Handler]) -> None:
-        unknown = set(handlers) - {*CHARGE_POINT_ACTIONS, *SECURITY_EXTENSION_ACTIONS}
+    def __init__(self, services: Services, protocol: ProtocolAdapter) -> None:
+        unknown = set(protocol.handlers) - protocol.station_actions
         if unknown:
             raise ValueError(f"handlers for actions a charge point never sends: {unknown}")
+        self.protocol = protocol
         self._services = services
-        self._schemas = schemas
-        self._handlers = handlers
+        self._schemas = protocol.schemas
+        self._handlers = protocol.handlers
+        self._server_actions = protocol.server_actions
 
     async def dispatch(
         self, connection: StationConnection, call: Call
     ) -> tuple[dict[str, Any], After | None]:
         handler = self._handlers.get(call.action)
         if handler is None:
-            if (call.action in CENTRAL_SYSTEM_ACTIONS
-                    or call.action in SECURITY_CENTRAL_SYSTEM_ACTIONS):
+            if call.action in self._server_actions:
                 raise OcppError(ErrorCode.NOT_SUPPORTED,
                                 f"{call.action} is not supported by this central system")
             # OCPP-J 1.6 Table 7: NotImplemented = the action is not known.

@@ -1,17 +1,20 @@
-"""The OCPP 1.6J websocket listener: admission before the upgrade, then one connection.
+"""The OCPP-J websocket listener: admission before the upgrade, then one connection.
 
 Stations connect at ``ws://HOST:PORT/<station_id>`` or ``/ocpp/<station_id>``. Before
 the websocket opens (so a refused client never gets a socket):
-- subprotocol ``ocpp1.6`` must be offered (OCPP-J 1.6 §3.1.2), else 400;
+- the subprotocol of a registered OCPP version must be offered (``ocpp1.6``: OCPP-J 1.6
+  §3.1.2), else 400; the first registered one the station offers picks the version
+  adapter of its connection (``versions.py``);
 - the station must be known (or admitted by setting), else 404;
 - when it has a password, HTTP Basic with user = station id (OCPP security profile 1),
   else 401; repeated failures per station and per address are throttled with 429.
 Only then does a new connection replace an existing one for the same station: an
 unauthenticated newcomer never displaces the real charger.
 
-On the TLS listener the connection runs its TLS handshake itself, so that a refused one
-(expired or unknown client certificate, TLS 1.1, no common suite) is recorded with the
-client's address: coalesced per address, so a flood of handshakes adds a row a minute.
+On the TLS listener the connection runs its TLS handshake itself (``handshakes.py``), so
+that a refused one (expired or unknown client certificate, TLS 1.1, no common suite) is
+recorded with the client's address: coalesced per address, so a flood of handshakes adds
+a row a minute.
 """
 
 from __future__ import annotations
@@ -22,10 +25,8 @@ import binascii
 import contextlib
 import logging
 import math
-import ssl
-from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,31 +35,26 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from app.db.batch_writer import BatchWriter
 from app.db.security_models import SecurityEventKind
 from app.domain.lockout import LockoutPolicy
 from app.domain.security_profiles import Transport
 from app.domain.station_ids import RULE as STATION_ID_RULE
 from app.domain.station_ids import is_valid_station_id
 from app.ocpp.auth_throttle import AuthThrottle
-from app.ocpp.batch_writer import BatchWriter
 from app.ocpp.connection import ConnectionLimits, StationConnection, remote_host
+from app.ocpp.handshakes import GatedConnection, HandshakeGate, TlsAcceptor, connection_class
+from app.ocpp.protocol import ProtocolRegistry
 from app.ocpp.ratelimit import WindowCounter
 from app.ocpp.registry import ConnectionRegistry
 from app.ocpp.router import Router
-from app.ocpp.tls import (
-    HandshakeRefusal,
-    built_in_ca,
-    handshake_refusal,
-    peer_identity,
-    server_context,
-)
+from app.ocpp.tls import HandshakeRefusal, built_in_ca, peer_identity, server_context
 from app.services.container import Services
 from app.services.fleet.stations import Admission, Credentials
 from app.services.messages import StationAdmitted
 from app.services.security.security_events import last_addresses, running_lockouts
 
 log = logging.getLogger("chargeplan.ocpp")
-SUBPROTOCOL = "ocpp1.6"
 # Seconds a stop waits for connections to close; with the writers' budget it keeps a
 # SIGTERM under ten seconds.
 STOP_BUDGET_S = 2.0
@@ -67,8 +63,6 @@ STOP_BUDGET_S = 2.0
 TLS_HANDSHAKE_TIMEOUT_S = 10.0
 # Seconds between two reads of the lockouts other nodes recorded.
 LOCKOUT_FOLLOW_S = 5.0
-# Bytes a client may send before its TLS handshake runs (a ClientHello is a few hundred).
-RAW_TLS_MAX_BYTES = 65536
 
 
 def path_segment(path: str) -> str | None:
@@ -90,11 +84,13 @@ def offered_subprotocols(headers: Headers) -> list[str]:
 
 
 class OcppServer:
-    def __init__(self, services: Services, router: Router, registry: ConnectionRegistry,
-                 audit: BatchWriter) -> None:
+    def __init__(self, services: Services, protocols: ProtocolRegistry,
+                 registry: ConnectionRegistry, audit: BatchWriter) -> None:
         self._services = services
         self._settings = services.settings
-        self._router = router
+        self._protocols = protocols
+        # One router per version, by subprotocol.
+        self._routers = {p.subprotocol: Router(services, p) for p in protocols}
         self._registry = registry
         self._audit = audit
         settings = services.settings
@@ -126,8 +122,8 @@ class OcppServer:
         await self._restore_lockouts()
         if settings.ocpp_plain:
             self.port = await self._listen(settings.ocpp_port, None)
-            log.info("OCPP 1.6J listening on ws://%s:%s/<station_id>", settings.ocpp_host,
-                     self.port)
+            log.info("OCPP (%s) listening on ws://%s:%s/<station_id>", self._versions(),
+                     settings.ocpp_host, self.port)
         if settings.ocpp_tls_cert:
             client_ca = settings.ocpp_tls_client_ca or built_in_ca(settings.ca_dir)
             context = server_context(settings.ocpp_tls_cert, settings.ocpp_tls_key,
@@ -135,8 +131,8 @@ class OcppServer:
             acceptor = TlsAcceptor(context, self._tls_refused, TLS_HANDSHAKE_TIMEOUT_S)
             self._tls.append(acceptor)
             self.tls_port = await self._listen(settings.ocpp_tls_port, acceptor)
-            log.info("OCPP 1.6J listening on wss://%s:%s/<station_id> (client certificates %s)",
-                     settings.ocpp_host, self.tls_port,
+            log.info("OCPP (%s) listening on wss://%s:%s/<station_id> (client certificates "
+                     "%s)", self._versions(), settings.ocpp_host, self.tls_port,
                      f"verified against {client_ca}" if client_ca else "not asked for")
         self._follow_lockouts = asyncio.create_task(self._follow_recorded_lockouts())
 
@@ -149,17 +145,20 @@ class OcppServer:
             process_request=self._process_request,
             # The stock selection (the server's list): a select_subprotocol callback would
             # make websockets close a reference cycle over every connection.
-            subprotocols=[Subprotocol(SUBPROTOCOL)],
+            subprotocols=[Subprotocol(name) for name in self._protocols.names],
             max_size=settings.max_frame_bytes,
             compression="deflate" if settings.ws_compression else None,
             ping_interval=settings.ws_ping_interval_s,
             ping_timeout=settings.ws_ping_interval_s,
             server_header="chargeplan",
-            create_connection=_connection_class(self._handshakes, tls),
+            create_connection=connection_class(self._handshakes, tls),
         )
         self._servers.append(server)
         sockets = list(server.sockets)
         return int(sockets[0].getsockname()[1]) if sockets else None
+
+    def _versions(self) -> str:
+        return ", ".join(self._protocols.names)
 
     def handshakes_in_progress(self) -> int:
         return self._handshakes.in_progress()
@@ -197,11 +196,11 @@ class OcppServer:
             return await self._admit(connection, request)
         finally:
             # Authentication is decided: the handshake no longer counts as in progress.
-            if isinstance(connection, _Connection):
+            if isinstance(connection, GatedConnection):
                 connection.handshake_decided()
 
     async def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        if isinstance(connection, _Connection) and connection.over_limit():
+        if isinstance(connection, GatedConnection) and connection.over_limit():
             self._services.security_events.record(
                 SecurityEventKind.HANDSHAKE_LIMIT, remote_address=remote_host(connection),
                 detail={"handshakes_per_address": self._handshakes.limit}, coalesce=True)
@@ -221,11 +220,12 @@ class OcppServer:
                 detail={"station_id": station_id[:100]}, coalesce=True)
             return connection.respond(HTTPStatus.BAD_REQUEST,
                                       f"invalid station id: {STATION_ID_RULE}\n")
-        if SUBPROTOCOL not in offered_subprotocols(request.headers):
+        if self._protocols.select(offered_subprotocols(request.headers)) is None:
+            names = self._protocols.names
             return connection.respond(
                 HTTPStatus.BAD_REQUEST,
-                f"subprotocol {SUBPROTOCOL} required: send Sec-WebSocket-Protocol: "
-                f"{SUBPROTOCOL}\n")
+                f"subprotocol {' or '.join(names)} required: send Sec-WebSocket-Protocol: "
+                f"{names[0]}\n")
         host = remote_host(connection) or "unknown"
         now = self._services.clock().timestamp()
         # A pair or station lockout refuses before any credential is checked; an address
@@ -317,13 +317,14 @@ class OcppServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path if ws.request else "")
+        router = self._routers.get(ws.subprotocol or "")
         # The handshake's headers (a dict and a list per header, both ways) are not
         # needed any more; kept, they are a fifth of the objects a connection makes the
         # garbage collector walk. The request itself stays: websockets reads it.
         if ws.request is not None:
             ws.request.headers.clear()
         ws.response = None
-        if station_id is None:  # process_request refused it already
+        if station_id is None or router is None:  # process_request refused it already
             return
         services = self._services
         malformed = self._malformed.get(station_id)
@@ -331,7 +332,7 @@ class OcppServer:
             malformed = WindowCounter(self._settings.malformed_frames_per_minute)
             self._malformed[station_id] = malformed
         connection = StationConnection(
-            station_id, ws, router=self._router, audit=self._audit,
+            station_id, ws, router=router, audit=self._audit,
             clock=services.clock, call_timeout=self._settings.call_timeout_s,
             limits=self._limits, malformed=malformed, security_events=services.security_events,
         )
@@ -395,258 +396,6 @@ def basic_credentials(header: str | None) -> Credentials | None:
         return Credentials(user.decode("utf-8"), password) if sep else Credentials("", b"")
     except (binascii.Error, UnicodeDecodeError):
         return Credentials("", b"")
-
-
-class HandshakeGate:
-    """Handshakes in progress per address: from the TCP accept until authentication is
-    decided. Half-open connections (a request that never ends) count until websockets'
-    open timeout (10 s) closes them. Over the limit a request is answered 503; over twice
-    the limit a new socket is closed at once, so one address cannot hold thousands."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._in_progress: dict[str, int] = {}
-
-    def enter(self, host: str) -> None:
-        self._in_progress[host] = self._in_progress.get(host, 0) + 1
-
-    def over_limit(self, host: str) -> bool:
-        return self._in_progress.get(host, 0) > self.limit
-
-    def far_over_limit(self, host: str) -> bool:
-        return self._in_progress.get(host, 0) > 2 * self.limit
-
-    def leave(self, host: str) -> None:
-        count = self._in_progress.get(host, 0) - 1
-        if count > 0:
-            self._in_progress[host] = count
-        else:
-            self._in_progress.pop(host, None)
-
-    def in_progress(self) -> int:
-        return sum(self._in_progress.values())
-
-
-class TlsAcceptor:
-    """The TLS side of the wss:// listener: the context, what a refusal triggers, and the
-    handshakes in progress (owned here, cancelled at stop)."""
-
-    def __init__(self, context: ssl.SSLContext,
-                 on_refused: Callable[[str | None, HandshakeRefusal], None],
-                 timeout_s: float) -> None:
-        self.context = context
-        self.on_refused = on_refused
-        self.timeout_s = timeout_s
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def start(self, handshake: Any) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(handshake)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def in_progress(self) -> int:
-        return len(self._tasks)
-
-    def cancel(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-
-
-class _EarlyData(asyncio.Protocol):
-    """Holds what arrives between the end of the TLS handshake and the websocket
-    connection taking the transport over."""
-
-    def __init__(self) -> None:
-        self.data: list[bytes] = []
-        self.closed = False
-
-    def data_received(self, data: bytes) -> None:
-        self.data.append(data)
-
-    def eof_received(self) -> bool | None:
-        self.closed = True
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-
-
-class _Connection(ServerConnection):
-    """A websockets connection that counts its handshake against its address and leaves
-    no reference cycle behind when the handshake fails.
-
-    websockets keeps why a handshake failed (``protocol.handshake_exc``: the client closed
-    mid-request, sent no HTTP, ...) with its traceback, whose frames hold the protocol:
-    a cycle per failed handshake that only a full collection frees, and serve makes those
-    rare. Once the socket is gone the reason has served its purpose."""
-
-    gate: HandshakeGate
-    tls: TlsAcceptor | None = None
-    _gated: str | None = None
-    # True from the TCP accept until TLS is up: the websocket side has no transport yet.
-    _raw_tls = False
-    _raw_data: list[bytes]
-    _raw_transport: asyncio.BaseTransport | None = None
-    _tls_up = False
-    _tls_task: asyncio.Task[None] | None = None
-    # The peer as accepted (host, port): see remote_address.
-    _peer: Any = None
-
-    @property
-    def remote_address(self) -> Any:
-        """The client's address, kept from the TCP accept: a closed TLS (or uvloop)
-        transport no longer knows it, and a station that left right after its handshake
-        was "connected from None"."""
-        return self._peer if self._peer is not None else super().remote_address
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.tls is not None and not self._tls_up:
-            self._raw_data = []
-            self._raw_transport = transport
-            self._accept_tls(cast(asyncio.Transport, transport))
-            return
-        super().connection_made(transport)
-        if self._peer is None:
-            self._peer = transport.get_extra_info("peername")
-        host = remote_host(self)
-        if host is None:
-            return
-        self.gate.enter(host)
-        self._gated = host
-        if self.gate.far_over_limit(host):
-            # Twice the limit of sockets that have not even sent their request: no
-            # HTTP answer is possible yet, and holding them is what is refused.
-            self.transport.abort()
-
-    def _accept_tls(self, raw: asyncio.Transport) -> None:
-        assert self.tls is not None
-        self._raw_tls = True
-        peer: Any = raw.get_extra_info("peername")
-        self._peer = peer
-        host = str(peer[0]) if isinstance(peer, tuple) and peer else None
-        if host is not None:
-            self.gate.enter(host)
-            self._gated = host
-            if self.gate.far_over_limit(host):
-                raw.abort()
-                return
-        # asyncio reads nothing until TLS runs over the socket; uvloop starts reading
-        # after this method whatever it asked, so what it reads first is kept for TLS.
-        raw.pause_reading()
-        self._tls_task = self.tls.start(self._handshake(raw, host))
-
-    def data_received(self, data: bytes) -> None:
-        if not self._raw_tls:
-            super().data_received(data)
-            return
-        self._raw_data.append(data)
-        if sum(map(len, self._raw_data)) > RAW_TLS_MAX_BYTES:  # no ClientHello is this long
-            self._raw_data.clear()
-            cast(asyncio.Transport, self._raw_transport).abort()
-
-    def eof_received(self) -> None:
-        if self._raw_tls:  # the client gave up before TLS: the socket closes
-            return
-        super().eof_received()
-
-    async def _handshake(self, raw: asyncio.Transport, host: str | None) -> None:
-        assert self.tls is not None
-        loop = asyncio.get_running_loop()
-        early = _EarlyData()
-        self._raw_transport = raw
-        upgrade = loop.create_task(loop.start_tls(
-            raw, early, self.tls.context, server_side=True,
-            ssl_handshake_timeout=self.tls.timeout_s))
-        try:
-            # One step of start_tls puts its TLS protocol on the socket (and stops reading
-            # until that protocol starts): bytes read before that go to it first.
-            await asyncio.sleep(0)
-            tls_protocol = raw.get_protocol()
-            if tls_protocol is not self:
-                _feed(tls_protocol, self._raw_data)
-            self._raw_data = []
-            transport = await upgrade
-        except ssl.SSLError as exc:
-            self.handshake_decided()
-            self.tls.on_refused(host, handshake_refusal(exc))
-            _forget(exc)
-            return
-        except (OSError, TimeoutError) as exc:  # the client left, or took too long
-            self.handshake_decided()
-            _forget(exc)
-            return
-        except asyncio.CancelledError:
-            upgrade.cancel()
-            self.handshake_decided()
-            raise
-        finally:
-            self._tls_task = None
-            self._raw_transport = None
-            del upgrade  # see _forget
-        if transport is None or early.closed:
-            self.handshake_decided()
-            if transport is not None:
-                transport.abort()
-            return
-        transport.set_protocol(self)
-        self._raw_tls, self._tls_up = False, True
-        # The gate counted this handshake from the TCP accept; the websocket side counts
-        # it again until authentication is decided.
-        self.handshake_decided()
-        self.connection_made(transport)
-        for chunk in early.data:
-            self.data_received(chunk)
-
-    def over_limit(self) -> bool:
-        return self._gated is not None and self.gate.over_limit(self._gated)
-
-    def handshake_decided(self) -> None:
-        if self._gated is not None:
-            self.gate.leave(self._gated)
-            self._gated = None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._raw_tls:  # the TCP socket went before TLS was up: no websocket to close
-            if self._tls_task is not None:
-                self._tls_task.cancel()
-            self.handshake_decided()
-            return
-        super().connection_lost(exc)
-        self.handshake_decided()
-        self.protocol.handshake_exc = None
-
-
-def _forget(exc: BaseException) -> None:
-    """Let a failed TLS upgrade go without the cycle collector. Its exception's traceback
-    holds the frames it went through: start_tls's, which holds the future that holds the
-    exception, and the handshake's, which holds the upgrade task that holds it too. Each
-    refused handshake left such a cycle, with its TLS protocol and connection, that only a
-    full collection frees (and serve makes those rare): 10,000 refused handshakes grew the
-    server by 200 MiB."""
-    exc.__traceback__ = None
-    exc.__context__ = None
-
-
-def _feed(protocol: Any, chunks: list[bytes]) -> None:
-    """Hand bytes to a protocol as its transport would (TLS protocols are buffered)."""
-    for chunk in chunks:
-        view = memoryview(chunk)
-        while view:
-            if not hasattr(protocol, "get_buffer"):
-                protocol.data_received(bytes(view))
-                break
-            buffer = protocol.get_buffer(len(view))
-            size = min(len(buffer), len(view))
-            buffer[:size] = view[:size]
-            protocol.buffer_updated(size)
-            view = view[size:]
-
-
-def _connection_class(gate: HandshakeGate, tls: TlsAcceptor | None) -> type[_Connection]:
-    """The connection class of one server, bound to its gate and its TLS side."""
-    return cast(type[_Connection],
-                type("OcppConnection", (_Connection,), {"gate": gate, "tls": tls}))
 
 
 def _address(connection: ServerConnection) -> str | None:

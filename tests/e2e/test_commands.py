@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db.models import AuditFrame
-from app.ocpp.schemas import CENTRAL_SYSTEM_ACTIONS, SECURITY_CENTRAL_SYSTEM_ACTIONS
+from app.ocpp.v16.schemas import CENTRAL_SYSTEM_ACTIONS, SECURITY_CENTRAL_SYSTEM_ACTIONS
 from app.services.fleet.commands import COMMAND_ACTIONS
 from tests.conftest import RunningServer
 from tests.e2e.harness import eventually, only, simulated

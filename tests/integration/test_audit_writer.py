@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from app.db.batch_writer import BatchWriter, WriterStopped
 from app.db.engine import Database
 from app.db.models import AuditFrame
 from app.ocpp.audit import COLUMNS, Raw, row
-from app.ocpp.batch_writer import BatchWriter, WriterStopped
 from tests.e2e.harness import eventually
 
 

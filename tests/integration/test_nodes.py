@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cluster.bus import RequestBus
-from app.cluster.gateway import ClusterPeers, RoutedGateway
+from app.cluster.request_bus import RequestBus
+from app.cluster.routed_gateway import ClusterPeers, RoutedGateway
 from app.db.engine import Database
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.registry import ConnectionRegistry
-from app.ocpp.schemas import SchemaRegistry
+from app.ocpp.versions import registered_protocols
 from tests.e2e.harness import eventually
 from tests.node_cluster import (
     NODES,
@@ -193,7 +193,7 @@ async def test_a_killed_node_s_stations_move_and_keep_their_profiles(
 async def test_a_fleet_job_runs_on_one_node_at_a_time(postgres_head_url: str) -> None:
     databases = [Database(postgres_head_url), Database(postgres_head_url)]
     first, second = (
-        ClusterPeers(RoutedGateway(OcppGateway(ConnectionRegistry(), SchemaRegistry()), db,
+        ClusterPeers(RoutedGateway(OcppGateway(ConnectionRegistry(), registered_protocols()), db,
                                    bus := RequestBus(db, name), stale_after_s=3,
                                    call_timeout_s=5), bus, db)
         for db, name in zip(databases, ("node-a", "node-b"), strict=True))

@@ -9,7 +9,7 @@ import pytest
 
 from app.ocpp import frames
 from app.ocpp.errors import ErrorCode
-from app.ocpp.schemas import (
+from app.ocpp.v16.schemas import (
     CENTRAL_SYSTEM_ACTIONS,
     CHARGE_POINT_ACTIONS,
     SchemaRegistry,

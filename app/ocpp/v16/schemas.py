@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import fastjsonschema
+import ocpp.v16
 
 from app.ocpp.errors import ErrorCode, OcppError
 
@@ -81,7 +82,8 @@ _FORMATS: dict[str, Callable[[str], bool]] = {"date-time": _iso_datetime}
 
 
 def _load(name: str) -> dict[str, Any] | None:
-    path = resources.files("ocpp.v16").joinpath("schemas", f"{name}.json")
+    # Imported, not named: the import contracts see who reads the package's schemas.
+    path = resources.files(ocpp.v16).joinpath("schemas", f"{name}.json")
     if not path.is_file():
         return None
     schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

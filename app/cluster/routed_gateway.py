@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import tasks
 from app.clock import Clock, utcnow
-from app.cluster.bus import RequestBus
+from app.cluster.request_bus import RequestBus
 from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.fleet_models import Node

@@ -71,7 +71,7 @@ class RequestBus:
         self._listener: asyncpg.Connection | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._replies: dict[int, asyncio.Event] = {}
-        # Set when a request for this node may be waiting (app.cluster.gateway's
+        # Set when a request for this node may be waiting (app.cluster.routed_gateway's
         # RequestServer waits on it).
         self._requested = asyncio.Event()
         self.listener_error: str | None = "not started"

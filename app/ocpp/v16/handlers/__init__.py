@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.ocpp.handlers import core, security
 from app.ocpp.router import Handler
+from app.ocpp.v16.handlers import core, security
 
 
 def all_handlers() -> dict[str, Handler]:

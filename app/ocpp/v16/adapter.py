@@ -1,0 +1,55 @@
+"""The OCPP 1.6J version adapter: subprotocol ``ocpp1.6``, its schemas and handlers.
+
+The services' calls are OCPP 1.6 actions and payloads already, so a CALL is the call
+itself once it is known to be one the central system sends (OCPP 1.6 §5, and the
+security extension's) and its payload fits the action's request schema; a CALLRESULT is
+the answer once it fits the action's response schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+
+from app.json_types import JsonObject
+from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.protocol import OutgoingCall
+from app.ocpp.router import Handler
+from app.ocpp.v16.handlers import all_handlers
+from app.ocpp.v16.schemas import (
+    CENTRAL_SYSTEM_ACTIONS,
+    CHARGE_POINT_ACTIONS,
+    SECURITY_CENTRAL_SYSTEM_ACTIONS,
+    SECURITY_EXTENSION_ACTIONS,
+    SchemaRegistry,
+)
+
+SUBPROTOCOL = "ocpp1.6"
+
+
+class Ocpp16:
+    subprotocol = SUBPROTOCOL
+    station_actions = frozenset({*CHARGE_POINT_ACTIONS, *SECURITY_EXTENSION_ACTIONS})
+    server_actions = frozenset({*CENTRAL_SYSTEM_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS})
+
+    @cached_property
+    def schemas(self) -> SchemaRegistry:
+        # Compiled when a server first needs them, not when the adapter is imported.
+        return SchemaRegistry()
+
+    @cached_property
+    def handlers(self) -> Mapping[str, Handler]:
+        return all_handlers()
+
+    def outgoing(self, action: str, payload: JsonObject) -> OutgoingCall:
+        if action not in self.server_actions:
+            raise OcppError(ErrorCode.NOT_SUPPORTED, "not an action the central system sends")
+        self.schemas.validate_request(action, payload)
+        return OutgoingCall(action, payload)
+
+    def answer(self, action: str, payload: JsonObject) -> JsonObject:
+        self.schemas.validate_response(action, payload)
+        return payload
+
+
+OCPP16 = Ocpp16()

@@ -1,0 +1,31 @@
+"""The OCPP versions this server speaks, one adapter per websocket subprotocol.
+
+The one place the neutral core names a version: a new version's adapter is added to
+``_ADAPTERS`` here (in order of preference, the first one being the language of the
+services' calls). ``register`` adds one while a process runs (a test's stand-in
+version); a server offers what is registered when it is made.
+"""
+
+from __future__ import annotations
+
+from app.ocpp.protocol import ProtocolAdapter, ProtocolRegistry
+from app.ocpp.v16 import OCPP16  # the registration point: the only import of a version
+
+_ADAPTERS: dict[str, ProtocolAdapter] = {OCPP16.subprotocol: OCPP16}
+
+
+def register(adapter: ProtocolAdapter) -> None:
+    if adapter.subprotocol in _ADAPTERS:
+        raise ValueError(f"subprotocol {adapter.subprotocol!r} is registered already")
+    _ADAPTERS[adapter.subprotocol] = adapter
+
+
+def unregister(subprotocol: str) -> None:
+    if subprotocol == OCPP16.subprotocol:
+        raise ValueError(f"{subprotocol} is the language of the services' calls")
+    _ADAPTERS.pop(subprotocol, None)
+
+
+def registered_protocols() -> ProtocolRegistry:
+    """The adapters registered now, for one server and its gateway."""
+    return ProtocolRegistry(_ADAPTERS.values())
