@@ -24,8 +24,8 @@ from sqlalchemy import Table
 
 from app.api.request_body import schema_problems
 from app.clock import Clock
-from app.cluster.request_bus import RequestBus
 from app.cluster.events import EventRelay
+from app.cluster.request_bus import RequestBus
 from app.cluster.routed_gateway import ClusterPeers, RequestServer, RoutedGateway
 from app.db.batch_writer import BatchWriter
 from app.db.batching import GroupCommit
@@ -40,9 +40,9 @@ from app.json_types import JsonObject
 from app.ocpp.errors import OcppError
 from app.ocpp.gateway import OcppGateway
 from app.ocpp.registry import ConnectionRegistry
+from app.ocpp.server import OcppServer
 from app.ocpp.v16.schemas import SchemaRegistry
 from app.ocpp.versions import registered_protocols
-from app.ocpp.server import OcppServer
 from app.reactions import REACTIONS
 from app.services.container import Debounces, ServerStatus, Services
 from app.services.delivery.smart_charging import RetryPolicy, SmartChargingService

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.domain.composite import EvseTransaction, composite_schedule, limit_at
+from app.domain.composite import EvseTransaction, composite_schedule
 from app.domain.installation import clear, install
 from app.domain.profiles import ChargingRateUnit, ProfileFormatError
 from app.domain.profiles_v201 import (
@@ -19,6 +19,7 @@ from app.domain.profiles_v201 import (
     select_profiles,
 )
 from app.domain.protocol_rules import V201
+from app.domain.schedule_comparison import limit_at
 from app.domain.units import SupplyConfig
 from app.domain.validation import validate_profile_v201
 from app.domain.violations import Violation
