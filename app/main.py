@@ -41,6 +41,7 @@ from app.ocpp.schemas import SchemaRegistry
 from app.ocpp.server import OcppServer
 from app.services.api_keys import ApiKeyService, RestAuditService
 from app.services.certificates import CertificateAuthority
+from app.services.circuit_plans import CircuitPlanner
 from app.services.circuits import CircuitService
 from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
@@ -229,7 +230,11 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         db, services.circuits, smart_charging, gateway,
         stack_level=settings.circuit_stack_level, lease_s=settings.circuit_lease_s,
         horizon_s=settings.circuit_horizon_s, voltage=settings.supply_voltage_v, clock=clock,
-        peers=services.peers)
+        peers=services.peers,
+        planner=CircuitPlanner(db, services.needs, enabled=settings.circuit_planning,
+                               step_s=settings.circuit_plan_step_s,
+                               horizon_s=settings.circuit_horizon_s,
+                               time_limit_s=settings.circuit_plan_time_limit_s))
 
     ocpp = OcppServer(services, Router(services, schemas, all_handlers()), registry, audit)
     await ocpp.start()

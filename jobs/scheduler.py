@@ -140,6 +140,10 @@ class Scheduler:
     def transaction_changed(self, station_id: str) -> None:
         self._replans.add(station_id)
 
+    def needs_changed(self, station_id: str) -> None:
+        self.spawn(self._services.load.replan_stations([station_id], "needs changed"),
+                   "circuit-replan-needs")
+
     def session_metered(self, station_id: str) -> None:
         self._meter_replans.add(station_id)
 

@@ -114,17 +114,22 @@ async def get_needs(services: ServicesDep, transaction_id: TransactionPath) -> N
      "battery_kwh and soc (the energy is (target_soc - soc) / 100 x battery_kwh; without soc "
      "it is refused naming soc). A departure in the past or an energy of 0 is kept: the "
      "session then has no plan and gets its fair share (plan false, with the reason). "
-     + _NEEDS_RULE, responses=error_responses(404, 409))
+     + _NEEDS_RULE + " The session's circuit tree is re-planned.",
+     responses=error_responses(404, 409))
 async def put_needs(services: ServicesDep, transaction_id: TransactionPath,
                     data: JSONBody[NeedBody]) -> NeedView:
-    return need_view(await services.needs.put(transaction_id, data.to_service()))
+    found = await services.needs.put(transaction_id, data.to_service())
+    services.scheduler.needs_changed(found.transaction.station_id)
+    return need_view(found)
 
 
 @delete("/transactions/{transaction_id:int}/needs", opt=OPERATOR, status_code=HTTP_200_OK,
         summary="Withdraw a session's request: its need falls back to the next source",
         description=_NEEDS_RULE, responses=error_responses(404, 409))
 async def delete_needs(services: ServicesDep, transaction_id: TransactionPath) -> NeedView:
-    return need_view(await services.needs.delete(transaction_id))
+    found = await services.needs.delete(transaction_id)
+    services.scheduler.needs_changed(found.transaction.station_id)
+    return need_view(found)
 
 
 transactions_router = Router(path="/", route_handlers=[list_transactions, station_transactions,

@@ -209,6 +209,11 @@ class JobScheduler(Protocol):
         tree are collected for a short while into one re-plan)."""
         ...
 
+    def needs_changed(self, station_id: str) -> None:
+        """What a session on the station needs was asked for or withdrawn: re-plan its
+        circuit tree soon, as after a transaction event."""
+        ...
+
     def session_metered(self, station_id: str) -> None:
         """A charging session on the station sent meter samples: re-plan its circuit tree,
         at most once in ``circuit_meter_replan_s`` (samples come every few seconds)."""
