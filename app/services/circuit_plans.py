@@ -13,6 +13,10 @@ Slots are ``step_s`` long and aligned to the clock (multiples of ``step_s`` sinc
 epoch; the first runs from now to the next boundary), so two re-plans a minute apart
 share their boundaries and a TxProfile is not sent again only because its periods moved.
 
+Each need is planned to be met a slot before its departure (half the time left when
+less is left) when the car could take it by then, so that what a charger's next reading
+or a re-plan delays is not the car's last energy.
+
 - The planner decided (``decided_by`` ``"planner"``): each session's share now and its
   periods are the plan's.
 - Otherwise (no session has a need, planning is off, the solver failed, found no
@@ -38,6 +42,7 @@ from app.domain import planner
 from app.domain import tariffs as tou
 from app.domain.allocation import Session
 from app.domain.live_plan import LivePlan, PlannedSession, shortfall_reason, slot_capacity
+from app.domain.lp_highs import HighsSolver
 from app.domain.needs import Need
 from app.domain.ownership import OwnerKind
 from app.services.circuits import SessionShare, TreeAllocation
@@ -76,9 +81,15 @@ class CircuitPlanner:
         self._step_s = step_s
         self._horizon_s = horizon_s
         self._time_limit_s = time_limit_s
+        # Per root circuit, the solver of its re-plans (one at a time per tree): each
+        # starts from the basis the last one ended on, so a re-plan that finds the last
+        # plan still optimal keeps it rather than another of equal worth, and chargers
+        # are not switched around for nothing.
+        self._solvers: dict[str, HighsSolver] = {}
 
-    async def plan(self, solved: TreeAllocation) -> TreeAllocation:
-        """The tree's allocation with its plan (see the module docstring)."""
+    async def plan(self, solved: TreeAllocation, *, replan: bool = False) -> TreeAllocation:
+        """The tree's allocation with its plan (see the module docstring). ``replan``: the
+        tree's own re-plan, which keeps its solver from one re-plan to the next."""
         site = solved.site
         if site is None or not solved.sessions:
             return solved
@@ -94,7 +105,10 @@ class CircuitPlanner:
             if energy is None:
                 energy = _as_much_as_it_takes(by_id[str(share.transaction_id)], at,
                                               need.departure, site.supply_voltage_v)
-            wanted[str(share.transaction_id)] = planner.Need(energy, need.departure)
+            session = by_id[str(share.transaction_id)]
+            wanted[str(share.transaction_id)] = planner.Need(
+                energy, self._deadline(session, at, need.departure, energy,
+                                       site.supply_voltage_v))
         stations = sorted({s.station_id for s in solved.sessions})
         horizon = aligned_horizon(at, self._step_s, self._horizon_s)
         request = planner.PlanRequest(
@@ -103,7 +117,9 @@ class CircuitPlanner:
             time_limit_s=self._time_limit_s)
         if request.needs:
             # HiGHS holds the CPU for up to time_limit_s: not on the event loop.
-            result = await asyncio.to_thread(planner.plan, request)
+            solver = (self._solvers.setdefault(solved.root_id, HighsSolver()) if replan
+                      else HighsSolver(warm=False))
+            result = await asyncio.to_thread(planner.plan, request, solver)
         else:
             result = planner.plan(request)
         decided_by = result.decided_by
@@ -117,6 +133,17 @@ class CircuitPlanner:
         periods = {s.transaction_id: result.sessions[str(s.transaction_id)].periods
                    for s in solved.sessions}
         return replace(solved, sessions=shares, periods=periods, plan=live)
+
+    def _deadline(self, session: Session, at: datetime, departure: datetime,
+                  energy_kwh: float, voltage: float) -> datetime:
+        """When the plan means to have delivered a need: a slot before the departure,
+        or half the time left when less is left, if the car could take the energy by
+        then at its maximum; else its departure. A charger takes a new limit at its next
+        reading and a re-plan takes its time; planned to the last second, what they
+        delay is the car's last energy."""
+        early = departure - min(timedelta(seconds=self._step_s), (departure - at) / 2)
+        fits = _as_much_as_it_takes(session, at, early, voltage) >= energy_kwh
+        return early if fits else departure
 
     @staticmethod
     def _planned_share(share: SessionShare, planned: planner.SessionPlan) -> SessionShare:

@@ -364,7 +364,7 @@ class LoadManager:
         now = self._clock()
         solved = await self._circuits.allocation(circuit_id, now, self._horizon_s)
         if self._planner is not None:
-            solved = await self._planner.plan(solved)
+            solved = await self._planner.plan(solved, replan=True)
         result = Replan(solved.root_id, trigger, now)
         result.decided_by = None if solved.plan is None else solved.plan.decided_by
         result.headroom = {c.circuit.id: c.load.headroom_a for c in solved.circuits}

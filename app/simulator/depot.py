@@ -45,9 +45,11 @@ class MeterReading:
 
 @dataclass(frozen=True, slots=True)
 class Departure:
-    """A car leaving: when, and how full (0 to 1) against how full it came."""
+    """A car leaving: when (and when it came), and how full (0 to 1) against how full
+    it came."""
 
     car_id: str
+    arrived: datetime
     at: datetime
     soc: float
     arrival_soc: float
@@ -129,7 +131,7 @@ class Depot:
     async def start(self) -> None:
         """Connect every station, then run the cars' schedule and the circuit meters."""
         await self.simulator.start()
-        began = asyncio.get_running_loop().time()
+        began = self.clock.now()
         if self.site.http_url is not None:
             for spec in self.site.stations:
                 self._spawn(self._assign(spec), f"assign {spec.id}")
@@ -165,13 +167,12 @@ class Depot:
             body["circuit_id"] = spec.circuit
         await self._http("PATCH", f"/stations/{spec.id}", body)
 
-    async def _drive(self, site_car: SiteCar, began: float) -> None:
+    async def _drive(self, site_car: SiteCar, began: datetime) -> None:
         """Plug the car in at its arrival, unplug it at its departure (both by the
         depot's clock)."""
-        car, loop = site_car.car, asyncio.get_running_loop()
+        car = site_car.car
         station = self.stations[site_car.station]
-        await asyncio.sleep(max(0.0, began + self.clock.real_seconds(car.arrive_s)
-                                - loop.time()))
+        await self.clock.sleep_until(began + timedelta(seconds=car.arrive_s))
         await station.booted.wait()
         if site_car.departure is not None and self.site.http_url is not None:
             await self._register_needs(site_car)
@@ -185,14 +186,13 @@ class Depot:
             leaves = arrived + timedelta(seconds=car.depart_s - car.arrive_s)
         else:
             return
-        await asyncio.sleep(max(0.0, self.clock.real_seconds(
-            (leaves - self.clock.now()).total_seconds())))
+        await self.clock.sleep_until(leaves)
         logger.info("%s: car %s leaves", station.station_id, car.id)
         plugged = station.cars.get(site_car.connector)
         if plugged is not None:
             plugged.draw(self.clock.now(), plugged.amps, self.site.voltage)
-            self.departures.append(Departure(car.id, self.clock.now(), plugged.soc, car.soc,
-                                             car.battery_wh / 1000))
+            self.departures.append(Departure(car.id, arrived, self.clock.now(), plugged.soc,
+                                             car.soc, car.battery_wh / 1000))
         await station.unplug(site_car.connector)
 
     async def _register_needs(self, site_car: SiteCar) -> None:

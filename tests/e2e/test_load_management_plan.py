@@ -127,3 +127,42 @@ async def test_the_charger_follows_the_plan_into_the_cheap_hour(
         await eventually(lambda: station.limit_a(1) == 32.0, timeout=60)
         assert (await session_of(http) or {})["decided_by"] == \
             "water level: no session has needs"
+
+
+async def test_a_plan_out_of_time_leaves_the_water_levels_answer_and_says_why(
+    settings: Settings,
+) -> None:
+    hurried = settings.with_overrides(circuit_plan_time_limit_s=1e-9)
+    async with serving(hurried, utcnow) as server, httpx.AsyncClient(
+            base_url=server.http_url, timeout=10) as http:
+        await http.post("/circuits", json={"id": "site", "max_current_a": 32})
+        async with simulated(server, http, stations=2, connectors=1, id_prefix="PLT-") as sim:
+            for station_id in sim.stations:
+                await http.patch(f"/stations/{station_id}", json={"circuit_id": "site"})
+            for n, station in enumerate(sim.stations.values(), start=1):
+                await station.start_transaction(1, f"VAN-{n}")
+
+            async def both() -> list[dict[str, Any]] | None:
+                found = (await http.get("/circuits/site/allocation")).json()["sessions"]
+                return found if len(found) == 2 else None
+
+            sessions = await eventually(both, timeout=60)
+            departure = (utcnow() + timedelta(hours=2)).isoformat()
+            answer = await http.put(f"/transactions/{sessions[0]['transaction_id']}/needs",
+                                    json={"energy_kwh": 20, "departure": departure})
+            assert answer.status_code == 200, answer.text
+
+            async def decided() -> dict[str, Any] | None:
+                solved = (await http.get("/circuits/site/allocation")).json()
+                return solved if "time limit" in solved["decided_by"].lower() else None
+
+            solved = await eventually(decided, timeout=60)
+            # The water level's own answer: 16 A each, bound by the circuit.
+            assert [(s["limit_a"], s["binding"]) for s in solved["sessions"]] == [
+                (16.0, "site L1"), (16.0, "site L1")]
+            assert solved["sessions"][0]["need_source"] == "request"
+            replanned = await eventually(
+                lambda: (server.services.load.last.get("site") is not None
+                         and server.services.load.last["site"].decided_by), timeout=60)
+            assert replanned.startswith("water level: ")
+            assert "time limit" in replanned.lower()
