@@ -269,7 +269,8 @@ class SessionView(msgspec.Struct, kw_only=True, omit_defaults=True):
 class LastReplanView(msgspec.Struct, kw_only=True, omit_defaults=True):
     at: Annotated[datetime, Meta(description="When the tree was last re-planned, UTC")]
     trigger: Annotated[str, Meta(
-        description="What set it off: transaction, meter, circuit changed, interval")]
+        description="What set it off: transaction, meter, circuit changed, needs changed, "
+        "interval")]
     seconds: Annotated[float, Meta(description="How long the re-plan took")]
     decreases: Annotated[list[int], Meta(description="Transactions whose limit went down")]
     increases: Annotated[list[int], Meta(description="Transactions whose limit went up")]

@@ -107,7 +107,9 @@ class CircuitController(Controller):
          summary="How the circuit's tree is shared now",
          description="Solves the whole tree the circuit belongs to: per circuit and phase "
          "the limit, load and headroom; per running transaction its limit, the constraint "
-         "that binds it, whether it was admitted and its safe share.",
+         "that binds it, whether it was admitted and its safe share, and, when the tree is "
+         "planned ahead (a session has a need), its need_source, planned_kwh, "
+         "shortfall_kwh, shortfall_reason, decided_by and periods.",
          responses=error_responses(404))
     async def get_allocation(
         self, services: ServicesDep, circuit_id: CircuitIdPath,

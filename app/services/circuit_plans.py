@@ -41,7 +41,13 @@ from app.db.models import DesiredProfile
 from app.domain import planner
 from app.domain import tariffs as tou
 from app.domain.allocation import Session
-from app.domain.live_plan import LivePlan, PlannedSession, shortfall_reason, slot_capacity
+from app.domain.live_plan import (
+    LivePlan,
+    PlannedSession,
+    SlotCapacity,
+    shortfall_reason,
+    slot_capacity,
+)
 from app.domain.lp_highs import HighsSolver
 from app.domain.needs import Need
 from app.domain.ownership import OwnerKind
@@ -109,6 +115,10 @@ class CircuitPlanner:
             wanted[str(share.transaction_id)] = planner.Need(
                 energy, self._deadline(session, at, need.departure, energy,
                                        site.supply_voltage_v))
+        if replan and not wanted:
+            # Nothing to plan: the water level's answer as it is, with where each
+            # session's need stands (a GET still draws the water level's timeline).
+            return replace(solved, plan=_unplanned(solved, needs))
         stations = sorted({s.station_id for s in solved.sessions})
         horizon = aligned_horizon(at, self._step_s, self._horizon_s)
         request = planner.PlanRequest(
@@ -216,6 +226,22 @@ class CircuitPlanner:
                 if periods:
                     return planner.Tariff(tuple(sorted(periods, key=lambda p: p.start)))
         return planner.Tariff()
+
+
+def _unplanned(solved: TreeAllocation, needs: Mapping[int, Need]) -> LivePlan:
+    """A tree none of whose sessions has a need to plan for, without its timeline."""
+    sessions = {
+        s.transaction_id: PlannedSession(
+            transaction_id=s.transaction_id,
+            need_source=str(needs[s.transaction_id].source) if s.transaction_id in needs
+            else "none",
+            plans=False, energy_kwh=None,
+            departure=needs[s.transaction_id].departure if s.transaction_id in needs
+            else None,
+            planned_kwh=None, shortfall_kwh=None, shortfall_reason=None, currents_a=())
+        for s in solved.sessions}
+    return LivePlan(solved.at, "water level: no session has needs", (), (),
+                    SlotCapacity({}, {}), sessions, 0.0, 0.0)
 
 
 def _hourly(day: date, prices: Sequence[float], zone: ZoneInfo
