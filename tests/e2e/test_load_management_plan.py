@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.clock import utcnow
-from app.domain.profiles import ChargingRateUnit
+from app.domain.profiles import ChargingRateUnit, parse_datetime
 from app.settings import Settings
 from tests.conftest import RunningServer, make_settings
 from tests.e2e.harness import eventually, serving, simulated
@@ -127,6 +127,64 @@ async def test_the_charger_follows_the_plan_into_the_cheap_hour(
         await eventually(lambda: station.limit_a(1) == 32.0, timeout=60)
         assert (await session_of(http) or {})["decided_by"] == \
             "water level: no session has needs"
+
+
+async def test_a_charger_holding_few_periods_gets_the_plan_merged_never_above_it(
+    plan_server: RunningServer, plan_http: httpx.AsyncClient
+) -> None:
+    http = plan_http
+    await http.post("/circuits", json={"id": "site", "max_current_a": 32})
+    # Two periods at most (ChargingScheduleMaxPeriods), read from its configuration.
+    async with simulated(plan_server, http, stations=1, connectors=1, id_prefix="PLM-",
+                         start_time=START, max_periods=2) as sim:
+        station = sim.stations["PLM-0001"]
+        await http.patch("/stations/PLM-0001", json={"circuit_id": "site"})
+        # 16:00-17:00 UTC at 10 A (a grid operator's window): the water level's own
+        # timeline has three periods (32, 10, 32 A).
+        await http.put("/circuits/site/limits", json=[{
+            "from": CHEAP.isoformat(), "to": DEPARTURE.isoformat(), "max_current_a": 10}])
+        await station.start_transaction(1, "VAN-1")
+        first = await eventually(lambda: session_of(http), timeout=60)
+        need = await http.put(f"/transactions/{first['transaction_id']}/needs", json={
+            "energy_kwh": 30, "departure": "2026-06-01T18:00:00Z"})
+        assert need.status_code == 200, need.text
+
+        async def planned() -> dict[str, Any] | None:
+            found = await session_of(http)
+            return found if found and found.get("decided_by") == "planner" else None
+
+        session = await eventually(planned, timeout=60)
+        solved = (await http.get("/circuits/site/allocation")).json()
+        at = datetime.fromisoformat(solved["at"])
+        plan = [(at + timedelta(seconds=p["start_s"]), p["limit_a"])
+                for p in session["periods"]]
+        assert len(plan) > 2
+
+        def installed() -> dict[str, Any] | None:
+            for profile in station.installed_profiles:
+                if profile.profile.purpose.value == "TxProfile":
+                    return profile.profile.to_ocpp()  # type: ignore[no-any-return]
+            return None
+
+        def within_plan() -> bool:
+            """The charger holds the plan in two periods, never above it at any instant
+            from the start of its profile (the simulator's clock started after the
+            server's) to the end of its lease."""
+            profile = installed()
+            if profile is None or len(profile["chargingSchedule"]["chargingSchedulePeriod"]) > 2:
+                return False
+            start = parse_datetime(profile["chargingSchedule"]["startSchedule"])
+            now = max(station.clock.now(), start).replace(microsecond=0) + timedelta(seconds=1)
+            lease = int((parse_datetime(profile["validTo"]) - now).total_seconds())
+            held = station.composite(1, lease, ChargingRateUnit.A, start=now)
+            for period in held.periods:
+                instant = now + timedelta(seconds=period.start_period)
+                in_plan = ([limit for at, limit in plan if at <= instant] or [plan[0][1]])[-1]
+                if period.limit > in_plan + 1e-9:
+                    return False
+            return True
+
+        await eventually(within_plan, timeout=60)
 
 
 async def test_a_plan_out_of_time_leaves_the_water_levels_answer_and_says_why(
