@@ -52,6 +52,21 @@ async def session_of(http: httpx.AsyncClient) -> dict[str, Any] | None:
     return solved["sessions"][0] if solved["sessions"] else None
 
 
+async def planned_for(http: httpx.AsyncClient, transaction_id: int, energy_kwh: float,
+                      departure: str) -> dict[str, Any]:
+    """Ask for the energy by the departure; the session once the planner decides it."""
+    need = await http.put(f"/transactions/{transaction_id}/needs", json={
+        "energy_kwh": energy_kwh, "departure": departure})
+    assert need.status_code == 200, need.text
+
+    async def planned() -> dict[str, Any] | None:
+        found = await session_of(http)
+        return found if found and found.get("decided_by") == "planner" else None
+
+    session: dict[str, Any] = await eventually(planned, timeout=60)
+    return session
+
+
 async def test_the_charger_follows_the_plan_into_the_cheap_hour(
     plan_server: RunningServer, plan_http: httpx.AsyncClient
 ) -> None:
@@ -77,15 +92,7 @@ async def test_the_charger_follows_the_plan_into_the_cheap_hour(
         assert first["decided_by"] == "water level: no session has needs"
 
         # 8 kWh by 17:00: the cheap hour alone holds it (8 kWh / 690 W per A = 11.6 A).
-        need = await http.put(f"/transactions/{first['transaction_id']}/needs", json={
-            "energy_kwh": 8, "departure": "2026-06-01T17:00:00Z"})
-        assert need.status_code == 200, need.text
-
-        async def planned() -> dict[str, Any] | None:
-            found = await session_of(http)
-            return found if found and found.get("decided_by") == "planner" else None
-
-        session = await eventually(planned, timeout=60)
+        session = await planned_for(http, first["transaction_id"], 8, "2026-06-01T17:00:00Z")
         assert session["need_source"] == "request"
         assert session["planned_kwh"] == pytest.approx(8.0, abs=0.1)
         assert session["shortfall_kwh"] == pytest.approx(0.0, abs=0.05)
@@ -145,15 +152,7 @@ async def test_a_charger_holding_few_periods_gets_the_plan_merged_never_above_it
             "from": CHEAP.isoformat(), "to": DEPARTURE.isoformat(), "max_current_a": 10}])
         await station.start_transaction(1, "VAN-1")
         first = await eventually(lambda: session_of(http), timeout=60)
-        need = await http.put(f"/transactions/{first['transaction_id']}/needs", json={
-            "energy_kwh": 30, "departure": "2026-06-01T18:00:00Z"})
-        assert need.status_code == 200, need.text
-
-        async def planned() -> dict[str, Any] | None:
-            found = await session_of(http)
-            return found if found and found.get("decided_by") == "planner" else None
-
-        session = await eventually(planned, timeout=60)
+        session = await planned_for(http, first["transaction_id"], 30, "2026-06-01T18:00:00Z")
         solved = (await http.get("/circuits/site/allocation")).json()
         at = datetime.fromisoformat(solved["at"])
         plan = [(at + timedelta(seconds=p["start_s"]), p["limit_a"])
