@@ -56,6 +56,7 @@ from app.services.fleet.nodes import MISSED_BEATS, NodeService
 from app.services.fleet.remote_start import RemoteStartService
 from app.services.fleet.stations import StationService
 from app.services.fleet.transactions import TransactionService
+from app.services.load.circuit_plans import CircuitPlanner
 from app.services.load.circuits import CircuitService
 from app.services.load.load_management import LoadManager
 from app.services.load.needs import NeedService
@@ -159,6 +160,7 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         db, voltage=settings.supply_voltage_v, min_current_a=settings.session_min_current_a,
         default_max_current_a=settings.session_max_current_a, clock=clock,
         smart_charging=smart_charging)
+    needs = NeedService(db, clock=clock)
     services = Services(
         settings=settings,
         clock=clock,
@@ -173,7 +175,7 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         nodes=nodes,
         stations=stations,
         id_tags=id_tags,
-        needs=NeedService(db, clock=clock),
+        needs=needs,
         remote_starts=remote_starts,
         smart_charging=smart_charging,
         transactions=TransactionService(db, id_tags, meters.put_all,
@@ -203,7 +205,11 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
             db, circuits, smart_charging, gateway,
             stack_level=settings.circuit_stack_level, lease_s=settings.circuit_lease_s,
             horizon_s=settings.circuit_horizon_s, voltage=settings.supply_voltage_v,
-            clock=clock, peers=peers),
+            clock=clock, peers=peers,
+            planner=CircuitPlanner(db, needs, enabled=settings.circuit_planning,
+                                   step_s=settings.circuit_plan_step_s,
+                                   horizon_s=settings.circuit_horizon_s,
+                                   time_limit_s=settings.circuit_plan_time_limit_s)),
         webhooks=WebhookService(db, events, clock=clock, policy=WebhookPolicy(
             retry_base_s=settings.webhook_retry_base_s,
             retry_cap_s=settings.webhook_retry_cap_s,

@@ -27,6 +27,7 @@ from app.services.messages import (
     JobRequested,
     LiveEvent,
     Message,
+    NeedsChanged,
     SessionMetered,
     StationAdmitted,
     StationBooted,
@@ -143,6 +144,11 @@ async def replan_metered_soon(services: Services, m: SessionMetered) -> None:
     services.debounce.meter_replans.add(m.station_id)
 
 
+async def replan_for_needs(services: Services, m: NeedsChanged) -> None:
+    """A need changes the plan of the session's whole tree: re-planned now."""
+    await services.load.replan_stations((m.station_id,), "needs changed")
+
+
 # --- desired state ---------------------------------------------------------------------
 async def replan_capped_soon(services: Services, m: DesiredChanged) -> None:
     """What a plan, a tariff or a manual profile allows caps a circuit's session."""
@@ -208,6 +214,7 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     TransactionStopped: [drop_tx_profile, replan_soon, notify_stopped],
     ChargingStateChanged: [replan_soon],
     SessionMetered: [replan_metered_soon],
+    NeedsChanged: [replan_for_needs],
     DesiredChanged: [replan_capped_soon],
     CircuitChanged: [replan_circuit],
     StationsLeftCircuit: [release_stations],

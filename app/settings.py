@@ -101,6 +101,11 @@ class Settings:
     # A charging session's MeterValues (a car that draws less than its share, or more)
     # re-plan its tree, at most once in this many seconds.
     circuit_meter_replan_s: float = 10.0
+    # Planning ahead (docs/planning.md, "Live"): on or off, the slot length (slots are
+    # aligned to the clock) and the solver's budget per re-plan.
+    circuit_planning: bool = True
+    circuit_plan_step_s: int = 900
+    circuit_plan_time_limit_s: float = 2.0
     # Jobs: reconcile desired against actual, verify by composite schedule, retry.
     scheduler_enabled: bool = True
     reconcile_interval_s: float = 60.0
@@ -268,6 +273,11 @@ class Settings:
                "seconds >= 0")
         _check(self.circuit_meter_replan_s, "circuit_meter_replan_s",
                self.circuit_meter_replan_s >= 0, "seconds >= 0")
+        _check(self.circuit_plan_step_s, "circuit_plan_step_s",
+               60 <= self.circuit_plan_step_s <= self.circuit_horizon_s,
+               "seconds >= 60 and at most circuit_horizon_s")
+        _check(self.circuit_plan_time_limit_s, "circuit_plan_time_limit_s",
+               self.circuit_plan_time_limit_s > 0, "seconds > 0")
         _check(self.session_min_current_a, "session_min_current_a",
                self.session_min_current_a > 0, "> 0")
         _check(self.session_max_current_a, "session_max_current_a",

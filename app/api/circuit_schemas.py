@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -222,7 +222,12 @@ class CircuitLoadView(msgspec.Struct, kw_only=True):
         description="measured, or worst_case when the measurement is missing or stale")]
 
 
-class SessionView(msgspec.Struct, kw_only=True):
+class PeriodView(msgspec.Struct, kw_only=True):
+    start_s: Annotated[int, Meta(description="Seconds after the solve's at")]
+    limit_a: Annotated[float, Meta(description="Its limit from then on, in A")]
+
+
+class SessionView(msgspec.Struct, kw_only=True, omit_defaults=True):
     transaction_id: Annotated[int, Meta(description="The OCPP transactionId")]
     station_id: Annotated[str, Meta(description="Charge point identity")]
     connector_id: Annotated[int, Meta(description="Connector of the transaction")]
@@ -244,17 +249,37 @@ class SessionView(msgspec.Struct, kw_only=True):
         "counts as other load of every circuit above it")]
     safe_share_a: Annotated[float | None, Meta(
         description="What its charger may fall back to when chargeplan is gone")]
+    need_source: Annotated[str | None, Meta(
+        description="Where its need comes from: request, id_tag, history, "
+        "circuit_default or none (null when the tree was not planned)")] = None
+    planned_kwh: Annotated[float | None, Meta(
+        description="Energy the plan gives it by its departure (null without a need)")] = None
+    shortfall_kwh: Annotated[float | None, Meta(
+        description="What it will lack at its departure (null without a need)")] = None
+    shortfall_reason: Annotated[str | None, Meta(
+        description='Why it falls short, e.g. "site at its limit 17:00-21:00 (main L1)" '
+        '(times UTC); null when it does not')] = None
+    decided_by: Annotated[str | None, Meta(
+        description='"planner", or "water level: <why>" (null when the tree was not '
+        'planned)')] = None
+    periods: Annotated[list[PeriodView], Meta(
+        description="Its limit timeline as its TxProfile carries it (before merging to "
+        "the charger's ChargingScheduleMaxPeriods)")] = msgspec.field(default_factory=list)
 
 
-class LastReplanView(msgspec.Struct, kw_only=True):
+class LastReplanView(msgspec.Struct, kw_only=True, omit_defaults=True):
     at: Annotated[datetime, Meta(description="When the tree was last re-planned, UTC")]
     trigger: Annotated[str, Meta(
-        description="What set it off: transaction, meter, circuit changed, interval")]
+        description="What set it off: transaction, meter, circuit changed, needs changed, "
+        "interval")]
     seconds: Annotated[float, Meta(description="How long the re-plan took")]
     decreases: Annotated[list[int], Meta(description="Transactions whose limit went down")]
     increases: Annotated[list[int], Meta(description="Transactions whose limit went up")]
     held: Annotated[list[int], Meta(
         description="Increases held back until the decreases are Accepted")]
+    decided_by: Annotated[str | None, Meta(
+        description='"planner", or "water level: <why>"; null when the tree had no '
+        'session')] = None
 
 
 class AllocationView(msgspec.Struct, kw_only=True):
@@ -265,6 +290,9 @@ class AllocationView(msgspec.Struct, kw_only=True):
     last_replan: Annotated[LastReplanView | None, Meta(
         description="The last re-plan of the tree by the node answering (null when it has "
         "not re-planned it since it started)")] = None
+    decided_by: Annotated[str | None, Meta(
+        description='"planner" when a session has a need and the plan was solved, else '
+        '"water level: <why>"; null when the tree has no session')] = None
 
 
 def allocation_view(solved: TreeAllocation, last: Replan | None = None) -> AllocationView:
@@ -272,7 +300,8 @@ def allocation_view(solved: TreeAllocation, last: Replan | None = None) -> Alloc
         last_replan=None if last is None else LastReplanView(
             at=last.at, trigger=last.trigger, seconds=last.seconds,
             decreases=list(last.decreases), increases=list(last.increases),
-            held=list(last.held)),
+            held=list(last.held), decided_by=last.decided_by),
+        decided_by=None if solved.plan is None else solved.plan.decided_by,
         at=solved.at,
         root_id=solved.root_id,
         circuits=[
@@ -302,10 +331,104 @@ def allocation_view(solved: TreeAllocation, last: Replan | None = None) -> Alloc
                 demand_cap_a=s.demand_cap_a,
                 over_limit=s.over_limit,
                 safe_share_a=s.share.safe_share_a,
+                **_planned(solved, s.transaction_id),
             )
             for s in solved.sessions
         ],
     )
+
+
+def _planned(solved: TreeAllocation, transaction_id: int) -> dict[str, Any]:
+    """A session's fields from the plan of its tree (none when it was not planned)."""
+    periods = [PeriodView(start_s=p.start_s, limit_a=p.limit_a)
+               for p in solved.periods.get(transaction_id, ())]
+    found = None if solved.plan is None else solved.plan.sessions.get(transaction_id)
+    if found is None or solved.plan is None:
+        return {"periods": periods}
+    return {"need_source": found.need_source, "planned_kwh": found.planned_kwh,
+            "shortfall_kwh": found.shortfall_kwh, "shortfall_reason": found.shortfall_reason,
+            "decided_by": solved.plan.decided_by, "periods": periods}
+
+
+class PlanSlotLimitView(msgspec.Struct, kw_only=True):
+    circuit_id: Annotated[str, Meta(description="A circuit of the tree")]
+    max_current_a: Annotated[ThreePhases, Meta(
+        description="What its sessions may draw on L1, L2, L3 in the slot: the lowest "
+        "limit in force during it, less the margin and the other load")]
+    max_power_kw: Annotated[float | None, Meta(
+        description="The same for its kW limit; null without one")]
+
+
+class PlanSlotView(msgspec.Struct, kw_only=True):
+    start: Annotated[datetime, Meta(description="Slot start, ISO 8601, UTC")]
+    end: Annotated[datetime, Meta(description="Slot end (excluded), ISO 8601, UTC")]
+    price_per_kwh: Annotated[float | None, Meta(
+        description="Mean price over the slot; null without prices")]
+    limits: Annotated[list[PlanSlotLimitView], Meta(description="Per circuit, root first")]
+
+
+class PlanSessionView(msgspec.Struct, kw_only=True):
+    transaction_id: Annotated[int, Meta(description="The OCPP transactionId")]
+    station_id: Annotated[str, Meta(description="Charge point identity")]
+    connector_id: Annotated[int, Meta(description="Connector of the transaction")]
+    circuit_id: Annotated[str, Meta(description="The circuit its station hangs from")]
+    phases: Annotated[list[str], Meta(description="Grid phases it draws on")]
+    need_source: Annotated[str, Meta(
+        description="request, id_tag, history, circuit_default or none")]
+    plans: Annotated[bool, Meta(description="Whether its need is planned for")]
+    energy_kwh: Annotated[float | None, Meta(
+        description="Energy it still needs, as planned for; null without a need")]
+    departure: Annotated[datetime | None, Meta(description="When it leaves, UTC")]
+    planned_kwh: Annotated[float | None, Meta(description="Planned by its departure")]
+    shortfall_kwh: Annotated[float | None, Meta(description="Lacking at its departure")]
+    shortfall_reason: Annotated[str | None, Meta(description="Why it falls short")]
+    current_a: Annotated[list[float], Meta(
+        description="Its planned current per slot, in A, in the order of slots")]
+
+
+class PlanView(msgspec.Struct, kw_only=True):
+    root_id: Annotated[str, Meta(description="The grid connection of the tree planned")]
+    at: Annotated[datetime, Meta(description="The instant planned from, ISO 8601, UTC")]
+    decided_by: Annotated[str | None, Meta(
+        description='"planner", or "water level: <why>" (then the slots show the water '
+        'level\'s timeline); null when the tree has no session')]
+    planned_cost: Annotated[float | None, Meta(
+        description="Energy cost of the plan at the slots' prices")]
+    planned_peak_kw: Annotated[float | None, Meta(
+        description="Highest load of the plan at the root, sessions and other load, kW")]
+    slots: Annotated[list[PlanSlotView], Meta(description="The horizon, slot by slot")]
+    sessions: Annotated[list[PlanSessionView], Meta(description="Running transactions")]
+
+
+def plan_view(solved: TreeAllocation) -> PlanView:
+    plan = solved.plan
+    if plan is None:
+        return PlanView(root_id=solved.root_id, at=solved.at, decided_by=None,
+                        planned_cost=None, planned_peak_kw=None, slots=[], sessions=[])
+    slots = [
+        PlanSlotView(
+            start=plan.at + timedelta(seconds=start_s),
+            end=plan.at + timedelta(seconds=start_s + length_s),
+            price_per_kwh=plan.prices[t],
+            limits=[PlanSlotLimitView(
+                circuit_id=c.circuit.id,
+                max_current_a=[round(a, 1) for a in plan.capacity.amps[c.circuit.id][t]],
+                max_power_kw=plan.capacity.kw[c.circuit.id][t])
+                for c in solved.circuits])
+        for t, (start_s, length_s) in enumerate(plan.slots)]
+    sessions = []
+    for s in solved.sessions:
+        found = plan.sessions[s.transaction_id]
+        sessions.append(PlanSessionView(
+            transaction_id=s.transaction_id, station_id=s.station_id,
+            connector_id=s.connector_id, circuit_id=s.circuit_id, phases=list(s.phases),
+            need_source=found.need_source, plans=found.plans, energy_kwh=found.energy_kwh,
+            departure=found.departure, planned_kwh=found.planned_kwh,
+            shortfall_kwh=found.shortfall_kwh, shortfall_reason=found.shortfall_reason,
+            current_a=list(found.currents_a)))
+    return PlanView(root_id=solved.root_id, at=plan.at, decided_by=plan.decided_by,
+                    planned_cost=plan.planned_cost, planned_peak_kw=plan.planned_peak_kw,
+                    slots=slots, sessions=sessions)
 
 
 class ProfileLimitView(msgspec.Struct, kw_only=True):
@@ -329,7 +452,7 @@ class ProfileLimitView(msgspec.Struct, kw_only=True):
     state: Annotated[str, Meta(description="Its delivery state")]
 
 
-class CircuitShareView(msgspec.Struct, kw_only=True):
+class CircuitShareView(msgspec.Struct, kw_only=True, omit_defaults=True):
     circuit_id: Annotated[str, Meta(description="The circuit the station hangs from")]
     transaction_id: Annotated[int | None, Meta(description="The running transaction")]
     limit_a: Annotated[float | None, Meta(description="The circuit's share for it")]
@@ -337,6 +460,15 @@ class CircuitShareView(msgspec.Struct, kw_only=True):
     admitted: Annotated[bool | None, Meta(description="Whether its minimum fitted")]
     safe_share_a: Annotated[float | None, Meta(
         description="What the charger falls back to when chargeplan is gone")]
+    need_source: Annotated[str | None, Meta(
+        description="Where the session's need comes from (null: not planned)")] = None
+    planned_kwh: Annotated[float | None, Meta(
+        description="Energy planned by its departure")] = None
+    shortfall_kwh: Annotated[float | None, Meta(
+        description="What it will lack at its departure")] = None
+    shortfall_reason: Annotated[str | None, Meta(description="Why it falls short")] = None
+    decided_by: Annotated[str | None, Meta(
+        description='"planner" or "water level: <why>"')] = None
 
 
 class ConnectorLimitView(msgspec.Struct, kw_only=True):
@@ -389,7 +521,7 @@ def connector_limit_view(found: ConnectorLimit) -> ConnectorLimitView:
             limit_a=None if share is None else share.share.limit_a,
             binding=None if share is None else share.share.binding,
             admitted=None if share is None else share.share.admitted,
-            safe_share_a=found.safe_share_a)
+            safe_share_a=found.safe_share_a, **found.planned)
     return ConnectorLimitView(
         station_id=found.station_id, connector_id=found.connector_id, at=found.at,
         limit_a=found.limit_a, binding=binding, circuit=circuit,

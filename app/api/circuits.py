@@ -18,11 +18,13 @@ from app.api.circuit_schemas import (
     CircuitView,
     ConnectorLimitView,
     MeasurementBody,
+    PlanView,
     WindowBody,
     allocation_view,
     circuit_view,
     connector_limit_view,
     phases,
+    plan_view,
     windows,
 )
 from app.api.deps import ServicesDep, dependencies
@@ -107,15 +109,31 @@ class CircuitController(Controller):
          summary="How the circuit's tree is shared now",
          description="Solves the whole tree the circuit belongs to: per circuit and phase "
          "the limit, load and headroom; per running transaction its limit, the constraint "
-         "that binds it, whether it was admitted and its safe share.",
+         "that binds it, whether it was admitted and its safe share, and, when the tree is "
+         "planned ahead (a session has a need), its need_source, planned_kwh, "
+         "shortfall_kwh, shortfall_reason, decided_by and periods.",
          responses=error_responses(404))
     async def get_allocation(
         self, services: ServicesDep, circuit_id: CircuitIdPath,
         at: Annotated[datetime | None, Parameter(
             description="Instant to solve at, ISO 8601 (default now)")] = None,
     ) -> AllocationView:
-        solved = await services.circuits.allocation(circuit_id, at)
+        solved = await services.load.allocation(circuit_id, at)
         return allocation_view(solved, services.load.last.get(solved.root_id))
+
+    @get("/{circuit_id:str}/plan", opt=READER,
+         summary="The tree's plan over the horizon",
+         description="Plans the whole tree the circuit belongs to from `at` (default now), "
+         "as its re-plans do: per slot its start, end, price and what each circuit leaves "
+         "its sessions per phase; per running transaction its need and planned current "
+         "per slot. decided_by says whether the planner or the water level decided.",
+         responses=error_responses(404))
+    async def get_plan(
+        self, services: ServicesDep, circuit_id: CircuitIdPath,
+        at: Annotated[datetime | None, Parameter(
+            description="Instant to plan from, ISO 8601 (default now)")] = None,
+    ) -> PlanView:
+        return plan_view(await services.load.allocation(circuit_id, at))
 
 
 

@@ -22,6 +22,7 @@ from app.api.schemas import (
     transaction_view,
 )
 from app.services.fleet.transactions import MAX_CURVE_POINTS, TransactionFilter, TransactionQueries
+from app.services.messages import NeedsChanged
 
 ConnectorQuery = Annotated[int | None, Parameter(
     ge=0, le=2**31 - 1, description="Only transactions on this connector")]
@@ -114,17 +115,22 @@ async def get_needs(services: ServicesDep, transaction_id: TransactionPath) -> N
      "battery_kwh and soc (the energy is (target_soc - soc) / 100 x battery_kwh; without soc "
      "it is refused naming soc). A departure in the past or an energy of 0 is kept: the "
      "session then has no plan and gets its fair share (plan false, with the reason). "
-     + _NEEDS_RULE, responses=error_responses(404, 409))
+     + _NEEDS_RULE + " The session's circuit tree is re-planned.",
+     responses=error_responses(404, 409))
 async def put_needs(services: ServicesDep, transaction_id: TransactionPath,
                     data: JSONBody[NeedBody]) -> NeedView:
-    return need_view(await services.needs.put(transaction_id, data.to_service()))
+    found = await services.needs.put(transaction_id, data.to_service())
+    services.bus.publish(NeedsChanged(found.transaction.station_id, found.transaction.id))
+    return need_view(found)
 
 
 @delete("/transactions/{transaction_id:int}/needs", opt=OPERATOR, status_code=HTTP_200_OK,
         summary="Withdraw a session's request: its need falls back to the next source",
         description=_NEEDS_RULE, responses=error_responses(404, 409))
 async def delete_needs(services: ServicesDep, transaction_id: TransactionPath) -> NeedView:
-    return need_view(await services.needs.delete(transaction_id))
+    found = await services.needs.delete(transaction_id)
+    services.bus.publish(NeedsChanged(found.transaction.station_id, found.transaction.id))
+    return need_view(found)
 
 
 transactions_router = Router(path="/", route_handlers=[list_transactions, station_transactions,

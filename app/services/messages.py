@@ -105,6 +105,14 @@ class SessionMetered(Message):
     station_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class NeedsChanged(Message):
+    """What a running session needs (energy by a departure) was asked for or withdrawn."""
+
+    station_id: str
+    transaction_id: int
+
+
 # --- desired state ---------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class DesiredChanged(Message):

@@ -4,7 +4,9 @@ Each circuit of the site with ``meter`` reads, every ``meter_interval_s``, the s
 the cars of its stations draw per grid phase (through each station's phase rotation) plus
 its base load, and, given ``http_url``, pushes it to the server as the circuit's total
 (``PUT /circuits/{id}/measurement {"total_a": [...]}``). Given ``http_url``, each station
-is also hung from its circuit once it has booted (``PATCH /stations/{id}``).
+is also hung from its circuit once it has booted (``PATCH /stations/{id}``), and a
+car with a ``departure`` has its id tag registered with ``default_needs`` (the energy to
+fill it, by that departure) before it plugs in.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.allocation import PHASE_ROTATIONS
+from app.domain.needs import next_local
 from app.simulator.clock import VirtualClock
 from app.simulator.config import SimulatorConfig
 from app.simulator.fleet import Simulator, Station, make_station
@@ -37,6 +40,23 @@ class MeterReading:
     circuit_id: str
     at: datetime
     total_a: tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """A car leaving: when (and when it came), and how full (0 to 1) against how full
+    it came."""
+
+    car_id: str
+    arrived: datetime
+    at: datetime
+    soc: float
+    arrival_soc: float
+    battery_kwh: float
+
+    @property
+    def charged_kwh(self) -> float:
+        return (self.soc - self.arrival_soc) * self.battery_kwh
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +85,12 @@ class Depot:
     """Runs a :class:`Site`: its stations over websockets, its cars' schedule, its meters."""
 
     def __init__(self, site: Site, *, start_time: datetime | None = None,
-                 reconnect_delay: float = 1.0) -> None:
+                 reconnect_delay: float = 1.0, clock: VirtualClock | None = None) -> None:
         self.site = site
         base = SimulatorConfig(url=site.url, voltage=site.voltage, start_time=start_time,
                                meter_interval=site.meter_interval_s,
                                reconnect_delay=reconnect_delay)
-        self.clock = VirtualClock(start_time)
+        self.clock = clock or VirtualClock(start_time)
         gate = asyncio.Semaphore(base.connect_concurrency)
         stations = {
             s.id: make_station(s.id, index, station_config(site, s, base), self.clock,
@@ -79,6 +99,7 @@ class Depot:
         self.simulator = Simulator(base, stations)
         self.readings: list[MeterReading] = []
         self.draws: list[DrawChange] = []
+        self.departures: list[Departure] = []
         for spec in site.stations:
             stations[spec.id].draw_listeners.append(functools.partial(self._record_draw, spec))
         self._tasks: list[asyncio.Task[None]] = []
@@ -110,7 +131,7 @@ class Depot:
     async def start(self) -> None:
         """Connect every station, then run the cars' schedule and the circuit meters."""
         await self.simulator.start()
-        began = asyncio.get_running_loop().time()
+        began = self.clock.now()
         if self.site.http_url is not None:
             for spec in self.site.stations:
                 self._spawn(self._assign(spec), f"assign {spec.id}")
@@ -146,20 +167,41 @@ class Depot:
             body["circuit_id"] = spec.circuit
         await self._http("PATCH", f"/stations/{spec.id}", body)
 
-    async def _drive(self, site_car: SiteCar, began: float) -> None:
-        """Plug the car in at its arrival, unplug it at its departure."""
-        car, loop = site_car.car, asyncio.get_running_loop()
+    async def _drive(self, site_car: SiteCar, began: datetime) -> None:
+        """Plug the car in at its arrival, unplug it at its departure (both by the
+        depot's clock)."""
+        car = site_car.car
         station = self.stations[site_car.station]
-        await asyncio.sleep(max(0.0, began + car.arrive_s - loop.time()))
+        await self.clock.sleep_until(began + timedelta(seconds=car.arrive_s))
         await station.booted.wait()
+        if site_car.departure is not None and self.site.http_url is not None:
+            await self._register_needs(site_car)
         logger.info("%s: car %s arrives on connector %s", station.station_id, car.id,
                     site_car.connector)
+        arrived = self.clock.now()
         await station.plug_in(site_car.connector, car)
-        if car.depart_s is None:
+        if site_car.departure is not None:
+            leaves = next_local(arrived, site_car.departure, self.site.timezone)
+        elif car.depart_s is not None:
+            leaves = arrived + timedelta(seconds=car.depart_s - car.arrive_s)
+        else:
             return
-        await asyncio.sleep(max(0.0, began + car.depart_s - loop.time()))
+        await self.clock.sleep_until(leaves)
         logger.info("%s: car %s leaves", station.station_id, car.id)
+        plugged = station.cars.get(site_car.connector)
+        if plugged is not None:
+            plugged.draw(self.clock.now(), plugged.amps, self.site.voltage)
+            self.departures.append(Departure(car.id, arrived, self.clock.now(), plugged.soc,
+                                             car.soc, car.battery_wh / 1000))
         await station.unplug(site_car.connector)
+
+    async def _register_needs(self, site_car: SiteCar) -> None:
+        """The car's id tag, saying the energy to fill it by its departure."""
+        car = site_car.car
+        await self._http("POST", "/id_tags", {"id_tag": car.id})
+        await self._http("PATCH", f"/id_tags/{car.id}", {"default_needs": {
+            "energy_kwh": round((1.0 - car.soc) * car.battery_wh / 1000, 3),
+            "departure_local": site_car.departure, "timezone": self.site.timezone}})
 
     async def _meter(self, circuit_id: str) -> None:
         """Each tick, the circuit's stations report their cars' draw (MeterValues) and the

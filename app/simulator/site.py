@@ -12,16 +12,23 @@ Read by ``chargeplan simulate --site FILE`` (JSON, or TOML for a ``.toml`` file)
                "phases": 1, "battery_kwh": 60, "soc": 0.2, "taper_soc": 0.8,
                "arrive_s": 0, "depart_s": 3600}]}
 
+A car may give ``departure`` ("HH:MM", wall time in the site's ``timezone``, UTC by
+default) instead of ``depart_s``: it leaves at the first such time after it arrives, and,
+given ``http_url``, its id tag (its id) is registered with ``default_needs`` saying so:
+the energy to fill its battery from ``soc``, by that departure.
+
 Pure: parsing only, every problem reported with the field it is about.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.domain.allocation import PHASE_ROTATIONS
 from app.simulator.car import Car
@@ -65,6 +72,10 @@ class SiteCar:
     car: Car
     station: str
     connector: int = 1
+    departure: str | None = None  # "HH:MM" in the site's timezone
+
+
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,7 @@ class Site:
     api_key: str | None = None
     voltage: float = DEFAULT_VOLTAGE
     meter_interval_s: float = DEFAULT_METER_INTERVAL_S
+    timezone: str = "UTC"  # of the cars' departure wall times
     circuits: tuple[SiteCircuit, ...] = ()
     stations: tuple[SiteStation, ...] = ()
     cars: tuple[SiteCar, ...] = ()
@@ -156,6 +168,12 @@ def parse_site(data: Mapping[str, Any]) -> Site:
     _check_unique(reader, "circuits", [c.id for c in circuits])
     _check_unique(reader, "stations", [s.id for s in stations])
     _check_unique(reader, "cars", [c.car.id for c in cars])
+    timezone = reader.text(data, "timezone", "site", "UTC") or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        reader.problems.append("site.timezone: must be an IANA time zone, e.g. Europe/Berlin")
+        timezone = "UTC"
     site = Site(
         url=reader.text(data, "url", "site", DEFAULT_URL) or DEFAULT_URL,
         http_url=reader.text(data, "http_url", "site"),
@@ -165,7 +183,7 @@ def parse_site(data: Mapping[str, Any]) -> Site:
         meter_interval_s=reader.number(data, "meter_interval_s", "site",
                                        DEFAULT_METER_INTERVAL_S, minimum=0.01)
         or DEFAULT_METER_INTERVAL_S,
-        circuits=tuple(circuits), stations=tuple(stations), cars=tuple(cars))
+        timezone=timezone, circuits=tuple(circuits), stations=tuple(stations), cars=tuple(cars))
     if not stations:
         reader.problems.append("stations: give at least one station")
     if reader.problems:
@@ -213,6 +231,12 @@ def _car(reader: _Reader, where: str, item: Mapping[str, Any],
         reader.problems.append(f"{where}.connector: station {station} has "
                                f"{connectors[station]} connector(s)")
     battery = reader.number(item, "battery_kwh", where, 60.0)
+    departure = reader.text(item, "departure", where)
+    if departure is not None and _HH_MM.match(departure) is None:
+        reader.problems.append(f"{where}.departure: must be HH:MM, 00:00 to 23:59")
+        departure = None
+    if departure is not None and item.get("depart_s") is not None:
+        reader.problems.append(f"{where}.departure: give departure or depart_s, not both")
     try:
         car = Car(
             id=reader.text(item, "id", where) or where,
@@ -227,7 +251,7 @@ def _car(reader: _Reader, where: str, item: Mapping[str, Any],
         problem = str(error).replace("battery_wh", "battery_kwh").replace(" must", ": must", 1)
         reader.problems.append(f"{where}.{problem}")
         return None
-    return SiteCar(car, station or "", connector)
+    return SiteCar(car, station or "", connector, departure)
 
 
 def _check_unique(reader: _Reader, key: str, ids: Sequence[str]) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from app.clock import Clock
+from app.settings import Settings
 from app.simulator import SimulatedStation, Simulator, SimulatorConfig
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, start_server, stop_server
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -26,6 +28,16 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def serving(settings: Settings, clock: Clock) -> AsyncIterator[RunningServer]:
+    """The server with its own clock (a simulator's start time, or a faster clock)."""
+    running = await start_server(settings, clock=clock)
+    try:
+        yield running
+    finally:
+        await stop_server(running)
 
 
 @asynccontextmanager

@@ -15,8 +15,8 @@ from app.domain.profiles import ChargingProfile
 from app.services.schedules.tariffs import TariffService
 from app.settings import Settings
 from app.simulator import Simulator
-from tests.conftest import RunningServer, start_server, stop_server
-from tests.e2e.harness import eventually, only, simulated
+from tests.conftest import RunningServer
+from tests.e2e.harness import eventually, only, serving, simulated
 
 SID = "PY-SIM-0001"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -35,11 +35,8 @@ TARIFF: dict[str, Any] = {
 async def dst_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """The server with its clock on the daylight-saving day, like the simulator's."""
     offset = SPRING_FORWARD - utcnow()
-    running = await start_server(settings, clock=lambda: utcnow() + offset)
-    try:
+    async with serving(settings, lambda: utcnow() + offset) as running:
         yield running
-    finally:
-        await stop_server(running)
 
 
 @pytest.fixture

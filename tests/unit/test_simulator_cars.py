@@ -114,3 +114,23 @@ def test_every_problem_of_a_site_file_names_its_field() -> None:
 def test_a_site_file_that_is_not_json_says_so() -> None:
     with pytest.raises(SiteError, match="site: not valid JSON"):
         load_site("{stations")
+
+
+def test_a_car_may_leave_at_a_wall_time_of_the_sites_zone() -> None:
+    site = load_site('{"timezone": "Europe/Berlin", "stations": [{"id": "D-1"}],'
+                     ' "cars": [{"id": "VAN-1", "station": "D-1", "departure": "06:30"}]}')
+    assert (site.timezone, site.cars[0].departure, site.cars[0].car.depart_s) == (
+        "Europe/Berlin", "06:30", None)
+
+
+def test_a_departure_must_be_a_wall_time_and_not_beside_depart_s() -> None:
+    with pytest.raises(SiteError) as raised:
+        load_site('{"timezone": "Mars/Olympus", "stations": [{"id": "D-1"}],'
+                  ' "cars": [{"id": "A", "station": "D-1", "departure": "25:00"},'
+                  '          {"id": "B", "station": "D-1", "departure": "07:00",'
+                  '           "depart_s": 60}]}')
+    assert raised.value.problems == [
+        "cars[0].departure: must be HH:MM, 00:00 to 23:59",
+        "cars[1].departure: give departure or depart_s, not both",
+        "site.timezone: must be an IANA time zone, e.g. Europe/Berlin",
+    ]

@@ -29,6 +29,7 @@ from app.domain import arrival, demand
 from app.domain.circuit_profiles import amps_at, in_force_since
 from app.domain.composite import Convention
 from app.domain.installation import InstalledProfile
+from app.domain.live_plan import LivePlan, held_during
 from app.domain.ownership import OwnerKind
 from app.domain.phase_currents import phase_totals
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
@@ -124,6 +125,8 @@ class TreeAllocation:
     # arrive at (for :func:`app.domain.arrival.allowances`).
     site: rule.Site | None = None
     arrival_stations: tuple[arrival.ArrivalStation, ...] = ()
+    # The tree's plan ahead (app.services.load.circuit_plans); None when nothing planned it.
+    plan: LivePlan | None = None
 
 
 class CircuitService:
@@ -519,8 +522,19 @@ class CircuitService:
         share comes, over [solved.at, until) (:func:`app.domain.arrival.allowances`)."""
         if solved.site is None:
             return {}
-        return arrival.allowances(solved.site, solved.arrival_stations, solved.at, until,
-                                  self._min_current_a)
+        if solved.plan is None or solved.plan.decided_by != "planner":
+            return arrival.allowances(solved.site, solved.arrival_stations, solved.at, until,
+                                      self._min_current_a)
+        # Planned: each session at the most its plan gives it before ``until``.
+        held = held_during(solved.plan, solved.site, until)
+        span = max(1, math.ceil((until - solved.at).total_seconds()))
+        lowest: dict[str, float] = {}
+        for instant in rule.breakpoints(solved.site, solved.at, span):
+            for station_id, amps in arrival.allowances_at(
+                    solved.site, held, solved.arrival_stations, instant,
+                    self._min_current_a).items():
+                lowest[station_id] = min(amps, lowest.get(station_id, amps))
+        return lowest
 
     def forget_sessions(self, transaction_ids: Sequence[int]) -> None:
         """Ended transactions: their unused-capacity state goes."""

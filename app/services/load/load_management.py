@@ -58,6 +58,7 @@ from app.domain.activity import period_at, schedule_anchor
 from app.domain.allocation import Period
 from app.domain.circuit_profiles import amps_at
 from app.domain.composite import ActiveTransaction
+from app.domain.live_plan import fit_periods
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import (
     ChargingProfile,
@@ -71,6 +72,7 @@ from app.domain.states import DeliveryState
 from app.events import EventType
 from app.services.delivery.smart_charging import SmartChargingService
 from app.services.errors import Invalid, NotFound
+from app.services.load.circuit_plans import CircuitPlanner
 from app.services.load.circuits import (
     CircuitService,
     SessionShare,
@@ -120,6 +122,8 @@ class Replan:
     headroom: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     paused: int = 0
     seconds: float = 0.0
+    # "planner", or "water level: <why>" (None: the tree had no session to plan).
+    decided_by: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -202,14 +206,19 @@ class ConnectorLimit:
     transaction_id: int | None
     share: SessionShare | None  # the circuit's share for the running transaction
     safe_share_a: float | None
+    # From the plan of its tree: need_source, planned_kwh, shortfall_kwh,
+    # shortfall_reason, decided_by (empty when the tree was not planned).
+    planned: Mapping[str, Any] = field(default_factory=dict)
 
 
 class LoadManager:
     def __init__(self, db: Database, circuits: CircuitService,
                  smart_charging: SmartChargingService, gateway: ChargerGateway, *,
                  stack_level: int, lease_s: int, horizon_s: int, voltage: float = 230.0,
-                 clock: Clock = utcnow, peers: Peers | None = None) -> None:
+                 clock: Clock = utcnow, peers: Peers | None = None,
+                 planner: CircuitPlanner | None = None) -> None:
         self._db = db
+        self._planner = planner
         self.peers: Peers = peers or NoPeers()
         self._circuits = circuits
         self._smart_charging = smart_charging
@@ -249,13 +258,31 @@ class LoadManager:
         circuit_id = station.circuit_id if station is not None else None
         share: SessionShare | None = None
         safe: float | None = None
+        planned: dict[str, Any] = {}
         if circuit_id is not None:
-            solved = await self._circuits.allocation(circuit_id, at)
+            solved = await self.allocation(circuit_id, at)
             safe = solved.safe_shares.get(station_id)
             share = next((s for s in solved.sessions if running is not None
                           and s.transaction_id == running.transaction_id), None)
+            found = (None if share is None or solved.plan is None
+                     else solved.plan.sessions.get(share.transaction_id))
+            if found is not None and solved.plan is not None:
+                planned = {"need_source": found.need_source,
+                           "planned_kwh": found.planned_kwh,
+                           "shortfall_kwh": found.shortfall_kwh,
+                           "shortfall_reason": found.shortfall_reason,
+                           "decided_by": solved.plan.decided_by}
         return ConnectorLimit(station_id, connector_id, at, limit, profiles, circuit_id,
-                              None if running is None else running.transaction_id, share, safe)
+                              None if running is None else running.transaction_id, share, safe,
+                              planned)
+
+    async def allocation(self, circuit_id: str, at: datetime | None = None) -> TreeAllocation:
+        """The solve of the tree holding the circuit at ``at`` (default now), planned ahead
+        when one of its sessions has a need (:mod:`app.services.load.circuit_plans`)."""
+        if self._planner is None:
+            return await self._circuits.allocation(circuit_id, at)
+        return await self._planner.plan(
+            await self._circuits.allocation(circuit_id, at, self._horizon_s))
 
     async def replan_stations(self, station_ids: Sequence[str], trigger: str) -> list[Replan]:
         """Re-plan the trees the stations hang from."""
@@ -336,7 +363,10 @@ class LoadManager:
         began = asyncio.get_running_loop().time()
         now = self._clock()
         solved = await self._circuits.allocation(circuit_id, now, self._horizon_s)
+        if self._planner is not None:
+            solved = await self._planner.plan(solved, replan=True)
         result = Replan(solved.root_id, trigger, now)
+        result.decided_by = None if solved.plan is None else solved.plan.decided_by
         result.headroom = {c.circuit.id: c.load.headroom_a for c in solved.circuits}
         result.paused = sum(1 for s in solved.sessions if not s.share.admitted)
         await self._apply(solved, result)
@@ -355,7 +385,8 @@ class LoadManager:
                        "connector_id": s.connector_id, "circuit_id": s.circuit_id,
                        "limit_a": s.share.limit_a, "binding": s.share.binding}
                       for s in solved.sessions],
-            decreases=result.decreases, increases=result.increases, held=result.held)
+            decreases=result.decreases, increases=result.increases, held=result.held,
+            decided_by=result.decided_by)
         log.info("circuit %s re-planned (%s): %d down, %d up, %d held, %d unchanged, "
                  "%d removed", solved.root_id, trigger, len(result.decreases),
                  len(result.increases), len(result.held), len(result.unchanged),
@@ -369,6 +400,7 @@ class LoadManager:
         running = {s.transaction_id for s in solved.sessions}
         renew_before = now + self._lease / 2
         watts_only = await self._watts_only(set(solved.safe_shares))
+        max_periods = await self._max_periods({s.station_id for s in solved.sessions})
         volts = self._voltage
         allowed = await self._allowance_rows(set(solved.safe_shares))
         lower, raise_ = await self._plan_allowances(solved, allowed, watts_only, renew_before)
@@ -376,7 +408,8 @@ class LoadManager:
         increases: list[PlannedProfile] = []
         for session in solved.sessions:
             profile = self._profile(session, solved.periods.get(session.transaction_id), now,
-                                    watts=session.station_id in watts_only)
+                                    watts=session.station_id in watts_only,
+                                    max_periods=max_periods.get(session.station_id))
             old = previous.get(session.transaction_id)
             if old is not None and old.owner_id != session.circuit_id:
                 old = None  # the station moved: the old circuit's row is not a base
@@ -599,11 +632,25 @@ class LoadManager:
                 found.add(station_id)
         return found
 
+    async def _max_periods(self, station_ids: set[str]) -> dict[str, int]:
+        """Stations that reported ChargingScheduleMaxPeriods (OCPP 1.6 §9.4: the most
+        periods a schedule may hold), and that number."""
+        if not station_ids:
+            return {}
+        async with self._db.uow() as session:
+            rows = (await session.execute(
+                select(Station.id, Station.charging_schedule_max_periods)
+                .where(Station.id.in_(sorted(station_ids))))).all()
+        return {station_id: n for station_id, n in rows if n is not None}
+
     def _profile(self, session: SessionShare, periods: Sequence[Period] | None,
-                 now: datetime, *, watts: bool = False) -> dict[str, Any]:
+                 now: datetime, *, watts: bool = False,
+                 max_periods: int | None = None) -> dict[str, Any]:
         """The session's TxProfile: in A per phase, or in W (A x voltage x the phases it
-        draws on, with numberPhases) for a charger that takes only W."""
-        steps = periods or (Period(0, session.share.limit_a),)
+        draws on, with numberPhases) for a charger that takes only W. Its timeline is
+        merged to the station's ChargingScheduleMaxPeriods, never above any period."""
+        steps = fit_periods(periods or (Period(0, session.share.limit_a),), max_periods,
+                            self._horizon_s)
         number_phases = len(session.phases)
         factor = self._voltage * number_phases if watts else 1.0
         return {
