@@ -14,6 +14,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from app.db.models import AuditFrame, Connector, IdTag, Station, Transaction
 from app.domain.composite import Convention
+from app.domain.protocol_rules import OcppVersion
 from app.domain.station_time import TimeFlag
 from app.services.errors import Invalid
 from app.services.stations import capabilities
@@ -152,6 +153,9 @@ class StationView(msgspec.Struct, kw_only=True):
         "as its last verified answer showed (tried first next time); null until learned")]
     unconstrained: Annotated[UnconstrainedView | None, Meta(
         description="What the station reports where no profile bounds it; null until seen")]
+    ocpp_version: Annotated[OcppVersion, Meta(
+        description="The OCPP version the station last connected with (the websocket "
+        "subprotocol negotiated: ocpp1.6 or ocpp2.0.1); 1.6 for a station never connected")]
 
 
 class UnconstrainedView(msgspec.Struct, kw_only=True):
@@ -289,6 +293,7 @@ def station_view(station: Station) -> StationView:
         unconstrained=None if station.unconstrained_limit is None else UnconstrainedView(
             limit=station.unconstrained_limit,
             unit="A" if station.unconstrained_unit == "A" else "W"),
+        ocpp_version=station.ocpp_version or OcppVersion.V16,
     )
 
 
