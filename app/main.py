@@ -44,7 +44,9 @@ from app.services.certificates import CertificateAuthority
 from app.services.circuits import CircuitService
 from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
+from app.services.device_model import DeviceModelService
 from app.services.errors import Invalid
+from app.services.external_limits import ExternalLimitService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
@@ -193,6 +195,9 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         events=events,
     )
     services.api_keys = ApiKeyService(db, clock=clock)
+    services.device_model = DeviceModelService(db, clock=clock)
+    services.external_limits = ExternalLimitService(db, clock=clock, events=events,
+                                                    on_changed=_transaction_changed)
     services.rest_audit = RestAuditService(db, clock=clock)
     services.station_security = StationSecurityService(
         services.stations, gateway, services.security_events,

@@ -32,6 +32,7 @@ from app.domain.ownership import OwnerKind
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
 from app.domain.states import DeliveryState
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.external_limits import with_external_caps
 from app.services.profiles_store import as_installed
 from app.services.smart_charging import SmartChargingService, Snapshot
 from app.services.station_view import station_views
@@ -347,6 +348,9 @@ class CircuitService:
         drawn = {tx_id: found[-1][1] for tx_id, found in samples.items()}
         window_s = max(horizon_s or 0, 60)
         outside = await self._outside_caps(running, at, window_s)
+        # Limits set outside chargeplan (OCPP 2.0.1 K12) cap their sessions the same way.
+        outside = await with_external_caps(self._db, outside, running, at, window_s,
+                                           self._voltage)
         arriving = await self._arrival_caps(list(stations), at, window_s)
         base = {c: self.other_load(circuits[c], now) for c in tree}
         parents = {c.id: c.parent_id for c in circuits.values()}

@@ -11,6 +11,8 @@ from app.events import EventBus
 from app.services.api_keys import ApiKeyService, RestAuditService
 from app.services.circuits import CircuitService
 from app.services.commands import CommandService
+from app.services.device_model import DeviceModelService
+from app.services.external_limits import ExternalLimitService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
 from app.services.leases import LeaseService
@@ -93,3 +95,7 @@ class Services:
     webhooks: WebhookService = field(init=False)
     # The other nodes on the same PostgreSQL (app.cluster); none on SQLite.
     peers: Peers = field(default_factory=NoPeers)
+    # What OCPP 2.0.1 stations report beyond 1.6: their device model, limits set
+    # outside chargeplan.
+    device_model: DeviceModelService = field(init=False)
+    external_limits: ExternalLimitService = field(init=False)
