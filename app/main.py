@@ -164,7 +164,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock,
                                 writes=writes, time_rules=time_rules, events=events),
         id_tags=id_tags,
-        needs=NeedService(db, clock=clock),
+        needs=NeedService(db, clock=clock, on_changed=_transaction_changed),
         transactions=TransactionService(db, id_tags, meters.put_all,
                                         concurrent_tx=settings.concurrent_tx,
                                         on_started=remote_starts.transaction_started,
