@@ -56,6 +56,7 @@ from app.services.nodes import MISSED_BEATS, NodeService
 from app.services.plans import PlanService
 from app.services.ports import ChargerGateway
 from app.services.remote_start import RemoteStartService
+from app.services.remote_transactions import RemoteTransactions
 from app.services.security_events import SecurityEvents
 from app.services.smart_charging import RetryPolicy, SmartChargingService
 from app.services.station_security import StationSecurityService
@@ -196,6 +197,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     )
     services.api_keys = ApiKeyService(db, clock=clock)
     services.device_model = DeviceModelService(db, clock=clock)
+    services.remote_transactions = RemoteTransactions(db, services.transactions)
     services.external_limits = ExternalLimitService(db, clock=clock, events=events,
                                                     on_changed=_transaction_changed)
     services.rest_audit = RestAuditService(db, clock=clock)

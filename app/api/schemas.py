@@ -453,7 +453,8 @@ def as_utc(value: datetime | None, field: str) -> datetime | None:
 class TransactionView(msgspec.Struct, kw_only=True):
     """A charging session (OCPP 1.6 §4.8 StartTransaction, §4.10 StopTransaction)."""
 
-    id: Annotated[int, Meta(description="The OCPP transactionId, allocated by the database")]
+    id: Annotated[int, Meta(description="Allocated by the database: the OCPP 1.6 "
+                            "transactionId, and the key of an OCPP 2.0.1 one (remote_id)")]
     station_id: StationId
     connector_id: Annotated[int, Meta(description="The connector it runs on")]
     id_tag: Annotated[str, Meta(description="The idTag that started it")]
@@ -472,6 +473,9 @@ class TransactionView(msgspec.Struct, kw_only=True):
         description="started_at is not to be believed: future or too_old (stored as sent)")]
     stop_time_flag: Annotated[TimeFlag | None, Meta(
         description="stopped_at is not to be believed: future, too_old, or before_start")]
+    remote_id: Annotated[str | None, Meta(
+        description="The station's own transactionId (OCPP 2.0.1: a string of up to 36 "
+        "characters); null for an OCPP 1.6 transaction, whose transactionId is id")]
 
 
 class CurvePointView(msgspec.Struct, kw_only=True):
@@ -510,7 +514,7 @@ def transaction_view(row: Transaction) -> TransactionView:
         meter_stop=row.meter_stop, energy_wh=energy, stop_reason=row.stop_reason,
         stop_id_tag=row.stop_id_tag, reservation_id=row.reservation_id,
         start_time_flag=_time_flag(row.start_time_flag),
-        stop_time_flag=_time_flag(row.stop_time_flag))
+        stop_time_flag=_time_flag(row.stop_time_flag), remote_id=row.remote_id)
 
 
 def _time_flag(value: str | None) -> TimeFlag | None:

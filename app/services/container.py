@@ -21,6 +21,7 @@ from app.services.needs import NeedService
 from app.services.nodes import NodeService
 from app.services.plans import PlanService
 from app.services.ports import ChargerGateway, JobScheduler, NoPeers, Peers
+from app.services.remote_transactions import RemoteTransactions
 from app.services.security_events import SecurityEvents
 from app.services.smart_charging import SmartChargingService
 from app.services.station_security import StationSecurityService
@@ -99,3 +100,4 @@ class Services:
     # outside chargeplan.
     device_model: DeviceModelService = field(init=False)
     external_limits: ExternalLimitService = field(init=False)
+    remote_transactions: RemoteTransactions = field(init=False)
