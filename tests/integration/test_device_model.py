@@ -9,9 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import RunningServer
+from app.settings import Settings
+from tests.conftest import RunningServer, make_settings
 from tests.ocpp_client import raw_station
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    # Staged rows, the boolean filters and the bulk replace on both databases.
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_head_url"
+    url: str = request.getfixturevalue(fixture)
+    return make_settings(url)
 
 
 def item(component: str, variable: str, value: str, *, evse: int | None = None,

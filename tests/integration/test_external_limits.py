@@ -13,17 +13,28 @@ import httpx
 import pytest
 
 from app.events import EventFilter, EventType
-from tests.conftest import RunningServer
+from app.settings import Settings
+from tests.conftest import RunningServer, make_settings
 from tests.e2e.harness import eventually
 from tests.integration.test_load_management import (
     ACCEPTING,
     first_limit,
     now,
-    settings,  # noqa: F401  (the fixture: transactions re-plan after 50 ms)
     start,
     tx_profiles,
 )
 from tests.ocpp_client import RawStation, raw_station
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    # Transactions and limits re-plan after 50 ms; interval jobs stay out of the way.
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_head_url"
+    url: str = request.getfixturevalue(fixture)
+    return make_settings(url, unknown_id_tag_status="Accepted", circuit_debounce_s=0.05,
+                         reconcile_interval_s=3600, verify_interval_s=3600,
+                         circuit_replan_interval_s=1700, circuit_lease_s=3600)
+
 
 TEN_AMPS = [{"id": 1, "chargingRateUnit": "A",
              "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]}]

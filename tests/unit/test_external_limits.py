@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.domain.allocation import CapWindow
+from app.domain.allocation import CapWindow, Circuit, Session, Site, allocate
 from app.domain.external_limits import (
     ExternalLimit,
     LimitError,
@@ -15,6 +15,7 @@ from app.domain.external_limits import (
     parse_schedules,
     session_caps,
 )
+from app.domain.planner import Horizon, Need, PlanRequest, plan
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -80,3 +81,23 @@ def test_a_schedule_that_is_not_one_is_refused_naming_the_field(
     with pytest.raises(LimitError) as refused:
         parse_schedules([schedule])
     assert refused.value.field == field
+
+
+def test_the_water_level_and_the_planner_keep_a_session_under_its_external_limit() -> None:
+    """A 32 A circuit, two cars that each want more than it can give in two hours; the
+    grid operator limits one to 10 A: the other gets the 22 A left, in every slot."""
+    end = T0 + 2 * HOUR
+    caps = session_caps([limit(1, amps((0, 10)))], 1, 1, T0, end, 230)
+    site = Site((Circuit("site", None, (32.0,) * 3),), (
+        Session("limited", "site", ("L1", "L2", "L3"), 6, 32, cap_windows=caps),
+        Session("other", "site", ("L1", "L2", "L3"), 6, 32)))
+    solved = allocate(site, T0)
+    assert (solved.sessions["limited"].limit_a, solved.sessions["limited"].binding,
+            solved.sessions["other"].limit_a) == (10.0, "external limit (SO)", 22.0)
+
+    needs = {"limited": Need(60.0, end), "other": Need(60.0, end)}
+    planned = plan(PlanRequest(site, T0, needs, horizon=Horizon(horizon_s=7200)))
+    assert planned.decided_by == "planner"
+    limited = planned.sessions["limited"].periods
+    assert limited and max(p.limit_a for p in limited) == 10.0
+    assert planned.sessions["other"].limit_a == 22.0
