@@ -46,6 +46,7 @@ from app.services.commands import CommandService
 from app.services.container import ServerStatus, Services
 from app.services.device_model import DeviceModelService
 from app.services.errors import Invalid
+from app.services.ev_needs import EvNeedService
 from app.services.external_limits import ExternalLimitService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
@@ -165,7 +166,7 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
         stations=StationService(db, admit_unknown=settings.admit_unknown_stations, clock=clock,
                                 writes=writes, time_rules=time_rules, events=events),
         id_tags=id_tags,
-        needs=NeedService(db, clock=clock, on_changed=_transaction_changed),
+        needs=NeedService(db, clock=clock),
         transactions=TransactionService(db, id_tags, meters.put_all,
                                         concurrent_tx=settings.concurrent_tx,
                                         on_started=remote_starts.transaction_started,
@@ -198,6 +199,8 @@ async def _start(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Ser
     services.api_keys = ApiKeyService(db, clock=clock)
     services.device_model = DeviceModelService(db, clock=clock)
     services.remote_transactions = RemoteTransactions(db, services.transactions)
+    services.ev_needs = EvNeedService(db, services.needs, clock=clock,
+                                      on_changed=_transaction_changed)
     services.external_limits = ExternalLimitService(db, clock=clock, events=events,
                                                     on_changed=_transaction_changed)
     services.rest_audit = RestAuditService(db, clock=clock)

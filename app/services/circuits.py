@@ -33,8 +33,8 @@ from app.domain.ownership import OwnerKind
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
 from app.domain.states import DeliveryState
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.ev_needs import ev_current_bounds
 from app.services.external_limits import with_external_caps
-from app.services.needs import ev_current_bounds
 from app.services.profiles_store import as_installed
 from app.services.smart_charging import SmartChargingService, Snapshot
 from app.services.station_view import station_views

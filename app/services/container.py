@@ -12,6 +12,7 @@ from app.services.api_keys import ApiKeyService, RestAuditService
 from app.services.circuits import CircuitService
 from app.services.commands import CommandService
 from app.services.device_model import DeviceModelService
+from app.services.ev_needs import EvNeedService
 from app.services.external_limits import ExternalLimitService
 from app.services.id_tags import IdTagService
 from app.services.job_runs import JobRunService
@@ -101,3 +102,4 @@ class Services:
     device_model: DeviceModelService = field(init=False)
     external_limits: ExternalLimitService = field(init=False)
     remote_transactions: RemoteTransactions = field(init=False)
+    ev_needs: EvNeedService = field(init=False)

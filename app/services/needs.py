@@ -4,7 +4,7 @@ app/domain/needs.py, read for many transactions in a few queries."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,23 +53,6 @@ class NeedRequest:
     target_soc: float | None = None
     soc: float | None = None
     battery_kwh: float | None = None
-
-
-@dataclass(frozen=True)
-class EvChargingNeeds:
-    """What a car said it needs (OCPP 2.0.1 NotifyEVChargingNeeds ChargingNeedsType), in
-    chargeplan's units: Wh and A as sent, times aware."""
-
-    energy_transfer: str | None = None  # requestedEnergyTransfer
-    departure: datetime | None = None  # departureTime
-    energy_amount_wh: float | None = None  # energyAmount (AC, or DC when given)
-    ev_min_current_a: float | None = None  # AC evMinCurrent
-    ev_max_current_a: float | None = None  # AC or DC evMaxCurrent
-    ev_max_voltage_v: float | None = None
-    ev_max_power_w: float | None = None  # DC evMaxPower
-    soc: float | None = None  # DC stateOfCharge, %
-    battery_wh: float | None = None  # DC evEnergyCapacity
-    max_schedule_tuples: int | None = None
 
 
 def requested_energy(request: NeedRequest) -> float:
@@ -121,12 +104,9 @@ class SessionNeed:
 
 
 class NeedService:
-    def __init__(self, db: Database, *, clock: Clock = utcnow,
-                 on_changed: Callable[[str], None] | None = None) -> None:
+    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
         self._db = db
         self._clock = clock
-        # Told the station whose car's stated needs changed: its tree is re-planned.
-        self._on_changed = on_changed
 
     async def needs_of(self, transaction_ids: Iterable[int]) -> dict[int, Need]:
         """The effective need of each known transaction, in five queries however many."""
@@ -162,45 +142,6 @@ class NeedService:
             row.soc = request.soc
             row.battery_kwh = request.battery_kwh
             row.requested_at = self._clock()
-        return await self.get(transaction_id)
-
-    async def ev_needs(self, station_id: str, evse_id: int, needs: EvChargingNeeds
-                       ) -> SessionNeed:
-        """NotifyEVChargingNeeds: what the car on the EVSE (chargeplan's connector) said it
-        needs replaces what it said before; the first source of the session's need.
-        ``energyAmount`` counts from now, so the session's whole energy is it plus what was
-        delivered so far. 404 when no transaction runs there."""
-        if needs.departure is not None and needs.departure.tzinfo is None:
-            raise Invalid("departureTime", "must carry a UTC offset (e.g. Z)")
-        async with self._db.uow() as session:
-            transaction_id = await session.scalar(
-                select(Transaction.id).where(Transaction.station_id == station_id,
-                                             Transaction.connector_id == evse_id,
-                                             Transaction.stopped_at.is_(None))
-                .order_by(Transaction.started_at.desc()).limit(1))
-        if transaction_id is None:
-            raise NotFound("running transaction on EVSE", f"{station_id}/{evse_id}")
-        current = await self.get(transaction_id)
-        async with self._db.uow() as session:
-            row = await session.get(TransactionEvNeed, transaction_id)
-            if row is None:
-                row = TransactionEvNeed(transaction_id=transaction_id)
-                session.add(row)
-            row.energy_transfer = needs.energy_transfer
-            row.departure = needs.departure
-            row.energy_amount_wh = needs.energy_amount_wh
-            row.energy_kwh = (None if needs.energy_amount_wh is None else round(
-                needs.energy_amount_wh / 1000 + current.need.delivered_kwh, 3))
-            row.ev_min_current_a = needs.ev_min_current_a
-            row.ev_max_current_a = needs.ev_max_current_a
-            row.ev_max_voltage_v = needs.ev_max_voltage_v
-            row.ev_max_power_w = needs.ev_max_power_w
-            row.soc = needs.soc
-            row.battery_kwh = None if needs.battery_wh is None else needs.battery_wh / 1000
-            row.max_schedule_tuples = needs.max_schedule_tuples
-            row.received_at = self._clock()
-        if self._on_changed is not None:
-            self._on_changed(station_id)
         return await self.get(transaction_id)
 
     async def delete(self, transaction_id: int) -> SessionNeed:
@@ -290,16 +231,3 @@ def ev_need(row: TransactionEvNeed) -> EvNeed:
         ("soc", row.soc), ("battery_kwh", row.battery_kwh)) if value is not None}
     return EvNeed(row.departure, row.energy_kwh, row.ev_min_current_a, row.ev_max_current_a,
                   detail)
-
-
-async def ev_current_bounds(session: AsyncSession, transaction_ids: Sequence[int]
-                            ) -> dict[int, tuple[float | None, float | None]]:
-    """Per transaction whose car said so, its (evMinCurrent, evMaxCurrent) in A."""
-    if not transaction_ids:
-        return {}
-    rows = (await session.execute(
-        select(TransactionEvNeed.transaction_id, TransactionEvNeed.ev_min_current_a,
-               TransactionEvNeed.ev_max_current_a)
-        .where(TransactionEvNeed.transaction_id.in_(transaction_ids)))).all()
-    return {tx_id: (low, high) for tx_id, low, high in rows
-            if low is not None or high is not None}

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.services.errors import NotFound
-from app.services.needs import EvChargingNeeds
+from app.services.ev_needs import EvChargingNeeds
 from tests.conftest import RunningServer
 from tests.e2e.harness import eventually
 from tests.integration.test_load_management import (
@@ -39,7 +39,7 @@ async def test_the_cars_needs_come_first_and_its_currents_bound_its_share(
     assert put.json()["source"] == "request"
 
     leaves = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=6)
-    said = await server.services.needs.ev_needs("CP-A", 1, EvChargingNeeds(
+    said = await server.services.ev_needs.notify("CP-A", 1, EvChargingNeeds(
         energy_transfer="AC_three_phase", departure=leaves, energy_amount_wh=20_000,
         ev_min_current_a=8, ev_max_current_a=10, ev_max_voltage_v=400))
     assert (said.transaction.id, said.need.source) == (tx_a, "ev")
@@ -65,4 +65,4 @@ async def test_needs_for_an_evse_without_a_running_transaction_are_refused(
     depot: dict[str, RawStation], server: RunningServer  # noqa: F811
 ) -> None:
     with pytest.raises(NotFound):
-        await server.services.needs.ev_needs("CP-A", 1, EvChargingNeeds(energy_amount_wh=1))
+        await server.services.ev_needs.notify("CP-A", 1, EvChargingNeeds(energy_amount_wh=1))
