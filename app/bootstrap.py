@@ -49,15 +49,19 @@ from app.services.delivery.smart_charging import RetryPolicy, SmartChargingServi
 from app.services.delivery.verification import VerificationService
 from app.services.errors import Invalid
 from app.services.fleet.commands import CommandService
+from app.services.fleet.device_model import DeviceModelService
 from app.services.fleet.id_tags import IdTagService
 from app.services.fleet.job_runs import JobRunService
 from app.services.fleet.leases import LeaseService
 from app.services.fleet.nodes import MISSED_BEATS, NodeService
 from app.services.fleet.remote_start import RemoteStartService
+from app.services.fleet.remote_transactions import RemoteTransactions
 from app.services.fleet.stations import StationService
 from app.services.fleet.transactions import TransactionService
 from app.services.load.circuit_plans import CircuitPlanner
 from app.services.load.circuits import CircuitService
+from app.services.load.ev_needs import EvNeedService
+from app.services.load.external_limits import ExternalLimitService
 from app.services.load.load_management import LoadManager
 from app.services.load.needs import NeedService
 from app.services.messagebus import MessageBus, Outbox
@@ -160,6 +164,10 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         db, voltage=settings.supply_voltage_v, min_current_a=settings.session_min_current_a,
         default_max_current_a=settings.session_max_current_a, clock=clock,
         smart_charging=smart_charging)
+    transactions = TransactionService(db, id_tags, meters.put_all,
+                                      concurrent_tx=settings.concurrent_tx, bus=bus,
+                                      time_rules=time_rules, clock=clock, events=events,
+                                      meter_event_every_s=settings.meter_event_interval_s)
     needs = NeedService(db, clock=clock)
     services = Services(
         settings=settings,
@@ -178,10 +186,7 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         needs=needs,
         remote_starts=remote_starts,
         smart_charging=smart_charging,
-        transactions=TransactionService(db, id_tags, meters.put_all,
-                                        concurrent_tx=settings.concurrent_tx, bus=bus,
-                                        time_rules=time_rules, clock=clock, events=events,
-                                        meter_event_every_s=settings.meter_event_interval_s),
+        transactions=transactions,
         job_runs=JobRunService(db, clock=clock, events=events),
         leases=LeaseService(db, settings.node_id, clock=clock,
                             node_stale_s=settings.node_heartbeat_s * MISSED_BEATS),
@@ -210,6 +215,10 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
                                    step_s=settings.circuit_plan_step_s,
                                    horizon_s=settings.circuit_horizon_s,
                                    time_limit_s=settings.circuit_plan_time_limit_s)),
+        device_model=DeviceModelService(db, clock=clock),
+        external_limits=ExternalLimitService(db, clock=clock, events=events, bus=bus),
+        remote_transactions=RemoteTransactions(db, transactions),
+        ev_needs=EvNeedService(db, needs, clock=clock, bus=bus),
         webhooks=WebhookService(db, events, clock=clock, policy=WebhookPolicy(
             retry_base_s=settings.webhook_retry_base_s,
             retry_cap_s=settings.webhook_retry_cap_s,

@@ -24,6 +24,7 @@ from app.services.messages import (
     CircuitChanged,
     CircuitsDue,
     DesiredChanged,
+    ExternalLimitChanged,
     JobRequested,
     LiveEvent,
     Message,
@@ -149,6 +150,12 @@ async def replan_for_needs(services: Services, m: NeedsChanged) -> None:
     await services.load.replan_stations((m.station_id,), "needs changed")
 
 
+async def replan_limited_soon(services: Services, m: ExternalLimitChanged) -> None:
+    """A limit set outside chargeplan caps the station's sessions: its tree is re-planned
+    soon, collected with the tree's other happenings."""
+    services.debounce.replans.add(m.station_id)
+
+
 # --- desired state ---------------------------------------------------------------------
 async def replan_capped_soon(services: Services, m: DesiredChanged) -> None:
     """What a plan, a tariff or a manual profile allows caps a circuit's session."""
@@ -215,6 +222,7 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     ChargingStateChanged: [replan_soon],
     SessionMetered: [replan_metered_soon],
     NeedsChanged: [replan_for_needs],
+    ExternalLimitChanged: [replan_limited_soon],
     DesiredChanged: [replan_capped_soon],
     CircuitChanged: [replan_circuit],
     StationsLeftCircuit: [release_stations],

@@ -19,6 +19,7 @@ from app.api.nodes import list_nodes
 from app.api.plans import PlanController
 from app.api.security_events import SecurityEventController
 from app.api.smart_charging import SmartChargingController
+from app.api.station_model import StationModelController
 from app.api.stations import StationController
 from app.api.tariffs import TariffController
 from app.api.transactions import transactions_router
@@ -27,6 +28,7 @@ from app.ui import ui_handlers
 
 route_handlers: list[ControllerRouterHandler] = [
     StationController,
+    StationModelController,
     SmartChargingController,
     commands_router,
     IdTagController,

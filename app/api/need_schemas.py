@@ -54,6 +54,19 @@ class NeedDetailView(msgspec.Struct, kw_only=True, omit_defaults=True):
         description="The circuit whose default_dwell_s gave it")] = None
     default_dwell_s: Annotated[int | None, Meta(
         description="That circuit's default stay, seconds")] = None
+    energy_transfer: Annotated[str | None, Meta(
+        description="The car's requestedEnergyTransfer (AC_single_phase, AC_three_phase, "
+        "DC, ...)")] = None
+    energy_amount_wh: Annotated[float | None, Meta(
+        description="The car's energyAmount, Wh, counted from when it asked")] = None
+    ev_min_current_a: Annotated[float | None, Meta(
+        description="The car's evMinCurrent, A: the session's minimum")] = None
+    ev_max_current_a: Annotated[float | None, Meta(
+        description="The car's evMaxCurrent, A: the session's maximum")] = None
+    soc: Annotated[float | None, Meta(
+        description="The car's stateOfCharge when it asked, % (DC)")] = None
+    battery_kwh: Annotated[float | None, Meta(
+        description="The car's evEnergyCapacity, kWh (DC)")] = None
 
 
 class NeedRequestView(msgspec.Struct, kw_only=True):
@@ -68,12 +81,13 @@ class NeedRequestView(msgspec.Struct, kw_only=True):
 
 
 class NeedView(msgspec.Struct, kw_only=True):
-    """A running session's effective need: the first source that has one of request,
-    id_tag, history, circuit_default (else none)."""
+    """A running session's effective need: the first source that has one of ev (what the
+    car said, OCPP 2.0.1 NotifyEVChargingNeeds), request, id_tag, history,
+    circuit_default (else none)."""
 
     transaction_id: Annotated[int, Meta(description="The OCPP transactionId")]
     source: Annotated[Source, Meta(
-        description="request > id_tag > history > circuit_default > none")]
+        description="ev > request > id_tag > history > circuit_default > none")]
     energy_kwh: Annotated[float | None, Meta(
         description="Energy wanted by the departure, kWh; null: as much as it can take "
         "(circuit_default) or no need (none)")]

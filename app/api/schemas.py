@@ -14,6 +14,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from app.db.models import AuditFrame, Connector, IdTag, Station, Transaction
 from app.domain.composite import Convention
+from app.domain.protocol_rules import OcppVersion
 from app.domain.station_time import TimeFlag
 from app.json_types import JsonObject
 from app.services.errors import Invalid
@@ -153,6 +154,9 @@ class StationView(msgspec.Struct, kw_only=True):
         "as its last verified answer showed (tried first next time); null until learned")]
     unconstrained: Annotated[UnconstrainedView | None, Meta(
         description="What the station reports where no profile bounds it; null until seen")]
+    ocpp_version: Annotated[OcppVersion, Meta(
+        description="The OCPP version the station last connected with (the websocket "
+        "subprotocol negotiated: ocpp1.6 or ocpp2.0.1); 1.6 for a station never connected")]
 
 
 class UnconstrainedView(msgspec.Struct, kw_only=True):
@@ -290,6 +294,7 @@ def station_view(station: Station) -> StationView:
         unconstrained=None if station.unconstrained_limit is None else UnconstrainedView(
             limit=station.unconstrained_limit,
             unit="A" if station.unconstrained_unit == "A" else "W"),
+        ocpp_version=station.ocpp_version or OcppVersion.V16,
     )
 
 
@@ -449,7 +454,8 @@ def as_utc(value: datetime | None, field: str) -> datetime | None:
 class TransactionView(msgspec.Struct, kw_only=True):
     """A charging session (OCPP 1.6 §4.8 StartTransaction, §4.10 StopTransaction)."""
 
-    id: Annotated[int, Meta(description="The OCPP transactionId, allocated by the database")]
+    id: Annotated[int, Meta(description="Allocated by the database: the OCPP 1.6 "
+                            "transactionId, and the key of an OCPP 2.0.1 one (remote_id)")]
     station_id: StationId
     connector_id: Annotated[int, Meta(description="The connector it runs on")]
     id_tag: Annotated[str, Meta(description="The idTag that started it")]
@@ -468,6 +474,9 @@ class TransactionView(msgspec.Struct, kw_only=True):
         description="started_at is not to be believed: future or too_old (stored as sent)")]
     stop_time_flag: Annotated[TimeFlag | None, Meta(
         description="stopped_at is not to be believed: future, too_old, or before_start")]
+    remote_id: Annotated[str | None, Meta(
+        description="The station's own transactionId (OCPP 2.0.1: a string of up to 36 "
+        "characters); null for an OCPP 1.6 transaction, whose transactionId is id")]
 
 
 class CurvePointView(msgspec.Struct, kw_only=True):
@@ -506,7 +515,7 @@ def transaction_view(row: Transaction) -> TransactionView:
         meter_stop=row.meter_stop, energy_wh=energy, stop_reason=row.stop_reason,
         stop_id_tag=row.stop_id_tag, reservation_id=row.reservation_id,
         start_time_flag=_time_flag(row.start_time_flag),
-        stop_time_flag=_time_flag(row.stop_time_flag))
+        stop_time_flag=_time_flag(row.stop_time_flag), remote_id=row.remote_id)
 
 
 def _time_flag(value: str | None) -> TimeFlag | None:

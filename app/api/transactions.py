@@ -96,7 +96,8 @@ async def meter_curve(
 
 TransactionPath = Annotated[int, Parameter(ge=1, le=2**31 - 1,
                                            description="The OCPP transactionId")]
-_NEEDS_RULE = ("The first source that has one wins: request (PUT here) > id_tag (the id "
+_NEEDS_RULE = ("The first source that has one wins: ev (what the car said, OCPP 2.0.1 "
+               "NotifyEVChargingNeeds) > request (PUT here) > id_tag (the id "
                "tag's default_needs) > history (medians of its last 3 to 10 sessions) > "
                "circuit_default (the circuit's default_dwell_s) > none. 404 for an unknown "
                "transaction, 409 for one that has ended.")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from app.db.types import BigIntPK, JSONType, StrEnumType, UTCDateTime
 from app.domain.composite import Convention
 from app.domain.ownership import Owner, OwnerKind
+from app.domain.protocol_rules import OcppVersion
 from app.domain.states import DeliveryState, VerificationState
 from app.json_types import JsonObject
 
@@ -109,6 +110,10 @@ class Station(Base):
     # False: chargeplan sends the station nothing on its own (no after-boot jobs, no
     # repairs, no plan, tariff or circuit deliveries); REST-driven calls still go.
     managed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The OCPP version the station last connected with: the subprotocol its websocket
+    # negotiated (app/domain/protocol_rules.py version_of).
+    ocpp_version: Mapped[OcppVersion] = mapped_column(
+        StrEnumType(OcppVersion, 8), default=OcppVersion.V16, server_default="1.6")
 
     connectors: Mapped[list[Connector]] = relationship(
         back_populates="station", cascade="all, delete-orphan", lazy="selectin",
@@ -153,7 +158,11 @@ class IdTag(Base):
 
 
 class Transaction(Base):
-    """A charging session; its id is the OCPP transactionId, allocated by the database."""
+    """A charging session; ``id`` is allocated by the database and is the OCPP 1.6
+    transactionId; an OCPP 2.0.1 session keeps the station's own transactionId in
+    ``remote_id`` and has an ``id`` like any other, so meter values, needs and profiles
+    key on the integer for both versions. ``connector_id`` is the 1.6 connector or the
+    2.0.1 EVSE (what a profile addresses)."""
 
     __tablename__ = "transactions"
     __table_args__ = (
@@ -164,6 +173,10 @@ class Transaction(Base):
             name="uq_transactions_start_identity",
         ),
         Index("ix_transactions_station_started", "station_id", "started_at"),
+        # OCPP 2.0.1 TransactionEvent: the station names its transactions (a string of up
+        # to 36 characters, unique per station); 1.6 transactions leave it NULL. A unique
+        # index, not a constraint: adding one to SQLite would copy the table.
+        Index("ix_transactions_station_remote", "station_id", "remote_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -182,6 +195,7 @@ class Transaction(Base):
     # too_old, or a stop before_start.
     start_time_flag: Mapped[str | None] = mapped_column(String(12))
     stop_time_flag: Mapped[str | None] = mapped_column(String(12))
+    remote_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class TransactionNeed(Base):
@@ -202,6 +216,33 @@ class TransactionNeed(Base):
     soc: Mapped[float | None] = mapped_column(Float)
     battery_kwh: Mapped[float | None] = mapped_column(Float)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TransactionEvNeed(Base):
+    """What the car itself said it needs (OCPP 2.0.1 NotifyEVChargingNeeds, ISO 15118):
+    the first source of a session's need (app/domain/needs.py, source ``ev``), and the
+    currents the car takes, which bound the session's share. The latest message wins."""
+
+    __tablename__ = "transaction_ev_needs"
+
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("transactions.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    # AC_single_phase, AC_three_phase, DC, ... as the car asked.
+    energy_transfer: Mapped[str | None] = mapped_column(String(30))
+    departure: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The session's whole energy: what the car asked for plus what it had been given
+    # when it asked (energyAmount counts from then).
+    energy_kwh: Mapped[float | None] = mapped_column(Float)
+    energy_amount_wh: Mapped[float | None] = mapped_column(Float)
+    ev_min_current_a: Mapped[float | None] = mapped_column(Float)
+    ev_max_current_a: Mapped[float | None] = mapped_column(Float)
+    ev_max_voltage_v: Mapped[float | None] = mapped_column(Float)
+    ev_max_power_w: Mapped[float | None] = mapped_column(Float)
+    soc: Mapped[float | None] = mapped_column(Float)
+    battery_kwh: Mapped[float | None] = mapped_column(Float)
+    max_schedule_tuples: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MeterValue(Base):

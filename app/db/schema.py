@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.db import (
     access_models,
     circuit_models,
+    device_models,
     fleet_models,
     models,
     node_models,
@@ -14,5 +15,5 @@ from app.db import (
 
 metadata = models.Base.metadata
 
-__all__ = ["access_models", "circuit_models", "fleet_models", "metadata", "models",
-           "node_models", "security_models", "webhook_models"]
+__all__ = ["access_models", "circuit_models", "device_models", "fleet_models", "metadata",
+           "models", "node_models", "security_models", "webhook_models"]

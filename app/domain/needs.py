@@ -1,9 +1,15 @@
 """What a charging session needs: energy (kWh) by a departure, and where that came from.
 
 A session's need is taken from the first source that has one, in this order (the
-``PRECEDENCE`` table; a new source, e.g. OCPP 2.0.1 NotifyEVChargingNeeds, is one more
-member of :class:`Source` and one more place in the table):
+``PRECEDENCE`` table; a new source is one more member of :class:`Source` and one more
+place in the table):
 
+0. ``ev``: what the car itself said (OCPP 2.0.1 NotifyEVChargingNeeds, ISO 15118): its
+   ``departureTime`` and ``energyAmount`` (kept as the session's whole energy: the
+   amount plus what was delivered when the car asked). Without a departure the car says
+   nothing about when, and the next source decides. Its ``evMinCurrent`` /
+   ``evMaxCurrent`` bound the session's current whatever source decides
+   (:func:`session_bounds`).
 1. ``request``: what a driver app or a fleet system asked for this transaction
    (``PUT /transactions/{id}/needs``).
 2. ``id_tag``: the id tag's default (e.g. a van that leaves at 06:00 needing 60 kWh): the
@@ -42,6 +48,7 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 class Source(StrEnum):
+    EV = "ev"
     REQUEST = "request"
     ID_TAG = "id_tag"
     HISTORY = "history"
@@ -64,6 +71,17 @@ class Requested:
 
     energy_kwh: float
     departure: datetime
+
+
+@dataclass(frozen=True)
+class EvNeed:
+    """What the car said it needs (energy already made the session's whole energy)."""
+
+    departure: datetime | None = None
+    energy_kwh: float | None = None
+    min_current_a: float | None = None
+    max_current_a: float | None = None
+    detail: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,7 @@ class Facts:
 
     started_at: datetime
     delivered_kwh: float = 0.0
+    ev: EvNeed | None = None
     request: Requested | None = None
     id_tag: str | None = None
     id_tag_default: DailyDefault | None = None
@@ -156,6 +175,12 @@ def next_local(after: datetime, wall: str, zone_name: str) -> datetime:
     raise AssertionError("a wall time recurs within three days")  # pragma: no cover
 
 
+def _ev(facts: Facts) -> Candidate | None:
+    if facts.ev is None or facts.ev.departure is None:
+        return None
+    return Candidate(Source.EV, facts.ev.energy_kwh, facts.ev.departure, facts.ev.detail)
+
+
 def _request(facts: Facts) -> Candidate | None:
     if facts.request is None:
         return None
@@ -196,6 +221,7 @@ def _circuit(facts: Facts) -> Candidate | None:
 
 # The precedence, first wins: one row per source.
 PRECEDENCE: tuple[tuple[Source, Callable[[Facts], Candidate | None]], ...] = (
+    (Source.EV, _ev),
     (Source.REQUEST, _request),
     (Source.ID_TAG, _id_tag),
     (Source.HISTORY, _history),
@@ -227,3 +253,16 @@ def decide(facts: Facts, now: datetime) -> Need:
         reason = "the requested energy is delivered"
     return Need(chosen.source, chosen.energy_kwh, chosen.departure, round(delivered, 3),
                 remaining, reason is None, reason, chosen.detail)
+
+
+def session_bounds(min_current_a: float, max_current_a: float, ev_min_a: float | None,
+                   ev_max_a: float | None) -> tuple[float, float]:
+    """A session's (minimum, maximum) current once the car's own are known: the car takes
+    no more than ``ev_max_a`` and pauses below ``ev_min_a`` (ISO 15118 via OCPP 2.0.1
+    ACChargingParametersType evMinCurrent / evMaxCurrent). The station's maximum is never
+    passed; a car minimum above it leaves the minimum at the maximum. Values that are not
+    positive say nothing."""
+    high = max_current_a if ev_max_a is None or ev_max_a <= 0 else min(max_current_a,
+                                                                         ev_max_a)
+    low = min_current_a if ev_min_a is None or ev_min_a <= 0 else max(min_current_a, ev_min_a)
+    return min(low, high), high

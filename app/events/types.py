@@ -37,6 +37,10 @@ class EventType(StrEnum):
     SECURITY_EVENT = "security.event"
     # A circuit tree was re-planned: each session's new limit and what binds it.
     CIRCUIT_REPLANNED = "circuit.replanned"
+    # A station reported a charging limit set outside chargeplan, or its clearing
+    # (OCPP 2.0.1 K12, K13): source, EVSE (connector_id) and schedules.
+    EXTERNAL_LIMIT_SET = "external_limit.set"
+    EXTERNAL_LIMIT_CLEARED = "external_limit.cleared"
     # Sent only to the listener it concerns: it fell behind and was dropped.
     LISTENER_DROPPED = "listener.dropped"
 

@@ -12,14 +12,18 @@ from app.services.debounce import Debounce
 from app.services.delivery.smart_charging import SmartChargingService
 from app.services.delivery.verification import VerificationService
 from app.services.fleet.commands import CommandService
+from app.services.fleet.device_model import DeviceModelService
 from app.services.fleet.id_tags import IdTagService
 from app.services.fleet.job_runs import JobRunService
 from app.services.fleet.leases import LeaseService
 from app.services.fleet.nodes import NodeService
 from app.services.fleet.remote_start import RemoteStartService
+from app.services.fleet.remote_transactions import RemoteTransactions
 from app.services.fleet.stations import StationService
 from app.services.fleet.transactions import TransactionService
 from app.services.load.circuits import CircuitService
+from app.services.load.ev_needs import EvNeedService
+from app.services.load.external_limits import ExternalLimitService
 from app.services.load.load_management import LoadManager
 from app.services.load.needs import NeedService
 from app.services.messagebus import Publisher
@@ -148,3 +152,9 @@ class Services:
     circuits: CircuitService
     load: LoadManager
     webhooks: WebhookService
+    # What OCPP 2.0.1 stations report beyond 1.6: their device model, limits set outside
+    # chargeplan, string transaction ids and the car's own needs.
+    device_model: DeviceModelService
+    external_limits: ExternalLimitService
+    remote_transactions: RemoteTransactions
+    ev_needs: EvNeedService

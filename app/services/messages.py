@@ -113,6 +113,14 @@ class NeedsChanged(Message):
     transaction_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalLimitChanged(Message):
+    """A limit set outside chargeplan (a grid operator's, an energy manager's) on the
+    station was reported or cleared (OCPP 2.0.1 NotifyChargingLimit, ClearedChargingLimit)."""
+
+    station_id: str
+
+
 # --- desired state ---------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class DesiredChanged(Message):

@@ -18,6 +18,7 @@ from app.db.batching import BatchLoader, GroupCommit
 from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, Station
+from app.domain.protocol_rules import version_of
 from app.domain.security_profiles import (
     Transport,
     authenticated_by_certificate,
@@ -260,12 +261,16 @@ class StationService:
                     _STATIONS.c.id.in_(batch), _STATIONS.c.managed.is_(False)))).all())
         return found
 
-    async def connected(self, station_id: str, node_id: str, remote: str | None) -> None:
-        """The station is connected here, from ``remote`` (host:port); an unknown address
-        leaves the last known one (the lockout exemption reads it) in place."""
+    async def connected(self, station_id: str, node_id: str, remote: str | None,
+                        subprotocol: str | None = None) -> None:
+        """The station is connected here, from ``remote`` (host:port), speaking the
+        negotiated ``subprotocol`` (None: ``ocpp1.6``, the one every connection spoke
+        before the adapter said); an unknown address leaves the last known one (the
+        lockout exemption reads it) in place."""
         now = self._clock()
         values: dict[str, Any] = {"online": True, "node_id": node_id, "connected_at": now,
-                                  "last_seen": now}
+                                  "last_seen": now,
+                                  "ocpp_version": version_of(subprotocol or "ocpp1.6")}
         if remote is not None:
             values["remote_address"] = remote
         await self._update(station_id, **values)

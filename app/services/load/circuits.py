@@ -30,6 +30,7 @@ from app.domain.circuit_profiles import amps_at, in_force_since
 from app.domain.composite import Convention
 from app.domain.installation import InstalledProfile
 from app.domain.live_plan import LivePlan, held_during
+from app.domain.needs import session_bounds
 from app.domain.ownership import OwnerKind
 from app.domain.phase_currents import phase_totals
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
@@ -39,6 +40,8 @@ from app.services.delivery.profiles_store import as_installed
 from app.services.delivery.smart_charging import SmartChargingService, Snapshot
 from app.services.delivery.station_view import station_views
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.load.ev_needs import ev_current_bounds
+from app.services.load.external_limits import with_external_caps
 
 # Solves of one re-plan that move a charger's excess over its limit to the limit the
 # solve gives it, and the change in A that is close enough.
@@ -349,10 +352,15 @@ class CircuitService:
                 .order_by(Transaction.id))).all())
             samples = await _phase_samples(session, [t.id for t in running], now)
             caps, excess = await self._demand_caps(session, running, samples, now)
+            # The currents each car said it takes (OCPP 2.0.1 NotifyEVChargingNeeds).
+            ev_bounds = await ev_current_bounds(session, [t.id for t in running])
             views = await station_views(session, list(stations))
         drawn = {tx_id: found[-1][1] for tx_id, found in samples.items()}
         window_s = max(horizon_s or 0, 60)
         outside = await self._outside_caps(running, at, window_s)
+        # Limits set outside chargeplan (OCPP 2.0.1 K12) cap their sessions the same way.
+        outside = await with_external_caps(self._db, outside, running, at, window_s,
+                                           self._voltage)
         arriving = await self._arrival_caps(list(stations), at, window_s)
         base = {c: self.other_load(circuits[c], now) for c in tree}
         parents = {c.id: c.parent_id for c in circuits.values()}
@@ -374,7 +382,8 @@ class CircuitService:
                 circuits=tuple(_domain_circuit(circuits[c], states[c][0]) for c in tree),
                 sessions=tuple(self._domain_session(t, stations[t.station_id],
                                                     drawn.get(t.id), caps.get(t.id),
-                                                    outside.get(t.id, ()))
+                                                    outside.get(t.id, ()),
+                                                    ev_bounds.get(t.id, (None, None)))
                                for t in running),
                 supply_voltage_v=self._voltage,
             ), states
@@ -648,15 +657,19 @@ class CircuitService:
     def _domain_session(self, tx: Transaction, station: Station,
                         currents: Mapping[str, float] | None,
                         demand_cap_a: float | None = None,
-                        cap_windows: tuple[rule.CapWindow, ...] = ()) -> rule.Session:
+                        cap_windows: tuple[rule.CapWindow, ...] = (),
+                        ev_bounds: tuple[float | None, float | None] = (None, None)
+                        ) -> rule.Session:
         assert station.circuit_id is not None
         maximum = station.max_current_a or self._default_max_current_a
+        low, high = session_bounds(self._min_current_a, max(maximum, self._min_current_a),
+                                   *ev_bounds)
         return rule.Session(
             id=str(tx.id),
             circuit=station.circuit_id,
             phases=rule.grid_phases(station.phase_rotation, _station_phases(currents)),
-            min_current_a=self._min_current_a,
-            max_current_a=max(maximum, self._min_current_a),
+            min_current_a=low,
+            max_current_a=high,
             demand_cap_a=demand_cap_a,
             plugged_in_at=tx.started_at,
             cap_windows=cap_windows,

@@ -15,10 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock, utcnow
 from app.db.circuit_models import Circuit
 from app.db.engine import Database
-from app.db.models import IdTag, MeterValue, Station, Transaction, TransactionNeed
+from app.db.models import (
+    IdTag,
+    MeterValue,
+    Station,
+    Transaction,
+    TransactionEvNeed,
+    TransactionNeed,
+)
 from app.domain.needs import (
     HISTORY_MAX,
     DailyDefault,
+    EvNeed,
     Facts,
     Need,
     NeedError,
@@ -150,9 +158,11 @@ class NeedService:
             return {}
         async with self._db.uow() as session:
             rows = (await session.execute(
-                select(Transaction, Circuit.id, Circuit.default_dwell_s)
+                select(Transaction, Circuit.id, Circuit.default_dwell_s, TransactionEvNeed)
                 .join(Station, Station.id == Transaction.station_id)
                 .outerjoin(Circuit, Circuit.id == Station.circuit_id)
+                .outerjoin(TransactionEvNeed,
+                           TransactionEvNeed.transaction_id == Transaction.id)
                 .where(Transaction.id.in_(ids)))).all()
             if not rows:
                 return {}
@@ -165,11 +175,12 @@ class NeedService:
             delivered = await _delivered_wh(session, ids)
         now = self._clock()
         found = {}
-        for tx, circuit_id, dwell_s in rows:
+        for tx, circuit_id, dwell_s, ev in rows:
             facts = Facts(
                 started_at=tx.started_at,
                 delivered_kwh=(max(0.0, delivered[tx.id] - tx.meter_start) / 1000
                                if tx.id in delivered else 0.0),
+                ev=None if ev is None else ev_need(ev),
                 request=(None if tx.id not in requests else
                          Requested(requests[tx.id].energy_kwh, requests[tx.id].departure)),
                 id_tag=tx.id_tag, id_tag_default=daily_default(defaults.get(tx.id_tag)),
@@ -211,3 +222,13 @@ async def _delivered_wh(session: AsyncSession, ids: Sequence[int]) -> dict[int, 
         if unit in _WH_PER_UNIT and tx_id is not None and value is not None:
             found[tx_id] = max(found.get(tx_id, 0.0), value * _WH_PER_UNIT[unit])
     return found
+
+
+def ev_need(row: TransactionEvNeed) -> EvNeed:
+    """The car's stated needs as the precedence reads them."""
+    detail = {name: value for name, value in (
+        ("energy_transfer", row.energy_transfer), ("energy_amount_wh", row.energy_amount_wh),
+        ("ev_min_current_a", row.ev_min_current_a), ("ev_max_current_a", row.ev_max_current_a),
+        ("soc", row.soc), ("battery_kwh", row.battery_kwh)) if value is not None}
+    return EvNeed(row.departure, row.energy_kwh, row.ev_min_current_a, row.ev_max_current_a,
+                  detail)

@@ -1,0 +1,78 @@
+"""Transactions a station names itself (OCPP 2.0.1 TransactionEvent ``transactionId``: a
+string of up to 36 characters, unique per station) on the same rows, meter values, needs
+and profiles as OCPP 1.6 ones.
+
+A 2.0.1 session gets an integer ``id`` like any other (allocated by the database, through
+:class:`~app.services.fleet.transactions.TransactionService`, so the id tag check, the replay
+rule, the events and the re-plan are the same); ``remote_id`` keeps the station's string.
+The adapter maps the string to the integer with :meth:`RemoteTransactions.transaction_id`
+before it stores meter values or looks up needs, and answers with the string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.db.engine import Database
+from app.db.models import Transaction
+from app.domain.profiles import format_datetime
+from app.services.errors import Invalid, NotFound
+from app.services.fleet.transactions import TransactionService
+
+REMOTE_ID_MAX = 36  # OCPP 2.0.1 TransactionType.transactionId: identifierString[36]
+
+
+@dataclass(frozen=True)
+class Started:
+    transaction_id: int
+    id_token_info: dict[str, Any]
+    replayed: bool  # the station had started it before (an offline replay, a repeat)
+
+
+class RemoteTransactions:
+    def __init__(self, db: Database, transactions: TransactionService) -> None:
+        self._db = db
+        self._transactions = transactions
+
+    async def transaction_id(self, station_id: str, remote_id: str) -> int | None:
+        """The integer id of the station's transaction named ``remote_id``, if known."""
+        async with self._db.uow() as session:
+            return await session.scalar(select(Transaction.id).where(
+                Transaction.station_id == station_id, Transaction.remote_id == remote_id))
+
+    async def started(self, station_id: str, remote_id: str, *, evse_id: int, id_token: str,
+                      meter_start_wh: int, started_at: datetime) -> Started:
+        """TransactionEvent Started (E01-E04): the session on the EVSE; the same
+        ``remote_id`` again gives the same transaction."""
+        if not 0 < len(remote_id) <= REMOTE_ID_MAX:
+            raise Invalid("transactionId", f"must be 1 to {REMOTE_ID_MAX} characters")
+        known = await self.transaction_id(station_id, remote_id)
+        if known is not None:
+            return Started(known, {"status": "Accepted"}, True)
+        answer = await self._transactions.start(station_id, {
+            "connectorId": evse_id, "idTag": id_token, "meterStart": meter_start_wh,
+            "timestamp": format_datetime(started_at)})
+        tx_id = int(answer["transactionId"])
+        async with self._db.uow() as session:
+            await session.execute(update(Transaction).where(
+                Transaction.id == tx_id, Transaction.remote_id.is_(None))
+                .values(remote_id=remote_id))
+        return Started(tx_id, dict(answer["idTagInfo"]), False)
+
+    async def ended(self, station_id: str, remote_id: str, *, meter_stop_wh: int,
+                    stopped_at: datetime, reason: str | None = None) -> int:
+        """TransactionEvent Ended (E06): the transaction stops as a 1.6 StopTransaction
+        stops it; its integer id. 404 for a ``remote_id`` the station never started."""
+        tx_id = await self.transaction_id(station_id, remote_id)
+        if tx_id is None:
+            raise NotFound("transaction", f"{station_id}/{remote_id}")
+        payload: dict[str, Any] = {"transactionId": tx_id, "meterStop": meter_stop_wh,
+                                   "timestamp": format_datetime(stopped_at)}
+        if reason is not None:
+            payload["reason"] = reason
+        await self._transactions.stop(station_id, payload)
+        return tx_id

@@ -1,0 +1,68 @@
+"""What the car says it needs (OCPP 2.0.1 NotifyEVChargingNeeds), through the service the
+2.0.1 adapter calls, for a session over a real websocket: it is the session's need before
+any other source, and the car's evMinCurrent / evMaxCurrent bound its share of the
+circuit, the rest going to the other session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from app.services.errors import NotFound
+from app.services.load.ev_needs import EvChargingNeeds
+from tests.conftest import RunningServer
+from tests.e2e.harness import eventually
+from tests.integration.test_load_management import (
+    depot,  # noqa: F401  (the fixture: CP-A and CP-B on a 32 A circuit "site")
+    first_limit,
+    settings,  # noqa: F401  (the fixture: transactions re-plan after 50 ms)
+    start,
+    tx_profiles,
+)
+from tests.ocpp_client import RawStation
+
+
+async def test_the_cars_needs_come_first_and_its_currents_bound_its_share(
+    depot: dict[str, RawStation], server: RunningServer,  # noqa: F811
+    http: httpx.AsyncClient
+) -> None:
+    a, b = depot["CP-A"], depot["CP-B"]
+    tx_a, tx_b = await start(a), await start(b)
+    await eventually(lambda: tx_profiles(a) and tx_profiles(b)
+                     and first_limit(tx_profiles(a)[-1]) == 16.0)
+    await http.patch("/circuits/site", json={"default_dwell_s": 8 * 3600})
+    asked = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    put = await http.put(f"/transactions/{tx_a}/needs",
+                         json={"energy_kwh": 12, "departure": asked.isoformat()})
+    assert put.json()["source"] == "request"
+
+    leaves = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=6)
+    said = await server.services.ev_needs.notify("CP-A", 1, EvChargingNeeds(
+        energy_transfer="AC_three_phase", departure=leaves, energy_amount_wh=20_000,
+        ev_min_current_a=8, ev_max_current_a=10, ev_max_voltage_v=400))
+    assert (said.transaction.id, said.need.source) == (tx_a, "ev")
+
+    need = (await http.get(f"/transactions/{tx_a}/needs")).json()
+    assert (need["source"], need["energy_kwh"], need["remaining_kwh"]) == ("ev", 20.0, 20.0)
+    assert datetime.fromisoformat(need["departure"]) == leaves
+    assert need["detail"] == {"energy_transfer": "AC_three_phase", "energy_amount_wh": 20000.0,
+                              "ev_min_current_a": 8.0, "ev_max_current_a": 10.0}
+    # The request is still held: it decides again if the car's needs go.
+    assert need["requested"]["energy_kwh"] == 12.0
+
+    # The car takes at most 10 A: the other session gets the 22 A it leaves.
+    await eventually(lambda: first_limit(tx_profiles(a)[-1]) == 10.0
+                     and first_limit(tx_profiles(b)[-1]) == 22.0)
+    solved = (await http.get("/circuits/site/allocation")).json()
+    assert {s["transaction_id"]: (s["min_current_a"], s["max_current_a"], s["limit_a"],
+                                  s["binding"]) for s in solved["sessions"]} == {
+        tx_a: (8.0, 10.0, 10.0, "cap"), tx_b: (6.0, 32.0, 22.0, "site L1")}
+
+
+async def test_needs_for_an_evse_without_a_running_transaction_are_refused(
+    depot: dict[str, RawStation], server: RunningServer  # noqa: F811
+) -> None:
+    with pytest.raises(NotFound):
+        await server.services.ev_needs.notify("CP-A", 1, EvChargingNeeds(energy_amount_wh=1))
