@@ -43,6 +43,14 @@ PREVIEW_SECONDS = 24 * 3600
 class Targets:
     station_ids: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # The same as sets: a plan naming 10,000 stations is asked about each station of the
+    # fleet on every status poll, and a tuple answers in time proportional to its length.
+    _ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    _tags: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ids", frozenset(self.station_ids))
+        object.__setattr__(self, "_tags", frozenset(self.tags))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Targets:
@@ -54,7 +62,7 @@ class Targets:
 
     def names(self, station_id: str, tags: Sequence[str] | None) -> bool:
         """Whether a station with these tags is a target."""
-        return station_id in self.station_ids or any(t in self.tags for t in tags or ())
+        return station_id in self._ids or not self._tags.isdisjoint(tags or ())
 
     def check(self) -> None:
         if not self.station_ids and not self.tags:
