@@ -353,9 +353,12 @@ class BatchWriter:
                 if remaining <= 0:
                     break
                 try:
-                    self._batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                    # A timeout scope, not wait_for: no task made per row awaited.
+                    async with asyncio.timeout(remaining):
+                        row = await self._queue.get()
                 except TimeoutError:
                     break
+                self._batch.append(row)
             # Behind (rows piled up while the last write ran): catch up with what is queued
             # already, in one larger transaction. On SQLite the index pages a batch touches
             # are written once per commit, so 5,000 rows cost far less than ten times 500.

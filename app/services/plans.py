@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
@@ -202,9 +202,10 @@ async def delivery_status(db: Database, targets: Targets, *, owner: Owner
             select(DesiredProfile.station_id, DesiredProfile.charging_profile_id,
                    DesiredProfile.state, DesiredProfile.attempts, DesiredProfile.last_error,
                    DesiredProfile.last_attempt_at).where(owned_by(owner)))).all()}
+        # A station's tags are read (JSON, decoded per station) only when a tag targets.
         stations = (await session.execute(
-            select(Station.id, Station.tags, Station.verification_state,
-                   Station.last_verified_at))).all()
+            select(Station.id, Station.tags if targets.tags else null().label("tags"),
+                   Station.verification_state, Station.last_verified_at))).all()
     targeted = {s.id for s in stations if targets.names(s.id, s.tags)}
     verified = {s.id: (s.verification_state, s.last_verified_at) for s in stations}
     result = []
