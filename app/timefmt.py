@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+# Times read lately, by their text: a frame's times are read by its schema check, its
+# handler and its rows, and parsed once. Bounded: emptied when full.
+_READ: dict[str, datetime] = {}
+_READ_MAX = 4096
+
 
 def parse_timestamp(value: str) -> datetime:
+    """:func:`read_timestamp`, remembered for the next reader of the same text."""
+    parsed = _READ.get(value)
+    if parsed is None:
+        parsed = read_timestamp(value)
+        if len(_READ) >= _READ_MAX:
+            _READ.clear()
+        _READ[value] = parsed
+    return parsed
+
+
+def read_timestamp(value: str) -> datetime:
     """ISO 8601 to an aware UTC datetime; a value without offset is read as UTC.
 
     A time at the edge of the calendar whose offset moves it past year 1 or 9999

@@ -18,7 +18,7 @@ from litestar import Request, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
 from app.api.access import READER
@@ -64,21 +64,24 @@ def resume_after(*candidates: str | None) -> int | None:
     return None
 
 
+# The stream's opening (it tells EventSource to come back soon after a dropped
+# connection) and its heartbeat, as Server-Sent Events comments.
+SSE_OPENING = b": chargeplan events\r\nretry: 1000\r\n\r\n"
+SSE_HEARTBEAT = b": heartbeat\r\n\r\n"
+
+
 async def _messages(bus: EventBus, listener: Subscription, heartbeat_s: float
-                    ) -> AsyncIterator[ServerSentEventMessage]:
-    # Tells EventSource to come back soon after a dropped connection.
-    yield ServerSentEventMessage(data=None, comment="chargeplan events", retry=1000)
+                    ) -> AsyncIterator[bytes]:
+    """The listener's stream, each event as its SSE bytes: encoded once by whichever
+    listener sends it first (:meth:`Event.to_sse`), then only copied to each socket."""
+    yield SSE_OPENING
     try:
         while True:
             try:
                 event = await listener.next(timeout=heartbeat_s)
             except Dropped:
                 return
-            if event is None:
-                yield ServerSentEventMessage(data=None, comment="heartbeat")
-            else:
-                yield ServerSentEventMessage(data=event.to_json().decode(), event=event.type.value,
-                                             id=str(event.id))
+            yield SSE_HEARTBEAT if event is None else event.to_sse()
     finally:
         bus.unsubscribe(listener)
 
@@ -93,13 +96,15 @@ async def _messages(bus: EventBus, listener: Subscription, heartbeat_s: float
      "circuit_id, data}`. Heartbeat comments keep quiet streams open.")
 async def events_sse(request: Request[Any, Any, Any], services: ServicesDep,
                      station_id: StationIds = None, circuit_id: CircuitIds = None,
-                     type: Types = None, last_event_id: LastId = None) -> ServerSentEvent:
+                     type: Types = None, last_event_id: LastId = None) -> Stream:
     wanted = event_filter(station_id, circuit_id, type)
     after = resume_after(request.headers.get("last-event-id"), last_event_id)
     bus = services.events
     listener = bus.subscribe(wanted, after=after)
-    return ServerSentEvent(_messages(bus, listener, services.settings.events_heartbeat_s),
-                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return Stream(_messages(bus, listener, services.settings.events_heartbeat_s),
+                  media_type="text/event-stream",
+                  headers={"Cache-Control": "no-cache", "Connection": "keep-alive",
+                           "X-Accel-Buffering": "no"})
 
 
 @websocket("/events/ws", dependencies=dependencies, opt=dict(READER))

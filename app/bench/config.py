@@ -92,6 +92,9 @@ class BenchConfig:
     nodes: int = 3
     nodes_database_url: str | None = None
     python: str = sys.executable
+    # --profile: a py-spy recording of the server (of this process, for the in-process
+    # scenarios) per scenario and server, written into this directory.
+    profile_dir: str | None = None
 
     def quick(self) -> BenchConfig:
         """Every scenario at a tenth of its size and duration."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -15,6 +17,7 @@ from app.bench import scenarios
 from app.bench.config import IN_PROCESS, BenchConfig, Scenario, ServerKind, applies
 from app.bench.errors import BenchError
 from app.bench.fanout import fanout, fanout_fleet
+from app.bench.profile import recording
 from app.bench.scenarios import Outcome
 from app.bench.servers import RunningServer, running_server
 
@@ -72,15 +75,20 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
             say(f"{label}: {kind.value} ...")
             if set(group) <= IN_PROCESS:
                 for scenario in group:
-                    result.scenarios[scenario.value][kind.value] = _in_process(
-                        scenario, config).figures
+                    with profiled(config, scenario, kind, os.getpid()):
+                        figures = _in_process(scenario, config).figures
+                    result.scenarios[scenario.value][kind.value] = figures
                 continue
             try:
                 if server_run is None:
                     outcomes = _own_servers(config)
                 else:
                     with running_server(kind, config) as server:
-                        outcomes = server_run(server, config)
+                        if server_run is _storm_then_steady:  # profiled scenario by scenario
+                            outcomes = server_run(server, config)
+                        else:
+                            with profiled(config, group[0], kind, server.pid):
+                                outcomes = server_run(server, config)
             except BenchError as exc:
                 result.failures.append(f"{label} on {kind.value}: {exc}")
                 say(f"{label}: {kind.value} failed: {exc}")
@@ -95,6 +103,13 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> BenchRes
                 if outcome.error_samples:
                     result.error_samples[f"{scenario.value}/{kind.value}"] = outcome.error_samples
     return result
+
+
+def profiled(config: BenchConfig, scenario: Scenario, kind: ServerKind, pid: int
+             ) -> contextlib.AbstractContextManager[None]:
+    """A py-spy recording of ``pid`` while the block runs, with --profile; else nothing."""
+    directory = None if config.profile_dir is None else Path(config.profile_dir)
+    return recording(directory, f"{scenario.value}-{kind.value}", pid)
 
 
 def _skip_reason(group: tuple[Scenario, ...], config: BenchConfig) -> str | None:
@@ -201,12 +216,15 @@ def _storm_then_steady(server: RunningServer, config: BenchConfig) -> dict[Scena
     outcomes: dict[Scenario, Outcome] = {}
     with scenarios.open_pool(server, config.storm_stations, config) as pool:
         # The storm is also how steady's stations get connected.
-        outcomes[Scenario.STORM] = scenarios.storm(server, pool, config)
+        with profiled(config, Scenario.STORM, server.kind, server.pid):
+            outcomes[Scenario.STORM] = scenarios.storm(server, pool, config)
         if Scenario.STEADY in config.scenarios:
-            outcomes[Scenario.STEADY] = scenarios.steady(server, pool, config)
+            with profiled(config, Scenario.STEADY, server.kind, server.pid):
+                outcomes[Scenario.STEADY] = scenarios.steady(server, pool, config)
         if Scenario.FANOUT_FLEET in config.scenarios and applies(Scenario.FANOUT_FLEET,
                                                                    server.kind):
-            outcomes[Scenario.FANOUT_FLEET] = fanout_fleet(server, pool, config)
+            with profiled(config, Scenario.FANOUT_FLEET, server.kind, server.pid):
+                outcomes[Scenario.FANOUT_FLEET] = fanout_fleet(server, pool, config)
     return outcomes
 
 

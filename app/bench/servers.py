@@ -128,7 +128,7 @@ def _started(
                 database=database,
             )
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 def _command(
@@ -200,12 +200,14 @@ def _healthy(http_url: str) -> bool:
     return answer is not None and answer[0] == 200
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
+                 timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """Ask ``process`` to stop with ``sig``; killed when it has not within ``timeout_s``."""
     if process.poll() is not None:
         return
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(sig)
     try:
-        process.wait(STOP_TIMEOUT_S)
+        process.wait(timeout_s)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5.0)

@@ -157,6 +157,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nodes", type=_positive_int, default=DEFAULTS.nodes,
                         help=f"nodes of fanout_nodes (default: {DEFAULTS.nodes})")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results as JSON")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR",
+        help="record each scenario's server with py-spy (the bench process itself for the "
+        "in-process scenarios): DIR/<scenario>-<server>.speedscope.json, a flame graph, "
+        "and .top.txt, the functions with the most samples")
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
@@ -170,6 +175,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         database_url=args.database_url,
         nodes_database_url=args.nodes_database_url,
         nodes=args.nodes,
+        profile_dir=None if args.profile is None else str(args.profile),
         **{field: getattr(args, field) for _, field, _, _ in SIZES},
     )
     return config.quick() if args.quick else config

@@ -356,20 +356,22 @@ def _prepare(site: Site, at: datetime) -> _Prepared:
         per_circuit[circuit.id] = entries
 
     incidence: list[tuple[tuple[int, float], ...]] = []
-    chains: dict[str, tuple[str, ...]] = {}
+    # Sessions on one circuit drawing the same phases enter the same constraints with the
+    # same coefficients: worked out once per (circuit, phases), not once per session.
+    rows: dict[tuple[str, tuple[str, ...]], tuple[tuple[int, float], ...]] = {}
     for index, session in enumerate(ordered):
-        chain = chains.get(session.circuit)
-        if chain is None:
-            chain = chains[session.circuit] = site.ancestors(session.circuit)
-        drawn = {PHASES.index(p) for p in session.phases}
-        row: list[tuple[int, float]] = []
-        for circuit_id in chain:
-            for k, kind, p, q in per_circuit[circuit_id]:
-                coef = _coefficient(kind, p, q, drawn, voltage)
-                if coef != 0.0:
-                    row.append((k, coef))
-                    constraints[k].members.append((index, coef))
-        incidence.append(tuple(row))
+        key = (session.circuit, session.phases)
+        row = rows.get(key)
+        if row is None:
+            drawn = {PHASES.index(p) for p in session.phases}
+            row = rows[key] = tuple(
+                (k, coef)
+                for circuit_id in site.ancestors(session.circuit)
+                for k, kind, p, q in per_circuit[circuit_id]
+                if (coef := _coefficient(kind, p, q, drawn, voltage)) != 0.0)
+        for k, coef in row:
+            constraints[k].members.append((index, coef))
+        incidence.append(row)
     minimum = tuple(_ceil_step(s.min_current_a) for s in ordered)
     windows = [s.cap_window_at(at) for s in ordered]
     outside = [None if w is None else w.max_current_a for w in windows]
@@ -666,10 +668,17 @@ def _circuit_loads(
     site: Site, at: datetime, prep: _Prepared, tenths: Sequence[int]
 ) -> dict[str, CircuitLoad]:
     drawn: dict[str, list[float]] = {c.id: [0.0, 0.0, 0.0] for c in site.circuits}
+    chains: dict[str, tuple[list[float], ...]] = {}
     for i, session in enumerate(prep.sessions):
-        for circuit_id in site.ancestors(session.circuit):
-            for phase in session.phases:
-                drawn[circuit_id][PHASES.index(phase)] += tenths[i] / 10
+        chain = chains.get(session.circuit)
+        if chain is None:
+            chain = chains[session.circuit] = tuple(
+                drawn[c] for c in site.ancestors(session.circuit))
+        amps = tenths[i] / 10
+        for phase in session.phases:
+            p = PHASES.index(phase)
+            for totals in chain:
+                totals[p] += amps
     loads = {}
     for circuit in site.circuits:
         current, _ = circuit.limits_at(at)

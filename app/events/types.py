@@ -58,6 +58,11 @@ class Event:
     data: JsonObject = field(default_factory=dict)
     # The node that emitted it, when another node did (several nodes on one PostgreSQL).
     origin: str | None = None
+    # Its encodings, made by the first listener that needs one and shared by the others:
+    # an event costs one encoding however many SSE, WebSocket and webhook listeners
+    # take it.
+    _json: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _sse: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def as_dict(self) -> JsonObject:
         return {"id": self.id, "type": self.type.value, "at": self.at,
@@ -65,7 +70,22 @@ class Event:
                 "circuit_id": self.circuit_id, "data": self.data}
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self.as_dict(), default=str, option=orjson.OPT_NON_STR_KEYS)
+        """The event as JSON, encoded once."""
+        encoded = self._json
+        if encoded is None:
+            encoded = orjson.dumps(self.as_dict(), default=str, option=orjson.OPT_NON_STR_KEYS)
+            object.__setattr__(self, "_json", encoded)
+        return encoded
+
+    def to_sse(self) -> bytes:
+        """The event as one Server-Sent Events message (``id``, ``event``, ``data``; the
+        JSON holds no line break), encoded once."""
+        encoded = self._sse
+        if encoded is None:
+            encoded = (b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n"
+                       % (self.id, self.type.value.encode(), self.to_json()))
+            object.__setattr__(self, "_sse", encoded)
+        return encoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,15 +157,16 @@ def parse(text: str) -> Frame:
 
 
 def too_deep(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels in ``value``."""
-    level = [value]
-    for _ in range(limit):
-        level = [child for item in level
-                 for child in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(child, list | dict)]
-        if not level:
-            return False
-    return True
+    """Whether arrays and objects nest more than ``limit`` levels in ``value`` (a list or
+    dict). Depth first, stopping at the first path that is too deep: no list of a level's
+    containers is built, and the recursion is at most ``limit`` calls deep."""
+    if limit <= 0:
+        return True
+    for child in value.values() if type(value) is dict else value:
+        kind = type(child)
+        if (kind is list or kind is dict) and too_deep(child, limit - 1):
+            return True
+    return False
 
 
 def _readable_id(msg: list[Any]) -> Any:

@@ -4,6 +4,7 @@ than a handful of stations."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -255,3 +256,44 @@ async def test_a_large_fleet_costs_no_more_statements_than_a_small_one(
     assert stored == small[0] and status == small[2] == 2
     # Outcomes are written in batches: far fewer statements than stations.
     assert large[1] < 400 / 4
+
+
+async def test_a_run_over_stations_another_run_holds_reads_them_together(
+    sqlite_url: str
+) -> None:
+    """The interval reconcile that starts while a plan's fan-out holds the fleet waits for
+    each station, then reads those freed meanwhile together: not one read per station,
+    and nothing is sent twice."""
+    db = Database(sqlite_url)
+    ids = [f"CP-{i:03d}" for i in range(40)]
+    await register(db, ids)
+    gateway = ScriptedGateway()
+    holding, released = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        if len(gateway.calls) == len(ids):  # every station's call is in flight
+            holding.set()
+        await released.wait()
+
+    gateway.during_call = {sid: hold for sid in ids}
+    smart = service(db, gateway)
+    await materialise(db, smart, None, Targets(tags=("depot",)), 0, TX_DEFAULT_7KW,
+                      reason="plan", owner=Owner(OwnerKind.PLAN, 1))
+    first = asyncio.create_task(smart.reconcile_many(ids, concurrency=len(ids)))
+    await holding.wait()
+
+    with counted_statements(db) as statements:
+        second = asyncio.create_task(smart.reconcile_many(ids, concurrency=len(ids)))
+        released.set()
+        await first
+        again = await second
+
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")
+             and "FROM desired_profiles" in s]
+    assert 1 <= len(reads) <= len(ids) // 4, len(reads)
+    # The second run found every station delivered: one Set per station in all.
+    assert sorted(sid for sid, action, _, _ in gateway.calls
+                  if action == "SetChargingProfile") == ids
+    assert sum(report.calls for report in again.values()) == 0
+    assert {r.state for r in (await desired_by_station(db)).values()} == {"accepted"}
+    await db.dispose()

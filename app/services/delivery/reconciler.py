@@ -24,10 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -45,6 +45,8 @@ from app.services.delivery import profiles_store as store
 from app.services.delivery.profiles_store import as_installed
 from app.services.ports import ChargerGateway, StationCallError, StationOffline
 
+T = TypeVar("T")
+R = TypeVar("R")
 log = logging.getLogger("chargeplan.smart_charging")
 
 _DESIRED = cast(Table, DesiredProfile.__table__)
@@ -120,40 +122,53 @@ class StationWork:
         return self.holds
 
 
-class _Recorder:
-    """Writes finished stations' outcomes together: whoever finds no write in progress
-    writes everything queued, again and again until the queue is empty, while the others
-    wait for the write that holds theirs (a group commit)."""
+class _Grouped(Generic[T, R]):
+    """Work on items done together: whoever finds no run in progress runs ``work`` on
+    everything queued, again and again until the queue is empty, while the others wait
+    for the run that holds theirs (a group commit). ``work`` answers each item, in order."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db = db
-        self._clock = clock
-        self._queue: list[tuple[StationWork, asyncio.Future[None]]] = []
-        self._writing = False
+    def __init__(self, work: Callable[[list[T]], Awaitable[Sequence[R]]], what: str) -> None:
+        self._work = work
+        self._what = what
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._running = False
 
-    async def record(self, work: StationWork) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((work, done))
-        if not self._writing:
-            self._writing = True
+    async def __call__(self, item: T) -> R:
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, done))
+        if not self._running:
+            self._running = True
             try:
                 while self._queue:
                     batch, self._queue = self._queue, []
                     try:
-                        await self._write([w for w, _ in batch])
+                        answers = await self._work([i for i, _ in batch])
                     except Exception as exc:
                         for _, future in batch:
                             future.set_exception(exc)
                         continue
-                    for _, future in batch:
-                        future.set_result(None)
+                    for (_, future), answer in zip(batch, answers, strict=True):
+                        future.set_result(answer)
             finally:
-                self._writing = False
+                self._running = False
                 for _, future in self._queue:  # only left behind when cancelled
                     if not future.done():
-                        future.set_exception(RuntimeError("recording was interrupted"))
+                        future.set_exception(RuntimeError(f"{self._what} was interrupted"))
                 self._queue = []
-        await done
+        return await done
+
+
+class _Recorder:
+    """Writes finished stations' outcomes together (a group commit)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self.record: _Grouped[StationWork, None] = _Grouped(self._write_all, "recording")
+
+    async def _write_all(self, batch: list[StationWork]) -> list[None]:
+        await self._write(batch)
+        return [None] * len(batch)
 
     async def _write(self, batch: Sequence[StationWork]) -> None:
         now = self._clock()
@@ -241,9 +256,16 @@ class Reconciler:
                 held.discard(work.station_id)
                 self._lock(work.station_id).release()
 
+        async def read(station_ids: list[str]) -> list[StationWork]:
+            return await self._load(station_ids, force=force, push_all=push_all)
+
+        # Stations another run held become free one by one: those freed meanwhile are
+        # read together, so a fleet another run holds costs a few queries, not one each.
+        read_later: _Grouped[str, StationWork] = _Grouped(read, "reading")
+
         async def waiting_station(station_id: str) -> None:
             async with self._lock(station_id):
-                (work,) = (await self._load([station_id], force=force, push_all=push_all))
+                work = await read_later(station_id)
                 reports[station_id] = await self._station(work, recorder, limit)
 
 

@@ -10,6 +10,7 @@ to a circuit of the tree is a session.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -153,6 +154,9 @@ class CircuitService:
         # after METER_MAP_TTL_S for changes made by another node.
         self._meters: dict[tuple[str, int], str] | None = None
         self._meters_read: datetime | None = None
+        # One read at a time: the stations that report together after a start or a
+        # change wait for one query rather than each sending its own.
+        self._meters_lock = asyncio.Lock()
 
     # --- the registry ----------------------------------------------------------------
 
@@ -300,15 +304,27 @@ class CircuitService:
         return circuit_id
 
     async def _meter_map(self) -> dict[tuple[str, int], str]:
-        now = self._clock()
-        if self._meters is None or self._meters_read is None \
-                or now - self._meters_read > timedelta(seconds=METER_MAP_TTL_S):
+        meters = self._fresh_meters()
+        if meters is not None:
+            return meters
+        async with self._meters_lock:
+            meters = self._fresh_meters()
+            if meters is not None:  # read while this one waited
+                return meters
+            now = self._clock()
             async with self._db.uow() as session:
                 rows = (await session.execute(
                     select(Circuit.meter_station_id, Circuit.meter_connector_id, Circuit.id)
                     .where(Circuit.meter_station_id.is_not(None)))).all()
-            self._meters = {(s, c): cid for s, c, cid in rows if s is not None and c is not None}
-            self._meters_read = now
+            meters = {(s, c): cid for s, c, cid in rows if s is not None and c is not None}
+            self._meters, self._meters_read = meters, now
+            return meters
+
+    def _fresh_meters(self) -> dict[tuple[str, int], str] | None:
+        read = self._meters_read
+        if self._meters is None or read is None \
+                or self._clock() - read > timedelta(seconds=METER_MAP_TTL_S):
+            return None
         return self._meters
 
     async def put_total_measurement(self, circuit_id: str, total_a: Sequence[float]) -> Circuit:

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
@@ -44,6 +44,14 @@ PREVIEW_SECONDS = 24 * 3600
 class Targets:
     station_ids: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # The same as sets: a plan naming 10,000 stations is asked about each station of the
+    # fleet on every status poll, and a tuple answers in time proportional to its length.
+    _ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    _tags: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ids", frozenset(self.station_ids))
+        object.__setattr__(self, "_tags", frozenset(self.tags))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Targets:
@@ -55,7 +63,7 @@ class Targets:
 
     def names(self, station_id: str, tags: Sequence[str] | None) -> bool:
         """Whether a station with these tags is a target."""
-        return station_id in self.station_ids or any(t in self.tags for t in tags or ())
+        return station_id in self._ids or not self._tags.isdisjoint(tags or ())
 
     def check(self) -> None:
         if not self.station_ids and not self.tags:
@@ -195,9 +203,10 @@ async def delivery_status(db: Database, targets: Targets, *, owner: Owner
             select(DesiredProfile.station_id, DesiredProfile.charging_profile_id,
                    DesiredProfile.state, DesiredProfile.attempts, DesiredProfile.last_error,
                    DesiredProfile.last_attempt_at).where(owned_by(owner)))).all()}
+        # A station's tags are read (JSON, decoded per station) only when a tag targets.
         stations = (await session.execute(
-            select(Station.id, Station.tags, Station.verification_state,
-                   Station.last_verified_at))).all()
+            select(Station.id, Station.tags if targets.tags else null().label("tags"),
+                   Station.verification_state, Station.last_verified_at))).all()
     targeted = {s.id for s in stations if targets.names(s.id, s.tags)}
     verified = {s.id: (s.verification_state, s.last_verified_at) for s in stations}
     result = []
