@@ -67,10 +67,53 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that takes a PostgreSQL fixture is marked ``postgres``, so
     ``-m "not postgres"`` runs the suite without a server. (A fixture parametrised over
-    both databases marks its postgresql case itself, with ``pytest.param``.)"""
+    both databases marks its postgresql case itself, with ``pytest.param``.)
+
+    A test that shares a fixture with the other tests of its module (scope ``module`` or
+    ``class``: a server, a bench run) goes into that module's ``xdist_group``, so that
+    with ``-n`` the fixture is built once, in one process, as without it."""
     for item in items:
         if {"postgres_url", "postgres_server_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
+        if item.get_closest_marker("xdist_group") is None and _shares_a_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(definitions[-1].scope in ("module", "class", "package")
+               for definitions in info.name2fixturedefs.values() if definitions)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity, bounded by a cgroup's CPU quota (a
+    container limited to two CPUs of a larger host)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return cpus
+
+
+# The suite's heaviest tests start several server processes each; more test processes
+# than this only make them wait on one another (and on the one PostgreSQL server).
+MAX_TEST_PROCESSES = 4
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (``make test``): a test process per usable CPU, at most
+    ``MAX_TEST_PROCESSES``; on one CPU none besides this one (the tests run here, without
+    the cost of a worker). ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cpus = usable_cpus()
+    return 0 if cpus < 2 else min(cpus, MAX_TEST_PROCESSES)
 
 
 def worker_id() -> str:
