@@ -168,8 +168,9 @@ async def test_failed_delivery_is_retried_with_backoff_then_succeeds(sqlite_url:
     clock = ShiftedClock()
     running = await start_server(make_settings(
         # A backoff of 30 to 60 s: the "not due yet" check below runs inside it however
-        # loaded the machine; the test then moves the server's clock past it.
-        sqlite_url, call_timeout_s=0.3, retry_base_s=60.0, retry_cap_s=60.0,
+        # loaded the machine; the test then moves the server's clock past it. The healed
+        # station's answer must come within the call timeout: not a tight one.
+        sqlite_url, call_timeout_s=1.5, retry_base_s=60.0, retry_cap_s=60.0,
         retry_max_attempts=5), clock=clock)
     try:
         async with httpx.AsyncClient(base_url=running.http_url) as http, \
