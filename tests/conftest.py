@@ -106,6 +106,7 @@ def usable_cpus() -> int:
 MAX_TEST_PROCESSES = 4
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` (``make test``): a test process per usable CPU, at most
     ``MAX_TEST_PROCESSES``; on one CPU none besides this one (the tests run here, without
@@ -114,6 +115,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
         return None
     cpus = usable_cpus()
     return 0 if cpus < 2 else min(cpus, MAX_TEST_PROCESSES)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """With ``-n`` and no ``--dist``: ``--dist loadgroup``, so the tests of one
+    ``xdist_group`` run in one process, one after the other (tests that share a module's
+    server, or must not overlap); the others are spread one by one."""
+    if (config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses")
+            and config.getoption("dist") == "no"):
+        config.option.dist = "loadgroup"
 
 
 def worker_id() -> str:
