@@ -67,24 +67,10 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that takes a PostgreSQL fixture is marked ``postgres``, so
     ``-m "not postgres"`` runs the suite without a server. (A fixture parametrised over
-    both databases marks its postgresql case itself, with ``pytest.param``.)
-
-    A test that shares a fixture with the other tests of its module (scope ``module`` or
-    ``class``: a server, a bench run) goes into that module's ``xdist_group``, so that
-    with ``-n`` the fixture is built once, in one process, as without it."""
+    both databases marks its postgresql case itself, with ``pytest.param``.)"""
     for item in items:
         if {"postgres_url", "postgres_server_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
-        if item.get_closest_marker("xdist_group") is None and _shares_a_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
-def _shares_a_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(definitions[-1].scope in ("module", "class", "package")
-               for definitions in info.name2fixturedefs.values() if definitions)
 
 
 def usable_cpus() -> int:
@@ -117,14 +103,36 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return 0 if cpus < 2 else min(cpus, MAX_TEST_PROCESSES)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> None:
-    """With ``-n`` and no ``--dist``: ``--dist loadgroup``, so the tests of one
-    ``xdist_group`` run in one process, one after the other (tests that share a module's
-    server, or must not overlap); the others are spread one by one."""
-    if (config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses")
-            and config.getoption("dist") == "no"):
-        config.option.dist = "loadgroup"
+# Under -n (pytest-xdist) the tests of each of these files run in one process, one after
+# the other, as one unit of work; every other test is a unit of its own. The files whose
+# tests share a module-scoped fixture (a server, a bench run), so that it is built once;
+# and, as one group, the files that start several `chargeplan serve` nodes heartbeating
+# every second, so that two such clusters never starve each other of CPU (a node that
+# misses its heartbeats loses its stations). A new file of either kind belongs here.
+# (pytest-xdist's xdist_group marks do not reach its scheduler with pytest 9.)
+TOGETHER = {
+    "tests/integration/test_api_schema_fuzz.py": "tests/integration/test_api_schema_fuzz.py",
+    "tests/integration/test_bench_smoke.py": "tests/integration/test_bench_smoke.py",
+    "tests/ocpp/test_arbitrary_frames.py": "tests/ocpp/test_arbitrary_frames.py",
+    "tests/integration/test_node_events.py": "nodes",
+    "tests/integration/test_node_fleet.py": "nodes",
+    "tests/integration/test_nodes.py": "nodes",
+}
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """The scheduling of ``TOGETHER`` for ``-n`` (``--dist load``, its default); another
+    ``--dist`` is left as it is. Units of work go out largest first."""
+    if config.getoption("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Together(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return TOGETHER.get(nodeid.split("::", 1)[0], nodeid)
+
+    return Together(config, log)
 
 
 def worker_id() -> str:

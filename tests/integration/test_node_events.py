@@ -15,9 +15,7 @@ from tests.event_clients import Collected, sse, ws
 from tests.node_cluster import simulator, start_all
 from tests.serve_process import ServeProcess
 
-# Nodes that heartbeat every second: one cluster at a time (one xdist process runs the
-# "nodes" group), so that two never starve each other of CPU and miss heartbeats.
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("nodes")]
+pytestmark = pytest.mark.postgres
 
 SID = "ON-B-0001"
 PROFILE = {"stackLevel": 1, "chargingProfilePurpose": "TxDefaultProfile",

@@ -28,9 +28,7 @@ from tests.node_cluster import (
 from tests.serve_process import ServeProcess
 from tests.tcp_balancer import TcpBalancer
 
-# Nodes that heartbeat every second: one cluster at a time (one xdist process runs the
-# "nodes" group), so that two never starve each other of CPU and miss heartbeats.
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("nodes")]
+pytestmark = pytest.mark.postgres
 
 PROFILE = {"stackLevel": 1, "chargingProfilePurpose": "TxDefaultProfile",
            "chargingProfileKind": "Absolute",
