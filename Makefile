@@ -49,8 +49,11 @@ run: install
 	$(BIN)/chargeplan serve
 
 # PostgreSQL and Chromium (the browser tests) are installed first when missing (as root).
+# The tests run in a process per usable CPU, at most four (pytest-xdist; one CPU: in pytest's
+# own process); `make test TEST_PROCESSES=0` runs them one after the other in one process.
+TEST_PROCESSES ?= auto
 test: install
-	bash tests/with_chromium.sh bash tests/with_postgres.sh $(BIN)/pytest $(PYTEST_ARGS)
+	bash tests/with_chromium.sh bash tests/with_postgres.sh $(BIN)/pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 # fanout_nodes runs several nodes on one PostgreSQL: the server CHARGEPLAN_TEST_POSTGRES_URL
 # names, else a throwaway one (tests/with_postgres.sh) where PostgreSQL is installed or can be;

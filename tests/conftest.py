@@ -73,6 +73,68 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity, bounded by a cgroup's CPU quota (a
+    container limited to two CPUs of a larger host)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return cpus
+
+
+# The suite's heaviest tests start several server processes each; more test processes
+# than this only make them wait on one another (and on the one PostgreSQL server).
+MAX_TEST_PROCESSES = 4
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (``make test``): a test process per usable CPU, at most
+    ``MAX_TEST_PROCESSES``; on one CPU none besides this one (the tests run here, without
+    the cost of a worker). ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cpus = usable_cpus()
+    return 0 if cpus < 2 else min(cpus, MAX_TEST_PROCESSES)
+
+
+# Under -n (pytest-xdist) the tests of each of these files run in one process, one after
+# the other, as one unit of work; every other test is a unit of its own. The files whose
+# tests share a module-scoped fixture (a server, a bench run), so that it is built once;
+# and, as one group, the files that start several `chargeplan serve` nodes heartbeating
+# every second, so that two such clusters never starve each other of CPU (a node that
+# misses its heartbeats loses its stations). A new file of either kind belongs here.
+# (pytest-xdist's xdist_group marks do not reach its scheduler with pytest 9.)
+TOGETHER = {
+    "tests/integration/test_api_schema_fuzz.py": "tests/integration/test_api_schema_fuzz.py",
+    "tests/integration/test_bench_smoke.py": "tests/integration/test_bench_smoke.py",
+    "tests/ocpp/test_arbitrary_frames.py": "tests/ocpp/test_arbitrary_frames.py",
+    "tests/integration/test_node_events.py": "nodes",
+    "tests/integration/test_node_fleet.py": "nodes",
+    "tests/integration/test_nodes.py": "nodes",
+}
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """The scheduling of ``TOGETHER`` for ``-n`` (``--dist load``, its default); another
+    ``--dist`` is left as it is. Units of work go out largest first."""
+    if config.getoption("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Together(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return TOGETHER.get(nodeid.split("::", 1)[0], nodeid)
+
+    return Together(config, log)
+
+
 def worker_id() -> str:
     """The pytest-xdist worker this process is (``gw0``, ...), ``main`` without xdist."""
     return os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -153,12 +153,25 @@ async def test_verifications_of_one_station_at_once_take_turns(sqlite_url: str) 
         await stop_server(running)
 
 
+class ShiftedClock:
+    """The server's clock: the wall clock moved on by ``shift``, so that a test moves
+    time past a backoff instead of waiting it out."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.shift
+
+
 async def test_failed_delivery_is_retried_with_backoff_then_succeeds(sqlite_url: str) -> None:
+    clock = ShiftedClock()
     running = await start_server(make_settings(
-        # A backoff of 3 to 6 s: long enough that the "not due yet" check below runs
-        # inside it on a loaded machine, short enough to wait out.
-        sqlite_url, call_timeout_s=0.3, retry_base_s=6.0, retry_cap_s=6.0,
-        retry_max_attempts=5))
+        # A backoff of 30 to 60 s: the "not due yet" check below runs inside it however
+        # loaded the machine; the test then moves the server's clock past it. The healed
+        # station's answer must come within the call timeout: not a tight one.
+        sqlite_url, call_timeout_s=1.5, retry_base_s=60.0, retry_cap_s=60.0,
+        retry_max_attempts=5), clock=clock)
     try:
         async with httpx.AsyncClient(base_url=running.http_url) as http, \
                 simulated(running, http, drop_rate=1.0, wait_configuration=False) as sim:
@@ -171,8 +184,9 @@ async def test_failed_delivery_is_retried_with_backoff_then_succeeds(sqlite_url:
             # Not due yet: the reconcile job leaves it alone until its backoff expires.
             await reconcile_stations(running.services, [SID], "test")
             assert (await desired(http))[0]["attempts"] == 1
-            # The station heals; after the backoff the job delivers it.
+            # The station heals; once the backoff is over the job delivers it.
             station.faults = FaultInjector(dataclasses.replace(sim.config, drop_rate=0.0), 0)
+            clock.shift = timedelta(seconds=61)
 
             async def delivered() -> bool:
                 await reconcile_stations(running.services, [SID], "test")

@@ -63,7 +63,10 @@ def test_a_bad_setting_is_one_line_naming_it(
 
 
 def test_serve_refuses_a_database_behind_the_migrations(tmp_path: Path) -> None:
-    env = {"CHARGEPLAN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'stale.db'}"}
+    # Free ports: serve checks its ports before the database, and the default ones may be
+    # another server's on a shared machine.
+    env = {"CHARGEPLAN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'stale.db'}",
+           "CHARGEPLAN_HTTP_PORT": str(free_port()), "CHARGEPLAN_OCPP_PORT": "0"}
     result = chargeplan("serve", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "chargeplan db upgrade" in result.stderr
