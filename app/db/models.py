@@ -110,8 +110,8 @@ class Station(Base):
     # False: chargeplan sends the station nothing on its own (no after-boot jobs, no
     # repairs, no plan, tariff or circuit deliveries); REST-driven calls still go.
     managed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    # The OCPP version the station last connected with: the subprotocol its websocket
-    # negotiated (app/domain/protocol_rules.py version_of).
+    # The OCPP version the station last connected with: that of the version adapter its
+    # websocket's subprotocol picked (app/ocpp/protocol.py ProtocolAdapter.version).
     ocpp_version: Mapped[OcppVersion] = mapped_column(
         StrEnumType(OcppVersion, 8), default=OcppVersion.V16, server_default="1.6")
 

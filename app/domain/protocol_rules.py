@@ -30,19 +30,6 @@ class OcppVersion(StrEnum):
     V201 = "2.0.1"
 
 
-#: The websocket subprotocol of each version (OCPP-J 1.6 §3.1.2, OCPP 2.0.1 Part 4 §3.1.2:
-#: the central system selects one the station offered).
-SUBPROTOCOLS = {"ocpp1.6": OcppVersion.V16, "ocpp2.0.1": OcppVersion.V201}
-
-
-def version_of(subprotocol: str) -> OcppVersion:
-    """The OCPP version a negotiated subprotocol speaks; ValueError for another."""
-    try:
-        return SUBPROTOCOLS[subprotocol]
-    except KeyError:
-        raise ValueError(f"not an OCPP subprotocol chargeplan speaks: {subprotocol!r}") from None
-
-
 class ProfileRole(StrEnum):
     """What a purpose means, whatever the version calls it."""
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ class ProtocolAdapter(Protocol):
     @property
     def subprotocol(self) -> str:
         """The ``Sec-WebSocket-Protocol`` name a station offers for it (``ocpp1.6``)."""
+        ...
+
+    @property
+    def version(self) -> OcppVersion:
+        """The OCPP version a station on it speaks, as stations record it."""
         ...
 
     @property

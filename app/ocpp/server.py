@@ -346,7 +346,7 @@ class OcppServer:
             await old.close(1000, "replaced by a new connection of the same station")
         address = _address(ws)
         await services.stations.connected(station_id, self._settings.node_id, address,
-                                          ws.subprotocol)
+                                          router.protocol.version)
         log.info("%s connected from %s", station_id, address or "an unknown address")
         if station_id in self._new_stations:
             self._new_stations.discard(station_id)

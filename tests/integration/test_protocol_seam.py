@@ -18,6 +18,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.ocpp import versions
 from app.ocpp.errors import ErrorCode, OcppError
@@ -77,6 +78,7 @@ class StandInVersion:
     """The stand-in version: Hello from the station; Restart for the services' Reset."""
 
     subprotocol = SUBPROTOCOL
+    version = OcppVersion.V201  # what a station on it records: it stands in for 2.0.1
     station_actions = frozenset({"Hello"})
     server_actions = frozenset({"Restart"})
 

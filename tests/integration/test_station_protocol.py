@@ -24,8 +24,8 @@ async def test_a_station_shows_the_version_it_connected_with(
         assert shown["ocpp_version"] == "1.6"
         assert [s["ocpp_version"] for s in (await http.get("/stations/")).json()] == ["1.6"]
 
-    # The 2.0.1 adapter tells the registry the subprotocol it negotiated.
-    await server.services.stations.connected("CP-16", "node", None, "ocpp2.0.1")
+    # A connection on the 2.0.1 subprotocol records the version its adapter speaks.
+    await server.services.stations.connected("CP-16", "node", None, OcppVersion.V201)
 
     async def shows_201() -> bool:
         answer = (await http.get("/stations/CP-16")).json()

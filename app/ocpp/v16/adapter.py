@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 
+from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.protocol import OutgoingCall
@@ -29,6 +30,7 @@ SUBPROTOCOL = "ocpp1.6"
 
 class Ocpp16:
     subprotocol = SUBPROTOCOL
+    version = OcppVersion.V16
     station_actions = frozenset({*CHARGE_POINT_ACTIONS, *SECURITY_EXTENSION_ACTIONS})
     server_actions = frozenset({*CENTRAL_SYSTEM_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS})
 

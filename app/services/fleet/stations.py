@@ -18,7 +18,7 @@ from app.db.batching import BatchLoader, GroupCommit
 from app.db.circuit_models import Circuit
 from app.db.engine import Database
 from app.db.models import Connector, Station
-from app.domain.protocol_rules import version_of
+from app.domain.protocol_rules import OcppVersion
 from app.domain.security_profiles import (
     Transport,
     authenticated_by_certificate,
@@ -262,15 +262,14 @@ class StationService:
         return found
 
     async def connected(self, station_id: str, node_id: str, remote: str | None,
-                        subprotocol: str | None = None) -> None:
-        """The station is connected here, from ``remote`` (host:port), speaking the
-        negotiated ``subprotocol`` (None: ``ocpp1.6``, the one every connection spoke
-        before the adapter said); an unknown address leaves the last known one (the
-        lockout exemption reads it) in place."""
+                        version: OcppVersion = OcppVersion.V16) -> None:
+        """The station is connected here, from ``remote`` (host:port), speaking the OCPP
+        ``version`` of the subprotocol its connection negotiated; an unknown address
+        leaves the last known one (the lockout exemption reads it) in place."""
         now = self._clock()
         values: dict[str, Any] = {"online": True, "node_id": node_id, "connected_at": now,
                                   "last_seen": now,
-                                  "ocpp_version": version_of(subprotocol or "ocpp1.6")}
+                                  "ocpp_version": version}
         if remote is not None:
             values["remote_address"] = remote
         await self._update(station_id, **values)
