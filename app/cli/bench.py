@@ -72,7 +72,9 @@ Scenarios (default: every one; --scenarios to choose):
               times: sessions, admitted, solve_p50_ms, solve_max_ms (wall clock),
               solve_cpu_ms (process CPU per solve; target for p50: under 50 ms); and one
               plan ahead of it, every session with a need, 96 slots of 15 minutes:
-              plan_s (target: under 5 s), plan_by_planner (0: the water level decided)
+              plan_s (wall clock; target: under 5 s), plan_cpu_s (process CPU), plan_kwh
+              (energy planned by the departures), plan_by_planner (0: the water level
+              decided)
   replan      chargeplan only: {D.replan_stations} stations on one circuit, each charging
               (most held by their own 8 A, up to 30 sharing at 30 A); one sharing station
               sends StopTransaction: stations, raised (limits that must go up), resent
