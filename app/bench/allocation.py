@@ -71,7 +71,7 @@ def allocation_solve(sessions: int) -> Outcome:
     })
 
 
-def plan_solve(sessions: int, slots: int = 96, time_limit_s: float = 30.0) -> Outcome:
+def plan_solve(sessions: int, slots: int = 96, time_limit_s: float = 120.0) -> Outcome:
     """One plan of the same depot, every session with a need and a departure within the
     day, hourly prices, ``slots`` slots of 15 minutes: the planner's LP at depot size."""
     from app.domain.planner import Horizon, Need, PlanRequest, PricePeriod, Tariff, plan

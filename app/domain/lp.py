@@ -68,6 +68,8 @@ class Stage:
     # Given the values after the stages before, whether this one would change nothing
     # that matters (the solver then leaves it out).
     needless: Callable[[Sequence[float]], bool] | None = None
+    # A refinement: when it fails (time limit), what the stages before reached stands.
+    optional: bool = False
 
 
 class SolveFailed(Exception):

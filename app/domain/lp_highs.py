@@ -5,9 +5,9 @@ The one module of ``app.domain`` that imports outside the standard library: ``hi
 the domain stays importable with the standard library alone.
 
 Stages reuse one model: each changes the objective, re-solves from the previous basis and,
-when it keeps its value, adds one row holding it (relative tolerance 1e-6). When a stage
-after the first fails (time limit), what the stages before reached stands: it is a plan
-that meets every limit with the most energy, only less refined. The matrix
+when it keeps its value, adds one row holding it (relative tolerance 1e-6). When an
+``optional`` stage fails (time limit), what the stages before reached stands: a plan that
+meets every limit with the most energy, only less refined. The matrix
 goes to HiGHS in one copy of the LP's flat row-wise lists (``passModel``).
 :class:`HighsSolver` also starts a problem from the basis the last one of its shape ended
 on (warm start across re-plans).
@@ -104,7 +104,7 @@ class HighsSolver:
                 continue  # no basis to start the primal method from (see LARGE)
             remaining = time_limit_s - h.getRunTime()
             if remaining <= 0:
-                if first:
+                if first or not stage.optional:
                     raise SolveFailed(
                         f"time limit of {time_limit_s:g} s reached before {stage.name}")
                 break  # what the stages before reached stands
@@ -119,9 +119,9 @@ class HighsSolver:
             h.run()
             status = h.getModelStatus()
             if status != highspy.HighsModelStatus.kOptimal:
-                if first:
+                if first or not stage.optional:
                     raise SolveFailed(f"{stage.name}: {h.modelStatusToString(status)}")
-                break  # a later stage refines; what the stages before reached stands
+                break  # a refinement: what the stages before reached stands
             values = h.getSolution().col_value
             if first and self.warm and not large:
                 self._remember(shape, h.getBasis())

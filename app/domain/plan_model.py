@@ -433,10 +433,11 @@ def stages(
              [1.0] * len(keep) + (-late * model.kwh[held]).tolist())))
     cost = _cost_objective(model, request)
     if cost[0]:
-        result.append(Stage("cost", cost, False, cost))
+        result.append(Stage("cost", cost, False, cost, optional=True))
     if model.share_col is not None:
         result.append(Stage("fairness", ([model.share_col], [1.0]), True,
-                            needless=lambda values: every_need_met(model, values)))
+                            needless=lambda values: every_need_met(model, values),
+                            optional=True))
     return result
 
 
