@@ -515,15 +515,18 @@ def hand_on(
     need (a need before none, higher priority, least laxity, earliest departure), each as
     far as every row of the slot, its own cap and its need allow, never to between 0 and
     its minimum, and all of them together by no more power than rounding took away (the
-    LP's cost and peak choices stand)."""
-    if not model.slots:
+    LP's cost and peak choices stand).
+
+    A session the LP charges now whose remaining need is less than its minimum for the
+    slot (the last kWh of a car: 0.1 kWh is 6 A for 5 minutes at 208 V) is raised to its
+    minimum where every row allows, budget or not: rounded down to 0 it would never
+    finish, and the car stops drawing when it is full."""
+    if not model.slots or model.slots[0][1] <= 0:
         return amps
     slot_h = model.slots[0][1] / 3600
     first = per_slot(model, values)[0]
     has = model.col[0] >= 0
     budget_kw = float(np.sum(((first - amps) * model.kw)[has]))
-    if budget_kw <= 1e-6 or slot_h <= 0:
-        return amps
     amps = amps.copy()
     rhs = model.rhs[0]
     finite = np.isfinite(rhs)
@@ -533,15 +536,17 @@ def hand_on(
     for i in sorted(np.flatnonzero(has).tolist(), key=lambda i: _urgency(request, model, i)):
         kw = float(model.kw[i])
         top = float(model.upper[0, i])
+        finishing = False
         session = request.site.sessions[i]
-        if session.id in needs:
-            wanted = max(0.0, request.needs[session.id].energy_kwh)
-            top = min(top, wanted / (kw * slot_h) if kw > 0 else 0.0)
+        if session.id in needs and kw > 0:
+            wanted = max(0.0, request.needs[session.id].energy_kwh) / (kw * slot_h)
+            finishing = 0 < wanted < model.minimum[i] and first[i] > 1e-6
+            top = min(top, model.minimum[i] if finishing else wanted)
         column = coef[:, i]
         rising = column > 0
         room = float(np.min(room_of[rising] / column[rising])) if rising.any() else _INF
-        raised = min(top, amps[i] + room, amps[i] + budget_kw / kw if kw > 0 else 0.0)
-        raised = math.floor(raised * 10 + 1e-7) / 10
+        spare = _INF if finishing else (budget_kw / kw if kw > 0 else 0.0)
+        raised = math.floor(min(top, amps[i] + room, amps[i] + spare) * 10 + 1e-7) / 10
         if raised <= amps[i] or raised < model.minimum[i] - 1e-9:
             continue
         room_of -= (raised - amps[i]) * column

@@ -98,6 +98,27 @@ def test_the_last_hour_is_used_when_the_energy_needs_it() -> None:
     assert car.shortfall_kwh is not None and car.shortfall_kwh < 0.05
 
 
+def test_a_car_is_given_its_minimum_for_its_last_bit_of_energy() -> None:
+    # 0.05 kWh left: the LP gives 2.6 A for 5 minutes, below the 6 A minimum. Rounded to 0
+    # (and again at every re-plan) the car would never finish; it gets 6 A and stops
+    # drawing when it is full.
+    site = Site((Circuit("main", None, (32.0,) * 3),), (Session("car", "main", ("L1",), 6, 32),))
+    needs = {"car": Need(0.05, AT + timedelta(hours=1))}
+    planned = plan(PlanRequest(site, AT, needs, horizon=Horizon(step_s=300, horizon_s=3600)))
+    assert planned.sessions["car"].limit_a == 6.0
+
+
+def test_the_last_bit_of_energy_stays_within_the_limits() -> None:
+    site = Site((Circuit("main", None, (10.0,) * 3),), (
+        Session("full", "main", ("L1",), 6, 32), Session("car", "main", ("L1",), 6, 32)))
+    needs = {"full": Need(50.0, AT + timedelta(hours=1)),
+             "car": Need(0.05, AT + timedelta(hours=1))}
+    planned = plan(PlanRequest(site, AT, needs, horizon=Horizon(step_s=300, horizon_s=3600)))
+    limits = {k: v.limit_a for k, v in planned.sessions.items()}
+    assert sum(limits.values()) <= 10.0
+    assert all(v == 0.0 or v >= 6.0 for v in limits.values())
+
+
 def _random_site(draw: st.DrawFn) -> tuple[Site, Grid, dict[str, Need]]:
     capacity = draw(st.floats(5.0, 60.0))
     pod = draw(st.floats(10.0, 80.0))
