@@ -294,9 +294,10 @@ def _offline(sessions: Sequence[AcnSession], capacity_kw: float, days: int) -> A
 
 def _max_current(session: AcnSession) -> float:
     """What the car can draw: its battery's power at the EVSE's voltage (6.6 kW at 208 V:
-    31.7 A), at most the EVSE's 32 A. A pilot above it is not drawn, so a plan that
-    counted on it would leave capacity unused."""
-    return min(32.0, math.floor(session.max_power_kw * 1000 / VOLTAGE * 10) / 10)
+    31.73 A), at most the EVSE's 32 A; rounded up to the planner's 0.1 A step (31.8 A), so
+    that a car planned at its maximum draws all of it. A pilot above it is not drawn, so
+    a plan that counted on 32 A would leave capacity unused."""
+    return min(32.0, math.ceil(session.max_power_kw * 1000 / VOLTAGE * 10 - 1e-9) / 10)
 
 
 def _with_caps(session: Any, caps: tuple[Any, ...]) -> Any:
