@@ -248,7 +248,7 @@ def _offline(sessions: Sequence[AcnSession], capacity_kw: float, days: int) -> A
         site["sessions"].append({
             "id": s.session_id, "node": pods.get(s.station_id, "secondary"),
             "phases": _phases(network, s.station_id), "wiring": "line-to-line",
-            "min_current_a": MIN_CURRENT_A, "max_current_a": _max_current(s),
+            "min_current_a": MIN_CURRENT_A, "max_current_a": _max_current(s, up=False),
             "energy_kwh": s.energy_kwh, "departure": format_datetime(at + s.departure * step),
         })
     request, _ = read_request(site, now=at, time_limit_s=600.0)
@@ -292,12 +292,15 @@ def _offline(sessions: Sequence[AcnSession], capacity_kw: float, days: int) -> A
     return Offline(), note, bound
 
 
-def _max_current(session: AcnSession) -> float:
+def _max_current(session: AcnSession, up: bool = True) -> float:
     """What the car can draw: its battery's power at the EVSE's voltage (6.6 kW at 208 V:
-    31.73 A), at most the EVSE's 32 A; rounded up to the planner's 0.1 A step (31.8 A), so
-    that a car planned at its maximum draws all of it. A pilot above it is not drawn, so
-    a plan that counted on 32 A would leave capacity unused."""
-    return min(32.0, math.ceil(session.max_power_kw * 1000 / VOLTAGE * 10 - 1e-9) / 10)
+    31.73 A), at most the EVSE's 32 A. A pilot above it is not drawn, so a plan that
+    counted on 32 A would leave capacity unused. Rounded to the planner's 0.1 A step: up
+    for the planner (31.8 A: a car planned at its maximum draws all of it, and a re-plan
+    5 minutes later sees what it drew), down for the offline plan (31.7 A: one plan,
+    never corrected, must not count on more than the car draws)."""
+    exact = session.max_power_kw * 1000 / VOLTAGE * 10
+    return min(32.0, (math.ceil(exact - 1e-9) if up else math.floor(exact + 1e-9)) / 10)
 
 
 def _with_caps(session: Any, caps: tuple[Any, ...]) -> Any:
