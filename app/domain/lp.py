@@ -1,6 +1,6 @@
 """A linear program as plain data, and the lexicographic order of objectives to solve it in.
 
-Built by :mod:`app.domain.planner` with the standard library only; solved by
+Built by :mod:`app.domain.plan_model`; solved by
 :mod:`app.domain.lp_highs` (HiGHS) or any function of the :class:`Solver` shape.
 """
 

@@ -52,6 +52,7 @@ Bools = NDArray[np.bool_]
 __all__ = ["Model", "build", "every_need_met", "hand_on", "per_slot", "rounded", "stages"]
 
 _EPS = 1e-9
+# Class columns (see the module doc); False builds every row over the sessions themselves.
 AGGREGATE = True
 _INF = math.inf
 

@@ -17,17 +17,19 @@ program; the objectives, in strict order:
 2. **The most energy by each departure**, priority tier by tier, highest first; sessions
    without needs form the lowest tier and take "as much as they can". Each session's
    energy counts up to its need. Within a tier, energy earlier in the horizon weighs up to
-   ``EARLY`` (relatively) more, so that an early leaver is not starved; this can cost at
-   most that share of the tier's energy.
+   ``EARLY`` (relatively) more, so that an early leaver is not starved; energy in the last
+   ``LATE_S`` before a departure weighs ``LATE`` less and the stage holds it so, so that
+   the cost stage cannot put energy off to the last hour; each can cost at most its share
+   of the tier's energy.
 3. **The least cost**: energy bought at the slot's price plus ``demand_charge_per_kw``
    times the plan's peak at the root above ``peak_so_far_kw``.
 4. **Fairness**: the largest common share of each need delivered.
 
 The order is kept by **sequential LPs** (:class:`~app.domain.lp.Stage`): each stage
 optimises its objective, then holds what it reached (within a relative 1e-6) while the
-later stages run. The LP is built here with the standard library; the solver is passed in
-(:func:`app.domain.lp_highs.solve`, imported lazily: the one non-stdlib import of the
-domain).
+later stages run. The LP is built as arrays by :mod:`app.domain.plan_model` (numpy) and
+solved by the solver passed in (:func:`app.domain.lp_highs.solve`); both are imported
+when the first plan is made, so this module imports the standard library alone.
 
 Min-or-zero (IEC 61851-1 Annex A: below 6 A a car pauses) is not linear: the relaxation
 is rounded per slot, never up: a value below the session's minimum becomes 0, any other
