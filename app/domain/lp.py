@@ -1,6 +1,6 @@
 """A linear program as plain data, and the lexicographic order of objectives to solve it in.
 
-Built by :mod:`app.domain.planner` with the standard library only; solved by
+Built by :mod:`app.domain.plan_model`; solved by
 :mod:`app.domain.lp_highs` (HiGHS) or any function of the :class:`Solver` shape.
 """
 
@@ -68,6 +68,8 @@ class Stage:
     # Given the values after the stages before, whether this one would change nothing
     # that matters (the solver then leaves it out).
     needless: Callable[[Sequence[float]], bool] | None = None
+    # A refinement: when it fails (time limit), what the stages before reached stands.
+    optional: bool = False
 
 
 class SolveFailed(Exception):

@@ -5,7 +5,9 @@ The one module of ``app.domain`` that imports outside the standard library: ``hi
 the domain stays importable with the standard library alone.
 
 Stages reuse one model: each changes the objective, re-solves from the previous basis and,
-when it keeps its value, adds one row holding it (relative tolerance 1e-6). The matrix
+when it keeps its value, adds one row holding it (relative tolerance 1e-6). When an
+``optional`` stage fails (time limit), what the stages before reached stands: a plan that
+meets every limit with the most energy, only less refined. The matrix
 goes to HiGHS in one copy of the LP's flat row-wise lists (``passModel``).
 :class:`HighsSolver` also starts a problem from the basis the last one of its shape ended
 on (warm start across re-plans).
@@ -23,6 +25,13 @@ from typing import Any
 from app.domain.lp import LinearProgram, SolveFailed, Stage
 
 _TOLERANCE = 1e-6
+# From this many columns on, the stages are solved by the interior point method without
+# crossover: on a depot's plan (1,000 sessions x 96 slots) the simplex method needs tens
+# of thousands of iterations per stage, the interior point method a few dozen, and a
+# crossover to a basis can take as long as the simplex method. Without a basis the last
+# stage (fairness, started from the basis before it on smaller LPs) is left out: on its
+# own the interior point method does not converge on it (its optimal face is huge).
+LARGE = 20_000
 _first = threading.Lock()
 _greeted = False
 
@@ -87,13 +96,20 @@ class HighsSolver:
         everything = np.arange(n, dtype=np.int32)
         values: list[float] = [0.0] * n
         first = True
+        large = lp.num_col >= LARGE
         for stage in stages:
             if stage.needless is not None and not first and stage.needless(values):
                 continue
+            if large and stage.keep is None and not first:
+                continue  # no basis to start the primal method from (see LARGE)
             remaining = time_limit_s - h.getRunTime()
             if remaining <= 0:
-                raise SolveFailed(f"time limit of {time_limit_s:g} s reached before {stage.name}")
+                if first or not stage.optional:
+                    raise SolveFailed(
+                        f"time limit of {time_limit_s:g} s reached before {stage.name}")
+                break  # what the stages before reached stands
             h.setOptionValue("time_limit", float(remaining))
+            _choose_method(h, large, stage, first)
             cost = np.zeros(n)
             index, coef = stage.objective
             np.add.at(cost, np.asarray(index, dtype=np.int64), np.asarray(coef))
@@ -103,9 +119,11 @@ class HighsSolver:
             h.run()
             status = h.getModelStatus()
             if status != highspy.HighsModelStatus.kOptimal:
-                raise SolveFailed(f"{stage.name}: {h.modelStatusToString(status)}")
+                if first or not stage.optional:
+                    raise SolveFailed(f"{stage.name}: {h.modelStatusToString(status)}")
+                break  # a refinement: what the stages before reached stands
             values = h.getSolution().col_value
-            if first and self.warm:
+            if first and self.warm and not large:
                 self._remember(shape, h.getBasis())
             first = False
             if stage.keep is not None:
@@ -117,6 +135,20 @@ class HighsSolver:
         self._bases[shape] = basis
         while len(self._bases) > self.shapes:
             del self._bases[next(iter(self._bases))]
+
+
+def _choose_method(h: Any, large: bool, stage: Stage, first: bool) -> None:
+    """The interior point method, without crossover, for a large LP (see ``LARGE``); else
+    the dual simplex method, and the primal one for a stage that holds nothing after it
+    (the last, fairness): the basis the stage before ended on is feasible for it (the rows
+    added since hold at its values), so the primal method starts where it stands (one
+    iteration on a depot's plan where the dual method took thousands)."""
+    if large:
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "off")
+    else:
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("simplex_strategy", 4 if stage.keep is None and not first else 1)
 
 
 def _keep(h: Any, highspy: Any, np: Any, stage: Stage, values: Any) -> None:

@@ -17,17 +17,19 @@ program; the objectives, in strict order:
 2. **The most energy by each departure**, priority tier by tier, highest first; sessions
    without needs form the lowest tier and take "as much as they can". Each session's
    energy counts up to its need. Within a tier, energy earlier in the horizon weighs up to
-   ``EARLY`` (relatively) more, so that an early leaver is not starved; this can cost at
-   most that share of the tier's energy.
+   ``EARLY`` (relatively) more, so that an early leaver is not starved; energy in the last
+   ``LATE_S`` before a departure weighs ``LATE`` less and the stage holds it so, so that
+   the cost stage cannot put energy off to the last hour; each can cost at most its share
+   of the tier's energy.
 3. **The least cost**: energy bought at the slot's price plus ``demand_charge_per_kw``
    times the plan's peak at the root above ``peak_so_far_kw``.
 4. **Fairness**: the largest common share of each need delivered.
 
 The order is kept by **sequential LPs** (:class:`~app.domain.lp.Stage`): each stage
 optimises its objective, then holds what it reached (within a relative 1e-6) while the
-later stages run. The LP is built here with the standard library; the solver is passed in
-(:func:`app.domain.lp_highs.solve`, imported lazily: the one non-stdlib import of the
-domain).
+later stages run. The LP is built as arrays by :mod:`app.domain.plan_model` (numpy) and
+solved by the solver passed in (:func:`app.domain.lp_highs.solve`); both are imported
+when the first plan is made, so this module imports the standard library alone.
 
 Min-or-zero (IEC 61851-1 Annex A: below 6 A a car pauses) is not linear: the relaxation
 is rounded per slot, never up: a value below the session's minimum becomes 0, any other
@@ -59,16 +61,17 @@ from app.domain.allocation import (
     Circuit,
     Period,
     PhaseValues,
-    Session,
     Site,
     allocate,
     timeline,
 )
-from app.domain.lp import LinearProgram, SolveFailed, Solver, Stage
-from app.domain.phasors import Grid, Row, line_rows, row_limit, session_power_w
+from app.domain.lp import SolveFailed, Solver
+from app.domain.phasors import Grid, session_power_w
 
 __all__ = [
     "EARLY",
+    "LATE",
+    "LATE_S",
     "Horizon",
     "Need",
     "Plan",
@@ -81,6 +84,12 @@ __all__ = [
 ]
 
 EARLY = 1e-4  # the most energy earlier delivery may weigh more than later delivery
+# Energy in the last LATE_S before a departure weighs LATE less (and the energy stages hold
+# it so): of the plans with the most energy, one that does not count on the last hour, and
+# the cost stage may not move energy into it to save money. A car that arrives meanwhile,
+# or draws less than planned, would leave energy planned there undelivered.
+LATE_S = 3600
+LATE = 1e-3
 _EPS = 1e-9
 
 
@@ -171,321 +180,6 @@ class Plan:
     currents: tuple[tuple[float, ...], ...] = ()
 
 
-# --- building the LP ---------------------------------------------------------------------
-
-
-@dataclass
-class _Build:
-    lp: LinearProgram
-    slots: list[tuple[int, int]]
-    # column of (session index, slot) or absent
-    cols: dict[tuple[int, int], int]
-    kwh_per_a: dict[tuple[int, int], float]  # energy counted towards the need (or any)
-    kw_per_a: list[float]
-    rows_by_slot: list[list[tuple[list[int], list[float], float]]]
-    minimum: list[float]
-    peak_col: int | None
-    share_col: int | None
-    # Per session with a need above 0: its energy's columns, kWh per ampere, and the need.
-    needs: list[tuple[list[int], list[float], float]] = field(default_factory=list)
-
-
-def _instants(start: datetime, end: datetime, site: Site) -> list[datetime]:
-    points = {start}
-    for circuit in site.circuits:
-        for w in circuit.limits:
-            if start < w.start < end:
-                points.add(w.start)
-    for session in site.sessions:
-        for cw in session.cap_windows:
-            if start < cw.start < end:
-                points.add(cw.start)
-    return sorted(points)
-
-
-def _cap_over(session: Session, instants: Sequence[datetime]) -> float:
-    cap = min(session.max_current_a,
-              session.demand_cap_a if session.demand_cap_a is not None else math.inf)
-    for t in instants:
-        outside = session.cap_at(t)
-        if outside is not None:
-            if outside < session.min_current_a - _EPS:
-                return 0.0  # a cap window below the minimum pauses it
-            cap = min(cap, outside)
-    return math.floor(cap * 10 + 1e-6) / 10
-
-
-def _build(request: PlanRequest) -> _Build:
-    site, at, grid = request.site, request.at, request.grid
-    slots = request.horizon.slots()
-    voltage = site.supply_voltage_v
-    sessions = site.sessions
-    count = len(sessions)
-    lp = LinearProgram()
-    kw_per_a = [session_power_w(s, grid, voltage) / 1000 for s in sessions]
-    minimum = [math.ceil(s.min_current_a * 10 - 1e-6) / 10 for s in sessions]
-    departure = [request.needs[s.id].departure if s.id in request.needs else None
-                 for s in sessions]
-    cols: dict[tuple[int, int], int] = {}
-    kwh: dict[tuple[int, int], float] = {}
-    rows = _SlotRows(site, line_rows(site, grid))
-    rows_by_slot: list[list[tuple[list[int], list[float], float]]] = []
-    for t, (start_s, length_s) in enumerate(slots):
-        start = at + timedelta(seconds=start_s)
-        end = start + timedelta(seconds=length_s)
-        instants = _instants(start, end, site)
-        col_of = [-1] * count
-        for i, session in enumerate(sessions):
-            hours = length_s / 3600
-            leaves = departure[i]
-            if leaves is not None:
-                if leaves <= start:
-                    continue
-                if leaves < end:
-                    hours = (leaves - start).total_seconds() / 3600
-            cap = _cap_over(session, instants)
-            if cap < minimum[i] - _EPS:
-                continue
-            col_of[i] = cols[(i, t)] = lp.add_col(0.0, cap)
-            kwh[(i, t)] = kw_per_a[i] * hours
-        rows_by_slot.append(rows.place(lp, instants, col_of))
-    build = _Build(lp, slots, cols, kwh, kw_per_a, rows_by_slot, minimum, None, None)
-    _need_rows(build, request)
-    return build
-
-
-class _SlotRows:
-    """The site's rows (:func:`~app.domain.phasors.line_rows`), placed slot by slot on the
-    columns of the sessions that may charge in it. A row that cannot bind (every column at
-    its upper bound still holds it) is left out."""
-
-    def __init__(self, site: Site, rows: Sequence[Row]) -> None:
-        self.rows = rows
-        self.circuits = {c.id: c for c in site.circuits}
-        self.members = [[(i, c) for i, c in row.members if c != 0.0] for row in rows]
-        self.coef = [dict(m) for m in self.members]
-
-    def place(
-        self, lp: LinearProgram, instants: Sequence[datetime], col_of: Sequence[int]
-    ) -> list[tuple[list[int], list[float], float]]:
-        limits = {cid: [c.limits_at(when) for when in instants]
-                  for cid, c in self.circuits.items()}
-        active = [i for i, col in enumerate(col_of) if col >= 0]
-        placed: list[tuple[list[int], list[float], float]] = []
-        for r, row in enumerate(self.rows):
-            circuit = self.circuits[row.circuit]
-            limit = min(row_limit(row, circuit, at) for at in limits[row.circuit])
-            if math.isinf(limit):
-                continue
-            rhs = row.rhs(limit)
-            if len(active) < len(self.members[r]):
-                coef = self.coef[r]
-                pairs = [(i, coef[i]) for i in active if i in coef]
-            else:
-                pairs = [(i, c) for i, c in self.members[r] if col_of[i] >= 0]
-            reach = sum(c * lp.col_upper[col_of[i]] for i, c in pairs if c > 0)
-            if reach <= rhs + _EPS:
-                continue  # cannot bind (it holds with every column at its upper bound)
-            index = [col_of[i] for i, _ in pairs]
-            value = [c for _, c in pairs]
-            lp.add_row(index, value, -math.inf, rhs)
-            placed.append((index, value, rhs))
-        return placed
-
-
-def _need_rows(build: _Build, request: PlanRequest) -> None:
-    lp = build.lp
-    sessions = request.site.sessions
-    by_session: dict[int, list[int]] = {}
-    for (i, _t), col in build.cols.items():
-        by_session.setdefault(i, []).append(col)
-    energy_cols = {col: build.kwh_per_a[key] for key, col in build.cols.items()}
-    needy = [i for i, s in enumerate(sessions) if s.id in request.needs]
-    if needy:
-        build.share_col = lp.add_col(0.0, 1.0)
-    for i in needy:
-        need = request.needs[sessions[i].id].energy_kwh
-        cols = by_session.get(i, [])
-        lp.add_row(cols, [energy_cols[c] for c in cols], -math.inf, max(need, 0.0))
-        if need > 0:
-            build.needs.append((cols, [energy_cols[c] for c in cols], need))
-        if need > 0 and build.share_col is not None:
-            # share x need <= energy: the share of every need delivered (fairness)
-            lp.add_row([build.share_col, *cols], [need, *(-energy_cols[c] for c in cols)],
-                       -math.inf, 0.0)
-    tariff = request.tariff
-    if tariff.demand_charge_per_kw > 0:
-        build.peak_col = lp.add_col(tariff.peak_so_far_kw, math.inf)
-        other_kw = _root_other_kw(request.site)
-        per_slot: dict[int, list[int]] = {}
-        for (_i, t), col in build.cols.items():
-            per_slot.setdefault(t, []).append(col)
-        col_kw = {col: build.kw_per_a[i] for (i, _t), col in build.cols.items()}
-        for cols in per_slot.values():
-            lp.add_row([*cols, build.peak_col], [*(col_kw[c] for c in cols), -1.0],
-                       -math.inf, -other_kw)
-
-
-def _root_other_kw(site: Site) -> float:
-    return sum(site.supply_voltage_v * sum(c.other_load_a) / 1000
-               for c in site.circuits if c.parent is None)
-
-
-def _stages(build: _Build, request: PlanRequest) -> list[Stage]:
-    sessions = request.site.sessions
-    horizon_s = max(1, request.horizon.horizon_s)
-    tiers: dict[tuple[int, int], list[int]] = {}
-    for i, s in enumerate(sessions):
-        # needs first by priority; sessions without needs last, by priority
-        key = (1 if s.id in request.needs else 0, s.priority)
-        tiers.setdefault(key, []).append(i)
-    stages: list[Stage] = []
-    for key in sorted(tiers, reverse=True):
-        members = set(tiers[key])
-        obj_i: list[int] = []
-        obj_v: list[float] = []
-        keep_v: list[float] = []
-        for (i, t), col in build.cols.items():
-            if i in members:
-                start_s, length_s = build.slots[t]
-                early = 1.0 + EARLY * (1.0 - (start_s + length_s / 2) / horizon_s)
-                obj_i.append(col)
-                obj_v.append(build.kwh_per_a[(i, t)] * early)
-                keep_v.append(build.kwh_per_a[(i, t)])
-        if obj_i:
-            stages.append(Stage(f"energy (tier {key[1]})", (obj_i, obj_v), True,
-                                (obj_i, keep_v)))
-    cost = _cost_objective(build, request)
-    if cost[0]:
-        stages.append(Stage("cost", cost, False, cost))
-    if build.share_col is not None:
-        stages.append(Stage("fairness", ([build.share_col], [1.0]), True,
-                            needless=lambda values: _every_need_met(build, values)))
-    return stages
-
-
-def _every_need_met(build: _Build, values: Sequence[float]) -> bool:
-    """Fairness shares out shortfalls; with none (the energy stages met every need) it
-    could only move energy between equally served sessions, so it is left out."""
-    return all(
-        sum(values[c] * k for c, k in zip(cols, kwh, strict=True)) >= need * (1 - 1e-6) - 1e-6
-        for cols, kwh, need in build.needs)
-
-
-def _cost_objective(build: _Build, request: PlanRequest) -> tuple[list[int], list[float]]:
-    tariff = request.tariff
-    index: list[int] = []
-    value: list[float] = []
-    if tariff.prices:
-        prices = [
-            tariff.price_over(request.at + timedelta(seconds=start_s),
-                              request.at + timedelta(seconds=start_s + length_s))
-            for start_s, length_s in build.slots]
-        for (i, t), col in build.cols.items():
-            if prices[t]:
-                index.append(col)
-                value.append(prices[t] * build.kw_per_a[i] * build.slots[t][1] / 3600)
-    if build.peak_col is not None:
-        index.append(build.peak_col)
-        value.append(tariff.demand_charge_per_kw)
-    return index, value
-
-
-# --- rounding ----------------------------------------------------------------------------
-
-
-def _round_slot(
-    build: _Build, t: int, values: Sequence[float], count: int
-) -> list[float]:
-    """Min-or-zero and 0.1 A, never up; then every row of the slot holds again."""
-    rounded = [0.0] * count
-    col_of: dict[int, int] = {}
-    for i in range(count):
-        col = build.cols.get((i, t))
-        if col is None:
-            continue
-        col_of[col] = i
-        v = values[col]
-        rounded[i] = 0.0 if v < build.minimum[i] - 1e-7 else math.floor(v * 10 + 1e-7) / 10
-        rounded[i] = min(rounded[i], build.lp.col_upper[col])
-    for _ in range(100 * count + 100):
-        broken = None
-        for index, value, rhs in build.rows_by_slot[t]:
-            load = sum(rounded[col_of[c]] * v for c, v in zip(index, value, strict=True))
-            if load > rhs + 1e-7:
-                broken = (index, value)
-                break
-        if broken is None:
-            return rounded
-        index, value = broken
-        worst = max(
-            ((rounded[col_of[c]] * v, col_of[c]) for c, v in zip(index, value, strict=True)
-             if v > 0 and rounded[col_of[c]] > 0),
-            default=None,
-        )
-        if worst is None:
-            break
-        i = worst[1]
-        lowered = round(rounded[i] - 0.1, 1)
-        rounded[i] = lowered if lowered >= build.minimum[i] - 1e-9 else 0.0
-    return [0.0] * count  # pragma: no cover - all zero holds every row with rhs >= 0
-
-
-def _hand_on(
-    build: _Build, request: PlanRequest, values: Sequence[float], rounded: list[float]
-) -> list[float]:
-    """What rounding the first slot freed, handed on: sessions are raised in order of
-    need (a need before none, higher priority, least laxity, earliest departure), each as
-    far as every row of the slot, its own cap and its need allow, never to between 0 and
-    its minimum, and all of them together by no more power than rounding took away (the
-    LP's cost and peak choices stand)."""
-    sessions = request.site.sessions
-    slot_h = build.slots[0][1] / 3600 if build.slots else 0.0
-    col_of = {i: col for (i, t), col in build.cols.items() if t == 0}
-    budget_kw = sum((values[col] - rounded[i]) * build.kw_per_a[i] for i, col in col_of.items())
-    if budget_kw <= 1e-6 or slot_h <= 0:
-        return rounded
-    rows = build.rows_by_slot[0]
-    session_of = {col: i for i, col in col_of.items()}
-    load = [sum(rounded[session_of[c]] * v for c, v in zip(index, value, strict=True))
-            for index, value, _rhs in rows]
-    rows_of: dict[int, list[tuple[int, float]]] = {}
-    for r, (index, value, _rhs) in enumerate(rows):
-        for c, v in zip(index, value, strict=True):
-            if v > 0:
-                rows_of.setdefault(session_of[c], []).append((r, v))
-    for i in sorted(col_of, key=lambda i: _urgency(request, build, i)):
-        kw = build.kw_per_a[i]
-        top = build.lp.col_upper[col_of[i]]
-        need = request.needs.get(sessions[i].id)
-        if need is not None:
-            top = min(top, max(0.0, need.energy_kwh) / (kw * slot_h) if kw > 0 else 0.0)
-        room = min((rows[r][2] - load[r]) / v for r, v in rows_of.get(i, [])) \
-            if rows_of.get(i) else math.inf
-        raised = min(top, rounded[i] + room, rounded[i] + budget_kw / kw if kw > 0 else 0.0)
-        raised = math.floor(raised * 10 + 1e-7) / 10
-        if raised <= rounded[i] or raised < build.minimum[i] - 1e-9:
-            continue
-        for r, v in rows_of.get(i, []):
-            load[r] += (raised - rounded[i]) * v
-        budget_kw -= (raised - rounded[i]) * kw
-        rounded[i] = raised
-    return rounded
-
-
-def _urgency(request: PlanRequest, build: _Build, i: int) -> tuple[int, int, float, float, int]:
-    """Sort key, most urgent first: a need, priority, laxity (hours to spare charging at
-    the maximum), departure."""
-    session = request.site.sessions[i]
-    need = request.needs.get(session.id)
-    if need is None:
-        return (1, -session.priority, math.inf, math.inf, i)
-    hours_left = (need.departure - request.at).total_seconds() / 3600
-    full_kw = build.kw_per_a[i] * session.max_current_a
-    laxity = hours_left - (need.energy_kwh / full_kw if full_kw > 0 else math.inf)
-    return (0, -session.priority, laxity, hours_left, i)
-
-
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -500,16 +194,18 @@ def plan(request: PlanRequest, solver: Solver | None = None) -> Plan:
         except ImportError as error:  # pragma: no cover
             return _water_level(request, f"no LP solver ({error})")
         solver = solver_fn
-    build = _build(request)
+    from app.domain import plan_model
+
+    model = plan_model.build(request, LATE_S)
     try:
-        values = solver(build.lp, _stages(build, request), request.time_limit_s)
+        values = solver(model.lp, plan_model.stages(model, request, EARLY, LATE),
+                        request.time_limit_s)
     except SolveFailed as error:
         return _water_level(request, str(error))
-    count = len(site.sessions)
-    currents = [_round_slot(build, t, values, count) for t in range(len(build.slots))]
-    if currents:
-        currents[0] = _hand_on(build, request, values, currents[0])
-    return _assemble(request, build.slots, currents, "planner")
+    currents = plan_model.rounded(model, values)
+    if len(model.slots):
+        currents[0] = plan_model.hand_on(model, request, values, currents[0])
+    return _assemble(request, model.slots, currents.tolist(), "planner")
 
 
 def _assemble(
@@ -519,37 +215,40 @@ def _assemble(
     site, at, tariff = request.site, request.at, request.tariff
     voltage = site.supply_voltage_v
     kw = [session_power_w(s, request.grid, voltage) / 1000 for s in site.sessions]
-    other_kw = _root_other_kw(site)
-    cost = 0.0
-    peak = 0.0
-    for t, (start_s, length_s) in enumerate(slots):
-        load_kw = sum(currents[t][i] * kw[i] for i in range(len(kw)))
-        peak = max(peak, load_kw + other_kw)
-        start = at + timedelta(seconds=start_s)
-        if tariff.prices:
-            price = tariff.price_over(start, start + timedelta(seconds=length_s))
-            cost += price * load_kw * length_s / 3600
+    other_kw = root_other_kw(site)
+    seconds = [float(length_s) for _start_s, length_s in slots]
+    prices = [
+        tariff.price_over(at + timedelta(seconds=start_s),
+                          at + timedelta(seconds=start_s + length_s)) if tariff.prices else 0.0
+        for start_s, length_s in slots]
+    loads = [sum(amps * k for amps, k in zip(row, kw, strict=True)) for row in currents]
+    peak = max((load + other_kw for load in loads), default=0.0)
+    cost = sum(p * load * s / 3600 for p, load, s in zip(prices, loads, seconds, strict=True))
     cost += tariff.demand_charge_per_kw * max(0.0, peak - tariff.peak_so_far_kw)
     sessions: dict[str, SessionPlan] = {}
     for i, session in enumerate(site.sessions):
         need = request.needs.get(session.id)
         periods: list[Period] = []
         delivered = 0.0
+        leaves = math.inf if need is None else (need.departure - at).total_seconds()
         for t, (start_s, length_s) in enumerate(slots):
             value = currents[t][i]
             if not periods or periods[-1].limit_a != value:
                 periods.append(Period(start_s, value))
-            if need is not None:
-                start = at + timedelta(seconds=start_s)
-                end = min(start + timedelta(seconds=length_s), need.departure)
-                hours = max(0.0, (end - start).total_seconds() / 3600)
-                delivered += value * kw[i] * hours
+            if value and start_s < leaves:
+                delivered += value * kw[i] * (min(start_s + length_s, leaves) - start_s) / 3600
         planned = None if need is None else round(delivered, 3)
         shortfall = None if need is None else round(max(0.0, need.energy_kwh - delivered), 3)
         sessions[session.id] = SessionPlan(
             session.id, currents[0][i] if currents else 0.0, tuple(periods), planned, shortfall)
     return Plan(at, sessions, round(cost, 4), round(peak, 3), decided_by, tuple(slots),
                 tuple(tuple(row) for row in currents))
+
+
+def root_other_kw(site: Site) -> float:
+    """kW the site's roots carry besides the sessions (their ``other_load_a``)."""
+    return sum(site.supply_voltage_v * sum(c.other_load_a) / 1000
+               for c in site.circuits if c.parent is None)
 
 
 def safe_site(site: Site, grid: Grid) -> Site:

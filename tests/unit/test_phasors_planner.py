@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from app.domain.allocation import Circuit, Session, Site, allocate
 from app.domain.lp import LinearProgram, Solver, Stage
 from app.domain.phasors import Grid, capacity_lost, line_loads, line_rows, violations
-from app.domain.planner import Horizon, Need, PlanRequest, plan
+from app.domain.planner import Horizon, Need, PlanRequest, PricePeriod, Tariff, plan
 
 AT = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
 PAIRS = (("L1", "L2"), ("L2", "L3"), ("L1", "L3"))
@@ -70,6 +70,53 @@ def test_an_early_leaver_is_served_first() -> None:
     assert planned.sessions["early"].shortfall_kwh < 0.05
     assert planned.sessions["late"].shortfall_kwh is not None
     assert planned.sessions["late"].shortfall_kwh < 0.05
+
+
+def _cheap_last_hour(need_kwh: float) -> PlanRequest:
+    site = Site((Circuit("main", None, (32.0,) * 3),), (Session("car", "main", ("L1",), 6, 32),))
+    leaves = AT + timedelta(hours=3)
+    prices = (PricePeriod(AT, leaves - timedelta(hours=1), 0.40),
+              PricePeriod(leaves - timedelta(hours=1), leaves, 0.10))
+    return PlanRequest(site, AT, {"car": Need(need_kwh, leaves)}, tariff=Tariff(prices),
+                       horizon=Horizon(horizon_s=3 * 3600))
+
+
+def test_a_cheaper_last_hour_does_not_put_the_energy_off_to_it() -> None:
+    # 7 kWh fit in the last hour (7.36 kW at 32 A), when it is cheapest; a car arriving
+    # meanwhile would leave them undelivered: the plan delivers them before
+    planned = plan(_cheap_last_hour(7.0))
+    assert planned.decided_by == "planner"
+    car = planned.sessions["car"]
+    assert car.shortfall_kwh is not None and car.shortfall_kwh < 0.05
+    last_hour = [p for p in car.periods if p.start_s >= 2 * 3600]
+    assert all(p.limit_a == 0.0 for p in last_hour)
+
+
+def test_the_last_hour_is_used_when_the_energy_needs_it() -> None:
+    planned = plan(_cheap_last_hour(20.0))  # 2.7 h at the maximum
+    car = planned.sessions["car"]
+    assert car.shortfall_kwh is not None and car.shortfall_kwh < 0.05
+
+
+def test_a_car_is_given_its_minimum_for_its_last_bit_of_energy() -> None:
+    # 0.05 kWh left: the LP gives 2.6 A for 5 minutes, below the 6 A minimum. Rounded to 0
+    # (and again at every re-plan) the car would never finish; it gets 6 A and stops
+    # drawing when it is full.
+    site = Site((Circuit("main", None, (32.0,) * 3),), (Session("car", "main", ("L1",), 6, 32),))
+    needs = {"car": Need(0.05, AT + timedelta(hours=1))}
+    planned = plan(PlanRequest(site, AT, needs, horizon=Horizon(step_s=300, horizon_s=3600)))
+    assert planned.sessions["car"].limit_a == 6.0
+
+
+def test_the_last_bit_of_energy_stays_within_the_limits() -> None:
+    site = Site((Circuit("main", None, (10.0,) * 3),), (
+        Session("full", "main", ("L1",), 6, 32), Session("car", "main", ("L1",), 6, 32)))
+    needs = {"full": Need(50.0, AT + timedelta(hours=1)),
+             "car": Need(0.05, AT + timedelta(hours=1))}
+    planned = plan(PlanRequest(site, AT, needs, horizon=Horizon(step_s=300, horizon_s=3600)))
+    limits = {k: v.limit_a for k, v in planned.sessions.items()}
+    assert sum(limits.values()) <= 10.0
+    assert all(v == 0.0 or v >= 6.0 for v in limits.values())
 
 
 def _random_site(draw: st.DrawFn) -> tuple[Site, Grid, dict[str, Need]]:
