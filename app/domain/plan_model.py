@@ -413,8 +413,8 @@ def stages(
                        for s, length in model.slots])
     tiers: dict[tuple[int, int], list[int]] = {}
     for i, s in enumerate(sessions):
-        # needs first by priority; sessions without needs last, by priority
-        tiers.setdefault((1 if s.id in request.needs else 0, s.priority), []).append(i)
+        # stated needs first, then "as much as it can take", then no need; each by priority
+        tiers.setdefault((_standing(request, s.id), s.priority), []).append(i)
     result: list[Stage] = []
     exists = model.col >= 0
     for key in sorted(tiers, reverse=True):
@@ -429,7 +429,8 @@ def stages(
         keep = model.energy_col[member].tolist()
         held = mask & model.late if late else np.zeros_like(mask)
         result.append(Stage(
-            f"energy (tier {key[1]})", (model.col[mask].tolist(), objective.tolist()), True,
+            f"energy ({_TIER_NAMES[key[0]]}, priority {key[1]})",
+            (model.col[mask].tolist(), objective.tolist()), True,
             (keep + model.col[held].tolist(),
              [1.0] * len(keep) + (-late * model.kwh[held]).tolist())))
     cost = _cost_objective(model, request)
@@ -509,6 +510,71 @@ def _repair(model: Model, t: int, amps: Floats) -> Floats:
     return np.zeros_like(amps)  # pragma: no cover - all zero holds every row with rhs >= 0
 
 
+def repacked(model: Model, request: PlanRequest, values: Sequence[float],
+             amps: Floats) -> Floats:
+    """What rounding took from a need, given back where it can be.
+
+    The LP knows no minimum, so a need's last part often lands in one slot below the
+    car's minimum (5.9 A where 8 A is the least it takes), which rounding sets to 0: the
+    plan would leave the car short by that slot's energy. Sessions with a need are
+    taken most urgent first (as ``hand_on`` orders them); each is raised, in the slots
+    where rounding took the most, to at least its minimum and by what it lost, each slot
+    only if every row of that slot holds after lowering sessions that rank strictly below
+    it (a lower standing or priority: energy tiers are strict), never to between 0 and a
+    minimum. A slot where that cannot be done stays as rounding left it."""
+    solved = per_slot(model, values)
+    amps = amps.copy()
+    exists = model.col >= 0
+    lost = np.sum(np.maximum(solved - amps, 0.0) * model.kwh * exists, axis=0)
+    sessions = request.site.sessions
+    rank = [(_standing(request, s.id), s.priority) for s in sessions]
+    finite = np.isfinite(model.rhs)
+    for i in sorted(range(len(sessions)), key=lambda i: _urgency(request, model, i)):
+        if rank[i][0] == 0:
+            break  # the sessions without a need come last
+        if lost[i] < 0.01:
+            continue
+        below = [j for j in range(len(sessions)) if rank[j] < rank[i]]
+        taken = (solved[:, i] - amps[:, i]) * exists[:, i]
+        for t in np.argsort(-taken, kind="stable").tolist():
+            if lost[i] < 0.01 or taken[t] <= 1e-6 or model.kwh[t, i] <= 0:
+                break
+            wanted = amps[t, i] + lost[i] / model.kwh[t, i]
+            target = min(float(model.upper[t, i]),
+                         math.ceil(max(float(model.minimum[i]), wanted) * 10 - 1e-7) / 10)
+            if target <= amps[t, i] or target < model.minimum[i] - 1e-9:
+                continue
+            trial = amps[t].copy()
+            trial[i] = target
+            if _make_room(model, t, trial, below, finite[t]):
+                lost[i] -= (target - amps[t, i]) * model.kwh[t, i]
+                amps[t] = trial
+    return amps
+
+
+def _make_room(model: Model, t: int, amps: Floats, below: Sequence[int],
+               finite: Bools) -> bool:
+    """Lower the sessions of ``below`` (the lowest contributor of a broken row first, by
+    0.1 A, to 0 below its minimum) until every row of slot ``t`` holds; False if they
+    cannot. ``amps`` is changed in place."""
+    rhs = model.rhs[t]
+    lowerable = np.zeros(len(amps), dtype=bool)
+    lowerable[list(below)] = True
+    for _ in range(100 * len(amps) + 100):
+        loads = model.coef @ amps
+        broken = np.flatnonzero(finite & (loads > rhs + 1e-7))
+        if not broken.size:
+            return True
+        row = model.coef[broken[0]]
+        share = np.where((row > 0) & (amps > 0) & lowerable, row * amps, -1.0)
+        j = int(np.argmax(share))
+        if share[j] <= 0:
+            return False
+        lowered = round(float(amps[j]) - 0.1, 1)
+        amps[j] = lowered if lowered >= model.minimum[j] - 1e-9 else 0.0
+    return False
+
+
 def hand_on(
     model: Model, request: PlanRequest, values: Sequence[float], amps: Floats
 ) -> Floats:
@@ -556,16 +622,25 @@ def hand_on(
     return amps
 
 
+_TIER_NAMES = {2: "stated needs", 1: "as much as it can take", 0: "no need"}
+
+
+def _standing(request: PlanRequest, session_id: str) -> int:
+    """2 for a stated need, 1 for "as much as it can take", 0 for none."""
+    need = request.needs.get(session_id)
+    return 0 if need is None else 2 if need.stated else 1
+
+
 def _urgency(request: PlanRequest, model: Model, i: int) -> tuple[int, int, float, float, int]:
-    """Sort key, most urgent first: a need, priority, laxity (hours to spare charging at
-    the maximum), departure."""
+    """Sort key, most urgent first: a stated need, "as much as it can take", none; then
+    priority, laxity (hours to spare charging at the maximum), departure."""
     session = request.site.sessions[i]
     need = request.needs.get(session.id)
     if need is None:
-        return (1, -session.priority, math.inf, math.inf, i)
+        return (2, -session.priority, math.inf, math.inf, i)
     hours_left = (need.departure - request.at).total_seconds() / 3600
     full_kw = float(model.kw[i]) * session.max_current_a
     laxity = hours_left - (need.energy_kwh / full_kw if full_kw > 0 else math.inf)
-    return (0, -session.priority, laxity, hours_left, i)
+    return (2 - _standing(request, session.id), -session.priority, laxity, hours_left, i)
 
 

@@ -14,8 +14,9 @@ program; the objectives, in strict order:
    that carry phasors of more than one angle (line-to-line loads, transformers) get the
    inscribed polygon of :mod:`app.domain.phasors`, so every plan is feasible under the
    exact phasor model.
-2. **The most energy by each departure**, priority tier by tier, highest first; sessions
-   without needs form the lowest tier and take "as much as they can". Each session's
+2. **The most energy by each departure**, priority tier by tier, highest first: stated
+   needs first, then "as much as it can take" by a circuit's default dwell, then sessions
+   without needs, each of the three by priority. Each session's
    energy counts up to its need. Within a tier, energy earlier in the horizon weighs up to
    ``EARLY`` (relatively) more, so that an early leaver is not starved; energy in the last
    ``LATE_S`` before a departure weighs ``LATE`` less and the stage holds it so, so that
@@ -95,10 +96,14 @@ _EPS = 1e-9
 
 @dataclass(frozen=True)
 class Need:
-    """Energy a session still needs, by when it leaves (UTC)."""
+    """Energy a session still needs, by when it leaves (UTC). ``stated``: somebody said
+    so (a driver, the id tag's defaults, its history, the car); False for "as much as it
+    can take" by a circuit's default dwell, which ranks below every stated need of any
+    priority, as a session without a need ranks below it."""
 
     energy_kwh: float
     departure: datetime
+    stated: bool = True
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,8 @@ def plan(request: PlanRequest, solver: Solver | None = None) -> Plan:
                         request.time_limit_s)
     except SolveFailed as error:
         return _water_level(request, str(error))
-    currents = plan_model.rounded(model, values)
+    currents = plan_model.repacked(model, request, values,
+                                   plan_model.rounded(model, values))
     if len(model.slots):
         currents[0] = plan_model.hand_on(model, request, values, currents[0])
     return _assemble(request, model.slots, currents.tolist(), "planner")

@@ -57,3 +57,35 @@ def test_fairness_is_left_out_when_every_need_is_met() -> None:
                    spy)
     assert planned.decided_by == "planner"
     assert "fairness" not in ran
+
+
+def test_a_stated_need_is_not_left_short_by_rounding_below_the_minimum() -> None:
+    # 20 kWh at 8-10 A on three phases is 11 slots of 15 minutes at 10 A and one at
+    # about 6 A: below the car's minimum. The opportunistic session makes room for 8 A.
+    site = Site((Circuit("main", None, (32.0,) * 3),), (
+        Session("van", "main", ("L1", "L2", "L3"), 8, 10),
+        Session("car", "main", ("L1", "L2", "L3"), 6, 32)))
+    needs = {"van": Need(20.0, AT + timedelta(hours=6)),
+             "car": Need(170.0, AT + timedelta(hours=8), stated=False)}
+    planned = plan(PlanRequest(site, AT, needs, Grid(), horizon=Horizon(horizon_s=24 * 3600)))
+    assert planned.decided_by == "planner"
+    van = planned.sessions["van"]
+    assert van.planned_kwh is not None and van.planned_kwh >= 20.0
+    assert van.shortfall_kwh == 0
+    for row in planned.currents:
+        assert row[0] == 0 or 8 <= row[0] <= 10
+        assert row[1] == 0 or 6 <= row[1] <= 32
+        assert row[0] + row[1] <= 32 + 1e-9
+
+
+def test_a_stated_need_comes_before_as_much_as_another_can_take() -> None:
+    site = Site((Circuit("main", None, (16.0,) * 3),), (
+        Session("van", "main", ("L1", "L2", "L3"), 6, 16),
+        Session("car", "main", ("L1", "L2", "L3"), 6, 16)))
+    needs = {"van": Need(20.0, AT + timedelta(hours=2)),
+             "car": Need(40.0, AT + timedelta(hours=2), stated=False)}
+    planned = plan(PlanRequest(site, AT, needs, Grid(), horizon=Horizon(horizon_s=4 * 3600)))
+    # 16 A on three phases for 2 h is 22 kWh: the van's 20 first, the car the rest.
+    assert planned.sessions["van"].shortfall_kwh == 0
+    assert planned.sessions["car"].planned_kwh is not None
+    assert planned.sessions["car"].planned_kwh < 3

@@ -108,13 +108,14 @@ class CircuitPlanner:
             if need is None or not need.plan or need.departure is None:
                 continue
             energy = need.remaining_kwh
+            stated = energy is not None
             if energy is None:
                 energy = _as_much_as_it_takes(by_id[str(share.transaction_id)], at,
                                               need.departure, site.supply_voltage_v)
             session = by_id[str(share.transaction_id)]
             wanted[str(share.transaction_id)] = planner.Need(
                 energy, self._deadline(session, at, need.departure, energy,
-                                       site.supply_voltage_v))
+                                       site.supply_voltage_v), stated)
         if replan and not wanted:
             # Nothing to plan: the water level's answer as it is, with where each
             # session's need stands (a GET still draws the water level's timeline).
