@@ -14,6 +14,7 @@ secondary (cap/3/120 V), the two 80 A pods, each EVSE's session line-to-line on 
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -125,13 +126,14 @@ def _prices(at: datetime, hours: int) -> list[dict[str, Any]]:
     from acnportal.signals.tariffs import TimeOfUseTariff
 
     tariff = TimeOfUseTariff(TARIFF)
-    local = at.astimezone(START.tzinfo)
-    base = local.replace(minute=0, second=0, microsecond=0)
+    # Hours counted in UTC, priced by the local clock: local wall-clock arithmetic
+    # would make an empty hour where daylight saving time starts (10 March 2019).
+    base = at.astimezone(START.tzinfo).replace(minute=0, second=0, microsecond=0)
+    starts = [base.astimezone(UTC) + timedelta(hours=h) for h in range(hours + 2)]
     return [
-        {"from": format_datetime((base + timedelta(hours=h)).astimezone(UTC)),
-         "to": format_datetime((base + timedelta(hours=h + 1)).astimezone(UTC)),
-         "price_per_kwh": tariff.get_tariff(base + timedelta(hours=h))}
-        for h in range(hours + 1)
+        {"from": format_datetime(start), "to": format_datetime(end),
+         "price_per_kwh": tariff.get_tariff(start.astimezone(START.tzinfo))}
+        for start, end in itertools.pairwise(starts)
     ]
 
 

@@ -14,6 +14,7 @@ np = pytest.importorskip("numpy")
 from app.bench.acn import (  # noqa: E402
     _network,
     _phases,
+    _prices,
     scoreboard,  # noqa: E402
     site_json,
 )
@@ -59,3 +60,14 @@ def test_quick_scoreboard_is_feasible_and_planner_beats_the_water_level() -> Non
     for capacity in ("20", "40"):
         assert (board[f"planner@{capacity}kW"]["delivered_pct"]
                 >= board[f"water_level@{capacity}kW"]["delivered_pct"])
+
+
+def test_the_bench_prices_hours_across_the_start_of_daylight_saving_time() -> None:
+    # 10 March 2019, 02:00 Pacific does not exist: 01:00 PST is followed by 03:00 PDT.
+    prices = _prices(datetime(2019, 3, 10, 8, 30, tzinfo=UTC), 4)
+    hours = [(datetime.fromisoformat(p["from"]), datetime.fromisoformat(p["to"]))
+             for p in prices]
+    assert all(end - start == timedelta(hours=1) for start, end in hours)
+    assert all(a[1] == b[0] for a, b in zip(hours, hours[1:], strict=False))
+    read_request({"at": "2019-03-10T08:30:00Z", "nodes": [], "sessions": [],
+                  "prices": prices}, now=datetime(2019, 3, 10, 8, 30, tzinfo=UTC))
