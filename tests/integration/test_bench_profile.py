@@ -32,4 +32,7 @@ def test_profile_records_the_server_while_the_scenario_runs(tmp_path: Path) -> N
     assert top.startswith("CPU while recorded: ")
     assert "MainThread" in top
     assert "\nself (% of " in top and "\ntotal (% of " in top
-    assert "StationConnection._handle (" in top
+    # Which of the server's functions lead depends on how many samples a loaded machine
+    # leaves the second of load: some of chargeplan's own code is among them.
+    total = top[top.index("\ntotal (% of "):]
+    assert any("/app/" in line for line in total.splitlines()[1:])
