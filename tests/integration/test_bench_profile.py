@@ -16,16 +16,17 @@ def test_profile_records_the_server_while_the_scenario_runs(tmp_path: Path) -> N
     out = tmp_path / "profiles"
     run = subprocess.run(
         [sys.executable, "-m", "app.cli", "bench", "--scenarios", "throughput", "--servers",
-         "chargeplan", "--throughput-stations", "4", "--seconds", "1", "--workers", "1",
+         "chargeplan", "--throughput-stations", "4", "--seconds", "3", "--workers", "1",
          "--profile", str(out)],
         capture_output=True, text=True, timeout=110, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
 
     profile = json.loads((out / "throughput-chargeplan.speedscope.json").read_text())
-    frames = [frame["name"] for frame in profile["shared"]["frames"]]
-    # The samples are of the server answering MeterValues, not of the bench process.
-    assert "StationConnection._handle" in frames
-    assert "meter_values" in frames
+    files = {str(frame.get("file")) for frame in profile["shared"]["frames"]}
+    # The samples are of the server answering its stations, not of the bench process
+    # (which functions a loaded machine lets py-spy catch in a few seconds varies).
+    assert any("/app/ocpp/" in file for file in files)
+    assert not any("/app/bench/" in file for file in files)
     assert sum(len(thread["samples"]) for thread in profile["profiles"]) > 0
 
     top = (out / "throughput-chargeplan.top.txt").read_text()
