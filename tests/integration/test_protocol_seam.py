@@ -178,9 +178,10 @@ async def test_a_station_offering_only_an_unknown_subprotocol_is_refused(
 ) -> None:
     with pytest.raises(InvalidStatus) as refused:
         async with raw_station(seam_server.station_url("CP-NONE"),
-                               subprotocols=["ocpp2.0.1"]):
+                               subprotocols=["ocpp2.1"]):
             pass
     assert refused.value.response.status_code == 400
     assert refused.value.response.body == (
-        b"subprotocol ocpp1.6 or ocpp-test required: send Sec-WebSocket-Protocol: ocpp1.6\n")
+        b"subprotocol ocpp1.6 or ocpp2.0.1 or ocpp-test required: "
+        b"send Sec-WebSocket-Protocol: ocpp1.6\n")
     assert seam_server.services.gateway.is_connected("CP-NONE") is False

@@ -1,0 +1,66 @@
+"""The station's string of each 2.0.1 transaction this process has heard of, by the
+integer id the services know it by, and the seqNo of each event it has handled.
+
+The services name a transaction by its integer id (a 1.6 transactionId); a 2.0.1 CALL
+names it by the station's string (TxProfile ``transactionId``, RequestStopTransaction).
+The database keeps both (``transactions.remote_id``), but the adapter builds a CALL
+without I/O, so the pairs are kept here as TransactionEvents arrive: every event names
+its transaction, so a station that reconnected to this process is known again after its
+next event. The integer ids come from one database sequence, so they name one
+transaction whatever the station.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+# Transactions remembered at most (the oldest heard of go first).
+CAPACITY = 50_000
+
+
+@dataclass
+class _Known:
+    station_id: str
+    remote_id: str
+    seq_nos: set[int] = field(default_factory=set)
+    energy_wh: int | None = None
+
+
+class RemoteIds:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self._capacity = capacity
+        self._by_id: OrderedDict[int, _Known] = OrderedDict()
+
+    def learn(self, transaction_id: int, station_id: str, remote_id: str) -> None:
+        known = self._by_id.get(transaction_id)
+        if known is None or (known.station_id, known.remote_id) != (station_id, remote_id):
+            self._by_id[transaction_id] = _Known(station_id, remote_id)
+        self._by_id.move_to_end(transaction_id)
+        while len(self._by_id) > self._capacity:
+            self._by_id.popitem(last=False)
+
+    def remote_id(self, transaction_id: int) -> str | None:
+        known = self._by_id.get(transaction_id)
+        return None if known is None else known.remote_id
+
+    def first_time(self, transaction_id: int, seq_no: int) -> bool:
+        """Whether the event ``seq_no`` of the transaction is new here: a station that
+        lost the answer sends the same event again, and its meter values are stored once."""
+        known = self._by_id.get(transaction_id)
+        if known is None:
+            return True
+        if seq_no in known.seq_nos:
+            return False
+        known.seq_nos.add(seq_no)
+        return True
+
+    def metered(self, transaction_id: int, energy_wh: int) -> None:
+        """The transaction's energy register read ``energy_wh`` (its latest event)."""
+        known = self._by_id.get(transaction_id)
+        if known is not None:
+            known.energy_wh = energy_wh
+
+    def last_energy(self, transaction_id: int) -> int | None:
+        known = self._by_id.get(transaction_id)
+        return None if known is None else known.energy_wh
