@@ -7,15 +7,21 @@ show what a bad 2.0.1 frame is answered with.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from app.db.models import MeterValue
+from app.ocpp.errors import ErrorCode
 from app.simulator import Simulator
+from app.simulator.car import Car
 from app.simulator.station_v201 import SimulatedStation201
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.e2e.harness import eventually, simulated
+from tests.ocpp_client import raw_station
 
 SID = "PY-SIM-0001"
 WAIT = 60.0  # bounds a failure only
@@ -69,3 +75,145 @@ async def test_a_201_station_connects_boots_and_shows_its_version_and_connectors
 
 async def _equal(got: Any, expected: Any) -> bool:
     return bool(await got == expected)
+
+
+async def test_a_session_of_the_simulated_car_shows_with_its_meter_values(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
+                         wait_configuration=False, meter_interval=0.2) as sim:
+        station = station_of(sim)
+        await station.plug_in(2, Car("EV-201", max_current_a=16.0))
+        remote_id = station.transactions[2].transaction_id
+
+        async def running() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = (await http.get(
+                f"/stations/{SID}/transactions", params={"active": "true"})).json()["items"]
+            return items
+
+        (session,) = await until(running)
+        assert (session["remote_id"], session["connector_id"], session["id_tag"]) == (
+            remote_id, 2, "EV-201")
+        assert session["id_tag_status"] == "Accepted"
+
+        async def curve() -> list[dict[str, Any]]:
+            body = (await http.get(f"/transactions/{session['id']}/meter_curve")).json()
+            points: list[dict[str, Any]] = body["points"]
+            return points if len(points) >= 3 else []
+
+        points = await until(curve)
+        assert all(p["energy_wh"] is not None for p in points)
+        assert any(p["current_a"] for p in points)  # the car draws once it charges
+        charging = await until(lambda: _status_is(http, 2, "Charging"))
+        assert charging
+
+        await station.unplug(2)
+
+        async def stopped() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await http.get(
+                f"/stations/{SID}/transactions")).json()["items"][0]
+            return body if not body["active"] else None
+
+        ended = await until(stopped)
+        assert ended["id"] == session["id"]
+        assert ended["stop_reason"] == "EVDisconnected"
+        assert ended["meter_stop"] >= ended["meter_start"]
+
+
+async def _status_is(http: httpx.AsyncClient, connector_id: int, status: str) -> bool:
+    body = (await http.get(f"/stations/{SID}")).json()
+    return any(c["connector_id"] == connector_id and c["status"] == status
+               for c in body["connectors"])
+
+
+BOOT_201 = {"chargingStation": {"vendorName": "Acme", "model": "AC-22",
+                                "serialNumber": "SN-201", "firmwareVersion": "2.1"},
+            "reason": "PowerUp"}
+
+
+def stamp(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def energy(at: str, wh: float, context: str = "Sample.Periodic") -> list[dict[str, Any]]:
+    return [{"timestamp": at, "sampledValue": [
+        {"value": wh, "context": context, "measurand": "Energy.Active.Import.Register",
+         "unitOfMeasure": {"unit": "Wh"}}]}]
+
+
+def event(event_type: str, seq_no: int, at: str, wh: float | None,
+          **extra: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "eventType": event_type, "timestamp": at, "seqNo": seq_no,
+        "triggerReason": "MeterValuePeriodic", "transactionInfo": {"transactionId": "tx-a1"},
+        "evse": {"id": 1, "connectorId": 1}, **extra}
+    if wh is not None:
+        payload["meterValue"] = energy(at, wh)
+    return payload
+
+
+async def test_transaction_events_are_kept_once_however_often_they_come(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with raw_station(server.station_url("CP-201"), subprotocols=["ocpp2.0.1"]) as cp:
+        booted = await cp.ok("BootNotification", BOOT_201)
+        assert booted["status"] == "Accepted" and booted["interval"] > 0
+        token = {"idToken": "TAG-1", "type": "ISO14443"}
+        assert await cp.ok("Authorize", {"idToken": token}) == {
+            "idTokenInfo": {"status": "Accepted"}}
+
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+        at = [stamp(start + timedelta(minutes=5 * n)) for n in range(3)]
+        started = event("Started", 0, at[0], 1000.0, idToken=token, triggerReason="Authorized")
+        first = await cp.ok("TransactionEvent", started)
+        assert first == {"idTokenInfo": {"status": "Accepted"}}
+        # The station lost the answers and sends the same events again.
+        assert await cp.ok("TransactionEvent", started) == first
+        updated = event("Updated", 1, at[1], 1500.0)
+        assert await cp.ok("TransactionEvent", updated) == {}
+        assert await cp.ok("TransactionEvent", updated) == {}
+        ended = event("Ended", 2, at[2], None,
+                      transactionInfo={"transactionId": "tx-a1", "stoppedReason": "Local"})
+        assert await cp.ok("TransactionEvent", ended) == {}
+        assert await cp.ok("TransactionEvent", ended) == {}
+
+    items = (await http.get("/stations/CP-201/transactions")).json()["items"]
+    assert [(t["remote_id"], t["meter_start"], t["meter_stop"], t["stop_reason"], t["active"])
+            for t in items] == [("tx-a1", 1000, 1500, "Local", False)]
+    curve = (await http.get(f"/transactions/{items[0]['id']}/meter_curve")).json()
+    assert [(p["at"], p["energy_wh"]) for p in curve["points"]] == [
+        (at[0], 0.0), (at[1], 500.0)]
+    async with server.services.db.uow() as session:
+        stored = (await session.scalars(select(MeterValue.value).where(
+            MeterValue.transaction_id == items[0]["id"]).order_by(MeterValue.ts))).all()
+    assert stored == [1000.0, 1500.0]  # each event's sample once
+    station = (await http.get("/stations/CP-201")).json()
+    assert (station["ocpp_version"], station["vendor"], station["serial_number"]) == (
+        "2.0.1", "Acme", "SN-201")
+
+
+@pytest.mark.parametrize(("action", "payload", "code"), [
+    # A 1.6 BootNotification is no 2.0.1 one: chargingStation and reason are missing.
+    ("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "X"},
+     ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    ("BootNotification", {**BOOT_201, "extra": 1}, ErrorCode.FORMAT_VIOLATION),
+    ("BootNotification", {**BOOT_201, "reason": "Bored"},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("StatusNotification", {"timestamp": "2030-01-07T08:00:00Z", "connectorStatus": "Available",
+                            "evseId": "one", "connectorId": 1},
+     ErrorCode.TYPE_CONSTRAINT_VIOLATION),
+    ("StatusNotification", {"timestamp": "yesterday", "connectorStatus": "Available",
+                            "evseId": 1, "connectorId": 1},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("Authorize", {"idToken": {"idToken": "T" * 21, "type": "ISO14443"}},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("StartTransaction", {}, ErrorCode.NOT_IMPLEMENTED),  # a 1.6 action
+    ("SetChargingProfile", {}, ErrorCode.NOT_SUPPORTED),  # the CSMS sends it
+])
+async def test_a_bad_201_frame_gets_its_callerror_and_the_connection_survives(
+    server: RunningServer, action: str, payload: dict[str, Any], code: str
+) -> None:
+    async with raw_station(server.station_url("CP-BAD"), subprotocols=["ocpp2.0.1"]) as cp:
+        frame = await cp.call(action, payload)
+        assert (frame[0], frame[2]) == (4, code), frame
+        assert "currentTime" in await cp.ok("Heartbeat", {})

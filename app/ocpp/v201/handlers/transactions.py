@@ -1,0 +1,137 @@
+"""OCPP 2.0.1 C (Authorization), E (Transactions) and J (Meter values), charging station
+to CSMS, on the services that keep 1.6 sessions: one transaction row, one meter curve.
+
+A TransactionEvent names its transaction by the station's string; the services give it
+an integer id (``RemoteTransactions``), which every meter value, need and profile keys
+on. The transaction is made by the first event that names an idToken and an EVSE (a
+Started one, as a rule): the model keeps no transaction before it is authorized
+(docs/architecture.md). Events of a transaction the services do not know, without an
+idToken, are answered and kept only in the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.json_types import JsonObject
+from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.router import CallContext, Handler, Reply
+from app.ocpp.v201 import convert
+from app.ocpp.v201.remote_ids import RemoteIds
+from app.services.errors import Invalid
+from app.services.messages import ChargingStateChanged, CircuitChanged, SessionMetered
+from app.timefmt import parse_timestamp
+
+log = logging.getLogger("chargeplan.ocpp")
+
+# The 1.6 idTag the services keep a session's token in holds 20 characters (CiString20).
+ID_TAG_MAX = 20
+_CHARGING = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})
+
+
+def _id_token(payload: dict[str, Any]) -> str | None:
+    token = payload.get("idToken")
+    if token is None:
+        return None
+    value = str(token["idToken"])
+    if len(value) > ID_TAG_MAX:
+        raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                        f"idToken.idToken: at most {ID_TAG_MAX} characters are kept here "
+                        "(a 1.6 idTag); a longer token is not supported yet")
+    return value
+
+
+async def authorize(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """C01: the token's information, as the services decide it for a 1.6 idTag."""
+    token = _id_token(payload)
+    assert token is not None  # idToken is required by the schema
+    info = await ctx.services.id_tags.id_tag_info(token)
+    return Reply({"idTokenInfo": convert.id_token_info(info)})
+
+
+class TransactionHandlers:
+    def __init__(self, ids: RemoteIds) -> None:
+        self._ids = ids
+
+    async def transaction_event(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
+        services = ctx.services
+        station_id = ctx.station_id
+        info = payload["transactionInfo"]
+        remote_id = info["transactionId"]
+        event_type = payload["eventType"]
+        at = parse_timestamp(payload["timestamp"])
+        await services.stations.observe_time(station_id, at)
+        values = payload.get("meterValue") or []
+        token = _id_token(payload)
+        evse = (payload.get("evse") or {}).get("id")
+        answer: JsonObject = {}
+
+        tx_id = await services.remote_transactions.transaction_id(station_id, remote_id)
+        if tx_id is None and token is not None and evse is not None:
+            try:
+                started = await services.remote_transactions.started(
+                    station_id, remote_id, evse_id=evse, id_token=token,
+                    meter_start_wh=convert.energy_wh(values) or 0, started_at=at)
+            except Invalid as exc:
+                raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
+            tx_id = started.transaction_id
+        if tx_id is None:
+            log.info("%s: %s event of unknown transaction %s without idToken and EVSE: "
+                     "kept in the audit trail only", station_id, event_type, remote_id)
+            return Reply({})
+        self._ids.learn(tx_id, station_id, remote_id)
+        if token is not None:
+            # E01-E03: idTokenInfo answers an event that carries an idToken.
+            answer["idTokenInfo"] = convert.id_token_info(
+                await services.id_tags.id_tag_info(token))
+        row = next((tx for tx in await services.transactions.active(station_id)
+                    if tx.id == tx_id), None)
+        place = int(evse) if evse is not None else (row.connector_id if row else 0)
+
+        if values and self._ids.first_time(tx_id, payload["seqNo"]):
+            await self._meter(ctx, place, tx_id, values)
+        energy = convert.energy_wh(values)
+        if energy is not None:
+            self._ids.metered(tx_id, energy)
+        status = convert.charging_state_status(info.get("chargingState"), event_type)
+        if status is not None:
+            await services.stations.status(station_id, {
+                "connectorId": place, "status": status, "errorCode": "NoError"}, at)
+            if status in _CHARGING:
+                services.bus.publish(ChargingStateChanged(station_id))
+        if event_type == "Ended":
+            # meterStop: the event's reading, else the last one heard, else the start.
+            meter_stop = self._ids.last_energy(tx_id)
+            if meter_stop is None:
+                meter_stop = row.meter_start if row is not None else 0
+            await services.remote_transactions.ended(
+                station_id, remote_id, meter_stop_wh=meter_stop, stopped_at=at,
+                reason=info.get("stoppedReason"))
+        return Reply(answer)
+
+    @staticmethod
+    async def _meter(ctx: CallContext, place: int, tx_id: int | None,
+                     values: list[dict[str, Any]]) -> None:
+        services = ctx.services
+        converted = convert.meter_values(values)
+        request: JsonObject = {"connectorId": place, "meterValue": converted}
+        if tx_id is not None:
+            request["transactionId"] = tx_id
+        await services.transactions.meter_values(ctx.station_id, request)
+        metered = await services.circuits.meter_sample(ctx.station_id, place, converted)
+        if metered is not None:  # the connector is a circuit's meter
+            services.bus.publish(CircuitChanged(metered))
+        if tx_id is not None:
+            services.bus.publish(SessionMetered(ctx.station_id))
+
+    async def meter_values(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
+        """J01: values of an EVSE outside a transaction's events (0: the main meter)."""
+        latest = max(parse_timestamp(m["timestamp"]) for m in payload["meterValue"])
+        await ctx.services.stations.observe_time(ctx.station_id, latest)
+        await self._meter(ctx, payload["evseId"], None, payload["meterValue"])
+        return Reply({})
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"Authorize": authorize, "TransactionEvent": self.transaction_event,
+                "MeterValues": self.meter_values}
