@@ -12,16 +12,24 @@ from typing import Any
 
 import httpx
 import pytest
+from ocpp.messages import get_validator
 from sqlalchemy import select
 
-from app.db.models import MeterValue
+from app.db.models import AuditFrame, MeterValue
 from app.ocpp.errors import ErrorCode
 from app.simulator import Simulator
 from app.simulator.car import Car
 from app.simulator.station_v201 import SimulatedStation201
-from tests.conftest import RunningServer, make_settings, start_server, stop_server
+from tests.conftest import (
+    RunningServer,
+    make_settings,
+    settled_audit_rows,
+    start_server,
+    stop_server,
+)
 from tests.e2e.harness import eventually, simulated
 from tests.ocpp_client import raw_station
+from tests.profiles import TX_DEFAULT_7KW
 
 SID = "PY-SIM-0001"
 WAIT = 60.0  # bounds a failure only
@@ -217,3 +225,155 @@ async def test_a_bad_201_frame_gets_its_callerror_and_the_connection_survives(
         frame = await cp.call(action, payload)
         assert (frame[0], frame[2]) == (4, code), frame
         assert "currentTime" in await cp.ok("Heartbeat", {})
+
+
+def check_201_frames(rows: list[AuditFrame]) -> list[tuple[str, str, str | None]]:
+    """Every CALL and CALLRESULT of the exchange, checked against the ``ocpp`` package's
+    own 2.0.1 validators (jsonschema, not the server's compiled ones); what was seen."""
+    actions: dict[str | None, str | None] = {}
+    seen = []
+    for row in rows:
+        assert row.message_type != "CALLERROR", (row.action, row.error_description)
+        if row.message_type == "CALL":
+            actions[row.unique_id] = row.action
+            get_validator(2, row.action, "2.0.1").validate(row.payload)
+        elif row.message_type == "CALLRESULT" and row.unique_id in actions:
+            get_validator(3, actions[row.unique_id], "2.0.1").validate(row.payload)
+        seen.append((row.direction, row.message_type, row.action))
+    return seen
+
+
+async def test_a_profile_sent_over_rest_arrives_as_201_and_verifies(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
+                         wait_configuration=False) as sim:
+        station = station_of(sim)
+        sent = await http.post(f"/stations/{SID}/charging_profile",
+                               json={"connector_id": 1, "profile": TX_DEFAULT_7KW})
+        body = sent.json()
+        assert sent.status_code == 200 and body["status"] == "success", body
+        (held,) = station.smart_charging.held
+        assert (held.evse_id, held.profile.charging_profile_id) == (1, body["profile_id"])
+        assert held.profile.purpose.value == "TxDefaultProfile"
+        # 2.0.1 needs a startSchedule on an Absolute profile (K01.FR.40): the send time.
+        assert held.profile.schedule.start_schedule is not None
+        assert station.limit_w(1) == 7000
+
+        peak = await http.post(f"/stations/{SID}/test_profiles", json={
+            "scenario": "peak_shaving", "connector_id": 1, "max_power_w": 11000})
+        assert peak.json()["status"] == "success", peak.text
+        purposes = {(h.evse_id, h.profile.purpose.value) for h in station.smart_charging.held}
+        assert purposes == {(1, "TxDefaultProfile"), (0, "ChargingStationMaxProfile")}
+
+        composite = await http.get(f"/stations/{SID}/composite_schedule", params={
+            "connector_id": 1, "duration": 3600, "charging_rate_unit": "W"})
+        report = composite.json()
+        assert composite.status_code == 200 and report["status"] == "success", report
+        assert report["matches"] is True
+        periods = report["schedule"]["chargingSchedule"]["chargingSchedulePeriod"]
+        assert periods[0] == {"startPeriod": 0, "limit": 7000}
+
+        cleared = await http.delete(f"/stations/{SID}/charging_profile",
+                                    params={"profile_id": body["profile_id"]})
+        assert cleared.status_code == 200, cleared.text
+        assert {h.evse_id for h in station.smart_charging.held} == {0}
+
+    seen = check_201_frames(await settled_audit_rows(server, SID))
+    for action in ("SetChargingProfile", "GetCompositeSchedule", "ClearChargingProfile"):
+        assert ("out", "CALL", action) in seen and ("in", "CALLRESULT", action) in seen
+
+
+async def test_a_tx_profile_names_the_stations_own_transaction_id(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=1,
+                         wait_configuration=False) as sim:
+        station = station_of(sim)
+        await station.plug_in(1, Car("EV-TX", max_current_a=32.0))
+        remote_id = station.transactions[1].transaction_id
+
+        async def session_id() -> int | None:
+            items = (await http.get(f"/stations/{SID}/transactions")).json()["items"]
+            return int(items[0]["id"]) if items else None
+
+        tx_id = await until(session_id)
+        sent = await http.post(f"/stations/{SID}/charging_profile", json={
+            "connector_id": 1, "profile": {
+                "stackLevel": 1, "chargingProfilePurpose": "TxProfile",
+                "chargingProfileKind": "Relative", "transactionId": tx_id,
+                "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [
+                    {"startPeriod": 0, "limit": 10}]}}})
+        assert sent.json()["status"] == "success", sent.text
+        (held,) = station.smart_charging.held
+        assert held.profile.transaction_id == remote_id
+        assert station.limit_a(1) == 10.0
+
+        needs = (await http.get(f"/transactions/{tx_id}/needs")).json()
+        assert needs["source"] == "ev"  # NotifyEVChargingNeeds reached the session
+        assert (needs["detail"]["ev_min_current_a"], needs["detail"]["ev_max_current_a"]) == (
+            6.0, 32.0)
+
+    check_201_frames(await settled_audit_rows(server, SID))
+
+
+async def test_the_grid_operators_limit_is_kept_as_an_external_limit(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=1,
+                         wait_configuration=False, grid_limit_a=10.0):
+
+        async def limits() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = (
+                await http.get(f"/stations/{SID}/external_limits")).json()
+            return found
+
+        (limit,) = await until(limits)
+        assert (limit["evse_id"], limit["source"], limit["is_grid_critical"]) == (0, "SO", True)
+        assert limit["schedules"][0]["chargingSchedulePeriod"] == [
+            {"startPeriod": 0, "limit": 10.0}]
+    check_201_frames(await settled_audit_rows(server, SID))
+
+
+async def test_what_a_201_station_tells_of_its_smart_charging_is_answered(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    schedule = {"id": 1, "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}
+    async with raw_station(server.station_url("CP-K"), subprotocols=["ocpp2.0.1"]) as cp:
+        await cp.ok("BootNotification", BOOT_201)
+        assert await cp.ok("NotifyChargingLimit", {
+            "chargingLimit": {"chargingLimitSource": "EMS"}, "evseId": 1,
+            "chargingSchedule": [schedule]}) == {}
+        assert [(x["evse_id"], x["source"]) for x in
+                (await http.get("/stations/CP-K/external_limits")).json()] == [(1, "EMS")]
+        assert await cp.ok("ClearedChargingLimit", {"chargingLimitSource": "EMS",
+                                                    "evseId": 1}) == {}
+        assert (await http.get("/stations/CP-K/external_limits")).json() == []
+        # A schedule that is no schedule: the limit is not kept, and the station is told.
+        broken = await cp.call("NotifyChargingLimit", {
+            "chargingLimit": {"chargingLimitSource": "SO"}, "chargingSchedule": [
+                {**schedule, "chargingSchedulePeriod": [{"startPeriod": 60, "limit": 6.0}]}]})
+        assert (broken[0], broken[2]) == (4, ErrorCode.PROPERTY_CONSTRAINT_VIOLATION)
+        assert (await http.get("/stations/CP-K/external_limits")).json() == []
+
+        needs = {"chargingNeeds": {"requestedEnergyTransfer": "AC_three_phase",
+                                   "acChargingParameters": {"energyAmount": 20000,
+                                                            "evMinCurrent": 6,
+                                                            "evMaxCurrent": 16,
+                                                            "evMaxVoltage": 400}},
+                 "evseId": 1}
+        refused = await cp.ok("NotifyEVChargingNeeds", needs)
+        assert refused["status"] == "Rejected"  # no session runs on EVSE 1
+        assert await cp.ok("NotifyEVChargingSchedule", {
+            "timeBase": "2030-01-07T08:00:00Z", "evseId": 1,
+            "chargingSchedule": schedule}) == {"status": "Accepted"}
+        assert await cp.ok("ReportChargingProfiles", {
+            "requestId": 1, "chargingLimitSource": "CSO", "evseId": 1, "chargingProfile": [{
+                "id": 5, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+                "chargingProfileKind": "Absolute",
+                "chargingSchedule": [{**schedule, "startSchedule": "2030-01-07T08:00:00Z"}]}]},
+        ) == {}
+    # The refused limit's CALLERROR aside, every frame both ways fits its 2.0.1 schema.
+    check_201_frames([r for r in await settled_audit_rows(server, "CP-K")
+                      if r.message_type != "CALLERROR"])

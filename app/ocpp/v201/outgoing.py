@@ -109,7 +109,9 @@ class Outgoing:
             remote = self._remote_id(profile.transaction_id,
                                      "csChargingProfiles.transactionId")
         try:
-            converted = from_v16(profile, transaction_id=remote, sent_at=self._clock())
+            # In whole seconds, as a station's composite counts them: the second it is sent.
+            converted = from_v16(profile, transaction_id=remote,
+                                 sent_at=self._clock().replace(microsecond=0))
         except ConversionError as exc:
             raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
         return {"evseId": payload["connectorId"], "chargingProfile": converted.to_ocpp()}
