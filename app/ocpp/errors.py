@@ -2,7 +2,7 @@
 
 The 1.6 names differ from 2.x: FormationViolation (not FormatViolation), and the
 spec's own spelling OccurenceConstraintViolation. The 2.0.1 spellings are members too
-(OCPP-J 2.0.1 §4.3): the 2.0.1 adapter answers with them.
+(OCPP-J 2.0.1, its error codes): the 2.0.1 adapter answers with them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class ErrorCode(StrEnum):
     OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
     TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
     GENERIC_ERROR = "GenericError"
-    # OCPP-J 2.0.1 §4.3 spells these two codes so.
+    # OCPP-J 2.0.1 spells these two codes so.
     FORMAT_VIOLATION = "FormatViolation"
     OCCURRENCE_CONSTRAINT_VIOLATION = "OccurrenceConstraintViolation"
 

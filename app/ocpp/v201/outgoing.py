@@ -21,9 +21,9 @@ from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.v201.remote_ids import RemoteIds
 
-# OCPP 2.0.1 ResetEnumType: Immediate is a 1.6 Hard reset, OnIdle waits for the
-# transactions to end as a 1.6 Soft reset stops them gracefully first.
-_RESET = {"Hard": "Immediate", "Soft": "OnIdle"}
+# 1.6 Reset, Hard or Soft, resets now and ends the running transactions (a Soft one
+# gracefully): 2.0.1 Immediate. OnIdle waits for them to end, which neither 1.6 type does.
+_RESET = {"Hard": "Immediate", "Soft": "Immediate"}
 # 1.6 TriggerMessage's requestedMessage as 2.0.1 MessageTriggerEnumType.
 _TRIGGER = {"BootNotification": "BootNotification", "Heartbeat": "Heartbeat",
             "MeterValues": "MeterValues", "StatusNotification": "StatusNotification",

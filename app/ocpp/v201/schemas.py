@@ -3,9 +3,10 @@ compiled once per process, strict both ways: every type of the 2.0.1 schemas but
 CustomDataType forbids additional properties, so a frame with a field the schema does not
 name is refused, whichever side built it.
 
-Schema failures map to the OCPP-J 2.0.1 error codes (OCPP-J 2.0.1 §4.3, CALLERROR):
-the same codes as 1.6 but two, spelled ``FormatViolation`` and
-``OccurrenceConstraintViolation`` there.
+Schema failures map to the error codes of an OCPP-J 2.0.1 CALLERROR: the 1.6 codes but
+two, spelled ``FormatViolation`` and ``OccurrenceConstraintViolation`` there, and a
+missing required field is an occurrence constraint broken (1.6 called it ProtocolError,
+"payload incomplete"; 2.0.1 keeps ProtocolError for a frame that is not the PDU's shape).
 """
 
 from __future__ import annotations

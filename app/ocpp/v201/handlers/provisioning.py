@@ -72,7 +72,7 @@ async def firmware_status_notification(ctx: CallContext, payload: dict[str, Any]
 
 
 async def data_transfer(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    # P01: no vendor-specific extensions are known here; the frame is audited.
+    # P02: no vendor-specific extensions are known here; the frame is audited.
     return Reply({"status": "UnknownVendorId"})
 
 

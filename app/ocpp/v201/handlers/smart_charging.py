@@ -70,7 +70,7 @@ async def notify_ev_charging_needs(ctx: CallContext, payload: dict[str, Any]) ->
 
 
 async def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    """K17: the schedule the car chose within its profile. Not kept in the model yet
+    """K15: the schedule the car chose within its profile. Not kept in the model yet
     (docs/architecture.md); the frame is audited."""
     return Reply({"status": "Accepted"})
 

@@ -82,7 +82,7 @@ class TransactionHandlers:
             return Reply({})
         self._ids.learn(tx_id, station_id, remote_id)
         if token is not None:
-            # E01-E03: idTokenInfo answers an event that carries an idToken.
+            # An event that names an idToken is answered with what the CSMS knows of it.
             answer["idTokenInfo"] = convert.id_token_info(
                 await services.id_tags.id_tag_info(token))
         row = next((tx for tx in await services.transactions.active(station_id)
