@@ -64,8 +64,8 @@ async def station_view(http: httpx.AsyncClient) -> dict[str, Any]:
 async def test_a_201_station_connects_boots_and_shows_its_version_and_connectors(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
-                         wait_configuration=False) as sim:
+    # The server reads its configuration after the boot: the device model's variables.
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2) as sim:
         station = station_of(sim)
 
         async def statuses() -> dict[int, str]:
@@ -78,6 +78,18 @@ async def test_a_201_station_connects_boots_and_shows_its_version_and_connectors
         assert (body["vendor"], body["model"], body["firmware_version"]) == (
             "chargeplan", "PY-SIM-201", "1.0.0")
         assert body["online"] is True
+        assert body["configuration"] == {
+            "SupportedFeatureProfiles": {"value": "SmartCharging", "readonly": True},
+            "ChargeProfileMaxStackLevel": {"value": "8", "readonly": True},
+            "ChargingScheduleAllowedChargingRateUnit": {"value": "Current,Power",
+                                                        "readonly": True},
+            "ChargingScheduleMaxPeriods": {"value": "24", "readonly": True},
+            "HeartbeatInterval": {"value": body["configuration"]["HeartbeatInterval"]["value"],
+                                  "readonly": False}}
+        changed = await http.post(f"/stations/{SID}/commands/ChangeConfiguration",
+                                  json={"key": "HeartbeatInterval", "value": "120"})
+        assert changed.json()["response"] == {"status": "Accepted"}, changed.text
+        assert station.device_model.value("OCPPCommCtrlr", "HeartbeatInterval") == "120"
         await station.send_heartbeat()
 
 
@@ -340,7 +352,12 @@ async def test_what_a_201_station_tells_of_its_smart_charging_is_answered(
 ) -> None:
     schedule = {"id": 1, "chargingRateUnit": "A",
                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}
-    async with raw_station(server.station_url("CP-K"), subprotocols=["ocpp2.0.1"]) as cp:
+    # The server reads the station's variables after its boot; it knows none of them.
+    unknown = {"getVariableResult": [{
+        "attributeStatus": "UnknownVariable", "component": {"name": "SmartChargingCtrlr"},
+        "variable": {"name": "Enabled"}}]}
+    async with raw_station(server.station_url("CP-K"), subprotocols=["ocpp2.0.1"],
+                           answers={"GetVariables": unknown}) as cp:
         await cp.ok("BootNotification", BOOT_201)
         assert await cp.ok("NotifyChargingLimit", {
             "chargingLimit": {"chargingLimitSource": "EMS"}, "evseId": 1,

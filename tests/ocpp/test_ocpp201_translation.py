@@ -167,3 +167,49 @@ def test_an_answer_breaking_its_201_schema_is_refused(
     with pytest.raises(OcppError) as refused:
         adapter.answer(action, answer)
     assert refused.value.code == code
+
+
+def test_get_configuration_reads_the_variables_of_the_keys(adapter: Ocpp201) -> None:
+    action, payload = sent(adapter, "GetConfiguration", {
+        "key": ["ChargeProfileMaxStackLevel", "MaxChargingProfilesInstalled", "NoSuchKey"]})
+    assert (action, payload) == ("GetVariables", {"getVariableData": [
+        {"component": {"name": "SmartChargingCtrlr"},
+         "variable": {"name": "ProfileStackLevel"}},
+        {"component": {"name": "SmartChargingCtrlr"},
+         "variable": {"name": "Entries", "instance": "ChargingProfiles"},
+         "attributeType": "MaxSet"}]})
+    everything = sent(adapter, "GetConfiguration", {})[1]["getVariableData"]
+    assert len(everything) == 6
+
+    answer = {"getVariableResult": [
+        {"attributeStatus": "Accepted", "attributeValue": "true",
+         "component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "Enabled"}},
+        {"attributeStatus": "Accepted", "attributeValue": "A,W",
+         "component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "RateUnit"}},
+        {"attributeStatus": "NotSupportedAttributeType", "attributeType": "MaxSet",
+         "component": {"name": "SmartChargingCtrlr"},
+         "variable": {"name": "Entries", "instance": "ChargingProfiles"}},
+        {"attributeStatus": "Accepted", "attributeValue": "300",
+         "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
+    read = adapter.answer("GetConfiguration", answer)
+    assert read == {"configurationKey": [
+        {"key": "SupportedFeatureProfiles", "readonly": True, "value": "SmartCharging"},
+        {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": True,
+         "value": "Current,Power"},
+        {"key": "HeartbeatInterval", "readonly": False, "value": "300"}],
+        "unknownKey": ["MaxChargingProfilesInstalled"]}
+    get_validator(3, "GetConfiguration", "1.6").validate(read)
+
+
+def test_change_configuration_sets_the_keys_variable(adapter: Ocpp201) -> None:
+    assert sent(adapter, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "60"}) == (
+        "SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+            "attributeValue": "60"}]})
+    assert adapter.answer("ChangeConfiguration", {"setVariableResult": [{
+        "attributeStatus": "UnknownVariable", "component": {"name": "OCPPCommCtrlr"},
+        "variable": {"name": "HeartbeatInterval"}}]}) == {"status": "NotSupported"}
+    for key in ("AuthorizationKey", "ChargeProfileMaxStackLevel"):
+        with pytest.raises(OcppError) as refused:
+            adapter.outgoing("ChangeConfiguration", {"key": key, "value": "1"})
+        assert refused.value.code == ErrorCode.NOT_SUPPORTED

@@ -2,10 +2,11 @@
 answers as the 1.6 answers the services read.
 
 Each call the services make has one translation here, or none: a call with no 2.0.1
-meaning (GetConfiguration and ChangeConfiguration name 1.6 configuration keys, the 2.0.1
-device model has variables; the 1.6 security extension's calls; a RemoteStartTransaction,
-whose 2.0.1 form needs a remoteStartId the services do not give) is refused with
-NotSupported before anything is sent.
+meaning (the 1.6 security extension's calls, reservations, local lists, firmware and
+diagnostics; a RemoteStartTransaction, whose 2.0.1 form needs a remoteStartId the
+services do not give) is refused with NotSupported before anything is sent.
+GetConfiguration and ChangeConfiguration reach the device model's variables
+(``configuration.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.domain.profiles import ChargingProfile, ChargingProfilePurpose, Profile
 from app.domain.profiles_v201 import ConversionError, from_v16
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.v201 import configuration
 from app.ocpp.v201.remote_ids import RemoteIds
 
 # 1.6 Reset, Hard or Soft, resets now and ends the running transactions (a Soft one
@@ -77,6 +79,10 @@ class Outgoing:
             "UnlockConnector": Translation("UnlockConnector", _unlock,
                                            lambda a: {"status": _UNLOCK[a["status"]]}),
             "ClearCache": Translation("ClearCache", _same, _status),
+            "GetConfiguration": Translation("GetVariables", configuration.get_variables,
+                                            configuration.configuration),
+            "ChangeConfiguration": Translation("SetVariables", configuration.set_variables,
+                                               configuration.changed),
             "DataTransfer": Translation("DataTransfer", _same, _same),
         }
 
