@@ -394,3 +394,51 @@ async def test_what_a_201_station_tells_of_its_smart_charging_is_answered(
     # The refused limit's CALLERROR aside, every frame both ways fits its 2.0.1 schema.
     check_201_frames([r for r in await settled_audit_rows(server, "CP-K")
                       if r.message_type != "CALLERROR"])
+
+
+async def test_a_session_plugged_in_before_it_is_authorized_starts_where_it_began(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    at = [stamp(start + timedelta(minutes=2 * n)) for n in range(4)]
+    plugged = event("Started", 0, at[0], 2000.0, triggerReason="CablePluggedIn",
+                    transactionInfo={"transactionId": "tx-b2", "chargingState": "EVConnected"})
+    waiting = {**event("Updated", 1, at[1], 2000.0), "transactionInfo": {
+        "transactionId": "tx-b2"}}
+    del waiting["evse"]  # named in the first event after the EV connected only
+    authorized = {**event("Updated", 2, at[2], 2100.0), "triggerReason": "Authorized",
+                  "transactionInfo": {"transactionId": "tx-b2", "chargingState": "Charging"},
+                  "idToken": {"idToken": "TAG-2", "type": "ISO14443"}}
+    del authorized["evse"]
+    async with raw_station(server.station_url("CP-B2"), subprotocols=["ocpp2.0.1"]) as cp:
+        await cp.ok("BootNotification", BOOT_201)
+        assert await cp.ok("TransactionEvent", plugged) == {}
+        assert await cp.ok("TransactionEvent", waiting) == {}
+        assert (await http.get("/stations/CP-B2/transactions")).json()["items"] == []
+        assert [(c["connector_id"], c["status"]) for c in (
+            await http.get("/stations/CP-B2")).json()["connectors"]] == [(1, "Preparing")]
+        assert await cp.ok("TransactionEvent", authorized) == {
+            "idTokenInfo": {"status": "Accepted"}}
+        # Other reports of a 2.0.1 station are answered too.
+        assert await cp.ok("NotifyEvent", {"generatedAt": at[2], "seqNo": 0, "eventData": [{
+            "eventId": 1, "timestamp": at[2], "trigger": "Delta", "actualValue": "true",
+            "eventNotificationType": "HardWiredNotification",
+            "component": {"name": "Connector", "evse": {"id": 1, "connectorId": 1}},
+            "variable": {"name": "Available"}}]}) == {}
+        assert await cp.ok("SecurityEventNotification", {
+            "type": "SettingSystemTime", "timestamp": at[2]}) == {}
+
+    (session,) = (await http.get("/stations/CP-B2/transactions")).json()["items"]
+    assert (session["remote_id"], session["connector_id"], session["id_tag"]) == (
+        "tx-b2", 1, "TAG-2")
+    assert (session["started_at"], session["meter_start"], session["active"]) == (
+        at[0], 2000, True)
+    async with server.services.db.uow() as db:
+        rows = (await db.execute(select(MeterValue.transaction_id, MeterValue.value)
+                                 .where(MeterValue.station_id == "CP-B2")
+                                 .order_by(MeterValue.ts))).all()
+    # Before the idToken the readings are the EVSE's; from it, the session's.
+    assert [tuple(r) for r in rows] == [(None, 2000.0), (None, 2000.0),
+                                        (session["id"], 2100.0)]
+    connectors = (await http.get("/stations/CP-B2")).json()["connectors"]
+    assert [(c["connector_id"], c["status"]) for c in connectors] == [(1, "Charging")]

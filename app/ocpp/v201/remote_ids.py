@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 # Transactions remembered at most (the oldest heard of go first).
 CAPACITY = 50_000
@@ -27,10 +28,38 @@ class _Known:
     energy_wh: int | None = None
 
 
+@dataclass(frozen=True)
+class FirstEvent:
+    """What the first event of a transaction not authorized yet said: where and when it
+    began, and the energy register then (a session starts there once authorized)."""
+
+    evse_id: int | None
+    energy_wh: int | None
+    at: datetime
+
+
 class RemoteIds:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._by_id: OrderedDict[int, _Known] = OrderedDict()
+        self._waiting: OrderedDict[tuple[str, str], FirstEvent] = OrderedDict()
+
+    def waiting(self, station_id: str, remote_id: str, first: FirstEvent) -> FirstEvent:
+        """The first event of a transaction the services do not know yet: ``first`` if
+        it is, else the one kept (an EVSE it lacked taken from ``first``)."""
+        key = (station_id, remote_id)
+        kept = self._waiting.get(key)
+        if kept is None:
+            kept = first
+        elif kept.evse_id is None and first.evse_id is not None:
+            kept = FirstEvent(first.evse_id, kept.energy_wh, kept.at)
+        self._waiting[key] = kept
+        while len(self._waiting) > self._capacity:
+            self._waiting.popitem(last=False)
+        return kept
+
+    def started(self, station_id: str, remote_id: str) -> None:
+        self._waiting.pop((station_id, remote_id), None)
 
     def learn(self, transaction_id: int, station_id: str, remote_id: str) -> None:
         known = self._by_id.get(transaction_id)

@@ -3,27 +3,26 @@ to CSMS, on the services that keep 1.6 sessions: one transaction row, one meter 
 
 A TransactionEvent names its transaction by the station's string; the services give it
 an integer id (``RemoteTransactions``), which every meter value, need and profile keys
-on. The transaction is made by the first event that names an idToken and an EVSE (a
-Started one, as a rule): the model keeps no transaction before it is authorized
-(docs/architecture.md). Events of a transaction the services do not know, without an
-idToken, are answered and kept only in the audit trail.
+on. The model keeps no transaction before it is authorized (docs/architecture.md): a
+station that starts one when the cable is plugged in and names the idToken in a later
+event has the session start then, on the EVSE, at the time and with the energy register
+of its first event (the EVSE is named in the first event after the EV connected). Until
+then its meter values are kept as the EVSE's, outside any transaction.
 """
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime
 from typing import Any
 
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.router import CallContext, Handler, Reply
 from app.ocpp.v201 import convert
-from app.ocpp.v201.remote_ids import RemoteIds
+from app.ocpp.v201.remote_ids import FirstEvent, RemoteIds
 from app.services.errors import Invalid
 from app.services.messages import ChargingStateChanged, CircuitChanged, SessionMetered
 from app.timefmt import parse_timestamp
-
-log = logging.getLogger("chargeplan.ocpp")
 
 # The 1.6 idTag the services keep a session's token in holds 20 characters (CiString20).
 ID_TAG_MAX = 20
@@ -68,18 +67,28 @@ class TransactionHandlers:
         answer: JsonObject = {}
 
         tx_id = await services.remote_transactions.transaction_id(station_id, remote_id)
-        if tx_id is None and token is not None and evse is not None:
+        if tx_id is None:
+            first = self._ids.waiting(station_id, remote_id, FirstEvent(
+                evse, convert.energy_wh(values), at))
+            if token is None or first.evse_id is None or event_type == "Ended":
+                # Not authorized (yet): no session; the readings are the EVSE's.
+                if first.evse_id is not None:
+                    if values:
+                        await self._meter(ctx, first.evse_id, None, values)
+                    await self._status(ctx, first.evse_id, info.get("chargingState"),
+                                       event_type, at)
+                if event_type == "Ended":
+                    self._ids.started(station_id, remote_id)
+                return Reply({} if token is None else {"idTokenInfo": convert.id_token_info(
+                    await services.id_tags.id_tag_info(token))})
             try:
                 started = await services.remote_transactions.started(
-                    station_id, remote_id, evse_id=evse, id_token=token,
-                    meter_start_wh=convert.energy_wh(values) or 0, started_at=at)
+                    station_id, remote_id, evse_id=first.evse_id, id_token=token,
+                    meter_start_wh=first.energy_wh or 0, started_at=first.at)
             except Invalid as exc:
                 raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
+            self._ids.started(station_id, remote_id)
             tx_id = started.transaction_id
-        if tx_id is None:
-            log.info("%s: %s event of unknown transaction %s without idToken and EVSE: "
-                     "kept in the audit trail only", station_id, event_type, remote_id)
-            return Reply({})
         self._ids.learn(tx_id, station_id, remote_id)
         if token is not None:
             # An event that names an idToken is answered with what the CSMS knows of it.
@@ -94,12 +103,7 @@ class TransactionHandlers:
         energy = convert.energy_wh(values)
         if energy is not None:
             self._ids.metered(tx_id, energy)
-        status = convert.charging_state_status(info.get("chargingState"), event_type)
-        if status is not None:
-            await services.stations.status(station_id, {
-                "connectorId": place, "status": status, "errorCode": "NoError"}, at)
-            if status in _CHARGING:
-                services.bus.publish(ChargingStateChanged(station_id))
+        await self._status(ctx, place, info.get("chargingState"), event_type, at)
         if event_type == "Ended":
             # meterStop: the event's reading, else the last one heard, else the start.
             meter_stop = self._ids.last_energy(tx_id)
@@ -109,6 +113,19 @@ class TransactionHandlers:
                 station_id, remote_id, meter_stop_wh=meter_stop, stopped_at=at,
                 reason=info.get("stoppedReason"))
         return Reply(answer)
+
+    @staticmethod
+    async def _status(ctx: CallContext, place: int, state: str | None, event_type: str,
+                      at: datetime) -> None:
+        """The connector's 1.6 status from the event's chargingState, if it says one."""
+        status = convert.charging_state_status(state, event_type)
+        if status is None:
+            return
+        await ctx.services.stations.status(ctx.station_id, {
+            "connectorId": place, "status": status, "errorCode": "NoError"}, at)
+        if status in _CHARGING:
+            # A car that pauses or charges again changes what its circuit should share.
+            ctx.services.bus.publish(ChargingStateChanged(ctx.station_id))
 
     @staticmethod
     async def _meter(ctx: CallContext, place: int, tx_id: int | None,
