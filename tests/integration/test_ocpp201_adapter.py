@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.db.models import AuditFrame, MeterValue
 from app.ocpp.errors import ErrorCode
+from app.ocpp.versions import registered_protocols
 from app.simulator import Simulator
 from app.simulator.car import Car
 from app.simulator.station_v201 import SimulatedStation201
@@ -145,6 +146,11 @@ async def _status_is(http: httpx.AsyncClient, connector_id: int, status: str) ->
     return any(c["connector_id"] == connector_id and c["status"] == status
                for c in body["connectors"])
 
+
+# What a raw station answers to the variables the server reads after its boot.
+UNKNOWN_VARIABLE = {"getVariableResult": [{
+    "attributeStatus": "UnknownVariable", "component": {"name": "SmartChargingCtrlr"},
+    "variable": {"name": "Enabled"}}]}
 
 BOOT_201 = {"chargingStation": {"vendorName": "Acme", "model": "AC-22",
                                 "serialNumber": "SN-201", "firmwareVersion": "2.1"},
@@ -352,12 +358,8 @@ async def test_what_a_201_station_tells_of_its_smart_charging_is_answered(
 ) -> None:
     schedule = {"id": 1, "chargingRateUnit": "A",
                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}
-    # The server reads the station's variables after its boot; it knows none of them.
-    unknown = {"getVariableResult": [{
-        "attributeStatus": "UnknownVariable", "component": {"name": "SmartChargingCtrlr"},
-        "variable": {"name": "Enabled"}}]}
     async with raw_station(server.station_url("CP-K"), subprotocols=["ocpp2.0.1"],
-                           answers={"GetVariables": unknown}) as cp:
+                           answers={"GetVariables": UNKNOWN_VARIABLE}) as cp:
         await cp.ok("BootNotification", BOOT_201)
         assert await cp.ok("NotifyChargingLimit", {
             "chargingLimit": {"chargingLimitSource": "EMS"}, "evseId": 1,
@@ -442,3 +444,71 @@ async def test_a_session_plugged_in_before_it_is_authorized_starts_where_it_bega
                                         (session["id"], 2100.0)]
     connectors = (await http.get("/stations/CP-B2")).json()["connectors"]
     assert [(c["connector_id"], c["status"]) for c in connectors] == [(1, "Charging")]
+
+
+NOW = "2030-01-07T08:00:00Z"
+# One valid request of each action a 2.0.1 station sends that the server handles.
+STATION_REQUESTS: dict[str, dict[str, Any]] = {
+    "BootNotification": BOOT_201,
+    "Heartbeat": {},
+    "StatusNotification": {"timestamp": NOW, "connectorStatus": "Occupied", "evseId": 1,
+                           "connectorId": 1},
+    "NotifyReport": {"requestId": 3, "generatedAt": NOW, "seqNo": 0, "tbc": False,
+                     "reportData": [{
+                         "component": {"name": "SmartChargingCtrlr"},
+                         "variable": {"name": "PeriodsPerSchedule"},
+                         "variableAttribute": [{"value": "12", "mutability": "ReadOnly"}]}]},
+    "FirmwareStatusNotification": {"status": "Installed"},
+    "DataTransfer": {"vendorId": "acme"},
+    "Authorize": {"idToken": {"idToken": "TAG-9", "type": "Central"}},
+    "TransactionEvent": {"eventType": "Started", "timestamp": NOW, "seqNo": 0,
+                         "triggerReason": "Authorized",
+                         "transactionInfo": {"transactionId": "tx-rt"},
+                         "idToken": {"idToken": "TAG-9", "type": "Central"},
+                         "evse": {"id": 1, "connectorId": 1}},
+    "MeterValues": {"evseId": 0, "meterValue": energy(NOW, 5.5)},
+    "NotifyChargingLimit": {"chargingLimit": {"chargingLimitSource": "CSO"}},
+    "ClearedChargingLimit": {"chargingLimitSource": "CSO"},
+    "NotifyEVChargingNeeds": {"evseId": 1, "chargingNeeds": {
+        "requestedEnergyTransfer": "DC", "departureTime": "2030-01-07T10:00:00Z",
+        "dcChargingParameters": {"evMaxCurrent": 100, "evMaxVoltage": 400,
+                                 "stateOfCharge": 40, "evEnergyCapacity": 60000}}},
+    "NotifyEVChargingSchedule": {"timeBase": NOW, "evseId": 1, "chargingSchedule": {
+        "id": 1, "chargingRateUnit": "W",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000.0}]}},
+    "ReportChargingProfiles": {"requestId": 4, "chargingLimitSource": "SO", "evseId": 0,
+                               "chargingProfile": [{
+                                   "id": 0, "stackLevel": 0, "chargingProfileKind": "Absolute",
+                                   "chargingProfilePurpose": "ChargingStationExternalConstraints",
+                                   "chargingSchedule": [{
+                                       "id": 1, "startSchedule": NOW, "chargingRateUnit": "A",
+                                       "chargingSchedulePeriod": [
+                                           {"startPeriod": 0, "limit": 10.0}]}]}]},
+    "SecurityEventNotification": {"type": "StartupOfTheDevice", "timestamp": NOW},
+    "LogStatusNotification": {"status": "Uploaded", "requestId": 2},
+    "NotifyEvent": {"generatedAt": NOW, "seqNo": 0, "eventData": [{
+        "eventId": 1, "timestamp": NOW, "trigger": "Alerting", "actualValue": "Faulted",
+        "eventNotificationType": "HardWiredMonitor", "component": {"name": "ChargingStation"},
+        "variable": {"name": "Problem"}}]},
+}
+
+
+def test_every_handled_action_has_its_round_trip_below() -> None:
+    adapter = registered_protocols().get("ocpp2.0.1")
+    assert adapter is not None
+    assert set(STATION_REQUESTS) == set(adapter.handlers)
+
+
+async def test_each_201_action_is_answered_with_a_valid_201_callresult(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with raw_station(server.station_url("CP-RT"), subprotocols=["ocpp2.0.1"],
+                           answers={"GetVariables": UNKNOWN_VARIABLE}) as cp:
+        for action, request in STATION_REQUESTS.items():
+            get_validator(2, action, "2.0.1").validate(request)
+            answer = await cp.ok(action, request)
+            get_validator(3, action, "2.0.1").validate(answer)
+    # The report reached the device model.
+    variables = (await http.get("/stations/CP-RT/variables")).json()["variables"]
+    assert [(v["component"], v["variable"], v["value"]) for v in variables] == [
+        ("SmartChargingCtrlr", "PeriodsPerSchedule", "12")]
