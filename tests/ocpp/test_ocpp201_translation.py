@@ -10,7 +10,8 @@ import pytest
 from ocpp.messages import get_validator
 
 from app.ocpp.errors import ErrorCode, OcppError
-from app.ocpp.v201 import Ocpp201
+from app.ocpp.v201 import Ocpp201, convert
+from app.ocpp.v201.remote_ids import RemoteIds
 
 
 @pytest.fixture
@@ -213,3 +214,31 @@ def test_change_configuration_sets_the_keys_variable(adapter: Ocpp201) -> None:
         with pytest.raises(OcppError) as refused:
             adapter.outgoing("ChangeConfiguration", {"key": key, "value": "1"})
         assert refused.value.code == ErrorCode.NOT_SUPPORTED
+
+
+def test_201_meter_values_become_16_sampled_values() -> None:
+    values = [{"timestamp": "2030-01-07T08:00:00Z", "sampledValue": [
+        {"value": 12.345, "measurand": "Energy.Active.Import.Register",
+         "unitOfMeasure": {"unit": "kWh", "multiplier": 0}, "context": "Transaction.Begin"},
+        {"value": 3, "measurand": "Current.Import", "phase": "L1",
+         "unitOfMeasure": {"unit": "A", "multiplier": -1}, "location": "Outlet"}]}]
+    assert convert.meter_values(values) == [{"timestamp": "2030-01-07T08:00:00Z",
+                                             "sampledValue": [
+        {"value": "12.345", "context": "Transaction.Begin",
+         "measurand": "Energy.Active.Import.Register", "unit": "kWh"},
+        {"value": "0.3", "measurand": "Current.Import", "phase": "L1", "location": "Outlet",
+         "unit": "A"}]}]
+    assert convert.energy_wh(values) == 12345  # kWh read as Wh; per-phase values left out
+    assert convert.energy_wh([{"timestamp": "2030-01-07T08:00:00Z", "sampledValue": [
+        {"value": 7, "measurand": "Power.Active.Import"}]}]) is None
+
+
+def test_a_transactions_events_are_new_once_and_none_after_its_end() -> None:
+    ids = RemoteIds()
+    ids.learn(5, "CP-1", "tx")
+    assert [ids.first_time(5, n) for n in (0, 1, 1, 0, 2)] == [True, True, False, False, True]
+    ids.ended(5, 3)
+    assert [ids.first_time(5, n) for n in (2, 3)] == [False, False]
+    # The same integer id in a new database, for another station's transaction.
+    ids.learn(5, "CP-2", "other")
+    assert (ids.remote_id(5), ids.first_time(5, 0)) == ("other", True)

@@ -60,9 +60,10 @@ class Ocpp201:
         self.schemas.validate_response(translation.action, payload)
         try:
             return translation.answer(payload)
-        except KeyError as exc:  # a value of the 2.0.1 enum with no 1.6 counterpart
+        except (KeyError, ValueError) as exc:
+            # A 2.0.1 value with no 1.6 counterpart, or more results than were asked for.
             raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
-                            f"{translation.action} answer: no 1.6 form for {exc}") from None
+                            f"{translation.action} answer has no 1.6 form: {exc!r}") from None
 
 
 OCPP201 = Ocpp201()

@@ -36,8 +36,10 @@ def charging_state_status(state: str | None, event_type: str) -> str | None:
 
 
 def _number(value: float, multiplier: int) -> str:
-    scaled = value * 10 ** multiplier if multiplier else value
-    return repr(int(scaled)) if float(scaled).is_integer() else repr(float(scaled))
+    """The decimal string of ``value`` x 10^multiplier (12 significant digits: a power of
+    ten applied in binary must not print as 0.30000000000000004)."""
+    scaled = float(value) * 10 ** multiplier
+    return str(int(scaled)) if scaled.is_integer() else f"{scaled:.12g}"
 
 
 def sampled_value(sample: Mapping[str, Any]) -> JsonObject:

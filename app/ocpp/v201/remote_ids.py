@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # Transactions remembered at most (the oldest heard of go first).
-CAPACITY = 50_000
+CAPACITY = 20_000
 
 
 @dataclass
@@ -26,6 +26,9 @@ class _Known:
     remote_id: str
     seq_nos: set[int] = field(default_factory=set)
     energy_wh: int | None = None
+    evse_id: int | None = None
+    # The seqNo of its Ended event: every event up to it has been handled.
+    ended_at_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,28 @@ class RemoteIds:
         known = self._by_id.get(transaction_id)
         if known is None:
             return True
-        if seq_no in known.seq_nos:
+        if seq_no in known.seq_nos or (
+                known.ended_at_seq is not None and seq_no <= known.ended_at_seq):
             return False
         known.seq_nos.add(seq_no)
         return True
+
+    def ended(self, transaction_id: int, seq_no: int) -> None:
+        """Its Ended event was handled: the seqNos it kept are no longer needed."""
+        known = self._by_id.get(transaction_id)
+        if known is not None:
+            known.ended_at_seq = max(seq_no, max(known.seq_nos, default=seq_no))
+            known.seq_nos.clear()
+
+    def place(self, transaction_id: int, evse_id: int | None = None) -> int | None:
+        """The EVSE the transaction runs on: ``evse_id`` when an event names it (kept),
+        else the one kept."""
+        known = self._by_id.get(transaction_id)
+        if known is None:
+            return evse_id
+        if evse_id is not None:
+            known.evse_id = evse_id
+        return known.evse_id
 
     def metered(self, transaction_id: int, energy_wh: int) -> None:
         """The transaction's energy register read ``energy_wh`` (its latest event)."""

@@ -49,70 +49,88 @@ async def authorize(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     return Reply({"idTokenInfo": convert.id_token_info(info)})
 
 
+async def _token_answer(ctx: CallContext, token: str | None) -> JsonObject:
+    """An event that names an idToken is answered with what the CSMS knows of it."""
+    if token is None:
+        return {}
+    return {"idTokenInfo": convert.id_token_info(await ctx.services.id_tags.id_tag_info(token))}
+
+
 class TransactionHandlers:
     def __init__(self, ids: RemoteIds) -> None:
         self._ids = ids
 
     async def transaction_event(self, ctx: CallContext, payload: dict[str, Any]) -> Reply:
         services = ctx.services
-        station_id = ctx.station_id
         info = payload["transactionInfo"]
         remote_id = info["transactionId"]
-        event_type = payload["eventType"]
         at = parse_timestamp(payload["timestamp"])
-        await services.stations.observe_time(station_id, at)
-        values = payload.get("meterValue") or []
+        await services.stations.observe_time(ctx.station_id, at)
         token = _id_token(payload)
         evse = (payload.get("evse") or {}).get("id")
-        answer: JsonObject = {}
 
-        tx_id = await services.remote_transactions.transaction_id(station_id, remote_id)
+        tx_id = await services.remote_transactions.transaction_id(ctx.station_id, remote_id)
         if tx_id is None:
-            first = self._ids.waiting(station_id, remote_id, FirstEvent(
-                evse, convert.energy_wh(values), at))
-            if token is None or first.evse_id is None or event_type == "Ended":
-                # Not authorized (yet): no session; the readings are the EVSE's.
-                if first.evse_id is not None:
-                    if values:
-                        await self._meter(ctx, first.evse_id, None, values)
-                    await self._status(ctx, first.evse_id, info.get("chargingState"),
-                                       event_type, at)
-                if event_type == "Ended":
-                    self._ids.started(station_id, remote_id)
-                return Reply({} if token is None else {"idTokenInfo": convert.id_token_info(
-                    await services.id_tags.id_tag_info(token))})
-            try:
-                started = await services.remote_transactions.started(
-                    station_id, remote_id, evse_id=first.evse_id, id_token=token,
-                    meter_start_wh=first.energy_wh or 0, started_at=first.at)
-            except Invalid as exc:
-                raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
-            self._ids.started(station_id, remote_id)
-            tx_id = started.transaction_id
-        self._ids.learn(tx_id, station_id, remote_id)
-        if token is not None:
-            # An event that names an idToken is answered with what the CSMS knows of it.
-            answer["idTokenInfo"] = convert.id_token_info(
-                await services.id_tags.id_tag_info(token))
-        row = next((tx for tx in await services.transactions.active(station_id)
+            tx_id = await self._start(ctx, payload, token, evse, at)
+            if tx_id is None:
+                return Reply(await _token_answer(ctx, token))
+        self._ids.learn(tx_id, ctx.station_id, remote_id)
+        answer = await _token_answer(ctx, token)
+        row = next((tx for tx in await services.transactions.active(ctx.station_id)
                     if tx.id == tx_id), None)
-        place = int(evse) if evse is not None else (row.connector_id if row else 0)
+        place = self._ids.place(tx_id, evse if evse is not None
+                                else row.connector_id if row is not None else None)
 
-        if values and self._ids.first_time(tx_id, payload["seqNo"]):
-            await self._meter(ctx, place, tx_id, values)
+        values = payload.get("meterValue") or []
+        new = self._ids.first_time(tx_id, payload["seqNo"])
         energy = convert.energy_wh(values)
-        if energy is not None:
+        if energy is not None and new:
             self._ids.metered(tx_id, energy)
-        await self._status(ctx, place, info.get("chargingState"), event_type, at)
-        if event_type == "Ended":
+        if place is not None:
+            # Else a repeat of a transaction that ended before this process heard of it.
+            if values and new:
+                await self._meter(ctx, place, tx_id, values)
+            await self._status(ctx, place, info.get("chargingState"), payload["eventType"],
+                               at)
+        if payload["eventType"] == "Ended":
             # meterStop: the event's reading, else the last one heard, else the start.
             meter_stop = self._ids.last_energy(tx_id)
             if meter_stop is None:
                 meter_stop = row.meter_start if row is not None else 0
             await services.remote_transactions.ended(
-                station_id, remote_id, meter_stop_wh=meter_stop, stopped_at=at,
+                ctx.station_id, remote_id, meter_stop_wh=meter_stop, stopped_at=at,
                 reason=info.get("stoppedReason"))
+            self._ids.ended(tx_id, payload["seqNo"])
         return Reply(answer)
+
+    async def _start(self, ctx: CallContext, payload: dict[str, Any], token: str | None,
+                     evse: int | None, at: datetime) -> int | None:
+        """The session of an event of a transaction the services do not know: started
+        once an event names the idToken, where and when its first event began; None
+        until then (its readings and state are the EVSE's meanwhile)."""
+        remote_id = payload["transactionInfo"]["transactionId"]
+        values = payload.get("meterValue") or []
+        first = self._ids.waiting(ctx.station_id, remote_id, FirstEvent(
+            evse, convert.energy_wh(values), at))
+        ended = payload["eventType"] == "Ended"
+        if token is None or first.evse_id is None or ended:
+            if first.evse_id is not None:
+                if values:
+                    await self._meter(ctx, first.evse_id, None, values)
+                await self._status(ctx, first.evse_id,
+                                   payload["transactionInfo"].get("chargingState"),
+                                   payload["eventType"], at)
+            if ended:
+                self._ids.started(ctx.station_id, remote_id)
+            return None
+        try:
+            started = await ctx.services.remote_transactions.started(
+                ctx.station_id, remote_id, evse_id=first.evse_id, id_token=token,
+                meter_start_wh=first.energy_wh or 0, started_at=first.at)
+        except Invalid as exc:
+            raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
+        self._ids.started(ctx.station_id, remote_id)
+        return started.transaction_id
 
     @staticmethod
     async def _status(ctx: CallContext, place: int, state: str | None, event_type: str,
