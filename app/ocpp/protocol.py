@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
+from app.ocpp.errors import ErrorCode
 
 if TYPE_CHECKING:
     from app.ocpp.router import Handler
@@ -75,6 +76,11 @@ class ProtocolAdapter(Protocol):
     def server_actions(self) -> frozenset[str]:
         """Every action the server may send (a station sending one is NotSupported, an
         action in neither set NotImplemented)."""
+        ...
+
+    def error_code(self, code: ErrorCode) -> str:
+        """``code`` as this version spells it in a CALLERROR (the core names the OCPP-J 1.6
+        codes; 2.0.1 spells two of them differently)."""
         ...
 
     def outgoing(self, action: str, payload: JsonObject) -> OutgoingCall:

@@ -127,6 +127,24 @@ async def test_a_bad_201_frame_gets_its_callerror_and_the_connection_survives(
         assert "currentTime" in await cp.ok("Heartbeat", {})
 
 
+@pytest.mark.parametrize(("frame", "code"), [
+    # Not the OCPP-J shape: the core's FormationViolation, as 2.0.1 spells it.
+    ('[2, "f1", "Heartbeat"]', "FormatViolation"),
+    ('[2, "f1", "Heartbeat", []]', "FormatViolation"),
+])
+async def test_a_frame_that_is_not_ocpp_j_is_answered_in_201_spelling(
+    server: RunningServer, frame: str, code: str
+) -> None:
+    async with station_201(server, "CP-FRAME") as cp:
+        await cp.send_raw(frame)
+        answer = await cp.reply()
+        assert (answer[0], answer[1], answer[2]) == (4, "f1", code), answer
+        assert "currentTime" in await cp.ok("Heartbeat", {})
+    rows = await settled_audit_rows(server, "CP-FRAME")
+    assert [(r.direction, r.error_code) for r in rows if r.message_type == "CALLERROR"] == [
+        ("out", code)]
+
+
 async def test_what_a_201_station_tells_of_its_smart_charging_is_answered(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:

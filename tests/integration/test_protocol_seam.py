@@ -86,6 +86,9 @@ class StandInVersion:
         self.schemas = _Schemas()
         self.handlers: Mapping[str, Handler] = {"Hello": _hello}
 
+    def error_code(self, code: ErrorCode) -> str:
+        return code.value
+
     def outgoing(self, action: str, payload: JsonObject) -> OutgoingCall:
         if action != "Reset":
             raise OcppError(ErrorCode.NOT_SUPPORTED, f"{SUBPROTOCOL} has no {action}")

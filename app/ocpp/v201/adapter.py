@@ -24,6 +24,9 @@ from app.ocpp.v201.remote_ids import RemoteIds
 from app.ocpp.v201.schemas import CSMS_ACTIONS, STATION_ACTIONS, SchemaRegistry
 
 SUBPROTOCOL = "ocpp2.0.1"
+# The two OCPP-J 1.6 codes the core answers with that OCPP-J 2.0.1 spells otherwise.
+_SPELLING = {ErrorCode.FORMATION_VIOLATION: ErrorCode.FORMAT_VIOLATION,
+             ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION: ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION}
 
 
 class Ocpp201:
@@ -48,6 +51,9 @@ class Ocpp201:
     @cached_property
     def handlers(self) -> Mapping[str, Handler]:
         return all_handlers(self.remote_ids)
+
+    def error_code(self, code: ErrorCode) -> str:
+        return _SPELLING.get(code, code).value
 
     def outgoing(self, action: str, payload: JsonObject) -> OutgoingCall:
         translation = self._outgoing.translation(action)
