@@ -231,3 +231,38 @@ async def test_the_grid_operators_limit_is_kept_as_an_external_limit(
         assert limit["schedules"][0]["chargingSchedulePeriod"] == [
             {"startPeriod": 0, "limit": 10.0}]
     check_201_frames(await settled_audit_rows(server, SID))
+
+
+async def test_a_circuit_shares_its_current_among_201_sessions(sqlite_url: str) -> None:
+    settings = make_settings(sqlite_url, unknown_id_tag_status="Accepted",
+                             circuit_debounce_s=0.05, circuit_lease_s=3600,
+                             circuit_replan_interval_s=1700,
+                             reconcile_interval_s=3600, verify_interval_s=3600)
+    running = await start_server(settings)
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http:
+            created = await http.post("/circuits", json={
+                "id": "c201", "max_current_a": 16, "margin_a": 0, "connector_count": 2})
+            assert created.status_code == 201, created.text
+            async with simulated(running, http, ocpp_version="2.0.1", connectors=2,
+                                 meter_interval=0.5) as sim:
+                placed = await http.patch(f"/stations/{SID}", json={
+                    "circuit_id": "c201", "phase_rotation": "RST", "max_current_a": 32})
+                assert placed.status_code == 200, placed.text
+                station = station_of(sim)
+                for evse in (1, 2):
+                    await station.plug_in(evse, Car(f"EV-{evse}", max_current_a=32.0))
+                remote_ids = {tx.transaction_id for tx in station.transactions.values()}
+
+                def tx_profiles() -> list[Any]:
+                    return [h for h in station.smart_charging.held
+                            if h.profile.purpose.value == "TxProfile"]
+
+                # Each session's share is a TxProfile naming the station's own transaction.
+                shares = await until(lambda: tx_profiles() if len(tx_profiles()) == 2 else None)
+                assert {h.profile.transaction_id for h in shares} == remote_ids
+                assert {h.evse_id for h in shares} == {1, 2}
+                assert station.limit_a(1) + station.limit_a(2) <= 16.0 + 0.01
+        check_201_frames(await settled_audit_rows(running, SID))
+    finally:
+        await stop_server(running)
