@@ -100,6 +100,21 @@ async def test_transaction_events_are_kept_once_however_often_they_come(
         "2.0.1", "Acme", "SN-201")
 
 
+async def test_a_station_charging_without_authorization_runs_its_sessions(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    at = stamp(datetime.now(UTC).replace(microsecond=0))
+    free = {**event("Started", 0, at, 10.0), "triggerReason": "CablePluggedIn",
+            "transactionInfo": {"transactionId": "tx-free"},
+            "idToken": {"idToken": "", "type": "NoAuthorization"}}
+    async with station_201(server, "CP-FREE") as cp:
+        await cp.ok("BootNotification", BOOT_201)
+        # Nothing was asked to authorize: no idTokenInfo to stop it with.
+        assert await cp.ok("TransactionEvent", free) == {}
+    (session,) = (await http.get("/stations/CP-FREE/transactions")).json()["items"]
+    assert (session["remote_id"], session["id_tag"], session["active"]) == ("tx-free", "", True)
+
+
 @pytest.mark.parametrize(("action", "payload", "code"), [
     # A 1.6 BootNotification is no 2.0.1 one: chargingStation and reason are missing.
     ("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "X"},

@@ -49,9 +49,11 @@ async def authorize(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     return Reply({"idTokenInfo": convert.id_token_info(info)})
 
 
-async def _token_answer(ctx: CallContext, token: str | None) -> JsonObject:
-    """An event that names an idToken is answered with what the CSMS knows of it."""
-    if token is None:
+async def _token_answer(ctx: CallContext, payload: dict[str, Any],
+                        token: str | None) -> JsonObject:
+    """An event that names an idToken is answered with what the CSMS knows of it; one of
+    type NoAuthorization (a station that charges without authorizing) asks nothing."""
+    if token is None or payload["idToken"]["type"] == "NoAuthorization":
         return {}
     return {"idTokenInfo": convert.id_token_info(await ctx.services.id_tags.id_tag_info(token))}
 
@@ -73,9 +75,9 @@ class TransactionHandlers:
         if tx_id is None:
             tx_id = await self._start(ctx, payload, token, evse, at)
             if tx_id is None:
-                return Reply(await _token_answer(ctx, token))
+                return Reply(await _token_answer(ctx, payload, token))
         self._ids.learn(tx_id, ctx.station_id, remote_id)
-        answer = await _token_answer(ctx, token)
+        answer = await _token_answer(ctx, payload, token)
         row = next((tx for tx in await services.transactions.active(ctx.station_id)
                     if tx.id == tx_id), None)
         place = self._ids.place(tx_id, evse if evse is not None
