@@ -95,8 +95,8 @@ class ProtocolAdapter(Protocol):
 
 
 class ProtocolRegistry:
-    """The version adapters a server offers, in order of preference: when a station
-    offers several subprotocols, the first one here that it offers is chosen."""
+    """The version adapters a server offers. When a station offers several of their
+    subprotocols, the station's first is chosen (:meth:`select`)."""
 
     def __init__(self, adapters: Iterable[ProtocolAdapter]) -> None:
         self._adapters: dict[str, ProtocolAdapter] = {}
@@ -124,7 +124,8 @@ class ProtocolRegistry:
         return None if subprotocol is None else self._adapters.get(subprotocol)
 
     def select(self, offered: Iterable[str]) -> ProtocolAdapter | None:
-        """The adapter a station offering ``offered`` gets; None when it offers none of
-        ours."""
-        wanted = set(offered)
-        return next((a for a in self._adapters.values() if a.subprotocol in wanted), None)
+        """The adapter a station offering ``offered`` gets: the first subprotocol it
+        offers that is ours (a client lists them "ordered by preference", RFC 6455 §4.1);
+        None when it offers none of ours."""
+        return next((self._adapters[name] for name in offered if name in self._adapters),
+                    None)

@@ -14,8 +14,8 @@ from app.ocpp.protocol import ProtocolAdapter, ProtocolRegistry
 from app.ocpp.v16 import OCPP16
 from app.ocpp.v201 import OCPP201
 
-# 1.6 first: its actions and payloads are the language of the services' calls, and a
-# station offering both gets it.
+# 1.6 first: its actions and payloads are the language of the services' calls. A
+# station offering several gets the first it offers (ProtocolRegistry.select).
 _ADAPTERS: dict[str, ProtocolAdapter] = {OCPP16.subprotocol: OCPP16,
                                          OCPP201.subprotocol: OCPP201}
 

@@ -142,6 +142,24 @@ async def test_a_bad_201_frame_gets_its_callerror_and_the_connection_survives(
         assert "currentTime" in await cp.ok("Heartbeat", {})
 
 
+@pytest.mark.parametrize(("offered", "version"), [
+    (["ocpp2.0.1", "ocpp1.6"], "2.0.1"),
+    (["ocpp1.6", "ocpp2.0.1"], "1.6"),
+])
+async def test_a_station_offering_both_versions_gets_the_one_it_lists_first(
+    server: RunningServer, http: httpx.AsyncClient, offered: list[str], version: str
+) -> None:
+    async with raw_station(server.station_url("CP-BOTH"), subprotocols=offered,
+                           answers={"GetVariables": UNKNOWN_VARIABLE}) as cp:
+        assert cp.ws.subprotocol == f"ocpp{version}"
+        if version == "2.0.1":
+            assert (await cp.ok("BootNotification", BOOT_201))["status"] == "Accepted"
+        else:
+            assert (await cp.boot())["status"] == "Accepted"
+        shown = (await http.get("/stations/CP-BOTH")).json()
+        assert shown["ocpp_version"] == version
+
+
 @pytest.mark.parametrize(("frame", "code"), [
     # Not the OCPP-J shape: the core's FormationViolation, as 2.0.1 spells it.
     ('[2, "f1", "Heartbeat"]', "FormatViolation"),
