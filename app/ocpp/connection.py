@@ -344,11 +344,13 @@ class StationConnection:
             finally:
                 self._pending.pop(unique_id, None)
 
-    async def _send_error(self, unique_id: Any, code: str, description: str,
+    async def _send_error(self, unique_id: Any, code: ErrorCode, description: str,
                           action: str | None, details: dict[str, Any] | None = None) -> None:
-        await self._send(frames.call_error(unique_id, code, description, details), audit.row(
+        # The code as the station's version spells it, on the wire and in the audit trail.
+        spelled = self.protocol.error_code(code)
+        await self._send(frames.call_error(unique_id, spelled, description, details), audit.row(
             self._clock(), self.station_id, "out", "CALLERROR", unique_id=unique_id,
-            action=action, payload=details or {}, error_code=code,
+            action=action, payload=details or {}, error_code=spelled,
             error_description=description,
         ))
 

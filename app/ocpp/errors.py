@@ -1,7 +1,8 @@
 """OCPP-J 1.6 error codes (OCPP-J 1.6 §4.2.3, Table 7) and the exceptions that carry them.
 
 The 1.6 names differ from 2.x: FormationViolation (not FormatViolation), and the
-spec's own spelling OccurenceConstraintViolation.
+spec's own spelling OccurenceConstraintViolation. The 2.0.1 spellings are members too:
+a version adapter spells the codes of its CALLERRORs (``ProtocolAdapter.error_code``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ class ErrorCode(StrEnum):
     OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
     TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
     GENERIC_ERROR = "GenericError"
+    # OCPP-J 2.0.1 spells these two codes so.
+    FORMAT_VIOLATION = "FormatViolation"
+    OCCURRENCE_CONSTRAINT_VIOLATION = "OccurrenceConstraintViolation"
 
 
 class OcppError(Exception):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
+from app.ocpp.errors import ErrorCode
 
 if TYPE_CHECKING:
     from app.ocpp.router import Handler
@@ -77,6 +78,11 @@ class ProtocolAdapter(Protocol):
         action in neither set NotImplemented)."""
         ...
 
+    def error_code(self, code: ErrorCode) -> str:
+        """``code`` as this version spells it in a CALLERROR (the core names the OCPP-J 1.6
+        codes; 2.0.1 spells two of them differently)."""
+        ...
+
     def outgoing(self, action: str, payload: JsonObject) -> OutgoingCall:
         """The CALL for a call of the services; raise OcppError when it cannot be sent
         (an action this version has no CALL for, a payload that breaks its schema)."""
@@ -89,8 +95,8 @@ class ProtocolAdapter(Protocol):
 
 
 class ProtocolRegistry:
-    """The version adapters a server offers, in order of preference: when a station
-    offers several subprotocols, the first one here that it offers is chosen."""
+    """The version adapters a server offers. When a station offers several of their
+    subprotocols, the station's first is chosen (:meth:`select`)."""
 
     def __init__(self, adapters: Iterable[ProtocolAdapter]) -> None:
         self._adapters: dict[str, ProtocolAdapter] = {}
@@ -118,7 +124,8 @@ class ProtocolRegistry:
         return None if subprotocol is None else self._adapters.get(subprotocol)
 
     def select(self, offered: Iterable[str]) -> ProtocolAdapter | None:
-        """The adapter a station offering ``offered`` gets; None when it offers none of
-        ours."""
-        wanted = set(offered)
-        return next((a for a in self._adapters.values() if a.subprotocol in wanted), None)
+        """The adapter a station offering ``offered`` gets: the first subprotocol it
+        offers that is ours (a client lists them "ordered by preference", RFC 6455 §4.1);
+        None when it offers none of ours."""
+        return next((self._adapters[name] for name in offered if name in self._adapters),
+                    None)

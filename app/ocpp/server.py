@@ -3,8 +3,8 @@
 Stations connect at ``ws://HOST:PORT/<station_id>`` or ``/ocpp/<station_id>``. Before
 the websocket opens (so a refused client never gets a socket):
 - the subprotocol of a registered OCPP version must be offered (``ocpp1.6``: OCPP-J 1.6
-  §3.1.2), else 400; the first registered one the station offers picks the version
-  adapter of its connection (``versions.py``);
+  §3.1.2), else 400; the first of the station's offered subprotocols that is
+  registered picks the version adapter of its connection (``versions.py``);
 - the station must be known (or admitted by setting), else 404;
 - when it has a password, HTTP Basic with user = station id (OCPP security profile 1),
   else 401; repeated failures per station and per address are throttled with 429.
@@ -220,12 +220,17 @@ class OcppServer:
                 detail={"station_id": station_id[:100]}, coalesce=True)
             return connection.respond(HTTPStatus.BAD_REQUEST,
                                       f"invalid station id: {STATION_ID_RULE}\n")
-        if self._protocols.select(offered_subprotocols(request.headers)) is None:
+        chosen = self._protocols.select(offered_subprotocols(request.headers))
+        if chosen is None:
             names = self._protocols.names
             return connection.respond(
                 HTTPStatus.BAD_REQUEST,
                 f"subprotocol {' or '.join(names)} required: send Sec-WebSocket-Protocol: "
                 f"{names[0]}\n")
+        # The station's preference, not the server's list: the stock selection picks the
+        # first of the server's subprotocols the station offers, so this connection's
+        # list is the one chosen (no select_subprotocol callback, see serve()).
+        connection.protocol.available_subprotocols = [Subprotocol(chosen.subprotocol)]
         host = remote_host(connection) or "unknown"
         now = self._services.clock().timestamp()
         # A pair or station lockout refuses before any credential is checked; an address

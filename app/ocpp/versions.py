@@ -9,9 +9,15 @@ version); a server offers what is registered when it is made.
 from __future__ import annotations
 
 from app.ocpp.protocol import ProtocolAdapter, ProtocolRegistry
-from app.ocpp.v16 import OCPP16  # the registration point: the only import of a version
 
-_ADAPTERS: dict[str, ProtocolAdapter] = {OCPP16.subprotocol: OCPP16}
+# The registration point: the only imports of a version.
+from app.ocpp.v16 import OCPP16
+from app.ocpp.v201 import OCPP201
+
+# 1.6 first: its actions and payloads are the language of the services' calls. A
+# station offering several gets the first it offers (ProtocolRegistry.select).
+_ADAPTERS: dict[str, ProtocolAdapter] = {OCPP16.subprotocol: OCPP16,
+                                         OCPP201.subprotocol: OCPP201}
 
 
 def register(adapter: ProtocolAdapter) -> None:

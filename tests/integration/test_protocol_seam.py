@@ -86,6 +86,9 @@ class StandInVersion:
         self.schemas = _Schemas()
         self.handlers: Mapping[str, Handler] = {"Hello": _hello}
 
+    def error_code(self, code: ErrorCode) -> str:
+        return code.value
+
     def outgoing(self, action: str, payload: JsonObject) -> OutgoingCall:
         if action != "Reset":
             raise OcppError(ErrorCode.NOT_SUPPORTED, f"{SUBPROTOCOL} has no {action}")
@@ -164,13 +167,19 @@ async def test_a_registered_version_is_negotiated_and_served_like_1_6(
                            ("in", "CALLRESULT", "Restart", None)]
 
 
-async def test_a_station_offering_both_gets_the_first_registered(
+async def test_a_station_offering_several_gets_the_first_it_offers(
     seam_server: RunningServer,
 ) -> None:
+    # A station lists its subprotocols in its order of preference: an unknown one first
+    # is passed over, then the first of ours wins, whatever order they were registered in.
     async with raw_station(seam_server.station_url("CP-BOTH"),
-                           subprotocols=[SUBPROTOCOL, "ocpp1.6"]) as cp:
+                           subprotocols=["ocpp2.1", "ocpp1.6", SUBPROTOCOL]) as cp:
         assert cp.ws.subprotocol == "ocpp1.6"
         assert (await cp.boot())["status"] == "Accepted"
+    async with raw_station(seam_server.station_url("CP-BOTH"),
+                           subprotocols=[SUBPROTOCOL, "ocpp1.6"]) as cp:
+        assert cp.ws.subprotocol == SUBPROTOCOL
+        assert await cp.ok("Hello", {"maker": "Acme", "product": "T-1"}) == {"welcome": True}
 
 
 async def test_a_station_offering_only_an_unknown_subprotocol_is_refused(
@@ -178,9 +187,10 @@ async def test_a_station_offering_only_an_unknown_subprotocol_is_refused(
 ) -> None:
     with pytest.raises(InvalidStatus) as refused:
         async with raw_station(seam_server.station_url("CP-NONE"),
-                               subprotocols=["ocpp2.0.1"]):
+                               subprotocols=["ocpp2.1"]):
             pass
     assert refused.value.response.status_code == 400
     assert refused.value.response.body == (
-        b"subprotocol ocpp1.6 or ocpp-test required: send Sec-WebSocket-Protocol: ocpp1.6\n")
+        b"subprotocol ocpp1.6 or ocpp2.0.1 or ocpp-test required: "
+        b"send Sec-WebSocket-Protocol: ocpp1.6\n")
     assert seam_server.services.gateway.is_connected("CP-NONE") is False

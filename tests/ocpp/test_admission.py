@@ -30,7 +30,7 @@ async def refused(url: str, **kwargs: object) -> InvalidStatus:
     return info.value
 
 
-@pytest.mark.parametrize("subprotocols", [[], ["ocpp2.0.1"]])
+@pytest.mark.parametrize("subprotocols", [[], ["ocpp2.1"]])
 async def test_missing_or_other_subprotocol_is_refused_with_a_clear_error(
     server: RunningServer, subprotocols: list[str]
 ) -> None:

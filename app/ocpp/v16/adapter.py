@@ -43,6 +43,9 @@ class Ocpp16:
     def handlers(self) -> Mapping[str, Handler]:
         return all_handlers()
 
+    def error_code(self, code: ErrorCode) -> str:
+        return code.value  # the core's codes are OCPP-J 1.6's (Table 7)
+
     def outgoing(self, action: str, payload: JsonObject) -> OutgoingCall:
         if action not in self.server_actions:
             raise OcppError(ErrorCode.NOT_SUPPORTED, "not an action the central system sends")

@@ -1,0 +1,93 @@
+"""OCPP 2.0.1 K (Smart charging), charging station to CSMS: limits set outside the CSMS,
+the car's needs and chosen schedule, the profiles a station reports it holds."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.router import CallContext, Handler, Reply
+from app.services.errors import Invalid, NotFound
+from app.services.load.ev_needs import EvChargingNeeds
+from app.timefmt import parse_timestamp
+
+log = logging.getLogger("chargeplan.ocpp")
+
+
+async def notify_charging_limit(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """K12: a limit set outside the CSMS (an energy manager, the grid operator)."""
+    limit = payload["chargingLimit"]
+    try:
+        await ctx.services.external_limits.notify(
+            ctx.station_id, limit["chargingLimitSource"], evse_id=payload.get("evseId"),
+            is_grid_critical=limit.get("isGridCritical"),
+            schedules=payload.get("chargingSchedule"))
+    except Invalid as exc:
+        raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
+    return Reply({})
+
+
+async def cleared_charging_limit(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """K13: the limit of that source (on that EVSE, or on every one) is gone."""
+    try:
+        await ctx.services.external_limits.cleared(
+            ctx.station_id, payload["chargingLimitSource"], evse_id=payload.get("evseId"))
+    except Invalid as exc:
+        raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
+    return Reply({})
+
+
+def _needs(payload: dict[str, Any]) -> EvChargingNeeds:
+    needs = payload["chargingNeeds"]
+    ac = needs.get("acChargingParameters") or {}
+    dc = needs.get("dcChargingParameters") or {}
+    departure = needs.get("departureTime")
+    return EvChargingNeeds(
+        energy_transfer=needs["requestedEnergyTransfer"],
+        departure=None if departure is None else parse_timestamp(departure),
+        energy_amount_wh=ac.get("energyAmount", dc.get("energyAmount")),
+        ev_min_current_a=ac.get("evMinCurrent"),
+        ev_max_current_a=ac.get("evMaxCurrent", dc.get("evMaxCurrent")),
+        ev_max_voltage_v=ac.get("evMaxVoltage", dc.get("evMaxVoltage")),
+        ev_max_power_w=dc.get("evMaxPower"),
+        soc=dc.get("stateOfCharge"),
+        battery_wh=dc.get("evEnergyCapacity"),
+        max_schedule_tuples=payload.get("maxScheduleTuples"))
+
+
+async def notify_ev_charging_needs(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """K15/K17: what the car on the EVSE needs becomes its session's need. Rejected when
+    no transaction runs there: there is no session to give it to."""
+    try:
+        await ctx.services.ev_needs.notify(ctx.station_id, payload["evseId"], _needs(payload))
+    except NotFound as exc:
+        return Reply({"status": "Rejected", "statusInfo": {
+            "reasonCode": "NoTransaction", "additionalInfo": str(exc)[:512]}})
+    except Invalid as exc:
+        raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
+    return Reply({"status": "Accepted"})
+
+
+async def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """K15: the schedule the car chose within its profile. Not kept in the model yet
+    (docs/architecture.md); the frame is audited."""
+    return Reply({"status": "Accepted"})
+
+
+async def report_charging_profiles(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """K09: what the station holds, answering GetChargingProfiles; audited. chargeplan
+    compares what a station applies through GetCompositeSchedule."""
+    log.info("%s reports %d profile(s) on EVSE %s from %s", ctx.station_id,
+             len(payload["chargingProfile"]), payload["evseId"],
+             payload["chargingLimitSource"])
+    return Reply({})
+
+
+HANDLERS: dict[str, Handler] = {
+    "NotifyChargingLimit": notify_charging_limit,
+    "ClearedChargingLimit": cleared_charging_limit,
+    "NotifyEVChargingNeeds": notify_ev_charging_needs,
+    "NotifyEVChargingSchedule": notify_ev_charging_schedule,
+    "ReportChargingProfiles": report_charging_profiles,
+}

@@ -1,0 +1,198 @@
+"""The services' calls (OCPP 1.6 actions and payloads) as OCPP 2.0.1 CALLs, and the 2.0.1
+answers as the 1.6 answers the services read.
+
+Each call the services make has one translation here, or none: a call with no 2.0.1
+meaning (the 1.6 security extension's calls, reservations, local lists, firmware and
+diagnostics; a RemoteStartTransaction, whose 2.0.1 form needs a remoteStartId the
+services do not give) is refused with NotSupported before anything is sent.
+GetConfiguration and ChangeConfiguration reach the device model's variables
+(``configuration.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.clock import Clock
+from app.domain.profiles import ChargingProfile, ChargingProfilePurpose, ProfileFormatError
+from app.domain.profiles_v201 import ConversionError, from_v16
+from app.json_types import JsonObject
+from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.v201 import configuration
+from app.ocpp.v201.remote_ids import RemoteIds
+
+# 1.6 Reset, Hard or Soft, resets now and ends the running transactions (a Soft one
+# gracefully): 2.0.1 Immediate. OnIdle waits for them to end, which neither 1.6 type does.
+_RESET = {"Hard": "Immediate", "Soft": "Immediate"}
+# 1.6 TriggerMessage's requestedMessage as 2.0.1 MessageTriggerEnumType.
+_TRIGGER = {"BootNotification": "BootNotification", "Heartbeat": "Heartbeat",
+            "MeterValues": "MeterValues", "StatusNotification": "StatusNotification",
+            "FirmwareStatusNotification": "FirmwareStatusNotification",
+            "DiagnosticsStatusNotification": "LogStatusNotification"}
+_PURPOSE = {"ChargePointMaxProfile": "ChargingStationMaxProfile",
+            "TxDefaultProfile": "TxDefaultProfile", "TxProfile": "TxProfile"}
+# 2.0.1 UnlockStatusEnumType as 1.6 UnlockStatus.
+_UNLOCK = {"Unlocked": "Unlocked", "UnlockFailed": "UnlockFailed",
+           "OngoingAuthorizedTransaction": "UnlockFailed", "UnknownConnector": "NotSupported"}
+
+
+@dataclass(frozen=True)
+class Translation:
+    action: str  # the 2.0.1 action
+    call: Callable[[JsonObject], JsonObject]  # 1.6 request -> 2.0.1 request
+    answer: Callable[[JsonObject], JsonObject]  # 2.0.1 response -> 1.6 response
+
+
+def _status(answer: JsonObject) -> JsonObject:
+    """The 1.6 answer ``{status}``, with the 2.0.1 statusInfo kept beside it: a reason
+    the station gave is not thrown away."""
+    out: JsonObject = {"status": answer["status"]}
+    if "statusInfo" in answer:
+        out["statusInfo"] = answer["statusInfo"]
+    return out
+
+
+def _same(payload: JsonObject) -> JsonObject:
+    return dict(payload)
+
+
+class Outgoing:
+    """Translations of the services' calls for 2.0.1 stations."""
+
+    def __init__(self, ids: RemoteIds, clock: Clock) -> None:
+        self._ids = ids
+        self._clock = clock
+        self._table: Mapping[str, Translation] = {
+            "SetChargingProfile": Translation("SetChargingProfile", self._set_profile,
+                                              _status),
+            "ClearChargingProfile": Translation("ClearChargingProfile", _clear_profile,
+                                                _status),
+            "GetCompositeSchedule": Translation("GetCompositeSchedule", _composite_request,
+                                                _composite_answer),
+            "Reset": Translation("Reset", lambda p: {"type": _RESET[p["type"]]}, _reset_answer),
+            "RemoteStopTransaction": Translation("RequestStopTransaction", self._stop,
+                                                 _status),
+            "TriggerMessage": Translation("TriggerMessage", _trigger, _status),
+            "ChangeAvailability": Translation("ChangeAvailability", _availability, _status),
+            "UnlockConnector": Translation("UnlockConnector", _unlock,
+                                           lambda a: {"status": _UNLOCK[a["status"]]}),
+            "ClearCache": Translation("ClearCache", _same, _status),
+            "GetConfiguration": Translation("GetVariables", configuration.get_variables,
+                                            configuration.configuration),
+            "ChangeConfiguration": Translation("SetVariables", configuration.set_variables,
+                                               configuration.changed),
+            "DataTransfer": Translation("DataTransfer", _same, _same),
+        }
+
+    def translation(self, action: str) -> Translation:
+        found = self._table.get(action)
+        if found is None:
+            raise OcppError(ErrorCode.NOT_SUPPORTED, f"{action} has no OCPP 2.0.1 form here")
+        return found
+
+    def _remote_id(self, transaction_id: Any, field: str) -> str:
+        remote = self._ids.remote_id(int(transaction_id))
+        if remote is None:
+            raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                            f"{field}: the station's own id of transaction {transaction_id} "
+                            "is not known here yet (it comes with its next TransactionEvent)")
+        return remote
+
+    def _set_profile(self, payload: JsonObject) -> JsonObject:
+        """K01: the 1.6 profile in its 2.0.1 form (``from_v16``), on the EVSE that is the
+        1.6 connector; a TxProfile names the station's transaction id."""
+        raw = payload["csChargingProfiles"]
+        try:
+            profile = ChargingProfile.from_ocpp(raw)
+        except ProfileFormatError as exc:
+            raise OcppError(ErrorCode.FORMAT_VIOLATION,
+                            "; ".join(str(v) for v in exc.violations)) from None
+        remote = None
+        if profile.purpose is ChargingProfilePurpose.TX_PROFILE and (
+                profile.transaction_id is not None):
+            remote = self._remote_id(profile.transaction_id,
+                                     "csChargingProfiles.transactionId")
+        try:
+            # In whole seconds, as a station's composite counts them: the second it is sent.
+            converted = from_v16(profile, transaction_id=remote,
+                                 sent_at=self._clock().replace(microsecond=0))
+        except ConversionError as exc:
+            raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
+        return {"evseId": payload["connectorId"], "chargingProfile": converted.to_ocpp()}
+
+    def _stop(self, payload: JsonObject) -> JsonObject:
+        return {"transactionId": self._remote_id(payload["transactionId"], "transactionId")}
+
+
+def _clear_profile(payload: JsonObject) -> JsonObject:
+    """K10: by id, or by criteria (the 1.6 connectorId is the EVSE)."""
+    out: JsonObject = {}
+    if payload.get("id") is not None:
+        out["chargingProfileId"] = payload["id"]
+    criteria: JsonObject = {}
+    if payload.get("connectorId") is not None:
+        criteria["evseId"] = payload["connectorId"]
+    if payload.get("chargingProfilePurpose") is not None:
+        criteria["chargingProfilePurpose"] = _PURPOSE[payload["chargingProfilePurpose"]]
+    if payload.get("stackLevel") is not None:
+        criteria["stackLevel"] = payload["stackLevel"]
+    if criteria:
+        out["chargingProfileCriteria"] = criteria
+    return out
+
+
+def _composite_request(payload: JsonObject) -> JsonObject:
+    out: JsonObject = {"evseId": payload["connectorId"], "duration": payload["duration"]}
+    if payload.get("chargingRateUnit") is not None:
+        out["chargingRateUnit"] = payload["chargingRateUnit"]
+    return out
+
+
+def _composite_answer(answer: JsonObject) -> JsonObject:
+    """K08: the 2.0.1 CompositeScheduleType as the 1.6 answer: connectorId, scheduleStart
+    and a chargingSchedule of the same periods (phaseToUse has no 1.6 field)."""
+    out = _status(answer)
+    schedule = answer.get("schedule")
+    if schedule is None:
+        return out
+    periods = []
+    for period in schedule["chargingSchedulePeriod"]:
+        item: JsonObject = {"startPeriod": period["startPeriod"], "limit": period["limit"]}
+        if "numberPhases" in period:
+            item["numberPhases"] = period["numberPhases"]
+        periods.append(item)
+    out["connectorId"] = schedule["evseId"]
+    out["scheduleStart"] = schedule["scheduleStart"]
+    out["chargingSchedule"] = {
+        "duration": schedule["duration"], "startSchedule": schedule["scheduleStart"],
+        "chargingRateUnit": schedule["chargingRateUnit"], "chargingSchedulePeriod": periods}
+    return out
+
+
+def _reset_answer(answer: JsonObject) -> JsonObject:
+    # Scheduled: the station accepted and resets once its transactions end.
+    return {"status": "Rejected" if answer["status"] == "Rejected" else "Accepted"}
+
+
+def _trigger(payload: JsonObject) -> JsonObject:
+    requested = payload["requestedMessage"]
+    if requested not in _TRIGGER:
+        raise OcppError(ErrorCode.NOT_SUPPORTED, f"TriggerMessage {requested} has no 2.0.1 form")
+    out: JsonObject = {"requestedMessage": _TRIGGER[requested]}
+    if payload.get("connectorId"):
+        out["evse"] = {"id": payload["connectorId"]}
+    return out
+
+
+def _availability(payload: JsonObject) -> JsonObject:
+    out: JsonObject = {"operationalStatus": payload["type"]}
+    if payload["connectorId"]:
+        out["evse"] = {"id": payload["connectorId"]}
+    return out
+
+
+def _unlock(payload: JsonObject) -> JsonObject:
+    # F05: a connector of an EVSE; each EVSE of a 1.6-shaped place has connector 1.
+    return {"evseId": payload["connectorId"], "connectorId": 1}

@@ -1,0 +1,116 @@
+"""The station's string of each 2.0.1 transaction this process has heard of, by the
+integer id the services know it by, and the seqNo of each event it has handled.
+
+The services name a transaction by its integer id (a 1.6 transactionId); a 2.0.1 CALL
+names it by the station's string (TxProfile ``transactionId``, RequestStopTransaction).
+The database keeps both (``transactions.remote_id``), but the adapter builds a CALL
+without I/O, so the pairs are kept here as TransactionEvents arrive: every event names
+its transaction, so a station that reconnected to this process is known again after its
+next event. The integer ids come from one database sequence, so they name one
+transaction whatever the station.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Transactions remembered at most (the oldest heard of go first).
+CAPACITY = 20_000
+
+
+@dataclass
+class _Known:
+    station_id: str
+    remote_id: str
+    seq_nos: set[int] = field(default_factory=set)
+    energy_wh: int | None = None
+    evse_id: int | None = None
+    # The seqNo of its Ended event: every event up to it has been handled.
+    ended_at_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class FirstEvent:
+    """What the first event of a transaction not authorized yet said: where and when it
+    began, and the energy register then (a session starts there once authorized)."""
+
+    evse_id: int | None
+    energy_wh: int | None
+    at: datetime
+
+
+class RemoteIds:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self._capacity = capacity
+        self._by_id: OrderedDict[int, _Known] = OrderedDict()
+        self._waiting: OrderedDict[tuple[str, str], FirstEvent] = OrderedDict()
+
+    def waiting(self, station_id: str, remote_id: str, first: FirstEvent) -> FirstEvent:
+        """The first event of a transaction the services do not know yet: ``first`` if
+        it is, else the one kept (an EVSE it lacked taken from ``first``)."""
+        key = (station_id, remote_id)
+        kept = self._waiting.get(key)
+        if kept is None:
+            kept = first
+        elif kept.evse_id is None and first.evse_id is not None:
+            kept = FirstEvent(first.evse_id, kept.energy_wh, kept.at)
+        self._waiting[key] = kept
+        while len(self._waiting) > self._capacity:
+            self._waiting.popitem(last=False)
+        return kept
+
+    def started(self, station_id: str, remote_id: str) -> None:
+        self._waiting.pop((station_id, remote_id), None)
+
+    def learn(self, transaction_id: int, station_id: str, remote_id: str) -> None:
+        known = self._by_id.get(transaction_id)
+        if known is None or (known.station_id, known.remote_id) != (station_id, remote_id):
+            self._by_id[transaction_id] = _Known(station_id, remote_id)
+        self._by_id.move_to_end(transaction_id)
+        while len(self._by_id) > self._capacity:
+            self._by_id.popitem(last=False)
+
+    def remote_id(self, transaction_id: int) -> str | None:
+        known = self._by_id.get(transaction_id)
+        return None if known is None else known.remote_id
+
+    def first_time(self, transaction_id: int, seq_no: int) -> bool:
+        """Whether the event ``seq_no`` of the transaction is new here: a station that
+        lost the answer sends the same event again, and its meter values are stored once."""
+        known = self._by_id.get(transaction_id)
+        if known is None:
+            return True
+        if seq_no in known.seq_nos or (
+                known.ended_at_seq is not None and seq_no <= known.ended_at_seq):
+            return False
+        known.seq_nos.add(seq_no)
+        return True
+
+    def ended(self, transaction_id: int, seq_no: int) -> None:
+        """Its Ended event was handled: the seqNos it kept are no longer needed."""
+        known = self._by_id.get(transaction_id)
+        if known is not None:
+            known.ended_at_seq = max(seq_no, max(known.seq_nos, default=seq_no))
+            known.seq_nos.clear()
+
+    def place(self, transaction_id: int, evse_id: int | None = None) -> int | None:
+        """The EVSE the transaction runs on: ``evse_id`` when an event names it (kept),
+        else the one kept."""
+        known = self._by_id.get(transaction_id)
+        if known is None:
+            return evse_id
+        if evse_id is not None:
+            known.evse_id = evse_id
+        return known.evse_id
+
+    def metered(self, transaction_id: int, energy_wh: int) -> None:
+        """The transaction's energy register read ``energy_wh`` (its latest event)."""
+        known = self._by_id.get(transaction_id)
+        if known is not None:
+            known.energy_wh = energy_wh
+
+    def last_energy(self, transaction_id: int) -> int | None:
+        known = self._by_id.get(transaction_id)
+        return None if known is None else known.energy_wh

@@ -1,0 +1,138 @@
+"""The official OCPP 2.0.1 JSON schemas (the ``ocpp`` package's, with the 2024 errata),
+compiled once per process, strict both ways: every type of the 2.0.1 schemas but
+CustomDataType forbids additional properties, so a frame with a field the schema does not
+name is refused, whichever side built it.
+
+Schema failures map to the error codes of an OCPP-J 2.0.1 CALLERROR: the 1.6 codes but
+two, spelled ``FormatViolation`` and ``OccurrenceConstraintViolation`` there, and a
+missing required field is an occurrence constraint broken (1.6 called it ProtocolError,
+"payload incomplete"; 2.0.1 keeps ProtocolError for a frame that is not the PDU's shape).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import fastjsonschema
+import ocpp.v201
+
+from app.ocpp.errors import ErrorCode, OcppError
+from app.timefmt import parse_timestamp
+
+# OCPP 2.0.1 Part 2: messages a charging station sends to the CSMS.
+STATION_ACTIONS = (
+    "Authorize", "BootNotification", "ClearedChargingLimit", "DataTransfer",
+    "FirmwareStatusNotification", "Get15118EVCertificate", "GetCertificateStatus",
+    "Heartbeat", "LogStatusNotification", "MeterValues", "NotifyChargingLimit",
+    "NotifyCustomerInformation", "NotifyDisplayMessages", "NotifyEVChargingNeeds",
+    "NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport", "NotifyReport",
+    "PublishFirmwareStatusNotification", "ReportChargingProfiles", "ReservationStatusUpdate",
+    "SecurityEventNotification", "SignCertificate", "StatusNotification", "TransactionEvent",
+)
+# ...and messages the CSMS sends to a charging station.
+CSMS_ACTIONS = (
+    "CancelReservation", "CertificateSigned", "ChangeAvailability", "ClearCache",
+    "ClearChargingProfile", "ClearDisplayMessage", "ClearVariableMonitoring", "CostUpdated",
+    "CustomerInformation", "DataTransfer", "DeleteCertificate", "GetBaseReport",
+    "GetChargingProfiles", "GetCompositeSchedule", "GetDisplayMessages",
+    "GetInstalledCertificateIds", "GetLocalListVersion", "GetLog", "GetMonitoringReport",
+    "GetReport", "GetTransactionStatus", "GetVariables", "InstallCertificate",
+    "PublishFirmware", "RequestStartTransaction", "RequestStopTransaction", "ReserveNow",
+    "Reset", "SendLocalList", "SetChargingProfile", "SetDisplayMessage", "SetMonitoringBase",
+    "SetMonitoringLevel", "SetNetworkProfile", "SetVariableMonitoring", "SetVariables",
+    "TriggerMessage", "UnlockConnector", "UnpublishFirmware", "UpdateFirmware",
+)
+
+_RULE_CODES = {
+    "type": ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+    "maxLength": ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+    "required": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+    "minItems": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+    "maxItems": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+    "additionalProperties": ErrorCode.FORMAT_VIOLATION,
+    "enum": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+    "minimum": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+    "maximum": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+    "multipleOf": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+    "format": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+}
+
+Validator = Callable[[Any], Any]
+
+
+def _iso_datetime(value: str) -> bool:
+    """OCPP 2.0.1 Part 2 §2.1.1 dateTime: ISO 8601 (RFC 3339); read as the handlers read
+    it, so whatever passes here parses there."""
+    if len(value) < 16 or value[10] not in "Tt ":
+        return False
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        return False
+    return True
+
+
+_FORMATS: dict[str, Callable[[str], bool]] = {"date-time": _iso_datetime}
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    # Imported, not named: the import contracts see who reads the package's schemas.
+    path = resources.files(ocpp.v201).joinpath("schemas", f"{name}.json")
+    if not path.is_file():
+        return None
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("$schema", "$id", "id"):
+        schema.pop(key, None)
+    return schema
+
+
+@functools.cache
+def _compiled() -> tuple[Mapping[str, Validator], Mapping[str, Validator]]:
+    """Request and response validators by action, compiled once per process (every
+    server made in one process shares them: a validator holds no state)."""
+    requests: dict[str, Validator] = {}
+    responses: dict[str, Validator] = {}
+    for action in {*STATION_ACTIONS, *CSMS_ACTIONS}:
+        for suffix, table in (("Request", requests), ("Response", responses)):
+            schema = _load(action + suffix)
+            if schema is None:
+                raise RuntimeError(f"the ocpp package lacks the 2.0.1 schema {action}{suffix}")
+            table[action] = fastjsonschema.compile(schema, formats=_FORMATS)
+    return MappingProxyType(requests), MappingProxyType(responses)
+
+
+class SchemaRegistry:
+    """Compiled request and response validators for every OCPP 2.0.1 action."""
+
+    def __init__(self) -> None:
+        self._requests, self._responses = _compiled()
+
+    def validate_request(self, action: str, payload: dict[str, Any]) -> None:
+        self._check(self._requests, action, action + "Request", payload)
+
+    def validate_response(self, action: str, payload: dict[str, Any]) -> None:
+        self._check(self._responses, action, action + "Response", payload)
+
+    @staticmethod
+    def _check(table: Mapping[str, Validator], action: str, what: str,
+               payload: dict[str, Any]) -> None:
+        validator = table.get(action)
+        if validator is None:
+            raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"no OCPP 2.0.1 action {action!r}")
+        try:
+            validator(payload)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise schema_error(exc, what) from None
+
+
+def schema_error(exc: fastjsonschema.JsonSchemaValueException, what: str) -> OcppError:
+    code = _RULE_CODES.get(exc.rule or "", ErrorCode.FORMAT_VIOLATION)
+    name = exc.name or "data"
+    path = name[5:] if name.startswith("data.") else ("payload" if name == "data" else name)
+    message = exc.message.replace(name, path, 1) if exc.message else "invalid"
+    return OcppError(code, f"{what}: {message}", {"field": path, "rule": exc.rule})

@@ -1,0 +1,244 @@
+"""The 2.0.1 adapter's translations, exactly: each call of the services (OCPP 1.6 action and
+payload) becomes one 2.0.1 CALL that the ``ocpp`` package's own 2.0.1 validator accepts,
+and each 2.0.1 answer becomes the 1.6 answer the services read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ocpp.messages import get_validator
+
+from app.ocpp.errors import ErrorCode, OcppError
+from app.ocpp.v201 import Ocpp201, convert
+from app.ocpp.v201.remote_ids import RemoteIds
+
+
+@pytest.fixture
+def adapter() -> Ocpp201:
+    found = Ocpp201()
+    found.remote_ids.learn(41, "CP-1", "3f2a-tx")
+    return found
+
+
+def sent(adapter: Ocpp201, action: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    call = adapter.outgoing(action, payload)
+    get_validator(2, call.action, "2.0.1").validate(call.payload)
+    return call.action, call.payload
+
+
+MAX_PROFILE = {"chargingProfileId": 7, "stackLevel": 0,
+               "chargingProfilePurpose": "ChargePointMaxProfile",
+               "chargingProfileKind": "Absolute",
+               "chargingSchedule": {"chargingRateUnit": "W",
+                                    "startSchedule": "2030-01-07T08:00:00Z",
+                                    "chargingSchedulePeriod": [
+                                        {"startPeriod": 0, "limit": 11000.0},
+                                        {"startPeriod": 3600, "limit": 7400, "numberPhases": 3}]}}
+
+
+@pytest.mark.parametrize(("action", "payload", "expected"), [
+    ("SetChargingProfile", {"connectorId": 0, "csChargingProfiles": MAX_PROFILE},
+     ("SetChargingProfile", {"evseId": 0, "chargingProfile": {
+         "id": 7, "stackLevel": 0, "chargingProfilePurpose": "ChargingStationMaxProfile",
+         "chargingProfileKind": "Absolute", "chargingSchedule": [{
+             "id": 1, "startSchedule": "2030-01-07T08:00:00Z", "chargingRateUnit": "W",
+             "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000},
+                                        {"startPeriod": 3600, "limit": 7400,
+                                         "numberPhases": 3}]}]}})),
+    ("SetChargingProfile", {"connectorId": 2, "csChargingProfiles": {
+        "chargingProfileId": 9, "stackLevel": 2, "chargingProfilePurpose": "TxProfile",
+        "chargingProfileKind": "Relative", "transactionId": 41, "chargingSchedule": {
+            "chargingRateUnit": "A", "duration": 600,
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]}}},
+     ("SetChargingProfile", {"evseId": 2, "chargingProfile": {
+         "id": 9, "stackLevel": 2, "chargingProfilePurpose": "TxProfile",
+         "chargingProfileKind": "Relative", "transactionId": "3f2a-tx", "chargingSchedule": [{
+             "id": 1, "duration": 600, "chargingRateUnit": "A",
+             "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10}]}]}})),
+    ("ClearChargingProfile", {"id": 9}, ("ClearChargingProfile", {"chargingProfileId": 9})),
+    ("ClearChargingProfile", {"connectorId": 0, "chargingProfilePurpose": "ChargePointMaxProfile",
+                              "stackLevel": 1},
+     ("ClearChargingProfile", {"chargingProfileCriteria": {
+         "evseId": 0, "chargingProfilePurpose": "ChargingStationMaxProfile", "stackLevel": 1}})),
+    ("GetCompositeSchedule", {"connectorId": 1, "duration": 3600, "chargingRateUnit": "W"},
+     ("GetCompositeSchedule", {"evseId": 1, "duration": 3600, "chargingRateUnit": "W"})),
+    ("Reset", {"type": "Soft"}, ("Reset", {"type": "Immediate"})),
+    ("RemoteStopTransaction", {"transactionId": 41},
+     ("RequestStopTransaction", {"transactionId": "3f2a-tx"})),
+    ("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 2},
+     ("TriggerMessage", {"requestedMessage": "StatusNotification", "evse": {"id": 2}})),
+    ("TriggerMessage", {"requestedMessage": "DiagnosticsStatusNotification"},
+     ("TriggerMessage", {"requestedMessage": "LogStatusNotification"})),
+    ("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"},
+     ("ChangeAvailability", {"operationalStatus": "Inoperative"})),
+    ("UnlockConnector", {"connectorId": 2},
+     ("UnlockConnector", {"evseId": 2, "connectorId": 1})),
+    ("ClearCache", {}, ("ClearCache", {})),
+    ("DataTransfer", {"vendorId": "acme", "messageId": "m", "data": "x"},
+     ("DataTransfer", {"vendorId": "acme", "messageId": "m", "data": "x"})),
+])
+def test_a_call_of_the_services_is_one_201_call(
+    adapter: Ocpp201, action: str, payload: dict[str, Any], expected: tuple[str, Any]
+) -> None:
+    assert sent(adapter, action, payload) == expected
+
+
+@pytest.mark.parametrize(("action", "answer", "expected"), [
+    ("SetChargingProfile", {"status": "Accepted"}, {"status": "Accepted"}),
+    # The station's reason stays with the answer (the delivery keeps it).
+    ("SetChargingProfile", {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidValue"}},
+     {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidValue"}}),
+    ("ClearChargingProfile", {"status": "Unknown"}, {"status": "Unknown"}),
+    ("GetCompositeSchedule", {"status": "Rejected"}, {"status": "Rejected"}),
+    ("GetCompositeSchedule", {"status": "Accepted", "schedule": {
+        "evseId": 1, "duration": 3600, "scheduleStart": "2030-01-07T08:00:00Z",
+        "chargingRateUnit": "A", "chargingSchedulePeriod": [
+            {"startPeriod": 0, "limit": 16.0, "numberPhases": 3},
+            {"startPeriod": 1800, "limit": 10.0, "phaseToUse": 2, "numberPhases": 1}]}},
+     {"status": "Accepted", "connectorId": 1, "scheduleStart": "2030-01-07T08:00:00Z",
+      "chargingSchedule": {"duration": 3600, "startSchedule": "2030-01-07T08:00:00Z",
+                           "chargingRateUnit": "A", "chargingSchedulePeriod": [
+                               {"startPeriod": 0, "limit": 16.0, "numberPhases": 3},
+                               {"startPeriod": 1800, "limit": 10.0, "numberPhases": 1}]}}),
+    ("Reset", {"status": "Scheduled"}, {"status": "Accepted"}),
+    ("RemoteStopTransaction", {"status": "Rejected"}, {"status": "Rejected"}),
+    ("TriggerMessage", {"status": "NotImplemented"}, {"status": "NotImplemented"}),
+    ("ChangeAvailability", {"status": "Scheduled"}, {"status": "Scheduled"}),
+    ("UnlockConnector", {"status": "UnknownConnector"}, {"status": "NotSupported"}),
+    ("UnlockConnector", {"status": "OngoingAuthorizedTransaction"}, {"status": "UnlockFailed"}),
+    ("DataTransfer", {"status": "UnknownVendorId"}, {"status": "UnknownVendorId"}),
+])
+def test_a_201_answer_is_the_16_answer_the_services_read(
+    adapter: Ocpp201, action: str, answer: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    translated = adapter.answer(action, answer)
+    assert translated == expected
+    shown = {k: v for k, v in translated.items() if k != "statusInfo"}
+    get_validator(3, action, "1.6").validate(shown)
+
+
+def test_an_absolute_profile_without_start_gets_the_second_it_is_sent(
+    adapter: Ocpp201,
+) -> None:
+    profile = {**MAX_PROFILE, "chargingSchedule": {
+        "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11000}]}}
+    _, payload = sent(adapter, "SetChargingProfile",
+                      {"connectorId": 0, "csChargingProfiles": profile})
+    start = payload["chargingProfile"]["chargingSchedule"][0]["startSchedule"]
+    assert start.endswith("Z") and "." not in start  # UTC, whole seconds
+
+
+@pytest.mark.parametrize(("action", "payload", "code", "says"), [
+    # No 2.0.1 meaning: refused before anything is sent.
+    ("ReserveNow", {"connectorId": 1, "expiryDate": "2030-01-07T08:00:00Z", "idTag": "T",
+                    "reservationId": 1}, ErrorCode.NOT_SUPPORTED, "no OCPP 2.0.1 form"),
+    ("RemoteStartTransaction", {"idTag": "T"}, ErrorCode.NOT_SUPPORTED, "no OCPP 2.0.1 form"),
+    # A transaction whose station string was never heard here cannot be named.
+    ("RemoteStopTransaction", {"transactionId": 99},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "transaction 99"),
+    ("SetChargingProfile", {"connectorId": 1, "csChargingProfiles": {
+        **MAX_PROFILE, "chargingProfilePurpose": "TxProfile", "transactionId": 99}},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "transaction 99"),
+    # A TxProfile needs its transaction in 2.0.1 (K01.FR.03).
+    ("SetChargingProfile", {"connectorId": 1, "csChargingProfiles": {
+        **MAX_PROFILE, "chargingProfilePurpose": "TxProfile"}},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "K01.FR.03"),
+    # The translated CALL is checked against its 2.0.1 schema: A or W.
+    ("GetCompositeSchedule", {"connectorId": 1, "duration": 60, "chargingRateUnit": "kW"},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "chargingRateUnit"),
+])
+def test_a_call_with_no_201_form_is_refused_before_it_is_sent(
+    adapter: Ocpp201, action: str, payload: dict[str, Any], code: ErrorCode, says: str
+) -> None:
+    with pytest.raises(OcppError) as refused:
+        adapter.outgoing(action, payload)
+    assert refused.value.code == code
+    assert says in refused.value.description
+
+
+@pytest.mark.parametrize(("action", "answer", "code"), [
+    ("SetChargingProfile", {"status": "Maybe"}, ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("SetChargingProfile", {}, ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    ("ClearChargingProfile", {"status": "Accepted", "extra": 1}, ErrorCode.FORMAT_VIOLATION),
+])
+def test_an_answer_breaking_its_201_schema_is_refused(
+    adapter: Ocpp201, action: str, answer: dict[str, Any], code: ErrorCode
+) -> None:
+    with pytest.raises(OcppError) as refused:
+        adapter.answer(action, answer)
+    assert refused.value.code == code
+
+
+def test_get_configuration_reads_the_variables_of_the_keys(adapter: Ocpp201) -> None:
+    action, payload = sent(adapter, "GetConfiguration", {
+        "key": ["ChargeProfileMaxStackLevel", "MaxChargingProfilesInstalled", "NoSuchKey"]})
+    assert (action, payload) == ("GetVariables", {"getVariableData": [
+        {"component": {"name": "SmartChargingCtrlr"},
+         "variable": {"name": "ProfileStackLevel"}},
+        {"component": {"name": "SmartChargingCtrlr"},
+         "variable": {"name": "Entries", "instance": "ChargingProfiles"},
+         "attributeType": "MaxSet"}]})
+    everything = sent(adapter, "GetConfiguration", {})[1]["getVariableData"]
+    assert len(everything) == 6
+
+    answer = {"getVariableResult": [
+        {"attributeStatus": "Accepted", "attributeValue": "true",
+         "component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "Enabled"}},
+        {"attributeStatus": "Accepted", "attributeValue": "A,W",
+         "component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "RateUnit"}},
+        {"attributeStatus": "NotSupportedAttributeType", "attributeType": "MaxSet",
+         "component": {"name": "SmartChargingCtrlr"},
+         "variable": {"name": "Entries", "instance": "ChargingProfiles"}},
+        {"attributeStatus": "Accepted", "attributeValue": "300",
+         "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
+    read = adapter.answer("GetConfiguration", answer)
+    assert read == {"configurationKey": [
+        {"key": "SupportedFeatureProfiles", "readonly": True, "value": "SmartCharging"},
+        {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": True,
+         "value": "Current,Power"},
+        {"key": "HeartbeatInterval", "readonly": False, "value": "300"}],
+        "unknownKey": ["MaxChargingProfilesInstalled"]}
+    get_validator(3, "GetConfiguration", "1.6").validate(read)
+
+
+def test_change_configuration_sets_the_keys_variable(adapter: Ocpp201) -> None:
+    assert sent(adapter, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "60"}) == (
+        "SetVariables", {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"},
+            "attributeValue": "60"}]})
+    assert adapter.answer("ChangeConfiguration", {"setVariableResult": [{
+        "attributeStatus": "UnknownVariable", "component": {"name": "OCPPCommCtrlr"},
+        "variable": {"name": "HeartbeatInterval"}}]}) == {"status": "NotSupported"}
+    for key in ("AuthorizationKey", "ChargeProfileMaxStackLevel"):
+        with pytest.raises(OcppError) as refused:
+            adapter.outgoing("ChangeConfiguration", {"key": key, "value": "1"})
+        assert refused.value.code == ErrorCode.NOT_SUPPORTED
+
+
+def test_201_meter_values_become_16_sampled_values() -> None:
+    values = [{"timestamp": "2030-01-07T08:00:00Z", "sampledValue": [
+        {"value": 12.345, "measurand": "Energy.Active.Import.Register",
+         "unitOfMeasure": {"unit": "kWh", "multiplier": 0}, "context": "Transaction.Begin"},
+        {"value": 3, "measurand": "Current.Import", "phase": "L1",
+         "unitOfMeasure": {"unit": "A", "multiplier": -1}, "location": "Outlet"}]}]
+    assert convert.meter_values(values) == [{"timestamp": "2030-01-07T08:00:00Z",
+                                             "sampledValue": [
+        {"value": "12.345", "context": "Transaction.Begin",
+         "measurand": "Energy.Active.Import.Register", "unit": "kWh"},
+        {"value": "0.3", "measurand": "Current.Import", "phase": "L1", "location": "Outlet",
+         "unit": "A"}]}]
+    assert convert.energy_wh(values) == 12345  # kWh read as Wh; per-phase values left out
+    assert convert.energy_wh([{"timestamp": "2030-01-07T08:00:00Z", "sampledValue": [
+        {"value": 7, "measurand": "Power.Active.Import"}]}]) is None
+
+
+def test_a_transactions_events_are_new_once_and_none_after_its_end() -> None:
+    ids = RemoteIds()
+    ids.learn(5, "CP-1", "tx")
+    assert [ids.first_time(5, n) for n in (0, 1, 1, 0, 2)] == [True, True, False, False, True]
+    ids.ended(5, 3)
+    assert [ids.first_time(5, n) for n in (2, 3)] == [False, False]
+    # The same integer id in a new database, for another station's transaction.
+    ids.learn(5, "CP-2", "other")
+    assert (ids.remote_id(5), ids.first_time(5, 0)) == ("other", True)
