@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -120,3 +121,26 @@ async def test_a_whole_station_limit_in_watts_is_split_between_its_sessions(
                 second["transactionId"]: (10.0, "external limit (EMS)")}
 
         await eventually(split)
+
+
+async def test_a_planned_session_under_an_external_limit_names_it_as_its_binding(
+    three: dict[str, RawStation], server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    transactions = {name: await start(cp) for name, cp in three.items()}
+    await eventually(lambda: last_limits(three) == {"CP-A": 12.0, "CP-B": 12.0, "CP-C": 12.0})
+    await server.services.external_limits.notify("CP-A", "SO", evse_id=1,
+                                                 is_grid_critical=True, schedules=TEN_AMPS)
+    leaves = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=8)
+    put = await http.put(f"/transactions/{transactions['CP-A']}/needs",
+                         json={"energy_kwh": 50, "departure": leaves.isoformat()})
+    assert put.status_code == 200, put.text
+
+    async def planned_at_the_limit() -> bool:
+        solved = (await http.get("/circuits/site/allocation")).json()
+        share = {s["transaction_id"]: s for s in solved["sessions"]}[transactions["CP-A"]]
+        return bool(solved["decided_by"] == "planner" and share["limit_a"] == 10.0)
+
+    # 50 kWh in 8 h wants more than 10 A: the plan holds it at the grid operator's limit.
+    await eventually(planned_at_the_limit)
+    explained = (await http.get("/stations/CP-A/connectors/1/limit")).json()
+    assert (explained["limit_a"], explained["binding"]) == (10.0, "external limit (SO)")

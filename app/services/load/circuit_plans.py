@@ -139,7 +139,8 @@ class CircuitPlanner:
         live = self._live(solved, request, result, needs, decided_by)
         if decided_by != "planner":
             return replace(solved, plan=live)
-        shares = tuple(self._planned_share(s, result.sessions[str(s.transaction_id)])
+        shares = tuple(self._planned_share(s, result.sessions[str(s.transaction_id)],
+                                           by_id[str(s.transaction_id)], at)
                        for s in solved.sessions)
         periods = {s.transaction_id: result.sessions[str(s.transaction_id)].periods
                    for s in solved.sessions}
@@ -157,9 +158,18 @@ class CircuitPlanner:
         return early if fits else departure
 
     @staticmethod
-    def _planned_share(share: SessionShare, planned: planner.SessionPlan) -> SessionShare:
+    def _planned_share(share: SessionShare, planned: planner.SessionPlan, session: Session,
+                       at: datetime) -> SessionShare:
+        """The share the plan gives now, bound by: a cap window in force (an external
+        limit, another owner's profile: named by its source) or the session's own cap
+        when the plan reaches it, else the plan."""
         cap = min(x for x in (share.max_current_a, share.demand_cap_a) if x is not None)
-        binding = "cap" if planned.limit_a >= cap - 0.05 else "plan"
+        window = session.cap_window_at(at)
+        if window is not None and window.max_current_a <= cap and (
+                planned.limit_a >= window.max_current_a - 0.05):
+            binding = window.source
+        else:
+            binding = "cap" if planned.limit_a >= cap - 0.05 else "plan"
         limit = replace(share.share, limit_a=planned.limit_a, binding=binding,
                         admitted=planned.limit_a > 0 or share.share.admitted)
         return replace(share, share=limit)
