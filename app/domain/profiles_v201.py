@@ -207,13 +207,16 @@ _PURPOSES_FROM_V16 = {
 
 
 def from_v16(profile: ChargingProfile, *, transaction_id: str | None = None,
-             sent_at: datetime | None = None) -> ChargingProfile201:
+             sent_at: datetime | None = None,
+             starts_transaction: bool = False) -> ChargingProfile201:
     """The 2.0.1 form of a 1.6 profile, meaning the same limits; or :class:`ConversionError`.
 
     - ChargePointMaxProfile becomes ChargingStationMaxProfile; the schedule keeps its
       periods and gets id 1 (a profile of one schedule).
     - A TxProfile needs the 2.0.1 ``transaction_id`` (the station's string, which a 1.6
-      integer cannot give): K01.FR.03 makes it required.
+      integer cannot give): K01.FR.03 makes it required. Not one that
+      ``starts_transaction`` (given with RequestStartTransaction): that transaction does
+      not exist yet, so the profile cannot name it.
     - An Absolute profile without startSchedule runs, in 1.6, from its validFrom or from
       when the charger receives it; 2.0.1 requires a startSchedule (K01.FR.40), so it gets
       validFrom, else ``sent_at`` (the instant it is sent), else it is refused.
@@ -233,7 +236,7 @@ def from_v16(profile: ChargingProfile, *, transaction_id: str | None = None,
     tx_id: str | None = None
     if profile.purpose is ChargingProfilePurpose.TX_PROFILE:
         tx_id = transaction_id
-        if tx_id is None:
+        if tx_id is None and not starts_transaction:
             problems.append(Violation(
                 "transactionId", "a 2.0.1 TxProfile names the station's transaction (a string)",
                 "OCPP 2.0.1 Part 2 K01.FR.03"))

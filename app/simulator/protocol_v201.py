@@ -167,6 +167,23 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
 
     # --- transactions --------------------------------------------------------------------------
 
+    @_on(Action.request_start_transaction)
+    def on_request_start_transaction(self, id_token: dict[str, Any], remote_start_id: int,
+                                     evse_id: int | None = None, **_: Any) -> Any:
+        free = self._station.free_evse(evse_id)
+        return call_result.RequestStartTransaction(
+            status="Accepted" if free is not None else "Rejected")
+
+    @_after(Action.request_start_transaction)
+    def after_request_start_transaction(self, id_token: dict[str, Any], remote_start_id: int,
+                                        evse_id: int | None = None, **_: Any) -> None:
+        # F01: a car is plugged in on the free EVSE and its transaction names the id.
+        station = self._station
+        free = station.free_evse(evse_id)
+        if free is not None:
+            station.spawn(station.plug_in(free, station.default_car(id_token["id_token"]),
+                                          remote_start_id=remote_start_id))
+
     @_on(Action.request_stop_transaction)
     def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:
         known = self._evse_of(transaction_id) is not None

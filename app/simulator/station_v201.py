@@ -120,10 +120,20 @@ class SimulatedStation201(StationLink):
             self.spawn(self._grid_limit_later(self.config.grid_limit_a,
                                               self.config.grid_limit_after_s))
         if self.config.auto_charge and 1 not in self.transactions:
-            amps = self.config.ev_max_power_w / (self.config.voltage * self.config.phases)
-            car = Car(self.config.id_tag, max_current_a=amps, phases=3 if self.config.phases == 3
-                      else 1)
-            await self.plug_in(1, car)
+            await self.plug_in(1, self.default_car(self.config.id_tag))
+
+    def default_car(self, id_token: str) -> Car:
+        """The car ``--auto-charge`` plugs in, drawing up to ``--ev-max-power-w``."""
+        amps = self.config.ev_max_power_w / (self.config.voltage * self.config.phases)
+        return Car(id_token, max_current_a=amps, phases=3 if self.config.phases == 3 else 1)
+
+    def free_evse(self, evse_id: int | None) -> int | None:
+        """The EVSE a remote start may use: ``evse_id`` or the first, if operative, with no
+        car and no transaction; None when there is none."""
+        free = [n for n, c in self.connectors.items()
+                if n not in self.transactions and c.operative and not c.ev_plugged]
+        chosen = evse_id if evse_id is not None else (free[0] if free else None)
+        return chosen if chosen in free else None
 
     # --- what it sends ---------------------------------------------------------------------
 
@@ -191,9 +201,12 @@ class SimulatedStation201(StationLink):
 
     async def send_transaction_event(self, evse_id: int, event_type: str, trigger: str, *,
                                      context: str, stopped_reason: str | None = None,
-                                     charging_state: str | None = None) -> Any:
+                                     charging_state: str | None = None,
+                                     remote_start_id: int | None = None) -> Any:
         transaction = self.transactions[evse_id]
         info: dict[str, Any] = {"transactionId": transaction.transaction_id}
+        if remote_start_id is not None:
+            info["remoteStartId"] = remote_start_id
         if charging_state is not None:
             info["chargingState"] = charging_state
         if stopped_reason is not None:
@@ -208,8 +221,10 @@ class SimulatedStation201(StationLink):
 
     # --- cars and transactions --------------------------------------------------------------
 
-    async def plug_in(self, evse_id: int, car: Car) -> None:
-        """A car arrives: Started, then the car's charging needs (ISO 15118)."""
+    async def plug_in(self, evse_id: int, car: Car, remote_start_id: int | None = None) -> None:
+        """A car arrives: Started, then the car's charging needs (ISO 15118). With
+        ``remote_start_id`` it was a RequestStartTransaction's (F01): the Started event
+        says so and names it."""
         connector = self.connectors[evse_id]
         connector.ev_plugged = True
         self.cars[evse_id] = PluggedCar(car, car.soc)
@@ -219,8 +234,10 @@ class SimulatedStation201(StationLink):
         transaction = Transaction201(str(uuid.uuid4()), evse_id, car.id, start)
         self.transactions[evse_id] = transaction
         self._refresh_power(evse_id, start)
-        await self.send_transaction_event(evse_id, "Started", "CablePluggedIn",
-                                          context="Transaction.Begin", charging_state="EVConnected")
+        await self.send_transaction_event(
+            evse_id, "Started", "CablePluggedIn" if remote_start_id is None else "RemoteStart",
+            context="Transaction.Begin", charging_state="EVConnected",
+            remote_start_id=remote_start_id)
         await self.send_charging_needs(evse_id, car, start, car.soc)
         await self.send_transaction_event(evse_id, "Updated", "ChargingStateChanged",
                                           context="Sample.Periodic", charging_state="Charging")

@@ -266,3 +266,36 @@ async def test_a_circuit_shares_its_current_among_201_sessions(sqlite_url: str) 
         check_201_frames(await settled_audit_rows(running, SID))
     finally:
         await stop_server(running)
+
+
+async def test_a_remote_start_over_rest_starts_a_session_on_the_201_station(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
+                         wait_configuration=False) as sim:
+        station = station_of(sim)
+        answer = await http.post(f"/stations/{SID}/commands/RemoteStartTransaction",
+                                 json={"idTag": "DRIVER-7", "connectorId": 2})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["response"] == {"status": "Accepted"}
+
+        async def running() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = (await http.get(
+                f"/stations/{SID}/transactions", params={"active": "true"})).json()["items"]
+            return items
+
+        (session,) = await until(running)
+        assert (session["connector_id"], session["id_tag"]) == (2, "DRIVER-7")
+        assert session["remote_id"] == station.transactions[2].transaction_id
+        # A second start on the busy EVSE is refused by the station, and said so.
+        again = await http.post(f"/stations/{SID}/commands/RemoteStartTransaction",
+                                json={"idTag": "DRIVER-8", "connectorId": 2})
+        assert again.json()["response"] == {"status": "Rejected"}
+    rows = await settled_audit_rows(server, SID)
+    starts = [r.payload for r in rows if r.action == "TransactionEvent"
+              and r.direction == "in" and r.payload.get("eventType") == "Started"]
+    calls = [r.payload for r in rows if r.action == "RequestStartTransaction"
+             and r.message_type == "CALL"]
+    assert starts[0]["triggerReason"] == "RemoteStart"
+    assert starts[0]["transactionInfo"]["remoteStartId"] == calls[0]["remoteStartId"]
+    check_201_frames(rows)

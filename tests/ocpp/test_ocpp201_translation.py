@@ -133,7 +133,6 @@ def test_an_absolute_profile_without_start_gets_the_second_it_is_sent(
     # No 2.0.1 meaning: refused before anything is sent.
     ("ReserveNow", {"connectorId": 1, "expiryDate": "2030-01-07T08:00:00Z", "idTag": "T",
                     "reservationId": 1}, ErrorCode.NOT_SUPPORTED, "no OCPP 2.0.1 form"),
-    ("RemoteStartTransaction", {"idTag": "T"}, ErrorCode.NOT_SUPPORTED, "no OCPP 2.0.1 form"),
     # A transaction whose station string was never heard here cannot be named.
     ("RemoteStopTransaction", {"transactionId": 99},
      ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "transaction 99"),
@@ -242,3 +241,26 @@ def test_a_transactions_events_are_new_once_and_none_after_its_end() -> None:
     # The same integer id in a new database, for another station's transaction.
     ids.learn(5, "CP-2", "other")
     assert (ids.remote_id(5), ids.first_time(5, 0)) == ("other", True)
+
+
+def test_a_remote_start_is_a_request_start_with_an_id_of_its_own(adapter: Ocpp201) -> None:
+    action, first = sent(adapter, "RemoteStartTransaction", {"idTag": "DRIVER-1",
+                                                            "connectorId": 2})
+    assert action == "RequestStartTransaction"
+    assert (first["idToken"], first["evseId"]) == ({"idToken": "DRIVER-1", "type": "Central"}, 2)
+    _, second = sent(adapter, "RemoteStartTransaction", {"idTag": "DRIVER-2"})
+    assert "evseId" not in second
+    assert second["remoteStartId"] == first["remoteStartId"] + 1
+    # K05: a TxProfile given with the start goes in its 2.0.1 form.
+    _, with_profile = sent(adapter, "RemoteStartTransaction", {
+        "idTag": "DRIVER-3", "connectorId": 1, "chargingProfile": {
+            "chargingProfileId": 9, "stackLevel": 1, "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Relative", "chargingSchedule": {
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10.0}]}}})
+    profile = with_profile["chargingProfile"]
+    assert (profile["id"], profile["chargingProfilePurpose"]) == (9, "TxProfile")
+    assert profile["chargingSchedule"][0]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 10.0}]
+    assert adapter.answer("RemoteStartTransaction", {
+        "status": "Accepted", "transactionId": "tx-9"}) == {"status": "Accepted"}

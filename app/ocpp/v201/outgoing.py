@@ -3,14 +3,16 @@ answers as the 1.6 answers the services read.
 
 Each call the services make has one translation here, or none: a call with no 2.0.1
 meaning (the 1.6 security extension's calls, reservations, local lists, firmware and
-diagnostics; a RemoteStartTransaction, whose 2.0.1 form needs a remoteStartId the
-services do not give) is refused with NotSupported before anything is sent.
+diagnostics) is refused with NotSupported before anything is sent. A
+RemoteStartTransaction gets the remoteStartId its 2.0.1 form needs from a counter of this
+process (the station names it in the TransactionEvent that starts the session).
 GetConfiguration and ChangeConfiguration reach the device model's variables
 (``configuration.py``).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +66,9 @@ class Outgoing:
     def __init__(self, ids: RemoteIds, clock: Clock) -> None:
         self._ids = ids
         self._clock = clock
+        # Started from the clock's seconds, so a restarted process rarely repeats an id a
+        # station may still hold (2.0.1 remoteStartId is an integer, nothing more).
+        self._remote_start_ids = itertools.count(int(clock().timestamp()) % 1_000_000_000)
         self._table: Mapping[str, Translation] = {
             "SetChargingProfile": Translation("SetChargingProfile", self._set_profile,
                                               _status),
@@ -72,6 +77,8 @@ class Outgoing:
             "GetCompositeSchedule": Translation("GetCompositeSchedule", _composite_request,
                                                 _composite_answer),
             "Reset": Translation("Reset", lambda p: {"type": _RESET[p["type"]]}, _reset_answer),
+            "RemoteStartTransaction": Translation("RequestStartTransaction", self._start,
+                                                  lambda a: {"status": a["status"]}),
             "RemoteStopTransaction": Translation("RequestStopTransaction", self._stop,
                                                  _status),
             "TriggerMessage": Translation("TriggerMessage", _trigger, _status),
@@ -101,29 +108,52 @@ class Outgoing:
         return remote
 
     def _set_profile(self, payload: JsonObject) -> JsonObject:
-        """K01: the 1.6 profile in its 2.0.1 form (``from_v16``), on the EVSE that is the
-        1.6 connector; a TxProfile names the station's transaction id."""
-        raw = payload["csChargingProfiles"]
-        try:
-            profile = ChargingProfile.from_ocpp(raw)
-        except ProfileFormatError as exc:
-            raise OcppError(ErrorCode.FORMAT_VIOLATION,
-                            "; ".join(str(v) for v in exc.violations)) from None
+        """K01: the 1.6 profile in its 2.0.1 form, on the EVSE that is the 1.6 connector;
+        a TxProfile names the station's transaction id."""
+        profile = _parsed(payload["csChargingProfiles"])
         remote = None
         if profile.purpose is ChargingProfilePurpose.TX_PROFILE and (
                 profile.transaction_id is not None):
             remote = self._remote_id(profile.transaction_id,
                                      "csChargingProfiles.transactionId")
+        return {"evseId": payload["connectorId"],
+                "chargingProfile": self._converted(profile, remote)}
+
+    def _converted(self, profile: ChargingProfile, transaction_id: str | None, *,
+                   starts_transaction: bool = False) -> JsonObject:
+        """A 1.6 profile in its 2.0.1 form (``from_v16``), started (when it says no start)
+        at the whole second it is sent, as a station's composite counts."""
         try:
-            # In whole seconds, as a station's composite counts them: the second it is sent.
-            converted = from_v16(profile, transaction_id=remote,
-                                 sent_at=self._clock().replace(microsecond=0))
+            converted = from_v16(profile, transaction_id=transaction_id,
+                                 sent_at=self._clock().replace(microsecond=0),
+                                 starts_transaction=starts_transaction)
         except ConversionError as exc:
             raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
-        return {"evseId": payload["connectorId"], "chargingProfile": converted.to_ocpp()}
+        return converted.to_ocpp()
+
+    def _start(self, payload: JsonObject) -> JsonObject:
+        """F01/F02: the 1.6 idTag as an idToken of type Central (set by the central system,
+        OCPP 2.0.1 IdTokenEnumType), the connector as the EVSE, a TxProfile in its 2.0.1
+        form (K05), and a remoteStartId of this process."""
+        out: JsonObject = {"idToken": {"idToken": payload["idTag"], "type": "Central"},
+                           "remoteStartId": next(self._remote_start_ids)}
+        if payload.get("connectorId") is not None:
+            out["evseId"] = payload["connectorId"]
+        if payload.get("chargingProfile") is not None:
+            out["chargingProfile"] = self._converted(_parsed(payload["chargingProfile"]), None,
+                                                     starts_transaction=True)
+        return out
 
     def _stop(self, payload: JsonObject) -> JsonObject:
         return {"transactionId": self._remote_id(payload["transactionId"], "transactionId")}
+
+
+def _parsed(raw: JsonObject) -> ChargingProfile:
+    try:
+        return ChargingProfile.from_ocpp(raw)
+    except ProfileFormatError as exc:
+        raise OcppError(ErrorCode.FORMAT_VIOLATION,
+                        "; ".join(str(v) for v in exc.violations)) from None
 
 
 def _clear_profile(payload: JsonObject) -> JsonObject:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.db.engine import Database
 from app.db.models import Transaction
@@ -55,13 +55,8 @@ class RemoteTransactions:
             return Started(known, {"status": "Accepted"}, True)
         answer = await self._transactions.start(station_id, {
             "connectorId": evse_id, "idTag": id_token, "meterStart": meter_start_wh,
-            "timestamp": format_datetime(started_at)})
-        tx_id = int(answer["transactionId"])
-        async with self._db.uow() as session:
-            await session.execute(update(Transaction).where(
-                Transaction.id == tx_id, Transaction.remote_id.is_(None))
-                .values(remote_id=remote_id))
-        return Started(tx_id, dict(answer["idTagInfo"]), False)
+            "timestamp": format_datetime(started_at)}, remote_id=remote_id)
+        return Started(int(answer["transactionId"]), dict(answer["idTagInfo"]), False)
 
     async def ended(self, station_id: str, remote_id: str, *, meter_stop_wh: int,
                     stopped_at: datetime, reason: str | None = None) -> int:

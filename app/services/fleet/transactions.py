@@ -82,8 +82,11 @@ class TransactionService:
         # Told what started and stopped, after it is committed (app/reactions.py).
         self._bus = bus
 
-    async def start(self, station_id: str, payload: Mapping[str, Any]) -> JsonObject:
-        """StartTransaction.conf. The transactionId comes from the database sequence.
+    async def start(self, station_id: str, payload: Mapping[str, Any],
+                    remote_id: str | None = None) -> JsonObject:
+        """StartTransaction.conf. The transactionId comes from the database sequence;
+        ``remote_id`` is the station's own id of it (a 2.0.1 transaction's string), stored
+        with the row, so nothing sees the transaction without it.
 
         OCPP 1.6 §3.7: a charger that lost the answer sends the same StartTransaction
         again; the same connector, idTag, timestamp and meterStart get the same id.
@@ -105,6 +108,7 @@ class TransactionService:
             try:
                 async with self._db.uow() as session:
                     tx = Transaction(**identity, id_tag_status=info["status"],
+                                     remote_id=remote_id,
                                      reservation_id=payload.get("reservationId"),
                                      start_time_flag=self._time_rules.flag(
                                          started_at, self._clock()))
