@@ -299,3 +299,51 @@ async def test_a_remote_start_over_rest_starts_a_session_on_the_201_station(
     assert starts[0]["triggerReason"] == "RemoteStart"
     assert starts[0]["transactionInfo"]["remoteStartId"] == calls[0]["remoteStartId"]
     check_201_frames(rows)
+
+
+async def test_a_16_and_a_201_station_on_one_circuit_share_it_by_the_same_rule(
+    sqlite_url: str
+) -> None:
+    # The water level's rule (the planner would serve the 2.0.1 car's stated need first).
+    settings = make_settings(sqlite_url, unknown_id_tag_status="Accepted",
+                             circuit_planning=False,
+                             circuit_debounce_s=0.05, circuit_lease_s=3600,
+                             circuit_replan_interval_s=1700,
+                             reconcile_interval_s=3600, verify_interval_s=3600)
+    running = await start_server(settings)
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http:
+            created = await http.post("/circuits", json={
+                "id": "mixed", "max_current_a": 20, "margin_a": 0, "connector_count": 2})
+            assert created.status_code == 201, created.text
+            async with simulated(running, http, id_prefix="OLD-") as old, \
+                    simulated(running, http, ocpp_version="2.0.1", id_prefix="NEW-",
+                              wait_configuration=False) as new:
+                for station_id in ("OLD-0001", "NEW-0001"):
+                    placed = await http.patch(f"/stations/{station_id}", json={
+                        "circuit_id": "mixed", "phase_rotation": "RST", "max_current_a": 32})
+                    assert placed.status_code == 200, placed.text
+                (old_station,) = old.stations.values()
+                await old_station.start_transaction(1, "OLD-TAG")
+                await station_of(new).plug_in(1, Car("NEW-TAG", max_current_a=32.0))
+
+                async def both_limited() -> dict[str, Any] | None:
+                    views = {sid: (await http.get(f"/stations/{sid}/connectors/1/limit")).json()
+                             for sid in ("OLD-0001", "NEW-0001")}
+                    held = all(any(p["purpose"] == "TxProfile" and p["state"] == "accepted"
+                                   for p in view["profiles"]) for view in views.values())
+                    return views if held and all(
+                        v["limit_a"] == 10.0 for v in views.values()) else None
+
+                # 20 A shared evenly, each share a TxProfile its station accepted.
+                views = await until(both_limited)
+                assert {sid: v["circuit"]["limit_a"] for sid, v in views.items()} == {
+                    "OLD-0001": 10.0, "NEW-0001": 10.0}
+                solved = (await http.get("/circuits/mixed/allocation")).json()
+                assert sorted((s["station_id"], s["limit_a"]) for s in solved["sessions"]) == [
+                    ("NEW-0001", 10.0), ("OLD-0001", 10.0)]
+                versions = {sid: (await http.get(f"/stations/{sid}")).json()["ocpp_version"]
+                            for sid in ("OLD-0001", "NEW-0001")}
+                assert versions == {"OLD-0001": "1.6", "NEW-0001": "2.0.1"}
+    finally:
+        await stop_server(running)

@@ -89,3 +89,17 @@ def test_a_stated_need_comes_before_as_much_as_another_can_take() -> None:
     assert planned.sessions["van"].shortfall_kwh == 0
     assert planned.sessions["car"].planned_kwh is not None
     assert planned.sessions["car"].planned_kwh < 3
+
+
+def test_a_stated_need_charges_first_when_nothing_says_otherwise() -> None:
+    # Both fit in any order (the van needs 3.5 h of the circuit in 8): without prices its
+    # energy is not put off behind a session without a need.
+    site = Site((Circuit("main", None, (20.0,) * 3),), (
+        Session("van", "main", ("L1", "L2", "L3"), 6, 32),
+        Session("other", "main", ("L1", "L2", "L3"), 6, 32)))
+    needs = {"van": Need(48.0, AT + timedelta(hours=8))}
+    planned = plan(PlanRequest(site, AT, needs, Grid(), horizon=Horizon(horizon_s=24 * 3600)))
+    assert planned.decided_by == "planner"
+    assert planned.sessions["van"].limit_a == 20.0
+    assert planned.sessions["van"].shortfall_kwh == 0
+    assert planned.sessions["other"].limit_a == 0.0
