@@ -130,8 +130,7 @@ class EventRelay:
 
     async def start(self) -> None:
         await self._listen()
-        self._bus.forward = self._forward
-        self._bus.on_interest = self._interest.set
+        self._bus.attach(self)
         self._tasks = [asyncio.create_task(self._publishing(), name="events-publish"),
                        asyncio.create_task(self._receiving(), name="events-receive"),
                        asyncio.create_task(self._beating(), name="events-interest")]
@@ -139,8 +138,7 @@ class EventRelay:
             self._interest.set()
 
     async def stop(self) -> None:
-        self._bus.forward = None
-        self._bus.on_interest = None
+        self._bus.detach(self)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -158,7 +156,11 @@ class EventRelay:
         self._inbox.put_nowait(payload)
 
     # --- publishing ----------------------------------------------------------------------
-    def _forward(self, event: Event) -> None:
+    def interest(self) -> None:
+        """A listener here wants the other nodes' events: tell them soon."""
+        self._interest.set()
+
+    def forward(self, event: Event) -> None:
         if len(self._outbox) == self._outbox.maxlen:
             self.lost += 1
         self._outbox.append(event)

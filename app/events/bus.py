@@ -25,7 +25,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from app.clock import Clock, utcnow
 from app.events.types import Event, EventFilter, EventType
@@ -86,6 +86,16 @@ class Subscription:
         return len(self._queue)
 
 
+class Relay(Protocol):
+    """What carries this node's events to the other nodes and theirs here: it is handed
+    each event emitted while another node listens, and told when a listener that wants
+    other nodes' events subscribes here (``app/cluster/events.py``)."""
+
+    def forward(self, event: Event) -> None: ...
+
+    def interest(self) -> None: ...
+
+
 class Dropped(Exception):
     """The listener fell behind and was removed from the bus."""
 
@@ -110,12 +120,21 @@ class EventBus:
         self._keep_until = float("-inf")
         self._throttle: dict[tuple[Any, ...], float] = {}
         self.dropped_listeners = 0
-        # Several nodes: until when a listener of another node wants this node's events;
-        # ``forward`` publishes each emitted event, ``on_interest`` is told when a listener
-        # that wants other nodes' events subscribes.
+        # Several nodes: until when a listener of another node wants this node's events,
+        # and the relay to the other nodes while one is attached (``attach``).
         self._remote_until = float("-inf")
-        self.forward: Callable[[Event], None] | None = None
-        self.on_interest: Callable[[], None] | None = None
+        self._relay: Relay | None = None
+
+    def attach(self, relay: Relay) -> None:
+        """Carry events between this node and the others through ``relay`` (one at a
+        time) until :meth:`detach`."""
+        if self._relay is not None and self._relay is not relay:
+            raise RuntimeError("another relay is attached")
+        self._relay = relay
+
+    def detach(self, relay: Relay) -> None:
+        if self._relay is relay:
+            self._relay = None
 
     # --- emitting ----------------------------------------------------------------------
     @property
@@ -158,8 +177,8 @@ class EventBus:
         """Offer an event of this node to its listeners and, when a listener of another node
         wants them, to the relay."""
         self.deliver(event)
-        if self.forward is not None and self._monotonic() < self._remote_until:
-            self.forward(event)
+        if self._relay is not None and self._monotonic() < self._remote_until:
+            self._relay.forward(event)
 
     def deliver_remote(self, type: EventType, at: Any, *, origin: str,
                        station_id: str | None = None, connector_id: int | None = None,
@@ -208,8 +227,8 @@ class EventBus:
                 listener.offer(event)
         if not listener.dropped:
             self._listeners.append(listener)
-            if not local_only and self.on_interest is not None:
-                self.on_interest()
+            if not local_only and self._relay is not None:
+                self._relay.interest()
         return listener
 
     def end_all(self) -> None:

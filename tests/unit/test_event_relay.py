@@ -3,6 +3,7 @@ that numbers other nodes' events itself and emits only while somebody listens.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -62,11 +63,25 @@ def test_an_event_survives_the_trip_with_the_receivers_numbering() -> None:
     assert here.origin is None
 
 
+@dataclass
+class Recorder:
+    """A relay that keeps what the bus hands it."""
+
+    sent: list[Event] = field(default_factory=list)
+    told: list[bool] = field(default_factory=list)
+
+    def forward(self, event: Event) -> None:
+        self.sent.append(event)
+
+    def interest(self) -> None:
+        self.told.append(True)
+
+
 def test_a_node_emits_for_another_only_while_that_one_listens() -> None:
     clock = Clock()
     bus = EventBus(monotonic=clock, resume_s=0)
     sent: list[Event] = []
-    bus.forward = sent.append
+    bus.attach(Recorder(sent=sent))
     bus.emit(EventType.STATION_CONNECTED, station_id="A")
     assert sent == []  # nobody listens anywhere: nothing is built
     with bus.listening():
@@ -84,7 +99,7 @@ def test_a_node_emits_for_another_only_while_that_one_listens() -> None:
 def test_webhook_workers_get_only_their_own_nodes_events_and_ask_for_no_others() -> None:
     bus = EventBus(resume_s=0)
     told: list[bool] = []
-    bus.on_interest = lambda: told.append(True)
+    bus.attach(Recorder(told=told))
     worker = bus.subscribe(local_only=True)
     assert not bus.wants_remote and told == []
     bus.deliver_remote(**decode(trip(event(1)), "node-b"))
