@@ -8,7 +8,6 @@ default). Schema failures map to the OCPP-J 1.6 error codes (Table 7).
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from importlib import resources
 from types import MappingProxyType
@@ -17,8 +16,9 @@ from typing import Any
 import fastjsonschema
 import ocpp.v16
 
+from app.ocpp import schema_checks as checks
 from app.ocpp.errors import ErrorCode, OcppError
-from app.timefmt import parse_timestamp
+from app.ocpp.schema_checks import FORMATS, load_schema
 
 # OCPP 1.6 §4: messages a charge point sends to the central system.
 CHARGE_POINT_ACTIONS = (
@@ -65,32 +65,13 @@ _RULE_CODES = {
 Validator = Callable[[Any], Any]
 
 
-def _iso_datetime(value: str) -> bool:
-    """OCPP 1.6 §7 dateTime: ISO 8601. UTC with an offset is RECOMMENDED, not required:
-    chargers that send local time without an offset are read as UTC (the ``ocpp``
-    package does not check the format at all; RFC 3339's strict form would refuse them)."""
-    if len(value) < 16 or value[10] not in "Tt ":
-        return False
-    try:
-        # Read as the handler reads it, which then finds it read already.
-        parse_timestamp(value)
-    except ValueError:
-        return False
-    return True
-
-
-_FORMATS: dict[str, Callable[[str], bool]] = {"date-time": _iso_datetime}
+_FORMATS = FORMATS
+_SCHEMAS = resources.files(ocpp.v16).joinpath("schemas")  # imported, not named: the
+# import contracts see who reads the package's schemas
 
 
 def _load(name: str) -> dict[str, Any] | None:
-    # Imported, not named: the import contracts see who reads the package's schemas.
-    path = resources.files(ocpp.v16).joinpath("schemas", f"{name}.json")
-    if not path.is_file():
-        return None
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    schema.pop("$schema", None)
-    schema.pop("id", None)
-    return schema
+    return load_schema(_SCHEMAS, name)
 
 
 @functools.cache
@@ -174,13 +155,5 @@ class SchemaRegistry:
             raise schema_error(exc, what) from None
 
 
-def field_path(exc: fastjsonschema.JsonSchemaValueException) -> str:
-    name = exc.name or "data"
-    return name[5:] if name.startswith("data.") else ("payload" if name == "data" else name)
-
-
 def schema_error(exc: fastjsonschema.JsonSchemaValueException, what: str) -> OcppError:
-    code = _RULE_CODES.get(exc.rule or "", ErrorCode.FORMATION_VIOLATION)
-    path = field_path(exc)
-    message = exc.message.replace(exc.name or "data", path, 1) if exc.message else "invalid"
-    return OcppError(code, f"{what}: {message}", {"field": path, "rule": exc.rule})
+    return checks.schema_error(exc, what, _RULE_CODES, ErrorCode.FORMATION_VIOLATION)

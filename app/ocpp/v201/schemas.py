@@ -12,7 +12,6 @@ missing required field is an occurrence constraint broken (1.6 called it Protoco
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from importlib import resources
 from types import MappingProxyType
@@ -21,8 +20,9 @@ from typing import Any
 import fastjsonschema
 import ocpp.v201
 
+from app.ocpp import schema_checks as checks
 from app.ocpp.errors import ErrorCode, OcppError
-from app.timefmt import parse_timestamp
+from app.ocpp.schema_checks import FORMATS, load_schema
 
 # OCPP 2.0.1 Part 2: messages a charging station sends to the CSMS.
 STATION_ACTIONS = (
@@ -65,30 +65,13 @@ _RULE_CODES = {
 Validator = Callable[[Any], Any]
 
 
-def _iso_datetime(value: str) -> bool:
-    """OCPP 2.0.1 Part 2 §2.1.1 dateTime: ISO 8601 (RFC 3339); read as the handlers read
-    it, so whatever passes here parses there."""
-    if len(value) < 16 or value[10] not in "Tt ":
-        return False
-    try:
-        parse_timestamp(value)
-    except ValueError:
-        return False
-    return True
-
-
-_FORMATS: dict[str, Callable[[str], bool]] = {"date-time": _iso_datetime}
+_FORMATS = FORMATS
+_SCHEMAS = resources.files(ocpp.v201).joinpath("schemas")  # imported, not named: the
+# import contracts see who reads the package's schemas
 
 
 def _load(name: str) -> dict[str, Any] | None:
-    # Imported, not named: the import contracts see who reads the package's schemas.
-    path = resources.files(ocpp.v201).joinpath("schemas", f"{name}.json")
-    if not path.is_file():
-        return None
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    for key in ("$schema", "$id", "id"):
-        schema.pop(key, None)
-    return schema
+    return load_schema(_SCHEMAS, name)
 
 
 @functools.cache
@@ -131,8 +114,4 @@ class SchemaRegistry:
 
 
 def schema_error(exc: fastjsonschema.JsonSchemaValueException, what: str) -> OcppError:
-    code = _RULE_CODES.get(exc.rule or "", ErrorCode.FORMAT_VIOLATION)
-    name = exc.name or "data"
-    path = name[5:] if name.startswith("data.") else ("payload" if name == "data" else name)
-    message = exc.message.replace(name, path, 1) if exc.message else "invalid"
-    return OcppError(code, f"{what}: {message}", {"field": path, "rule": exc.rule})
+    return checks.schema_error(exc, what, _RULE_CODES, ErrorCode.FORMAT_VIOLATION)
