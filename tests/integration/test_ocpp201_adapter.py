@@ -14,6 +14,7 @@ import pytest
 
 from app.simulator import Simulator
 from app.simulator.car import Car
+from app.simulator.station import SimulatedStation
 from app.simulator.station_v201 import SimulatedStation201
 from tests.conftest import (
     RunningServer,
@@ -233,12 +234,16 @@ async def test_the_grid_operators_limit_is_kept_as_an_external_limit(
     check_201_frames(await settled_audit_rows(server, SID))
 
 
+def circuit_settings(sqlite_url: str, **extra: Any) -> Any:
+    """Re-plans at once; leases, reconciles and verifications out of the way."""
+    return make_settings(sqlite_url, unknown_id_tag_status="Accepted",
+                         circuit_debounce_s=0.05, circuit_lease_s=3600,
+                         circuit_replan_interval_s=1700,
+                         reconcile_interval_s=3600, verify_interval_s=3600, **extra)
+
+
 async def test_a_circuit_shares_its_current_among_201_sessions(sqlite_url: str) -> None:
-    settings = make_settings(sqlite_url, unknown_id_tag_status="Accepted",
-                             circuit_debounce_s=0.05, circuit_lease_s=3600,
-                             circuit_replan_interval_s=1700,
-                             reconcile_interval_s=3600, verify_interval_s=3600)
-    running = await start_server(settings)
+    running = await start_server(circuit_settings(sqlite_url))
     try:
         async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http:
             created = await http.post("/circuits", json={
@@ -305,12 +310,7 @@ async def test_a_16_and_a_201_station_on_one_circuit_share_it_by_the_same_rule(
     sqlite_url: str
 ) -> None:
     # The water level's rule (the planner would serve the 2.0.1 car's stated need first).
-    settings = make_settings(sqlite_url, unknown_id_tag_status="Accepted",
-                             circuit_planning=False,
-                             circuit_debounce_s=0.05, circuit_lease_s=3600,
-                             circuit_replan_interval_s=1700,
-                             reconcile_interval_s=3600, verify_interval_s=3600)
-    running = await start_server(settings)
+    running = await start_server(circuit_settings(sqlite_url, circuit_planning=False))
     try:
         async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http:
             created = await http.post("/circuits", json={
@@ -324,6 +324,7 @@ async def test_a_16_and_a_201_station_on_one_circuit_share_it_by_the_same_rule(
                         "circuit_id": "mixed", "phase_rotation": "RST", "max_current_a": 32})
                     assert placed.status_code == 200, placed.text
                 (old_station,) = old.stations.values()
+                assert isinstance(old_station, SimulatedStation)
                 await old_station.start_transaction(1, "OLD-TAG")
                 await station_of(new).plug_in(1, Car("NEW-TAG", max_current_a=32.0))
 
