@@ -266,8 +266,12 @@ async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningS
     listener.bind((settings.http_host, 0))
     settings = settings.with_overrides(http_port=listener.getsockname()[1])
     app = create_app(settings, clock=clock)
+    # Idle connections stay open a minute (uvicorn's default is 5 s): the test's client
+    # shares the event loop with the server, and on a loaded machine a stall between two
+    # of its requests let the server close the connection the client was about to reuse.
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                            log_level="warning", lifespan="on", access_log=False)
+                            log_level="warning", lifespan="on", access_log=False,
+                            timeout_keep_alive=60)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
