@@ -10,6 +10,7 @@ import shutil
 import socket
 import sqlite3
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -129,6 +130,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     from xdist.scheduler import LoadScopeScheduling
 
     class Together(LoadScopeScheduling):  # type: ignore[misc]
+        def add_node_collection(self, node: object, collection: list[str]) -> None:
+            # Several tests may share an id (schemathesis: one per operation), and a unit
+            # of work keeps its tests by id: the second and later get their rank added,
+            # or all but one of them would never run.
+            seen: Counter[str] = Counter()
+            unique = []
+            for nodeid in collection:
+                seen[nodeid] += 1
+                unique.append(nodeid if seen[nodeid] == 1 else f"{nodeid}#{seen[nodeid]}")
+            super().add_node_collection(node, unique)
+
         def _split_scope(self, nodeid: str) -> str:
             return TOGETHER.get(nodeid.split("::", 1)[0], nodeid)
 
@@ -266,8 +278,12 @@ async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningS
     listener.bind((settings.http_host, 0))
     settings = settings.with_overrides(http_port=listener.getsockname()[1])
     app = create_app(settings, clock=clock)
+    # Idle connections stay open a minute (uvicorn's default is 5 s): the test's client
+    # shares the event loop with the server, and on a loaded machine a stall between two
+    # of its requests let the server close the connection the client was about to reuse.
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                            log_level="warning", lifespan="on", access_log=False)
+                            log_level="warning", lifespan="on", access_log=False,
+                            timeout_keep_alive=60)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:

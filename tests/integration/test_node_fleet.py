@@ -35,8 +35,10 @@ pytestmark = pytest.mark.postgres
 STATIONS = 300
 PREFIX = "FLEET-"
 IDS = [f"{PREFIX}{i:04d}" for i in range(1, STATIONS + 1)]
-# Polling bounds: only how long a failure takes to show on a loaded machine.
-BOOT_S = 180.0
+# Polling bounds: only how long a failure takes to show on a loaded machine. (With a
+# second test process beside it and other load, 300 stations took over 180 s to move
+# to the two nodes left.)
+BOOT_S = 360.0
 DELIVER_S = 180.0
 
 
@@ -109,7 +111,7 @@ def _limit(stored: object) -> int:
     return int(body["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"])
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(1200)
 async def test_a_plan_reaches_300_stations_and_survives_a_killed_node(
         nodes: dict[str, ServeProcess], postgres_head_url: str) -> None:
     a = nodes["node-a"]
@@ -249,7 +251,7 @@ class RestLoad:
         return None
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(1200)
 async def test_a_rolling_restart_under_load_answers_no_5xx_and_ends_verified(
         nodes: dict[str, ServeProcess], postgres_head_url: str) -> None:
     a = nodes["node-a"]
