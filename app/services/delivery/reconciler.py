@@ -342,10 +342,10 @@ class Reconciler:
                     mirrors[m.station_id].append(MirrorState(
                         m.charging_profile_id, m.connector_id, m.profile, m.desired_profile_id,
                         m.installed_at))
-                booted.update((await connection.execute(
+                booted.update((row.id, row.last_boot_at) for row in await connection.execute(
                     select(_STATIONS.c.id, _STATIONS.c.last_boot_at)
                     .where(_STATIONS.c.id.in_(batch),
-                           _STATIONS.c.last_boot_at.is_not(None)))).tuples().all())
+                           _STATIONS.c.last_boot_at.is_not(None))))
             running = await _running(connection, [
                 sid for sid in station_ids
                 if any(r.purpose == rules.TX_PROFILE for r in rows[sid])])
