@@ -9,6 +9,8 @@ from typing import Any
 from ocpp.messages import get_validator
 
 from app.db.models import AuditFrame
+from app.simulator import Simulator
+from app.simulator.station_v201 import SimulatedStation201
 
 # What a raw station answers to the variables the server reads after its boot.
 UNKNOWN_VARIABLE = {"getVariableResult": [{
@@ -30,6 +32,13 @@ def check_201_frames(rows: list[AuditFrame]) -> list[tuple[str, str, str | None]
             get_validator(3, actions[row.unique_id], "2.0.1").validate(row.payload)
         seen.append((row.direction, row.message_type, row.action))
     return seen
+
+
+def station_of(simulator: Simulator) -> SimulatedStation201:
+    """The one 2.0.1 station of a simulator."""
+    (station,) = simulator.stations.values()
+    assert isinstance(station, SimulatedStation201)
+    return station
 
 
 def stamp(at: datetime) -> str:
