@@ -6,6 +6,7 @@ Every frame of these exchanges fits the 2.0.1 schemas (``tests/ocpp201.py``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,14 @@ from tests.conftest import (
     stop_server,
 )
 from tests.e2e.harness import eventually, simulated
-from tests.ocpp201 import check_201_frames, station_of
+from tests.ocpp201 import (
+    BOOT_201,
+    REPORT_201,
+    UNKNOWN_VARIABLE,
+    check_201_frames,
+    station_of,
+)
+from tests.ocpp_client import raw_station
 from tests.profiles import tx_default_watts
 
 SID = "PY-SIM-0001"
@@ -186,3 +194,41 @@ async def test_a_csms_profile_nobody_wants_is_cleared_and_external_limits_stay(
             {"chargingProfileId": 9001}]
         assert calls_out(rows, "SetChargingProfile") == []
     check_201_frames(await settled_audit_rows(server, SID))
+
+
+async def test_a_station_that_does_not_report_in_time_is_unknown_not_empty(
+    sqlite_url: str
+) -> None:
+    running = await start_server(make_settings(
+        sqlite_url, call_timeout_s=1.0, reconcile_interval_s=3600, verify_interval_s=3600))
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http, \
+                raw_station(running.station_url("CP-MUTE"), subprotocols=["ocpp2.0.1"],
+                            answers={"GetVariables": UNKNOWN_VARIABLE,
+                                     "SetChargingProfile": {"status": "Accepted"},
+                                     "GetChargingProfiles": {"status": "Accepted"}}) as cp:
+            await cp.ok("BootNotification", BOOT_201)
+            sent = await http.post("/stations/CP-MUTE/charging_profile",
+                                   json={"connector_id": 1, "profile": tx_default_watts(7000)})
+            assert sent.json()["status"] == "success", sent.text
+            mark = (await settled_audit_rows(running, "CP-MUTE"))[-1].id
+            smart = running.services.smart_charging
+            repair = asyncio.create_task(smart.reconcile_many(["CP-MUTE"], read_back=True))
+            asked = await eventually(lambda: [c for c in cp.server_calls
+                                              if c[2] == "GetChargingProfiles"], timeout=WAIT)
+            # A page of another request is no answer to this one (K09.FR.01).
+            stray = {**REPORT_201, "requestId": asked[0][3]["requestId"] + 1}
+            assert await cp.ok("ReportChargingProfiles", stray) == {}
+            report = (await repair)["CP-MUTE"]
+
+            # Unknown: the mirror decides, as for 1.6; had silence meant "nothing held",
+            # the profile would have been sent again.
+            assert (report.read_backs, report.failures, report.drift) == (1, 1, None)
+            assert report.pushed == [] and report.cleared == []
+            rows = since(await settled_audit_rows(running, "CP-MUTE"), mark)
+            assert {r.action for r in rows if r.message_type == "CALL"} == {
+                "GetChargingProfiles", "ReportChargingProfiles"}
+            profiles = (await http.get("/stations/CP-MUTE/charging_profiles")).json()
+            assert [p["state"] for p in profiles] == ["accepted"], profiles
+    finally:
+        await stop_server(running)
