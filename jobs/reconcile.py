@@ -12,6 +12,11 @@ from app.services.fleet.nodes import MISSED_BEATS
 
 log = logging.getLogger("chargeplan.jobs")
 
+# The runs that ask stations able to tell (OCPP 2.0.1) what they hold, instead of going
+# by what they acknowledged: the periodic one and one a user asks for. One that follows
+# a change or a boot pushes what changed, as it would without asking.
+READ_BACK_TRIGGERS = frozenset({"interval", "api"})
+
 
 def connected_among(services: Services, station_ids: Iterable[str] | None) -> set[str]:
     """The stations (all, or those listed) whose websocket this process holds."""
@@ -75,12 +80,18 @@ async def reconcile_stations(services: Services, station_ids: Iterable[str] | No
             if elsewhere:
                 run.detail["leased_elsewhere"] = sorted(elsewhere)
             reports = await services.smart_charging.reconcile_many(
-                sorted(mine), force=force, concurrency=services.settings.job_concurrency)
-        changed = sorted(sid for sid, report in reports.items() if report.calls)
+                sorted(mine), force=force, read_back=trigger in READ_BACK_TRIGGERS,
+                concurrency=services.settings.job_concurrency)
+        # Asking what a station holds changes nothing on it.
+        changed = sorted(sid for sid, report in reports.items()
+                         if report.calls > report.read_backs)
         run.stations = len(reports)
         run.calls = sum(r.calls for r in reports.values())
         run.failures = sum(r.failures for r in reports.values())
         run.detail["changed"] = changed
+        drift = {sid: r.drift for sid, r in sorted(reports.items()) if r.drift}
+        if drift:
+            run.detail["drift"] = drift
     if changed and verify_changed:
         # Verify what changed: an Accepted is not proof that the limit applies.
         await verify_stations(services, changed, "after-reconcile")

@@ -9,11 +9,26 @@ from typing import Any
 from ocpp.messages import get_validator
 
 from app.db.models import AuditFrame
+from app.simulator import Simulator
+from app.simulator.station_v201 import SimulatedStation201
 
 # What a raw station answers to the variables the server reads after its boot.
-UNKNOWN_VARIABLE = {"getVariableResult": [{
+UNKNOWN_VARIABLE: dict[str, Any] = {"getVariableResult": [{
     "attributeStatus": "UnknownVariable", "component": {"name": "SmartChargingCtrlr"},
     "variable": {"name": "Enabled"}}]}
+# A raw 2.0.1 station's BootNotification.
+BOOT_201: dict[str, Any] = {
+    "chargingStation": {"vendorName": "Acme", "model": "AC-22", "serialNumber": "SN-201",
+                        "firmwareVersion": "2.1"},
+    "reason": "PowerUp"}
+# A page of what a station holds (K09), as read back.
+REPORT_201: dict[str, Any] = {
+    "requestId": 1, "chargingLimitSource": "CSO", "evseId": 1, "tbc": False,
+    "chargingProfile": [{
+        "id": 5, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Relative", "chargingSchedule": [{
+            "id": 1, "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}]}]}
 
 
 def check_201_frames(rows: list[AuditFrame]) -> list[tuple[str, str, str | None]]:
@@ -30,6 +45,13 @@ def check_201_frames(rows: list[AuditFrame]) -> list[tuple[str, str, str | None]
             get_validator(3, actions[row.unique_id], "2.0.1").validate(row.payload)
         seen.append((row.direction, row.message_type, row.action))
     return seen
+
+
+def station_of(simulator: Simulator) -> SimulatedStation201:
+    """The one 2.0.1 station of a simulator."""
+    (station,) = simulator.stations.values()
+    assert isinstance(station, SimulatedStation201)
+    return station
 
 
 def stamp(at: datetime) -> str:

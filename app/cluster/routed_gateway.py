@@ -44,6 +44,7 @@ from app.services.ports import (
     InvalidRequest,
     StationCallError,
     StationOffline,
+    StationProfile,
     call_error_from_json,
     call_error_to_json,
 )
@@ -107,6 +108,13 @@ class RoutedGateway:
             raise
         self.routed["ok"] += 1
         return answer
+
+    async def held_profiles(self, station_id: str) -> list[StationProfile] | None:
+        """Read back only from a station connected here: a reconcile runs on the node
+        holding the station (its lease), so no other node is asked."""
+        if self._local.is_connected(station_id):
+            return await self._local.held_profiles(station_id)
+        raise StationOffline(station_id, "GetChargingProfiles")
 
     # --- where a station is ------------------------------------------------------------
     async def owner_of(self, station_id: str) -> str | None:

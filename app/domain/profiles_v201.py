@@ -49,6 +49,7 @@ __all__ = [
     "EvseProfile",
     "from_v16",
     "select_profiles",
+    "to_v16",
 ]
 
 
@@ -255,6 +256,49 @@ def from_v16(profile: ChargingProfile, *, transaction_id: str | None = None,
         recurrency_kind=(profile.recurrency_kind
                          if profile.kind is ChargingProfileKind.RECURRING else None),
         valid_from=profile.valid_from, valid_to=profile.valid_to)
+
+
+_PURPOSES_TO_V16 = {v201: v16 for v16, v201 in _PURPOSES_FROM_V16.items()}
+
+
+def to_v16(profile: ChargingProfile201, *, transaction_id: int | None = None
+           ) -> ChargingProfile:
+    """The 1.6 form of a profile a station holds (what :func:`from_v16` sent), or
+    :class:`ConversionError` when it has none: a ChargingStationExternalConstraints
+    profile, several schedules, a period with phaseToUse, or a TxProfile whose
+    transaction has no 1.6 id (``transaction_id``, the integer the station's string
+    stands for) known here. The schedule's id is not kept; startSchedule is."""
+    problems: list[Violation] = []
+    purpose = _PURPOSES_TO_V16.get(profile.purpose)
+    if purpose is None:
+        problems.append(Violation("chargingProfilePurpose", f"{profile.purpose.value} has no "
+                                  "1.6 form: the central system never sets it",
+                                  "OCPP 2.0.1 Part 2 K01.FR.22"))
+    if len(profile.schedules) > 1:
+        problems.append(Violation("chargingSchedule", "several schedules have no 1.6 form "
+                                  "(a 1.6 profile has one)", "OCPP 1.6 §7.8"))
+    if any(isinstance(p, ChargingSchedulePeriod201) and p.phase_to_use is not None
+           for s in profile.schedules for p in s.periods):
+        problems.append(Violation("chargingSchedule.chargingSchedulePeriod.phaseToUse",
+                                  "has no 1.6 form", "OCPP 1.6 §7.14"))
+    if profile.transaction_id is not None and transaction_id is None:
+        problems.append(Violation("transactionId", "names a transaction whose 1.6 id is "
+                                  "not known here"))
+    if problems or purpose is None:
+        raise ConversionError(problems)
+    schedule = profile.schedule
+    return ChargingProfile(
+        charging_profile_id=profile.charging_profile_id, stack_level=profile.stack_level,
+        purpose=purpose, kind=profile.kind,
+        schedule=ChargingSchedule(
+            charging_rate_unit=schedule.charging_rate_unit,
+            periods=tuple(ChargingSchedulePeriod(p.start_period, p.limit, p.number_phases)
+                          for p in schedule.periods),
+            duration=schedule.duration, start_schedule=schedule.start_schedule,
+            min_charging_rate=schedule.min_charging_rate),
+        transaction_id=transaction_id if profile.transaction_id is not None else None,
+        recurrency_kind=profile.recurrency_kind, valid_from=profile.valid_from,
+        valid_to=profile.valid_to)
 
 
 _PROFILE_FIELDS = frozenset({"id", "stackLevel", "chargingProfilePurpose", "chargingProfileKind",

@@ -20,7 +20,11 @@ from app.services.ports import (
     InvalidResponse,
     StationCallError,
     StationOffline,
+    StationProfile,
 )
+
+# How read-backs are counted in ``calls`` (the action of the CALL that asks).
+READ_BACK = "GetChargingProfiles"
 
 
 class OcppGateway:
@@ -69,6 +73,29 @@ class OcppGateway:
             raise
         self.calls[(action, "ok")] += 1
         return answer
+
+    async def held_profiles(self, station_id: str) -> list[StationProfile] | None:
+        """Asked of the station's version adapter, which sends what its version asks with
+        (audited as every CALL) and waits for the answer up to the call timeout."""
+        connection = self._live(station_id)
+        try:
+            if connection is None:
+                raise StationOffline(station_id, READ_BACK)
+
+            async def send(action: str, payload: JsonObject) -> JsonObject:
+                return await connection.call(action, payload)
+
+            try:
+                held = await connection.protocol.held_profiles(station_id, send,
+                                                               connection.call_timeout)
+            except OcppError as exc:
+                raise InvalidResponse(station_id, READ_BACK, exc.description) from None
+        except StationCallError as exc:
+            self.calls[(READ_BACK, exc.kind)] += 1
+            raise
+        if held is not None:
+            self.calls[(READ_BACK, "ok")] += 1
+        return held
 
     def _live(self, station_id: str) -> StationConnection | None:
         connection = self._registry.get(station_id)

@@ -15,13 +15,14 @@ adapter registered (OCPP 1.6 today); another version's adapter translates from i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode
+from app.services.ports import StationProfile
 
 if TYPE_CHECKING:
     from app.ocpp.router import Handler
@@ -34,6 +35,10 @@ class Validators(Protocol):
     def validate_request(self, action: str, payload: dict[str, Any]) -> None: ...
 
     def validate_response(self, action: str, payload: dict[str, Any]) -> None: ...
+
+
+# One CALL on a station's connection: action and payload out, CALLRESULT payload back.
+Send = Callable[[str, JsonObject], Awaitable[JsonObject]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,15 @@ class ProtocolAdapter(Protocol):
     def answer(self, action: str, payload: JsonObject) -> JsonObject:
         """The services' answer to ``action`` from the station's CALLRESULT payload;
         raise OcppError when the payload breaks the version's schema."""
+        ...
+
+    async def held_profiles(self, station_id: str, send: Send, timeout: float
+                            ) -> list[StationProfile] | None:
+        """What the station says it holds of the profiles a central system sets, asked
+        with ``send`` (CALLs on its connection; what the station sends back arrives
+        through the version's handlers) and waited for up to ``timeout``; None when the
+        version has no way to ask. Raise OcppError for an answer that breaks the
+        version's schema, StationCallError when the station does not tell in time."""
         ...
 
 

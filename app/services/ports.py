@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from app.domain.profiles import ChargingProfile
 from app.json_types import JsonObject
 
 T = TypeVar("T")
@@ -95,6 +97,18 @@ def call_error_from_json(station_id: str, action: str, error: JsonObject
     return StationCallError(station_id, action, reason)
 
 
+@dataclass(frozen=True)
+class StationProfile:
+    """A profile a station says it holds, of those a central system sets (read back from
+    the station, not from what it acknowledged), on its connector (0 = the whole
+    station). ``profile`` is None when it has no form of the services' profiles (several
+    schedules, a phase to use): never what chargeplan sent, so never a desired one."""
+
+    connector_id: int
+    charging_profile_id: int
+    profile: ChargingProfile | None
+
+
 class ChargerGateway(Protocol):
     def is_connected(self, station_id: str) -> bool: ...
 
@@ -117,6 +131,13 @@ class ChargerGateway(Protocol):
         desired_profile_id: int | None = None,
     ) -> JsonObject:
         """Send one CALL and return the CALLRESULT payload, or raise StationCallError."""
+        ...
+
+    async def held_profiles(self, station_id: str) -> list[StationProfile] | None:
+        """The profiles set by a central system that the station says it holds, read back
+        from the station itself; None when its protocol cannot tell (OCPP 1.6 has no such
+        message). Raises StationCallError: a station that does not tell in time is
+        unknown, never taken as holding nothing."""
         ...
 
 

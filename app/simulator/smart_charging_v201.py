@@ -65,6 +65,16 @@ class SmartCharging201:
                     held.profile.stack_level, held.evse_id)
         return None
 
+    def forget(self, profile_id: int) -> bool:
+        """Lose a profile without telling anyone, as a station whose storage failed or
+        whose firmware dropped it on a restart; False when it held none with that id."""
+        kept = tuple(h for h in self.held if h.profile.charging_profile_id != profile_id)
+        lost = len(kept) < len(self.held)
+        self.held = kept
+        if lost:
+            logger.info("%s: lost profile %s", self._station_id, profile_id)
+        return lost
+
     def lift(self, source: ChargingLimitSource) -> None:
         """Drop the external limits ``source`` set (only the station itself does this)."""
         self.held = tuple(h for h in self.held if h.source is not source)

@@ -290,6 +290,15 @@ class SimulatedStation201(StationLink):
                                     str(len(self.smart_charging.held)), "ChargingProfiles")
         self._refresh_all_power()
 
+    def lose_profile(self, profile_id: int) -> bool:
+        """A fault seen in the field: the station drops a profile it acknowledged and
+        tells nobody (no message; only GetChargingProfiles shows it). False when it held
+        none with that id."""
+        lost = self.smart_charging.forget(profile_id)
+        if lost:
+            self.after_profiles_changed()
+        return lost
+
     async def _grid_limit_later(self, amps: float, after_s: float) -> None:
         await asyncio.sleep(after_s)
         await self.apply_grid_limit(amps)

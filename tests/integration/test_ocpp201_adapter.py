@@ -12,10 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.simulator import Simulator
 from app.simulator.car import Car
 from app.simulator.station import SimulatedStation
-from app.simulator.station_v201 import SimulatedStation201
 from tests.conftest import (
     RunningServer,
     make_settings,
@@ -24,7 +22,7 @@ from tests.conftest import (
     stop_server,
 )
 from tests.e2e.harness import eventually, simulated
-from tests.ocpp201 import check_201_frames
+from tests.ocpp201 import check_201_frames, station_of
 from tests.profiles import TX_DEFAULT_7KW
 
 SID = "PY-SIM-0001"
@@ -38,12 +36,6 @@ async def server(sqlite_url: str) -> AsyncIterator[RunningServer]:
         yield running
     finally:
         await stop_server(running)
-
-
-def station_of(simulator: Simulator) -> SimulatedStation201:
-    (station,) = simulator.stations.values()
-    assert isinstance(station, SimulatedStation201)
-    return station
 
 
 async def until(check: Any) -> Any:

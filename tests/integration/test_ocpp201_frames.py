@@ -24,7 +24,14 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.ocpp201 import UNKNOWN_VARIABLE, check_201_frames, energy, stamp
+from tests.ocpp201 import (
+    BOOT_201,
+    REPORT_201,
+    UNKNOWN_VARIABLE,
+    check_201_frames,
+    energy,
+    stamp,
+)
 from tests.ocpp_client import raw_station
 
 
@@ -42,11 +49,6 @@ def station_201(server: RunningServer, station_id: str) -> Any:
     after its boot."""
     return raw_station(server.station_url(station_id), subprotocols=["ocpp2.0.1"],
                        answers={"GetVariables": UNKNOWN_VARIABLE})
-
-
-BOOT_201 = {"chargingStation": {"vendorName": "Acme", "model": "AC-22",
-                                "serialNumber": "SN-201", "firmwareVersion": "2.1"},
-            "reason": "PowerUp"}
 
 
 def event(event_type: str, seq_no: int, at: str, wh: float | None,
@@ -115,6 +117,9 @@ async def test_a_station_charging_without_authorization_runs_its_sessions(
     assert (session["remote_id"], session["id_tag"], session["active"]) == ("tx-free", "", True)
 
 
+_PROFILE_201 = REPORT_201["chargingProfile"][0]
+
+
 @pytest.mark.parametrize(("action", "payload", "code"), [
     # A 1.6 BootNotification is no 2.0.1 one: chargingStation and reason are missing.
     ("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "X"},
@@ -132,6 +137,18 @@ async def test_a_station_charging_without_authorization_runs_its_sessions(
      ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
     ("StartTransaction", {}, ErrorCode.NOT_IMPLEMENTED),  # a 1.6 action
     ("SetChargingProfile", {}, ErrorCode.NOT_SUPPORTED),  # the CSMS sends it
+    # Pages of a read-back that are no pages: refused, and the read-back waiting for them
+    # stays unknown rather than taking them for what the station holds.
+    ("ReportChargingProfiles", {k: v for k, v in REPORT_201.items() if k != "requestId"},
+     ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    ("ReportChargingProfiles", {**REPORT_201, "tbc": "no"}, ErrorCode.TYPE_CONSTRAINT_VIOLATION),
+    ("ReportChargingProfiles", {**REPORT_201, "chargingLimitSource": "Grid"},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("ReportChargingProfiles", {**REPORT_201, "chargingProfile": []},
+     ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    ("ReportChargingProfiles", {**REPORT_201, "chargingProfile": [
+        {**_PROFILE_201, "chargingSchedule": {"id": 1}}]}, ErrorCode.TYPE_CONSTRAINT_VIOLATION),
+    ("ReportChargingProfiles", {**REPORT_201, "page": 2}, ErrorCode.FORMAT_VIOLATION),
 ])
 async def test_a_bad_201_frame_gets_its_callerror_and_the_connection_survives(
     server: RunningServer, action: str, payload: dict[str, Any], code: str

@@ -14,7 +14,7 @@ from functools import cached_property
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
-from app.ocpp.protocol import OutgoingCall
+from app.ocpp.protocol import OutgoingCall, Send
 from app.ocpp.router import Handler
 from app.ocpp.v16.handlers import all_handlers
 from app.ocpp.v16.schemas import (
@@ -24,6 +24,7 @@ from app.ocpp.v16.schemas import (
     SECURITY_EXTENSION_ACTIONS,
     SchemaRegistry,
 )
+from app.services.ports import StationProfile
 
 SUBPROTOCOL = "ocpp1.6"
 
@@ -55,6 +56,11 @@ class Ocpp16:
     def answer(self, action: str, payload: JsonObject) -> JsonObject:
         self.schemas.validate_response(action, payload)
         return payload
+
+    async def held_profiles(self, station_id: str, send: Send, timeout: float
+                            ) -> list[StationProfile] | None:
+        # OCPP 1.6 has no message that reports the profiles a charge point holds.
+        return None
 
 
 OCPP16 = Ocpp16()

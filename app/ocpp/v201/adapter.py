@@ -16,12 +16,14 @@ from app.clock import utcnow
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
-from app.ocpp.protocol import OutgoingCall
+from app.ocpp.protocol import OutgoingCall, Send
 from app.ocpp.router import Handler
 from app.ocpp.v201.handlers import all_handlers
 from app.ocpp.v201.outgoing import Outgoing
+from app.ocpp.v201.profile_reports import ProfileReports
 from app.ocpp.v201.remote_ids import RemoteIds
 from app.ocpp.v201.schemas import CSMS_ACTIONS, STATION_ACTIONS, SchemaRegistry
+from app.services.ports import StationProfile
 
 SUBPROTOCOL = "ocpp2.0.1"
 # The two OCPP-J 1.6 codes the core answers with that OCPP-J 2.0.1 spells otherwise.
@@ -42,6 +44,8 @@ class Ocpp201:
         # A 1.6 Absolute profile without startSchedule starts when it is received; its
         # 2.0.1 form needs one (K01.FR.40): the instant it is sent.
         self._outgoing = Outgoing(self.remote_ids, utcnow)
+        # Shared by the handler of ReportChargingProfiles and the read-backs waiting.
+        self.profile_reports = ProfileReports(self.remote_ids, utcnow)
 
     @cached_property
     def schemas(self) -> SchemaRegistry:
@@ -50,7 +54,7 @@ class Ocpp201:
 
     @cached_property
     def handlers(self) -> Mapping[str, Handler]:
-        return all_handlers(self.remote_ids)
+        return all_handlers(self.remote_ids, self.profile_reports)
 
     def error_code(self, code: ErrorCode) -> str:
         return _SPELLING.get(code, code).value
@@ -70,6 +74,11 @@ class Ocpp201:
             # A 2.0.1 value with no 1.6 counterpart, or more results than were asked for.
             raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
                             f"{translation.action} answer has no 1.6 form: {exc!r}") from None
+
+    async def held_profiles(self, station_id: str, send: Send, timeout: float
+                            ) -> list[StationProfile]:
+        """K09: GetChargingProfiles, and the ReportChargingProfiles pages it brings."""
+        return await self.profile_reports.read(station_id, send, self.schemas, timeout)
 
 
 OCPP201 = Ocpp201()

@@ -45,6 +45,7 @@ class RemoteIds:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._by_id: OrderedDict[int, _Known] = OrderedDict()
+        self._by_remote: dict[tuple[str, str], int] = {}
         self._waiting: OrderedDict[tuple[str, str], FirstEvent] = OrderedDict()
 
     def waiting(self, station_id: str, remote_id: str, first: FirstEvent) -> FirstEvent:
@@ -67,14 +68,22 @@ class RemoteIds:
     def learn(self, transaction_id: int, station_id: str, remote_id: str) -> None:
         known = self._by_id.get(transaction_id)
         if known is None or (known.station_id, known.remote_id) != (station_id, remote_id):
+            if known is not None:
+                self._by_remote.pop((known.station_id, known.remote_id), None)
             self._by_id[transaction_id] = _Known(station_id, remote_id)
+            self._by_remote[(station_id, remote_id)] = transaction_id
         self._by_id.move_to_end(transaction_id)
         while len(self._by_id) > self._capacity:
-            self._by_id.popitem(last=False)
+            _, gone = self._by_id.popitem(last=False)
+            self._by_remote.pop((gone.station_id, gone.remote_id), None)
 
     def remote_id(self, transaction_id: int) -> str | None:
         known = self._by_id.get(transaction_id)
         return None if known is None else known.remote_id
+
+    def transaction_of(self, station_id: str, remote_id: str) -> int | None:
+        """The integer id of the station's transaction ``remote_id``, when known here."""
+        return self._by_remote.get((station_id, remote_id))
 
     def first_time(self, transaction_id: int, seq_no: int) -> bool:
         """Whether the event ``seq_no`` of the transaction is new here: a station that

@@ -1,22 +1,24 @@
 """The rules of delivering desired profiles, shared by the single-station and the fleet
-paths: what is due, what to push and in which order, what is extra on the station, and
-what a station's answer (or silence) does to a desired row.
+paths: what is due, what to push and in which order, what is extra on the station, what
+a station's answer (or silence) does to a desired row, and what a station's own list of
+its profiles (read back) says against the desired rows.
 
 Pure functions over rows already read: no I/O, no clock (``now`` is passed in).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from app.domain.installation import InstalledProfile
-from app.domain.profiles import ChargingProfile
+from app.domain.profiles import ChargingProfile, ChargingProfileKind, ChargingProfilePurpose
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.json_types import JsonObject
-from app.services.ports import StationCallError, StationOffline
+from app.services.ports import StationCallError, StationOffline, StationProfile
 
 # Deliver caps before defaults before transaction profiles.
 PURPOSE_ORDER = {"ChargePointMaxProfile": 0, "TxDefaultProfile": 1, "TxProfile": 2}
@@ -152,3 +154,111 @@ def after_call(connector_id: int, profile: JsonObject, attempts: int, now: datet
                                                    ChargingProfile.from_ocpp(profile)))
     return Delivery(DeliveryStatus.REJECTED, DeliveryState.REJECTED, answer,
                     f"station answered {status}")
+
+
+# --- read-back: the station's own list against the desired rows ------------------------
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """Drift a station's own list of its profiles shows: desired rows it acknowledged
+    and no longer holds (``missing``) or holds otherwise (``different``), and profiles
+    of a central system it holds that no desired row asks for (``extra``)."""
+
+    missing: tuple[int, ...] = ()  # desired row ids
+    different: tuple[int, ...] = ()  # desired row ids
+    extra: tuple[int, ...] = ()  # chargingProfileIds
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.missing or self.different or self.extra)
+
+
+def same_limits(desired: ChargingProfile, held: ChargingProfile) -> bool:
+    """``held`` means what ``desired`` means. A desired schedule without startSchedule
+    starts when the station receives it (OCPP 1.6 §7.13), so the start the station
+    gave it is no difference; neither is a recurrencyKind on a profile that does not
+    recur (nothing reads it)."""
+    schedule = held.schedule
+    if desired.schedule.start_schedule is None:
+        schedule = dataclasses.replace(schedule, start_schedule=None)
+    recurrency = desired.recurrency_kind if (
+        desired.kind is ChargingProfileKind.RECURRING) else held.recurrency_kind
+    return dataclasses.replace(held, schedule=schedule,
+                               recurrency_kind=recurrency) == desired
+
+
+def holds_as_desired(row: DesiredRow, held: StationProfile | None) -> bool:
+    """The station holds the row's profile, on its connector, meaning the same limits."""
+    return (held is not None and held.profile is not None
+            and held.connector_id == row.connector_id
+            and same_limits(ChargingProfile.from_ocpp(row.profile), held.profile))
+
+
+def read_back(rows: Sequence[DesiredRow], held: Sequence[StationProfile],
+              running: Mapping[int, int]) -> ReadBack:
+    """Compare the desired rows with what the station says it holds of a central
+    system's profiles. Only rows the station acknowledged (Accepted) can be missing or
+    different: the others are not held yet, and their delivery decides about them
+    (:func:`to_push`). A TxProfile counts only for its connector's running transaction
+    (``running``); an ended one's the station drops itself."""
+    by_id = {item.charging_profile_id: item for item in held}
+    missing: list[int] = []
+    different: list[int] = []
+    for row in rows:
+        if row.state != DeliveryState.ACCEPTED or not for_current_transaction(row, running):
+            continue
+        found = by_id.get(row.charging_profile_id)
+        if found is None:
+            missing.append(row.id)
+        elif not holds_as_desired(row, found):
+            different.append(row.id)
+    wanted = {row.charging_profile_id for row in rows}
+    return ReadBack(tuple(missing), tuple(different),
+                    tuple(item.charging_profile_id for item in held
+                          if item.charging_profile_id not in wanted))
+
+
+def only_lowers(row: DesiredRow, held: Sequence[StationProfile]) -> bool:
+    """Whether sending the row can only lower what the station applies, told from what
+    it holds (anything not certain counts as raising, and waits for the decreases):
+    a cap (ChargePointMaxProfile) that replaces nothing, or a profile replacing one of
+    the same kind, validity and start whose limits are all at or above the row's.
+    A profile replaces one with its id or its connector, stackLevel and purpose (OCPP
+    1.6 §5.16.4; K01.FR.05 for 2.0.1)."""
+    desired = ChargingProfile.from_ocpp(row.profile)
+    replaced = [item for item in held
+                if item.charging_profile_id == desired.charging_profile_id or (
+                    item.profile is not None and item.connector_id == row.connector_id
+                    and item.profile.stack_level == desired.stack_level
+                    and item.profile.purpose is desired.purpose)]
+    if not replaced:
+        return desired.purpose is ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE
+    return all(item.profile is not None and _lower_or_equal(desired, item.profile)
+               for item in replaced)
+
+
+def _lower_or_equal(desired: ChargingProfile, held: ChargingProfile) -> bool:
+    mine, theirs = desired.schedule, held.schedule
+    return ((desired.kind, desired.valid_from, desired.valid_to, mine.duration,
+             mine.charging_rate_unit, desired.purpose)
+            == (held.kind, held.valid_from, held.valid_to, theirs.duration,
+                theirs.charging_rate_unit, held.purpose)
+            and mine.start_schedule in (None, theirs.start_schedule)
+            and max(p.limit for p in mine.periods) <= min(p.limit for p in theirs.periods))
+
+
+Row = TypeVar("Row", bound=DesiredRow)
+
+
+def repair_order(rows: Sequence[Row], held: Sequence[StationProfile]
+                 ) -> tuple[list[Row], list[Row]]:
+    """Rows to send after a read-back: those that only lower first, then the others,
+    each group caps first (:data:`PURPOSE_ORDER`). The second group goes only once every
+    send of the first was Accepted, so no limit rises while another is still to fall."""
+    def key(row: Row) -> tuple[int, int]:
+        return PURPOSE_ORDER.get(row.purpose, 9), row.id
+
+    lowers = {row.id for row in rows if only_lowers(row, held)}
+    return (sorted((r for r in rows if r.id in lowers), key=key),
+            sorted((r for r in rows if r.id not in lowers), key=key))

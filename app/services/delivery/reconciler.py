@@ -6,6 +6,11 @@ filtered clear (:meth:`Reconciler.clear`), a TxProfile a RemoteStartTransaction 
 (:func:`record_installed`) and the TxProfiles of ended transactions (:func:`forget`) are
 recorded here too.
 
+A station that can tell what it holds (OCPP 2.0.1 GetChargingProfiles) is asked when a
+run reads back (``read_back``): its own list, not the mirror, then decides what is
+missing, different or extra, and the mirror keeps only what it still holds. Drift found
+so is repaired in the same run and told as drift and repair are.
+
 The desired rows and mirrors of all the stations are read at once; each station's calls
 then run in order under its lock, many stations at a time, and the outcomes of the
 stations that finished are written together, one transaction per batch. The rules (what
@@ -43,7 +48,12 @@ from app.json_types import JsonObject
 from app.services.delivery import delivery_rules as rules
 from app.services.delivery import profiles_store as store
 from app.services.delivery.profiles_store import as_installed
-from app.services.ports import ChargerGateway, StationCallError, StationOffline
+from app.services.ports import (
+    ChargerGateway,
+    StationCallError,
+    StationOffline,
+    StationProfile,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,6 +74,15 @@ class Sent:
 
 
 @dataclass
+class DriftStats:
+    """Drift found and repaired, by verification and by read-back (for /metrics)."""
+
+    found: int = 0
+    repaired: int = 0
+    unresolved: int = 0
+
+
+@dataclass
 class ReconcileReport:
     station_id: str
     calls: int = 0
@@ -72,6 +91,10 @@ class ReconcileReport:
     cleared: list[int] = field(default_factory=list)
     # desired row id -> what its SetChargingProfile did (rows sent this run only)
     deliveries: dict[int, Sent] = field(default_factory=dict)
+    # Calls that asked what the station holds (among ``calls``), and what that found
+    # (chargingProfileIds) when it found drift.
+    read_backs: int = 0
+    drift: JsonObject | None = None
 
 
 @dataclass
@@ -109,6 +132,10 @@ class StationWork:
     report: ReconcileReport
     # Clear what no desired row asks for (a user's submit sends only what it submitted).
     clear: bool = True
+    # Ask the station what it holds, and trust that over the mirror.
+    read_back: bool = False
+    # connector -> its running transaction (read for stations with TxProfiles only)
+    running: Mapping[int, int] = field(default_factory=dict)
     row_updates: list[dict[str, Any]] = field(default_factory=list)
     holds: list[InstalledProfile] | None = None
     fresh: set[int] = field(default_factory=set)
@@ -220,9 +247,10 @@ class Reconciler:
     def __init__(self, db: Database, gateway: ChargerGateway, *,
                  lock: Callable[[str], asyncio.Lock], retry: rules.Backoff, clock: Clock,
                  rand: Callable[[], float], on_retry: Callable[[], None],
-                 events: EventBus | None = None) -> None:
+                 events: EventBus | None = None, drift: DriftStats | None = None) -> None:
         self._db = db
         self.events = events or EventBus()
+        self.drift = drift or DriftStats()
         self._gateway = gateway
         self._lock = lock
         self._retry = retry
@@ -231,11 +259,12 @@ class Reconciler:
         self._on_retry = on_retry
 
     async def run(self, station_ids: Iterable[str], *, force: bool = False,
-                  push_all: bool = False, concurrency: int = 1
+                  push_all: bool = False, read_back: bool = False, concurrency: int = 1
                   ) -> dict[str, ReconcileReport]:
         """Reconcile every listed station; ``force``: failed deliveries get a fresh set
         of attempts (the station connected again); ``push_all``: re-send every desired
-        profile whatever the mirror says (a drift repair)."""
+        profile whatever the mirror says (a drift repair); ``read_back``: ask each
+        station that can tell what it holds and go by its answer."""
         ids = sorted(set(station_ids))
         # Stations nobody is working on are locked now and read together; a station
         # busy with another request waits for it in its own task and is read alone.
@@ -257,7 +286,8 @@ class Reconciler:
                 self._lock(work.station_id).release()
 
         async def read(station_ids: list[str]) -> list[StationWork]:
-            return await self._load(station_ids, force=force, push_all=push_all)
+            return await self._load(station_ids, force=force, push_all=push_all,
+                                    read_back=read_back)
 
         # Stations another run held become free one by one: those freed meanwhile are
         # read together, so a fleet another run holds costs a few queries, not one each.
@@ -270,7 +300,8 @@ class Reconciler:
 
 
         try:
-            loaded = await self._load(free, force=force, push_all=push_all) if free else []
+            loaded = await self._load(free, force=force, push_all=push_all,
+                                      read_back=read_back) if free else []
             async with asyncio.TaskGroup() as group:
                 for work in loaded:
                     group.create_task(locked_station(work))
@@ -306,8 +337,8 @@ class Reconciler:
         return answer
 
     async def _load(self, station_ids: Sequence[str], *, force: bool,
-                    push_all: bool, requested: Collection[int] | None = None
-                    ) -> list[StationWork]:
+                    push_all: bool, requested: Collection[int] | None = None,
+                    read_back: bool = False) -> list[StationWork]:
         """Read the stations' desired rows and mirrors, decide what each needs, and commit
         the intent (one more attempt) of every push before any call is made."""
         now = self._clock()
@@ -363,44 +394,121 @@ class Reconciler:
                     running=running.get(sid, {}), requested=requested))
                 work.append(StationWork(sid, rows[sid], mirrors[sid], push,
                                         ReconcileReport(sid), clear=requested is None,
+                                        read_back=read_back,
+                                        running=running.get(sid, {}),
                                         installed_by={
                                             m.charging_profile_id: m.desired_profile_id
                                             for m in mirrors[sid]
                                             if m.desired_profile_id is not None}))
-            pushed = [row for w in work for row in w.push]
-            for row in pushed:
-                row.attempts += 1
-                if row.attempts > 1:
-                    self._on_retry()
-            for batch_ids in chunks([row.id for row in pushed]):
-                await connection.execute(
-                    update(_DESIRED).where(_DESIRED.c.id.in_(batch_ids))
-                    .values(attempts=_DESIRED.c.attempts + 1, last_attempt_at=now,
-                            next_attempt_at=None))
+            await self._intend(connection, [row for w in work for row in w.push], now)
         return work
+
+    async def _intend(self, connection: AsyncConnection, rows: Sequence[DesiredState],
+                      now: datetime) -> None:
+        """One more attempt of each row, committed before its call is made."""
+        for row in rows:
+            row.attempts += 1
+            if row.attempts > 1:
+                self._on_retry()
+        for batch_ids in chunks([row.id for row in rows]):
+            await connection.execute(
+                update(_DESIRED).where(_DESIRED.c.id.in_(batch_ids))
+                .values(attempts=_DESIRED.c.attempts + 1, last_attempt_at=now,
+                        next_attempt_at=None))
 
     async def _station(self, work: StationWork, recorder: _Recorder,
                        limit: asyncio.Semaphore) -> ReconcileReport:
         """The station's calls in order, then its outcome written (its lock is held)."""
-        wanted = [r.charging_profile_id for r in work.rows]
-        extras = work.clear and rules.extras(wanted, [m.charging_profile_id
-                                                      for m in work.mirror])
-        if work.push or extras:
+        held = None
+        if work.read_back:
             async with limit:
-                if await self._push(work) and work.clear:
-                    await self._clear_extras(work, wanted)
+                held = await self._held(work)
+                if held is not None:
+                    await self._repair(work, held)
+        if held is None:
+            wanted = [r.charging_profile_id for r in work.rows]
+            extras = work.clear and rules.extras(wanted, [m.charging_profile_id
+                                                          for m in work.mirror])
+            if work.push or extras:
+                async with limit:
+                    if await self._push(work, work.push) and work.clear:
+                        await self._clear(work, rules.extras(
+                            wanted, [i.profile.charging_profile_id for i in work.held()]))
         if work.row_updates or work.holds is not None:
             await recorder.record(work)
         return work.report
 
-    async def _push(self, work: StationWork) -> bool:
-        """Send each due profile; False when the station went offline on the way."""
+    async def _held(self, work: StationWork) -> list[StationProfile] | None:
+        """What the station says it holds; None when it cannot tell (the mirror decides,
+        as for OCPP 1.6) or did not tell this time (unknown, never "nothing")."""
+        try:
+            held = await self._gateway.held_profiles(work.station_id)
+        except StationCallError as exc:
+            work.report.calls += 1
+            work.report.read_backs += 1
+            work.report.failures += 1
+            log.info("reading back the profiles of %s failed: %s", work.station_id,
+                     exc.reason)
+            return None
+        if held is not None:
+            work.report.calls += 1
+            work.report.read_backs += 1
+        return held
+
+    async def _repair(self, work: StationWork, held: list[StationProfile]) -> None:
+        """Go by the station's own list: send what it lacks or holds otherwise (what only
+        lowers a limit first, the rest once that was Accepted), then clear what is
+        extra; the mirror keeps only what the station still holds."""
+        found = rules.read_back(work.rows, held, work.running)
+        held_ids = {item.charging_profile_id for item in held}
+        work.holds = [i for i in work.held() if i.profile.charging_profile_id in held_ids]
+        due = {row.id for row in work.push}
+        drifted = [row for row in work.rows
+                   if row.id in {*found.missing, *found.different} and row.id not in due]
+        if drifted:
+            async with self._db.core() as connection:
+                await self._intend(connection, drifted, self._clock())
+        if found.drift:
+            self._drift_found(work, found, held)
+        lowering, raising = rules.repair_order([*work.push, *drifted], held)
+        done = (await self._push(work, lowering) and self._accepted(work, lowering)
+                and await self._push(work, raising) and self._accepted(work, raising))
+        if done and work.clear:
+            done = await self._clear(work, list(found.extra))
+        if found.drift and done:
+            self.drift.repaired += 1
+            self.events.emit(EventType.VERIFICATION_REPAIRED, station_id=work.station_id,
+                             source="read-back", **(work.report.drift or {}))
+
+    def _drift_found(self, work: StationWork, found: rules.ReadBack,
+                     held: Sequence[StationProfile]) -> None:
+        rows = {row.id: row for row in work.rows}
+        places = {rows[i].connector_id for i in (*found.missing, *found.different)} | {
+            item.connector_id for item in held if item.charging_profile_id in found.extra}
+        work.report.drift = {
+            "missing": [rows[i].charging_profile_id for i in found.missing],
+            "different": [rows[i].charging_profile_id for i in found.different],
+            "extra": list(found.extra)}
+        self.drift.found += 1
+        log.info("%s: read-back found drift %s; repairing", work.station_id,
+                 work.report.drift)
+        self.events.emit(EventType.VERIFICATION_DRIFT, station_id=work.station_id,
+                         source="read-back", connectors={c: "drift" for c in sorted(places)},
+                         **work.report.drift)
+
+    @staticmethod
+    def _accepted(work: StationWork, rows: Sequence[DesiredState]) -> bool:
+        return all(work.report.deliveries[row.id].delivery.status == DeliveryStatus.SUCCESS
+                   for row in rows)
+
+    async def _push(self, work: StationWork, rows: Sequence[DesiredState]) -> bool:
+        """Send each of ``rows``; False when the station went offline on the way."""
         sid = work.station_id
         now = self._clock()
-        for index, row in enumerate(work.push):
+        for index, row in enumerate(rows):
             if not self._gateway.is_connected(sid):
                 # Counted as attempted when the intent was written: keep it pending.
-                for unsent in work.push[index:]:
+                for unsent in rows[index:]:
                     offline = StationOffline(sid, "SetChargingProfile")
                     delivery = rules.Delivery(DeliveryStatus.PENDING, DeliveryState.PENDING,
                                               None, offline.reason, failure=offline)
@@ -435,10 +543,11 @@ class Reconciler:
                 work.installed_by[row.charging_profile_id] = row.id
         return self._gateway.is_connected(sid)
 
-    async def _clear_extras(self, work: StationWork, wanted: Sequence[int]) -> None:
+    async def _clear(self, work: StationWork, profile_ids: Sequence[int]) -> bool:
+        """Clear each of ``profile_ids`` by id; False when any clear failed."""
         sid = work.station_id
-        for profile_id in rules.extras(wanted, [i.profile.charging_profile_id
-                                                for i in work.held()]):
+        cleared = True
+        for profile_id in profile_ids:
             work.report.calls += 1
             try:
                 # OCPP 1.6 §5.5: Accepted or Unknown, nothing with this id is left on it.
@@ -446,12 +555,14 @@ class Reconciler:
                                          desired_profile_id=work.installed_by.get(profile_id))
             except StationCallError as exc:
                 work.report.failures += 1
+                cleared = False
                 log.info("clearing profile %s on %s failed: %s", profile_id, sid, exc.reason)
                 continue
             work.holds = [i for i in work.held()
                           if i.profile.charging_profile_id != profile_id]
             work.fresh.discard(profile_id)
             work.report.cleared.append(profile_id)
+        return cleared
 
 
 async def record_installed(session: AsyncSession, station_id: str, item: InstalledProfile,

@@ -57,7 +57,7 @@ from app.services.delivery.managed_profiles import (
     replaced_rows,
 )
 from app.services.delivery.ports import NoOwners, Owners
-from app.services.delivery.reconciler import Reconciler, ReconcileReport, forget
+from app.services.delivery.reconciler import DriftStats, Reconciler, ReconcileReport, forget
 from app.services.delivery.station_view import StationView, station_views
 from app.services.errors import Invalid, NotFound
 from app.services.messagebus import DISCARD, Publisher
@@ -161,9 +161,11 @@ class SmartChargingService:
         self.managed = ManagedProfiles(db, lock=self.lock, clock=clock,
                                        max_frame_bytes=max_frame_bytes,
                                        on_changed=self._managed_changed)
+        # Drift found and repaired, by read-back here and by verification.
+        self.drift = DriftStats()
         self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
                                       rand=rand, on_retry=self._count_retry,
-                                      events=self.events)
+                                      events=self.events, drift=self.drift)
 
     def _managed_changed(self, station_ids: Sequence[str], owner: Owner) -> None:
         if owner.kind is not OwnerKind.CIRCUIT:
@@ -540,18 +542,21 @@ class SmartChargingService:
             *(by_owner(s) for s in elsewhere))
 
     async def reconcile_many(self, station_ids: Sequence[str], *, force: bool = False,
-                             push_all: bool = False, concurrency: int = 1
-                             ) -> dict[str, ReconcileReport]:
+                             push_all: bool = False, read_back: bool = False,
+                             concurrency: int = 1) -> dict[str, ReconcileReport]:
         """Reconcile stations together: rows read at once, ``concurrency`` stations'
         calls in flight, outcomes written in batches.
 
         Rejected profiles stay rejected until they change; failed deliveries wait for
         their backoff, and after the last attempt for ``force`` (the station connected
         again). ``push_all`` re-sends every desired profile whatever the mirror says (a
-        drift repair).
+        drift repair). ``read_back`` asks each station that can tell (OCPP 2.0.1) what
+        it holds and goes by that instead of the mirror: what it lost or holds otherwise
+        is sent again, what a central system set that no desired row asks for is
+        cleared.
         """
         return await self._reconciler.run(station_ids, force=force, push_all=push_all,
-                                          concurrency=concurrency)
+                                          read_back=read_back, concurrency=concurrency)
 
     # --- composite schedules -----------------------------------------------------------
     async def snapshot(self, station_id: str, *, from_desired: bool = False,

@@ -126,13 +126,6 @@ class VerifyReport:
     connectors: dict[int, VerificationOutcome] = field(default_factory=dict)
 
 
-@dataclass
-class DriftStats:
-    found: int = 0
-    repaired: int = 0
-    unresolved: int = 0
-
-
 _EVENTS = {VerificationState.VERIFIED: EventType.VERIFICATION_VERIFIED,
            VerificationState.UNVERIFIABLE: EventType.VERIFICATION_UNVERIFIABLE}
 
@@ -147,7 +140,8 @@ class VerificationService:
         self._window = window_s
         self._max_repairs = max_repairs
         self._clock = clock
-        self.stats = DriftStats()
+        # Shared with the read-backs of reconcile (one count of drift for /metrics).
+        self.stats = smart.drift
         # A fleet's verifications run side by side: what they read is read for many
         # stations per query, and what they record is committed together.
         self._writes = writes or GroupCommit(db)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from app.ocpp.router import Handler
 from app.ocpp.v201.handlers import provisioning, reports, smart_charging
 from app.ocpp.v201.handlers.transactions import TransactionHandlers
+from app.ocpp.v201.profile_reports import ProfileReports
 from app.ocpp.v201.remote_ids import RemoteIds
 
 
-def all_handlers(ids: RemoteIds) -> dict[str, Handler]:
+def all_handlers(ids: RemoteIds, profile_reports: ProfileReports) -> dict[str, Handler]:
     return {**provisioning.HANDLERS, **reports.HANDLERS,
-            **TransactionHandlers(ids).handlers(), **smart_charging.HANDLERS}
+            **TransactionHandlers(ids).handlers(), **smart_charging.handlers(profile_reports)}

@@ -1,5 +1,6 @@
 """OCPP 2.0.1 K (Smart charging), charging station to CSMS: limits set outside the CSMS,
-the car's needs and chosen schedule, the profiles a station reports it holds."""
+the car's needs and chosen schedule, the profiles a station reports it holds (read back
+by reconcile)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.router import CallContext, Handler, Reply
+from app.ocpp.v201.profile_reports import ProfileReports, read_page
 from app.services.errors import Invalid, NotFound
 from app.services.load.ev_needs import EvChargingNeeds
 from app.timefmt import parse_timestamp
@@ -75,19 +77,27 @@ async def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any])
     return Reply({"status": "Accepted"})
 
 
-async def report_charging_profiles(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    """K09: what the station holds, answering GetChargingProfiles; audited. chargeplan
-    compares what a station applies through GetCompositeSchedule."""
-    log.info("%s reports %d profile(s) on EVSE %s from %s", ctx.station_id,
-             len(payload["chargingProfile"]), payload["evseId"],
-             payload["chargingLimitSource"])
-    return Reply({})
+def report_charging_profiles(reports: ProfileReports) -> Handler:
+    """K09: a page of what the station holds, answering GetChargingProfiles, handed to
+    the read-back that asked (``profile_reports.py``); a page nobody waits for is
+    audited only. A profile the model cannot read is refused, whoever asked."""
+
+    async def handle(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+        page = read_page(payload)
+        if not reports.received(ctx.station_id, payload["requestId"], page):
+            log.info("%s reports %d profile(s) on EVSE %s from %s, request %s: not awaited",
+                     ctx.station_id, len(page.profiles), page.evse_id, page.source.value,
+                     payload["requestId"])
+        return Reply({})
+
+    return handle
 
 
-HANDLERS: dict[str, Handler] = {
-    "NotifyChargingLimit": notify_charging_limit,
-    "ClearedChargingLimit": cleared_charging_limit,
-    "NotifyEVChargingNeeds": notify_ev_charging_needs,
-    "NotifyEVChargingSchedule": notify_ev_charging_schedule,
-    "ReportChargingProfiles": report_charging_profiles,
-}
+def handlers(reports: ProfileReports) -> dict[str, Handler]:
+    return {
+        "NotifyChargingLimit": notify_charging_limit,
+        "ClearedChargingLimit": cleared_charging_limit,
+        "NotifyEVChargingNeeds": notify_ev_charging_needs,
+        "NotifyEVChargingSchedule": notify_ev_charging_schedule,
+        "ReportChargingProfiles": report_charging_profiles(reports),
+    }

@@ -1,0 +1,234 @@
+"""Reconcile reads a 2.0.1 station's own profiles back (K09 GetChargingProfiles and the
+ReportChargingProfiles pages it brings) and repairs what differs: the simulated 2.0.1
+station of ``app/simulator`` on the real server, over loopback, with a SQLite file.
+Every frame of these exchanges fits the 2.0.1 schemas (``tests/ocpp201.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from app.db.models import AuditFrame
+from app.domain.profiles import ChargingProfileKind, ChargingRateUnit
+from app.domain.profiles_v201 import (
+    ChargingLimitSource,
+    ChargingProfile201,
+    ChargingProfilePurpose201,
+    ChargingSchedule201,
+    ChargingSchedulePeriod201,
+    EvseProfile,
+)
+from app.simulator.station_v201 import SimulatedStation201
+from tests.conftest import (
+    RunningServer,
+    make_settings,
+    settled_audit_rows,
+    start_server,
+    stop_server,
+)
+from tests.e2e.harness import eventually, simulated
+from tests.ocpp201 import (
+    BOOT_201,
+    REPORT_201,
+    UNKNOWN_VARIABLE,
+    check_201_frames,
+    station_of,
+)
+from tests.ocpp_client import raw_station
+from tests.profiles import tx_default_watts
+
+SID = "PY-SIM-0001"
+WAIT = 60.0  # bounds a failure only
+
+
+@pytest.fixture
+async def server(sqlite_url: str) -> AsyncIterator[RunningServer]:
+    # Only the runs a test asks for: no interval reconcile or verify in between.
+    running = await start_server(make_settings(
+        sqlite_url, reconcile_interval_s=3600, verify_interval_s=3600))
+    try:
+        yield running
+    finally:
+        await stop_server(running)
+
+
+def held(station: SimulatedStation201) -> set[tuple[int, int, str]]:
+    """(EVSE, profile id, source) of every profile the station holds."""
+    return {(h.evse_id, h.profile.charging_profile_id, h.source.value)
+            for h in station.smart_charging.held}
+
+
+async def send(http: httpx.AsyncClient, connector_id: int, profile: dict[str, Any]) -> int:
+    sent = await http.post(f"/stations/{SID}/charging_profile",
+                           json={"connector_id": connector_id, "profile": profile})
+    body = sent.json()
+    assert sent.status_code == 200 and body["status"] == "success", body
+    return int(body["profile_id"])
+
+
+async def reconcile(http: httpx.AsyncClient) -> dict[str, Any]:
+    """A reconcile run asked for over REST, once it finished."""
+    before = {r["id"] for r in (await http.get("/jobs", params={"job": "reconcile"})).json()}
+    asked = await http.post("/jobs/reconcile/run", params={"station_id": SID})
+    assert asked.status_code == 202, asked.text
+
+    async def finished() -> dict[str, Any] | None:
+        runs = (await http.get("/jobs", params={"job": "reconcile"})).json()
+        new = [r for r in runs if r["id"] not in before and r["finished_at"] is not None]
+        return new[0] if new else None
+
+    run: dict[str, Any] = await eventually(finished, timeout=WAIT)
+    return run
+
+
+def since(rows: list[AuditFrame], first_id: int) -> list[AuditFrame]:
+    return [r for r in rows if r.id > first_id]
+
+
+def calls_out(rows: list[AuditFrame], action: str) -> list[AuditFrame]:
+    return [r for r in rows if (r.direction, r.message_type, r.action) == ("out", "CALL", action)]
+
+
+CAP = {"stackLevel": 0, "chargingProfilePurpose": "ChargePointMaxProfile",
+       "chargingProfileKind": "Absolute", "validFrom": "2020-01-01T00:00:00Z",
+       "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [
+           {"startPeriod": 0, "limit": 11000}]}}
+
+
+async def test_a_profile_the_station_lost_silently_is_found_and_sent_again(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
+                         wait_configuration=False) as sim:
+        station = station_of(sim)
+        cap = await send(http, 0, CAP)
+        first = await send(http, 1, tx_default_watts(7000))
+        second = await send(http, 2, tx_default_watts(5000))
+        assert held(station) == {(0, cap, "CSO"), (1, first, "CSO"), (2, second, "CSO")}
+        quiet = await reconcile(http)  # in sync: it asks, and sends nothing more
+        assert quiet["detail"].get("drift") is None and quiet["detail"]["changed"] == []
+
+        mark = (await settled_audit_rows(server, SID))[-1].id
+        # The station drops a profile it acknowledged and tells nobody.
+        assert station.lose_profile(first)
+        assert station.limit_w(1) != 7000
+        run = await reconcile(http)
+
+        assert held(station) == {(0, cap, "CSO"), (1, first, "CSO"), (2, second, "CSO")}
+        assert station.limit_w(1) == 7000
+        assert run["detail"]["drift"] == {SID: {"missing": [first], "different": [],
+                                                "extra": []}}
+        assert run["detail"]["changed"] == [SID]
+
+        rows = since(await settled_audit_rows(server, SID), mark)
+        (ask,) = calls_out(rows, "GetChargingProfiles")
+        request_id = ask.payload["requestId"]
+        assert ask.payload == {"requestId": request_id,
+                               "chargingProfile": {"chargingLimitSource": ["CSO"]}}
+        assert ask.job_run_id == run["id"]
+        pages = [r.payload for r in rows if (r.direction, r.message_type, r.action) == (
+            "in", "CALL", "ReportChargingProfiles")]
+        # One page per EVSE (K09.FR.01: the requestId in each; K09.FR.02: tbc but the last).
+        assert [(p["requestId"], p["evseId"], p.get("tbc")) for p in pages] == [
+            (request_id, 0, True), (request_id, 2, False)]
+        (resent,) = calls_out(rows, "SetChargingProfile")
+        assert (resent.payload["evseId"], resent.payload["chargingProfile"]["id"]) == (1, first)
+        assert resent.job_run_id == run["id"] and resent.desired_profile_id is not None
+        assert calls_out(rows, "ClearChargingProfile") == []
+
+        mark = rows[-1].id
+        again = await reconcile(http)
+        assert again["detail"].get("drift") is None
+        later = since(await settled_audit_rows(server, SID), mark)
+        assert {r.action for r in later if r.message_type == "CALL"} == {
+            "GetChargingProfiles", "ReportChargingProfiles"}
+    check_201_frames(await settled_audit_rows(server, SID))
+
+
+def profile_201(profile_id: int, purpose: ChargingProfilePurpose201, limit_a: float,
+                start: datetime | None = None) -> ChargingProfile201:
+    """A profile in amps: Absolute from ``start``, else Relative."""
+    schedule = ChargingSchedule201(ChargingRateUnit.A, (ChargingSchedulePeriod201(0, limit_a),),
+                                   start_schedule=start, id=1)
+    kind = ChargingProfileKind.RELATIVE if start is None else ChargingProfileKind.ABSOLUTE
+    return ChargingProfile201(profile_id, 3, purpose, kind, (schedule,))
+
+
+async def test_a_csms_profile_nobody_wants_is_cleared_and_external_limits_stay(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
+                         wait_configuration=False, grid_limit_a=20.0) as sim:
+        station = station_of(sim)
+        wanted = await send(http, 1, tx_default_watts(7000))
+        await eventually(lambda: any(h.source is ChargingLimitSource.SO
+                                     for h in station.smart_charging.held), timeout=WAIT)
+        # Left by another central system, and a grid limit a station wrongly says a CSMS
+        # set: the first is chargeplan's to clear, the second never is (K01.FR.22).
+        leftover = profile_201(9001, ChargingProfilePurpose201.TX_DEFAULT_PROFILE, 6.0)
+        external = profile_201(
+            9002, ChargingProfilePurpose201.CHARGING_STATION_EXTERNAL_CONSTRAINTS, 16.0,
+            station.clock.now().replace(microsecond=0))
+        assert station.smart_charging.install(EvseProfile(2, leftover)) is None
+        assert station.smart_charging.install(
+            EvseProfile(0, external, ChargingLimitSource.CSO)) is None
+        station.after_profiles_changed()
+        mark = (await settled_audit_rows(server, SID))[-1].id
+
+        run = await reconcile(http)
+
+        assert run["detail"]["drift"] == {SID: {"missing": [], "different": [],
+                                                "extra": [9001]}}
+        remaining = held(station)
+        assert (1, wanted, "CSO") in remaining and (0, 9002, "CSO") in remaining
+        assert not any(pid == 9001 for _, pid, _ in remaining)
+        assert any(source == "SO" for _, _, source in remaining)
+        rows = since(await settled_audit_rows(server, SID), mark)
+        assert [r.payload for r in calls_out(rows, "ClearChargingProfile")] == [
+            {"chargingProfileId": 9001}]
+        assert calls_out(rows, "SetChargingProfile") == []
+    check_201_frames(await settled_audit_rows(server, SID))
+
+
+async def test_a_station_that_does_not_report_in_time_is_unknown_not_empty(
+    sqlite_url: str
+) -> None:
+    running = await start_server(make_settings(
+        sqlite_url, call_timeout_s=1.0, reconcile_interval_s=3600, verify_interval_s=3600))
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http, \
+                raw_station(running.station_url("CP-MUTE"), subprotocols=["ocpp2.0.1"],
+                            answers={"GetVariables": UNKNOWN_VARIABLE,
+                                     "SetChargingProfile": {"status": "Accepted"},
+                                     "GetChargingProfiles": {"status": "Accepted"}}) as cp:
+            await cp.ok("BootNotification", BOOT_201)
+            sent = await http.post("/stations/CP-MUTE/charging_profile",
+                                   json={"connector_id": 1, "profile": tx_default_watts(7000)})
+            assert sent.json()["status"] == "success", sent.text
+            mark = (await settled_audit_rows(running, "CP-MUTE"))[-1].id
+            smart = running.services.smart_charging
+            repair = asyncio.create_task(smart.reconcile_many(["CP-MUTE"], read_back=True))
+            asked = await eventually(lambda: [c for c in cp.server_calls
+                                              if c[2] == "GetChargingProfiles"], timeout=WAIT)
+            # A page of another request is no answer to this one (K09.FR.01).
+            stray = {**REPORT_201, "requestId": asked[0][3]["requestId"] + 1}
+            assert await cp.ok("ReportChargingProfiles", stray) == {}
+            report = (await repair)["CP-MUTE"]
+
+            # Unknown: the mirror decides, as for 1.6; had silence meant "nothing held",
+            # the profile would have been sent again.
+            assert (report.read_backs, report.failures, report.drift) == (1, 1, None)
+            assert report.pushed == [] and report.cleared == []
+            rows = since(await settled_audit_rows(running, "CP-MUTE"), mark)
+            assert {r.action for r in rows if r.message_type == "CALL"} == {
+                "GetChargingProfiles", "ReportChargingProfiles"}
+            profiles = (await http.get("/stations/CP-MUTE/charging_profiles")).json()
+            assert [p["state"] for p in profiles] == ["accepted"], profiles
+    finally:
+        await stop_server(running)
