@@ -5,11 +5,14 @@ meter values; K smart charging; A, N security events, logs and component events)
 from __future__ import annotations
 
 from app.ocpp.router import Handler
-from app.ocpp.v201.handlers import provisioning, reports, smart_charging
+from app.ocpp.v201.handlers import profile_reports, provisioning, reports, smart_charging
 from app.ocpp.v201.handlers.transactions import TransactionHandlers
 from app.ocpp.v201.remote_ids import RemoteIds
 
 
 def all_handlers(ids: RemoteIds) -> dict[str, Handler]:
-    return {**provisioning.HANDLERS, **reports.HANDLERS,
-            **TransactionHandlers(ids).handlers(), **smart_charging.HANDLERS}
+    handlers = {**provisioning.HANDLERS, **reports.HANDLERS,
+                **TransactionHandlers(ids).handlers(), **smart_charging.HANDLERS}
+    handlers["ReportChargingProfiles"] = profile_reports.collecting(
+        handlers["ReportChargingProfiles"])
+    return handlers
