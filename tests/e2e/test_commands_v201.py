@@ -4,10 +4,13 @@ refused before anything is sent."""
 
 from __future__ import annotations
 
+import threading
+from http.server import ThreadingHTTPServer
 from typing import Any, cast
 
 import httpx
 
+from app.cli.octt_bridge import RestApi, handler_for
 from app.services.fleet.commands_v201 import V201_ACTIONS
 from tests.conftest import RunningServer, settled_audit_rows
 from tests.e2e.harness import eventually, simulated
@@ -149,3 +152,27 @@ async def test_openapi_shows_each_201_command_with_its_201_schema(
         assert body["content"]["application/json"]["schema"]["title"] == f"{action}Request"
         assert "409" in operation["responses"]
 
+
+async def test_the_octt_bridge_turns_a_trigger_into_the_rest_command(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    bridge = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 handler_for(RestApi(server.http_url, None, 30.0)))
+    thread = threading.Thread(target=bridge.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{bridge.server_address[1]}/api/octt/2.0.1/{SID}"
+    try:
+        async with simulated(server, http, ocpp_version="2.0.1"), httpx.AsyncClient(
+                timeout=30) as client:
+            answer = await client.post(f"{url}/get-variables", json={"getVariableData": [
+                {"component": {"name": "OCPPCommCtrlr"},
+                 "variable": {"name": "HeartbeatInterval"}}]})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["response"]["getVariableResult"][0]["attributeStatus"] == (
+                "Accepted")
+            unknown = await client.post(f"{url}/call/SetDisplayMessage", json={})
+            assert unknown.status_code == 501
+    finally:
+        bridge.shutdown()
+        bridge.server_close()
+        thread.join()
