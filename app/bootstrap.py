@@ -49,11 +49,13 @@ from app.services.delivery.smart_charging import RetryPolicy, SmartChargingServi
 from app.services.delivery.verification import VerificationService
 from app.services.errors import Invalid
 from app.services.fleet.commands import CommandService
+from app.services.fleet.commands_v201 import Commands201
 from app.services.fleet.device_model import DeviceModelService
 from app.services.fleet.id_tags import IdTagService
 from app.services.fleet.job_runs import JobRunService
 from app.services.fleet.leases import LeaseService
 from app.services.fleet.nodes import MISSED_BEATS, NodeService
+from app.services.fleet.profile_reports import ProfileReports
 from app.services.fleet.remote_start import RemoteStartService
 from app.services.fleet.remote_transactions import RemoteTransactions
 from app.services.fleet.stations import StationService
@@ -169,6 +171,8 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
                                       time_rules=time_rules, clock=clock, events=events,
                                       meter_event_every_s=settings.meter_event_interval_s)
     needs = NeedService(db, clock=clock)
+    device_model = DeviceModelService(db, clock=clock)
+    profile_reports = ProfileReports()
     services = Services(
         settings=settings,
         clock=clock,
@@ -215,7 +219,11 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
                                    step_s=settings.circuit_plan_step_s,
                                    horizon_s=settings.circuit_horizon_s,
                                    time_limit_s=settings.circuit_plan_time_limit_s)),
-        device_model=DeviceModelService(db, clock=clock),
+        device_model=device_model,
+        commands_v201=Commands201(chargers, stations=stations, device_model=device_model,
+                                  profile_reports=profile_reports,
+                                  report_timeout_s=settings.call_timeout_s),
+        profile_reports=profile_reports,
         external_limits=ExternalLimitService(db, clock=clock, events=events, bus=bus),
         remote_transactions=RemoteTransactions(db, transactions),
         ev_needs=EvNeedService(db, needs, clock=clock, bus=bus),

@@ -64,6 +64,14 @@ async def read_configuration_and_reconcile(services: Services, m: StationBooted)
         services.debounce.boots.add(m.station_id)
 
 
+async def read_device_model(services: Services, m: StationBooted) -> None:
+    """A 2.0.1 station with no base report yet is asked for one (GetBaseReport
+    FullInventory), so its smart-charging capabilities are known; once, not every boot."""
+    if (services.settings.read_configuration_on_boot
+            and await services.stations.is_managed(m.station_id)):
+        await services.commands_v201.base_report_after_boot(m.station_id)
+
+
 async def reconcile_booted(services: Services, m: StationsBooted) -> None:
     await after_boot(services, m.station_ids)
 
@@ -209,7 +217,7 @@ async def run_job(services: Services, m: JobRequested) -> None:
 
 
 REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
-    StationBooted: [read_configuration_and_reconcile],
+    StationBooted: [read_configuration_and_reconcile, read_device_model],
     StationsBooted: [reconcile_booted],
     StationRegistered: [apply_plans_and_tariffs],
     StationAdmitted: [apply_plans_and_tariffs_soon],

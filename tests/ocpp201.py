@@ -16,6 +16,10 @@ from app.simulator.station_v201 import SimulatedStation201
 UNKNOWN_VARIABLE: dict[str, Any] = {"getVariableResult": [{
     "attributeStatus": "UnknownVariable", "component": {"name": "SmartChargingCtrlr"},
     "variable": {"name": "Enabled"}}]}
+# What a raw 2.0.1 station answers to what the server asks after its boot: it knows none
+# of the variables read, and keeps no device model to report (GetBaseReport).
+RAW_201_ANSWERS: dict[str, Any] = {"GetVariables": UNKNOWN_VARIABLE,
+                                   "GetBaseReport": {"status": "NotSupported"}}
 # A raw 2.0.1 station's BootNotification.
 BOOT_201: dict[str, Any] = {
     "chargingStation": {"vendorName": "Acme", "model": "AC-22", "serialNumber": "SN-201",

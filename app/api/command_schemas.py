@@ -17,6 +17,7 @@ import msgspec
 from litestar.openapi.spec import Operation
 from msgspec import Meta
 
+from app.api.request_body import schema_problems
 from app.db.models import LocalListVersion, Reservation
 from app.domain.states import CommandStatus
 from app.json_types import JsonObject
@@ -26,13 +27,23 @@ from app.services.fleet.commands import CommandResult
 @cache
 def ocpp_request_schema(action: str) -> JsonObject:
     """The official OCPP 1.6 JSON schema of ``action``'s request (the ``ocpp`` package's)."""
-    path = resources.files("ocpp.v16").joinpath("schemas", f"{action}.json")
-    schema: JsonObject = json.loads(path.read_text(encoding="utf-8"))
-    # Draft-04 bookkeeping that OpenAPI 3.1 does not use.
-    schema.pop("$schema", None)
-    schema.pop("id", None)
+    return _packaged_schema("ocpp.v16", f"{action}.json", f"{action}Request")
+
+
+@cache
+def ocpp201_request_schema(action: str) -> JsonObject:
+    """The official OCPP 2.0.1 JSON schema of ``action``'s request."""
+    return _packaged_schema("ocpp.v201", f"{action}Request.json", f"{action}Request")
+
+
+def _packaged_schema(package: str, name: str, title: str) -> JsonObject:
+    path = resources.files(package).joinpath("schemas", name)
+    schema: JsonObject = json.loads(path.read_text(encoding="utf-8-sig"))
+    # Draft-04/06 bookkeeping that OpenAPI 3.1 does not use.
+    for key in ("$schema", "id", "$id", "comment"):
+        schema.pop(key, None)
     # The security extension's schemas carry no title; the core ones are "<Action>Request".
-    schema.setdefault("title", f"{action}Request")
+    schema.setdefault("title", title)
     # Their "$ref": "#/definitions/..." would point at the root of the OpenAPI document
     # once embedded in it (ReDoc then refuses the whole document): inline them.
     definitions: JsonObject = schema.pop("definitions", {})
@@ -56,37 +67,49 @@ def _inline(node: Any, definitions: JsonObject) -> Any:
 
 
 class OcppRequestOperation(Operation):
-    """An operation whose request body is an OCPP 1.6 schema rather than a Python type."""
+    """An operation whose request body is an OCPP schema rather than a Python type."""
 
     action: ClassVar[str] = ""
+    version: ClassVar[str] = "1.6"
 
     def to_schema(self) -> JsonObject:
         result = super().to_schema()
+        if self.version == "1.6":
+            schema, where = ocpp_request_schema(self.action), f"OCPP 1.6 {self.action}.req"
+        else:
+            schema = ocpp201_request_schema(self.action)
+            where = f"OCPP {self.version} {self.action}Request"
         result["requestBody"] = {
             "required": True,
-            "description": f"OCPP 1.6 {self.action}.req, camelCase, exactly as sent",
-            "content": {"application/json": {"schema": documented(
-                ocpp_request_schema(self.action), f"{self.action}.req")}},
+            "description": f"{where}, camelCase, exactly as sent",
+            "content": {"application/json": {"schema": documented(schema, where)}},
         }
         return result
 
 
 def documented(schema: JsonObject, where: str) -> JsonObject:
     """A copy of an OCPP schema where every property says which OCPP field it is (the
-    official schemas carry no descriptions)."""
+    official schemas carry no descriptions): ``where`` is the message, ``OCPP 1.6
+    SetChargingProfile.req``."""
     result = dict(schema)
     if "properties" in schema:
         result["properties"] = {
-            name: {"description": f"OCPP 1.6 {where} {name}",
-                   **documented(field, f"{where} {name}")}
+            name: {"description": f"{where} {name}", **documented(field, f"{where} {name}")}
             for name, field in schema["properties"].items()}
     if isinstance(schema.get("items"), dict):
         result["items"] = documented(schema["items"], where)
     return result
 
 
-def operation_for(action: str) -> type[Operation]:
-    return type(f"{action}Operation", (OcppRequestOperation,), {"action": action})
+def operation_for(action: str, version: str = "1.6") -> type[Operation]:
+    return type(f"{action}Operation", (OcppRequestOperation,),
+                {"action": action, "version": version})
+
+
+def request_problems_201(action: str, payload: JsonObject) -> list[tuple[str, str]]:
+    """Every (field, rule) by which ``payload`` breaks the OCPP 2.0.1 request schema of
+    ``action``, fields spelt as the client wrote them (camelCase)."""
+    return schema_problems(ocpp201_request_schema(action), payload)
 
 
 class CommandErrorView(msgspec.Struct, kw_only=True):
@@ -106,7 +129,8 @@ class CommandResponse(msgspec.Struct, kw_only=True):
         description="success: the station answered with a CALLRESULT (whatever its status "
         "field says); error: it did not, see error")]
     station_id: Annotated[str, Meta(description="Charge point identity")]
-    action: Annotated[str, Meta(description="The OCPP 1.6 action sent")]
+    action: Annotated[str, Meta(
+        description="The OCPP action sent (1.6, or 2.0.1 for the actions only it has)")]
     request: Annotated[JsonObject, Meta(description="The payload sent (or refused)")]
     response: Annotated[JsonObject | None, Meta(
         description="The station's CALLRESULT payload, verbatim")] = None
@@ -122,6 +146,13 @@ class CommandResponse(msgspec.Struct, kw_only=True):
     remote_start_id: Annotated[int | None, Meta(
         description="RemoteStartTransaction with a chargingProfile: the pending remote start "
         "that becomes the transaction's TxProfile when StartTransaction arrives")] = None
+    reported: Annotated[list[JsonObject] | None, Meta(
+        description="GetChargingProfiles (OCPP 2.0.1): every profile the station reported "
+        "in its ReportChargingProfiles pages for the requestId, each as {evseId, "
+        "chargingLimitSource, chargingProfile}; null for other actions")] = None
+    report_complete: Annotated[bool | None, Meta(
+        description="GetChargingProfiles: whether the last page (tbc false) came within "
+        "the call timeout; false: `reported` holds the pages that came")] = None
 
 
 def command_response(result: CommandResult) -> CommandResponse:
@@ -136,7 +167,8 @@ def command_response(result: CommandResult) -> CommandResponse:
         station_id=result.station_id, action=result.action, request=result.request,
         response=result.response, error=error, pending=result.pending,
         warnings=result.warnings, desired_profile_id=result.desired_profile_id,
-        remote_start_id=result.remote_start_id)
+        remote_start_id=result.remote_start_id, reported=result.reported,
+        report_complete=result.report_complete)
 
 
 class ReservationView(msgspec.Struct, kw_only=True):

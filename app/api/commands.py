@@ -32,6 +32,7 @@ from app.api.command_schemas import (
     command_response,
     local_list_view,
     operation_for,
+    request_problems_201,
     reservation_view,
 )
 from app.api.deps import ServicesDep, dependencies
@@ -40,7 +41,9 @@ from app.api.smart_charging import invalid_profile
 from app.domain.access import Role, permits
 from app.json_types import JsonObject
 from app.services.delivery.smart_charging import InvalidProfile
+from app.services.errors import Invalid
 from app.services.fleet.commands import ADMIN_ACTIONS, COMMAND_ACTIONS, CommandResult, UnknownAction
+from app.services.fleet.commands_v201 import V201_ACTIONS, V201_ADMIN_ACTIONS
 from app.services.security.station_security import SECURITY_KEYS
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
@@ -89,11 +92,13 @@ def _status_code(result: CommandResult) -> int:
 
 
 def unknown_action(_: Request[Any, Any, Any], exc: UnknownAction) -> Response[JsonObject]:
+    valid = [*exc.valid, *V201_ACTIONS]
     return Response(
         {"status_code": HTTP_404_NOT_FOUND,
-         "detail": f"unknown action {exc.key!r}; valid actions: {', '.join(exc.valid)}",
-         "extra": [{"key": "action", "message": "not a central-system action of OCPP 1.6",
-                    "valid_actions": list(exc.valid)}]},
+         "detail": f"unknown action {exc.key!r}; valid actions: {', '.join(valid)}",
+         "extra": [{"key": "action", "message": "not a central-system action of OCPP 1.6, "
+                    "nor one only OCPP 2.0.1 has that chargeplan sends",
+                    "valid_actions": valid}]},
         status_code=HTTP_404_NOT_FOUND, media_type=MediaType.JSON)
 
 
@@ -131,6 +136,47 @@ def _command_route(action: str) -> HTTPRouteHandler:
                 responses=responses)(send_command)
 
 
+_DESCRIPTION_201 = (
+    "OCPP 2.0.1 stations only (a 1.6 station: 409 naming its version). Sends OCPP 2.0.1 "
+    "{action}Request with the body as payload, after checking it against the official "
+    "2.0.1 schema (400 naming each field; nothing is sent). 200 with the station's "
+    "CALLRESULT verbatim in `response`; on failure the same body with `status` `error`: "
+    "409 offline, 504 timeout, 502 CALLERROR or an answer that broke the schema."
+)
+_AFTER_201 = {
+    "GetVariables": " Each Accepted result is stored in the device model "
+    "(GET /stations/{station_id}/variables).",
+    "SetVariables": " Each value the station Accepted is stored in the device model "
+    "(GET /stations/{station_id}/variables).",
+    "GetBaseReport": " The station then sends its report in NotifyReport pages; the last "
+    "one replaces the stored device model (GET /stations/{station_id}/variables).",
+    "GetChargingProfiles": " Waits, at most the call timeout, for the ReportChargingProfiles "
+    "pages of the requestId and returns their profiles in `reported`.",
+    "GetTransactionStatus": " transactionId is the station's own (`remote_id` of "
+    "GET /transactions).",
+    "SetNetworkProfile": " Admin only: it says where and how the station connects.",
+}
+
+
+def _command_route_201(action: str) -> HTTPRouteHandler:
+    async def send_command(services: ServicesDep, station_id: StationIdPath,
+                           data: JSONBody[JsonObject]) -> Response[CommandResponse]:
+        problems = request_problems_201(action, data)
+        if problems:
+            raise Invalid.all(problems)
+        result = await services.commands_v201.send(station_id, action, data)
+        return Response(command_response(result), status_code=_status_code(result))
+
+    return post(f"/commands/{action}", summary=f"Send {action} (OCPP 2.0.1)",
+                description=_DESCRIPTION_201.format(action=action) + _AFTER_201[action],
+                opt=ADMIN if action in V201_ADMIN_ACTIONS else OPERATOR,
+                operation_class=operation_for(action, "2.0.1"),
+                operation_id=f"command{action}", name=f"command-{action}",
+                status_code=HTTP_200_OK,
+                responses={**error_responses(HTTP_404_NOT_FOUND), **_FAILED_RESPONSES})(
+                    send_command)
+
+
 @post("/commands/{action:str}", include_in_schema=False, status_code=HTTP_404_NOT_FOUND,
       opt=OPERATOR)
 async def unknown_command(action: FromPath[str]) -> None:
@@ -154,7 +200,8 @@ async def local_list(services: ServicesDep, station_id: StationIdPath) -> LocalL
 
 commands_router = Router(
     path="/stations/{station_id:str}",
-    route_handlers=[*(_command_route(a) for a in COMMAND_ACTIONS), unknown_command,
+    route_handlers=[*(_command_route(a) for a in COMMAND_ACTIONS),
+                    *(_command_route_201(a) for a in V201_ACTIONS), unknown_command,
                     reservations, local_list],
     dependencies=dependencies,
     tags=["commands"],

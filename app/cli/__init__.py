@@ -1,4 +1,5 @@
-"""`chargeplan` command line: serve, db, apikey, ca, simulate, composite, allocate, bench."""
+"""`chargeplan` command line: serve, db, apikey, ca, simulate, composite, allocate, bench,
+octt-bridge."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 from collections.abc import Sequence
 
 # Each subcommand lives in its own module with add_parser(subparsers) and run(args).
-SUBCOMMANDS = ("serve", "db", "apikey", "ca", "simulate", "composite", "allocate", "bench")
+SUBCOMMANDS = ("serve", "db", "apikey", "ca", "simulate", "composite", "allocate", "bench",
+               "octt_bridge")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,8 @@ variables, and the smart-charging capabilities read from them.
   ``constant``) and optional characteristics (``unit``, ``dataType``, ``minLimit``,
   ``maxLimit``, ``valuesList``). Each attribute is one :class:`ReportedAttribute`.
 - OCPP 2.0.1 GetVariableResultType (B06): only an ``Accepted`` result carries a value;
-  the others say nothing about the variable's value and are not kept.
+  the others say nothing about the variable's value and are not kept. A SetVariables
+  value (B05) is kept when its result is ``Accepted``.
 - The capabilities OCPP 1.6 reads from its configuration keys (§9.4) come from these
   variables (OCPP 2.0.1 Part 2 Appendix, SmartChargingCtrlr and DeviceDataCtrlr), so
   validation, the station view and load management read one structure for both
@@ -116,6 +117,20 @@ def attribute_of_result(result: Mapping[str, Any]) -> ReportedAttribute | None:
         attribute_type=str(result.get("attributeType", "Actual")),
         value=result.get("attributeValue"))
 
+
+
+def accepted_settings(data: Sequence[Mapping[str, Any]],
+                      results: Sequence[Mapping[str, Any]]) -> list[ReportedAttribute]:
+    """The values a SetVariables request set (B05): each SetVariableData whose result
+    (the one of the same component, variable and attributeType) is ``Accepted``. A
+    RebootRequired value is not in force yet, and is not taken."""
+    accepted = {a.key for r in results if (a := attribute_of_result(r)) is not None}
+    found = []
+    for item in data:
+        attribute = attribute_of_result({**item, "attributeStatus": "Accepted"})
+        if attribute is not None and attribute.key in accepted:
+            found.append(attribute)
+    return found
 
 @dataclass(frozen=True)
 class DeviceCapabilities:

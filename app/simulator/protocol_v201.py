@@ -196,6 +196,16 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
             self._station.spawn(self._station.stop_transaction(evse_id, "Remote",
                                                                "RemoteStop"))
 
+    @_on(Action.get_transaction_status)
+    def on_get_transaction_status(self, transaction_id: str | None = None, **_: Any) -> Any:
+        # E14: nothing is queued (the simulator sends at once); ongoingIndicator only
+        # when asked about one transaction.
+        if transaction_id is None:
+            return call_result.GetTransactionStatus(messages_in_queue=False)
+        return call_result.GetTransactionStatus(
+            messages_in_queue=False,
+            ongoing_indicator=self._evse_of(transaction_id) is not None)
+
     def _evse_of(self, transaction_id: str) -> int | None:
         for evse_id, transaction in self._station.transactions.items():
             if transaction.transaction_id == transaction_id:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.db.models import AuditFrame
 from app.ocpp.v16.schemas import CENTRAL_SYSTEM_ACTIONS, SECURITY_CENTRAL_SYSTEM_ACTIONS
 from app.services.fleet.commands import COMMAND_ACTIONS
+from app.services.fleet.commands_v201 import V201_ACTIONS
 from tests.conftest import RunningServer
 from tests.e2e.harness import eventually, only, simulated
 
@@ -253,7 +254,7 @@ async def test_unknown_action_and_unknown_station_are_404(
 ) -> None:
     unknown = await http.post(f"/stations/{SID}/commands/StartTransaction", json={})
     assert unknown.status_code == 404
-    assert unknown.json()["extra"][0]["valid_actions"] == list(COMMAND_ACTIONS)
+    assert unknown.json()["extra"][0]["valid_actions"] == [*COMMAND_ACTIONS, *V201_ACTIONS]
     assert "RemoteStartTransaction" in unknown.json()["detail"]
     nobody = await http.post("/stations/NOBODY/commands/Reset", json={"type": "Soft"})
     assert nobody.status_code == 404 and "NOBODY" in nobody.json()["detail"]

@@ -26,8 +26,8 @@ from tests.conftest import (
 )
 from tests.ocpp201 import (
     BOOT_201,
+    RAW_201_ANSWERS,
     REPORT_201,
-    UNKNOWN_VARIABLE,
     check_201_frames,
     energy,
     stamp,
@@ -48,7 +48,7 @@ def station_201(server: RunningServer, station_id: str) -> Any:
     """A raw station on ``ocpp2.0.1``; it knows none of the variables the server reads
     after its boot."""
     return raw_station(server.station_url(station_id), subprotocols=["ocpp2.0.1"],
-                       answers={"GetVariables": UNKNOWN_VARIABLE})
+                       answers=RAW_201_ANSWERS)
 
 
 def event(event_type: str, seq_no: int, at: str, wh: float | None,
@@ -167,7 +167,7 @@ async def test_a_station_offering_both_versions_gets_the_one_it_lists_first(
     server: RunningServer, http: httpx.AsyncClient, offered: list[str], version: str
 ) -> None:
     async with raw_station(server.station_url("CP-BOTH"), subprotocols=offered,
-                           answers={"GetVariables": UNKNOWN_VARIABLE}) as cp:
+                           answers=RAW_201_ANSWERS) as cp:
         assert cp.ws.subprotocol == f"ocpp{version}"
         if version == "2.0.1":
             assert (await cp.ok("BootNotification", BOOT_201))["status"] == "Accepted"

@@ -35,8 +35,8 @@ from tests.conftest import (
 from tests.e2e.harness import eventually, simulated
 from tests.ocpp201 import (
     BOOT_201,
+    RAW_201_ANSWERS,
     REPORT_201,
-    UNKNOWN_VARIABLE,
     check_201_frames,
     station_of,
 )
@@ -204,7 +204,7 @@ async def test_a_station_that_does_not_report_in_time_is_unknown_not_empty(
     try:
         async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http, \
                 raw_station(running.station_url("CP-MUTE"), subprotocols=["ocpp2.0.1"],
-                            answers={"GetVariables": UNKNOWN_VARIABLE,
+                            answers={**RAW_201_ANSWERS,
                                      "SetChargingProfile": {"status": "Accepted"},
                                      "GetChargingProfiles": {"status": "Accepted"}}) as cp:
             await cp.ok("BootNotification", BOOT_201)

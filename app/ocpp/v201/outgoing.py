@@ -7,7 +7,9 @@ diagnostics) is refused with NotSupported before anything is sent. A
 RemoteStartTransaction gets the remoteStartId its 2.0.1 form needs from a counter of this
 process (the station names it in the TransactionEvent that starts the session).
 GetConfiguration and ChangeConfiguration reach the device model's variables
-(``configuration.py``).
+(``configuration.py``). The 2.0.1 calls that 1.6 lacks (``NATIVE_ACTIONS``: the device
+model's reads and writes, GetChargingProfiles, ...) the services make in 2.0.1 terms; they
+go out as they are.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ _PURPOSE = {"ChargePointMaxProfile": "ChargingStationMaxProfile",
 # 2.0.1 UnlockStatusEnumType as 1.6 UnlockStatus.
 _UNLOCK = {"Unlocked": "Unlocked", "UnlockFailed": "UnlockFailed",
            "OngoingAuthorizedTransaction": "UnlockFailed", "UnknownConnector": "NotSupported"}
+
+
+# Calls with no 1.6 counterpart, which the services make by their 2.0.1 name and payload
+# (app/services/fleet/commands_v201.py); they pass through unchanged, both ways.
+NATIVE_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetChargingProfiles",
+                  "GetTransactionStatus", "SetNetworkProfile")
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ class Outgoing:
             "ChangeConfiguration": Translation("SetVariables", configuration.set_variables,
                                                configuration.changed),
             "DataTransfer": Translation("DataTransfer", _same, _same),
+            **{action: Translation(action, _same, _same) for action in NATIVE_ACTIONS},
         }
 
     def translation(self, action: str) -> Translation:

@@ -95,12 +95,27 @@ class CommandResult:
     warnings: list[str] = field(default_factory=list)
     desired_profile_id: int | None = None
     remote_start_id: int | None = None
+    # GetChargingProfiles (OCPP 2.0.1): what the station reported for the requestId, and
+    # whether its last page came in time.
+    reported: list[JsonObject] | None = None
+    report_complete: bool | None = None
 
 
 def call_error(exc: StationCallError) -> CommandError:
     if isinstance(exc, CallErrorReceived):
         return CommandError(exc.kind, exc.reason, exc.code, exc.description, exc.details)
     return CommandError(exc.kind, exc.reason)
+
+
+async def sent(gateway: ChargerGateway, station_id: str, action: str, request: JsonObject
+               ) -> CommandResult:
+    """One CALL as a command's result: the station's answer, or why there is none."""
+    try:
+        answer = await gateway.call(station_id, action, request)
+    except StationCallError as exc:
+        log.info("%s to %s failed: %s", action, station_id, exc.reason)
+        return CommandResult("error", station_id, action, request, error=call_error(exc))
+    return CommandResult("success", station_id, action, request, response=answer)
 
 
 def _outcome_error(outcome: Outcome) -> CommandError:
@@ -183,15 +198,11 @@ class CommandService:
 
     async def _plain(self, station_id: str, action: str, request: JsonObject
                      ) -> CommandResult:
-        try:
-            answer = await self._gateway.call(station_id, action, request)
-        except StationCallError as exc:
-            log.info("%s to %s failed: %s", action, station_id, exc.reason)
-            return CommandResult("error", station_id, action, request, error=call_error(exc))
+        result = await sent(self._gateway, station_id, action, request)
         side_effect = self._side_effects.get(action)
-        if side_effect is not None:
-            await side_effect(station_id, request, answer)
-        return CommandResult("success", station_id, action, request, response=answer)
+        if side_effect is not None and result.response is not None:
+            await side_effect(station_id, request, result.response)
+        return result
 
     # --- desired state -----------------------------------------------------------------
     async def _set_charging_profile(self, station_id: str, request: JsonObject

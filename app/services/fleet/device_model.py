@@ -8,7 +8,8 @@ Paging (OCPP 2.0.1 B07/B08 NotifyReport): the pages of one ``requestId`` come in
 replaces every variable of the station in one transaction, a partial one (GetReport)
 replaces only the attributes it names. A page of another ``requestId`` abandons the
 report that was arriving; a page whose ``seqNo`` was taken already is a repeat and is
-ignored. GetVariables results (B06) update the attributes they name at once.
+ignored. GetVariables results (B06) and the values a SetVariables set (B05) update the
+attributes they name at once.
 """
 
 from __future__ import annotations
@@ -158,6 +159,9 @@ class DeviceModelService:
             found = [a for r in results if (a := rule.attribute_of_result(r)) is not None]
         except (KeyError, TypeError, ValueError) as exc:
             raise Invalid("getVariableResult", f"not a GetVariableResultType: {exc}") from None
+        return await self._store(station_id, found)
+
+    async def _store(self, station_id: str, found: Sequence[rule.ReportedAttribute]) -> int:
         now = self._clock()
         async with self._db.uow() as session:
             await self._report(session, station_id)
@@ -176,6 +180,25 @@ class DeviceModelService:
             await session.flush()
             await self._derive(session, station_id)
         return len(found)
+
+    async def variables_set(self, station_id: str, data: Sequence[Mapping[str, Any]],
+                            results: Sequence[Mapping[str, Any]]) -> int:
+        """SetVariables (B05): each value the station Accepted replaces the attribute it
+        names, as a GetVariables result would; how many were taken."""
+        try:
+            found = rule.accepted_settings(data, results)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Invalid("setVariableResult", f"not a SetVariableResultType: {exc}") from None
+        return await self._store(station_id, found)
+
+    async def base_report_due(self, station_id: str) -> int | None:
+        """The requestId for a base report when the station has none complete and none
+        arriving; None when it has."""
+        async with self._db.uow() as session:
+            report = await self._report(session, station_id)
+            if report.completed_at is not None or report.pending_request_id is not None:
+                return None
+            return (report.request_id or 0) + 1
 
     async def _derive(self, session: AsyncSession, station_id: str) -> None:
         """Write the capabilities the station's variables give into its station row."""

@@ -1,0 +1,289 @@
+"""``chargeplan octt-bridge``: the trigger API of the tzi-OCTT conformance suite, answered
+by chargeplan's REST API.
+
+The suite's OCPP 2.0.1 tests make the central system send a CALL by POSTing to
+``{CSMS_TRIGGER_ADDRESS}/api/octt/2.0.1/{station}/{action}`` (``call/{Action}`` with the
+2.0.1 payload, or a named trigger such as ``get-variables``). This bridge listens there
+and turns each trigger into one request of chargeplan's REST API
+(``POST /stations/{id}/commands/{Action}``): the 2.0.1-only commands go as they are, the
+others in the 1.6 form the services speak, which the 2.0.1 adapter translates back.
+chargeplan's status code and body are answered as they are. A trigger with no REST
+counterpart is answered 501, naming it, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote
+
+from app.services.fleet.commands_v201 import V201_ACTIONS
+
+log = logging.getLogger("chargeplan.octt")
+
+PREFIX = "/api/octt/2.0.1/"
+# 2.0.1 ChargingProfilePurposeEnumType as the 1.6 purpose.
+_PURPOSE = {"ChargingStationMaxProfile": "ChargePointMaxProfile",
+            "TxDefaultProfile": "TxDefaultProfile", "TxProfile": "TxProfile"}
+# 2.0.1 ResetEnumType as the 1.6 type (both 1.6 types reset at once: Immediate).
+_RESET = {"Immediate": "Hard", "OnIdle": "Soft"}
+_TRIGGER = {"LogStatusNotification": "DiagnosticsStatusNotification"}
+
+JsonObject = dict[str, Any]
+# The integer transaction id chargeplan gives the station's own (string) one, if known.
+TransactionLookup = Callable[[str, str], int | None]
+
+
+@dataclass(frozen=True)
+class Forward:
+    """The REST request a trigger becomes: POST ``path`` with ``body``."""
+
+    path: str
+    body: JsonObject
+
+
+class Unsupported(Exception):
+    """A trigger chargeplan has no REST request for."""
+
+
+def translate(station_id: str, trigger: str, body: Mapping[str, Any],
+              transaction_id: TransactionLookup) -> Forward:
+    """The REST request for one trigger of the suite."""
+    action = trigger.removeprefix("call/") if trigger.startswith("call/") else {
+        "get-variables": "GetVariables", "set-variables": "SetVariables",
+        "trigger-message": "TriggerMessage"}.get(trigger)
+    if action is None:
+        raise Unsupported(f"trigger {trigger!r} has no chargeplan counterpart")
+    if action in V201_ACTIONS:
+        return _command(station_id, action, dict(body))
+    mapper = _MAPPERS.get(action)
+    if mapper is None:
+        raise Unsupported(f"{action} is not sent by chargeplan to OCPP 2.0.1 stations")
+    legacy_action, payload = mapper(station_id, body, transaction_id)
+    return _command(station_id, legacy_action, payload)
+
+
+def _command(station_id: str, action: str, payload: JsonObject) -> Forward:
+    return Forward(f"/stations/{quote(station_id, safe='')}/commands/{action}", payload)
+
+
+def _given(**fields: Any) -> JsonObject:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _reset(_: str, body: Mapping[str, Any], __: TransactionLookup) -> tuple[str, JsonObject]:
+    if body.get("evseId"):
+        raise Unsupported("Reset of one EVSE has no 1.6 form")
+    return "Reset", {"type": _RESET[body["type"]]}
+
+
+def _trigger(_: str, body: Mapping[str, Any], __: TransactionLookup
+             ) -> tuple[str, JsonObject]:
+    requested = str(body.get("requestedMessage", ""))
+    evse = body.get("evse") or {}
+    return "TriggerMessage", _given(requestedMessage=_TRIGGER.get(requested, requested),
+                                    connectorId=evse.get("id"))
+
+
+def _availability(_: str, body: Mapping[str, Any], __: TransactionLookup
+                  ) -> tuple[str, JsonObject]:
+    evse = body.get("evse") or {}
+    return "ChangeAvailability", {"connectorId": evse.get("id", 0),
+                                  "type": body["operationalStatus"]}
+
+
+def _unlock(_: str, body: Mapping[str, Any], __: TransactionLookup) -> tuple[str, JsonObject]:
+    return "UnlockConnector", {"connectorId": body["evseId"]}
+
+
+def _start(station_id: str, body: Mapping[str, Any], lookup: TransactionLookup
+           ) -> tuple[str, JsonObject]:
+    profile = body.get("chargingProfile")
+    return "RemoteStartTransaction", _given(
+        idTag=body["idToken"]["idToken"], connectorId=body.get("evseId"),
+        chargingProfile=None if profile is None else _profile(station_id, profile, lookup))
+
+
+def _stop(station_id: str, body: Mapping[str, Any], lookup: TransactionLookup
+          ) -> tuple[str, JsonObject]:
+    return "RemoteStopTransaction", {
+        "transactionId": _transaction(station_id, body["transactionId"], lookup)}
+
+
+def _transaction(station_id: str, remote_id: str, lookup: TransactionLookup) -> int:
+    found = lookup(station_id, remote_id)
+    if found is None:
+        raise Unsupported(f"transaction {remote_id!r} of {station_id} is not known to "
+                          "chargeplan")
+    return found
+
+
+def _profile(station_id: str, profile: Mapping[str, Any], lookup: TransactionLookup
+             ) -> JsonObject:
+    """A 2.0.1 ChargingProfileType as the 1.6 csChargingProfiles: its first schedule, the
+    1.6 purpose, chargeplan's id of the transaction."""
+    schedules = profile["chargingSchedule"]
+    if len(schedules) != 1:
+        raise Unsupported("a profile of several schedules has no 1.6 form")
+    schedule = schedules[0]
+    remote = profile.get("transactionId")
+    return _given(
+        chargingProfileId=profile["id"], stackLevel=profile["stackLevel"],
+        chargingProfilePurpose=_PURPOSE[profile["chargingProfilePurpose"]],
+        chargingProfileKind=profile["chargingProfileKind"],
+        recurrencyKind=profile.get("recurrencyKind"), validFrom=profile.get("validFrom"),
+        validTo=profile.get("validTo"),
+        transactionId=None if remote is None else _transaction(station_id, remote, lookup),
+        chargingSchedule=_given(
+            duration=schedule.get("duration"), startSchedule=schedule.get("startSchedule"),
+            chargingRateUnit=schedule["chargingRateUnit"],
+            minChargingRate=schedule.get("minChargingRate"),
+            chargingSchedulePeriod=[
+                _given(startPeriod=p["startPeriod"], limit=p["limit"],
+                       numberPhases=p.get("numberPhases"))
+                for p in schedule["chargingSchedulePeriod"]]))
+
+
+def _set_profile(station_id: str, body: Mapping[str, Any], lookup: TransactionLookup
+                 ) -> tuple[str, JsonObject]:
+    return "SetChargingProfile", {
+        "connectorId": body["evseId"],
+        "csChargingProfiles": _profile(station_id, body["chargingProfile"], lookup)}
+
+
+def _clear_profile(_: str, body: Mapping[str, Any], __: TransactionLookup
+                   ) -> tuple[str, JsonObject]:
+    criteria = body.get("chargingProfileCriteria") or {}
+    purpose = criteria.get("chargingProfilePurpose")
+    return "ClearChargingProfile", _given(
+        id=body.get("chargingProfileId"), connectorId=criteria.get("evseId"),
+        chargingProfilePurpose=None if purpose is None else _PURPOSE[purpose],
+        stackLevel=criteria.get("stackLevel"))
+
+
+def _composite(_: str, body: Mapping[str, Any], __: TransactionLookup
+               ) -> tuple[str, JsonObject]:
+    return "GetCompositeSchedule", _given(connectorId=body["evseId"],
+                                          duration=body["duration"],
+                                          chargingRateUnit=body.get("chargingRateUnit"))
+
+
+def _as_is(action: str) -> Callable[[str, Mapping[str, Any], TransactionLookup],
+                                    tuple[str, JsonObject]]:
+    return lambda _, body, __: (action, dict(body))
+
+
+_MAPPERS: dict[str, Callable[[str, Mapping[str, Any], TransactionLookup],
+                             tuple[str, JsonObject]]] = {
+    "Reset": _reset, "TriggerMessage": _trigger, "ChangeAvailability": _availability,
+    "UnlockConnector": _unlock, "RequestStartTransaction": _start,
+    "RequestStopTransaction": _stop, "SetChargingProfile": _set_profile,
+    "ClearChargingProfile": _clear_profile, "GetCompositeSchedule": _composite,
+    "ClearCache": _as_is("ClearCache"), "DataTransfer": _as_is("DataTransfer"),
+}
+
+
+class RestApi:
+    """chargeplan's REST API at ``base`` (with a bearer key when it needs one)."""
+
+    def __init__(self, base: str, api_key: str | None, timeout_s: float) -> None:
+        self._base = base.rstrip("/")
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._timeout_s = timeout_s
+
+    def request(self, method: str, path: str, body: JsonObject | None = None
+                ) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self._base + path, data=data, method=method,
+                                         headers=self._headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout_s) as answer:
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def transaction_id(self, station_id: str, remote_id: str) -> int | None:
+        status, body = self.request(
+            "GET", f"/stations/{quote(station_id, safe='')}/transactions?active=true")
+        if status != HTTPStatus.OK:
+            return None
+        return next((t["id"] for t in body["items"] if t.get("remote_id") == remote_id), None)
+
+
+def handler_for(api: RestApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server hook's name)
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except json.JSONDecodeError as exc:
+                self._answer(HTTPStatus.BAD_REQUEST, {"error": f"body is not JSON: {exc}"})
+                return
+            station_id, _, trigger = self.path.removeprefix(PREFIX).partition("/")
+            if not self.path.startswith(PREFIX) or not trigger:
+                self._answer(HTTPStatus.NOT_FOUND, {"error": f"no trigger at {self.path}"})
+                return
+            try:
+                forward = translate(station_id, trigger, body, api.transaction_id)
+            except Unsupported as exc:
+                log.info("%s %s: %s", station_id, trigger, exc)
+                self._answer(HTTPStatus.NOT_IMPLEMENTED, {"error": str(exc)})
+                return
+            except (KeyError, TypeError, AttributeError) as exc:
+                self._answer(HTTPStatus.BAD_REQUEST, {"error": f"missing field {exc}"})
+                return
+            status, answer = api.request("POST", forward.path, forward.body)
+            log.info("%s %s -> %s %d", station_id, trigger, forward.path, status)
+            self._answer(status, answer)
+
+        def _answer(self, status: int, body: Any) -> None:
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            log.debug(format, *args)
+
+    return Handler
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "octt-bridge", help="answer the tzi-OCTT trigger API with chargeplan's REST API",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listen", default="127.0.0.1:5001",
+                        help="host:port of the trigger API (the suite's CSMS_TRIGGER_ADDRESS)")
+    parser.add_argument("--api", default="http://127.0.0.1:8000",
+                        help="chargeplan's REST API")
+    parser.add_argument("--api-key", help="bearer key, when the API needs one")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for each REST answer")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    host, _, port = args.listen.rpartition(":")
+    server = ThreadingHTTPServer((host or "127.0.0.1", int(port)),
+                                 handler_for(RestApi(args.api, args.api_key, args.timeout)))
+    log.info("OCTT trigger API on http://%s:%s, forwarding to %s", host, port, args.api)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

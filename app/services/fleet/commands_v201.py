@@ -1,0 +1,130 @@
+"""Operator commands only OCPP 2.0.1 has: the device model's reads and writes (B05-B07),
+GetChargingProfiles (K09), GetTransactionStatus (E14) and SetNetworkProfile (B09).
+
+They are sent by their 2.0.1 name and payload (the 2.0.1 adapter passes them through
+as they are); a station that speaks 1.6 is refused before anything is sent
+(:class:`WrongProtocol`). What the station reports back is kept where it belongs:
+GetVariables values and the values a SetVariables set (those Accepted) in the device
+model; the NotifyReport pages a GetBaseReport brings as they arrive (their handler); the
+ReportChargingProfiles pages of a GetChargingProfiles are returned to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from app.domain.protocol_rules import OcppVersion
+from app.json_types import JsonObject
+from app.services.errors import Conflict, NotFound
+from app.services.fleet.commands import CommandResult, sent
+from app.services.fleet.device_model import DeviceModelService
+from app.services.fleet.profile_reports import ProfileReports
+from app.services.fleet.stations import StationService
+from app.services.ports import ChargerGateway
+
+log = logging.getLogger("chargeplan.commands")
+
+V201_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetChargingProfiles",
+                "GetTransactionStatus", "SetNetworkProfile")
+# Where and how a station connects: admins only, as the 1.6 security settings are.
+V201_ADMIN_ACTIONS = frozenset({"SetNetworkProfile"})
+
+
+class UnknownAction201(NotFound):
+    def __init__(self, action: str) -> None:
+        super().__init__("action", action)
+        self.valid = V201_ACTIONS
+
+
+class WrongProtocol(Conflict):
+    """The station does not speak the OCPP version the action belongs to."""
+
+    def __init__(self, station_id: str, version: str, action: str) -> None:
+        super().__init__(f"station {station_id!r} speaks OCPP {version}: {action} is an "
+                         "OCPP 2.0.1 action")
+        self.station_id = station_id
+        self.ocpp_version = version
+        self.action = action
+
+
+class Commands201:
+    def __init__(self, gateway: ChargerGateway, *, stations: StationService,
+                 device_model: DeviceModelService, profile_reports: ProfileReports,
+                 report_timeout_s: float) -> None:
+        self._gateway = gateway
+        self._stations = stations
+        self._device_model = device_model
+        self._reports = profile_reports
+        self._report_timeout_s = report_timeout_s
+        self._side_effects: dict[
+            str, Callable[[str, JsonObject, JsonObject], Awaitable[None]]] = {
+            "GetVariables": self._variables_read,
+            "SetVariables": self._variables_set,
+        }
+
+    async def send(self, station_id: str, action: str, payload: Mapping[str, Any]
+                   ) -> CommandResult:
+        """Send one 2.0.1 command (its payload checked by the caller against the 2.0.1
+        schema; the adapter checks it again before it leaves) and keep what it reports."""
+        if action not in V201_ACTIONS:
+            raise UnknownAction201(action)
+        station = await self._stations.get(station_id)
+        if station.ocpp_version != OcppVersion.V201:
+            raise WrongProtocol(station_id, station.ocpp_version, action)
+        request = dict(payload)
+        if action == "GetChargingProfiles":
+            return await self._charging_profiles(station_id, request)
+        result = await self._call(station_id, action, request)
+        side_effect = self._side_effects.get(action)
+        if side_effect is not None and result.response is not None:
+            await side_effect(station_id, request, result.response)
+        return result
+
+    async def _call(self, station_id: str, action: str, request: JsonObject
+                    ) -> CommandResult:
+        return await sent(self._gateway, station_id, action, request)
+
+    async def _variables_read(self, station_id: str, request: JsonObject,
+                              answer: JsonObject) -> None:
+        await self._device_model.variables_result(station_id, answer["getVariableResult"])
+
+    async def _variables_set(self, station_id: str, request: JsonObject,
+                             answer: JsonObject) -> None:
+        await self._device_model.variables_set(station_id, request["setVariableData"],
+                                               answer["setVariableResult"])
+
+    async def _charging_profiles(self, station_id: str, request: JsonObject
+                                 ) -> CommandResult:
+        """K09: the station answers, then reports what it holds in pages of the request's
+        requestId; they are collected from before the request leaves, and waited for
+        while the station is Accepted, at most the report timeout."""
+        with self._reports.expecting(station_id, request["requestId"]) as report:
+            result = await self._call(station_id, "GetChargingProfiles", request)
+            if result.response is None or result.response.get("status") != "Accepted":
+                result.reported = []
+                result.report_complete = True
+                return result
+            result.report_complete = await report.wait(self._report_timeout_s)
+            result.reported = report.profiles()
+        return result
+
+    async def base_report_after_boot(self, station_id: str) -> None:
+        """A 2.0.1 station with no complete base report is asked for its FullInventory
+        (B07), so its SmartChargingCtrlr capabilities are known; its NotifyReport pages
+        fill the device model. A failure is logged: the station works without it."""
+        station = await self._stations.get(station_id)
+        if station.ocpp_version != OcppVersion.V201:
+            return
+        request_id = await self._device_model.base_report_due(station_id)
+        if request_id is None:
+            return
+        result = await self._call(station_id, "GetBaseReport", {
+            "requestId": request_id, "reportBase": "FullInventory"})
+        if result.error is not None:
+            log.warning("%s: asking for the base report failed: %s", station_id,
+                        result.error.reason)
+        elif result.response is not None and result.response.get("status") != "Accepted":
+            log.info("%s answered GetBaseReport with %s", station_id,
+                     result.response.get("status"))

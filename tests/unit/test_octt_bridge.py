@@ -1,0 +1,75 @@
+"""The tzi-OCTT trigger calls as chargeplan's REST requests (``chargeplan octt-bridge``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli.octt_bridge import Forward, Unsupported, translate
+
+SID = "CP201_SP1"
+
+
+def no_transactions(station_id: str, remote_id: str) -> int | None:
+    return None
+
+
+def known(station_id: str, remote_id: str) -> int | None:
+    return {(SID, "tx-1"): 17}.get((station_id, remote_id))
+
+
+def test_a_201_only_call_goes_to_its_command_as_it_is() -> None:
+    body = {"requestId": 3, "chargingProfile": {"chargingProfilePurpose": "TxProfile"}}
+    assert translate(SID, "call/GetChargingProfiles", body, no_transactions) == Forward(
+        f"/stations/{SID}/commands/GetChargingProfiles", body)
+
+
+def test_the_named_variable_triggers_are_get_and_set_variables() -> None:
+    data = [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}]
+    assert translate(SID, "get-variables", {"getVariableData": data}, no_transactions) == (
+        Forward(f"/stations/{SID}/commands/GetVariables", {"getVariableData": data}))
+    assert translate(SID, "set-variables", {"setVariableData": data}, no_transactions).path == (
+        f"/stations/{SID}/commands/SetVariables")
+
+
+def test_reset_and_trigger_message_take_their_16_form() -> None:
+    assert translate(SID, "call/Reset", {"type": "Immediate"}, no_transactions).body == {
+        "type": "Hard"}
+    assert translate(SID, "trigger-message", {"requestedMessage": "LogStatusNotification",
+                                              "evse": {"id": 1}}, no_transactions).body == {
+        "requestedMessage": "DiagnosticsStatusNotification", "connectorId": 1}
+    with pytest.raises(Unsupported, match="one EVSE"):
+        translate(SID, "call/Reset", {"type": "OnIdle", "evseId": 1}, no_transactions)
+
+
+def test_a_201_profile_becomes_the_16_profile_of_chargeplans_transaction() -> None:
+    profile = {"id": 5, "stackLevel": 1, "chargingProfilePurpose": "TxProfile",
+               "chargingProfileKind": "Relative", "transactionId": "tx-1",
+               "chargingSchedule": [{"id": 1, "chargingRateUnit": "A",
+                                     "chargingSchedulePeriod": [
+                                         {"startPeriod": 0, "limit": 8.0, "numberPhases": 3}]}]}
+    forward = translate(SID, "call/SetChargingProfile", {"evseId": 1, "chargingProfile": profile},
+                        known)
+    assert forward == Forward(f"/stations/{SID}/commands/SetChargingProfile", {
+        "connectorId": 1, "csChargingProfiles": {
+            "chargingProfileId": 5, "stackLevel": 1, "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Relative", "transactionId": 17,
+            "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [
+                {"startPeriod": 0, "limit": 8.0, "numberPhases": 3}]}}})
+    with pytest.raises(Unsupported, match="not known"):
+        translate(SID, "call/RequestStopTransaction", {"transactionId": "tx-2"}, known)
+
+
+def test_clear_and_availability_address_the_evse_as_a_connector() -> None:
+    assert translate(SID, "call/ClearChargingProfile", {"chargingProfileCriteria": {
+        "evseId": 0, "chargingProfilePurpose": "ChargingStationMaxProfile"}},
+        no_transactions).body == {"connectorId": 0,
+                                  "chargingProfilePurpose": "ChargePointMaxProfile"}
+    assert translate(SID, "call/ChangeAvailability", {"operationalStatus": "Inoperative"},
+                     no_transactions).body == {"connectorId": 0, "type": "Inoperative"}
+
+
+def test_a_trigger_chargeplan_cannot_send_is_unsupported() -> None:
+    with pytest.raises(Unsupported, match="SetDisplayMessage"):
+        translate(SID, "call/SetDisplayMessage", {}, no_transactions)
+    with pytest.raises(Unsupported, match="set-pending-boot"):
+        translate(SID, "set-pending-boot", {"pending": True}, no_transactions)
