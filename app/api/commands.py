@@ -36,7 +36,7 @@ from app.api.command_schemas import (
     reservation_view,
 )
 from app.api.deps import ServicesDep, dependencies
-from app.api.errors import accepted_response, error_responses
+from app.api.errors import ErrorView, accepted_response, error_responses
 from app.api.smart_charging import invalid_profile
 from app.domain.access import Role, permits
 from app.json_types import JsonObject
@@ -80,6 +80,17 @@ _FAILED_RESPONSES = {
     for code, meaning in ((HTTP_409_CONFLICT, "the station is offline or went offline"),
                           (HTTP_502_BAD_GATEWAY, "CALLERROR, or an answer breaking the schema"),
                           (HTTP_504_GATEWAY_TIMEOUT, "no answer in time"))
+}
+
+
+# A 2.0.1 command's 409 is also the refusal of a station that speaks 1.6 (nothing sent).
+_FAILED_RESPONSES_201 = {
+    **_FAILED_RESPONSES,
+    HTTP_409_CONFLICT: ResponseSpec(
+        data_container=CommandResponse | ErrorView,
+        generate_examples=False,
+        description="`status` `error`: the station is offline or went offline; or, in the "
+        "error shape, the station speaks OCPP 1.6 (nothing is sent)"),
 }
 
 
@@ -173,7 +184,7 @@ def _command_route_201(action: str) -> HTTPRouteHandler:
                 operation_class=operation_for(action, "2.0.1"),
                 operation_id=f"command{action}", name=f"command-{action}",
                 status_code=HTTP_200_OK,
-                responses={**error_responses(HTTP_404_NOT_FOUND), **_FAILED_RESPONSES})(
+                responses={**error_responses(HTTP_404_NOT_FOUND), **_FAILED_RESPONSES_201})(
                     send_command)
 
 
