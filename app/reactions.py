@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from app.domain.protocol_rules import OcppVersion
 from app.events import EventType
 from app.services.container import Services
 from app.services.messages import (
@@ -67,7 +68,7 @@ async def read_configuration_and_reconcile(services: Services, m: StationBooted)
 async def read_device_model(services: Services, m: StationBooted) -> None:
     """A 2.0.1 station with no base report yet is asked for one (GetBaseReport
     FullInventory), so its smart-charging capabilities are known; once, not every boot."""
-    if (services.settings.read_configuration_on_boot
+    if (m.ocpp_version is OcppVersion.V201 and services.settings.read_configuration_on_boot
             and await services.stations.is_managed(m.station_id)):
         await services.commands_v201.base_report_after_boot(m.station_id)
 

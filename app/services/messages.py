@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.protocol_rules import OcppVersion
 from app.events import Event
 
 
@@ -20,9 +21,10 @@ class Message:
 # --- stations --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class StationBooted(Message):
-    """The answer to the station's BootNotification is out."""
+    """The answer to the station's BootNotification is out; the OCPP version it speaks."""
 
     station_id: str
+    ocpp_version: OcppVersion
 
 
 @dataclass(frozen=True, slots=True)

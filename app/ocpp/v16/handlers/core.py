@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.domain.protocol_rules import OcppVersion
 from app.ocpp.router import CallContext, Handler, Reply
 from app.services.messages import (
     ChargingStateChanged,
@@ -29,7 +30,7 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     }
 
     async def after() -> None:
-        await services.bus.handle(StationBooted(ctx.station_id))
+        await services.bus.handle(StationBooted(ctx.station_id, OcppVersion.V16))
 
     return Reply(answer, after)
 

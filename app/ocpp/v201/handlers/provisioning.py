@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.domain.protocol_rules import OcppVersion
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.router import CallContext, Handler, Reply
 from app.ocpp.v201.convert import connector_status
@@ -32,7 +33,7 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
               "interval": services.settings.heartbeat_interval_s}
 
     async def after() -> None:
-        await services.bus.handle(StationBooted(ctx.station_id))
+        await services.bus.handle(StationBooted(ctx.station_id, OcppVersion.V201))
 
     return Reply(answer, after)
 
