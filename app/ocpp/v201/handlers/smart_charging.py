@@ -79,12 +79,13 @@ async def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any])
 
 def report_charging_profiles(reports: ProfileReports) -> Handler:
     """K09: a page of what the station holds, answering GetChargingProfiles, handed to
-    the read-back that asked (``profile_reports.py``); a page nobody waits for is
-    audited only. A profile the model cannot read is refused, whoever asked."""
+    the request that asked (a read-back or an operator's, ``profile_reports.py``); a page
+    nobody waits for is audited only. A profile the model cannot read is refused,
+    whoever asked."""
 
     async def handle(ctx: CallContext, payload: dict[str, Any]) -> Reply:
         page = read_page(payload)
-        if not reports.received(ctx.station_id, payload["requestId"], page):
+        if not reports.received(ctx.station_id, payload):
             log.info("%s reports %d profile(s) on EVSE %s from %s, request %s: not awaited",
                      ctx.station_id, len(page.profiles), page.evse_id, page.source.value,
                      payload["requestId"])
