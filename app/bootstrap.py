@@ -45,6 +45,7 @@ from app.ocpp.v16.schemas import SchemaRegistry
 from app.ocpp.versions import registered_protocols
 from app.reactions import REACTIONS
 from app.services.container import Debounces, ServerStatus, Services
+from app.services.delivery.ev_schedules import EvScheduleService
 from app.services.delivery.smart_charging import RetryPolicy, SmartChargingService
 from app.services.delivery.verification import VerificationService
 from app.services.errors import Invalid
@@ -223,6 +224,8 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         external_limits=ExternalLimitService(db, clock=clock, events=events, bus=bus),
         remote_transactions=RemoteTransactions(db, transactions),
         ev_needs=EvNeedService(db, needs, clock=clock, bus=bus),
+        ev_schedules=EvScheduleService(db, smart_charging, clock=clock, events=events,
+                                       bus=bus),
         webhooks=WebhookService(db, events, clock=clock, policy=WebhookPolicy(
             retry_base_s=settings.webhook_retry_base_s,
             retry_cap_s=settings.webhook_retry_cap_s,

@@ -9,6 +9,7 @@ from app.clock import Clock
 from app.db.engine import Database
 from app.events import EventBus
 from app.services.debounce import Debounce
+from app.services.delivery.ev_schedules import EvScheduleService
 from app.services.delivery.smart_charging import SmartChargingService
 from app.services.delivery.verification import VerificationService
 from app.services.fleet.commands import CommandService
@@ -161,3 +162,5 @@ class Services:
     external_limits: ExternalLimitService
     remote_transactions: RemoteTransactions
     ev_needs: EvNeedService
+    # The schedules cars choose, checked against what their sessions were sent.
+    ev_schedules: EvScheduleService
