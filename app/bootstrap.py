@@ -45,6 +45,7 @@ from app.ocpp.v16.schemas import SchemaRegistry
 from app.ocpp.versions import registered_protocols
 from app.reactions import REACTIONS
 from app.services.container import Debounces, ServerStatus, Services
+from app.services.delivery.ev_schedules import EvScheduleService
 from app.services.delivery.smart_charging import RetryPolicy, SmartChargingService
 from app.services.delivery.verification import VerificationService
 from app.services.errors import Invalid
@@ -55,7 +56,6 @@ from app.services.fleet.id_tags import IdTagService
 from app.services.fleet.job_runs import JobRunService
 from app.services.fleet.leases import LeaseService
 from app.services.fleet.nodes import MISSED_BEATS, NodeService
-from app.services.fleet.profile_reports import ProfileReports
 from app.services.fleet.remote_start import RemoteStartService
 from app.services.fleet.remote_transactions import RemoteTransactions
 from app.services.fleet.stations import StationService
@@ -172,7 +172,6 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
                                       meter_event_every_s=settings.meter_event_interval_s)
     needs = NeedService(db, clock=clock)
     device_model = DeviceModelService(db, clock=clock)
-    profile_reports = ProfileReports()
     services = Services(
         settings=settings,
         clock=clock,
@@ -221,12 +220,12 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
                                    time_limit_s=settings.circuit_plan_time_limit_s)),
         device_model=device_model,
         commands_v201=Commands201(chargers, stations=stations, device_model=device_model,
-                                  profile_reports=profile_reports,
                                   report_timeout_s=settings.call_timeout_s),
-        profile_reports=profile_reports,
         external_limits=ExternalLimitService(db, clock=clock, events=events, bus=bus),
         remote_transactions=RemoteTransactions(db, transactions),
         ev_needs=EvNeedService(db, needs, clock=clock, bus=bus),
+        ev_schedules=EvScheduleService(db, smart_charging, clock=clock, events=events,
+                                       bus=bus),
         webhooks=WebhookService(db, events, clock=clock, policy=WebhookPolicy(
             retry_base_s=settings.webhook_retry_base_s,
             retry_cap_s=settings.webhook_retry_cap_s,

@@ -25,6 +25,7 @@ from app.services.messages import (
     CircuitChanged,
     CircuitsDue,
     DesiredChanged,
+    EvScheduleRejected,
     ExternalLimitChanged,
     JobRequested,
     LiveEvent,
@@ -159,6 +160,12 @@ async def replan_for_needs(services: Services, m: NeedsChanged) -> None:
     await services.load.replan_stations((m.station_id,), "needs changed")
 
 
+async def renegotiate(services: Services, m: EvScheduleRejected) -> None:
+    """A car chose above what its session allows: its TxProfile goes out again, and the
+    station renegotiates with the car (OCPP 2.0.1 K15.FR.13, K16.FR.08, K17.FR.13)."""
+    await services.ev_schedules.renegotiate(m.station_id, m.transaction_id, m.schedule_id)
+
+
 async def replan_limited_soon(services: Services, m: ExternalLimitChanged) -> None:
     """A limit set outside chargeplan caps the station's sessions: its tree is re-planned
     soon, collected with the tree's other happenings."""
@@ -231,6 +238,7 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     ChargingStateChanged: [replan_soon],
     SessionMetered: [replan_metered_soon],
     NeedsChanged: [replan_for_needs],
+    EvScheduleRejected: [renegotiate],
     ExternalLimitChanged: [replan_limited_soon],
     DesiredChanged: [replan_capped_soon],
     CircuitChanged: [replan_circuit],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
+from app.db.models import TransactionEvSchedule
 from app.domain.needs import Source
+from app.json_types import JsonObject
 from app.services.load.needs import NeedRequest, SessionNeed
 
 Percent = Annotated[float, Meta(ge=0, le=100)]
@@ -116,3 +118,36 @@ def need_view(found: SessionNeed) -> NeedView:
             energy_kwh=request.energy_kwh, departure=request.departure,
             target_soc=request.target_soc, soc=request.soc, battery_kwh=request.battery_kwh,
             requested_at=request.requested_at))
+
+
+class EvScheduleView(msgspec.Struct, kw_only=True):
+    """A schedule the car chose (OCPP 2.0.1 NotifyEVChargingSchedule) and chargeplan's
+    answer to it."""
+
+    id: Annotated[int, Meta(description="The record's id, increasing")]
+    evse_id: Annotated[int, Meta(description="The EVSE (connector) of the session")]
+    time_base: Annotated[datetime, Meta(description="timeBase: the periods count from it")]
+    schedule: Annotated[JsonObject, Meta(description="The chargingSchedule as the car chose "
+                                                     "it")]
+    status: Annotated[Literal["accepted", "rejected"], Meta(
+        description="accepted: at or below what was sent for the session at every instant; "
+        "rejected: above it somewhere")]
+    period: Annotated[int | None, Meta(
+        description="Rejected: the index of the car's first period above the limit")]
+    exceeds_at: Annotated[datetime | None, Meta(
+        description="Rejected: the first instant above the limit, UTC")]
+    exceeds_by: Annotated[float | None, Meta(
+        description="Rejected: how much above the limit, in the schedule's unit")]
+    reason: Annotated[str | None, Meta(description="Rejected: the same, in words")]
+    renegotiation: Annotated[str | None, Meta(
+        description="Rejected: what followed (the TxProfile sent again and the answer, or "
+        "why nothing was sent); null until it is done")]
+    received_at: Annotated[datetime, Meta(description="When it came, UTC")]
+
+
+def ev_schedule_view(row: TransactionEvSchedule) -> EvScheduleView:
+    return EvScheduleView(
+        id=row.id, evse_id=row.evse_id, time_base=row.time_base, schedule=row.schedule,
+        status="accepted" if row.status == "accepted" else "rejected", period=row.period,
+        exceeds_at=row.exceeds_at, exceeds_by=row.exceeds_by, reason=row.reason,
+        renegotiation=row.renegotiation, received_at=row.received_at)

@@ -12,7 +12,13 @@ from litestar.status_codes import HTTP_200_OK
 from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
 from app.api.errors import error_responses
-from app.api.need_schemas import NeedBody, NeedView, need_view
+from app.api.need_schemas import (
+    EvScheduleView,
+    NeedBody,
+    NeedView,
+    ev_schedule_view,
+    need_view,
+)
 from app.api.paging import CursorQuery, LimitQuery
 from app.api.schemas import (
     CurvePointView,
@@ -134,7 +140,20 @@ async def delete_needs(services: ServicesDep, transaction_id: TransactionPath) -
     return need_view(found)
 
 
+@get("/transactions/{transaction_id:int}/ev_schedules", opt=READER,
+     summary="The schedules the car chose (OCPP 2.0.1) and whether they fit",
+     description="Every NotifyEVChargingSchedule of the session, oldest first: accepted "
+     "when at or below what chargeplan sent for it at every instant, rejected (with the "
+     "first period and instant above, and by how much) otherwise, and the renegotiation a "
+     "rejection led to. 404 for an unknown transaction.",
+     responses=error_responses(404))
+async def ev_schedules(services: ServicesDep,
+                       transaction_id: TransactionPath) -> list[EvScheduleView]:
+    return [ev_schedule_view(row)
+            for row in await services.ev_schedules.of_transaction(transaction_id)]
+
+
 transactions_router = Router(path="/", route_handlers=[list_transactions, station_transactions,
                                                        meter_curve, get_needs, put_needs,
-                                                       delete_needs],
+                                                       delete_needs, ev_schedules],
                              tags=["transactions"], dependencies=dependencies)

@@ -58,6 +58,10 @@ def add_parser(subparsers: Any) -> None:
         "(ChargingStationExternalConstraints, announced with NotifyChargingLimit, source SO)")
     add("--grid-limit-after", type=float, default=defaults.grid_limit_after_s,
         metavar="SECONDS", help="with --grid-limit: seconds after boot (%(default)s)")
+    add("--ev-schedule", type=float, default=None, metavar="EXCESS_AMPS",
+        help="2.0.1: each car answers a TxProfile with the schedule it chose "
+        "(NotifyEVChargingSchedule); its first one per transaction EXCESS_AMPS above what "
+        "it is offered (0: within)")
     add("--site", type=Path, default=None,
         help="run a whole depot from a JSON (or .toml) site file: stations, their circuits, "
         "cars with their schedule, circuit meters (see docs/load-management.md)")
@@ -195,6 +199,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         ocpp_version=args.ocpp,
         grid_limit_a=args.grid_limit,
         grid_limit_after_s=args.grid_limit_after,
+        ev_schedule_excess_a=args.ev_schedule,
     )
 
 

@@ -42,6 +42,7 @@ from app.services.ports import (
     CallTimeout,
     CheckedGateway,
     InvalidRequest,
+    ProfileReport,
     StationCallError,
     StationOffline,
     StationProfile,
@@ -57,6 +58,9 @@ log = logging.getLogger("chargeplan.cluster")
 GRACE_S = 5.0
 # How often a waiting caller reads its request again (a lost notification, a dead owner).
 RECHECK_S = 1.0
+
+# The request kind of a GetChargingProfiles and its pages, carried out by the owner.
+REPORT = "report"
 
 JobRunner = Callable[[str, list[str] | None, str], Awaitable[None]]
 LockFor = Callable[[str], asyncio.Lock]
@@ -115,6 +119,28 @@ class RoutedGateway:
         if self._local.is_connected(station_id):
             return await self._local.held_profiles(station_id)
         raise StationOffline(station_id, "GetChargingProfiles")
+
+    async def profile_report(self, station_id: str, request: JsonObject, *,
+                             timeout: float) -> ProfileReport:
+        """The pages come to the node holding the station's socket: a station held
+        elsewhere is asked by that node, which collects them and writes the report back."""
+        if self._local.is_connected(station_id):
+            return await self._local.profile_report(station_id, request, timeout=timeout)
+        action = "GetChargingProfiles"
+        try:
+            owner = await self._owner_for(station_id, action)
+            if owner is None:
+                raise StationOffline(station_id, action)
+            # The owner waits for the answer, then for the pages: both timeouts.
+            result = await self._request(owner, REPORT, station_id, action,
+                                         {"request": request, "timeout": timeout},
+                                         self._call_timeout + timeout, None)
+            report = ProfileReport.from_json(answer_of(station_id, action, result))
+        except StationCallError as exc:
+            self.routed[exc.kind] += 1
+            raise
+        self.routed["ok"] += 1
+        return report
 
     # --- where a station is ------------------------------------------------------------
     async def owner_of(self, station_id: str) -> str | None:
@@ -282,6 +308,8 @@ class RequestServer:
         result: JsonObject | None
         if row.kind == "call":
             result = await self._serve_call(row)
+        elif row.kind == REPORT:
+            result = await self._serve_report(row)
         elif row.kind == "job":
             await self._serve_job(row)
             result = None
@@ -294,16 +322,36 @@ class RequestServer:
             log.warning("writing the result of request %s failed: %s", row.id, exc)
 
     async def _serve_call(self, row: NodeRequest) -> JsonObject:
-        station_id, action = row.station_id or "", row.action or ""
-        try:
+        station_id = row.station_id or ""
+
+        async def call() -> JsonObject:
             async with self.lock(station_id):
-                answer = await self._local.call(station_id, action, row.payload,
-                                                timeout=row.timeout_s,
-                                                desired_profile_id=row.desired_profile_id)
+                return await self._local.call(station_id, row.action or "", row.payload,
+                                              timeout=row.timeout_s,
+                                              desired_profile_id=row.desired_profile_id)
+
+        return await self._answered(row, call)
+
+    async def _serve_report(self, row: NodeRequest) -> JsonObject:
+        """A GetChargingProfiles of another node: its pages come here."""
+        async def report() -> JsonObject:
+            found = await self._local.profile_report(
+                row.station_id or "", row.payload["request"],
+                timeout=float(row.payload["timeout"]))
+            return found.to_json()
+
+        return await self._answered(row, report)
+
+    async def _answered(self, row: NodeRequest,
+                        work: Callable[[], Awaitable[JsonObject]]) -> JsonObject:
+        """The answer of ``work``, or its typed error, as the caller reads it back."""
+        try:
+            answer = await work()
         except StationCallError as exc:
             return {"error": call_error_to_json(exc)}
         except Exception as exc:
-            log.exception("request %s (%s to %s) failed", row.id, action, station_id)
+            log.exception("request %s (%s to %s) failed", row.id, row.action or row.kind,
+                          row.station_id)
             return {"error": {"kind": "error", "reason": f"{type(exc).__name__}: {exc}"}}
         return {"answer": answer}
 

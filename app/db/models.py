@@ -245,6 +245,33 @@ class TransactionEvNeed(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class TransactionEvSchedule(Base):
+    """A schedule the car chose (OCPP 2.0.1 NotifyEVChargingSchedule) and chargeplan's
+    answer: ``accepted`` when it fits what was sent for its EVSE, else ``rejected`` with
+    the first period and instant that exceed it (app/domain/ev_schedule.py), and what
+    was done to renegotiate. One row per notification, oldest first."""
+
+    __tablename__ = "transaction_ev_schedules"
+    __table_args__ = (Index("ix_transaction_ev_schedules_transaction", "transaction_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("transactions.id", ondelete="CASCADE"))
+    evse_id: Mapped[int] = mapped_column(Integer)
+    time_base: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The ChargingScheduleType as the car chose it.
+    schedule: Mapped[JsonObject] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(10))  # accepted, rejected
+    # Of a rejection: the car's period, the instant, and how much above what is allowed.
+    period: Mapped[int | None] = mapped_column(Integer)
+    exceeds_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    exceeds_by: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(String(512))
+    # What a rejection led to: the TxProfile sent again and the station's answer.
+    renegotiation: Mapped[str | None] = mapped_column(String(512))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class MeterValue(Base):
     """One sampled value of MeterValues / StopTransaction.transactionData (OCPP 1.6 §7.43)."""
 

@@ -41,6 +41,10 @@ class EventType(StrEnum):
     # (OCPP 2.0.1 K12, K13): source, EVSE (connector_id) and schedules.
     EXTERNAL_LIMIT_SET = "external_limit.set"
     EXTERNAL_LIMIT_CLEARED = "external_limit.cleared"
+    # The schedule a car chose (OCPP 2.0.1 NotifyEVChargingSchedule) fits what was sent
+    # for its session, or not: transaction_id, schedule_id and, when rejected, reason.
+    EV_SCHEDULE_ACCEPTED = "ev_schedule.accepted"
+    EV_SCHEDULE_REJECTED = "ev_schedule.rejected"
     # Sent only to the listener it concerns: it fell behind and was dropped.
     LISTENER_DROPPED = "listener.dropped"
 

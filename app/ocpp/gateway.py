@@ -9,19 +9,24 @@ answer when it comes back; a CALLERROR, a timeout or a closed socket is raised a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from app.json_types import JsonObject
 from app.ocpp.connection import StationConnection
 from app.ocpp.errors import OcppError
-from app.ocpp.protocol import OutgoingCall, ProtocolAdapter, ProtocolRegistry
+from app.ocpp.protocol import OutgoingCall, ProtocolAdapter, ProtocolRegistry, Send
 from app.ocpp.registry import ConnectionRegistry
 from app.services.ports import (
     InvalidRequest,
     InvalidResponse,
+    ProfileReport,
     StationCallError,
     StationOffline,
     StationProfile,
 )
+
+T = TypeVar("T")
 
 # How read-backs are counted in ``calls`` (the action of the CALL that asks).
 READ_BACK = "GetChargingProfiles"
@@ -77,25 +82,50 @@ class OcppGateway:
     async def held_profiles(self, station_id: str) -> list[StationProfile] | None:
         """Asked of the station's version adapter, which sends what its version asks with
         (audited as every CALL) and waits for the answer up to the call timeout."""
+        async def ask(connection: StationConnection, send: Send
+                      ) -> list[StationProfile] | None:
+            return await connection.protocol.held_profiles(station_id, send,
+                                                           connection.call_timeout)
+
+        return await self._reading(station_id, ask)
+
+    async def profile_report(self, station_id: str, request: JsonObject, *,
+                             timeout: float) -> ProfileReport:
+        """GetChargingProfiles ``request``, checked as any CALL, and the pages the version
+        adapter collects for its requestId."""
+        async def ask(connection: StationConnection, send: Send) -> ProfileReport:
+            outgoing = self._outgoing(connection.protocol, station_id, READ_BACK, request)
+            report = await connection.protocol.profile_report(station_id, outgoing.payload,
+                                                              send, timeout)
+            if report is None:
+                raise InvalidRequest(station_id, READ_BACK,
+                                     "the station's OCPP version has no such request")
+            return report
+
+        return await self._reading(station_id, ask)
+
+    async def _reading(self, station_id: str,
+                       ask: Callable[[StationConnection, Send], Awaitable[T]]) -> T:
+        """A GetChargingProfiles and the pages it brings, counted in ``calls`` as one."""
         connection = self._live(station_id)
         try:
             if connection is None:
                 raise StationOffline(station_id, READ_BACK)
+            live = connection
 
             async def send(action: str, payload: JsonObject) -> JsonObject:
-                return await connection.call(action, payload)
+                return await live.call(action, payload)
 
             try:
-                held = await connection.protocol.held_profiles(station_id, send,
-                                                               connection.call_timeout)
+                result = await ask(connection, send)
             except OcppError as exc:
                 raise InvalidResponse(station_id, READ_BACK, exc.description) from None
         except StationCallError as exc:
             self.calls[(READ_BACK, exc.kind)] += 1
             raise
-        if held is not None:
+        if result is not None:
             self.calls[(READ_BACK, "ok")] += 1
-        return held
+        return result
 
     def _live(self, station_id: str) -> StationConnection | None:
         connection = self._registry.get(station_id)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode
-from app.services.ports import StationProfile
+from app.services.ports import ProfileReport, StationProfile
 
 if TYPE_CHECKING:
     from app.ocpp.router import Handler
@@ -105,6 +105,13 @@ class ProtocolAdapter(Protocol):
         through the version's handlers) and waited for up to ``timeout``; None when the
         version has no way to ask. Raise OcppError for an answer that breaks the
         version's schema, StationCallError when the station does not tell in time."""
+        ...
+
+    async def profile_report(self, station_id: str, request: JsonObject, send: Send,
+                             timeout: float) -> ProfileReport | None:
+        """The station's answer to a GetChargingProfiles ``request`` (in the version's
+        own terms, already checked by :meth:`outgoing`) and the pages it brings, waited
+        for up to ``timeout``; None when the version has no such request."""
         ...
 
 

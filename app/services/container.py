@@ -9,6 +9,7 @@ from app.clock import Clock
 from app.db.engine import Database
 from app.events import EventBus
 from app.services.debounce import Debounce
+from app.services.delivery.ev_schedules import EvScheduleService
 from app.services.delivery.smart_charging import SmartChargingService
 from app.services.delivery.verification import VerificationService
 from app.services.fleet.commands import CommandService
@@ -18,7 +19,6 @@ from app.services.fleet.id_tags import IdTagService
 from app.services.fleet.job_runs import JobRunService
 from app.services.fleet.leases import LeaseService
 from app.services.fleet.nodes import NodeService
-from app.services.fleet.profile_reports import ProfileReports
 from app.services.fleet.remote_start import RemoteStartService
 from app.services.fleet.remote_transactions import RemoteTransactions
 from app.services.fleet.stations import StationService
@@ -157,9 +157,10 @@ class Services:
     # What OCPP 2.0.1 stations report beyond 1.6: their device model, limits set outside
     # chargeplan, string transaction ids and the car's own needs.
     device_model: DeviceModelService
-    # Commands only 2.0.1 has, and the ReportChargingProfiles pages they wait for.
+    # Commands only 2.0.1 has.
     commands_v201: Commands201
-    profile_reports: ProfileReports
     external_limits: ExternalLimitService
     remote_transactions: RemoteTransactions
     ev_needs: EvNeedService
+    # The schedules cars choose, checked against what their sessions were sent.
+    ev_schedules: EvScheduleService

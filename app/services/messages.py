@@ -116,6 +116,16 @@ class NeedsChanged(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class EvScheduleRejected(Message):
+    """The schedule a car chose was above what chargeplan allows for its session (OCPP
+    2.0.1 NotifyEVChargingSchedule answered Rejected): a renegotiation is due."""
+
+    station_id: str
+    transaction_id: int
+    schedule_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class ExternalLimitChanged(Message):
     """A limit set outside chargeplan (a grid operator's, an energy manager's) on the
     station was reported or cleared (OCPP 2.0.1 NotifyChargingLimit, ClearedChargingLimit)."""

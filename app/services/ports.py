@@ -109,6 +109,35 @@ class StationProfile:
     profile: ChargingProfile | None
 
 
+@dataclass(frozen=True)
+class ProfileReport:
+    """A station's answer to GetChargingProfiles (OCPP 2.0.1 K09) and the
+    ReportChargingProfiles pages of its requestId that came, in order, as the station sent
+    them. ``complete``: the last page (``tbc`` false) came, or the answer promised none."""
+
+    answer: JsonObject
+    pages: tuple[JsonObject, ...] = ()
+    complete: bool = True
+
+    @property
+    def status(self) -> str:
+        return str(self.answer.get("status"))
+
+    def profiles(self) -> list[JsonObject]:
+        """Every profile of every page, with the EVSE and the source of its page."""
+        return [{"evseId": page["evseId"], "chargingLimitSource": page["chargingLimitSource"],
+                 "chargingProfile": profile}
+                for page in self.pages for profile in page["chargingProfile"]]
+
+    def to_json(self) -> JsonObject:
+        """As JSON, for the node that asked (several nodes on one PostgreSQL)."""
+        return {"answer": self.answer, "pages": list(self.pages), "complete": self.complete}
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> ProfileReport:
+        return cls(data["answer"], tuple(data["pages"]), bool(data["complete"]))
+
+
 class ChargerGateway(Protocol):
     def is_connected(self, station_id: str) -> bool: ...
 
@@ -138,6 +167,15 @@ class ChargerGateway(Protocol):
         from the station itself; None when its protocol cannot tell (OCPP 1.6 has no such
         message). Raises StationCallError: a station that does not tell in time is
         unknown, never taken as holding nothing."""
+        ...
+
+    async def profile_report(self, station_id: str, request: JsonObject, *,
+                             timeout: float) -> ProfileReport:
+        """Send GetChargingProfiles ``request`` (OCPP 2.0.1, K09) and collect the
+        ReportChargingProfiles pages of its requestId, waiting for the last one at most
+        ``timeout`` seconds after the answer (``complete`` says whether it came). Raises
+        StationCallError: InvalidRequest for a request the station's protocol does not
+        have or that breaks its schema."""
         ...
 
 

@@ -80,6 +80,12 @@ class SimulatorConfig:
     # profile, announced with NotifyChargingLimit, source SO).
     grid_limit_a: float | None = None
     grid_limit_after_s: float = 0.0
+    # 2.0.1, ISO 15118: after each TxProfile it is sent, the car answers with the schedule
+    # it chose (NotifyEVChargingSchedule): what its EVSE offers, up to its maximum. None:
+    # a car without high-level communication sends none. Above 0, for testing: the first
+    # schedule of each transaction asks this many amperes above the offer; after a
+    # renegotiation the car keeps within.
+    ev_schedule_excess_a: float | None = None
 
     def __post_init__(self) -> None:
         if self.stations < 1:
@@ -105,6 +111,11 @@ class SimulatorConfig:
             raise ValueError("grid_limit_a must not be negative")
         if self.grid_limit_a is not None and self.ocpp_version != "2.0.1":
             raise ValueError("grid_limit_a needs ocpp_version 2.0.1 (NotifyChargingLimit)")
+        if self.ev_schedule_excess_a is not None and self.ocpp_version != "2.0.1":
+            raise ValueError("ev_schedule_excess_a needs ocpp_version 2.0.1 "
+                             "(NotifyEVChargingSchedule)")
+        if self.ev_schedule_excess_a is not None and self.ev_schedule_excess_a < 0:
+            raise ValueError("ev_schedule_excess_a must not be negative")
         if self.meter_interval <= 0:
             raise ValueError("meter_interval must be positive")
         if self.disconnect_every is not None and self.disconnect_every <= 0:

@@ -108,6 +108,18 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
         station.after_profiles_changed()
         return call_result.SetChargingProfile(status="Accepted")
 
+    @_after(Action.set_charging_profile)
+    def after_set_charging_profile(self, evse_id: int, charging_profile: dict[str, Any],
+                                   **_: Any) -> None:
+        """A TxProfile the station holds is offered to the car, which answers with the
+        schedule it chose (K15, ISO 15118)."""
+        station = self._station
+        profile_id = charging_profile["id"]
+        if any(h.evse_id == evse_id and h.profile.charging_profile_id == profile_id
+               and h.profile.purpose is ChargingProfilePurpose201.TX_PROFILE
+               for h in station.smart_charging.held):
+            station.spawn(station.send_ev_charging_schedule(evse_id))
+
     @_on(Action.clear_charging_profile)
     def on_clear_charging_profile(self, charging_profile_id: int | None = None,
                                   charging_profile_criteria: dict[str, Any] | None = None,

@@ -59,6 +59,8 @@ class Transaction201:
     id_token: str
     start: datetime
     seq_no: int = 0
+    # NotifyEVChargingSchedule sent so far: the car's chosen schedules.
+    schedules_sent: int = 0
 
     def next_seq_no(self) -> int:
         """TransactionEventRequest.seqNo: the sequence number of the transaction's
@@ -258,6 +260,29 @@ class SimulatedStation201(StationLink):
                                      "evMaxVoltage": int(self.config.voltage)}}
         self.last_charging_needs[evse_id] = needs
         return await self.send(call.NotifyEVChargingNeeds(charging_needs=needs, evse_id=evse_id))
+
+    async def send_ev_charging_schedule(self, evse_id: int) -> Any:
+        """NotifyEVChargingSchedule: the schedule the car chose after a TxProfile (ISO
+        15118 PowerDeliveryReq): its EVSE's composite from now, capped at what the car
+        takes, or above it by ``ev_schedule_excess_a`` the first time (for testing)."""
+        transaction, car = self.transactions.get(evse_id), self.cars.get(evse_id)
+        excess = self.config.ev_schedule_excess_a
+        if transaction is None or car is None or excess is None:
+            return None
+        now = self.clock.now().replace(microsecond=0)
+        duration = int(min(self.config.ev_dwell_s, 24 * 3600))
+        offer = self.smart_charging.composite(evse_id, now, duration, ChargingRateUnit.A,
+                                              self.running())["schedule"]
+        over = excess if transaction.schedules_sent == 0 else 0.0
+        transaction.schedules_sent += 1
+        periods = [{"startPeriod": p["startPeriod"],
+                    "limit": (p["limit"] + over) if over else min(p["limit"],
+                                                                 car.car.max_current_a)}
+                   for p in offer["chargingSchedulePeriod"]]
+        return await self.send(call.NotifyEVChargingSchedule(
+            time_base=ocpp_timestamp(now), evse_id=evse_id, charging_schedule={
+                "id": 1, "chargingRateUnit": "A", "duration": duration,
+                "chargingSchedulePeriod": periods}))
 
     async def unplug(self, evse_id: int) -> None:
         """The car leaves: Ended (EVDisconnected)."""

@@ -24,7 +24,7 @@ from app.ocpp.v16.schemas import (
     SECURITY_EXTENSION_ACTIONS,
     SchemaRegistry,
 )
-from app.services.ports import StationProfile
+from app.services.ports import ProfileReport, StationProfile
 
 SUBPROTOCOL = "ocpp1.6"
 
@@ -60,6 +60,10 @@ class Ocpp16:
     async def held_profiles(self, station_id: str, send: Send, timeout: float
                             ) -> list[StationProfile] | None:
         # OCPP 1.6 has no message that reports the profiles a charge point holds.
+        return None
+
+    async def profile_report(self, station_id: str, request: JsonObject, send: Send,
+                             timeout: float) -> ProfileReport | None:
         return None
 
 

@@ -23,7 +23,7 @@ from app.ocpp.v201.outgoing import Outgoing
 from app.ocpp.v201.profile_reports import ProfileReports
 from app.ocpp.v201.remote_ids import RemoteIds
 from app.ocpp.v201.schemas import CSMS_ACTIONS, STATION_ACTIONS, SchemaRegistry
-from app.services.ports import StationProfile
+from app.services.ports import ProfileReport, StationProfile
 
 SUBPROTOCOL = "ocpp2.0.1"
 # The two OCPP-J 1.6 codes the core answers with that OCPP-J 2.0.1 spells otherwise.
@@ -44,7 +44,7 @@ class Ocpp201:
         # A 1.6 Absolute profile without startSchedule starts when it is received; its
         # 2.0.1 form needs one (K01.FR.40): the instant it is sent.
         self._outgoing = Outgoing(self.remote_ids, utcnow)
-        # Shared by the handler of ReportChargingProfiles and the read-backs waiting.
+        # Shared by the handler of ReportChargingProfiles and the requests waiting.
         self.profile_reports = ProfileReports(self.remote_ids, utcnow)
 
     @cached_property
@@ -79,6 +79,12 @@ class Ocpp201:
                             ) -> list[StationProfile]:
         """K09: GetChargingProfiles, and the ReportChargingProfiles pages it brings."""
         return await self.profile_reports.read(station_id, send, self.schemas, timeout)
+
+    async def profile_report(self, station_id: str, request: JsonObject, send: Send,
+                             timeout: float) -> ProfileReport:
+        """K09: GetChargingProfiles ``request``, and the pages of its requestId."""
+        return await self.profile_reports.report(station_id, request, send, self.schemas,
+                                                 timeout)
 
 
 OCPP201 = Ocpp201()

@@ -5,7 +5,8 @@ to report); the profiles follow as ReportChargingProfiles CALLs of the station, 
 EVSE and limit source, each naming the request's requestId (K09.FR.01) and all but the
 last with ``tbc`` true (K09.FR.02). A read-back waits for that last page; pages of a
 requestId nobody waits for (a read-back that timed out, a report nobody asked for) are
-answered and audited only.
+answered and audited only. An operator's GetChargingProfiles (any criteria, its own
+requestId) is collected the same way and handed back raw (:meth:`ProfileReports.report`).
 
 Only the profiles a central system sets are asked for (criteria chargingLimitSource
 CSO), and of those only the ones with a purpose a central system sets are handed to the
@@ -35,7 +36,7 @@ from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.protocol import Send, Validators
 from app.ocpp.v201.remote_ids import RemoteIds
-from app.services.ports import CallTimeout, StationProfile
+from app.services.ports import CallTimeout, ProfileReport, StationProfile
 
 log = logging.getLogger("chargeplan.ocpp")
 
@@ -76,11 +77,14 @@ class _Reading:
     """The pages of one requestId so far; ``done`` once the last one came."""
 
     done: asyncio.Future[None]
-    pages: list[Page] = field(default_factory=list)
+    pages: list[JsonObject] = field(default_factory=list)
 
 
 class ProfileReports:
-    """The read-backs in flight, by station and requestId, and the pages they get."""
+    """The one collector of ReportChargingProfiles pages: the GetChargingProfiles in
+    flight, by station and requestId, and the pages they get. The read-back
+    (:meth:`read`) and an operator's GetChargingProfiles (:meth:`report`, through the
+    gateway) both wait here."""
 
     def __init__(self, ids: RemoteIds, clock: Clock) -> None:
         self._ids = ids
@@ -89,40 +93,52 @@ class ProfileReports:
         self._request_ids = itertools.count(int(clock().timestamp()) % 1_000_000_000)
         self._readings: dict[tuple[str, int], _Reading] = {}
 
-    def received(self, station_id: str, request_id: int, page: Page) -> bool:
-        """A page the station sent; False when no read-back waits for its requestId."""
-        reading = self._readings.get((station_id, request_id))
+    def received(self, station_id: str, payload: Mapping[str, Any]) -> bool:
+        """A page the station sent (checked with :func:`read_page`); False when no
+        request waits for its requestId."""
+        reading = self._readings.get((station_id, payload["requestId"]))
         if reading is None or reading.done.done():
             return False
-        reading.pages.append(page)
-        if not page.tbc:
+        reading.pages.append(dict(payload))
+        if not payload.get("tbc", False):
             reading.done.set_result(None)
         return True
+
+    async def report(self, station_id: str, request: JsonObject, send: Send,
+                     schemas: Validators, timeout: float) -> ProfileReport:
+        """Send GetChargingProfiles ``request`` and collect the pages of its requestId
+        until the last one, at most ``timeout`` after the answer. A second request with
+        the same requestId takes the pages over from the first."""
+        key = (station_id, request["requestId"])
+        # Waiting before the CALL leaves: a page may come before its CALLRESULT is read.
+        reading = _Reading(asyncio.get_running_loop().create_future())
+        self._readings[key] = reading
+        try:
+            schemas.validate_request(ACTION, request)
+            answer = await send(ACTION, request)
+            schemas.validate_response(ACTION, answer)
+            if answer["status"] != "Accepted":  # NoProfiles: nothing will be reported
+                return ProfileReport(answer)
+            try:
+                await asyncio.wait_for(asyncio.shield(reading.done), timeout)
+            except TimeoutError:
+                return ProfileReport(answer, tuple(reading.pages), complete=False)
+            return ProfileReport(answer, tuple(reading.pages))
+        finally:
+            if self._readings.get(key) is reading:
+                del self._readings[key]
 
     async def read(self, station_id: str, send: Send, schemas: Validators,
                    timeout: float) -> list[StationProfile]:
         """Ask the station what it holds of the CSMS's profiles and wait for the report;
         CallTimeout when its last page does not come within ``timeout`` after the
         answer."""
-        request_id = next(self._request_ids)
-        key = (station_id, request_id)
-        # Waiting before the CALL leaves: a page may come before its CALLRESULT is read.
-        reading = _Reading(asyncio.get_running_loop().create_future())
-        self._readings[key] = reading
-        try:
-            request: JsonObject = {"requestId": request_id, "chargingProfile": dict(CRITERIA)}
-            schemas.validate_request(ACTION, request)
-            answer = await send(ACTION, request)
-            schemas.validate_response(ACTION, answer)
-            if answer["status"] == "NoProfiles":
-                return []
-            try:
-                await asyncio.wait_for(asyncio.shield(reading.done), timeout)
-            except TimeoutError:
-                raise CallTimeout(station_id, "ReportChargingProfiles", timeout) from None
-            return self._held(station_id, reading.pages)
-        finally:
-            del self._readings[key]
+        request: JsonObject = {"requestId": next(self._request_ids),
+                               "chargingProfile": dict(CRITERIA)}
+        report = await self.report(station_id, request, send, schemas, timeout)
+        if not report.complete:
+            raise CallTimeout(station_id, "ReportChargingProfiles", timeout)
+        return self._held(station_id, [read_page(page) for page in report.pages])
 
     def _held(self, station_id: str, pages: list[Page]) -> list[StationProfile]:
         held = []

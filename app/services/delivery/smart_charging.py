@@ -346,6 +346,24 @@ class SmartChargingService:
         return Outcome(DeliveryStatus.REJECTED, f"profile {profile_id} rejected by {station_id}",
                        delivery.error, delivery.answer)
 
+    async def renew_tx_profile(self, station_id: str, transaction_id: int) -> Outcome | None:
+        """Send the transaction's TxProfile again (the newest one desired), whatever the
+        station holds: a station that accepts one renegotiates the schedule with the car
+        (OCPP 2.0.1 K16.FR.01, K16.FR.02). None when chargeplan wants no TxProfile for it."""
+        async with self._db.uow() as session:
+            desired_id = await session.scalar(
+                select(DesiredProfile.id).where(
+                    DesiredProfile.station_id == station_id,
+                    DesiredProfile.transaction_id == transaction_id,
+                    DesiredProfile.purpose == ChargingProfilePurpose.TX_PROFILE.value)
+                .order_by(DesiredProfile.id.desc()).limit(1))
+        if desired_id is None:
+            return None
+        if not self._gateway.is_connected(station_id):
+            return await self._deliver_elsewhere(station_id, desired_id)
+        async with self.lock(station_id):
+            return await self._deliver(station_id, desired_id)
+
     async def _not_sent(self, station_id: str, desired_id: int) -> Outcome:
         """Why the engine did not send a submitted row: it is gone, or it is a TxProfile
         whose transaction is not running on its connector (sent when it is)."""

@@ -18,11 +18,10 @@ from typing import Any
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.services.errors import Conflict, NotFound
-from app.services.fleet.commands import CommandResult, sent
+from app.services.fleet.commands import CommandResult, call_error, sent
 from app.services.fleet.device_model import DeviceModelService
-from app.services.fleet.profile_reports import ProfileReports
 from app.services.fleet.stations import StationService
-from app.services.ports import ChargerGateway
+from app.services.ports import ChargerGateway, StationCallError
 
 log = logging.getLogger("chargeplan.commands")
 
@@ -51,12 +50,10 @@ class WrongProtocol(Conflict):
 
 class Commands201:
     def __init__(self, gateway: ChargerGateway, *, stations: StationService,
-                 device_model: DeviceModelService, profile_reports: ProfileReports,
-                 report_timeout_s: float) -> None:
+                 device_model: DeviceModelService, report_timeout_s: float) -> None:
         self._gateway = gateway
         self._stations = stations
         self._device_model = device_model
-        self._reports = profile_reports
         self._report_timeout_s = report_timeout_s
         self._side_effects: dict[
             str, Callable[[str, JsonObject, JsonObject], Awaitable[None]]] = {
@@ -98,17 +95,17 @@ class Commands201:
     async def _charging_profiles(self, station_id: str, request: JsonObject
                                  ) -> CommandResult:
         """K09: the station answers, then reports what it holds in pages of the request's
-        requestId; they are collected from before the request leaves, and waited for
-        while the station is Accepted, at most the report timeout."""
-        with self._reports.expecting(station_id, request["requestId"]) as report:
-            result = await self._call(station_id, "GetChargingProfiles", request)
-            if result.response is None or result.response.get("status") != "Accepted":
-                result.reported = []
-                result.report_complete = True
-                return result
-            result.report_complete = await report.wait(self._report_timeout_s)
-            result.reported = report.profiles()
-        return result
+        requestId, collected where the station is connected and waited for while it is
+        Accepted, at most the report timeout."""
+        action = "GetChargingProfiles"
+        try:
+            report = await self._gateway.profile_report(station_id, request,
+                                                        timeout=self._report_timeout_s)
+        except StationCallError as exc:
+            log.info("%s to %s failed: %s", action, station_id, exc.reason)
+            return CommandResult("error", station_id, action, request, error=call_error(exc))
+        return CommandResult("success", station_id, action, request, response=report.answer,
+                             reported=report.profiles(), report_complete=report.complete)
 
     async def base_report_after_boot(self, station_id: str) -> None:
         """A 2.0.1 station with no complete base report is asked for its FullInventory

@@ -5,7 +5,6 @@ meter values; K smart charging; A, N security events, logs and component events)
 from __future__ import annotations
 
 from app.ocpp.router import Handler
-from app.ocpp.v201.handlers import profile_reports as profile_reports_handlers
 from app.ocpp.v201.handlers import provisioning, reports, smart_charging
 from app.ocpp.v201.handlers.transactions import TransactionHandlers
 from app.ocpp.v201.profile_reports import ProfileReports
@@ -13,8 +12,5 @@ from app.ocpp.v201.remote_ids import RemoteIds
 
 
 def all_handlers(ids: RemoteIds, profile_reports: ProfileReports) -> dict[str, Handler]:
-    handlers = {**provisioning.HANDLERS, **reports.HANDLERS,
-                **TransactionHandlers(ids).handlers(), **smart_charging.handlers(profile_reports)}
-    handlers["ReportChargingProfiles"] = profile_reports_handlers.collecting(
-        handlers["ReportChargingProfiles"])
-    return handlers
+    return {**provisioning.HANDLERS, **reports.HANDLERS,
+            **TransactionHandlers(ids).handlers(), **smart_charging.handlers(profile_reports)}

@@ -4,9 +4,11 @@ by reconcile)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
+from app.domain.profiles import ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod
 from app.ocpp.errors import ErrorCode, OcppError
 from app.ocpp.router import CallContext, Handler, Reply
 from app.ocpp.v201.profile_reports import ProfileReports, read_page
@@ -71,20 +73,45 @@ async def notify_ev_charging_needs(ctx: CallContext, payload: dict[str, Any]) ->
     return Reply({"status": "Accepted"})
 
 
+def _ev_schedule(payload: dict[str, Any]) -> ChargingSchedule:
+    """The car's ChargingScheduleType in the model's terms; PropertyConstraintViolation
+    when its periods do not start at 0 and rise (no schedule to check)."""
+    raw = payload["chargingSchedule"]
+    periods = tuple(ChargingSchedulePeriod(p["startPeriod"], float(p["limit"]),
+                                           p.get("numberPhases"))
+                    for p in raw["chargingSchedulePeriod"])
+    starts = [p.start_period for p in periods]
+    if starts[0] != 0 or any(a >= b for a, b in itertools.pairwise(starts)):
+        raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                        "chargingSchedule.chargingSchedulePeriod: startPeriod must start at "
+                        f"0 and rise, got {starts}")
+    return ChargingSchedule(ChargingRateUnit(raw["chargingRateUnit"]), periods,
+                            duration=raw.get("duration"))
+
+
 async def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    """K15: the schedule the car chose within its profile. Not kept in the model yet
-    (docs/architecture.md); the frame is audited."""
-    return Reply({"status": "Accepted"})
+    """K15/K16/K17: the schedule the car chose, Accepted when it is within what was sent
+    for its session (K15.FR.11), else Rejected naming the first period over (K15.FR.12);
+    the service records it and renegotiates a rejection."""
+    time_base = parse_timestamp(payload["timeBase"])
+    verdict = await ctx.services.ev_schedules.notify(
+        ctx.station_id, payload["evseId"], time_base, _ev_schedule(payload),
+        payload["chargingSchedule"])
+    if verdict.excess is None:
+        return Reply({"status": "Accepted"})
+    return Reply({"status": "Rejected", "statusInfo": {
+        "reasonCode": "ExceedsLimit", "additionalInfo": verdict.excess.describe()[:512]}})
 
 
 def report_charging_profiles(reports: ProfileReports) -> Handler:
     """K09: a page of what the station holds, answering GetChargingProfiles, handed to
-    the read-back that asked (``profile_reports.py``); a page nobody waits for is
-    audited only. A profile the model cannot read is refused, whoever asked."""
+    the request that asked (a read-back or an operator's, ``profile_reports.py``); a page
+    nobody waits for is audited only. A profile the model cannot read is refused,
+    whoever asked."""
 
     async def handle(ctx: CallContext, payload: dict[str, Any]) -> Reply:
         page = read_page(payload)
-        if not reports.received(ctx.station_id, payload["requestId"], page):
+        if not reports.received(ctx.station_id, payload):
             log.info("%s reports %d profile(s) on EVSE %s from %s, request %s: not awaited",
                      ctx.station_id, len(page.profiles), page.evse_id, page.source.value,
                      payload["requestId"])
