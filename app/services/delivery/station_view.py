@@ -19,6 +19,7 @@ from app.db.batching import chunks
 from app.db.models import Connector, Station
 from app.domain.composite import Convention
 from app.domain.profiles import ChargingRateUnit
+from app.domain.protocol_rules import OcppVersion
 from app.domain.validation import StationLimits
 from app.services.fleet.stations import capabilities
 
@@ -58,6 +59,15 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
     smart = None
     if caps.supported_feature_profiles is not None:
         smart = "SmartCharging" in caps.supported_feature_profiles
+    if smart is False and station.ocpp_version == OcppVersion.V201:
+        # A 1.6 station lists the feature profiles it implements (SupportedFeatureProfiles,
+        # OCPP 1.6 §9.1), so one without SmartCharging is refused. A 2.0.1
+        # SmartChargingCtrlr.Enabled is a switch of its device model, read once and
+        # possibly stale or switched since: the profile is sent and the station's answer
+        # (NotSupported, Rejected) decides.
+        smart = None
+        warnings.append("station's SmartChargingCtrlr.Enabled read false: sent anyway, "
+                        "its answer decides")
     limits = StationLimits(
         max_stack_level=caps.max_stack_level, allowed_units=units,
         max_periods=caps.max_periods, max_profiles=caps.max_profiles,
@@ -80,6 +90,7 @@ _VIEW_COLUMNS = (
     Station.charging_schedule_max_periods, Station.max_charging_profiles_installed,
     Station.number_of_connectors, Station.max_power_w, Station.managed,
     Station.composite_convention, Station.unconstrained_limit, Station.unconstrained_unit,
+    Station.ocpp_version,
 )
 _UNIT_NAMES = {"A", "W"}
 
