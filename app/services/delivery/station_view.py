@@ -55,7 +55,23 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
             warnings.append(f"station never reported {name}: not checked")
     units = None
     if caps.allowed_units is not None:
-        units = frozenset(_UNITS[u] for u in caps.allowed_units if u in _UNITS)
+        units = frozenset(_UNITS[u] for u in caps.allowed_units if u in _UNITS) or None
+    max_periods, max_profiles = caps.max_periods, caps.max_profiles
+    # A value no profile could meet (no period, no room for a profile, no unit) is not a
+    # limit but a station reporting nonsense (a placeholder, a value not set up): taken as
+    # not reported, so it does not silently block every profile; the station's answer
+    # decides, as for a capability never reported.
+    for name, odd in (("ChargingScheduleAllowedChargingRateUnit",
+                       caps.allowed_units is not None and units is None),
+                      ("ChargingScheduleMaxPeriods", max_periods is not None and max_periods < 1),
+                      ("MaxChargingProfilesInstalled",
+                       max_profiles is not None and max_profiles < 1)):
+        if odd:
+            warnings.append(f"station reported {name} that no profile can meet: not checked")
+    if max_periods is not None and max_periods < 1:
+        max_periods = None
+    if max_profiles is not None and max_profiles < 1:
+        max_profiles = None
     smart = None
     if caps.supported_feature_profiles is not None:
         smart = "SmartCharging" in caps.supported_feature_profiles
@@ -70,7 +86,7 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
                         "its answer decides")
     limits = StationLimits(
         max_stack_level=caps.max_stack_level, allowed_units=units,
-        max_periods=caps.max_periods, max_profiles=caps.max_profiles,
+        max_periods=max_periods, max_profiles=max_profiles,
         number_of_connectors=caps.number_of_connectors,
     )
     known_connectors = max([c for c in connectors if c > 0], default=1)
