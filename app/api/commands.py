@@ -71,6 +71,23 @@ _REMOTE_START = (
     " A `chargingProfile` (TxProfile without transactionId, errata §3.41) is checked with "
     "the OCPP 1.6 rules and becomes the desired TxProfile of the transaction it starts."
 )
+# What a body may also say to an OCPP 2.0.1 station (app/services/fleet/v201_meanings.py).
+_MEANINGS_201 = {
+    "RemoteStartTransaction": " To an OCPP 2.0.1 station (RequestStartTransaction): "
+    "`idTokenType`, the idToken's IdTokenEnumType (Central when absent).",
+    "Reset": " To an OCPP 2.0.1 station: `type` Immediate or OnIdle too (Hard and Soft are "
+    "Immediate), and `evseId` to reset one EVSE.",
+    "ChangeAvailability": " To an OCPP 2.0.1 station: `evseId`, the EVSE, with "
+    "`connectorId` the connector within it (0: the whole EVSE); without it `connectorId` "
+    "is the EVSE (0: the whole station).",
+    "UnlockConnector": " To an OCPP 2.0.1 station: `evseId`, the EVSE, with `connectorId` "
+    "the connector within it; without it `connectorId` is the EVSE (its connector 1).",
+    "TriggerMessage": " To an OCPP 2.0.1 station: `requestedMessage` of the values only "
+    "2.0.1 has too (TransactionEvent, LogStatusNotification, PublishFirmwareStatusNotification, "
+    "SignChargingStationCertificate, SignV2GCertificate, SignCombinedCertificate), and "
+    "`evseId` with `connectorId` the connector within it.",
+}
+_MEANINGS_TAIL = " A 1.6 station: 400 naming each such field."
 
 
 # A command that got no CALLRESULT answers in the same shape as one that did.
@@ -140,6 +157,8 @@ def _command_route(action: str) -> HTTPRouteHandler:
         responses.update(accepted_response(CommandResponse, "the request"))
     if action == "RemoteStartTransaction":
         description += _REMOTE_START
+    if action in _MEANINGS_201:
+        description += _MEANINGS_201[action] + _MEANINGS_TAIL
     return post(f"/commands/{action}", summary=f"Send {action}", description=description,
                 opt=ADMIN if action in ADMIN_ACTIONS else OPERATOR,
                 operation_class=operation_for(action), operation_id=f"command{action}",
@@ -161,6 +180,9 @@ _AFTER_201 = {
     "(GET /stations/{station_id}/variables).",
     "GetBaseReport": " The station then sends its report in NotifyReport pages; the last "
     "one replaces the stored device model (GET /stations/{station_id}/variables).",
+    "GetReport": " The station then sends the variables asked for in NotifyReport pages; "
+    "when the last one comes they update the stored device model (only the attributes "
+    "they name). The station's status EmptyResultSet: nothing matched.",
     "GetChargingProfiles": " Waits, at most the call timeout, for the ReportChargingProfiles "
     "pages of the requestId and returns their profiles in `reported`.",
     "GetTransactionStatus": " transactionId is the station's own (`remote_id` of "

@@ -9,6 +9,11 @@ and turns each trigger into one request of chargeplan's REST API
 others in the 1.6 form the services speak, which the 2.0.1 adapter translates back.
 chargeplan's status code and body are answered as they are. A trigger with no REST
 counterpart is answered 501, naming it, and nothing is sent.
+
+Where 2.0.1 says more than 1.6 (an idToken's type, a connector within an EVSE, Reset
+OnIdle and of one EVSE, the triggers only 2.0.1 has), the 1.6 form carries the 2.0.1
+meaning in the fields the commands take for a 2.0.1 station
+(``app/services/fleet/v201_meanings.py``).
 """
 
 from __future__ import annotations
@@ -33,9 +38,6 @@ PREFIX = "/api/octt/2.0.1/"
 # 2.0.1 ChargingProfilePurposeEnumType as the 1.6 purpose.
 _PURPOSE = {"ChargingStationMaxProfile": "ChargePointMaxProfile",
             "TxDefaultProfile": "TxDefaultProfile", "TxProfile": "TxProfile"}
-# 2.0.1 ResetEnumType as the 1.6 type (both 1.6 types reset at once: Immediate).
-_RESET = {"Immediate": "Hard", "OnIdle": "Soft"}
-_TRIGGER = {"LogStatusNotification": "DiagnosticsStatusNotification"}
 
 JsonObject = dict[str, Any]
 # The integer transaction id chargeplan gives the station's own (string) one, if known.
@@ -60,6 +62,8 @@ def translate(station_id: str, trigger: str, body: Mapping[str, Any],
     action = trigger.removeprefix("call/") if trigger.startswith("call/") else {
         "get-variables": "GetVariables", "set-variables": "SetVariables",
         "trigger-message": "TriggerMessage"}.get(trigger)
+    if trigger == "set-items-per-message":
+        return _command(station_id, "SetVariables", _items_per_message(body))
     if action is None:
         raise Unsupported(f"trigger {trigger!r} has no chargeplan counterpart")
     if action in V201_ACTIONS:
@@ -71,6 +75,24 @@ def translate(station_id: str, trigger: str, body: Mapping[str, Any],
     return _command(station_id, legacy_action, payload)
 
 
+# The suite's names of the DeviceDataCtrlr.ItemsPerMessage instances.
+_ITEMS_PER_MESSAGE = {"get_variables": "GetVariables", "set_variables": "SetVariables",
+                      "get_report": "GetReport"}
+
+
+def _items_per_message(body: Mapping[str, Any]) -> JsonObject:
+    """The suite's "the station reports N items per message" as the SetVariables that sets
+    DeviceDataCtrlr.ItemsPerMessage on the station: what the station accepts is kept in
+    its device model, which GetVariables and SetVariables split by."""
+    data = [{"component": {"name": "DeviceDataCtrlr"},
+             "variable": {"name": "ItemsPerMessage", "instance": instance},
+             "attributeValue": str(body[key])}
+            for key, instance in _ITEMS_PER_MESSAGE.items() if body.get(key) is not None]
+    if not data:
+        raise Unsupported("set-items-per-message names no message")
+    return {"setVariableData": data}
+
+
 def _command(station_id: str, action: str, payload: JsonObject) -> Forward:
     return Forward(f"/stations/{quote(station_id, safe='')}/commands/{action}", payload)
 
@@ -80,35 +102,36 @@ def _given(**fields: Any) -> JsonObject:
 
 
 def _reset(_: str, body: Mapping[str, Any], __: TransactionLookup) -> tuple[str, JsonObject]:
-    if body.get("evseId"):
-        raise Unsupported("Reset of one EVSE has no 1.6 form")
-    return "Reset", {"type": _RESET[body["type"]]}
+    # The 2.0.1 types and evseId, which the command takes for a 2.0.1 station.
+    return "Reset", _given(type=body["type"], evseId=body.get("evseId"))
 
 
 def _trigger(_: str, body: Mapping[str, Any], __: TransactionLookup
              ) -> tuple[str, JsonObject]:
-    requested = str(body.get("requestedMessage", ""))
     evse = body.get("evse") or {}
-    return "TriggerMessage", _given(requestedMessage=_TRIGGER.get(requested, requested),
-                                    connectorId=evse.get("id"))
+    return "TriggerMessage", _given(requestedMessage=body["requestedMessage"],
+                                    evseId=evse.get("id"), connectorId=evse.get("connectorId"))
 
 
 def _availability(_: str, body: Mapping[str, Any], __: TransactionLookup
                   ) -> tuple[str, JsonObject]:
-    evse = body.get("evse") or {}
-    return "ChangeAvailability", {"connectorId": evse.get("id", 0),
+    evse = body.get("evse")
+    if evse is None:
+        return "ChangeAvailability", {"connectorId": 0, "type": body["operationalStatus"]}
+    return "ChangeAvailability", {"evseId": evse["id"], "connectorId": evse.get("connectorId", 0),
                                   "type": body["operationalStatus"]}
 
 
 def _unlock(_: str, body: Mapping[str, Any], __: TransactionLookup) -> tuple[str, JsonObject]:
-    return "UnlockConnector", {"connectorId": body["evseId"]}
+    return "UnlockConnector", {"evseId": body["evseId"], "connectorId": body["connectorId"]}
 
 
 def _start(station_id: str, body: Mapping[str, Any], lookup: TransactionLookup
            ) -> tuple[str, JsonObject]:
     profile = body.get("chargingProfile")
     return "RemoteStartTransaction", _given(
-        idTag=body["idToken"]["idToken"], connectorId=body.get("evseId"),
+        idTag=body["idToken"]["idToken"], idTokenType=body["idToken"].get("type"),
+        connectorId=body.get("evseId"),
         chargingProfile=None if profile is None else _profile(station_id, profile, lookup))
 
 

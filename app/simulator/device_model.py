@@ -194,6 +194,24 @@ class DeviceModel:
             chosen = (v for v in chosen if v.writable)
         return [v.report() for v in chosen]
 
+    def matching(self, asked: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The ReportDataType of every variable a GetReport's componentVariable names (a
+        component without a variable: all of its variables), each once, in model order."""
+        def named(v: Variable, item: Mapping[str, Any]) -> bool:
+            component, variable = item["component"], item.get("variable")
+            evse = component.get("evse")
+            if (v.component.lower() != str(component["name"]).lower()
+                    or (isinstance(evse, Mapping) and evse.get("id") != v.evse)):
+                return False
+            if variable is None:
+                return True
+            instance = variable.get("instance")
+            return (v.name.lower() == str(variable["name"]).lower()
+                    and (instance is None or (v.instance or "").lower() == instance.lower()))
+
+        return [v.report() for v in self.variables.values()
+                if any(named(v, item) for item in asked)]
+
     def pages(self, items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         """``items`` cut into NotifyReport pages of ItemsPerMessage[GetReport] at most."""
         size = max(1, int(self.value("DeviceDataCtrlr", "ItemsPerMessage", "GetReport")))

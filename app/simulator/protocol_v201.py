@@ -71,14 +71,68 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
         if report_base != "SummaryInventory":
             self._station.spawn(self._notify_report(request_id, report_base))
 
+    @_on(Action.get_report)
+    def on_get_report(self, request_id: int, component_variable: list[dict[str, Any]]
+                      | None = None, **_: Any) -> Any:
+        found = self._station.device_model.matching(
+            [_as_ocpp_json(item) for item in component_variable or []])
+        return call_result.GetReport(status="Accepted" if found else "EmptyResultSet")
+
+    @_after(Action.get_report)
+    def after_get_report(self, request_id: int, component_variable: list[dict[str, Any]]
+                         | None = None, **_: Any) -> None:
+        # B08: the component criteria are not applied; what is asked for is reported.
+        found = self._station.device_model.matching(
+            [_as_ocpp_json(item) for item in component_variable or []])
+        if found:
+            self._station.spawn(self._send_report(request_id, found))
+
     async def _notify_report(self, request_id: int, report_base: str) -> None:
         model = self._station.device_model
-        pages = list(model.pages(model.report(report_base)))
+        await self._send_report(request_id, model.report(report_base))
+
+    async def _send_report(self, request_id: int, items: list[dict[str, Any]]) -> None:
+        pages = list(self._station.device_model.pages(items))
         for seq_no, page in enumerate(pages):
-            # OCPP 2.0.1 B07: the report comes in NotifyReport pages, tbc until the last.
+            # OCPP 2.0.1 B07/B08: the report comes in NotifyReport pages, tbc until the last.
             await self._station.send(call.NotifyReport(
                 request_id=request_id, generated_at=self._station._now(), seq_no=seq_no,
                 report_data=page, tbc=seq_no < len(pages) - 1))
+
+    # --- provisioning and availability (B11, B12, F06, G03, G04, F05) ----------------------
+
+    @_on(Action.reset)
+    def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:  # noqa: A002
+        # Recorded, not carried out: the simulated station keeps running.
+        self._station.received.append(("Reset", {"type": type, "evseId": evse_id}))
+        if evse_id is not None and evse_id not in self._station.evses():
+            return call_result.Reset(status="Rejected")
+        busy = type == "OnIdle" and bool(self._station.running())
+        return call_result.Reset(status="Scheduled" if busy else "Accepted")
+
+    @_on(Action.trigger_message)
+    def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None,
+                           **_: Any) -> Any:
+        self._station.received.append(("TriggerMessage", {
+            "requestedMessage": requested_message, "evse": _as_ocpp_json(evse)}))
+        known = requested_message in ("BootNotification", "Heartbeat", "StatusNotification",
+                                      "MeterValues", "TransactionEvent")
+        return call_result.TriggerMessage(status="Accepted" if known else "NotImplemented")
+
+    @_on(Action.change_availability)
+    def on_change_availability(self, operational_status: str,
+                               evse: dict[str, Any] | None = None, **_: Any) -> Any:
+        self._station.received.append(("ChangeAvailability", {
+            "operationalStatus": operational_status, "evse": _as_ocpp_json(evse)}))
+        return call_result.ChangeAvailability(status="Accepted")
+
+    @_on(Action.unlock_connector)
+    def on_unlock_connector(self, evse_id: int, connector_id: int, **_: Any) -> Any:
+        self._station.received.append(("UnlockConnector", {"evseId": evse_id,
+                                                          "connectorId": connector_id}))
+        if evse_id not in self._station.evses() or connector_id != 1:
+            return call_result.UnlockConnector(status="UnknownConnector")
+        return call_result.UnlockConnector(status="Unlocked")
 
     # --- smart charging (K01, K08, K09, K10) ------------------------------------------------
 

@@ -89,6 +89,9 @@ class SimulatedStation201(StationLink):
         self.smart_charging = SmartCharging201(station_id, config)
         self.transactions: dict[int, Transaction201] = {}
         self.last_charging_needs: dict[int, dict[str, Any]] = {}
+        # The requests it records without carrying them out (Reset, TriggerMessage,
+        # ChangeAvailability, UnlockConnector), as (action, camelCase payload).
+        self.received: list[tuple[str, dict[str, Any]]] = []
 
     # --- StationLink ---------------------------------------------------------------------
 
@@ -97,6 +100,9 @@ class SimulatedStation201(StationLink):
 
     def set_heartbeat_interval(self, seconds: float) -> None:
         self.device_model.set_value("OCPPCommCtrlr", "HeartbeatInterval", f"{seconds:g}")
+
+    def evses(self) -> range:
+        return range(1, self.config.connectors + 1)
 
     def is_charging(self, connector_id: int) -> bool:
         return connector_id in self.transactions

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from ocpp.messages import get_validator
@@ -74,6 +75,24 @@ MAX_PROFILE = {"chargingProfileId": 7, "stackLevel": 0,
     ("GetCompositeSchedule", {"connectorId": 1, "duration": 3600, "chargingRateUnit": "W"},
      ("GetCompositeSchedule", {"evseId": 1, "duration": 3600, "chargingRateUnit": "W"})),
     ("Reset", {"type": "Soft"}, ("Reset", {"type": "Immediate"})),
+    # B11/B12: what a 2.0.1 station may be asked (app/services/fleet/v201_meanings.py).
+    ("Reset", {"type": "OnIdle"}, ("Reset", {"type": "OnIdle"})),
+    ("Reset", {"type": "Immediate", "evseId": 2}, ("Reset", {"type": "Immediate", "evseId": 2})),
+    ("TriggerMessage", {"requestedMessage": "TransactionEvent", "evseId": 1},
+     ("TriggerMessage", {"requestedMessage": "TransactionEvent", "evse": {"id": 1}})),
+    ("TriggerMessage", {"requestedMessage": "StatusNotification", "evseId": 1, "connectorId": 2},
+     ("TriggerMessage", {"requestedMessage": "StatusNotification",
+                         "evse": {"id": 1, "connectorId": 2}})),
+    ("ChangeAvailability", {"evseId": 1, "connectorId": 2, "type": "Inoperative"},
+     ("ChangeAvailability", {"operationalStatus": "Inoperative",
+                             "evse": {"id": 1, "connectorId": 2}})),
+    ("ChangeAvailability", {"evseId": 1, "connectorId": 0, "type": "Operative"},
+     ("ChangeAvailability", {"operationalStatus": "Operative", "evse": {"id": 1}})),
+    ("UnlockConnector", {"evseId": 1, "connectorId": 2},
+     ("UnlockConnector", {"evseId": 1, "connectorId": 2})),
+    ("RemoteStartTransaction", {"idTag": "04A2", "idTokenType": "ISO14443"},
+     ("RequestStartTransaction", {"idToken": {"idToken": "04A2", "type": "ISO14443"},
+                                  "remoteStartId": ANY})),
     ("RemoteStopTransaction", {"transactionId": 41},
      ("RequestStopTransaction", {"transactionId": "3f2a-tx"})),
     ("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 2},

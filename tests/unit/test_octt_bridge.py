@@ -31,14 +31,46 @@ def test_the_named_variable_triggers_are_get_and_set_variables() -> None:
         f"/stations/{SID}/commands/SetVariables")
 
 
-def test_reset_and_trigger_message_take_their_16_form() -> None:
+def test_reset_keeps_its_201_type_and_evse() -> None:
     assert translate(SID, "call/Reset", {"type": "Immediate"}, no_transactions).body == {
-        "type": "Hard"}
+        "type": "Immediate"}
+    assert translate(SID, "call/Reset", {"type": "OnIdle", "evseId": 1},
+                     no_transactions) == Forward(f"/stations/{SID}/commands/Reset",
+                                                 {"type": "OnIdle", "evseId": 1})
+
+
+def test_trigger_message_keeps_its_201_value_and_the_connector_of_the_evse() -> None:
     assert translate(SID, "trigger-message", {"requestedMessage": "LogStatusNotification",
                                               "evse": {"id": 1}}, no_transactions).body == {
-        "requestedMessage": "DiagnosticsStatusNotification", "connectorId": 1}
-    with pytest.raises(Unsupported, match="one EVSE"):
-        translate(SID, "call/Reset", {"type": "OnIdle", "evseId": 1}, no_transactions)
+        "requestedMessage": "LogStatusNotification", "evseId": 1}
+    assert translate(SID, "call/TriggerMessage", {
+        "requestedMessage": "StatusNotification", "evse": {"id": 1, "connectorId": 2}},
+        no_transactions).body == {"requestedMessage": "StatusNotification", "evseId": 1,
+                                  "connectorId": 2}
+    assert translate(SID, "call/TriggerMessage", {"requestedMessage": "TransactionEvent"},
+                     no_transactions).body == {"requestedMessage": "TransactionEvent"}
+
+
+def test_a_remote_start_keeps_the_id_tokens_type() -> None:
+    forward = translate(SID, "call/RequestStartTransaction", {
+        "idToken": {"idToken": "100000C01", "type": "ISO14443"}, "remoteStartId": 3,
+        "evseId": 1}, no_transactions)
+    assert forward == Forward(f"/stations/{SID}/commands/RemoteStartTransaction", {
+        "idTag": "100000C01", "idTokenType": "ISO14443", "connectorId": 1})
+
+
+def test_set_items_per_message_sets_the_stations_variables() -> None:
+    forward = translate(SID, "set-items-per-message", {"get_variables": 4, "get_report": 2},
+                        no_transactions)
+    assert forward == Forward(f"/stations/{SID}/commands/SetVariables", {"setVariableData": [
+        {"component": {"name": "DeviceDataCtrlr"},
+         "variable": {"name": "ItemsPerMessage", "instance": "GetVariables"},
+         "attributeValue": "4"},
+        {"component": {"name": "DeviceDataCtrlr"},
+         "variable": {"name": "ItemsPerMessage", "instance": "GetReport"},
+         "attributeValue": "2"}]})
+    with pytest.raises(Unsupported, match="names no message"):
+        translate(SID, "set-items-per-message", {}, no_transactions)
 
 
 def test_a_201_profile_becomes_the_16_profile_of_chargeplans_transaction() -> None:
@@ -66,6 +98,14 @@ def test_clear_and_availability_address_the_evse_as_a_connector() -> None:
                                   "chargingProfilePurpose": "ChargePointMaxProfile"}
     assert translate(SID, "call/ChangeAvailability", {"operationalStatus": "Inoperative"},
                      no_transactions).body == {"connectorId": 0, "type": "Inoperative"}
+    assert translate(SID, "call/ChangeAvailability", {
+        "operationalStatus": "Inoperative", "evse": {"id": 1, "connectorId": 1}},
+        no_transactions).body == {"evseId": 1, "connectorId": 1, "type": "Inoperative"}
+    assert translate(SID, "call/ChangeAvailability", {
+        "operationalStatus": "Operative", "evse": {"id": 2}},
+        no_transactions).body == {"evseId": 2, "connectorId": 0, "type": "Operative"}
+    assert translate(SID, "call/UnlockConnector", {"evseId": 1, "connectorId": 2},
+                     no_transactions).body == {"evseId": 1, "connectorId": 2}
 
 
 def test_a_trigger_chargeplan_cannot_send_is_unsupported() -> None:

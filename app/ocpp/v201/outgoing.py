@@ -28,13 +28,20 @@ from app.ocpp.v201 import configuration
 from app.ocpp.v201.remote_ids import RemoteIds
 
 # 1.6 Reset, Hard or Soft, resets now and ends the running transactions (a Soft one
-# gracefully): 2.0.1 Immediate. OnIdle waits for them to end, which neither 1.6 type does.
-_RESET = {"Hard": "Immediate", "Soft": "Immediate"}
-# 1.6 TriggerMessage's requestedMessage as 2.0.1 MessageTriggerEnumType.
+# gracefully): 2.0.1 Immediate. OnIdle waits for them to end, which neither 1.6 type does;
+# a body for a 2.0.1 station may name it (app/services/fleet/v201_meanings.py).
+_RESET = {"Hard": "Immediate", "Soft": "Immediate", "Immediate": "Immediate",
+          "OnIdle": "OnIdle"}
+# 1.6 TriggerMessage's requestedMessage as 2.0.1 MessageTriggerEnumType, and the values
+# only 2.0.1 has, as they are.
 _TRIGGER = {"BootNotification": "BootNotification", "Heartbeat": "Heartbeat",
             "MeterValues": "MeterValues", "StatusNotification": "StatusNotification",
             "FirmwareStatusNotification": "FirmwareStatusNotification",
-            "DiagnosticsStatusNotification": "LogStatusNotification"}
+            "DiagnosticsStatusNotification": "LogStatusNotification",
+            **{name: name for name in (
+                "LogStatusNotification", "PublishFirmwareStatusNotification",
+                "SignChargingStationCertificate", "SignCombinedCertificate",
+                "SignV2GCertificate", "TransactionEvent")}}
 _PURPOSE = {"ChargePointMaxProfile": "ChargingStationMaxProfile",
             "TxDefaultProfile": "TxDefaultProfile", "TxProfile": "TxProfile"}
 # 2.0.1 UnlockStatusEnumType as 1.6 UnlockStatus.
@@ -44,8 +51,8 @@ _UNLOCK = {"Unlocked": "Unlocked", "UnlockFailed": "UnlockFailed",
 
 # Calls with no 1.6 counterpart, which the services make by their 2.0.1 name and payload
 # (app/services/fleet/commands_v201.py); they pass through unchanged, both ways.
-NATIVE_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetChargingProfiles",
-                  "GetTransactionStatus", "SetNetworkProfile")
+NATIVE_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetReport",
+                  "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile")
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class Outgoing:
                                                 _status),
             "GetCompositeSchedule": Translation("GetCompositeSchedule", _composite_request,
                                                 _composite_answer),
-            "Reset": Translation("Reset", lambda p: {"type": _RESET[p["type"]]}, _reset_answer),
+            "Reset": Translation("Reset", _reset, _reset_answer),
             "RemoteStartTransaction": Translation("RequestStartTransaction", self._start,
                                                   lambda a: {"status": a["status"]}),
             "RemoteStopTransaction": Translation("RequestStopTransaction", self._stop,
@@ -141,10 +148,12 @@ class Outgoing:
         return converted.to_ocpp()
 
     def _start(self, payload: JsonObject) -> JsonObject:
-        """F01/F02: the 1.6 idTag as an idToken of type Central (set by the central system,
-        OCPP 2.0.1 IdTokenEnumType), the connector as the EVSE, a TxProfile in its 2.0.1
-        form (K05), and a remoteStartId of this process."""
-        out: JsonObject = {"idToken": {"idToken": payload["idTag"], "type": "Central"},
+        """F01/F02: the 1.6 idTag as an idToken of the type the request names (Central, set
+        by the central system, when it names none: OCPP 2.0.1 IdTokenEnumType), the
+        connector as the EVSE, a TxProfile in its 2.0.1 form (K05), and a remoteStartId of
+        this process."""
+        out: JsonObject = {"idToken": {"idToken": payload["idTag"],
+                                       "type": payload.get("idTokenType", "Central")},
                            "remoteStartId": next(self._remote_start_ids)}
         if payload.get("connectorId") is not None:
             out["evseId"] = payload["connectorId"]
@@ -215,23 +224,51 @@ def _reset_answer(answer: JsonObject) -> JsonObject:
     return {"status": "Rejected" if answer["status"] == "Rejected" else "Accepted"}
 
 
+def _reset(payload: JsonObject) -> JsonObject:
+    """B11/B12: the whole station, or the EVSE the request names."""
+    out: JsonObject = {"type": _RESET[payload["type"]]}
+    if payload.get("evseId") is not None:
+        out["evseId"] = payload["evseId"]
+    return out
+
+
+def _evse(payload: JsonObject) -> JsonObject | None:
+    """The 2.0.1 EVSEType a request addresses: with ``evseId``, that EVSE and the
+    connector within it (``connectorId``, 0 or absent: the whole EVSE); without, the 1.6
+    ``connectorId`` as the EVSE (0 or absent: the whole station)."""
+    if payload.get("evseId") is not None:
+        evse: JsonObject = {"id": payload["evseId"]}
+        if payload.get("connectorId"):
+            evse["connectorId"] = payload["connectorId"]
+        return evse
+    if payload.get("connectorId"):
+        return {"id": payload["connectorId"]}
+    return None
+
+
 def _trigger(payload: JsonObject) -> JsonObject:
     requested = payload["requestedMessage"]
     if requested not in _TRIGGER:
         raise OcppError(ErrorCode.NOT_SUPPORTED, f"TriggerMessage {requested} has no 2.0.1 form")
     out: JsonObject = {"requestedMessage": _TRIGGER[requested]}
-    if payload.get("connectorId"):
-        out["evse"] = {"id": payload["connectorId"]}
+    evse = _evse(payload)
+    if evse is not None:
+        out["evse"] = evse
     return out
 
 
 def _availability(payload: JsonObject) -> JsonObject:
+    """G03/G04: the whole station, an EVSE, or one connector of an EVSE."""
     out: JsonObject = {"operationalStatus": payload["type"]}
-    if payload["connectorId"]:
-        out["evse"] = {"id": payload["connectorId"]}
+    evse = _evse(payload)
+    if evse is not None:
+        out["evse"] = evse
     return out
 
 
 def _unlock(payload: JsonObject) -> JsonObject:
-    # F05: a connector of an EVSE; each EVSE of a 1.6-shaped place has connector 1.
+    # F05: a connector of an EVSE; with no evseId, the 1.6 connector is the EVSE and each
+    # EVSE of a 1.6-shaped place has connector 1.
+    if payload.get("evseId") is not None:
+        return {"evseId": payload["evseId"], "connectorId": payload["connectorId"]}
     return {"evseId": payload["connectorId"], "connectorId": 1}

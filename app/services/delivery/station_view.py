@@ -19,6 +19,7 @@ from app.db.batching import chunks
 from app.db.models import Connector, Station
 from app.domain.composite import Convention
 from app.domain.profiles import ChargingRateUnit
+from app.domain.protocol_rules import OcppVersion
 from app.domain.validation import StationLimits
 from app.services.fleet.stations import capabilities
 
@@ -54,13 +55,38 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
             warnings.append(f"station never reported {name}: not checked")
     units = None
     if caps.allowed_units is not None:
-        units = frozenset(_UNITS[u] for u in caps.allowed_units if u in _UNITS)
+        units = frozenset(_UNITS[u] for u in caps.allowed_units if u in _UNITS) or None
+    max_periods, max_profiles = caps.max_periods, caps.max_profiles
+    # A value no profile could meet (no period, no room for a profile, no unit) is not a
+    # limit but a station reporting nonsense (a placeholder, a value not set up): taken as
+    # not reported, so it does not silently block every profile; the station's answer
+    # decides, as for a capability never reported.
+    for name, odd in (("ChargingScheduleAllowedChargingRateUnit",
+                       caps.allowed_units is not None and units is None),
+                      ("ChargingScheduleMaxPeriods", max_periods is not None and max_periods < 1),
+                      ("MaxChargingProfilesInstalled",
+                       max_profiles is not None and max_profiles < 1)):
+        if odd:
+            warnings.append(f"station reported {name} that no profile can meet: not checked")
+    if max_periods is not None and max_periods < 1:
+        max_periods = None
+    if max_profiles is not None and max_profiles < 1:
+        max_profiles = None
     smart = None
     if caps.supported_feature_profiles is not None:
         smart = "SmartCharging" in caps.supported_feature_profiles
+    if smart is False and station.ocpp_version == OcppVersion.V201:
+        # A 1.6 station lists the feature profiles it implements (SupportedFeatureProfiles,
+        # OCPP 1.6 §9.1), so one without SmartCharging is refused. A 2.0.1
+        # SmartChargingCtrlr.Enabled is a switch of its device model, read once and
+        # possibly stale or switched since: the profile is sent and the station's answer
+        # (NotSupported, Rejected) decides.
+        smart = None
+        warnings.append("station's SmartChargingCtrlr.Enabled read false: sent anyway, "
+                        "its answer decides")
     limits = StationLimits(
         max_stack_level=caps.max_stack_level, allowed_units=units,
-        max_periods=caps.max_periods, max_profiles=caps.max_profiles,
+        max_periods=max_periods, max_profiles=max_profiles,
         number_of_connectors=caps.number_of_connectors,
     )
     known_connectors = max([c for c in connectors if c > 0], default=1)
@@ -80,6 +106,7 @@ _VIEW_COLUMNS = (
     Station.charging_schedule_max_periods, Station.max_charging_profiles_installed,
     Station.number_of_connectors, Station.max_power_w, Station.managed,
     Station.composite_convention, Station.unconstrained_limit, Station.unconstrained_unit,
+    Station.ocpp_version,
 )
 _UNIT_NAMES = {"A", "W"}
 

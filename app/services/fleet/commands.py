@@ -22,6 +22,7 @@ from app.db.engine import Database
 from app.db.models import LocalListVersion, Reservation
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ProfileFormatError
+from app.domain.protocol_rules import OcppVersion
 from app.domain.states import DeliveryStatus
 from app.domain.validation import validate_profile
 from app.domain.violations import Violation
@@ -31,6 +32,7 @@ from app.services.delivery.smart_charging import InvalidProfile, Outcome, SmartC
 from app.services.errors import Invalid, NotFound
 from app.services.fleet.remote_start import RemoteStartService
 from app.services.fleet.stations import SMART_CHARGING_KEYS, StationService
+from app.services.fleet.v201_meanings import meanings
 from app.services.ports import CallErrorReceived, ChargerGateway, StationCallError
 from app.services.security.station_security import (
     SECURITY_KEYS,
@@ -169,9 +171,9 @@ class CommandService:
         """Validate, send and record one command; raises NotFound/Invalid before sending."""
         if action not in COMMAND_ACTIONS:
             raise UnknownAction(action)
-        await self._stations.get(station_id)
+        station = await self._stations.get(station_id)
         request = dict(payload)
-        self._validate(action, request)
+        self._check(action, request, station.ocpp_version)
         if (action == "ChangeConfiguration" and request.get("key") in SECURITY_KEYS
                 and self._security is not None):
             return await self._security_change(self._security, station_id, request)
@@ -179,6 +181,20 @@ class CommandService:
         if special is not None:
             return await special(station_id, request)
         return await self._plain(station_id, action, request)
+
+    def _check(self, action: str, request: JsonObject, version: str) -> None:
+        """The 1.6 schema on the body; the 2.0.1 meanings a 2.0.1 station may be sent
+        (``v201_meanings.py``) by their own rules, and none to a 1.6 station."""
+        found = meanings(action, request)
+        if found.used and version != OcppVersion.V201:
+            raise Invalid.all(found.used)
+        problems = list(found.problems)
+        try:
+            self._validate(action, found.checked)
+        except Invalid as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise Invalid.all(problems)
 
     async def _security_change(self, security: StationSecurityService, station_id: str,
                                request: JsonObject) -> CommandResult:

@@ -1,12 +1,18 @@
-"""Operator commands only OCPP 2.0.1 has: the device model's reads and writes (B05-B07),
+"""Operator commands only OCPP 2.0.1 has: the device model's reads and writes (B05-B08),
 GetChargingProfiles (K09), GetTransactionStatus (E14) and SetNetworkProfile (B09).
 
 They are sent by their 2.0.1 name and payload (the 2.0.1 adapter passes them through
 as they are); a station that speaks 1.6 is refused before anything is sent
 (:class:`WrongProtocol`). What the station reports back is kept where it belongs:
 GetVariables values and the values a SetVariables set (those Accepted) in the device
-model; the NotifyReport pages a GetBaseReport brings as they arrive (their handler); the
-ReportChargingProfiles pages of a GetChargingProfiles are returned to the caller.
+model; the NotifyReport pages a GetBaseReport brings as they arrive (their handler), those
+of a GetReport updating only the variables they name; the ReportChargingProfiles pages of a
+GetChargingProfiles are returned to the caller.
+
+A GetVariables or SetVariables of more variables than the station's
+DeviceDataCtrlr.ItemsPerMessage (of that message, as its device model last said) goes out
+in requests of that many at most (B06.FR.05), one after the other; the answer is their
+results in the order asked.
 """
 
 from __future__ import annotations
@@ -25,8 +31,11 @@ from app.services.ports import ChargerGateway, StationCallError
 
 log = logging.getLogger("chargeplan.commands")
 
-V201_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetChargingProfiles",
-                "GetTransactionStatus", "SetNetworkProfile")
+V201_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetReport",
+                "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile")
+# The list each request splits by ItemsPerMessage, and its answer's list.
+_PAGED = {"GetVariables": ("getVariableData", "getVariableResult"),
+          "SetVariables": ("setVariableData", "setVariableResult")}
 # Where and how a station connects: admins only, as the 1.6 security settings are.
 V201_ADMIN_ACTIONS = frozenset({"SetNetworkProfile"})
 
@@ -73,6 +82,10 @@ class Commands201:
         request = dict(payload)
         if action == "GetChargingProfiles":
             return await self._charging_profiles(station_id, request)
+        if action == "GetReport":
+            return await self._report(station_id, request)
+        if action in _PAGED:
+            return await self._paged(station_id, action, request)
         result = await self._call(station_id, action, request)
         side_effect = self._side_effects.get(action)
         if side_effect is not None and result.response is not None:
@@ -82,6 +95,35 @@ class Commands201:
     async def _call(self, station_id: str, action: str, request: JsonObject
                     ) -> CommandResult:
         return await sent(self._gateway, station_id, action, request)
+
+    async def _paged(self, station_id: str, action: str, request: JsonObject
+                     ) -> CommandResult:
+        """B06.FR.05: at most ItemsPerMessage[action] items a request; each answered part
+        is kept before the next goes, and the first that fails is the result."""
+        asked, answered = _PAGED[action]
+        items = request[asked]
+        size = await self._device_model.items_per_message(station_id, action) or len(items)
+        results: list[Any] = []
+        for start in range(0, len(items), size):
+            part = {**request, asked: items[start:start + size]}
+            result = await self._call(station_id, action, part)
+            if result.response is None:
+                result.request = request
+                return result
+            await self._side_effects[action](station_id, part, result.response)
+            results.extend(result.response[answered])
+        return CommandResult("success", station_id, action, request,
+                             response={answered: results})
+
+    async def _report(self, station_id: str, request: JsonObject) -> CommandResult:
+        """B08: the pages of the requestId update the variables they name (not the whole
+        model, as a base report's do); expected before the request leaves."""
+        request_id = request["requestId"]
+        await self._device_model.expect_partial_report(station_id, request_id)
+        result = await self._call(station_id, "GetReport", request)
+        if result.response is None or result.response.get("status") != "Accepted":
+            await self._device_model.report_not_coming(station_id, request_id)
+        return result
 
     async def _variables_read(self, station_id: str, request: JsonObject,
                               answer: JsonObject) -> None:

@@ -94,14 +94,7 @@ class DeviceModelService:
         async with self._db.uow() as session:
             report = await self._report(session, station_id)
             if report.pending_request_id != request_id:
-                # A new report begins: one still arriving is abandoned.
-                await session.execute(delete(DeviceVariable).where(
-                    DeviceVariable.station_id == station_id, DeviceVariable.staged.is_(True)))
-                report.pending_request_id = request_id
-                report.pending_full = full
-                report.pending_seq_no = None
-                report.pending_pages = 0
-                report.pending_generated_at = generated_at
+                await self._begin(session, report, request_id, full, generated_at)
             elif report.pending_seq_no is not None and seq_no <= report.pending_seq_no:
                 return ReportProgress(request_id, report.pending_pages or 0, False, True)
             session.add_all(_row(station_id, a, request_id, True, now) for a in attributes)
@@ -114,6 +107,18 @@ class DeviceModelService:
             await self._complete(session, report, now)
             await self._derive(session, station_id)
         return ReportProgress(request_id, pages, True)
+
+    @staticmethod
+    async def _begin(session: AsyncSession, report: DeviceReport, request_id: int, full: bool,
+                     generated_at: datetime | None) -> None:
+        """A new report begins: one still arriving is abandoned."""
+        await session.execute(delete(DeviceVariable).where(
+            DeviceVariable.station_id == report.station_id, DeviceVariable.staged.is_(True)))
+        report.pending_request_id = request_id
+        report.pending_full = full
+        report.pending_seq_no = None
+        report.pending_pages = 0
+        report.pending_generated_at = generated_at
 
     async def _report(self, session: AsyncSession, station_id: str) -> DeviceReport:
         report = await session.get(DeviceReport, station_id)
@@ -190,6 +195,30 @@ class DeviceModelService:
         except (KeyError, TypeError, ValueError) as exc:
             raise Invalid("setVariableResult", f"not a SetVariableResultType: {exc}") from None
         return await self._store(station_id, found)
+
+    async def expect_partial_report(self, station_id: str, request_id: int) -> None:
+        """A GetReport (B08) is about to ask for ``request_id``: its pages update only the
+        attributes they name. A report still arriving is abandoned, as a page of another
+        requestId would abandon it."""
+        async with self._db.uow() as session:
+            report = await self._report(session, station_id)
+            await self._begin(session, report, request_id, False, None)
+
+    async def report_not_coming(self, station_id: str, request_id: int) -> None:
+        """The station will send no pages for ``request_id`` (it did not accept it)."""
+        async with self._db.uow() as session:
+            report = await self._report(session, station_id)
+            if report.pending_request_id == request_id and not report.pending_pages:
+                report.pending_request_id = None
+                report.pending_full = None
+                report.pending_pages = None
+
+    async def items_per_message(self, station_id: str, message: str) -> int | None:
+        """DeviceDataCtrlr.ItemsPerMessage[message] as last known; None when unknown or
+        not a positive number."""
+        found = await self.model(station_id, rule.DEVICE_DATA, "ItemsPerMessage")
+        limit = (found.capabilities.items_per_message or {}).get(message)
+        return limit if limit is not None and limit > 0 else None
 
     async def base_report_due(self, station_id: str) -> int | None:
         """The requestId for a base report when the station has none complete and none

@@ -1,0 +1,117 @@
+"""What an operator command's 1.6-shaped body may also say to an OCPP 2.0.1 station.
+
+The commands' bodies are OCPP 1.6 payloads (``commands.py``); the 2.0.1 adapter translates
+them. Where 2.0.1 can say more than 1.6, a body for a 2.0.1 station may say it too:
+
+=======================  ==================================================================
+action                   2.0.1 meaning
+=======================  ==================================================================
+RemoteStartTransaction   ``idTokenType``: the IdTokenEnumType of ``idTag`` (Central when
+                         absent, as before)
+Reset                    ``type`` Immediate or OnIdle (1.6 Hard and Soft are Immediate);
+                         ``evseId``: reset that EVSE only (B11, B12)
+ChangeAvailability,      ``evseId``: the EVSE, ``connectorId`` then the connector within it
+TriggerMessage,          (0: the whole EVSE); without ``evseId`` the 1.6 ``connectorId``
+UnlockConnector          names the EVSE, the place a 1.6 connector is
+TriggerMessage           ``requestedMessage`` of MessageTriggerEnumType values 1.6 lacks
+                         (TransactionEvent, LogStatusNotification, ...)
+=======================  ==================================================================
+
+The rest of the body is checked against the 1.6 schema as before; a 2.0.1 value stands in
+as a 1.6 one for that check only. A 1.6 station gets none of them: the request is refused
+naming each field. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.json_types import JsonObject
+
+# OCPP 2.0.1 IdTokenEnumType.
+ID_TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local",
+                  "MacAddress", "NoAuthorization")
+# OCPP 2.0.1 ResetEnumType.
+RESET_TYPES = ("Immediate", "OnIdle")
+# OCPP 2.0.1 MessageTriggerEnumType values with no 1.6 requestedMessage (1.6
+# DiagnosticsStatusNotification is 2.0.1 LogStatusNotification: both are accepted).
+TRIGGERS = ("LogStatusNotification", "PublishFirmwareStatusNotification",
+            "SignChargingStationCertificate", "SignCombinedCertificate", "SignV2GCertificate",
+            "TransactionEvent")
+_EVSE_ACTIONS = ("ChangeAvailability", "TriggerMessage", "UnlockConnector")
+_ONLY_201 = "OCPP 2.0.1 only: the station speaks 1.6"
+
+
+@dataclass
+class Meanings:
+    """The 2.0.1 meanings a body uses, and what the 1.6 schema checks of it."""
+
+    checked: JsonObject  # the body with a 1.6 value standing in for each 2.0.1 one
+    used: list[tuple[str, str]] = field(default_factory=list)  # (field, why 1.6 lacks it)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (field, rule broken)
+
+
+def meanings(action: str, body: Mapping[str, Any]) -> Meanings:
+    """The 2.0.1 meanings of ``body`` for ``action`` (fields spelt as the client wrote
+    them), the problems of those given wrongly, and the body the 1.6 schema checks."""
+    found = Meanings(dict(body))
+    if action == "RemoteStartTransaction":
+        _id_token_type(found)
+    elif action == "Reset":
+        _reset(found)
+    if action in _EVSE_ACTIONS:
+        _evse(found)
+    if action == "TriggerMessage":
+        _trigger(found)
+    return found
+
+
+def _id_token_type(found: Meanings) -> None:
+    if "idTokenType" not in found.checked:
+        return
+    value = found.checked.pop("idTokenType")
+    found.used.append(("idTokenType", f"{_ONLY_201} (a 1.6 idTag has no type)"))
+    if value not in ID_TOKEN_TYPES:
+        found.problems.append(("idTokenType", f"must be one of {', '.join(ID_TOKEN_TYPES)} "
+                               "(OCPP 2.0.1 IdTokenEnumType)"))
+
+
+def _reset(found: Meanings) -> None:
+    if found.checked.get("type") in RESET_TYPES:
+        found.used.append(("type", f"{found.checked['type']} is {_ONLY_201} (OCPP 1.6 "
+                           "Reset is Hard or Soft)"))
+        found.checked["type"] = "Hard"
+    if "evseId" in found.checked:
+        value = found.checked.pop("evseId")
+        found.used.append(("evseId", f"{_ONLY_201} (OCPP 1.6 resets the whole charge point)"))
+        if not _positive(value):
+            found.problems.append(("evseId", "must be an integer >= 1 (an EVSE; leave it out "
+                                   "to reset the whole station)"))
+
+
+def _evse(found: Meanings) -> None:
+    if "evseId" not in found.checked:
+        return
+    value = found.checked.pop("evseId")
+    found.used.append(("evseId", f"{_ONLY_201} (OCPP 1.6 has no EVSEs: connectorId names "
+                       "the connector)"))
+    if not _positive(value):
+        found.problems.append(("evseId", "must be an integer >= 1; leave it out to address "
+                               "the whole station"))
+    connector = found.checked.get("connectorId")
+    if connector is not None and not (isinstance(connector, int) and connector >= 0):
+        found.problems.append(("connectorId", "with evseId: the connector of the EVSE, an "
+                               "integer >= 0 (0: the whole EVSE)"))
+
+
+def _trigger(found: Meanings) -> None:
+    requested = found.checked.get("requestedMessage")
+    if requested in TRIGGERS:
+        found.used.append(("requestedMessage", f"{requested} is {_ONLY_201}"))
+        found.checked["requestedMessage"] = "Heartbeat"
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

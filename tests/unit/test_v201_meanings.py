@@ -1,0 +1,40 @@
+"""The 2.0.1 meanings a 1.6-shaped command body may carry (v201_meanings.py)."""
+
+from __future__ import annotations
+
+from app.services.fleet.v201_meanings import meanings
+
+
+def test_a_16_body_uses_no_201_meaning_and_is_checked_as_it_is() -> None:
+    for action, body in (("Reset", {"type": "Hard"}),
+                         ("TriggerMessage", {"requestedMessage": "MeterValues",
+                                             "connectorId": 1}),
+                         ("ChangeAvailability", {"connectorId": 0, "type": "Operative"}),
+                         ("RemoteStartTransaction", {"idTag": "T"})):
+        found = meanings(action, body)
+        assert (found.checked, found.used, found.problems) == (body, [], [])
+
+
+def test_201_values_stand_in_as_16_ones_for_the_16_check() -> None:
+    reset = meanings("Reset", {"type": "OnIdle", "evseId": 2})
+    assert reset.checked == {"type": "Hard"}
+    assert [f for f, _ in reset.used] == ["type", "evseId"] and reset.problems == []
+    trigger = meanings("TriggerMessage", {"requestedMessage": "TransactionEvent",
+                                          "evseId": 1, "connectorId": 2})
+    assert trigger.checked == {"requestedMessage": "Heartbeat", "connectorId": 2}
+    assert [f for f, _ in trigger.used] == ["evseId", "requestedMessage"]
+    start = meanings("RemoteStartTransaction", {"idTag": "T", "idTokenType": "eMAID"})
+    assert (start.checked, [f for f, _ in start.used]) == ({"idTag": "T"}, ["idTokenType"])
+
+
+def test_201_meanings_given_wrongly_are_problems_naming_the_field() -> None:
+    assert [f for f, _ in meanings("RemoteStartTransaction",
+                                   {"idTag": "T", "idTokenType": "Badge"}).problems] == [
+        "idTokenType"]
+    assert [f for f, _ in meanings("Reset", {"type": "OnIdle", "evseId": 0}).problems] == [
+        "evseId"]
+    assert [f for f, _ in meanings("ChangeAvailability", {
+        "evseId": True, "connectorId": -1, "type": "Operative"}).problems] == [
+        "evseId", "connectorId"]
+    # A field of another action is not this action's meaning: the 1.6 schema judges it.
+    assert meanings("ClearCache", {"evseId": 1}).checked == {"evseId": 1}
