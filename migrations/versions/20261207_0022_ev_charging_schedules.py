@@ -2,7 +2,7 @@
 
 Revision ID: 0022
 Revises: 0021
-Create Date: 2026-12-08
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
