@@ -52,9 +52,12 @@ class Watched:
         self.dialogs.append(dialog.message)
         await dialog.accept()
 
-    async def screenshot(self, name: str) -> None:
+    async def screenshot(self, name: str, *, full_page: bool = True) -> None:
+        """The page as drawn, kept for people to look at; ``full_page=False``: the first
+        screen only (for pages tens of thousands of pixels tall, whose whole picture takes
+        a loaded machine longer than the screenshot's timeout)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        await self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ async def test_swagger_ui_draws_the_operations_offline(
     await operations.first.wait_for()
     assert await operations.count() > 50
     assert await page.locator(".swagger-ui .btn.authorize").count() == 1
-    await watched.screenshot("docs-swagger")
+    await watched.screenshot("docs-swagger", full_page=False)
 
 
 async def test_redoc_draws_the_operations_offline(
@@ -31,4 +31,4 @@ async def test_redoc_draws_the_operations_offline(
     assert await page.get_by_text("Something went wrong").count() == 0
     for tag in ("stations", "smart charging", "commands", "load management", "security"):
         assert await page.get_by_role("menuitem", name=tag, exact=True).count() == 1, tag
-    await watched.screenshot("docs-redoc")
+    await watched.screenshot("docs-redoc", full_page=False)
