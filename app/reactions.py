@@ -160,6 +160,16 @@ async def replan_for_needs(services: Services, m: NeedsChanged) -> None:
     await services.load.replan_stations((m.station_id,), "needs changed")
 
 
+async def offer_to_car(services: Services, m: NeedsChanged) -> None:
+    """The car's needs were answered Accepted: the schedule chargeplan can provide goes
+    out now, as a TxProfile for its transaction (OCPP 2.0.1 K15.FR.03, K17.FR.03), once
+    the circuit's re-plan has had its say."""
+    if m.by_car:
+        done = await services.ev_schedules.offer(m.station_id, m.transaction_id)
+        log.info("%s: car's needs for transaction %s: %s", m.station_id, m.transaction_id,
+                 done)
+
+
 async def renegotiate(services: Services, m: EvScheduleRejected) -> None:
     """A car chose above what its session allows: its TxProfile goes out again, and the
     station renegotiates with the car (OCPP 2.0.1 K15.FR.13, K16.FR.08, K17.FR.13)."""
@@ -237,7 +247,7 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     TransactionStopped: [drop_tx_profile, replan_soon, notify_stopped],
     ChargingStateChanged: [replan_soon],
     SessionMetered: [replan_metered_soon],
-    NeedsChanged: [replan_for_needs],
+    NeedsChanged: [replan_for_needs, offer_to_car],
     EvScheduleRejected: [renegotiate],
     ExternalLimitChanged: [replan_limited_soon],
     DesiredChanged: [replan_capped_soon],

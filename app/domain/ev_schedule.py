@@ -25,6 +25,7 @@ each period's numberPhases and the supply's voltage). The rules:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -124,3 +125,33 @@ def _point_at(points: Sequence[Point], at: int) -> Point | None:
         if point.start <= at:
             found = point
     return found
+
+
+def offered_periods(allowed: CompositeAnswer, *, ceiling: float | None,
+                    car_minimum: float | None) -> tuple[ChargingSchedulePeriod, ...]:
+    """The periods of a TxProfile offered to the car when chargeplan holds none for its
+    session (K15.FR.03, K16.FR.08): what ``allowed`` (the composite of the other
+    profiles for the EVSE) permits, so the offer never raises a limit the station
+    applies now. The rules (chargeplan policy):
+
+    1. An instant no profile bounds gets ``ceiling`` (the car's or the station's maximum);
+       with none, nothing is offered there either: empty when no instant is bounded.
+    2. A limit is at most ``ceiling`` and rounded down to one decimal.
+    3. A limit between 0 and ``car_minimum`` is 0: below its minimum a car cannot charge
+       (IEC 61851-1 Annex A), so the offer pauses it instead.
+    4. Consecutive periods of the same limit are one.
+    """
+    periods: list[ChargingSchedulePeriod] = []
+    for point in allowed.periods:
+        limit = point.limit if point.limit is not None else ceiling
+        if limit is None:
+            return ()
+        if ceiling is not None:
+            limit = min(limit, ceiling)
+        limit = math.floor(limit * 10 + _EPSILON) / 10
+        if car_minimum is not None and 0 < limit < car_minimum:
+            limit = 0.0
+        if periods and periods[-1].limit == limit:
+            continue
+        periods.append(ChargingSchedulePeriod(point.start, limit, point.number_phases))
+    return tuple(periods)

@@ -23,6 +23,7 @@ class OwnerKind(StrEnum):
     PLAN = "plan"
     TARIFF = "tariff"
     CIRCUIT = "circuit"
+    EV = "ev"  # a TxProfile offered to a car's ISO 15118 negotiation (OCPP 2.0.1 K15-K17)
 
 
 @dataclass(frozen=True, init=False)

@@ -84,6 +84,8 @@ class ProtocolRules:
     - ``place``: the name of the field that addresses the place (connectorId, evseId).
     - ``cites``: the reference of each rule by key; a key not given is :data:`POLICY`.
     - ``names``: what the station calls each of its bounds (configuration key or variable).
+    - ``keeps_profiles_on_boot``: whether what a station acknowledged is taken as still held
+      after it boots (else the boot's reconcile sends it again).
     """
 
     version: OcppVersion
@@ -93,6 +95,7 @@ class ProtocolRules:
     place: str
     cites: Mapping[str, str] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)
+    keeps_profiles_on_boot: bool = False
 
     def cite(self, rule: str) -> str:
         return self.cites.get(rule, POLICY)
@@ -160,6 +163,8 @@ V201 = ProtocolRules(
         "phase_values": "OCPP 2.0.1 Part 2 ChargingSchedulePeriodType",  # phaseToUse 1..3
         # The variables of SmartChargingCtrlr bound what a station accepts.
         "station_limits": "OCPP 2.0.1 Part 2 SmartChargingCtrlr",
+        # Profiles set with SetChargingProfile persist across reboots and power cycles.
+        "kept_on_boot": "OCPP 2.0.1 Part 2 K01.FR.27",
     },
     names={
         "max_stack_level": "SmartChargingCtrlr.ProfileStackLevel",
@@ -168,4 +173,11 @@ V201 = ProtocolRules(
         "max_profiles": "SmartChargingCtrlr.Entries",
         "places": "the station's EVSEs",
     },
+    # K01.FR.27, and a 2.0.1 station can be asked what it holds (GetChargingProfiles):
+    # the read-back finds what one lost, so a boot re-sends nothing on trust alone.
+    keeps_profiles_on_boot=True,
 )
+
+
+def rules_of(version: OcppVersion) -> ProtocolRules:
+    return V201 if version is OcppVersion.V201 else V16

@@ -109,10 +109,12 @@ class SessionMetered(Message):
 
 @dataclass(frozen=True, slots=True)
 class NeedsChanged(Message):
-    """What a running session needs (energy by a departure) was asked for or withdrawn."""
+    """What a running session needs (energy by a departure) was asked for or withdrawn;
+    ``by_car``: the car said so itself (OCPP 2.0.1 NotifyEVChargingNeeds)."""
 
     station_id: str
     transaction_id: int
+    by_car: bool = False
 
 
 @dataclass(frozen=True, slots=True)

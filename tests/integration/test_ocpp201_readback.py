@@ -232,3 +232,33 @@ async def test_a_station_that_does_not_report_in_time_is_unknown_not_empty(
             assert [p["state"] for p in profiles] == ["accepted"], profiles
     finally:
         await stop_server(running)
+
+
+async def boot_verified(http: httpx.AsyncClient, before: set[int]) -> bool:
+    runs = (await http.get("/jobs", params={"job": "verify"})).json()
+    return any(r["id"] not in before and r["trigger"] == "boot" and r["finished_at"]
+               for r in runs)
+
+
+async def test_a_boot_sends_nothing_on_trust_and_the_read_back_finds_what_was_lost(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """K01.FR.27: a 2.0.1 station keeps its profiles across a reboot, so its boot re-sends
+    none of them; one that lost them anyway is found by the read-back."""
+    async with simulated(server, http, ocpp_version="2.0.1", wait_configuration=False) as sim:
+        cap = await send(http, 0, CAP)
+        assert held(station_of(sim)) == {(0, cap, "CSO")}
+    mark = (await settled_audit_rows(server, SID))[-1].id
+    verified = {r["id"] for r in (await http.get("/jobs", params={"job": "verify"})).json()}
+    # The same station boots again, this time holding nothing.
+    async with simulated(server, http, register=False, ocpp_version="2.0.1",
+                         wait_configuration=False) as sim:
+        await eventually(lambda: boot_verified(http, verified), timeout=WAIT)
+        rows = since(await settled_audit_rows(server, SID), mark)
+        assert ("in", "CALL", "BootNotification") in check_201_frames(rows)
+        assert calls_out(rows, "SetChargingProfile") == []
+        run = await reconcile(http)
+        assert run["detail"]["drift"] == {SID: {"missing": [cap], "different": [],
+                                                "extra": []}}
+        assert held(station_of(sim)) == {(0, cap, "CSO")}
+    check_201_frames(await settled_audit_rows(server, SID))

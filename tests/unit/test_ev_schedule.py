@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.domain.composite import ActiveTransaction, SupplyConfig, composite_answer
-from app.domain.ev_schedule import EvSchedule, ScheduleCheck, check_ev_schedule
+from app.domain.composite import (
+    ActiveTransaction,
+    CompositeAnswer,
+    Convention,
+    Point,
+    SupplyConfig,
+    composite_answer,
+)
+from app.domain.ev_schedule import (
+    EvSchedule,
+    ScheduleCheck,
+    check_ev_schedule,
+    offered_periods,
+)
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod
 from tests.unit.test_composite_schedule import T0, TX, TXDEFAULT, A, W, on, profile
@@ -73,3 +85,24 @@ def test_an_evse_nothing_was_sent_for_is_not_bounded() -> None:
     other_evse = on(2, profile(2, TXDEFAULT, [(0, 6)], unit=A))
     result = check(chosen([(0, 32)]), other_evse)
     assert result.fits and not result.bounded
+
+
+def _allowed(*points: tuple[int, float | None]) -> CompositeAnswer:
+    return CompositeAnswer(1, T0, 3600, ChargingRateUnit.A,
+                           Convention.STRICT, tuple(Point(s, v, None) for s, v in points), 0.0)
+
+
+def test_an_offer_keeps_to_what_is_allowed_and_the_car_maximum() -> None:
+    got = offered_periods(_allowed((0, 20.0), (600, None), (1200, 12.34)),
+                          ceiling=16.0, car_minimum=6.0)
+    assert [(p.start_period, p.limit) for p in got] == [(0, 16.0), (1200, 12.3)]
+
+
+def test_an_offer_pauses_instead_of_going_below_the_car_minimum() -> None:
+    got = offered_periods(_allowed((0, 4.0), (600, 0.0), (900, 8.0)),
+                          ceiling=16.0, car_minimum=6.0)
+    assert [(p.start_period, p.limit) for p in got] == [(0, 0.0), (900, 8.0)]
+
+
+def test_nothing_is_offered_where_nothing_bounds_and_no_ceiling_is_known() -> None:
+    assert offered_periods(_allowed((0, None)), ceiling=None, car_minimum=None) == ()

@@ -10,6 +10,13 @@ is Accepted; one that does not is Rejected (K15.FR.12, K16.FR.07, K17.FR.12), an
 central system then starts a renegotiation as per K16 (K15.FR.13, K16.FR.08,
 K17.FR.13): the transaction's TxProfile is sent again, which a station that accepts
 renegotiates with the car (K16.FR.01, K16.FR.02).
+
+When chargeplan holds no TxProfile for the transaction (its limits come from default or
+station-wide profiles only), one is made from what those allow (:func:`offered_periods`)
+and sent: after a rejection, and when the car's needs are answered Accepted (K15.FR.03,
+K17.FR.03: the central system then sends the schedule it can provide). It is bounded by
+the composite the station applies already, so it only ever lowers a limit, and it never
+asks for less than the car's minimum without pausing it.
 """
 
 from __future__ import annotations
@@ -22,15 +29,23 @@ from sqlalchemy import func, select
 
 from app.clock import Clock, utcnow
 from app.db.engine import Database
-from app.db.models import Transaction, TransactionEvSchedule
+from app.db.models import Transaction, TransactionEvNeed, TransactionEvSchedule
 from app.domain.composite import Convention
-from app.domain.ev_schedule import EvSchedule, Excess, check_ev_schedule
-from app.domain.profiles import ChargingSchedule
+from app.domain.ev_schedule import (
+    OPEN_ENDED_S,
+    EvSchedule,
+    Excess,
+    check_ev_schedule,
+    offered_periods,
+)
+from app.domain.ownership import Owner, OwnerKind
+from app.domain.profiles import ChargingRateUnit, ChargingSchedule
 from app.events import EventBus, EventType
 from app.services.delivery.smart_charging import SmartChargingService
 from app.services.errors import NotFound
 from app.services.messagebus import DISCARD, Publisher
 from app.services.messages import EvScheduleRejected
+from app.timefmt import format_timestamp
 
 log = logging.getLogger("chargeplan.smart_charging")
 
@@ -114,15 +129,44 @@ class EvScheduleService:
         elif (started or 0) >= MAX_RENEGOTIATIONS:
             done = f"none: {MAX_RENEGOTIATIONS} renegotiations already started"
         else:
-            outcome = await self._smart.renew_tx_profile(station_id, transaction_id)
-            done = ("none: chargeplan holds no TxProfile for the transaction"
-                    if outcome is None else f"TxProfile sent again: {outcome.message}")
+            done = await self.offer(station_id, transaction_id)
         log.info("%s: car's schedule %s rejected; renegotiation: %s", station_id,
                  schedule_id, done)
         async with self._db.uow() as session:
             row = await session.get(TransactionEvSchedule, schedule_id)
             if row is not None:
                 row.renegotiation = done[:512]
+
+    async def offer(self, station_id: str, transaction_id: int) -> str:
+        """Send the transaction's TxProfile again, or, when chargeplan holds none, one
+        made from what its other profiles allow (see the module doc); what was done."""
+        outcome = await self._smart.renew_tx_profile(station_id, transaction_id)
+        if outcome is not None:
+            return f"TxProfile sent again: {outcome.message}"
+        async with self._db.uow() as session:
+            tx = await session.get(Transaction, transaction_id)
+            need = await session.get(TransactionEvNeed, transaction_id)
+        if tx is None or tx.stopped_at is not None:
+            return "none: the transaction ended"
+        now = self._clock().replace(microsecond=0)
+        snapshot = await self._smart.snapshot(station_id, from_desired=True)
+        allowed = self._smart.answer_of(snapshot, tx.connector_id, now, OPEN_ENDED_S,
+                                        ChargingRateUnit.A, Convention.STRICT)
+        periods = offered_periods(
+            allowed, car_minimum=None if need is None else need.ev_min_current_a,
+            ceiling=(need.ev_max_current_a if need is not None and need.ev_max_current_a
+                     else self._smart.supply.default_limit_a))
+        if not periods:
+            return "none: nothing bounds the transaction"
+        profile = {
+            "stackLevel": 0, "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Absolute", "transactionId": transaction_id,
+            "chargingSchedule": {"startSchedule": format_timestamp(now),
+                                 "chargingRateUnit": "A",
+                                 "chargingSchedulePeriod": [p.to_ocpp() for p in periods]}}
+        submitted = await self._smart.submit(station_id, tx.connector_id, profile,
+                                             owner=Owner(OwnerKind.EV, transaction_id))
+        return f"TxProfile made from what is allowed: {submitted.outcome.message}"
 
     async def of_transaction(self, transaction_id: int) -> list[TransactionEvSchedule]:
         """The car's schedules of a session and their answers, oldest first; NotFound

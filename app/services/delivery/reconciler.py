@@ -42,6 +42,7 @@ from app.db.batching import chunks
 from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord, Station, Transaction
 from app.domain.installation import InstalledProfile, install
+from app.domain.protocol_rules import OcppVersion, rules_of
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.events import EventBus, EventType
 from app.json_types import JsonObject
@@ -374,9 +375,10 @@ class Reconciler:
                         m.charging_profile_id, m.connector_id, m.profile, m.desired_profile_id,
                         m.installed_at))
                 booted.update((row.id, row.last_boot_at) for row in await connection.execute(
-                    select(_STATIONS.c.id, _STATIONS.c.last_boot_at)
+                    select(_STATIONS.c.id, _STATIONS.c.last_boot_at, _STATIONS.c.ocpp_version)
                     .where(_STATIONS.c.id.in_(batch),
-                           _STATIONS.c.last_boot_at.is_not(None))))
+                           _STATIONS.c.last_boot_at.is_not(None)))
+                    if not rules_of(OcppVersion(row.ocpp_version)).keeps_profiles_on_boot)
             running = await _running(connection, [
                 sid for sid in station_ids
                 if any(r.purpose == rules.TX_PROFILE for r in rows[sid])])
@@ -384,7 +386,8 @@ class Reconciler:
                 # Held is what the station acknowledged since it last booted: a charger
                 # may come back from a reboot without the profiles it held before (OCPP 1.6
                 # §4.2 says only that it sends BootNotification when it boots), so those
-                # are sent again. Every mirror row still counts for what to clear.
+                # are sent again. Every mirror row still counts for what to clear. A 2.0.1
+                # station keeps them (K01.FR.27) and the read-back checks that it did.
                 since = booted.get(sid)
                 mirrored = {m.charging_profile_id: m for m in mirrors[sid]
                             if since is None or m.installed_at is None

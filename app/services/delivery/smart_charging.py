@@ -167,6 +167,10 @@ class SmartChargingService:
                                       rand=rand, on_retry=self._count_retry,
                                       events=self.events, drift=self.drift)
 
+    @property
+    def supply(self) -> SupplyConfig:
+        return self._supply
+
     def _managed_changed(self, station_ids: Sequence[str], owner: Owner) -> None:
         if owner.kind is not OwnerKind.CIRCUIT:
             self._desired_changed(station_ids)

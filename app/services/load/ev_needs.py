@@ -80,7 +80,7 @@ class EvNeedService:
             row.battery_kwh = None if needs.battery_wh is None else needs.battery_wh / 1000
             row.max_schedule_tuples = needs.max_schedule_tuples
             row.received_at = self._clock()
-        self._bus.publish(NeedsChanged(station_id, transaction_id))
+        self._bus.publish(NeedsChanged(station_id, transaction_id, by_car=True))
         return await self._needs.get(transaction_id)
 
 
