@@ -196,7 +196,9 @@ async def test_a_tx_profile_names_the_stations_own_transaction_id(
                 "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [
                     {"startPeriod": 0, "limit": 10}]}}})
         assert sent.json()["status"] == "success", sent.text
-        (held,) = station.smart_charging.held
+        # Beside the TxProfile chargeplan offered when the car's needs came (stack level
+        # 0, K15), the operator's at stack level 1, naming the station's transaction.
+        (held,) = [h for h in station.smart_charging.held if h.profile.stack_level == 1]
         assert held.profile.transaction_id == remote_id
         assert station.limit_a(1) == 10.0
 
