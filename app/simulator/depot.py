@@ -183,9 +183,10 @@ class Depot:
         if site_car.departure is not None:
             leaves = next_local(arrived, site_car.departure, self.site.timezone)
             # The car knows when it leaves: a 2.0.1 station's NotifyEVChargingNeeds says
-            # that departure (its dwell), not the station's default dwell.
-            car = dataclasses.replace(
-                car, depart_s=car.arrive_s + (leaves - arrived).total_seconds())
+            # that departure (its dwell from the whole second it plugs in at), not the
+            # station's default dwell.
+            dwell = leaves - arrived.replace(microsecond=0)
+            car = dataclasses.replace(car, depart_s=car.arrive_s + dwell.total_seconds())
         elif car.depart_s is not None:
             leaves = arrived + timedelta(seconds=car.depart_s - car.arrive_s)
         await station.plug_in(site_car.connector, car)
