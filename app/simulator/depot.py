@@ -179,12 +179,18 @@ class Depot:
         logger.info("%s: car %s arrives on connector %s", station.station_id, car.id,
                     site_car.connector)
         arrived = self.clock.now()
-        await station.plug_in(site_car.connector, car)
+        leaves: datetime | None = None
         if site_car.departure is not None:
             leaves = next_local(arrived, site_car.departure, self.site.timezone)
+            # The car knows when it leaves: a 2.0.1 station's NotifyEVChargingNeeds says
+            # that departure (its dwell from the whole second it plugs in at), not the
+            # station's default dwell.
+            dwell = leaves - arrived.replace(microsecond=0)
+            car = dataclasses.replace(car, depart_s=car.arrive_s + dwell.total_seconds())
         elif car.depart_s is not None:
             leaves = arrived + timedelta(seconds=car.depart_s - car.arrive_s)
-        else:
+        await station.plug_in(site_car.connector, car)
+        if leaves is None:
             return
         await self.clock.sleep_until(leaves)
         logger.info("%s: car %s leaves", station.station_id, car.id)

@@ -40,7 +40,7 @@ from app.db.fleet_models import Tariff, TariffPrice
 from app.db.models import DesiredProfile
 from app.domain import planner
 from app.domain import tariffs as tou
-from app.domain.allocation import Session
+from app.domain.allocation import PHASES, Session, Site
 from app.domain.live_plan import (
     LivePlan,
     PlannedSession,
@@ -69,6 +69,39 @@ def aligned_horizon(at: datetime, step_s: int, horizon_s: int) -> planner.Horizo
         return planner.Horizon(step_s=step_s, horizon_s=horizon_s, fine_step_s=first,
                                fine_for_s=first)
     return planner.Horizon(step_s=step_s, horizon_s=horizon_s)
+
+
+def reachable_a(site: Site, session: Session) -> float:
+    """The most current per phase ``session`` could draw alone: its own maximum, within
+    every circuit above it (its phases' ratings less margin and other load, its kW)."""
+    amps = session.max_current_a
+    by_id = {c.id: c for c in site.circuits}
+    for circuit_id in site.ancestors(session.circuit):
+        circuit = by_id[circuit_id]
+        for phase in session.phases:
+            p = PHASES.index(phase)
+            amps = min(amps, circuit.max_current_a[p] - circuit.margin_a
+                       - circuit.other_load_a[p])
+        if circuit.max_power_w is not None:
+            amps = min(amps, circuit.max_power_w / (site.supply_voltage_v
+                                                    * len(session.phases)))
+    return max(0.0, amps)
+
+
+def deadline(site: Site, session: Session, at: datetime, departure: datetime,
+             energy_kwh: float, step_s: int) -> datetime:
+    """When the plan means to have delivered a need: a slot before the departure, or
+    half the time left when less is left, if the car could take the energy by then at
+    the most it can draw (its maximum within the circuits above it); else its departure.
+    A charger takes a new limit at its next reading and a re-plan takes its time;
+    planned to the last second, what they delay is the car's last energy. A car whose
+    circuits cannot give it its need early keeps its last slot: planned short of it, it
+    would lose that slot's energy too."""
+    early = departure - min(timedelta(seconds=step_s), (departure - at) / 2)
+    hours = max(0.0, (early - at).total_seconds() / 3600)
+    most_kwh = (reachable_a(site, session) * site.supply_voltage_v * len(session.phases)
+                * hours / 1000)
+    return early if most_kwh >= energy_kwh else departure
 
 
 def _as_much_as_it_takes(session: Session, at: datetime, departure: datetime,
@@ -114,8 +147,8 @@ class CircuitPlanner:
                                               need.departure, site.supply_voltage_v)
             session = by_id[str(share.transaction_id)]
             wanted[str(share.transaction_id)] = planner.Need(
-                energy, self._deadline(session, at, need.departure, energy,
-                                       site.supply_voltage_v), stated)
+                energy, deadline(site, session, at, need.departure, energy, self._step_s),
+                stated)
         if replan and not wanted:
             # Nothing to plan: the water level's answer as it is, with where each
             # session's need stands (a GET still draws the water level's timeline).
@@ -145,17 +178,6 @@ class CircuitPlanner:
         periods = {s.transaction_id: result.sessions[str(s.transaction_id)].periods
                    for s in solved.sessions}
         return replace(solved, sessions=shares, periods=periods, plan=live)
-
-    def _deadline(self, session: Session, at: datetime, departure: datetime,
-                  energy_kwh: float, voltage: float) -> datetime:
-        """When the plan means to have delivered a need: a slot before the departure,
-        or half the time left when less is left, if the car could take the energy by
-        then at its maximum; else its departure. A charger takes a new limit at its next
-        reading and a re-plan takes its time; planned to the last second, what they
-        delay is the car's last energy."""
-        early = departure - min(timedelta(seconds=self._step_s), (departure - at) / 2)
-        fits = _as_much_as_it_takes(session, at, early, voltage) >= energy_kwh
-        return early if fits else departure
 
     @staticmethod
     def _planned_share(share: SessionShare, planned: planner.SessionPlan, session: Session,
@@ -203,7 +225,9 @@ class CircuitPlanner:
                 energy_kwh=None if wanted is None else round(wanted.energy_kwh, 3),
                 departure=None if need is None else need.departure,
                 planned_kwh=planned.planned_kwh if wanted is not None else None,
-                shortfall_kwh=planned.shortfall_kwh if wanted is not None else None,
+                # Below SHORTFALL_KWH it is rounding: none, as its missing reason says.
+                shortfall_kwh=None if wanted is None else (
+                    planned.shortfall_kwh if reason is not None else 0.0),
                 shortfall_reason=reason,
                 currents_a=tuple(row[index[key]] for row in result.currents))
         return LivePlan(request.at, decided_by, tuple(slots), prices, capacity, sessions,
