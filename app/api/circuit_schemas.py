@@ -250,8 +250,8 @@ class SessionView(msgspec.Struct, kw_only=True, omit_defaults=True):
     safe_share_a: Annotated[float | None, Meta(
         description="What its charger may fall back to when chargeplan is gone")]
     need_source: Annotated[str | None, Meta(
-        description="Where its need comes from: request, id_tag, history, "
-        "circuit_default or none (null when the tree was not planned)")] = None
+        description="Where its need comes from: ev (the car, OCPP 2.0.1), request, id_tag, "
+        "history, circuit_default or none (null when the tree was not planned)")] = None
     planned_kwh: Annotated[float | None, Meta(
         description="Energy the plan gives it by its departure (null without a need)")] = None
     shortfall_kwh: Annotated[float | None, Meta(
@@ -374,7 +374,7 @@ class PlanSessionView(msgspec.Struct, kw_only=True):
     circuit_id: Annotated[str, Meta(description="The circuit its station hangs from")]
     phases: Annotated[list[str], Meta(description="Grid phases it draws on")]
     need_source: Annotated[str, Meta(
-        description="request, id_tag, history, circuit_default or none")]
+        description="ev (the car, OCPP 2.0.1), request, id_tag, history, circuit_default or none")]
     plans: Annotated[bool, Meta(description="Whether its need is planned for")]
     energy_kwh: Annotated[float | None, Meta(
         description="Energy it still needs, as planned for; null without a need")]
