@@ -148,7 +148,8 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         db, chargers, supply=supply, clock=clock, max_frame_bytes=settings.max_frame_bytes,
         retry=RetryPolicy(settings.retry_base_s, settings.retry_cap_s,
                           settings.retry_max_attempts), events=events, bus=bus,
-        owners=None if cluster is None else cluster.routed)
+        owners=None if cluster is None else cluster.routed,
+        max_repairs=settings.drift_max_repairs)
     requests = None if cluster is None else _request_server(
         settings, gateway, cluster.requests, smart_charging, bus, cluster.served)
 

@@ -62,6 +62,8 @@ class VerificationView(msgspec.Struct, kw_only=True):
         description="The last verification's verdict; null = never verified")]
     last_verified_at: Annotated[datetime | None, Meta(description="Last verification")]
     drift_repairs: Annotated[int, Meta(description="Repairs since it last verified clean")]
+    read_back_repairs: Annotated[int, Meta(
+        description="Repairs of read-back drift since a read-back last found it clean")]
     connectors: Annotated[list[ComparisonView], Meta(
         description="The last comparison of each connector (0 = whole station)")]
 
@@ -123,4 +125,5 @@ class VerificationController(Controller):
         return VerificationView(
             station_id=station.id, state=station.verification_state,
             last_verified_at=station.last_verified_at, drift_repairs=station.drift_repairs,
+            read_back_repairs=station.read_back_repairs,
             connectors=[comparison_view(r) for r in rows])

@@ -92,6 +92,9 @@ class Station(Base):
     last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Repairs tried since the station last verified clean.
     drift_repairs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Repairs of read-back drift since a read-back last found the station clean (OCPP
+    # 2.0.1): a verification after each repair would find it clean every time.
+    read_back_repairs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Load management: the circuit it hangs from, how its L1-L3 are wired to the grid's
     # (RST = straight), and the most current its connectors can give; None = unassigned.
     # No foreign key: adding one would make SQLite copy this table, and dropping the old

@@ -33,6 +33,7 @@ from tests.conftest import (
     stop_server,
 )
 from tests.e2e.harness import eventually, simulated
+from tests.event_clients import sse
 from tests.ocpp201 import (
     BOOT_201,
     RAW_201_ANSWERS,
@@ -80,7 +81,8 @@ async def reconcile(http: httpx.AsyncClient) -> dict[str, Any]:
 
     async def finished() -> dict[str, Any] | None:
         runs = (await http.get("/jobs", params={"job": "reconcile"})).json()
-        new = [r for r in runs if r["id"] not in before and r["finished_at"] is not None]
+        new = [r for r in runs if r["id"] not in before and r["trigger"] == "api"
+               and r["finished_at"] is not None]
         return new[0] if new else None
 
     run: dict[str, Any] = await eventually(finished, timeout=WAIT)
@@ -261,4 +263,84 @@ async def test_a_boot_sends_nothing_on_trust_and_the_read_back_finds_what_was_lo
         assert run["detail"]["drift"] == {SID: {"missing": [cap], "different": [],
                                                 "extra": []}}
         assert held(station_of(sim)) == {(0, cap, "CSO")}
+    check_201_frames(await settled_audit_rows(server, SID))
+
+
+async def reconcile_and_verify(http: httpx.AsyncClient) -> dict[str, Any]:
+    """A reconcile run that sent something, once the verification after it finished (it
+    writes the station's state too)."""
+    before = {r["id"] for r in (await http.get("/jobs", params={"job": "verify"})).json()}
+    run = await reconcile(http)
+
+    async def verified() -> bool:
+        runs = (await http.get("/jobs", params={"job": "verify"})).json()
+        return any(r["id"] not in before and r["trigger"] == "after-reconcile"
+                   and r["finished_at"] for r in runs)
+
+    await eventually(verified, timeout=WAIT)
+    return run
+
+
+async def test_a_profile_lost_after_every_repair_is_left_unresolved_until_seen_held(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """CHARGEPLAN_DRIFT_MAX_REPAIRS bounds read-back repairs as it bounds verification's:
+    the station is repaired that many times, then is drift_unresolved and sent nothing
+    more until a read-back finds it holding its profiles again."""
+    limit = server.services.settings.drift_max_repairs
+    async with simulated(server, http, ocpp_version="2.0.1", wait_configuration=False) as sim, \
+            sse(server.http_url) as events:
+        station = station_of(sim)
+        lost = await send(http, 1, tx_default_watts(7000))
+
+        async def state() -> dict[str, Any]:
+            answer: dict[str, Any] = (
+                await http.get(f"/stations/{SID}/verification")).json()
+            return answer
+
+        for repair in range(1, limit + 1):
+            assert station.lose_profile(lost)
+            run = await reconcile_and_verify(http)
+            assert run["detail"]["changed"] == [SID], run
+            assert (1, lost, "CSO") in held(station)
+            assert (await state())["read_back_repairs"] == repair
+
+        assert station.lose_profile(lost)
+        mark = (await settled_audit_rows(server, SID))[-1].id
+        run = await reconcile(http)
+        assert run["detail"]["changed"] == []
+        assert run["detail"]["drift"] == {SID: {"missing": [lost], "different": [],
+                                                "extra": []}}
+        now = await state()
+        assert (now["state"], now["read_back_repairs"]) == ("drift_unresolved", limit)
+        told = await eventually(lambda: [e for e in events.events
+                                         if e["type"] == "verification.drift"
+                                         and e["data"].get("unresolved")], timeout=WAIT)
+        assert [(e["data"]["source"], e["data"]["repairs"], e["data"]["missing"])
+                for e in told] == [("read-back", limit, [lost])]
+        # Nor a reconcile that does not read back (its desired state changed elsewhere).
+        await server.services.smart_charging.reconcile_many([SID])
+        again = await reconcile(http)
+        assert again["detail"]["changed"] == []
+        rows = since(await settled_audit_rows(server, SID), mark)
+        assert calls_out(rows, "SetChargingProfile") == []
+        assert calls_out(rows, "ClearChargingProfile") == []
+        assert (1, lost, "CSO") not in held(station)
+        metrics = (await http.get("/metrics")).text
+        assert "\nchargeplan_drift_unresolved_total 1" in metrics
+
+        # Held again (an operator sent it): the count resets, and a loss is repaired.
+        resent = await http.post(f"/stations/{SID}/commands/SetChargingProfile", json={
+            "connectorId": 1, "csChargingProfiles": {
+                **tx_default_watts(7000), "chargingProfileId": lost}})
+        assert resent.status_code == 200, resent.text
+        assert (1, lost, "CSO") in held(station)
+        clean = await reconcile(http)
+        assert clean["detail"].get("drift") is None
+        assert (await state())["read_back_repairs"] == 0
+        assert station.lose_profile(lost)
+        repaired = await reconcile_and_verify(http)
+        assert repaired["detail"]["changed"] == [SID]
+        assert (1, lost, "CSO") in held(station)
+        assert (await state())["read_back_repairs"] == 1
     check_201_frames(await settled_audit_rows(server, SID))

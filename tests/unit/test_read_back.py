@@ -174,3 +174,24 @@ def test_a_reported_profile_without_a_16_form_is_refused(changes: dict[str, Any]
     with pytest.raises(ConversionError) as refused:
         to_v16(profile_201(**changes))
     assert [v.path for v in refused.value.violations] == [field]
+
+
+def test_drift_is_repaired_up_to_the_limit_then_unresolved_once() -> None:
+    from app.domain.states import VerificationState as V
+    from app.services.delivery.delivery_rules import DriftDecision, drift_decision
+
+    assert drift_decision(True, 0, 3, None) == DriftDecision(repair=True, repairs=1)
+    assert drift_decision(True, 2, 3, V.DRIFT) == DriftDecision(repair=True, repairs=3)
+    assert drift_decision(True, 3, 3, V.DRIFT) == DriftDecision(
+        repair=False, repairs=3, unresolved=True, newly=True)
+    # Counted once per station: a later look at an unresolved station is not news.
+    assert drift_decision(True, 3, 3, V.DRIFT_UNRESOLVED).newly is False
+    assert drift_decision(True, 0, 0, None).unresolved
+
+
+def test_a_clean_look_resets_the_count() -> None:
+    from app.domain.states import VerificationState as V
+    from app.services.delivery.delivery_rules import DriftDecision, drift_decision
+
+    assert drift_decision(False, 3, 3, V.DRIFT_UNRESOLVED) == DriftDecision(
+        repair=False, repairs=0)

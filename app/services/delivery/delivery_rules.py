@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfile, ChargingProfileKind, ChargingProfilePurpose
-from app.domain.states import DeliveryState, DeliveryStatus
+from app.domain.states import DeliveryState, DeliveryStatus, VerificationState
 from app.json_types import JsonObject
 from app.services.ports import StationCallError, StationOffline, StationProfile
 
@@ -262,3 +262,35 @@ def repair_order(rows: Sequence[Row], held: Sequence[StationProfile]
     lowers = {row.id for row in rows if only_lowers(row, held)}
     return (sorted((r for r in rows if r.id in lowers), key=key),
             sorted((r for r in rows if r.id not in lowers), key=key))
+
+
+# --- drift repairs: how many, and when to stop ------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriftDecision:
+    """What a look at a station (a verification's comparison, a read-back) decides.
+
+    ``repair``: send the desired profiles again; ``repairs``: the station's count after
+    this look (a clean look resets it); ``unresolved``: still drifting after the last
+    repair allowed, so nothing more is sent until a look finds it clean; ``newly``: it
+    became unresolved with this look (counted once per station, not per look)."""
+
+    repair: bool
+    repairs: int
+    unresolved: bool = False
+    newly: bool = False
+
+
+def drift_decision(drifting: bool, repairs: int, max_repairs: int,
+                   state: VerificationState | None) -> DriftDecision:
+    """The repair limit (``CHARGEPLAN_DRIFT_MAX_REPAIRS``), one rule for every kind of
+    drift: a clean look resets the count; drift is repaired while fewer than
+    ``max_repairs`` repairs were made since the last clean look, and is unresolved after
+    that. ``state`` is the station's verification state before the look."""
+    if not drifting:
+        return DriftDecision(repair=False, repairs=0)
+    if repairs >= max_repairs:
+        return DriftDecision(repair=False, repairs=repairs, unresolved=True,
+                             newly=state != VerificationState.DRIFT_UNRESOLVED)
+    return DriftDecision(repair=True, repairs=repairs + 1)

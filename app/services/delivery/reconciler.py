@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.clock import Clock
@@ -43,7 +43,7 @@ from app.db.engine import Database
 from app.db.models import DesiredProfile, InstalledProfileRecord, Station, Transaction
 from app.domain.installation import InstalledProfile, install
 from app.domain.protocol_rules import OcppVersion, rules_of
-from app.domain.states import DeliveryState, DeliveryStatus
+from app.domain.states import DeliveryState, DeliveryStatus, VerificationState
 from app.events import EventBus, EventType
 from app.json_types import JsonObject
 from app.services.delivery import delivery_rules as rules
@@ -64,6 +64,12 @@ _DESIRED = cast(Table, DesiredProfile.__table__)
 _MIRROR = cast(Table, InstalledProfileRecord.__table__)
 _STATIONS = cast(Table, Station.__table__)
 _TRANSACTIONS = cast(Table, Transaction.__table__)
+# A read-back's count of repairs, and the verification state when it decided one.
+_READ_BACK_REPAIRS = (
+    update(_STATIONS).where(_STATIONS.c.id == bindparam("b_station"))
+    .values(read_back_repairs=bindparam("repairs"), verification_state=func.coalesce(
+        bindparam("state", type_=_STATIONS.c.verification_state.type),
+        _STATIONS.c.verification_state)))
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class ReconcileReport:
     # (chargingProfileIds) when it found drift.
     read_backs: int = 0
     drift: JsonObject | None = None
+    # The drift was left alone: repaired CHARGEPLAN_DRIFT_MAX_REPAIRS times already.
+    unresolved: bool = False
 
 
 @dataclass
@@ -135,6 +143,12 @@ class StationWork:
     clear: bool = True
     # Ask the station what it holds, and trust that over the mirror.
     read_back: bool = False
+    # Read-back repairs since a read-back last found it clean, and its verification
+    # state (read for a read-back only).
+    repairs: int = 0
+    state: VerificationState | None = None
+    # The read-back's new count and state (None: unchanged), written with the outcome.
+    station_update: dict[str, Any] | None = None
     # connector -> its running transaction (read for stations with TxProfiles only)
     running: Mapping[int, int] = field(default_factory=dict)
     row_updates: list[dict[str, Any]] = field(default_factory=list)
@@ -201,6 +215,7 @@ class _Recorder:
     async def _write(self, batch: Sequence[StationWork]) -> None:
         now = self._clock()
         updates = [u for w in batch for u in w.row_updates]
+        counts = [w.station_update for w in batch if w.station_update is not None]
         gone: list[dict[str, Any]] = []
         added: list[dict[str, Any]] = []
         for work in batch:
@@ -219,7 +234,7 @@ class _Recorder:
                               item.profile.charging_profile_id)}
                          for item in work.holds
                          if item.profile.charging_profile_id in work.fresh)
-        if not (updates or gone or added):
+        if not (updates or gone or added or counts):
             return
         async with self._db.core() as connection:
             if updates:
@@ -237,6 +252,8 @@ class _Recorder:
                     gone)
             if added:
                 await connection.execute(insert(_MIRROR), added)
+            if counts:
+                await connection.execute(_READ_BACK_REPAIRS, counts)
 
 
 class Reconciler:
@@ -248,8 +265,10 @@ class Reconciler:
     def __init__(self, db: Database, gateway: ChargerGateway, *,
                  lock: Callable[[str], asyncio.Lock], retry: rules.Backoff, clock: Clock,
                  rand: Callable[[], float], on_retry: Callable[[], None],
-                 events: EventBus | None = None, drift: DriftStats | None = None) -> None:
+                 events: EventBus | None = None, drift: DriftStats | None = None,
+                 max_repairs: int = 3) -> None:
         self._db = db
+        self._max_repairs = max_repairs
         self.events = events or EventBus()
         self.drift = drift or DriftStats()
         self._gateway = gateway
@@ -379,6 +398,12 @@ class Reconciler:
                     .where(_STATIONS.c.id.in_(batch),
                            _STATIONS.c.last_boot_at.is_not(None)))
                     if not rules_of(OcppVersion(row.ocpp_version)).keeps_profiles_on_boot)
+            looked = {} if not read_back else {
+                r.id: (r.read_back_repairs, r.verification_state)
+                for batch in chunks(station_ids) for r in await connection.execute(
+                    select(_STATIONS.c.id, _STATIONS.c.read_back_repairs,
+                           _STATIONS.c.verification_state)
+                    .where(_STATIONS.c.id.in_(batch)))}
             running = await _running(connection, [
                 sid for sid in station_ids
                 if any(r.purpose == rules.TX_PROFILE for r in rows[sid])])
@@ -398,6 +423,8 @@ class Reconciler:
                 work.append(StationWork(sid, rows[sid], mirrors[sid], push,
                                         ReconcileReport(sid), clear=requested is None,
                                         read_back=read_back,
+                                        repairs=looked.get(sid, (0, None))[0],
+                                        state=looked.get(sid, (0, None))[1],
                                         running=running.get(sid, {}),
                                         installed_by={
                                             m.charging_profile_id: m.desired_profile_id
@@ -437,7 +464,7 @@ class Reconciler:
                     if await self._push(work, work.push) and work.clear:
                         await self._clear(work, rules.extras(
                             wanted, [i.profile.charging_profile_id for i in work.held()]))
-        if work.row_updates or work.holds is not None:
+        if work.row_updates or work.holds is not None or work.station_update is not None:
             await recorder.record(work)
         return work.report
 
@@ -461,8 +488,21 @@ class Reconciler:
     async def _repair(self, work: StationWork, held: list[StationProfile]) -> None:
         """Go by the station's own list: send what it lacks or holds otherwise (what only
         lowers a limit first, the rest once that was Accepted), then clear what is
-        extra; the mirror keeps only what the station still holds."""
+        extra; the mirror keeps only what the station still holds. Drift repaired
+        ``max_repairs`` times since a read-back last found the station clean is left
+        alone (:func:`rules.drift_decision`): nothing of it is sent or cleared, and the
+        mirror keeps what the station acknowledged, so no reconcile sends it either."""
         found = rules.read_back(work.rows, held, work.running)
+        decision = rules.drift_decision(found.drift, work.repairs, self._max_repairs,
+                                        work.state)
+        self._count(work, decision)
+        if decision.unresolved:
+            self._drift_found(work, found, held, decision)
+            left = {*found.missing, *found.different}
+            rows = [row for row in work.push if row.id not in left]
+            if await self._push(work, rows) and self._accepted(work, rows):
+                work.report.unresolved = True
+            return
         held_ids = {item.charging_profile_id for item in held}
         work.holds = [i for i in work.held() if i.profile.charging_profile_id in held_ids]
         due = {row.id for row in work.push}
@@ -472,7 +512,7 @@ class Reconciler:
             async with self._db.core() as connection:
                 await self._intend(connection, drifted, self._clock())
         if found.drift:
-            self._drift_found(work, found, held)
+            self._drift_found(work, found, held, decision)
         lowering, raising = rules.repair_order([*work.push, *drifted], held)
         done = (await self._push(work, lowering) and self._accepted(work, lowering)
                 and await self._push(work, raising) and self._accepted(work, raising))
@@ -481,10 +521,26 @@ class Reconciler:
         if found.drift and done:
             self.drift.repaired += 1
             self.events.emit(EventType.VERIFICATION_REPAIRED, station_id=work.station_id,
-                             source="read-back", **(work.report.drift or {}))
+                             source="read-back", repairs=decision.repairs,
+                             **(work.report.drift or {}))
+
+    def _count(self, work: StationWork, decision: rules.DriftDecision) -> None:
+        """The station's new count and state, written with its outcome."""
+        state: VerificationState | None = None
+        if decision.repair:
+            state = VerificationState.DRIFT
+        elif decision.unresolved:
+            state = VerificationState.DRIFT_UNRESOLVED
+            if decision.newly:
+                self.drift.unresolved += 1
+                log.warning("%s: read-back drift unresolved after %d repairs",
+                            work.station_id, decision.repairs)
+        if state is not None or decision.repairs != work.repairs:
+            work.station_update = {"b_station": work.station_id,
+                                   "repairs": decision.repairs, "state": state}
 
     def _drift_found(self, work: StationWork, found: rules.ReadBack,
-                     held: Sequence[StationProfile]) -> None:
+                     held: Sequence[StationProfile], decision: rules.DriftDecision) -> None:
         rows = {row.id: row for row in work.rows}
         places = {rows[i].connector_id for i in (*found.missing, *found.different)} | {
             item.connector_id for item in held if item.charging_profile_id in found.extra}
@@ -493,10 +549,12 @@ class Reconciler:
             "different": [rows[i].charging_profile_id for i in found.different],
             "extra": list(found.extra)}
         self.drift.found += 1
-        log.info("%s: read-back found drift %s; repairing", work.station_id,
-                 work.report.drift)
+        if decision.repair:
+            log.info("%s: read-back found drift %s; repairing (repair %d of %d)",
+                     work.station_id, work.report.drift, decision.repairs, self._max_repairs)
         self.events.emit(EventType.VERIFICATION_DRIFT, station_id=work.station_id,
                          source="read-back", connectors={c: "drift" for c in sorted(places)},
+                         repairs=work.repairs, unresolved=decision.unresolved,
                          **work.report.drift)
 
     @staticmethod

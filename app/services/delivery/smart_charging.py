@@ -141,7 +141,7 @@ class SmartChargingService:
                  clock: Clock = utcnow, rand: Callable[[], float] = random.random,
                  events: EventBus | None = None,
                  max_frame_bytes: int | None = None, bus: Publisher = DISCARD,
-                 owners: Owners | None = None) -> None:
+                 owners: Owners | None = None, max_repairs: int = 3) -> None:
         self._db = db
         self.events = events or EventBus(clock=clock)
         self._gateway = gateway
@@ -165,7 +165,8 @@ class SmartChargingService:
         self.drift = DriftStats()
         self._reconciler = Reconciler(db, gateway, lock=self.lock, retry=retry, clock=clock,
                                       rand=rand, on_retry=self._count_retry,
-                                      events=self.events, drift=self.drift)
+                                      events=self.events, drift=self.drift,
+                                      max_repairs=max_repairs)
 
     @property
     def supply(self) -> SupplyConfig:

@@ -28,7 +28,8 @@ Drift means a limit the station accepted is not applied, nothing more:
 
 Drift is repaired by re-pushing the desired profiles (Set replaces by id, extras are
 cleared afterwards, so no connector is ever unlimited in between), at most
-``max_repairs`` times.
+``max_repairs`` times (:func:`delivery_rules.drift_decision`, the rule read-back drift
+follows too).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from app.domain.schedule_comparison import explanation, unconstrained_in
 from app.domain.states import VerificationOutcome, VerificationState
 from app.events import EventType
 from app.json_types import JsonObject
+from app.services.delivery import delivery_rules as rules
 from app.services.delivery.smart_charging import SmartChargingService, Snapshot
 from app.services.delivery.station_view import StationView
 from app.services.errors import NotFound
@@ -162,19 +164,20 @@ class VerificationService:
         report = await self._compare(station_id, job_run_id)
         while report.state == VerificationState.DRIFT:
             repairs, state = await self._repairs(station_id)
+            decision = rules.drift_decision(True, repairs, self._max_repairs, state)
             self._smart.events.emit(EventType.VERIFICATION_DRIFT, station_id=station_id,
                                     connectors=dict(report.connectors), repairs=repairs,
-                                    unresolved=repairs >= self._max_repairs)
-            if repairs >= self._max_repairs:
+                                    unresolved=decision.unresolved)
+            if decision.unresolved:
                 report.state = VerificationState.DRIFT_UNRESOLVED
-                # Counted once per station, not per look.
-                if state != VerificationState.DRIFT_UNRESOLVED:
+                if decision.newly:
                     self.stats.unresolved += 1
                     log.warning("%s: drift unresolved after %d repairs", station_id, repairs)
                 break
-            await self._set_state(station_id, VerificationState.DRIFT, repairs=repairs + 1)
+            await self._set_state(station_id, VerificationState.DRIFT,
+                                  repairs=decision.repairs)
             log.info("%s: drift found, re-pushing its desired profiles (repair %d of %d)",
-                     station_id, repairs + 1, self._max_repairs)
+                     station_id, decision.repairs, self._max_repairs)
             repair = await self._smart.reconcile(station_id, force=True, push_all=True)
             report.repairs += 1
             report.calls += repair.calls
@@ -194,8 +197,9 @@ class VerificationService:
                                     connectors=dict(report.connectors))
         if report.state in (VerificationState.VERIFIED, VerificationState.DRIFT_UNRESOLVED,
                             VerificationState.UNVERIFIABLE):
-            await self._set_state(station_id, report.state,
-                                  repairs=0 if report.state == VerificationState.VERIFIED else None)
+            clean = report.state == VerificationState.VERIFIED
+            await self._set_state(station_id, report.state, repairs=rules.drift_decision(
+                False, 0, self._max_repairs, None).repairs if clean else None)
         return report
 
     async def _compare(self, station_id: str, job_run_id: int | None) -> VerifyReport:
