@@ -36,6 +36,7 @@ from app.services.messages import (
     StationBooted,
     StationChanged,
     StationRegistered,
+    StationReleased,
     StationsAdmitted,
     StationsBooted,
     StationsLeftCircuit,
@@ -110,6 +111,14 @@ async def reconcile_if_managed_again(services: Services, m: StationChanged) -> N
     if m.managed_again:
         # Managed again: deliver what was kept back meanwhile.
         services.scheduler.request_reconcile([m.station_id], "managed")
+
+
+async def boot_again(services: Services, m: StationReleased) -> None:
+    """A released station connected here is asked to boot again now instead of after its
+    Pending interval (OCPP 1.6 §4.2: not earlier unless a TriggerMessage asks; B02)."""
+    if await services.gateway.reachable(m.station_id):
+        await services.gateway.call(m.station_id, "TriggerMessage",
+                                    {"requestedMessage": "BootNotification"})
 
 
 # --- charging sessions ----------------------------------------------------------------
@@ -242,6 +251,7 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     StationsAdmitted: [apply_plans_and_tariffs_to_all],
     StationChanged: [replan_if_circuit_fields, release_if_moved, apply_plans_and_tariffs,
                      reconcile_if_managed_again],
+    StationReleased: [boot_again],
     TransactionStarted: [notify_started, link_remote_start, drop_superseded_tx_profiles,
                          replan_soon],
     TransactionStopped: [drop_tx_profile, replan_soon, notify_stopped],

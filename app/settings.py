@@ -40,6 +40,9 @@ class Settings:
     auto_migrate: bool = False
     # OCPP 1.6 §4.2 BootNotification.conf interval, in seconds.
     heartbeat_interval_s: int = 300
+    # The interval of a BootNotification answered Pending (a held station): the least wait
+    # before its next boot (OCPP 1.6 §4.2; OCPP 2.0.1 B02).
+    pending_boot_interval_s: int = 30
     admit_unknown_stations: bool = False
     # What Authorize/StartTransaction answer for an idTag that is not in the id-tag table.
     unknown_id_tag_status: str = "Invalid"
@@ -180,6 +183,8 @@ class Settings:
         _check(self.ocpp_port, "ocpp_port", 0 <= self.ocpp_port <= 65535, "a port 0..65535")
         _check(self.heartbeat_interval_s, "heartbeat_interval_s", self.heartbeat_interval_s > 0,
                "a number of seconds > 0")
+        _check(self.pending_boot_interval_s, "pending_boot_interval_s",
+               self.pending_boot_interval_s > 0, "a number of seconds > 0")
         _check(self.call_timeout_s, "call_timeout_s", self.call_timeout_s > 0, "seconds > 0")
         _check(self.node_heartbeat_s, "node_heartbeat_s", self.node_heartbeat_s > 0, "seconds > 0")
         _check(self.node_id, "node_id", 1 <= len(self.node_id) <= 100

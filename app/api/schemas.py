@@ -124,6 +124,10 @@ class StationView(msgspec.Struct, kw_only=True):
         "client certificate; connections below it are refused")]
     password_rotation_pending: Annotated[bool, Meta(
         description="A new password was sent; the old one works until the station uses it")]
+    hold: Annotated[HoldView | None, Meta(
+        description="An operator's hold: BootNotification is answered Pending, the "
+        "station's other requests refused and profiles kept back until it is released; "
+        "null when not held")]
     tags: Tags
     max_power_w: MaxPower
     circuit_id: CircuitRef | None
@@ -190,6 +194,20 @@ class PasswordRotationView(msgspec.Struct, kw_only=True):
         "work until it connects with the new one. rejected: it refused; nothing changed")]
     response: Annotated[JsonObject, Meta(
         description="The station's ChangeConfiguration.conf")]
+
+
+class HoldRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An operator's hold on a station."""
+
+    reason: Annotated[str, Meta(
+        max_length=200, description="Why the station is held, shown with it")] | None = None
+
+
+class HoldView(msgspec.Struct, kw_only=True):
+    """The hold on a station: its boots are answered Pending until it is released."""
+
+    since: Annotated[datetime, Meta(description="When the hold was set")]
+    reason: Annotated[str | None, Meta(description="Why, as the operator said")]
 
 
 class StationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -278,6 +296,8 @@ def station_view(station: Station) -> StationView:
         has_password=station.password_hash is not None,
         security_profile=station.security_profile,
         password_rotation_pending=station.pending_password_hash is not None,
+        hold=None if station.held_since is None else HoldView(
+            since=station.held_since, reason=station.hold_reason),
         tags=list(station.tags or []),
         max_power_w=station.max_power_w,
         circuit_id=station.circuit_id,

@@ -8,11 +8,12 @@ from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.api.access import ADMIN, READER
+from app.api.access import ADMIN, OPERATOR, READER
 from app.api.deps import AuditLogDep, ServicesDep, dependencies
 from app.api.errors import error_responses
 from app.api.schemas import (
     AuditItem,
+    HoldRequest,
     PasswordRotationView,
     SecurityProfileChange,
     StationCreate,
@@ -22,7 +23,7 @@ from app.api.schemas import (
     station_view,
 )
 from app.services.fleet.audit_log import MAX_LIMIT
-from app.services.messages import StationChanged, StationRegistered
+from app.services.messages import StationChanged, StationRegistered, StationReleased
 
 StationIdPath = Annotated[str, Parameter(description="Charge point identity")]
 
@@ -78,6 +79,30 @@ class StationController(Controller):
         await services.station_security.raise_profile(station_id, data.security_profile,
                                                       via="REST")
         return station_view(await services.stations.get(station_id))
+
+    @put("/{station_id:str}/hold", opt=OPERATOR, summary="Hold a station: boots Pending",
+         description="Until released, the station's BootNotification is answered Pending "
+         "(interval CHARGEPLAN_PENDING_BOOT_INTERVAL_S; OCPP 1.6 §4.2, OCPP 2.0.1 B02), its "
+         "other requests are refused with SecurityError, and its desired profiles are kept "
+         "and delivered once a boot is accepted; commands (GetVariables, SetVariables, "
+         "GetBaseReport, GetConfiguration, ChangeConfiguration, TriggerMessage) still go "
+         "out. A station connected and accepted is held from its next boot. Setting it "
+         "again changes only the reason.",
+         responses=error_responses(404))
+    async def hold_station(self, services: ServicesDep, station_id: StationIdPath,
+                           data: JSONBody[HoldRequest]) -> StationView:
+        return station_view(await services.stations.hold(station_id, data.reason))
+
+    @delete("/{station_id:str}/hold", opt=OPERATOR, status_code=200,
+            summary="Release a station's hold: its next boot is accepted",
+            description="A station connected here is asked at once (TriggerMessage "
+            "BootNotification) to boot again, which is answered Accepted.",
+            responses=error_responses(404))
+    async def release_station(self, services: ServicesDep,
+                              station_id: StationIdPath) -> StationView:
+        station = await services.stations.release(station_id)
+        services.bus.publish(StationReleased(station_id))
+        return station_view(station)
 
     @post("/{station_id:str}/password", opt=ADMIN, status_code=200,
           summary="Rotate the station's password: a random AuthorizationKey is sent",

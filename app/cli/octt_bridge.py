@@ -7,8 +7,9 @@ The suite's OCPP 2.0.1 tests make the central system send a CALL by POSTing to
 and turns each trigger into one request of chargeplan's REST API
 (``POST /stations/{id}/commands/{Action}``): the 2.0.1-only commands go as they are, the
 others in the 1.6 form the services speak, which the 2.0.1 adapter translates back.
-chargeplan's status code and body are answered as they are. A trigger with no REST
-counterpart is answered 501, naming it, and nothing is sent.
+``set-pending-boot`` is an operator's hold on the station (``PUT`` or ``DELETE
+/stations/{id}/hold``). chargeplan's status code and body are answered as they are. A
+trigger with no REST counterpart is answered 501, naming it, and nothing is sent.
 
 Where 2.0.1 says more than 1.6 (an idToken's type, a connector within an EVSE, Reset
 OnIdle and of one EVSE, the triggers only 2.0.1 has), the 1.6 form carries the 2.0.1
@@ -46,10 +47,11 @@ TransactionLookup = Callable[[str, str], int | None]
 
 @dataclass(frozen=True)
 class Forward:
-    """The REST request a trigger becomes: POST ``path`` with ``body``."""
+    """The REST request a trigger becomes: ``method`` ``path`` with ``body``."""
 
     path: str
-    body: JsonObject
+    body: JsonObject | None
+    method: str = "POST"
 
 
 class Unsupported(Exception):
@@ -64,6 +66,8 @@ def translate(station_id: str, trigger: str, body: Mapping[str, Any],
         "trigger-message": "TriggerMessage"}.get(trigger)
     if trigger == "set-items-per-message":
         return _command(station_id, "SetVariables", _items_per_message(body))
+    if trigger == "set-pending-boot":
+        return _hold(station_id, body)
     if action is None:
         raise Unsupported(f"trigger {trigger!r} has no chargeplan counterpart")
     if action in V201_ACTIONS:
@@ -91,6 +95,15 @@ def _items_per_message(body: Mapping[str, Any]) -> JsonObject:
     if not data:
         raise Unsupported("set-items-per-message names no message")
     return {"setVariableData": data}
+
+
+def _hold(station_id: str, body: Mapping[str, Any]) -> Forward:
+    """The suite's "answer this station's boots Pending" (or no more) as an operator's hold
+    on it, set or released."""
+    path = f"/stations/{quote(station_id, safe='')}/hold"
+    if body.get("pending", True):
+        return Forward(path, {"reason": "tzi-OCTT set-pending-boot"}, "PUT")
+    return Forward(path, None, "DELETE")
 
 
 def _command(station_id: str, action: str, payload: JsonObject) -> Forward:
@@ -265,7 +278,7 @@ def handler_for(api: RestApi) -> type[BaseHTTPRequestHandler]:
             except (KeyError, TypeError, AttributeError) as exc:
                 self._answer(HTTPStatus.BAD_REQUEST, {"error": f"missing field {exc}"})
                 return
-            status, answer = api.request("POST", forward.path, forward.body)
+            status, answer = api.request(forward.method, forward.path, forward.body)
             log.info("%s %s -> %s %d", station_id, trigger, forward.path, status)
             self._answer(status, answer)
 

@@ -90,7 +90,7 @@ class RoutedGateway:
         return self._local.connected_station_ids()
 
     async def reachable(self, station_id: str) -> bool:
-        if self._local.is_connected(station_id):
+        if self._local.holds(station_id):
             return True
         try:
             return await self.owner_of(station_id) is not None
@@ -100,7 +100,7 @@ class RoutedGateway:
     async def call(self, station_id: str, action: str, payload: JsonObject, *,
                    timeout: float | None = None,
                    desired_profile_id: int | None = None) -> JsonObject:
-        if self._local.is_connected(station_id):
+        if self._local.holds(station_id):
             return await self._local.call(station_id, action, payload, timeout=timeout,
                                           desired_profile_id=desired_profile_id)
         self._local.check_request(station_id, action, payload)
@@ -116,7 +116,7 @@ class RoutedGateway:
     async def held_profiles(self, station_id: str) -> list[StationProfile] | None:
         """Read back only from a station connected here: a reconcile runs on the node
         holding the station (its lease), so no other node is asked."""
-        if self._local.is_connected(station_id):
+        if self._local.holds(station_id):
             return await self._local.held_profiles(station_id)
         raise StationOffline(station_id, "GetChargingProfiles")
 
@@ -124,7 +124,7 @@ class RoutedGateway:
                              timeout: float) -> ProfileReport:
         """The pages come to the node holding the station's socket: a station held
         elsewhere is asked by that node, which collects them and writes the report back."""
-        if self._local.is_connected(station_id):
+        if self._local.holds(station_id):
             return await self._local.profile_report(station_id, request, timeout=timeout)
         action = "GetChargingProfiles"
         try:

@@ -65,6 +65,10 @@ class Station(Base):
     meter_type: Mapped[str | None] = mapped_column(String(25))
     meter_serial_number: Mapped[str | None] = mapped_column(String(25))
     last_boot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An operator's hold: while set, BootNotification is answered Pending (OCPP 2.0.1 B02,
+    # OCPP 1.6 §4.2) and the station is not accepted; None = not held.
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_reason: Mapped[str | None] = mapped_column(String(200))
     # Connection state: which process holds the websocket, and since when.
     online: Mapped[bool] = mapped_column(Boolean, default=False)
     node_id: Mapped[str | None] = mapped_column(String(100))

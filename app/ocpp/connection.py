@@ -120,6 +120,12 @@ class StationConnection:
         self._call_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.closed = False
+        # OCPP 1.6 §4.2, 2.0.1 B02: a boot answered Pending (a held station) leaves it not
+        # accepted until a boot is answered Accepted; the services treat it as offline.
+        self.pending_boot = False
+        # What chargeplan's TriggerMessage asked for while Pending: the station may send it
+        # (OCPP 1.6 §4.2; B02.FR.09).
+        self.triggered: set[str] = set()
         self._refusing = False
         self.last_seen = clock()
 
@@ -323,6 +329,8 @@ class StationConnection:
             if self.closed:
                 raise StationOffline(self.station_id, action)
             unique_id = str(uuid.uuid4())
+            if self.pending_boot and action == "TriggerMessage":
+                self.triggered.add(str(payload.get("requestedMessage")))
             future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             job_run_id = current_job_run.get()
             self._pending[unique_id] = (action, future, time.perf_counter(), desired_profile_id,

@@ -40,14 +40,23 @@ class OcppGateway:
         self.calls: Counter[tuple[str, str]] = Counter()
 
     def is_connected(self, station_id: str) -> bool:
+        """Connected here and accepted: a station whose boot was answered Pending (held)
+        is offline to the services, so delivery waits for its accepted boot; chargeplan's
+        own calls still reach it (``holds``)."""
+        connection = self._registry.get(station_id)
+        return connection is not None and not connection.closed and not connection.pending_boot
+
+    def holds(self, station_id: str) -> bool:
+        """The station's socket is open here, accepted or not."""
         connection = self._registry.get(station_id)
         return connection is not None and not connection.closed
 
     def connected_station_ids(self) -> list[str]:
-        return [c.station_id for c in self._registry.all() if not c.closed]
+        return [c.station_id for c in self._registry.all()
+                if not c.closed and not c.pending_boot]
 
     async def reachable(self, station_id: str) -> bool:
-        return self.is_connected(station_id)
+        return self.holds(station_id)
 
     def check_request(self, station_id: str, action: str, payload: JsonObject) -> None:
         """Raise InvalidRequest unless ``payload`` is a valid ``action`` the central system

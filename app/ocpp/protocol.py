@@ -83,6 +83,12 @@ class ProtocolAdapter(Protocol):
         action in neither set NotImplemented)."""
         ...
 
+    @property
+    def while_pending(self) -> frozenset[str]:
+        """What a station may send while its boot is Pending, beside what chargeplan's
+        TriggerMessage asked for; anything else is answered SecurityError."""
+        ...
+
     def error_code(self, code: ErrorCode) -> str:
         """``code`` as this version spells it in a CALLERROR (the core names the OCPP-J 1.6
         codes; 2.0.1 spells two of them differently)."""

@@ -59,6 +59,12 @@ class Router:
                                 f"{call.action} is not supported by this central system")
             # OCPP-J 1.6 Table 7: NotImplemented = the action is not known.
             raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"unknown action {call.action!r}")
+        if connection.pending_boot and call.action not in self.protocol.while_pending:
+            if call.action not in connection.triggered:
+                # OCPP 2.0.1 B02.FR.09; OCPP 1.6 §4.2: not while the boot is Pending.
+                raise OcppError(ErrorCode.SECURITY_ERROR,
+                                f"{call.action} is not allowed while the boot is Pending")
+            connection.triggered.discard(call.action)
         self._schemas.validate_request(call.action, call.payload)
         context = CallContext(connection.station_id, self._services, connection)
         reply = await handler(context, call.payload)

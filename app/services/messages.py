@@ -66,6 +66,13 @@ class StationChanged(Message):
     managed_again: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class StationReleased(Message):
+    """An operator released the station's hold: it is asked to boot again at once."""
+
+    station_id: str
+
+
 # --- charging sessions ----------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class TransactionStarted(Message):

@@ -191,6 +191,11 @@ class CheckedGateway(ChargerGateway, Protocol):
         may send."""
         ...
 
+    def holds(self, station_id: str) -> bool:
+        """The station's socket is open here, its boot accepted or not (``is_connected``
+        is False for one whose boot was answered Pending)."""
+        ...
+
 
 class Peers(Protocol):
     """The other nodes on the same database (none on SQLite)."""

@@ -81,6 +81,7 @@ class StandInVersion:
     version = OcppVersion.V201  # what a station on it records: it stands in for 2.0.1
     station_actions = frozenset({"Hello"})
     server_actions = frozenset({"Restart"})
+    while_pending = frozenset({"Hello"})
 
     def __init__(self) -> None:
         self.schemas = _Schemas()

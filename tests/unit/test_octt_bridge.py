@@ -73,6 +73,13 @@ def test_set_items_per_message_sets_the_stations_variables() -> None:
         translate(SID, "set-items-per-message", {}, no_transactions)
 
 
+def test_set_pending_boot_holds_the_station_and_releases_it() -> None:
+    assert translate(SID, "set-pending-boot", {"pending": True}, no_transactions) == Forward(
+        f"/stations/{SID}/hold", {"reason": "tzi-OCTT set-pending-boot"}, "PUT")
+    assert translate(SID, "set-pending-boot", {"pending": False}, no_transactions) == Forward(
+        f"/stations/{SID}/hold", None, "DELETE")
+
+
 def test_a_201_profile_becomes_the_16_profile_of_chargeplans_transaction() -> None:
     profile = {"id": 5, "stackLevel": 1, "chargingProfilePurpose": "TxProfile",
                "chargingProfileKind": "Relative", "transactionId": "tx-1",
@@ -111,5 +118,5 @@ def test_clear_and_availability_address_the_evse_as_a_connector() -> None:
 def test_a_trigger_chargeplan_cannot_send_is_unsupported() -> None:
     with pytest.raises(Unsupported, match="SetDisplayMessage"):
         translate(SID, "call/SetDisplayMessage", {}, no_transactions)
-    with pytest.raises(Unsupported, match="set-pending-boot"):
-        translate(SID, "set-pending-boot", {"pending": True}, no_transactions)
+    with pytest.raises(Unsupported, match="set-security-profile"):
+        translate(SID, "set-security-profile", {"security_profile": 2}, no_transactions)

@@ -34,6 +34,9 @@ class Ocpp16:
     version = OcppVersion.V16
     station_actions = frozenset({*CHARGE_POINT_ACTIONS, *SECURITY_EXTENSION_ACTIONS})
     server_actions = frozenset({*CENTRAL_SYSTEM_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS})
+    # OCPP 1.6 §4.2: while Pending, nothing but a BootNotification unless a TriggerMessage
+    # asked for it.
+    while_pending = frozenset({"BootNotification"})
 
     @cached_property
     def schemas(self) -> SchemaRegistry:

@@ -36,6 +36,9 @@ class Ocpp201:
     version = OcppVersion.V201
     station_actions = frozenset(STATION_ACTIONS)
     server_actions = frozenset(CSMS_ACTIONS)
+    # B02.FR.09: while Pending, a BootNotification or what a TriggerMessage, GetBaseReport
+    # or GetReport asked for (their reports are NotifyReport).
+    while_pending = frozenset({"BootNotification", "NotifyReport"})
 
     def __init__(self) -> None:
         # Shared by the handlers (which learn each transaction's string) and the CALLs

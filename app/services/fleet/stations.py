@@ -301,7 +301,9 @@ class StationService:
                                                for sid, at in items[start:start + TOUCH_CHUNK]])
 
     # --- what stations report ---------------------------------------------------------
-    async def boot(self, station_id: str, payload: Mapping[str, Any]) -> None:
+    async def boot(self, station_id: str, payload: Mapping[str, Any]) -> bool:
+        """Record the boot; True when the station is accepted, False while an operator
+        holds it (the boot is answered Pending: OCPP 1.6 §4.2, OCPP 2.0.1 B02)."""
         # It may set its clock from BootNotification.conf: estimate its offset anew.
         self._offsets.pop(station_id, None)
         await self._update(
@@ -319,6 +321,31 @@ class StationService:
         )
         self.events.emit(EventType.STATION_BOOTED, station_id=station_id,
                          vendor=payload["chargePointVendor"], model=payload["chargePointModel"])
+        async with self._db.uow() as session:
+            held = await session.scalar(
+                select(Station.held_since).where(Station.id == station_id))
+        return held is None
+
+    async def hold(self, station_id: str, reason: str | None) -> Station:
+        """An operator's hold: the station's boots are answered Pending until released."""
+        return await self._set_hold(station_id, True, reason)
+
+    async def release(self, station_id: str) -> Station:
+        """End the hold: the station's next boot is answered Accepted."""
+        return await self._set_hold(station_id, False, None)
+
+    async def _set_hold(self, station_id: str, held: bool, reason: str | None) -> Station:
+        async with self._db.uow() as session:
+            station = await session.get(Station, station_id)
+            if station is None:
+                raise NotFound("station", station_id)
+            if not held:
+                station.held_since = None
+            elif station.held_since is None:
+                station.held_since = self._clock()
+            station.hold_reason = reason
+            await session.commit()
+        return await self.get(station_id)
 
     async def observe_time(self, station_id: str, stamped: datetime) -> None:
         """A timestamp the station sent: refine its clock offset, written when it moves

@@ -20,9 +20,15 @@ log = logging.getLogger("chargeplan.ocpp")
 
 async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     services = ctx.services
-    await services.stations.boot(ctx.station_id, payload)
+    accepted = await services.stations.boot(ctx.station_id, payload)
     log.info("%s booted: %s %s fw %s", ctx.station_id, payload["chargePointVendor"],
              payload["chargePointModel"], payload.get("firmwareVersion"))
+    ctx.connection.pending_boot = not accepted
+    ctx.connection.triggered.clear()
+    if not accepted:
+        # OCPP 1.6 §4.2: held; the interval is the least wait before the next boot.
+        return Reply({"status": "Pending", "currentTime": format_timestamp(services.clock()),
+                      "interval": services.settings.pending_boot_interval_s})
     answer = {
         "status": "Accepted",
         "currentTime": format_timestamp(services.clock()),

@@ -22,13 +22,19 @@ async def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     services = ctx.services
     station = payload["chargingStation"]
     modem = station.get("modem") or {}
-    await services.stations.boot(ctx.station_id, {
+    accepted = await services.stations.boot(ctx.station_id, {
         "chargePointVendor": station["vendorName"], "chargePointModel": station["model"],
         "chargePointSerialNumber": station.get("serialNumber"),
         "firmwareVersion": station.get("firmwareVersion"),
         "iccid": modem.get("iccid"), "imsi": modem.get("imsi")})
     log.info("%s booted (%s): %s %s fw %s", ctx.station_id, payload["reason"],
              station["vendorName"], station["model"], station.get("firmwareVersion"))
+    ctx.connection.pending_boot = not accepted
+    ctx.connection.triggered.clear()
+    if not accepted:
+        # B02: held; the interval is the least wait before the next boot.
+        return Reply({"status": "Pending", "currentTime": format_timestamp(services.clock()),
+                      "interval": services.settings.pending_boot_interval_s})
     answer = {"status": "Accepted", "currentTime": format_timestamp(services.clock()),
               "interval": services.settings.heartbeat_interval_s}
 
