@@ -288,10 +288,20 @@ async def test_a_profile_lost_after_every_repair_is_left_unresolved_until_seen_h
     the station is repaired that many times, then is drift_unresolved and sent nothing
     more until a read-back finds it holding its profiles again."""
     limit = server.services.settings.drift_max_repairs
-    async with simulated(server, http, ocpp_version="2.0.1", wait_configuration=False) as sim, \
-            sse(server.http_url) as events:
+    # The profile is desired before the station connects, so its boot sends and verifies
+    # it, and no boot handling is still to come once the station is lost-and-repaired
+    # below (a boot's verification would repair a loss before the read-back saw it).
+    assert (await http.post("/stations", json={"station_id": SID})).status_code == 201
+    pending = await http.post(f"/stations/{SID}/charging_profile",
+                              json={"connector_id": 1, "profile": tx_default_watts(7000)})
+    assert pending.status_code == 202, pending.text
+    lost = int(pending.json()["profile_id"])
+    verified = {r["id"] for r in (await http.get("/jobs", params={"job": "verify"})).json()}
+    async with simulated(server, http, register=False, ocpp_version="2.0.1",
+                         wait_configuration=False) as sim, sse(server.http_url) as events:
         station = station_of(sim)
-        lost = await send(http, 1, tx_default_watts(7000))
+        await eventually(lambda: boot_verified(http, verified), timeout=WAIT)
+        assert (1, lost, "CSO") in held(station)
 
         async def state() -> dict[str, Any]:
             answer: dict[str, Any] = (

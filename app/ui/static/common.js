@@ -92,7 +92,10 @@ async function whoAmI() {
   if (session.auth && session.role) {
     who.textContent = session.name + " (" + session.role + ")";
     out.hidden = false;
-    out.onclick = () => api("/ui/session", { method: "DELETE" }).then(() => location.assign("/ui/login"));
+    out.onclick = () => {
+      leaving = true;  // a request refused once the key is gone must not send us back here
+      api("/ui/session", { method: "DELETE" }).then(() => location.assign("/ui/login"));
+    };
   }
   return session;
 }
