@@ -27,7 +27,7 @@ variables, and the smart-charging capabilities read from them.
   GetConfigurationMaxKeys (not stored)      DeviceDataCtrlr.ItemsPerMessage[GetVariables]
   ========================================  =======================================
 
-Pure: standard library only, frozen dataclasses.
+Pure: the standard library and app.domain only, frozen dataclasses.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from app.domain.access import MASK, SECRET_VARIABLES
 
 ATTRIBUTE_TYPES = ("Actual", "Target", "MinSet", "MaxSet")
 SMART = "SmartChargingCtrlr"
@@ -77,6 +79,12 @@ def _place(component: Mapping[str, Any]) -> dict[str, Any]:
             "evse_id": evse.get("id"), "connector_id": evse.get("connectorId")}
 
 
+def _value(place: Mapping[str, Any], variable: str, value: Any) -> Any:
+    """A secret variable's value is kept as ``MASK``, never in clear."""
+    secret = (place["component"], variable) in SECRET_VARIABLES
+    return MASK if secret and value is not None else value
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -95,7 +103,7 @@ def attributes_of_report(report_data: Sequence[Mapping[str, Any]]) -> list[Repor
                 # OCPP 2.0.1 VariableAttributeType: type defaults to Actual, mutability
                 # to ReadWrite.
                 attribute_type=str(attribute.get("type", "Actual")),
-                value=attribute.get("value"),
+                value=_value(place, str(variable["name"]), attribute.get("value")),
                 mutability=str(attribute.get("mutability", "ReadWrite")),
                 persistent=attribute.get("persistent"), constant=attribute.get("constant"),
                 unit=chars.get("unit"), data_type=chars.get("dataType"),
@@ -111,11 +119,12 @@ def attribute_of_result(result: Mapping[str, Any]) -> ReportedAttribute | None:
     if result.get("attributeStatus") != "Accepted":
         return None
     variable = result["variable"]
+    place = _place(result["component"])
     return ReportedAttribute(
-        **_place(result["component"]), variable=str(variable["name"]),
+        **place, variable=str(variable["name"]),
         variable_instance=variable.get("instance"),
         attribute_type=str(result.get("attributeType", "Actual")),
-        value=result.get("attributeValue"))
+        value=_value(place, str(variable["name"]), result.get("attributeValue")))
 
 
 

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import orjson
 
+from app.domain.access import mask_secrets
+
 # The audit_log columns but id, in table order (tests check it against the model).
 COLUMNS: Final = (
     "ts", "station_id", "direction", "message_type", "unique_id", "action", "payload",
@@ -26,25 +28,17 @@ ACTION: Final = COLUMNS.index("action")
 PAYLOAD: Final = COLUMNS.index("payload")
 Record = tuple[Any, ...]
 
-# Secrets a CALL can carry (OCPP security profile 1 AuthorizationKey set through
-# ChangeConfiguration): never audited in clear.
-_SECRET_KEYS = frozenset({"AuthorizationKey"})
+# The actions whose payloads can carry a secret (OCPP 1.6 security profile 1's
+# AuthorizationKey set through ChangeConfiguration, or reported by a station that should
+# not; OCPP 2.0.1 SecurityCtrlr.BasicAuthPassword, a network profile's VPN and APN
+# secrets): never audited in clear. The others are stored as they are, unwalked.
+_MAY_CARRY_SECRETS = frozenset({"ChangeConfiguration", "GetConfiguration", "SetVariables",
+                                "GetVariables", "NotifyReport", "SetNetworkProfile"})
 
 
 def redact(action: str | None, payload: Any) -> Any:
-    if (
-        action == "ChangeConfiguration"
-        and isinstance(payload, dict)
-        and payload.get("key") in _SECRET_KEYS
-    ):
-        return {**payload, "value": "***"}
-    if action == "GetConfiguration" and isinstance(payload, dict) and isinstance(
-            payload.get("configurationKey"), list):
-        # AuthorizationKey is write-only (whitepaper); a station that reports it anyway
-        # is not audited in clear either.
-        return {**payload, "configurationKey": [
-            {**k, "value": "***"} if isinstance(k, dict) and k.get("key") in _SECRET_KEYS
-            else k for k in payload["configurationKey"]]}
+    if action in _MAY_CARRY_SECRETS:
+        return mask_secrets(payload)
     return payload
 
 

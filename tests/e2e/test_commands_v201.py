@@ -12,6 +12,7 @@ import httpx
 
 from app.cli.octt_bridge import RestApi, handler_for
 from app.services.fleet.commands_v201 import V201_ACTIONS
+from app.simulator.device_model import Variable
 from tests.conftest import RunningServer, settled_audit_rows
 from tests.e2e.harness import eventually, simulated
 
@@ -78,6 +79,49 @@ async def test_get_and_set_variables_return_each_result_and_keep_the_accepted_on
             ("Accepted", "90"), ("UnknownComponent", None)]
         stored = await variables(http, component="OCPPCommCtrlr", variable="HeartbeatInterval")
     assert [v["value"] for v in stored["variables"]] == ["90"]
+
+
+async def test_a_basic_auth_password_is_never_shown_stored_or_audited_in_clear(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """SecurityCtrlr.BasicAuthPassword (the station's password under security profiles 1
+    and 2) is masked wherever chargeplan keeps or shows it, even from a station that
+    reports it although it is write-only."""
+    password = "Fresh-Station-Secret-42"
+    secret = {"component": {"name": "SecurityCtrlr"},
+              "variable": {"name": "BasicAuthPassword"}}
+    async with simulated(server, http, ocpp_version="2.0.1") as sim:
+        station = next(iter(sim.stations.values()))
+        station.device_model.add(Variable("SecurityCtrlr", "BasicAuthPassword",
+                                          "Old-Station-Secret-41", "string", writable=True))
+        set_answer = await command(http, "SetVariables", {"setVariableData": [
+            {**secret, "attributeValue": password}]})
+        assert set_answer.status_code == 200, set_answer.text
+        assert set_answer.json()["request"]["setVariableData"][0]["attributeValue"] == "***"
+        assert [r["attributeStatus"] for r in set_answer.json()["response"][
+            "setVariableResult"]] == ["Accepted"]
+        assert station.device_model.find(secret["component"],
+                                         secret["variable"]).value == password  # type: ignore[union-attr]
+
+        get_answer = await command(http, "GetVariables", {"getVariableData": [secret]})
+        assert get_answer.json()["response"]["getVariableResult"][0]["attributeValue"] == "***"
+        assert password not in get_answer.text
+        report = await command(http, "GetBaseReport",
+                               {"requestId": 77, "reportBase": "ConfigurationInventory"})
+        assert report.json()["response"] == {"status": "Accepted"}
+
+        async def reported() -> bool:
+            found = (await variables(http))["report"]
+            return found is not None and found["request_id"] == 77 and (
+                found["completed_at"] is not None)
+
+        await eventually(reported)
+        stored = await variables(http, component="SecurityCtrlr", variable="BasicAuthPassword")
+        assert [v["value"] for v in stored["variables"]] == ["***"]
+    rows = await settled_audit_rows(server, SID)
+    assert {"SetVariables", "GetVariables", "NotifyReport"} <= {r.action for r in rows}
+    assert not [r.id for r in rows if password in str(r.payload)
+                or "Old-Station-Secret-41" in str(r.payload)]
 
 
 async def test_get_base_report_is_answered_and_its_pages_replace_the_model(

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
+from app.domain.access import mask_secrets
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
 from app.services.errors import Conflict, NotFound
@@ -79,7 +80,16 @@ class Commands201:
         station = await self._stations.get(station_id)
         if station.ocpp_version != OcppVersion.V201:
             raise WrongProtocol(station_id, station.ocpp_version, action)
-        request = dict(payload)
+        result = await self._send(station_id, action, dict(payload))
+        # What the answer shows of a secret (BasicAuthPassword, a VPN's key) is masked,
+        # as the audit and the device model keep it.
+        result.request = cast(JsonObject, mask_secrets(result.request))
+        if result.response is not None:
+            result.response = cast(JsonObject, mask_secrets(result.response))
+        return result
+
+    async def _send(self, station_id: str, action: str, request: JsonObject
+                    ) -> CommandResult:
         if action == "GetChargingProfiles":
             return await self._charging_profiles(station_id, request)
         if action == "GetReport":
