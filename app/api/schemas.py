@@ -319,10 +319,14 @@ def station_view(station: Station) -> StationView:
 
 
 # --- id tags ------------------------------------------------------------------------
+# An id token as both versions carry it (app/domain/protocol_rules.py ID_TOKEN_LENGTH).
+ID_TAG_TEXT = "OCPP IdToken, 1 to 36 characters (a 1.6 station takes 20 at most)"
+
+
 class IdTagView(msgspec.Struct, kw_only=True):
     """An entry of the central id-tag list (OCPP 1.6 §7.27 IdTagInfo)."""
 
-    id_tag: Annotated[str, Meta(description="OCPP IdToken, 1 to 20 characters")]
+    id_tag: Annotated[str, Meta(description=ID_TAG_TEXT)]
     status: Annotated[IdTagStatus, Meta(description="OCPP 1.6 AuthorizationStatus")]
     expiry_date: Annotated[
         datetime | None, Meta(description="After this time Accepted is answered as Expired")
@@ -356,12 +360,12 @@ class IdTagPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class IdTagCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    id_tag: Annotated[str, Meta(description="OCPP IdToken, 1 to 20 characters")]
+    id_tag: Annotated[str, Meta(description=ID_TAG_TEXT)]
     status: Annotated[IdTagStatus, Meta(description="OCPP 1.6 AuthorizationStatus")] = "Accepted"
     expiry_date: Annotated[
         datetime | None, Meta(description="ISO 8601; without offset it is read as UTC")
     ] = None
-    parent_id_tag: Annotated[str | None, Meta(description="Group id tag, 1 to 20 chars")] = None
+    parent_id_tag: Annotated[str | None, Meta(description="Group id tag, 1 to 36 chars")] = None
 
 
 class IdTagReplace(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -371,7 +375,7 @@ class IdTagReplace(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     expiry_date: Annotated[
         datetime | None, Meta(description="ISO 8601; without offset it is read as UTC")
     ] = None
-    parent_id_tag: Annotated[str | None, Meta(description="Group id tag, 1 to 20 chars")] = None
+    parent_id_tag: Annotated[str | None, Meta(description="Group id tag, 1 to 36 chars")] = None
 
 
 def id_tag_view(row: IdTag) -> IdTagView:

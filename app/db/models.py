@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from app.db.types import BigIntPK, JSONType, StrEnumType, UTCDateTime
 from app.domain.composite import Convention
 from app.domain.ownership import Owner, OwnerKind
-from app.domain.protocol_rules import OcppVersion
+from app.domain.protocol_rules import ID_TOKEN_LENGTH, OcppVersion
 from app.domain.states import DeliveryState, VerificationState
 from app.json_types import JsonObject
 
@@ -153,10 +153,10 @@ class IdTag(Base):
 
     __tablename__ = "id_tags"
 
-    id_tag: Mapped[str] = mapped_column(String(20), primary_key=True)
+    id_tag: Mapped[str] = mapped_column(String(ID_TOKEN_LENGTH), primary_key=True)
     status: Mapped[str] = mapped_column(String(20))
     expiry_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    parent_id_tag: Mapped[str | None] = mapped_column(String(20))
+    parent_id_tag: Mapped[str | None] = mapped_column(String(ID_TOKEN_LENGTH))
     # What its sessions need unless asked otherwise (app/domain/needs.py DailyDefault):
     # {"energy_kwh", "departure_local": "HH:MM", "timezone": IANA zone}; None: no default.
     default_needs: Mapped[JsonObject | None] = mapped_column(JSONType, nullable=True)
@@ -189,7 +189,7 @@ class Transaction(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
     connector_id: Mapped[int] = mapped_column(Integer)
-    id_tag: Mapped[str] = mapped_column(String(20))
+    id_tag: Mapped[str] = mapped_column(String(ID_TOKEN_LENGTH))
     id_tag_status: Mapped[str] = mapped_column(String(20))
     meter_start: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -197,7 +197,7 @@ class Transaction(Base):
     meter_stop: Mapped[int | None] = mapped_column(Integer)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stop_reason: Mapped[str | None] = mapped_column(String(30))
-    stop_id_tag: Mapped[str | None] = mapped_column(String(20))
+    stop_id_tag: Mapped[str | None] = mapped_column(String(ID_TOKEN_LENGTH))
     # A timestamp not to take at its word (app.domain.station_time.TimeFlag): future,
     # too_old, or a stop before_start.
     start_time_flag: Mapped[str | None] = mapped_column(String(12))
@@ -432,8 +432,8 @@ class Reservation(Base):
         ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
     reservation_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     connector_id: Mapped[int] = mapped_column(Integer)
-    id_tag: Mapped[str] = mapped_column(String(20))
-    parent_id_tag: Mapped[str | None] = mapped_column(String(20))
+    id_tag: Mapped[str] = mapped_column(String(ID_TOKEN_LENGTH))
+    parent_id_tag: Mapped[str | None] = mapped_column(String(ID_TOKEN_LENGTH))
     expiry_date: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -469,7 +469,7 @@ class PendingRemoteStart(Base):
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
     # None: the request named no connector, the station chooses one.
     connector_id: Mapped[int | None] = mapped_column(Integer)
-    id_tag: Mapped[str] = mapped_column(String(20))
+    id_tag: Mapped[str] = mapped_column(String(ID_TOKEN_LENGTH))
     profile: Mapped[JsonObject] = mapped_column(JSONType)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

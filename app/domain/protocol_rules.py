@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 POLICY = "chargeplan policy"
 
 
+# The longest id token either version carries: OCPP 2.0.1 IdTokenType.idToken is a
+# string of at most 36 characters (its JSON schemas); a 1.6 IdToken is a CiString20Type,
+# so a 1.6 station never sends or takes a longer one (its schema refuses it).
+ID_TOKEN_LENGTH = 36
+
+
 class OcppVersion(StrEnum):
     V16 = "1.6"
     V201 = "2.0.1"

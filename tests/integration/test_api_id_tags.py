@@ -95,7 +95,7 @@ async def test_adding_a_tag_twice_is_a_conflict(http: httpx.AsyncClient) -> None
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"id_tag": "X" * 21}, "id_tag"),
+        ({"id_tag": "X" * 37}, "id_tag"),
         ({"id_tag": ""}, "id_tag"),
         ({}, "id_tag"),
         ({"id_tag": "T", "status": "Maybe"}, "status"),
@@ -103,7 +103,7 @@ async def test_adding_a_tag_twice_is_a_conflict(http: httpx.AsyncClient) -> None
         ({"id_tag": "T", "expiry_date": "soon"}, "expiry_date"),
     # Valid ISO 8601, but past the last instant UTC can represent.
     ({"id_tag": "T", "expiry_date": "9999-12-31T23:00:00-05:00"}, "expiry_date"),
-        ({"id_tag": "T", "parent_id_tag": "P" * 21}, "parent_id_tag"),
+        ({"id_tag": "T", "parent_id_tag": "P" * 37}, "parent_id_tag"),
     ],
 )
 async def test_a_bad_tag_is_400_naming_the_field(
@@ -119,7 +119,7 @@ async def test_a_bad_tag_is_400_naming_the_field(
 async def test_a_bad_replacement_is_400_and_changes_nothing(http: httpx.AsyncClient) -> None:
     await http.post("/id_tags", json={"id_tag": "TAG-6"})
 
-    response = await http.put("/id_tags/TAG-6", json={"parent_id_tag": "P" * 21})
+    response = await http.put("/id_tags/TAG-6", json={"parent_id_tag": "P" * 37})
 
     assert response.status_code == 400
     assert response.json()["extra"][0]["key"] == "parent_id_tag"

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from app.db.engine import create_engine
 from app.db.migrate import current_revision, downgrade, head_revision, upgrade
-from app.db.schema import metadata
+from app.db.schema import compare_type, metadata
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -32,9 +32,8 @@ def schema_diff(url: str) -> list[Any]:
         try:
             async with engine.connect() as conn:
                 return await conn.run_sync(
-                    lambda sync: compare_metadata(
-                        MigrationContext.configure(sync, opts={"compare_type": True}), metadata
-                    )
+                    lambda sync: compare_metadata(MigrationContext.configure(
+                        sync, opts={"compare_type": compare_type}), metadata)
                 )
         finally:
             await engine.dispose()

@@ -24,6 +24,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
+from tests.integration.test_api_audit import database_url
 from tests.ocpp201 import (
     BOOT_201,
     RAW_201_ANSWERS,
@@ -33,6 +34,8 @@ from tests.ocpp201 import (
     stamp,
 )
 from tests.ocpp_client import raw_station
+
+__all__ = ["database_url"]  # the fixture: SQLite, then PostgreSQL
 
 
 @pytest.fixture
@@ -102,6 +105,48 @@ async def test_transaction_events_are_kept_once_however_often_they_come(
         "2.0.1", "Acme", "SN-201")
 
 
+async def test_a_36_character_token_authorizes_and_names_its_transaction(
+    database_url: str
+) -> None:
+    """A 2.0.1 idToken has up to 36 characters (a 1.6 idTag 20): a central token such as
+    a UUID is registered, authorized and kept with its transaction whole, on SQLite and
+    PostgreSQL; one character more is refused with the field named, and a 1.6 station is
+    not sent one it could not take."""
+    central = "0f8fad5b-d9cb-469f-a165-70867728950e"  # 36 characters
+    running = await start_server(make_settings(database_url))
+    try:
+        async with httpx.AsyncClient(base_url=running.http_url, timeout=10) as http:
+            too_long = await http.post("/id_tags", json={"id_tag": central + "X"})
+            assert too_long.status_code == 400
+            assert too_long.json()["extra"][0]["key"] == "id_tag", too_long.text
+            added = await http.post("/id_tags", json={"id_tag": central,
+                                                      "parent_id_tag": "FLEET-" + "G" * 30})
+            assert added.status_code == 201, added.text
+            token = {"idToken": central, "type": "Central"}
+            at = stamp(datetime.now(UTC).replace(microsecond=0))
+            async with station_201(running, "CP-UUID") as cp:
+                await cp.ok("BootNotification", BOOT_201)
+                info = (await cp.ok("Authorize", {"idToken": token}))["idTokenInfo"]
+                assert info == {"status": "Accepted", "groupIdToken": {
+                    "idToken": "FLEET-" + "G" * 30, "type": "Central"}}
+                started = event("Started", 0, at, 100.0, idToken=token,
+                                triggerReason="Authorized",
+                                transactionInfo={"transactionId": "tx-uuid"})
+                assert (await cp.ok("TransactionEvent", started))["idTokenInfo"][
+                    "status"] == "Accepted"
+            (session,) = (await http.get("/stations/CP-UUID/transactions")).json()["items"]
+            assert (session["id_tag"], session["active"]) == (central, True)
+            assert (await http.get(f"/id_tags/{central}")).json()["id_tag"] == central
+            # A 1.6 station's idTag is a CiString20: refused before anything is sent.
+            assert (await http.post("/stations", json={"station_id": "CP-16"})).status_code == 201
+            remote = await http.post("/stations/CP-16/commands/RemoteStartTransaction",
+                                     json={"idTag": central})
+            assert remote.status_code == 400, remote.text
+            assert remote.json()["extra"][0]["key"] == "idTag"
+    finally:
+        await stop_server(running)
+
+
 async def test_a_station_charging_without_authorization_runs_its_sessions(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
@@ -133,8 +178,8 @@ _PROFILE_201 = REPORT_201["chargingProfile"][0]
     ("StatusNotification", {"timestamp": "yesterday", "connectorStatus": "Available",
                             "evseId": 1, "connectorId": 1},
      ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
-    ("Authorize", {"idToken": {"idToken": "T" * 21, "type": "ISO14443"}},
-     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("Authorize", {"idToken": {"idToken": "T" * 37, "type": "ISO14443"}},
+     ErrorCode.TYPE_CONSTRAINT_VIOLATION),  # a string[36]
     ("StartTransaction", {}, ErrorCode.NOT_IMPLEMENTED),  # a 1.6 action
     ("SetChargingProfile", {}, ErrorCode.NOT_SUPPORTED),  # the CSMS sends it
     # Pages of a read-back that are no pages: refused, and the read-back waiting for them

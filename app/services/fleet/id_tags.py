@@ -12,18 +12,19 @@ from app.clock import Clock, utcnow
 from app.db.engine import Database
 from app.db.models import IdTag
 from app.domain.needs import DailyDefault
+from app.domain.protocol_rules import ID_TOKEN_LENGTH
 from app.json_types import JsonObject
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.load.needs import checked_default
 
 # OCPP 1.6 §7.2 AuthorizationStatus (ConcurrentTx is decided per transaction, not stored).
 STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
-MAX_ID_TAG = 20  # OCPP 1.6 §7.20 IdToken: CiString20Type
 
 
 def check_id_tag(id_tag: str, field: str = "id_tag") -> None:
-    if not id_tag or len(id_tag) > MAX_ID_TAG:
-        raise Invalid(field, f"must be 1 to {MAX_ID_TAG} characters (OCPP 1.6 IdToken)")
+    if not id_tag or len(id_tag) > ID_TOKEN_LENGTH:
+        raise Invalid(field, f"must be 1 to {ID_TOKEN_LENGTH} characters (an OCPP 2.0.1 "
+                             "idToken; a 1.6 station takes at most 20)")
 
 
 def _check_status(status: str) -> None:
