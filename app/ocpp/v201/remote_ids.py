@@ -4,15 +4,18 @@ integer id the services know it by, and the seqNo of each event it has handled.
 The services name a transaction by its integer id (a 1.6 transactionId); a 2.0.1 CALL
 names it by the station's string (TxProfile ``transactionId``, RequestStopTransaction).
 The database keeps both (``transactions.remote_id``), but the adapter builds a CALL
-without I/O, so the pairs are kept here as TransactionEvents arrive: every event names
-its transaction, so a station that reconnected to this process is known again after its
-next event. The integer ids come from one database sequence, so they name one
-transaction whatever the station.
+without I/O, so the pairs are kept here as TransactionEvents arrive, and the first
+message a station sends to this process brings its running transactions' pairs from the
+database (``handlers/__init__.py``): a station that reconnects to a restarted process,
+or to another node, can be sent its TxProfile or RequestStopTransaction without waiting
+for its next TransactionEvent. The integer ids come from one database sequence, so they
+name one transaction whatever the station.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,6 +50,7 @@ class RemoteIds:
         self._by_id: OrderedDict[int, _Known] = OrderedDict()
         self._by_remote: dict[tuple[str, str], int] = {}
         self._waiting: OrderedDict[tuple[str, str], FirstEvent] = OrderedDict()
+        self._warm: set[str] = set()
 
     def waiting(self, station_id: str, remote_id: str, first: FirstEvent) -> FirstEvent:
         """The first event of a transaction the services do not know yet: ``first`` if
@@ -64,6 +68,21 @@ class RemoteIds:
 
     def started(self, station_id: str, remote_id: str) -> None:
         self._waiting.pop((station_id, remote_id), None)
+
+    def cold(self, station_id: str) -> bool:
+        """Whether the station's running transactions were not read from the database
+        by this process yet."""
+        return station_id not in self._warm
+
+    def warm(self, station_id: str, running: Iterable[tuple[int, str]]) -> None:
+        """The (integer id, station's string) pairs of the station's running
+        transactions, as stored."""
+        for transaction_id, remote_id in running:
+            if self.transaction_of(station_id, remote_id) is None:
+                self.learn(transaction_id, station_id, remote_id)
+        self._warm.add(station_id)
+        while len(self._warm) > self._capacity:
+            self._warm.pop()
 
     def learn(self, transaction_id: int, station_id: str, remote_id: str) -> None:
         known = self._by_id.get(transaction_id)
