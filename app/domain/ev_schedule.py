@@ -18,7 +18,11 @@ each period's numberPhases and the supply's voltage). The rules:
    period and the amount over are the answer.
 2. An instant no profile bounds (``limit`` None in the composite: nothing was sent for the
    EVSE then) bounds nothing: the station keeps to its own rating.
-3. The car's last period runs to its schedule's ``duration`` when given, else for
+3. In A, a limit is per phase, so a car's period on more phases than the allowed one
+   names draws more than allowed at the same limit: it is over by the phases it adds
+   (numberPhases 3 when not given, OCPP 2.0.1 ChargingSchedulePeriodType). In W the
+   limit is the whole power, whatever the phases.
+4. The car's last period runs to its schedule's ``duration`` when given, else for
    :data:`OPEN_ENDED_S` (chargeplan policy: the check has to end somewhere, and a day is
    longer than any session's plan).
 """
@@ -35,6 +39,8 @@ from app.domain.profiles import ChargingRateUnit, ChargingSchedule, ChargingSche
 
 # How long the car's last period is taken to run when its schedule has no duration.
 OPEN_ENDED_S = 24 * 3600
+# OCPP 2.0.1 ChargingSchedulePeriodType.numberPhases: 3 when not given.
+DEFAULT_PHASES = 3
 # Limits are compared as numbers; a car's limit equal to the allowed one fits.
 _EPSILON = 1e-6
 
@@ -51,7 +57,7 @@ class EvSchedule:
         return self.schedule.charging_rate_unit
 
     def window_s(self) -> int:
-        """The seconds from ``time_base`` the check covers (rule 3)."""
+        """The seconds from ``time_base`` the check covers (rule 4)."""
         if self.schedule.duration is not None:
             return max(self.schedule.duration, 1)
         return self.schedule.periods[-1].start_period + OPEN_ENDED_S
@@ -66,12 +72,18 @@ class Excess:
     limit: float  # the car's, in ``unit``
     allowed: float  # in ``unit``
     unit: ChargingRateUnit
+    # Rule 3: the car's phases and the allowed ones, when the phases are what is over.
+    phases: tuple[int, int] | None = None
 
     @property
     def over(self) -> float:
         return round(self.limit - self.allowed, 3)
 
     def describe(self) -> str:
+        if self.phases is not None:
+            return (f"period {self.period} asks {self.limit:g} {self.unit.value} on "
+                    f"{self.phases[0]} phases at {self.at.isoformat()}, where "
+                    f"{self.phases[1]} are allowed")
         return (f"period {self.period} asks {self.limit:g} {self.unit.value} at "
                 f"{self.at.isoformat()}, {self.over:g} {self.unit.value} above the "
                 f"{self.allowed:g} {self.unit.value} allowed")
@@ -105,9 +117,14 @@ def check_ev_schedule(chosen: EvSchedule, allowed: CompositeAnswer) -> ScheduleC
         if index is None or point is None or point.limit is None:
             continue
         limit = periods[index].limit
+        when = chosen.time_base + timedelta(seconds=at)
         if limit > point.limit + _EPSILON:
-            return ScheduleCheck(Excess(index, chosen.time_base + timedelta(seconds=at),
-                                        limit, point.limit, chosen.unit), True)
+            return ScheduleCheck(Excess(index, when, limit, point.limit, chosen.unit), True)
+        phases = (periods[index].number_phases or DEFAULT_PHASES,
+                  point.number_phases or DEFAULT_PHASES)
+        if chosen.unit is ChargingRateUnit.A and limit > _EPSILON and phases[0] > phases[1]:
+            return ScheduleCheck(Excess(index, when, limit, point.limit, chosen.unit,
+                                        phases), True)
     return ScheduleCheck(None, allowed.bounded)
 
 

@@ -57,6 +57,22 @@ def test_one_period_over_in_amperes_names_its_period_instant_and_excess() -> Non
     assert "period 1 asks 12 A" in result.excess.describe()
 
 
+def test_in_amperes_a_period_on_more_phases_than_allowed_is_over() -> None:
+    one_phase = on(1, profile(1, TX, [(0, 16, 1)], unit=A, transaction_id=7))
+    three = EvSchedule(T0, ChargingSchedule(A, (ChargingSchedulePeriod(0, 16, 3),),
+                                            duration=3600))
+    result = check(three, one_phase)
+    assert result.excess is not None and result.excess.phases == (3, 1)
+    assert "16 A on 3 phases" in result.excess.describe()
+    single = EvSchedule(T0, ChargingSchedule(A, (ChargingSchedulePeriod(0, 16, 1),),
+                                             duration=3600))
+    assert check(single, one_phase).fits
+    # Not given, a car's period is on 3 phases (the spec's default): over as well.
+    assert not check(chosen([(0, 10)], duration=3600), one_phase).fits
+    # Three phases allowed (the default), one phase used: fits.
+    assert check(single, TX_16_THEN_10).fits
+
+
 def test_watts_are_checked_against_an_ampere_profile_converted_with_its_phases() -> None:
     # 16 A x 230 V x 3 = 11,040 W; 10 A = 6,900 W.
     fits = check(chosen([(0, 11040), (3600, 6900)], W, duration=7200), TX_16_THEN_10)
