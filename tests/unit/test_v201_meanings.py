@@ -25,6 +25,13 @@ def test_201_values_stand_in_as_16_ones_for_the_16_check() -> None:
     assert [f for f, _ in trigger.used] == ["evseId", "requestedMessage"]
     start = meanings("RemoteStartTransaction", {"idTag": "T", "idTokenType": "eMAID"})
     assert (start.checked, [f for f, _ in start.used]) == ({"idTag": "T"}, ["idTokenType"])
+    # A 2.0.1 idToken has up to 36 characters, a 1.6 idTag 20.
+    uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    long = meanings("RemoteStartTransaction", {"idTag": uuid, "connectorId": 1})
+    assert long.checked == {"idTag": uuid[:20], "connectorId": 1}
+    assert [f for f, _ in long.used] == ["idTag"] and long.problems == []
+    reserve = meanings("ReserveNow", {"idTag": "T", "parentIdTag": uuid})
+    assert [f for f, _ in reserve.used] == ["parentIdTag"]
 
 
 def test_201_meanings_given_wrongly_are_problems_naming_the_field() -> None:
@@ -36,5 +43,7 @@ def test_201_meanings_given_wrongly_are_problems_naming_the_field() -> None:
     assert [f for f, _ in meanings("ChangeAvailability", {
         "evseId": True, "connectorId": -1, "type": "Operative"}).problems] == [
         "evseId", "connectorId"]
+    assert [f for f, _ in meanings("RemoteStartTransaction",
+                                   {"idTag": "T" * 37}).problems] == ["idTag"]
     # A field of another action is not this action's meaning: the 1.6 schema judges it.
     assert meanings("ClearCache", {"evseId": 1}).checked == {"evseId": 1}

@@ -15,6 +15,8 @@ TriggerMessage,          (0: the whole EVSE); without ``evseId`` the 1.6 ``conne
 UnlockConnector          names the EVSE, the place a 1.6 connector is
 TriggerMessage           ``requestedMessage`` of MessageTriggerEnumType values 1.6 lacks
                          (TransactionEvent, LogStatusNotification, ...)
+any with ``idTag`` or    a token of 21 to 36 characters (a 2.0.1 idToken; a 1.6 idTag is
+``parentIdTag``          a CiString20)
 =======================  ==================================================================
 
 The rest of the body is checked against the 1.6 schema as before; a 2.0.1 value stands in
@@ -28,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain.protocol_rules import ID_TOKEN_LENGTH
 from app.json_types import JsonObject
 
 # OCPP 2.0.1 IdTokenEnumType.
@@ -41,6 +44,9 @@ TRIGGERS = ("LogStatusNotification", "PublishFirmwareStatusNotification",
             "SignChargingStationCertificate", "SignCombinedCertificate", "SignV2GCertificate",
             "TransactionEvent")
 _EVSE_ACTIONS = ("ChangeAvailability", "TriggerMessage", "UnlockConnector")
+# The 1.6 body fields that carry an id token, and a 1.6 idTag's length.
+_TOKEN_FIELDS = ("idTag", "parentIdTag")
+_ID_TAG_16 = 20
 _ONLY_201 = "OCPP 2.0.1 only: the station speaks 1.6"
 
 
@@ -65,7 +71,21 @@ def meanings(action: str, body: Mapping[str, Any]) -> Meanings:
         _evse(found)
     if action == "TriggerMessage":
         _trigger(found)
+    for name in _TOKEN_FIELDS:
+        _long_token(found, name)
     return found
+
+
+def _long_token(found: Meanings, name: str) -> None:
+    value = found.checked.get(name)
+    if not isinstance(value, str) or len(value) <= _ID_TAG_16:
+        return
+    found.used.append((name, f"over {_ID_TAG_16} characters is {_ONLY_201} (a 1.6 idTag is "
+                             f"a CiString20)"))
+    if len(value) > ID_TOKEN_LENGTH:
+        found.problems.append((name, f"must have at most {ID_TOKEN_LENGTH} characters "
+                                     "(OCPP 2.0.1 idToken)"))
+    found.checked[name] = value[:_ID_TAG_16]
 
 
 def _id_token_type(found: Meanings) -> None:
