@@ -45,9 +45,10 @@ def start_all(processes: list[ServeProcess]) -> None:
 
 
 @asynccontextmanager
-async def simulator(url: str, prefix: str, count: int) -> AsyncIterator[Simulator]:
+async def simulator(url: str, prefix: str, count: int, *, ocpp_version: str = "1.6"
+                    ) -> AsyncIterator[Simulator]:
     sim = Simulator(SimulatorConfig(url=url, stations=count, id_prefix=prefix,
-                                    reconnect_delay=0.2))
+                                    reconnect_delay=0.2, ocpp_version=ocpp_version))
     await sim.start()
     try:
         yield sim

@@ -53,10 +53,12 @@ async def test_any_node_answers_for_a_station_another_node_holds(
     async with httpx.AsyncClient(base_url=a.http_url, timeout=30) as on_a, \
             httpx.AsyncClient(base_url=b.http_url, timeout=30) as on_b, \
             httpx.AsyncClient(base_url=c.http_url, timeout=30) as on_c, \
-            simulator(f"ws://127.0.0.1:{c.ocpp_port}", "ON-C-", 2):
+            simulator(f"ws://127.0.0.1:{c.ocpp_port}", "ON-C-", 2), \
+            simulator(f"ws://127.0.0.1:{c.ocpp_port}", "V201-C-", 1, ocpp_version="2.0.1"):
 
         async def held_by_c() -> bool:
-            return all([await held_by(on_a, s) == "node-c" for s in ("ON-C-0001", "ON-C-0002")])
+            return all([await held_by(on_a, s) == "node-c"
+                        for s in ("ON-C-0001", "ON-C-0002", "V201-C-0001")])
 
         await eventually(held_by_c, timeout=30)
 
@@ -89,6 +91,25 @@ async def test_any_node_answers_for_a_station_another_node_holds(
         assert read["a"] == read["c"]
         assert read["a"]["configurationKey"][0]["value"] == "30"
 
+        # A 2.0.1 station's report of what it holds (K09: the GetChargingProfiles answer
+        # and the ReportChargingProfiles pages that follow it, which reach node C only)
+        # is collected where the station is and answered on any node.
+        posted = await on_a.post("/stations/V201-C-0001/charging_profile",
+                                 json={"connector_id": 1, "profile": PROFILE})
+        assert posted.status_code == 200 and posted.json()["status"] == "success", posted.text
+        for request_id, client in enumerate((on_a, on_b), start=70):
+            asked = await client.post("/stations/V201-C-0001/commands/GetChargingProfiles",
+                                      json={"requestId": request_id, "chargingProfile": {
+                                          "chargingProfilePurpose": "TxDefaultProfile"}})
+            assert asked.status_code == 200, asked.text
+            report = asked.json()
+            assert report["response"] == {"status": "Accepted"}
+            assert report["report_complete"] is True
+            assert [(r["evseId"], r["chargingLimitSource"],
+                     r["chargingProfile"]["chargingProfilePurpose"],
+                     r["chargingProfile"]["stackLevel"])
+                    for r in report["reported"]] == [(1, "CSO", "TxDefaultProfile", 1)], report
+
         # A station nobody holds, and bad input, get the answers of one node.
         created = await on_a.post("/stations", json={"station_id": "NOBODY-1"})
         assert created.status_code == 201, created.text
@@ -107,7 +128,7 @@ async def test_any_node_answers_for_a_station_another_node_holds(
         listing = {n["id"]: n for n in (await on_b.get("/nodes")).json()}
         assert set(listing) == set(NODES)
         assert all(n["alive"] for n in listing.values())
-        assert listing["node-c"]["stations"] == 2
+        assert listing["node-c"]["stations"] == 3
         assert listing["node-b"]["this_node"] and not listing["node-a"]["this_node"]
 
         # /metrics of each node: A sent calls to C's stations, C carried them out.
