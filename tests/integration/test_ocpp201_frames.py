@@ -371,6 +371,9 @@ STATION_REQUESTS: dict[str, dict[str, Any]] = {
                                        "chargingSchedulePeriod": [
                                            {"startPeriod": 0, "limit": 10.0}]}]}]},
     "SecurityEventNotification": {"type": "StartupOfTheDevice", "timestamp": NOW},
+    # No CA here, so Rejected: still a SignCertificateResponse.
+    "SignCertificate": {"csr": "-----BEGIN CERTIFICATE REQUEST-----",
+                        "certificateType": "ChargingStationCertificate"},
     "LogStatusNotification": {"status": "Uploaded", "requestId": 2},
     "NotifyEvent": {"generatedAt": NOW, "seqNo": 0, "eventData": [{
         "eventId": 1, "timestamp": NOW, "trigger": "Alerting", "actualValue": "Faulted",
