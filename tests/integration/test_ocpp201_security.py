@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
+from websockets.exceptions import InvalidStatus
 
 from app.services.security.certificates import init_ca
 from tests.certs import csr
@@ -215,3 +216,55 @@ async def test_a_raw_201_station_reports_events_a_bad_csr_and_takes_a_new_passwo
                            additional_headers={"Authorization": new_header}) as cp:
         assert (await cp.ok("BootNotification", BOOT_201))["status"] == "Accepted"
     assert await eventually(lambda: events(http, "password_rotated", sid), timeout=WAIT)
+
+
+async def test_a05_raising_a_201_stations_profile_is_network_profile_reset_and_rest(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    sid = "CP-A05"
+    password = "upgrade-password-01"
+    assert (await http.post("/stations", json={"station_id": sid, "password": password})
+            ).status_code == 201
+    answers = {**RAW_201_ANSWERS, "SetNetworkProfile": {"status": "Accepted"},
+               "Reset": {"status": "Accepted"},
+               "SetVariables": {"setVariableResult": [{
+                   "attributeStatus": "Accepted", "component": {"name": "OCPPCommCtrlr"},
+                   "variable": {"name": "NetworkConfigurationPriority"}}]}}
+    header = httpx.BasicAuth(sid, password)._auth_header  # noqa: SLF001
+    network = {"configurationSlot": 2, "connectionData": {
+        "ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppInterface": "Wired0",
+        "ocppCsmsUrl": "wss://csms.example:9443/", "messageTimeout": 30,
+        "securityProfile": 2}}
+    async with raw_station(server.station_url(sid), subprotocols=["ocpp2.0.1"],
+                           answers=answers, additional_headers={"Authorization": header}) as cp:
+        await cp.ok("BootNotification", BOOT_201)
+        # 2.0.1 has no writable SecurityProfile: refused, nothing sent.
+        changed = await http.post(f"/stations/{sid}/commands/ChangeConfiguration",
+                                  json={"key": "SecurityProfile", "value": "2"})
+        assert changed.json()["status"] == "error", changed.text
+        assert (await command(http, sid, "SetNetworkProfile", network))["response"] == {
+            "status": "Accepted"}
+        priority = {"setVariableData": [{
+            "component": {"name": "OCPPCommCtrlr"},
+            "variable": {"name": "NetworkConfigurationPriority"}, "attributeValue": "2,1"}]}
+        assert (await command(http, sid, "SetVariables", priority))["response"][
+            "setVariableResult"][0]["attributeStatus"] == "Accepted"
+        assert (await command(http, sid, "Reset", {"type": "Immediate"}))["response"] == {
+            "status": "Accepted"}
+        sent = [c[2] for c in cp.server_calls]
+        assert "SetNetworkProfile" in sent and "Reset" in sent
+        assert not any(c[2] == "SetVariables" and "SecurityProfile" in json.dumps(c[3])
+                       for c in cp.server_calls)
+        (network_call,) = [c[3] for c in cp.server_calls if c[2] == "SetNetworkProfile"]
+        assert network_call == network
+    raised = await http.put(f"/stations/{sid}/security_profile", json={"security_profile": 2})
+    assert raised.status_code == 200 and raised.json()["security_profile"] == 2
+    # The old way in is closed: plain ws with the right password.
+    with pytest.raises(InvalidStatus) as refused:
+        async with raw_station(server.station_url(sid), subprotocols=["ocpp2.0.1"],
+                               additional_headers={"Authorization": header}):
+            pass
+    assert refused.value.response.status_code == 403
+    lowered = await http.put(f"/stations/{sid}/security_profile", json={"security_profile": 1})
+    assert lowered.status_code == 400
+    check_201_frames(await settled_audit_rows(server, sid))
