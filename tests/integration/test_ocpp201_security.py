@@ -1,9 +1,9 @@
 """OCPP 2.0.1 security (A, M) on the real server: the simulated 2.0.1 station is asked for
-its certificates over REST, sends its CSRs, takes the certificates chargeplan's CA signs,
-and answers the certificate commands; a raw 2.0.1 station reports security events, sends
-a CSR that breaks a rule and gets a new password. What the user sees is the station's
-answers, the security events and the audit; every frame both ways fits the 2.0.1 schemas
-(``tests/ocpp201.py``).
+its certificates over REST, sends its CSRs, takes the certificates chargeplan's CA signs
+(and connects on profile 3 with one) and answers the certificate commands; a raw 2.0.1
+station reports security events, sends a CSR that breaks a rule, gets a new password and
+is moved up a security profile. What the user sees is the station's answers, the security
+events and the audit; every frame both ways fits the 2.0.1 schemas (``tests/ocpp201.py``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from websockets.exceptions import InvalidStatus
 
-from app.services.security.certificates import init_ca
-from tests.certs import csr
+from app.services.security.certificates import SERVER_CERT, SERVER_KEY, init_ca
+from tests.certs import client_context, csr
 from tests.conftest import (
     RunningServer,
     make_settings,
@@ -41,7 +42,10 @@ WAIT = 60.0  # bounds a failure only
 async def server(sqlite_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
     ca_dir = tmp_path / "ca"
     init_ca(ca_dir, CPO, datetime.now(UTC))
-    running = await start_server(make_settings(sqlite_url, ca_dir=str(ca_dir), cpo_name=CPO))
+    # No client CA configured: the TLS listener trusts the built-in one.
+    running = await start_server(make_settings(
+        sqlite_url, ca_dir=str(ca_dir), cpo_name=CPO, ocpp_tls_port=0,
+        ocpp_tls_cert=str(ca_dir / SERVER_CERT), ocpp_tls_key=str(ca_dir / SERVER_KEY)))
     try:
         yield running
     finally:
@@ -68,8 +72,18 @@ def issuer_of(chain: list[x509.Certificate]) -> str:
     return chain[0].issuer.rfc4514_string()
 
 
+def write_identity(folder: Path, chain: list[x509.Certificate], key: Any
+                   ) -> tuple[Path, Path]:
+    cert_file, key_file = folder / "station.pem", folder / "station.key"
+    cert_file.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
 async def test_a_201_station_asked_for_its_certificates_gets_them_signed_by_the_ca(
-    server: RunningServer, http: httpx.AsyncClient
+    server: RunningServer, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     ca = x509.load_pem_x509_certificate((Path(server.settings.ca_dir) / "ca.pem").read_bytes())
     async with simulated(server, http, ocpp_version="2.0.1", connectors=1,
@@ -99,6 +113,16 @@ async def test_a_201_station_asked_for_its_certificates_gets_them_signed_by_the_
             assert issuer_of(chain) == ca.subject.rfc4514_string()
             assert chain[0].subject.rfc4514_string() == f"O={CPO},CN={SID}"
         assert station.pending == {}
+        # A02: the station reconnects with its new certificate, on security profile 3.
+        identity = write_identity(tmp_path, station.own["ChargingStationCertificate"],
+                                  station.keys["ChargingStationCertificate"])
+    raised = await http.put(f"/stations/{SID}/security_profile", json={"security_profile": 3})
+    assert raised.status_code == 200, raised.text
+    tls = client_context(Path(server.settings.ca_dir) / "ca.pem", identity)
+    url = f"wss://127.0.0.1:{server.services.status.ocpp_tls_port}/{SID}"
+    async with raw_station(url, subprotocols=["ocpp2.0.1"], answers=RAW_201_ANSWERS,
+                           ssl=tls) as cp:
+        assert (await cp.ok("BootNotification", BOOT_201))["status"] == "Accepted"
     rows = await settled_audit_rows(server, SID)
     seen = check_201_frames(rows)
     assert ("out", "CALL", "CertificateSigned") in seen
