@@ -132,6 +132,10 @@ class Settings:
     ocpp_tls_key: str = ""
     # Intermediate certificates sent after the server's own (PEM), if not in the cert file.
     ocpp_tls_chain: str = ""
+    # A second server certificate with an RSA key, for the TLS_RSA suites when the first
+    # is ECDSA (OCPP 2.0.1 A00.FR.318: a CSMS supports both kinds).
+    ocpp_tls_rsa_cert: str = ""
+    ocpp_tls_rsa_key: str = ""
     # CA(s) whose client certificates identify stations (profile 3); empty = no client certs.
     ocpp_tls_client_ca: str = ""
     # The operator: O of every station certificate (the stations' CpoName).
@@ -243,6 +247,12 @@ class Settings:
         if bool(self.ocpp_tls_cert) != bool(self.ocpp_tls_key):
             raise SettingsError(f"invalid setting {ENV_PREFIX}OCPP_TLS_CERT / _OCPP_TLS_KEY: "
                                 "give both (PEM files) or neither")
+        if bool(self.ocpp_tls_rsa_cert) != bool(self.ocpp_tls_rsa_key):
+            raise SettingsError(f"invalid setting {ENV_PREFIX}OCPP_TLS_RSA_CERT / "
+                                "_OCPP_TLS_RSA_KEY: give both (PEM files) or neither")
+        if self.ocpp_tls_rsa_cert and not self.ocpp_tls_cert:
+            raise SettingsError(f"invalid setting {ENV_PREFIX}OCPP_TLS_RSA_CERT: a second "
+                                f"certificate needs the first, {ENV_PREFIX}OCPP_TLS_CERT")
         if not self.ocpp_plain and not self.ocpp_tls_cert:
             raise SettingsError(f"invalid setting {ENV_PREFIX}OCPP_PLAIN=false: without "
                                 f"{ENV_PREFIX}OCPP_TLS_CERT no OCPP listener would run")

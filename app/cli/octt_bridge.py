@@ -8,7 +8,14 @@ and turns each trigger into one request of chargeplan's REST API
 (``POST /stations/{id}/commands/{Action}``): the 2.0.1-only commands go as they are, the
 others in the 1.6 form the services speak, which the 2.0.1 adapter translates back.
 ``set-pending-boot`` is an operator's hold on the station (``PUT`` or ``DELETE
-/stations/{id}/hold``). chargeplan's status code and body are answered as they are. A
+/stations/{id}/hold``). The security triggers: ``update-basic-auth-password`` is a password
+rotation (``POST /stations/{id}/password``: SetVariables of
+SecurityCtrlr.BasicAuthPassword, A01), ``set-security-profile`` the station's registered
+profile (``PUT /stations/{id}/security_profile``, which only ever raises it), and
+``/api/octt/set-basic-auth-password`` its registered password (``PATCH /stations/{id}``).
+The certificate calls (``call/InstallCertificate``, ``GetInstalledCertificateIds``,
+``DeleteCertificate``, ``CertificateSigned``) go with their 2.0.1 payload, which those
+commands take for a 2.0.1 station. chargeplan's status code and body are answered as they are. A
 trigger with no REST counterpart is answered 501, naming it, and nothing is sent.
 
 Where 2.0.1 says more than 1.6 (an idToken's type, a connector within an EVSE, Reset
@@ -36,6 +43,7 @@ from app.services.fleet.commands_v201 import V201_ACTIONS
 log = logging.getLogger("chargeplan.octt")
 
 PREFIX = "/api/octt/2.0.1/"
+PASSWORD_PATH = "/api/octt/set-basic-auth-password"
 # 2.0.1 ChargingProfilePurposeEnumType as the 1.6 purpose.
 _PURPOSE = {"ChargingStationMaxProfile": "ChargePointMaxProfile",
             "TxDefaultProfile": "TxDefaultProfile", "TxProfile": "TxProfile"}
@@ -68,6 +76,11 @@ def translate(station_id: str, trigger: str, body: Mapping[str, Any],
         return _command(station_id, "SetVariables", _items_per_message(body))
     if trigger == "set-pending-boot":
         return _hold(station_id, body)
+    if trigger == "update-basic-auth-password":
+        return Forward(f"{_station(station_id)}/password", None)
+    if trigger == "set-security-profile":
+        return Forward(f"{_station(station_id)}/security_profile",
+                       {"security_profile": body["security_profile"]}, "PUT")
     if action is None:
         raise Unsupported(f"trigger {trigger!r} has no chargeplan counterpart")
     if action in V201_ACTIONS:
@@ -106,8 +119,18 @@ def _hold(station_id: str, body: Mapping[str, Any]) -> Forward:
     return Forward(path, None, "DELETE")
 
 
+def _station(station_id: str) -> str:
+    return f"/stations/{quote(station_id, safe='')}"
+
+
 def _command(station_id: str, action: str, payload: JsonObject) -> Forward:
-    return Forward(f"/stations/{quote(station_id, safe='')}/commands/{action}", payload)
+    return Forward(f"{_station(station_id)}/commands/{action}", payload)
+
+
+def password(body: Mapping[str, Any]) -> Forward:
+    """``/api/octt/set-basic-auth-password`` (not a trigger of one station's path): the
+    station's registered password, as an admin sets it."""
+    return Forward(_station(body["station_id"]), {"password": body["password"]}, "PATCH")
 
 
 def _given(**fields: Any) -> JsonObject:
@@ -224,6 +247,10 @@ _MAPPERS: dict[str, Callable[[str, Mapping[str, Any], TransactionLookup],
     "RequestStopTransaction": _stop, "SetChargingProfile": _set_profile,
     "ClearChargingProfile": _clear_profile, "GetCompositeSchedule": _composite,
     "ClearCache": _as_is("ClearCache"), "DataTransfer": _as_is("DataTransfer"),
+    # A, M: the 2.0.1 payloads, which these commands take for a 2.0.1 station as they are.
+    **{action: _as_is(action) for action in (
+        "CertificateSigned", "InstallCertificate", "GetInstalledCertificateIds",
+        "DeleteCertificate")},
 }
 
 
@@ -266,11 +293,14 @@ def handler_for(api: RestApi) -> type[BaseHTTPRequestHandler]:
                 self._answer(HTTPStatus.BAD_REQUEST, {"error": f"body is not JSON: {exc}"})
                 return
             station_id, _, trigger = self.path.removeprefix(PREFIX).partition("/")
-            if not self.path.startswith(PREFIX) or not trigger:
+            if self.path == PASSWORD_PATH:
+                station_id, trigger = str(body.get("station_id")), "set-basic-auth-password"
+            elif not self.path.startswith(PREFIX) or not trigger:
                 self._answer(HTTPStatus.NOT_FOUND, {"error": f"no trigger at {self.path}"})
                 return
             try:
-                forward = translate(station_id, trigger, body, api.transaction_id)
+                forward = (password(body) if self.path == PASSWORD_PATH
+                           else translate(station_id, trigger, body, api.transaction_id))
             except Unsupported as exc:
                 log.info("%s %s: %s", station_id, trigger, exc)
                 self._answer(HTTPStatus.NOT_IMPLEMENTED, {"error": str(exc)})

@@ -57,6 +57,11 @@ class Router:
             if call.action in self._server_actions:
                 raise OcppError(ErrorCode.NOT_SUPPORTED,
                                 f"{call.action} is not supported by this central system")
+            if call.action in self.protocol.station_actions:
+                # A station's action of the version that nothing here handles (2.0.1
+                # GetCertificateStatus, Get15118EVCertificate, ...): known, not supported.
+                raise OcppError(ErrorCode.NOT_SUPPORTED,
+                                f"{call.action} is not supported by this central system")
             # OCPP-J 1.6 Table 7: NotImplemented = the action is not known.
             raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"unknown action {call.action!r}")
         if connection.pending_boot and call.action not in self.protocol.while_pending:

@@ -127,7 +127,9 @@ class OcppServer:
         if settings.ocpp_tls_cert:
             client_ca = settings.ocpp_tls_client_ca or built_in_ca(settings.ca_dir)
             context = server_context(settings.ocpp_tls_cert, settings.ocpp_tls_key,
-                                     settings.ocpp_tls_chain, client_ca)
+                                     settings.ocpp_tls_chain, client_ca,
+                                     rsa_cert=settings.ocpp_tls_rsa_cert,
+                                     rsa_key=settings.ocpp_tls_rsa_key)
             acceptor = TlsAcceptor(context, self._tls_refused, TLS_HANDSHAKE_TIMEOUT_S)
             self._tls.append(acceptor)
             self.tls_port = await self._listen(settings.ocpp_tls_port, acceptor)

@@ -1,7 +1,11 @@
 """The TLS side of OCPP security profiles 2 and 3 (OCPP 1.6 security whitepaper, ed. 3).
 
-TLS 1.2 or 1.3 only. For TLS 1.2 the whitepaper's cipher suites: ECDHE with ECDSA or
-RSA keys and AES-128/256-GCM. TLS 1.3 suites are OpenSSL's (all AEAD). With a client CA
+TLS 1.2 or 1.3 only. For TLS 1.2 the whitepaper's cipher suites (OCPP 2.0.1 A00.FR.318
+names the same four as a SHALL): ECDHE with ECDSA or RSA keys and AES-128/256-GCM,
+preferred, and TLS_RSA_WITH_AES_128/256_GCM, which need an RSA certificate: with an
+ECDSA certificate (what ``chargeplan ca init`` makes) a second, RSA one
+(``CHARGEPLAN_OCPP_TLS_RSA_CERT``) serves them, as A00.FR.318's note says a CSMS must.
+TLS 1.3 suites are OpenSSL's (all AEAD). With a client CA
 configured, a client certificate is asked for and, when presented, verified during the
 handshake: an expired one, or one from another CA, ends the handshake before any HTTP.
 Whether a station must present one is its security profile's business (profile 3),
@@ -22,9 +26,12 @@ from typing import Any
 
 from app.domain.security_profiles import CertificateIdentity
 
+# In the server's order of preference: forward secrecy first; the static RSA key
+# exchange only for a client that offers nothing else.
 CIPHERS_TLS12 = ":".join((
     "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
     "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+    "AES128-GCM-SHA256", "AES256-GCM-SHA384",
 ))
 
 
@@ -32,13 +39,15 @@ class TlsConfigError(ValueError):
     """A TLS file is missing or unusable; the message names the setting."""
 
 
-def server_context(cert: str, key: str, chain: str = "", client_ca: str = "") -> ssl.SSLContext:
+def server_context(cert: str, key: str, chain: str = "", client_ca: str = "", *,
+                   rsa_cert: str = "", rsa_key: str = "") -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(CIPHERS_TLS12)
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     for setting, path in (("OCPP_TLS_CERT", cert), ("OCPP_TLS_KEY", key),
-                          ("OCPP_TLS_CHAIN", chain), ("OCPP_TLS_CLIENT_CA", client_ca)):
+                          ("OCPP_TLS_CHAIN", chain), ("OCPP_TLS_CLIENT_CA", client_ca),
+                          ("OCPP_TLS_RSA_CERT", rsa_cert), ("OCPP_TLS_RSA_KEY", rsa_key)):
         if path and not Path(path).is_file():
             raise TlsConfigError(f"CHARGEPLAN_{setting}={path!r}: no such file")
     try:
@@ -52,6 +61,14 @@ def server_context(cert: str, key: str, chain: str = "", client_ca: str = "") ->
             context.load_cert_chain(cert, key)
     except (ssl.SSLError, OSError) as exc:
         raise TlsConfigError(f"CHARGEPLAN_OCPP_TLS_CERT / _KEY: cannot load: {exc}") from None
+    if rsa_cert:
+        # OpenSSL keeps one certificate per key type: this one serves the RSA suites
+        # beside the first (A00.FR.318's note: two certificates).
+        try:
+            context.load_cert_chain(rsa_cert, rsa_key)
+        except (ssl.SSLError, OSError) as exc:
+            raise TlsConfigError(
+                f"CHARGEPLAN_OCPP_TLS_RSA_CERT / _RSA_KEY: cannot load: {exc}") from None
     if client_ca:
         try:
             context.load_verify_locations(cafile=client_ca)

@@ -72,6 +72,9 @@ class SimulatorConfig:
     ocpp_version: str = "1.6"
     # 2.0.1: how many variables one NotifyReport carries (DeviceDataCtrlr.ItemsPerMessage).
     report_items_per_message: int = 20
+    # 2.0.1: the O of the certificate signing requests it sends
+    # (SecurityCtrlr.OrganizationName; the central system's CHARGEPLAN_CPO_NAME).
+    cpo_name: str = "chargeplan"
     # 2.0.1: how long a car that --auto-charge plugs in means to stay (its departureTime in
     # NotifyEVChargingNeeds), seconds.
     ev_dwell_s: float = 8 * 3600.0

@@ -97,6 +97,8 @@ class DeviceModel:
                      "integer", instance="SetVariables"),
             Variable("OCPPCommCtrlr", "HeartbeatInterval", f"{heartbeat_s:g}", "integer",
                      writable=True, unit="s"),
+            Variable("SecurityCtrlr", "OrganizationName", config.cpo_name, "string",
+                     writable=True),
             Variable("SampledDataCtrlr", "TxUpdatedInterval", f"{config.meter_interval:g}",
                      "integer", writable=True, unit="s"),
             Variable("SmartChargingCtrlr", "Enabled", "true", "boolean", writable=True),

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 # statusInfo.additionalInfo holds at most 512 characters (StatusInfoType).
 _INFO_MAX = 512
+# TriggerMessage values that ask for a SignCertificateRequest, and its certificateType
+# (SignCombinedCertificate: none, one certificate for both uses).
+_SIGN_TRIGGERS: dict[str, str | None] = {
+    "SignChargingStationCertificate": "ChargingStationCertificate",
+    "SignV2GCertificate": "V2GCertificate", "SignCombinedCertificate": None}
 
 
 class StationProtocol201(ChargePoint):  # type: ignore[misc]
@@ -116,8 +121,45 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
         self._station.received.append(("TriggerMessage", {
             "requestedMessage": requested_message, "evse": _as_ocpp_json(evse)}))
         known = requested_message in ("BootNotification", "Heartbeat", "StatusNotification",
-                                      "MeterValues", "TransactionEvent")
+                                      "MeterValues", "TransactionEvent", *_SIGN_TRIGGERS)
         return call_result.TriggerMessage(status="Accepted" if known else "NotImplemented")
+
+    @_after(Action.trigger_message)
+    def after_trigger_message(self, requested_message: str, **_: Any) -> None:
+        # F06.FR.09 (A02, A03): the asked-for SignCertificateRequest follows the answer.
+        if requested_message in _SIGN_TRIGGERS:
+            self._station.spawn(self._station.send_sign_certificate(
+                _SIGN_TRIGGERS[requested_message]))
+
+    # --- certificates (A02, A03, M03, M04, M05) ----------------------------------------------
+
+    @_on(Action.certificate_signed)
+    def on_certificate_signed(self, certificate_chain: str,
+                              certificate_type: str | None = None, **_: Any) -> Any:
+        kept = self._station.certificates.signed(certificate_chain, certificate_type)
+        self._station.received.append(("CertificateSigned", {
+            "certificateType": certificate_type, "accepted": kept}))
+        return call_result.CertificateSigned(status="Accepted" if kept else "Rejected")
+
+    @_on(Action.install_certificate)
+    def on_install_certificate(self, certificate_type: str, certificate: str,
+                               **_: Any) -> Any:
+        installed = self._station.certificates.install(certificate_type, certificate)
+        return call_result.InstallCertificate(status="Accepted" if installed else "Rejected")
+
+    @_on(Action.get_installed_certificate_ids)
+    def on_get_installed_certificate_ids(self, certificate_type: list[str] | None = None,
+                                         **_: Any) -> Any:
+        found = self._station.certificates.installed(certificate_type)
+        if not found:
+            return call_result.GetInstalledCertificateIds(status="NotFound")
+        return call_result.GetInstalledCertificateIds(
+            status="Accepted", certificate_hash_data_chain=found)
+
+    @_on(Action.delete_certificate)
+    def on_delete_certificate(self, certificate_hash_data: dict[str, Any], **_: Any) -> Any:
+        status = self._station.certificates.delete(_as_ocpp_json(certificate_hash_data))
+        return call_result.DeleteCertificate(status=status)
 
     @_on(Action.change_availability)
     def on_change_availability(self, operational_status: str,

@@ -34,6 +34,7 @@ from app.domain.profiles_v201 import (
     EvseProfile,
 )
 from app.simulator.car import Car, PluggedCar
+from app.simulator.certificates import CertificateStore
 from app.simulator.clock import VirtualClock, ocpp_timestamp
 from app.simulator.config import SimulatorConfig
 from app.simulator.device_model import DeviceModel
@@ -89,6 +90,7 @@ class SimulatedStation201(StationLink):
         self.smart_charging = SmartCharging201(station_id, config)
         self.transactions: dict[int, Transaction201] = {}
         self.last_charging_needs: dict[int, dict[str, Any]] = {}
+        self.certificates = CertificateStore(station_id)
         # The requests it records without carrying them out (Reset, TriggerMessage,
         # ChangeAvailability, UnlockConnector), as (action, camelCase payload).
         self.received: list[tuple[str, dict[str, Any]]] = []
@@ -165,6 +167,12 @@ class SimulatedStation201(StationLink):
         """After boot, a StatusNotification for the connector of each EVSE."""
         for evse_id in self.connectors:
             await self.send_status(evse_id)
+
+    async def send_sign_certificate(self, certificate_type: str | None) -> Any:
+        """A02/A03: a new key, and its CSR to be signed (the answer, or None)."""
+        organization = self.device_model.value("SecurityCtrlr", "OrganizationName") or ""
+        csr = self.certificates.request(certificate_type, organization)
+        return await self.send(call.SignCertificate(csr=csr, certificate_type=certificate_type))
 
     async def send_heartbeat(self) -> None:
         await self.send(call.Heartbeat())

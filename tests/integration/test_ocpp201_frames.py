@@ -181,6 +181,11 @@ _PROFILE_201 = REPORT_201["chargingProfile"][0]
     ("Authorize", {"idToken": {"idToken": "T" * 37, "type": "ISO14443"}},
      ErrorCode.TYPE_CONSTRAINT_VIOLATION),  # a string[36]
     ("StartTransaction", {}, ErrorCode.NOT_IMPLEMENTED),  # a 1.6 action
+    # A 2.0.1 station action nothing here handles (an OCSP check): known, not supported.
+    ("GetCertificateStatus", {"ocspRequestData": {
+        "hashAlgorithm": "SHA256", "issuerNameHash": "a" * 64, "issuerKeyHash": "b" * 64,
+        "serialNumber": "1", "responderURL": "http://ocsp.example"}},
+     ErrorCode.NOT_SUPPORTED),
     ("SetChargingProfile", {}, ErrorCode.NOT_SUPPORTED),  # the CSMS sends it
     # Pages of a read-back that are no pages: refused, and the read-back waiting for them
     # stays unknown rather than taking them for what the station holds.
@@ -371,6 +376,9 @@ STATION_REQUESTS: dict[str, dict[str, Any]] = {
                                        "chargingSchedulePeriod": [
                                            {"startPeriod": 0, "limit": 10.0}]}]}]},
     "SecurityEventNotification": {"type": "StartupOfTheDevice", "timestamp": NOW},
+    # No CA here, so Rejected: still a SignCertificateResponse.
+    "SignCertificate": {"csr": "-----BEGIN CERTIFICATE REQUEST-----",
+                        "certificateType": "ChargingStationCertificate"},
     "LogStatusNotification": {"status": "Uploaded", "requestId": 2},
     "NotifyEvent": {"generatedAt": NOW, "seqNo": 0, "eventData": [{
         "eventId": 1, "timestamp": NOW, "trigger": "Alerting", "actualValue": "Faulted",

@@ -238,7 +238,7 @@ def test_change_configuration_sets_the_keys_variable(adapter: Ocpp201) -> None:
     assert adapter.answer("ChangeConfiguration", {"setVariableResult": [{
         "attributeStatus": "UnknownVariable", "component": {"name": "OCPPCommCtrlr"},
         "variable": {"name": "HeartbeatInterval"}}]}) == {"status": "NotSupported"}
-    for key in ("AuthorizationKey", "ChargeProfileMaxStackLevel"):
+    for key in ("SecurityProfile", "ChargeProfileMaxStackLevel"):
         with pytest.raises(OcppError) as refused:
             adapter.outgoing("ChangeConfiguration", {"key": key, "value": "1"})
         assert refused.value.code == ErrorCode.NOT_SUPPORTED
@@ -293,3 +293,78 @@ def test_a_remote_start_is_a_request_start_with_an_id_of_its_own(adapter: Ocpp20
         {"startPeriod": 0, "limit": 10.0}]
     assert adapter.answer("RemoteStartTransaction", {
         "status": "Accepted", "transactionId": "tx-9"}) == {"status": "Accepted"}
+
+
+# --- A, M: the security extension's certificate calls (app/ocpp/v201/certificates.py) ---
+
+HASH = {"hashAlgorithm": "SHA256", "issuerNameHash": "aa" * 32, "issuerKeyHash": "bb" * 32,
+        "serialNumber": "1f"}
+
+
+@pytest.mark.parametrize(("action", "payload", "expected"), [
+    # A02.FR.14: the type the station's SignCertificate named is echoed; none: combined.
+    ("CertificateSigned", {"certificateChain": "PEM", "certificateType": "V2GCertificate"},
+     ("CertificateSigned", {"certificateChain": "PEM", "certificateType": "V2GCertificate"})),
+    ("CertificateSigned", {"certificateChain": "PEM"},
+     ("CertificateSigned", {"certificateChain": "PEM"})),
+    ("InstallCertificate", {"certificateType": "CentralSystemRootCertificate",
+                            "certificate": "PEM"},
+     ("InstallCertificate", {"certificateType": "CSMSRootCertificate", "certificate": "PEM"})),
+    ("InstallCertificate", {"certificateType": "MORootCertificate", "certificate": "PEM"},
+     ("InstallCertificate", {"certificateType": "MORootCertificate", "certificate": "PEM"})),
+    ("GetInstalledCertificateIds", {"certificateType": "CentralSystemRootCertificate"},
+     ("GetInstalledCertificateIds", {"certificateType": ["CSMSRootCertificate"]})),
+    ("GetInstalledCertificateIds", {"certificateType": ["V2GCertificateChain",
+                                                        "ManufacturerRootCertificate"]},
+     ("GetInstalledCertificateIds", {"certificateType": ["V2GCertificateChain",
+                                                         "ManufacturerRootCertificate"]})),
+    ("GetInstalledCertificateIds", {}, ("GetInstalledCertificateIds", {})),
+    ("DeleteCertificate", {"certificateHashData": HASH},
+     ("DeleteCertificate", {"certificateHashData": HASH})),
+    ("ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"},
+     ("TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})),
+    ("ExtendedTriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 1},
+     ("TriggerMessage", {"requestedMessage": "StatusNotification", "evse": {"id": 1}})),
+    ("TriggerMessage", {"requestedMessage": "SignV2GCertificate"},
+     ("TriggerMessage", {"requestedMessage": "SignV2GCertificate"})),
+    # A01.FR.02: the security profile 1 password is SecurityCtrlr.BasicAuthPassword.
+    ("ChangeConfiguration", {"key": "AuthorizationKey", "value": "ab" * 20},
+     ("SetVariables", {"setVariableData": [{
+         "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"},
+         "attributeValue": "ab" * 20}]})),
+])
+def test_a_certificate_call_of_the_services_is_its_201_call(
+    adapter: Ocpp201, action: str, payload: dict[str, Any], expected: tuple[str, Any]
+) -> None:
+    assert sent(adapter, action, payload) == expected
+
+
+@pytest.mark.parametrize(("action", "answer", "expected"), [
+    ("CertificateSigned", {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidCert"}},
+     {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidCert"}}),
+    ("InstallCertificate", {"status": "Failed"}, {"status": "Failed"}),
+    ("DeleteCertificate", {"status": "NotFound"}, {"status": "NotFound"}),
+    ("ExtendedTriggerMessage", {"status": "Accepted"}, {"status": "Accepted"}),
+    ("GetInstalledCertificateIds", {"status": "NotFound"}, {"status": "NotFound"}),
+    ("GetInstalledCertificateIds", {"status": "Accepted", "certificateHashDataChain": [
+        {"certificateType": "V2GCertificateChain", "certificateHashData": HASH,
+         "childCertificateHashData": [{**HASH, "serialNumber": "2"}]}]},
+     {"status": "Accepted", "certificateHashData": [HASH], "certificateHashDataChain": [
+         {"certificateType": "V2GCertificateChain", "certificateHashData": HASH,
+          "childCertificateHashData": [{**HASH, "serialNumber": "2"}]}]}),
+])
+def test_a_certificate_answer_is_the_16_answer_with_the_201_detail_beside_it(
+    adapter: Ocpp201, action: str, answer: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    translated = adapter.answer(action, answer)
+    assert translated == expected
+    valid_16(3, action, {k: v for k, v in translated.items()
+                         if k not in ("statusInfo", "certificateHashDataChain")})
+
+
+def test_the_password_is_written_never_read(adapter: Ocpp201) -> None:
+    _, every_key = sent(adapter, "GetConfiguration", {})
+    assert "BasicAuthPassword" not in json.dumps(every_key)
+    with pytest.raises(OcppError) as refused:
+        adapter.outgoing("GetConfiguration", {"key": ["AuthorizationKey"]})
+    assert refused.value.code == ErrorCode.NOT_SUPPORTED

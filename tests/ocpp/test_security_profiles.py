@@ -169,9 +169,10 @@ async def test_tls_1_1_and_suites_outside_the_whitepaper_are_refused(
     old.set_ciphers("DEFAULT:@SECLEVEL=0")  # the client offers TLS 1.1 for real
     await handshake_fails(wss(tls_server, "CP-OLD"), ssl=old,
                           additional_headers=basic("CP-OLD", PASSWORD))
-    no_ecdhe = pki.context(maximum=ssl.TLSVersion.TLSv1_2)
-    no_ecdhe.set_ciphers("AES128-GCM-SHA256:AES256-SHA256")
-    await handshake_fails(wss(tls_server, "CP-OLD"), ssl=no_ecdhe, local_addr=("127.0.0.2", 0),
+    # CBC suites (and the static RSA ones, which this ECDSA-only server cannot serve).
+    outside = pki.context(maximum=ssl.TLSVersion.TLSv1_2)
+    outside.set_ciphers("AES128-GCM-SHA256:AES256-SHA256:ECDHE-ECDSA-AES128-SHA256")
+    await handshake_fails(wss(tls_server, "CP-OLD"), ssl=outside, local_addr=("127.0.0.2", 0),
                           additional_headers=basic("CP-OLD", PASSWORD))
     # Refused before any HTTP, so without a station id; each with its address and reason.
     refusals = await eventually(lambda: at_least(2, events(tls_server, "tls_refused")))
@@ -181,6 +182,36 @@ async def test_tls_1_1_and_suites_outside_the_whitepaper_are_refused(
     async with raw_station(wss(tls_server, "CP-OLD"), ssl=pki.context(),
                            additional_headers=basic("CP-OLD", PASSWORD)) as station:
         assert (await station.boot())["status"] == "Accepted"
+
+
+async def test_a00_fr_318_the_four_suites_with_an_ecdsa_and_an_rsa_certificate(
+        sqlite_url: str, pki: Pki) -> None:
+    cert, key = issue(pki.ca, "localhost", server=True).write(pki.folder, "server-ec")
+    rsa_cert, rsa_key = issue(pki.ca, "localhost", server=True, rsa_bits=2048).write(
+        pki.folder, "server-rsa")
+    server = await start_server(make_settings(
+        sqlite_url, ocpp_tls_cert=str(cert), ocpp_tls_key=str(key), ocpp_tls_port=0,
+        ocpp_tls_rsa_cert=str(rsa_cert), ocpp_tls_rsa_key=str(rsa_key),
+        ocpp_tls_client_ca=str(pki.ca_file), cpo_name=CPO, admit_unknown_stations=False))
+    try:
+        async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as http:
+            await register(http, "CP-SUITES", 2)
+        suites = ("ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                  "AES128-GCM-SHA256", "AES256-GCM-SHA384")
+        for suite in suites:
+            offered = pki.context(maximum=ssl.TLSVersion.TLSv1_2)
+            offered.set_ciphers(suite)
+            async with raw_station(wss(server, "CP-SUITES"), ssl=offered,
+                                   additional_headers=basic("CP-SUITES", PASSWORD)) as station:
+                assert tls_details(station) == ("TLSv1.2", suite)
+        # A client offering both gets forward secrecy: the server's preference.
+        both = pki.context(maximum=ssl.TLSVersion.TLSv1_2)
+        both.set_ciphers("AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
+        async with raw_station(wss(server, "CP-SUITES"), ssl=both,
+                               additional_headers=basic("CP-SUITES", PASSWORD)) as station:
+            assert tls_details(station)[1] == "ECDHE-RSA-AES128-GCM-SHA256"
+    finally:
+        await stop_server(server)
 
 
 async def test_tc087_profile_3_identifies_the_station_by_its_certificate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli.octt_bridge import Forward, Unsupported, translate
+from app.cli.octt_bridge import Forward, Unsupported, password, translate
 
 SID = "CP201_SP1"
 
@@ -118,5 +118,20 @@ def test_clear_and_availability_address_the_evse_as_a_connector() -> None:
 def test_a_trigger_chargeplan_cannot_send_is_unsupported() -> None:
     with pytest.raises(Unsupported, match="SetDisplayMessage"):
         translate(SID, "call/SetDisplayMessage", {}, no_transactions)
-    with pytest.raises(Unsupported, match="set-security-profile"):
-        translate(SID, "set-security-profile", {"security_profile": 2}, no_transactions)
+    with pytest.raises(Unsupported, match="set-network-thing"):
+        translate(SID, "set-network-thing", {}, no_transactions)
+
+
+def test_the_security_triggers_are_chargeplans_security_requests() -> None:
+    assert translate(SID, "update-basic-auth-password", {}, no_transactions) == Forward(
+        f"/stations/{SID}/password", None)
+    assert translate(SID, "set-security-profile", {"security_profile": 3},
+                     no_transactions) == Forward(f"/stations/{SID}/security_profile",
+                                                 {"security_profile": 3}, "PUT")
+    assert password({"station_id": SID, "password": "p" * 16}) == Forward(
+        f"/stations/{SID}", {"password": "p" * 16}, "PATCH")
+    ids = {"certificateType": ["CSMSRootCertificate"]}
+    assert translate(SID, "call/GetInstalledCertificateIds", ids, no_transactions) == Forward(
+        f"/stations/{SID}/commands/GetInstalledCertificateIds", ids)
+    assert translate(SID, "trigger-message", {"requestedMessage": "SignV2GCertificate"},
+                     no_transactions).body == {"requestedMessage": "SignV2GCertificate"}

@@ -47,3 +47,40 @@ def test_201_meanings_given_wrongly_are_problems_naming_the_field() -> None:
                                    {"idTag": "T" * 37}).problems] == ["idTag"]
     # A field of another action is not this action's meaning: the 1.6 schema judges it.
     assert meanings("ClearCache", {"evseId": 1}).checked == {"evseId": 1}
+
+
+def test_certificate_commands_take_the_201_types_and_a_16_station_is_told_so() -> None:
+    # The 1.6 shape is the 1.6 shape for both versions.
+    for action, body in (
+            ("InstallCertificate", {"certificateType": "CentralSystemRootCertificate",
+                                    "certificate": "PEM"}),
+            ("GetInstalledCertificateIds", {"certificateType": "ManufacturerRootCertificate"}),
+            ("CertificateSigned", {"certificateChain": "PEM"})):
+        found = meanings(action, body)
+        assert (found.checked, found.used, found.problems) == (body, [], [])
+    install = meanings("InstallCertificate", {"certificateType": "V2GRootCertificate",
+                                              "certificate": "PEM"})
+    assert install.checked == {"certificateType": "CentralSystemRootCertificate",
+                               "certificate": "PEM"}
+    assert [f for f, _ in install.used] == ["certificateType"]
+    for asked in (["CSMSRootCertificate", "V2GCertificateChain"], "MORootCertificate", None):
+        body = {} if asked is None else {"certificateType": asked}
+        ids = meanings("GetInstalledCertificateIds", body)
+        assert ids.checked == {"certificateType": "CentralSystemRootCertificate"}
+        assert [f for f, _ in ids.used] == ["certificateType"] and ids.problems == []
+    signed = meanings("CertificateSigned", {"certificateChain": "PEM",
+                                            "certificateType": "V2GCertificate"})
+    assert (signed.checked, [f for f, _ in signed.used]) == (
+        {"certificateChain": "PEM"}, ["certificateType"])
+
+
+def test_certificate_types_given_wrongly_are_problems() -> None:
+    assert [f for f, _ in meanings("GetInstalledCertificateIds", {
+        "certificateType": ["CSMSRootCertificate", "Nope"]}).problems] == ["certificateType"]
+    assert [f for f, _ in meanings("GetInstalledCertificateIds", {
+        "certificateType": []}).problems] == ["certificateType"]
+    assert [f for f, _ in meanings("CertificateSigned", {
+        "certificateChain": "PEM", "certificateType": "Both"}).problems] == ["certificateType"]
+    # Not a 2.0.1 value either: the 1.6 schema names what is wrong.
+    assert meanings("InstallCertificate", {"certificateType": "Nope", "certificate": "x"}
+                    ).checked["certificateType"] == "Nope"

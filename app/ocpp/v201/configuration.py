@@ -9,6 +9,12 @@ variable. The table is the one ``app/domain/device_model.py`` derives the same
 capabilities from when a station reports its whole device model. A key with no variable
 here is an ``unknownKey``; changing one is NotSupported.
 
+The security profile 1 password, the whitepaper's AuthorizationKey, is
+SecurityCtrlr.BasicAuthPassword (A01.FR.02); like AuthorizationKey it is write-only, so a
+GetConfiguration of every key does not ask for it. SecurityProfile has no writable
+variable: a 2.0.1 station changes profile through SetNetworkProfile and
+OCPPCommCtrlr.NetworkConfigurationPriority (A05), which operators send as they are.
+
 NumberOfConnectors has no variable (it is the count of the station's EVSE components):
 it stays unknown until the station's device model is reported.
 """
@@ -46,6 +52,7 @@ class KeyVariable:
     attribute: str = "Actual"
     read: Callable[[str], str] = _as_is  # the variable's value as the key's
     writable: bool = False  # ChangeConfiguration sets it
+    readable: bool = True  # GetConfiguration of every key asks for it
 
     def address(self) -> JsonObject:
         variable: JsonObject = {"name": self.variable}
@@ -74,14 +81,16 @@ KEYS: Mapping[str, KeyVariable] = {
     "MaxChargingProfilesInstalled": KeyVariable(SMART, "Entries", "ChargingProfiles",
                                                 "MaxSet"),
     "HeartbeatInterval": KeyVariable("OCPPCommCtrlr", "HeartbeatInterval", writable=True),
+    "AuthorizationKey": KeyVariable("SecurityCtrlr", "BasicAuthPassword", writable=True,
+                                    readable=False),
 }
 
 
 def get_variables(payload: JsonObject) -> JsonObject:
     """GetConfiguration (keys, or every one) as GetVariables. Keys with no variable are
     left out of the call; the answer names them unknown (:func:`configuration`)."""
-    asked = payload.get("key") or list(KEYS)
-    wanted = [KEYS[key].address() for key in asked if key in KEYS]
+    asked = payload.get("key") or [key for key, entry in KEYS.items() if entry.readable]
+    wanted = [KEYS[key].address() for key in asked if key in KEYS and KEYS[key].readable]
     if not wanted:
         # GetVariables needs at least one variable; none of the keys has one.
         raise OcppError(ErrorCode.NOT_SUPPORTED,

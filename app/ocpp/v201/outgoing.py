@@ -2,8 +2,10 @@
 answers as the 1.6 answers the services read.
 
 Each call the services make has one translation here, or none: a call with no 2.0.1
-meaning (the 1.6 security extension's calls, reservations, local lists, firmware and
-diagnostics) is refused with NotSupported before anything is sent. A
+meaning here (reservations, local lists, firmware and diagnostics, the security
+extension's GetLog and SignedUpdateFirmware) is refused with NotSupported before
+anything is sent. The security extension's certificate calls are 2.0.1's own (A02, A03,
+M03-M05, ``certificates.py``). A
 RemoteStartTransaction gets the remoteStartId its 2.0.1 form needs from a counter of this
 process (the station names it in the TransactionEvent that starts the session).
 GetConfiguration and ChangeConfiguration reach the device model's variables
@@ -24,7 +26,7 @@ from app.domain.profiles import ChargingProfile, ChargingProfilePurpose, Profile
 from app.domain.profiles_v201 import ConversionError, from_v16
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
-from app.ocpp.v201 import configuration
+from app.ocpp.v201 import certificates, configuration
 from app.ocpp.v201.remote_ids import RemoteIds
 
 # 1.6 Reset, Hard or Soft, resets now and ends the running transactions (a Soft one
@@ -106,6 +108,17 @@ class Outgoing:
             "ChangeConfiguration": Translation("SetVariables", configuration.set_variables,
                                                configuration.changed),
             "DataTransfer": Translation("DataTransfer", _same, _same),
+            "CertificateSigned": Translation("CertificateSigned", certificates.signed,
+                                             _status),
+            "InstallCertificate": Translation("InstallCertificate", certificates.install,
+                                              _status),
+            "GetInstalledCertificateIds": Translation(
+                "GetInstalledCertificateIds", certificates.installed_ids,
+                certificates.installed_ids_answer),
+            "DeleteCertificate": Translation("DeleteCertificate", certificates.delete,
+                                             _status),
+            "ExtendedTriggerMessage": Translation("TriggerMessage",
+                                                  self._extended_trigger, _status),
             **{action: Translation(action, _same, _same) for action in NATIVE_ACTIONS},
         }
 
@@ -161,6 +174,13 @@ class Outgoing:
             out["chargingProfile"] = self._converted(_parsed(payload["chargingProfile"]), None,
                                                      starts_transaction=True)
         return out
+
+    @staticmethod
+    def _extended_trigger(payload: JsonObject) -> JsonObject:
+        """The security extension's ExtendedTriggerMessage is 2.0.1 TriggerMessage (F06):
+        SignChargePointCertificate is SignChargingStationCertificate."""
+        return _trigger({**payload, "requestedMessage": certificates.extended_trigger(
+            payload["requestedMessage"])})
 
     def _stop(self, payload: JsonObject) -> JsonObject:
         return {"transactionId": self._remote_id(payload["transactionId"], "transactionId")}

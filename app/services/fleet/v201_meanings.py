@@ -14,7 +14,14 @@ ChangeAvailability,      ``evseId``: the EVSE, ``connectorId`` then the connecto
 TriggerMessage,          (0: the whole EVSE); without ``evseId`` the 1.6 ``connectorId``
 UnlockConnector          names the EVSE, the place a 1.6 connector is
 TriggerMessage           ``requestedMessage`` of MessageTriggerEnumType values 1.6 lacks
-                         (TransactionEvent, LogStatusNotification, ...)
+                         (TransactionEvent, LogStatusNotification,
+                         SignChargingStationCertificate, SignV2GCertificate, ...)
+InstallCertificate       ``certificateType`` of InstallCertificateUseEnumType values 1.6
+                         lacks (CSMSRootCertificate, V2GRootCertificate, MORootCertificate)
+GetInstalledCertificate  ``certificateType`` a list of GetCertificateIdUseEnumType values,
+Ids                      a 2.0.1 value alone, or left out (every type; M03)
+CertificateSigned        ``certificateType``: ChargingStationCertificate or V2GCertificate
+                         (CertificateSigningUseEnumType)
 any with ``idTag`` or    a token of 21 to 36 characters (a 2.0.1 idToken; a 1.6 idTag is
 ``parentIdTag``          a CiString20)
 =======================  ==================================================================
@@ -43,6 +50,14 @@ RESET_TYPES = ("Immediate", "OnIdle")
 TRIGGERS = ("LogStatusNotification", "PublishFirmwareStatusNotification",
             "SignChargingStationCertificate", "SignCombinedCertificate", "SignV2GCertificate",
             "TransactionEvent")
+# OCPP 2.0.1 InstallCertificateUseEnumType, GetCertificateIdUseEnumType and
+# CertificateSigningUseEnumType values with no 1.6 CertificateUseEnumType counterpart
+# (1.6 CentralSystemRootCertificate is 2.0.1 CSMSRootCertificate: both are accepted).
+INSTALL_TYPES = ("CSMSRootCertificate", "V2GRootCertificate", "MORootCertificate")
+CERTIFICATE_ID_TYPES = ("V2GRootCertificate", "MORootCertificate", "CSMSRootCertificate",
+                        "V2GCertificateChain", "ManufacturerRootCertificate")
+SIGNING_TYPES = ("ChargingStationCertificate", "V2GCertificate")
+_CERTIFICATE_USE_16 = ("CentralSystemRootCertificate", "ManufacturerRootCertificate")
 _EVSE_ACTIONS = ("ChangeAvailability", "TriggerMessage", "UnlockConnector")
 # The 1.6 body fields that carry an id token, and a 1.6 idTag's length.
 _TOKEN_FIELDS = ("idTag", "parentIdTag")
@@ -71,6 +86,12 @@ def meanings(action: str, body: Mapping[str, Any]) -> Meanings:
         _evse(found)
     if action == "TriggerMessage":
         _trigger(found)
+    elif action == "InstallCertificate":
+        _install_type(found)
+    elif action == "GetInstalledCertificateIds":
+        _certificate_id_types(found)
+    elif action == "CertificateSigned":
+        _signing_type(found)
     for name in _TOKEN_FIELDS:
         _long_token(found, name)
     return found
@@ -131,6 +152,46 @@ def _trigger(found: Meanings) -> None:
     if requested in TRIGGERS:
         found.used.append(("requestedMessage", f"{requested} is {_ONLY_201}"))
         found.checked["requestedMessage"] = "Heartbeat"
+
+
+def _install_type(found: Meanings) -> None:
+    if found.checked.get("certificateType") in INSTALL_TYPES:
+        found.used.append(("certificateType", f"{found.checked['certificateType']} is "
+                           f"{_ONLY_201} (OCPP 1.6: {', '.join(_CERTIFICATE_USE_16)})"))
+        found.checked["certificateType"] = _CERTIFICATE_USE_16[0]
+
+
+def _certificate_id_types(found: Meanings) -> None:
+    value = found.checked.get("certificateType")
+    if value in _CERTIFICATE_USE_16:
+        return
+    if value is None:
+        found.used.append(("certificateType", f"left out (every type) is {_ONLY_201} "
+                           "(OCPP 1.6 asks for one type)"))
+    elif isinstance(value, str) and value in CERTIFICATE_ID_TYPES:
+        found.used.append(("certificateType", f"{value} is {_ONLY_201}"))
+    elif isinstance(value, list):
+        found.used.append(("certificateType", f"a list is {_ONLY_201} (OCPP 1.6 asks for "
+                           "one type)"))
+        if not value or any(item not in {*CERTIFICATE_ID_TYPES, *_CERTIFICATE_USE_16}
+                            for item in value):
+            found.problems.append(("certificateType", "a list of at least one of "
+                                   f"{', '.join(CERTIFICATE_ID_TYPES)} (OCPP 2.0.1 "
+                                   "GetCertificateIdUseEnumType)"))
+    else:
+        return  # the 1.6 schema names what is wrong
+    found.checked["certificateType"] = _CERTIFICATE_USE_16[0]
+
+
+def _signing_type(found: Meanings) -> None:
+    if "certificateType" not in found.checked:
+        return
+    value = found.checked.pop("certificateType")
+    found.used.append(("certificateType", f"{_ONLY_201} (an OCPP 1.6 charge point has one "
+                       "certificate)"))
+    if value not in SIGNING_TYPES:
+        found.problems.append(("certificateType", f"must be one of {', '.join(SIGNING_TYPES)} "
+                               "(OCPP 2.0.1 CertificateSigningUseEnumType)"))
 
 
 def _positive(value: Any) -> bool:

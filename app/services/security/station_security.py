@@ -65,11 +65,16 @@ class StationSecurityService:
         self._clock = clock
 
     # --- certificates (SignCertificate, CertificateSigned) -------------------------
-    async def sign_certificate(self, station_id: str, csr_pem: str) -> str | None:
+    async def sign_certificate(self, station_id: str, csr_pem: str,
+                               certificate_type: str | None = None) -> str | None:
         """The signed chain to send, or None (Rejected) with a csr_rejected event. The
         station is authenticated (it sent this over its connection), so with
         ``rewrite`` a wrong or missing subject is replaced: the whitepaper's CN = the
-        station id, O = the operator. Every other check stands."""
+        station id, O = the operator. Every other check stands.
+
+        ``certificate_type`` is what an OCPP 2.0.1 station asked for (A02, A03:
+        ChargingStationCertificate or V2GCertificate; none: one certificate for both):
+        the same checks and the same CA sign each, and the events say which it was."""
         try:
             if self._ca is None:
                 raise CsrRejected("no CA to sign with: run `chargeplan ca init` or configure "
@@ -80,27 +85,36 @@ class StationSecurityService:
                 raise CsrRejected(problem)
         except CsrRejected as exc:
             self._events.record(SecurityEventKind.CSR_REJECTED, station_id=station_id,
-                                detail={"reason": str(exc)})
+                                detail=_typed({"reason": str(exc)}, certificate_type))
             log.warning("%s: certificate signing request rejected: %s", station_id, exc)
             return None
         if problem is None:
             return self._ca.sign(csr, self._clock())
         subject = station_subject(station_id, self._operator)
         self._events.record(SecurityEventKind.CSR_SUBJECT_REWRITTEN, station_id=station_id,
-                            detail={"requested": csr.subject.rfc4514_string(),
-                                    "signed": subject.rfc4514_string(), "reason": problem})
+                            detail=_typed({"requested": csr.subject.rfc4514_string(),
+                                           "signed": subject.rfc4514_string(),
+                                           "reason": problem}, certificate_type))
         return self._ca.sign(csr, self._clock(), subject=subject)
 
-    async def send_certificate(self, station_id: str, chain: str) -> None:
+    async def send_certificate(self, station_id: str, chain: str,
+                               certificate_type: str | None = None) -> None:
+        """CertificateSigned with the chain; for a 2.0.1 station with the type its
+        SignCertificate named (A02.FR.14: echoed). The outcome is a certificate_signed
+        event."""
+        request: JsonObject = {"certificateChain": chain}
+        if certificate_type is not None:
+            request["certificateType"] = certificate_type
         try:
-            answer = await self._gateway.call(station_id, "CertificateSigned",
-                                              {"certificateChain": chain})
+            answer = await self._gateway.call(station_id, "CertificateSigned", request)
         except StationCallError as exc:
             self._events.record(SecurityEventKind.CERTIFICATE_SIGNED, station_id=station_id,
-                                detail={"delivered": False, "reason": exc.reason})
+                                detail=_typed({"delivered": False, "reason": exc.reason},
+                                              certificate_type))
             return
         self._events.record(SecurityEventKind.CERTIFICATE_SIGNED, station_id=station_id,
-                            detail={"delivered": True, "status": answer.get("status")})
+                            detail=_typed({"delivered": True, "status": answer.get("status")},
+                                          certificate_type))
 
     async def raise_profile(self, station_id: str, profile: int, *, via: str) -> None:
         before, after = await self._stations.raise_security_profile(station_id, profile)
@@ -163,6 +177,13 @@ class StationSecurityService:
             self._events.record(SecurityEventKind.PROFILE_CHANGED, station_id=station_id,
                                 detail={"to": request["value"], "refused_by_station": status})
         return answer
+
+
+def _typed(detail: JsonObject, certificate_type: str | None) -> JsonObject:
+    """An event's detail with the certificate type a 2.0.1 station named, if any."""
+    if certificate_type is not None:
+        detail["certificate_type"] = certificate_type
+    return detail
 
 
 def _accepted(answer: Mapping[str, Any]) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.ocpp.router import CallContext, Handler, Reply
-from app.ocpp.v201.handlers import provisioning, reports, smart_charging
+from app.ocpp.v201.handlers import provisioning, reports, security, smart_charging
 from app.ocpp.v201.handlers.transactions import TransactionHandlers
 from app.ocpp.v201.profile_reports import ProfileReports
 from app.ocpp.v201.remote_ids import RemoteIds
@@ -15,7 +15,8 @@ from app.ocpp.v201.remote_ids import RemoteIds
 
 def all_handlers(ids: RemoteIds, profile_reports: ProfileReports) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {
-        **provisioning.HANDLERS, **reports.HANDLERS, **TransactionHandlers(ids).handlers(),
+        **provisioning.HANDLERS, **reports.HANDLERS, **security.HANDLERS,
+        **TransactionHandlers(ids).handlers(),
         **smart_charging.handlers(profile_reports)}
     return {action: _knowing_running_transactions(ids, handler)
             for action, handler in handlers.items()}
