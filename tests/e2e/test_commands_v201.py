@@ -87,7 +87,7 @@ async def test_a_basic_auth_password_is_never_shown_stored_or_audited_in_clear(
     """SecurityCtrlr.BasicAuthPassword (the station's password under security profiles 1
     and 2) is masked wherever chargeplan keeps or shows it, even from a station that
     reports it although it is write-only."""
-    password = "Fresh-Station-Secret-42"
+    password = "Fresh-Secret-0042"
     secret = {"component": {"name": "SecurityCtrlr"},
               "variable": {"name": "BasicAuthPassword"}}
     async with simulated(server, http, ocpp_version="2.0.1") as sim:

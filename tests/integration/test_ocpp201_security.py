@@ -30,6 +30,7 @@ from tests.conftest import (
     stop_server,
 )
 from tests.e2e.harness import eventually, simulated
+from tests.ocpp.test_security_profiles import refused
 from tests.ocpp201 import BOOT_201, RAW_201_ANSWERS, check_201_frames, station_of
 from tests.ocpp_client import raw_station
 
@@ -240,6 +241,57 @@ async def test_a_raw_201_station_reports_events_a_bad_csr_and_takes_a_new_passwo
                            additional_headers={"Authorization": new_header}) as cp:
         assert (await cp.ok("BootNotification", BOOT_201))["status"] == "Accepted"
     assert await eventually(lambda: events(http, "password_rotated", sid), timeout=WAIT)
+
+
+async def test_a_password_set_through_set_variables_is_a_rotation(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """An operator's own SetVariables of BasicAuthPassword is the station's new password:
+    the station connects with it once it took it (and with the old one until then); one
+    the station refuses is not taken, and one that breaks the password rules is refused
+    before anything is sent."""
+    sid = "CP-SETVAR-PW"
+    old, new, refused_one = ("old-password-0000001", "operator-chosen-42",
+                             "refused-passwd-0001")
+    assert (await http.post("/stations", json={"station_id": sid, "password": old})
+            ).status_code == 201
+    password = {"component": {"name": "SecurityCtrlr"},
+                "variable": {"name": "BasicAuthPassword"}}
+
+    def answer(status: str) -> dict[str, Any]:
+        return {"setVariableResult": [{**password, "attributeStatus": status}]}
+
+    def basic(secret: str) -> dict[str, str]:
+        return {"Authorization": httpx.BasicAuth(sid, secret)._auth_header}  # noqa: SLF001
+
+    async def set_password(value: str) -> httpx.Response:
+        return await http.post(f"/stations/{sid}/commands/SetVariables", json={
+            "setVariableData": [{**password, "attributeValue": value}]})
+
+    async with raw_station(server.station_url(sid), subprotocols=["ocpp2.0.1"],
+                           answers={**RAW_201_ANSWERS, "SetVariables": answer("Rejected")},
+                           additional_headers=basic(old)) as cp:
+        await cp.ok("BootNotification", BOOT_201)
+        short = await set_password("short")
+        assert short.status_code == 400, short.text
+        assert short.json()["extra"][0]["key"] == "setVariableData[0].attributeValue"
+        assert not [c for c in cp.server_calls if c[2] == "SetVariables"]
+        declined = await set_password(refused_one)
+        assert declined.status_code == 200, declined.text
+        cp.answers["SetVariables"] = answer("Accepted")
+        taken = await set_password(new)
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["request"]["setVariableData"][0]["attributeValue"] == "***"
+        assert taken.json()["response"] == answer("Accepted")
+    assert await eventually(lambda: events(http, "password_rotation_sent", sid), timeout=WAIT)
+    assert await refused(server.station_url(sid), subprotocols=["ocpp2.0.1"],
+                         additional_headers=basic(refused_one)) == 401
+    async with raw_station(server.station_url(sid), subprotocols=["ocpp2.0.1"],
+                           answers=RAW_201_ANSWERS, additional_headers=basic(new)) as cp:
+        assert (await cp.ok("BootNotification", BOOT_201))["status"] == "Accepted"
+    assert await eventually(lambda: events(http, "password_rotated", sid), timeout=WAIT)
+    assert await refused(server.station_url(sid), subprotocols=["ocpp2.0.1"],
+                         additional_headers=basic(old)) == 401
 
 
 async def test_a05_raising_a_201_stations_profile_is_network_profile_reset_and_rest(

@@ -21,14 +21,15 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
-from app.domain.access import mask_secrets
+from app.domain.access import mask_secrets, names_secret
 from app.domain.protocol_rules import OcppVersion
 from app.json_types import JsonObject
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.fleet.commands import CommandResult, call_error, sent
 from app.services.fleet.device_model import DeviceModelService
 from app.services.fleet.stations import StationService
 from app.services.ports import ChargerGateway, StationCallError
+from app.services.security.station_security import StationSecurityService
 
 log = logging.getLogger("chargeplan.commands")
 
@@ -60,9 +61,11 @@ class WrongProtocol(Conflict):
 
 class Commands201:
     def __init__(self, gateway: ChargerGateway, *, stations: StationService,
-                 device_model: DeviceModelService, report_timeout_s: float) -> None:
+                 device_model: DeviceModelService, report_timeout_s: float,
+                 security: StationSecurityService) -> None:
         self._gateway = gateway
         self._stations = stations
+        self._security = security
         self._device_model = device_model
         self._report_timeout_s = report_timeout_s
         self._side_effects: dict[
@@ -94,6 +97,9 @@ class Commands201:
             return await self._charging_profiles(station_id, request)
         if action == "GetReport":
             return await self._report(station_id, request)
+        if action == "SetVariables" and any(
+                names_secret(item) for item in request["setVariableData"]):
+            return await self._password_set(station_id, request)
         if action in _PAGED:
             return await self._paged(station_id, action, request)
         result = await self._call(station_id, action, request)
@@ -101,6 +107,27 @@ class Commands201:
         if side_effect is not None and result.response is not None:
             await side_effect(station_id, request, result.response)
         return result
+
+    async def _password_set(self, station_id: str, request: JsonObject) -> CommandResult:
+        """A SetVariables of SecurityCtrlr.BasicAuthPassword is the station's new password
+        (A01): it goes the way every new password goes (``send_password``), so the
+        station can connect with it once it took it, and with the old one until then."""
+        data = request["setVariableData"]
+        if len(data) > 1:
+            raise Invalid("setVariableData", "a new BasicAuthPassword goes alone in its "
+                                             "SetVariables request")
+        results: list[CommandResult] = []
+
+        async def set_variables() -> str | None:
+            results.append(await self._paged(station_id, "SetVariables", request))
+            answer = results[0].response
+            return None if answer is None else str(
+                answer["setVariableResult"][0].get("attributeStatus"))
+
+        await self._security.send_password(
+            station_id, str(data[0].get("attributeValue", "")), set_variables,
+            field="setVariableData[0].attributeValue")
+        return results[0]
 
     async def _call(self, station_id: str, action: str, request: JsonObject
                     ) -> CommandResult:

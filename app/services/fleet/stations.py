@@ -513,15 +513,17 @@ class StationService:
             station.security_profile = profile
         return before, profile
 
-    async def set_pending_password(self, station_id: str, password: str | None) -> None:
+    async def set_pending_password(self, station_id: str, password: str | None, *,
+                                   field: str = "AuthorizationKey") -> None:
         """Accept ``password`` beside the current one until the station uses it (None
         withdraws it). A 32-40 hex digit key is stored in lower case (see
-        ``password_candidates``)."""
+        ``password_candidates``). ``field``: where the request carried it, named when
+        it breaks the rules."""
         if password is not None:
             if not is_hex_key(password):
                 broken = check_password_rules(password)
                 if broken:
-                    raise Invalid("AuthorizationKey", broken + " or 32 to 40 hex digits")
+                    raise Invalid(field, broken + " or 32 to 40 hex digits")
             else:
                 password = password.lower()
         async with self._db.uow() as session:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,6 +148,27 @@ class StationSecurityService:
             if broken:
                 raise Invalid("value", broken)
 
+    async def send_password(self, station_id: str, password: str,
+                            send: Callable[[], Awaitable[str | None]], *,
+                            field: str = AUTHORIZATION_KEY) -> None:
+        """Give the station ``password`` by ``send``, which returns the station's status
+        for it (None: no answer). The password works beside the current one from before
+        it leaves until the station connects with it (then the old one stops working);
+        a status other than Accepted or RebootRequired, or no answer, withdraws it. The
+        one path of a new password, whatever the message: 1.6 ChangeConfiguration of
+        AuthorizationKey, 2.0.1 SetVariables of SecurityCtrlr.BasicAuthPassword."""
+        await self._stations.set_pending_password(station_id, password, field=field)
+        try:
+            status = await send()
+        except Exception:
+            await self._stations.set_pending_password(station_id, None)
+            raise
+        if status in _TAKEN:
+            self._events.record(SecurityEventKind.PASSWORD_ROTATION_SENT,
+                                station_id=station_id, detail={"status": status})
+        else:
+            await self._stations.set_pending_password(station_id, None)
+
     async def change_configuration(self, station_id: str, request: Mapping[str, Any]
                                    ) -> JsonObject:
         """Send ChangeConfiguration of AuthorizationKey or SecurityProfile and record it;
@@ -155,21 +176,18 @@ class StationSecurityService:
         await self.check_change(station_id, request)
         key = request["key"]
         if key == AUTHORIZATION_KEY:
-            await self._stations.set_pending_password(station_id, str(request["value"]))
-        try:
-            answer = await self._gateway.call(station_id, "ChangeConfiguration", dict(request))
-        except Exception:
-            if key == AUTHORIZATION_KEY:
-                await self._stations.set_pending_password(station_id, None)
-            raise
+            answered: list[JsonObject] = []
+
+            async def change() -> str | None:
+                answered.append(await self._gateway.call(station_id, "ChangeConfiguration",
+                                                         dict(request)))
+                return str(answered[0].get("status"))
+
+            await self.send_password(station_id, str(request["value"]), change)
+            return answered[0]
+        answer = await self._gateway.call(station_id, "ChangeConfiguration", dict(request))
         status = answer.get("status")
-        if key == AUTHORIZATION_KEY:
-            if _accepted(answer):
-                self._events.record(SecurityEventKind.PASSWORD_ROTATION_SENT,
-                                    station_id=station_id, detail={"status": status})
-            else:
-                await self._stations.set_pending_password(station_id, None)
-        elif _accepted(answer):
+        if _accepted(answer):
             # The station will reconnect on the new profile; anything lower is refused.
             await self.raise_profile(station_id, int(request["value"]),
                                      via=f"ChangeConfiguration ({status})")
@@ -186,6 +204,10 @@ def _typed(detail: JsonObject, certificate_type: str | None) -> JsonObject:
     return detail
 
 
+# OCPP 1.6 §5.3 (and 2.0.1 SetVariableStatusEnumType): RebootRequired means the station
+# took the value; it applies it later.
+_TAKEN = ("Accepted", "RebootRequired")
+
+
 def _accepted(answer: Mapping[str, Any]) -> bool:
-    # OCPP 1.6 §5.3: RebootRequired means the station took the value; it applies it later.
-    return answer.get("status") in ("Accepted", "RebootRequired")
+    return answer.get("status") in _TAKEN
