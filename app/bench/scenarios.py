@@ -47,7 +47,7 @@ FIGURES: Final[dict[Scenario, tuple[str, ...]]] = {
     Scenario.FANOUT_FLEET: ("seconds", "calls_per_s", "audit_seconds", "errors"),
     Scenario.ALLOCATION: ("sessions", "admitted", "solve_p50_ms", "solve_max_ms",
                            "solve_cpu_ms", "plan_sessions", "plan_slots", "plan_s",
-                           "plan_cpu_s", "plan_kwh", "plan_by_planner"),
+                           "plan_cpu_s", "plan_kwh", "plan_cost", "plan_by_planner"),
     Scenario.REPLAN: ("stations", "raised", "resent", "stop_to_accepted_s", "errors"),
     Scenario.FANOUT_NODES: ("stations", "one_node_seconds", "nodes_seconds",
                             "one_node_calls_per_s", "nodes_calls_per_s", "errors"),
