@@ -169,8 +169,8 @@ def _run_priced(h: Any, highspy: Any, np: Any, lp: LinearProgram,
     tolerance) gets its bounds back and the stage is solved again, from the basis it ended
     on (the primal simplex method: the basis stays feasible), until none would. Then every
     held column is at 0 with a reduced cost that cannot improve: the restricted optimum
-    is the whole LP's. The status and the columns' values; the held columns get their
-    bounds back either way.
+    is the whole LP's. The status and the columns' values (None: read them from ``h``);
+    the held columns get their bounds back either way.
 
     On a depot's plan the high tier's 100 sessions of 1,000 take the dual simplex method
     2,857 iterations (0.5 s of CPU) with the other sessions held, then two joins (733
@@ -201,6 +201,14 @@ def _run_priced(h: Any, highspy: Any, np: Any, lp: LinearProgram,
         held, upper, zeros = held[~joins], upper[~joins], zeros[~joins]
         h.setOptionValue("simplex_strategy", 4)
     h.changeColsBounds(held.size, held, zeros, upper)
+    if status in (highspy.HighsModelStatus.kInfeasible,
+                  highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        # Only the first solve can be infeasible (a join only widens the LP): a row that
+        # needs a held column (an imbalance that the other load alone breaks). Then the
+        # stage is solved on the whole LP, as any stage of a large LP.
+        _choose_method(h, True, stage, True)
+        h.run()
+        return h.getModelStatus(), None
     return status, values
 
 

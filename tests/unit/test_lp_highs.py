@@ -135,6 +135,17 @@ def test_a_column_held_for_pricing_joins_when_it_makes_room() -> None:
     assert math.isclose(values[y], 9.0, abs_tol=1e-4)
 
 
+def test_a_first_stage_that_needs_a_held_column_is_solved_on_the_whole_lp() -> None:
+    # x - y <= -1: with y held at 0 there is no solution at all
+    lp = LinearProgram()
+    x, y = lp.add_col(0.0, 10.0), lp.add_col(0.0, 10.0)
+    for _ in range(LARGE):
+        lp.add_col(0.0, 1.0)
+    lp.add_row([x, y], [1.0, -1.0], -1e30, -1.0)
+    values = solve(lp, [Stage("high", ([x], [1.0]), True, priced=[y])], 30.0)
+    assert math.isclose(values[x], 9.0, abs_tol=1e-4)
+
+
 def _priced_request() -> PlanRequest:
     # Four cars on 40 A, more need than fits, hourly prices that fall and rise again:
     # the cost stage has a choice of hours, and "sooner" a choice within the cheap ones.
