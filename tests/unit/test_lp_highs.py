@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain import plan_model
+from app.domain import lp_highs, plan_model
 from app.domain.allocation import Circuit, Session, Site
 from app.domain.lp import LARGE, LinearProgram, Stage
 from app.domain.lp_highs import HighsSolver, solve
@@ -195,3 +195,26 @@ def test_sooner_is_not_folded_where_a_slot_costs_nothing(
     monkeypatch.setattr(plan_model, "LARGE", 0)
     names = [s.name for s in plan_model.stages(model, request, EARLY, LATE)]
     assert "cost" in names and "sooner" in names
+
+
+def test_a_stated_need_charges_first_when_sooner_is_folded_into_cost(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same two sessions as above, flat prices, solved as a large LP is: the first
+    # tier by its own columns, then priced; sooner folded into cost.
+    monkeypatch.setattr(plan_model, "LARGE", 0)
+    monkeypatch.setattr(lp_highs, "LARGE", 0)
+    site = Site((Circuit("main", None, (20.0,) * 3),), (
+        Session("van", "main", ("L1", "L2", "L3"), 6, 32),
+        Session("other", "main", ("L1", "L2", "L3"), 6, 32)))
+    needs = {"van": Need(48.0, AT + timedelta(hours=8))}
+    flat = (PricePeriod(AT, AT + timedelta(hours=24), 0.3),)
+    request = PlanRequest(site, AT, needs, Grid(), tariff=Tariff(flat),
+                          horizon=Horizon(horizon_s=24 * 3600))
+    model = plan_model.build(request, LATE_S)
+    assert "cost, then sooner" in [s.name for s in plan_model.stages(model, request, EARLY, LATE)]
+    planned = plan(request)
+    assert planned.decided_by == "planner"
+    # the interior point method ends a hair inside its bounds: 19.99... A floors to 19.9
+    assert planned.sessions["van"].limit_a >= 19.9
+    assert planned.sessions["van"].shortfall_kwh == 0
+    assert planned.sessions["other"].limit_a == 0.0
