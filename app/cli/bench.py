@@ -73,8 +73,11 @@ Scenarios (default: every one; --scenarios to choose):
               solve_cpu_ms (process CPU per solve; target for p50: under 50 ms); and one
               plan ahead of it, every session with a need, 96 slots of 15 minutes:
               plan_s (wall clock; target: under 5 s), plan_cpu_s (process CPU), plan_kwh
-              (energy planned by the departures), plan_by_planner (0: the water level
-              decided)
+              (energy planned by the departures), plan_cost (at the slots' prices),
+              plan_by_planner (0: the water level decided), and CPU per step:
+              plan_build_cpu_s (the LP), plan_first_tier_cpu_s, plan_other_tiers_cpu_s
+              (energy stages), plan_cost_cpu_s, plan_sooner_cpu_s, plan_fairness_cpu_s
+              (-: not a stage of that plan)
   replan      chargeplan only: {D.replan_stations} stations on one circuit, each charging
               (most held by their own 8 A, up to 30 sharing at 30 A); one sharing station
               sends StopTransaction: stations, raised (limits that must go up), resent

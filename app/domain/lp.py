@@ -10,9 +10,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["LinearProgram", "SolveFailed", "Solver", "Stage", "Sparse"]
+__all__ = ["LARGE", "LinearProgram", "SolveFailed", "Solver", "Stage", "Sparse"]
 
 Sparse = tuple[list[int], list[float]]
+
+# From this many columns on, an LP is "large": a depot's plan (1,000 sessions x 96 slots,
+# 78,000 columns), the offline optimum. :mod:`app.domain.lp_highs` solves it by the
+# interior point method, and the stages are made for it (see ``Stage.priced`` and
+# :func:`app.domain.plan_model.stages`).
+LARGE = 20_000
 
 
 @dataclass
@@ -70,6 +76,12 @@ class Stage:
     needless: Callable[[Sequence[float]], bool] | None = None
     # A refinement: when it fails (time limit), what the stages before reached stands.
     optional: bool = False
+    # Columns at their lower bound 0 that reach the objective only through shared rows
+    # (a lower tier's sessions in a higher tier's energy stage). A solver may solve the
+    # stage with them held at 0 first and then price them in: a column whose reduced cost
+    # says it would improve the objective joins, and the stage is solved again, until
+    # none would; the optimum is then the whole LP's. Only a first stage uses it.
+    priced: Sequence[int] = ()
 
 
 class SolveFailed(Exception):

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.domain.allocation import Session, Site
-from app.domain.lp import LinearProgram, Sparse, Stage
+from app.domain.lp import LARGE, LinearProgram, Sparse, Stage
 from app.domain.phasors import Row, line_rows, row_limit, session_power_w
 
 if TYPE_CHECKING:
@@ -417,6 +417,7 @@ def stages(
         tiers.setdefault((_standing(request, s.id), s.priority), []).append(i)
     result: list[Stage] = []
     exists = model.col >= 0
+    large = model.lp.num_col >= LARGE
     for key in sorted(tiers, reverse=True):
         member = np.zeros(len(sessions), dtype=bool)
         member[tiers[key]] = True
@@ -428,15 +429,21 @@ def stages(
                      * np.broadcast_to(weight[:, None], mask.shape)[mask])
         keep = model.energy_col[member].tolist()
         held = mask & model.late if late else np.zeros_like(mask)
+        # the first tier of a large LP by its own columns, the others priced in (lp.Stage)
+        priced = model.col[exists & ~member[None, :]].tolist() if large and not result else []
         result.append(Stage(
             f"energy ({_TIER_NAMES[key[0]]}, priority {key[1]})",
             (model.col[mask].tolist(), objective.tolist()), True,
             (keep + model.col[held].tolist(),
-             [1.0] * len(keep) + (-late * model.kwh[held]).tolist())))
+             [1.0] * len(keep) + (-late * model.kwh[held]).tolist()), priced=priced))
     cost = _cost_objective(model, request)
-    if cost[0]:
-        result.append(Stage("cost", cost, False, cost, optional=True))
     sooner = _sooner_objective(model, request)
+    folded = _cost_and_sooner(model, cost, sooner) if large else None
+    if folded is not None:
+        result.append(Stage("cost, then sooner", folded, False, cost, optional=True))
+        sooner = ([], [])
+    elif cost[0]:
+        result.append(Stage("cost", cost, False, cost, optional=True))
     if sooner[0]:
         result.append(Stage("sooner", sooner, True, sooner, optional=True))
     if model.share_col is not None:
@@ -469,6 +476,39 @@ def _sooner_objective(model: Model, request: PlanRequest) -> Sparse:
         return ([], [])
     weights = model.kwh * soon[:, None] * standing[None, :]
     return (model.col[mask].tolist(), weights[mask].tolist())
+
+
+# How far folding "sooner" into the cost stage may move the cost, at most (relative): the
+# scale at which the energy stages already trade energy for earliness (planner.EARLY).
+# Smaller is not more exact in practice: the interior point method stops at a relative
+# gap of about 1e-8 of the objective, and a tiebreak worth less than that is left
+# unresolved (on a depot's plan: at 5e-7 the fold reached 1.1 % less earliness than the
+# sequential stage, at 1e-5 0.54 % less, at 1e-4 0.06 % less).
+FOLD = 1e-4
+
+
+def _cost_and_sooner(model: Model, cost: Sparse, sooner: Sparse) -> Sparse | None:
+    """The cost stage with the sooner stage folded in, as a tiebreak too small to move
+    the cost by more than ``FOLD`` of it; None where that cannot be bounded (no cost
+    stage, a slot at a price of 0 or below, no sooner objective).
+
+    Every kWh bought costs at least the lowest price p and counts at most 1 in the sooner
+    objective (its weights are at most 1 per kWh), so ``sooner <= cost / p``. The folded
+    objective ``cost - FOLD * p * sooner`` is then least at a plan whose cost is at most
+    ``c* / (1 - FOLD)``, ``c*`` the least cost. On a depot's plan (1,000 sessions x 96
+    slots) the sequential sooner stage took 134 interior point iterations (13.5 s of CPU)
+    after the cost stage's 48; the folded stage takes 61 (5.8 s), its cost 2e-9 (relative)
+    above the cost stage's alone where the sequential stages spent their whole hold
+    (1e-6), its earliness 0.06 % below the sequential stages'."""
+    if not cost[0] or not sooner[0] or model.power_col is None:
+        return None
+    lengths_h = np.array([length for _start, length in model.slots], dtype=np.float64) / 3600
+    per_kwh = model.price / np.maximum(lengths_h, 1e-12)
+    if np.any(lengths_h <= 0) or np.any(per_kwh <= 0):
+        return None
+    weight = FOLD * float(per_kwh.min())
+    index, coef = sooner
+    return (list(cost[0]) + list(index), list(cost[1]) + [-weight * c for c in coef])
 
 
 def every_need_met(model: Model, values: Sequence[float]) -> bool:
