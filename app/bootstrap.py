@@ -223,7 +223,7 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
         commands_v201=Commands201(chargers, stations=stations, device_model=device_model,
                                   report_timeout_s=settings.call_timeout_s),
         external_limits=ExternalLimitService(db, clock=clock, events=events, bus=bus),
-        remote_transactions=RemoteTransactions(db, transactions),
+        remote_transactions=RemoteTransactions(db, transactions, clock=clock),
         ev_needs=EvNeedService(db, needs, clock=clock, bus=bus),
         ev_schedules=EvScheduleService(db, smart_charging, clock=clock, events=events,
                                        bus=bus),
