@@ -224,7 +224,7 @@ async def bootstrap(settings: Settings, clock: Clock, stack: AsyncExitStack) -> 
                                   report_timeout_s=settings.call_timeout_s,
                                   security=station_security),
         external_limits=ExternalLimitService(db, clock=clock, events=events, bus=bus),
-        remote_transactions=RemoteTransactions(db, transactions),
+        remote_transactions=RemoteTransactions(db, transactions, clock=clock),
         ev_needs=EvNeedService(db, needs, clock=clock, bus=bus),
         ev_schedules=EvScheduleService(db, smart_charging, clock=clock, events=events,
                                        bus=bus),

@@ -40,6 +40,7 @@ from app.services.messages import (
     StationsAdmitted,
     StationsBooted,
     StationsLeftCircuit,
+    TransactionReported,
     TransactionStarted,
     TransactionStopped,
 )
@@ -111,6 +112,12 @@ async def reconcile_if_managed_again(services: Services, m: StationChanged) -> N
     if m.managed_again:
         # Managed again: deliver what was kept back meanwhile.
         services.scheduler.request_reconcile([m.station_id], "managed")
+
+
+async def reconcile_reported(services: Services, m: TransactionReported) -> None:
+    """A transaction its station still runs after its boot gets what waited for that
+    report (its TxProfile: app.services.delivery.delivery_rules.runs_after_boot)."""
+    services.scheduler.request_reconcile([m.station_id], "transaction")
 
 
 async def boot_again(services: Services, m: StationReleased) -> None:
@@ -255,6 +262,7 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     TransactionStarted: [notify_started, link_remote_start, drop_superseded_tx_profiles,
                          replan_soon],
     TransactionStopped: [drop_tx_profile, replan_soon, notify_stopped],
+    TransactionReported: [reconcile_reported],
     ChargingStateChanged: [replan_soon],
     SessionMetered: [replan_metered_soon],
     NeedsChanged: [replan_for_needs, offer_to_car],

@@ -203,6 +203,10 @@ class Transaction(Base):
     start_time_flag: Mapped[str | None] = mapped_column(String(12))
     stop_time_flag: Mapped[str | None] = mapped_column(String(12))
     remote_id: Mapped[str | None] = mapped_column(String(36))
+    # OCPP 2.0.1: when its station first told of it (a TransactionEvent) since the
+    # station's latest boot, by this server's clock; before that, after a boot, the
+    # transaction is not known to run on (app.services.delivery.delivery_rules).
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TransactionNeed(Base):

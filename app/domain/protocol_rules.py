@@ -92,6 +92,8 @@ class ProtocolRules:
     - ``names``: what the station calls each of its bounds (configuration key or variable).
     - ``keeps_profiles_on_boot``: whether what a station acknowledged is taken as still held
       after it boots (else the boot's reconcile sends it again).
+    - ``tx_reported_after_boot``: whether a transaction started before the station's
+      latest boot counts as running only once the station told of it since that boot.
     """
 
     version: OcppVersion
@@ -102,6 +104,7 @@ class ProtocolRules:
     cites: Mapping[str, str] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)
     keeps_profiles_on_boot: bool = False
+    tx_reported_after_boot: bool = False
 
     def cite(self, rule: str) -> str:
         return self.cites.get(rule, POLICY)
@@ -171,6 +174,9 @@ V201 = ProtocolRules(
         "station_limits": "OCPP 2.0.1 Part 2 SmartChargingCtrlr",
         # Profiles set with SetChargingProfile persist across reboots and power cycles.
         "kept_on_boot": "OCPP 2.0.1 Part 2 K01.FR.27",
+        # A TxProfile names its transaction (K01.FR.03) and is rejected where no
+        # transaction is active (K01.FR.09).
+        "tx_running_after_boot": "OCPP 2.0.1 Part 2 K01.FR.03, K01.FR.09",
     },
     names={
         "max_stack_level": "SmartChargingCtrlr.ProfileStackLevel",
@@ -182,6 +188,9 @@ V201 = ProtocolRules(
     # K01.FR.27, and a 2.0.1 station can be asked what it holds (GetChargingProfiles):
     # the read-back finds what one lost, so a boot re-sends nothing on trust alone.
     keeps_profiles_on_boot=True,
+    # A station rejects a TxProfile for an EVSE with no transaction active (K01.FR.09);
+    # whether one still runs after a boot only the station's own TransactionEvents tell.
+    tx_reported_after_boot=True,
 )
 
 

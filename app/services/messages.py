@@ -100,6 +100,15 @@ class TransactionStopped(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionReported(Message):
+    """An OCPP 2.0.1 station told of a transaction it started before its latest boot,
+    for the first time since that boot: the transaction still runs on it."""
+
+    station_id: str
+    transaction_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChargingStateChanged(Message):
     """A connector with a transaction reported Charging, SuspendedEV or SuspendedEVSE: a
     car paused or charges again."""

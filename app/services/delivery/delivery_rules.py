@@ -81,6 +81,21 @@ def for_current_transaction(row: DesiredRow, running: Mapping[int, int]) -> bool
             and running.get(row.connector_id) == row.profile.get("transactionId"))
 
 
+def runs_after_boot(reported_at: datetime | None, booted_at: datetime | None, *,
+                    must_report: bool) -> bool:
+    """Whether an open transaction counts as running for its TxProfile. A TxProfile
+    belongs to its transaction (OCPP 2.0.1 K01.FR.03), and a station rejects one for an
+    EVSE with no transaction active (K01.FR.09). A 2.0.1 station that booted tells which
+    transactions still run on it by their TransactionEvents (``must_report``): one it has
+    not told of since its latest boot may have ended with the boot, so its TxProfile waits
+    for that report (or for the transaction's end) instead of going out ahead of
+    everything else. A station that never booted here, or a 1.6 one, is taken at the
+    transaction table's word."""
+    if not must_report or booted_at is None:
+        return True
+    return reported_at is not None and reported_at >= booted_at
+
+
 def to_push(rows: Sequence[DesiredRow], mirrored: Mapping[int, MirrorRow], now: datetime, *,
             force: bool, push_all: bool, running: Mapping[int, int],
             requested: Collection[int] | None = None) -> list[DesiredRow]:

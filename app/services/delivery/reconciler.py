@@ -653,17 +653,26 @@ async def forget(session: AsyncSession, station_id: str, profile_ids: set[int]) 
 
 async def _running(connection: AsyncConnection, station_ids: Sequence[str]
                    ) -> dict[str, dict[int, int]]:
-    """The transaction running on each connector of these stations (the latest open one),
+    """The transaction running on each connector of these stations (the latest open one
+    that counts as running after the station's boot: :func:`rules.runs_after_boot`),
     read only for stations with TxProfiles to deliver."""
-    running: defaultdict[str, dict[int, int]] = defaultdict(dict)
+    latest: dict[tuple[str, int], Any] = {}
     for batch in chunks(station_ids):
         for t in (await connection.execute(
                 select(_TRANSACTIONS.c.station_id, _TRANSACTIONS.c.connector_id,
-                       _TRANSACTIONS.c.id)
+                       _TRANSACTIONS.c.id, _TRANSACTIONS.c.reported_at,
+                       _STATIONS.c.last_boot_at, _STATIONS.c.ocpp_version)
+                .join(_STATIONS, _STATIONS.c.id == _TRANSACTIONS.c.station_id)
                 .where(_TRANSACTIONS.c.station_id.in_(batch),
                        _TRANSACTIONS.c.stopped_at.is_(None))
                 .order_by(_TRANSACTIONS.c.started_at, _TRANSACTIONS.c.id))).all():
-            running[t.station_id][t.connector_id] = t.id
+            latest[t.station_id, t.connector_id] = t
+    running: defaultdict[str, dict[int, int]] = defaultdict(dict)
+    for (station_id, connector_id), t in latest.items():
+        if rules.runs_after_boot(
+                t.reported_at, t.last_boot_at,
+                must_report=rules_of(OcppVersion(t.ocpp_version)).tx_reported_after_boot):
+            running[station_id][connector_id] = t.id
     return running
 
 

@@ -7,6 +7,11 @@ A 2.0.1 session gets an integer ``id`` like any other (allocated by the database
 rule, the events and the re-plan are the same); ``remote_id`` keeps the station's string.
 The adapter maps the string to the integer with :meth:`RemoteTransactions.transaction_id`
 before it stores meter values or looks up needs, and answers with the string.
+
+After a boot a station reports the transactions still running on it (any TransactionEvent
+of theirs): :meth:`RemoteTransactions.reported` records the first report since the boot,
+and until then a transaction is not known to run (its TxProfile waits, see
+:func:`app.services.delivery.delivery_rules.runs_after_boot`).
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
+from app.clock import Clock
 from app.db.engine import Database
-from app.db.models import Transaction
+from app.db.models import Station, Transaction
 from app.domain.profiles import format_datetime
 from app.services.errors import Invalid, NotFound
 from app.services.fleet.transactions import TransactionService
@@ -34,15 +40,32 @@ class Started:
 
 
 class RemoteTransactions:
-    def __init__(self, db: Database, transactions: TransactionService) -> None:
+    def __init__(self, db: Database, transactions: TransactionService, *,
+                 clock: Clock) -> None:
         self._db = db
         self._transactions = transactions
+        self._clock = clock
 
     async def transaction_id(self, station_id: str, remote_id: str) -> int | None:
         """The integer id of the station's transaction named ``remote_id``, if known."""
         async with self._db.uow() as session:
             return await session.scalar(select(Transaction.id).where(
                 Transaction.station_id == station_id, Transaction.remote_id == remote_id))
+
+    async def reported(self, station_id: str, transaction_id: int) -> bool:
+        """The station told of the transaction (a TransactionEvent of it); True when this
+        is its first report since the station's latest boot. Written once per boot, not
+        once per event."""
+        booted = (select(Station.last_boot_at).where(Station.id == station_id)
+                  .scalar_subquery())
+        async with self._db.core() as connection:
+            result = await connection.execute(
+                update(Transaction)
+                .where(Transaction.id == transaction_id, Transaction.station_id == station_id,
+                       or_(Transaction.reported_at.is_(None),
+                           Transaction.reported_at < booted))
+                .values(reported_at=self._clock()))
+        return result.rowcount == 1
 
     async def started(self, station_id: str, remote_id: str, *, evse_id: int, id_token: str,
                       meter_start_wh: int, started_at: datetime) -> Started:

@@ -21,7 +21,12 @@ from app.ocpp.router import CallContext, Handler, Reply
 from app.ocpp.v201 import convert
 from app.ocpp.v201.remote_ids import FirstEvent, RemoteIds
 from app.services.errors import Invalid
-from app.services.messages import ChargingStateChanged, CircuitChanged, SessionMetered
+from app.services.messages import (
+    ChargingStateChanged,
+    CircuitChanged,
+    SessionMetered,
+    TransactionReported,
+)
 from app.timefmt import parse_timestamp
 
 _CHARGING = frozenset({"Charging", "SuspendedEV", "SuspendedEVSE"})
@@ -65,11 +70,16 @@ class TransactionHandlers:
         evse = (payload.get("evse") or {}).get("id")
 
         tx_id = await services.remote_transactions.transaction_id(ctx.station_id, remote_id)
+        known = tx_id is not None
         if tx_id is None:
             tx_id = await self._start(ctx, payload, token, evse, at)
             if tx_id is None:
                 return Reply(await _token_answer(ctx, payload, token))
         self._ids.learn(tx_id, ctx.station_id, remote_id)
+        if await services.remote_transactions.reported(ctx.station_id, tx_id) and known:
+            # A transaction the station still runs after its boot: what waited for that
+            # (its TxProfile) can go now.
+            services.bus.publish(TransactionReported(ctx.station_id, tx_id))
         answer = await _token_answer(ctx, payload, token)
         row = next((tx for tx in await services.transactions.active(ctx.station_id)
                     if tx.id == tx_id), None)
