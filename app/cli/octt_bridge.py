@@ -32,12 +32,13 @@ import logging
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
+from app.cli import octt_bridge_v16
+from app.cli.octt_forward import Forward, JsonObject, Unsupported
 from app.services.fleet.commands_v201 import V201_ACTIONS
 
 log = logging.getLogger("chargeplan.octt")
@@ -48,22 +49,8 @@ PASSWORD_PATH = "/api/octt/set-basic-auth-password"
 _PURPOSE = {"ChargingStationMaxProfile": "ChargePointMaxProfile",
             "TxDefaultProfile": "TxDefaultProfile", "TxProfile": "TxProfile"}
 
-JsonObject = dict[str, Any]
 # The integer transaction id chargeplan gives the station's own (string) one, if known.
 TransactionLookup = Callable[[str, str], int | None]
-
-
-@dataclass(frozen=True)
-class Forward:
-    """The REST request a trigger becomes: ``method`` ``path`` with ``body``."""
-
-    path: str
-    body: JsonObject | None
-    method: str = "POST"
-
-
-class Unsupported(Exception):
-    """A trigger chargeplan has no REST request for."""
 
 
 def translate(station_id: str, trigger: str, body: Mapping[str, Any],
@@ -292,6 +279,11 @@ def handler_for(api: RestApi) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError as exc:
                 self._answer(HTTPStatus.BAD_REQUEST, {"error": f"body is not JSON: {exc}"})
                 return
+            # The 1.6 triggers and create-token.
+            answered = octt_bridge_v16.answer(self.path, body, api.request)
+            if answered is not None:
+                self._answer(*answered)
+                return
             station_id, _, trigger = self.path.removeprefix(PREFIX).partition("/")
             if self.path == PASSWORD_PATH:
                 station_id, trigger = str(body.get("station_id")), "set-basic-auth-password"
@@ -329,7 +321,8 @@ def handler_for(api: RestApi) -> type[BaseHTTPRequestHandler]:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "octt-bridge", help="answer the tzi-OCTT trigger API with chargeplan's REST API",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=f"{__doc__}\n{octt_bridge_v16.__doc__}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listen", default="127.0.0.1:5001",
                         help="host:port of the trigger API (the suite's CSMS_TRIGGER_ADDRESS)")
     parser.add_argument("--api", default="http://127.0.0.1:8000",
