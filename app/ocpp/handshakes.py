@@ -12,14 +12,18 @@ the only place that learns why and from which address.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from websockets.asyncio.server import ServerConnection
 
 from app.ocpp.connection import remote_host
 from app.ocpp.tls import HandshakeRefusal, handshake_refusal
+from app.tasks import TaskOwner
+
+log = logging.getLogger(__name__)
 
 # Bytes a client may send before its TLS handshake runs (a ClientHello is a few hundred).
 RAW_TLS_MAX_BYTES = 65536
@@ -65,20 +69,14 @@ class TlsAcceptor:
         self.context = context
         self.on_refused = on_refused
         self.timeout_s = timeout_s
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._handshakes = TaskOwner(log)
 
-    def start(self, handshake: Any) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(handshake)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def start(self, handshake: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        return self._handshakes.spawn(handshake, "tls-handshake")
 
-    def in_progress(self) -> int:
-        return len(self._tasks)
-
-    def cancel(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+    async def close(self) -> None:
+        """Cancel the handshakes still in progress and wait for them to end."""
+        await self._handshakes.close()
 
 
 class _EarlyData(asyncio.Protocol):

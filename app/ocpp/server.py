@@ -179,7 +179,7 @@ class OcppServer:
                 await self._follow_lockouts
             self._follow_lockouts = None
         for acceptor in self._tls:
-            acceptor.cancel()
+            await acceptor.close()
         for server in self._servers:
             server.close(close_connections=True)
         try:
