@@ -68,6 +68,10 @@ def natural_id(kind: OwnerKind, stored: str | None) -> int | str | None:
 
 
 _MANAGED = frozenset({OwnerKind.PLAN, OwnerKind.TARIFF, OwnerKind.CIRCUIT})
+# Owners whose profiles are chargeplan's own answer for a session, made from every other
+# owner's limits and the car's: the circuit's plan, or, on a station no circuit plans, the
+# TxProfile offered to the car. Neither is a limit on the other's answer.
+SESSION_ANSWERS = frozenset({OwnerKind.CIRCUIT, OwnerKind.EV})
 _PER_CONNECTOR = frozenset({OwnerKind.CIRCUIT})
 _NAMED = frozenset({OwnerKind.CIRCUIT})  # owners whose ids are names, not integers
 

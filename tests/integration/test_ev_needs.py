@@ -88,3 +88,41 @@ async def test_needs_for_an_evse_without_a_running_transaction_are_refused(
 ) -> None:
     with pytest.raises(NotFound):
         await server.services.ev_needs.notify("CP-A", 1, EvChargingNeeds(energy_amount_wh=1))
+
+
+async def test_a_cars_offer_gives_way_to_the_circuit_that_plans_it_later(
+    depot: dict[str, RawStation], server: RunningServer,  # noqa: F811
+    http: httpx.AsyncClient
+) -> None:
+    a = depot["CP-A"]
+    assert (await http.patch("/stations/CP-A", json={"circuit_id": None})).status_code == 200
+    tx_a = await start(a)
+    leaves = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=6)
+    await server.services.ev_needs.notify("CP-A", 1, EvChargingNeeds(
+        energy_transfer="AC_three_phase", departure=leaves, energy_amount_wh=20_000,
+        ev_min_current_a=6, ev_max_current_a=10, ev_max_voltage_v=400))
+    # No circuit plans the station: the car is offered what its profiles allow, at most
+    # the 10 A it takes, as a TxProfile of chargeplan's own.
+    await eventually(lambda: bool(tx_profiles(a)))
+    offer = tx_profiles(a)[-1]
+    assert (offer["transactionId"], offer["stackLevel"], first_limit(offer)) == (tx_a, 0, 10.0)
+
+    # The circuit takes the station over: its plan is the car's answer, bound by the
+    # car's own currents, not by the offer it replaces.
+    assert (await http.patch("/stations/CP-A", json={"circuit_id": "site"})).status_code == 200
+    await eventually(lambda: tx_profiles(a)[-1]["stackLevel"] == 7)
+    solved = (await http.get("/circuits/site/allocation")).json()
+    share = next(s for s in solved["sessions"] if s["transaction_id"] == tx_a)
+    assert (share["max_current_a"], share["need_source"]) == (10.0, "ev")
+    assert "(ev " not in share["binding"]
+
+    # Once the station holds the circuit's TxProfile the offer is withdrawn and cleared.
+    def offer_cleared() -> bool:
+        return any(frame[2] == "ClearChargingProfile"
+                   and frame[3].get("id") == offer["chargingProfileId"]
+                   for frame in a.server_calls)
+
+    await eventually(offer_cleared)
+    kinds = {(r["owner_kind"], r["purpose"]) for r in
+             (await http.get("/stations/CP-A/charging_profiles")).json()}
+    assert ("ev", "TxProfile") not in kinds and ("circuit", "TxProfile") in kinds

@@ -32,7 +32,7 @@ from app.domain.composite import Convention
 from app.domain.installation import InstalledProfile
 from app.domain.live_plan import LivePlan, held_during
 from app.domain.needs import session_bounds
-from app.domain.ownership import OwnerKind
+from app.domain.ownership import SESSION_ANSWERS, OwnerKind
 from app.domain.phase_currents import phase_totals
 from app.domain.profiles import ChargingRateUnit, format_datetime, parse_datetime
 from app.domain.states import DeliveryState
@@ -43,6 +43,9 @@ from app.services.delivery.station_view import station_views
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.load.ev_needs import ev_current_bounds
 from app.services.load.external_limits import with_external_caps
+
+# What other owners' profiles allow leaves out chargeplan's own answers for the sessions.
+_ANSWERS = sorted(kind.value for kind in SESSION_ANSWERS)
 
 # Solves of one re-plan that move a charger's excess over its limit to the limit the
 # solve gives it, and the change in A that is close enough.
@@ -572,7 +575,8 @@ class CircuitService:
                             duration_s: int) -> dict[int, tuple[rule.CapWindow, ...]]:
         """Per running transaction, what the other owners' desired profiles (manual,
         plans, tariffs, remote starts, ...) allow its connector from ``at``: the composite
-        of the station's desired profiles without the circuit's own, in A."""
+        of the station's desired profiles without chargeplan's own answers for sessions
+        (the circuit's, the TxProfile offered to a car before a circuit planned it), in A."""
         windows = await self._other_owners_windows(
             {(t.station_id, t.connector_id) for t in running}, at, duration_s)
         return {t.id: windows[(t.station_id, t.connector_id)] for t in running
@@ -592,7 +596,7 @@ class CircuitService:
             owned = (await session.scalars(
                 select(DesiredProfile.station_id).where(
                     DesiredProfile.station_id.in_(station_ids),
-                    DesiredProfile.owner_kind != OwnerKind.CIRCUIT).distinct())).all()
+                    DesiredProfile.owner_kind.not_in(_ANSWERS)).distinct())).all()
         if not owned:
             return {}
         snapshots = await self._smart_charging.snapshots(sorted(owned), from_desired=True)
@@ -613,9 +617,10 @@ class CircuitService:
         name_sources: bool = True,
     ) -> dict[tuple[str, int], tuple[rule.CapWindow, ...]]:
         """Per (station, connector), the composite of the station's desired profiles
-        without the circuit's own, in A, from ``at`` for ``duration_s``. Where none of
-        them bounds the connector the window holds the strict composite's fill value
-        (48 A, or the station maximum), or is left out without ``fill_unbounded``."""
+        without chargeplan's own answers for sessions, in A, from ``at`` for
+        ``duration_s``. Where none of them bounds the connector the window holds the
+        strict composite's fill value (48 A, or the station maximum), or is left out
+        without ``fill_unbounded``."""
         if self._smart_charging is None or not places:
             return {}
         stations = sorted({sid for sid, _ in places})
@@ -624,7 +629,7 @@ class CircuitService:
         async with self._db.uow() as session:
             rows = (await session.scalars(
                 select(DesiredProfile).where(DesiredProfile.station_id.in_(stations),
-                                             DesiredProfile.owner_kind != OwnerKind.CIRCUIT)
+                                             DesiredProfile.owner_kind.not_in(_ANSWERS))
                 .order_by(DesiredProfile.id))).all()
         others: dict[str, list[tuple[DesiredProfile, InstalledProfile]]] = {
             s: [] for s in stations}

@@ -398,6 +398,7 @@ class LoadManager:
         previous = await self._circuit_rows({s.station_id for s in solved.sessions}
                                             | await self._stations_with_rows(solved))
         running = {s.transaction_id for s in solved.sessions}
+        offers = await self._car_offers(running)
         renew_before = now + self._lease / 2
         watts_only = await self._watts_only(set(solved.safe_shares))
         max_periods = await self._max_periods({s.station_id for s in solved.sessions})
@@ -413,10 +414,16 @@ class LoadManager:
             old = previous.get(session.transaction_id)
             if old is not None and old.owner_id != session.circuit_id:
                 old = None  # the station moved: the old circuit's row is not a base
-            before = (self._allowance_now(allowed.get(session.station_id), now) if old is None
-                      else amps_at(old.profile, now, volts))
-            # A new session draws what the allowance it started under lets it: its own
-            # profile raises it from there or lowers it.
+            offer = offers.get(session.transaction_id)
+            before: float | None
+            if old is not None:
+                before = amps_at(old.profile, now, volts)
+            elif offer is not None:  # the car draws what it was offered (a TxProfile)
+                before = amps_at(offer.profile, now, volts)
+            else:
+                before = self._allowance_now(allowed.get(session.station_id), now)
+            # A new session draws what the allowance it started under (or the offer made
+            # to its car) lets it: its own profile raises it from there or lowers it.
             planned = PlannedProfile(session, profile, amps_at(profile, now, volts), before)
             if old is not None and not meaningful(old.profile, profile, now,
                                                   session.min_current_a, renew_before, volts):
@@ -455,6 +462,21 @@ class LoadManager:
         touched = sorted({p.session.station_id for p in increases} | set(raised)
                          | {r.station_id for r in stale.values()} | set(result.fail_safe))
         await self._reconcile(touched)
+        await self._withdraw_offers(offers)
+
+    async def _withdraw_offers(self, offers: Mapping[int, DesiredProfile]) -> None:
+        """Drop the TxProfile offered to a car whose station holds its circuit's TxProfile
+        now: under it the offer limits nothing (within a purpose the highest stack level
+        prevails, OCPP 1.6 §3.13.1, and the offer's is 0), and the circuit's plan is the
+        car's answer. Dropped only once the circuit's is Accepted, so the car never runs
+        on neither; the reconcile then clears the offer from the station."""
+        if not offers:
+            return
+        held = await self._circuit_rows({o.station_id for o in offers.values()})
+        for tx, offer in offers.items():
+            row = held.get(tx)
+            if row is not None and row.state == DeliveryState.ACCEPTED:
+                await self._smart_charging.remove_managed(offer.station_id, owner=offer.owner)
 
     async def _fail_safe(self, solved: TreeAllocation, renew_before: datetime) -> list[str]:
         """Store the safe-share cap of every station of the tree whose cap changed."""
@@ -708,6 +730,18 @@ class LoadManager:
                 .join(Station, Station.id == DesiredProfile.station_id)
                 .where(Station.circuit_id.in_(tree),
                        DesiredProfile.owner_kind == OwnerKind.CIRCUIT))).all())
+
+    async def _car_offers(self, transaction_ids: set[int]) -> dict[int, DesiredProfile]:
+        """The TxProfiles offered to the cars of these transactions (OCPP 2.0.1
+        NotifyEVChargingNeeds answered before a circuit planned them), by transaction."""
+        if not transaction_ids:
+            return {}
+        async with self._db.uow() as session:
+            rows = (await session.scalars(
+                select(DesiredProfile).where(
+                    DesiredProfile.owner_kind == OwnerKind.EV,
+                    DesiredProfile.transaction_id.in_(sorted(transaction_ids))))).all()
+        return {r.transaction_id: r for r in rows if r.transaction_id is not None}
 
     async def _circuit_rows(self, station_ids: set[str]) -> dict[int, DesiredProfile]:
         """The circuits' TxProfiles on the stations, by the transaction each limits."""
