@@ -82,6 +82,12 @@ _MEANINGS_201 = {
     "is the EVSE (0: the whole station).",
     "UnlockConnector": " To an OCPP 2.0.1 station: `evseId`, the EVSE, with `connectorId` "
     "the connector within it; without it `connectorId` is the EVSE (its connector 1).",
+    "ReserveNow": " To an OCPP 2.0.1 station: `idTokenType` and `groupIdTokenType`, the "
+    "IdTokenEnumType of `idTag` and `parentIdTag` (Central when absent), and "
+    "`connectorType` (ConnectorEnumType); `connectorId` is the EVSE (0: any EVSE).",
+    "SendLocalList": " To an OCPP 2.0.1 station: in each entry `idTokenType`, the "
+    "IdTokenEnumType of its `idTag` (Central when absent), and an `idTagInfo.status` of "
+    "the AuthorizationStatusEnumType values only 2.0.1 has (NoCredit, NotAtThisTime, ...).",
     "TriggerMessage": " To an OCPP 2.0.1 station: `requestedMessage` of the values only "
     "2.0.1 has too (TransactionEvent, LogStatusNotification, PublishFirmwareStatusNotification, "
     "SignChargingStationCertificate, SignV2GCertificate, SignCombinedCertificate), and "

@@ -222,6 +222,34 @@ def _composite(_: str, body: Mapping[str, Any], __: TransactionLookup
                                           chargingRateUnit=body.get("chargingRateUnit"))
 
 
+def _reserve(_: str, body: Mapping[str, Any], __: TransactionLookup
+             ) -> tuple[str, JsonObject]:
+    """H01: the reservation in its 1.6 form with the 2.0.1 fields (the EVSE as the
+    connector, 0 for any; the token types; connectorType)."""
+    group = body.get("groupIdToken") or {}
+    return "ReserveNow", _given(
+        reservationId=body["id"], expiryDate=body["expiryDateTime"],
+        idTag=body["idToken"]["idToken"], idTokenType=body["idToken"].get("type"),
+        connectorId=body.get("evseId", 0), connectorType=body.get("connectorType"),
+        parentIdTag=group.get("idToken"), groupIdTokenType=group.get("type"))
+
+
+def _local_list(_: str, body: Mapping[str, Any], __: TransactionLookup
+                ) -> tuple[str, JsonObject]:
+    """D01/D02: the list in its 1.6 form, each idToken's type beside its idTag."""
+    entries = []
+    for entry in body.get("localAuthorizationList") or []:
+        info = entry.get("idTokenInfo")
+        entries.append(_given(
+            idTag=entry["idToken"]["idToken"], idTokenType=entry["idToken"].get("type"),
+            idTagInfo=None if info is None else _given(
+                status=info["status"], expiryDate=info.get("cacheExpiryDateTime"),
+                parentIdTag=(info.get("groupIdToken") or {}).get("idToken"))))
+    return "SendLocalList", {"listVersion": body["versionNumber"],
+                             "updateType": body["updateType"],
+                             "localAuthorizationList": entries}
+
+
 def _as_is(action: str) -> Callable[[str, Mapping[str, Any], TransactionLookup],
                                     tuple[str, JsonObject]]:
     return lambda _, body, __: (action, dict(body))
@@ -234,6 +262,8 @@ _MAPPERS: dict[str, Callable[[str, Mapping[str, Any], TransactionLookup],
     "RequestStopTransaction": _stop, "SetChargingProfile": _set_profile,
     "ClearChargingProfile": _clear_profile, "GetCompositeSchedule": _composite,
     "ClearCache": _as_is("ClearCache"), "DataTransfer": _as_is("DataTransfer"),
+    "ReserveNow": _reserve, "CancelReservation": _as_is("CancelReservation"),
+    "SendLocalList": _local_list, "GetLocalListVersion": _as_is("GetLocalListVersion"),
     # A, M: the 2.0.1 payloads, which these commands take for a 2.0.1 station as they are.
     **{action: _as_is(action) for action in (
         "CertificateSigned", "InstallCertificate", "GetInstalledCertificateIds",

@@ -384,6 +384,7 @@ STATION_REQUESTS: dict[str, dict[str, Any]] = {
         "eventId": 1, "timestamp": NOW, "trigger": "Alerting", "actualValue": "Faulted",
         "eventNotificationType": "HardWiredMonitor", "component": {"name": "ChargingStation"},
         "variable": {"name": "Problem"}}]},
+    "ReservationStatusUpdate": {"reservationId": 3, "reservationUpdateStatus": "Expired"},
 }
 
 

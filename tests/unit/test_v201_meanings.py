@@ -84,3 +84,34 @@ def test_certificate_types_given_wrongly_are_problems() -> None:
     # Not a 2.0.1 value either: the 1.6 schema names what is wrong.
     assert meanings("InstallCertificate", {"certificateType": "Nope", "certificate": "x"}
                     ).checked["certificateType"] == "Nope"
+
+
+def test_a_local_lists_entries_carry_their_201_meanings_by_index() -> None:
+    uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    found = meanings("SendLocalList", {"listVersion": 1, "updateType": "Full",
+                                       "localAuthorizationList": [
+                                           {"idTag": "A", "idTagInfo": {"status": "Accepted"}},
+                                           {"idTag": uuid, "idTokenType": "eMAID",
+                                            "idTagInfo": {"status": "NoCredit"}},
+                                           {"idTag": uuid + "X", "idTokenType": "Badge"}]})
+    assert [f for f, _ in found.used] == [
+        "localAuthorizationList[1].idTokenType", "localAuthorizationList[1].idTagInfo.status",
+        "localAuthorizationList[1].idTag", "localAuthorizationList[2].idTokenType",
+        "localAuthorizationList[2].idTag"]
+    assert [f for f, _ in found.problems] == [
+        "localAuthorizationList[2].idTokenType", "localAuthorizationList[2].idTag"]
+    # What the 1.6 schema checks: 1.6 values in their place, the first entry as it was.
+    assert found.checked["localAuthorizationList"] == [
+        {"idTag": "A", "idTagInfo": {"status": "Accepted"}},
+        {"idTag": uuid[:20], "idTagInfo": {"status": "Invalid"}},
+        {"idTag": (uuid + "X")[:20]}]
+
+
+def test_a_reservation_may_name_a_connector_type_and_token_types() -> None:
+    found = meanings("ReserveNow", {"idTag": "T", "parentIdTag": "G", "idTokenType": "Local",
+                                    "groupIdTokenType": "Central", "connectorType": "cCCS2"})
+    assert found.checked == {"idTag": "T", "parentIdTag": "G"}
+    assert sorted(f for f, _ in found.used) == ["connectorType", "groupIdTokenType",
+                                                "idTokenType"]
+    wrong = meanings("ReserveNow", {"idTag": "T", "connectorType": "Type2"})
+    assert [f for f, _ in wrong.problems] == ["connectorType"]

@@ -2,8 +2,8 @@
 answers as the 1.6 answers the services read.
 
 Each call the services make has one translation here, or none: a call with no 2.0.1
-meaning here (reservations, local lists, firmware and diagnostics, the security
-extension's GetLog and SignedUpdateFirmware) is refused with NotSupported before
+meaning here (firmware and diagnostics, the security extension's GetLog and
+SignedUpdateFirmware) is refused with NotSupported before
 anything is sent. The security extension's certificate calls are 2.0.1's own (A02, A03,
 M03-M05, ``certificates.py``). A
 RemoteStartTransaction gets the remoteStartId its 2.0.1 form needs from a counter of this
@@ -119,6 +119,11 @@ class Outgoing:
                                              _status),
             "ExtendedTriggerMessage": Translation("TriggerMessage",
                                                   self._extended_trigger, _status),
+            "ReserveNow": Translation("ReserveNow", _reserve, _status),
+            "CancelReservation": Translation("CancelReservation", _same, _status),
+            "SendLocalList": Translation("SendLocalList", _local_list, _status),
+            "GetLocalListVersion": Translation(
+                "GetLocalListVersion", _same, lambda a: {"listVersion": a["versionNumber"]}),
             **{action: Translation(action, _same, _same) for action in NATIVE_ACTIONS},
         }
 
@@ -165,8 +170,7 @@ class Outgoing:
         by the central system, when it names none: OCPP 2.0.1 IdTokenEnumType), the
         connector as the EVSE, a TxProfile in its 2.0.1 form (K05), and a remoteStartId of
         this process."""
-        out: JsonObject = {"idToken": {"idToken": payload["idTag"],
-                                       "type": payload.get("idTokenType", "Central")},
+        out: JsonObject = {"idToken": _id_token(payload["idTag"], payload.get("idTokenType")),
                            "remoteStartId": next(self._remote_start_ids)}
         if payload.get("connectorId") is not None:
             out["evseId"] = payload["connectorId"]
@@ -292,3 +296,47 @@ def _unlock(payload: JsonObject) -> JsonObject:
     if payload.get("evseId") is not None:
         return {"evseId": payload["evseId"], "connectorId": payload["connectorId"]}
     return {"evseId": payload["connectorId"], "connectorId": 1}
+
+
+def _id_token(value: str, token_type: str | None) -> JsonObject:
+    """A 1.6 idTag as a 2.0.1 IdTokenType: of the type the request names, Central (set by
+    the central system) when it names none."""
+    return {"idToken": value, "type": token_type or "Central"}
+
+
+def _reserve(payload: JsonObject) -> JsonObject:
+    """H01: the reservation's id, expiry and idToken; the 1.6 connectorId is the EVSE (0:
+    any EVSE, the 2.0.1 request without evseId), parentIdTag the groupIdToken."""
+    out: JsonObject = {"id": payload["reservationId"],
+                       "expiryDateTime": payload["expiryDate"],
+                       "idToken": _id_token(payload["idTag"], payload.get("idTokenType"))}
+    if payload.get("connectorId"):
+        out["evseId"] = payload["connectorId"]
+    if payload.get("connectorType") is not None:
+        out["connectorType"] = payload["connectorType"]
+    if payload.get("parentIdTag") is not None:
+        out["groupIdToken"] = _id_token(payload["parentIdTag"],
+                                        payload.get("groupIdTokenType"))
+    return out
+
+
+def _local_list(payload: JsonObject) -> JsonObject:
+    """D01/D02: the list's version and entries; each idTag as an idToken, its idTagInfo as
+    IdTokenInfoType (expiryDate is cacheExpiryDateTime, parentIdTag the groupIdToken)."""
+    out: JsonObject = {"versionNumber": payload["listVersion"],
+                       "updateType": payload["updateType"]}
+    entries = []
+    for entry in payload.get("localAuthorizationList") or []:
+        item: JsonObject = {"idToken": _id_token(entry["idTag"], entry.get("idTokenType"))}
+        info = entry.get("idTagInfo")
+        if info is not None:
+            converted: JsonObject = {"status": info["status"]}
+            if info.get("expiryDate") is not None:
+                converted["cacheExpiryDateTime"] = info["expiryDate"]
+            if info.get("parentIdTag") is not None:
+                converted["groupIdToken"] = _id_token(info["parentIdTag"], None)
+            item["idTokenInfo"] = converted
+        entries.append(item)
+    if entries:
+        out["localAuthorizationList"] = entries
+    return out

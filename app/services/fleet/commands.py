@@ -380,6 +380,18 @@ class CommandService:
                 row.status = "Cancelled"
                 row.updated_at = self._clock()
 
+    async def reservation_ended(self, station_id: str, reservation_id: int,
+                                status: str) -> bool:
+        """A station ended a reservation itself (OCPP 2.0.1 H02 ReservationStatusUpdate:
+        Expired or Removed): its status says so. False when chargeplan never sent it."""
+        async with self._db.uow() as session:
+            row = await session.get(Reservation, (station_id, reservation_id))
+            if row is None:
+                return False
+            row.status = status
+            row.updated_at = self._clock()
+        return True
+
     async def _local_list_sent(self, station_id: str, request: JsonObject,
                                answer: JsonObject) -> None:
         if answer.get("status") == "Accepted":

@@ -68,17 +68,22 @@ class RemoteTransactions:
         return result.rowcount == 1
 
     async def started(self, station_id: str, remote_id: str, *, evse_id: int, id_token: str,
-                      meter_start_wh: int, started_at: datetime) -> Started:
-        """TransactionEvent Started (E01-E04): the session on the EVSE; the same
+                      meter_start_wh: int, started_at: datetime,
+                      reservation_id: int | None = None) -> Started:
+        """TransactionEvent Started (E01-E04): the session on the EVSE, with the
+        reservation it ends when the event names one (``reservationId``); the same
         ``remote_id`` again gives the same transaction."""
         if not 0 < len(remote_id) <= REMOTE_ID_MAX:
             raise Invalid("transactionId", f"must be 1 to {REMOTE_ID_MAX} characters")
         known = await self.transaction_id(station_id, remote_id)
         if known is not None:
             return Started(known, {"status": "Accepted"}, True)
-        answer = await self._transactions.start(station_id, {
+        request: dict[str, Any] = {
             "connectorId": evse_id, "idTag": id_token, "meterStart": meter_start_wh,
-            "timestamp": format_datetime(started_at)}, remote_id=remote_id)
+            "timestamp": format_datetime(started_at)}
+        if reservation_id is not None:
+            request["reservationId"] = reservation_id
+        answer = await self._transactions.start(station_id, request, remote_id=remote_id)
         return Started(int(answer["transactionId"]), dict(answer["idTagInfo"]), False)
 
     async def ended(self, station_id: str, remote_id: str, *, meter_stop_wh: int,

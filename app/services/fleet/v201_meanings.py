@@ -22,6 +22,13 @@ GetInstalledCertificate  ``certificateType`` a list of GetCertificateIdUseEnumTy
 Ids                      a 2.0.1 value alone, or left out (every type; M03)
 CertificateSigned        ``certificateType``: ChargingStationCertificate or V2GCertificate
                          (CertificateSigningUseEnumType)
+ReserveNow               ``idTokenType`` of ``idTag``, ``groupIdTokenType`` of
+                         ``parentIdTag`` (the groupIdToken; Central when absent), and
+                         ``connectorType`` (ConnectorEnumType) to reserve any EVSE with
+                         such a connector
+SendLocalList            in each entry of ``localAuthorizationList``, ``idTokenType`` of its
+                         ``idTag``, and an ``idTagInfo.status`` of the AuthorizationStatus
+                         values only 2.0.1 has (NoCredit, NotAtThisLocation, ...)
 any with ``idTag`` or    a token of 21 to 36 characters (a 2.0.1 idToken; a 1.6 idTag is
 ``parentIdTag``          a CiString20)
 =======================  ==================================================================
@@ -43,6 +50,15 @@ from app.json_types import JsonObject
 # OCPP 2.0.1 IdTokenEnumType.
 ID_TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local",
                   "MacAddress", "NoAuthorization")
+# OCPP 2.0.1 AuthorizationStatusEnumType values with no 1.6 AuthorizationStatus
+# counterpart.
+AUTHORIZATION_STATUSES = ("NoCredit", "NotAllowedTypeEVSE", "NotAtThisLocation",
+                          "NotAtThisTime", "Unknown")
+# OCPP 2.0.1 ConnectorEnumType.
+CONNECTOR_TYPES = ("cCCS1", "cCCS2", "cG105", "cTesla", "cType1", "cType2", "s309-1P-16A",
+                   "s309-1P-32A", "s309-3P-16A", "s309-3P-32A", "sBS1361", "sCEE-7-7",
+                   "sType2", "sType3", "Other1PhMax16A", "Other1PhOver16A", "Other3Ph", "Pan",
+                   "wInductive", "wResonant", "Undetermined", "Unknown")
 # OCPP 2.0.1 ResetEnumType.
 RESET_TYPES = ("Immediate", "OnIdle")
 # OCPP 2.0.1 MessageTriggerEnumType values with no 1.6 requestedMessage (1.6
@@ -63,6 +79,7 @@ _EVSE_ACTIONS = ("ChangeAvailability", "TriggerMessage", "UnlockConnector")
 _TOKEN_FIELDS = ("idTag", "parentIdTag")
 _ID_TAG_16 = 20
 _ONLY_201 = "OCPP 2.0.1 only: the station speaks 1.6"
+_NO_TYPE = "a 1.6 idTag has no type"
 
 
 @dataclass
@@ -79,7 +96,14 @@ def meanings(action: str, body: Mapping[str, Any]) -> Meanings:
     them), the problems of those given wrongly, and the body the 1.6 schema checks."""
     found = Meanings(dict(body))
     if action == "RemoteStartTransaction":
-        _id_token_type(found)
+        _id_token_type(found, "idTokenType")
+    elif action == "ReserveNow":
+        _id_token_type(found, "idTokenType")
+        _id_token_type(found, "groupIdTokenType")
+        _one_of(found, "connectorType", "OCPP 1.6 reserves a connector by its id",
+                CONNECTOR_TYPES, "ConnectorEnumType")
+    elif action == "SendLocalList":
+        _local_list(found)
     elif action == "Reset":
         _reset(found)
     if action in _EVSE_ACTIONS:
@@ -109,14 +133,54 @@ def _long_token(found: Meanings, name: str) -> None:
     found.checked[name] = value[:_ID_TAG_16]
 
 
-def _id_token_type(found: Meanings) -> None:
-    if "idTokenType" not in found.checked:
-        return
-    value = found.checked.pop("idTokenType")
-    found.used.append(("idTokenType", f"{_ONLY_201} (a 1.6 idTag has no type)"))
-    if value not in ID_TOKEN_TYPES:
-        found.problems.append(("idTokenType", f"must be one of {', '.join(ID_TOKEN_TYPES)} "
-                               "(OCPP 2.0.1 IdTokenEnumType)"))
+def _one_of(found: Meanings, name: str, instead: str, allowed: tuple[str, ...],
+            enum: str) -> None:
+    """A field only 2.0.1 has (``instead``: what 1.6 does without it), taken out of what
+    the 1.6 schema checks; a problem unless it is one of ``allowed`` (2.0.1 ``enum``)."""
+    if name in found.checked:
+        _check_one_of(found, name, found.checked.pop(name), instead, allowed, enum)
+
+
+def _check_one_of(found: Meanings, name: str, value: Any, instead: str,
+                  allowed: tuple[str, ...], enum: str) -> None:
+    found.used.append((name, f"{_ONLY_201} ({instead})"))
+    if value not in allowed:
+        found.problems.append((name, f"must be one of {', '.join(allowed)} (OCPP 2.0.1 "
+                                     f"{enum})"))
+
+
+def _id_token_type(found: Meanings, name: str) -> None:
+    _one_of(found, name, _NO_TYPE, ID_TOKEN_TYPES, "IdTokenEnumType")
+
+
+def _local_list(found: Meanings) -> None:
+    entries = found.checked.get("localAuthorizationList")
+    if not isinstance(entries, list):
+        return  # the 1.6 schema names what is wrong
+    checked = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            checked.append(entry)
+            continue
+        where = f"localAuthorizationList[{i}]"
+        entry = dict(entry)
+        if "idTokenType" in entry:
+            _check_one_of(found, f"{where}.idTokenType", entry.pop("idTokenType"), _NO_TYPE,
+                          ID_TOKEN_TYPES, "IdTokenEnumType")
+        info = entry.get("idTagInfo")
+        if isinstance(info, dict) and info.get("status") in AUTHORIZATION_STATUSES:
+            found.used.append((f"{where}.idTagInfo.status",
+                               f"{info['status']} is {_ONLY_201}"))
+            entry["idTagInfo"] = {**info, "status": "Invalid"}
+        value = entry.get("idTag")
+        if isinstance(value, str) and len(value) > _ID_TAG_16:
+            sub = Meanings({"idTag": value})
+            _long_token(sub, "idTag")
+            found.used.extend((f"{where}.{n}", why) for n, why in sub.used)
+            found.problems.extend((f"{where}.{n}", why) for n, why in sub.problems)
+            entry["idTag"] = sub.checked["idTag"]
+        checked.append(entry)
+    found.checked["localAuthorizationList"] = checked
 
 
 def _reset(found: Meanings) -> None:
@@ -184,14 +248,8 @@ def _certificate_id_types(found: Meanings) -> None:
 
 
 def _signing_type(found: Meanings) -> None:
-    if "certificateType" not in found.checked:
-        return
-    value = found.checked.pop("certificateType")
-    found.used.append(("certificateType", f"{_ONLY_201} (an OCPP 1.6 charge point has one "
-                       "certificate)"))
-    if value not in SIGNING_TYPES:
-        found.problems.append(("certificateType", f"must be one of {', '.join(SIGNING_TYPES)} "
-                               "(OCPP 2.0.1 CertificateSigningUseEnumType)"))
+    _one_of(found, "certificateType", "an OCPP 1.6 charge point has one certificate",
+            SIGNING_TYPES, "CertificateSigningUseEnumType")
 
 
 def _positive(value: Any) -> bool:

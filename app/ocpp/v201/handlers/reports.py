@@ -1,6 +1,6 @@
 """What a 2.0.1 station reports of itself beyond provisioning and security: the upload
-status of a log (N01), kept as the 1.6 security extension's is, and the events of its
-components (N07), in the audit trail."""
+status of a log (N01), kept as the 1.6 security extension's is, the events of its
+components (N07), in the audit trail, and the reservations it ended itself (H02)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,18 @@ async def notify_event(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     return Reply({})
 
 
+async def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """H02: the station ended a reservation itself (Expired, Removed); one chargeplan
+    never sent is audited only."""
+    if not await ctx.services.commands.reservation_ended(
+            ctx.station_id, payload["reservationId"], payload["reservationUpdateStatus"]):
+        log.info("%s: reservation %s %s, not one sent from here", ctx.station_id,
+                 payload["reservationId"], payload["reservationUpdateStatus"])
+    return Reply({})
+
+
 HANDLERS: dict[str, Handler] = {
     "LogStatusNotification": log_status_notification,
     "NotifyEvent": notify_event,
+    "ReservationStatusUpdate": reservation_status_update,
 }

@@ -131,7 +131,8 @@ class TransactionHandlers:
         try:
             started = await ctx.services.remote_transactions.started(
                 ctx.station_id, remote_id, evse_id=first.evse_id, id_token=token,
-                meter_start_wh=first.energy_wh or 0, started_at=first.at)
+                meter_start_wh=first.energy_wh or 0, started_at=first.at,
+                reservation_id=payload.get("reservationId"))
         except Invalid as exc:
             raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(exc)) from None
         self._ids.started(ctx.station_id, remote_id)
