@@ -563,8 +563,8 @@ def _repair(model: Model, t: int, amps: Floats) -> Floats:
     amps = amps.copy()
     rhs = model.rhs[t]
     finite = np.isfinite(rhs)
+    loads = model.coef @ amps  # moved by one column per step (see _make_room)
     for _ in range(100 * len(amps) + 100):
-        loads = model.coef @ amps
         broken = np.flatnonzero(finite & (loads > rhs + 1e-7))
         if not broken.size:
             return amps
@@ -574,7 +574,9 @@ def _repair(model: Model, t: int, amps: Floats) -> Floats:
         if share[i] <= 0:
             break
         lowered = round(float(amps[i]) - 0.1, 1)
-        amps[i] = lowered if lowered >= model.minimum[i] - 1e-9 else 0.0
+        new = lowered if lowered >= model.minimum[i] - 1e-9 else 0.0
+        loads += (new - amps[i]) * model.coef[:, i]
+        amps[i] = new
     return np.zeros_like(amps)  # pragma: no cover - all zero holds every row with rhs >= 0
 
 
@@ -595,14 +597,16 @@ def repacked(model: Model, request: PlanRequest, values: Sequence[float],
     exists = model.col >= 0
     lost = np.sum(np.maximum(solved - amps, 0.0) * model.kwh * exists, axis=0)
     sessions = request.site.sessions
-    rank = [(_standing(request, s.id), s.priority) for s in sessions]
+    standing = np.array([_standing(request, s.id) for s in sessions])
+    priority = np.array([s.priority for s in sessions])
     finite = np.isfinite(model.rhs)
+    loads = amps @ model.coef.T  # (slots, rows), kept as slots change
     for i in sorted(range(len(sessions)), key=lambda i: _urgency(request, model, i)):
-        if rank[i][0] == 0:
+        if standing[i] == 0:
             break  # the sessions without a need come last
         if lost[i] < 0.01:
             continue
-        below = [j for j in range(len(sessions)) if rank[j] < rank[i]]
+        below = (standing < standing[i]) | ((standing == standing[i]) & (priority < priority[i]))
         taken = (solved[:, i] - amps[:, i]) * exists[:, i]
         for t in np.argsort(-taken, kind="stable").tolist():
             if lost[i] < 0.01 or taken[t] <= 1e-6 or model.kwh[t, i] <= 0:
@@ -614,32 +618,35 @@ def repacked(model: Model, request: PlanRequest, values: Sequence[float],
                 continue
             trial = amps[t].copy()
             trial[i] = target
-            if _make_room(model, t, trial, below, finite[t]):
+            trial_loads = loads[t] + (target - amps[t, i]) * model.coef[:, i]
+            if _make_room(model, t, trial, trial_loads, below, finite[t]):
                 lost[i] -= (target - amps[t, i]) * model.kwh[t, i]
                 amps[t] = trial
+                loads[t] = trial_loads
     return amps
 
 
-def _make_room(model: Model, t: int, amps: Floats, below: Sequence[int],
+def _make_room(model: Model, t: int, amps: Floats, loads: Floats, below: Bools,
                finite: Bools) -> bool:
     """Lower the sessions of ``below`` (the lowest contributor of a broken row first, by
     0.1 A, to 0 below its minimum) until every row of slot ``t`` holds; False if they
-    cannot. ``amps`` is changed in place."""
+    cannot. ``amps`` and ``loads`` (every row's load at ``amps``) are changed in place:
+    each step moves the loads by one column of ``coef``, not a product over every row
+    (the product was most of a depot plan's rounding: 7,351 calls, 0.7 s of CPU)."""
     rhs = model.rhs[t]
-    lowerable = np.zeros(len(amps), dtype=bool)
-    lowerable[list(below)] = True
     for _ in range(100 * len(amps) + 100):
-        loads = model.coef @ amps
         broken = np.flatnonzero(finite & (loads > rhs + 1e-7))
         if not broken.size:
             return True
         row = model.coef[broken[0]]
-        share = np.where((row > 0) & (amps > 0) & lowerable, row * amps, -1.0)
+        share = np.where((row > 0) & (amps > 0) & below, row * amps, -1.0)
         j = int(np.argmax(share))
         if share[j] <= 0:
             return False
         lowered = round(float(amps[j]) - 0.1, 1)
-        amps[j] = lowered if lowered >= model.minimum[j] - 1e-9 else 0.0
+        new = lowered if lowered >= model.minimum[j] - 1e-9 else 0.0
+        loads += (new - amps[j]) * model.coef[:, j]
+        amps[j] = new
     return False
 
 

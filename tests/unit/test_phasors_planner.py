@@ -119,6 +119,19 @@ def test_the_last_bit_of_energy_stays_within_the_limits() -> None:
     assert all(v == 0.0 or v >= 6.0 for v in limits.values())
 
 
+def test_what_rounding_took_is_given_back_by_lowering_a_lower_tier() -> None:
+    # The LP gives the car 16 A, then its last 3 A in the second slot, below its 6 A
+    # minimum: rounded to 0 the car would leave 0.17 kWh short. It gets 6 A there, and the
+    # session without a need (a lower tier), which the LP gave the other 13 A, makes room.
+    site = Site((Circuit("main", None, (16.0,) * 3),), (
+        Session("car", "main", ("L1",), 6, 16), Session("other", "main", ("L1",), 6, 16)))
+    kwh_per_a = site.supply_voltage_v / 1000 * 0.25
+    needs = {"car": Need(19 * kwh_per_a, AT + timedelta(hours=1))}
+    planned = plan(PlanRequest(site, AT, needs, horizon=Horizon(step_s=900, horizon_s=3600)))
+    assert planned.currents[:2] == ((16.0, 0.0), (6.0, 10.0))
+    assert planned.sessions["car"].shortfall_kwh == 0.0
+
+
 def _random_site(draw: st.DrawFn) -> tuple[Site, Grid, dict[str, Need]]:
     capacity = draw(st.floats(5.0, 60.0))
     pod = draw(st.floats(10.0, 80.0))
