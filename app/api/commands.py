@@ -194,6 +194,13 @@ _AFTER_201 = {
     "GetTransactionStatus": " transactionId is the station's own (`remote_id` of "
     "GET /transactions).",
     "SetNetworkProfile": " Admin only: it says where and how the station connects.",
+    "SetDisplayMessage": " A message the station shows its drivers (O01, O02): its id "
+    "replaces an earlier one of the same id.",
+    "GetDisplayMessages": " The station then sends the messages it holds in "
+    "NotifyDisplayMessages pages of the requestId, kept in the audit trail "
+    "(GET /audit?station_id=...&action=NotifyDisplayMessages). The station's status "
+    "Unknown: no message matched.",
+    "ClearDisplayMessage": " Removes the message of that id from the station's display.",
 }
 
 

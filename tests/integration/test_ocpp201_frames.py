@@ -385,6 +385,9 @@ STATION_REQUESTS: dict[str, dict[str, Any]] = {
         "eventNotificationType": "HardWiredMonitor", "component": {"name": "ChargingStation"},
         "variable": {"name": "Problem"}}]},
     "ReservationStatusUpdate": {"reservationId": 3, "reservationUpdateStatus": "Expired"},
+    "NotifyDisplayMessages": {"requestId": 6, "messageInfo": [{
+        "id": 1, "priority": "NormalCycle",
+        "message": {"format": "UTF8", "content": "Reserved for the fleet"}}]},
 }
 
 

@@ -54,7 +54,8 @@ _UNLOCK = {"Unlocked": "Unlocked", "UnlockFailed": "UnlockFailed",
 # Calls with no 1.6 counterpart, which the services make by their 2.0.1 name and payload
 # (app/services/fleet/commands_v201.py); they pass through unchanged, both ways.
 NATIVE_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetReport",
-                  "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile")
+                  "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile",
+                  "SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Operator commands only OCPP 2.0.1 has: the device model's reads and writes (B05-B08),
-GetChargingProfiles (K09), GetTransactionStatus (E14) and SetNetworkProfile (B09).
+GetChargingProfiles (K09), GetTransactionStatus (E14), SetNetworkProfile (B09) and the
+messages a station shows its drivers (O01-O06: Set, Get and ClearDisplayMessage).
 
 They are sent by their 2.0.1 name and payload (the 2.0.1 adapter passes them through
 as they are); a station that speaks 1.6 is refused before anything is sent
@@ -34,7 +35,8 @@ from app.services.security.station_security import StationSecurityService
 log = logging.getLogger("chargeplan.commands")
 
 V201_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetReport",
-                "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile")
+                "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile",
+                "SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage")
 # The list each request splits by ItemsPerMessage, and its answer's list.
 _PAGED = {"GetVariables": ("getVariableData", "getVariableResult"),
           "SetVariables": ("setVariableData", "setVariableResult")}

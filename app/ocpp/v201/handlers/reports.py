@@ -1,6 +1,7 @@
 """What a 2.0.1 station reports of itself beyond provisioning and security: the upload
 status of a log (N01), kept as the 1.6 security extension's is, the events of its
-components (N07), in the audit trail, and the reservations it ended itself (H02)."""
+components (N07) and the messages it displays (O04), in the audit trail, and the
+reservations it ended itself (H02)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ async def notify_event(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     return Reply({})
 
 
+async def notify_display_messages(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+    """O04: a page of the messages a station shows, answering a GetDisplayMessages; kept in
+    the audit trail, where an operator reads them."""
+    log.debug("%s: %d display message(s) for request %s", ctx.station_id,
+              len(payload.get("messageInfo") or []), payload["requestId"])
+    return Reply({})
+
+
 async def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     """H02: the station ended a reservation itself (Expired, Removed); one chargeplan
     never sent is audited only."""
@@ -38,5 +47,6 @@ async def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -
 HANDLERS: dict[str, Handler] = {
     "LogStatusNotification": log_status_notification,
     "NotifyEvent": notify_event,
+    "NotifyDisplayMessages": notify_display_messages,
     "ReservationStatusUpdate": reservation_status_update,
 }
