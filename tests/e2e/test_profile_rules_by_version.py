@@ -12,19 +12,21 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer, make_settings, start_server, stop_server
-from tests.e2e.harness import simulated
+from tests.e2e.harness import eventually, simulated
 
 V201 = "OCPP 2.0.1 Part 2"
 # What each version cites for the same broken rule.
 CITES = {
-    "1.6": {"tx_id": "OCPP 1.6 §5.16", "unit": "OCPP 1.6 §9.4"},
-    "2.0.1": {"tx_id": f"{V201} K01.FR.03", "unit": f"{V201} K01.FR.26"},
+    "1.6": {"tx_id": "OCPP 1.6 §5.16", "unit": "OCPP 1.6 §9.4", "place": "OCPP 1.6 §3.8"},
+    "2.0.1": {"tx_id": f"{V201} K01.FR.03", "unit": f"{V201} K01.FR.26",
+              "place": f"{V201} K01.FR.28"},
 }
 
 
 @pytest.fixture
 async def server(sqlite_url: str) -> AsyncIterator[RunningServer]:
-    running = await start_server(make_settings(sqlite_url))
+    # Circuits solve at once after a change.
+    running = await start_server(make_settings(sqlite_url, circuit_debounce_s=0.05))
     try:
         yield running
     finally:
@@ -71,6 +73,18 @@ async def test_refusals_cite_the_rules_of_the_station_version(
             "connector_id": 1, "profile": tx_default(7000, unit="W")}))
         assert [(key, message.endswith(f"({cites['unit']})")) for key, message in watts] == [
             ("profile.chargingSchedule.chargingRateUnit", True)]
+
+        beyond = await refused(await http.post(url, json={"connector_id": 3,
+                                                          "profile": tx_default(16)}))
+        assert [(key, message.endswith(f"({cites['place']})")) for key, message in beyond] == [
+            ("connector_id", True)]
+
+        # The command spells the fields as SetChargingProfile does.
+        command = await refused(await http.post(
+            f"/stations/{sid}/commands/SetChargingProfile",
+            json={"connectorId": 1, "csChargingProfiles": {**tx, "chargingProfileId": 90}}))
+        assert command == [("csChargingProfiles.transactionId",
+                            _message(version, "transactionId", cites["tx_id"]))]
 
 
 def _message(version: str, field: str, cite: str) -> str:
@@ -153,3 +167,41 @@ async def test_a_plan_over_both_versions_reports_each_station_refusal_by_its_rul
                 "connector_id": 1}))
             assert [(key, message.endswith(f"({cite})")) for key, message in whole] == [
                 ("profile.transactionId", True)]
+
+
+def station_max(limit: float, stack: int) -> dict[str, Any]:
+    return {**tx_default(limit, stack=stack), "chargingProfilePurpose": "ChargePointMaxProfile"}
+
+
+async def test_a_circuit_cap_takes_its_stack_level_on_a_201_station_and_keeps_it(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    level = server.settings.circuit_stack_level
+    async with simulated(server, http, **station("2.0.1")) as sim:
+        (sid,) = sim.stations
+        url = f"/stations/{sid}/charging_profile"
+        mine = await http.post(url, json={
+            "connector_id": 0, "profile": station_max(20, level)})
+        assert mine.status_code == 200, mine.text
+
+        # The circuit's fail-safe cap takes the level, as on a 1.6 station: it keeps the
+        # station within the circuit's rating.
+        answer = await http.post("/circuits", json={"id": "site", "max_current_a": 32,
+                                                    "connector_count": 2})
+        assert answer.status_code == 201, answer.text
+        joined = await http.patch(f"/stations/{sid}", json={"circuit_id": "site"})
+        assert joined.status_code == 200, joined.text
+
+        async def capped() -> dict[str, Any] | None:
+            rows = (await http.get(f"/stations/{sid}/charging_profiles")).json()
+            caps = [r for r in rows
+                    if r["profile"]["chargingProfilePurpose"] == "ChargePointMaxProfile"]
+            return caps[0] if [c["owner_kind"] for c in caps] == ["circuit"] else None
+
+        cap = await eventually(capped)
+        # A request for that level beside it is refused, naming the circuit's profile.
+        again = await refused(await http.post(url, json={
+            "connector_id": 0, "profile": station_max(20, level)}))
+        assert again == [("profile.stackLevel", f"profile {cap['profile_id']} has the same "
+                          f"stackLevel, purpose and evseId, valid at the same time "
+                          f"({V201} K01.FR.06)")]
