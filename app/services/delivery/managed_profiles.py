@@ -118,8 +118,8 @@ def check_clashes(rows: Sequence[StoredRow], profile: ChargingProfile, connector
     """A 2.0.1 station may not be sent a profile beside another with its stack level
     (K01.FR.06, K01.FR.39): refused, naming the other one, unless this profile replaces
     it (its owner's previous one, the one with its id, K01.FR.05, or a stand-in)."""
-    if owner.kind in _SUPERSEDES:
-        return
+    if owner.kind in _SUPERSEDES or rules.version is not OcppVersion.V201:
+        return  # (a 1.6 charger replaces what shares the level: OCPP 1.6 §5.16.3)
     others = [store.as_installed(r.connector_id, r.profile) for r in rows
               if r is not previous and r.charging_profile_id != profile.charging_profile_id
               and r.owner_kind not in _SUPERSEDED]
