@@ -29,6 +29,12 @@ TxProfile's running transaction on its EVSE (K01.FR.09), phaseToUse only with on
 (ChargingSchedulePeriodType), no ChargingStationExternalConstraints from a central system
 (K01.FR.22), and, given what the station holds, no second profile with the same stackLevel,
 purpose and EVSE (K01.FR.06) or, for a TxProfile, stackLevel and transactionId (K01.FR.39).
+
+A desired profile is kept in its 1.6 form whatever its station speaks;
+:func:`validate_as_sent` checks it by the rules of the station's version (a
+:class:`~app.domain.protocol_rules.ProtocolRules` value): the 1.6 rules, or the 2.0.1 ones
+on its 2.0.1 form (:func:`~app.domain.profiles_v201.from_v16`), named as the 1.6 form
+spells each field.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.installation import InstalledProfile
 from app.domain.profiles import (
     ChargingProfile,
     ChargingProfileKind,
@@ -51,13 +58,22 @@ from app.domain.profiles_v201 import (
     ChargingProfile201,
     ChargingProfilePurpose201,
     ChargingSchedulePeriod201,
+    ConversionError,
     EvseProfile,
+    from_v16,
 )
-from app.domain.protocol_rules import POLICY, V16, V201, ProfileRole, ProtocolRules
+from app.domain.protocol_rules import (
+    POLICY,
+    V16,
+    V201,
+    OcppVersion,
+    ProfileRole,
+    ProtocolRules,
+)
 from app.domain.violations import Violation
 
-__all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "profile_warnings",
-           "validate_profile", "validate_profile_v201"]
+__all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "clashes_as_sent",
+           "profile_warnings", "validate_as_sent", "validate_profile", "validate_profile_v201"]
 
 PERIODS = "chargingSchedule.chargingSchedulePeriod"
 
@@ -476,6 +492,77 @@ def _check_conflicts(profile: ChargingProfile201, evse_id: int,
                               "same stackLevel, purpose and evseId, valid at the same time",
                               V201.cite("same_stack"))]
     return []
+
+
+def validate_as_sent(
+    profile: ChargingProfile,
+    connector_id: int,
+    limits: StationLimits = StationLimits(),  # noqa: B008 - frozen, shared safely
+    *,
+    rules: ProtocolRules = V16,
+    held: Sequence[InstalledProfile] = (),
+    sent_at: datetime | None = None,
+) -> list[Violation]:
+    """Every rule a desired profile breaks on a station that speaks ``rules``, named as the
+    desired profile spells it (1.6 fields, ``connectorId`` for the place).
+
+    A desired profile is kept in its 1.6 form. For a 1.6 station this is
+    :func:`validate_profile`. A 2.0.1 station gets it converted (:func:`from_v16`, at
+    ``sent_at`` as the adapter does when it sends it), so the conversion's refusals come
+    first, then :func:`validate_profile_v201` of what is sent with the station's
+    SmartChargingCtrlr limits, then :func:`clashes_as_sent` against ``held`` (the
+    station's other profiles, 1.6 form, that this one does not replace).
+    """
+    if rules.version is not OcppVersion.V201:
+        return validate_profile(profile, connector_id, limits)
+    try:
+        sent = _sent(profile, sent_at)
+    except ConversionError as exc:
+        return list(exc.violations)
+    found = validate_profile_v201(sent, connector_id, limits)
+    return [_as_v16(v) for v in found] + clashes_as_sent(profile, connector_id, held,
+                                                          rules=rules, sent_at=sent_at)
+
+
+def clashes_as_sent(profile: ChargingProfile, connector_id: int,
+                    held: Sequence[InstalledProfile], *,
+                    rules: ProtocolRules = V16,
+                    sent_at: datetime | None = None) -> list[Violation]:
+    """For a 2.0.1 station: the profile of ``held`` (1.6 form, what the station is to hold
+    beside ``profile``) that ``profile`` may not be sent beside (K01.FR.06, K01.FR.39).
+    None for a 1.6 station, where the newer one replaces the other (OCPP 1.6 §5.16.3)."""
+    if rules.version is not OcppVersion.V201:
+        return []
+    try:
+        sent = _sent(profile, sent_at)
+    except ConversionError:
+        return []  # validate_as_sent reports why it cannot be sent
+    others = []
+    for item in held:
+        try:
+            others.append(EvseProfile(item.connector_id, _sent(item.profile, sent_at)))
+        except ConversionError:
+            continue  # never sent as it is, so nothing the station could hold
+    return [_as_v16(v) for v in _check_conflicts(sent, connector_id, others)]
+
+
+def _sent(profile: ChargingProfile, sent_at: datetime | None) -> ChargingProfile201:
+    # The adapter sends the station's own transaction id for the 1.6 one, one for one:
+    # the 1.6 id stands for it here (present or not, the same or not: all the rules ask).
+    transaction_id = None if profile.transaction_id is None else str(profile.transaction_id)
+    return from_v16(profile, transaction_id=transaction_id, sent_at=sent_at)
+
+
+def _as_v16(violation: Violation) -> Violation:
+    """A violation of the 2.0.1 form (one schedule, from :func:`from_v16`) named as the 1.6
+    form spells the field: ``chargingSchedule`` for ``chargingSchedule[0]``, the place
+    ``connectorId`` for ``evseId``."""
+    path = violation.path
+    if path == V201.place:
+        path = V16.place
+    elif path.startswith("chargingSchedule[0]"):
+        path = "chargingSchedule" + path[len("chargingSchedule[0]"):]
+    return Violation(path, violation.rule, violation.reference)
 
 
 def profile_warnings(profile: ChargingProfile) -> list[Violation]:

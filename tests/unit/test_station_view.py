@@ -6,7 +6,7 @@ from typing import Any
 
 from app.db.models import Station
 from app.domain.profiles import ChargingRateUnit
-from app.domain.protocol_rules import OcppVersion
+from app.domain.protocol_rules import V16, V201, OcppVersion
 from app.services.delivery.station_view import view_of
 
 
@@ -48,3 +48,10 @@ def test_sensible_limits_are_kept() -> None:
     assert (view.limits.allowed_units, view.limits.max_periods, view.limits.max_profiles) == (
         frozenset({ChargingRateUnit.A}), 24, 16)
     assert view.smart_charging is True
+
+
+def test_a_station_is_checked_by_the_rules_of_the_version_it_last_spoke() -> None:
+    assert view_of(station(OcppVersion.V16), [1]).rules is V16
+    assert view_of(station(OcppVersion.V201), [1]).rules is V201
+    # Registered, never connected: no version yet, so 1.6 (the column's default).
+    assert view_of(Station(id="S"), [1]).rules is V16

@@ -6,6 +6,11 @@ profile keeps the chargingProfileId its plan or tariff had on the station, so th
 station replaces it in place; a new one gets the station's next id; the charger's own
 replacement rule (OCPP 1.6 §5.16.3, §5.16.4) decides which desired rows it replaces, and
 MaxChargingProfilesInstalled (§9.4) may refuse it.
+
+A profile is checked by the rules of the version the station speaks (``StationView.rules``,
+see :func:`app.domain.validation.validate_as_sent`): a 2.0.1 station's as it is sent, and
+against the station's other desired profiles, which it may not share a stack level with
+(OCPP 2.0.1 K01.FR.06, K01.FR.39) where a 1.6 charger replaces the other.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Table, delete, insert, select
@@ -28,8 +34,9 @@ from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.domain.installation import InstalledProfile, install
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ProfileFormatError
+from app.domain.protocol_rules import V16, OcppVersion, ProtocolRules
 from app.domain.states import DeliveryState
-from app.domain.validation import StationLimits, validate_profile
+from app.domain.validation import StationLimits, clashes_as_sent, validate_as_sent
 from app.domain.violations import Violation
 from app.json_types import JsonObject
 from app.services.delivery import profiles_store as store
@@ -42,7 +49,7 @@ _MIRROR = cast(Table, InstalledProfileRecord.__table__)
 
 
 class InvalidProfile(Invalid):
-    """A profile breaks the OCPP 1.6 rules or the station's limits."""
+    """A profile breaks the rules of the station's OCPP version or the station's limits."""
 
     def __init__(self, violations: Sequence[Violation]) -> None:
         first = violations[0]
@@ -89,8 +96,34 @@ def in_request(violations: Sequence[Violation]) -> list[Violation]:
 CONNECTOR_FIELD = "connector_id"
 
 
-def check_limits(profile: ChargingProfile, connector_id: int, limits: StationLimits) -> None:
-    violations = validate_profile(profile, connector_id, limits)
+def check_limits(profile: ChargingProfile, connector_id: int, limits: StationLimits,
+                 rules: ProtocolRules = V16, *, at: datetime | None = None) -> None:
+    """The rules of the station's version and its limits (``at``: when it is sent)."""
+    violations = validate_as_sent(profile, connector_id, limits, rules=rules, sent_at=at)
+    if violations:
+        raise InvalidProfile(in_request(violations))
+
+
+# Owners whose profile takes its place whatever it shares a stack level with, as on a 1.6
+# station: a circuit's caps keep its sessions within the circuit's rating.
+_SUPERSEDES = frozenset({OwnerKind.CIRCUIT})
+# Owners whose profile any other takes the place of: the TxProfile offered to a car's ISO
+# 15118 negotiation stands in for one only while chargeplan holds no other.
+_SUPERSEDED = frozenset({OwnerKind.EV})
+
+
+def check_clashes(rows: Sequence[StoredRow], profile: ChargingProfile, connector_id: int,
+                  previous: StoredRow | None, rules: ProtocolRules, owner: Owner, *,
+                  at: datetime | None = None) -> None:
+    """A 2.0.1 station may not be sent a profile beside another with its stack level
+    (K01.FR.06, K01.FR.39): refused, naming the other one, unless this profile replaces
+    it (its owner's previous one, the one with its id, K01.FR.05, or a stand-in)."""
+    if owner.kind in _SUPERSEDES or rules.version is not OcppVersion.V201:
+        return  # (a 1.6 charger replaces what shares the level: OCPP 1.6 §5.16.3)
+    others = [store.as_installed(r.connector_id, r.profile) for r in rows
+              if r is not previous and r.charging_profile_id != profile.charging_profile_id
+              and r.owner_kind not in _SUPERSEDED]
+    violations = clashes_as_sent(profile, connector_id, others, rules=rules, sent_at=at)
     if violations:
         raise InvalidProfile(in_request(violations))
 
@@ -135,12 +168,12 @@ def keep_id(previous: StoredRow | None, connector_id: int, profile: ChargingProf
 
 
 def replaced_rows(rows: Sequence[R], new: InstalledProfile, previous: R | None,
-                  max_profiles: int | None) -> list[R]:
+                  max_profiles: int | None, rules: ProtocolRules = V16) -> list[R]:
     """The desired rows ``new`` replaces (the charger's rule applied to the desired set,
-    OCPP 1.6 §5.16.3, §5.16.4) and the previous row of its owner; Invalid when the station would
-    hold too many profiles."""
+    OCPP 1.6 §5.16.3, §5.16.4; 2.0.1 K01.FR.05) and the previous row of its owner; Invalid
+    when the station would hold too many profiles."""
     outcome = install([store.as_installed(r.connector_id, r.profile) for r in rows], new,
-                      max_profiles=max_profiles)
+                      max_profiles=max_profiles, rules=rules)
     if not outcome.accepted:
         raise Invalid("profile", outcome.reason or "too many profiles")
     replaced_ids = {p.profile.charging_profile_id for p in outcome.replaced}
@@ -165,6 +198,7 @@ class _Change:
     profile: ChargingProfile
     previous: _Row | None
     needs_id: bool
+    rules: ProtocolRules
 
 
 @dataclass
@@ -207,7 +241,8 @@ class ManagedProfiles:
                 views = await station_views(session, ids)
                 rows = await _rows(session, ids)
                 changes: list[_Change] = []
-                checked: dict[StationLimits, Invalid | None] = {}
+                checked: dict[tuple[StationLimits, OcppVersion], Invalid | None] = {}
+                now = self._clock()
                 for sid in ids:
                     try:
                         view = views.get(sid)
@@ -216,14 +251,16 @@ class ManagedProfiles:
                         check_station(view, connector_id)
                         if isinstance(parsed, Invalid):
                             raise parsed
-                        # Many stations report the same limits: validate once per kind.
-                        if view.limits not in checked:
-                            checked[view.limits] = _limits_failure(parsed, connector_id,
-                                                                   view.limits)
-                        if (failure := checked[view.limits]) is not None:
+                        # Many stations report the same limits and speak the same
+                        # version: validate once per kind.
+                        kind = (view.limits, view.rules.version)
+                        if kind not in checked:
+                            checked[kind] = _limits_failure(parsed, connector_id,
+                                                            view.limits, view.rules, now)
+                        if (failure := checked[kind]) is not None:
                             raise failure
                         change = self._change(sid, rows[sid], parsed, connector_id,
-                                              owner, view.limits.max_profiles)
+                                              owner, view, now)
                     except (Invalid, NotFound) as exc:
                         result.failures[sid] = exc
                         continue
@@ -236,7 +273,7 @@ class ManagedProfiles:
         return result
 
     def _change(self, station_id: str, rows: list[_Row], profile: ChargingProfile,
-                connector_id: int, owner: Owner, max_profiles: int | None
+                connector_id: int, owner: Owner, view: StationView, now: datetime
                 ) -> _Change | None:
         """None when the station already holds exactly this profile; raises Invalid
         when it cannot take it."""
@@ -248,8 +285,10 @@ class ManagedProfiles:
         # while checking the station's room (the counter advances only for stations
         # that can take the profile).
         candidate = kept if kept is not None else profile.with_id(-1)
-        replaced_rows(rows, InstalledProfile(connector_id, candidate), previous, max_profiles)
-        return _Change(station_id, candidate, previous, kept is None)
+        check_clashes(rows, candidate, connector_id, previous, view.rules, owner, at=now)
+        replaced_rows(rows, InstalledProfile(connector_id, candidate), previous,
+                      view.limits.max_profiles, view.rules)
+        return _Change(station_id, candidate, previous, kept is None, view.rules)
 
     async def _write(self, session: AsyncSession, changes: list[_Change],
                      rows: Mapping[str, list[_Row]], connector_id: int, owner: Owner
@@ -274,7 +313,7 @@ class ManagedProfiles:
                 profile = profile.with_id(allocated[change.station_id])
             new = InstalledProfile(connector_id, profile)
             gone.extend(r.id for r in replaced_rows(rows[change.station_id], new,
-                                                    change.previous, None))
+                                                    change.previous, None, change.rules))
             added.append(dict(
                 station_id=change.station_id, connector_id=connector_id,
                 charging_profile_id=profile.charging_profile_id, purpose=str(profile.purpose),
@@ -308,10 +347,10 @@ def owned_by(owner: Owner) -> ColumnElement[bool]:
     return kind if owner.id is None else kind & (_DESIRED.c.owner_id == owner.id)
 
 
-def _limits_failure(profile: ChargingProfile, connector_id: int,
-                    limits: StationLimits) -> Invalid | None:
+def _limits_failure(profile: ChargingProfile, connector_id: int, limits: StationLimits,
+                    rules: ProtocolRules, at: datetime) -> Invalid | None:
     try:
-        check_limits(profile, connector_id, limits)
+        check_limits(profile, connector_id, limits, rules, at=at)
     except Invalid as exc:
         return exc
     return None

@@ -48,6 +48,7 @@ from app.services.delivery import profiles_store as store
 from app.services.delivery.managed_profiles import (
     InvalidProfile,
     ManagedProfiles,
+    check_clashes,
     check_frame,
     check_limits,
     check_station,
@@ -195,11 +196,12 @@ class SmartChargingService:
 
     async def check_profile(self, station_id: str, connector_id: int,
                             profile_json: Mapping[str, Any]) -> tuple[ChargingProfile, StationView]:
-        """Parse and validate before anything is stored or sent; raises Invalid/NotFound."""
+        """Parse and validate, by the rules of the station's OCPP version, before anything
+        is stored or sent; raises Invalid/NotFound."""
         view = await self.station_view(station_id)
         check_station(view, connector_id)
         profile = parse(profile_json)
-        check_limits(profile, connector_id, view.limits)
+        check_limits(profile, connector_id, view.limits, view.rules, at=self._clock())
         check_frame(profile, connector_id, self._max_frame_bytes)
         return profile, view
 
@@ -211,7 +213,7 @@ class SmartChargingService:
         async with self.lock(station_id):
             desired_id, profile = await self._store(
                 station_id, connector_id, profile, "chargingProfileId" not in profile_json,
-                view.limits.max_profiles, owner)
+                view, owner)
             self.events.emit(EventType.PROFILE_STORED, station_id=station_id,
                              connector_id=connector_id, desired_id=desired_id,
                              profile_id=profile.charging_profile_id, owner=str(owner.kind))
@@ -248,7 +250,7 @@ class SmartChargingService:
                           "of this station: a TxProfile serves its running transaction only")
 
     async def _store(self, station_id: str, connector_id: int, profile: ChargingProfile,
-                     allocate: bool, max_profiles: int | None, owner: Owner
+                     allocate: bool, view: StationView, owner: Owner
                      ) -> tuple[int, ChargingProfile]:
         now = self._clock()
         async with self._db.uow() as session:
@@ -260,13 +262,18 @@ class SmartChargingService:
                 profile = kept
                 if unchanged and previous is not None:
                     return previous.id, profile
-            elif allocate:
+            # An id to be allocated is none of the rows' (-1 stands in for it).
+            check_clashes(rows, profile if kept is not None or not allocate
+                          else profile.with_id(-1), connector_id, previous, view.rules, owner,
+                          at=now)
+            if kept is None and allocate:
                 taken = {r.charging_profile_id for r in rows} | {
                     r.charging_profile_id for r in await store.mirror(session, station_id)}
                 profile = profile.with_id(
                     await store.allocate_profile_id(session, station_id, taken))
             new = InstalledProfile(connector_id, profile)
-            for row in replaced_rows(rows, new, previous, max_profiles):
+            for row in replaced_rows(rows, new, previous, view.limits.max_profiles,
+                                     view.rules):
                 await session.delete(row)
             await session.flush()
             row = DesiredProfile(

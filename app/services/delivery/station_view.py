@@ -19,7 +19,7 @@ from app.db.batching import chunks
 from app.db.models import Connector, Station
 from app.domain.composite import Convention
 from app.domain.profiles import ChargingRateUnit
-from app.domain.protocol_rules import OcppVersion
+from app.domain.protocol_rules import V16, OcppVersion, ProtocolRules, rules_of
 from app.domain.validation import StationLimits
 from app.services.fleet.stations import capabilities
 
@@ -37,6 +37,10 @@ class StationView:
     # What verification learned: how it answers GetCompositeSchedule, and its own limit.
     convention: Convention | None = None
     unconstrained: tuple[float, ChargingRateUnit] | None = None
+    # The rules of the OCPP version it last connected with: its profiles are checked as
+    # that version sends them. A station never connected is taken as 1.6, the version
+    # the registry assumes until it speaks (Station.ocpp_version).
+    rules: ProtocolRules = V16
 
 
 def view_of(station: Station, connectors: Sequence[int]) -> StationView:
@@ -97,7 +101,8 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
     return StationView(limits, warnings, smart,
                        caps.number_of_connectors or known_connectors, station.max_power_w,
                        managed=station.managed is not False,
-                       convention=station.composite_convention, unconstrained=unconstrained)
+                       convention=station.composite_convention, unconstrained=unconstrained,
+                       rules=rules_of(station.ocpp_version or OcppVersion.V16))
 
 
 _VIEW_COLUMNS = (

@@ -26,8 +26,9 @@ from app.db.models import DesiredProfile, Station
 from app.domain.installation import InstalledProfile
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ChargingRateUnit, ProfileFormatError
+from app.domain.protocol_rules import V16, V201, OcppVersion, ProtocolRules
 from app.domain.states import DeliveryState, VerificationState
-from app.domain.validation import validate_profile
+from app.domain.validation import validate_as_sent
 from app.events import EventType
 from app.json_types import JsonObject
 from app.services.delivery.managed_profiles import in_request, owned_by
@@ -248,7 +249,7 @@ class PlanService:
 
     # --- writing ------------------------------------------------------------------------
     async def create(self, spec: PlanSpec) -> PlanResult:
-        check_spec(spec)
+        await self._check(spec)
         now = self._clock()
         async with self._db.uow() as session:
             plan = Plan(name=spec.name, targets=spec.targets.to_json(),
@@ -259,7 +260,7 @@ class PlanService:
         return PlanResult(plan, await self._apply(plan))
 
     async def replace(self, plan_id: int, spec: PlanSpec) -> PlanResult:
-        check_spec(spec)
+        await self._check(spec)
         async with self._db.uow() as session:
             plan = await session.get(Plan, plan_id)
             if plan is None:
@@ -312,7 +313,7 @@ class PlanService:
         """Per target station: the composite for the next 24 h (W) with this plan's profile
         added to its desired set, or why it cannot take it. Nothing is stored or sent.
         The second list holds targets that are not registered stations."""
-        check_spec(spec)
+        await self._check(spec)
         stations, unknown = await resolve_targets(self._db, spec.targets)
         now = self._clock()
         result = []
@@ -329,14 +330,29 @@ class PlanService:
             result.append(StationPreview(station_id, composite, []))
         return result, unknown
 
+    async def _check(self, spec: PlanSpec) -> ChargingProfile:
+        return check_spec(spec, await self._rules_of(spec.targets), at=self._clock())
+
+    async def _rules_of(self, targets: Targets) -> ProtocolRules:
+        """The rules a plan's profile is checked by before any station's own: 2.0.1's when
+        every registered target speaks 2.0.1, else 1.6's (a plan whose targets are not
+        registered yet included). Each target then checks it by its own version's."""
+        async with self._db.uow() as session:
+            stations = (await session.execute(
+                select(Station.id, Station.tags, Station.ocpp_version))).all()
+        versions = {version for sid, tags, version in stations if targets.names(sid, tags)}
+        return V201 if versions == {OcppVersion.V201} else V16
+
     async def status(self, plan_id: int) -> list[StationStatus]:
         plan = await self.get(plan_id)
         targets = Targets.from_json(plan.targets) if plan.enabled else Targets()
         return await delivery_status(self._db, targets, owner=Owner(OwnerKind.PLAN, plan_id))
 
 
-def check_spec(spec: PlanSpec) -> ChargingProfile:
-    """Rules that do not depend on a station: a 400 naming the field."""
+def check_spec(spec: PlanSpec, rules: ProtocolRules = V16, *,
+               at: datetime | None = None) -> ChargingProfile:
+    """Rules that do not depend on a station's limits, by the rules of ``rules``'s version
+    (sent at ``at``): a 400 naming the field."""
     if not spec.name.strip():
         raise Invalid("name", "must not be empty")
     spec.targets.check()
@@ -349,7 +365,7 @@ def check_spec(spec: PlanSpec) -> ChargingProfile:
         profile = ChargingProfile.from_ocpp(spec.profile, default_id=0)
     except ProfileFormatError as exc:
         raise InvalidProfile([v.prefixed("profile") for v in exc.violations]) from None
-    violations = validate_profile(profile, spec.connector_id)
+    violations = validate_as_sent(profile, spec.connector_id, rules=rules, sent_at=at)
     if violations:
         raise InvalidProfile(in_request(violations))
     return profile
