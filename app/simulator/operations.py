@@ -55,8 +55,9 @@ class LocalAuthList:
 @dataclass(slots=True)
 class Progress:
     """A 2.0.1 firmware update or log upload: the requestId it is for and the status last
-    sent. A new request replaces an ongoing one (L02.FR.15: AcceptedCanceled; the
-    same for a log), whose remaining steps are then dropped."""
+    sent (once the central system has answered it, so what follows comes after it). A new
+    request replaces an ongoing one (L02.FR.15: AcceptedCanceled; the same for a log),
+    whose remaining steps are then dropped."""
 
     final: str  # the status after which nothing is ongoing
     status: str = "Idle"
@@ -70,6 +71,11 @@ class Progress:
 
     def current(self, request_id: int) -> bool:
         return self.request_id == request_id
+
+    def sent(self, request_id: int, status: str) -> None:
+        """``status`` of ``request_id`` was sent; a newer request's status stays."""
+        if self.current(request_id):
+            self.status = status
 
     def triggered(self) -> tuple[str, int | None]:
         """The status a TriggerMessage asks for: Idle (with no requestId) when nothing is

@@ -193,8 +193,8 @@ class SimulatedStation201(StationLink):
             await asyncio.sleep(self.config.operation_step_s)
             if not self.firmware.current(request_id):
                 return
-            self.firmware.status = status
             await self.send_firmware_status(status, request_id)
+            self.firmware.sent(request_id, status)
 
     async def upload_log(self, request_id: int) -> None:
         """N01: upload the log named in the GetLog answer, saying so at each step."""
@@ -202,8 +202,8 @@ class SimulatedStation201(StationLink):
             await asyncio.sleep(self.config.operation_step_s)
             if not self.log_upload.current(request_id):
                 return
-            self.log_upload.status = status
             await self.send_log_status(status, request_id)
+            self.log_upload.sent(request_id, status)
 
     async def _heartbeats(self) -> None:
         while True:

@@ -55,8 +55,8 @@ async def test_both_firmware_updates_reach_a_201_station_as_update_firmware(
         assert signed.json()["response"] == {"status": "Accepted"}
         await eventually(lambda: station.firmware.current(12)
                          and station.firmware.status == "Installed")
-        # A status only 2.0.1 has is kept as it is; the station's calls go one at a time,
-        # so this one is answered after the update's last.
+        # A status only 2.0.1 has is kept as it is; the station keeps a status once it is
+        # answered, so this one comes after the update's last.
         await station.send_firmware_status("InvalidSignature", 12)
         assert await shown(http, "firmware_status") == "InvalidSignature"
     rows = await settled_audit_rows(server, SID)
