@@ -10,7 +10,8 @@ sent. The security extension's certificate calls are 2.0.1's own (A02, A03, M03-
 1.6 GetDiagnostics a GetLog of the DiagnosticsLog; both get the requestId their 2.0.1
 form needs from a counter of this process, as a RemoteStartTransaction gets its
 remoteStartId (the station names them in its status notifications and its
-TransactionEvent).
+TransactionEvent). Where the 1.6 answer has no status (UpdateFirmware, GetDiagnostics),
+the 2.0.1 status and statusInfo are kept beside it.
 GetConfiguration and ChangeConfiguration reach the device model's variables
 (``configuration.py``). The 2.0.1 calls that 1.6 lacks (``NATIVE_ACTIONS``: the device
 model's reads and writes, GetChargingProfiles, ...) the services make in 2.0.1 terms; they
