@@ -94,6 +94,17 @@ _MEANINGS_201 = {
     "`evseId` with `connectorId` the connector within it.",
 }
 _MEANINGS_TAIL = " A 1.6 station: 400 naming each such field."
+# How a firmware or log command goes to an OCPP 2.0.1 station (app/ocpp/v201/outgoing.py).
+_FORMS_201 = {
+    "SignedUpdateFirmware": " To an OCPP 2.0.1 station: UpdateFirmware, the same fields (L01).",
+    "UpdateFirmware": " To an OCPP 2.0.1 station: UpdateFirmware without signature (L02) of "
+    "a requestId of chargeplan's; the answer has its `status` and `statusInfo`; `location` "
+    "at most 512 characters.",
+    "GetLog": " To an OCPP 2.0.1 station: GetLog, the same fields (N01).",
+    "GetDiagnostics": " To an OCPP 2.0.1 station: GetLog of the DiagnosticsLog of a requestId "
+    "of chargeplan's; the answer has its `status` and `statusInfo` beside `fileName`; "
+    "`location` at most 512 characters.",
+}
 
 
 # A command that got no CALLRESULT answers in the same shape as one that did.
@@ -165,6 +176,7 @@ def _command_route(action: str) -> HTTPRouteHandler:
         description += _REMOTE_START
     if action in _MEANINGS_201:
         description += _MEANINGS_201[action] + _MEANINGS_TAIL
+    description += _FORMS_201.get(action, "")
     return post(f"/commands/{action}", summary=f"Send {action}", description=description,
                 opt=ADMIN if action in ADMIN_ACTIONS else OPERATOR,
                 operation_class=operation_for(action), operation_id=f"command{action}",

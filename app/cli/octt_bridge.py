@@ -15,8 +15,11 @@ profile (``PUT /stations/{id}/security_profile``, which only ever raises it), an
 ``/api/octt/set-basic-auth-password`` its registered password (``PATCH /stations/{id}``).
 The certificate calls (``call/InstallCertificate``, ``GetInstalledCertificateIds``,
 ``DeleteCertificate``, ``CertificateSigned``) go with their 2.0.1 payload, which those
-commands take for a 2.0.1 station. chargeplan's status code and body are answered as they are. A
-trigger with no REST counterpart is answered 501, naming it, and nothing is sent.
+commands take for a 2.0.1 station. ``call/UpdateFirmware`` is SignedUpdateFirmware when
+signed, else the 1.6 UpdateFirmware; ``call/GetLog`` goes as it is (the security
+extension's GetLog has 2.0.1's fields). chargeplan's status code and body are answered as
+they are. A trigger with no REST counterpart is answered 501, naming it, and nothing is
+sent.
 
 Where 2.0.1 says more than 1.6 (an idToken's type, a connector within an EVSE, Reset
 OnIdle and of one EVSE, the triggers only 2.0.1 has), the 1.6 form carries the 2.0.1
@@ -250,6 +253,22 @@ def _local_list(_: str, body: Mapping[str, Any], __: TransactionLookup
                              "localAuthorizationList": entries}
 
 
+def _update_firmware(_: str, body: Mapping[str, Any], __: TransactionLookup
+                     ) -> tuple[str, JsonObject]:
+    """L01: a signed update is the security extension's SignedUpdateFirmware, the same
+    fields; an unsigned one (L02) the 1.6 UpdateFirmware, of a requestId of chargeplan's."""
+    firmware = body["firmware"]
+    if "signature" in firmware:
+        return "SignedUpdateFirmware", dict(body)
+    if "installDateTime" in firmware:
+        raise Unsupported("an unsigned UpdateFirmware with installDateTime (1.6 UpdateFirmware "
+                          "has no install time)")
+    return "UpdateFirmware", _given(location=firmware["location"],
+                                    retrieveDate=firmware["retrieveDateTime"],
+                                    retries=body.get("retries"),
+                                    retryInterval=body.get("retryInterval"))
+
+
 def _as_is(action: str) -> Callable[[str, Mapping[str, Any], TransactionLookup],
                                     tuple[str, JsonObject]]:
     return lambda _, body, __: (action, dict(body))
@@ -264,10 +283,12 @@ _MAPPERS: dict[str, Callable[[str, Mapping[str, Any], TransactionLookup],
     "ClearCache": _as_is("ClearCache"), "DataTransfer": _as_is("DataTransfer"),
     "ReserveNow": _reserve, "CancelReservation": _as_is("CancelReservation"),
     "SendLocalList": _local_list, "GetLocalListVersion": _as_is("GetLocalListVersion"),
-    # A, M: the 2.0.1 payloads, which these commands take for a 2.0.1 station as they are.
+    # A, M: the 2.0.1 payloads, which these commands take for a 2.0.1 station as they are;
+    # N: GetLog is the security extension's, the same fields.
     **{action: _as_is(action) for action in (
         "CertificateSigned", "InstallCertificate", "GetInstalledCertificateIds",
-        "DeleteCertificate")},
+        "DeleteCertificate", "GetLog")},
+    "UpdateFirmware": _update_firmware,
 }
 
 

@@ -121,15 +121,47 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
         self._station.received.append(("TriggerMessage", {
             "requestedMessage": requested_message, "evse": _as_ocpp_json(evse)}))
         known = requested_message in ("BootNotification", "Heartbeat", "StatusNotification",
-                                      "MeterValues", "TransactionEvent", *_SIGN_TRIGGERS)
+                                      "MeterValues", "TransactionEvent", *_SIGN_TRIGGERS,
+                                      "FirmwareStatusNotification", "LogStatusNotification")
         return call_result.TriggerMessage(status="Accepted" if known else "NotImplemented")
 
     @_after(Action.trigger_message)
     def after_trigger_message(self, requested_message: str, **_: Any) -> None:
         # F06.FR.09 (A02, A03): the asked-for SignCertificateRequest follows the answer.
+        station = self._station
         if requested_message in _SIGN_TRIGGERS:
-            self._station.spawn(self._station.send_sign_certificate(
-                _SIGN_TRIGGERS[requested_message]))
+            station.spawn(station.send_sign_certificate(_SIGN_TRIGGERS[requested_message]))
+        elif requested_message == "FirmwareStatusNotification":
+            station.spawn(station.send_firmware_status(*station.firmware.triggered()))
+        elif requested_message == "LogStatusNotification":
+            station.spawn(station.send_log_status(*station.log_upload.triggered()))
+
+    # --- firmware and logs (L01, L02, N01) -----------------------------------------------------
+
+    @_on(Action.update_firmware)
+    def on_update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> Any:
+        # The signature is not checked: a simulated download has nothing to verify.
+        self._station.received.append(("UpdateFirmware", {"requestId": request_id,
+                                                          "firmware": _as_ocpp_json(firmware)}))
+        return call_result.UpdateFirmware(status=self._station.firmware.start(request_id))
+
+    @_after(Action.update_firmware)
+    def after_update_firmware(self, request_id: int, firmware: dict[str, Any],
+                              **_: Any) -> None:
+        self._station.spawn(self._station.update_firmware(request_id,
+                                                          signed="signature" in firmware))
+
+    @_on(Action.get_log)
+    def on_get_log(self, log_type: str, request_id: int, log: dict[str, Any],
+                   **_: Any) -> Any:
+        self._station.received.append(("GetLog", {"logType": log_type, "requestId": request_id,
+                                                  "log": _as_ocpp_json(log)}))
+        return call_result.GetLog(status=self._station.log_upload.start(request_id),
+                                  filename=f"{self.id}-{log_type}.log")
+
+    @_after(Action.get_log)
+    def after_get_log(self, request_id: int, **_: Any) -> None:
+        self._station.spawn(self._station.upload_log(request_id))
 
     # --- certificates (A02, A03, M03, M04, M05) ----------------------------------------------
 

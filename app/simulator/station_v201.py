@@ -40,6 +40,7 @@ from app.simulator.config import SimulatorConfig
 from app.simulator.device_model import DeviceModel
 from app.simulator.link import StationLink
 from app.simulator.meter import Connector, periodic_sample
+from app.simulator.operations import FIRMWARE_STEPS, LOG_STEPS, SIGNED_FIRMWARE_STEPS, Progress
 from app.simulator.protocol_v201 import StationProtocol201
 from app.simulator.smart_charging_v201 import SmartCharging201
 
@@ -94,6 +95,8 @@ class SimulatedStation201(StationLink):
         # The requests it records without carrying them out (Reset, TriggerMessage,
         # ChangeAvailability, UnlockConnector), as (action, camelCase payload).
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.firmware = Progress(final="Installed")
+        self.log_upload = Progress(final="Uploaded")
 
     # --- StationLink ---------------------------------------------------------------------
 
@@ -176,6 +179,31 @@ class SimulatedStation201(StationLink):
 
     async def send_heartbeat(self) -> None:
         await self.send(call.Heartbeat())
+
+    async def send_firmware_status(self, status: str, request_id: int | None) -> None:
+        await self.send(call.FirmwareStatusNotification(status=status, request_id=request_id))
+
+    async def send_log_status(self, status: str, request_id: int | None) -> None:
+        await self.send(call.LogStatusNotification(status=status, request_id=request_id))
+
+    async def update_firmware(self, request_id: int, signed: bool) -> None:
+        """L01/L02: download, (verify,) install, and say so at each step with the
+        requestId of the update (L02.FR.06); a newer update ends this one."""
+        for status in SIGNED_FIRMWARE_STEPS if signed else FIRMWARE_STEPS:
+            await asyncio.sleep(self.config.operation_step_s)
+            if not self.firmware.current(request_id):
+                return
+            await self.send_firmware_status(status, request_id)
+            self.firmware.sent(request_id, status)
+
+    async def upload_log(self, request_id: int) -> None:
+        """N01: upload the log named in the GetLog answer, saying so at each step."""
+        for status in LOG_STEPS:
+            await asyncio.sleep(self.config.operation_step_s)
+            if not self.log_upload.current(request_id):
+                return
+            await self.send_log_status(status, request_id)
+            self.log_upload.sent(request_id, status)
 
     async def _heartbeats(self) -> None:
         while True:

@@ -199,6 +199,16 @@ _PROFILE_201 = REPORT_201["chargingProfile"][0]
     ("ReportChargingProfiles", {**REPORT_201, "chargingProfile": [
         {**_PROFILE_201, "chargingSchedule": {"id": 1}}]}, ErrorCode.TYPE_CONSTRAINT_VIOLATION),
     ("ReportChargingProfiles", {**REPORT_201, "page": 2}, ErrorCode.FORMAT_VIOLATION),
+    # L, N: an UpdateFirmware answer's status is no notification's; 1.6 spells
+    # UploadFailure UploadFailed; a notification names no file.
+    ("FirmwareStatusNotification", {"status": "InvalidCertificate", "requestId": 7},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("FirmwareStatusNotification", {"status": "Installed", "requestId": "7"},
+     ErrorCode.TYPE_CONSTRAINT_VIOLATION),
+    ("LogStatusNotification", {"status": "UploadFailed", "requestId": 7},
+     ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("LogStatusNotification", {"status": "Uploaded", "requestId": 7, "filename": "x.log"},
+     ErrorCode.FORMAT_VIOLATION),
 ])
 async def test_a_bad_201_frame_gets_its_callerror_and_the_connection_survives(
     server: RunningServer, action: str, payload: dict[str, Any], code: str
@@ -207,6 +217,20 @@ async def test_a_bad_201_frame_gets_its_callerror_and_the_connection_survives(
         frame = await cp.call(action, payload)
         assert (frame[0], frame[2]) == (4, code), frame
         assert "currentTime" in await cp.ok("Heartbeat", {})
+
+
+async def test_a_firmware_or_log_status_only_201_has_is_kept_as_it_is(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with station_201(server, "CP-FW") as cp:
+        await cp.ok("BootNotification", BOOT_201)
+        assert await cp.ok("FirmwareStatusNotification",
+                           {"status": "SignatureVerified", "requestId": 4}) == {}
+        assert await cp.ok("LogStatusNotification",
+                           {"status": "AcceptedCanceled", "requestId": 5}) == {}
+    shown = (await http.get("/stations/CP-FW")).json()
+    assert (shown["firmware_status"], shown["diagnostics_status"]) == (
+        "SignatureVerified", "AcceptedCanceled")
 
 
 @pytest.mark.parametrize(("offered", "version"), [

@@ -189,6 +189,13 @@ def test_a_call_with_no_201_form_is_refused_before_it_is_sent(
     ("SetChargingProfile", {"status": "Maybe"}, ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
     ("SetChargingProfile", {}, ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
     ("ClearChargingProfile", {"status": "Accepted", "extra": 1}, ErrorCode.FORMAT_VIOLATION),
+    # The 1.6 spelling of the file name is not 2.0.1's.
+    ("GetDiagnostics", {"status": "Accepted", "fileName": "x.log"}, ErrorCode.FORMAT_VIOLATION),
+    ("GetLog", {"filename": "x.log"}, ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
+    # A firmware notification's status is not an answer's.
+    ("UpdateFirmware", {"status": "InvalidSignature"}, ErrorCode.PROPERTY_CONSTRAINT_VIOLATION),
+    ("SignedUpdateFirmware", {"status": "Accepted", "statusInfo": {}},
+     ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION),
 ])
 def test_an_answer_breaking_its_201_schema_is_refused(
     adapter: Ocpp201, action: str, answer: dict[str, Any], code: ErrorCode
@@ -368,3 +375,103 @@ def test_the_password_is_written_never_read(adapter: Ocpp201) -> None:
     with pytest.raises(OcppError) as refused:
         adapter.outgoing("GetConfiguration", {"key": ["AuthorizationKey"]})
     assert refused.value.code == ErrorCode.NOT_SUPPORTED
+
+
+# --- L, N: firmware updates and log uploads ----------------------------------------------
+
+SIGNED = {"requestId": 12, "retries": 3, "retryInterval": 60, "firmware": {
+    "location": "https://fw.example.com/v2.bin", "retrieveDateTime": "2030-01-07T08:00:00Z",
+    "installDateTime": "2030-01-07T09:00:00Z", "signingCertificate": "-----BEGIN CERT-----",
+    "signature": "c2lnbmF0dXJl"}}
+SECURITY_LOG = {"logType": "SecurityLog", "requestId": 13, "retries": 1, "retryInterval": 30,
+                "log": {"remoteLocation": "ftp://logs.example.com/",
+                        "oldestTimestamp": "2030-01-06T00:00:00Z",
+                        "latestTimestamp": "2030-01-07T00:00:00Z"}}
+
+
+@pytest.mark.parametrize(("action", "payload", "expected"), [
+    # L01: the security extension's SignedUpdateFirmware is 2.0.1 UpdateFirmware.
+    ("SignedUpdateFirmware", SIGNED, ("UpdateFirmware", SIGNED)),
+    # N01: its GetLog is 2.0.1's.
+    ("GetLog", SECURITY_LOG, ("GetLog", SECURITY_LOG)),
+    # L02: 1.6 UpdateFirmware is the update without signature, of a requestId of ours.
+    ("UpdateFirmware", {"location": "https://fw.example.com/v1.bin",
+                        "retrieveDate": "2030-01-07T08:00:00Z", "retries": 2,
+                        "retryInterval": 120},
+     ("UpdateFirmware", {"requestId": ANY, "retries": 2, "retryInterval": 120, "firmware": {
+         "location": "https://fw.example.com/v1.bin",
+         "retrieveDateTime": "2030-01-07T08:00:00Z"}})),
+    ("GetDiagnostics", {"location": "ftp://logs.example.com/", "retries": 1,
+                        "startTime": "2030-01-06T00:00:00Z", "stopTime": "2030-01-07T00:00:00Z"},
+     ("GetLog", {"logType": "DiagnosticsLog", "requestId": ANY, "retries": 1, "log": {
+         "remoteLocation": "ftp://logs.example.com/", "oldestTimestamp": "2030-01-06T00:00:00Z",
+         "latestTimestamp": "2030-01-07T00:00:00Z"}})),
+    ("GetDiagnostics", {"location": "ftp://logs.example.com/"},
+     ("GetLog", {"logType": "DiagnosticsLog", "requestId": ANY,
+                 "log": {"remoteLocation": "ftp://logs.example.com/"}})),
+])
+def test_a_firmware_or_log_call_is_its_201_call(
+    adapter: Ocpp201, action: str, payload: dict[str, Any], expected: tuple[str, Any]
+) -> None:
+    valid_16(2, action, payload)
+    assert sent(adapter, action, payload) == expected
+
+
+def test_an_unsigned_update_and_a_diagnostics_upload_get_request_ids_of_their_own(
+    adapter: Ocpp201,
+) -> None:
+    _, first = sent(adapter, "UpdateFirmware", {"location": "https://fw.example.com/a.bin",
+                                                "retrieveDate": "2030-01-07T08:00:00Z"})
+    _, second = sent(adapter, "GetDiagnostics", {"location": "ftp://logs.example.com/"})
+    _, third = sent(adapter, "UpdateFirmware", {"location": "https://fw.example.com/b.bin",
+                                                "retrieveDate": "2030-01-07T08:00:00Z"})
+    assert second["requestId"] == first["requestId"] + 1
+    assert third["requestId"] == second["requestId"] + 1
+    assert "signature" not in first["firmware"]
+
+
+@pytest.mark.parametrize(("action", "answer", "expected", "beside"), [
+    ("SignedUpdateFirmware", {"status": "InvalidCertificate",
+                              "statusInfo": {"reasonCode": "NotTrusted"}},
+     {"status": "InvalidCertificate", "statusInfo": {"reasonCode": "NotTrusted"}},
+     ("statusInfo",)),
+    ("SignedUpdateFirmware", {"status": "AcceptedCanceled"}, {"status": "AcceptedCanceled"},
+     ()),
+    ("GetLog", {"status": "Accepted", "filename": "cp-1-security.log"},
+     {"status": "Accepted", "filename": "cp-1-security.log"}, ()),
+    ("GetLog", {"status": "Rejected", "statusInfo": {"reasonCode": "Busy"}},
+     {"status": "Rejected", "statusInfo": {"reasonCode": "Busy"}}, ("statusInfo",)),
+    # 1.6 UpdateFirmware.conf and GetDiagnostics.conf have no status: it is kept beside.
+    ("UpdateFirmware", {"status": "Rejected", "statusInfo": {"reasonCode": "Busy"}},
+     {"status": "Rejected", "statusInfo": {"reasonCode": "Busy"}}, ("status", "statusInfo")),
+    ("UpdateFirmware", {"status": "Accepted"}, {"status": "Accepted"}, ("status",)),
+    ("GetDiagnostics", {"status": "Accepted", "filename": "cp-1-diagnostics.log"},
+     {"status": "Accepted", "fileName": "cp-1-diagnostics.log"}, ("status",)),
+    ("GetDiagnostics", {"status": "Rejected"}, {"status": "Rejected"}, ("status",)),
+])
+def test_a_firmware_or_log_answer_is_the_16_answer_with_the_201_detail_beside_it(
+    adapter: Ocpp201, action: str, answer: dict[str, Any], expected: dict[str, Any],
+    beside: tuple[str, ...],
+) -> None:
+    translated = adapter.answer(action, answer)
+    assert translated == expected
+    valid_16(3, action, {k: v for k, v in translated.items() if k not in beside})
+
+
+
+
+@pytest.mark.parametrize(("action", "payload", "says"), [
+    # 1.6 takes a location of any length; the 2.0.1 forms hold 512 characters.
+    ("UpdateFirmware", {"location": "https://fw.example.com/" + "a" * 500,
+                        "retrieveDate": "2030-01-07T08:00:00Z"}, "firmware.location"),
+    ("GetDiagnostics", {"location": "ftp://logs.example.com/" + "a" * 500},
+     "log.remoteLocation"),
+])
+def test_a_firmware_or_log_call_breaking_its_201_schema_is_refused(
+    adapter: Ocpp201, action: str, payload: dict[str, Any], says: str
+) -> None:
+    valid_16(2, action, payload)
+    with pytest.raises(OcppError) as refused:
+        adapter.outgoing(action, payload)
+    assert refused.value.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
+    assert says in refused.value.description

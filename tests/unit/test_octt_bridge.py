@@ -135,3 +135,24 @@ def test_the_security_triggers_are_chargeplans_security_requests() -> None:
         f"/stations/{SID}/commands/GetInstalledCertificateIds", ids)
     assert translate(SID, "trigger-message", {"requestedMessage": "SignV2GCertificate"},
                      no_transactions).body == {"requestedMessage": "SignV2GCertificate"}
+
+
+def test_firmware_and_log_calls_are_the_security_extensions_or_the_16_ones() -> None:
+    firmware = {"location": "https://example.com/fw.bin",
+                "retrieveDateTime": "2030-01-07T08:00:00Z"}
+    signed = {"requestId": 1, "firmware": {**firmware, "signingCertificate": "PEM",
+                                           "signature": "c2ln"}}
+    assert translate(SID, "call/UpdateFirmware", signed, no_transactions) == Forward(
+        f"/stations/{SID}/commands/SignedUpdateFirmware", signed)
+    assert translate(SID, "call/UpdateFirmware", {"requestId": 2, "retries": 3,
+                                                  "firmware": firmware},
+                     no_transactions) == Forward(f"/stations/{SID}/commands/UpdateFirmware", {
+                         "location": firmware["location"],
+                         "retrieveDate": firmware["retrieveDateTime"], "retries": 3})
+    with pytest.raises(Unsupported, match="installDateTime"):
+        translate(SID, "call/UpdateFirmware", {"requestId": 2, "firmware": {
+            **firmware, "installDateTime": "2030-01-07T09:00:00Z"}}, no_transactions)
+    log = {"logType": "DiagnosticsLog", "requestId": 1,
+           "log": {"remoteLocation": "https://example.com/logs"}}
+    assert translate(SID, "call/GetLog", log, no_transactions) == Forward(
+        f"/stations/{SID}/commands/GetLog", log)

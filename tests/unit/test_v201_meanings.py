@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.services.fleet.v201_meanings import meanings
+from app.services.fleet.v201_meanings import limits_201, meanings
 
 
 def test_a_16_body_uses_no_201_meaning_and_is_checked_as_it_is() -> None:
@@ -115,3 +115,12 @@ def test_a_reservation_may_name_a_connector_type_and_token_types() -> None:
                                                 "idTokenType"]
     wrong = meanings("ReserveNow", {"idTag": "T", "connectorType": "Type2"})
     assert [f for f, _ in wrong.problems] == ["connectorType"]
+
+
+def test_a_location_a_201_station_cannot_hold_is_a_problem_naming_it() -> None:
+    long = "https://fw.example.com/" + "a" * 490  # 513 characters
+    assert [f for f, _ in limits_201("UpdateFirmware", {"location": long})] == ["location"]
+    assert [f for f, _ in limits_201("GetDiagnostics", {"location": long})] == ["location"]
+    assert limits_201("UpdateFirmware", {"location": long[:512]}) == []
+    # The security extension's forms hold 512 characters already (their 1.6 schema).
+    assert limits_201("GetLog", {"location": long}) == []

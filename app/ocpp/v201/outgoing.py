@@ -2,12 +2,18 @@
 answers as the 1.6 answers the services read.
 
 Each call the services make has one translation here, or none: a call with no 2.0.1
-meaning here (firmware and diagnostics, the security extension's GetLog and
-SignedUpdateFirmware) is refused with NotSupported before
-anything is sent. The security extension's certificate calls are 2.0.1's own (A02, A03,
-M03-M05, ``certificates.py``). A
-RemoteStartTransaction gets the remoteStartId its 2.0.1 form needs from a counter of this
-process (the station names it in the TransactionEvent that starts the session).
+meaning here (PublishFirmware and the rest of what 1.6 lacks) is refused with
+NotSupported before anything is sent. The security extension's certificate calls are
+2.0.1's own (A02, A03, M03-M05, ``certificates.py``), and so are its SignedUpdateFirmware
+(UpdateFirmware, L01) and GetLog (N01), field for field. 1.6 UpdateFirmware is a 2.0.1
+UpdateFirmware without signature (L02, the non-secure update: the schema leaves
+signingCertificate and signature out), and 1.6 GetDiagnostics a GetLog of the
+DiagnosticsLog; both get the requestId their 2.0.1 form needs from a counter of this
+process, as a RemoteStartTransaction gets its remoteStartId (the station names them in its
+status notifications and its TransactionEvent). Where the 1.6 answer has no status
+(UpdateFirmware, GetDiagnostics), the 2.0.1 status and statusInfo are kept beside it.
+Reservations and the local list go as their 2.0.1 forms (H01, D01, D02: the connector as
+the EVSE, each idTag as an idToken).
 GetConfiguration and ChangeConfiguration reach the device model's variables
 (``configuration.py``). The 2.0.1 calls that 1.6 lacks (``NATIVE_ACTIONS``: the device
 model's reads and writes, GetChargingProfiles, ...) the services make in 2.0.1 terms; they
@@ -87,6 +93,8 @@ class Outgoing:
         # Started from the clock's seconds, so a restarted process rarely repeats an id a
         # station may still hold (2.0.1 remoteStartId is an integer, nothing more).
         self._remote_start_ids = itertools.count(int(clock().timestamp()) % 1_000_000_000)
+        # The requestId of a 1.6 UpdateFirmware or GetDiagnostics, the same way.
+        self._request_ids = itertools.count(int(clock().timestamp()) % 1_000_000_000)
         self._table: Mapping[str, Translation] = {
             "SetChargingProfile": Translation("SetChargingProfile", self._set_profile,
                                               _status),
@@ -125,6 +133,13 @@ class Outgoing:
             "SendLocalList": Translation("SendLocalList", _local_list, _status),
             "GetLocalListVersion": Translation(
                 "GetLocalListVersion", _same, lambda a: {"listVersion": a["versionNumber"]}),
+            # L01 and N01: the security extension's forms are 2.0.1's, field for field.
+            "SignedUpdateFirmware": Translation("UpdateFirmware", _same, _status),
+            "GetLog": Translation("GetLog", _same, _log_answer),
+            # 1.6 UpdateFirmware.conf is empty: the 2.0.1 status beside it says whether
+            # anything starts (Rejected; AcceptedCanceled, another update cancelled).
+            "UpdateFirmware": Translation("UpdateFirmware", self._update_firmware, _status),
+            "GetDiagnostics": Translation("GetLog", self._diagnostics, _diagnostics_answer),
             **{action: Translation(action, _same, _same) for action in NATIVE_ACTIONS},
         }
 
@@ -187,6 +202,25 @@ class Outgoing:
         return _trigger({**payload, "requestedMessage": certificates.extended_trigger(
             payload["requestedMessage"])})
 
+    def _update_firmware(self, payload: JsonObject) -> JsonObject:
+        """L02: the 1.6 update (no signature) as a 2.0.1 UpdateFirmware of a requestId of
+        this process; retrieveDate is the firmware's retrieveDateTime."""
+        out: JsonObject = {"requestId": next(self._request_ids), "firmware": {
+            "location": payload["location"], "retrieveDateTime": payload["retrieveDate"]}}
+        return _retries(payload, out)
+
+    def _diagnostics(self, payload: JsonObject) -> JsonObject:
+        """N01: 1.6 GetDiagnostics is a GetLog of the DiagnosticsLog; its location,
+        startTime and stopTime are the log's remoteLocation, oldestTimestamp and
+        latestTimestamp."""
+        log: JsonObject = {"remoteLocation": payload["location"]}
+        for ours, theirs in (("startTime", "oldestTimestamp"), ("stopTime", "latestTimestamp")):
+            if payload.get(ours) is not None:
+                log[theirs] = payload[ours]
+        out: JsonObject = {"logType": "DiagnosticsLog", "requestId": next(self._request_ids),
+                           "log": log}
+        return _retries(payload, out)
+
     def _stop(self, payload: JsonObject) -> JsonObject:
         return {"transactionId": self._remote_id(payload["transactionId"], "transactionId")}
 
@@ -241,6 +275,30 @@ def _composite_answer(answer: JsonObject) -> JsonObject:
     out["chargingSchedule"] = {
         "duration": schedule["duration"], "startSchedule": schedule["scheduleStart"],
         "chargingRateUnit": schedule["chargingRateUnit"], "chargingSchedulePeriod": periods}
+    return out
+
+
+def _retries(payload: JsonObject, out: JsonObject) -> JsonObject:
+    for name in ("retries", "retryInterval"):
+        if payload.get(name) is not None:
+            out[name] = payload[name]
+    return out
+
+
+def _log_answer(answer: JsonObject) -> JsonObject:
+    """N01: the security extension's GetLog answer is 2.0.1's (the statusInfo beside)."""
+    out = _status(answer)
+    if "filename" in answer:
+        out["filename"] = answer["filename"]
+    return out
+
+
+def _diagnostics_answer(answer: JsonObject) -> JsonObject:
+    """1.6 GetDiagnostics.conf: the fileName, when the station names one; the 2.0.1
+    status and statusInfo beside it."""
+    out = _status(answer)
+    if "filename" in answer:
+        out["fileName"] = answer["filename"]
     return out
 
 

@@ -32,7 +32,7 @@ from app.services.delivery.smart_charging import InvalidProfile, Outcome, SmartC
 from app.services.errors import Invalid, NotFound
 from app.services.fleet.remote_start import RemoteStartService
 from app.services.fleet.stations import SMART_CHARGING_KEYS, StationService
-from app.services.fleet.v201_meanings import meanings
+from app.services.fleet.v201_meanings import limits_201, meanings
 from app.services.ports import CallErrorReceived, ChargerGateway, StationCallError
 from app.services.security.station_security import (
     SECURITY_KEYS,
@@ -184,11 +184,14 @@ class CommandService:
 
     def _check(self, action: str, request: JsonObject, version: str) -> None:
         """The 1.6 schema on the body; the 2.0.1 meanings a 2.0.1 station may be sent
-        (``v201_meanings.py``) by their own rules, and none to a 1.6 station."""
+        (``v201_meanings.py``) by their own rules, and none to a 1.6 station; for a 2.0.1
+        station, what its form of the call cannot hold."""
         found = meanings(action, request)
         if found.used and version != OcppVersion.V201:
             raise Invalid.all(found.used)
         problems = list(found.problems)
+        if version == OcppVersion.V201:
+            problems.extend(limits_201(action, request))
         try:
             self._validate(action, found.checked)
         except Invalid as exc:

@@ -35,7 +35,9 @@ any with ``idTag`` or    a token of 21 to 36 characters (a 2.0.1 idToken; a 1.6 
 
 The rest of the body is checked against the 1.6 schema as before; a 2.0.1 value stands in
 as a 1.6 one for that check only. A 1.6 station gets none of them: the request is refused
-naming each field. Pure: no I/O.
+naming each field. What 1.6 allows and 2.0.1 does not (a firmware or diagnostics
+``location`` of over 512 characters) is refused for a 2.0.1 station only
+(:func:`limits_201`). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ _TOKEN_FIELDS = ("idTag", "parentIdTag")
 _ID_TAG_16 = 20
 _ONLY_201 = "OCPP 2.0.1 only: the station speaks 1.6"
 _NO_TYPE = "a 1.6 idTag has no type"
+# A 1.6 UpdateFirmware's or GetDiagnostics' location (an anyURI of any length) is the 2.0.1
+# firmware's location or log's remoteLocation: a string of at most 512 characters.
+_LOCATION_201 = 512
+_LOCATION_ACTIONS = ("UpdateFirmware", "GetDiagnostics")
 
 
 @dataclass
@@ -119,6 +125,17 @@ def meanings(action: str, body: Mapping[str, Any]) -> Meanings:
     for name in _TOKEN_FIELDS:
         _long_token(found, name)
     return found
+
+
+def limits_201(action: str, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (field, rule) pairs by which a 1.6 body that its schema accepts has no 2.0.1
+    form (fields spelt as the client wrote them)."""
+    location = body.get("location")
+    if (action in _LOCATION_ACTIONS and isinstance(location, str)
+            and len(location) > _LOCATION_201):
+        return [("location", f"must have at most {_LOCATION_201} characters for an OCPP "
+                             "2.0.1 station (its firmware location or log remoteLocation)")]
+    return []
 
 
 def _long_token(found: Meanings, name: str) -> None:

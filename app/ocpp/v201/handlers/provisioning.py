@@ -74,7 +74,14 @@ async def notify_report(ctx: CallContext, payload: dict[str, Any]) -> Reply:
 
 
 async def firmware_status_notification(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    await ctx.services.stations.firmware_status(ctx.station_id, payload["status"])
+    """L01/L02: the status of the update of a requestId, kept where a 1.6 station's
+    FirmwareStatusNotification and SignedFirmwareStatusNotification are (2.0.1's own
+    statuses, InvalidSignature, SignatureVerified, ..., as they are)."""
+    status = payload["status"]
+    await ctx.services.stations.firmware_status(ctx.station_id, status)
+    if status in ("InvalidSignature", "InstallVerificationFailed"):
+        log.warning("%s refused firmware of request %s: %s", ctx.station_id,
+                    payload.get("requestId"), status)
     return Reply({})
 
 
