@@ -213,6 +213,18 @@ _AFTER_201 = {
     "(GET /audit?station_id=...&action=NotifyDisplayMessages). The station's status "
     "Unknown: no message matched.",
     "ClearDisplayMessage": " Removes the message of that id from the station's display.",
+    "SetVariableMonitoring": " Monitors on the station's variables (N04); their events "
+    "come as NotifyEvent, kept in the audit trail.",
+    "ClearVariableMonitoring": " Removes monitors by id (N06).",
+    "SetMonitoringBase": " All, FactoryDefault or HardWiredOnly monitors (N03).",
+    "SetMonitoringLevel": " The least severe event the station reports (N05).",
+    "GetMonitoringReport": " The station then sends its monitors in NotifyMonitoringReport "
+    "pages of the requestId, kept in the audit trail.",
+    "CustomerInformation": " Admin only: what the station keeps of a customer (N09), sent "
+    "as NotifyCustomerInformation pages kept in the audit trail, or cleared (N10).",
+    "PublishFirmware": " A local controller publishes a firmware file for the stations "
+    "behind it (L03); its progress comes as PublishFirmwareStatusNotification.",
+    "UnpublishFirmware": " Stops publishing the firmware file of that checksum (L04).",
 }
 
 

@@ -412,6 +412,14 @@ STATION_REQUESTS: dict[str, dict[str, Any]] = {
     "NotifyDisplayMessages": {"requestId": 6, "messageInfo": [{
         "id": 1, "priority": "NormalCycle",
         "message": {"format": "UTF8", "content": "Reserved for the fleet"}}]},
+    "NotifyMonitoringReport": {"requestId": 7, "seqNo": 0, "generatedAt": NOW, "monitor": [{
+        "component": {"name": "ChargingStation"}, "variable": {"name": "Problem"},
+        "variableMonitoring": [{"id": 1, "transaction": False, "value": 1, "type": "Delta",
+                                "severity": 5}]}]},
+    "NotifyCustomerInformation": {"data": "no data kept", "seqNo": 0, "generatedAt": NOW,
+                                  "requestId": 8},
+    "PublishFirmwareStatusNotification": {"status": "Published", "location": [
+        "http://lc.local/fw.bin"], "requestId": 9},
 }
 
 

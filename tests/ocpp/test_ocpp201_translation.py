@@ -159,9 +159,9 @@ def test_an_absolute_profile_without_start_gets_the_second_it_is_sent(
 
 
 @pytest.mark.parametrize(("action", "payload", "code", "says"), [
-    # No 2.0.1 meaning: refused before anything is sent.
-    ("ReserveNow", {"connectorId": 1, "expiryDate": "2030-01-07T08:00:00Z", "idTag": "T",
-                    "reservationId": 1}, ErrorCode.NOT_SUPPORTED, "no OCPP 2.0.1 form"),
+    # No 2.0.1 form here (a call no service makes): refused before anything is sent.
+    ("GetDiagnosticsNow", {"location": "ftp://logs.example.com/"}, ErrorCode.NOT_SUPPORTED,
+     "no OCPP 2.0.1 form"),
     # A transaction whose station string was never heard here cannot be named.
     ("RemoteStopTransaction", {"transactionId": 99},
      ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "transaction 99"),

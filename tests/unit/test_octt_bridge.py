@@ -116,8 +116,8 @@ def test_clear_and_availability_address_the_evse_as_a_connector() -> None:
 
 
 def test_a_trigger_chargeplan_cannot_send_is_unsupported() -> None:
-    with pytest.raises(Unsupported, match="SetDisplayMessage"):
-        translate(SID, "call/SetDisplayMessage", {}, no_transactions)
+    with pytest.raises(Unsupported, match="CostUpdated"):
+        translate(SID, "call/CostUpdated", {}, no_transactions)
     with pytest.raises(Unsupported, match="set-network-thing"):
         translate(SID, "set-network-thing", {}, no_transactions)
 

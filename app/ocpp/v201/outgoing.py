@@ -61,7 +61,10 @@ _UNLOCK = {"Unlocked": "Unlocked", "UnlockFailed": "UnlockFailed",
 # (app/services/fleet/commands_v201.py); they pass through unchanged, both ways.
 NATIVE_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetReport",
                   "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile",
-                  "SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage")
+                  "SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage",
+                  "SetVariableMonitoring", "ClearVariableMonitoring", "SetMonitoringBase",
+                  "SetMonitoringLevel", "GetMonitoringReport", "CustomerInformation",
+                  "PublishFirmware", "UnpublishFirmware")
 
 
 @dataclass(frozen=True)

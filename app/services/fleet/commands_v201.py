@@ -1,6 +1,10 @@
 """Operator commands only OCPP 2.0.1 has: the device model's reads and writes (B05-B08),
-GetChargingProfiles (K09), GetTransactionStatus (E14), SetNetworkProfile (B09) and the
-messages a station shows its drivers (O01-O06: Set, Get and ClearDisplayMessage).
+GetChargingProfiles (K09), GetTransactionStatus (E14), SetNetworkProfile (B09), the
+messages a station shows its drivers (O01-O06: Set, Get and ClearDisplayMessage), the
+monitoring of its device model (N02-N06: Set/ClearVariableMonitoring, SetMonitoringBase,
+SetMonitoringLevel, GetMonitoringReport), what it keeps of a customer (N09, N10:
+CustomerInformation) and a local controller's firmware file (L03, L04: Publish and
+UnpublishFirmware).
 
 They are sent by their 2.0.1 name and payload (the 2.0.1 adapter passes them through
 as they are); a station that speaks 1.6 is refused before anything is sent
@@ -36,12 +40,16 @@ log = logging.getLogger("chargeplan.commands")
 
 V201_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetReport",
                 "GetChargingProfiles", "GetTransactionStatus", "SetNetworkProfile",
-                "SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage")
+                "SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage",
+                "SetVariableMonitoring", "ClearVariableMonitoring", "SetMonitoringBase",
+                "SetMonitoringLevel", "GetMonitoringReport", "CustomerInformation",
+                "PublishFirmware", "UnpublishFirmware")
 # The list each request splits by ItemsPerMessage, and its answer's list.
 _PAGED = {"GetVariables": ("getVariableData", "getVariableResult"),
           "SetVariables": ("setVariableData", "setVariableResult")}
-# Where and how a station connects: admins only, as the 1.6 security settings are.
-V201_ADMIN_ACTIONS = frozenset({"SetNetworkProfile"})
+# Where and how a station connects, and what it keeps of a customer (which it may be told
+# to clear): admins only, as the 1.6 security settings are.
+V201_ADMIN_ACTIONS = frozenset({"SetNetworkProfile", "CustomerInformation"})
 
 
 class UnknownAction201(NotFound):

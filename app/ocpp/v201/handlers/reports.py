@@ -1,6 +1,7 @@
 """What a 2.0.1 station reports of itself beyond provisioning and security: the upload
 status of a log (N01), kept as the 1.6 security extension's is, the events of its
-components (N07) and the messages it displays (O04), in the audit trail, and the
+components (N07), the messages it displays (O04), its monitors (N02), what it keeps of a
+customer (N09) and a firmware file's publication (L03), in the audit trail, and the
 reservations it ended itself (H02)."""
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ async def notify_event(ctx: CallContext, payload: dict[str, Any]) -> Reply:
     return Reply({})
 
 
-async def notify_display_messages(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    """O04: a page of the messages a station shows, answering a GetDisplayMessages; kept in
-    the audit trail, where an operator reads them."""
-    log.debug("%s: %d display message(s) for request %s", ctx.station_id,
-              len(payload.get("messageInfo") or []), payload["requestId"])
-    return Reply({})
+def _audited(what: str) -> Handler:
+    """A report whose pages are read in the audit trail: answered, nothing else kept."""
+
+    async def handle(ctx: CallContext, payload: dict[str, Any]) -> Reply:
+        log.debug("%s: %s, request %s", ctx.station_id, what, payload.get("requestId"))
+        return Reply({})
+
+    return handle
 
 
 async def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -> Reply:
@@ -47,6 +50,9 @@ async def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -
 HANDLERS: dict[str, Handler] = {
     "LogStatusNotification": log_status_notification,
     "NotifyEvent": notify_event,
-    "NotifyDisplayMessages": notify_display_messages,
+    "NotifyDisplayMessages": _audited("display messages (O04)"),
+    "NotifyMonitoringReport": _audited("monitors reported (N02)"),
+    "NotifyCustomerInformation": _audited("customer information (N09)"),
+    "PublishFirmwareStatusNotification": _audited("firmware publication status (L03)"),
     "ReservationStatusUpdate": reservation_status_update,
 }
