@@ -67,7 +67,11 @@ async def test_the_cars_needs_come_first_and_its_currents_bound_its_share(
     assert (shares[tx_a]["min_current_a"], shares[tx_a]["max_current_a"]) == (8.0, 10.0)
     assert (shares[tx_b]["min_current_a"], shares[tx_b]["max_current_a"]) == (6.0, 32.0)
     assert (shares[tx_a]["need_source"], shares[tx_a]["decided_by"]) == ("ev", "planner")
-    assert shares[tx_a]["planned_kwh"] >= 20.0 and shares[tx_a]["shortfall_kwh"] == 0
+    # Currents go in steps of 0.1 A: what rounding down takes is given back unless it is
+    # under 10 Wh (app/domain/plan_model.py, ``repacked``), so the plan may stop a few Wh
+    # short of the 20 kWh, depending on where the clock puts the slot boundaries.
+    assert shares[tx_a]["planned_kwh"] >= 20.0 - 0.01
+    assert shares[tx_a]["shortfall_kwh"] == 0
 
 
 def periods(profile: dict[str, Any]) -> list[tuple[int, float]]:
