@@ -40,10 +40,12 @@ from app.services.messages import (
     StationsAdmitted,
     StationsBooted,
     StationsLeftCircuit,
+    TransactionEventsMissing,
     TransactionReported,
     TransactionStarted,
     TransactionStopped,
 )
+from app.services.ports import StationCallError
 from jobs.reconcile import JOBS, after_boot
 
 log = logging.getLogger("chargeplan.reactions")
@@ -118,6 +120,27 @@ async def reconcile_reported(services: Services, m: TransactionReported) -> None
     """A transaction its station still runs after its boot gets what waited for that
     report (its TxProfile: app.services.delivery.delivery_rules.runs_after_boot)."""
     services.scheduler.request_reconcile([m.station_id], "transaction")
+
+
+async def ask_transaction_status(services: Services, m: TransactionEventsMissing) -> None:
+    """Events of a transaction that ended were not heard: the station is asked whether it
+    still queues messages of it (OCPP 2.0.1 E14, GetTransactionStatus). Queued, they come
+    as it delivers them (each stored once it does); not queued, they are lost, which is
+    logged with their seqNos."""
+    try:
+        answer = await services.gateway.call(m.station_id, "GetTransactionStatus",
+                                             {"transactionId": m.remote_id})
+    except StationCallError as exc:
+        log.info("%s: status of transaction %s not known (%s); seqNo %s not heard",
+                 m.station_id, m.transaction_id, exc.reason, list(m.missing))
+        return
+    if answer.get("messagesInQueue"):
+        log.info("%s: transaction %s ended with seqNo %s still queued on the station",
+                 m.station_id, m.transaction_id, list(m.missing))
+    else:
+        log.warning("%s: transaction %s ended without seqNo %s, and the station queues none "
+                    "of it: those events are lost", m.station_id, m.transaction_id,
+                    list(m.missing))
 
 
 async def boot_again(services: Services, m: StationReleased) -> None:
@@ -263,6 +286,7 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
                          replan_soon],
     TransactionStopped: [drop_tx_profile, replan_soon, notify_stopped],
     TransactionReported: [reconcile_reported],
+    TransactionEventsMissing: [ask_transaction_status],
     ChargingStateChanged: [replan_soon],
     SessionMetered: [replan_metered_soon],
     NeedsChanged: [replan_for_needs, offer_to_car],

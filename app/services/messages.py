@@ -109,6 +109,18 @@ class TransactionReported(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionEventsMissing(Message):
+    """An OCPP 2.0.1 station ended a transaction and events of it were not heard: the
+    seqNos between the first one heard and the Ended one that never came (``missing``;
+    ``remote_id``: the station's own id of the transaction)."""
+
+    station_id: str
+    transaction_id: int
+    remote_id: str
+    missing: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ChargingStateChanged(Message):
     """A connector with a transaction reported Charging, SuspendedEV or SuspendedEVSE: a
     car paused or charges again."""

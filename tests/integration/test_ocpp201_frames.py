@@ -24,6 +24,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
+from tests.e2e.harness import eventually
 from tests.integration.test_api_audit import database_url
 from tests.ocpp201 import (
     BOOT_201,
@@ -103,6 +104,41 @@ async def test_transaction_events_are_kept_once_however_often_they_come(
     station = (await http.get("/stations/CP-201")).json()
     assert (station["ocpp_version"], station["vendor"], station["serial_number"]) == (
         "2.0.1", "Acme", "SN-201")
+
+
+async def test_events_missing_at_the_end_are_asked_for_and_kept_when_they_come(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    """A station that was offline ends a transaction whose seqNos 2 and 3 never came: the
+    central system asks whether it still queues them (E14), and takes them when they do
+    come after the Ended event; a repeat of one is still taken once."""
+    answers = {**RAW_201_ANSWERS, "GetTransactionStatus": {"messagesInQueue": True,
+                                                           "ongoingIndicator": False}}
+    async with raw_station(server.station_url("CP-GAP"), subprotocols=["ocpp2.0.1"],
+                           answers=answers) as cp:
+        await cp.ok("BootNotification", BOOT_201)
+        token = {"idToken": "TAG-1", "type": "ISO14443"}
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+        at = [stamp(start + timedelta(minutes=5 * n)) for n in range(5)]
+        await cp.ok("TransactionEvent", event("Started", 1, at[0], 1000.0, idToken=token,
+                                              triggerReason="Authorized"))
+        await cp.ok("TransactionEvent", event("Ended", 4, at[4], 3000.0, offline=True,
+                                              transactionInfo={"transactionId": "tx-a1"}))
+
+        def asked() -> list[Any]:
+            return [f[3] for f in cp.server_calls if f[2] == "GetTransactionStatus"]
+
+        await eventually(lambda: bool(asked()))
+        assert asked() == [{"transactionId": "tx-a1"}]
+        for seq_no, minute in ((2, 1), (3, 2), (2, 1)):
+            assert await cp.ok("TransactionEvent", event(
+                "Updated", seq_no, at[minute], 1000.0 + 500 * minute, offline=True)) == {}
+
+    (tx,) = (await http.get("/stations/CP-GAP/transactions")).json()["items"]
+    assert (tx["meter_start"], tx["meter_stop"], tx["active"]) == (1000, 3000, False)
+    curve = (await http.get(f"/transactions/{tx['id']}/meter_curve")).json()
+    assert [(p["at"], p["energy_wh"]) for p in curve["points"]] == [
+        (at[0], 0.0), (at[1], 500.0), (at[2], 1000.0), (at[4], 2000.0)]
 
 
 async def test_a_36_character_token_authorizes_and_names_its_transaction(

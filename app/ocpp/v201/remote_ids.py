@@ -30,8 +30,10 @@ class _Known:
     seq_nos: set[int] = field(default_factory=set)
     energy_wh: int | None = None
     evse_id: int | None = None
-    # The seqNo of its Ended event: every event up to it has been handled.
+    # The seqNo of its Ended event: every event up to it has been handled but those
+    # still expected (``missing``).
     ended_at_seq: int | None = None
+    missing: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -110,18 +112,28 @@ class RemoteIds:
         known = self._by_id.get(transaction_id)
         if known is None:
             return True
+        if seq_no in known.missing:  # an event queued while the station was offline
+            known.missing.discard(seq_no)
+            return True
         if seq_no in known.seq_nos or (
                 known.ended_at_seq is not None and seq_no <= known.ended_at_seq):
             return False
         known.seq_nos.add(seq_no)
         return True
 
-    def ended(self, transaction_id: int, seq_no: int) -> None:
-        """Its Ended event was handled: the seqNos it kept are no longer needed."""
+    def ended(self, transaction_id: int, seq_no: int) -> tuple[int, ...]:
+        """Its Ended event (``seq_no``) was handled: the seqNos it kept are no longer
+        needed. The seqNos between the first heard here and it that never came, which
+        are still taken when they do; none when only the Ended one was heard."""
         known = self._by_id.get(transaction_id)
-        if known is not None:
-            known.ended_at_seq = max(seq_no, max(known.seq_nos, default=seq_no))
-            known.seq_nos.clear()
+        if known is None:
+            return ()
+        heard = known.seq_nos
+        missing = (set(range(min(heard), seq_no)) - heard) if len(heard) > 1 else set()
+        known.ended_at_seq = max(seq_no, max(heard, default=seq_no))
+        known.missing = missing
+        known.seq_nos = set()
+        return tuple(sorted(missing))
 
     def place(self, transaction_id: int, evse_id: int | None = None) -> int | None:
         """The EVSE the transaction runs on: ``evse_id`` when an event names it (kept),

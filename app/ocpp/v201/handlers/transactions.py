@@ -25,6 +25,7 @@ from app.services.messages import (
     ChargingStateChanged,
     CircuitChanged,
     SessionMetered,
+    TransactionEventsMissing,
     TransactionReported,
 )
 from app.timefmt import parse_timestamp
@@ -105,7 +106,10 @@ class TransactionHandlers:
             await services.remote_transactions.ended(
                 ctx.station_id, remote_id, meter_stop_wh=meter_stop, stopped_at=at,
                 reason=info.get("stoppedReason"))
-            self._ids.ended(tx_id, payload["seqNo"])
+            missing = self._ids.ended(tx_id, payload["seqNo"])
+            if missing:
+                services.bus.publish(TransactionEventsMissing(ctx.station_id, tx_id,
+                                                              remote_id, missing))
         return Reply(answer)
 
     async def _start(self, ctx: CallContext, payload: dict[str, Any], token: str | None,
