@@ -38,8 +38,19 @@ def read_timestamp(value: str) -> datetime:
 
 
 def format_timestamp(value: datetime) -> str:
-    """An aware datetime as OCPP JSON: UTC with 'Z', milliseconds only when non-zero."""
-    value = value.astimezone(UTC)
+    """An aware datetime as OCPP JSON: UTC with 'Z', milliseconds only when non-zero
+    (microseconds under a millisecond give ".000")."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime does not pad the year everywhere; isoformat would
+        return _format_by_strftime(value)
+    # isoformat: a third of strftime's time; "+00:00" becomes "Z".
+    if value.microsecond:
+        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+    return value.isoformat(timespec="seconds")[:-6] + "Z"
+
+
+def _format_by_strftime(value: datetime) -> str:
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond // 1000:03d}"

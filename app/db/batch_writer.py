@@ -241,7 +241,8 @@ class BatchWriter:
         await self._put((self._main, row))
 
     async def _put(self, entry: Entry) -> None:
-        if self._queue.full():
+        queue = self._queue
+        if queue.full():
             if not self._full:
                 # Once per episode: a warning per waiting frame would cost more CPU than
                 # the backpressure saves.
@@ -249,9 +250,12 @@ class BatchWriter:
                             self.depth)
                 self._full = True
                 self.full_episodes += 1
-        elif self._full and self._queue.qsize() < self._queue.maxsize // 2:
-            self._full = False
-        await self._queue.put(entry)
+            await queue.put(entry)
+        else:
+            if self._full and queue.qsize() < queue.maxsize // 2:
+                self._full = False
+            # What Queue.put does when there is room, without a coroutine per row.
+            queue.put_nowait(entry)
         self._queued += 1
 
     async def write(self, rows: Iterable[Row]) -> None:
@@ -268,7 +272,10 @@ class BatchWriter:
             raise WriterStopped(f"{self._table.name} writer stopped")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((self._queued, done))
-        await asyncio.shield(done)
+        # Not shielded: a waiter cancelled is skipped when its rows commit (_done and
+        # _give_up only settle futures not done yet); a shield cost a future and two
+        # callbacks per answer.
+        await done
 
     def offer(self, row: dict[str, Any]) -> bool:
         """Queue a row without waiting; False when the queue is full (the row is not

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 log = logging.getLogger("chargeplan.db")
 
@@ -35,6 +36,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def _sqlite_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """A connection handed back to the pool is rolled back, as ``reset_on_return`` does,
+    but only when SQLite says a transaction is open: sqlite3's ``rollback`` does nothing
+    otherwise, and asking costs a round trip to aiosqlite's thread. The batch writer
+    commits on the raw connection, so without this each of its transactions paid a
+    second trip for a rollback with nothing to roll back."""
+    if state.transaction_was_reset or not state.asyncio_safe:
+        return
+    driver = dbapi_connection.driver_connection
+    try:
+        idle = not driver.in_transaction
+    except ValueError:  # aiosqlite: no connection any more; rollback() knows what to do
+        idle = False
+    if not idle:
+        dbapi_connection.rollback()
 
 
 def ensure_sqlite_dir(url: str) -> None:
@@ -56,12 +74,14 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         # SQLite has one writer at a time; several connections only contend for its lock
         # and sleep in its busy handler. One connection queues units of work instead.
-        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60,
+                      pool_reset_on_return=None)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "reset", _sqlite_reset)
     return engine
 
 

@@ -142,6 +142,41 @@ async def test_write_returns_once_committed_without_waiting_for_the_timer(
     await db.dispose()
 
 
+async def test_a_waiter_that_gives_up_leaves_the_others_answered(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    writer = BatchWriter(db, AuditFrame.__table__, flush_interval=3600, batch_size=500)
+    # Not started yet: both writes wait for a commit no one makes.
+    first = asyncio.create_task(writer.write([frame(1)]))
+    second = asyncio.create_task(writer.write([frame(2)]))
+    await eventually(lambda: writer.depth == 2)
+    first.cancel()
+    await writer.start()
+    await asyncio.wait_for(second, 10)
+    assert first.cancelled()
+    # The row of the waiter that gave up is committed all the same, and the writer goes on.
+    await asyncio.wait_for(writer.write([frame(3)]), 10)
+    assert len(await stored(db)) == 3 and writer.error is None
+    await writer.stop()
+    await db.dispose()
+
+
+async def test_a_connection_handed_back_inside_a_transaction_is_rolled_back(
+    sqlite_url: str,
+) -> None:
+    # The writer commits on the raw connection; the pool rolls back only what is open.
+    db = Database(sqlite_url)
+    connection = await db.engine.connect()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.execute("BEGIN")
+    await driver.execute("INSERT INTO audit_log (ts, station_id, direction, message_type) "
+                         "VALUES ('2026-12-07 10:00:00.000000', 'CP-TX', 'in', 'CALL')")
+    await connection.close()
+    assert not driver.in_transaction
+    assert await stored(db) == []
+    await db.dispose()
+
+
 async def test_stop_gives_up_within_its_budget_when_the_database_fails(
     sqlite_url: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
