@@ -9,12 +9,14 @@ import random
 import shutil
 import socket
 import sqlite3
+import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +30,9 @@ from app.services.container import Services
 from app.settings import Settings
 
 POSTGRES_URL_ENV = "CHARGEPLAN_TEST_POSTGRES_URL"
+# One TLS context for the suite's HTTP clients: each httpx client would otherwise load the
+# CA bundle into a context of its own, 20 ms of CPU, for servers that speak plain HTTP.
+HTTP_TLS = httpx.create_ssl_context()
 
 
 def free_port() -> int:
@@ -310,6 +315,69 @@ async def stop_server(running: RunningServer) -> None:
         running._listener.close()  # type: ignore[attr-defined]
 
 
+class ServerThread:
+    """A server on a private event loop, started and stopped from synchronous code."""
+
+    def __init__(self, database: Path) -> None:
+        url = f"sqlite+aiosqlite:///{database}"
+        upgrade(url)
+        self._settings = make_settings(url)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="api-server",
+                                        daemon=True)
+        self._running: RunningServer | None = None
+
+    def start(self) -> str:
+        self._thread.start()
+        self._running = self._submit(start_server(self._settings))
+        return self._running.http_url
+
+    @property
+    def running(self) -> RunningServer:
+        assert self._running is not None, "start() first"
+        return self._running
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
+        return self._submit(coroutine)
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._submit(stop_server(self._running))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(15)
+        self._loop.close()
+
+    def _submit(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
+
+
+
+@pytest.fixture(scope="module")
+def shared_server_url(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+                      ) -> Iterator[str]:
+    """One server, on a thread of its own, for the tests of a module that need no server
+    each: the fuzzed operations, and requests the server refuses or answers without a
+    change (a 400 or 404 to a request that must store nothing), where a request wrongly
+    stored shows in a later test's answer (a conflict, a list that is not empty) instead
+    of vanishing with its database. Under -n, one per test process that runs them."""
+    database = tmp_path_factory.mktemp("shared") / "chargeplan.db"
+    copy_sqlite_template(sqlite_template, database)
+    server = ServerThread(database)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def shared_http(shared_server_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=shared_server_url, timeout=10,
+                                 verify=HTTP_TLS) as client:
+        yield client
+
+
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[RunningServer]:
     running = await start_server(settings)
@@ -321,7 +389,8 @@ async def server(settings: Settings) -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10,
+                                 verify=HTTP_TLS) as client:
         yield client
 
 

@@ -262,6 +262,8 @@ SIZES: tuple[tuple[str, str, Callable[[str], Any], str], ...] = (
     ("--throughput-stations", "throughput_stations", _positive_int, "throughput stations"),
     ("--fanout-stations", "fanout_stations", _positive_int, "fanout stations"),
     ("--audit-rows", "audit_rows", _positive_int, "rows the audit scenario writes"),
+    ("--allocation-sessions", "allocation_sessions", _positive_int,
+     "sessions of the allocation scenario's depot (--quick keeps it)"),
     ("--workers", "workers", _positive_int,
      "load generator processes (default: CPUs - 1, between 1 and 8)"),
     ("--connect-concurrency", "connect_concurrency", _positive_int,

@@ -9,7 +9,7 @@ version's module hands over the folder of its schemas.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.resources.abc import Traversable
 from typing import Any
 
@@ -37,6 +37,27 @@ def iso_datetime(value: str) -> bool:
 FORMATS: dict[str, Callable[[str], bool]] = {"date-time": iso_datetime}
 
 
+Validator = Callable[[Any], Any]
+
+
+class CompiledOnFirstUse(dict[str, Validator]):
+    """Validators by action, each compiled the first time a frame of its action is
+    checked: compiling every schema of a version takes about a second of CPU, which each
+    process paid at start-up for actions most never see. A known action's validator is
+    then a plain dictionary lookup; an unknown one is a KeyError, as in a full table."""
+
+    def __init__(self, actions: Iterable[str], compile: Callable[[str], Validator]) -> None:
+        super().__init__()
+        self._actions = frozenset(actions)
+        self._compile = compile
+
+    def __missing__(self, action: str) -> Validator:
+        if action not in self._actions:
+            raise KeyError(action)
+        validator = self[action] = self._compile(action)
+        return validator
+
+
 def load_schema(folder: Traversable, name: str) -> dict[str, Any] | None:
     """The schema ``name`` of ``folder`` without its identifiers (fastjsonschema would try
     to resolve them), or None when there is none."""
@@ -47,6 +68,12 @@ def load_schema(folder: Traversable, name: str) -> dict[str, Any] | None:
     for key in ("$schema", "$id", "id"):
         schema.pop(key, None)
     return schema
+
+
+def missing_schemas(folder: Traversable, names: Iterable[str]) -> list[str]:
+    """The schemas of ``names`` that ``folder`` lacks: looked for at start-up, so that a
+    missing one stops the server rather than the first frame of its action."""
+    return sorted(name for name in names if not folder.joinpath(f"{name}.json").is_file())
 
 
 def field_path(exc: fastjsonschema.JsonSchemaValueException) -> str:

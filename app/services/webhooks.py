@@ -81,7 +81,9 @@ class WebhookService:
         self._clock = clock
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._running: set[asyncio.Task[None]] = set()  # the workers, until each ends
-        self._http = httpx.AsyncClient(timeout=policy.timeout_s, follow_redirects=False)
+        # Made for the first delivery: a client loads the CA bundle (20 ms of CPU), which a
+        # server without webhooks, the usual one, need never pay.
+        self._http: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
         for hook in await self.list_all():
@@ -95,7 +97,8 @@ class WebhookService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._workers.clear()
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # --- the registry ---------------------------------------------------------------
     async def create(self, url: str, types: list[str], secret: str) -> Webhook:
@@ -226,6 +229,8 @@ class WebhookService:
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]
                     ) -> tuple[int | None, str | None]:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._policy.timeout_s, follow_redirects=False)
         try:
             answer = await self._http.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:

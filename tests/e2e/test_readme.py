@@ -118,16 +118,17 @@ def _wait_for_demo_station(http_url: str, server: subprocess.Popen[str]) -> None
     """Until the demo station is connected and its configuration read (the README's first
     command shows it online)."""
     deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"the server stopped: {server.communicate()[1]}"
-        try:
-            answer = httpx.get(f"{http_url}/stations/{DEMO_STATION}", timeout=5)
-            body = answer.json() if answer.status_code == 200 else {}
-            if body.get("online") and body.get("configuration_read_at"):
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling a condition, not waiting a fixed time
+    with httpx.Client(timeout=5) as client:  # one for every poll (tests/serve_process.py)
+        while time.monotonic() < deadline:
+            assert server.poll() is None, f"the server stopped: {server.communicate()[1]}"
+            try:
+                answer = client.get(f"{http_url}/stations/{DEMO_STATION}")
+                body = answer.json() if answer.status_code == 200 else {}
+                if body.get("online") and body.get("configuration_read_at"):
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)  # polling a condition, not waiting a fixed time
     raise AssertionError(f"{DEMO_STATION} not online within {START_TIMEOUT_S} s")
 
 

@@ -207,9 +207,9 @@ async def test_filters_hold_across_pages(http: httpx.AsyncClient, server: Runnin
     ],
 )
 async def test_bad_query_parameters_are_400_naming_them(
-    http: httpx.AsyncClient, params: dict[str, Any], field: str
+    shared_http: httpx.AsyncClient, params: dict[str, Any], field: str
 ) -> None:
-    response = await http.get("/audit", params=params)
+    response = await shared_http.get("/audit", params=params)
 
     assert response.status_code == 400
     assert field in [entry["key"] for entry in response.json()["extra"]]

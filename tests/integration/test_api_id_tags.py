@@ -75,9 +75,9 @@ async def test_a_deleted_tag_is_gone(http: httpx.AsyncClient) -> None:
     ],
 )
 async def test_an_unknown_tag_is_404_naming_it(
-    http: httpx.AsyncClient, method: str, body: object
+    shared_http: httpx.AsyncClient, method: str, body: object
 ) -> None:
-    response = await http.request(method, "/id_tags/NOPE", json=body)
+    response = await shared_http.request(method, "/id_tags/NOPE", json=body)
 
     assert response.status_code == 404
     assert response.json() == {"status_code": 404, "detail": "id_tag 'NOPE' not found"}
@@ -107,13 +107,13 @@ async def test_adding_a_tag_twice_is_a_conflict(http: httpx.AsyncClient) -> None
     ],
 )
 async def test_a_bad_tag_is_400_naming_the_field(
-    http: httpx.AsyncClient, body: dict[str, object], field: str
+    shared_http: httpx.AsyncClient, body: dict[str, object], field: str
 ) -> None:
-    response = await http.post("/id_tags", json=body)
+    response = await shared_http.post("/id_tags", json=body)
 
     assert response.status_code == 400
     assert field in [entry.get("key") for entry in response.json()["extra"]]
-    assert (await http.get("/id_tags")).json() == []
+    assert (await shared_http.get("/id_tags")).json() == []
 
 
 async def test_a_bad_replacement_is_400_and_changes_nothing(http: httpx.AsyncClient) -> None:

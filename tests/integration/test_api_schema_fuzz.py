@@ -1,17 +1,14 @@
 """Every REST operation, fed requests generated from the OpenAPI document, answers without
 a server error and as the document says.
 
-The server runs on its own event loop in a background thread: the generated requests are
-sent synchronously, and a server sharing the test's loop would never get to answer them.
+The server runs on its own event loop in a background thread (``shared_server_url``): the
+generated requests are sent synchronously, and a server sharing the test's loop would
+never get to answer them.
 No charger is connected, so operations that talk to one take the offline path.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,9 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.db.migrate import upgrade
 from app.main import create_app
-from tests.conftest import RunningServer, make_settings, start_server, stop_server
+from tests.conftest import make_settings
 
 STATION_ID = "PY-SIM-0001"
 # Kept apart from the conformance checks: Hypothesis stops an operation at its first
@@ -42,51 +38,9 @@ FUZZ_SETTINGS = settings(
                            HealthCheck.function_scoped_fixture])
 
 
-class ServerThread:
-    """A server on a private event loop, started and stopped from synchronous code."""
-
-    def __init__(self, database: Path) -> None:
-        url = f"sqlite+aiosqlite:///{database}"
-        upgrade(url)
-        self._settings = make_settings(url)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="api-server",
-                                        daemon=True)
-        self._running: RunningServer | None = None
-
-    def start(self) -> str:
-        self._thread.start()
-        self._running = self._submit(start_server(self._settings))
-        return self._running.http_url
-
-    @property
-    def running(self) -> RunningServer:
-        assert self._running is not None, "start() first"
-        return self._running
-
-    def run(self, coroutine: Any) -> Any:
-        """Run a coroutine on the server's loop and return its result."""
-        return self._submit(coroutine)
-
-    def stop(self) -> None:
-        if self._running is not None:
-            self._submit(stop_server(self._running))
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(15)
-        self._loop.close()
-
-    def _submit(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
-
-
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = ServerThread(tmp_path_factory.mktemp("fuzz") / "chargeplan.db")
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
+def base_url(shared_server_url: str) -> str:
+    return shared_server_url
 
 
 @pytest.fixture

@@ -151,9 +151,9 @@ async def test_a_deleted_station_is_gone(http: httpx.AsyncClient) -> None:
     ],
 )
 async def test_an_unknown_station_is_404_naming_it(
-    http: httpx.AsyncClient, method: str, path: str, body: object
+    shared_http: httpx.AsyncClient, method: str, path: str, body: object
 ) -> None:
-    response = await http.request(method, path, json=body)
+    response = await shared_http.request(method, path, json=body)
 
     assert response.status_code == 404
     assert response.json() == {"status_code": 404, "detail": "station 'NOPE' not found"}
@@ -183,15 +183,15 @@ async def test_registering_a_station_twice_is_a_conflict(http: httpx.AsyncClient
     ],
 )
 async def test_bad_registration_is_400_naming_the_field(
-    http: httpx.AsyncClient, body: dict[str, object], field: str
+    shared_http: httpx.AsyncClient, body: dict[str, object], field: str
 ) -> None:
-    response = await http.post("/stations", json=body)
+    response = await shared_http.post("/stations", json=body)
 
     assert response.status_code == 400
     error = response.json()
     assert error["status_code"] == 400
     assert field in [entry["key"].split("[")[0] for entry in error["extra"]]
-    assert (await http.get("/stations")).json() == []
+    assert (await shared_http.get("/stations")).json() == []
 
 
 @pytest.mark.parametrize("station_id", [
@@ -199,16 +199,16 @@ async def test_bad_registration_is_400_naming_the_field(
     "a:b", "a@b",
 ])
 async def test_a_station_id_outside_the_rule_is_400_naming_the_rule(
-    http: httpx.AsyncClient, station_id: str
+    shared_http: httpx.AsyncClient, station_id: str
 ) -> None:
-    response = await http.post("/stations", json={"station_id": station_id})
+    response = await shared_http.post("/stations", json={"station_id": station_id})
 
     assert response.status_code == 400
     [entry] = response.json()["extra"]
     assert entry["key"] == "station_id"
     assert "1 to 48 characters" in entry["message"]
     assert "A-Z a-z 0-9 - . _ ~" in entry["message"]
-    assert (await http.get("/stations")).json() == []
+    assert (await shared_http.get("/stations")).json() == []
 
 
 async def test_a_48_character_station_id_is_accepted(http: httpx.AsyncClient) -> None:

@@ -264,13 +264,14 @@ def test_bench_without_postgresql_runs_the_rest_writes_json_and_exits_0(
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", "bench", "--quick", "--servers", "chargeplan",
-         "--scenarios", "allocation,fanout_nodes", "--json", str(out)],
+         "--scenarios", "allocation,fanout_nodes", "--allocation-sessions", "100",
+         "--json", str(out)],
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=110, check=False)
 
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(out.read_text())
     assert figures["failures"] == []
-    assert figures["scenarios"]["allocation"]["chargeplan"]["sessions"] > 0
+    assert figures["scenarios"]["allocation"]["chargeplan"]["sessions"] == 100
     assert figures["scenarios"]["fanout_nodes"] == {"chargeplan": None}
     assert "needs PostgreSQL" in figures["skipped"]["fanout_nodes"]
     table = [line.split() for line in done.stdout.splitlines()]

@@ -130,12 +130,13 @@ def test_serve_logs_every_line_in_one_format(tmp_path: Path) -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if httpx.get(f"http://127.0.0.1:{http_port}/health", timeout=2).status_code:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)  # polling until it listens
+        with httpx.Client(timeout=2) as client:  # one for every poll (tests/serve_process.py)
+            while time.monotonic() < deadline and server.poll() is None:
+                try:
+                    if client.get(f"http://127.0.0.1:{http_port}/health").status_code:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)  # polling until it listens
     finally:
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=30)

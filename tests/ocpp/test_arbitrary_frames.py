@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import settled_audit_rows
-from tests.integration.test_api_schema_fuzz import ServerThread
+from tests.conftest import ServerThread, settled_audit_rows
 
 ACTIONS = ["Heartbeat", "BootNotification", "MeterValues", "StatusNotification",
            "StartTransaction", "StopTransaction", "DataTransfer", "Authorize",

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.certs import client_context, issue, make_ca
-from tests.conftest import free_port
+from tests.conftest import HTTP_TLS, free_port
 from tests.e2e.harness import eventually
 from tests.ocpp_client import raw_station
 
@@ -86,8 +86,9 @@ class Serve:
         raise AssertionError("no VmRSS")
 
     async def idle(self) -> bool:
-        """No handshake in progress (the server's gauge in /metrics)."""
-        async with httpx.AsyncClient() as http:
+        """No handshake in progress (the server's gauge in /metrics). Polled: the client
+        shares the suite's TLS context (tests/conftest.py), not a CA bundle load a poll."""
+        async with httpx.AsyncClient(verify=HTTP_TLS) as http:
             text = (await http.get(f"http://127.0.0.1:{self.http_port}/metrics")).text
         line = next(x for x in text.splitlines()
                     if x.startswith("chargeplan_ocpp_handshakes_in_progress "))
@@ -112,7 +113,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
 
 async def ready(server: Serve) -> bool:
     with contextlib.suppress(httpx.HTTPError):
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(verify=HTTP_TLS) as http:
             return (await http.get(f"http://127.0.0.1:{server.http_port}/health")
                     ).status_code == 200
     return False

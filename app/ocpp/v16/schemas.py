@@ -1,4 +1,4 @@
-"""The official OCPP 1.6 JSON schemas, compiled once at start-up.
+"""The official OCPP 1.6 JSON schemas, each compiled once, when first needed.
 
 fastjsonschema turns each schema into Python code: about 9 us per MeterValues against
 about 160 us for per-message ``jsonschema`` with a thread hop (the ``ocpp`` package's
@@ -18,7 +18,7 @@ import ocpp.v16
 
 from app.ocpp import schema_checks as checks
 from app.ocpp.errors import ErrorCode, OcppError
-from app.ocpp.schema_checks import FORMATS, load_schema
+from app.ocpp.schema_checks import FORMATS, Validator, load_schema
 
 # OCPP 1.6 §4: messages a charge point sends to the central system.
 CHARGE_POINT_ACTIONS = (
@@ -62,9 +62,6 @@ _RULE_CODES = {
     "format": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
 }
 
-Validator = Callable[[Any], Any]
-
-
 _FORMATS = FORMATS
 _SCHEMAS = resources.files(ocpp.v16).joinpath("schemas")  # imported, not named: the
 # import contracts see who reads the package's schemas
@@ -76,20 +73,25 @@ def _load(name: str) -> dict[str, Any] | None:
 
 @functools.cache
 def _compiled() -> tuple[Mapping[str, Validator], Mapping[str, Validator]]:
-    """Request and response validators by action. Compiled once per process: compiling
-    all of them takes about half a second, and a validator holds no state, so every app
-    made in one process (the bench's nodes, the tests' servers) shares them."""
-    requests: dict[str, Validator] = {}
-    responses: dict[str, Validator] = {}
-    for action in {*CHARGE_POINT_ACTIONS, *CENTRAL_SYSTEM_ACTIONS,
-                   *SECURITY_EXTENSION_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS}:
-        for suffix, table in (("", requests), ("Response", responses)):
-            schema = _load(action + suffix)
-            if schema is None:
-                raise RuntimeError(f"the ocpp package lacks the 1.6 schema {action}{suffix}")
-            formats = dict(_FORMATS)
-            table[action] = fastjsonschema.compile(_lean(schema, formats), formats=formats)
-    return MappingProxyType(requests), MappingProxyType(responses)
+    """Request and response validators by action, each compiled the first time it is
+    needed and kept for the process: a validator holds no state, so every app made in one
+    process (the bench's nodes, the tests' servers) shares them."""
+    actions = {*CHARGE_POINT_ACTIONS, *CENTRAL_SYSTEM_ACTIONS,
+               *SECURITY_EXTENSION_ACTIONS, *SECURITY_CENTRAL_SYSTEM_ACTIONS}
+    missing = checks.missing_schemas(
+        _SCHEMAS, [action + suffix for action in actions for suffix in ("", "Response")])
+    if missing:
+        raise RuntimeError(f"the ocpp package lacks the 1.6 schemas {', '.join(missing)}")
+    return (MappingProxyType(checks.CompiledOnFirstUse(actions, _lean_validator)),
+            MappingProxyType(checks.CompiledOnFirstUse(
+                actions, lambda action: _lean_validator(action + "Response"))))
+
+
+def _lean_validator(name: str) -> Validator:
+    schema = _load(name)
+    assert schema is not None
+    formats = dict(_FORMATS)
+    return fastjsonschema.compile(_lean(schema, formats), formats=formats)
 
 
 def _lean(schema: Any, formats: dict[str, Callable[[str], bool]]) -> Any:

@@ -1,7 +1,7 @@
 """The official OCPP 2.0.1 JSON schemas (the ``ocpp`` package's, with the 2024 errata),
-compiled once per process, strict both ways: every type of the 2.0.1 schemas but
-CustomDataType forbids additional properties, so a frame with a field the schema does not
-name is refused, whichever side built it.
+each compiled once per process when first needed, strict both ways: every type of the
+2.0.1 schemas but CustomDataType forbids additional properties, so a frame with a field
+the schema does not name is refused, whichever side built it.
 
 Schema failures map to the error codes of an OCPP-J 2.0.1 CALLERROR: the 1.6 codes but
 two, spelled ``FormatViolation`` and ``OccurrenceConstraintViolation`` there, and a
@@ -12,7 +12,7 @@ missing required field is an occurrence constraint broken (1.6 called it Protoco
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +22,7 @@ import ocpp.v201
 
 from app.ocpp import schema_checks as checks
 from app.ocpp.errors import ErrorCode, OcppError
-from app.ocpp.schema_checks import FORMATS, load_schema
+from app.ocpp.schema_checks import FORMATS, Validator, load_schema
 
 # OCPP 2.0.1 Part 2: messages a charging station sends to the CSMS.
 STATION_ACTIONS = (
@@ -62,9 +62,6 @@ _RULE_CODES = {
     "format": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
 }
 
-Validator = Callable[[Any], Any]
-
-
 _FORMATS = FORMATS
 _SCHEMAS = resources.files(ocpp.v201).joinpath("schemas")  # imported, not named: the
 # import contracts see who reads the package's schemas
@@ -76,17 +73,24 @@ def _load(name: str) -> dict[str, Any] | None:
 
 @functools.cache
 def _compiled() -> tuple[Mapping[str, Validator], Mapping[str, Validator]]:
-    """Request and response validators by action, compiled once per process (every
-    server made in one process shares them: a validator holds no state)."""
-    requests: dict[str, Validator] = {}
-    responses: dict[str, Validator] = {}
-    for action in {*STATION_ACTIONS, *CSMS_ACTIONS}:
-        for suffix, table in (("Request", requests), ("Response", responses)):
-            schema = _load(action + suffix)
-            if schema is None:
-                raise RuntimeError(f"the ocpp package lacks the 2.0.1 schema {action}{suffix}")
-            table[action] = fastjsonschema.compile(schema, formats=_FORMATS)
-    return MappingProxyType(requests), MappingProxyType(responses)
+    """Request and response validators by action, each compiled the first time it is
+    needed and kept for the process (every server made in one process shares them: a
+    validator holds no state)."""
+    actions = {*STATION_ACTIONS, *CSMS_ACTIONS}
+    missing = checks.missing_schemas(
+        _SCHEMAS, [action + suffix for action in actions for suffix in ("Request", "Response")])
+    if missing:
+        raise RuntimeError(f"the ocpp package lacks the 2.0.1 schemas {', '.join(missing)}")
+    return (MappingProxyType(checks.CompiledOnFirstUse(
+                actions, lambda action: _validator(action + "Request"))),
+            MappingProxyType(checks.CompiledOnFirstUse(
+                actions, lambda action: _validator(action + "Response"))))
+
+
+def _validator(name: str) -> Validator:
+    schema = _load(name)
+    assert schema is not None
+    return fastjsonschema.compile(schema, formats=_FORMATS)
 
 
 class SchemaRegistry:
@@ -104,9 +108,10 @@ class SchemaRegistry:
     @staticmethod
     def _check(table: Mapping[str, Validator], action: str, what: str,
                payload: dict[str, Any]) -> None:
-        validator = table.get(action)
-        if validator is None:
-            raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"no OCPP 2.0.1 action {action!r}")
+        try:
+            validator = table[action]
+        except KeyError:
+            raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"no OCPP 2.0.1 action {action!r}") from None
         try:
             validator(payload)
         except fastjsonschema.JsonSchemaValueException as exc:
