@@ -100,6 +100,24 @@ async def test_drift_from_a_station_that_ignores_profiles_appears_without_a_relo
         await watched.screenshot("station-drift")
 
 
+async def test_where_chargeplan_sets_no_limit_the_lines_part_without_drift(
+    server: RunningServer, http: httpx.AsyncClient, watched: Watched
+) -> None:
+    # A station registered without its maximum: with no profile, what chargeplan expects
+    # is the composite's fill value (48 A), the station reports its own 32 A.
+    assert (await http.post("/stations", json={"station_id": SID})).status_code == 201
+    async with simulated(server, http, ocpp_version="2.0.1", register=False):
+        page = watched.page
+        await page.goto(f"{server.http_url}/ui/stations/{SID}")
+        box = page.locator('#charts .chart[data-connector="1"]')
+        await box.locator("canvas").wait_for()
+        drawn = await chart(watched, 1)
+        assert drawn["expected-now"] != drawn["reported-now"]
+        assert drawn["drift"] == "false" and await page.locator(".drift").count() == 0
+        assert "matches" in await box.locator("h3").inner_text()
+        assert "sets no limit" in await box.locator(".muted").inner_text()
+
+
 async def _drift_shown(watched: Watched) -> bool:
     return (await chart(watched, 1))["drift"] == "true"
 

@@ -51,7 +51,12 @@ function chartFor(connectorId, report) {
   const expected = steps(report.expected);
   const reported = report.schedule && report.schedule.status === "Accepted" ? steps(report.schedule) : null;
   const data = series(expected, reported);
-  const drifting = data[3].some((v) => v !== null);
+  const differs = data[3].some((v) => v !== null);
+  // The server compares only where chargeplan sets a limit: where it sets none, the
+  // expected line is the composite's fill value and the station's own maximum applies.
+  // What it found to match is not drift, whatever the two lines show there.
+  if (report.matches !== false) data[3] = data[3].map(() => null);
+  const drifting = report.matches === false && differs;
   const box = el("div", { class: "card chart", "data-connector": connectorId,
     "data-expected-points": expected ? expected.periods.length : 0,
     "data-reported-points": reported ? reported.periods.length : 0,
@@ -61,7 +66,9 @@ function chartFor(connectorId, report) {
   el("h3", {}, connectorId === 0 ? "Whole station (connector 0)" : "Connector " + connectorId, " ",
     report.matches === true ? badge("matches", "ok") : report.matches === false ? badge("drift", "bad")
       : badge(report.status === "success" ? "no report" : "not reported: " + (report.error || report.status), "warn")),
-  drifting ? el("div", { class: "drift" }, "Drift: the station reports another limit than expected (red)") : null);
+  drifting ? el("div", { class: "drift" }, "Drift: the station reports another limit than expected (red)")
+    : differs && report.matches === true ? el("div", { class: "muted" },
+      "Where the lines part, chargeplan sets no limit: the station's own maximum applies") : null);
   const step = uPlot.paths.stepped({ align: 1 });
   const options = {
     width: 600, height: 220,
