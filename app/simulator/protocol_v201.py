@@ -17,6 +17,7 @@ from websockets.typing import Subprotocol
 from app.domain.profiles import ChargingRateUnit
 from app.domain.profiles_v201 import ChargingLimitSource, ChargingProfilePurpose201, EvseProfile
 from app.simulator.device_model import rate_units
+from app.simulator.operations import Reservation
 from app.simulator.protocol import (
     _after,
     _as_ocpp_json,
@@ -25,6 +26,7 @@ from app.simulator.protocol import (
     logger,
     route_with_faults,
 )
+from app.timefmt import parse_timestamp
 
 if TYPE_CHECKING:
     from app.simulator.station_v201 import SimulatedStation201
@@ -261,6 +263,81 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
         self._station.after_profiles_changed()
         # OCPP 2.0.1 K10: Unknown when nothing matched.
         return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+
+    # --- reservations (H01, H02) ---------------------------------------------------------
+
+    @_on(Action.reserve_now)
+    def on_reserve_now(self, id: int, expiry_date_time: str,  # noqa: A002 (the field)
+                       id_token: dict[str, Any], evse_id: int | None = None,
+                       group_id_token: dict[str, Any] | None = None, **_: Any) -> Any:
+        group = None if group_id_token is None else group_id_token["id_token"]
+        reservation = Reservation(id, evse_id or 0, id_token["id_token"],
+                                  parse_timestamp(expiry_date_time), group)
+        return call_result.ReserveNow(status=self._station.reserve(reservation))
+
+    @_after(Action.reserve_now)
+    def after_reserve_now(self, id: int, **_: Any) -> None:  # noqa: A002 (the field)
+        self._station.spawn(self._station.hold_reservation(id))
+
+    @_on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        known = reservation_id in self._station.operations.reservations
+        return call_result.CancelReservation(status="Accepted" if known else "Rejected")
+
+    @_after(Action.cancel_reservation)
+    def after_cancel_reservation(self, reservation_id: int, **_: Any) -> None:
+        self._station.spawn(self._station.end_reservation(reservation_id))
+
+    # --- local authorization list (D01, D02) ------------------------------------------
+
+    @_on(Action.get_local_list_version)
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        return call_result.GetLocalListVersion(
+            version_number=self._station.operations.local_list.version)
+
+    @_on(Action.send_local_list)
+    def on_send_local_list(self, version_number: int, update_type: str,
+                           local_authorization_list: list[dict[str, Any]] | None = None,
+                           **_: Any) -> Any:
+        # Kept as a 1.6 list is: by token, its IdTokenInfo (none: removed, Differential).
+        items = [{"idTag": entry["idToken"]["idToken"], **(
+            {"idTagInfo": entry["idTokenInfo"]} if "idTokenInfo" in entry else {})}
+            for entry in _as_ocpp_json(local_authorization_list or [])]
+        status = self._station.operations.local_list.update(version_number, update_type,
+                                                            items)
+        return call_result.SendLocalList(
+            status="VersionMismatch" if status == "VersionMismatch" else "Accepted")
+
+    # --- display messages (O01-O06) ------------------------------------------------------
+
+    @_on(Action.set_display_message)
+    def on_set_display_message(self, message: dict[str, Any], **_: Any) -> Any:
+        shown = _as_ocpp_json(message)
+        self._station.display_messages[shown["id"]] = shown
+        return call_result.SetDisplayMessage(status="Accepted")
+
+    @_on(Action.get_display_messages)
+    def on_get_display_messages(self, request_id: int, id: list[int] | None = None,  # noqa: A002
+                                **_: Any) -> Any:
+        found = self._messages(id)
+        return call_result.GetDisplayMessages(status="Accepted" if found else "Unknown")
+
+    @_after(Action.get_display_messages)
+    def after_get_display_messages(self, request_id: int, id: list[int] | None = None,  # noqa: A002
+                                   **_: Any) -> None:
+        found = self._messages(id)
+        if found:
+            self._station.spawn(self._station.send(call.NotifyDisplayMessages(
+                request_id=request_id, message_info=found)))
+
+    def _messages(self, ids: list[int] | None) -> list[dict[str, Any]]:
+        shown = self._station.display_messages
+        return [m for i, m in sorted(shown.items()) if ids is None or i in ids]
+
+    @_on(Action.clear_display_message)
+    def on_clear_display_message(self, id: int, **_: Any) -> Any:  # noqa: A002 (the field)
+        gone = self._station.display_messages.pop(id, None)
+        return call_result.ClearDisplayMessage(status="Accepted" if gone else "Unknown")
 
     @_on(Action.get_charging_profiles)
     def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any],

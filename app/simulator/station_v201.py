@@ -40,7 +40,14 @@ from app.simulator.config import SimulatorConfig
 from app.simulator.device_model import DeviceModel
 from app.simulator.link import StationLink
 from app.simulator.meter import Connector, periodic_sample
-from app.simulator.operations import FIRMWARE_STEPS, LOG_STEPS, SIGNED_FIRMWARE_STEPS, Progress
+from app.simulator.operations import (
+    FIRMWARE_STEPS,
+    LOG_STEPS,
+    SIGNED_FIRMWARE_STEPS,
+    Operations,
+    Progress,
+    Reservation,
+)
 from app.simulator.protocol_v201 import StationProtocol201
 from app.simulator.smart_charging_v201 import SmartCharging201
 
@@ -97,6 +104,10 @@ class SimulatedStation201(StationLink):
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.firmware = Progress(final="Installed")
         self.log_upload = Progress(final="Uploaded")
+        # Reservations (H01) and the local authorization list (D01, D02) as a 1.6
+        # station keeps them, and the messages it displays (O01), by id.
+        self.operations = Operations()
+        self.display_messages: dict[int, dict[str, Any]] = {}
 
     # --- StationLink ---------------------------------------------------------------------
 
@@ -162,7 +173,9 @@ class SimulatedStation201(StationLink):
     async def send_status(self, evse_id: int) -> None:
         connector = self.connectors[evse_id]
         status = "Occupied" if connector.ev_plugged else (
-            "Available" if connector.operative else "Unavailable")
+            "Unavailable" if not connector.operative else
+            "Reserved" if self.operations.reservation_on(evse_id) is not None else
+            "Available")
         await self.send(call.StatusNotification(timestamp=self._now(), connector_status=status,
                                                 evse_id=evse_id, connector_id=1))
 
@@ -204,6 +217,53 @@ class SimulatedStation201(StationLink):
                 return
             await self.send_log_status(status, request_id)
             self.log_upload.sent(request_id, status)
+
+    def reserve(self, reservation: Reservation) -> str:
+        """H01: ReserveNowResponse status. An EVSE (``connector_id``) it has, operative,
+        without a car or another reservation; 0: any EVSE, while one is free. A
+        reservation of the same id is replaced."""
+        self.operations.reservations.pop(reservation.reservation_id, None)
+        evse_id = reservation.connector_id
+        if evse_id == 0:
+            free = [n for n, c in self.connectors.items() if c.operative
+                    and not c.ev_plugged and n not in self.transactions
+                    and self.operations.reservation_on(n) is None]
+            if not free:
+                return "Occupied"
+        else:
+            connector = self.connectors.get(evse_id)
+            if connector is None:
+                return "Rejected"
+            if not connector.operative:
+                return "Unavailable"
+            if (connector.ev_plugged or evse_id in self.transactions
+                    or self.operations.reservation_on(evse_id) is not None):
+                return "Occupied"
+        self.operations.reservations[reservation.reservation_id] = reservation
+        return "Accepted"
+
+    async def hold_reservation(self, reservation_id: int) -> None:
+        """The EVSE shows Reserved until the reservation expires (then a
+        ReservationStatusUpdate Expired) or is cancelled."""
+        reservation = self.operations.reservations.get(reservation_id)
+        if reservation is None:
+            return
+        if reservation.connector_id:
+            await self.send_status(reservation.connector_id)
+        wait = (reservation.expiry - self.clock.now()).total_seconds()
+        await asyncio.sleep(max(0.0, wait))
+        if self.operations.reservations.get(reservation_id) is reservation:
+            await self.end_reservation(reservation_id, expired=True)
+
+    async def end_reservation(self, reservation_id: int, *, expired: bool = False) -> None:
+        reservation = self.operations.reservations.pop(reservation_id, None)
+        if reservation is None:
+            return
+        if expired:
+            await self.send(call.ReservationStatusUpdate(
+                reservation_id=reservation_id, reservation_update_status="Expired"))
+        if reservation.connector_id:
+            await self.send_status(reservation.connector_id)
 
     async def _heartbeats(self) -> None:
         while True:
