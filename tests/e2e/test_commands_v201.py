@@ -214,8 +214,12 @@ async def test_the_octt_bridge_turns_a_trigger_into_the_rest_command(
             assert answer.status_code == 200, answer.text
             assert answer.json()["response"]["getVariableResult"][0]["attributeStatus"] == (
                 "Accepted")
-            unknown = await client.post(f"{url}/call/SetDisplayMessage", json={})
+            unknown = await client.post(f"{url}/call/CostUpdated", json={})
             assert unknown.status_code == 501
+            # A 2.0.1 command the bridge passes on: the body's fault comes back named.
+            bad = await client.post(f"{url}/call/SetDisplayMessage", json={})
+            assert bad.status_code == 400, bad.text
+            assert [item["key"] for item in bad.json()["extra"]] == ["message"]
     finally:
         bridge.shutdown()
         bridge.server_close()
