@@ -385,7 +385,7 @@ class CommandService:
 
     async def reservation_ended(self, station_id: str, reservation_id: int,
                                 status: str) -> bool:
-        """A station ended a reservation itself (OCPP 2.0.1 H02 ReservationStatusUpdate:
+        """A station ended a reservation itself (OCPP 2.0.1 ReservationStatusUpdate:
         Expired or Removed): its status says so. False when chargeplan never sent it."""
         async with self._db.uow() as session:
             row = await session.get(Reservation, (station_id, reservation_id))

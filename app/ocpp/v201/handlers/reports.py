@@ -2,7 +2,7 @@
 status of a log (N01), kept as the 1.6 security extension's is, the events of its
 components (N07), the messages it displays (O04), its monitors (N02), what it keeps of a
 customer (N09) and a firmware file's publication (L03), in the audit trail, and the
-reservations it ended itself (H02)."""
+reservations it ended itself (ReservationStatusUpdate)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,9 @@ async def log_status_notification(ctx: CallContext, payload: dict[str, Any]) -> 
     return Reply({})
 
 
-async def notify_event(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    """Component events (a connector's plug, a fault, a monitor's trigger): nothing in the
-    model reads them yet; the frame is audited."""
-    log.debug("%s: %d event(s) of its components", ctx.station_id, len(payload["eventData"]))
-    return Reply({})
-
-
 def _audited(what: str) -> Handler:
-    """A report whose pages are read in the audit trail: answered, nothing else kept."""
+    """A report whose pages are read in the audit trail: answered, nothing else kept
+    (component events too: a connector's plug, a fault, a monitor's trigger)."""
 
     async def handle(ctx: CallContext, payload: dict[str, Any]) -> Reply:
         log.debug("%s: %s, request %s", ctx.station_id, what, payload.get("requestId"))
@@ -38,8 +32,8 @@ def _audited(what: str) -> Handler:
 
 
 async def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -> Reply:
-    """H02: the station ended a reservation itself (Expired, Removed); one chargeplan
-    never sent is audited only."""
+    """The station ended a reservation itself (Expired, Removed); one chargeplan never
+    sent is audited only."""
     if not await ctx.services.commands.reservation_ended(
             ctx.station_id, payload["reservationId"], payload["reservationUpdateStatus"]):
         log.info("%s: reservation %s %s, not one sent from here", ctx.station_id,
@@ -49,7 +43,7 @@ async def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -
 
 HANDLERS: dict[str, Handler] = {
     "LogStatusNotification": log_status_notification,
-    "NotifyEvent": notify_event,
+    "NotifyEvent": _audited("component events (N07)"),
     "NotifyDisplayMessages": _audited("display messages (O04)"),
     "NotifyMonitoringReport": _audited("monitors reported (N02)"),
     "NotifyCustomerInformation": _audited("customer information (N09)"),
