@@ -9,7 +9,9 @@ if [ -n "${CHARGEPLAN_TEST_POSTGRES_URL:-}" ]; then
   exec "$@"
 fi
 
-find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+find_bin() {  # nothing installed: empty, not a failure of the pipeline
+  { ls -d /usr/lib/postgresql/*/bin 2>/dev/null || true; } | sort -V | tail -n 1
+}
 PGBIN=$(find_bin)
 if [ -z "$PGBIN" ]; then
   if [ "$(id -u)" = 0 ]; then
