@@ -73,7 +73,8 @@ from app.domain.protocol_rules import (
 from app.domain.violations import Violation
 
 __all__ = ["POLICY", "RECURRENCE_SECONDS", "StationLimits", "Violation", "clashes_as_sent",
-           "profile_warnings", "validate_as_sent", "validate_profile", "validate_profile_v201"]
+           "profile_warnings", "validate_as_sent", "validate_profile", "validate_profile_v201",
+           "validate_remote_start_as_sent"]
 
 PERIODS = "chargingSchedule.chargingSchedulePeriod"
 
@@ -320,8 +321,13 @@ def validate_profile_v201(
     *,
     transactions: Mapping[int, str] | None = None,
     installed: Sequence[EvseProfile] = (),
+    in_remote_start: bool = False,
 ) -> list[Violation]:
     """Every rule of OCPP 2.0.1 (K01) a SetChargingProfileRequest for ``evse_id`` breaks.
+
+    ``in_remote_start`` is true for the TxProfile carried by RequestStartTransaction, which
+    cannot name the transaction it starts (K01.FR.03 asks a transactionId of the profiles
+    of SetChargingProfile).
 
     ``limits`` come from the station's SmartChargingCtrlr variables
     (``number_of_connectors`` counts its EVSEs). ``transactions`` maps each EVSE to the
@@ -346,7 +352,7 @@ def validate_profile_v201(
         found += _check_kind(profile, schedule, rules, path)
     found += _check_stack_level(profile.stack_level, limits, rules)
     found += _check_place(evse_id, limits, rules)
-    found += _check_purpose_v201(profile, evse_id, transactions)
+    found += _check_purpose_v201(profile, evse_id, transactions, in_remote_start)
     if (profile.valid_from is not None and profile.valid_to is not None
             and profile.valid_from >= profile.valid_to):
         # Policy: such a profile is valid at no instant.
@@ -419,7 +425,8 @@ def _check_place(place: int, limits: StationLimits, rules: ProtocolRules) -> lis
 
 
 def _check_purpose_v201(profile: ChargingProfile201, evse_id: int,
-                        transactions: Mapping[int, str] | None) -> list[Violation]:
+                        transactions: Mapping[int, str] | None,
+                        in_remote_start: bool = False) -> list[Violation]:
     rules = V201
     purpose = profile.purpose
     found: list[Violation] = []
@@ -446,7 +453,7 @@ def _check_purpose_v201(profile: ChargingProfile201, evse_id: int,
             found.append(Violation("chargingProfilePurpose",
                                    "TxProfile must be set on an evseId greater than 0",
                                    rules.cite("tx_place")))
-        if profile.transaction_id is None:
+        if profile.transaction_id is None and not in_remote_start:
             # OCPP 2.0.1 K01.FR.03: the CSMS SHALL include the transactionId of a TxProfile.
             found.append(Violation("transactionId", "is required for a TxProfile",
                                    rules.cite("tx_id_required")))
@@ -522,6 +529,37 @@ def validate_as_sent(
     found = validate_profile_v201(sent, connector_id, limits)
     return [_as_v16(v) for v in found] + clashes_as_sent(profile, connector_id, held,
                                                           rules=rules, sent_at=sent_at)
+
+
+def validate_remote_start_as_sent(
+    profile: ChargingProfile,
+    connector_id: int,
+    limits: StationLimits = StationLimits(),  # noqa: B008 - frozen, shared safely
+    *,
+    rules: ProtocolRules = V16,
+    sent_at: datetime | None = None,
+) -> list[Violation]:
+    """Every rule the TxProfile of a remote start breaks on a station that speaks ``rules``,
+    named as the request (1.6 form) spells it.
+
+    A 1.6 station: :func:`validate_profile` for RemoteStartTransaction (no transactionId,
+    OCPP 1.6 errata §3.41). A 2.0.1 station: the profile as RequestStartTransaction carries
+    it (:func:`from_v16` for a transaction it starts), by :func:`validate_profile_v201`
+    with its SmartChargingCtrlr limits.
+    """
+    if rules.version is not OcppVersion.V201:
+        return validate_profile(profile, connector_id, limits, in_remote_start=True)
+    found: list[Violation] = []
+    if profile.transaction_id is not None:
+        # Policy: the conversion would drop it; the transaction it names does not exist yet.
+        found.append(Violation("transactionId", "must be absent in a remote start: the "
+                               "transaction does not exist yet", POLICY))
+    try:
+        sent = from_v16(profile, sent_at=sent_at, starts_transaction=True)
+    except ConversionError as exc:
+        return found + list(exc.violations)
+    return found + [_as_v16(v) for v in validate_profile_v201(sent, connector_id, limits,
+                                                              in_remote_start=True)]
 
 
 def clashes_as_sent(profile: ChargingProfile, connector_id: int,

@@ -9,7 +9,12 @@ from typing import Any
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfile, ChargingRateUnit
 from app.domain.protocol_rules import POLICY, V16, V201, ProtocolRules
-from app.domain.validation import StationLimits, validate_as_sent, validate_profile
+from app.domain.validation import (
+    StationLimits,
+    validate_as_sent,
+    validate_profile,
+    validate_remote_start_as_sent,
+)
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -97,3 +102,37 @@ def test_a_201_tx_profile_clashes_by_stack_level_and_transaction() -> None:
         ("stackLevel", "OCPP 2.0.1 Part 2 K01.FR.39")}
     assert broken(raw(chargingProfileId=8, **tx), V201,
                   held=[held(7, chargingProfilePurpose="TxProfile", transactionId=6)]) == set()
+
+
+def remote_start_broken(data: dict[str, Any], rules: ProtocolRules, connector_id: int = 1,
+                        **kwargs: Any) -> set[tuple[str, str]]:
+    found = validate_remote_start_as_sent(ChargingProfile.from_ocpp(data), connector_id,
+                                          rules=rules, sent_at=T0, **kwargs)
+    return {(v.path, v.reference) for v in found}
+
+
+def test_a_remote_start_tx_profile_needs_no_transaction_on_either_version() -> None:
+    tx = raw(chargingProfilePurpose="TxProfile")
+    assert remote_start_broken(tx, V16) == set()
+    # Not K01.FR.03: RequestStartTransaction's profile cannot name the transaction it starts.
+    assert remote_start_broken(tx, V201) == set()
+
+
+def test_a_remote_start_tx_profile_naming_a_transaction_is_refused_on_either_version() -> None:
+    tx = raw(chargingProfilePurpose="TxProfile", transactionId=5)
+    assert remote_start_broken(tx, V16) == {("transactionId", "OCPP 1.6 errata §3.41")}
+    assert remote_start_broken(tx, V201) == {("transactionId", POLICY)}
+
+
+def test_a_remote_start_profile_on_a_201_station_is_checked_by_the_201_rules() -> None:
+    tx = raw(chargingProfilePurpose="TxProfile",
+             chargingSchedule={"chargingRateUnit": "W",
+                               "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000}]})
+    limits = StationLimits(allowed_units=frozenset({ChargingRateUnit.A}), number_of_connectors=2)
+    assert remote_start_broken(tx, V201, 3, limits=limits) == {
+        ("chargingSchedule.chargingRateUnit", "OCPP 2.0.1 Part 2 K01.FR.26"),
+        ("connectorId", "OCPP 2.0.1 Part 2 K01.FR.28")}
+    # The same on a 1.6 station, by its own sections.
+    assert remote_start_broken(tx, V16, 3, limits=limits) == {
+        ("chargingSchedule.chargingRateUnit", "OCPP 1.6 §9.4"),
+        ("connectorId", "OCPP 1.6 §3.8")}

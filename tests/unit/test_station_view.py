@@ -34,10 +34,26 @@ def test_limits_no_profile_could_meet_are_not_checked_whatever_the_version() -> 
         limits = view.limits
         assert (limits.max_stack_level, limits.allowed_units, limits.max_periods,
                 limits.max_profiles) == (0, None, None, None)
+        names = {OcppVersion.V16: ["ChargingScheduleAllowedChargingRateUnit",
+                                   "ChargingScheduleMaxPeriods", "MaxChargingProfilesInstalled"],
+                 OcppVersion.V201: ["SmartChargingCtrlr.RateUnit",
+                                    "SmartChargingCtrlr.PeriodsPerSchedule",
+                                    "SmartChargingCtrlr.Entries"]}[version]
         assert [w.split(" that ")[0] for w in view.warnings if "no profile can meet" in w] == [
-            "station reported ChargingScheduleAllowedChargingRateUnit",
-            "station reported ChargingScheduleMaxPeriods",
-            "station reported MaxChargingProfilesInstalled"]
+            f"station reported {name}" for name in names]
+
+
+def test_what_a_station_never_reported_is_named_as_its_version_names_it() -> None:
+    assert view_of(station(OcppVersion.V16), [1]).warnings == [
+        f"station never reported {name}: not checked" for name in (
+            "SupportedFeatureProfiles", "ChargeProfileMaxStackLevel",
+            "ChargingScheduleAllowedChargingRateUnit", "ChargingScheduleMaxPeriods",
+            "MaxChargingProfilesInstalled")]
+    assert view_of(station(OcppVersion.V201), [1]).warnings == [
+        f"station never reported {name}: not checked" for name in (
+            "SmartChargingCtrlr.Enabled", "SmartChargingCtrlr.ProfileStackLevel",
+            "SmartChargingCtrlr.RateUnit", "SmartChargingCtrlr.PeriodsPerSchedule",
+            "SmartChargingCtrlr.Entries")]
 
 
 def test_sensible_limits_are_kept() -> None:

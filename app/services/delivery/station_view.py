@@ -44,16 +44,21 @@ class StationView:
 
 
 def view_of(station: Station, connectors: Sequence[int]) -> StationView:
-    """The limits the station reported (OCPP 1.6 §9.4 configuration keys) and a warning
-    for each it never reported."""
+    """The limits the station reported (OCPP 1.6 §9.4 configuration keys, 2.0.1
+    SmartChargingCtrlr variables) and a warning for each it never reported, named as its
+    version names it."""
     caps = capabilities(station)
+    rules = rules_of(station.ocpp_version or OcppVersion.V16)
+    # A 2.0.1 station has no feature profiles: SmartChargingCtrlr.Enabled stands for them.
+    features = ("SupportedFeatureProfiles" if rules.version is OcppVersion.V16
+                else "SmartChargingCtrlr.Enabled")
     warnings = []
     for name, value in (
-        ("SupportedFeatureProfiles", caps.supported_feature_profiles),
-        ("ChargeProfileMaxStackLevel", caps.max_stack_level),
-        ("ChargingScheduleAllowedChargingRateUnit", caps.allowed_units),
-        ("ChargingScheduleMaxPeriods", caps.max_periods),
-        ("MaxChargingProfilesInstalled", caps.max_profiles),
+        (features, caps.supported_feature_profiles),
+        (rules.names["max_stack_level"], caps.max_stack_level),
+        (rules.names["allowed_units"], caps.allowed_units),
+        (rules.names["max_periods"], caps.max_periods),
+        (rules.names["max_profiles"], caps.max_profiles),
     ):
         if value is None:
             warnings.append(f"station never reported {name}: not checked")
@@ -65,10 +70,10 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
     # limit but a station reporting nonsense (a placeholder, a value not set up): taken as
     # not reported, so it does not silently block every profile; the station's answer
     # decides, as for a capability never reported.
-    for name, odd in (("ChargingScheduleAllowedChargingRateUnit",
+    for name, odd in ((rules.names["allowed_units"],
                        caps.allowed_units is not None and units is None),
-                      ("ChargingScheduleMaxPeriods", max_periods is not None and max_periods < 1),
-                      ("MaxChargingProfilesInstalled",
+                      (rules.names["max_periods"], max_periods is not None and max_periods < 1),
+                      (rules.names["max_profiles"],
                        max_profiles is not None and max_profiles < 1)):
         if odd:
             warnings.append(f"station reported {name} that no profile can meet: not checked")
@@ -102,7 +107,7 @@ def view_of(station: Station, connectors: Sequence[int]) -> StationView:
                        caps.number_of_connectors or known_connectors, station.max_power_w,
                        managed=station.managed is not False,
                        convention=station.composite_convention, unconstrained=unconstrained,
-                       rules=rules_of(station.ocpp_version or OcppVersion.V16))
+                       rules=rules)
 
 
 _VIEW_COLUMNS = (

@@ -24,7 +24,7 @@ from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ProfileFormatError
 from app.domain.protocol_rules import OcppVersion
 from app.domain.states import DeliveryStatus
-from app.domain.validation import validate_profile
+from app.domain.validation import validate_remote_start_as_sent
 from app.domain.violations import Violation
 from app.json_types import JsonObject
 from app.services.delivery.managed_profiles import CONNECTOR_FIELD
@@ -299,10 +299,12 @@ class CommandService:
         except ProfileFormatError as exc:
             raise InvalidProfile([v.prefixed("chargingProfile")
                                   for v in exc.violations]) from None
-        # OCPP 1.6 errata §3.41: a TxProfile without transactionId; with no connectorId
-        # the station picks one, so check it as if for connector 1.
+        # A TxProfile without transactionId (OCPP 1.6 errata §3.41), checked by the rules
+        # of the station's version; with no connectorId the station picks one, so check it
+        # as if for connector 1.
         connector_id = request.get("connectorId") or 1
-        violations = validate_profile(profile, connector_id, view.limits, in_remote_start=True)
+        violations = validate_remote_start_as_sent(profile, connector_id, view.limits,
+                                                   rules=view.rules, sent_at=self._clock())
         if violations:
             # connectorId is the request's own field, beside chargingProfile.
             raise InvalidProfile([v if v.path == "connectorId" else v.prefixed("chargingProfile")
