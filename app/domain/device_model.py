@@ -41,6 +41,7 @@ from app.domain.access import MASK, SECRET_VARIABLES
 ATTRIBUTE_TYPES = ("Actual", "Target", "MinSet", "MaxSet")
 SMART = "SmartChargingCtrlr"
 DEVICE_DATA = "DeviceDataCtrlr"
+MONITORING = "MonitoringCtrlr"
 # 2.0.1 RateUnit values, spelt as the 1.6 key spells them (what the station view reads).
 _RATE_UNITS = {"A": "Current", "W": "Power"}
 
@@ -152,7 +153,9 @@ class DeviceCapabilities:
     charging_schedule_max_periods: int | None = None
     max_charging_profiles_installed: int | None = None
     number_of_connectors: int | None = None
-    # DeviceDataCtrlr.ItemsPerMessage per instance (GetVariables, SetVariables, ...).
+    # ItemsPerMessage per instance, which names the message: DeviceDataCtrlr's
+    # (GetReport, GetVariables, SetVariables) and MonitoringCtrlr's (SetVariableMonitoring,
+    # ClearVariableMonitoring).
     items_per_message: Mapping[str, int] | None = None
 
     def station_columns(self) -> dict[str, Any]:
@@ -195,7 +198,7 @@ def capabilities(attributes: Iterable[ReportedAttribute]) -> DeviceCapabilities:
         max_entries = _int(value(SMART, "Entries", "ChargingProfiles", "MaxSet"))
     items = {instance: parsed for (component, variable, instance, kind), a
              in station_level.items()
-             if component == DEVICE_DATA and variable == "ItemsPerMessage"
+             if component in (DEVICE_DATA, MONITORING) and variable == "ItemsPerMessage"
              and kind == "Actual" and instance is not None
              and (parsed := _int(a.value)) is not None}
     return DeviceCapabilities(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ocpp.exceptions import NotSupportedError
+from ocpp.exceptions import NotSupportedError, OccurrenceConstraintViolationError
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 from websockets.typing import Subprotocol
@@ -338,6 +338,31 @@ class StationProtocol201(ChargePoint):  # type: ignore[misc]
     def on_clear_display_message(self, id: int, **_: Any) -> Any:  # noqa: A002 (the field)
         gone = self._station.display_messages.pop(id, None)
         return call_result.ClearDisplayMessage(status="Accepted" if gone else "Unknown")
+
+    # --- monitoring (N04, N05) ----------------------------------------------------------
+
+    @_on(Action.set_variable_monitoring)
+    def on_set_variable_monitoring(self, set_monitoring_data: list[dict[str, Any]],
+                                   **_: Any) -> Any:
+        self._within_items("SetVariableMonitoring", set_monitoring_data)
+        station = self._station
+        return call_result.SetVariableMonitoring(set_monitoring_result=[
+            station.set_monitor(_as_ocpp_json(item)) for item in set_monitoring_data])
+
+    @_on(Action.clear_variable_monitoring)
+    def on_clear_variable_monitoring(self, id: list[int], **_: Any) -> Any:  # noqa: A002
+        self._within_items("ClearVariableMonitoring", id)
+        return call_result.ClearVariableMonitoring(
+            clear_monitoring_result=[self._station.clear_monitor(i) for i in id])
+
+    def _within_items(self, message: str, items: list[Any]) -> None:
+        """More items than MonitoringCtrlr.ItemsPerMessage[message] in one request: the
+        station refuses the request as a whole."""
+        most = int(self._station.device_model.value("MonitoringCtrlr", "ItemsPerMessage",
+                                                     message))
+        if len(items) > most:
+            raise OccurrenceConstraintViolationError(
+                description=f"{len(items)} items, ItemsPerMessage[{message}] is {most}")
 
     @_on(Action.get_charging_profiles)
     def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any],

@@ -108,6 +108,33 @@ class SimulatedStation201(StationLink):
         # station keeps them, and the messages it displays (O01), by id.
         self.operations = Operations()
         self.display_messages: dict[int, dict[str, Any]] = {}
+        # The monitors set on its variables (N04), by id.
+        self.monitors: dict[int, dict[str, Any]] = {}
+
+    def set_monitor(self, item: dict[str, Any]) -> dict[str, Any]:
+        """One SetMonitoringResultType for a SetMonitoringDataType: a monitor on a variable
+        the model has is kept under its id (the request's, which replaces that monitor,
+        or a new one)."""
+        result: dict[str, Any] = {key: item[key] for key in ("type", "severity", "component",
+                                                            "variable")}
+        if self.device_model.find(item["component"], item["variable"]) is None:
+            result["status"] = ("UnknownVariable"
+                                if self.device_model.knows_component(item["component"])
+                                else "UnknownComponent")
+            return result
+        monitor_id = item.get("id")
+        if monitor_id is None:
+            monitor_id = max(self.monitors, default=0) + 1
+        elif monitor_id not in self.monitors:
+            result["status"] = "Rejected"
+            return result
+        self.monitors[monitor_id] = {**item, "id": monitor_id}
+        return {**result, "status": "Accepted", "id": monitor_id}
+
+    def clear_monitor(self, monitor_id: int) -> dict[str, Any]:
+        """One ClearMonitoringResultType."""
+        gone = self.monitors.pop(monitor_id, None)
+        return {"status": "Accepted" if gone is not None else "NotFound", "id": monitor_id}
 
     # --- StationLink ---------------------------------------------------------------------
 

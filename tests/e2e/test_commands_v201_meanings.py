@@ -164,6 +164,37 @@ async def test_get_variables_is_split_by_the_stations_items_per_message(
         a["variable"]["name"] for a in asked]
 
 
+async def test_monitors_are_set_and_cleared_in_requests_of_items_per_message(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    # The simulated station reports MonitoringCtrlr.ItemsPerMessage[SetVariableMonitoring]
+    # and [ClearVariableMonitoring] = 2, and refuses a longer request as a whole.
+    async with simulated(server, http, ocpp_version="2.0.1", report_items_per_message=2) as sim:
+        await base_report_in(http)
+        names = ("PeriodsPerSchedule", "ProfileStackLevel", "Entries", "RateUnit", "Phases3to1")
+        asked = [{"value": 1 + i, "type": "Delta", "severity": 5,
+                  "component": {"name": "SmartChargingCtrlr"},
+                  "variable": {"name": name, **({"instance": "ChargingProfiles"}
+                                                if name == "Entries" else {})}}
+                 for i, name in enumerate(names)]
+        answer = await command(http, "SetVariableMonitoring", {"setMonitoringData": asked})
+        assert answer.status_code == 200, answer.text
+        results = answer.json()["response"]["setMonitoringResult"]
+        assert [(r["variable"]["name"], r["status"]) for r in results] == [
+            (name, "Accepted") for name in names]
+        ids = [r["id"] for r in results]
+        assert sorted(station_of(sim).monitors) == sorted(ids)
+
+        cleared = await command(http, "ClearVariableMonitoring", {"id": [*ids, 999]})
+        assert cleared.status_code == 200, cleared.text
+        assert cleared.json()["response"]["clearMonitoringResult"] == [
+            *({"status": "Accepted", "id": i} for i in ids), {"status": "NotFound", "id": 999}]
+        assert station_of(sim).monitors == {}
+    sets = [len(c["setMonitoringData"]) for c in await sent_calls(server, "SetVariableMonitoring")]
+    clears = [len(c["id"]) for c in await sent_calls(server, "ClearVariableMonitoring")]
+    assert (sets, clears) == ([2, 2, 1], [2, 2, 2])
+
+
 async def test_get_report_updates_only_what_it_names(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:

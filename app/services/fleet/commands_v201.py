@@ -17,7 +17,8 @@ GetChargingProfiles are returned to the caller.
 A GetVariables or SetVariables of more variables than the station's
 DeviceDataCtrlr.ItemsPerMessage (of that message, as its device model last said) goes out
 in requests of that many at most (B06.FR.05), one after the other; the answer is their
-results in the order asked.
+results in the order asked. So do the monitors of a Set or ClearVariableMonitoring, by
+MonitoringCtrlr.ItemsPerMessage of that message.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ V201_ACTIONS = ("GetVariables", "SetVariables", "GetBaseReport", "GetReport",
                 "SetVariableMonitoring", "ClearVariableMonitoring", "SetMonitoringBase",
                 "SetMonitoringLevel", "GetMonitoringReport", "CustomerInformation",
                 "PublishFirmware", "UnpublishFirmware")
-# The list each request splits by ItemsPerMessage, and its answer's list.
+# The list each request splits by ItemsPerMessage (DeviceDataCtrlr's, B06.FR.05;
+# MonitoringCtrlr's for the monitors), and its answer's list.
 _PAGED = {"GetVariables": ("getVariableData", "getVariableResult"),
-          "SetVariables": ("setVariableData", "setVariableResult")}
+          "SetVariables": ("setVariableData", "setVariableResult"),
+          "SetVariableMonitoring": ("setMonitoringData", "setMonitoringResult"),
+          "ClearVariableMonitoring": ("id", "clearMonitoringResult")}
 # Where and how a station connects, and what it keeps of a customer (which it may be told
 # to clear): admins only, as the 1.6 security settings are.
 V201_ADMIN_ACTIONS = frozenset({"SetNetworkProfile", "CustomerInformation"})
@@ -157,7 +161,9 @@ class Commands201:
             if result.response is None:
                 result.request = request
                 return result
-            await self._side_effects[action](station_id, part, result.response)
+            side_effect = self._side_effects.get(action)
+            if side_effect is not None:
+                await side_effect(station_id, part, result.response)
             results.extend(result.response[answered])
         return CommandResult("success", station_id, action, request,
                              response={answered: results})

@@ -214,8 +214,9 @@ class DeviceModelService:
                 report.pending_pages = None
 
     async def items_per_message(self, station_id: str, message: str) -> int | None:
-        """DeviceDataCtrlr.ItemsPerMessage[message] as last known; None when unknown or
-        not a positive number."""
+        """ItemsPerMessage[message] (of DeviceDataCtrlr or MonitoringCtrlr, the component
+        whose messages it counts) as last known; None when unknown or not a positive
+        number."""
         found = await self.model(station_id, rule.DEVICE_DATA, "ItemsPerMessage")
         limit = (found.capabilities.items_per_message or {}).get(message)
         return limit if limit is not None and limit > 0 else None
@@ -265,5 +266,5 @@ class DeviceModelService:
             rows = await self._visible(session, station_id,
                                        None if component is None else (component,), variable)
             caps = rule.capabilities(attribute_of_row(r) for r in await self._visible(
-                session, station_id, (rule.SMART, rule.DEVICE_DATA, "EVSE")))
+                session, station_id, (rule.SMART, rule.DEVICE_DATA, rule.MONITORING, "EVSE")))
         return DeviceModel(report, rows, caps)
