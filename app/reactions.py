@@ -164,6 +164,13 @@ async def link_remote_start(services: Services, m: TransactionStarted) -> None:
                                                           m.id_tag, m.transaction_id)
 
 
+async def use_reservation(services: Services, m: TransactionStarted) -> None:
+    # OCPP 1.6 §5.13 (StartTransaction.req reservationId), 2.0.1 TransactionEvent
+    # reservationId: the reservation the transaction ends, whatever its authorization.
+    if m.reservation_id is not None:
+        await services.commands.reservation_ended(m.station_id, m.reservation_id, "Used")
+
+
 async def drop_superseded_tx_profiles(services: Services, m: TransactionStarted) -> None:
     if m.superseded:
         await services.smart_charging.transactions_ended(m.station_id, m.superseded)
@@ -282,8 +289,8 @@ REACTIONS: Mapping[type[Message], Sequence[Reaction]] = {
     StationChanged: [replan_if_circuit_fields, release_if_moved, apply_plans_and_tariffs,
                      reconcile_if_managed_again],
     StationReleased: [boot_again],
-    TransactionStarted: [notify_started, link_remote_start, drop_superseded_tx_profiles,
-                         replan_soon],
+    TransactionStarted: [notify_started, link_remote_start, use_reservation,
+                         drop_superseded_tx_profiles, replan_soon],
     TransactionStopped: [drop_tx_profile, replan_soon, notify_stopped],
     TransactionReported: [reconcile_reported],
     TransactionEventsMissing: [ask_transaction_status],

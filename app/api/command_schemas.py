@@ -179,7 +179,8 @@ class ReservationView(msgspec.Struct, kw_only=True):
     expiry_date: Annotated[datetime, Meta(description="ReserveNow.req expiryDate (UTC)")]
     status: Annotated[str, Meta(
         description="ReserveNow.conf status (Accepted, Faulted, Occupied, Rejected, "
-        "Unavailable), Cancelled after an accepted CancelReservation, or Expired or "
+        "Unavailable), Cancelled after an accepted CancelReservation, Used once a "
+        "transaction the station started names it (its reservationId), or Expired or "
         "Removed when an OCPP 2.0.1 station ended it (ReservationStatusUpdate)")]
     expired: Annotated[bool, Meta(description="expiryDate has passed (OCPP 1.6 §5.13)")]
     updated_at: Annotated[datetime, Meta(description="When the status last changed")]

@@ -77,7 +77,8 @@ class StationReleased(Message):
 @dataclass(frozen=True, slots=True)
 class TransactionStarted(Message):
     """A StartTransaction was recorded (a replay of one is not). ``superseded``: the
-    transactions it closed, which never stopped on the same connector."""
+    transactions it closed, which never stopped on the same connector;
+    ``reservation_id``: the reservation it ends, as the station named it."""
 
     station_id: str
     connector_id: int
@@ -86,6 +87,7 @@ class TransactionStarted(Message):
     status: str
     meter_start: int
     superseded: tuple[int, ...] = ()
+    reservation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

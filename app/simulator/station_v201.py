@@ -333,7 +333,8 @@ class SimulatedStation201(StationLink):
     async def send_transaction_event(self, evse_id: int, event_type: str, trigger: str, *,
                                      context: str, stopped_reason: str | None = None,
                                      charging_state: str | None = None,
-                                     remote_start_id: int | None = None) -> Any:
+                                     remote_start_id: int | None = None,
+                                     reservation_id: int | None = None) -> Any:
         transaction = self.transactions[evse_id]
         info: dict[str, Any] = {"transactionId": transaction.transaction_id}
         if remote_start_id is not None:
@@ -345,6 +346,7 @@ class SimulatedStation201(StationLink):
         return await self.send(call.TransactionEvent(
             event_type=event_type, timestamp=self._now(), trigger_reason=trigger,
             seq_no=transaction.next_seq_no(), transaction_info=info,
+            reservation_id=reservation_id,
             meter_value=[self.meter_value(evse_id, context)],
             evse={"id": evse_id, "connectorId": 1},
             id_token=({"idToken": transaction.id_token, "type": "Central"}
@@ -355,9 +357,16 @@ class SimulatedStation201(StationLink):
     async def plug_in(self, evse_id: int, car: Car, remote_start_id: int | None = None) -> None:
         """A car arrives: Started, then the car's charging needs (ISO 15118). With
         ``remote_start_id`` it was a RequestStartTransaction's (F01): the Started event
-        says so and names it."""
+        says so and names it. A reservation of the car's id token on the EVSE (or on
+        any EVSE) ends with it: the Started event names it (H01)."""
         connector = self.connectors[evse_id]
         connector.ev_plugged = True
+        reservation = (self.operations.reservation_on(evse_id)
+                       or self.operations.reservation_on(0))
+        reservation_id = None
+        if reservation is not None and reservation.id_tag == car.id:
+            reservation_id = reservation.reservation_id
+            del self.operations.reservations[reservation_id]
         self.cars[evse_id] = PluggedCar(car, car.soc)
         await self.send_status(evse_id)
         start = self.clock.now().replace(microsecond=0)
@@ -368,7 +377,7 @@ class SimulatedStation201(StationLink):
         await self.send_transaction_event(
             evse_id, "Started", "CablePluggedIn" if remote_start_id is None else "RemoteStart",
             context="Transaction.Begin", charging_state="EVConnected",
-            remote_start_id=remote_start_id)
+            remote_start_id=remote_start_id, reservation_id=reservation_id)
         await self.send_charging_needs(evse_id, car, start, car.soc)
         await self.send_transaction_event(evse_id, "Updated", "ChargingStateChanged",
                                           context="Sample.Periodic", charging_state="Charging")

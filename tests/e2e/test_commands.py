@@ -147,6 +147,28 @@ async def test_reservation_expires_on_the_station_and_in_the_record(
     assert [(r["reservation_id"], r["expired"]) for r in listed] == [(9, True)]
 
 
+async def test_a_transaction_of_the_reserving_id_tag_uses_the_reservation(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http) as sim:
+        await http.post(f"/stations/{SID}/commands/ReserveNow", json={
+            "connectorId": 1, "expiryDate": soon(), "idTag": "OP-1", "reservationId": 12})
+        await eventually(lambda: only(sim).connectors[1].status == "Reserved")
+        # OCPP 1.6 §5.13: the reserving idTag's transaction on the connector ends it.
+        await only(sim).start_transaction(1, "OP-1")
+
+        async def status() -> str:
+            listed = (await http.get(f"/stations/{SID}/reservations")).json()
+            return str(listed[0]["status"])
+
+        await eventually(lambda: _awaited(status(), "Used"))
+        assert only(sim).operations.reservations == {}
+
+
+async def _awaited(got: Any, expected: Any) -> bool:
+    return bool(await got == expected)
+
+
 async def test_local_list_version_follows_send_local_list(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:

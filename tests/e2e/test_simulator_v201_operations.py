@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from app.simulator.car import Car
 from tests.conftest import RunningServer, settled_audit_rows
 from tests.e2e.harness import eventually, simulated
 from tests.ocpp201 import stamp as ocpp_time
@@ -67,6 +68,18 @@ async def test_a_201_station_holds_reservations_lists_and_messages(
                                            "expiryDate": soon, "idTag": "DRIVER-3"})
         await eventually(lambda: _is(reservation_status(http, 23), "Expired"))
         await eventually(lambda: _is(status_of(http, 2), "Available"))
+
+        # One its id token's car uses: the Started event names it, and it shows Used.
+        await command(http, "ReserveNow", {"reservationId": 24, "connectorId": 1,
+                                           "expiryDate": later, "idTag": "DRIVER-4"})
+        await eventually(lambda: _is(status_of(http, 1), "Reserved"))
+        await station.plug_in(1, Car("DRIVER-4", max_current_a=16.0))
+        await eventually(lambda: _is(reservation_status(http, 24), "Used"))
+        assert station.operations.reservations == {}
+        started = [r.payload for r in await settled_audit_rows(server, SID)
+                   if r.action == "TransactionEvent" and r.message_type == "CALL"
+                   and r.payload["eventType"] == "Started"]
+        assert started[-1]["reservationId"] == 24
 
         # The local list: kept by the station, its version read back.
         sent = await command(http, "SendLocalList", {

@@ -387,14 +387,18 @@ class CommandService:
 
     async def reservation_ended(self, station_id: str, reservation_id: int,
                                 status: str) -> bool:
-        """A station ended a reservation itself (OCPP 2.0.1 ReservationStatusUpdate:
-        Expired or Removed): its status says so. False when chargeplan never sent it."""
+        """A reservation ended at the station: it ended it itself (OCPP 2.0.1
+        ReservationStatusUpdate: Expired or Removed), or a transaction used it (Used):
+        its status says so. A reservation ends once: one that is not held (refused,
+        cancelled or ended already) keeps its status. False when chargeplan never sent
+        it."""
         async with self._db.uow() as session:
             row = await session.get(Reservation, (station_id, reservation_id))
             if row is None:
                 return False
-            row.status = status
-            row.updated_at = self._clock()
+            if row.status == "Accepted":
+                row.status = status
+                row.updated_at = self._clock()
         return True
 
     async def _local_list_sent(self, station_id: str, request: JsonObject,

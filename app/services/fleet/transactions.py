@@ -125,7 +125,8 @@ class TransactionService:
             else:
                 await self._bus.handle(TransactionStarted(
                     station_id, payload["connectorId"], tx_id, payload["idTag"],
-                    info["status"], payload["meterStart"], tuple(closed)))
+                    info["status"], payload["meterStart"], tuple(closed),
+                    reservation_id=payload.get("reservationId")))
         else:
             tx_id = existing
         return {"transactionId": tx_id, "idTagInfo": info}
