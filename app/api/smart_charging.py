@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.params import JSONBody, Parameter
+from msgspec import UNSET
 
 from app.api.access import OPERATOR, READER
 from app.api.deps import ServicesDep, dependencies
@@ -56,6 +57,27 @@ def _check_numbers(value: Any, path: str) -> None:
         raise Invalid(path, f"must lie within -{MAX_INT32 + 1} and {MAX_INT32}")
 
 
+_FORMS = {False: ("connector_id", "profile"), True: ("evse_id", "charging_profile")}
+_ONE_FORM = ("connector_id with profile (OCPP 1.6) or evse_id with charging_profile "
+             "(OCPP 2.0.1)")
+
+
+def _check_form(data: ProfileRequest, v201: bool) -> None:
+    """Exactly one form, whole: 400 naming the fields at fault."""
+    given = [name for name in (*_FORMS[False], *_FORMS[True])
+             if getattr(data, name) is not UNSET]
+    if not given:
+        raise Invalid.all([(name, f"is required: {_ONE_FORM}") for name in
+                           ("profile", "charging_profile")])
+    if any(name not in _FORMS[v201] for name in given):
+        raise Invalid.all([(name, f"one form only: {_ONE_FORM}, not both") for name in given])
+    place, profile = _FORMS[v201]
+    missing = [(name, f"is required with {other}") for name, other in
+               ((place, profile), (profile, place)) if name not in given]
+    if missing:
+        raise Invalid.all(missing)
+
+
 def _status_code(outcome: Outcome) -> int:
     # A known station that is offline: the request is stored and carried out later.
     return 202 if outcome.status == DeliveryStatus.PENDING else 200
@@ -78,20 +100,36 @@ class SmartChargingController(Controller):
           opt=OPERATOR,
           responses={**accepted_response(ProfileResponse, "the profile"),
                      **error_responses(404)},
-          description="The profile is validated with the OCPP 1.6 rules and the station's known "
-          "limits, stored as desired state, then sent with SetChargingProfile. 200 with the "
-          "station's answer, or 202 `pending` when the station is offline.")
+          description="The profile comes in one of two forms, for a station of either "
+          "version: `connector_id` with `profile` (OCPP 1.6 ChargingProfile), or `evse_id` "
+          "with `charging_profile` (OCPP 2.0.1 ChargingProfileType; its transactionId is "
+          "the station's own id of the transaction, a 1.6 station's integer id in decimal). "
+          "A 2.0.1 profile is kept in its 1.6 form: what that form cannot keep (several "
+          "schedules, salesTariff, phaseToUse, ChargingStationExternalConstraints) is "
+          "refused. The profile is validated with the rules of the OCPP version the "
+          "station speaks and the station's known limits, every refusal naming the field "
+          "as the request spells it, stored as desired state, then sent with "
+          "SetChargingProfile. 200 with the station's answer, or 202 `pending` when the "
+          "station is offline.")
     async def send_profile(self, services: ServicesDep, station_id: StationIdPath,
                            data: JSONBody[ProfileRequest]) -> Response[ProfileResponse]:
-        _check_numbers(data.profile, "profile")
-        submitted = await services.smart_charging.submit(station_id, data.connector_id,
-                                                         data.profile)
+        v201 = data.evse_id is not UNSET or data.charging_profile is not UNSET
+        _check_form(data, v201)
+        if v201:
+            evse_id, profile = cast(int, data.evse_id), cast(JsonObject, data.charging_profile)
+            _check_numbers(profile, "charging_profile")
+            submitted = await services.smart_charging.submit_v201(station_id, evse_id, profile)
+        else:
+            connector_id, profile = cast(int, data.connector_id), cast(JsonObject, data.profile)
+            _check_numbers(profile, "profile")
+            submitted = await services.smart_charging.submit(station_id, connector_id, profile)
         outcome = submitted.outcome
         body = ProfileResponse(
             status=outcome.status,
             station_id=station_id, message=outcome.message, error=outcome.error,
             profile_id=submitted.profile_id, connector_id=submitted.connector_id,
-            warnings=submitted.warnings)
+            warnings=submitted.warnings,
+            evse_id=submitted.connector_id if v201 else UNSET)
         return Response(body, status_code=_status_code(outcome))
 
     @get("/composite_schedule", summary="The station's composite schedule, and the expected one",
@@ -182,7 +220,8 @@ class SmartChargingController(Controller):
          responses=error_responses(404))
     async def desired(self, services: ServicesDep,
                       station_id: StationIdPath) -> list[DesiredProfileView]:
-        return [desired_view(r) for r in await services.smart_charging.list_desired(station_id)]
+        return [desired_view(row, sent) for row, sent
+                in await services.smart_charging.desired_as_sent(station_id)]
 
     @post("/composite_schedule/preview", opt=READER, status_code=200,
           summary="The composite the station would have with these profiles added (dry run)",

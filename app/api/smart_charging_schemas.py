@@ -1,8 +1,10 @@
 """Request and response bodies of the smart-charging endpoints.
 
 Profiles travel as OCPP 1.6 ChargingProfile JSON (camelCase, as in SetChargingProfile.req
-csChargingProfiles); the pure core parses and validates them, so they are typed here as
-JSON objects and documented with the OCPP schema.
+csChargingProfiles), and ``POST /stations/{id}/charging_profile`` also takes the OCPP
+2.0.1 ChargingProfileType (as in SetChargingProfileRequest chargingProfile); the pure core
+parses and validates them, so they are typed here as JSON objects and documented with the
+OCPP schema.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from app.db.models import DesiredProfile
 from app.domain.ownership import OwnerKind, natural_id
@@ -27,6 +29,16 @@ OcppProfile = Annotated[JsonObject, Meta(
     "chargingProfilePurpose, chargingProfileKind, recurrencyKind, validFrom, validTo, "
     "transactionId, chargingSchedule{duration, startSchedule, chargingRateUnit, "
     "chargingSchedulePeriod[{startPeriod, limit, numberPhases}], minChargingRate})")]
+OcppProfile201 = Annotated[JsonObject, Meta(
+    description="With evse_id, instead of connector_id and profile: an OCPP 2.0.1 "
+    "ChargingProfileType in camelCase (id, stackLevel, "
+    "chargingProfilePurpose ChargingStationMaxProfile, TxDefaultProfile or TxProfile, "
+    "chargingProfileKind, recurrencyKind, validFrom, validTo, transactionId: the "
+    "station's own id of the transaction (a 1.6 station's: its integer id in decimal), "
+    "chargingSchedule: one [{id, startSchedule, duration, chargingRateUnit, "
+    "chargingSchedulePeriod[{startPeriod, limit, numberPhases}], minChargingRate}]). "
+    "Kept in its OCPP 1.6 form, so refused (400) with ChargingStationExternalConstraints, "
+    "more than one schedule, salesTariff or phaseToUse, which that form cannot keep")]
 # OCPP-J leaves integer sizes open; chargers hold them in 32 bits, and so do the columns
 # they are stored in. Profile numbers beyond this are refused as 400, not overflowed.
 MAX_INT32 = 2**31 - 1
@@ -51,9 +63,19 @@ MAX_DURATION_S = 31 * 86400
 Duration = Annotated[int, Meta(gt=0, le=MAX_DURATION_S, description="Seconds, at most 31 days")]
 
 
+EvseId = Annotated[int, Meta(ge=0, le=MAX_INT32, description=(
+    "With charging_profile: the EVSE (0 = the whole station); on a 1.6 station, the "
+    "connector"))]
+
+
 class ProfileRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    connector_id: ConnectorId
-    profile: OcppProfile
+    """One of two forms: ``connector_id`` with ``profile`` (OCPP 1.6), or ``evse_id``
+    with ``charging_profile`` (OCPP 2.0.1); either form for a station of either version."""
+
+    connector_id: ConnectorId | UnsetType = UNSET
+    profile: OcppProfile | UnsetType = UNSET
+    evse_id: EvseId | UnsetType = UNSET
+    charging_profile: OcppProfile201 | UnsetType = UNSET
 
 
 class ProfileResponse(msgspec.Struct, kw_only=True):
@@ -62,9 +84,13 @@ class ProfileResponse(msgspec.Struct, kw_only=True):
     message: Message
     error: Error = None
     profile_id: Annotated[int, Meta(description="chargingProfileId (allocated when omitted)")]
-    connector_id: Annotated[int, Meta(description="The connector the profile is for")]
+    connector_id: Annotated[int, Meta(description="The connector the profile is for (the "
+                                      "same number as evse_id)")]
     warnings: Annotated[list[str], Meta(
         description="Capabilities the station never reported, so not checked")] = []
+    evse_id: Annotated[int | UnsetType, Meta(
+        description="The EVSE the profile is for, the same number as connector_id; only "
+        "when the request used the OCPP 2.0.1 form")] = UNSET
 
 
 class ScenarioRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -151,6 +177,11 @@ class DesiredProfileView(msgspec.Struct, kw_only=True):
         description="When it was last sent (ISO 8601, UTC); null if never")]
     updated_at: Annotated[datetime, Meta(description="When the row last changed (UTC)")]
     profile: OcppProfile
+    charging_profile: Annotated[JsonObject | None, Meta(
+        description="For a station that speaks OCPP 2.0.1: the ChargingProfileType it is "
+        "sent as (converted from profile; an Absolute profile without startSchedule "
+        "starts when it was last sent, or now). null for a 1.6 station, and for a "
+        "profile with no 2.0.1 form (last_error says why)")] = None
 
 
 class PreviewItem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -174,7 +205,8 @@ class PreviewResponse(msgspec.Struct, kw_only=True):
     composite: Composite
 
 
-def desired_view(row: DesiredProfile) -> DesiredProfileView:
+def desired_view(row: DesiredProfile, charging_profile: JsonObject | None = None
+                 ) -> DesiredProfileView:
     return DesiredProfileView(
         desired_id=row.id, profile_id=row.charging_profile_id, connector_id=row.connector_id,
         purpose=row.purpose,
@@ -182,4 +214,5 @@ def desired_view(row: DesiredProfile) -> DesiredProfileView:
         owner_id=natural_id(row.owner_kind, row.owner_id),
         state=row.state,
         attempts=row.attempts, last_answer=row.last_answer, last_error=row.last_error,
-        last_attempt_at=row.last_attempt_at, updated_at=row.updated_at, profile=row.profile)
+        last_attempt_at=row.last_attempt_at, updated_at=row.updated_at, profile=row.profile,
+        charging_profile=charging_profile)

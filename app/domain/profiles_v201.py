@@ -12,12 +12,15 @@ which one an ISO 15118 car chose is not modelled. ``salesTariff`` is read and no
 
 ``ChargingProfile201.from_ocpp`` checks shapes and types only; the rules of K01 are in
 :func:`app.domain.validation.validate_profile_v201`.
+
+A profile a user sends in this form is kept in its 1.6 form (:func:`kept_form`), and what
+is then found wrong with that form is named back in this one (:func:`v201_path`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -36,7 +39,7 @@ from app.domain.profiles import (
     format_datetime,
     render_limit,
 )
-from app.domain.protocol_rules import ProfileRole
+from app.domain.protocol_rules import POLICY, V201, ProfileRole
 from app.domain.violations import Violation
 
 __all__ = [
@@ -48,8 +51,11 @@ __all__ = [
     "ConversionError",
     "EvseProfile",
     "from_v16",
+    "kept_form",
     "select_profiles",
     "to_v16",
+    "to_v16_resolved",
+    "v201_path",
 ]
 
 
@@ -299,6 +305,69 @@ def to_v16(profile: ChargingProfile201, *, transaction_id: int | None = None
         transaction_id=transaction_id if profile.transaction_id is not None else None,
         recurrency_kind=profile.recurrency_kind, valid_from=profile.valid_from,
         valid_to=profile.valid_to)
+
+
+TransactionOf = Callable[[str], int | None]
+
+
+def to_v16_resolved(profile: ChargingProfile201, transaction_of: TransactionOf
+                    ) -> ChargingProfile:
+    """:func:`to_v16` with the station's transaction string resolved by
+    ``transaction_of`` (the integer id chargeplan knows that transaction by, None when it
+    knows none): what a station reports it holds, and what an operator sends in the
+    2.0.1 form, are read the same way."""
+    transaction_id = None if profile.transaction_id is None else (
+        transaction_of(profile.transaction_id))
+    return to_v16(profile, transaction_id=transaction_id)
+
+
+def kept_form(profile: ChargingProfile201, data: Mapping[str, Any],
+              transaction_of: TransactionOf) -> ChargingProfile:
+    """The 1.6 form chargeplan keeps a profile in, for one a user sent in its 2.0.1 form
+    (``data``, the JSON ``profile`` was read from); or :class:`ConversionError` naming,
+    in the 2.0.1 spelling, every field that form cannot keep: a purpose the central
+    system never sets, other than one schedule, a ``salesTariff``, a ``phaseToUse``, a
+    ``transactionId`` ``transaction_of`` does not know."""
+    problems: list[Violation] = []
+    if profile.purpose is ChargingProfilePurpose201.CHARGING_STATION_EXTERNAL_CONSTRAINTS:
+        problems.append(Violation(
+            "chargingProfilePurpose", f"{profile.purpose.value} is set by the station's own "
+            "energy management, not by a central system", V201.cite("external_not_settable")))
+    if len(profile.schedules) != 1:
+        problems.append(Violation("chargingSchedule",
+                                  "chargeplan keeps one schedule per profile", POLICY))
+    raw_schedules = data.get("chargingSchedule")
+    for index, raw in enumerate(raw_schedules if isinstance(raw_schedules, list) else []):
+        if isinstance(raw, Mapping) and "salesTariff" in raw:
+            problems.append(Violation(f"chargingSchedule[{index}].salesTariff",
+                                      "is not kept: chargeplan keeps limits only", POLICY))
+    for index, schedule in enumerate(profile.schedules):
+        for number, period in enumerate(schedule.periods):
+            if isinstance(period, ChargingSchedulePeriod201) and period.phase_to_use is not None:
+                problems.append(Violation(
+                    f"chargingSchedule[{index}].chargingSchedulePeriod[{number}].phaseToUse",
+                    "is not kept: the OCPP 1.6 form chargeplan keeps a profile in names no "
+                    "phase (numberPhases only)", POLICY))
+    if profile.transaction_id is not None and transaction_of(profile.transaction_id) is None:
+        problems.append(Violation(
+            "transactionId", f"{profile.transaction_id!r} is not a transaction chargeplan "
+            "knows on this station"))
+    if problems:
+        raise ConversionError(problems)
+    return to_v16_resolved(profile, transaction_of)
+
+
+def v201_path(path: str) -> str:
+    """A field of a 1.6 profile (a :class:`Violation` path) named as the 2.0.1 profile it
+    was read from by :func:`kept_form` spells it: ``chargingProfileId`` is ``id``, the
+    one ``chargingSchedule`` is ``chargingSchedule[0]``, the place ``connectorId`` is
+    ``evseId``; every other field keeps its name."""
+    head, dot, rest = path.partition(".")
+    return _V201_NAMES.get(head, head) + dot + rest
+
+
+_V201_NAMES = {"chargingProfileId": "id", "connectorId": "evseId",
+               "chargingSchedule": "chargingSchedule[0]"}
 
 
 _PROFILE_FIELDS = frozenset({"id", "stackLevel", "chargingProfilePurpose", "chargingProfileKind",

@@ -17,6 +17,7 @@ services: a ChargingStationExternalConstraints profile is never the central syst
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ from app.domain.profiles_v201 import (
     ChargingProfile201,
     ChargingProfilePurpose201,
     ConversionError,
-    to_v16,
+    to_v16_resolved,
 )
 from app.json_types import JsonObject
 from app.ocpp.errors import ErrorCode, OcppError
@@ -155,10 +156,9 @@ class ProfileReports:
 
     def _as_v16(self, station_id: str, profile: ChargingProfile201
                 ) -> ChargingProfile | None:
-        transaction_id = None if profile.transaction_id is None else (
-            self._ids.transaction_of(station_id, profile.transaction_id))
         try:
-            return to_v16(profile, transaction_id=transaction_id)
+            return to_v16_resolved(profile,
+                                   functools.partial(self._ids.transaction_of, station_id))
         except ConversionError as exc:
             log.info("%s holds profile %s in a form chargeplan never sends: %s", station_id,
                      profile.charging_profile_id, exc)

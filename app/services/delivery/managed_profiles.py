@@ -34,6 +34,7 @@ from app.db.models import DesiredProfile, InstalledProfileRecord
 from app.domain.installation import InstalledProfile, install
 from app.domain.ownership import Owner, OwnerKind
 from app.domain.profiles import ChargingProfile, ProfileFormatError
+from app.domain.profiles_v201 import v201_path
 from app.domain.protocol_rules import V16, OcppVersion, ProtocolRules
 from app.domain.states import DeliveryState
 from app.domain.validation import StationLimits, clashes_as_sent, validate_as_sent
@@ -94,6 +95,21 @@ def in_request(violations: Sequence[Violation]) -> list[Violation]:
 
 # Where a request body carries the connector a profile goes to.
 CONNECTOR_FIELD = "connector_id"
+# Where a request in the OCPP 2.0.1 form carries its profile and its EVSE.
+PROFILE_FIELD_V201 = "charging_profile"
+EVSE_FIELD = "evse_id"
+
+
+def in_v201_request(path: str) -> str:
+    """A field named as :func:`in_request` names it, named as a request in the 2.0.1
+    form spells it: ``evse_id`` for ``connector_id``, the profile's fields under
+    ``charging_profile`` by their 2.0.1 names (:func:`v201_path`)."""
+    if path == CONNECTOR_FIELD:
+        return EVSE_FIELD
+    head, dot, rest = path.partition(".")
+    if head != "profile":
+        return path
+    return PROFILE_FIELD_V201 + dot + v201_path(rest) if rest else PROFILE_FIELD_V201
 
 
 def check_limits(profile: ChargingProfile, connector_id: int, limits: StationLimits,

@@ -38,20 +38,26 @@ from app.domain.profiles import (
     ChargingProfile,
     ChargingProfilePurpose,
     ChargingRateUnit,
+    ProfileFormatError,
 )
+from app.domain.profiles_v201 import ChargingProfile201, ConversionError, from_v16, kept_form
+from app.domain.protocol_rules import OcppVersion
 from app.domain.schedule_comparison import explains
 from app.domain.states import DeliveryState, DeliveryStatus
 from app.domain.validation import profile_warnings
+from app.domain.violations import Violation
 from app.events import EventBus, EventType
 from app.json_types import JsonObject
 from app.services.delivery import profiles_store as store
 from app.services.delivery.managed_profiles import (
+    PROFILE_FIELD_V201,
     InvalidProfile,
     ManagedProfiles,
     check_clashes,
     check_frame,
     check_limits,
     check_station,
+    in_v201_request,
     keep_id,
     managed_previous,
     parse,
@@ -75,6 +81,10 @@ from app.timefmt import parse_timestamp
 __all__ = ["InvalidProfile", "ReconcileReport", "SmartChargingService", "StationView"]
 
 log = logging.getLogger("chargeplan.smart_charging")
+
+# Transaction ids are 32-bit integers (the column, and an OCPP 1.6 transactionId).
+_MAX_TRANSACTION_ID = 2**31 - 1
+
 
 @dataclass
 class Outcome:
@@ -228,6 +238,55 @@ class SmartChargingService:
         warnings = [*view.warnings, *(str(w) for w in profile_warnings(profile))]
         return Submitted(outcome, desired_id, profile.charging_profile_id, connector_id,
                          profile.to_ocpp(), warnings)
+
+    async def submit_v201(self, station_id: str, evse_id: int,
+                          profile_json: Mapping[str, Any]) -> Submitted:
+        """A profile a user sent in its OCPP 2.0.1 form (ChargingProfileType, on
+        ``evse_id``), for a station of either version: kept in its 1.6 form
+        (:func:`kept_form`, its transactionId resolved to the transaction chargeplan knows
+        on the station) and submitted as one, so it is stored, delivered and verified the
+        same way. Every refusal names the field as the request spells it
+        (``charging_profile.chargingSchedule[0]...``, ``evse_id``)."""
+        view = await self.station_view(station_id)
+        try:
+            profile = ChargingProfile201.from_ocpp(profile_json)
+        except ProfileFormatError as exc:
+            raise InvalidProfile([v.prefixed(PROFILE_FIELD_V201)
+                                  for v in exc.violations]) from None
+        known: dict[str, int] = {}
+        if profile.transaction_id is not None:
+            found = await self._transaction_named(station_id, view, profile.transaction_id)
+            if found is not None:
+                known[profile.transaction_id] = found
+        try:
+            kept = kept_form(profile, profile_json, known.get)
+        except ConversionError as exc:
+            raise InvalidProfile([v.prefixed(PROFILE_FIELD_V201)
+                                  for v in exc.violations]) from None
+        try:
+            return await self.submit(station_id, evse_id, kept.to_ocpp())
+        except InvalidProfile as exc:
+            raise InvalidProfile([Violation(in_v201_request(v.path), v.rule, v.reference)
+                                  for v in exc.violations]) from None
+        except Invalid as exc:
+            raise Invalid.all([(in_v201_request(field), rule)
+                               for field, rule in exc.problems]) from None
+
+    async def _transaction_named(self, station_id: str, view: StationView,
+                                 name: str) -> int | None:
+        """The integer id of the transaction of the station that a 2.0.1 profile names:
+        a 2.0.1 station's own string (``remote_id``), a 1.6 station's integer id written
+        in decimal; None when chargeplan knows none by that name."""
+        async with self._db.uow() as session:
+            if view.rules.version is OcppVersion.V201:
+                found: int | None = await session.scalar(select(TransactionRow.id).where(
+                    TransactionRow.station_id == station_id,
+                    TransactionRow.remote_id == name))
+                return found
+            if not (name.isascii() and name.isdecimal()) or int(name) > _MAX_TRANSACTION_ID:
+                return None
+            tx = await session.get(TransactionRow, int(name))
+        return tx.id if tx is not None and tx.station_id == station_id else None
 
     async def _check_transaction(self, station_id: str, connector_id: int,
                                  profile: ChargingProfile) -> None:
@@ -721,7 +780,35 @@ class SmartChargingService:
                                        message, answer=answer), answer, expected,
                                matches)
 
-    async def list_desired(self, station_id: str) -> list[DesiredProfile]:
-        await self.station_view(station_id)
+    async def desired_as_sent(self, station_id: str
+                              ) -> list[tuple[DesiredProfile, JsonObject | None]]:
+        """The desired profiles, each with the OCPP 2.0.1 form a 2.0.1 station is sent it
+        in (:func:`from_v16`, as the adapter sends it: a TxProfile naming the station's
+        own transaction id, an Absolute profile without startSchedule started when it was
+        last sent, or now); None for a 1.6 station, and for a profile with no 2.0.1 form
+        (its delivery fails with the reason)."""
+        view = await self.station_view(station_id)
         async with self._db.uow() as session:
-            return await store.desired(session, station_id)
+            rows = await store.desired(session, station_id)
+            if view.rules.version is not OcppVersion.V201:
+                return [(row, None) for row in rows]
+            wanted = {r.transaction_id for r in rows if r.transaction_id is not None}
+            remote: dict[int, str | None] = {}
+            if wanted:
+                found = await session.execute(select(
+                    TransactionRow.id, TransactionRow.remote_id).where(
+                        TransactionRow.id.in_(wanted)))
+                remote = {tx_id: remote_id for tx_id, remote_id in found}
+        now = self._clock()
+        forms: list[tuple[DesiredProfile, JsonObject | None]] = []
+        for row in rows:
+            profile = ChargingProfile.from_ocpp(row.profile)
+            try:
+                sent = from_v16(profile, transaction_id=None if profile.transaction_id is None
+                                else remote.get(profile.transaction_id),
+                                sent_at=(row.last_attempt_at or now).replace(microsecond=0))
+            except ConversionError:
+                forms.append((row, None))
+                continue
+            forms.append((row, sent.to_ocpp()))
+        return forms
