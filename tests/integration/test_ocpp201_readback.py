@@ -7,6 +7,7 @@ Every frame of these exchanges fits the 2.0.1 schemas (``tests/ocpp201.py``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -195,6 +196,76 @@ async def test_a_csms_profile_nobody_wants_is_cleared_and_external_limits_stay(
         assert [r.payload for r in calls_out(rows, "ClearChargingProfile")] == [
             {"chargingProfileId": 9001}]
         assert calls_out(rows, "SetChargingProfile") == []
+    check_201_frames(await settled_audit_rows(server, SID))
+
+
+def foreign_tx_default(station: SimulatedStation201, evse_id: int) -> None:
+    """Another central system's TxDefaultProfile (id 9001) on stack level 0 of the EVSE."""
+    foreign = dataclasses.replace(
+        profile_201(9001, ChargingProfilePurpose201.TX_DEFAULT_PROFILE, 6.0), stack_level=0)
+    assert station.smart_charging.install(EvseProfile(evse_id, foreign)) is None
+    station.after_profiles_changed()
+
+
+def sets_and_clears(rows: list[AuditFrame]) -> list[tuple[str, int]]:
+    """The SetChargingProfile and ClearChargingProfile calls sent, with the profile id."""
+    return [(r.action, r.payload.get("chargingProfileId")
+             or r.payload.get("chargingProfile", {}).get("id"))
+            for r in rows if (r.direction, r.message_type) == ("out", "CALL")
+            and r.action in ("ClearChargingProfile", "SetChargingProfile")]
+
+
+async def test_a_foreign_profile_on_the_stack_level_of_a_lost_one_is_cleared_first(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    # A station that refuses a profile on the stack level, purpose and EVSE of one it
+    # holds (K01.FR.06): chargeplan's profile must not be sent beside the other.
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
+                         wait_configuration=False, same_stack_refused=True) as sim:
+        station = station_of(sim)
+        wanted = await send(http, 1, tx_default_watts(7000))
+        quiet = await reconcile(http)
+        assert quiet["detail"].get("drift") is None
+        # The station loses it, and another central system puts its own in its place.
+        assert station.lose_profile(wanted)
+        foreign_tx_default(station, 1)
+        mark = (await settled_audit_rows(server, SID))[-1].id
+
+        run = await reconcile(http)
+
+        assert run["detail"]["drift"] == {SID: {"missing": [wanted], "different": [],
+                                                "extra": [9001]}}
+        assert held(station) == {(1, wanted, "CSO")}
+        assert station.limit_w(1) == 7000
+        rows = since(await settled_audit_rows(server, SID), mark)
+        assert sets_and_clears(rows) == [("ClearChargingProfile", 9001),
+                                         ("SetChargingProfile", wanted)]
+    check_201_frames(await settled_audit_rows(server, SID))
+
+
+async def test_a_profile_refused_beside_a_foreign_one_is_sent_again_once_it_is_cleared(
+    server: RunningServer, http: httpx.AsyncClient
+) -> None:
+    async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
+                         wait_configuration=False, same_stack_refused=True) as sim:
+        station = station_of(sim)
+        await reconcile(http)
+        foreign_tx_default(station, 1)
+        refused = await http.post(f"/stations/{SID}/charging_profile", json={
+            "connector_id": 1, "profile": tx_default_watts(7000)})
+        assert refused.json()["status"] == "rejected", refused.text
+        wanted = refused.json()["profile_id"]
+        mark = (await settled_audit_rows(server, SID))[-1].id
+
+        await reconcile(http)
+
+        assert held(station) == {(1, wanted, "CSO")}
+        assert station.limit_w(1) == 7000
+        rows = since(await settled_audit_rows(server, SID), mark)
+        assert sets_and_clears(rows) == [("ClearChargingProfile", 9001),
+                                         ("SetChargingProfile", wanted)]
+        states = (await http.get(f"/stations/{SID}/charging_profiles")).json()
+        assert [p["state"] for p in states] == ["accepted"]
     check_201_frames(await settled_audit_rows(server, SID))
 
 

@@ -24,6 +24,7 @@ from app.domain.states import DeliveryState
 from app.json_types import JsonObject
 from app.services.delivery.delivery_rules import (
     ReadBack,
+    blocking,
     only_lowers,
     read_back,
     repair_order,
@@ -195,3 +196,35 @@ def test_a_clean_look_resets_the_count() -> None:
 
     assert drift_decision(False, 3, 3, V.DRIFT_UNRESOLVED) == DriftDecision(
         repair=False, repairs=0)
+
+
+def held_as(connector_id: int, raw: JsonObject) -> StationProfile:
+    return StationProfile(connector_id, int(raw["chargingProfileId"]),
+                          ChargingProfile.from_ocpp(raw))
+
+
+def test_an_extra_blocks_a_row_only_on_its_stack_level_purpose_and_evse() -> None:
+    row = Row(1, 1, profile(5, 16.0))
+    same_place = held_as(1, profile(9001, 6.0))
+    assert blocking([row], [same_place], {9001}, SENT) == [9001]
+    # Another stack level, purpose or EVSE: both may be held (K01.FR.06).
+    for other in (held_as(1, profile(9001, 6.0, stack=1)),
+                  held_as(2, profile(9001, 6.0)),
+                  held_as(1, profile(9001, 6.0, purpose="TxProfile", transactionId=3))):
+        assert blocking([row], [other], {9001}, SENT) == []
+    # One a desired row asks for is no extra, whatever it holds.
+    assert blocking([row], [same_place], set(), SENT) == []
+
+
+def test_an_extra_valid_at_another_time_does_not_block() -> None:
+    row = Row(1, 1, profile(5, 16.0, validFrom="2030-01-08T00:00:00Z"))
+    before = held_as(1, profile(9001, 6.0, validTo="2030-01-07T12:00:00Z"))
+    assert blocking([row], [before], {9001}, SENT) == []
+
+
+def test_a_tx_profile_is_blocked_by_one_of_its_transaction_on_its_stack_level() -> None:
+    row = Row(1, 1, profile(5, 16.0, purpose="TxProfile", transactionId=3))
+    assert blocking([row], [held_as(1, profile(9001, 6.0, purpose="TxProfile",
+                                               transactionId=3))], {9001}, SENT) == [9001]
+    assert blocking([row], [held_as(1, profile(9001, 6.0, purpose="TxProfile",
+                                               transactionId=4))], {9001}, SENT) == []

@@ -16,7 +16,9 @@ from typing import Protocol, TypeVar
 
 from app.domain.installation import InstalledProfile
 from app.domain.profiles import ChargingProfile, ChargingProfileKind, ChargingProfilePurpose
+from app.domain.protocol_rules import V201
 from app.domain.states import DeliveryState, DeliveryStatus, VerificationState
+from app.domain.validation import clashes_as_sent
 from app.json_types import JsonObject
 from app.services.ports import StationCallError, StationOffline, StationProfile
 
@@ -264,6 +266,25 @@ def _lower_or_equal(desired: ChargingProfile, held: ChargingProfile) -> bool:
 
 
 Row = TypeVar("Row", bound=DesiredRow)
+
+
+def blocking(rows: Sequence[DesiredRow], held: Sequence[StationProfile],
+             extra: Collection[int], now: datetime) -> list[int]:
+    """Of ``extra`` (the ids of profiles a 2.0.1 station holds that no desired row asks
+    for), those it would refuse one of ``rows`` beside: the same stackLevel, purpose and
+    EVSE with overlapping validity (K01.FR.06) or, for a TxProfile, the same stackLevel
+    and transaction (K01.FR.39). They are cleared just before the rows are sent: sent
+    first, a row is Rejected and the extra is never cleared, since the clears wait for
+    every send to be Accepted."""
+    found: list[int] = []
+    for item in held:
+        if item.charging_profile_id not in extra or item.profile is None:
+            continue
+        other = [InstalledProfile(item.connector_id, item.profile)]
+        if any(clashes_as_sent(ChargingProfile.from_ocpp(row.profile), row.connector_id, other,
+                               rules=V201, sent_at=now) for row in rows):
+            found.append(item.charging_profile_id)
+    return found
 
 
 def repair_order(rows: Sequence[Row], held: Sequence[StationProfile]

@@ -488,7 +488,10 @@ class Reconciler:
     async def _repair(self, work: StationWork, held: list[StationProfile]) -> None:
         """Go by the station's own list: send what it lacks or holds otherwise (what only
         lowers a limit first, the rest once that was Accepted), then clear what is
-        extra; the mirror keeps only what the station still holds. Drift repaired
+        extra; the mirror keeps only what the station still holds. An extra that holds
+        the stack level a row is sent to (which a 2.0.1 station refuses the row beside)
+        is cleared just before that row, and a row Rejected beside such an extra is sent
+        again after it. Drift repaired
         ``max_repairs`` times since a read-back last found the station clean is left
         alone (:func:`rules.drift_decision`): nothing of it is sent or cleared, and the
         mirror keeps what the station acknowledged, so no reconcile sends it either."""
@@ -506,18 +509,34 @@ class Reconciler:
         held_ids = {item.charging_profile_id for item in held}
         work.holds = [i for i in work.held() if i.profile.charging_profile_id in held_ids]
         due = {row.id for row in work.push}
+        now = self._clock()
+        # A row the station Rejected beside an extra on its stack level is sent again once
+        # that extra is cleared: the station's refusal was of the pair, not of the row.
+        refused = [row for row in work.rows if work.clear and row.id not in due
+                   and row.state == DeliveryState.REJECTED
+                   and rules.for_current_transaction(row, work.running)
+                   and rules.blocking([row], held, found.extra, now)]
         drifted = [row for row in work.rows
                    if row.id in {*found.missing, *found.different} and row.id not in due]
+        drifted += refused
         if drifted:
             async with self._db.core() as connection:
                 await self._intend(connection, drifted, self._clock())
         if found.drift:
             self._drift_found(work, found, held, decision)
         lowering, raising = rules.repair_order([*work.push, *drifted], held)
-        done = (await self._push(work, lowering) and self._accepted(work, lowering)
-                and await self._push(work, raising) and self._accepted(work, raising))
+        extra = set(found.extra)
+        done = True
+        for rows in (lowering, raising):
+            # An extra on the slot a row is sent to goes first (K01.FR.06, K01.FR.39).
+            blocking = rules.blocking(rows, held, extra, now) if work.clear else []
+            extra.difference_update(blocking)
+            done = (await self._clear(work, blocking) and await self._push(work, rows)
+                    and self._accepted(work, rows))
+            if not done:
+                break
         if done and work.clear:
-            done = await self._clear(work, list(found.extra))
+            done = await self._clear(work, [i for i in found.extra if i in extra])
         if found.drift and done:
             self.drift.repaired += 1
             self.events.emit(EventType.VERIFICATION_REPAIRED, station_id=work.station_id,
