@@ -62,10 +62,10 @@ def add_parser(subparsers: Any) -> None:
         help="2.0.1: each car answers a TxProfile with the schedule it chose "
         "(NotifyEVChargingSchedule); its first one per transaction EXCESS_AMPS above what "
         "it is offered (0: within)")
-    add("--refuse-same-stack", action="store_true",
+    add("--same-stack-replaces", action="store_true",
         help="2.0.1: a profile on the stackLevel, purpose and EVSE of one it holds (or the "
-        "TxProfile of the same transaction and stackLevel) is Rejected instead of "
-        "replacing it (K01.FR.06, K01.FR.39)")
+        "TxProfile of the same transaction and stackLevel) replaces it, as a 1.6 charger "
+        "does, instead of being Rejected (K01.FR.06, K01.FR.39)")
     add("--site", type=Path, default=None,
         help="run a whole depot from a JSON (or .toml) site file: stations, their circuits, "
         "cars with their schedule, circuit meters (see docs/load-management.md)")
@@ -204,7 +204,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         grid_limit_a=args.grid_limit,
         grid_limit_after_s=args.grid_limit_after,
         ev_schedule_excess_a=args.ev_schedule,
-        same_stack_refused=args.refuse_same_stack,
+        same_stack_replaces=args.same_stack_replaces,
     )
 
 

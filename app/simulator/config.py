@@ -92,8 +92,8 @@ class SimulatorConfig:
     # 2.0.1: a profile sent beside one it holds on the same stackLevel, purpose and EVSE
     # with overlapping validity (or, for a TxProfile, the same stackLevel and
     # transaction), which a central system SHALL NOT send (K01.FR.06, K01.FR.39), is
-    # Rejected. False: it replaces the other, as a 1.6 charger does.
-    same_stack_refused: bool = False
+    # Rejected; with this set, it replaces the other instead, as a 1.6 charger does.
+    same_stack_replaces: bool = False
 
     def __post_init__(self) -> None:
         if self.stations < 1:
@@ -122,8 +122,8 @@ class SimulatorConfig:
         if self.ev_schedule_excess_a is not None and self.ocpp_version != "2.0.1":
             raise ValueError("ev_schedule_excess_a needs ocpp_version 2.0.1 "
                              "(NotifyEVChargingSchedule)")
-        if self.same_stack_refused and self.ocpp_version != "2.0.1":
-            raise ValueError("same_stack_refused needs ocpp_version 2.0.1")
+        if self.same_stack_replaces and self.ocpp_version != "2.0.1":
+            raise ValueError("same_stack_replaces needs ocpp_version 2.0.1")
         if self.ev_schedule_excess_a is not None and self.ev_schedule_excess_a < 0:
             raise ValueError("ev_schedule_excess_a must not be negative")
         if self.meter_interval <= 0:

@@ -49,11 +49,11 @@ class SmartCharging201:
 
     def check(self, profile: ChargingProfile201, evse_id: int,
               running: Mapping[int, str]) -> list[Violation]:
-        """What the station refuses in ``profile`` (K01). A profile that shares another's
-        stackLevel replaces it, or is refused when ``same_stack_refused`` is set."""
+        """What the station refuses in ``profile`` (K01): among it, a profile that shares
+        another's stackLevel (K01.FR.06, K01.FR.39), unless ``same_stack_replaces``."""
         return validate_profile_v201(
             profile, evse_id, station_limits(self._config), transactions=running,
-            installed=self.held if self._config.same_stack_refused else ())
+            installed=() if self._config.same_stack_replaces else self.held)
 
     def install(self, held: EvseProfile) -> str | None:
         """Hold ``held``; the reason when the station is full."""

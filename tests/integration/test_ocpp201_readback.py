@@ -218,10 +218,10 @@ def sets_and_clears(rows: list[AuditFrame]) -> list[tuple[str, int]]:
 async def test_a_foreign_profile_on_the_stack_level_of_a_lost_one_is_cleared_first(
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
-    # A station that refuses a profile on the stack level, purpose and EVSE of one it
-    # holds (K01.FR.06): chargeplan's profile must not be sent beside the other.
+    # The simulated station refuses a profile on the stack level, purpose and EVSE of one
+    # it holds (K01.FR.06): chargeplan's profile must not be sent beside the other.
     async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
-                         wait_configuration=False, same_stack_refused=True) as sim:
+                         wait_configuration=False) as sim:
         station = station_of(sim)
         wanted = await send(http, 1, tx_default_watts(7000))
         quiet = await reconcile(http)
@@ -247,7 +247,7 @@ async def test_a_profile_refused_beside_a_foreign_one_is_sent_again_once_it_is_c
     server: RunningServer, http: httpx.AsyncClient
 ) -> None:
     async with simulated(server, http, ocpp_version="2.0.1", connectors=2,
-                         wait_configuration=False, same_stack_refused=True) as sim:
+                         wait_configuration=False) as sim:
         station = station_of(sim)
         await reconcile(http)
         foreign_tx_default(station, 1)

@@ -143,6 +143,9 @@ class StationWork:
     clear: bool = True
     # Ask the station what it holds, and trust that over the mirror.
     read_back: bool = False
+    # The OCPP version it speaks: a 2.0.1 station replaces a profile in place by its id
+    # only (K01.FR.05).
+    version: OcppVersion = OcppVersion.V16
     # Read-back repairs since a read-back last found it clean, and its verification
     # state (read for a read-back only).
     repairs: int = 0
@@ -365,6 +368,7 @@ class Reconciler:
         rows: defaultdict[str, list[DesiredState]] = defaultdict(list)
         mirrors: defaultdict[str, list[MirrorState]] = defaultdict(list)
         booted: dict[str, datetime] = {}
+        versions: dict[str, OcppVersion] = {}
         work: list[StationWork] = []
         async with self._db.core() as connection:
             for batch in chunks(station_ids):
@@ -393,11 +397,15 @@ class Reconciler:
                     mirrors[m.station_id].append(MirrorState(
                         m.charging_profile_id, m.connector_id, m.profile, m.desired_profile_id,
                         m.installed_at))
-                booted.update((row.id, row.last_boot_at) for row in await connection.execute(
-                    select(_STATIONS.c.id, _STATIONS.c.last_boot_at, _STATIONS.c.ocpp_version)
-                    .where(_STATIONS.c.id.in_(batch),
-                           _STATIONS.c.last_boot_at.is_not(None)))
-                    if not rules_of(OcppVersion(row.ocpp_version)).keeps_profiles_on_boot)
+                for row in await connection.execute(
+                        select(_STATIONS.c.id, _STATIONS.c.last_boot_at,
+                               _STATIONS.c.ocpp_version)
+                        .where(_STATIONS.c.id.in_(batch))):
+                    version = OcppVersion(row.ocpp_version)
+                    versions[row.id] = version
+                    if (row.last_boot_at is not None
+                            and not rules_of(version).keeps_profiles_on_boot):
+                        booted[row.id] = row.last_boot_at
             looked = {} if not read_back else {
                 r.id: (r.read_back_repairs, r.verification_state)
                 for batch in chunks(station_ids) for r in await connection.execute(
@@ -423,6 +431,7 @@ class Reconciler:
                 work.append(StationWork(sid, rows[sid], mirrors[sid], push,
                                         ReconcileReport(sid), clear=requested is None,
                                         read_back=read_back,
+                                        version=versions.get(sid, OcppVersion.V16),
                                         repairs=looked.get(sid, (0, None))[0],
                                         state=looked.get(sid, (0, None))[1],
                                         running=running.get(sid, {}),
@@ -596,6 +605,11 @@ class Reconciler:
                     work.report.deliveries[unsent.id] = Sent(unsent.charging_profile_id,
                                                              delivery)
                 return False
+            # A 2.0.1 station replaces a profile in place only by its id: one of
+            # chargeplan's that no desired row asks for any more (this row replaced it)
+            # on the row's stack level is cleared first, or the row is sent beside it.
+            if not await self._clear(work, self._replaced_by(work, row, now)):
+                continue
             answer: JsonObject | None = None
             failure: StationCallError | None = None
             emit_delivery(self.events, sid, row.connector_id, row.id, row.profile, None)
@@ -622,6 +636,19 @@ class Reconciler:
                 work.fresh.add(row.charging_profile_id)
                 work.installed_by[row.charging_profile_id] = row.id
         return self._gateway.is_connected(sid)
+
+    @staticmethod
+    def _replaced_by(work: StationWork, row: DesiredState, now: datetime) -> list[int]:
+        """What the station holds of chargeplan's (the mirror), on the row's stack level,
+        purpose and EVSE (or its transaction's), under another id that no desired row
+        asks for: a 1.6 charger replaces it with the row (OCPP 1.6 §5.16.3), a 2.0.1
+        station may refuse the row beside it (K01.FR.06, K01.FR.39)."""
+        if work.version is not OcppVersion.V201:
+            return []
+        wanted = {r.charging_profile_id for r in work.rows}
+        held = [StationProfile(i.connector_id, i.profile.charging_profile_id, i.profile)
+                for i in work.held()]
+        return rules.blocking([row], held, {h.charging_profile_id for h in held} - wanted, now)
 
     async def _clear(self, work: StationWork, profile_ids: Sequence[int]) -> bool:
         """Clear each of ``profile_ids`` by id; False when any clear failed."""
