@@ -193,6 +193,7 @@ async def test_monitors_are_set_and_cleared_in_requests_of_items_per_message(
     sets = [len(c["setMonitoringData"]) for c in await sent_calls(server, "SetVariableMonitoring")]
     clears = [len(c["id"]) for c in await sent_calls(server, "ClearVariableMonitoring")]
     assert (sets, clears) == ([2, 2, 1], [2, 2, 2])
+    check_201_frames(await settled_audit_rows(server, SID))
 
 
 async def test_get_report_updates_only_what_it_names(
