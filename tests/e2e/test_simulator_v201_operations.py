@@ -14,8 +14,8 @@ import httpx
 from app.simulator.car import Car
 from tests.conftest import RunningServer, settled_audit_rows
 from tests.e2e.harness import eventually, simulated
+from tests.ocpp201 import check_201_frames, station_of
 from tests.ocpp201 import stamp as ocpp_time
-from tests.ocpp201 import station_of
 
 SID = "PY-SIM-0001"
 
@@ -114,6 +114,7 @@ async def test_a_201_station_holds_reservations_lists_and_messages(
             "status": "Accepted"}
         assert (await command(http, "GetDisplayMessages", {"requestId": 9}))[
             "response"] == {"status": "Unknown"}
+    check_201_frames(await settled_audit_rows(server, SID))
 
 
 async def _is(got: Any, expected: Any) -> bool:
