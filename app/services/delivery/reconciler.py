@@ -540,8 +540,8 @@ class Reconciler:
             # An extra on the slot a row is sent to goes first (K01.FR.06, K01.FR.39).
             blocking = rules.blocking(rows, held, extra, now) if work.clear else []
             extra.difference_update(blocking)
-            done = (await self._clear(work, blocking) and await self._push(work, rows)
-                    and self._accepted(work, rows))
+            await self._clear(work, blocking)  # the rows go either way (see _push)
+            done = await self._push(work, rows) and self._accepted(work, rows)
             if not done:
                 break
         if done and work.clear:
@@ -608,8 +608,9 @@ class Reconciler:
             # A 2.0.1 station replaces a profile in place only by its id: one of
             # chargeplan's that no desired row asks for any more (this row replaced it)
             # on the row's stack level is cleared first, or the row is sent beside it.
-            if not await self._clear(work, self._replaced_by(work, row, now)):
-                continue
+            # Cleared or not (a station that cannot clear may still take the row in its
+            # place), the row goes: the station's answer decides.
+            await self._clear(work, self._replaced_by(work, row, now))
             answer: JsonObject | None = None
             failure: StationCallError | None = None
             emit_delivery(self.events, sid, row.connector_id, row.id, row.profile, None)
