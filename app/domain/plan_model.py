@@ -659,10 +659,21 @@ def hand_on(
     its minimum, and all of them together by no more power than rounding took away (the
     LP's cost and peak choices stand).
 
+    A need that the slot completes is raised to the 0.1 A step above it where every row
+    allows, not floored below it (floored, the car would leave a few Wh short, too
+    little for a re-plan to see: a simulator or a car calls it full); where the LP itself
+    completes it in this slot, budget or not (the step is the LP's own energy).
+
     A session the LP charges now whose remaining need is less than its minimum for the
     slot (the last kWh of a car: 0.1 kWh is 6 A for 5 minutes at 208 V) is raised to its
-    minimum where every row allows, budget or not: rounded down to 0 it would never
-    finish, and the car stops drawing when it is full."""
+    minimum, budget or not: rounded down to 0 it would never finish, and the car stops
+    drawing when it is full. In its last slot before it leaves, where the rows have no
+    room for that minimum (every session charges to the limits: the LP put the last bit
+    off from plan to plan), sessions after it in that order (less urgent) are lowered to
+    make it, as ``repacked`` lowers a lower tier: those alone that the LP's plan leaves
+    room to take it back later (in their cap and every row, by their departure). Where
+    the limits bind all along, the minimum's excess over the last bit would be lost to
+    the others, and the car is left as it is."""
     if not model.slots or model.slots[0][1] <= 0:
         return amps
     slot_h = model.slots[0][1] / 3600
@@ -675,26 +686,58 @@ def hand_on(
     coef = model.coef[finite]
     room_of = rhs[finite] - coef @ amps
     needs: Mapping[str, object] = request.needs
-    for i in sorted(np.flatnonzero(has).tolist(), key=lambda i: _urgency(request, model, i)):
+    order = sorted(np.flatnonzero(has).tolist(), key=lambda i: _urgency(request, model, i))
+    recoverable: Floats | None = None
+    for rank, i in enumerate(order):
         kw = float(model.kw[i])
         top = float(model.upper[0, i])
-        finishing = False
+        finishing = completing = False
         session = request.site.sessions[i]
         if session.id in needs and kw > 0:
             wanted = max(0.0, request.needs[session.id].energy_kwh) / (kw * slot_h)
             finishing = 0 < wanted < model.minimum[i] and first[i] > 1e-6
-            top = min(top, model.minimum[i] if finishing else wanted)
+            step_up = math.ceil(wanted * 10 - 1e-7) / 10
+            # the LP completes the need now: its last 0.1 A step, budget or not
+            completing = not finishing and step_up <= top and first[i] > step_up - 0.1
+            top = min(top, model.minimum[i] if finishing else step_up)
         column = coef[:, i]
         rising = column > 0
         room = float(np.min(room_of[rising] / column[rising])) if rising.any() else _INF
-        spare = _INF if finishing else (budget_kw / kw if kw > 0 else 0.0)
+        spare = _INF if finishing or completing else (budget_kw / kw if kw > 0 else 0.0)
         raised = math.floor(min(top, amps[i] + room, amps[i] + spare) * 10 + 1e-7) / 10
+        last = not np.any(model.kwh[1:, i] > 0)  # no later slot before it leaves
+        if finishing and last and raised < top - 1e-9 and amps[i] < top - 1e-9:
+            if recoverable is None:
+                recoverable = _room_later(model, per_slot(model, values))
+            later = np.zeros(len(amps), dtype=bool)
+            later[order[rank + 1:]] = True
+            later &= recoverable >= top * model.kw * slot_h - 1e-9
+            trial = amps.copy()
+            trial[i] = top
+            if _make_room(model, 0, trial, model.coef @ trial, later, finite):
+                budget_kw -= float((trial - amps) @ model.kw)
+                amps = trial
+                room_of = rhs[finite] - coef @ amps
+            continue
         if raised <= amps[i] or raised < model.minimum[i] - 1e-9:
             continue
         room_of -= (raised - amps[i]) * column
         budget_kw -= (raised - amps[i]) * kw
         amps[i] = raised
     return amps
+
+
+def _room_later(model: Model, planned: Floats) -> Floats:
+    """(sessions,): kWh each session could still take after the first slot, by its
+    departure, within its cap and the room every row has left in the LP's own plan."""
+    room = model.upper[1:] - planned[1:]
+    slack = model.rhs[1:] - planned[1:] @ model.coef.T
+    for k in np.flatnonzero(np.isfinite(model.rhs[1:]).any(axis=0)).tolist():
+        members = model.coef[k] > 0
+        room[:, members] = np.minimum(
+            room[:, members], slack[:, k, None] / model.coef[k, members][None, :])
+    taken: Floats = np.sum(np.maximum(room, 0.0) * model.kwh[1:], axis=0)
+    return taken
 
 
 _TIER_NAMES = {2: "stated needs", 1: "as much as it can take", 0: "no need"}

@@ -40,7 +40,10 @@ broken row is repaired by lowering its largest contributor further until all hol
 rounding the first slot (the one sent now) freed is then handed on: other sessions are
 raised, most urgent first (least laxity), within every row, never to between 0 and their
 minimum, by no more power in all than rounding took (so an LP value of 4 A that rounds
-to 0 lets a neighbour at 10 A on a 14 A line go to 14 A).
+to 0 lets a neighbour at 10 A on a 14 A line go to 14 A). A need the first slot
+completes gets the 0.1 A step above it, not below (a car left a few Wh short is called
+full); a last bit below the minimum, in the car's last slot, gets the minimum, less
+urgent sessions making room where the plan leaves them room to take it back later.
 
 When the solver fails (missing, infeasible, out of its ``time_limit_s``) the water level
 decides (:func:`~app.domain.allocation.timeline` on a site whose limits are made safe for
