@@ -10,10 +10,11 @@ import shutil
 import socket
 import sqlite3
 import threading
+import types
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,47 @@ class RunningServer:
         return f"{self.ocpp_url}/{station_id}"
 
 
+# Apps that served a test and stopped cleanly, for start_server to serve the next one
+# with (by the settings create_app builds into the app itself). Building the Litestar app
+# registers its 150 routes, about 0.2 s of CPU, and some 500 tests start a server.
+_IDLE_APPS: dict[tuple[object, ...], list[Any]] = {}
+_IDLE_APPS_LOCK = threading.Lock()  # ServerThread starts and stops on threads of its own
+
+
+def _app_key(settings: Settings) -> tuple[object, ...]:
+    """What of the settings ``create_app`` builds into the app rather than its lifespan."""
+    return (settings.max_body_bytes, tuple(settings.cors_origin_list))
+
+
+def app_for(settings: Settings, clock: Clock) -> Any:
+    """``create_app(settings, clock=clock)``, or an idle app made by it before, given what
+    create_app makes of ``settings`` and ``clock`` that differs: its lifespan (a copy of
+    create_app's own, bound to these settings and this clock: the services it starts) and
+    ``app.state.access`` (the keys' rules, their lockouts and rate limits). Nothing else of
+    a test's server lasts into the next: the services live and end with the lifespan."""
+    from app.api.access import AccessControl
+    from app.main import create_app
+
+    with _IDLE_APPS_LOCK:
+        idle = _IDLE_APPS.get(_app_key(settings))
+        app = idle.pop() if idle else None
+    if app is None:
+        return create_app(settings, clock=clock)
+    managers = app._lifespan_managers
+    (index,) = [i for i, m in enumerate(managers)
+                if getattr(m, "__qualname__", "") == "create_app.<locals>.lifespan"]
+    lifespan = managers[index].__wrapped__
+    bound = {"settings": settings, "clock": clock}
+    # create_app's lifespan closes over these two and nothing else; if that changes, this
+    # must learn what else to bind (the assert says so rather than serve stale settings).
+    assert set(lifespan.__code__.co_freevars) == set(bound), lifespan.__code__.co_freevars
+    managers[index] = asynccontextmanager(types.FunctionType(
+        lifespan.__code__, lifespan.__globals__, lifespan.__name__, lifespan.__defaults__,
+        tuple(types.CellType(bound[name]) for name in lifespan.__code__.co_freevars)))
+    app.state.access = AccessControl.from_settings(settings)
+    return app
+
+
 async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningServer:
     """Start the app on a listening socket bound here first: a port picked by
     ``free_port`` and bound later can be taken meanwhile by any client socket of a busy
@@ -281,13 +323,11 @@ async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningS
     connections of a socket whose protocol says TCP, and ``socket.socket()`` says 0. Without
     it each answer on a kept-alive connection, its headers and body written apart, waited
     out the client's delayed ACK: 40 ms a request."""
-    from app.main import create_app
-
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((settings.http_host, 0))
     settings = settings.with_overrides(http_port=listener.getsockname()[1])
-    app = create_app(settings, clock=clock)
+    app = app_for(settings, clock)
     # Idle connections stay open a minute (uvicorn's default is 5 s): the test's client
     # shares the event loop with the server, and on a loaded machine a stall between two
     # of its requests let the server close the connection the client was about to reuse.
@@ -309,6 +349,7 @@ async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningS
     )
     running._task = task  # type: ignore[attr-defined]
     running._listener = listener  # type: ignore[attr-defined]
+    running._app = app  # type: ignore[attr-defined]
     return running
 
 
@@ -318,6 +359,12 @@ async def stop_server(running: RunningServer) -> None:
         await asyncio.wait_for(running._task, 15)  # type: ignore[attr-defined]
     finally:
         running._listener.close()  # type: ignore[attr-defined]
+    # Stopped cleanly (its lifespan, and with it its services, ended): the next test's
+    # server may use its app. Once: a test may stop its server before the fixture does.
+    app = running.__dict__.pop("_app", None)
+    if app is not None:
+        with _IDLE_APPS_LOCK:
+            _IDLE_APPS.setdefault(_app_key(running.settings), []).append(app)
 
 
 class ServerThread:
