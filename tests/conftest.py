@@ -4,6 +4,7 @@ and a real server (REST over uvicorn, OCPP over websockets) on loopback ports.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -317,7 +318,7 @@ class RunningServer:
     services: Services
     http_url: str
     ocpp_url: str
-    server: uvicorn.Server
+    server: PromptServer
 
     def station_url(self, station_id: str) -> str:
         return f"{self.ocpp_url}/{station_id}"
@@ -364,6 +365,54 @@ def app_for(settings: Settings, clock: Clock) -> Any:
     return app
 
 
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, stopping as soon as ``stop()`` asks: uvicorn looks at
+    ``should_exit`` every 0.1 s, then sleeps 0.1 s more before it waits for the connections
+    to close, polling every 0.1 s; about 0.15 s of the teardown of each of some 500 tests.
+    Here ``stop()`` wakes the main loop at once, and the wait for the connections to finish
+    (the same one) polls every 5 ms. Everything else is uvicorn's (uvicorn is pinned)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._stopping.set()
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        try:
+            await asyncio.wait_for(self._wait_closed(), self.config.timeout_graceful_shutdown)
+        except TimeoutError:
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+    async def _wait_closed(self) -> None:
+        while not self.force_exit:
+            if not (self.server_state.connections or self.server_state.tasks):
+                break
+            await asyncio.sleep(0.005)
+        for server in self.servers:
+            await server.wait_closed()
+
+
 async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningServer:
     """Start the app on a listening socket bound here first: a port picked by
     ``free_port`` and bound later can be taken meanwhile by any client socket of a busy
@@ -384,7 +433,7 @@ async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningS
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                             log_level="warning", lifespan="on", access_log=False,
                             timeout_keep_alive=60)
-    server = uvicorn.Server(config)
+    server = PromptServer(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         if task.done():
@@ -404,7 +453,7 @@ async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningS
 
 
 async def stop_server(running: RunningServer) -> None:
-    running.server.should_exit = True
+    running.server.stop()
     try:
         await asyncio.wait_for(running._task, 15)  # type: ignore[attr-defined]
     finally:
