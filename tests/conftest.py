@@ -361,6 +361,9 @@ def app_for(settings: Settings, clock: Clock) -> Any:
     managers[index] = asynccontextmanager(types.FunctionType(
         lifespan.__code__, lifespan.__globals__, lifespan.__name__, lifespan.__defaults__,
         tuple(types.CellType(bound[name]) for name in lifespan.__code__.co_freevars)))
+    # What create_app keeps in app.state is the keys' rules and, once started, the
+    # services; anything new there must be made afresh here too.
+    assert set(dict(app.state)) <= {"access", "services"}, set(dict(app.state))
     app.state.access = AccessControl.from_settings(settings)
     return app
 
