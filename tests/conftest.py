@@ -136,7 +136,7 @@ TOGETHER = {
 # follows these figures: a long test missing here still runs, only later than it should.
 SLOW_UNITS_S: dict[str, float] = {
     "nodes": 110.0,
-    "tests/integration/test_api_schema_fuzz.py": 110.0,
+    "tests/integration/test_api_schema_fuzz.py": 70.0,
     "tests/e2e/test_depot_planned.py::"
     "test_a_planned_depot_fills_every_van_that_can_be_full_by_its_departure": 60.0,
     "tests/integration/test_bench_smoke.py": 55.0,
