@@ -4,16 +4,18 @@ and a real server (REST over uvicorn, OCPP over websockets) on loopback ports.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
 import socket
 import sqlite3
 import threading
+import types
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,15 +128,58 @@ TOGETHER = {
 }
 
 
+# The long units of work, in the order they go out under -n, with roughly how long each
+# takes (seconds of `--durations` with two test processes): a TOGETHER unit by its name, any
+# other by its test's id. Every other unit follows them, larger (in tests) first. Long
+# first, so that the run ends on short tests in every process rather than with one process
+# running a long unit while the others have nothing left; and the tests that run a depot on
+# a clock 200 to 1000 times real time only once the `nodes` cluster (three servers and 300
+# stations) is done: beside it, such a clock outran the server (a TransactionEvent answered
+# too late). A long test missing here still runs, only later than it should.
+SLOW_UNITS_S: dict[str, float] = {
+    "nodes": 110.0,
+    "tests/integration/test_api_schema_fuzz.py": 70.0,
+    "tests/integration/test_bench_smoke.py": 55.0,
+    "tests/soak/test_failed_handshakes.py::"
+    "test_failed_handshakes_give_their_memory_back": 24.0,
+    "tests/unit/test_acn_feasibility.py::"
+    "test_quick_scoreboard_is_feasible_and_planner_beats_the_water_level": 12.6,
+    "tests/browser/test_no_outside_host.py::test_no_page_requests_an_outside_host": 10.4,
+    "tests/e2e/test_readme.py::test_every_sh_block_of_the_docs_runs_against_make_run": 9.5,
+    "tests/integration/test_bench_profile.py::"
+    "test_profile_records_the_server_while_the_scenario_runs": 6.8,
+    # From here on, accelerated clocks: after the cluster (110 s against 70 + 55 + ...).
+    "tests/e2e/test_depot_planned.py::"
+    "test_a_planned_depot_fills_every_van_that_can_be_full_by_its_departure": 60.0,
+    "tests/e2e/test_ev_needs_overnight.py::"
+    "test_a_circuit_that_allows_it_gives_the_car_its_30_kwh_by_0600": 30.0,
+    "tests/e2e/test_ev_needs_overnight.py::"
+    "test_a_circuit_too_small_says_the_shortfall_and_what_binds_it": 19.0,
+    "tests/e2e/test_load_management_depot.py::"
+    "test_a_depot_is_shared_within_its_limit_and_falls_back_to_safe_shares": 13.0,
+    "tests/e2e/test_plan_fanout.py::"
+    "test_each_station_of_a_mixed_fleet_shows_its_own_outcome": 7.8,
+}
+SEND_ORDER = {scope: rank for rank, scope in enumerate(SLOW_UNITS_S)}
+
+
+def send_rank(scope: str, tests: int) -> tuple[int, int]:
+    """Where a unit of work (``scope``, of ``tests`` tests) goes out: the long ones in
+    ``SLOW_UNITS_S``'s order, then the rest, larger first."""
+    return (SEND_ORDER.get(scope, len(SEND_ORDER)), -tests)
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     """The scheduling of ``TOGETHER`` for ``-n`` (``--dist load``, its default); another
-    ``--dist`` is left as it is. Units of work go out largest first."""
+    ``--dist`` is left as it is. Units of work go out by ``send_rank``."""
     if config.getoption("dist") not in ("load", "loadgroup"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class Together(LoadScopeScheduling):  # type: ignore[misc]
+        ordered = False
+
         def add_node_collection(self, node: object, collection: list[str]) -> None:
             # Several tests may share an id (schemathesis: one per operation), and a unit
             # of work keeps its tests by id: the second and later get their rank added,
@@ -148,6 +193,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 
         def _split_scope(self, nodeid: str) -> str:
             return TOGETHER.get(nodeid.split("::", 1)[0], nodeid)
+
+        def _assign_work_unit(self, node: object) -> None:
+            # The queue is complete by the first assignment: in send_rank's order from
+            # then on (a stable sort: equal units keep their collection order).
+            if not self.ordered:
+                units = sorted(self.workqueue.items(),
+                               key=lambda unit: send_rank(unit[0], len(unit[1])))
+                self.workqueue.clear()
+                self.workqueue.update(units)
+                self.ordered = True
+            super()._assign_work_unit(node)
 
     return Together(config, log)
 
@@ -266,30 +322,125 @@ class RunningServer:
     services: Services
     http_url: str
     ocpp_url: str
-    server: uvicorn.Server
+    server: PromptServer
 
     def station_url(self, station_id: str) -> str:
         return f"{self.ocpp_url}/{station_id}"
 
 
+# Apps that served a test and stopped cleanly, for start_server to serve the next one
+# with (by the settings create_app builds into the app itself). Building the Litestar app
+# registers its 150 routes, about 0.2 s of CPU, and some 500 tests start a server.
+_IDLE_APPS: dict[tuple[object, ...], list[Any]] = {}
+_IDLE_APPS_LOCK = threading.Lock()  # ServerThread starts and stops on threads of its own
+
+
+def _app_key(settings: Settings) -> tuple[object, ...]:
+    """What of the settings ``create_app`` builds into the app rather than its lifespan."""
+    return (settings.max_body_bytes, tuple(settings.cors_origin_list))
+
+
+def app_for(settings: Settings, clock: Clock) -> Any:
+    """``create_app(settings, clock=clock)``, or an idle app made by it before, given what
+    create_app makes of ``settings`` and ``clock`` that differs: its lifespan (a copy of
+    create_app's own, bound to these settings and this clock: the services it starts) and
+    ``app.state.access`` (the keys' rules, their lockouts and rate limits). Nothing else of
+    a test's server lasts into the next: the services live and end with the lifespan."""
+    from app.api.access import AccessControl
+    from app.main import create_app
+
+    with _IDLE_APPS_LOCK:
+        idle = _IDLE_APPS.get(_app_key(settings))
+        app = idle.pop() if idle else None
+    if app is None:
+        return create_app(settings, clock=clock)
+    managers = app._lifespan_managers
+    (index,) = [i for i, m in enumerate(managers)
+                if getattr(m, "__qualname__", "") == "create_app.<locals>.lifespan"]
+    lifespan = managers[index].__wrapped__
+    bound = {"settings": settings, "clock": clock}
+    # create_app's lifespan closes over these two and nothing else; if that changes, this
+    # must learn what else to bind (the assert says so rather than serve stale settings).
+    assert set(lifespan.__code__.co_freevars) == set(bound), lifespan.__code__.co_freevars
+    managers[index] = asynccontextmanager(types.FunctionType(
+        lifespan.__code__, lifespan.__globals__, lifespan.__name__, lifespan.__defaults__,
+        tuple(types.CellType(bound[name]) for name in lifespan.__code__.co_freevars)))
+    # What create_app keeps in app.state is the keys' rules and, once started, the
+    # services; anything new there must be made afresh here too.
+    assert set(dict(app.state)) <= {"access", "services"}, set(dict(app.state))
+    app.state.access = AccessControl.from_settings(settings)
+    return app
+
+
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, stopping as soon as ``stop()`` asks: uvicorn looks at
+    ``should_exit`` every 0.1 s, then sleeps 0.1 s more before it waits for the connections
+    to close, polling every 0.1 s; about 0.15 s of the teardown of each of some 500 tests.
+    Here ``stop()`` wakes the main loop at once, and the wait for the connections to finish
+    (the same one) polls every 5 ms. Everything else is uvicorn's (uvicorn is pinned)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._stopping.set()
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        try:
+            await asyncio.wait_for(self._wait_closed(), self.config.timeout_graceful_shutdown)
+        except TimeoutError:
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+    async def _wait_closed(self) -> None:
+        while not self.force_exit:
+            if not (self.server_state.connections or self.server_state.tasks):
+                break
+            await asyncio.sleep(0.005)
+        for server in self.servers:
+            await server.wait_closed()
+
+
 async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningServer:
     """Start the app on a listening socket bound here first: a port picked by
     ``free_port`` and bound later can be taken meanwhile by any client socket of a busy
-    machine, and uvicorn then exits the whole test process."""
-    from app.main import create_app
+    machine, and uvicorn then exits the whole test process.
 
-    listener = socket.socket()
+    The socket is made with ``IPPROTO_TCP`` named: asyncio sets TCP_NODELAY only on the
+    connections of a socket whose protocol says TCP, and ``socket.socket()`` says 0. Without
+    it each answer on a kept-alive connection, its headers and body written apart, waited
+    out the client's delayed ACK: 40 ms a request."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((settings.http_host, 0))
     settings = settings.with_overrides(http_port=listener.getsockname()[1])
-    app = create_app(settings, clock=clock)
+    app = app_for(settings, clock)
     # Idle connections stay open a minute (uvicorn's default is 5 s): the test's client
     # shares the event loop with the server, and on a loaded machine a stall between two
     # of its requests let the server close the connection the client was about to reuse.
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                             log_level="warning", lifespan="on", access_log=False,
                             timeout_keep_alive=60)
-    server = uvicorn.Server(config)
+    server = PromptServer(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         if task.done():
@@ -304,15 +455,22 @@ async def start_server(settings: Settings, *, clock: Clock = utcnow) -> RunningS
     )
     running._task = task  # type: ignore[attr-defined]
     running._listener = listener  # type: ignore[attr-defined]
+    running._app = app  # type: ignore[attr-defined]
     return running
 
 
 async def stop_server(running: RunningServer) -> None:
-    running.server.should_exit = True
+    running.server.stop()
     try:
         await asyncio.wait_for(running._task, 15)  # type: ignore[attr-defined]
     finally:
         running._listener.close()  # type: ignore[attr-defined]
+    # Stopped cleanly (its lifespan, and with it its services, ended): the next test's
+    # server may use its app. Once: a test may stop its server before the fixture does.
+    app = running.__dict__.pop("_app", None)
+    if app is not None:
+        with _IDLE_APPS_LOCK:
+            _IDLE_APPS.setdefault(_app_key(running.settings), []).append(app)
 
 
 class ServerThread:

@@ -7,7 +7,7 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, make_settings, start_server, stop_server
 from tests.conftest import settled_audit_rows as audit_rows
 from tests.ocpp_client import RawStation, raw_station
 
@@ -138,13 +138,24 @@ async def test_invalid_utf8_closes_only_that_connection_and_is_audited(
     assert any("UTF-8" in (r.error_description or "") for r in rows)
 
 
-async def test_answer_after_the_timeout_is_audited_and_ignored(server: RunningServer) -> None:
+async def test_answer_after_the_timeout_is_audited_and_ignored(sqlite_url: str) -> None:
     from app.services.ports import CallTimeout
 
+    # The station leaves the GetConfiguration read after its boot unanswered too, and a
+    # station has one call in flight at a time: the Reset goes out once that one timed
+    # out, after the server's call timeout (1 s here rather than the suite's 5).
+    server = await start_server(make_settings(sqlite_url, call_timeout_s=1.0))
+    try:
+        await _answer_after_the_timeout(server, CallTimeout)
+    finally:
+        await stop_server(server)
+
+
+async def _answer_after_the_timeout(server: RunningServer, timeout: type[Exception]) -> None:
     async with raw_station(server.station_url("CP-SLOW"),
                            answers={"GetConfiguration": None, "Reset": None}) as cp:
         await cp.boot()
-        with pytest.raises(CallTimeout):
+        with pytest.raises(timeout):
             await server.services.gateway.call("CP-SLOW", "Reset", {"type": "Soft"},
                                                timeout=0.2)
         reset = next(c for c in cp.server_calls if c[2] == "Reset")
